@@ -1,0 +1,113 @@
+package audit
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"strconv"
+
+	"github.com/interlock-mes/interlock/internal/canonjson"
+)
+
+// timeLayout fixes the time text: UTC, always six fractional digits.
+const timeLayout = "2006-01-02T15:04:05.000000Z"
+
+// Encode appends the canonical encoding of r's content to dst. The encoding
+// is a canonical JSON object (RFC 8785 key order, no white space) with
+// exactly these members:
+//
+//	{"actor":…,"evidence":…,"links":[{"from":…,"kind":…,"to":…},…],
+//	 "payload":…,"stream":…,"time":"2006-01-02T15:04:05.000000Z",
+//	 "type":…,"version":N}
+//
+// Payload and Evidence are embedded as they are stored; the store accepts only
+// canonical JSON there, so any later change to their bytes changes the hash.
+// An empty Payload or Evidence is encoded as null. The time is UTC with six
+// fractional digits. Global position, PrevHash and Hash are not part of the
+// content: the position is assigned by the database when the event commits,
+// and the hashes chain the content.
+//
+// Encode returns an error only for strings that are not valid UTF-8.
+func Encode(dst []byte, r *Record) ([]byte, error) {
+	var err error
+	dst = append(dst, `{"actor":`...)
+	if dst, err = canonjson.AppendString(dst, r.Actor); err != nil {
+		return dst, fmt.Errorf("actor: %w", err)
+	}
+	dst = append(dst, `,"evidence":`...)
+	dst = appendRaw(dst, r.Evidence)
+	dst = append(dst, `,"links":[`...)
+	for i, l := range r.Links {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `{"from":`...)
+		if dst, err = canonjson.AppendString(dst, l.From); err != nil {
+			return dst, fmt.Errorf("link from: %w", err)
+		}
+		dst = append(dst, `,"kind":`...)
+		if dst, err = canonjson.AppendString(dst, l.Kind); err != nil {
+			return dst, fmt.Errorf("link kind: %w", err)
+		}
+		dst = append(dst, `,"to":`...)
+		if dst, err = canonjson.AppendString(dst, l.To); err != nil {
+			return dst, fmt.Errorf("link to: %w", err)
+		}
+		dst = append(dst, '}')
+	}
+	dst = append(dst, `],"payload":`...)
+	dst = appendRaw(dst, r.Payload)
+	dst = append(dst, `,"stream":`...)
+	if dst, err = canonjson.AppendString(dst, r.Stream); err != nil {
+		return dst, fmt.Errorf("stream: %w", err)
+	}
+	dst = append(dst, `,"time":"`...)
+	dst = r.Time.UTC().AppendFormat(dst, timeLayout)
+	dst = append(dst, `","type":`...)
+	if dst, err = canonjson.AppendString(dst, r.Type); err != nil {
+		return dst, fmt.Errorf("type: %w", err)
+	}
+	dst = append(dst, `,"version":`...)
+	dst = strconv.AppendInt(dst, r.Version, 10)
+	return append(dst, '}'), nil
+}
+
+func appendRaw(dst, raw []byte) []byte {
+	if len(raw) == 0 {
+		return append(dst, "null"...)
+	}
+	return append(dst, raw...)
+}
+
+// Genesis is the PrevHash of the first record of a stream. Binding it to the
+// stream id means a stream's records cannot be passed off as another's.
+func Genesis(stream string) Hash {
+	h := sha256.New()
+	h.Write([]byte("interlock/audit/v1/genesis\x00"))
+	h.Write([]byte(stream))
+	var out Hash
+	h.Sum(out[:0])
+	return out
+}
+
+// ChainHash returns SHA-256(prev || canonical), the hash of a record whose
+// canonical encoding is canonical and whose predecessor's hash is prev.
+func ChainHash(prev Hash, canonical []byte) Hash {
+	h := sha256.New()
+	h.Write(prev[:])
+	h.Write(canonical)
+	var out Hash
+	h.Sum(out[:0])
+	return out
+}
+
+// ComputeHash returns the hash r should carry given its PrevHash and content.
+// buf is scratch space reused across calls; the grown buffer is returned
+// with the hash, so a loop allocates nothing once it is large enough.
+func ComputeHash(buf []byte, r *Record) (Hash, []byte, error) {
+	buf = append(buf[:0], r.PrevHash[:]...)
+	buf, err := Encode(buf, r)
+	if err != nil {
+		return Hash{}, buf, err
+	}
+	return sha256.Sum256(buf), buf, nil
+}

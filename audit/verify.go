@@ -1,0 +1,182 @@
+package audit
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// ErrBroken is matched (errors.Is) by every *BreakError.
+var ErrBroken = errors.New("audit chain broken")
+
+// BreakKind names how a chain is broken.
+type BreakKind string
+
+// The kinds of break a Verifier reports.
+const (
+	// BreakContentChanged: the record's content no longer hashes to its
+	// stored hash; someone edited it after it was written.
+	BreakContentChanged BreakKind = "content-changed"
+	// BreakMissing: a version is absent; the record after it arrived instead.
+	BreakMissing BreakKind = "missing"
+	// BreakReordered: a record arrived after one that should follow it (a
+	// lower or repeated version, or a global position that went backwards).
+	BreakReordered BreakKind = "reordered"
+	// BreakHashMismatch: the record is self-consistent but does not chain to
+	// what precedes it, or its hash differs from the one a trusted checkpoint
+	// holds; the stream was rewritten with recomputed hashes.
+	BreakHashMismatch BreakKind = "hash-mismatch"
+	// BreakTruncated: the stream ends before the version a trusted
+	// checkpoint holds.
+	BreakTruncated BreakKind = "truncated"
+	// BreakStreamDeleted: a stream a trusted checkpoint holds has no records.
+	BreakStreamDeleted BreakKind = "stream-deleted"
+)
+
+// BreakError is the evidence of a broken chain: which stream, which version,
+// what kind of break, and what was expected against what was found.
+type BreakError struct {
+	Stream   string
+	Version  int64     // the version at which the break shows
+	Position int64     // global position of the offending record; 0 if there is none
+	Kind     BreakKind
+	Want     string // what the chain or checkpoint requires (a hash or version)
+	Got      string // what the records hold
+}
+
+func (e *BreakError) Error() string {
+	return fmt.Sprintf("audit: stream %q version %d: %s (want %s, got %s)", e.Stream, e.Version, e.Kind, e.Want, e.Got)
+}
+
+// Unwrap makes errors.Is(err, ErrBroken) true.
+func (e *BreakError) Unwrap() error { return ErrBroken }
+
+type streamState struct {
+	version int64 // last version seen
+	hash    Hash  // hash of the last record seen
+}
+
+// Verifier checks records fed to it in global order. It is not safe for
+// concurrent use. The zero value is not usable; call NewVerifier.
+type Verifier struct {
+	streams    map[string]*streamState
+	checkpoint map[string]Head // heads of a trusted checkpoint, if any
+	position   int64
+	count      int64
+	buf        []byte
+}
+
+// NewVerifier returns a verifier that starts from empty streams. When cp is
+// not nil, the records are also checked against its heads; cp's signature
+// must have been checked by the caller (Checkpoint.Verify).
+func NewVerifier(cp *Checkpoint) *Verifier {
+	v := &Verifier{streams: make(map[string]*streamState), buf: make([]byte, 0, 512)}
+	if cp != nil {
+		v.checkpoint = make(map[string]Head, len(cp.Heads))
+		for _, h := range cp.Heads {
+			v.checkpoint[h.Stream] = h
+		}
+	}
+	return v
+}
+
+// Add checks the next record in global order and returns a *BreakError if it
+// breaks its stream's chain. After a break the verifier continues from the
+// offending record, so later calls report later, independent breaks.
+func (v *Verifier) Add(r *Record) error {
+	v.count++
+	st := v.streams[r.Stream]
+	if st == nil {
+		st = &streamState{hash: Genesis(r.Stream)}
+		v.streams[r.Stream] = st
+	}
+	err := v.check(st, r)
+	if r.Position > v.position {
+		v.position = r.Position
+	}
+	if r.Version > st.version {
+		st.version, st.hash = r.Version, r.Hash
+	}
+	return err
+}
+
+func (v *Verifier) check(st *streamState, r *Record) error {
+	brk := func(kind BreakKind, want, got string) error {
+		return &BreakError{Stream: r.Stream, Version: r.Version, Position: r.Position, Kind: kind, Want: want, Got: got}
+	}
+	if r.Position <= v.position {
+		return brk(BreakReordered, fmt.Sprintf("position > %d", v.position), fmt.Sprint(r.Position))
+	}
+	switch want := st.version + 1; {
+	case r.Version < want:
+		return brk(BreakReordered, fmt.Sprintf("version %d", want), fmt.Sprintf("version %d", r.Version))
+	case r.Version > want:
+		return &BreakError{Stream: r.Stream, Version: want, Position: r.Position, Kind: BreakMissing,
+			Want: fmt.Sprintf("version %d", want), Got: fmt.Sprintf("version %d", r.Version)}
+	}
+	var sum Hash
+	var err error
+	sum, v.buf, err = ComputeHash(v.buf, r)
+	if err != nil {
+		return brk(BreakContentChanged, "encodable content", err.Error())
+	}
+	if sum != r.Hash {
+		return brk(BreakContentChanged, sum.String(), r.Hash.String())
+	}
+	if r.PrevHash != st.hash {
+		return brk(BreakHashMismatch, st.hash.String(), r.PrevHash.String())
+	}
+	if h, ok := v.checkpoint[r.Stream]; ok && h.Version == r.Version && h.Hash != r.Hash {
+		return brk(BreakHashMismatch, h.Hash.String(), r.Hash.String())
+	}
+	return nil
+}
+
+// Finish reports what only the end of the records shows: streams of the
+// trusted checkpoint that are missing or shorter than it holds. It returns
+// every such break, sorted by stream.
+func (v *Verifier) Finish() []*BreakError {
+	var out []*BreakError
+	for _, h := range v.checkpoint {
+		st := v.streams[h.Stream]
+		switch {
+		case st == nil:
+			out = append(out, &BreakError{Stream: h.Stream, Version: 1, Kind: BreakStreamDeleted,
+				Want: fmt.Sprintf("version %d", h.Version), Got: "no records"})
+		case st.version < h.Version:
+			out = append(out, &BreakError{Stream: h.Stream, Version: st.version + 1, Kind: BreakTruncated,
+				Want: fmt.Sprintf("version %d", h.Version), Got: fmt.Sprintf("version %d", st.version)})
+		}
+	}
+	slices.SortFunc(out, func(a, b *BreakError) int { return strings.Compare(a.Stream, b.Stream) })
+	return out
+}
+
+// Heads returns the head of every stream seen, sorted by stream.
+func (v *Verifier) Heads() []Head {
+	out := make([]Head, 0, len(v.streams))
+	for s, st := range v.streams {
+		out = append(out, Head{Stream: s, Version: st.version, Hash: st.hash})
+	}
+	slices.SortFunc(out, func(a, b Head) int { return strings.Compare(a.Stream, b.Stream) })
+	return out
+}
+
+// Position returns the highest global position seen.
+func (v *Verifier) Position() int64 { return v.position }
+
+// Count returns how many records were added.
+func (v *Verifier) Count() int64 { return v.count }
+
+// VerifyStream checks the records of one stream, given in version order from
+// version 1, and returns the first break or nil.
+func VerifyStream(records []Record) error {
+	v := NewVerifier(nil)
+	for i := range records {
+		if err := v.Add(&records[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}

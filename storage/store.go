@@ -1,0 +1,138 @@
+package storage
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/interlock-mes/interlock/audit"
+)
+
+// Store keeps the record. All methods are safe for concurrent use.
+type Store interface {
+	// Append writes the events of req atomically: either every stream in
+	// req.Streams moves from its ExpectedVersion by its events, and every
+	// stream in req.Reads still stands at its version, or nothing is written.
+	// The store assigns versions, global positions, the time (from its clock)
+	// and hashes, and indexes the links in the same transaction.
+	//
+	// It returns an error for which errors.Is(err, ErrConflict) is true when
+	// an expected or read version is stale (errors.As gives *ConflictError),
+	// and errors.Is(err, ErrInvalid) for bad input (*ValidationError); in both
+	// cases nothing is written. An append that reuses an IdempotencyKey
+	// returns the records of the first append with that key, Replayed set,
+	// and writes nothing; with different content the error matches
+	// ErrIdempotencyKeyReused.
+	Append(ctx context.Context, req AppendRequest) (AppendResult, error)
+
+	// Load returns the records of stream with version >= from (from 1 for the
+	// whole stream), in version order. A stream without events gives an
+	// empty slice and no error.
+	Load(ctx context.Context, stream string, from int64) ([]audit.Record, error)
+
+	// ReadAll returns up to limit records with position > after, in global
+	// order. A record is returned only once every record with a lower
+	// position is visible too, so a reader that pages by the last position
+	// it saw never skips one.
+	ReadAll(ctx context.Context, after int64, limit int) ([]audit.Record, error)
+
+	// Heads returns the head of every stream that has events, sorted by
+	// stream.
+	Heads(ctx context.Context) ([]audit.Head, error)
+
+	// Traverse walks the link index from req.From, see TraverseRequest.
+	Traverse(ctx context.Context, req TraverseRequest) ([]Edge, error)
+
+	// SaveCheckpoint stores a signed checkpoint. Checkpoints are append-only:
+	// saving one at a position that is already stored matches ErrConflict.
+	SaveCheckpoint(ctx context.Context, cp *audit.Checkpoint) error
+
+	// LatestCheckpoint returns the checkpoint with the highest position, or
+	// an error matching ErrNotFound when none is stored.
+	LatestCheckpoint(ctx context.Context) (*audit.Checkpoint, error)
+}
+
+// Event is what a writer supplies for one record.
+type Event struct {
+	Type     string          // required
+	Actor    string          // required
+	Payload  json.RawMessage // JSON; canonicalized by the store; empty means null
+	Evidence json.RawMessage // JSON; canonicalized by the store; empty means null
+	Links    []audit.Link    // each with non-empty From, To and Kind
+}
+
+// StreamAppend is the part of an append that writes to one stream.
+type StreamAppend struct {
+	Stream string
+	// ExpectedVersion is the version the stream must stand at: 0 for a
+	// stream without events.
+	ExpectedVersion int64
+	Events          []Event // at least one
+}
+
+// StreamVersion asserts that a stream stands at a version without writing to
+// it (version 0: the stream has no events).
+type StreamVersion struct {
+	Stream  string
+	Version int64
+}
+
+// AppendRequest is one atomic append.
+type AppendRequest struct {
+	Streams []StreamAppend
+	// Reads are the streams whose state the writer's decision rests on (the
+	// facts a gate read); the append fails with ErrConflict if any moved.
+	// A stream may not be both written and read.
+	Reads []StreamVersion
+	// IdempotencyKey, when set, makes the append safe to retry after an
+	// unknown outcome: a second append with the same key writes nothing and
+	// returns the first one's records.
+	IdempotencyKey string
+}
+
+// AppendResult is what an append wrote.
+type AppendResult struct {
+	// Records are the written records in the order of the request: stream by
+	// stream, event by event.
+	Records []audit.Record
+	// Replayed is true when the key had been used and nothing was written.
+	Replayed bool
+}
+
+// Direction says which way a traversal follows links.
+type Direction int
+
+const (
+	// Forward follows links from From to To (where did this lot go).
+	Forward Direction = iota + 1
+	// Backward follows links from To to From (what went into this lot).
+	Backward
+)
+
+// TraverseRequest asks for every link reachable from From.
+type TraverseRequest struct {
+	From      []string  // start nodes; at least one
+	Direction Direction // Forward or Backward
+	// MaxDepth bounds the walk: 1 returns only the links that touch From.
+	// It must be between 1 and MaxTraverseDepth.
+	MaxDepth int
+	// Kinds limits the walk to links of these kinds; empty means all.
+	Kinds []string
+}
+
+// MaxTraverseDepth bounds TraverseRequest.MaxDepth.
+const MaxTraverseDepth = 1000
+
+// Edge is one link found by a traversal, with the event that proves it.
+type Edge struct {
+	audit.Link
+	Stream   string // the stream of the proving event
+	Version  int64  // its version
+	Position int64  // its global position
+	Hash     audit.Hash
+	Depth    int // 1 for links that touch a start node, then +1 per hop
+}
+
+// Clock returns the current time. Stores take one in their configuration so
+// that tests can fix time and nobody can backdate an event.
+type Clock func() time.Time
