@@ -1,0 +1,71 @@
+package device
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// Source says where a piece of evidence came from. Review by exception treats
+// anything but a device or a scanner with suspicion.
+type Source string
+
+// The sources of evidence.
+const (
+	SourceDevice  Source = "device"  // read from an instrument over its protocol
+	SourceScanner Source = "scanner" // scanned from a barcode
+	SourceManual  Source = "manual"  // typed by a person
+	SourceSystem  Source = "system"  // derived by Interlock itself
+)
+
+// Reading is a value read from an instrument: evidence only because it says
+// which instrument, what value and unit, whether it was stable, when (system
+// time) and the raw frame it was parsed from.
+type Reading struct {
+	Instrument string          // instrument id, such as "SC-01"
+	Value      decimal.Decimal // exact value
+	Unit       string          // unit as the instrument reports it, such as "kg"
+	Stable     bool            // the instrument reported the value as settled
+	Time       time.Time       // system time of the reading, UTC
+	Raw        []byte          // the frame the value was parsed from
+	Source     Source
+}
+
+// CalibrationStatus is the state of an instrument's calibration.
+type CalibrationStatus string
+
+// The calibration states.
+const (
+	CalibrationValid   CalibrationStatus = "valid"
+	CalibrationFailed  CalibrationStatus = "failed"
+	CalibrationUnknown CalibrationStatus = "unknown"
+)
+
+// Instrument is what the engine's instrument gate needs to know about a
+// device: whether its calibration holds at a given time.
+type Instrument struct {
+	ID             string
+	Kind           string // such as "scale", "plc"
+	Status         CalibrationStatus
+	CalibrationDue time.Time // the reading is trusted strictly before this instant
+}
+
+// CalibratedAt returns nil when the instrument's calibration holds at t, or
+// an error that says why not.
+func (i Instrument) CalibratedAt(t time.Time) error {
+	switch {
+	case i.Status != CalibrationValid:
+		return fmt.Errorf("instrument %s: calibration status is %q", i.ID, i.Status)
+	case i.CalibrationDue.IsZero():
+		return fmt.Errorf("instrument %s: no calibration due date", i.ID)
+	case !t.Before(i.CalibrationDue):
+		return fmt.Errorf("instrument %s: calibration was due %s", i.ID, i.CalibrationDue.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// Clock returns the current time. Adapters take one in their configuration so
+// that tests can fix time; readings are stamped with it, never with a time a
+// device reports.
+type Clock func() time.Time
