@@ -38,8 +38,8 @@ const (
 // what kind of break, and what was expected against what was found.
 type BreakError struct {
 	Stream   string
-	Version  int64     // the version at which the break shows
-	Position int64     // global position of the offending record; 0 if there is none
+	Version  int64 // the version at which the break shows
+	Position int64 // global position of the offending record; 0 if there is none
 	Kind     BreakKind
 	Want     string // what the chain or checkpoint requires (a hash or version)
 	Got      string // what the records hold

@@ -19,11 +19,11 @@ const MaxReportedBreaks = 1000
 
 // Report is the outcome of verifying a store.
 type Report struct {
-	Records  int64              // records read
-	Streams  int                // streams seen
-	Position int64              // highest global position read
+	Records  int64               // records read
+	Streams  int                 // streams seen
+	Position int64               // highest global position read
 	Breaks   []*audit.BreakError // every break found, in the order found, at most MaxReportedBreaks
-	Heads    []audit.Head       // stream heads as the records give them
+	Heads    []audit.Head        // stream heads as the records give them
 }
 
 // Verify reads every record of s in global order and checks every stream's
