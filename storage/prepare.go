@@ -28,7 +28,8 @@ type Prepared struct {
 	IdempotencyKey string
 	// Digest identifies the content of the request (streams, events), not
 	// its preconditions, so that a retry with the same key can be told from
-	// a different append that reuses it.
+	// a different append that reuses it. It is set only when
+	// IdempotencyKey is.
 	Digest audit.Hash
 	// Events is the total number of events.
 	Events int
@@ -64,124 +65,155 @@ func Prepare(req AppendRequest) (*Prepared, error) {
 		Reads:          req.Reads,
 		IdempotencyKey: req.IdempotencyKey,
 	}
-	written := make(map[string]bool, len(req.Streams))
-	digest := sha256.New()
-	var scratch [8]byte
-	writeString := func(s string) {
-		binary.BigEndian.PutUint64(scratch[:], uint64(len(s)))
-		digest.Write(scratch[:])
-		digest.Write([]byte(s))
+	for _, sa := range req.Streams {
+		p.Events += len(sa.Events)
 	}
+	if p.Events > MaxEvents {
+		return nil, invalid("streams", "%d events in one append, over the limit of %d", p.Events, MaxEvents)
+	}
+	events := make([]PreparedEvent, p.Events) // one allocation for all streams
 	for i, sa := range req.Streams {
-		field := fmt.Sprintf("streams[%d]", i)
-		if err := checkID(field+".stream", sa.Stream, false); err != nil {
+		if err := checkID(indexed("streams", i, "stream"), sa.Stream, false); err != nil {
 			return nil, err
 		}
-		if written[sa.Stream] {
-			return nil, invalid(field+".stream", "stream %q appears twice in one append", sa.Stream)
+		for k := range i {
+			if req.Streams[k].Stream == sa.Stream {
+				return nil, invalid(indexed("streams", i, "stream"), "stream %q appears twice in one append", sa.Stream)
+			}
 		}
-		written[sa.Stream] = true
 		if sa.ExpectedVersion < 0 {
-			return nil, invalid(field+".expected_version", "%d is negative", sa.ExpectedVersion)
+			return nil, invalid(indexed("streams", i, "expected_version"), "%d is negative", sa.ExpectedVersion)
 		}
 		if len(sa.Events) == 0 {
-			return nil, invalid(field+".events", "no events for stream %q", sa.Stream)
+			return nil, invalid(indexed("streams", i, "events"), "no events for stream %q", sa.Stream)
 		}
-		p.Events += len(sa.Events)
-		if p.Events > MaxEvents {
-			return nil, invalid("streams", "more than %d events in one append", MaxEvents)
-		}
-		ps := PreparedStream{Stream: sa.Stream, ExpectedVersion: sa.ExpectedVersion, Events: make([]PreparedEvent, len(sa.Events))}
-		writeString(sa.Stream)
+		ps := PreparedStream{Stream: sa.Stream, ExpectedVersion: sa.ExpectedVersion, Events: events[:len(sa.Events):len(sa.Events)]}
+		events = events[len(sa.Events):]
 		for j, ev := range sa.Events {
-			pe, err := prepareEvent(fmt.Sprintf("%s.events[%d]", field, j), ev)
-			if err != nil {
+			if err := prepareEvent(&ps.Events[j], i, j, ev); err != nil {
 				return nil, err
 			}
-			ps.Events[j] = pe
-			writeString(pe.Type)
-			writeString(pe.Actor)
-			writeString(string(pe.Payload))
-			writeString(string(pe.Evidence))
-			for _, l := range pe.Links {
-				writeString(l.From)
-				writeString(l.To)
-				writeString(l.Kind)
-			}
-			writeString("") // ends the links
 		}
 		p.Streams[i] = ps
 	}
-	read := make(map[string]bool, len(req.Reads))
 	for i, r := range req.Reads {
-		field := fmt.Sprintf("reads[%d]", i)
-		if err := checkID(field+".stream", r.Stream, false); err != nil {
+		if err := checkID(indexed("reads", i, "stream"), r.Stream, false); err != nil {
 			return nil, err
 		}
-		if written[r.Stream] {
-			return nil, invalid(field+".stream", "stream %q is both written and read; its expected version already asserts it", r.Stream)
+		for _, sa := range req.Streams {
+			if sa.Stream == r.Stream {
+				return nil, invalid(indexed("reads", i, "stream"), "stream %q is both written and read; its expected version already asserts it", r.Stream)
+			}
 		}
-		if read[r.Stream] {
-			return nil, invalid(field+".stream", "stream %q is read twice", r.Stream)
+		for k := range i {
+			if req.Reads[k].Stream == r.Stream {
+				return nil, invalid(indexed("reads", i, "stream"), "stream %q is read twice", r.Stream)
+			}
 		}
-		read[r.Stream] = true
 		if r.Version < 0 {
-			return nil, invalid(field+".version", "%d is negative", r.Version)
+			return nil, invalid(indexed("reads", i, "version"), "%d is negative", r.Version)
 		}
 	}
-	digest.Sum(p.Digest[:0])
+	if p.IdempotencyKey != "" {
+		p.Digest = p.digest()
+	}
 	return p, nil
 }
 
-func prepareEvent(field string, ev Event) (PreparedEvent, error) {
-	if err := checkID(field+".type", ev.Type, false); err != nil {
-		return PreparedEvent{}, err
+// indexed names a field of the i-th element of a list, such as
+// "streams[2].stream". It is only called to report an error, so the happy
+// path formats nothing.
+func indexed(list string, i int, field string) string {
+	return fmt.Sprintf("%s[%d].%s", list, i, field)
+}
+
+// digest hashes the content of the request: every stream and event field,
+// each length-prefixed so that no two requests share an encoding.
+func (p *Prepared) digest() audit.Hash {
+	h := sha256.New()
+	var n [8]byte
+	write := func(s string) {
+		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
+		h.Write(n[:])
+		h.Write([]byte(s))
 	}
-	if err := checkID(field+".actor", ev.Actor, false); err != nil {
-		return PreparedEvent{}, err
+	for _, ps := range p.Streams {
+		write(ps.Stream)
+		for _, ev := range ps.Events {
+			write(ev.Type)
+			write(ev.Actor)
+			write(string(ev.Payload))
+			write(string(ev.Evidence))
+			for _, l := range ev.Links {
+				write(l.From)
+				write(l.To)
+				write(l.Kind)
+			}
+			write("") // ends the links
+		}
+		write("") // ends the events
 	}
-	payload, err := canonical(field+".payload", ev.Payload, MaxPayloadBytes)
+	var out audit.Hash
+	h.Sum(out[:0])
+	return out
+}
+
+func prepareEvent(out *PreparedEvent, stream, event int, ev Event) error {
+	field := func(name string) string {
+		return fmt.Sprintf("streams[%d].events[%d].%s", stream, event, name)
+	}
+	if err := checkID("", ev.Type, false); err != nil {
+		return relabel(err, field("type"))
+	}
+	if err := checkID("", ev.Actor, false); err != nil {
+		return relabel(err, field("actor"))
+	}
+	payload, err := canonical(ev.Payload, MaxPayloadBytes)
 	if err != nil {
-		return PreparedEvent{}, err
+		return relabel(err, field("payload"))
 	}
-	evidence, err := canonical(field+".evidence", ev.Evidence, MaxEvidenceBytes)
+	evidence, err := canonical(ev.Evidence, MaxEvidenceBytes)
 	if err != nil {
-		return PreparedEvent{}, err
+		return relabel(err, field("evidence"))
 	}
 	for k, l := range ev.Links {
-		lf := fmt.Sprintf("%s.links[%d]", field, k)
-		if err := checkID(lf+".from", l.From, false); err != nil {
-			return PreparedEvent{}, err
-		}
-		if err := checkID(lf+".to", l.To, false); err != nil {
-			return PreparedEvent{}, err
-		}
-		if err := checkID(lf+".kind", l.Kind, false); err != nil {
-			return PreparedEvent{}, err
+		for _, end := range [...]struct{ name, value string }{{"from", l.From}, {"to", l.To}, {"kind", l.Kind}} {
+			if err := checkID("", end.value, false); err != nil {
+				return relabel(err, field(fmt.Sprintf("links[%d].%s", k, end.name)))
+			}
 		}
 	}
-	var links []audit.Link
+	*out = PreparedEvent{Type: ev.Type, Actor: ev.Actor, Payload: payload, Evidence: evidence}
 	if len(ev.Links) > 0 {
-		links = append(links, ev.Links...)
+		out.Links = append([]audit.Link(nil), ev.Links...)
 	}
-	return PreparedEvent{Type: ev.Type, Actor: ev.Actor, Payload: payload, Evidence: evidence, Links: links}, nil
+	return nil
+}
+
+// relabel sets the field of a *ValidationError made without one.
+func relabel(err error, field string) error {
+	if ve, ok := err.(*ValidationError); ok {
+		ve.Field = field
+	}
+	return err
 }
 
 var null = []byte("null")
 
-func canonical(field string, raw []byte, limit int) ([]byte, error) {
+// canonical returns raw in canonical form; the caller names the field.
+func canonical(raw []byte, limit int) ([]byte, error) {
 	if len(raw) == 0 {
 		return null, nil
 	}
 	if len(raw) > 4*limit {
-		return nil, invalid(field, "%d bytes is over the limit of %d", len(raw), limit)
+		return nil, invalid("", "%d bytes is over the limit of %d", len(raw), limit)
 	}
 	out, err := canonjson.Canonicalize(raw)
 	if err != nil {
-		return nil, invalid(field, "not valid JSON: %v", err)
+		return nil, invalid("", "not valid JSON: %v", err)
 	}
 	if len(out) > limit {
-		return nil, invalid(field, "%d bytes in canonical form is over the limit of %d", len(out), limit)
+		return nil, invalid("", "%d bytes in canonical form is over the limit of %d", len(out), limit)
 	}
 	return out, nil
 }

@@ -96,42 +96,42 @@ func (s *Store) Append(ctx context.Context, req storage.AppendRequest) (storage.
 	recs := p.Records(s.clock())
 	// Hash everything before changing anything, so that a failure leaves the
 	// store as it was.
-	prev := make(map[string]audit.Hash, len(p.Streams))
+	base := int64(len(s.records))
 	for i := range recs {
 		r := &recs[i]
-		h, ok := prev[r.Stream]
-		if !ok {
-			h = s.headHash(r.Stream)
+		r.PrevHash = s.headHash(r.Stream)
+		if i > 0 && recs[i-1].Stream == r.Stream {
+			r.PrevHash = recs[i-1].Hash
 		}
-		r.PrevHash = h
-		r.Position = int64(len(s.records) + i + 1)
+		r.Position = base + int64(i) + 1
 		if r.Hash, s.buf, err = audit.ComputeHash(s.buf, r); err != nil {
 			return storage.AppendResult{}, fmt.Errorf("append: %w", err)
 		}
-		prev[r.Stream] = r.Hash
 	}
-	positions := make([]int64, len(recs))
+	stored := make([]audit.Record, len(recs)) // one allocation for the batch
 	for i := range recs {
-		r := &recs[i]
-		stored := new(audit.Record)
-		*stored = *r
-		s.records = append(s.records, stored)
-		s.streams[r.Stream] = append(s.streams[r.Stream], stored)
-		for _, l := range r.Links {
+		st := &stored[i]
+		*st = recs[i]
+		s.records = append(s.records, st)
+		s.streams[st.Stream] = append(s.streams[st.Stream], st)
+		for _, l := range st.Links {
 			// A record is indexed once per node, however many of its links
 			// touch that node.
-			if lst := s.out[l.From]; len(lst) == 0 || lst[len(lst)-1] != stored {
-				s.out[l.From] = append(lst, stored)
+			if lst := s.out[l.From]; len(lst) == 0 || lst[len(lst)-1] != st {
+				s.out[l.From] = append(lst, st)
 			}
-			if lst := s.in[l.To]; len(lst) == 0 || lst[len(lst)-1] != stored {
-				s.in[l.To] = append(lst, stored)
+			if lst := s.in[l.To]; len(lst) == 0 || lst[len(lst)-1] != st {
+				s.in[l.To] = append(lst, st)
 			}
 		}
-		positions[i] = r.Position
 		// The caller gets its own copies of the byte slices.
-		recs[i] = clone(stored)
+		recs[i] = clone(st)
 	}
 	if p.IdempotencyKey != "" {
+		positions := make([]int64, len(recs))
+		for i := range recs {
+			positions[i] = recs[i].Position
+		}
 		s.keys[p.IdempotencyKey] = idempotent{digest: p.Digest, positions: positions}
 	}
 	return storage.AppendResult{Records: recs}, nil
@@ -145,10 +145,14 @@ func (s *Store) headHash(stream string) audit.Hash {
 }
 
 // clone copies a record so that callers cannot change what the store holds.
+// Payload and evidence share one allocation, each capped so that appending to
+// one cannot overwrite the other.
 func clone(r *audit.Record) audit.Record {
 	c := *r
-	c.Payload = bytes.Clone(r.Payload)
-	c.Evidence = bytes.Clone(r.Evidence)
+	buf := make([]byte, 0, len(r.Payload)+len(r.Evidence))
+	buf = append(append(buf, r.Payload...), r.Evidence...)
+	np := len(r.Payload)
+	c.Payload, c.Evidence = buf[:np:np], buf[np:]
 	c.Links = slices.Clone(r.Links)
 	return c
 }
