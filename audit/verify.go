@@ -122,7 +122,9 @@ func (v *Verifier) check(st *streamState, r *Record) error {
 		return brk(BreakContentChanged, "encodable content", err.Error())
 	}
 	if sum != r.Hash {
-		return brk(BreakContentChanged, sum.String(), r.Hash.String())
+		// Want is the hash the chain holds, Got the hash of the content as
+		// it now stands.
+		return brk(BreakContentChanged, r.Hash.String(), sum.String())
 	}
 	if r.PrevHash != st.hash {
 		return brk(BreakHashMismatch, st.hash.String(), r.PrevHash.String())
