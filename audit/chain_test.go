@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"pgregory.net/rapid"
 )
 
 var t0 = time.Date(2026, 11, 25, 8, 30, 0, 123456000, time.UTC)
@@ -167,7 +169,14 @@ func BenchmarkComputeHash(b *testing.B) {
 
 // BenchmarkVerify measures the verifier alone on records of about 300 bytes.
 func BenchmarkVerify(b *testing.B) {
-	recs := buildChain(b, 10_000, "a", "b", "c", "d", "e", "f", "g", "h")
+	recs := buildChain(b, 10_000, "batch-2026-0001", "batch-2026-0002", "lot-2026-0042", "eq-SC-01")
+	for i := range recs {
+		recs[i].Payload = json.RawMessage(fmt.Sprintf(`{"batch":"B-2026-0042","lot":"LOT-2026-0042","operator":"op-17","quantity":"12.%03d","scale":"SC-01","stable":true,"step":"weigh-api","unit":"kg"}`, i%1000))
+		if i >= 4 {
+			recs[i].PrevHash = recs[i-4].Hash
+		}
+		recs[i].Hash, _, _ = ComputeHash(nil, &recs[i])
+	}
 	enc, _ := Encode(nil, &recs[0])
 	b.Logf("records encode to about %d bytes", len(enc))
 	b.ReportAllocs()
@@ -180,4 +189,33 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(len(recs)*b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+// TestAppendTimeMatchesFormat checks the fast time writer against the
+// standard formatter over a wide range of instants.
+func TestAppendTimeMatchesFormat(t *testing.T) {
+	t.Parallel()
+	check := func(tm time.Time) {
+		t.Helper()
+		if got, want := string(appendTime(nil, tm)), tm.UTC().Format(timeLayout); got != want {
+			t.Fatalf("appendTime(%v) = %s, want %s", tm, got, want)
+		}
+	}
+	for _, tm := range []time.Time{
+		time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(1969, 12, 31, 23, 59, 59, 999999000, time.UTC),
+		time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(2000, 2, 29, 12, 0, 0, 1000, time.UTC),
+		time.Date(2100, 3, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(-5, 6, 7, 8, 9, 10, 0, time.UTC),
+	} {
+		check(tm)
+	}
+	rapid.Check(t, func(rt *rapid.T) {
+		sec := rapid.Int64Range(-62135596800, 253402300799).Draw(rt, "sec")
+		ns := rapid.Int64Range(0, 999_999_999).Draw(rt, "ns")
+		check(time.Unix(sec, ns))
+	})
 }

@@ -76,35 +76,55 @@ func Encode(dst []byte, r *Record) ([]byte, error) {
 // general formatter: encoding runs once per record on every append and
 // every verification.
 func appendTime(dst []byte, t time.Time) []byte {
-	t = t.UTC()
-	year, month, day := t.Date()
-	hour, minute, sec := t.Clock()
-	if year < 0 || year > 9999 {
-		return t.AppendFormat(dst, timeLayout)
+	secs := t.Unix()
+	days := secs / 86400
+	rem := secs % 86400
+	if rem < 0 {
+		days, rem = days-1, rem+86400
 	}
-	dst = appendDigits(dst, year, 4)
-	dst = append(dst, '-')
-	dst = appendDigits(dst, int(month), 2)
-	dst = append(dst, '-')
-	dst = appendDigits(dst, day, 2)
-	dst = append(dst, 'T')
-	dst = appendDigits(dst, hour, 2)
-	dst = append(dst, ':')
-	dst = appendDigits(dst, minute, 2)
-	dst = append(dst, ':')
-	dst = appendDigits(dst, sec, 2)
-	dst = append(dst, '.')
-	dst = appendDigits(dst, t.Nanosecond()/1000, 6)
+	year, month, day := civil(days)
+	if year < 0 || year > 9999 {
+		return t.UTC().AppendFormat(dst, timeLayout)
+	}
+	dst = append2(append2(dst, int(year/100)), int(year%100))
+	dst = append2(append(dst, '-'), month)
+	dst = append2(append(dst, '-'), day)
+	dst = append2(append(dst, 'T'), int(rem/3600))
+	dst = append2(append(dst, ':'), int(rem/60%60))
+	dst = append2(append(dst, ':'), int(rem%60))
+	micro := t.Nanosecond() / 1000
+	dst = append2(append(dst, '.'), micro/10000)
+	dst = append2(dst, micro/100%100)
+	dst = append2(dst, micro%100)
 	return append(dst, 'Z')
 }
 
-func appendDigits(dst []byte, v, width int) []byte {
-	var b [8]byte
-	for i := width - 1; i >= 0; i-- {
-		b[i] = byte('0' + v%10)
-		v /= 10
+// civil converts days since 1970-01-01 to a proleptic Gregorian date, after
+// Howard Hinnant's days_from_civil inverse.
+func civil(days int64) (year int64, month, day int) {
+	z := days + 719468
+	era := z / 146097
+	if z < 0 && z%146097 != 0 {
+		era--
 	}
-	return append(dst, b[:width]...)
+	doe := z - era*146097
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
+	doy := doe - (365*yoe + yoe/4 - yoe/100)
+	mp := (5*doy + 2) / 153
+	d := doy - (153*mp+2)/5 + 1
+	m := mp + 3
+	if m > 12 {
+		m -= 12
+	}
+	y := yoe + era*400
+	if m <= 2 {
+		y++
+	}
+	return y, int(m), int(d)
+}
+
+func append2(dst []byte, v int) []byte {
+	return append(dst, byte('0'+v/10), byte('0'+v%10))
 }
 
 func appendRaw(dst, raw []byte) []byte {
