@@ -52,6 +52,15 @@ type Store interface {
 	LatestCheckpoint(ctx context.Context) (*audit.Checkpoint, error)
 }
 
+// Scanner is an optional ability of a Store: visiting records in global order
+// without copying them. Verify and Checkpoint use it when the store has it.
+type Scanner interface {
+	// Scan calls fn for every record with position > after, in global
+	// order, until fn returns an error, which Scan then returns. fn must
+	// neither keep nor change the record it is given.
+	Scan(ctx context.Context, after int64, fn func(*audit.Record) error) error
+}
+
 // Event is what a writer supplies for one record.
 type Event struct {
 	Type     string          // required

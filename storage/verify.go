@@ -48,19 +48,16 @@ func Verify(ctx context.Context, s Store, cp *audit.Checkpoint, pub ed25519.Publ
 			rep.Breaks = append(rep.Breaks, be)
 		}
 	}
-	var after int64
-	for {
-		recs, err := s.ReadAll(ctx, after, readPage)
+	if sc, ok := s.(Scanner); ok {
+		err := sc.Scan(ctx, 0, func(r *audit.Record) error {
+			note(v.Add(r))
+			return nil
+		})
 		if err != nil {
 			return nil, fmt.Errorf("verify: %w", err)
 		}
-		for i := range recs {
-			note(v.Add(&recs[i]))
-		}
-		if len(recs) < readPage {
-			break
-		}
-		after = recs[len(recs)-1].Position
+	} else if err := scanPages(ctx, s, func(r *audit.Record) { note(v.Add(r)) }); err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
 	}
 	for _, b := range v.Finish() {
 		note(b)
@@ -92,4 +89,22 @@ func Checkpoint(ctx context.Context, s Store, key ed25519.PrivateKey, now time.T
 		return nil, fmt.Errorf("checkpoint: %w", err)
 	}
 	return cp, nil
+}
+
+// scanPages visits every record of s through ReadAll, a page at a time.
+func scanPages(ctx context.Context, s Store, fn func(*audit.Record)) error {
+	var after int64
+	for {
+		recs, err := s.ReadAll(ctx, after, readPage)
+		if err != nil {
+			return err
+		}
+		for i := range recs {
+			fn(&recs[i])
+		}
+		if len(recs) < readPage {
+			return nil
+		}
+		after = recs[len(recs)-1].Position
+	}
 }

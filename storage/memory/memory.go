@@ -17,7 +17,10 @@ import (
 	"github.com/interlock-mes/interlock/storage"
 )
 
-var _ storage.Store = (*Store)(nil)
+var (
+	_ storage.Store   = (*Store)(nil)
+	_ storage.Scanner = (*Store)(nil)
+)
 
 // Config configures a Store. The zero value is valid.
 type Config struct {
@@ -203,6 +206,27 @@ func (s *Store) ReadAll(ctx context.Context, after int64, limit int) ([]audit.Re
 		rs = rs[:limit]
 	}
 	return cloneAll(rs), nil
+}
+
+// Scan implements storage.Scanner. It holds the store's read lock while fn
+// runs, so appends wait until the scan ends.
+func (s *Store) Scan(ctx context.Context, after int64, fn func(*audit.Record) error) error {
+	if after < 0 {
+		return &storage.ValidationError{Field: "after", Reason: fmt.Sprintf("position %d is negative", after)}
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for i := after; i < int64(len(s.records)); i++ {
+		if i%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		if err := fn(s.records[i]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Heads implements storage.Store.
