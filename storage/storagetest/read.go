@@ -66,6 +66,24 @@ func testRead(t *testing.T, newStore NewStore) {
 		if diff := cmp.Diff(want[10:], tail, recordOpts); diff != "" {
 			t.Errorf("ReadAll after position %d (-want +got):\n%s", got[9].Position, diff)
 		}
+		if sc, ok := s.(storage.Scanner); ok {
+			var scanned []audit.Record
+			err := sc.Scan(ctx, got[4].Position, func(r *audit.Record) error {
+				scanned = append(scanned, *r)
+				return nil
+			})
+			if err != nil {
+				t.Fatalf("Scan: %v", err)
+			}
+			if diff := cmp.Diff(want[5:], scanned, recordOpts); diff != "" {
+				t.Errorf("Scan after position %d (-want +got):\n%s", got[4].Position, diff)
+			}
+			stop := errors.New("stop")
+			n := 0
+			if err := sc.Scan(ctx, 0, func(*audit.Record) error { n++; return stop }); !errors.Is(err, stop) || n != 1 {
+				t.Errorf("Scan whose callback fails: %d calls, error %v; want 1 call and that error", n, err)
+			}
+		}
 		if _, err := s.ReadAll(ctx, 0, 0); !errors.Is(err, storage.ErrInvalid) {
 			t.Errorf("ReadAll with limit 0: error = %v, want ErrInvalid", err)
 		}
