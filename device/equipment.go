@@ -68,6 +68,13 @@ func (e *InvalidPackMLStateError) Error() string {
 	return fmt.Sprintf("PackML state number %s is not between 1 and 17", e.Value)
 }
 
+// Is makes errors.Is match another *InvalidPackMLStateError with the same
+// value, so a caller can test for a particular bad number.
+func (e *InvalidPackMLStateError) Is(target error) bool {
+	t, ok := target.(*InvalidPackMLStateError)
+	return ok && t.Value.Equal(e.Value)
+}
+
 // PackMLStateFromNumber returns the state numbered n. For any n outside 1 to
 // 17 the error is an *InvalidPackMLStateError.
 func PackMLStateFromNumber(n int64) (PackMLState, error) {
@@ -203,6 +210,7 @@ func (n *normaliser) observe(now time.Time, values map[string]TagValue, bad []ba
 		evs = append(evs, e)
 	}
 	var counts []Tag
+	var params []EquipmentEvent // after the counts, as documented
 	for _, t := range n.tags {
 		cur, ok := values[t.Name]
 		if !ok {
@@ -263,12 +271,13 @@ func (n *normaliser) observe(now time.Time, values map[string]TagValue, bad []ba
 			if !seen {
 				e.Parameter.Old = decimal.Decimal{}
 			}
-			evs = append(evs, e)
+			params = append(params, e)
 		}
 	}
 	if len(counts) > 0 {
 		evs = append(evs, n.countEvent(now, values))
 	}
+	evs = append(evs, params...)
 	for name, v := range values {
 		n.last[name] = v
 	}

@@ -146,15 +146,15 @@ func (t Tag) scale() decimal.Decimal {
 // Sentinel errors for the problems a tag can have. Each TagProblem wraps one
 // of them, so errors.Is works on a whole TagMapError.
 var (
-	ErrTagName        = errors.New("missing or duplicate name")
-	ErrTagArea        = errors.New("unknown area")
-	ErrTagType        = errors.New("unknown data type")
-	ErrTagTypeArea    = errors.New("data type does not fit the area")
-	ErrTagWordOrder   = errors.New("word order does not fit the data type")
-	ErrTagAddress     = errors.New("address out of range")
-	ErrTagScale       = errors.New("bad scale")
-	ErrTagRole        = errors.New("bad role")
-	ErrTagField       = errors.New("bad field")
+	ErrTagName         = errors.New("missing or duplicate name")
+	ErrTagArea         = errors.New("unknown area")
+	ErrTagType         = errors.New("unknown data type")
+	ErrTagTypeArea     = errors.New("data type does not fit the area")
+	ErrTagWordOrder    = errors.New("word order does not fit the data type")
+	ErrTagAddress      = errors.New("address out of range")
+	ErrTagScale        = errors.New("bad scale")
+	ErrTagRole         = errors.New("bad role")
+	ErrTagField        = errors.New("bad field")
 	ErrTagUnknownField = errors.New("unknown field")
 )
 
@@ -331,7 +331,8 @@ func newTagMap(tags []Tag, pre map[int][]TagProblem) (*TagMap, error) {
 			bad[p.Field] = true
 		}
 		for _, p := range t.check(i) {
-			if !bad[p.Field] {
+			// An entry that is not even an object has nothing more to say.
+			if !bad[p.Field] && !bad["entry"] {
 				ps = append(ps, p)
 			}
 		}
