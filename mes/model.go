@@ -1,0 +1,340 @@
+package mes
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/interlock-mes/interlock/gate"
+)
+
+// State is a state of a model, such as "in-progress".
+type State = gate.State
+
+// Command asks a model for a transition, such as "start".
+type Command = gate.Command
+
+// Meaning is what a signature on a transition attests, such as "verified".
+type Meaning string
+
+// SignatureRequirement says which signatures a transition needs.
+type SignatureRequirement struct {
+	Meaning Meaning
+	Count   int      // how many signatures of this meaning; at least 1
+	Roles   []string // a signer must hold one of these; empty means any role
+	// NotPerformer forbids the actor of the transition from signing it:
+	// the system, not a policy, prevents self-verification.
+	NotPerformer bool
+	// DistinctSigners requires the Count signatures to come from different
+	// people (dual verification).
+	DistinctSigners bool
+}
+
+// EvidenceRequirement names a piece of evidence a transition needs and the
+// sources it may come from; empty Sources means any.
+type EvidenceRequirement struct {
+	Name    string
+	Sources []gate.Source
+}
+
+// Transition is one permitted move of a model.
+type Transition struct {
+	From, To   State
+	Command    Command
+	Gates      []gate.Gate
+	Evidence   []EvidenceRequirement
+	Signatures []SignatureRequirement
+	// Records are the event types the transition appends; the first is the
+	// transition's own event. Empty means one event named after the command.
+	Records []string
+}
+
+// Option configures a transition in Builder.Permit.
+type Option func(*Transition)
+
+// WithGates guards the transition with gates, all of which must pass.
+func WithGates(gs ...gate.Gate) Option {
+	return func(t *Transition) { t.Gates = append(t.Gates, gs...) }
+}
+
+// WithEvidence requires evidence for the transition.
+func WithEvidence(reqs ...EvidenceRequirement) Option {
+	return func(t *Transition) { t.Evidence = append(t.Evidence, reqs...) }
+}
+
+// WithSignatures requires signatures for the transition.
+func WithSignatures(reqs ...SignatureRequirement) Option {
+	return func(t *Transition) { t.Signatures = append(t.Signatures, reqs...) }
+}
+
+// Recording names the event types the transition appends.
+func Recording(eventTypes ...string) Option {
+	return func(t *Transition) { t.Records = append(t.Records, eventTypes...) }
+}
+
+// Model is a named, versioned state machine of gated transitions. It is
+// immutable once built and safe for concurrent use.
+type Model struct {
+	name     string
+	version  int
+	initial  State
+	states   []State // in declaration order
+	final    map[State]bool
+	byFrom   map[State]map[Command]*Transition
+	commands []Command // every command the model knows, in first-use order
+}
+
+// Builder collects a model's definition. Build validates it and reports every
+// problem at once. A Builder is not safe for concurrent use.
+type Builder struct {
+	name        string
+	version     int
+	initial     State
+	states      []State
+	final       []State
+	transitions []*Transition
+}
+
+// NewModel starts the definition of model name at version.
+func NewModel(name string, version int) *Builder {
+	return &Builder{name: name, version: version}
+}
+
+// Initial sets the state every subject of the model starts in.
+func (b *Builder) Initial(s State) *Builder {
+	b.initial = s
+	return b
+}
+
+// States declares states. Every state a transition names must be declared.
+func (b *Builder) States(ss ...State) *Builder {
+	b.states = append(b.states, ss...)
+	return b
+}
+
+// Final marks declared states as final: no transition may leave them, and
+// they need not be able to reach anything.
+func (b *Builder) Final(ss ...State) *Builder {
+	b.final = append(b.final, ss...)
+	return b
+}
+
+// Permit allows command to move a subject from one state to another.
+func (b *Builder) Permit(from State, command Command, to State, opts ...Option) *Builder {
+	t := &Transition{From: from, To: to, Command: command}
+	for _, o := range opts {
+		if o != nil {
+			o(t)
+		}
+	}
+	b.transitions = append(b.transitions, t)
+	return b
+}
+
+// DefinitionError lists every problem of a model definition.
+type DefinitionError struct {
+	Model    string
+	Problems []string
+}
+
+func (e *DefinitionError) Error() string {
+	return fmt.Sprintf("model %q: %d problem(s):\n  %s", e.Model, len(e.Problems), strings.Join(e.Problems, "\n  "))
+}
+
+// ErrDefinition is matched (errors.Is) by every *DefinitionError.
+var ErrDefinition = errors.New("invalid model definition")
+
+// Unwrap makes errors.Is(err, ErrDefinition) true.
+func (e *DefinitionError) Unwrap() error { return ErrDefinition }
+
+// Build validates the definition and returns the model, or a
+// *DefinitionError listing every problem: a missing name or version, an
+// undeclared or repeated state, a transition from or to an unknown state, a
+// command permitted twice from one state, a transition leaving a final
+// state, a state that cannot be reached from the initial one, a non-final
+// state with no way out, a nil gate, and malformed evidence or signature
+// requirements.
+func (b *Builder) Build() (*Model, error) {
+	var problems []string
+	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	if b.name == "" {
+		add("the model has no name")
+	}
+	if b.version < 1 {
+		add("version %d: versions start at 1", b.version)
+	}
+	declared := make(map[State]bool, len(b.states))
+	for _, s := range b.states {
+		switch {
+		case s == "":
+			add("a declared state has an empty name")
+		case declared[s]:
+			add("state %q is declared twice", s)
+		}
+		declared[s] = true
+	}
+	if b.initial == "" {
+		add("no initial state")
+	} else if !declared[b.initial] {
+		add("initial state %q is not declared", b.initial)
+	}
+	final := make(map[State]bool, len(b.final))
+	for _, s := range b.final {
+		if !declared[s] {
+			add("final state %q is not declared", s)
+		}
+		final[s] = true
+	}
+	m := &Model{
+		name: b.name, version: b.version, initial: b.initial,
+		states: slices.Clone(b.states), final: final,
+		byFrom: make(map[State]map[Command]*Transition),
+	}
+	for i, t := range b.transitions {
+		where := fmt.Sprintf("transition %d (%s --%s--> %s)", i, t.From, t.Command, t.To)
+		if t.Command == "" {
+			add("%s: the command is empty", where)
+		}
+		if !declared[t.From] {
+			add("%s: from unknown state %q", where, t.From)
+		}
+		if !declared[t.To] {
+			add("%s: to unknown state %q", where, t.To)
+		}
+		if final[t.From] {
+			add("%s: leaves final state %q", where, t.From)
+		}
+		for j, g := range t.Gates {
+			if g == nil {
+				add("%s: gate %d is nil", where, j)
+			}
+		}
+		for j, e := range t.Evidence {
+			if e.Name == "" {
+				add("%s: evidence requirement %d has no name", where, j)
+			}
+		}
+		for j, s := range t.Signatures {
+			if s.Meaning == "" {
+				add("%s: signature requirement %d has no meaning", where, j)
+			}
+			if s.Count < 1 {
+				add("%s: signature requirement %d needs a count of at least 1, not %d", where, j, s.Count)
+			}
+		}
+		for j, r := range t.Records {
+			if r == "" {
+				add("%s: recorded event type %d is empty", where, j)
+			}
+		}
+		cmds := m.byFrom[t.From]
+		if cmds == nil {
+			cmds = make(map[Command]*Transition)
+			m.byFrom[t.From] = cmds
+		}
+		if _, dup := cmds[t.Command]; dup && t.Command != "" {
+			add("%s: command %q is already permitted from %q", where, t.Command, t.From)
+		}
+		tc := *t
+		cmds[t.Command] = &tc
+		if !slices.Contains(m.commands, t.Command) {
+			m.commands = append(m.commands, t.Command)
+		}
+	}
+	if declared[b.initial] {
+		reached := map[State]bool{b.initial: true}
+		queue := []State{b.initial}
+		for len(queue) > 0 {
+			s := queue[0]
+			queue = queue[1:]
+			for _, t := range b.transitions {
+				if t.From == s && declared[t.To] && !reached[t.To] {
+					reached[t.To] = true
+					queue = append(queue, t.To)
+				}
+			}
+		}
+		for _, s := range b.states {
+			if !reached[s] {
+				add("state %q cannot be reached from %q", s, b.initial)
+			}
+			if !final[s] && len(m.byFrom[s]) == 0 && declared[s] {
+				add("state %q is not final and has no transition out", s)
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return nil, &DefinitionError{Model: b.name, Problems: problems}
+	}
+	return m, nil
+}
+
+// Name returns the model's name.
+func (m *Model) Name() string { return m.name }
+
+// Version returns the model's version.
+func (m *Model) Version() int { return m.version }
+
+// Initial returns the state subjects start in.
+func (m *Model) Initial() State { return m.initial }
+
+// States returns the model's states in declaration order.
+func (m *Model) States() []State { return slices.Clone(m.states) }
+
+// Commands returns every command the model knows, in order of first use.
+func (m *Model) Commands() []Command { return slices.Clone(m.commands) }
+
+// IsFinal reports whether s is a final state.
+func (m *Model) IsFinal(s State) bool { return m.final[s] }
+
+// IllegalTransitionError says that a command is not permitted in a state.
+// It matches ErrIllegalTransition.
+type IllegalTransitionError struct {
+	Model   string
+	State   State
+	Command Command
+	// Permitted lists the commands the state does permit, sorted.
+	Permitted []Command
+}
+
+// ErrIllegalTransition is matched (errors.Is) by *IllegalTransitionError.
+var ErrIllegalTransition = errors.New("illegal transition")
+
+func (e *IllegalTransitionError) Error() string {
+	return fmt.Sprintf("%s: %q is not permitted in state %q (permitted: %v)", e.Model, e.Command, e.State, e.Permitted)
+}
+
+// Unwrap makes errors.Is(err, ErrIllegalTransition) true.
+func (e *IllegalTransitionError) Unwrap() error { return ErrIllegalTransition }
+
+// Transition returns the transition command asks for in state from, or an
+// *IllegalTransitionError when the model does not permit it.
+func (m *Model) Transition(from State, command Command) (*Transition, error) {
+	if t, ok := m.byFrom[from][command]; ok {
+		return t, nil
+	}
+	permitted := make([]Command, 0, len(m.byFrom[from]))
+	for c := range m.byFrom[from] {
+		permitted = append(permitted, c)
+	}
+	slices.Sort(permitted)
+	return nil, &IllegalTransitionError{Model: m.name, State: from, Command: command, Permitted: permitted}
+}
+
+// Transitions returns every transition, ordered by state declaration and
+// then by command.
+func (m *Model) Transitions() []*Transition {
+	var out []*Transition
+	for _, s := range m.states {
+		cmds := make([]Command, 0, len(m.byFrom[s]))
+		for c := range m.byFrom[s] {
+			cmds = append(cmds, c)
+		}
+		slices.Sort(cmds)
+		for _, c := range cmds {
+			out = append(out, m.byFrom[s][c])
+		}
+	}
+	return out
+}
