@@ -476,16 +476,18 @@ func (s *Simulator) respond(c *conn, cmds <-chan string) {
 		if !ok {
 			return
 		}
-		if len(lines) > 0 {
-			if err := c.writeLines(lines); err != nil {
-				return
-			}
-		}
+		// The command counts as answered before the reply is written: the
+		// adapter may send its next one as soon as the reply arrives.
 		s.mu.Lock()
 		if s.pending > 0 {
 			s.pending--
 		}
 		s.mu.Unlock()
+		if len(lines) > 0 {
+			if err := c.writeLines(lines); err != nil {
+				return
+			}
+		}
 	}
 }
 
