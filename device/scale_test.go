@@ -70,15 +70,19 @@ func reading(value, unit string, stable bool, raw string) device.Reading {
 // call is one use of a Scale whose result the test compares.
 type call func(context.Context, *device.Scale) (any, error)
 
-func stableWeight(ctx context.Context, s *device.Scale) (any, error)    { return s.StableWeight(ctx) }
-func immediateWeight(ctx context.Context, s *device.Scale) (any, error) { return s.ImmediateWeight(ctx) }
-func tare(ctx context.Context, s *device.Scale) (any, error)            { return s.Tare(ctx) }
-func tareWeight(ctx context.Context, s *device.Scale) (any, error)      { return s.TareWeight(ctx) }
-func zero(ctx context.Context, s *device.Scale) (any, error)            { return nil, s.Zero(ctx) }
-func zeroImmediately(ctx context.Context, s *device.Scale) (any, error) { return s.ZeroImmediately(ctx) }
-func reset(ctx context.Context, s *device.Scale) (any, error)           { return s.Reset(ctx) }
-func serialNumber(ctx context.Context, s *device.Scale) (any, error)    { return s.SerialNumber(ctx) }
-func model(ctx context.Context, s *device.Scale) (any, error)           { return s.Model(ctx) }
+func stableWeight(ctx context.Context, s *device.Scale) (any, error) { return s.StableWeight(ctx) }
+func immediateWeight(ctx context.Context, s *device.Scale) (any, error) {
+	return s.ImmediateWeight(ctx)
+}
+func tare(ctx context.Context, s *device.Scale) (any, error)       { return s.Tare(ctx) }
+func tareWeight(ctx context.Context, s *device.Scale) (any, error) { return s.TareWeight(ctx) }
+func zero(ctx context.Context, s *device.Scale) (any, error)       { return nil, s.Zero(ctx) }
+func zeroImmediately(ctx context.Context, s *device.Scale) (any, error) {
+	return s.ZeroImmediately(ctx)
+}
+func reset(ctx context.Context, s *device.Scale) (any, error)        { return s.Reset(ctx) }
+func serialNumber(ctx context.Context, s *device.Scale) (any, error) { return s.SerialNumber(ctx) }
+func model(ctx context.Context, s *device.Scale) (any, error)        { return s.Model(ctx) }
 
 func TestScaleCommands(t *testing.T) {
 	t.Parallel()
@@ -511,4 +515,3 @@ func TestScaleNoGoroutineLeak(t *testing.T) {
 	}
 	checkNoLeak(t)
 }
-
