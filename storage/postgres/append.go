@@ -1,0 +1,182 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/interlock-mes/interlock/audit"
+	"github.com/interlock-mes/interlock/storage"
+)
+
+// positionsPerAppend is how many positions one transaction owns: a record's
+// position is xid * positionsPerAppend + its index in the append. The
+// migration's SQL uses the same number.
+const positionsPerAppend = 1 << 14
+
+// An append of storage.MaxEvents must fit in the positions of one
+// transaction; this does not compile otherwise.
+var _ [positionsPerAppend - storage.MaxEvents - 1]struct{}
+
+// Append implements storage.Store in one round trip to the database.
+//
+// It returns a *storage.ConflictError (errors.Is with storage.ErrConflict)
+// for a stale expected or read version, and also when Postgres aborts the
+// append to break a deadlock; a *storage.ValidationError for bad input; an
+// error matching storage.ErrIdempotencyKeyReused for a key used with other
+// content. In all of these nothing is written. An error matching
+// ErrHashDrift means the append was written but its hashes disagree with
+// audit.ComputeHash.
+func (s *Store) Append(ctx context.Context, req storage.AppendRequest) (storage.AppendResult, error) {
+	if err := ctx.Err(); err != nil {
+		return storage.AppendResult{}, err
+	}
+	p, err := storage.Prepare(req)
+	if err != nil {
+		return storage.AppendResult{}, err
+	}
+	recs := p.Records(s.clock())
+	args, err := appendArgs(p, recs)
+	if err != nil {
+		return storage.AppendResult{}, fmt.Errorf("append: %w", err)
+	}
+	first := p.Streams[0]
+	onAbort := &storage.ConflictError{Stream: first.Stream, Expected: first.ExpectedVersion, Actual: -1}
+
+	rows, err := s.pool.Query(ctx, s.q.append, args...)
+	if err != nil {
+		return storage.AppendResult{}, interpretError(ctx, "append", err, onAbort)
+	}
+	var (
+		positions []int64
+		prevs     [][]byte
+		hashes    [][]byte
+		replayed  bool
+	)
+	for rows.Next() {
+		var pos int64
+		var prev, hash []byte
+		if err := rows.Scan(&pos, &prev, &hash, &replayed); err != nil {
+			rows.Close()
+			return storage.AppendResult{}, interpretError(ctx, "append", err, onAbort)
+		}
+		positions, prevs, hashes = append(positions, pos), append(prevs, prev), append(hashes, hash)
+	}
+	if err := rows.Err(); err != nil {
+		return storage.AppendResult{}, interpretError(ctx, "append", err, onAbort)
+	}
+	if replayed {
+		return s.replay(ctx, positions)
+	}
+	if len(positions) != len(recs) {
+		return storage.AppendResult{}, fmt.Errorf("append: the database returned %d records for %d events", len(positions), len(recs))
+	}
+	var buf []byte
+	for i := range recs {
+		r := &recs[i]
+		r.Position = positions[i]
+		if len(prevs[i]) != len(r.PrevHash) || len(hashes[i]) != len(r.Hash) {
+			return storage.AppendResult{}, fmt.Errorf("append: %s version %d: stored hashes are not SHA-256: %w", r.Stream, r.Version, ErrHashDrift)
+		}
+		copy(r.PrevHash[:], prevs[i])
+		copy(r.Hash[:], hashes[i])
+		var sum audit.Hash
+		if sum, buf, err = audit.ComputeHash(buf, r); err != nil {
+			return storage.AppendResult{}, fmt.Errorf("append: %w", err)
+		}
+		if sum != r.Hash {
+			return storage.AppendResult{}, fmt.Errorf("append: %s version %d: stored %s, computed %s: %w", r.Stream, r.Version, r.Hash, sum, ErrHashDrift)
+		}
+	}
+	return storage.AppendResult{Records: recs}, nil
+}
+
+// replay returns the records the first append with a key wrote.
+func (s *Store) replay(ctx context.Context, positions []int64) (storage.AppendResult, error) {
+	if len(positions) == 0 {
+		return storage.AppendResult{Records: []audit.Record{}, Replayed: true}, nil
+	}
+	// The positions of one append are consecutive.
+	recs, err := s.query(ctx, "append replay", s.q.loadRange, positions[0], positions[len(positions)-1]+1)
+	if err != nil {
+		return storage.AppendResult{}, err
+	}
+	return storage.AppendResult{Records: recs, Replayed: true}, nil
+}
+
+// appendArgs lays p out as the arguments of the append function: one array
+// per column. recs are p.Records, whose canonical encodings the database
+// hashes. Slices are never nil, which pgx would send as NULL.
+func appendArgs(p *storage.Prepared, recs []audit.Record) ([]any, error) {
+	n := len(recs)
+	var (
+		streams  = make([]string, len(p.Streams))
+		expected = make([]int64, len(p.Streams))
+		genesis  = make([][]byte, len(p.Streams))
+		reads    = make([]string, len(p.Reads))
+		readVers = make([]int64, len(p.Reads))
+		evStream = make([]int32, 0, n)
+		evVer    = make([]int64, 0, n)
+		types    = make([]string, 0, n)
+		actors   = make([]string, 0, n)
+		payloads = make([]string, 0, n)
+		evidence = make([]string, 0, n)
+		canon    = make([][]byte, 0, n)
+		linkEv   = []int32{}
+		linkOrd  = []int32{}
+		linkFrom = []string{}
+		linkTo   = []string{}
+		linkKind = []string{}
+	)
+	for i, ps := range p.Streams {
+		streams[i], expected[i] = ps.Stream, ps.ExpectedVersion
+		g := audit.Genesis(ps.Stream)
+		genesis[i] = g[:]
+	}
+	for i, r := range p.Reads {
+		reads[i], readVers[i] = r.Stream, r.Version
+	}
+	// One buffer holds every encoding; canon slices into it.
+	size := 0
+	for i := range recs {
+		size += 256 + len(recs[i].Payload) + len(recs[i].Evidence)
+	}
+	buf := make([]byte, 0, size)
+	k := 0
+	for si, ps := range p.Streams {
+		for range ps.Events {
+			r := &recs[k]
+			k++
+			start := len(buf)
+			var err error
+			if buf, err = audit.Encode(buf, r); err != nil {
+				return nil, fmt.Errorf("%s version %d: %w", r.Stream, r.Version, err)
+			}
+			evStream = append(evStream, int32(si+1))
+			evVer = append(evVer, r.Version)
+			types = append(types, r.Type)
+			actors = append(actors, r.Actor)
+			payloads = append(payloads, string(r.Payload))
+			evidence = append(evidence, string(r.Evidence))
+			canon = append(canon, buf[start:len(buf):len(buf)])
+			for j, l := range r.Links {
+				linkEv = append(linkEv, int32(k))
+				linkOrd = append(linkOrd, int32(j))
+				linkFrom = append(linkFrom, l.From)
+				linkTo = append(linkTo, l.To)
+				linkKind = append(linkKind, l.Kind)
+			}
+		}
+	}
+	var key any // NULL: no key
+	if p.IdempotencyKey != "" {
+		key = p.IdempotencyKey
+	}
+	return []any{
+		key, p.Digest[:],
+		streams, expected, genesis,
+		reads, readVers,
+		recs[0].Time,
+		evStream, evVer, types, actors, payloads, evidence, canon,
+		linkEv, linkOrd, linkFrom, linkTo, linkKind,
+	}, nil
+}

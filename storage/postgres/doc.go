@@ -1,0 +1,52 @@
+// Package postgres is a storage.Store kept in PostgreSQL (13 or later),
+// through pgx v5 and a pgxpool.Pool that the caller owns.
+//
+// Call Migrate once per schema (it is idempotent and safe to run from
+// several processes at once), then New for a Store:
+//
+//	if err := postgres.Migrate(ctx, pool, "interlock"); err != nil { ... }
+//	store, err := postgres.New(pool, &postgres.Config{Schema: "interlock"})
+//
+// # How the record is kept
+//
+// Every Append is one round trip: a single SELECT of a PL/pgSQL function
+// that checks the idempotency key, locks the stream heads in stream order,
+// checks expected and asserted versions, chains the hashes with Postgres'
+// sha256 over the canonical encoding that audit.Encode made in Go, and
+// writes the events, their links, the heads and the key in one transaction.
+// The Go side then recomputes every hash with audit.ComputeHash and refuses
+// a result that differs (ErrHashDrift).
+//
+// Payload and evidence are stored as text holding the exact canonical JSON
+// that was hashed; times as timestamptz (microseconds, audit.TimePrecision);
+// hashes as bytea. The events, links, idempotency keys and checkpoints
+// tables are append-only: a trigger rejects UPDATE, DELETE and TRUNCATE.
+//
+// # Global positions
+//
+// A record's position is its transaction id (xid8) times 16384 plus its
+// index in the append. Positions therefore increase strictly but with large
+// gaps, and follow the order in which transactions began writing, not the
+// order in which they committed. ReadAll returns only events of
+// transactions below the xmin of its snapshot, all of which have ended, so
+// a reader that pages by the last position it saw never skips an event that
+// commits later with a lower position. A positional sequence would not give
+// that guarantee: a transaction can draw its sequence value after a
+// transaction with a higher xid drew a higher one. The price is that a
+// long-running write transaction anywhere in the cluster holds back what
+// ReadAll returns until it ends.
+//
+// # Errors
+//
+// Methods return the storage errors of the Store contract:
+// storage.ErrConflict (a *storage.ConflictError) for a stale expected or
+// asserted version, and also for a deadlock or serialization failure, which
+// Postgres resolves by aborting the append; storage.ErrInvalid for bad
+// input; storage.ErrNotFound; storage.ErrIdempotencyKeyReused. A schema
+// that was not migrated gives ErrNotMigrated. A context that ends gives its
+// error (errors.Is with context.Canceled or DeadlineExceeded). Any other
+// database failure is an *Error carrying the SQLSTATE; no pgx error type
+// escapes this package. An Append whose outcome is unknown (the connection
+// broke during the call) may or may not have been written; retry it with the
+// same IdempotencyKey to find out.
+package postgres

@@ -1,0 +1,91 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/interlock-mes/interlock/storage"
+)
+
+var (
+	// ErrNotMigrated means the schema lacks the tables or functions this
+	// version of the package needs: call Migrate.
+	ErrNotMigrated = errors.New("postgres: schema not migrated; call Migrate")
+	// ErrHashDrift means the hash Postgres computed for an appended record
+	// differs from the one audit.ComputeHash gives for it: the SQL and Go
+	// encodings disagree. The append was written; Verify will report it.
+	ErrHashDrift = errors.New("postgres: stored hash differs from the computed one")
+)
+
+// Error is a database failure that is none of the storage errors: a broken
+// connection, a refused statement, a server error. It keeps the SQLSTATE and
+// the message, not the driver's error.
+type Error struct {
+	Op      string // what the store was doing, such as "append"
+	Code    string // SQLSTATE, empty when the server sent none
+	Message string
+}
+
+func (e *Error) Error() string {
+	if e.Code == "" {
+		return fmt.Sprintf("postgres: %s: %s", e.Op, e.Message)
+	}
+	return fmt.Sprintf("postgres: %s: %s (SQLSTATE %s)", e.Op, e.Message, e.Code)
+}
+
+// SQLSTATEs raised by the migration's functions.
+const (
+	codeConflict     = "IL001"
+	codeKeyReused    = "IL002"
+	codeAppendOnly   = "IL003"
+	codeOneAppendPer = "IL004"
+)
+
+// interpretError is the one place where driver errors become this package's
+// and storage's errors. conflict, when not nil, names the stream to report
+// for a conflict that Postgres found without knowing a stream (a deadlock or
+// serialization failure).
+func interpretError(ctx context.Context, op string, err error, conflict *storage.ConflictError) error {
+	if err == nil {
+		return nil
+	}
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return fmt.Errorf("%s: %w", op, ctxErr)
+	}
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		// Our own errors pass through; anything of the driver's is flattened.
+		if errors.Is(err, storage.ErrConflict) || errors.Is(err, storage.ErrInvalid) ||
+			errors.Is(err, storage.ErrNotFound) || errors.Is(err, ErrHashDrift) {
+			return err
+		}
+		return &Error{Op: op, Message: err.Error()}
+	}
+	switch pgErr.Code {
+	case codeConflict:
+		var d struct {
+			Stream   string `json:"stream"`
+			Expected int64  `json:"expected"`
+			Actual   int64  `json:"actual"`
+		}
+		if jerr := json.Unmarshal([]byte(pgErr.Detail), &d); jerr != nil {
+			return &Error{Op: op, Code: pgErr.Code, Message: fmt.Sprintf("%s: unreadable detail %q", pgErr.Message, pgErr.Detail)}
+		}
+		return &storage.ConflictError{Stream: d.Stream, Expected: d.Expected, Actual: d.Actual}
+	case codeKeyReused:
+		return fmt.Errorf("%s: key %q: %w", op, pgErr.Detail, storage.ErrIdempotencyKeyReused)
+	case "40001", "40P01", "23505": // serialization failure, deadlock, unique violation
+		if conflict != nil {
+			c := *conflict
+			return &c
+		}
+		return fmt.Errorf("%s: %s: %w", op, pgErr.Message, storage.ErrConflict)
+	case "42P01", "42883", "3F000": // undefined table, undefined function, no such schema
+		return fmt.Errorf("%s: %s: %w", op, pgErr.Message, ErrNotMigrated)
+	}
+	return &Error{Op: op, Code: pgErr.Code, Message: pgErr.Message}
+}

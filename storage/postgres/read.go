@@ -1,0 +1,120 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/interlock-mes/interlock/audit"
+	"github.com/interlock-mes/interlock/storage"
+)
+
+// Load implements storage.Store. It returns a *storage.ValidationError for
+// from below 1.
+func (s *Store) Load(ctx context.Context, stream string, from int64) ([]audit.Record, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if from < 1 {
+		return nil, &storage.ValidationError{Field: "from", Reason: fmt.Sprintf("version %d is below 1", from)}
+	}
+	return s.query(ctx, "load "+stream, s.q.load, stream, from)
+}
+
+// ReadAll implements storage.Store. It returns only records written by
+// transactions that had ended when it started, so a record that commits
+// later always has a higher position than every record returned (see the
+// package documentation on positions). It returns a *storage.ValidationError
+// for a negative after or a limit below 1.
+func (s *Store) ReadAll(ctx context.Context, after int64, limit int) ([]audit.Record, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if after < 0 {
+		return nil, &storage.ValidationError{Field: "after", Reason: fmt.Sprintf("position %d is negative", after)}
+	}
+	if limit < 1 {
+		return nil, &storage.ValidationError{Field: "limit", Reason: fmt.Sprintf("%d is below 1", limit)}
+	}
+	return s.query(ctx, "read all", s.q.readAll, after, limit)
+}
+
+// Heads implements storage.Store.
+func (s *Store) Heads(ctx context.Context) ([]audit.Head, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, s.q.heads)
+	if err != nil {
+		return nil, interpretError(ctx, "heads", err, nil)
+	}
+	out := []audit.Head{}
+	for rows.Next() {
+		var h audit.Head
+		var hash []byte
+		if err := rows.Scan(&h.Stream, &h.Version, &hash); err != nil {
+			rows.Close()
+			return nil, interpretError(ctx, "heads", err, nil)
+		}
+		copyHash(&h.Hash, hash)
+		out = append(out, h)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, interpretError(ctx, "heads", err, nil)
+	}
+	return out, nil
+}
+
+// query runs a statement that selects recordColumns.
+func (s *Store) query(ctx context.Context, op, sql string, args ...any) ([]audit.Record, error) {
+	rows, err := s.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, interpretError(ctx, op, err, nil)
+	}
+	out, err := scanRecords(rows)
+	if err != nil {
+		return nil, interpretError(ctx, op, err, nil)
+	}
+	return out, nil
+}
+
+// scanRecords reads rows of recordColumns and closes rows.
+func scanRecords(rows pgx.Rows) ([]audit.Record, error) {
+	defer rows.Close()
+	out := []audit.Record{}
+	var (
+		prev, hash        []byte
+		froms, tos, kinds []string
+	)
+	for rows.Next() {
+		var r audit.Record
+		froms, tos, kinds = froms[:0], tos[:0], kinds[:0]
+		if err := rows.Scan(&r.Position, &r.Stream, &r.Version, &r.Type, &r.Actor, &r.Time,
+			&r.Payload, &r.Evidence, &prev, &hash, &froms, &tos, &kinds); err != nil {
+			return nil, err
+		}
+		r.Time = r.Time.UTC()
+		copyHash(&r.PrevHash, prev)
+		copyHash(&r.Hash, hash)
+		if len(froms) != len(tos) || len(froms) != len(kinds) {
+			return nil, fmt.Errorf("%s version %d: links: %d from, %d to, %d kinds", r.Stream, r.Version, len(froms), len(tos), len(kinds))
+		}
+		if len(froms) > 0 {
+			r.Links = make([]audit.Link, len(froms))
+			for i := range froms {
+				r.Links[i] = audit.Link{From: froms[i], To: tos[i], Kind: kinds[i]}
+			}
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// copyHash fills h from a bytea column. A value of another length can only
+// come from an edit behind the store's back; it is kept as far as it goes
+// rather than refused, so that Verify reads the record and names the break.
+func copyHash(h *audit.Hash, b []byte) {
+	*h = audit.Hash{}
+	copy(h[:], b)
+}

@@ -1,0 +1,132 @@
+package postgres
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/interlock-mes/interlock/storage"
+)
+
+var _ storage.Store = (*Store)(nil)
+
+// maxIdentifierBytes is Postgres' limit on a name (NAMEDATALEN - 1); a
+// longer one is silently truncated by the server, which would make two
+// schemas one.
+const maxIdentifierBytes = 63
+
+// DefaultSchema is the schema a Store uses when Config.Schema is empty.
+const DefaultSchema = "public"
+
+// Config configures a Store. The zero value is valid.
+type Config struct {
+	// Schema holds the store's tables; Migrate must have been run on it.
+	// Default: DefaultSchema ("public").
+	Schema string
+	// Clock gives the time stamped on appended events. Default: time.Now.
+	Clock storage.Clock
+}
+
+// Store is a storage.Store in Postgres. It is safe for concurrent use. The
+// zero value is not usable; call New.
+type Store struct {
+	pool  *pgxpool.Pool
+	clock storage.Clock
+	q     queries
+}
+
+// New returns a store on pool, which the caller owns and closes. cfg may be
+// nil. New does no I/O: a schema that was not migrated shows as
+// ErrNotMigrated on first use. It returns an error for a nil pool or a
+// Config field that is not valid, naming the field.
+func New(pool *pgxpool.Pool, cfg *Config) (*Store, error) {
+	if pool == nil {
+		return nil, errors.New("postgres: New: pool is nil")
+	}
+	c := Config{}
+	if cfg != nil {
+		c = *cfg
+	}
+	if c.Schema == "" {
+		c.Schema = DefaultSchema
+	}
+	if err := checkSchema(c.Schema); err != nil {
+		return nil, fmt.Errorf("postgres: New: Config.Schema: %w", err)
+	}
+	if c.Clock == nil {
+		c.Clock = time.Now
+	}
+	return &Store{pool: pool, clock: c.Clock, q: newQueries(c.Schema)}, nil
+}
+
+// checkSchema rejects names Postgres would truncate or cannot hold; any
+// other name is quoted, so it needs no further rule.
+func checkSchema(schema string) error {
+	switch {
+	case schema == "":
+		return errors.New("empty")
+	case len(schema) > maxIdentifierBytes:
+		return fmt.Errorf("%q is %d bytes, over Postgres' limit of %d", schema, len(schema), maxIdentifierBytes)
+	case !utf8.ValidString(schema):
+		return fmt.Errorf("%q is not valid UTF-8", schema)
+	case strings.ContainsRune(schema, 0):
+		return fmt.Errorf("%q holds a NUL byte", schema)
+	}
+	return nil
+}
+
+// quoteSchema returns schema as a quoted SQL identifier.
+func quoteSchema(schema string) string { return pgx.Identifier{schema}.Sanitize() }
+
+// queries are the store's statements with the schema filled in, built once.
+type queries struct {
+	append, loadRange, load, readAll, heads          string
+	linksFrom, linksFromKinds, linksTo, linksToKinds string
+	saveCheckpoint, latestCheckpoint                 string
+}
+
+// recordColumns selects a record; scanRecord reads it.
+const recordColumns = `e.position, e.stream, e.version, e.type, e.actor, e.time, e.payload, e.evidence, e.prev_hash, e.hash,
+	l.froms, l.tos, l.kinds
+FROM {schema}.events e
+LEFT JOIN LATERAL (
+	SELECT array_agg(k.from_id ORDER BY k.ord) AS froms, array_agg(k.to_id ORDER BY k.ord) AS tos, array_agg(k.kind ORDER BY k.ord) AS kinds
+	FROM {schema}.links k WHERE k.position = e.position
+) l ON true`
+
+const linkColumns = `SELECT l.from_id, l.to_id, l.kind, l.stream, l.version, l.position, e.hash
+FROM {schema}.links l JOIN {schema}.events e ON e.position = l.position`
+
+func newQueries(schema string) queries {
+	q := queries{
+		append: `SELECT out_position, out_prev_hash, out_hash, out_replayed FROM {schema}.append(
+			$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
+		loadRange: `SELECT ` + recordColumns + ` WHERE e.position >= $1 AND e.position < $2 ORDER BY e.position`,
+		load:      `SELECT ` + recordColumns + ` WHERE e.stream = $1 AND e.version >= $2 ORDER BY e.version`,
+		// Positions are xid * 16384 + i, so "position below xmin * 16384" is
+		// "written by a transaction below the snapshot's xmin": one that has
+		// ended, as every transaction with a lower xid has.
+		readAll: `SELECT ` + recordColumns + `
+			WHERE e.position > $1
+			AND e.position < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint * 16384)
+			ORDER BY e.position LIMIT $2`,
+		heads:            `SELECT stream, version, hash FROM {schema}.streams WHERE version > 0 ORDER BY stream`,
+		linksFrom:        linkColumns + ` WHERE l.from_id = ANY($1)`,
+		linksFromKinds:   linkColumns + ` WHERE l.from_id = ANY($1) AND l.kind = ANY($2)`,
+		linksTo:          linkColumns + ` WHERE l.to_id = ANY($1)`,
+		linksToKinds:     linkColumns + ` WHERE l.to_id = ANY($1) AND l.kind = ANY($2)`,
+		saveCheckpoint:   `INSERT INTO {schema}.checkpoints (position, time, heads, signature) VALUES ($1, $2, $3, $4) ON CONFLICT (position) DO NOTHING`,
+		latestCheckpoint: `SELECT position, time, heads, signature FROM {schema}.checkpoints ORDER BY position DESC LIMIT 1`,
+	}
+	quoted := quoteSchema(schema)
+	for _, s := range []*string{&q.append, &q.loadRange, &q.load, &q.readAll, &q.heads,
+		&q.linksFrom, &q.linksFromKinds, &q.linksTo, &q.linksToKinds, &q.saveCheckpoint, &q.latestCheckpoint} {
+		*s = strings.ReplaceAll(*s, "{schema}", quoted)
+	}
+	return q
+}

@@ -1,0 +1,85 @@
+package postgres_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/interlock-mes/interlock/storage"
+	"github.com/interlock-mes/interlock/storage/postgres"
+	"github.com/interlock-mes/interlock/storage/postgres/pgtest"
+	"github.com/interlock-mes/interlock/storage/storagetest"
+)
+
+func newStore(tb testing.TB) storage.Store {
+	pool, schema := pgtest.Pool(tb)
+	s, err := postgres.New(pool, &postgres.Config{Schema: schema})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	storagetest.Run(t, newStore)
+}
+
+func BenchmarkStore(b *testing.B) {
+	storagetest.Bench(b, func(tb testing.TB) storage.Store {
+		pool, schema := pgtest.DurablePool(tb)
+		s, err := postgres.New(pool, &postgres.Config{Schema: schema})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return s
+	})
+}
+
+func TestNewValidatesConfig(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.Connect(t)
+	tests := []struct {
+		name    string
+		pool    bool
+		cfg     *postgres.Config
+		wantErr string // substring; empty for success
+	}{
+		{name: "nil config", pool: true, cfg: nil},
+		{name: "zero config", pool: true, cfg: &postgres.Config{}},
+		{name: "explicit", pool: true, cfg: &postgres.Config{Schema: "interlock", Clock: time.Now}},
+		{name: "nil pool", pool: false, cfg: nil, wantErr: "pool is nil"},
+		{name: "long schema", pool: true, cfg: &postgres.Config{Schema: strings.Repeat("s", 64)}, wantErr: "Config.Schema"},
+		{name: "NUL in schema", pool: true, cfg: &postgres.Config{Schema: "a\x00b"}, wantErr: "Config.Schema"},
+		{name: "bad UTF-8 schema", pool: true, cfg: &postgres.Config{Schema: "a\xffb"}, wantErr: "Config.Schema"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := pool
+			if !tt.pool {
+				p = nil
+			}
+			s, err := postgres.New(p, tt.cfg)
+			switch {
+			case tt.wantErr == "" && (err != nil || s == nil):
+				t.Fatalf("New = %v, %v; want a store", s, err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Fatalf("New error = %v, want one containing %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestNotMigrated(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.Connect(t)
+	s, err := postgres.New(pool, &postgres.Config{Schema: pgtest.Schema(t, pool)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Load(t.Context(), "batch-1", 1); !errors.Is(err, postgres.ErrNotMigrated) {
+		t.Errorf("Load on an empty schema: error = %v, want ErrNotMigrated", err)
+	}
+}
