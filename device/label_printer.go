@@ -98,7 +98,7 @@ func (p *Printer) Print(ctx context.Context, job []byte) error {
 	if err != nil {
 		conn.Close()
 		if ctxErr := wctx.Err(); ctxErr != nil {
-			err = fmt.Errorf("%w (%v)", ctxErr, err)
+			err = fmt.Errorf("%w: %w", ctxErr, err)
 		}
 		return &PrinterError{Addr: p.addr, Op: "write", Err: err}
 	}
