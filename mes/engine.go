@@ -1,0 +1,350 @@
+package mes
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/interlock-mes/interlock/audit"
+	"github.com/interlock-mes/interlock/gate"
+	"github.com/interlock-mes/interlock/storage"
+)
+
+// EventDenied is the type of the record a denied attempt leaves.
+const EventDenied = "attempt.denied"
+
+// Config configures an Engine. The zero value is valid.
+type Config struct {
+	// Clock gives the time of attempts. Default: time.Now. Records are
+	// stamped by the store's own clock.
+	Clock storage.Clock
+	// MaxRetries bounds how often a command is evaluated again after the
+	// streams it read moved under it. Default 10; it must not be negative.
+	MaxRetries int
+}
+
+// Engine runs commands through models, gates and the store. It holds no
+// state of its own between calls: many engines may share one store, and
+// correctness comes from the store's optimistic concurrency. It is safe for
+// concurrent use.
+type Engine struct {
+	store      storage.Store
+	clock      storage.Clock
+	maxRetries int
+}
+
+// New returns an engine over store. cfg may be nil.
+func New(store storage.Store, cfg *Config) (*Engine, error) {
+	if store == nil {
+		return nil, errors.New("mes: New: store is nil")
+	}
+	e := &Engine{store: store, clock: time.Now, maxRetries: 10}
+	if cfg != nil {
+		if cfg.Clock != nil {
+			e.clock = cfg.Clock
+		}
+		if cfg.MaxRetries < 0 {
+			return nil, fmt.Errorf("mes: New: Config.MaxRetries is %d; it must not be negative", cfg.MaxRetries)
+		}
+		if cfg.MaxRetries > 0 {
+			e.maxRetries = cfg.MaxRetries
+		}
+	}
+	return e, nil
+}
+
+// Request asks the engine to run one command on one subject.
+type Request struct {
+	// ID identifies the command. The same ID submitted again (a retry after
+	// a timeout) has one effect and one record. Required.
+	ID      string
+	Model   *Model
+	Subject string // the stream acted on, such as "batch-B42"
+	// Step, when set, runs Model (a step model) for that step of Subject:
+	// the step's events live in the subject's stream, each naming the step.
+	Step     string
+	Command  Command
+	Actor    string
+	Refs     map[string]string // named references gates read, such as "lot"
+	Evidence []gate.Evidence
+	// Data is recorded with the transition, as a JSON object; may be empty.
+	Data json.RawMessage
+	// Extra are further appends made atomically with the transition, such
+	// as the lot stream's consumption; their expected versions are those the
+	// caller read.
+	Extra []storage.StreamAppend
+}
+
+// Outcome is what running a command did.
+type Outcome struct {
+	Allowed  bool
+	From, To State // To equals From when the command was denied
+	Reasons  []gate.Reason
+	Records  []audit.Record // what was appended, the subject's first
+	Replayed bool           // the command had run before; nothing was appended now
+}
+
+// ErrDenied is matched (errors.Is) by every *DeniedError.
+var ErrDenied = errors.New("command denied")
+
+// DeniedError says that a command was denied and why. The denied attempt is
+// on the record; the subject's state did not change.
+type DeniedError struct {
+	Command Command
+	Subject string
+	State   State
+	Reasons []gate.Reason
+	// Illegal is set when the model does not permit the command in State.
+	Illegal *IllegalTransitionError
+}
+
+func (e *DeniedError) Error() string {
+	if e.Illegal != nil {
+		return fmt.Sprintf("mes: %s on %s denied: %v", e.Command, e.Subject, e.Illegal)
+	}
+	return fmt.Sprintf("mes: %s on %s denied in state %q: %d gate(s) failed, first %s: %s",
+		e.Command, e.Subject, e.State, len(e.Reasons), e.Reasons[0].Code, e.Reasons[0].Message)
+}
+
+// Is makes errors.Is(err, ErrDenied) true, and errors.Is(err,
+// ErrIllegalTransition) for an illegal command.
+func (e *DeniedError) Is(target error) bool {
+	return target == ErrDenied || (e.Illegal != nil && target == ErrIllegalTransition)
+}
+
+// transitionPayload is the payload of a transition's own event, and of a
+// denied attempt.
+type transitionPayload struct {
+	CommandID    string            `json:"command_id"`
+	Model        string            `json:"model"`
+	ModelVersion int               `json:"model_version"`
+	Step         string            `json:"step,omitempty"`
+	Command      Command           `json:"command"`
+	From         State             `json:"from"`
+	To           State             `json:"to,omitempty"`
+	Refs         map[string]string `json:"refs,omitempty"`
+	Reasons      []gate.Reason     `json:"reasons,omitempty"`
+	Data         json.RawMessage   `json:"data,omitempty"`
+}
+
+func (r *Request) validate() error {
+	switch {
+	case r.ID == "":
+		return errors.New("mes: request has no command ID")
+	case r.Model == nil:
+		return errors.New("mes: request has no model")
+	case r.Subject == "":
+		return errors.New("mes: request has no subject")
+	case r.Command == "":
+		return errors.New("mes: request has no command")
+	case r.Actor == "":
+		return errors.New("mes: request has no actor")
+	}
+	for _, x := range r.Extra {
+		if x.Stream == r.Subject {
+			return fmt.Errorf("mes: extra append to the subject %q; the transition writes it", r.Subject)
+		}
+	}
+	return nil
+}
+
+// Execute runs the command: it folds the subject's state, evaluates every
+// gate of the transition against facts read from their streams, and appends
+// either the transition's events or one denied-attempt event carrying every
+// failed gate's reason. The append asserts the version of every stream the
+// gates read; if one moved, the command is evaluated again, up to
+// Config.MaxRetries times.
+//
+// A denied command returns its Outcome and a *DeniedError (errors.Is
+// ErrDenied); the denied attempt is on the record. Any other error means
+// nothing was decided, and the command may be submitted again with the same
+// ID.
+func (e *Engine) Execute(ctx context.Context, req Request) (*Outcome, error) {
+	if err := req.validate(); err != nil {
+		return nil, err
+	}
+	for attempt := 0; ; attempt++ {
+		out, err := e.try(ctx, &req)
+		if errors.Is(err, storage.ErrConflict) && attempt < e.maxRetries {
+			continue
+		}
+		return out, err
+	}
+}
+
+func (e *Engine) try(ctx context.Context, req *Request) (*Outcome, error) {
+	recs, err := e.store.Load(ctx, req.Subject, 1)
+	if err != nil {
+		return nil, fmt.Errorf("mes: load %s: %w", req.Subject, err)
+	}
+	if out, ok, err := replay(recs, req); ok || err != nil {
+		return out, err
+	}
+	state, err := fold(req.Model, req.Step, recs)
+	if err != nil {
+		return nil, err
+	}
+	facts := newStreamFacts(e.store, req.Subject, recs)
+	payload := transitionPayload{
+		CommandID: req.ID, Model: req.Model.Name(), ModelVersion: req.Model.Version(), Step: req.Step,
+		Command: req.Command, From: state, Refs: req.Refs, Data: req.Data,
+	}
+	t, terr := req.Model.Transition(state, req.Command)
+	var illegal *IllegalTransitionError
+	var reasons []gate.Reason
+	if terr != nil {
+		errors.As(terr, &illegal)
+		reasons = []gate.Reason{{Gate: "model", Code: "transition.illegal", Message: terr.Error()}}
+	} else {
+		reasons, err = e.evaluate(ctx, req, t, facts)
+		if err != nil {
+			return nil, err
+		}
+	}
+	evidence, err := json.Marshal(req.Evidence)
+	if err != nil {
+		return nil, fmt.Errorf("mes: encode evidence: %w", err)
+	}
+	subject := storage.StreamAppend{Stream: req.Subject, ExpectedVersion: int64(len(recs))}
+	appendReq := storage.AppendRequest{IdempotencyKey: "command/" + req.ID, Reads: facts.reads()}
+	if len(reasons) > 0 {
+		payload.Reasons = reasons
+		data, err := json.Marshal(payload)
+		if err != nil {
+			return nil, fmt.Errorf("mes: encode denied attempt: %w", err)
+		}
+		subject.Events = []storage.Event{{Type: EventDenied, Actor: req.Actor, Payload: data, Evidence: evidence}}
+		appendReq.Streams = []storage.StreamAppend{subject}
+		res, err := e.store.Append(ctx, appendReq)
+		if err != nil {
+			return nil, fmt.Errorf("mes: record denied %s: %w", req.Command, err)
+		}
+		out := &Outcome{From: state, To: state, Reasons: reasons, Records: res.Records, Replayed: res.Replayed}
+		return out, &DeniedError{Command: req.Command, Subject: req.Subject, State: state, Reasons: reasons, Illegal: illegal}
+	}
+	payload.To = t.To
+	data, err := json.Marshal(payload)
+	if err != nil {
+		return nil, fmt.Errorf("mes: encode transition: %w", err)
+	}
+	types := t.Records
+	if len(types) == 0 {
+		types = []string{string(t.Command)}
+	}
+	subject.Events = append(subject.Events, storage.Event{Type: types[0], Actor: req.Actor, Payload: data, Evidence: evidence})
+	for _, typ := range types[1:] {
+		subject.Events = append(subject.Events, storage.Event{Type: typ, Actor: req.Actor, Payload: data})
+	}
+	appendReq.Streams = append([]storage.StreamAppend{subject}, req.Extra...)
+	// A stream both read by a gate and written by an extra append is
+	// asserted by its expected version alone.
+	appendReq.Reads = withoutWritten(appendReq.Reads, req.Extra)
+	res, err := e.store.Append(ctx, appendReq)
+	if err != nil {
+		return nil, fmt.Errorf("mes: record %s: %w", req.Command, err)
+	}
+	return &Outcome{Allowed: true, From: state, To: t.To, Records: res.Records, Replayed: res.Replayed}, nil
+}
+
+func withoutWritten(reads []storage.StreamVersion, written []storage.StreamAppend) []storage.StreamVersion {
+	out := reads[:0]
+	for _, r := range reads {
+		keep := true
+		for _, w := range written {
+			if w.Stream == r.Stream {
+				keep = false
+				break
+			}
+		}
+		if keep {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// evaluate runs every gate of the transition and the model's evidence
+// requirements, and returns every failure.
+func (e *Engine) evaluate(ctx context.Context, req *Request, t *Transition, facts *streamFacts) ([]gate.Reason, error) {
+	var roles []string
+	if p, err := facts.Person(ctx, req.Actor); err == nil {
+		roles = p.Roles
+	} else if !errors.Is(err, gate.ErrUnknown) {
+		return nil, fmt.Errorf("mes: look up actor %s: %w", req.Actor, err)
+	}
+	a := &gate.Attempt{
+		Actor: req.Actor, Roles: roles, Subject: req.Subject, Refs: req.Refs, Evidence: req.Evidence,
+		Transition: gate.Transition{From: t.From, To: t.To, Command: t.Command},
+		Time:       e.clock().UTC(),
+	}
+	var reasons []gate.Reason
+	for _, need := range t.Evidence {
+		reasons = append(reasons, checkEvidence(a, need)...)
+	}
+	for _, g := range t.Gates {
+		v, err := g.Check(ctx, a, facts)
+		if err != nil {
+			return nil, fmt.Errorf("mes: evaluate %s: %w", t.Command, err)
+		}
+		reasons = append(reasons, v.Reasons...)
+	}
+	return reasons, nil
+}
+
+// checkEvidence enforces an evidence requirement of the model.
+func checkEvidence(a *gate.Attempt, need EvidenceRequirement) []gate.Reason {
+	var found *gate.Evidence
+	for i := range a.Evidence {
+		if a.Evidence[i].Name == need.Name {
+			found = &a.Evidence[i]
+			break
+		}
+	}
+	if found == nil {
+		return []gate.Reason{{Gate: "model", Code: gate.CodeEvidenceMissing, Message: fmt.Sprintf("the transition needs evidence %q and none was given", need.Name)}}
+	}
+	if len(need.Sources) == 0 {
+		return nil
+	}
+	for _, s := range need.Sources {
+		if found.Source == s {
+			return nil
+		}
+	}
+	return []gate.Reason{{Gate: "model", Code: "evidence.wrong-source", Message: fmt.Sprintf("evidence %q came from %s; the transition accepts only %v", need.Name, found.Source, need.Sources)}}
+}
+
+// replay finds the command's own record in the subject's stream: the
+// command ran before, so its outcome is returned and nothing is appended.
+func replay(recs []audit.Record, req *Request) (*Outcome, bool, error) {
+	needle := []byte(`"command_id":` + quote(req.ID))
+	for i := range recs {
+		r := &recs[i]
+		if !bytes.Contains(r.Payload, needle) {
+			continue
+		}
+		var p transitionPayload
+		if err := json.Unmarshal(r.Payload, &p); err != nil || p.CommandID != req.ID {
+			continue
+		}
+		out := &Outcome{From: p.From, Replayed: true, Reasons: p.Reasons}
+		for j := i; j < len(recs) && bytes.Contains(recs[j].Payload, needle); j++ {
+			out.Records = append(out.Records, recs[j])
+		}
+		if r.Type == EventDenied {
+			out.To = p.From
+			return out, true, &DeniedError{Command: p.Command, Subject: req.Subject, State: p.From, Reasons: p.Reasons}
+		}
+		out.Allowed, out.To = true, p.To
+		return out, true, nil
+	}
+	return nil, false, nil
+}
+
+func quote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}

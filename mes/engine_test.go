@@ -1,0 +1,230 @@
+package mes
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/interlock-mes/interlock/gate"
+	"github.com/interlock-mes/interlock/storage"
+	"github.com/interlock-mes/interlock/storage/memory"
+)
+
+var now = time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+
+func must[T any](tb testing.TB) func(T, error) T {
+	return func(v T, err error) T {
+		tb.Helper()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return v
+	}
+}
+
+// seed writes fact events straight to the store, as a test fixture.
+func seed(tb testing.TB, s storage.Store, stream string, events ...storage.Event) {
+	tb.Helper()
+	recs, err := s.Load(context.Background(), stream, 1)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := s.Append(context.Background(), storage.AppendRequest{Streams: []storage.StreamAppend{
+		{Stream: stream, ExpectedVersion: int64(len(recs)), Events: events},
+	}}); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+func fact(typ string, payload any) storage.Event {
+	b, _ := json.Marshal(payload)
+	return storage.Event{Type: typ, Actor: "admin", Payload: b}
+}
+
+// plant seeds an operator, a QA person, a released lot and a scale.
+func plant(tb testing.TB, s storage.Store) {
+	seed(tb, s, PersonStream("op-7"),
+		fact(EventPersonRegistered, map[string]string{"name": "Olga Operator"}),
+		fact(EventPersonRoleGranted, map[string]string{"role": "operator"}),
+		fact(EventPersonTrained, map[string]any{"skill": "dispensing", "until": now.Add(24 * time.Hour)}))
+	seed(tb, s, PersonStream("qa-3"),
+		fact(EventPersonRegistered, map[string]string{"name": "Quentin QA"}),
+		fact(EventPersonRoleGranted, map[string]string{"role": "qa"}))
+	seed(tb, s, LotStream("L7"),
+		fact(EventLotReceived, LotReceived{Material: "API-100", Quantity: decimalOf(tb, "50"), Unit: "kg", Expiry: now.Add(90 * 24 * time.Hour)}),
+		fact(EventLotReleased, struct{}{}))
+	seed(tb, s, EquipmentStream("SC-01"),
+		fact(EventEquipmentRegistered, map[string]string{"status": "available"}),
+		fact(EventEquipmentCalibrated, map[string]any{"status": "valid", "due": now.Add(30 * 24 * time.Hour)}),
+		fact(EventEquipmentCleaned, map[string]any{"status": "clean"}))
+}
+
+// dispenseModel is a batch model whose start is gated on the operator's role
+// and training, the lot and the scale.
+func dispenseModel(tb testing.TB, extra ...gate.Gate) *Model {
+	m := must[gate.Gate](tb)
+	gates := append([]gate.Gate{
+		m(gate.RequireRole("operator")),
+		m(gate.TrainingCurrent("dispensing")),
+		m(gate.LotUsable(gate.FromRef("lot"), "API-100")),
+		m(gate.EquipmentReady(gate.FromRef("scale"))),
+		m(gate.NoOpenException()),
+	}, extra...)
+	b := NewModel("dispense", 1).
+		States(BatchReady, BatchInProgress, BatchComplete).
+		Initial(BatchReady).Final(BatchComplete).
+		Permit(BatchReady, CmdStart, BatchInProgress, WithGates(gates...), Recording("batch.started")).
+		Permit(BatchInProgress, CmdComplete, BatchComplete, Recording("batch.completed"),
+			WithEvidence(EvidenceRequirement{Name: "net-weight", Sources: []gate.Source{gate.SourceDevice}}))
+	return must[*Model](tb)(b.Build())
+}
+
+func newEngine(tb testing.TB) (*Engine, storage.Store) {
+	s := memory.New(&memory.Config{Clock: func() time.Time { return now }})
+	e, err := New(s, &Config{Clock: func() time.Time { return now }})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	plant(tb, s)
+	return e, s
+}
+
+func startReq(m *Model, id, actor string) Request {
+	return Request{ID: id, Model: m, Subject: "batch-B42", Command: CmdStart, Actor: actor,
+		Refs: map[string]string{"lot": "L7", "scale": "SC-01"}}
+}
+
+func TestExecuteAllowed(t *testing.T) {
+	t.Parallel()
+	e, s := newEngine(t)
+	m := dispenseModel(t)
+	out, err := e.Execute(context.Background(), startReq(m, "cmd-1", "op-7"))
+	if err != nil {
+		t.Fatalf("Execute: %v", err)
+	}
+	if !out.Allowed || out.From != BatchReady || out.To != BatchInProgress || len(out.Records) != 1 || out.Records[0].Type != "batch.started" {
+		t.Fatalf("outcome %+v: want an allowed start recorded as batch.started", out)
+	}
+	recs, _ := s.Load(context.Background(), "batch-B42", 1)
+	if st, err := fold(m, "", recs); err != nil || st != BatchInProgress {
+		t.Errorf("state after start = %q, %v; want in-progress", st, err)
+	}
+}
+
+func TestExecuteDeniedByGates(t *testing.T) {
+	t.Parallel()
+	e, s := newEngine(t)
+	m := dispenseModel(t)
+	seed(t, s, LotStream("L7"), fact(EventLotHeld, map[string]string{"reason": "supplier complaint"}))
+	// qa-3 is neither an operator nor trained, and the lot is on hold.
+	out, err := e.Execute(context.Background(), startReq(m, "cmd-1", "qa-3"))
+	var de *DeniedError
+	if !errors.As(err, &de) || !errors.Is(err, ErrDenied) {
+		t.Fatalf("error = %v, want a *DeniedError", err)
+	}
+	var codes []gate.Code
+	for _, r := range de.Reasons {
+		codes = append(codes, r.Code)
+	}
+	for _, want := range []gate.Code{gate.CodeRoleMissing, gate.CodeTrainingMissing, gate.CodeLotOnHold} {
+		if !slices.Contains(codes, want) {
+			t.Errorf("reasons %v lack %s: every failing gate must be recorded", codes, want)
+		}
+	}
+	if out.Allowed || out.To != BatchReady {
+		t.Errorf("outcome %+v: want denied, state unchanged", out)
+	}
+	recs, _ := s.Load(context.Background(), "batch-B42", 1)
+	if len(recs) != 1 || recs[0].Type != EventDenied || recs[0].Actor != "qa-3" {
+		t.Fatalf("stream holds %+v, want exactly the denied attempt by qa-3", recs)
+	}
+	var p transitionPayload
+	if err := json.Unmarshal(recs[0].Payload, &p); err != nil || len(p.Reasons) != len(de.Reasons) {
+		t.Errorf("denied record payload %s: want the %d reasons", recs[0].Payload, len(de.Reasons))
+	}
+	if st, _ := fold(m, "", recs); st != BatchReady {
+		t.Errorf("state after a denial = %q, want ready", st)
+	}
+}
+
+func TestExecuteIllegalCommandIsRecorded(t *testing.T) {
+	t.Parallel()
+	e, s := newEngine(t)
+	m := dispenseModel(t)
+	req := startReq(m, "cmd-9", "op-7")
+	req.Command = CmdComplete
+	_, err := e.Execute(context.Background(), req)
+	if !errors.Is(err, ErrIllegalTransition) || !errors.Is(err, ErrDenied) {
+		t.Fatalf("error = %v, want a denial matching ErrIllegalTransition", err)
+	}
+	recs, _ := s.Load(context.Background(), "batch-B42", 1)
+	if len(recs) != 1 || recs[0].Type != EventDenied {
+		t.Fatalf("stream holds %d records, want the denied attempt", len(recs))
+	}
+}
+
+func TestExecuteManualEntryDenied(t *testing.T) {
+	t.Parallel()
+	e, _ := newEngine(t)
+	m := dispenseModel(t)
+	ctx := context.Background()
+	must[*Outcome](t)(e.Execute(ctx, startReq(m, "cmd-1", "op-7")))
+	req := Request{ID: "cmd-2", Model: m, Subject: "batch-B42", Command: CmdComplete, Actor: "op-7",
+		Evidence: []gate.Evidence{{Name: "net-weight", HasValue: true, Value: decimalOf(t, "12.45"), Unit: "kg", Source: gate.SourceManual}}}
+	if _, err := e.Execute(ctx, req); !errors.Is(err, ErrDenied) {
+		t.Fatalf("manual entry where a device is demanded: error = %v, want a denial", err)
+	}
+	req.ID, req.Evidence[0].Source, req.Evidence[0].Instrument = "cmd-3", gate.SourceDevice, "SC-01"
+	if out, err := e.Execute(ctx, req); err != nil || out.To != BatchComplete {
+		t.Fatalf("device reading: %+v, %v; want complete", out, err)
+	}
+}
+
+func TestExecuteSameCommandTwice(t *testing.T) {
+	t.Parallel()
+	e, s := newEngine(t)
+	m := dispenseModel(t)
+	ctx := context.Background()
+	first := must[*Outcome](t)(e.Execute(ctx, startReq(m, "cmd-1", "op-7")))
+	again, err := e.Execute(ctx, startReq(m, "cmd-1", "op-7"))
+	if err != nil || !again.Replayed || !again.Allowed || again.To != BatchInProgress {
+		t.Fatalf("retry: %+v, %v; want the first outcome, replayed", again, err)
+	}
+	if again.Records[0].Hash != first.Records[0].Hash {
+		t.Error("retry returned another record")
+	}
+	if recs, _ := s.Load(ctx, "batch-B42", 1); len(recs) != 1 {
+		t.Errorf("stream holds %d records after a retry, want 1", len(recs))
+	}
+}
+
+// TestHoldBetweenEvaluationAndAppend places a hold on the lot after the
+// gates read it and before the append: the append must conflict, the gates
+// run again, and the start is denied for the hold.
+func TestHoldBetweenEvaluationAndAppend(t *testing.T) {
+	t.Parallel()
+	e, s := newEngine(t)
+	var calls atomic.Int32
+	interloper := gate.Func(func(ctx context.Context, a *gate.Attempt, f gate.Facts) (gate.Verdict, error) {
+		if calls.Add(1) == 1 {
+			seed(t, s, LotStream("L7"), fact(EventLotHeld, map[string]string{"reason": "OOS result"}))
+		}
+		return gate.Pass(), nil
+	})
+	m := dispenseModel(t, interloper)
+	_, err := e.Execute(context.Background(), startReq(m, "cmd-1", "op-7"))
+	var de *DeniedError
+	if !errors.As(err, &de) || len(de.Reasons) != 1 || de.Reasons[0].Code != gate.CodeLotOnHold {
+		t.Fatalf("error = %v, want a denial for the hold alone", err)
+	}
+	if calls.Load() != 2 {
+		t.Errorf("gates ran %d times, want 2 (once stale, once after the conflict)", calls.Load())
+	}
+	if _, err := storage.Verify(context.Background(), s, nil, nil); err != nil {
+		t.Errorf("audit trail: %v", err)
+	}
+}

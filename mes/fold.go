@@ -1,0 +1,42 @@
+package mes
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+
+	"github.com/interlock-mes/interlock/audit"
+)
+
+// fold derives the state of a subject (or of one step of it) from its
+// records: the state the last transition of the model led to, or the
+// model's initial state. Only records whose type the model records as a
+// transition's own event are decoded, so folding a long stream is cheap.
+func fold(m *Model, step string, recs []audit.Record) (State, error) {
+	state := m.initial
+	var stepNeedle []byte
+	if step != "" {
+		stepNeedle = []byte(`"step":` + quote(step))
+	}
+	for i := range recs {
+		r := &recs[i]
+		if _, ok := m.ownTypes[r.Type]; !ok {
+			continue
+		}
+		if step != "" && !bytes.Contains(r.Payload, stepNeedle) {
+			continue
+		}
+		var p transitionPayload
+		if err := json.Unmarshal(r.Payload, &p); err != nil {
+			return "", fmt.Errorf("mes: %s v%d: %w", r.Stream, r.Version, err)
+		}
+		if p.Model != m.name || p.Step != step {
+			continue
+		}
+		if p.ModelVersion != m.version {
+			return "", fmt.Errorf("mes: %s runs %s v%d, not v%d", r.Stream, p.Model, p.ModelVersion, m.version)
+		}
+		state = p.To
+	}
+	return state, nil
+}
