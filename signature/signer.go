@@ -1,0 +1,114 @@
+package signature
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// SignerConfig configures a Signer. Authenticator and Key are required.
+type SignerConfig struct {
+	// Authenticator re-authenticates the signer at every signing.
+	Authenticator Authenticator
+	// Key is the system's ed25519 signing key. Keep it outside the database
+	// that stores the signatures, so that whoever can write the database
+	// cannot forge one.
+	Key ed25519.PrivateKey
+	// Clock gives the signature's time. Default time.Now.
+	Clock Clock
+}
+
+// Signer makes signatures: it re-authenticates the person, stamps the
+// manifestation with the system time, binds it to the content's digest and
+// the record reference, and seals the whole with the system key. It is safe
+// for concurrent use if its Authenticator is.
+type Signer struct {
+	auth  Authenticator
+	key   ed25519.PrivateKey
+	clock Clock
+}
+
+// NewSigner returns a Signer configured by cfg, or an error naming the first
+// invalid field.
+func NewSigner(cfg *SignerConfig) (*Signer, error) {
+	switch {
+	case cfg == nil:
+		return nil, errors.New("signature: nil SignerConfig: Authenticator and Key are required")
+	case cfg.Authenticator == nil:
+		return nil, errors.New("signature: SignerConfig.Authenticator is nil")
+	case len(cfg.Key) != ed25519.PrivateKeySize:
+		return nil, fmt.Errorf("signature: SignerConfig.Key has %d bytes, want %d", len(cfg.Key), ed25519.PrivateKeySize)
+	}
+	// A key whose public half does not match its seed would seal signatures
+	// that nobody can verify.
+	if !bytes.Equal(ed25519.NewKeyFromSeed(cfg.Key.Seed()), cfg.Key) {
+		return nil, errors.New("signature: SignerConfig.Key is inconsistent: its public half does not match its seed")
+	}
+	clock := cfg.Clock
+	if clock == nil {
+		clock = time.Now
+	}
+	return &Signer{auth: cfg.Authenticator, key: bytes.Clone(cfg.Key), clock: clock}, nil
+}
+
+// PublicKey returns the key that verifies this Signer's signatures.
+func (s *Signer) PublicKey() ed25519.PublicKey {
+	return bytes.Clone(s.key.Public().(ed25519.PublicKey))
+}
+
+// Request is one signing.
+type Request struct {
+	Challenge Challenge // the signer's credential: full, or secret within a session
+	Meaning   Meaning
+	Reason    string    // optional comment shown with the signature
+	Content   []byte    // the exact bytes signed, e.g. the record's canonical payload
+	Record    RecordRef // the record the signature belongs to
+}
+
+// Sign authenticates r.Challenge and returns the sealed signature together
+// with the session, whose ID the caller presents for the next signing in the
+// same continuous session. The request is checked before authenticating, so
+// a malformed request does not cost the person an attempt. Authentication
+// failures are returned as the Authenticator reports them: an expired
+// session gives errors.Is(err, ErrSessionExpired), a locked-out user
+// errors.Is(err, ErrLockedOut), and every refusal
+// errors.Is(err, ErrNotAuthenticated).
+func (s *Signer) Sign(ctx context.Context, r Request) (*Signature, Session, error) {
+	if err := r.Meaning.Validate(); err != nil {
+		return nil, Session{}, err
+	}
+	if err := r.Record.Validate(); err != nil {
+		return nil, Session{}, err
+	}
+	if err := checkText("Reason", r.Reason, MaxReasonLength, true); err != nil {
+		return nil, Session{}, err
+	}
+	sess, err := s.auth.Authenticate(ctx, r.Challenge)
+	if err != nil {
+		return nil, Session{}, err
+	}
+	if r.Challenge.UserID != "" && sess.UserID != r.Challenge.UserID {
+		return nil, Session{}, fmt.Errorf("signature: authenticator returned user %q for challenge of %q", sess.UserID, r.Challenge.UserID)
+	}
+	sig := &Signature{
+		Manifestation: Manifestation{
+			SignerID:    sess.UserID,
+			PrintedName: sess.PrintedName,
+			Time:        s.clock().UTC().Truncate(TimePrecision),
+			Meaning:     r.Meaning,
+			Reason:      r.Reason,
+		},
+		Content: DigestOf(r.Content),
+		Record:  r.Record,
+	}
+	if err := sig.Manifestation.Validate(); err != nil {
+		return nil, Session{}, err
+	}
+	if err := sig.seal(s.key); err != nil {
+		return nil, Session{}, err
+	}
+	return sig, sess, nil
+}
