@@ -111,6 +111,8 @@ func (id ID) validate() error {
 	switch {
 	case id.kind == idNone:
 		return errors.New("id is not set (use FromRef, FromEvidence or Literal)")
+	case id.kind == idLiteral && id.name == "":
+		return errors.New("literal id is empty")
 	case id.name == "":
 		return fmt.Errorf("%s: name is empty", id)
 	}

@@ -1,0 +1,52 @@
+package gate_test
+
+import (
+	"testing"
+
+	"github.com/interlock-mes/interlock/gate"
+)
+
+func TestNoOpenException(t *testing.T) {
+	t.Parallel()
+	g := mustGate(t)(gate.NoOpenException())
+	reason := func(code gate.Code, msg string) gate.Reason {
+		return gate.Reason{Gate: "no-open-exception", Code: code, Message: msg}
+	}
+	open := func(xs ...gate.Exception) func(*fakeFacts) {
+		return func(f *fakeFacts) { f.exceptions["batch-B42"] = xs }
+	}
+	runChecks(t, g, []checkCase{
+		{name: "Pass"},
+		{name: "PassNilList", facts: open()},
+		{
+			name:    "SubjectMissing",
+			attempt: func(a *gate.Attempt) { a.Subject = "" },
+			want: []gate.Reason{reason(gate.CodeSubjectMissing,
+				"the attempt names no subject whose exceptions could be checked")},
+		},
+		{
+			name:    "SubjectUnknown",
+			attempt: func(a *gate.Attempt) { a.Subject = "batch-B99" },
+			want:    []gate.Reason{reason(gate.CodeSubjectUnknown, "batch-B99 is not known")},
+		},
+		{
+			name:  "ExceptionOpen",
+			facts: open(gate.Exception{ID: "DEV-12", Kind: "deviation", Summary: "granulator stopped mid-cycle", Opened: now}),
+			want: []gate.Reason{reason(gate.CodeExceptionOpen,
+				"deviation DEV-12 is open on batch-B42: granulator stopped mid-cycle")},
+		},
+		{
+			name:  "OneReasonPerException",
+			facts: open(gate.Exception{ID: "DEV-12", Kind: "deviation"}, gate.Exception{ID: "X-3"}),
+			want: []gate.Reason{
+				reason(gate.CodeExceptionOpen, "deviation DEV-12 is open on batch-B42"),
+				reason(gate.CodeExceptionOpen, "exception X-3 is open on batch-B42"),
+			},
+		},
+		{
+			name:    "LookupFails",
+			facts:   func(f *fakeFacts) { f.err = errStore },
+			wantErr: "no-open-exception: open exceptions of batch-B42: store offline",
+		},
+	})
+}
