@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"go.bug.st/serial"
@@ -240,18 +239,6 @@ func (s *lineSplitter) reset() {
 // validLineEnd reports whether end is a line ending lineSplitter handles.
 func validLineEnd(end string) bool {
 	return end == "\r\n" || end == "\n" || end == "\r"
-}
-
-// closeOnce closes a channel once, however many times Close is called.
-type closeOnce struct {
-	once sync.Once
-	ch   chan struct{}
-}
-
-func (c *closeOnce) close() bool {
-	closed := false
-	c.once.Do(func() { close(c.ch); closed = true })
-	return closed
 }
 
 // quoteEnd renders a line ending for messages.
