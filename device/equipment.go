@@ -142,6 +142,15 @@ type PackMLChange struct {
 
 // EquipmentEvent is one decision-grade fact about a piece of equipment,
 // derived from its tags. Only the detail field that matches Kind is set.
+//
+// Events report changes between successive reads. The first read reports
+// the running state, an active fault, the PackML state and every parameter
+// (with First set); counters start there and report only later moves. A
+// change seen once is not reported again, and values kept through a lost
+// connection are compared with the first read after it. Within one read the
+// events come in this order: communication restored; values that would not
+// decode; running or stopped; fault cleared, then fault; PackML state or
+// invalid state number; counts; parameters in tag-map order.
 type EquipmentEvent struct {
 	Equipment string
 	Kind      EventKind
@@ -179,10 +188,7 @@ func newNormaliser(equipment string, tags []Tag) *normaliser {
 }
 
 // observe compares a full read of every tag with the previous one and
-// returns the events in a fixed order: communication restored, running,
-// fault, PackML state, counts, parameters. The first read reports the
-// running state, an active fault, the PackML state and every parameter;
-// counts start there and report only later moves.
+// returns the events in the order EquipmentEvent documents.
 //
 // A tag in bad keeps its last good value; it is reported as an invalid value
 // once for each raw value it takes that will not decode.

@@ -130,8 +130,9 @@ func NewPoller(mc ModbusConfig, m *TagMap, cfg *PollerConfig) (*Poller, error) {
 	}, nil
 }
 
-// Poll reads every tag once and returns the events that the values since
-// the last poll imply (see EquipmentEvent for what the first poll reports).
+// Poll reads every tag once and returns the events that the change since
+// the last poll implies (see EquipmentEvent for what the first poll
+// reports and in which order).
 //
 // When the device cannot be read, Poll returns the error and, on the first
 // failure after a success, a fault event carrying the same error; the

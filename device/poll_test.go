@@ -474,7 +474,7 @@ func TestPollerTimeoutReconnects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pl := newTestPoller(t, p, m, 100*time.Millisecond)
+	pl := newTestPoller(t, p, m, 500*time.Millisecond) // long enough for a loaded machine to answer the poll after the stall
 	ctx := context.Background()
 
 	p.hold()

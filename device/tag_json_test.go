@@ -1,6 +1,8 @@
 package device
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -156,4 +158,66 @@ func TestLoadTagMapEmpty(t *testing.T) {
 	if m.Len() != 0 {
 		t.Errorf("Len() = %d, want 0", m.Len())
 	}
+}
+
+// encodeTagMap writes tags in the JSON form LoadTagMap reads, for the
+// round trip in FuzzLoadTagMap.
+func encodeTagMap(tags []Tag) ([]byte, error) {
+	entries := make([]map[string]any, len(tags))
+	for i, t := range tags {
+		e := map[string]any{"name": t.Name, "area": t.Area, "address": t.Address, "type": t.Type}
+		if t.WordOrder != "" {
+			e["word_order"] = t.WordOrder
+		}
+		if t.Scale != nil {
+			e["scale"] = t.Scale.String()
+		}
+		if t.Unit != "" {
+			e["unit"] = t.Unit
+		}
+		if t.Role != "" {
+			e["role"] = t.Role
+		}
+		entries[i] = e
+	}
+	return json.Marshal(map[string]any{"tags": entries})
+}
+
+func FuzzLoadTagMap(f *testing.F) {
+	f.Add(`{"tags": [{"name": "a", "area": "coil", "address": 0, "type": "bool", "role": "running"}]}`)
+	f.Add(`{"tags": [{"name": "t", "area": "input-register", "address": 65534, "type": "float32", "word_order": "low-word-first", "scale": "1e-3", "unit": "°C"}]}`)
+	f.Add(`{"tags": [{"name": "a", "area": "coil", "address": 1.5, "type": "int16", "x": 1}, {"name": "a"}, null, 7]}`)
+	f.Add(`{"tags": [{"name": "s", "area": "holding-register", "address": 9, "type": "uint16", "scale": 0.5, "role": "packml-state"}]}`)
+	f.Add(`{"tags": [], "version": 1}`)
+	f.Fuzz(func(t *testing.T, doc string) {
+		m, err := LoadTagMap(strings.NewReader(doc))
+		if err != nil {
+			var tme *TagMapError
+			if errors.As(err, &tme) && len(tme.Problems) == 0 {
+				t.Fatalf("TagMapError without problems: %v", err)
+			}
+			return
+		}
+		tags := m.Tags()
+		if _, err := NewTagMap(tags); err != nil {
+			t.Fatalf("loaded tags fail NewTagMap: %v", err)
+		}
+		for _, tag := range tags {
+			raw := make([]uint16, tag.Type.Width())
+			if _, err := DecodeTag(tag, raw); err != nil {
+				t.Fatalf("loaded tag %+v cannot decode zeros: %v", tag, err)
+			}
+		}
+		enc, err := encodeTagMap(tags)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := LoadTagMap(bytes.NewReader(enc))
+		if err != nil {
+			t.Fatalf("reloading %s: %v", enc, err)
+		}
+		if diff := cmp.Diff(tags, again.Tags()); diff != "" {
+			t.Fatalf("round trip (-first +second):\n%s", diff)
+		}
+	})
 }
