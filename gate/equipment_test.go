@@ -127,7 +127,7 @@ func TestEquipmentReadyRefusesBadDefinitions(t *testing.T) {
 		"NoName":  func() (gate.Gate, error) { return gate.EquipmentReady(gate.FromRef("")) },
 		"NoValue": func() (gate.Gate, error) { return gate.EquipmentReady(gate.Literal("")) },
 	}, map[string]string{
-		"ZeroID": "gate: EquipmentReady: id is not set (use FromRef, FromEvidence or Literal)",
+		"ZeroID":  "gate: EquipmentReady: id is not set (use FromRef, FromEvidence or Literal)",
 		"NoName":  `gate: EquipmentReady: reference "": name is empty`,
 		"NoValue": "gate: EquipmentReady: literal id is empty",
 	})

@@ -12,7 +12,9 @@ import (
 // one piece of evidence named name whose Identity equals the identity id
 // gives: a scan of a specific lot, container, piece of equipment or badge.
 // Identities are compared exactly; the engine normalises scans (such as GS1
-// element strings) before it builds the attempt. It fails with
+// element strings) before it builds the attempt. The gate does not look at
+// the evidence's Source: add RequireSource(name, SourceScanner) to refuse a
+// typed identity. It fails with
 // CodeEvidenceMissing, CodeEvidenceDuplicate, CodeEvidenceNoIdentity,
 // CodeIdentityMismatch, or the codes of resolving id. Its reasons are named
 // "evidence-present". It returns an error when name is empty, id is invalid,

@@ -52,16 +52,16 @@ const (
 // Lot is what gates know of a material lot.
 type Lot struct {
 	ID       string
-	Material string // material (item) id, such as "MAT-100"
-	Status   LotStatus
+	Material string    // material (item) id, such as "MAT-100"
+	Status   LotStatus // quality disposition; only LotReleased is usable
 	// Expiry is the instant from which the lot may no longer be used; the
 	// lot is usable strictly before it. A date-only expiry stored as
 	// midnight UTC therefore ends use at the start of that day. Zero means
 	// the lot does not expire.
 	Expiry     time.Time
-	OnHold     bool
+	OnHold     bool            // a hold suspends use whatever the status
 	HoldReason string          // why the lot is on hold, for the message; may be ""
-	Available  decimal.Decimal // quantity left
+	Available  decimal.Decimal // quantity left; no built-in gate reads it yet
 	Unit       string          // unit of Available, such as "kg"
 }
 
@@ -100,12 +100,12 @@ const (
 // Equipment is what gates know of a piece of equipment or an instrument.
 type Equipment struct {
 	ID          string
-	Status      EquipmentStatus
-	Calibration CalibrationStatus
+	Status      EquipmentStatus   // only EquipmentAvailable may start work
+	Calibration CalibrationStatus // CalibrationNotRequired skips the calibration check
 	// CalibrationDue is the instant the calibration runs out: the equipment
 	// is calibrated strictly before it. Required when Calibration is valid.
 	CalibrationDue time.Time
-	Clean          CleanStatus
+	Clean          CleanStatus // CleaningNotRequired skips the cleaning check
 	// CleanUntil is the instant a clean status runs out (the clean hold
 	// time): the equipment is clean strictly before it. Zero means a clean
 	// status does not run out.
