@@ -183,5 +183,4 @@ func TestSignRefuses(t *testing.T) {
 type authFunc func(context.Context, Challenge) (Session, error)
 
 func (f authFunc) Authenticate(ctx context.Context, c Challenge) (Session, error) { return f(ctx, c) }
-func (authFunc) EndSession(context.Context, SessionID) error                     { return nil }
-
+func (authFunc) EndSession(context.Context, SessionID) error                      { return nil }
