@@ -50,10 +50,20 @@ var errCommandTimeout = errors.New("command timeout")
 // serial line. It is safe for concurrent use: commands go on the wire one at
 // a time, in the order their callers got the line.
 //
+// Weights become Readings stamped with Clock; Raw is the reply line without
+// its CR LF.
+//
 // A Scale opens its port on the first command, so a scale may be plugged in
 // after the program starts. When the port fails, it is closed and reopened
 // by a later command, at once the first time and then with a backoff that
 // doubles from Serial.MinBackoff to Serial.MaxBackoff while opening fails.
+//
+// A reply that comes after its command timed out is discarded: the input
+// is flushed before each command, and lines that do not start with the
+// expected identifier are skipped. MT-SICS replies carry no sequence number,
+// so a late reply to S that arrives after the next SI was sent would still
+// be taken for the reply to SI; the port is kept open after a timeout,
+// because reopening it would not stop the late reply either.
 //
 // Every command returns an error for which errors.Is(err, ErrTimeout) is
 // true when the reply did not come within Timeout; errors.Is(err,

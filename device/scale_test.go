@@ -262,18 +262,19 @@ func TestScaleTimeoutWaitingForStability(t *testing.T) {
 	t.Parallel()
 	sim := newSimulator(t, nil)
 	s := newScale(t, sim, 100*time.Millisecond)
-	sim.SetStable(false)
-	if _, err := s.StableWeight(t.Context()); !errors.Is(err, device.ErrTimeout) {
-		t.Fatalf("StableWeight while unstable = %v; want ErrTimeout", err)
-	}
-	// The late "S S" that the simulator sends once stable must not answer SI.
 	sim.SetLoad(dec("5"))
+	sim.SetStable(false)
+	if _, err := s.Tare(t.Context()); !errors.Is(err, device.ErrTimeout) {
+		t.Fatalf("Tare while unstable = %v; want ErrTimeout", err)
+	}
+	// Once stable, the scale completes the tare and sends its late "T S"
+	// reply. Flushed or skipped, it must not answer SI.
 	sim.SetStable(true)
 	got, err := s.ImmediateWeight(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(reading("5", "g", true, "S S       5.00 g"), got, decimalEqual); diff != "" {
+	if diff := cmp.Diff(reading("0", "g", true, "S S       0.00 g"), got, decimalEqual); diff != "" {
 		t.Errorf("reading (-want +got):\n%s", diff)
 	}
 }

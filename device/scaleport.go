@@ -214,7 +214,8 @@ func (s *lineSplitter) add(p []byte) {
 	if s.overflow {
 		return
 	}
-	if len(s.buf)+len(p) > maxLineLen {
+	// One more byte: the CR of a CR LF ending is in the buffer until the LF.
+	if len(s.buf)+len(p) > maxLineLen+1 {
 		s.overflow = true
 		s.buf = s.buf[:0]
 		return
