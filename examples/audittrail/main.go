@@ -5,7 +5,8 @@
 //	go run ./examples/audittrail
 //
 // The records are kept in memory unless -database-url names a Postgres
-// database.
+// database, where they go to a new schema that is dropped at the end (keep
+// it with -keep).
 package main
 
 import (
@@ -27,19 +28,21 @@ import (
 
 func main() {
 	flag.Usage = func() {
-		fmt.Fprintln(flag.CommandLine.Output(), "usage: audittrail [-database-url URL]")
+		fmt.Fprintln(flag.CommandLine.Output(), "usage: audittrail [-database-url URL [-keep]]")
 		flag.PrintDefaults()
 	}
-	dbURL := flag.String("database-url", "", "Postgres URL to keep the records in (default: memory)")
+	dbURL := flag.String("database-url", "", "Postgres URL to keep the records in, in a new schema (default: memory)")
+	keep := flag.Bool("keep", false, "with -database-url: keep the schema instead of dropping it at the end")
 	flag.Parse()
 	ctx := context.Background()
-	store, closeStore, err := openStore(ctx, *dbURL)
+	store, closeStore, err := openStore(ctx, *dbURL, *keep)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "audittrail:", err)
 		os.Exit(1)
 	}
-	defer closeStore()
-	if err := run(ctx, os.Stdout, store); err != nil {
+	err = run(ctx, os.Stdout, store)
+	closeStore()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "audittrail:", err)
 		os.Exit(1)
 	}

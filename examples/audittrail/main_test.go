@@ -6,9 +6,13 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/interlock-mes/interlock/storage/postgres"
+	"github.com/interlock-mes/interlock/storage/postgres/pgtest"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/output.golden")
@@ -33,5 +37,32 @@ func TestOutput(t *testing.T) {
 	}
 	if diff := cmp.Diff(string(want), out.String()); diff != "" {
 		t.Errorf("output (-want +got):\n%s", diff)
+	}
+}
+
+// TestOutputOnPostgres runs the example on the Postgres store: everything
+// but the global positions, which Postgres assigns its own way, must read as
+// on the memory store.
+func TestOutputOnPostgres(t *testing.T) {
+	pool, schema := pgtest.Pool(t)
+	s, err := postgres.New(pool, &postgres.Config{Schema: schema, Clock: fixedClock()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), &out, s); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	want, err := os.ReadFile(filepath.Join("testdata", "output.golden"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, wantRest, _ := strings.Cut(string(want), "\n")
+	first, gotRest, _ := strings.Cut(out.String(), "\n")
+	if !strings.HasPrefix(first, "store: 7 records in 2 streams verify; checkpoint signed at position ") {
+		t.Errorf("first line %q", first)
+	}
+	if diff := cmp.Diff(wantRest, gotRest); diff != "" {
+		t.Errorf("output after the first line (-memory +postgres):\n%s", diff)
 	}
 }
