@@ -113,7 +113,7 @@ type TagValue struct {
 // failure to talk to the device.
 type Fault struct {
 	Code int64 // the device's fault code; a bool fault tag reports 1
-	Err  error // a *RequestError or connection error; see Poller.Poll
+	Err  error // a *RequestError or *ConnectError; see Poller.Poll
 }
 
 // Counts is the state of the production counters after a change. Counters

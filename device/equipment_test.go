@@ -40,9 +40,9 @@ func TestPackMLStateNumbers(t *testing.T) {
 	}
 }
 
-// eventOpts compares events with errors matched by errors.Is, so a table
+// eventCmpOpts compares events with errors matched by errors.Is, so a table
 // can name the sentinel or type behind a wrapped error.
-var eventOpts = cmp.Options{cmpopts.EquateErrors(), cmpopts.EquateEmpty()}
+var eventCmpOpts = cmp.Options{cmpopts.EquateErrors(), cmpopts.EquateEmpty()}
 
 func TestNormaliser(t *testing.T) {
 	t.Parallel()
@@ -55,7 +55,7 @@ func TestNormaliser(t *testing.T) {
 		{Name: "speed", Area: AreaHoldingRegister, Address: 4, Type: TypeInt16, Scale: scaleOf("0.1"), Unit: "m/min", Role: RoleParameter},
 	}
 	at := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
-	tv := func(name string, raw uint16) TagValue {
+	val := func(name string, raw uint16) TagValue {
 		t := tags[0]
 		for _, x := range tags {
 			if x.Name == name {
@@ -70,8 +70,8 @@ func TestNormaliser(t *testing.T) {
 	}
 	snap := func(run, fault, state, good, reject, speed uint16) map[string]TagValue {
 		return map[string]TagValue{
-			"run": tv("run", run), "fault": tv("fault", fault), "state": tv("state", state),
-			"good": tv("good", good), "reject": tv("reject", reject), "speed": tv("speed", speed),
+			"run": val("run", run), "fault": val("fault", fault), "state": val("state", state),
+			"good": val("good", good), "reject": val("reject", reject), "speed": val("speed", speed),
 		}
 	}
 	d := decimal.NewFromInt
@@ -93,18 +93,18 @@ func TestNormaliser(t *testing.T) {
 		{name: "FirstReadReportsState", steps: []step{{
 			values: snap(1, 0, 6, 10, 1, 125),
 			want: []EquipmentEvent{
-				ev(EventRunning, tv("run", 1)),
-				with(ev(EventPackMLState, tv("state", 6)), func(e *EquipmentEvent) { e.PackML = &PackMLChange{To: PackMLExecute} }),
-				with(ev(EventParameterChange, tv("speed", 125)), func(e *EquipmentEvent) {
+				ev(EventRunning, val("run", 1)),
+				with(ev(EventPackMLState, val("state", 6)), func(e *EquipmentEvent) { e.PackML = &PackMLChange{To: PackMLExecute} }),
+				with(ev(EventParameterChange, val("speed", 125)), func(e *EquipmentEvent) {
 					e.Parameter = &ParameterChange{Name: "speed", New: decimal.RequireFromString("12.5"), Unit: "m/min", First: true}
 				}),
 			},
 		}}},
 		{name: "NoChangeNoEvents", steps: []step{
 			{values: snap(0, 0, 2, 0, 0, 0), want: []EquipmentEvent{
-				ev(EventStopped, tv("run", 0)),
-				with(ev(EventPackMLState, tv("state", 2)), func(e *EquipmentEvent) { e.PackML = &PackMLChange{To: PackMLStopped} }),
-				with(ev(EventParameterChange, tv("speed", 0)), func(e *EquipmentEvent) {
+				ev(EventStopped, val("run", 0)),
+				with(ev(EventPackMLState, val("state", 2)), func(e *EquipmentEvent) { e.PackML = &PackMLChange{To: PackMLStopped} }),
+				with(ev(EventParameterChange, val("speed", 0)), func(e *EquipmentEvent) {
 					e.Parameter = &ParameterChange{Name: "speed", Unit: "m/min", First: true}
 				}),
 			}},
@@ -112,55 +112,55 @@ func TestNormaliser(t *testing.T) {
 		}},
 		{name: "EveryKindOfChange", steps: []step{
 			{values: snap(0, 0, 4, 100, 5, 50), want: []EquipmentEvent{
-				ev(EventStopped, tv("run", 0)),
-				with(ev(EventPackMLState, tv("state", 4)), func(e *EquipmentEvent) { e.PackML = &PackMLChange{To: PackMLIdle} }),
-				with(ev(EventParameterChange, tv("speed", 50)), func(e *EquipmentEvent) {
+				ev(EventStopped, val("run", 0)),
+				with(ev(EventPackMLState, val("state", 4)), func(e *EquipmentEvent) { e.PackML = &PackMLChange{To: PackMLIdle} }),
+				with(ev(EventParameterChange, val("speed", 50)), func(e *EquipmentEvent) {
 					e.Parameter = &ParameterChange{Name: "speed", New: d(5), Unit: "m/min", First: true}
 				}),
 			}},
 			{values: snap(1, 17, 6, 103, 7, 0xFFF6), want: []EquipmentEvent{
-				ev(EventRunning, tv("run", 1)),
-				with(ev(EventFault, tv("fault", 17)), func(e *EquipmentEvent) { e.Fault = &Fault{Code: 17} }),
-				with(ev(EventPackMLState, tv("state", 6)), func(e *EquipmentEvent) { e.PackML = &PackMLChange{From: PackMLIdle, To: PackMLExecute} }),
-				with(ev(EventCounts, tv("good", 103), tv("reject", 7)), func(e *EquipmentEvent) {
+				ev(EventRunning, val("run", 1)),
+				with(ev(EventFault, val("fault", 17)), func(e *EquipmentEvent) { e.Fault = &Fault{Code: 17} }),
+				with(ev(EventPackMLState, val("state", 6)), func(e *EquipmentEvent) { e.PackML = &PackMLChange{From: PackMLIdle, To: PackMLExecute} }),
+				with(ev(EventCounts, val("good", 103), val("reject", 7)), func(e *EquipmentEvent) {
 					e.Counts = &Counts{Good: d(103), Reject: d(7), GoodDelta: d(3), RejectDelta: d(2)}
 				}),
-				with(ev(EventParameterChange, tv("speed", 0xFFF6)), func(e *EquipmentEvent) {
+				with(ev(EventParameterChange, val("speed", 0xFFF6)), func(e *EquipmentEvent) {
 					e.Parameter = &ParameterChange{Name: "speed", Old: d(5), New: d(-1), Unit: "m/min"}
 				}),
 			}},
 			{values: snap(1, 21, 6, 103, 7, 0xFFF6), want: []EquipmentEvent{
-				with(ev(EventFaultCleared, tv("fault", 21)), func(e *EquipmentEvent) { e.Fault = &Fault{Code: 17} }),
-				with(ev(EventFault, tv("fault", 21)), func(e *EquipmentEvent) { e.Fault = &Fault{Code: 21} }),
+				with(ev(EventFaultCleared, val("fault", 21)), func(e *EquipmentEvent) { e.Fault = &Fault{Code: 17} }),
+				with(ev(EventFault, val("fault", 21)), func(e *EquipmentEvent) { e.Fault = &Fault{Code: 21} }),
 			}},
 			{values: snap(1, 0, 6, 2, 7, 0xFFF6), want: []EquipmentEvent{
-				with(ev(EventFaultCleared, tv("fault", 0)), func(e *EquipmentEvent) { e.Fault = &Fault{Code: 21} }),
-				with(ev(EventCounts, tv("good", 2), tv("reject", 7)), func(e *EquipmentEvent) {
+				with(ev(EventFaultCleared, val("fault", 0)), func(e *EquipmentEvent) { e.Fault = &Fault{Code: 21} }),
+				with(ev(EventCounts, val("good", 2), val("reject", 7)), func(e *EquipmentEvent) {
 					e.Counts = &Counts{Good: d(2), Reject: d(7), GoodDelta: d(2), GoodReset: true}
 				}),
 			}},
 		}},
 		{name: "InvalidPackMLState", steps: []step{
 			{values: snap(0, 0, 0, 0, 0, 0), want: []EquipmentEvent{
-				ev(EventStopped, tv("run", 0)),
-				with(ev(EventInvalidValue, tv("state", 0)), func(e *EquipmentEvent) { e.Invalid = &InvalidPackMLStateError{Value: d(0)} }),
-				with(ev(EventParameterChange, tv("speed", 0)), func(e *EquipmentEvent) {
+				ev(EventStopped, val("run", 0)),
+				with(ev(EventInvalidValue, val("state", 0)), func(e *EquipmentEvent) { e.Invalid = &InvalidPackMLStateError{Value: d(0)} }),
+				with(ev(EventParameterChange, val("speed", 0)), func(e *EquipmentEvent) {
 					e.Parameter = &ParameterChange{Name: "speed", Unit: "m/min", First: true}
 				}),
 			}},
 			{values: snap(0, 0, 0, 0, 0, 0)},
 			{values: snap(0, 0, 18, 0, 0, 0), want: []EquipmentEvent{
-				with(ev(EventInvalidValue, tv("state", 18)), func(e *EquipmentEvent) { e.Invalid = &InvalidPackMLStateError{Value: d(18)} }),
+				with(ev(EventInvalidValue, val("state", 18)), func(e *EquipmentEvent) { e.Invalid = &InvalidPackMLStateError{Value: d(18)} }),
 			}},
 			{values: snap(0, 0, 15, 0, 0, 0), want: []EquipmentEvent{
-				with(ev(EventPackMLState, tv("state", 15)), func(e *EquipmentEvent) { e.PackML = &PackMLChange{To: PackMLResetting} }),
+				with(ev(EventPackMLState, val("state", 15)), func(e *EquipmentEvent) { e.PackML = &PackMLChange{To: PackMLResetting} }),
 			}},
 		}},
 		{name: "CountsSpanAnOutage", steps: []step{
 			{values: snap(1, 0, 6, 10, 0, 0), want: []EquipmentEvent{
-				ev(EventRunning, tv("run", 1)),
-				with(ev(EventPackMLState, tv("state", 6)), func(e *EquipmentEvent) { e.PackML = &PackMLChange{To: PackMLExecute} }),
-				with(ev(EventParameterChange, tv("speed", 0)), func(e *EquipmentEvent) {
+				ev(EventRunning, val("run", 1)),
+				with(ev(EventPackMLState, val("state", 6)), func(e *EquipmentEvent) { e.PackML = &PackMLChange{To: PackMLExecute} }),
+				with(ev(EventParameterChange, val("speed", 0)), func(e *EquipmentEvent) {
 					e.Parameter = &ParameterChange{Name: "speed", Unit: "m/min", First: true}
 				}),
 			}},
@@ -170,15 +170,15 @@ func TestNormaliser(t *testing.T) {
 			{err: commErr}, // one outage, one fault event
 			{values: snap(1, 0, 6, 25, 0, 0), want: []EquipmentEvent{
 				with(ev(EventFaultCleared), func(e *EquipmentEvent) { e.Fault = &Fault{Err: commErr} }),
-				with(ev(EventCounts, tv("good", 25), tv("reject", 0)), func(e *EquipmentEvent) {
+				with(ev(EventCounts, val("good", 25), val("reject", 0)), func(e *EquipmentEvent) {
 					e.Counts = &Counts{Good: d(25), GoodDelta: d(15)}
 				}),
 			}},
 		}},
 		{name: "RunningIntegerOnlyZeroMatters", steps: []step{
-			{values: map[string]TagValue{"run": tv("run", 1)}, want: []EquipmentEvent{ev(EventRunning, tv("run", 1))}},
-			{values: map[string]TagValue{"run": tv("run", 1)}},
-			{values: map[string]TagValue{"run": tv("run", 0)}, want: []EquipmentEvent{ev(EventStopped, tv("run", 0))}},
+			{values: map[string]TagValue{"run": val("run", 1)}, want: []EquipmentEvent{ev(EventRunning, val("run", 1))}},
+			{values: map[string]TagValue{"run": val("run", 1)}},
+			{values: map[string]TagValue{"run": val("run", 0)}, want: []EquipmentEvent{ev(EventStopped, val("run", 0))}},
 		}},
 	}
 	for _, tt := range tests {
@@ -192,7 +192,7 @@ func TestNormaliser(t *testing.T) {
 				} else {
 					got = n.observe(at, s.values, nil)
 				}
-				if diff := cmp.Diff(s.want, got, eventOpts); diff != "" {
+				if diff := cmp.Diff(s.want, got, eventCmpOpts); diff != "" {
 					t.Errorf("step %d events (-want +got):\n%s", i, diff)
 				}
 			}
@@ -207,20 +207,20 @@ func TestNormaliserUndecodable(t *testing.T) {
 	n := newNormaliser("EQ", tags)
 	nan := badRead{value: TagValue{Tag: "temp", Raw: []uint16{0x7FC0, 0}}, err: ErrNotFinite}
 	want := []EquipmentEvent{{Equipment: "EQ", Kind: EventInvalidValue, Time: at, Tags: []TagValue{nan.value}, Invalid: ErrNotFinite}}
-	if diff := cmp.Diff(want, n.observe(at, nil, []badRead{nan}), eventOpts); diff != "" {
+	if diff := cmp.Diff(want, n.observe(at, nil, []badRead{nan}), eventCmpOpts); diff != "" {
 		t.Errorf("first NaN (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]EquipmentEvent(nil), n.observe(at, nil, []badRead{nan}), eventOpts); diff != "" {
+	if diff := cmp.Diff([]EquipmentEvent(nil), n.observe(at, nil, []badRead{nan}), eventCmpOpts); diff != "" {
 		t.Errorf("same NaN again (-want +got):\n%s", diff)
 	}
 	good := TagValue{Tag: "temp", Raw: []uint16{0x3F80, 0}, Value: decimal.NewFromInt(1)}
 	want = []EquipmentEvent{{Equipment: "EQ", Kind: EventParameterChange, Time: at, Tags: []TagValue{good},
 		Parameter: &ParameterChange{Name: "temp", New: decimal.NewFromInt(1), First: true}}}
-	if diff := cmp.Diff(want, n.observe(at, map[string]TagValue{"temp": good}, nil), eventOpts); diff != "" {
+	if diff := cmp.Diff(want, n.observe(at, map[string]TagValue{"temp": good}, nil), eventCmpOpts); diff != "" {
 		t.Errorf("decodable again (-want +got):\n%s", diff)
 	}
 	want = []EquipmentEvent{{Equipment: "EQ", Kind: EventInvalidValue, Time: at, Tags: []TagValue{nan.value}, Invalid: ErrNotFinite}}
-	if diff := cmp.Diff(want, n.observe(at, nil, []badRead{nan}), eventOpts); diff != "" {
+	if diff := cmp.Diff(want, n.observe(at, nil, []badRead{nan}), eventCmpOpts); diff != "" {
 		t.Errorf("NaN after a good value (-want +got):\n%s", diff)
 	}
 }

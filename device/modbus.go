@@ -21,8 +21,8 @@ type ModbusConfig struct {
 	UnitID uint8
 }
 
-// Errors of talking to a device. A *RequestError wraps one of them or a
-// ModbusException.
+// Errors of talking to a device. A *ConnectError wraps ErrConnect; a
+// *RequestError wraps ErrTimeout, ErrProtocol or a ModbusException.
 var (
 	// ErrConnect means no TCP connection to the device could be made.
 	ErrConnect = errors.New("modbus: cannot connect")
@@ -104,10 +104,25 @@ func (e *RequestError) Error() string {
 // Unwrap returns the cause.
 func (e *RequestError) Unwrap() error { return e.Err }
 
-// translate maps an error of the Modbus library to this package's errors:
+// ConnectError says that no connection to the device could be made. It
+// matches ErrConnect and wraps the network error.
+type ConnectError struct {
+	Equipment string
+	Address   string // host:port
+	Err       error
+}
+
+func (e *ConnectError) Error() string {
+	return fmt.Sprintf("connect %s at %s: %v", e.Equipment, e.Address, e.Err)
+}
+
+// Unwrap returns ErrConnect and the network error.
+func (e *ConnectError) Unwrap() []error { return []error{ErrConnect, e.Err} }
+
+// translateModbusError maps an error of the Modbus library to this package's errors:
 // the one place where the library's errors are interpreted, so none of them
 // escapes as the only cause.
-func translate(err error) error {
+func translateModbusError(err error) error {
 	if errors.Is(err, ErrProtocol) {
 		return err
 	}
@@ -205,7 +220,7 @@ var _ modbusReader = (*modbus.ModbusClient)(nil)
 func (r readRequest) read(c modbusReader) ([]uint16, error) {
 	words, err := r.readRaw(c)
 	if err != nil {
-		return nil, translate(err)
+		return nil, translateModbusError(err)
 	}
 	return words, nil
 }

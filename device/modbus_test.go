@@ -119,9 +119,9 @@ func TestTranslate(t *testing.T) {
 		{fmt.Errorf("%w: short", ErrProtocol), ErrProtocol},
 	}
 	for _, tt := range tests {
-		got := translate(tt.in)
+		got := translateModbusError(tt.in)
 		if !errors.Is(got, tt.want) {
-			t.Errorf("translate(%v) = %v, want %v", tt.in, got, tt.want)
+			t.Errorf("translateModbusError(%v) = %v, want %v", tt.in, got, tt.want)
 		}
 		var exc ModbusException
 		if isExc := errors.As(tt.want, &exc); isExc == reconnectAfter(got) {

@@ -139,12 +139,13 @@ func NewPoller(mc ModbusConfig, m *TagMap, cfg *PollerConfig) (*Poller, error) {
 // outage ends with a fault-cleared event on the first poll that works. The
 // error is a *RequestError whose Err is a ModbusException when the device
 // replied with one (errors.Is(err, ExceptionIllegalDataAddress)), or wraps
-// ErrTimeout or ErrProtocol; or it wraps ErrConnect when no connection could
-// be made. After any failure but an exception reply the connection is
-// closed and the next poll connects again.
+// ErrTimeout or ErrProtocol; or it is a *ConnectError, matching ErrConnect,
+// when no connection could be made. After any failure but an exception
+// reply the connection is closed and the next poll connects again.
 //
 // Poll returns ctx.Err() when ctx is done before or between requests; a
-// request under way runs to its answer or its Timeout. Poll is safe for
+// request under way runs to its answer or its Timeout, and a connection
+// attempt to its answer or the Modbus library's 5-second dial limit. Poll is safe for
 // concurrent use, and shares change detection with Run: each change is
 // reported once, to whichever call saw it.
 func (p *Poller) Poll(ctx context.Context) ([]EquipmentEvent, error) {
@@ -155,8 +156,8 @@ func (p *Poller) Poll(ctx context.Context) ([]EquipmentEvent, error) {
 	}
 	if !p.connected {
 		if err := p.client.Open(); err != nil {
-			err = fmt.Errorf("connect %s: %w: %w", p.address, ErrConnect, err)
-			return p.norm.fail(p.now(), err, nil), err
+			cerr := &ConnectError{Equipment: p.cfg.EquipmentID, Address: p.address, Err: err}
+			return p.norm.fail(p.now(), cerr, nil), cerr
 		}
 		p.connected = true
 	}

@@ -114,7 +114,7 @@ func (p *plc) release() {
 }
 
 // serve records a read and answers it from mem, or with an error.
-func serve[T any](p *plc, area Area, unit uint8, client string, addr, qty uint16, mem []T) ([]T, error) {
+func servePLC[T any](p *plc, area Area, unit uint8, client string, addr, qty uint16, mem []T) ([]T, error) {
 	p.mu.Lock()
 	p.requests = append(p.requests, plcRequest{Area: area, Address: addr, Quantity: qty, UnitID: unit, Client: client})
 	stall := p.stall
@@ -137,22 +137,22 @@ func (p *plc) HandleCoils(req *modbus.CoilsRequest) ([]bool, error) {
 	if req.IsWrite {
 		return nil, modbus.ErrIllegalFunction
 	}
-	return serve(p, AreaCoil, req.UnitId, req.ClientAddr, req.Addr, req.Quantity, p.coils[:])
+	return servePLC(p, AreaCoil, req.UnitId, req.ClientAddr, req.Addr, req.Quantity, p.coils[:])
 }
 
 func (p *plc) HandleDiscreteInputs(req *modbus.DiscreteInputsRequest) ([]bool, error) {
-	return serve(p, AreaDiscreteInput, req.UnitId, req.ClientAddr, req.Addr, req.Quantity, p.discrete[:])
+	return servePLC(p, AreaDiscreteInput, req.UnitId, req.ClientAddr, req.Addr, req.Quantity, p.discrete[:])
 }
 
 func (p *plc) HandleHoldingRegisters(req *modbus.HoldingRegistersRequest) ([]uint16, error) {
 	if req.IsWrite {
 		return nil, modbus.ErrIllegalFunction
 	}
-	return serve(p, AreaHoldingRegister, req.UnitId, req.ClientAddr, req.Addr, req.Quantity, p.holding[:])
+	return servePLC(p, AreaHoldingRegister, req.UnitId, req.ClientAddr, req.Addr, req.Quantity, p.holding[:])
 }
 
 func (p *plc) HandleInputRegisters(req *modbus.InputRegistersRequest) ([]uint16, error) {
-	return serve(p, AreaInputRegister, req.UnitId, req.ClientAddr, req.Addr, req.Quantity, p.input[:])
+	return servePLC(p, AreaInputRegister, req.UnitId, req.ClientAddr, req.Addr, req.Quantity, p.input[:])
 }
 
 // lineTags is the tag map of a small filling line used by several tests.
@@ -174,8 +174,8 @@ func lineTags(t *testing.T) *TagMap {
 }
 
 var (
-	testTime  = time.Date(2026, 3, 1, 9, 30, 0, 0, time.FixedZone("CET", 3600))
-	testClock = func() time.Time { return testTime }
+	pollTime  = time.Date(2026, 3, 1, 9, 30, 0, 0, time.FixedZone("CET", 3600))
+	pollClock = func() time.Time { return pollTime }
 )
 
 func newTestPoller(t *testing.T, p *plc, m *TagMap, timeout time.Duration) *Poller {
@@ -184,7 +184,7 @@ func newTestPoller(t *testing.T, p *plc, m *TagMap, timeout time.Duration) *Poll
 		EquipmentID: "FILLER-1",
 		Interval:    10 * time.Millisecond,
 		Timeout:     timeout,
-		Clock:       testClock,
+		Clock:       pollClock,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -199,12 +199,12 @@ func float32Words(f float32) [2]uint16 {
 	return [2]uint16{uint16(b), uint16(b >> 16)}
 }
 
-func tv(name string, value string, unit string, raw ...uint16) TagValue {
+func plcValue(name string, value string, unit string, raw ...uint16) TagValue {
 	return TagValue{Tag: name, Raw: raw, Value: decimal.RequireFromString(value), Unit: unit}
 }
 
-func event(kind EventKind, tags ...TagValue) EquipmentEvent {
-	return EquipmentEvent{Equipment: "FILLER-1", Kind: kind, Time: testTime.UTC(), Tags: tags}
+func plcEvent(kind EventKind, tags ...TagValue) EquipmentEvent {
+	return EquipmentEvent{Equipment: "FILLER-1", Kind: kind, Time: pollTime.UTC(), Tags: tags}
 }
 
 func TestPollerPoll(t *testing.T) {
@@ -227,14 +227,14 @@ func TestPollerPoll(t *testing.T) {
 		want   []EquipmentEvent
 	}{
 		{name: "FirstPoll", want: []EquipmentEvent{
-			event(EventRunning, tv("running", "1", "", 1)),
+			plcEvent(EventRunning, plcValue("running", "1", "", 1)),
 			func() EquipmentEvent {
-				e := event(EventPackMLState, tv("state", "6", "", 6))
+				e := plcEvent(EventPackMLState, plcValue("state", "6", "", 6))
 				e.PackML = &PackMLChange{To: PackMLExecute}
 				return e
 			}(),
 			func() EquipmentEvent {
-				e := event(EventParameterChange, tv("fill-target", "250.5", "g", target[0], target[1]))
+				e := plcEvent(EventParameterChange, plcValue("fill-target", "250.5", "g", target[0], target[1]))
 				e.Parameter = &ParameterChange{Name: "fill-target", New: decimal.RequireFromString("250.5"), Unit: "g", First: true}
 				return e
 			}(),
@@ -242,7 +242,7 @@ func TestPollerPoll(t *testing.T) {
 		{name: "NothingChanged"},
 		{name: "PartsMade", change: func(p *plc) { p.holding[2], p.holding[3] = 1, 4; p.holding[4] = 5 }, want: []EquipmentEvent{
 			func() EquipmentEvent {
-				e := event(EventCounts, tv("good", "65540" /* 1<<16 + 4 */, "", 1, 4), tv("reject", "5", "", 5))
+				e := plcEvent(EventCounts, plcValue("good", "65540" /* 1<<16 + 4 */, "", 1, 4), plcValue("reject", "5", "", 5))
 				e.Counts = &Counts{
 					Good: decimal.NewFromInt(65540), GoodDelta: decimal.NewFromInt(64540),
 					Reject: decimal.NewFromInt(5), RejectDelta: decimal.NewFromInt(2),
@@ -251,21 +251,21 @@ func TestPollerPoll(t *testing.T) {
 			}(),
 		}},
 		{name: "FaultStopsTheLine", change: func(p *plc) { p.coils[0] = false; p.holding[0] = 42; p.holding[1] = 11 }, want: []EquipmentEvent{
-			event(EventStopped, tv("running", "0", "", 0)),
+			plcEvent(EventStopped, plcValue("running", "0", "", 0)),
 			func() EquipmentEvent {
-				e := event(EventFault, tv("fault", "42", "", 42))
+				e := plcEvent(EventFault, plcValue("fault", "42", "", 42))
 				e.Fault = &Fault{Code: 42}
 				return e
 			}(),
 			func() EquipmentEvent {
-				e := event(EventPackMLState, tv("state", "11", "", 11))
+				e := plcEvent(EventPackMLState, plcValue("state", "11", "", 11))
 				e.PackML = &PackMLChange{From: PackMLExecute, To: PackMLHeld}
 				return e
 			}(),
 		}},
 		{name: "UndefinedState", change: func(p *plc) { p.holding[1] = 0 }, want: []EquipmentEvent{
 			func() EquipmentEvent {
-				e := event(EventInvalidValue, tv("state", "0", "", 0))
+				e := plcEvent(EventInvalidValue, plcValue("state", "0", "", 0))
 				e.Invalid = &InvalidPackMLStateError{Value: decimal.Zero}
 				return e
 			}(),
@@ -279,7 +279,7 @@ func TestPollerPoll(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", s.name, err)
 		}
-		if diff := cmp.Diff(s.want, got, eventOpts); diff != "" {
+		if diff := cmp.Diff(s.want, got, eventCmpOpts); diff != "" {
 			t.Errorf("%s: events (-want +got):\n%s", s.name, diff)
 		}
 		for _, e := range got {
@@ -402,7 +402,7 @@ func TestPollerException(t *testing.T) {
 				}
 				want := tt.request
 				want.Err = tt.want
-				if diff := cmp.Diff(want, *re, eventOpts); diff != "" {
+				if diff := cmp.Diff(want, *re, eventCmpOpts); diff != "" {
 					t.Errorf("poll %d: request error (-want +got):\n%s", i, diff)
 				}
 				var exc ModbusException
@@ -411,7 +411,7 @@ func TestPollerException(t *testing.T) {
 				}
 				var wantEvs []EquipmentEvent
 				if i == 0 { // one fault event per outage, not one per poll
-					e := event(EventFault)
+					e := plcEvent(EventFault)
 					for _, name := range tt.request.Tags {
 						tag, _ := m.Tag(name)
 						e.Tags = append(e.Tags, TagValue{Tag: name, Unit: tag.Unit})
@@ -419,7 +419,7 @@ func TestPollerException(t *testing.T) {
 					e.Fault = &Fault{Err: tt.want}
 					wantEvs = []EquipmentEvent{e}
 				}
-				if diff := cmp.Diff(wantEvs, evs, eventOpts); diff != "" {
+				if diff := cmp.Diff(wantEvs, evs, eventCmpOpts); diff != "" {
 					t.Errorf("poll %d: events (-want +got):\n%s", i, diff)
 				}
 			}
@@ -486,9 +486,9 @@ func TestPollerTimeoutReconnects(t *testing.T) {
 	if !errors.As(err, &re) || re.Area != AreaCoil || re.Address != 0 || re.Quantity != 1 {
 		t.Errorf("error %v does not name the coil read", err)
 	}
-	wantFault := event(EventFault, TagValue{Tag: "running"})
+	wantFault := plcEvent(EventFault, TagValue{Tag: "running"})
 	wantFault.Fault = &Fault{Err: ErrTimeout}
-	if diff := cmp.Diff([]EquipmentEvent{wantFault}, evs, eventOpts); diff != "" {
+	if diff := cmp.Diff([]EquipmentEvent{wantFault}, evs, eventCmpOpts); diff != "" {
 		t.Errorf("events (-want +got):\n%s", diff)
 	}
 	p.release()
@@ -497,10 +497,10 @@ func TestPollerTimeoutReconnects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantCleared := event(EventFaultCleared)
+	wantCleared := plcEvent(EventFaultCleared)
 	wantCleared.Fault = &Fault{Err: ErrTimeout}
-	want := []EquipmentEvent{wantCleared, event(EventStopped, tv("running", "0", "", 0))}
-	if diff := cmp.Diff(want, evs, eventOpts); diff != "" {
+	want := []EquipmentEvent{wantCleared, plcEvent(EventStopped, plcValue("running", "0", "", 0))}
+	if diff := cmp.Diff(want, evs, eventCmpOpts); diff != "" {
 		t.Errorf("events after the stall (-want +got):\n%s", diff)
 	}
 	log := p.log()
@@ -517,17 +517,22 @@ func TestPollerConnectError(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close() // nothing listens here now
-	pl, err := NewPoller(ModbusConfig{Address: addr}, lineTags(t), &PollerConfig{EquipmentID: "FILLER-1", Clock: testClock})
+	pl, err := NewPoller(ModbusConfig{Address: addr}, lineTags(t), &PollerConfig{EquipmentID: "FILLER-1", Clock: pollClock})
 	if err != nil {
 		t.Fatal(err)
 	}
 	evs, err := pl.Poll(context.Background())
-	if !errors.Is(err, ErrConnect) {
-		t.Fatalf("Poll error = %v, want ErrConnect", err)
+	var ce *ConnectError
+	if !errors.Is(err, ErrConnect) || !errors.As(err, &ce) || ce.Address != addr || ce.Equipment != "FILLER-1" {
+		t.Fatalf("Poll error = %v, want a *ConnectError for %s matching ErrConnect", err, addr)
 	}
-	want := event(EventFault)
+	var opErr *net.OpError
+	if !errors.As(err, &opErr) {
+		t.Errorf("Poll error %v does not wrap the network error", err)
+	}
+	want := plcEvent(EventFault)
 	want.Fault = &Fault{Err: ErrConnect}
-	if diff := cmp.Diff([]EquipmentEvent{want}, evs, eventOpts); diff != "" {
+	if diff := cmp.Diff([]EquipmentEvent{want}, evs, eventCmpOpts); diff != "" {
 		t.Errorf("events (-want +got):\n%s", diff)
 	}
 }
@@ -600,7 +605,7 @@ func TestPollerRun(t *testing.T) {
 	if err := pl.Run(context.Background()); !errors.Is(err, ErrPollerUsed) {
 		t.Errorf("second Run = %v, want ErrPollerUsed", err)
 	}
-	checkNoGoroutine(t, "device.(*Poller).Run")
+	checkNoPollerGoroutine(t, "device.(*Poller).Run")
 }
 
 func TestPollerRunStopsWhileReceiverIsAway(t *testing.T) {
@@ -629,12 +634,12 @@ func TestPollerRunStopsWhileReceiverIsAway(t *testing.T) {
 	if _, ok := <-pl.Events(); ok {
 		t.Error("Events still open after Run returned")
 	}
-	checkNoGoroutine(t, "device.(*Poller).Run")
+	checkNoPollerGoroutine(t, "device.(*Poller).Run")
 }
 
-// checkNoGoroutine fails when a goroutine whose stack mentions frame is
+// checkNoPollerGoroutine fails when a goroutine whose stack mentions frame is
 // still alive shortly after the code that started it claims to be done.
-func checkNoGoroutine(t *testing.T, frame string) {
+func checkNoPollerGoroutine(t *testing.T, frame string) {
 	t.Helper()
 	var stacks string
 	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {

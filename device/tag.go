@@ -115,8 +115,8 @@ func (r Role) singular() bool { return r != RoleNone && r != RoleParameter }
 // comes near it.
 const maxScaleExponent = 64
 
-// maxAddress is the highest 0-based address in any Modbus area.
-const maxAddress = 0xFFFF
+// maxModbusAddress is the highest 0-based address in any Modbus area.
+const maxModbusAddress = 0xFFFF
 
 // Tag names one value in a PLC: where it lives, how to read it and what it
 // means.
@@ -129,18 +129,12 @@ type Tag struct {
 	WordOrder WordOrder
 	// Scale multiplies the raw value. Nil means 1; that is the only default,
 	// and it applies only when the field is absent: a present scale of 0 is
-	// an error, never read as "unset".
+	// an error, never read as "unset". A negative scale is allowed (a
+	// transducer mounted the other way round); its decimal exponent must lie
+	// within ±64.
 	Scale *decimal.Decimal
 	Unit  string // such as "kg", "rpm"; empty for counts and states
 	Role  Role
-}
-
-// scale returns the multiplier of t.
-func (t Tag) scale() decimal.Decimal {
-	if t.Scale == nil {
-		return decimal.NewFromInt(1)
-	}
-	return *t.Scale
 }
 
 // Sentinel errors for the problems a tag can have. Each TagProblem wraps one
@@ -204,7 +198,7 @@ func (e *TagMapError) Unwrap() []error {
 }
 
 // problem builds a TagProblem whose Err wraps sentinel with a reason.
-func problem(i int, name, field string, sentinel error, format string, args ...any) TagProblem {
+func newTagProblem(i int, name, field string, sentinel error, format string, args ...any) TagProblem {
 	return TagProblem{Index: i, Name: name, Field: field, Err: fmt.Errorf("%w: %s", sentinel, fmt.Sprintf(format, args...))}
 }
 
@@ -212,7 +206,7 @@ func problem(i int, name, field string, sentinel error, format string, args ...a
 func (t Tag) check(i int) []TagProblem {
 	var ps []TagProblem
 	add := func(field string, sentinel error, format string, args ...any) {
-		ps = append(ps, problem(i, t.Name, field, sentinel, format, args...))
+		ps = append(ps, newTagProblem(i, t.Name, field, sentinel, format, args...))
 	}
 	if t.Name == "" {
 		add("name", ErrTagName, "empty")
@@ -247,10 +241,10 @@ func (t Tag) check(i int) []TagProblem {
 	switch {
 	case t.Address < 0:
 		add("address", ErrTagAddress, "%d is negative", t.Address)
-	case t.Address > maxAddress:
-		add("address", ErrTagAddress, "%d is above %d", t.Address, maxAddress)
-	case typeOK && t.Address+t.Type.Width()-1 > maxAddress:
-		add("address", ErrTagAddress, "%s at %d runs past %d", t.Type, t.Address, maxAddress)
+	case t.Address > maxModbusAddress:
+		add("address", ErrTagAddress, "%d is above %d", t.Address, maxModbusAddress)
+	case typeOK && t.Address+t.Type.Width()-1 > maxModbusAddress:
+		add("address", ErrTagAddress, "%s at %d runs past %d", t.Type, t.Address, maxModbusAddress)
 	}
 	if t.Scale != nil {
 		switch {
@@ -338,14 +332,14 @@ func newTagMap(tags []Tag, pre map[int][]TagProblem) (*TagMap, error) {
 		}
 		if t.Name != "" {
 			if first, dup := seen[t.Name]; dup {
-				ps = append(ps, problem(i, t.Name, "name", ErrTagName, "duplicate of tag %d", first))
+				ps = append(ps, newTagProblem(i, t.Name, "name", ErrTagName, "duplicate of tag %d", first))
 			} else {
 				seen[t.Name] = i
 			}
 		}
 		if t.Role.singular() && !bad["role"] {
 			if first, dup := roles[t.Role]; dup {
-				ps = append(ps, problem(i, t.Name, "role", ErrTagRole, "%s is already held by tag %d %q", t.Role, first, tags[first].Name))
+				ps = append(ps, newTagProblem(i, t.Name, "role", ErrTagRole, "%s is already held by tag %d %q", t.Role, first, tags[first].Name))
 			} else {
 				roles[t.Role] = i
 			}

@@ -48,7 +48,7 @@ func LoadTagMap(r io.Reader) (*TagMap, error) {
 	if doc == nil {
 		return nil, fmt.Errorf("load tag map: document is null")
 	}
-	for _, k := range sortedKeys(doc) {
+	for _, k := range sortedJSONKeys(doc) {
 		if k != "tags" {
 			return nil, fmt.Errorf("load tag map: %w %q at the top level", ErrTagUnknownField, k)
 		}
@@ -79,19 +79,19 @@ func decodeJSONTag(i int, raw json.RawMessage) (Tag, []TagProblem) {
 	var t Tag
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &obj); err != nil || obj == nil {
-		return t, []TagProblem{problem(i, "", "entry", ErrTagField, "not a JSON object")}
+		return t, []TagProblem{newTagProblem(i, "", "entry", ErrTagField, "not a JSON object")}
 	}
 	var ps []TagProblem
 	// The name comes first so that every other problem can carry it.
 	if v, ok := obj["name"]; ok {
 		if err := jsonString(v, &t.Name); err != nil {
-			ps = append(ps, problem(i, "", "name", ErrTagField, "%v", err))
+			ps = append(ps, newTagProblem(i, "", "name", ErrTagField, "%v", err))
 		}
 	}
 	add := func(field string, sentinel error, format string, args ...any) {
-		ps = append(ps, problem(i, t.Name, field, sentinel, format, args...))
+		ps = append(ps, newTagProblem(i, t.Name, field, sentinel, format, args...))
 	}
-	for _, k := range sortedKeys(obj) {
+	for _, k := range sortedJSONKeys(obj) {
 		if !slices.Contains(jsonTagFields, k) {
 			add(k, ErrTagUnknownField, "not one of %v", jsonTagFields)
 		}
@@ -137,7 +137,7 @@ func decodeJSONTag(i int, raw json.RawMessage) (Tag, []TagProblem) {
 }
 
 func jsonString(v json.RawMessage, dst *string) error {
-	if isNull(v) {
+	if jsonIsNull(v) {
 		return errors.New("null; omit the key instead")
 	}
 	if err := json.Unmarshal(v, dst); err != nil {
@@ -147,7 +147,7 @@ func jsonString(v json.RawMessage, dst *string) error {
 }
 
 func jsonAddress(v json.RawMessage) (int, error) {
-	if isNull(v) {
+	if jsonIsNull(v) {
 		return 0, errors.New("null; want an integer from 0 to 65535")
 	}
 	var n json.Number
@@ -165,7 +165,7 @@ func jsonAddress(v json.RawMessage) (int, error) {
 }
 
 func jsonScale(v json.RawMessage) (decimal.Decimal, error) {
-	if isNull(v) {
+	if jsonIsNull(v) {
 		return decimal.Decimal{}, errors.New("null; omit the key for a scale of 1")
 	}
 	var d decimal.Decimal
@@ -175,9 +175,9 @@ func jsonScale(v json.RawMessage) (decimal.Decimal, error) {
 	return d, nil
 }
 
-func isNull(v json.RawMessage) bool { return bytes.Equal(bytes.TrimSpace(v), []byte("null")) }
+func jsonIsNull(v json.RawMessage) bool { return bytes.Equal(bytes.TrimSpace(v), []byte("null")) }
 
-func sortedKeys(m map[string]json.RawMessage) []string {
+func sortedJSONKeys(m map[string]json.RawMessage) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)

@@ -88,7 +88,7 @@ func TestLoadTagMapEntryProblems(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			_, err := LoadTagMap(strings.NewReader(`{"tags": [` + tt.entry + `]}`))
-			if diff := cmp.Diff(tt.want, summarise(t, err)); diff != "" {
+			if diff := cmp.Diff(tt.want, summariseTagProblems(t, err)); diff != "" {
 				t.Errorf("problems (-want +got):\n%s\nerror: %v", diff, err)
 			}
 		})
@@ -109,7 +109,7 @@ func TestLoadTagMapCollectsAcrossEntries(t *testing.T) {
 		{2, "b", "colour", "unknown-field"},
 		{2, "b", "word_order", "word-order"},
 	}
-	if diff := cmp.Diff(want, summarise(t, err)); diff != "" {
+	if diff := cmp.Diff(want, summariseTagProblems(t, err)); diff != "" {
 		t.Errorf("problems (-want +got):\n%s\nerror: %v", diff, err)
 	}
 }

@@ -31,7 +31,7 @@ var tagSentinels = map[string]error{
 }
 
 // summarise returns the problems of err, which must be a *TagMapError.
-func summarise(t *testing.T, err error) []problemSummary {
+func summariseTagProblems(t *testing.T, err error) []problemSummary {
 	t.Helper()
 	if err == nil {
 		return nil
@@ -162,7 +162,7 @@ func TestNewTagMapValidation(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			m, err := NewTagMap(tt.tags)
-			if diff := cmp.Diff(tt.want, summarise(t, err)); diff != "" {
+			if diff := cmp.Diff(tt.want, summariseTagProblems(t, err)); diff != "" {
 				t.Errorf("problems (-want +got):\n%s\nerror: %v", diff, err)
 			}
 			if err == nil && m.Len() != len(tt.tags) {
