@@ -296,6 +296,9 @@ func TestStreamScaleNoGoroutineLeak(t *testing.T) {
 	if _, err := s.NextStable(withTimeout(t)); err != nil {
 		t.Fatal(err)
 	}
+	if len(ourGoroutines()) == 0 {
+		t.Fatal("the leak check finds no goroutine of a running StreamScale: it would find no leak either")
+	}
 	sim.Unplug()
 	waitFor(t, s, "the port to fail", func(_ device.Reading, err error) bool { return errors.Is(err, device.ErrDisconnected) })
 	if err := s.Close(); err != nil {
