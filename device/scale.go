@@ -18,9 +18,10 @@ type ScaleConfig struct {
 	Instrument string
 	// Clock stamps readings. Default: time.Now.
 	Clock Clock
-	// Timeout bounds each command, from waiting for the wire to the last
-	// byte of the reply. It must cover the scale's own wait for a stable
-	// weight. Default: 5s.
+	// Timeout bounds each command from the moment it has the line to
+	// itself: reopening the port, sending, and the whole reply. It must
+	// cover the scale's own wait for a stable weight. The wait for the line
+	// is bounded by the caller's context only. Default: 5s.
 	Timeout time.Duration
 }
 
@@ -48,7 +49,7 @@ var errCommandTimeout = errors.New("command timeout")
 
 // Scale is a balance or scale that speaks MT-SICS (level 0 and 1) over a
 // serial line. It is safe for concurrent use: commands go on the wire one at
-// a time, in the order their callers got the line.
+// a time, each waiting for the reply to the one before.
 //
 // Weights become Readings stamped with Clock; Raw is the reply line without
 // its CR LF.
