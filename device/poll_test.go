@@ -703,3 +703,27 @@ func TestNewPollerValidation(t *testing.T) {
 		})
 	}
 }
+
+func TestPollerPollCancelled(t *testing.T) {
+	t.Parallel()
+	p := startPLC(t)
+	pl := newTestPoller(t, p, lineTags(t), time.Second)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	evs, err := pl.Poll(ctx)
+	if !errors.Is(err, context.Canceled) || evs != nil {
+		t.Errorf("Poll on a cancelled context = %v, %v; want no events and context.Canceled", evs, err)
+	}
+	if log := p.log(); len(log) != 0 {
+		t.Errorf("a cancelled poll sent requests: %v", log)
+	}
+}
+
+func TestRequestErrorMessage(t *testing.T) {
+	t.Parallel()
+	err := &RequestError{Equipment: "FILLER-1", Area: AreaHoldingRegister, Address: 999, Quantity: 2, Tags: []string{"a", "b"}, Err: ExceptionIllegalDataAddress}
+	want := "read FILLER-1 holding-register 999+2 (a, b): modbus exception 2 (illegal data address)"
+	if err.Error() != want {
+		t.Errorf("Error() = %q, want %q", err.Error(), want)
+	}
+}
