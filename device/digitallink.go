@@ -24,7 +24,8 @@ var digitalLinkKeys = map[string][]string{
 // segments and query values are percent-decoded; a GTIN-8, -12 or -13 is
 // padded to 14 digits; query parameters whose names are all digits are AIs
 // and must be known, other parameters (such as linkType) are ignored.
-// Elements come in URI order: primary key, qualifiers, then query AIs.
+// Elements come in URI order: primary key, qualifiers, then query AIs. A '+'
+// in the query is a plus sign, as RFC 3986 has it, not an encoded space.
 //
 // The error is a *GS1Error wrapping ErrInvalidDigitalLink for a URI that does
 // not have the Digital Link shape, or one of the element errors of
@@ -65,13 +66,13 @@ func (p *GS1Parser) ParseDigitalLink(uri string) (GS1Data, error) {
 	if u.RawQuery != "" {
 		for _, kv := range strings.Split(u.RawQuery, "&") {
 			k, v, _ := strings.Cut(kv, "=")
-			if k, err = url.QueryUnescape(k); err != nil {
+			if k, err = url.PathUnescape(k); err != nil {
 				return GS1Data{}, bad(err.Error())
 			}
 			if !isDigits(k) {
 				continue
 			}
-			if v, err = url.QueryUnescape(v); err != nil {
+			if v, err = url.PathUnescape(v); err != nil {
 				return GS1Data{}, bad(err.Error())
 			}
 			if _, ok := digitalLinkKeys[k]; ok {

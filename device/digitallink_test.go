@@ -47,13 +47,14 @@ func TestParseDigitalLink(t *testing.T) {
 			},
 		},
 		{
-			name: "GLN with extension, query value percent-encoded",
-			in:   "https://example.com/414/9501101020917/254/DOCK%2D3?10=A%2BB",
+			name: "GLN with extension, query values with encoded and literal plus",
+			in:   "https://example.com/414/9501101020917/254/DOCK%2D3?10=A%2BB&21=C+D",
 			want: GS1Data{
-				Elements:     []GS1Element{{"414", "9501101020917"}, {"254", "DOCK-3"}, {"10", "A+B"}},
+				Elements:     []GS1Element{{"414", "9501101020917"}, {"254", "DOCK-3"}, {"10", "A+B"}, {"21", "C+D"}},
 				Location:     "9501101020917",
 				GLNExtension: "DOCK-3",
 				Batch:        "A+B",
+				Serial:       "C+D",
 			},
 		},
 		{
@@ -147,7 +148,7 @@ func FuzzParseDigitalLink(f *testing.F) {
 		"https://id.example.com/01/09506000134352/10/ABC%2F1/21/xyz?17=271231&3103=000195&linkType=gs1:pip",
 		"http://example.org/shop/01/9501101020917/22/V1",
 		"https://example.com/01/x/00/376130321109103420/",
-		"https://example.com/414/9501101020917/254/DOCK%2D3?10=A%2BB",
+		"https://example.com/414/9501101020917/254/DOCK%2D3?10=A%2BB&21=C+D",
 		"https://example.com/8004/ASSET-9#top",
 		"https://example.com/01/09506000134352/21/S/10/B",
 		"https://example.com/01/09506000134352?00=1", "http://[::1", "https://e/01/%ZZ",

@@ -52,6 +52,8 @@ type GS1Error struct {
 	Err    error
 }
 
+// Error describes the element and the reason, such as
+// `gs1 (01) "09506000134353": bad check digit: want check digit 2`.
 func (e *GS1Error) Error() string {
 	var b strings.Builder
 	b.WriteString("gs1")
@@ -66,6 +68,7 @@ func (e *GS1Error) Error() string {
 	return b.String()
 }
 
+// Unwrap returns the sentinel, for errors.Is.
 func (e *GS1Error) Unwrap() error { return e.Err }
 
 // GS1Element is one element string: an application identifier and its data,

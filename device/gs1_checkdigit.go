@@ -16,8 +16,8 @@ func gs1CheckDigit(body string) byte {
 	return byte('0' + (10-sum%10)%10)
 }
 
-// checkDigitError returns nil when the last digit of s is the GS1 check digit
-// of the rest, or the expected digit otherwise. s must be digits only.
+// verifyCheckDigit reports whether the last digit of s is the GS1 check digit
+// of the rest, and which digit that would be. s must be digits only.
 func verifyCheckDigit(s string) (want byte, ok bool) {
 	want = gs1CheckDigit(s[:len(s)-1])
 	return want, want == s[len(s)-1]

@@ -46,7 +46,7 @@ func gs1ValueGen(def aiDef) *rapid.Generator[string] {
 	}
 	if def.check {
 		return rapid.Custom(func(t *rapid.T) string {
-			body := digits(def.length - 1).Draw(t, "body")
+			body := digits(def.length-1).Draw(t, "body")
 			return body + string(gs1CheckDigit(body))
 		})
 	}

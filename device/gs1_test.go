@@ -234,12 +234,12 @@ func TestParseElementStringUsesClockForCentury(t *testing.T) {
 		in   string
 		want GS1Date
 	}{
-		{2026, "17750101", GS1Date{2075, time.January, 1}},  // +49
-		{2026, "17760101", GS1Date{2076, time.January, 1}},  // +50
-		{2026, "17770101", GS1Date{1977, time.January, 1}},  // +51: previous century
-		{2098, "17470101", GS1Date{2147, time.January, 1}},  // -51: next century
-		{2098, "17490101", GS1Date{2049, time.January, 1}},  // -49
-		{2099, "17000229", GS1Date{0, 0, 0}},                // 2100 is not a leap year
+		{2026, "17750101", GS1Date{2075, time.January, 1}},   // +49
+		{2026, "17760101", GS1Date{2076, time.January, 1}},   // +50
+		{2026, "17770101", GS1Date{1977, time.January, 1}},   // +51: previous century
+		{2098, "17470101", GS1Date{2147, time.January, 1}},   // -51: next century
+		{2098, "17490101", GS1Date{2049, time.January, 1}},   // -49
+		{2099, "17000229", GS1Date{0, 0, 0}},                 // 2100 is not a leap year
 		{2026, "17000229", GS1Date{2000, time.February, 29}}, // 2000 is
 	}
 	for _, tt := range tests {

@@ -20,6 +20,7 @@ type LabelError struct {
 	Err    error // ErrInvalidLabel, or a GS1 sentinel such as ErrCheckDigit
 }
 
+// Error names the field, its value and the reason.
 func (e *LabelError) Error() string {
 	return fmt.Sprintf("label %s %q: %s", e.Field, e.Value, e.Reason)
 }

@@ -26,6 +26,7 @@ type PrinterError struct {
 	Err  error
 }
 
+// Error names the printer, the step and the cause.
 func (e *PrinterError) Error() string {
 	return fmt.Sprintf("printer %s: %s: %v", e.Addr, e.Op, e.Err)
 }

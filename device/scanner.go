@@ -21,10 +21,12 @@ type LineTooLongError struct {
 	Limit      int
 }
 
+// Error names the scanner, the line length and the limit.
 func (e *LineTooLongError) Error() string {
 	return fmt.Sprintf("scanner %s: %v: %d bytes, limit %d", e.Instrument, ErrLineTooLong, e.Length, e.Limit)
 }
 
+// Unwrap returns ErrLineTooLong.
 func (e *LineTooLongError) Unwrap() error { return ErrLineTooLong }
 
 // Scan is one barcode read by a scanner.
