@@ -26,10 +26,11 @@ type ModbusConfig struct {
 var (
 	// ErrConnect means no TCP connection to the device could be made.
 	ErrConnect = errors.New("modbus: cannot connect")
-	// ErrTimeout means the device did not answer within the poller's
-	// Timeout. The connection is dropped and made again on the next poll,
-	// because a late answer would otherwise be taken for the next one.
-	ErrTimeout = errors.New("modbus: request timed out")
+	// ErrTimeout means a device did not answer in time: a PLC within the
+	// poller's Timeout (the connection is dropped and made again on the
+	// next poll, because a late answer would otherwise be taken for the next
+	// one), or a scale within its command timeout (*ScaleTimeoutError).
+	ErrTimeout = errors.New("device: no answer in time")
 	// ErrProtocol means the device answered with something that is not a
 	// valid Modbus reply, or the connection broke.
 	ErrProtocol = errors.New("modbus: protocol error")
