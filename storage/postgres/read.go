@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -23,10 +24,17 @@ func (s *Store) Load(ctx context.Context, stream string, from int64) ([]audit.Re
 }
 
 // ReadAll implements storage.Store. It returns only records written by
-// transactions that had ended when it started, so a record that commits
-// later always has a higher position than every record returned (see the
-// package documentation on positions). It returns a *storage.ValidationError
-// for a negative after or a limit below 1.
+// transactions below its snapshot's xmin, which have all ended, so a record
+// that commits later always has a higher position than every record
+// returned (see the package documentation on positions).
+//
+// A record that committed while a transaction with a lower id was still
+// open is held back until that transaction ends. So that a reader sees
+// what was appended before it called (as the memory store's readers do),
+// ReadAll waits, up to Config.ReadAllWait, for the transactions that hold
+// records back when its page is not full, then reads once more; after the
+// wait it returns what is safe to return. It returns a
+// *storage.ValidationError for a negative after or a limit below 1.
 func (s *Store) ReadAll(ctx context.Context, after int64, limit int) ([]audit.Record, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -37,7 +45,53 @@ func (s *Store) ReadAll(ctx context.Context, after int64, limit int) ([]audit.Re
 	if limit < 1 {
 		return nil, &storage.ValidationError{Field: "limit", Reason: fmt.Sprintf("%d is below 1", limit)}
 	}
+	recs, err := s.query(ctx, "read all", s.q.readAll, after, limit)
+	if err != nil || len(recs) == limit {
+		return recs, err
+	}
+	last := after
+	if len(recs) > 0 {
+		last = recs[len(recs)-1].Position
+	}
+	var top int64
+	if err := s.pool.QueryRow(ctx, s.q.maxPosition).Scan(&top); err != nil {
+		return nil, interpretError(ctx, "read all", err, nil)
+	}
+	if top <= last {
+		return recs, nil
+	}
+	// Records above last have committed (before this call or since):
+	// wait until every transaction up to the newest of them has ended.
+	if err := s.waitForBound(ctx, top); err != nil {
+		return nil, err
+	}
 	return s.query(ctx, "read all", s.q.readAll, after, limit)
+}
+
+// waitForBound polls until ReadAll's bound passes position or
+// Config.ReadAllWait runs out; running out is not an error.
+func (s *Store) waitForBound(ctx context.Context, position int64) error {
+	deadline := time.NewTimer(s.readWait)
+	defer deadline.Stop()
+	for pause := 500 * time.Microsecond; ; pause = min(2*pause, 16*time.Millisecond) {
+		var bound int64
+		if err := s.pool.QueryRow(ctx, s.q.readBound).Scan(&bound); err != nil {
+			return interpretError(ctx, "read all", err, nil)
+		}
+		if bound > position {
+			return nil
+		}
+		poll := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			poll.Stop()
+			return fmt.Errorf("read all: %w", ctx.Err())
+		case <-deadline.C:
+			poll.Stop()
+			return nil
+		case <-poll.C:
+		}
+	}
 }
 
 // Heads implements storage.Store.

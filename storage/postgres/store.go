@@ -30,14 +30,24 @@ type Config struct {
 	Schema string
 	// Clock gives the time stamped on appended events. Default: time.Now.
 	Clock storage.Clock
+	// ReadAllWait bounds how long ReadAll waits for write transactions
+	// that began before records it holds back (see ReadAll). It must not
+	// be negative. Default: DefaultReadAllWait.
+	ReadAllWait time.Duration
 }
+
+// DefaultReadAllWait is the ReadAllWait of a Config that leaves it zero:
+// longer than any append takes, short enough that a transaction left open
+// elsewhere in the cluster does not stall a reader for long.
+const DefaultReadAllWait = time.Second
 
 // Store is a storage.Store in Postgres. It is safe for concurrent use. The
 // zero value is not usable; call New.
 type Store struct {
-	pool  *pgxpool.Pool
-	clock storage.Clock
-	q     queries
+	pool     *pgxpool.Pool
+	clock    storage.Clock
+	readWait time.Duration
+	q        queries
 }
 
 // New returns a store on pool, which the caller owns and closes. cfg may be
@@ -61,7 +71,13 @@ func New(pool *pgxpool.Pool, cfg *Config) (*Store, error) {
 	if c.Clock == nil {
 		c.Clock = time.Now
 	}
-	return &Store{pool: pool, clock: c.Clock, q: newQueries(c.Schema)}, nil
+	switch {
+	case c.ReadAllWait < 0:
+		return nil, fmt.Errorf("postgres: New: Config.ReadAllWait: %v is negative", c.ReadAllWait)
+	case c.ReadAllWait == 0:
+		c.ReadAllWait = DefaultReadAllWait
+	}
+	return &Store{pool: pool, clock: c.Clock, readWait: c.ReadAllWait, q: newQueries(c.Schema)}, nil
 }
 
 // checkSchema rejects names Postgres would truncate or cannot hold; any
@@ -86,6 +102,7 @@ func quoteSchema(schema string) string { return pgx.Identifier{schema}.Sanitize(
 // queries are the store's statements with the schema filled in, built once.
 type queries struct {
 	append, loadRange, load, readAll, heads          string
+	maxPosition, readBound                           string
 	linksFrom, linksFromKinds, linksTo, linksToKinds string
 	saveCheckpoint, latestCheckpoint                 string
 }
@@ -115,6 +132,8 @@ func newQueries(schema string) queries {
 			WHERE e.position > $1
 			AND e.position < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint * 16384)
 			ORDER BY e.position LIMIT $2`,
+		maxPosition:      `SELECT coalesce(max(position), 0) FROM {schema}.events`,
+		readBound:        `SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint * 16384`,
 		heads:            `SELECT stream, version, hash FROM {schema}.streams WHERE version > 0 ORDER BY stream`,
 		linksFrom:        linkColumns + ` WHERE l.from_id = ANY($1)`,
 		linksFromKinds:   linkColumns + ` WHERE l.from_id = ANY($1) AND l.kind = ANY($2)`,
@@ -124,7 +143,7 @@ func newQueries(schema string) queries {
 		latestCheckpoint: `SELECT position, time, heads, signature FROM {schema}.checkpoints ORDER BY position DESC LIMIT 1`,
 	}
 	quoted := quoteSchema(schema)
-	for _, s := range []*string{&q.append, &q.loadRange, &q.load, &q.readAll, &q.heads,
+	for _, s := range []*string{&q.append, &q.loadRange, &q.load, &q.readAll, &q.heads, &q.maxPosition, &q.readBound,
 		&q.linksFrom, &q.linksFromKinds, &q.linksTo, &q.linksToKinds, &q.saveCheckpoint, &q.latestCheckpoint} {
 		*s = strings.ReplaceAll(*s, "{schema}", quoted)
 	}
