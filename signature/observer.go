@@ -20,6 +20,8 @@ type Observer interface {
 // ObserverFunc adapts a function to Observer.
 type ObserverFunc func(ctx context.Context, e Event) error
 
+var _ Observer = ObserverFunc(nil)
+
 // Observe calls f.
 func (f ObserverFunc) Observe(ctx context.Context, e Event) error { return f(ctx, e) }
 
@@ -45,7 +47,7 @@ type Event struct {
 	Session    SessionID // the session concerned, if any
 	Components int       // for an attempt: credential components presented, 1 or 2; 0 if incomplete
 	Reason     Reason    // for EventFailed
-	Failures   int       // consecutive failures after this event (EventFailed, EventLockedOut)
+	Failures   int       // consecutive failures after this event (EventFailed, EventLockedOut); the count cleared (EventUnlocked)
 	By         string    // the administrator who acted, for EventUnlocked and EventCredentialSet
 }
 

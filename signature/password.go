@@ -96,10 +96,12 @@ type PasswordAuthenticator struct {
 	sessions map[SessionID]*session
 }
 
+// session is one continuous signing session; lastUsed is guarded by the
+// authenticator's mutex, the other fields never change.
 type session struct {
-	userID, name string
-	started      time.Time
-	lastUsed     time.Time
+	userID   string
+	started  time.Time
+	lastUsed time.Time
 }
 
 var _ Authenticator = (*PasswordAuthenticator)(nil)
@@ -148,7 +150,7 @@ func (a *PasswordAuthenticator) Authenticate(ctx context.Context, c Challenge) (
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.sweep(now)
-	a.sessions[id] = &session{userID: cred.UserID, name: cred.PrintedName, started: now, lastUsed: now}
+	a.sessions[id] = &session{userID: cred.UserID, started: now, lastUsed: now}
 	return Session{ID: id, UserID: cred.UserID, PrintedName: cred.PrintedName, Started: now, Authenticated: now, Components: 2}, nil
 }
 
@@ -160,11 +162,12 @@ func (a *PasswordAuthenticator) continueSession(ctx context.Context, c Challenge
 	}
 	a.mu.Lock()
 	s, ok := a.sessions[c.Session]
-	if ok && a.expired(s, now) {
+	expired := ok && a.expired(s, now)
+	if expired {
 		delete(a.sessions, c.Session)
 	}
 	a.mu.Unlock()
-	if !ok || a.expired(s, now) {
+	if !ok || expired {
 		if ok {
 			ev.UserID = s.userID
 		}

@@ -523,9 +523,22 @@ func TestAuthenticateConcurrently(t *testing.T) {
 	f := newFixture(t, func(c *Config) { c.MaxFailures = 1000 })
 	ctx := t.Context()
 	const workers, rounds = 8, 5
+	shared, err := f.auth.Authenticate(ctx, Challenge{UserID: "alice", Secret: NewSecret(aliceSecret)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.rec.take()
 	var wg sync.WaitGroup
-	errs := make(chan error, 2*workers*(rounds+1))
+	errs := make(chan error, 3*workers*(rounds+1))
 	for range workers {
+		wg.Go(func() { // many signings in one session at once
+			for range rounds {
+				f.clock.Advance(time.Second)
+				if _, err := f.auth.Authenticate(ctx, Challenge{Session: shared.ID, Secret: NewSecret(aliceSecret)}); err != nil {
+					errs <- fmt.Errorf("shared session: %v", err)
+				}
+			}
+		})
 		wg.Go(func() {
 			s, err := f.auth.Authenticate(ctx, Challenge{UserID: "alice", Secret: NewSecret(aliceSecret)})
 			if err != nil {
@@ -560,7 +573,7 @@ func TestAuthenticateConcurrently(t *testing.T) {
 		counts[e.Kind]++
 		maxFailures = max(maxFailures, e.Failures)
 	}
-	want := map[EventKind]int{EventAuthenticated: workers * (rounds + 1), EventFailed: workers * rounds, EventSessionEnded: workers}
+	want := map[EventKind]int{EventAuthenticated: workers * (2*rounds + 1), EventFailed: workers * rounds, EventSessionEnded: workers}
 	if diff := cmp.Diff(want, counts); diff != "" {
 		t.Errorf("event counts (-want +got):\n%s", diff)
 	}

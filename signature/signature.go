@@ -116,9 +116,10 @@ func (m Manifestation) Validate() error {
 	return checkText("Reason", m.Reason, MaxReasonLength, true)
 }
 
-// checkText rejects invalid UTF-8, over-long text and control characters,
-// which could make a displayed name or reference read differently from what
-// was signed. Multi-line text allows tab and newline.
+// checkText rejects invalid UTF-8, over-long text, control characters and
+// bidirectional overrides, any of which could make a displayed name or
+// reference read differently from what was signed. Multi-line text allows
+// tab and newline.
 func checkText(field, s string, max int, multiline bool) error {
 	if len(s) > max {
 		return fmt.Errorf("signature: %s is longer than %d bytes", field, max)
@@ -127,7 +128,8 @@ func checkText(field, s string, max int, multiline bool) error {
 		return fmt.Errorf("signature: %s is not valid UTF-8", field)
 	}
 	for _, r := range s {
-		if r < 0x20 && !(multiline && (r == '\n' || r == '\t')) || r == 0x7f {
+		if r < 0x20 && !(multiline && (r == '\n' || r == '\t')) || r >= 0x7f && r <= 0x9f ||
+			r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069 {
 			return fmt.Errorf("signature: %s contains control character %U", field, r)
 		}
 	}

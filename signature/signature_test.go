@@ -208,6 +208,9 @@ func TestManifestationValidate(t *testing.T) {
 		{"bad meaning", func(m *Manifestation) { m.Meaning = "OK!" }, false},
 		{"reason too long", func(m *Manifestation) { m.Reason = strings.Repeat("r", MaxReasonLength+1) }, false},
 		{"reason with escape", func(m *Manifestation) { m.Reason = "\x1b[2J" }, false},
+		{"name with bidi override", func(m *Manifestation) { m.PrintedName = "Alice \u202eBob" }, false},
+		{"name with C1 control", func(m *Manifestation) { m.PrintedName = "Alice \u0085" }, false},
+		{"accented name", func(m *Manifestation) { m.PrintedName = "Zoë Ångström-Øster" }, true},
 	}
 	for _, tt := range tests {
 		m := good
