@@ -99,6 +99,7 @@ type AuthError struct {
 	Reason  Reason
 }
 
+// Error names the user, the session if any, and the reason.
 func (e *AuthError) Error() string {
 	if e.Session != "" {
 		return fmt.Sprintf("signature: user %q in session %s not authenticated: %s", e.UserID, e.Session, e.Reason)

@@ -62,6 +62,7 @@ type NotRecordedError struct {
 	Err   error
 }
 
+// Error names the event kind, the user and the observer's error.
 func (e *NotRecordedError) Error() string {
 	return fmt.Sprintf("signature: %s event for user %q not recorded: %v", e.Event.Kind, e.Event.UserID, e.Err)
 }

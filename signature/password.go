@@ -185,7 +185,7 @@ func (a *PasswordAuthenticator) continueSession(ctx context.Context, c Challenge
 	a.mu.Lock()
 	cur, ok := a.sessions[c.Session]
 	live := ok && cur == s && !a.expired(s, now)
-	if live {
+	if live && now.After(s.lastUsed) { // a concurrent signing may have started later
 		s.lastUsed = now
 	}
 	a.mu.Unlock()

@@ -237,6 +237,7 @@ type WrongRecordError struct {
 	Presented RecordRef // the record it was presented with
 }
 
+// Error names both records.
 func (e *WrongRecordError) Error() string {
 	return fmt.Sprintf("signature: signed record %s, presented with %s", e.Signed, e.Presented)
 }
@@ -250,6 +251,7 @@ type ContentMismatchError struct {
 	Presented Digest // digest of the content presented now
 }
 
+// Error names both digests.
 func (e *ContentMismatchError) Error() string {
 	return fmt.Sprintf("signature: signed content %s, presented content %s", e.Signed, e.Presented)
 }
