@@ -494,9 +494,6 @@ func TestChangeSecret(t *testing.T) {
 // are accepted and work end to end.
 func TestDefaultArgon2Params(t *testing.T) {
 	t.Parallel()
-	if raceEnabled {
-		t.Skip("three 64 MiB argon2id hashes take ~20 s under the race detector; this test runs without -race")
-	}
 	store := &MemoryCredentials{}
 	a, err := NewPasswordAuthenticator(&Config{Store: store, Observer: ObserverFunc(func(context.Context, Event) error { return nil })})
 	if err != nil {
