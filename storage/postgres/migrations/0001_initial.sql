@@ -170,33 +170,47 @@ BEGIN
     -- Lock every head in one order (stream id, byte-wise), written streams
     -- FOR UPDATE and read streams FOR SHARE, so that appends never deadlock
     -- each other. A missing head row is created first, so that a read at
-    -- version 0 is locked like any other.
-    FOR v_stream, v_idx, v_written IN
-        SELECT u.s COLLATE "C", u.i::integer, true FROM unnest(p_streams) WITH ORDINALITY AS u(s, i)
-        UNION ALL
-        SELECT u.s COLLATE "C", u.i::integer, false FROM unnest(p_reads) WITH ORDINALITY AS u(s, i)
-        ORDER BY 1
-    LOOP
+    -- version 0 is locked like any other. One stream and no reads, the
+    -- common case, needs no ordering.
+    IF cardinality(p_streams) = 1 AND cardinality(p_reads) = 0 THEN
         FOR attempt IN 1..2 LOOP
-            IF v_written THEN
-                SELECT h.version, h.hash INTO v_version, v_hash
-                FROM {schema}.streams h WHERE h.stream = v_stream FOR UPDATE;
-            ELSE
-                SELECT h.version INTO v_version
-                FROM {schema}.streams h WHERE h.stream = v_stream FOR SHARE;
-            END IF;
+            SELECT h.version, h.hash INTO v_version, v_hash
+            FROM {schema}.streams h WHERE h.stream = p_streams[1] FOR UPDATE;
             EXIT WHEN FOUND;
-            INSERT INTO {schema}.streams (stream) VALUES (v_stream) ON CONFLICT DO NOTHING;
+            INSERT INTO {schema}.streams (stream) VALUES (p_streams[1]) ON CONFLICT DO NOTHING;
         END LOOP;
-        IF v_written THEN
-            v_versions[v_idx] := v_version;
-            IF v_hash IS NOT NULL THEN
-                v_heads[v_idx] := v_hash;
-            END IF;
-        ELSE
-            v_reads[v_idx] := v_version;
+        v_versions[1] := v_version;
+        IF v_hash IS NOT NULL THEN
+            v_heads[1] := v_hash;
         END IF;
-    END LOOP;
+    ELSE
+        FOR v_stream, v_idx, v_written IN
+            SELECT u.s COLLATE "C", u.i::integer, true FROM unnest(p_streams) WITH ORDINALITY AS u(s, i)
+            UNION ALL
+            SELECT u.s COLLATE "C", u.i::integer, false FROM unnest(p_reads) WITH ORDINALITY AS u(s, i)
+            ORDER BY 1
+        LOOP
+            FOR attempt IN 1..2 LOOP
+                IF v_written THEN
+                    SELECT h.version, h.hash INTO v_version, v_hash
+                    FROM {schema}.streams h WHERE h.stream = v_stream FOR UPDATE;
+                ELSE
+                    SELECT h.version INTO v_version
+                    FROM {schema}.streams h WHERE h.stream = v_stream FOR SHARE;
+                END IF;
+                EXIT WHEN FOUND;
+                INSERT INTO {schema}.streams (stream) VALUES (v_stream) ON CONFLICT DO NOTHING;
+            END LOOP;
+            IF v_written THEN
+                v_versions[v_idx] := v_version;
+                IF v_hash IS NOT NULL THEN
+                    v_heads[v_idx] := v_hash;
+                END IF;
+            ELSE
+                v_reads[v_idx] := v_version;
+            END IF;
+        END LOOP;
+    END IF;
 
     -- Check in request order, as the memory store does, so both name the
     -- same stream when several are stale.
@@ -223,23 +237,24 @@ BEGIN
         v_versions[k] := p_ev_version[i];
     END LOOP;
 
-    INSERT INTO {schema}.events (position, stream, version, type, actor, time, payload, evidence, prev_hash, hash, xid)
-    SELECT v_base + u.o - 1, p_streams[u.st], u.ver, u.ty, u.ac, p_time, u.pl, u.ev, u.pr, u.h, v_xid
-    FROM unnest(p_ev_stream, p_ev_version, p_types, p_actors, p_payloads, p_evidence, v_prevs, v_hashes)
-        WITH ORDINALITY AS u(st, ver, ty, ac, pl, ev, pr, h, o);
-
-    IF cardinality(p_link_event) > 0 THEN
+    -- One statement writes events, links and heads and returns the
+    -- positions and hashes.
+    RETURN QUERY
+    WITH ins AS (
+        INSERT INTO {schema}.events (position, stream, version, type, actor, time, payload, evidence, prev_hash, hash, xid)
+        SELECT v_base + u.o - 1, p_streams[u.st], u.ver, u.ty, u.ac, p_time, u.pl, u.ev, u.pr, u.h, v_xid
+        FROM unnest(p_ev_stream, p_ev_version, p_types, p_actors, p_payloads, p_evidence, v_prevs, v_hashes)
+            WITH ORDINALITY AS u(st, ver, ty, ac, pl, ev, pr, h, o)
+        RETURNING position, prev_hash, hash
+    ), lnk AS (
         INSERT INTO {schema}.links (position, ord, stream, version, from_id, to_id, kind)
         SELECT v_base + u.e - 1, u.ord, p_streams[p_ev_stream[u.e]], p_ev_version[u.e], u.f, u.t, u.k
-        FROM unnest(p_link_event, p_link_ord, p_link_from, p_link_to, p_link_kind) AS u(e, ord, f, t, k);
-    END IF;
-
-    UPDATE {schema}.streams h SET version = u.v, hash = u.hh
-    FROM unnest(p_streams, v_versions, v_heads) AS u(s, v, hh)
-    WHERE h.stream = u.s;
-
-    RETURN QUERY
-        SELECT v_base + u.o - 1, u.pr, u.h, false
-        FROM unnest(v_prevs, v_hashes) WITH ORDINALITY AS u(pr, h, o);
+        FROM unnest(p_link_event, p_link_ord, p_link_from, p_link_to, p_link_kind) AS u(e, ord, f, t, k)
+    ), upd AS (
+        UPDATE {schema}.streams h SET version = u.v, hash = u.hh
+        FROM unnest(p_streams, v_versions, v_heads) AS u(s, v, hh)
+        WHERE h.stream = u.s
+    )
+    SELECT i.position, i.prev_hash, i.hash, false FROM ins i ORDER BY i.position;
 END
 $fn$;
