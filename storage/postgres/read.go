@@ -68,6 +68,46 @@ func (s *Store) ReadAll(ctx context.Context, after int64, limit int) ([]audit.Re
 	return s.query(ctx, "read all", s.q.readAll, after, limit)
 }
 
+// Scan implements storage.Scanner: one query streams every record with
+// position > after, in global order, under the same rule as ReadAll (it
+// first waits, up to Config.ReadAllWait, for transactions that hold back
+// records that have committed). fn gets a record that is reused for the
+// next one. It returns fn's error as it is, a *storage.ValidationError for a
+// negative after, and the errors ReadAll returns.
+func (s *Store) Scan(ctx context.Context, after int64, fn func(*audit.Record) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if after < 0 {
+		return &storage.ValidationError{Field: "after", Reason: fmt.Sprintf("position %d is negative", after)}
+	}
+	var bound, top int64
+	if err := s.pool.QueryRow(ctx, s.q.scanState).Scan(&bound, &top); err != nil {
+		return interpretError(ctx, "scan", err, nil)
+	}
+	if top >= bound {
+		if err := s.waitForBound(ctx, top); err != nil {
+			return err
+		}
+	}
+	rows, err := s.pool.Query(ctx, s.q.scan, after)
+	if err != nil {
+		return interpretError(ctx, "scan", err, nil)
+	}
+	defer rows.Close()
+	var r audit.Record
+	var rs recordScanner
+	for rows.Next() {
+		if err := rs.scan(rows, &r); err != nil {
+			return interpretError(ctx, "scan", err, nil)
+		}
+		if err := fn(&r); err != nil {
+			return err
+		}
+	}
+	return interpretError(ctx, "scan", rows.Err(), nil)
+}
+
 // waitForBound polls until ReadAll's bound passes position or
 // Config.ReadAllWait runs out; running out is not an error.
 func (s *Store) waitForBound(ctx context.Context, position int64) error {
@@ -137,32 +177,43 @@ func (s *Store) query(ctx context.Context, op, sql string, args ...any) ([]audit
 func scanRecords(rows pgx.Rows) ([]audit.Record, error) {
 	defer rows.Close()
 	out := []audit.Record{}
-	var (
-		prev, hash        []byte
-		froms, tos, kinds []string
-	)
+	var rs recordScanner
 	for rows.Next() {
 		var r audit.Record
-		froms, tos, kinds = froms[:0], tos[:0], kinds[:0]
-		if err := rows.Scan(&r.Position, &r.Stream, &r.Version, &r.Type, &r.Actor, &r.Time,
-			&r.Payload, &r.Evidence, &prev, &hash, &froms, &tos, &kinds); err != nil {
+		if err := rs.scan(rows, &r); err != nil {
 			return nil, err
-		}
-		r.Time = r.Time.UTC()
-		copyHash(&r.PrevHash, prev)
-		copyHash(&r.Hash, hash)
-		if len(froms) != len(tos) || len(froms) != len(kinds) {
-			return nil, fmt.Errorf("%s version %d: links: %d from, %d to, %d kinds", r.Stream, r.Version, len(froms), len(tos), len(kinds))
-		}
-		if len(froms) > 0 {
-			r.Links = make([]audit.Link, len(froms))
-			for i := range froms {
-				r.Links[i] = audit.Link{From: froms[i], To: tos[i], Kind: kinds[i]}
-			}
 		}
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+// recordScanner reads one row of recordColumns into a record, reusing its
+// scratch space from row to row.
+type recordScanner struct {
+	prev, hash        []byte
+	froms, tos, kinds []string
+}
+
+func (rs *recordScanner) scan(rows pgx.Rows, r *audit.Record) error {
+	*r = audit.Record{}
+	if err := rows.Scan(&r.Position, &r.Stream, &r.Version, &r.Type, &r.Actor, &r.Time,
+		&r.Payload, &r.Evidence, &rs.prev, &rs.hash, &rs.froms, &rs.tos, &rs.kinds); err != nil {
+		return err
+	}
+	r.Time = r.Time.UTC()
+	copyHash(&r.PrevHash, rs.prev)
+	copyHash(&r.Hash, rs.hash)
+	if len(rs.froms) != len(rs.tos) || len(rs.froms) != len(rs.kinds) {
+		return fmt.Errorf("%s version %d: links: %d from, %d to, %d kinds", r.Stream, r.Version, len(rs.froms), len(rs.tos), len(rs.kinds))
+	}
+	if len(rs.froms) > 0 {
+		r.Links = make([]audit.Link, len(rs.froms))
+		for i := range rs.froms {
+			r.Links[i] = audit.Link{From: rs.froms[i], To: rs.tos[i], Kind: rs.kinds[i]}
+		}
+	}
+	return nil
 }
 
 // copyHash fills h from a bytea column. A value of another length can only

@@ -13,7 +13,10 @@ import (
 	"github.com/interlock-mes/interlock/storage"
 )
 
-var _ storage.Store = (*Store)(nil)
+var (
+	_ storage.Store   = (*Store)(nil)
+	_ storage.Scanner = (*Store)(nil)
+)
 
 // maxIdentifierBytes is Postgres' limit on a name (NAMEDATALEN - 1); a
 // longer one is silently truncated by the server, which would make two
@@ -102,7 +105,7 @@ func quoteSchema(schema string) string { return pgx.Identifier{schema}.Sanitize(
 // queries are the store's statements with the schema filled in, built once.
 type queries struct {
 	append, loadRange, load, readAll, heads          string
-	maxPosition, readBound                           string
+	maxPosition, readBound, scan, scanState          string
 	linksFrom, linksFromKinds, linksTo, linksToKinds string
 	saveCheckpoint, latestCheckpoint                 string
 }
@@ -132,6 +135,12 @@ func newQueries(schema string) queries {
 			WHERE e.position > $1
 			AND e.position < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint * 16384)
 			ORDER BY e.position LIMIT $2`,
+		scan: `SELECT ` + recordColumns + `
+			WHERE e.position > $1
+			AND e.position < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint * 16384)
+			ORDER BY e.position`,
+		scanState: `SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint * 16384,
+			(SELECT coalesce(max(position), 0) FROM {schema}.events)`,
 		maxPosition:      `SELECT coalesce(max(position), 0) FROM {schema}.events`,
 		readBound:        `SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint * 16384`,
 		heads:            `SELECT stream, version, hash FROM {schema}.streams WHERE version > 0 ORDER BY stream`,
@@ -143,7 +152,7 @@ func newQueries(schema string) queries {
 		latestCheckpoint: `SELECT position, time, heads, signature FROM {schema}.checkpoints ORDER BY position DESC LIMIT 1`,
 	}
 	quoted := quoteSchema(schema)
-	for _, s := range []*string{&q.append, &q.loadRange, &q.load, &q.readAll, &q.heads, &q.maxPosition, &q.readBound,
+	for _, s := range []*string{&q.append, &q.loadRange, &q.load, &q.readAll, &q.heads, &q.maxPosition, &q.readBound, &q.scan, &q.scanState,
 		&q.linksFrom, &q.linksFromKinds, &q.linksTo, &q.linksToKinds, &q.saveCheckpoint, &q.latestCheckpoint} {
 		*s = strings.ReplaceAll(*s, "{schema}", quoted)
 	}
