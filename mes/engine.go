@@ -72,9 +72,14 @@ type Request struct {
 	Evidence []gate.Evidence
 	// Data is recorded with the transition, as a JSON object; may be empty.
 	Data json.RawMessage
-	// Extra are further appends made atomically with the transition, such
-	// as the lot stream's consumption; their expected versions are those the
-	// caller read.
+	// Consume lists material taken into the subject by this transition.
+	// Each lot must be usable (released, not expired, not on hold) and hold
+	// enough of the quantity in the same unit; the lot stream's consumption
+	// is appended atomically with the transition, at the version the checks
+	// read, so two subjects can never over-consume one lot.
+	Consume []Consumption
+	// Extra are further appends made atomically with the transition; their
+	// expected versions are those the caller read.
 	Extra []storage.StreamAppend
 }
 
@@ -146,6 +151,25 @@ func (r *Request) validate() error {
 	for _, x := range r.Extra {
 		if x.Stream == r.Subject {
 			return fmt.Errorf("mes: extra append to the subject %q; the transition writes it", r.Subject)
+		}
+	}
+	seen := map[string]bool{}
+	for i, c := range r.Consume {
+		switch {
+		case c.Lot == "":
+			return fmt.Errorf("mes: consumption %d names no lot", i)
+		case seen[c.Lot]:
+			return fmt.Errorf("mes: lot %q is consumed twice in one command; give the total once", c.Lot)
+		case !c.Quantity.IsPositive():
+			return fmt.Errorf("mes: consumption of lot %q: quantity %s is not positive", c.Lot, c.Quantity)
+		case c.Unit == "":
+			return fmt.Errorf("mes: consumption of lot %q has no unit", c.Lot)
+		}
+		seen[c.Lot] = true
+		for _, x := range r.Extra {
+			if x.Stream == LotStream(c.Lot) {
+				return fmt.Errorf("mes: lot %q is both consumed and written by an extra append", c.Lot)
+			}
 		}
 	}
 	return nil
@@ -234,14 +258,33 @@ func (e *Engine) try(ctx context.Context, req *Request) (*Outcome, error) {
 	if len(types) == 0 {
 		types = []string{string(t.Command)}
 	}
-	subject.Events = append(subject.Events, storage.Event{Type: types[0], Actor: req.Actor, Payload: data, Evidence: evidence})
+	own := storage.Event{Type: types[0], Actor: req.Actor, Payload: data, Evidence: evidence}
+	extra := req.Extra
+	for _, c := range req.Consume {
+		c.Into = req.Subject
+		cdata, err := json.Marshal(struct {
+			CommandID string      `json:"command_id"`
+			Data      Consumption `json:"data"`
+		}{req.ID, c})
+		if err != nil {
+			return nil, fmt.Errorf("mes: encode consumption: %w", err)
+		}
+		lotStream := LotStream(c.Lot)
+		extra = append(extra, storage.StreamAppend{
+			Stream:          lotStream,
+			ExpectedVersion: int64(len(facts.loaded[lotStream])),
+			Events:          []storage.Event{{Type: EventLotConsumed, Actor: req.Actor, Payload: cdata}},
+		})
+		own.Links = append(own.Links, audit.Link{From: lotStream, To: req.Subject, Kind: "consumed"})
+	}
+	subject.Events = append(subject.Events, own)
 	for _, typ := range types[1:] {
 		subject.Events = append(subject.Events, storage.Event{Type: typ, Actor: req.Actor, Payload: data})
 	}
-	appendReq.Streams = append([]storage.StreamAppend{subject}, req.Extra...)
+	appendReq.Streams = append([]storage.StreamAppend{subject}, extra...)
 	// A stream both read by a gate and written by an extra append is
 	// asserted by its expected version alone.
-	appendReq.Reads = withoutWritten(appendReq.Reads, req.Extra)
+	appendReq.Reads = withoutWritten(appendReq.Reads, extra)
 	res, err := e.store.Append(ctx, appendReq)
 	if err != nil {
 		return nil, fmt.Errorf("mes: record %s: %w", req.Command, err)
@@ -291,8 +334,54 @@ func (e *Engine) evaluate(ctx context.Context, req *Request, t *Transition, fact
 		}
 		reasons = append(reasons, v.Reasons...)
 	}
+	for _, c := range req.Consume {
+		rs, err := checkConsumption(ctx, a, facts, c)
+		if err != nil {
+			return nil, fmt.Errorf("mes: evaluate %s: %w", t.Command, err)
+		}
+		reasons = append(reasons, rs...)
+	}
 	return reasons, nil
 }
+
+// checkConsumption checks that a lot may be used and holds the quantity:
+// the lot-usable gate applies to every consumed lot, whatever the model says.
+func checkConsumption(ctx context.Context, a *gate.Attempt, facts gate.Facts, c Consumption) ([]gate.Reason, error) {
+	lotUsable, err := gate.LotUsable(gate.FromRef("consumed-lot"))
+	if err != nil {
+		return nil, err
+	}
+	attempt := *a
+	attempt.Refs = map[string]string{"consumed-lot": c.Lot}
+	v, err := lotUsable.Check(ctx, &attempt, facts)
+	if err != nil {
+		return nil, err
+	}
+	reasons := v.Reasons
+	lot, err := facts.Lot(ctx, c.Lot)
+	if err != nil {
+		// Unknown lots were reported by lotUsable.
+		if errors.Is(err, gate.ErrUnknown) {
+			return reasons, nil
+		}
+		return nil, err
+	}
+	switch {
+	case lot.Unit != c.Unit:
+		reasons = append(reasons, gate.Reason{Gate: "consumption", Code: CodeUnitMismatch,
+			Message: fmt.Sprintf("lot %s is kept in %s; %s %s cannot be taken from it", c.Lot, lot.Unit, c.Quantity, c.Unit)})
+	case lot.Available.LessThan(c.Quantity):
+		reasons = append(reasons, gate.Reason{Gate: "consumption", Code: CodeOverConsumption,
+			Message: fmt.Sprintf("lot %s holds %s %s; %s %s cannot be taken from it", c.Lot, lot.Available, lot.Unit, c.Quantity, c.Unit)})
+	}
+	return reasons, nil
+}
+
+// Codes of the engine's own checks.
+const (
+	CodeOverConsumption gate.Code = "consumption.over-available"
+	CodeUnitMismatch    gate.Code = "consumption.unit-mismatch"
+)
 
 // checkEvidence enforces an evidence requirement of the model.
 func checkEvidence(a *gate.Attempt, need EvidenceRequirement) []gate.Reason {

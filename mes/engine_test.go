@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -26,41 +27,49 @@ func must[T any](tb testing.TB) func(T, error) T {
 	}
 }
 
-// seed writes fact events straight to the store, as a test fixture.
-func seed(tb testing.TB, s storage.Store, stream string, events ...storage.Event) {
-	tb.Helper()
-	recs, err := s.Load(context.Background(), stream, 1)
-	if err != nil {
-		tb.Fatal(err)
+// facts runs fact commands through the engine, as an administrator would.
+type facts struct {
+	tb     testing.TB
+	e      *Engine
+	n      int
+	models map[string]*Model
+}
+
+func newFacts(tb testing.TB, e *Engine) *facts {
+	m := map[string]*Model{}
+	for name, build := range map[string]func(...Option) (*Model, error){"lot": LotModel, "equipment": EquipmentModel, "person": PersonModel} {
+		m[name] = must[*Model](tb)(build())
 	}
-	if _, err := s.Append(context.Background(), storage.AppendRequest{Streams: []storage.StreamAppend{
-		{Stream: stream, ExpectedVersion: int64(len(recs)), Events: events},
-	}}); err != nil {
-		tb.Fatal(err)
+	return &facts{tb: tb, e: e, models: m}
+}
+
+func (f *facts) run(model, subject string, cmd Command, data any) {
+	f.tb.Helper()
+	f.n++
+	var raw json.RawMessage
+	if data != nil {
+		raw, _ = json.Marshal(data)
+	}
+	if _, err := f.e.Execute(context.Background(), Request{ID: fmt.Sprintf("fact-%d", f.n), Model: f.models[model],
+		Subject: subject, Command: cmd, Actor: "admin", Data: raw}); err != nil {
+		f.tb.Fatalf("%s %s: %v", cmd, subject, err)
 	}
 }
 
-func fact(typ string, payload any) storage.Event {
-	b, _ := json.Marshal(payload)
-	return storage.Event{Type: typ, Actor: "admin", Payload: b}
-}
-
-// plant seeds an operator, a QA person, a released lot and a scale.
-func plant(tb testing.TB, s storage.Store) {
-	seed(tb, s, PersonStream("op-7"),
-		fact(EventPersonRegistered, map[string]string{"name": "Olga Operator"}),
-		fact(EventPersonRoleGranted, map[string]string{"role": "operator"}),
-		fact(EventPersonTrained, map[string]any{"skill": "dispensing", "until": now.Add(24 * time.Hour)}))
-	seed(tb, s, PersonStream("qa-3"),
-		fact(EventPersonRegistered, map[string]string{"name": "Quentin QA"}),
-		fact(EventPersonRoleGranted, map[string]string{"role": "qa"}))
-	seed(tb, s, LotStream("L7"),
-		fact(EventLotReceived, LotReceived{Material: "API-100", Quantity: decimalOf(tb, "50"), Unit: "kg", Expiry: now.Add(90 * 24 * time.Hour)}),
-		fact(EventLotReleased, struct{}{}))
-	seed(tb, s, EquipmentStream("SC-01"),
-		fact(EventEquipmentRegistered, map[string]string{"status": "available"}),
-		fact(EventEquipmentCalibrated, map[string]any{"status": "valid", "due": now.Add(30 * 24 * time.Hour)}),
-		fact(EventEquipmentCleaned, map[string]any{"status": "clean"}))
+// plant registers an operator, a QA person, a released lot and a scale.
+func plant(tb testing.TB, e *Engine) *facts {
+	f := newFacts(tb, e)
+	f.run("person", PersonStream("op-7"), CmdRegister, map[string]string{"name": "Olga Operator"})
+	f.run("person", PersonStream("op-7"), CmdGrantRole, map[string]string{"role": "operator"})
+	f.run("person", PersonStream("op-7"), CmdRecordTrained, map[string]any{"skill": "dispensing", "until": now.Add(24 * time.Hour)})
+	f.run("person", PersonStream("qa-3"), CmdRegister, map[string]string{"name": "Quentin QA"})
+	f.run("person", PersonStream("qa-3"), CmdGrantRole, map[string]string{"role": "qa"})
+	f.run("lot", LotStream("L7"), CmdReceive, LotReceived{Material: "API-100", Quantity: decimalOf(tb, "50"), Unit: "kg", Expiry: now.Add(90 * 24 * time.Hour)})
+	f.run("lot", LotStream("L7"), CmdRelease, nil)
+	f.run("equipment", EquipmentStream("SC-01"), CmdRegister, map[string]string{"status": "available"})
+	f.run("equipment", EquipmentStream("SC-01"), CmdCalibrate, map[string]any{"status": "valid", "due": now.Add(30 * 24 * time.Hour)})
+	f.run("equipment", EquipmentStream("SC-01"), CmdClean, map[string]any{"status": "clean"})
+	return f
 }
 
 // dispenseModel is a batch model whose start is gated on the operator's role
@@ -84,13 +93,16 @@ func dispenseModel(tb testing.TB, extra ...gate.Gate) *Model {
 }
 
 func newEngine(tb testing.TB) (*Engine, storage.Store) {
-	s := memory.New(&memory.Config{Clock: func() time.Time { return now }})
+	e, s, _ := newEngineOn(tb, memory.New(&memory.Config{Clock: func() time.Time { return now }}))
+	return e, s
+}
+
+func newEngineOn(tb testing.TB, s storage.Store) (*Engine, storage.Store, *facts) {
 	e, err := New(s, &Config{Clock: func() time.Time { return now }})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	plant(tb, s)
-	return e, s
+	return e, s, plant(tb, e)
 }
 
 func startReq(m *Model, id, actor string) Request {
@@ -117,9 +129,9 @@ func TestExecuteAllowed(t *testing.T) {
 
 func TestExecuteDeniedByGates(t *testing.T) {
 	t.Parallel()
-	e, s := newEngine(t)
+	e, s, f := newEngineOn(t, memory.New(nil))
 	m := dispenseModel(t)
-	seed(t, s, LotStream("L7"), fact(EventLotHeld, map[string]string{"reason": "supplier complaint"}))
+	f.run("lot", LotStream("L7"), CmdHold, map[string]string{"reason": "supplier complaint"})
 	// qa-3 is neither an operator nor trained, and the lot is on hold.
 	out, err := e.Execute(context.Background(), startReq(m, "cmd-1", "qa-3"))
 	var de *DeniedError
@@ -207,11 +219,11 @@ func TestExecuteSameCommandTwice(t *testing.T) {
 // run again, and the start is denied for the hold.
 func TestHoldBetweenEvaluationAndAppend(t *testing.T) {
 	t.Parallel()
-	e, s := newEngine(t)
+	e, s, f := newEngineOn(t, memory.New(nil))
 	var calls atomic.Int32
-	interloper := gate.Func(func(ctx context.Context, a *gate.Attempt, f gate.Facts) (gate.Verdict, error) {
+	interloper := gate.Func(func(ctx context.Context, a *gate.Attempt, _ gate.Facts) (gate.Verdict, error) {
 		if calls.Add(1) == 1 {
-			seed(t, s, LotStream("L7"), fact(EventLotHeld, map[string]string{"reason": "OOS result"}))
+			f.run("lot", LotStream("L7"), CmdHold, map[string]string{"reason": "OOS result"})
 		}
 		return gate.Pass(), nil
 	})

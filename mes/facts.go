@@ -19,16 +19,18 @@ func LotStream(id string) string       { return "lot/" + id }
 func EquipmentStream(id string) string { return "equipment/" + id }
 func PersonStream(id string) string    { return "person/" + id }
 
-// Event types of the fact streams, with the payload each carries.
+// Event types of the fact streams. Each is the own event of a transition of
+// the fact models (LotModel, EquipmentModel, PersonModel), and carries its
+// fact in the Data of the transition payload, as noted.
 const (
 	EventLotReceived     = "lot.received"      // LotReceived
 	EventLotReleased     = "lot.released"      // {}
 	EventLotRejected     = "lot.rejected"      // {}
 	EventLotHeld         = "lot.held"          // {"reason"}
 	EventLotHoldReleased = "lot.hold-released" // {}
-	EventLotConsumed     = "lot.consumed"      // Quantity
+	EventLotConsumed     = "lot.consumed"      // Consumption, written with a consuming transition
 
-	EventEquipmentRegistered = "equipment.registered" // EquipmentState
+	EventEquipmentRegistered = "equipment.registered" // {"status"}
 	EventEquipmentStatus     = "equipment.status"     // {"status"}
 	EventEquipmentCalibrated = "equipment.calibrated" // {"status","due"}
 	EventEquipmentCleaned    = "equipment.cleaned"    // {"status","until"}
@@ -50,10 +52,12 @@ type LotReceived struct {
 	Expiry   time.Time       `json:"expiry,omitzero"`
 }
 
-// Quantity is a decimal amount with its unit.
-type Quantity struct {
+// Consumption is a quantity of a lot taken into a subject.
+type Consumption struct {
+	Lot      string          `json:"lot"`
 	Quantity decimal.Decimal `json:"quantity"`
 	Unit     string          `json:"unit"`
+	Into     string          `json:"into,omitempty"` // the consuming subject; set by the engine
 }
 
 // factPayload is the union of the fields fact events carry.
@@ -69,7 +73,6 @@ type factPayload struct {
 	ID      string    `json:"id"`
 	Kind    string    `json:"kind"`
 	Summary string    `json:"summary"`
-	Step    string    `json:"step"`
 }
 
 // streamFacts implements gate.Facts from the store and remembers the version
@@ -109,12 +112,15 @@ func (f *streamFacts) reads() []storage.StreamVersion {
 	return out
 }
 
+// decodeFact reads the fact an event carries in its Data.
 func decodeFact(r *audit.Record) (factPayload, error) {
-	var p factPayload
-	if err := json.Unmarshal(r.Payload, &p); err != nil {
-		return p, fmt.Errorf("%s v%d (%s): %w", r.Stream, r.Version, r.Type, err)
+	var p struct {
+		Data factPayload `json:"data"`
 	}
-	return p, nil
+	if err := json.Unmarshal(r.Payload, &p); err != nil {
+		return factPayload{}, fmt.Errorf("%s v%d (%s): %w", r.Stream, r.Version, r.Type, err)
+	}
+	return p.Data, nil
 }
 
 func (f *streamFacts) Lot(ctx context.Context, id string) (gate.Lot, error) {
@@ -162,6 +168,8 @@ func (f *streamFacts) Equipment(ctx context.Context, id string) (gate.Equipment,
 			if p.Status != "" {
 				eq.Status = gate.EquipmentStatus(p.Status)
 			}
+		case "equipment.returned":
+			eq.Status = gate.EquipmentAvailable
 		case EventEquipmentCalibrated:
 			eq.Calibration, eq.CalibrationDue = gate.CalibrationStatus(p.Status), p.Due
 		case EventEquipmentCleaned:
@@ -249,9 +257,9 @@ func (f *streamFacts) Steps(ctx context.Context, subject string) ([]gate.Step, e
 		default:
 			continue
 		}
-		p, err := decodeFact(&recs[i])
-		if err != nil {
-			return nil, err
+		var p transitionPayload
+		if err := json.Unmarshal(recs[i].Payload, &p); err != nil {
+			return nil, fmt.Errorf("%s v%d (%s): %w", recs[i].Stream, recs[i].Version, recs[i].Type, err)
 		}
 		out = append(out, gate.Step{ID: p.Step, State: state, Performer: recs[i].Actor})
 	}

@@ -1,9 +1,13 @@
 package mes
 
 import (
+	"context"
 	"testing"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/interlock-mes/interlock/audit"
+	"github.com/interlock-mes/interlock/storage"
 )
 
 func decimalOf(tb testing.TB, s string) decimal.Decimal {
@@ -13,4 +17,8 @@ func decimalOf(tb testing.TB, s string) decimal.Decimal {
 		tb.Fatal(err)
 	}
 	return d
+}
+
+func loadLot(s storage.Store, lot string) ([]audit.Record, error) {
+	return s.Load(context.Background(), LotStream(lot), 1)
 }

@@ -82,8 +82,8 @@ type Model struct {
 	states   []State // in declaration order
 	final    map[State]bool
 	byFrom   map[State]map[Command]*Transition
-	commands []Command        // every command the model knows, in first-use order
-	ownTypes map[string]State // event type of each transition's own event → its target
+	commands []Command       // every command the model knows, in first-use order
+	ownTypes map[string]bool // event types of the transitions' own events, which fold reads
 }
 
 // Builder collects a model's definition. Build validates it and reports every
@@ -191,7 +191,7 @@ func (b *Builder) Build() (*Model, error) {
 		name: b.name, version: b.version, initial: b.initial,
 		states: slices.Clone(b.states), final: final,
 		byFrom:   make(map[State]map[Command]*Transition),
-		ownTypes: make(map[string]State),
+		ownTypes: make(map[string]bool),
 	}
 	for i, t := range b.transitions {
 		where := fmt.Sprintf("transition %d (%s --%s--> %s)", i, t.From, t.Command, t.To)
@@ -244,10 +244,7 @@ func (b *Builder) Build() (*Model, error) {
 		if len(t.Records) > 0 {
 			own = t.Records[0]
 		}
-		if to, seen := m.ownTypes[own]; seen && to != t.To {
-			add("%s: event type %q already records moves to %q", where, own, to)
-		}
-		m.ownTypes[own] = t.To
+		m.ownTypes[own] = true
 		if !slices.Contains(m.commands, t.Command) {
 			m.commands = append(m.commands, t.Command)
 		}
