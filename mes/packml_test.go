@@ -1,0 +1,377 @@
+package mes
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/interlock-mes/interlock/device"
+)
+
+// packMLAccepts is the expected PackML behaviour, written apart from
+// packMLTransitions and in another shape: state by state, the commands each
+// state of the ISA-TR88.00.02-2015 state-model figure accepts (read from
+// the figure as OPC 30050 v1.01 reproduces it, figures 15 and 18, without
+// the dashed optional Hold extensions). Names are spelled out as strings so
+// that the constants are checked too. A command leads to the same state
+// wherever it is accepted (packMLCommandTarget); SC leads to the state that
+// follows the acting state (packMLSCTarget).
+var packMLAccepts = map[State][]Command{
+	"Clearing":     {"Abort", "SC"},
+	"Stopped":      {"Reset", "Abort"},
+	"Starting":     {"Stop", "Abort", "SC"},
+	"Idle":         {"Start", "Stop", "Abort"},
+	"Suspended":    {"Unsuspend", "Stop", "Abort"},
+	"Execute":      {"Hold", "Suspend", "Stop", "Abort", "SC"},
+	"Stopping":     {"Abort", "SC"},
+	"Aborting":     {"SC"},
+	"Aborted":      {"Clear"},
+	"Holding":      {"Stop", "Abort", "SC"},
+	"Held":         {"Unhold", "Stop", "Abort"},
+	"Unholding":    {"Stop", "Abort", "SC"},
+	"Suspending":   {"Stop", "Abort", "SC"},
+	"Unsuspending": {"Stop", "Abort", "SC"},
+	"Resetting":    {"Stop", "Abort", "SC"},
+	"Completing":   {"Stop", "Abort", "SC"},
+	"Complete":     {"Reset", "Stop", "Abort"},
+}
+
+var packMLCommandTarget = map[Command]State{
+	"Reset": "Resetting", "Start": "Starting", "Stop": "Stopping",
+	"Hold": "Holding", "Unhold": "Unholding", "Suspend": "Suspending",
+	"Unsuspend": "Unsuspending", "Abort": "Aborting", "Clear": "Clearing",
+}
+
+var packMLSCTarget = map[State]State{
+	"Resetting": "Idle", "Starting": "Execute", "Execute": "Completing",
+	"Completing": "Complete", "Holding": "Held", "Unholding": "Execute",
+	"Suspending": "Suspended", "Unsuspending": "Execute", "Stopping": "Stopped",
+	"Aborting": "Aborted", "Clearing": "Stopped",
+}
+
+// packMLExpect returns where the expectation tables say command leads from
+// s, and whether s accepts it at all.
+func packMLExpect(s State, command Command) (State, bool) {
+	for _, c := range packMLAccepts[s] {
+		if c != command {
+			continue
+		}
+		if c == "SC" {
+			return packMLSCTarget[s], true
+		}
+		return packMLCommandTarget[c], true
+	}
+	return "", false
+}
+
+// packMLAllCommands is the ten columns of the exhaustive check, and two
+// commands no PackML state accepts (case matters: "stop" is not "Stop").
+var packMLAllCommands = []Command{"Reset", "Start", "Stop", "Hold", "Unhold", "Suspend", "Unsuspend", "Abort", "Clear", "SC", "stop", ""}
+
+func buildPackML(t *testing.T) *Model {
+	t.Helper()
+	m, err := PackMLModel()
+	if err != nil {
+		t.Fatalf("PackMLModel: %v", err)
+	}
+	return m
+}
+
+func TestPackMLModelShape(t *testing.T) {
+	t.Parallel()
+	m := buildPackML(t)
+	var wantStates []State
+	for _, s := range device.PackMLStates() {
+		wantStates = append(wantStates, State(s))
+	}
+	type shape struct {
+		Name     string
+		Version  int
+		Initial  State
+		States   []State
+		Final    []State
+		Commands []Command
+	}
+	got := shape{Name: m.Name(), Version: m.Version(), Initial: m.Initial(), States: m.States(), Commands: m.Commands()}
+	for _, s := range m.States() {
+		if m.IsFinal(s) {
+			got.Final = append(got.Final, s)
+		}
+	}
+	want := shape{
+		Name: "packml", Version: 1, Initial: "Stopped", States: wantStates,
+		Commands: []Command{"Reset", "Start", "Stop", "Hold", "Unhold", "Suspend", "Unsuspend", "Abort", "Clear", "SC"},
+	}
+	if diff := cmp.Diff(want, got, cmpopts.SortSlices(func(a, b Command) bool { return a < b })); diff != "" {
+		t.Errorf("PackML model (-want +got):\n%s", diff)
+	}
+	if len(packMLAccepts) != 17 || len(m.States()) != 17 {
+		t.Fatalf("the expectation has %d states and the model %d, want 17 each", len(packMLAccepts), len(m.States()))
+	}
+}
+
+// TestPackMLEveryPair checks every (state, command) pair of the model, 17
+// states by the ten commands and two unknown ones, against packMLAccepts.
+func TestPackMLEveryPair(t *testing.T) {
+	t.Parallel()
+	m := buildPackML(t)
+	checked, legal := 0, 0
+	for _, s := range m.States() {
+		if _, ok := packMLAccepts[s]; !ok {
+			t.Fatalf("model state %q is not in the expectation", s)
+		}
+		for _, c := range packMLAllCommands {
+			checked++
+			tr, err := m.Transition(s, c)
+			to, ok := packMLExpect(s, c)
+			if ok {
+				legal++
+				if err != nil {
+					t.Errorf("(%s, %s): %v, want a move to %s", s, c, err, to)
+					continue
+				}
+				got := [3]string{string(tr.From), string(tr.Command), string(tr.To)}
+				if diff := cmp.Diff([3]string{string(s), string(c), string(to)}, got); diff != "" {
+					t.Errorf("(%s, %s) transition (-want +got):\n%s", s, c, diff)
+				}
+				if diff := cmp.Diff([]string{"packml." + lower(string(to))}, tr.Records); diff != "" {
+					t.Errorf("(%s, %s) records (-want +got):\n%s", s, c, diff)
+				}
+				continue
+			}
+			var ite *IllegalTransitionError
+			if !errors.As(err, &ite) {
+				t.Errorf("(%s, %s): error = %v, want an *IllegalTransitionError", s, c, err)
+				continue
+			}
+			want := &IllegalTransitionError{Model: "packml", State: s, Command: c, Permitted: packMLAccepts[s]}
+			if diff := cmp.Diff(want, ite, cmpopts.SortSlices(func(a, b Command) bool { return a < b })); diff != "" {
+				t.Errorf("(%s, %s) error (-want +got):\n%s", s, c, diff)
+			}
+		}
+	}
+	// 46 = Reset 2, Start 1, Hold 1, Unhold 1, Suspend 1, Unsuspend 1,
+	// Clear 1, SC 11, Stop 12, Abort 15: a recount, independent of both
+	// tables, that neither lost a row.
+	if checked != 17*len(packMLAllCommands) || legal != 46 || len(m.Transitions()) != 46 {
+		t.Errorf("checked %d pairs, %d legal, model has %d transitions; want %d, 46, 46", checked, legal, len(m.Transitions()), 17*len(packMLAllCommands))
+	}
+}
+
+func lower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+func TestPackMLStateMapping(t *testing.T) {
+	t.Parallel()
+	m := buildPackML(t)
+	for _, d := range device.PackMLStates() {
+		s, err := PackMLStateOf(d)
+		if err != nil {
+			t.Errorf("PackMLStateOf(%q): %v", d, err)
+			continue
+		}
+		if !containsState(m.States(), s) {
+			t.Errorf("PackMLStateOf(%q) = %q, not a state of the model", d, s)
+		}
+		back, err := DevicePackMLState(s)
+		if err != nil || back != d {
+			t.Errorf("DevicePackMLState(%q) = %q, %v; want %q", s, back, err, d)
+		}
+	}
+	for _, s := range m.States() {
+		if _, err := DevicePackMLState(s); err != nil {
+			t.Errorf("model state %q has no device state: %v", s, err)
+		}
+	}
+	for _, bad := range []string{"", "stopped", "Running", "Undefined", "Stopped "} {
+		_, err1 := PackMLStateOf(device.PackMLState(bad))
+		_, err2 := DevicePackMLState(State(bad))
+		for _, err := range []error{err1, err2} {
+			var ue *UnknownPackMLStateError
+			if !errors.As(err, &ue) || ue.State != bad || !errors.Is(err, ErrUnknownPackMLState) {
+				t.Errorf("state %q: error = %v, want an *UnknownPackMLStateError naming it", bad, err)
+			}
+		}
+	}
+}
+
+func containsState(ss []State, s State) bool {
+	for _, v := range ss {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// TestExplainPackMLChangeEveryPair checks all 17 × 17 moves between device
+// states against the expectation tables: a move the standard allows is
+// explained by the one command that makes it; any other is a
+// *PackMLChangeError whose route of missed states is legal step by step.
+func TestExplainPackMLChangeEveryPair(t *testing.T) {
+	t.Parallel()
+	states := device.PackMLStates()
+	for _, from := range states {
+		for _, to := range states {
+			var want []Command
+			for _, c := range packMLAllCommands {
+				if target, ok := packMLExpect(State(from), c); ok && target == State(to) {
+					want = append(want, c)
+				}
+			}
+			if len(want) > 1 {
+				t.Fatalf("%s -> %s: the expectation allows %v; the standard never offers two", from, to, want)
+			}
+			got, err := ExplainPackMLChange(device.PackMLChange{From: from, To: to})
+			if len(want) == 1 {
+				if err != nil || got != want[0] {
+					t.Errorf("ExplainPackMLChange(%s -> %s) = %q, %v; want %q", from, to, got, err, want[0])
+				}
+				continue
+			}
+			var ce *PackMLChangeError
+			if !errors.As(err, &ce) || !errors.Is(err, ErrIllegalTransition) || got != "" {
+				t.Errorf("ExplainPackMLChange(%s -> %s) = %q, %v; want a *PackMLChangeError", from, to, got, err)
+				continue
+			}
+			if ce.From != from || ce.To != to {
+				t.Errorf("%s -> %s: error names %s -> %s", from, to, ce.From, ce.To)
+			}
+			if diff := cmp.Diff(packMLAccepts[State(from)], ce.Accepted, cmpopts.SortSlices(func(a, b Command) bool { return a < b })); diff != "" {
+				t.Errorf("%s -> %s: accepted commands (-want +got):\n%s", from, to, diff)
+			}
+			// Every PackML state can reach every other, so a route always exists.
+			route := append(append([]device.PackMLState{from}, ce.Missed...), to)
+			if len(ce.Missed) == 0 {
+				t.Errorf("%s -> %s: no missed states, but the move is not a single step", from, to)
+			}
+			for i := 1; i < len(route); i++ {
+				if !packMLStepAllowed(State(route[i-1]), State(route[i])) {
+					t.Errorf("%s -> %s: route %v takes a step %s -> %s the standard does not allow", from, to, route, route[i-1], route[i])
+				}
+			}
+		}
+	}
+}
+
+func packMLStepAllowed(from, to State) bool {
+	for _, c := range packMLAccepts[from] {
+		if target, _ := packMLExpect(from, c); target == to {
+			return true
+		}
+	}
+	return false
+}
+
+func TestExplainPackMLChangeErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		change device.PackMLChange
+		is     error
+		missed []device.PackMLState // for a *PackMLChangeError
+	}{
+		{"first read", device.PackMLChange{To: device.PackMLIdle}, ErrNoPriorPackMLState, nil},
+		{"unknown from", device.PackMLChange{From: "Running", To: device.PackMLIdle}, ErrUnknownPackMLState, nil},
+		{"unknown to", device.PackMLChange{From: device.PackMLIdle, To: "idle"}, ErrUnknownPackMLState, nil},
+		{"empty to", device.PackMLChange{From: device.PackMLIdle}, ErrUnknownPackMLState, nil},
+		{"hold seen late", device.PackMLChange{From: device.PackMLExecute, To: device.PackMLHeld}, ErrIllegalTransition,
+			[]device.PackMLState{device.PackMLHolding}},
+		{"start from stopped", device.PackMLChange{From: device.PackMLStopped, To: device.PackMLExecute}, ErrIllegalTransition,
+			[]device.PackMLState{device.PackMLResetting, device.PackMLIdle, device.PackMLStarting}},
+		{"optional hold from suspended", device.PackMLChange{From: device.PackMLSuspended, To: device.PackMLHolding}, ErrIllegalTransition,
+			[]device.PackMLState{device.PackMLUnsuspending, device.PackMLExecute}},
+		{"aborted skips clearing", device.PackMLChange{From: device.PackMLAborted, To: device.PackMLStopped}, ErrIllegalTransition,
+			[]device.PackMLState{device.PackMLClearing}},
+		// A state never moves to itself; the shortest way round is through
+		// Holding, the first of Execute's commands in sorted order.
+		{"no move", device.PackMLChange{From: device.PackMLExecute, To: device.PackMLExecute}, ErrIllegalTransition,
+			[]device.PackMLState{device.PackMLHolding, device.PackMLHeld, device.PackMLUnholding}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := ExplainPackMLChange(tt.change)
+			if got != "" || !errors.Is(err, tt.is) {
+				t.Fatalf("ExplainPackMLChange(%+v) = %q, %v; want an error matching %v", tt.change, got, err, tt.is)
+			}
+			var ce *PackMLChangeError
+			if errors.As(err, &ce) != (tt.missed != nil) {
+				t.Fatalf("error = %v (%T); want a *PackMLChangeError: %v", err, err, tt.missed != nil)
+			}
+			if ce != nil {
+				if diff := cmp.Diff(tt.missed, ce.Missed); diff != "" {
+					t.Errorf("missed states (-want +got):\n%s", diff)
+				}
+			}
+		})
+	}
+}
+
+func TestPackMLDOTGolden(t *testing.T) {
+	t.Parallel()
+	got := buildPackML(t).DOT()
+	path := filepath.Join("testdata", "packml.dot")
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("PackML DOT (-want +got):\n%s", diff)
+	}
+}
+
+func ExampleExplainPackMLChange() {
+	// Moves as a PLC's PackML state register reports them.
+	for _, change := range []device.PackMLChange{
+		{From: device.PackMLIdle, To: device.PackMLStarting},
+		{From: device.PackMLStarting, To: device.PackMLExecute},
+		{From: device.PackMLExecute, To: device.PackMLHeld},
+	} {
+		command, err := ExplainPackMLChange(change)
+		var ce *PackMLChangeError
+		switch {
+		case errors.As(err, &ce):
+			fmt.Printf("%s -> %s: not allowed; missed %v\n", change.From, change.To, ce.Missed)
+		case err != nil:
+			fmt.Println(err)
+		default:
+			fmt.Printf("%s -> %s: %s\n", change.From, change.To, command)
+		}
+	}
+	// Output:
+	// Idle -> Starting: Start
+	// Starting -> Execute: SC
+	// Execute -> Held: not allowed; missed [Holding]
+}
+
+func ExamplePackMLModel() {
+	m, err := PackMLModel()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	_, err = m.Transition(PackMLIdle, PackMLCmdHold)
+	fmt.Println(m.Initial(), len(m.States()), "states")
+	fmt.Println(err)
+	// Output:
+	// Stopped 17 states
+	// packml: "Hold" is not permitted in state "Idle" (permitted: [Abort Start Stop])
+}
