@@ -43,6 +43,9 @@ func Verify(ctx context.Context, s Store, cp *audit.Checkpoint, pub ed25519.Publ
 	v := audit.NewVerifier(cp)
 	rep := &Report{}
 	note := func(err error) {
+		if err == nil {
+			return
+		}
 		var be *audit.BreakError
 		if errors.As(err, &be) && len(rep.Breaks) < MaxReportedBreaks {
 			rep.Breaks = append(rep.Breaks, be)
