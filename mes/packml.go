@@ -185,7 +185,7 @@ func DevicePackMLState(s State) (device.PackMLState, error) {
 // ErrNoPriorPackMLState is returned by ExplainPackMLChange for a change with
 // no From: the device's first read, or its first valid state after an
 // invalid number. There is no move to check.
-var ErrNoPriorPackMLState = errors.New("PackML change has no prior state")
+var ErrNoPriorPackMLState = errors.New("no prior PackML state")
 
 // PackMLChangeError says no single command or state complete of the
 // standard moves equipment from From to To. It matches ErrIllegalTransition.

@@ -375,3 +375,45 @@ func ExamplePackMLModel() {
 	// Stopped 17 states
 	// packml: "Hold" is not permitted in state "Idle" (permitted: [Abort Start Stop])
 }
+
+// FuzzExplainPackMLChange feeds arbitrary state names, as a misbehaving
+// device or a tampered event could carry them: ExplainPackMLChange must
+// never panic, must fail only with its documented errors, and an
+// explanation it gives must be a transition of the model to the same state.
+func FuzzExplainPackMLChange(f *testing.F) {
+	for _, s := range device.PackMLStates() {
+		f.Add(string(s), "Stopping")
+	}
+	f.Add("", "Idle")
+	f.Add("Execute", "Held")
+	f.Add("Idle", "idle")
+	f.Add("\xff", "Stopped\x00")
+	m, err := PackMLModel()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, from, to string) {
+		command, err := ExplainPackMLChange(device.PackMLChange{From: device.PackMLState(from), To: device.PackMLState(to)})
+		if err != nil {
+			var ce *PackMLChangeError
+			switch {
+			case errors.Is(err, ErrNoPriorPackMLState) && from == "":
+			case errors.Is(err, ErrUnknownPackMLState):
+			case errors.As(err, &ce):
+				if ce.From != device.PackMLState(from) || ce.To != device.PackMLState(to) {
+					t.Fatalf("error %v names another move than %q -> %q", err, from, to)
+				}
+			default:
+				t.Fatalf("ExplainPackMLChange(%q, %q): undocumented error %v", from, to, err)
+			}
+			if command != "" {
+				t.Fatalf("ExplainPackMLChange(%q, %q) = %q with error %v", from, to, command, err)
+			}
+			return
+		}
+		tr, err := m.Transition(State(from), command)
+		if err != nil || tr.To != State(to) {
+			t.Fatalf("ExplainPackMLChange(%q, %q) = %q, but the model gives %v, %v", from, to, command, tr, err)
+		}
+	})
+}
