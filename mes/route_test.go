@@ -91,7 +91,9 @@ func TestRouteValidateProblems(t *testing.T) {
 			[]RouteProblem{{Where: "operations[1].steps[1]", What: "the step has no id"}}},
 		{"no instructions", func(r *Route) { r.Operations[0].Steps[0].Instructions = "  " },
 			[]RouteProblem{{Where: "operations[0].steps[0] (S10)", What: "the step has no instructions"}}},
-		{"nil requirement", func(r *Route) { r.Operations[0].Steps[0].Requirements = append(r.Operations[0].Steps[0].Requirements, nil) },
+		{"nil requirement", func(r *Route) {
+			r.Operations[0].Steps[0].Requirements = append(r.Operations[0].Steps[0].Requirements, nil)
+		},
 			[]RouteProblem{{Where: "operations[0].steps[0] (S10).requirements[1]", What: "the requirement is nil"}}},
 		{"scan without material or name", func(r *Route) { r.Operations[0].Steps[0].Requirements[0] = ScanLot{} },
 			[]RouteProblem{
