@@ -3,6 +3,7 @@ package mes
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -316,6 +317,9 @@ func validateRequirements(where string, reqs []Requirement, add func(string, str
 		case Weigh:
 			validateWeigh(rwhere, req, add)
 		case RecordValue:
+			if !quantitiesInBounds(rwhere, add, map[string]*decimal.Decimal{"Min": req.Min, "Max": req.Max}) {
+				continue
+			}
 			if req.Min != nil && req.Max != nil && req.Min.GreaterThan(*req.Max) {
 				add(rwhere, "Min %s is above Max %s", req.Min, req.Max)
 			}
@@ -331,7 +335,25 @@ func validateRequirements(where string, reqs []Requirement, add func(string, str
 	return values
 }
 
+// quantitiesInBounds reports the named quantities that are out of bounds
+// (see maxQuantityExponent) and whether all are within them: arithmetic on
+// the others would cost too much to attempt.
+func quantitiesInBounds(where string, add func(string, string, ...any), qs map[string]*decimal.Decimal) bool {
+	ok := true
+	for _, name := range slices.Sorted(maps.Keys(qs)) {
+		if d := qs[name]; d != nil && !quantityInBounds(*d) {
+			add(where, "%s is out of range for a quantity (exponent %d, at most %d digits and exponents within ±%d)",
+				name, d.Exponent(), maxQuantityDigits, maxQuantityExponent)
+			ok = false
+		}
+	}
+	return ok
+}
+
 func validateWeigh(where string, w Weigh, add func(string, string, ...any)) {
+	if !quantitiesInBounds(where, add, map[string]*decimal.Decimal{"Target": &w.Target, "Below": &w.Below, "Above": &w.Above}) {
+		return
+	}
 	if !w.Target.IsPositive() {
 		add(where, "target %s is not positive", w.Target)
 	}
@@ -399,6 +421,7 @@ func validateBranches(where string, branches []Branch, values map[string]bool, i
 			add(bwhere, "the condition has neither Equals nor Outside")
 		case c.Equals != "" && c.Outside != nil:
 			add(bwhere, "the condition has both Equals and Outside")
+		case c.Outside != nil && !quantitiesInBounds(bwhere, add, map[string]*decimal.Decimal{"Min": &c.Outside.Min, "Max": &c.Outside.Max}):
 		case c.Outside != nil && c.Outside.Min.GreaterThan(c.Outside.Max):
 			add(bwhere, "range Min %s is above Max %s", c.Outside.Min, c.Outside.Max)
 		}

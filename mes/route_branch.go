@@ -3,8 +3,6 @@ package mes
 import (
 	"errors"
 	"fmt"
-
-	"github.com/shopspring/decimal"
 )
 
 // NextStep is where a route goes after a step: to Step, or opening an
@@ -90,14 +88,14 @@ func (c *Condition) holds(values map[string]string) (bool, *BranchValueError) {
 		return false, &BranchValueError{Value: c.Value, Reason: "the step recorded no such value"}
 	}
 	if c.Outside != nil {
-		d, err := decimal.NewFromString(v)
+		d, err := parseQuantity(v)
 		if err != nil {
-			return false, &BranchValueError{Value: c.Value, Reason: fmt.Sprintf("%q is not a number", v)}
+			return false, &BranchValueError{Value: c.Value, Reason: fmt.Sprintf("%q is not a number in range", v)}
 		}
 		return d.LessThan(c.Outside.Min) || d.GreaterThan(c.Outside.Max), nil
 	}
-	if a, err := decimal.NewFromString(v); err == nil {
-		if b, err := decimal.NewFromString(c.Equals); err == nil {
+	if a, err := parseQuantity(v); err == nil {
+		if b, err := parseQuantity(c.Equals); err == nil {
 			return a.Equal(b), nil
 		}
 	}

@@ -212,8 +212,8 @@ func ParseRoute(canonical []byte) (*Route, error) {
 				if bw.When != nil {
 					b.When = &Condition{Value: bw.When.Value, Equals: bw.When.Equals}
 					if o := bw.When.Outside; o != nil {
-						lo, err1 := decimal.NewFromString(o.Min)
-						hi, err2 := decimal.NewFromString(o.Max)
+						lo, err1 := parseQuantity(o.Min)
+						hi, err2 := parseQuantity(o.Max)
 						if err := errors.Join(err1, err2); err != nil {
 							return nil, fmt.Errorf("parse route: operations[%d].steps[%d].branches[%d]: %w", i, j, k, err)
 						}
@@ -236,9 +236,44 @@ func ParseRoute(canonical []byte) (*Route, error) {
 	return r, nil
 }
 
+// maxQuantityExponent bounds the decimal exponent of any quantity a route
+// holds or a branch compares. Comparing two decimals rescales one to the
+// other's exponent, so an input such as "1e999999999" would otherwise cost
+// gigabytes; no shop-floor quantity comes near 10^±100.
+const maxQuantityExponent = 100
+
+// maxQuantityDigits bounds the significant digits of a quantity.
+const maxQuantityDigits = 100
+
+// parseQuantity parses a decimal within the bounds above.
+func parseQuantity(s string) (decimal.Decimal, error) {
+	if len(s) > 2*maxQuantityDigits {
+		return decimal.Decimal{}, fmt.Errorf("%d characters is too long for a quantity", len(s))
+	}
+	d, err := decimal.NewFromString(s)
+	if err != nil {
+		return decimal.Decimal{}, err
+	}
+	if !quantityInBounds(d) {
+		return decimal.Decimal{}, fmt.Errorf("%q is out of range for a quantity", s)
+	}
+	return d, nil
+}
+
+// quantityInBounds reports whether d is within the bounds above, without
+// rescaling it.
+func quantityInBounds(d decimal.Decimal) bool {
+	exp := d.Exponent()
+	if exp > maxQuantityExponent || exp < -maxQuantityExponent {
+		return false
+	}
+	// A coefficient of b bits has at most b*0.302+1 decimal digits.
+	return d.Coefficient().BitLen()*302/1000 < maxQuantityDigits
+}
+
 func decodeRequirement(w requirementWire) (Requirement, error) {
 	num := func(field, s string) (decimal.Decimal, error) {
-		d, err := decimal.NewFromString(s)
+		d, err := parseQuantity(s)
 		if err != nil {
 			return decimal.Decimal{}, fmt.Errorf("%s %q: %w", field, s, err)
 		}

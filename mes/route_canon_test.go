@@ -222,6 +222,7 @@ func TestParseRouteRejects(t *testing.T) {
 		{"unknown field", bytes.Replace(c, []byte(`{"format"`), []byte(`{"extra":1,"format"`), 1), false},
 		{"unknown kind", bytes.Replace(c, []byte(`"kind":"scan-lot"`), []byte(`"kind":"scan-box"`), 1), false},
 		{"bad decimal", bytes.Replace(c, []byte(`"target":"12.5"`), []byte(`"target":"twelve"`), 1), false},
+		{"huge exponent", bytes.Replace(c, []byte(`"max":"14"`), []byte(`"max":"1e999999999"`), 1), false},
 		{"decimal not shortest", bytes.Replace(c, []byte(`"target":"12.5"`), []byte(`"target":"12.50"`), 1), true},
 		{"field of another kind", bytes.Replace(c, []byte(`"kind":"scan-lot"`), []byte(`"kind":"scan-lot","meaning":"x"`), 1), true},
 		{"white space", append([]byte(" "), c...), true},

@@ -123,6 +123,15 @@ func TestRouteValidateProblems(t *testing.T) {
 		{"record value min above max", func(r *Route) {
 			r.Operations[1].Steps[0].Requirements[0] = RecordValue{Name: "ph", Min: routeDecPtr("14"), Max: routeDecPtr("0")}
 		}, []RouteProblem{{Where: "operations[1].steps[0] (S30).requirements[0] (record-value)", What: "Min 14 is above Max 0"}}},
+		{"quantities too large to compare", func(r *Route) {
+			r.Operations[0].Steps[1].Requirements[0] = Weigh{Name: "net-weight", Target: decimal.New(1, 999999999), Below: routeDec("1"),
+				Above: decimal.New(1, -200), Unit: "kg", Bounds: gate.Inclusive}
+			r.Operations[0].Steps[1].Branches[0].When.Outside.Max = decimal.New(5, 1000)
+		}, []RouteProblem{
+			{Where: s20 + ".requirements[0] (weigh)", What: "Above is out of range for a quantity (exponent -200, at most 100 digits and exponents within ±100)"},
+			{Where: s20 + ".requirements[0] (weigh)", What: "Target is out of range for a quantity (exponent 999999999, at most 100 digits and exponents within ±100)"},
+			{Where: s20 + ".branches[0]", What: "Max is out of range for a quantity (exponent 1000, at most 100 digits and exponents within ±100)"},
+		}},
 		{"verification without meaning", func(r *Route) {
 			r.Operations[0].Steps[1].Requirements[1] = SecondPersonVerification{Roles: []string{""}}
 		}, []RouteProblem{
