@@ -26,15 +26,21 @@
 //
 // A record's position is its transaction id (xid8) times 16384 plus its
 // index in the append. Positions therefore increase strictly but with large
-// gaps, and follow the order in which transactions began writing, not the
-// order in which they committed. ReadAll returns only events of
-// transactions below the xmin of its snapshot, all of which have ended, so
-// a reader that pages by the last position it saw never skips an event that
-// commits later with a lower position. A positional sequence would not give
-// that guarantee: a transaction can draw its sequence value after a
-// transaction with a higher xid drew a higher one. The price is that a
-// long-running write transaction anywhere in the cluster holds back what
-// ReadAll returns until it ends.
+// gaps, and follow the order in which transactions took their ids, not the
+// order in which they committed; an append that rolls back leaves a gap.
+// ReadAll returns only events of transactions below the xmin of its
+// snapshot, all of which have ended, so a reader that pages by the last
+// position it saw never skips an event that commits later with a lower
+// position. Positions drawn from a sequence would not give that guarantee
+// with this filter: a transaction can draw its value after a transaction
+// with a higher xid drew a higher one and committed.
+//
+// The price is that a write transaction still open anywhere in the cluster
+// holds back the records of transactions that began after it. So that a
+// reader still sees what was appended before it called, ReadAll (and Scan,
+// the storage.Scanner ability that Verify uses) waits up to
+// Config.ReadAllWait for the transactions that hold committed records back,
+// then returns what is safe.
 //
 // # Errors
 //

@@ -53,6 +53,7 @@ func TestNewValidatesConfig(t *testing.T) {
 		{name: "long schema", pool: true, cfg: &postgres.Config{Schema: strings.Repeat("s", 64)}, wantErr: "Config.Schema"},
 		{name: "NUL in schema", pool: true, cfg: &postgres.Config{Schema: "a\x00b"}, wantErr: "Config.Schema"},
 		{name: "bad UTF-8 schema", pool: true, cfg: &postgres.Config{Schema: "a\xffb"}, wantErr: "Config.Schema"},
+		{name: "negative wait", pool: true, cfg: &postgres.Config{ReadAllWait: -time.Second}, wantErr: "Config.ReadAllWait"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
