@@ -1,0 +1,487 @@
+package genealogy
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/interlock-mes/interlock/audit"
+	"github.com/interlock-mes/interlock/storage"
+)
+
+// Config configures a Graph. The zero value is valid.
+type Config struct {
+	// PageSize is how many records Build and Update read per ReadAll call
+	// when the store cannot Scan. It must not be negative. Default: 10000.
+	PageSize int
+}
+
+// DefaultPageSize is the PageSize of a Config that leaves it zero.
+const DefaultPageSize = 10000
+
+// interner maps strings to dense ids; id 0 is the empty string.
+type interner struct {
+	index map[string]uint32
+	names []string
+}
+
+func newInterner() interner {
+	return interner{index: map[string]uint32{"": 0}, names: []string{""}}
+}
+
+func (in *interner) id(s string) uint32 {
+	if id, ok := in.index[s]; ok {
+		return id
+	}
+	id := uint32(len(in.names))
+	in.index[s] = id
+	in.names = append(in.names, s)
+	return id
+}
+
+// proof is the compact form of a proving event: one per record with links.
+type proof struct {
+	stream   uint32 // in Graph.strs
+	version  int64
+	position int64
+	hash     audit.Hash
+	micros   int64  // record time, Unix microseconds
+	typ      uint32 // in Graph.strs
+	step     uint32 // in Graph.strs
+	source   uint8  // index in sources
+	critical bool
+}
+
+var sources = []Source{"", SourceScan, SourceDevice, SourceManual}
+
+// details are the rarer facts about a node, kept apart so that the million
+// plain lots of a plant cost nothing here.
+type details struct {
+	gtin, supplier, supplierLot, customer string
+	quantity                              *decimal.Decimal
+	unit                                  string
+}
+
+// annotation is a hold, deviation or rework concerning a node.
+type annotation struct {
+	exception uint32 // node id of the exception
+	proof     uint32
+	reason    string
+}
+
+// Graph is the lot graph: every flow link of the record, with the event that
+// proves it, in compact arrays (node ids interned to dense integers,
+// adjacency in CSR form both ways) so that a million lots fit in a few
+// hundred megabytes and a trace touches only the edges it returns. It is
+// safe for concurrent use: traces share a read lock, Update and Apply take
+// the write lock.
+type Graph struct {
+	store    storage.Store
+	pageSize int
+
+	mu    sync.RWMutex
+	nodes interner
+	strs  interner // streams, types, steps, units, materials
+	last  int64    // position of the last record applied
+
+	kind     []NodeKind // by node
+	material []uint32   // by node, in strs
+	byMat    map[uint32][]uint32
+	details  map[uint32]*details
+	notes    map[uint32][]annotation
+
+	// Edges, in the order (position, from, to, kind) of their links.
+	eFrom, eTo []uint32
+	eKind      []uint8
+	eProof     []uint32
+	eQty       []qty
+	wide       map[uint32]decimal.Decimal // quantities too wide for a qty
+
+	proofs []proof
+
+	// CSR adjacency of the edges below csrEdges; later edges are in the
+	// tail maps until the next compaction.
+	outOff, outAdj, inOff, inAdj []uint32
+	csrEdges                     int
+	tailOut, tailIn              map[uint32][]uint32
+
+	visits sync.Pool // *visit
+}
+
+// qty is a quantity as coefficient × 10^exp with an interned unit (0: none),
+// so that an edge's quantity costs 16 bytes and no pointer.
+type qty struct {
+	coef int64
+	exp  int32
+	unit uint32
+}
+
+// New returns an empty graph that reads store. cfg may be nil. It returns an
+// error for a nil store or a Config field that is not valid, naming it.
+func New(store storage.Store, cfg *Config) (*Graph, error) {
+	if store == nil {
+		return nil, errors.New("genealogy: New: store is nil")
+	}
+	c := Config{}
+	if cfg != nil {
+		c = *cfg
+	}
+	switch {
+	case c.PageSize < 0:
+		return nil, fmt.Errorf("genealogy: New: Config.PageSize: %d is negative", c.PageSize)
+	case c.PageSize == 0:
+		c.PageSize = DefaultPageSize
+	}
+	return &Graph{
+		store:    store,
+		pageSize: c.PageSize,
+		nodes:    newInterner(),
+		strs:     newInterner(),
+		kind:     []NodeKind{NodeUnknown},
+		material: []uint32{0},
+		byMat:    map[uint32][]uint32{},
+		details:  map[uint32]*details{},
+		notes:    map[uint32][]annotation{},
+		wide:     map[uint32]decimal.Decimal{},
+		outOff:   []uint32{0, 0},
+		inOff:    []uint32{0, 0},
+		tailOut:  map[uint32][]uint32{},
+		tailIn:   map[uint32][]uint32{},
+	}, nil
+}
+
+// Build returns a graph of every record store holds: New, then Update.
+func Build(ctx context.Context, store storage.Store, cfg *Config) (*Graph, error) {
+	g, err := New(store, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := g.Update(ctx); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// Update applies the records appended since the last one the graph holds,
+// reading them in global order (with the store's Scan when it has one).
+// It returns a *PayloadError when a record's payload cannot be read; the
+// records before it stay applied.
+func (g *Graph) Update(ctx context.Context) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	defer g.compact(false)
+	if sc, ok := g.store.(storage.Scanner); ok {
+		err := sc.Scan(ctx, g.last, func(r *audit.Record) error { return g.apply(r) })
+		if err != nil {
+			return fmt.Errorf("genealogy: update: %w", err)
+		}
+		return nil
+	}
+	for {
+		recs, err := g.store.ReadAll(ctx, g.last, g.pageSize)
+		if err != nil {
+			return fmt.Errorf("genealogy: update: %w", err)
+		}
+		for i := range recs {
+			if err := g.apply(&recs[i]); err != nil {
+				return fmt.Errorf("genealogy: update: %w", err)
+			}
+		}
+		if len(recs) < g.pageSize {
+			return nil
+		}
+	}
+}
+
+// Apply adds records to the graph, such as those an append just returned,
+// so that the graph is current without reading the store. Records at or
+// below the last position applied are skipped, so applying a record twice
+// changes nothing; records must come in position order. It returns a
+// *PayloadError when a record's payload cannot be read.
+func (g *Graph) Apply(records ...audit.Record) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	defer g.compact(false)
+	for i := range records {
+		if err := g.apply(&records[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Position returns the global position of the last record the graph holds.
+func (g *Graph) Position() int64 {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	return g.last
+}
+
+func (g *Graph) node(id string) uint32 {
+	n := g.nodes.id(id)
+	if int(n) == len(g.kind) {
+		g.kind = append(g.kind, NodeUnknown)
+		g.material = append(g.material, 0)
+	}
+	return n
+}
+
+func (g *Graph) apply(r *audit.Record) error {
+	if r.Position <= g.last {
+		return nil
+	}
+	g.last = r.Position
+	relevant := false
+	for _, l := range r.Links {
+		if kindIndex(Kind(l.Kind)) >= 0 || Kind(l.Kind) == Concerns {
+			relevant = true
+			break
+		}
+	}
+	if !relevant {
+		return nil
+	}
+	p, err := ParsePayload(r.Payload)
+	if err != nil {
+		return &PayloadError{Stream: r.Stream, Version: r.Version, Reason: err.Error()}
+	}
+	pi := uint32(len(g.proofs))
+	g.proofs = append(g.proofs, proof{
+		stream: g.strs.id(r.Stream), version: r.Version, position: r.Position, hash: r.Hash,
+		micros: r.Time.UnixMicro(), typ: g.strs.id(r.Type), step: g.strs.id(p.Step),
+		source: uint8(slices.Index(sources, p.IdentitySource)), critical: p.Critical,
+	})
+	for _, n := range p.Nodes {
+		g.declare(n)
+	}
+	// Links of one event go in (from, to, kind) order, so that edge ids
+	// follow the order storage.Walk sorts by.
+	links := r.Links
+	if !slices.IsSortedFunc(links, compareLinks) {
+		links = slices.Clone(links)
+		slices.SortStableFunc(links, compareLinks)
+	}
+	for _, l := range links {
+		if Kind(l.Kind) == Concerns {
+			ex, lot := g.node(l.From), g.node(l.To)
+			g.notes[lot] = append(g.notes[lot], annotation{exception: ex, proof: pi, reason: p.Reason})
+			continue
+		}
+		k := kindIndex(Kind(l.Kind))
+		if k < 0 {
+			continue
+		}
+		from, to := g.node(l.From), g.node(l.To)
+		e := uint32(len(g.eFrom))
+		g.eFrom = append(g.eFrom, from)
+		g.eTo = append(g.eTo, to)
+		g.eKind = append(g.eKind, uint8(k))
+		g.eProof = append(g.eProof, pi)
+		q, wide := g.qtyOf(p.Quantities, l)
+		g.eQty = append(g.eQty, q)
+		if wide != nil {
+			g.wide[e] = *wide
+		}
+		g.tailOut[from] = append(g.tailOut[from], e)
+		g.tailIn[to] = append(g.tailIn[to], e)
+	}
+	return nil
+}
+
+func compareLinks(a, b audit.Link) int {
+	return cmp.Or(strings.Compare(a.From, b.From), strings.Compare(a.To, b.To), strings.Compare(a.Kind, b.Kind))
+}
+
+// qtyOf returns the quantity of link l, and the decimal itself when its
+// coefficient does not fit an int64 (the qty then has exp wideExp).
+func (g *Graph) qtyOf(qs []LinkQuantity, l audit.Link) (qty, *decimal.Decimal) {
+	for _, q := range qs {
+		if q.From != l.From || q.To != l.To {
+			continue
+		}
+		unit := g.strs.id(q.Unit)
+		c := q.Quantity.Coefficient()
+		if !c.IsInt64() || q.Quantity.Exponent() == wideExp {
+			return qty{exp: wideExp, unit: unit}, &q.Quantity
+		}
+		return qty{coef: c.Int64(), exp: q.Quantity.Exponent(), unit: unit}, nil
+	}
+	return qty{}, nil
+}
+
+// wideExp marks a qty whose decimal is in Graph.wide.
+const wideExp = math.MinInt32
+
+func (g *Graph) quantity(e uint32) (decimal.Decimal, string) {
+	q := g.eQty[e]
+	if q.unit == 0 {
+		return decimal.Decimal{}, ""
+	}
+	if q.exp == wideExp {
+		return g.wide[e], g.strs.names[q.unit]
+	}
+	return decimal.New(q.coef, q.exp), g.strs.names[q.unit]
+}
+
+func (g *Graph) declare(n NodeInfo) {
+	id := g.node(n.ID)
+	if g.kind[id] == NodeUnknown {
+		g.kind[id] = n.Kind
+	}
+	if n.Material != "" && g.material[id] == 0 {
+		m := g.strs.id(n.Material)
+		g.material[id] = m
+		g.byMat[m] = append(g.byMat[m], id)
+	}
+	if n.GTIN == "" && n.Supplier == "" && n.SupplierLot == "" && n.Customer == "" && n.Quantity == nil {
+		return
+	}
+	d := g.details[id]
+	if d == nil {
+		d = &details{}
+		g.details[id] = d
+	}
+	fill := func(dst *string, v string) {
+		if *dst == "" {
+			*dst = v
+		}
+	}
+	fill(&d.gtin, n.GTIN)
+	fill(&d.supplier, n.Supplier)
+	fill(&d.supplierLot, n.SupplierLot)
+	fill(&d.customer, n.Customer)
+	if d.quantity == nil && n.Quantity != nil {
+		q := *n.Quantity
+		d.quantity, d.unit = &q, n.Unit
+	}
+}
+
+// compact rebuilds the CSR arrays to hold every edge when the tail has grown
+// past an eighth of them (or always, when force is set), so that traces stay
+// on the flat arrays while Apply stays cheap.
+func (g *Graph) compact(force bool) {
+	tail := len(g.eFrom) - g.csrEdges
+	if tail == 0 || (!force && tail*8 < g.csrEdges) {
+		return
+	}
+	n := len(g.kind)
+	g.outOff, g.outAdj = csr(n, g.eFrom, g.outOff[:0])
+	g.inOff, g.inAdj = csr(n, g.eTo, g.inOff[:0])
+	g.csrEdges = len(g.eFrom)
+	clear(g.tailOut)
+	clear(g.tailIn)
+}
+
+// csr returns offsets and edge ids grouped by end node; within a node the
+// edge ids stay in ascending order.
+func csr(n int, end []uint32, off []uint32) ([]uint32, []uint32) {
+	off = slices.Grow(off, n+1)[:n+1]
+	clear(off)
+	for _, v := range end {
+		off[v+1]++
+	}
+	for i := 1; i <= n; i++ {
+		off[i] += off[i-1]
+	}
+	adj := make([]uint32, len(end))
+	pos := slices.Clone(off[:n])
+	for e, v := range end {
+		adj[pos[v]] = uint32(e)
+		pos[v]++
+	}
+	return off, adj
+}
+
+// NodeInfo returns what the graph knows of node id, and false when no link
+// or declaration names it.
+func (g *Graph) NodeInfo(id string) (NodeInfo, bool) {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	n, ok := g.nodes.index[id]
+	if !ok || n == 0 {
+		return NodeInfo{}, false
+	}
+	return g.info(n), true
+}
+
+func (g *Graph) info(n uint32) NodeInfo {
+	ni := NodeInfo{ID: g.nodes.names[n], Kind: g.kind[n], Material: g.strs.names[g.material[n]]}
+	if d := g.details[n]; d != nil {
+		ni.GTIN, ni.Supplier, ni.SupplierLot, ni.Customer = d.gtin, d.supplier, d.supplierLot, d.customer
+		ni.Quantity, ni.Unit = d.quantity, d.unit
+	}
+	return ni
+}
+
+// Annotation is a hold, deviation or rework that concerns a lot.
+type Annotation struct {
+	Lot       string
+	Exception string // the hold, deviation or rework
+	Type      string // TypeHold, TypeDeviation or TypeRework (or another event type)
+	Reason    string
+	Proof     Proof
+}
+
+// Annotations returns the holds, deviations and rework concerning each of
+// lots, in the order of lots and then of the record.
+func (g *Graph) Annotations(lots ...string) []Annotation {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	var out []Annotation
+	for _, l := range lots {
+		n, ok := g.nodes.index[l]
+		if !ok {
+			continue
+		}
+		for _, a := range g.notes[n] {
+			pr := g.proof(a.proof)
+			out = append(out, Annotation{Lot: l, Exception: g.nodes.names[a.exception], Type: pr.Type, Reason: a.reason, Proof: pr})
+		}
+	}
+	return out
+}
+
+// Proof is the event that proves a link, and what it says of the link.
+type Proof struct {
+	Stream   string
+	Version  int64
+	Position int64
+	Hash     audit.Hash
+	Type     string
+	Time     time.Time
+	// IdentitySource says how the identities were established (scan,
+	// device, manual); empty when the event did not say.
+	IdentitySource Source
+	Step           string
+	Critical       bool
+}
+
+func (g *Graph) proof(i uint32) Proof {
+	p := &g.proofs[i]
+	return Proof{
+		Stream: g.strs.names[p.stream], Version: p.version, Position: p.position, Hash: p.hash,
+		Type: g.strs.names[p.typ], Time: time.UnixMicro(p.micros).UTC(),
+		IdentitySource: sources[p.source], Step: g.strs.names[p.step], Critical: p.critical,
+	}
+}
+
+// Stats counts what the graph holds.
+type Stats struct {
+	Nodes, Edges, Events int
+	Position             int64
+}
+
+// Stats returns the graph's counts.
+func (g *Graph) Stats() Stats {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	return Stats{Nodes: len(g.kind) - 1, Edges: len(g.eFrom), Events: len(g.proofs), Position: g.last}
+}
