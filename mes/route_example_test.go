@@ -1,0 +1,91 @@
+package mes_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/interlock-mes/interlock/gate"
+	"github.com/interlock-mes/interlock/mes"
+	"github.com/interlock-mes/interlock/storage"
+	"github.com/interlock-mes/interlock/storage/memory"
+)
+
+// Example_route defines a two-step route, shows that its author cannot
+// approve it, has QA approve it, and binds it for a batch.
+func Example_route() {
+	ctx := context.Background()
+	clock := func() time.Time { return time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC) }
+	store := memory.New(&memory.Config{Clock: clock})
+	engine, err := mes.New(store, &mes.Config{Clock: clock})
+	if err != nil {
+		panic(err)
+	}
+	routes, err := mes.NewRoutes(engine, store, nil)
+	if err != nil {
+		panic(err)
+	}
+	// People are facts in their own streams; a site registers them through
+	// its person model. Here they are written directly.
+	for id, role := range map[string]string{"qa-anna": "qa", "qa-ben": "qa"} {
+		fact := func(typ, key, value string) storage.Event {
+			p, _ := json.Marshal(map[string]any{key: value, "data": map[string]string{key: value}})
+			return storage.Event{Type: typ, Actor: "admin", Payload: p}
+		}
+		if _, err := store.Append(ctx, storage.AppendRequest{Streams: []storage.StreamAppend{{Stream: mes.PersonStream(id),
+			Events: []storage.Event{fact(mes.EventPersonRegistered, "name", id), fact(mes.EventPersonRoleGranted, "role", role)}}}}); err != nil {
+			panic(err)
+		}
+	}
+
+	route := &mes.Route{Product: "TAB-500", Version: 1, Operations: []mes.Operation{{
+		ID: "OP10", Name: "Dispensing", Steps: []mes.Step{
+			{ID: "S10", Instructions: "Scan the API lot.", Requirements: []mes.Requirement{
+				mes.ScanLot{Name: "api-lot", Material: "API-100"},
+			}},
+			{ID: "S20", Instructions: "Weigh 12.5 kg of API.", Requirements: []mes.Requirement{
+				mes.Weigh{Name: "net-weight", Material: "API-100", Target: decimal.RequireFromString("12.5"),
+					Below: decimal.RequireFromString("0.05"), Above: decimal.RequireFromString("0.05"),
+					Unit: "kg", Bounds: gate.Inclusive, RequireDevice: true},
+			}, Branches: []mes.Branch{{
+				When:          &mes.Condition{Value: "net-weight", Outside: &mes.Range{Min: decimal.RequireFromString("12.45"), Max: decimal.RequireFromString("12.55")}},
+				OpenException: "deviation",
+			}}},
+		},
+	}}}
+	if _, err := routes.Draft(ctx, "draft-1", "qa-anna", route); err != nil {
+		panic(err)
+	}
+	_, err = routes.Approve(ctx, "approve-1", "qa-anna", "TAB-500", 1)
+	var denied *mes.DeniedError
+	if errors.As(err, &denied) {
+		fmt.Println("approval by the author denied:", denied.Reasons[0].Code)
+	}
+	if _, err := routes.Approve(ctx, "approve-2", "qa-ben", "TAB-500", 1); err != nil {
+		panic(err)
+	}
+	v, err := routes.Load(ctx, "TAB-500", 1)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("%s v%d is %s: drafted by %s, approved by %s\n", v.Route.Product, v.Route.Version, v.Status, v.Drafted.Actor, v.Approved.Actor)
+	next, err := v.Route.Next("S20", map[string]string{"net-weight": "12.61"})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("12.61 kg at S20 opens a", next.Exception)
+	binding, err := routes.Bind(ctx, "TAB-500", 1)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("a batch records", binding.Refs()[mes.RefRoute])
+	// Output:
+	// approval by the author denied: duty.same-actor
+	// TAB-500 v1 is approved: drafted by qa-anna, approved by qa-ben
+	// 12.61 kg at S20 opens a deviation
+	// a batch records route/TAB-500/v1
+}
