@@ -178,6 +178,22 @@ func TestBlocks(t *testing.T) {
 			r.Model = w.weigh
 			return r
 		}, "S10", gate.CodeSourceNotAllowed},
+		{"another operator completes the step", func(t *testing.T, e *Engine, f *facts, w weighing) {
+			started(t, e, f, w)
+			f.run("person", PersonStream("op-9"), CmdRegister, map[string]string{"name": "Oscar Other"})
+			f.run("person", PersonStream("op-9"), CmdGrantRole, map[string]string{"role": "operator"})
+		}, func(t *testing.T, w weighing) Request {
+			r := complete(t, weight(t, "12.50", gate.SourceDevice, true), "L7")
+			r.Model, r.Actor = w.weigh, "op-9"
+			return r
+		}, "S10", CodeContextOperator},
+		{"reading from another scale", started, func(t *testing.T, w weighing) Request {
+			ev := weight(t, "12.50", gate.SourceDevice, true)
+			ev.Instrument = "SC-07"
+			r := complete(t, ev, "L7")
+			r.Model = w.weigh
+			return r
+		}, "S10", CodeContextInstrument},
 		{"unstable reading", started, func(t *testing.T, w weighing) Request {
 			r := complete(t, weight(t, "12.50", gate.SourceDevice, false), "L7")
 			r.Model = w.weigh

@@ -227,6 +227,13 @@ func (e *Engine) try(ctx context.Context, req *Request) (*Outcome, error) {
 		if err != nil {
 			return nil, err
 		}
+		if req.Step != "" {
+			bound, err := stepContext(req.Model, req.Step, recs)
+			if err != nil {
+				return nil, err
+			}
+			reasons = append(reasons, bound.check(req, t)...)
+		}
 	}
 	evidence, err := json.Marshal(req.Evidence)
 	if err != nil {
@@ -436,4 +443,78 @@ func replay(recs []audit.Record, req *Request) (*Outcome, bool, error) {
 func quote(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
+}
+
+// Codes of the context lock: a running step is bound to its batch, the
+// operator who started it and the references (equipment, lot) it started
+// with.
+const (
+	CodeContextOperator   gate.Code = "context.operator"
+	CodeContextRef        gate.Code = "context.ref"
+	CodeContextInstrument gate.Code = "context.instrument"
+)
+
+// boundContext is what a step was started with.
+type boundContext struct {
+	started  bool
+	operator string
+	refs     map[string]string
+}
+
+// stepContext reads the context a step was started with: the refs and actor
+// of its first transition.
+func stepContext(m *Model, step string, recs []audit.Record) (boundContext, error) {
+	needle := []byte(`"step":` + quote(step))
+	for i := range recs {
+		r := &recs[i]
+		if !m.ownTypes[r.Type] || !bytes.Contains(r.Payload, needle) {
+			continue
+		}
+		var p transitionPayload
+		if err := json.Unmarshal(r.Payload, &p); err != nil {
+			return boundContext{}, fmt.Errorf("mes: %s v%d: %w", r.Stream, r.Version, err)
+		}
+		if p.Model == m.name && p.Step == step {
+			return boundContext{started: true, operator: r.Actor, refs: p.Refs}, nil
+		}
+	}
+	return boundContext{}, nil
+}
+
+// check denies a transition of a started step that leaves its context: a
+// different operator (unless the transition is a signed verification by
+// someone else), a reference bound to another value, or evidence from an
+// instrument the step is not bound to.
+func (b boundContext) check(req *Request, t *Transition) []gate.Reason {
+	if !b.started {
+		return nil
+	}
+	var out []gate.Reason
+	if req.Actor != b.operator && len(t.Signatures) == 0 {
+		out = append(out, gate.Reason{Gate: "context", Code: CodeContextOperator,
+			Message: fmt.Sprintf("step %s of %s is bound to %s, who started it; %s may not %s it", req.Step, req.Subject, b.operator, req.Actor, req.Command)})
+	}
+	for name, v := range req.Refs {
+		if bv, ok := b.refs[name]; ok && bv != v {
+			out = append(out, gate.Reason{Gate: "context", Code: CodeContextRef,
+				Message: fmt.Sprintf("step %s of %s is bound to %s %s, not %s", req.Step, req.Subject, name, bv, v)})
+		}
+	}
+	for _, ev := range req.Evidence {
+		if ev.Instrument == "" || ev.Source == gate.SourceScanner {
+			continue
+		}
+		found := false
+		for _, v := range b.refs {
+			if v == ev.Instrument {
+				found = true
+				break
+			}
+		}
+		if !found {
+			out = append(out, gate.Reason{Gate: "context", Code: CodeContextInstrument,
+				Message: fmt.Sprintf("evidence %q came from %s, which step %s of %s is not bound to", ev.Name, ev.Instrument, req.Step, req.Subject)})
+		}
+	}
+	return out
 }
