@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -23,11 +24,11 @@ func Example_route() {
 	store := memory.New(&memory.Config{Clock: clock})
 	engine, err := mes.New(store, &mes.Config{Clock: clock})
 	if err != nil {
-		panic(err)
+		log.Fatal(err)
 	}
 	routes, err := mes.NewRoutes(engine, store, nil)
 	if err != nil {
-		panic(err)
+		log.Fatal(err)
 	}
 	// People are facts in their own streams; a site registers them through
 	// its person model. Here they are written directly.
@@ -38,7 +39,7 @@ func Example_route() {
 		}
 		if _, err := store.Append(ctx, storage.AppendRequest{Streams: []storage.StreamAppend{{Stream: mes.PersonStream(id),
 			Events: []storage.Event{fact(mes.EventPersonRegistered, "name", id), fact(mes.EventPersonRoleGranted, "role", role)}}}}); err != nil {
-			panic(err)
+			log.Fatal(err)
 		}
 	}
 
@@ -58,7 +59,7 @@ func Example_route() {
 		},
 	}}}
 	if _, err := routes.Draft(ctx, "draft-1", "qa-anna", route); err != nil {
-		panic(err)
+		log.Fatal(err)
 	}
 	_, err = routes.Approve(ctx, "approve-1", "qa-anna", "TAB-500", 1)
 	var denied *mes.DeniedError
@@ -66,21 +67,21 @@ func Example_route() {
 		fmt.Println("approval by the author denied:", denied.Reasons[0].Code)
 	}
 	if _, err := routes.Approve(ctx, "approve-2", "qa-ben", "TAB-500", 1); err != nil {
-		panic(err)
+		log.Fatal(err)
 	}
 	v, err := routes.Load(ctx, "TAB-500", 1)
 	if err != nil {
-		panic(err)
+		log.Fatal(err)
 	}
 	fmt.Printf("%s v%d is %s: drafted by %s, approved by %s\n", v.Route.Product, v.Route.Version, v.Status, v.Drafted.Actor, v.Approved.Actor)
 	next, err := v.Route.Next("S20", map[string]string{"net-weight": "12.61"})
 	if err != nil {
-		panic(err)
+		log.Fatal(err)
 	}
 	fmt.Println("12.61 kg at S20 opens a", next.Exception)
 	binding, err := routes.Bind(ctx, "TAB-500", 1)
 	if err != nil {
-		panic(err)
+		log.Fatal(err)
 	}
 	fmt.Println("a batch records", binding.Refs()[mes.RefRoute])
 	// Output:

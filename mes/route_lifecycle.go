@@ -235,7 +235,8 @@ var ErrRouteTampered = errors.New("route content does not match its record")
 
 // RouteTamperedError says that a route version's stored content cannot be
 // trusted: it does not hash to the digest recorded with it, it does not
-// parse, it names another product or version than its stream, or the stream
+// parse or is not a valid route, it names another product or version than
+// its stream, or the stream
 // was drafted twice. It matches ErrRouteTampered.
 type RouteTamperedError struct {
 	Stream   string
