@@ -236,8 +236,7 @@ var ErrRouteTampered = errors.New("route content does not match its record")
 // RouteTamperedError says that a route version's stored content cannot be
 // trusted: it does not hash to the digest recorded with it, it does not
 // parse or is not a valid route, it names another product or version than
-// its stream, or the stream
-// was drafted twice. It matches ErrRouteTampered.
+// its stream, or the stream was drafted twice. It matches ErrRouteTampered.
 type RouteTamperedError struct {
 	Stream   string
 	Version  int64  // the record's version in the stream
