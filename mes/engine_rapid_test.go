@@ -102,11 +102,18 @@ func check(rt *rapid.T, s storage.Store, subject string, out *Outcome, err error
 	case allowed && err != nil:
 		rt.Fatalf("%s: engine denied what the model allows: %v", subject, err)
 	case !allowed && !errors.Is(err, ErrDenied):
-		rt.Fatalf("%s: engine allowed what the model denies (outcome %+v, err %v)", subject, out, err)
+		rt.Fatalf("%s: engine allowed what the model denies (allowed %v, to %q, err %v)", subject, out != nil && out.Allowed, outcomeTo(out), err)
 	case !allowed:
 		recs, lerr := s.Load(context.Background(), subject, 1)
 		if lerr != nil || len(recs) == 0 || recs[len(recs)-1].Type != EventDenied {
 			rt.Fatalf("%s: denial not on the record", subject)
 		}
 	}
+}
+
+func outcomeTo(out *Outcome) State {
+	if out == nil {
+		return ""
+	}
+	return out.To
 }
