@@ -12,9 +12,14 @@ import (
 	"github.com/interlock-mes/interlock/storage/storagetest"
 )
 
+// testReadAllWait is longer than the default: parallel tests migrate their
+// schemas in transactions that hold back everyone's ReadAll while they run,
+// longer so on a loaded machine under the race detector.
+const testReadAllWait = 30 * time.Second
+
 func newStore(tb testing.TB) storage.Store {
 	pool, schema := pgtest.Pool(tb)
-	s, err := postgres.New(pool, &postgres.Config{Schema: schema})
+	s, err := postgres.New(pool, &postgres.Config{Schema: schema, ReadAllWait: testReadAllWait})
 	if err != nil {
 		tb.Fatal(err)
 	}

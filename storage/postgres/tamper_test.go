@@ -82,7 +82,7 @@ func TestTamper(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			pool, schema := pgtest.Pool(t)
-			s, err := postgres.New(pool, &postgres.Config{Schema: schema})
+			s, err := postgres.New(pool, &postgres.Config{Schema: schema, ReadAllWait: testReadAllWait})
 			if err != nil {
 				t.Fatal(err)
 			}
