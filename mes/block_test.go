@@ -26,7 +26,7 @@ func stores(t *testing.T, fn func(t *testing.T, s storage.Store)) {
 	t.Run("postgres", func(t *testing.T) {
 		t.Parallel()
 		pool, schema := pgtest.Pool(t)
-		s, err := postgres.New(pool, &postgres.Config{Schema: schema, Clock: clock})
+		s, err := postgres.New(pool, &postgres.Config{Schema: schema, Clock: clock, ReadAllWait: 30 * time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -45,7 +46,7 @@ func TestOutput(t *testing.T) {
 // on the memory store.
 func TestOutputOnPostgres(t *testing.T) {
 	pool, schema := pgtest.Pool(t)
-	s, err := postgres.New(pool, &postgres.Config{Schema: schema, Clock: fixedClock()})
+	s, err := postgres.New(pool, &postgres.Config{Schema: schema, Clock: fixedClock(), ReadAllWait: 30 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
