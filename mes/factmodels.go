@@ -34,7 +34,7 @@ const (
 // (for example a role gate); a site adds its own gates per transition by
 // building its own model with the same event types.
 func LotModel(opts ...Option) (*Model, error) {
-	with := func(extra ...Option) []Option { return append(append([]Option{}, opts...), extra...) }
+	with := sharedOptions(opts)
 	return NewModel("lot", 1).
 		States(FactNew, LotQuarantine, LotReleased, LotRejected, LotOnHold).
 		Initial(FactNew).Final(LotRejected).
@@ -50,7 +50,7 @@ func LotModel(opts ...Option) (*Model, error) {
 // EquipmentModel returns the equipment lifecycle: registered, calibrated and
 // cleaned while in service, taken out of and returned to service.
 func EquipmentModel(opts ...Option) (*Model, error) {
-	with := func(extra ...Option) []Option { return append(append([]Option{}, opts...), extra...) }
+	with := sharedOptions(opts)
 	return NewModel("equipment", 1).
 		States(FactNew, EquipmentInService, EquipmentOutOfService).
 		Initial(FactNew).
@@ -66,7 +66,7 @@ func EquipmentModel(opts ...Option) (*Model, error) {
 // PersonModel returns the person lifecycle: registered, then roles granted
 // and revoked and training recorded, each on the record.
 func PersonModel(opts ...Option) (*Model, error) {
-	with := func(extra ...Option) []Option { return append(append([]Option{}, opts...), extra...) }
+	with := sharedOptions(opts)
 	return NewModel("person", 1).
 		States(FactNew, PersonActive).
 		Initial(FactNew).

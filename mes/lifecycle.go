@@ -55,7 +55,7 @@ const (
 // signature meaning "verified" by someone other than the performer; opts
 // add gates to every transition (for example a site-wide role gate).
 func BatchLifecycle(opts ...Option) (*Model, error) {
-	with := func(extra ...Option) []Option { return append(append([]Option{}, opts...), extra...) }
+	with := sharedOptions(opts)
 	return NewModel("batch", 1).
 		States(BatchPlanned, BatchReady, BatchInProgress, BatchBlocked, BatchHeld,
 			BatchComplete, BatchVerified, BatchClosed, BatchCancelled, BatchAborted).
@@ -81,7 +81,7 @@ func BatchLifecycle(opts ...Option) (*Model, error) {
 
 // OrderLifecycle returns the standard production order model.
 func OrderLifecycle(opts ...Option) (*Model, error) {
-	with := func(extra ...Option) []Option { return append(append([]Option{}, opts...), extra...) }
+	with := sharedOptions(opts)
 	return NewModel("order", 1).
 		States(OrderCreated, OrderReleased, OrderInProgress, OrderCompleted, OrderClosed, OrderCancelled).
 		Initial(OrderCreated).
@@ -98,7 +98,7 @@ func OrderLifecycle(opts ...Option) (*Model, error) {
 // StepLifecycle returns the standard step model. A step's own evidence,
 // gates and signatures come from the route; opts add to every transition.
 func StepLifecycle(opts ...Option) (*Model, error) {
-	with := func(extra ...Option) []Option { return append(append([]Option{}, opts...), extra...) }
+	with := sharedOptions(opts)
 	return NewModel("step", 1).
 		States(StepPending, StepInProgress, StepBlocked, StepComplete, StepVerified, StepSkipped).
 		Initial(StepPending).
@@ -112,4 +112,10 @@ func StepLifecycle(opts ...Option) (*Model, error) {
 		Permit(StepComplete, CmdVerify, StepVerified, with(Recording("step.verified"),
 			WithSignatures(SignatureRequirement{Meaning: "verified", Count: 1, NotPerformer: true}))...).
 		Build()
+}
+
+// sharedOptions returns a function that prepends opts, the options a caller
+// gave for every transition, to the options of one transition.
+func sharedOptions(opts []Option) func(extra ...Option) []Option {
+	return func(extra ...Option) []Option { return append(append([]Option{}, opts...), extra...) }
 }
