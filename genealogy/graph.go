@@ -63,11 +63,10 @@ type proof struct {
 var sources = []Source{"", SourceScan, SourceDevice, SourceManual}
 
 // details are the rarer facts about a node, kept apart so that the million
-// plain lots of a plant cost nothing here.
+// plain lots of a plant cost nothing here; the ids are in Graph.strs.
 type details struct {
-	gtin, supplier, supplierLot, customer string
-	quantity                              *decimal.Decimal
-	unit                                  string
+	gtin, supplier, customer uint32
+	supplierLot              string
 }
 
 // annotation is a hold, deviation or rework concerning a node.
@@ -95,7 +94,9 @@ type Graph struct {
 	kind     []NodeKind // by node
 	material []uint32   // by node, in strs
 	byMat    map[uint32][]uint32
-	details  map[uint32]*details
+	nodeQty  []qty // by node: the quantity it was received or made with
+	wideNode map[uint32]decimal.Decimal
+	details  map[uint32]details
 	notes    map[uint32][]annotation
 
 	// Edges, in the order (position, from, to, kind) of their links.
@@ -105,15 +106,20 @@ type Graph struct {
 	eQty       []qty
 	wide       map[uint32]decimal.Decimal // quantities too wide for a qty
 
-	proofs []proof
+	proofs    []proof
+	firstEdge []uint32            // by proof: its first edge; its edges run to the next proof's
+	origin    map[uint32]uint32   // received node → the proof of its receipt
+	received  map[uint32][]uint32 // proof of a receipt → the nodes it received
 
 	// CSR adjacency of the edges below csrEdges; later edges are in the
 	// tail maps until the next compaction.
 	outOff, outAdj, inOff, inAdj []uint32
 	csrEdges                     int
+	indexed                      int // edges in the CSR arrays or the tail maps
 	tailOut, tailIn              map[uint32][]uint32
 
-	visits sync.Pool // *visit
+	visits  sync.Pool  // *visit
+	scratch rawPayload // decoding buffer, guarded by mu
 }
 
 // qty is a quantity as coefficient × 10^exp with an interned unit (0: none),
@@ -148,9 +154,13 @@ func New(store storage.Store, cfg *Config) (*Graph, error) {
 		kind:     []NodeKind{NodeUnknown},
 		material: []uint32{0},
 		byMat:    map[uint32][]uint32{},
-		details:  map[uint32]*details{},
+		details:  map[uint32]details{},
+		wideNode: map[uint32]decimal.Decimal{},
+		nodeQty:  []qty{{}},
 		notes:    map[uint32][]annotation{},
 		wide:     map[uint32]decimal.Decimal{},
+		origin:   map[uint32]uint32{},
+		received: map[uint32][]uint32{},
 		outOff:   []uint32{0, 0},
 		inOff:    []uint32{0, 0},
 		tailOut:  map[uint32][]uint32{},
@@ -230,6 +240,7 @@ func (g *Graph) node(id string) uint32 {
 	if int(n) == len(g.kind) {
 		g.kind = append(g.kind, NodeUnknown)
 		g.material = append(g.material, 0)
+		g.nodeQty = append(g.nodeQty, qty{})
 	}
 	return n
 }
@@ -239,7 +250,7 @@ func (g *Graph) apply(r *audit.Record) error {
 		return nil
 	}
 	g.last = r.Position
-	relevant := false
+	relevant := r.Type == TypeReceived
 	for _, l := range r.Links {
 		if kindIndex(Kind(l.Kind)) >= 0 || Kind(l.Kind) == Concerns {
 			relevant = true
@@ -249,18 +260,26 @@ func (g *Graph) apply(r *audit.Record) error {
 	if !relevant {
 		return nil
 	}
-	p, err := ParsePayload(r.Payload)
-	if err != nil {
+	p := &g.scratch
+	if err := decodePayload(r.Payload, p); err != nil {
+		return &PayloadError{Stream: r.Stream, Version: r.Version, Reason: err.Error()}
+	}
+	if err := p.check(); err != nil {
 		return &PayloadError{Stream: r.Stream, Version: r.Version, Reason: err.Error()}
 	}
 	pi := uint32(len(g.proofs))
 	g.proofs = append(g.proofs, proof{
 		stream: g.strs.id(r.Stream), version: r.Version, position: r.Position, hash: r.Hash,
-		micros: r.Time.UnixMicro(), typ: g.strs.id(r.Type), step: g.strs.id(p.Step),
-		source: uint8(slices.Index(sources, p.IdentitySource)), critical: p.Critical,
+		micros: r.Time.UnixMicro(), typ: g.strs.id(r.Type), step: g.strs.id(p.step),
+		source: uint8(slices.Index(sources, Source(p.source))), critical: p.critical,
 	})
-	for _, n := range p.Nodes {
-		g.declare(n)
+	g.firstEdge = append(g.firstEdge, uint32(len(g.eFrom)))
+	for i := range p.nodes {
+		n := g.declare(&p.nodes[i])
+		if r.Type == TypeReceived {
+			g.origin[n] = pi
+			g.received[pi] = append(g.received[pi], n)
+		}
 	}
 	// Links of one event go in (from, to, kind) order, so that edge ids
 	// follow the order storage.Walk sorts by.
@@ -272,7 +291,7 @@ func (g *Graph) apply(r *audit.Record) error {
 	for _, l := range links {
 		if Kind(l.Kind) == Concerns {
 			ex, lot := g.node(l.From), g.node(l.To)
-			g.notes[lot] = append(g.notes[lot], annotation{exception: ex, proof: pi, reason: p.Reason})
+			g.notes[lot] = append(g.notes[lot], annotation{exception: ex, proof: pi, reason: p.reason})
 			continue
 		}
 		k := kindIndex(Kind(l.Kind))
@@ -285,13 +304,11 @@ func (g *Graph) apply(r *audit.Record) error {
 		g.eTo = append(g.eTo, to)
 		g.eKind = append(g.eKind, uint8(k))
 		g.eProof = append(g.eProof, pi)
-		q, wide := g.qtyOf(p.Quantities, l)
+		q, wide := g.qtyOf(p.quantities, l)
 		g.eQty = append(g.eQty, q)
 		if wide != nil {
 			g.wide[e] = *wide
 		}
-		g.tailOut[from] = append(g.tailOut[from], e)
-		g.tailIn[to] = append(g.tailIn[to], e)
 	}
 	return nil
 }
@@ -300,21 +317,27 @@ func compareLinks(a, b audit.Link) int {
 	return cmp.Or(strings.Compare(a.From, b.From), strings.Compare(a.To, b.To), strings.Compare(a.Kind, b.Kind))
 }
 
-// qtyOf returns the quantity of link l, and the decimal itself when its
-// coefficient does not fit an int64 (the qty then has exp wideExp).
-func (g *Graph) qtyOf(qs []LinkQuantity, l audit.Link) (qty, *decimal.Decimal) {
+// qtyOf returns the quantity of link l, and the decimal itself when it
+// does not fit a qty (the qty then has exp wideExp).
+func (g *Graph) qtyOf(qs []rawQuantity, l audit.Link) (qty, *decimal.Decimal) {
 	for _, q := range qs {
-		if q.From != l.From || q.To != l.To {
-			continue
+		if q.from == l.From && q.to == l.To && q.q.set {
+			return g.compactQty(q.q, q.unit)
 		}
-		unit := g.strs.id(q.Unit)
-		c := q.Quantity.Coefficient()
-		if !c.IsInt64() || q.Quantity.Exponent() == wideExp {
-			return qty{exp: wideExp, unit: unit}, &q.Quantity
-		}
-		return qty{coef: c.Int64(), exp: q.Quantity.Exponent(), unit: unit}, nil
 	}
 	return qty{}, nil
+}
+
+func (g *Graph) compactQty(n num, unit string) (qty, *decimal.Decimal) {
+	u := g.strs.id(unit) // never 0: check rejects a quantity without a unit
+	if n.wide != nil {
+		c := n.wide.Coefficient()
+		if !c.IsInt64() || n.wide.Exponent() == wideExp {
+			return qty{exp: wideExp, unit: u}, n.wide
+		}
+		return qty{coef: c.Int64(), exp: n.wide.Exponent(), unit: u}, nil
+	}
+	return qty{coef: n.coef, exp: n.exp, unit: u}, nil
 }
 
 // wideExp marks a qty whose decimal is in Graph.wide.
@@ -331,51 +354,64 @@ func (g *Graph) quantity(e uint32) (decimal.Decimal, string) {
 	return decimal.New(q.coef, q.exp), g.strs.names[q.unit]
 }
 
-func (g *Graph) declare(n NodeInfo) {
-	id := g.node(n.ID)
+func (g *Graph) declare(n *rawNode) uint32 {
+	id := g.node(n.id)
 	if g.kind[id] == NodeUnknown {
-		g.kind[id] = n.Kind
+		g.kind[id] = NodeKind(n.kind)
 	}
-	if n.Material != "" && g.material[id] == 0 {
-		m := g.strs.id(n.Material)
+	if n.material != "" && g.material[id] == 0 {
+		m := g.strs.id(n.material)
 		g.material[id] = m
 		g.byMat[m] = append(g.byMat[m], id)
 	}
-	if n.GTIN == "" && n.Supplier == "" && n.SupplierLot == "" && n.Customer == "" && n.Quantity == nil {
-		return
+	if n.q.set && g.nodeQty[id].unit == 0 {
+		q, wide := g.compactQty(n.q, n.unit)
+		if wide != nil {
+			g.wideNode[id] = *wide
+		}
+		g.nodeQty[id] = q
+	}
+	if n.gtin == "" && n.supplier == "" && n.supplierLot == "" && n.customer == "" {
+		return id
 	}
 	d := g.details[id]
-	if d == nil {
-		d = &details{}
-		g.details[id] = d
-	}
-	fill := func(dst *string, v string) {
-		if *dst == "" {
-			*dst = v
+	fill := func(dst *uint32, v string) {
+		if *dst == 0 {
+			*dst = g.strs.id(v)
 		}
 	}
-	fill(&d.gtin, n.GTIN)
-	fill(&d.supplier, n.Supplier)
-	fill(&d.supplierLot, n.SupplierLot)
-	fill(&d.customer, n.Customer)
-	if d.quantity == nil && n.Quantity != nil {
-		q := *n.Quantity
-		d.quantity, d.unit = &q, n.Unit
+	fill(&d.gtin, n.gtin)
+	fill(&d.supplier, n.supplier)
+	fill(&d.customer, n.customer)
+	if d.supplierLot == "" {
+		d.supplierLot = n.supplierLot
 	}
+	g.details[id] = d
+	return id
 }
 
-// compact rebuilds the CSR arrays to hold every edge when the tail has grown
-// past an eighth of them (or always, when force is set), so that traces stay
-// on the flat arrays while Apply stays cheap.
+// compact indexes the edges apply added: it rebuilds the CSR arrays to hold
+// every edge when the tail would grow past an eighth of them (or always,
+// when force is set), and otherwise adds them to the tail maps, so that
+// traces stay on the flat arrays while Apply stays cheap.
 func (g *Graph) compact(force bool) {
 	tail := len(g.eFrom) - g.csrEdges
-	if tail == 0 || (!force && tail*8 < g.csrEdges) {
+	if tail == 0 {
+		return
+	}
+	if !force && tail*8 < g.csrEdges {
+		for e := g.indexed; e < len(g.eFrom); e++ {
+			g.tailOut[g.eFrom[e]] = append(g.tailOut[g.eFrom[e]], uint32(e))
+			g.tailIn[g.eTo[e]] = append(g.tailIn[g.eTo[e]], uint32(e))
+		}
+		g.indexed = len(g.eFrom)
 		return
 	}
 	n := len(g.kind)
 	g.outOff, g.outAdj = csr(n, g.eFrom, g.outOff[:0])
 	g.inOff, g.inAdj = csr(n, g.eTo, g.inOff[:0])
 	g.csrEdges = len(g.eFrom)
+	g.indexed = g.csrEdges
 	clear(g.tailOut)
 	clear(g.tailIn)
 }
@@ -414,9 +450,16 @@ func (g *Graph) NodeInfo(id string) (NodeInfo, bool) {
 
 func (g *Graph) info(n uint32) NodeInfo {
 	ni := NodeInfo{ID: g.nodes.names[n], Kind: g.kind[n], Material: g.strs.names[g.material[n]]}
-	if d := g.details[n]; d != nil {
-		ni.GTIN, ni.Supplier, ni.SupplierLot, ni.Customer = d.gtin, d.supplier, d.supplierLot, d.customer
-		ni.Quantity, ni.Unit = d.quantity, d.unit
+	if d, ok := g.details[n]; ok {
+		ni.GTIN, ni.Supplier, ni.Customer = g.strs.names[d.gtin], g.strs.names[d.supplier], g.strs.names[d.customer]
+		ni.SupplierLot = d.supplierLot
+	}
+	if q := g.nodeQty[n]; q.unit != 0 {
+		v := decimal.New(q.coef, q.exp)
+		if q.exp == wideExp {
+			v = g.wideNode[n]
+		}
+		ni.Quantity, ni.Unit = &v, g.strs.names[q.unit]
 	}
 	return ni
 }
@@ -484,4 +527,13 @@ func (g *Graph) Stats() Stats {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
 	return Stats{Nodes: len(g.kind) - 1, Edges: len(g.eFrom), Events: len(g.proofs), Position: g.last}
+}
+
+// proofEdges returns the edges proof p proves.
+func (g *Graph) proofEdges(p uint32) (first, end uint32) {
+	first, end = g.firstEdge[p], uint32(len(g.eFrom))
+	if int(p)+1 < len(g.firstEdge) {
+		end = g.firstEdge[p+1]
+	}
+	return first, end
 }

@@ -78,8 +78,8 @@ func (g *Graph) Recall(ctx context.Context, lot string) (*RecallScope, error) {
 		}
 		ed := t.edge(i)
 		c := ""
-		if d := g.details[g.eTo[e]]; d != nil {
-			c = d.customer
+		if d, ok := g.details[g.eTo[e]]; ok {
+			c = g.strs.names[d.customer]
 		}
 		rs.Shipped = append(rs.Shipped, ShippedItem{Item: ed.From, Shipment: ed.To, Customer: c, Proof: ed.Proof})
 		if c != "" && !customers[c] {

@@ -154,8 +154,9 @@ func (e *PayloadError) Unwrap() error { return ErrPayload }
 
 // ParsePayload reads the genealogy part of an event payload. null and an
 // empty payload give a zero Payload. It returns an error matching ErrPayload
-// for JSON that is not an object, a quantity that is not a decimal, an
-// unknown identity source or node kind, or a node without an id.
+// for JSON that is not an object, a quantity that is not a decimal, is
+// negative or has no unit, an unknown identity source or node kind, or a
+// node without an id.
 func ParsePayload(raw json.RawMessage) (Payload, error) {
 	var p Payload
 	s := strings.TrimSpace(string(raw))
@@ -174,6 +175,12 @@ func ParsePayload(raw json.RawMessage) (Payload, error) {
 		if n.ID == "" {
 			return Payload{}, fmt.Errorf("%w: nodes[%d]: empty id", ErrPayload, i)
 		}
+		if n.Quantity != nil && n.Quantity.IsNegative() {
+			return Payload{}, fmt.Errorf("%w: nodes[%d]: quantity %s is negative", ErrPayload, i, n.Quantity)
+		}
+		if n.Quantity != nil && n.Unit == "" {
+			return Payload{}, fmt.Errorf("%w: nodes[%d]: quantity without a unit", ErrPayload, i)
+		}
 		switch n.Kind {
 		case NodeUnknown, NodeLot, NodeContainer, NodeBatch, NodeShipment:
 		default:
@@ -183,6 +190,9 @@ func ParsePayload(raw json.RawMessage) (Payload, error) {
 	for i, q := range p.Quantities {
 		if q.Quantity.IsNegative() {
 			return Payload{}, fmt.Errorf("%w: quantities[%d]: %s is negative", ErrPayload, i, q.Quantity)
+		}
+		if q.Unit == "" {
+			return Payload{}, fmt.Errorf("%w: quantities[%d]: no unit", ErrPayload, i)
 		}
 	}
 	return p, nil

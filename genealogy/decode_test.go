@@ -1,0 +1,105 @@
+package genealogy
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/shopspring/decimal"
+)
+
+// fromRaw turns the decoder's output into a Payload, to compare it with
+// encoding/json's.
+func fromRaw(r *rawPayload) Payload {
+	p := Payload{IdentitySource: Source(r.source), Step: r.step, Critical: r.critical, Reason: r.reason}
+	for _, q := range r.quantities {
+		p.Quantities = append(p.Quantities, LinkQuantity{From: q.from, To: q.to, Quantity: q.q.decimal(), Unit: q.unit})
+	}
+	for _, n := range r.nodes {
+		ni := NodeInfo{ID: n.id, Kind: NodeKind(n.kind), Material: n.material, GTIN: n.gtin,
+			Supplier: n.supplier, SupplierLot: n.supplierLot, Customer: n.customer, Unit: n.unit}
+		if n.q.set {
+			v := n.q.decimal()
+			ni.Quantity = &v
+		}
+		p.Nodes = append(p.Nodes, ni)
+	}
+	return p
+}
+
+var decOpts = cmp.Options{
+	cmp.Comparer(func(a, b decimal.Decimal) bool { return a.Equal(b) }),
+	cmp.Comparer(func(a, b *decimal.Decimal) bool { return (a == nil) == (b == nil) && (a == nil || a.Equal(*b)) }),
+}
+
+// checkDecode holds the fast decoder to ParsePayload (encoding/json): both
+// accept or both reject, and when they accept they agree.
+func checkDecode(t *testing.T, in []byte) {
+	t.Helper()
+	want, werr := ParsePayload(in)
+	var raw rawPayload
+	gerr := decodePayload(in, &raw)
+	if gerr == nil {
+		gerr = raw.check()
+	}
+	if (werr == nil) != (gerr == nil) {
+		t.Fatalf("%q: encoding/json error %v, decoder error %v", in, werr, gerr)
+	}
+	if werr != nil {
+		return
+	}
+	got := fromRaw(&raw)
+	if len(want.Quantities) == 0 {
+		want.Quantities = nil
+	}
+	if len(want.Nodes) == 0 {
+		want.Nodes = nil
+	}
+	if diff := cmp.Diff(want, got, decOpts); diff != "" {
+		t.Fatalf("%q (-encoding/json +decoder):\n%s", in, diff)
+	}
+}
+
+var decodeSeeds = []string{
+	``, `null`, `{}`, ` { } `, `[]`, `"x"`, `{"step":"charge","critical":true}`,
+	`{"identity_source":"scan","quantities":[{"from":"A","to":"B","quantity":"12.50","unit":"kg"}]}`,
+	`{"quantities":[{"from":"A","to":"B","quantity":12.5e1,"unit":"kg"}]}`,
+	`{"quantities":[{"from":"A","to":"B","quantity":"99999999999999999999.5","unit":"kg"}]}`,
+	`{"quantities":[{"from":"A","to":"B","quantity":"-1","unit":"kg"}]}`,
+	`{"quantities":[{"from":"A","to":"B","quantity":"1"}]}`,
+	`{"quantities":null,"nodes":null}`, `{"quantities":[null]}`,
+	`{"nodes":[{"id":"L1","kind":"lot","material":"M","supplier":"S","supplier_lot":"x","quantity":"5","unit":"kg"}]}`,
+	`{"nodes":[{"id":"","kind":"lot"}]}`, `{"nodes":[{"id":"a","kind":"pallet"}]}`,
+	`{"identity_source":"telepathy"}`, `{"Step":"x","STEP":"y"}`,
+	`{"step":"a\u00e9\ud83d\ude00\n\"b"}`, `{"step":"\ud800"}`, "{\"step\":\"\xff\"}",
+	`{"unknown":{"deep":[1,2,{"x":null}]},"critical":false}`,
+	`{"step":1}`, `{"critical":"yes"}`, `{"quantities":{}}`, `{"step":"a"} x`, `{"a":01}`, `{"a":1.}`,
+	`{"nodes":[{"id":"a","quantity":"\u0031","unit":"kg"}]}`, `{"nodes":[{"id":"a","quantity":"","unit":"kg"}]}`,
+}
+
+func TestDecodePayload(t *testing.T) {
+	t.Parallel()
+	for _, s := range decodeSeeds {
+		checkDecode(t, []byte(s))
+	}
+}
+
+func FuzzDecodePayload(f *testing.F) {
+	for _, s := range decodeSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		if !json.Valid(in) && len(in) > 0 {
+			// Still must not panic, and must reject.
+			var raw rawPayload
+			if err := decodePayload(in, &raw); err == nil {
+				if _, werr := ParsePayload(in); werr == nil {
+					return
+				}
+				t.Fatalf("%q: decoder accepted invalid JSON", in)
+			}
+			return
+		}
+		checkDecode(t, in)
+	})
+}
