@@ -40,7 +40,7 @@ type rawQuantity struct {
 
 type rawNode struct {
 	id, kind, material, gtin, supplier, supplierLot, customer, unit string
-	q                                                              num
+	q                                                               num
 }
 
 // rawPayload is Payload as the decoder fills it; reused between records.
