@@ -334,6 +334,12 @@ func (e *Engine) evaluate(ctx context.Context, req *Request, t *Transition, fact
 	for _, need := range t.Evidence {
 		reasons = append(reasons, checkEvidence(a, need)...)
 	}
+	// Signatures are not yet collected by Execute: a transition that
+	// requires them fails closed rather than passing unsigned.
+	for _, sig := range t.Signatures {
+		reasons = append(reasons, gate.Reason{Gate: "model", Code: CodeSignatureMissing,
+			Message: fmt.Sprintf("%s needs %d signature(s) meaning %q; none was given", t.Command, sig.Count, sig.Meaning)})
+	}
 	for _, g := range t.Gates {
 		v, err := g.Check(ctx, a, facts)
 		if err != nil {
@@ -386,8 +392,9 @@ func checkConsumption(ctx context.Context, a *gate.Attempt, facts gate.Facts, c 
 
 // Codes of the engine's own checks.
 const (
-	CodeOverConsumption gate.Code = "consumption.over-available"
-	CodeUnitMismatch    gate.Code = "consumption.unit-mismatch"
+	CodeSignatureMissing gate.Code = "signature.missing"
+	CodeOverConsumption  gate.Code = "consumption.over-available"
+	CodeUnitMismatch     gate.Code = "consumption.unit-mismatch"
 )
 
 // checkEvidence enforces an evidence requirement of the model.

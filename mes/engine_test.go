@@ -240,3 +240,17 @@ func TestHoldBetweenEvaluationAndAppend(t *testing.T) {
 		t.Errorf("audit trail: %v", err)
 	}
 }
+
+// TestSignedTransitionFailsClosed: until Execute collects signatures, a
+// transition that requires one is denied, never passed unsigned.
+func TestSignedTransitionFailsClosed(t *testing.T) {
+	t.Parallel()
+	e, _ := newEngine(t)
+	m := must[*Model](t)(NewModel("verify", 1).States("done", "verified").Initial("done").Final("verified").
+		Permit("done", CmdVerify, "verified", WithSignatures(SignatureRequirement{Meaning: "verified", Count: 1, NotPerformer: true})).Build())
+	_, err := e.Execute(context.Background(), Request{ID: "v1", Model: m, Subject: "batch-B42", Command: CmdVerify, Actor: "qa-3"})
+	var de *DeniedError
+	if !errors.As(err, &de) || !hasCode(de.Reasons, CodeSignatureMissing) {
+		t.Fatalf("error = %v, want a denial for the missing signature", err)
+	}
+}
