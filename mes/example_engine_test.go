@@ -72,12 +72,23 @@ func Example() {
 			fmt.Printf("weigh %s kg: %s -> %s\n", kg, out.From, out.To)
 		}
 	}
-	weigh("cmd-1", "12.61")
-	weigh("cmd-2", "12.52")
-
-	out, err := engine.Execute(ctx, mes.Request{ID: "cmd-3", Model: labelStep, Subject: "batch-B42", Step: "label",
-		Command: mes.CmdComplete, Actor: "op-7"})
-	fmt.Printf("label: %s -> %s, %v\n", out.From, out.To, err)
+	label := func(id string) {
+		out, err := engine.Execute(ctx, mes.Request{ID: id, Model: labelStep, Subject: "batch-B42", Step: "label",
+			Command: mes.CmdComplete, Actor: "op-7"})
+		var denied *mes.DeniedError
+		switch {
+		case errors.As(err, &denied):
+			fmt.Printf("label: denied, %s\n", denied.Reasons[0].Code)
+		case err != nil:
+			log.Fatal(err)
+		default:
+			fmt.Printf("label: %s -> %s\n", out.From, out.To)
+		}
+	}
+	label("cmd-1")
+	weigh("cmd-2", "12.61")
+	weigh("cmd-3", "12.52")
+	label("cmd-4")
 
 	recs, _ := store.Load(ctx, "batch-B42", 1)
 	for _, r := range recs {
