@@ -45,11 +45,11 @@ func (x *Exporter) CSV(t *Trace) ([]byte, error) {
 	defer g.mu.RUnlock()
 	var rows []csvRow
 	node := func(n uint32) (id, kind, mat string) {
-		return g.nodes.names[n], string(g.kind[n]), g.strs.names[g.material[n]]
+		return g.nodes.name(n), string(g.kindOf(n)), g.strs.name(g.material[n])
 	}
 	party := func(n uint32) (supplier, lot, customer string) {
 		if d, ok := g.details[n]; ok {
-			return g.strs.names[d.supplier], d.supplierLot, g.strs.names[d.customer]
+			return g.strs.name(d.supplier), d.supplierLot, g.strs.name(d.customer)
 		}
 		return "", "", ""
 	}
@@ -96,7 +96,7 @@ func (x *Exporter) CSV(t *Trace) ([]byte, error) {
 		receipt(g.eFrom[e])
 	}
 	for _, s := range t.req.From {
-		if n, ok := g.nodes.index[s]; ok {
+		if n, ok := g.nodes.lookupString(s); ok {
 			receipt(n)
 		}
 	}

@@ -33,19 +33,21 @@ func (n num) decimal() decimal.Decimal {
 	return decimal.New(n.coef, n.exp)
 }
 
+// The decoder's strings are byte slices into the payload where it can (no
+// escapes), so valid only while the record is.
 type rawQuantity struct {
-	from, to, unit string
+	from, to, unit []byte
 	q              num
 }
 
 type rawNode struct {
-	id, kind, material, gtin, supplier, supplierLot, customer, unit string
+	id, kind, material, gtin, supplier, supplierLot, customer, unit []byte
 	q                                                               num
 }
 
 // rawPayload is Payload as the decoder fills it; reused between records.
 type rawPayload struct {
-	source, step, reason string
+	source, step, reason []byte
 	critical             bool
 	quantities           []rawQuantity
 	nodes                []rawNode
@@ -124,7 +126,7 @@ func (d *decoder) object(field func(key []byte) error) error {
 			return fmt.Errorf("%w: want ':' at byte %d", errSyntax, d.i)
 		}
 		d.i++
-		if err := field([]byte(key)); err != nil {
+		if err := field(key); err != nil {
 			return err
 		}
 		switch d.peek() {
@@ -257,7 +259,7 @@ func (d *decoder) payloadField(key []byte, p *rawPayload) error {
 	return d.skip()
 }
 
-func (d *decoder) strOrNull(dst *string) error {
+func (d *decoder) strOrNull(dst *[]byte) error {
 	if d.lit("null") {
 		return nil
 	}
@@ -281,7 +283,7 @@ func (d *decoder) number(dst *num) error {
 		}
 		text = string(d.b[start+1 : d.i-1])
 		if d.i-start == 2 {
-			text = `""`
+			text = `""` // decimal keeps the quotes of an empty string
 		}
 	} else {
 		start := d.i
@@ -394,9 +396,9 @@ func (d *decoder) skip() error {
 
 // str decodes a JSON string as encoding/json does, invalid UTF-8 and lone
 // surrogates becoming U+FFFD.
-func (d *decoder) str() (string, error) {
+func (d *decoder) str() ([]byte, error) {
 	if d.peek() != '"' {
-		return "", fmt.Errorf("%w: want a string at byte %d", errSyntax, d.i)
+		return nil, fmt.Errorf("%w: want a string at byte %d", errSyntax, d.i)
 	}
 	d.i++
 	start := d.i
@@ -407,7 +409,7 @@ func (d *decoder) str() (string, error) {
 			s := d.b[start:d.i]
 			d.i++
 			if utf8.Valid(s) {
-				return string(s), nil
+				return s[:len(s):len(s)], nil
 			}
 			d.i = start
 			break
@@ -419,20 +421,20 @@ func (d *decoder) str() (string, error) {
 		d.i++
 	}
 	if d.i != start {
-		return "", fmt.Errorf("%w: unterminated string", errSyntax)
+		return nil, fmt.Errorf("%w: unterminated string", errSyntax)
 	}
-	var out []byte
+	out := []byte{}
 	for d.i < len(d.b) {
 		c := d.b[d.i]
 		switch {
 		case c == '"':
 			d.i++
-			return string(out), nil
+			return out, nil
 		case c < 0x20:
-			return "", fmt.Errorf("%w: control character in string at byte %d", errSyntax, d.i)
+			return nil, fmt.Errorf("%w: control character in string at byte %d", errSyntax, d.i)
 		case c == '\\':
 			if d.i+1 >= len(d.b) {
-				return "", fmt.Errorf("%w: unterminated string", errSyntax)
+				return nil, fmt.Errorf("%w: unterminated string", errSyntax)
 			}
 			e := d.b[d.i+1]
 			d.i += 2
@@ -452,7 +454,7 @@ func (d *decoder) str() (string, error) {
 			case 'u':
 				r, ok := d.hex4()
 				if !ok {
-					return "", fmt.Errorf("%w: bad \\u escape at byte %d", errSyntax, d.i)
+					return nil, fmt.Errorf("%w: bad \\u escape at byte %d", errSyntax, d.i)
 				}
 				if utf16.IsSurrogate(r) {
 					save := d.i
@@ -470,7 +472,7 @@ func (d *decoder) str() (string, error) {
 				}
 				out = utf8.AppendRune(out, r)
 			default:
-				return "", fmt.Errorf("%w: bad escape at byte %d", errSyntax, d.i)
+				return nil, fmt.Errorf("%w: bad escape at byte %d", errSyntax, d.i)
 			}
 		default:
 			r, size := utf8.DecodeRune(d.b[d.i:])
@@ -482,7 +484,7 @@ func (d *decoder) str() (string, error) {
 			d.i += size
 		}
 	}
-	return "", fmt.Errorf("%w: unterminated string", errSyntax)
+	return nil, fmt.Errorf("%w: unterminated string", errSyntax)
 }
 
 func (d *decoder) hex4() (rune, bool) {
@@ -505,7 +507,7 @@ func (p *rawPayload) check() error {
 		return fmt.Errorf("identity_source %q is not scan, device or manual", p.source)
 	}
 	for i, n := range p.nodes {
-		if n.id == "" {
+		if len(n.id) == 0 {
 			return fmt.Errorf("nodes[%d]: empty id", i)
 		}
 		switch NodeKind(n.kind) {
@@ -516,7 +518,7 @@ func (p *rawPayload) check() error {
 		if n.q.set && n.q.decimal().IsNegative() {
 			return fmt.Errorf("nodes[%d]: quantity %s is negative", i, n.q.decimal())
 		}
-		if n.q.set && n.unit == "" {
+		if n.q.set && len(n.unit) == 0 {
 			return fmt.Errorf("nodes[%d]: quantity without a unit", i)
 		}
 	}
@@ -524,7 +526,7 @@ func (p *rawPayload) check() error {
 		if q.q.decimal().IsNegative() {
 			return fmt.Errorf("quantities[%d]: %s is negative", i, q.q.decimal())
 		}
-		if q.unit == "" {
+		if len(q.unit) == 0 {
 			return fmt.Errorf("quantities[%d]: no unit", i)
 		}
 	}

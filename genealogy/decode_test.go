@@ -11,13 +11,13 @@ import (
 // fromRaw turns the decoder's output into a Payload, to compare it with
 // encoding/json's.
 func fromRaw(r *rawPayload) Payload {
-	p := Payload{IdentitySource: Source(r.source), Step: r.step, Critical: r.critical, Reason: r.reason}
+	p := Payload{IdentitySource: Source(r.source), Step: string(r.step), Critical: r.critical, Reason: string(r.reason)}
 	for _, q := range r.quantities {
-		p.Quantities = append(p.Quantities, LinkQuantity{From: q.from, To: q.to, Quantity: q.q.decimal(), Unit: q.unit})
+		p.Quantities = append(p.Quantities, LinkQuantity{From: string(q.from), To: string(q.to), Quantity: q.q.decimal(), Unit: string(q.unit)})
 	}
 	for _, n := range r.nodes {
-		ni := NodeInfo{ID: n.id, Kind: NodeKind(n.kind), Material: n.material, GTIN: n.gtin,
-			Supplier: n.supplier, SupplierLot: n.supplierLot, Customer: n.customer, Unit: n.unit}
+		ni := NodeInfo{ID: string(n.id), Kind: NodeKind(n.kind), Material: string(n.material), GTIN: string(n.gtin),
+			Supplier: string(n.supplier), SupplierLot: string(n.supplierLot), Customer: string(n.customer), Unit: string(n.unit)}
 		if n.q.set {
 			v := n.q.decimal()
 			ni.Quantity = &v

@@ -25,7 +25,7 @@ func (x *Exporter) DOT(t *Trace) []byte {
 	}
 	start := map[uint32]bool{}
 	for _, s := range t.req.From {
-		if n, ok := g.nodes.index[s]; ok {
+		if n, ok := g.nodes.lookupString(s); ok {
 			nodes[n], start[n] = true, true
 		}
 	}
@@ -33,7 +33,7 @@ func (x *Exporter) DOT(t *Trace) []byte {
 	for n := range nodes {
 		ids = append(ids, n)
 	}
-	slices.SortFunc(ids, func(a, b uint32) int { return strings.Compare(g.nodes.names[a], g.nodes.names[b]) })
+	slices.SortFunc(ids, func(a, b uint32) int { return strings.Compare(g.nodes.name(a), g.nodes.name(b)) })
 	for _, n := range ids {
 		info := g.info(n)
 		label := []string{info.ID}
@@ -48,7 +48,7 @@ func (x *Exporter) DOT(t *Trace) []byte {
 		}
 		attrs := []string{"shape=" + shape(info.Kind)}
 		for _, a := range g.notes[n] {
-			label = append(label, g.strs.names[g.proofs[a.proof].typ]+": "+a.reason)
+			label = append(label, g.strs.name(g.proofs[a.proof].typ)+": "+a.reason)
 			if !slices.Contains(attrs, "color=red") {
 				attrs = append(attrs, "color=red")
 			}

@@ -87,8 +87,8 @@ var digits18 = regexp.MustCompile(`^[0-9]{18}$`)
 // URI under IDBase.
 func (x *Exporter) uri(n uint32) string {
 	g := x.g
-	id := g.nodes.names[n]
-	switch g.kind[n] {
+	id := g.nodes.name(n)
+	switch g.kindOf(n) {
 	case NodeContainer:
 		if digits18.MatchString(id) {
 			return "https://id.gs1.org/00/" + id
@@ -100,7 +100,7 @@ func (x *Exporter) uri(n uint32) string {
 		return x.base + "shipment/" + url.PathEscape(id)
 	}
 	if d, ok := g.details[n]; ok && d.gtin != 0 {
-		return "https://id.gs1.org/01/" + g.strs.names[d.gtin] + "/10/" + url.PathEscape(id)
+		return "https://id.gs1.org/01/" + g.strs.name(d.gtin) + "/10/" + url.PathEscape(id)
 	}
 	return x.base + "lot/" + url.PathEscape(id)
 }
@@ -134,7 +134,7 @@ func (x *Exporter) element(n uint32, q decimal.Decimal, unit string) (QuantityEl
 
 // event maps the record behind proof p to one EPCIS event, with its hash as
 // its eventID. The caller holds g.mu.
-func (x *Exporter) event(p uint32) (EPCISEvent, error) {
+func (x *Exporter) event(p uint32, received map[uint32][]uint32) (EPCISEvent, error) {
 	g := x.g
 	pr := g.proof(p)
 	ev := EPCISEvent{EventTime: hashTime(pr.Time), EventTimeZoneOffset: "+00:00"}
@@ -151,11 +151,11 @@ func (x *Exporter) event(p uint32) (EPCISEvent, error) {
 	if first == end {
 		// A receipt: the lots it declared, commissioned into the plant.
 		ev.Type, ev.Action, ev.BizStep = "ObjectEvent", "ADD", "receiving"
-		for _, n := range g.received[p] {
+		for _, n := range received[p] {
 			q, unit := g.nodeQuantity(n)
 			add(&ev.QuantityList, n, q, unit)
 			if d, ok := g.details[n]; ok && d.supplier != 0 {
-				ev.SourceList = append(ev.SourceList, EPCISSource{Type: "owning_party", Source: x.party(g.strs.names[d.supplier])})
+				ev.SourceList = append(ev.SourceList, EPCISSource{Type: "owning_party", Source: x.party(g.strs.name(d.supplier))})
 			}
 		}
 	} else {
@@ -185,7 +185,7 @@ func (x *Exporter) event(p uint32) (EPCISEvent, error) {
 			ev.Type, ev.Action, ev.BizStep = "AggregationEvent", "ADD", "packing"
 			ev.ParentID = x.uri(g.eTo[first])
 			for e := first; e < end; e++ {
-				if g.kind[g.eFrom[e]] == NodeContainer {
+				if g.kindOf(g.eFrom[e]) == NodeContainer {
 					ev.ChildEPCs = append(ev.ChildEPCs, x.uri(g.eFrom[e]))
 					continue
 				}
@@ -197,10 +197,10 @@ func (x *Exporter) event(p uint32) (EPCISEvent, error) {
 			to := g.eTo[first]
 			ev.BizTransactionList = []BizTransaction{{Type: "desadv", BizTransaction: x.uri(to)}}
 			if d, ok := g.details[to]; ok && d.customer != 0 {
-				ev.DestinationList = []EPCISDestination{{Type: "owning_party", Destination: x.party(g.strs.names[d.customer])}}
+				ev.DestinationList = []EPCISDestination{{Type: "owning_party", Destination: x.party(g.strs.name(d.customer))}}
 			}
 			for e := first; e < end; e++ {
-				if g.kind[g.eFrom[e]] == NodeContainer {
+				if g.kindOf(g.eFrom[e]) == NodeContainer {
 					ev.EPCList = append(ev.EPCList, x.uri(g.eFrom[e]))
 					continue
 				}
@@ -234,17 +234,6 @@ func mergeElements(qs []QuantityElement) []QuantityElement {
 	return out
 }
 
-func (g *Graph) nodeQuantity(n uint32) (decimal.Decimal, string) {
-	q := g.nodeQty[n]
-	if q.unit == 0 {
-		return decimal.Decimal{}, ""
-	}
-	if q.exp == wideExp {
-		return g.wideNode[n], g.strs.names[q.unit]
-	}
-	return decimal.New(q.coef, q.exp), g.strs.names[q.unit]
-}
-
 // traceProofs returns the proofs of t's edges and the receipts of its
 // nodes, in record order. The caller holds g.mu.
 func (x *Exporter) traceProofs(t *Trace) []uint32 {
@@ -266,7 +255,7 @@ func (x *Exporter) traceProofs(t *Trace) []uint32 {
 		}
 	}
 	for _, s := range t.req.From {
-		if n, ok := g.nodes.index[s]; ok {
+		if n, ok := g.nodes.lookupString(s); ok {
 			if p, ok := g.origin[n]; ok {
 				add(p)
 			}
@@ -295,8 +284,9 @@ func (x *Exporter) document(ps []uint32) ([]byte, error) {
 		CreationDate: hashTime(x.clock()),
 	}
 	doc.Body.EventList = make([]EPCISEvent, 0, len(ps))
+	received := x.g.receivedBy(ps)
 	for _, p := range ps {
-		ev, err := x.event(p)
+		ev, err := x.event(p, received)
 		if err != nil {
 			return nil, fmt.Errorf("genealogy: epcis: %w", err)
 		}
@@ -327,7 +317,7 @@ func (x *Exporter) EPCISRange(from, to time.Time) ([]byte, error) {
 	var ps []uint32
 	lo, hi := from.UnixMicro(), to.UnixMicro()
 	for i, p := range x.g.proofs {
-		if p.micros >= lo && p.micros < hi && (x.g.proofFlows(uint32(i)) || x.g.received[uint32(i)] != nil) {
+		if p.micros >= lo && p.micros < hi && (x.g.proofFlows(uint32(i)) || x.g.strs.name(p.typ) == TypeReceived) {
 			ps = append(ps, uint32(i))
 		}
 	}
@@ -355,4 +345,29 @@ func (q QuantityElement) MarshalJSON() ([]byte, error) {
 		p.Quantity = &n
 	}
 	return json.Marshal(p)
+}
+
+// receivedBy returns the nodes each receipt among ps received, in node
+// order. The caller holds g.mu.
+func (g *Graph) receivedBy(ps []uint32) map[uint32][]uint32 {
+	want := map[uint32]bool{}
+	for _, p := range ps {
+		if g.proofFlows(p) {
+			continue
+		}
+		want[p] = true
+	}
+	out := map[uint32][]uint32{}
+	if len(want) == 0 {
+		return out
+	}
+	for n, p := range g.origin {
+		if want[p] {
+			out[p] = append(out[p], n)
+		}
+	}
+	for _, ns := range out {
+		slices.Sort(ns)
+	}
+	return out
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/shopspring/decimal"
 
@@ -27,29 +28,9 @@ type Config struct {
 // DefaultPageSize is the PageSize of a Config that leaves it zero.
 const DefaultPageSize = 10000
 
-// interner maps strings to dense ids; id 0 is the empty string.
-type interner struct {
-	index map[string]uint32
-	names []string
-}
-
-func newInterner() interner {
-	return interner{index: map[string]uint32{"": 0}, names: []string{""}}
-}
-
-func (in *interner) id(s string) uint32 {
-	if id, ok := in.index[s]; ok {
-		return id
-	}
-	id := uint32(len(in.names))
-	in.index[s] = id
-	in.names = append(in.names, s)
-	return id
-}
-
 // proof is the compact form of a proving event: one per record with links.
 type proof struct {
-	stream   uint32 // in Graph.strs
+	stream   uint32 // in Graph.nodes: streams are mostly named as things are
 	version  int64
 	position int64
 	hash     audit.Hash
@@ -91,11 +72,11 @@ type Graph struct {
 	strs  interner // streams, types, steps, units, materials
 	last  int64    // position of the last record applied
 
-	kind     []NodeKind // by node
-	material []uint32   // by node, in strs
+	kind     []uint8  // by node, index in nodeKinds
+	material []uint32 // by node, in strs
 	byMat    map[uint32][]uint32
 	nodeQty  []qty // by node: the quantity it was received or made with
-	wideNode map[uint32]decimal.Decimal
+	wideNode map[uint32]wideQty
 	details  map[uint32]details
 	notes    map[uint32][]annotation
 
@@ -104,31 +85,61 @@ type Graph struct {
 	eKind      []uint8
 	eProof     []uint32
 	eQty       []qty
-	wide       map[uint32]decimal.Decimal // quantities too wide for a qty
+	wide       map[uint32]wideQty // quantities too wide for a qty
 
 	proofs    []proof
 	firstEdge []uint32            // by proof: its first edge; its edges run to the next proof's
-	origin    map[uint32]uint32   // received node → the proof of its receipt
-	received  map[uint32][]uint32 // proof of a receipt → the nodes it received
+	origin    map[uint32]uint32 // received node → the proof of its receipt
 
 	// CSR adjacency of the edges below csrEdges; later edges are in the
-	// tail maps until the next compaction.
-	outOff, outAdj, inOff, inAdj []uint32
-	csrEdges                     int
-	indexed                      int // edges in the CSR arrays or the tail maps
-	tailOut, tailIn              map[uint32][]uint32
+	// tail maps until the next compaction. An entry carries the far end
+	// and the kind with the edge id, so that a trace reads no other array
+	// for the edges it skips or has seen the far end of.
+	outOff, inOff   []uint32
+	outAdj, inAdj   []adj
+	csrEdges        int
+	indexed         int // edges in the CSR arrays or the tail maps
+	tailOut, tailIn map[uint32][]adj
 
 	visits  sync.Pool  // *visit
 	scratch rawPayload // decoding buffer, guarded by mu
 }
 
+// adj is one adjacency entry: the far end of an edge, and the edge id
+// shifted left by kindBits with the kind index below it.
+type adj struct{ far, ek uint32 }
+
+const (
+	kindBits = 3
+	kindMask = 1<<kindBits - 1
+	// MaxEdges bounds the edges a graph holds, so that an edge id fits an
+	// adjacency entry beside its kind.
+	MaxEdges = 1 << (32 - kindBits)
+)
+
+func (a adj) edge() uint32 { return a.ek >> kindBits }
+func (a adj) kind() uint32 { return a.ek & kindMask }
+
 // qty is a quantity as coefficient × 10^exp with an interned unit (0: none),
-// so that an edge's quantity costs 16 bytes and no pointer.
+// so that an edge's quantity costs 8 bytes and no pointer; a quantity that
+// does not fit is in a wide map, its qty's exp set to wideExp.
 type qty struct {
-	coef int64
-	exp  int32
-	unit uint32
+	coef int32
+	exp  int16
+	unit uint16
 }
+
+type wideQty struct {
+	v    decimal.Decimal
+	unit string
+}
+
+// wideExp marks a qty whose value is in a wide map.
+const wideExp = math.MinInt16
+
+var nodeKinds = []NodeKind{NodeUnknown, NodeLot, NodeContainer, NodeBatch, NodeShipment}
+
+func (g *Graph) kindOf(n uint32) NodeKind { return nodeKinds[g.kind[n]] }
 
 // New returns an empty graph that reads store. cfg may be nil. It returns an
 // error for a nil store or a Config field that is not valid, naming it.
@@ -151,20 +162,19 @@ func New(store storage.Store, cfg *Config) (*Graph, error) {
 		pageSize: c.PageSize,
 		nodes:    newInterner(),
 		strs:     newInterner(),
-		kind:     []NodeKind{NodeUnknown},
+		kind:     []uint8{0},
 		material: []uint32{0},
 		byMat:    map[uint32][]uint32{},
 		details:  map[uint32]details{},
-		wideNode: map[uint32]decimal.Decimal{},
+		wideNode: map[uint32]wideQty{},
 		nodeQty:  []qty{{}},
 		notes:    map[uint32][]annotation{},
-		wide:     map[uint32]decimal.Decimal{},
+		wide:     map[uint32]wideQty{},
 		origin:   map[uint32]uint32{},
-		received: map[uint32][]uint32{},
 		outOff:   []uint32{0, 0},
 		inOff:    []uint32{0, 0},
-		tailOut:  map[uint32][]uint32{},
-		tailIn:   map[uint32][]uint32{},
+		tailOut:  map[uint32][]adj{},
+		tailIn:   map[uint32][]adj{},
 	}, nil
 }
 
@@ -235,10 +245,14 @@ func (g *Graph) Position() int64 {
 	return g.last
 }
 
-func (g *Graph) node(id string) uint32 {
+func (g *Graph) nodeString(id string) uint32 {
+	return g.node(unsafe.Slice(unsafe.StringData(id), len(id)))
+}
+
+func (g *Graph) node(id []byte) uint32 {
 	n := g.nodes.id(id)
 	if int(n) == len(g.kind) {
-		g.kind = append(g.kind, NodeUnknown)
+		g.kind = append(g.kind, 0)
 		g.material = append(g.material, 0)
 		g.nodeQty = append(g.nodeQty, qty{})
 	}
@@ -269,8 +283,8 @@ func (g *Graph) apply(r *audit.Record) error {
 	}
 	pi := uint32(len(g.proofs))
 	g.proofs = append(g.proofs, proof{
-		stream: g.strs.id(r.Stream), version: r.Version, position: r.Position, hash: r.Hash,
-		micros: r.Time.UnixMicro(), typ: g.strs.id(r.Type), step: g.strs.id(p.step),
+		stream: g.nodeString(r.Stream), version: r.Version, position: r.Position, hash: r.Hash,
+		micros: r.Time.UnixMicro(), typ: g.strs.idString(r.Type), step: g.strs.id(p.step),
 		source: uint8(slices.Index(sources, Source(p.source))), critical: p.critical,
 	})
 	g.firstEdge = append(g.firstEdge, uint32(len(g.eFrom)))
@@ -278,7 +292,6 @@ func (g *Graph) apply(r *audit.Record) error {
 		n := g.declare(&p.nodes[i])
 		if r.Type == TypeReceived {
 			g.origin[n] = pi
-			g.received[pi] = append(g.received[pi], n)
 		}
 	}
 	// Links of one event go in (from, to, kind) order, so that edge ids
@@ -290,15 +303,18 @@ func (g *Graph) apply(r *audit.Record) error {
 	}
 	for _, l := range links {
 		if Kind(l.Kind) == Concerns {
-			ex, lot := g.node(l.From), g.node(l.To)
-			g.notes[lot] = append(g.notes[lot], annotation{exception: ex, proof: pi, reason: p.reason})
+			ex, lot := g.nodeString(l.From), g.nodeString(l.To)
+			g.notes[lot] = append(g.notes[lot], annotation{exception: ex, proof: pi, reason: string(p.reason)})
 			continue
 		}
 		k := kindIndex(Kind(l.Kind))
 		if k < 0 {
 			continue
 		}
-		from, to := g.node(l.From), g.node(l.To)
+		if len(g.eFrom) >= MaxEdges {
+			return &PayloadError{Stream: r.Stream, Version: r.Version, Reason: fmt.Sprintf("the graph holds %d edges, its limit", MaxEdges)}
+		}
+		from, to := g.nodeString(l.From), g.nodeString(l.To)
 		e := uint32(len(g.eFrom))
 		g.eFrom = append(g.eFrom, from)
 		g.eTo = append(g.eTo, to)
@@ -317,49 +333,50 @@ func compareLinks(a, b audit.Link) int {
 	return cmp.Or(strings.Compare(a.From, b.From), strings.Compare(a.To, b.To), strings.Compare(a.Kind, b.Kind))
 }
 
-// qtyOf returns the quantity of link l, and the decimal itself when it
-// does not fit a qty (the qty then has exp wideExp).
-func (g *Graph) qtyOf(qs []rawQuantity, l audit.Link) (qty, *decimal.Decimal) {
+// qtyOf returns the quantity of link l, and the wide form when it does not
+// fit a qty.
+func (g *Graph) qtyOf(qs []rawQuantity, l audit.Link) (qty, *wideQty) {
 	for _, q := range qs {
-		if q.from == l.From && q.to == l.To && q.q.set {
+		if string(q.from) == l.From && string(q.to) == l.To && q.q.set {
 			return g.compactQty(q.q, q.unit)
 		}
 	}
 	return qty{}, nil
 }
 
-func (g *Graph) compactQty(n num, unit string) (qty, *decimal.Decimal) {
+func (g *Graph) compactQty(n num, unit []byte) (qty, *wideQty) {
 	u := g.strs.id(unit) // never 0: check rejects a quantity without a unit
-	if n.wide != nil {
-		c := n.wide.Coefficient()
-		if !c.IsInt64() || n.wide.Exponent() == wideExp {
-			return qty{exp: wideExp, unit: u}, n.wide
-		}
-		return qty{coef: c.Int64(), exp: n.wide.Exponent(), unit: u}, nil
+	if n.wide == nil && n.coef >= math.MinInt32 && n.coef <= math.MaxInt32 && n.exp > wideExp && n.exp <= math.MaxInt16 && u <= math.MaxUint16 {
+		return qty{coef: int32(n.coef), exp: int16(n.exp), unit: uint16(u)}, nil
 	}
-	return qty{coef: n.coef, exp: n.exp, unit: u}, nil
+	return qty{exp: wideExp, unit: 1}, &wideQty{v: n.decimal(), unit: string(unit)}
 }
 
-// wideExp marks a qty whose decimal is in Graph.wide.
-const wideExp = math.MinInt32
-
 func (g *Graph) quantity(e uint32) (decimal.Decimal, string) {
-	q := g.eQty[e]
-	if q.unit == 0 {
+	return g.qtyValue(g.eQty[e], g.wide, e)
+}
+
+func (g *Graph) nodeQuantity(n uint32) (decimal.Decimal, string) {
+	return g.qtyValue(g.nodeQty[n], g.wideNode, n)
+}
+
+func (g *Graph) qtyValue(q qty, wide map[uint32]wideQty, key uint32) (decimal.Decimal, string) {
+	switch {
+	case q.unit == 0:
 		return decimal.Decimal{}, ""
+	case q.exp == wideExp:
+		w := wide[key]
+		return w.v, w.unit
 	}
-	if q.exp == wideExp {
-		return g.wide[e], g.strs.names[q.unit]
-	}
-	return decimal.New(q.coef, q.exp), g.strs.names[q.unit]
+	return decimal.New(int64(q.coef), int32(q.exp)), g.strs.name(uint32(q.unit))
 }
 
 func (g *Graph) declare(n *rawNode) uint32 {
 	id := g.node(n.id)
-	if g.kind[id] == NodeUnknown {
-		g.kind[id] = NodeKind(n.kind)
+	if g.kind[id] == 0 {
+		g.kind[id] = uint8(slices.Index(nodeKinds, NodeKind(n.kind))) // check made it one of them
 	}
-	if n.material != "" && g.material[id] == 0 {
+	if len(n.material) > 0 && g.material[id] == 0 {
 		m := g.strs.id(n.material)
 		g.material[id] = m
 		g.byMat[m] = append(g.byMat[m], id)
@@ -371,11 +388,11 @@ func (g *Graph) declare(n *rawNode) uint32 {
 		}
 		g.nodeQty[id] = q
 	}
-	if n.gtin == "" && n.supplier == "" && n.supplierLot == "" && n.customer == "" {
+	if len(n.gtin)+len(n.supplier)+len(n.supplierLot)+len(n.customer) == 0 {
 		return id
 	}
 	d := g.details[id]
-	fill := func(dst *uint32, v string) {
+	fill := func(dst *uint32, v []byte) {
 		if *dst == 0 {
 			*dst = g.strs.id(v)
 		}
@@ -384,7 +401,7 @@ func (g *Graph) declare(n *rawNode) uint32 {
 	fill(&d.supplier, n.supplier)
 	fill(&d.customer, n.customer)
 	if d.supplierLot == "" {
-		d.supplierLot = n.supplierLot
+		d.supplierLot = string(n.supplierLot)
 	}
 	g.details[id] = d
 	return id
@@ -401,24 +418,26 @@ func (g *Graph) compact(force bool) {
 	}
 	if !force && tail*8 < g.csrEdges {
 		for e := g.indexed; e < len(g.eFrom); e++ {
-			g.tailOut[g.eFrom[e]] = append(g.tailOut[g.eFrom[e]], uint32(e))
-			g.tailIn[g.eTo[e]] = append(g.tailIn[g.eTo[e]], uint32(e))
+			ek := uint32(e)<<kindBits | uint32(g.eKind[e])
+			from, to := g.eFrom[e], g.eTo[e]
+			g.tailOut[from] = append(g.tailOut[from], adj{far: to, ek: ek})
+			g.tailIn[to] = append(g.tailIn[to], adj{far: from, ek: ek})
 		}
 		g.indexed = len(g.eFrom)
 		return
 	}
 	n := len(g.kind)
-	g.outOff, g.outAdj = csr(n, g.eFrom, g.outOff[:0])
-	g.inOff, g.inAdj = csr(n, g.eTo, g.inOff[:0])
+	g.outOff, g.outAdj = csr(n, g.eFrom, g.eTo, g.eKind, g.outOff[:0])
+	g.inOff, g.inAdj = csr(n, g.eTo, g.eFrom, g.eKind, g.inOff[:0])
 	g.csrEdges = len(g.eFrom)
 	g.indexed = g.csrEdges
 	clear(g.tailOut)
 	clear(g.tailIn)
 }
 
-// csr returns offsets and edge ids grouped by end node; within a node the
-// edge ids stay in ascending order.
-func csr(n int, end []uint32, off []uint32) ([]uint32, []uint32) {
+// csr returns offsets and adjacency entries grouped by near end; within a
+// node the edge ids stay in ascending order.
+func csr(n int, end, far []uint32, kind []uint8, off []uint32) ([]uint32, []adj) {
 	off = slices.Grow(off, n+1)[:n+1]
 	clear(off)
 	for _, v := range end {
@@ -427,13 +446,13 @@ func csr(n int, end []uint32, off []uint32) ([]uint32, []uint32) {
 	for i := 1; i <= n; i++ {
 		off[i] += off[i-1]
 	}
-	adj := make([]uint32, len(end))
+	entries := make([]adj, len(end))
 	pos := slices.Clone(off[:n])
 	for e, v := range end {
-		adj[pos[v]] = uint32(e)
+		entries[pos[v]] = adj{far: far[e], ek: uint32(e)<<kindBits | uint32(kind[e])}
 		pos[v]++
 	}
-	return off, adj
+	return off, entries
 }
 
 // NodeInfo returns what the graph knows of node id, and false when no link
@@ -441,7 +460,7 @@ func csr(n int, end []uint32, off []uint32) ([]uint32, []uint32) {
 func (g *Graph) NodeInfo(id string) (NodeInfo, bool) {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
-	n, ok := g.nodes.index[id]
+	n, ok := g.nodes.lookupString(id)
 	if !ok || n == 0 {
 		return NodeInfo{}, false
 	}
@@ -449,17 +468,13 @@ func (g *Graph) NodeInfo(id string) (NodeInfo, bool) {
 }
 
 func (g *Graph) info(n uint32) NodeInfo {
-	ni := NodeInfo{ID: g.nodes.names[n], Kind: g.kind[n], Material: g.strs.names[g.material[n]]}
+	ni := NodeInfo{ID: g.nodes.name(n), Kind: g.kindOf(n), Material: g.strs.name(g.material[n])}
 	if d, ok := g.details[n]; ok {
-		ni.GTIN, ni.Supplier, ni.Customer = g.strs.names[d.gtin], g.strs.names[d.supplier], g.strs.names[d.customer]
+		ni.GTIN, ni.Supplier, ni.Customer = g.strs.name(d.gtin), g.strs.name(d.supplier), g.strs.name(d.customer)
 		ni.SupplierLot = d.supplierLot
 	}
-	if q := g.nodeQty[n]; q.unit != 0 {
-		v := decimal.New(q.coef, q.exp)
-		if q.exp == wideExp {
-			v = g.wideNode[n]
-		}
-		ni.Quantity, ni.Unit = &v, g.strs.names[q.unit]
+	if v, unit := g.nodeQuantity(n); unit != "" {
+		ni.Quantity, ni.Unit = &v, unit
 	}
 	return ni
 }
@@ -480,13 +495,13 @@ func (g *Graph) Annotations(lots ...string) []Annotation {
 	defer g.mu.RUnlock()
 	var out []Annotation
 	for _, l := range lots {
-		n, ok := g.nodes.index[l]
-		if !ok {
+		n, ok := g.nodes.lookupString(l)
+		if !ok || n == 0 {
 			continue
 		}
 		for _, a := range g.notes[n] {
 			pr := g.proof(a.proof)
-			out = append(out, Annotation{Lot: l, Exception: g.nodes.names[a.exception], Type: pr.Type, Reason: a.reason, Proof: pr})
+			out = append(out, Annotation{Lot: l, Exception: g.nodes.name(a.exception), Type: pr.Type, Reason: a.reason, Proof: pr})
 		}
 	}
 	return out
@@ -510,9 +525,9 @@ type Proof struct {
 func (g *Graph) proof(i uint32) Proof {
 	p := &g.proofs[i]
 	return Proof{
-		Stream: g.strs.names[p.stream], Version: p.version, Position: p.position, Hash: p.hash,
-		Type: g.strs.names[p.typ], Time: time.UnixMicro(p.micros).UTC(),
-		IdentitySource: sources[p.source], Step: g.strs.names[p.step], Critical: p.critical,
+		Stream: g.nodes.name(p.stream), Version: p.version, Position: p.position, Hash: p.hash,
+		Type: g.strs.name(p.typ), Time: time.UnixMicro(p.micros).UTC(),
+		IdentitySource: sources[p.source], Step: g.strs.name(p.step), Critical: p.critical,
 	}
 }
 

@@ -22,11 +22,16 @@ type PlantConfig struct {
 	// Levels is how many production levels follow receiving, so a lot's
 	// genealogy is Levels+1 lots deep. Default 5.
 	Levels int
-	// BulkInputs are raw lots (a solvent, a resin) that feed BulkFanout
-	// batches of the first level each. Default 1.
+	// BulkInputs are received lots (a solvent, a resin) that feed
+	// BulkFanout batches of level BulkLevel each. Default 1.
 	BulkInputs int
 	// BulkFanout defaults to Lots/100.
 	BulkFanout int
+	// BulkLevel is the level whose batches the bulk inputs feed: the
+	// levels above multiply its reach. Default: Levels/2+1, capped at
+	// Levels; with the other defaults a bulk input reaches about a fifth
+	// of the plant.
+	BulkLevel int
 	// Suppliers, Customers and Materials default to 50, 200 and 100.
 	Suppliers, Customers, Materials int
 }
@@ -52,6 +57,7 @@ func NewPlant(cfg PlantConfig) (*Plant, error) {
 	def(&c.Levels, 5)
 	def(&c.BulkInputs, 1)
 	def(&c.BulkFanout, c.Lots/100)
+	def(&c.BulkLevel, min(c.Levels, c.Levels/2+1))
 	def(&c.Suppliers, 50)
 	def(&c.Customers, 200)
 	def(&c.Materials, 100)
@@ -60,6 +66,8 @@ func NewPlant(cfg PlantConfig) (*Plant, error) {
 		return nil, fmt.Errorf("genealogy: plant: PlantConfig.Lots: %d, want at least 100", c.Lots)
 	case c.Levels < 1 || c.Levels > 50:
 		return nil, fmt.Errorf("genealogy: plant: PlantConfig.Levels: %d is outside 1..50", c.Levels)
+	case c.BulkLevel < 1 || c.BulkLevel > c.Levels:
+		return nil, fmt.Errorf("genealogy: plant: PlantConfig.BulkLevel: %d is outside 1..Levels", c.BulkLevel)
 	case c.BulkInputs < 0 || c.BulkFanout < 0:
 		return nil, errors.New("genealogy: plant: PlantConfig.BulkInputs and BulkFanout must not be negative")
 	case c.Suppliers < 1 || c.Customers < 1 || c.Materials < 1:
@@ -96,7 +104,7 @@ func (p *Plant) RawLots() int { return p.perLevel[0] }
 
 // Append writes the plant to store, one append per received lot, batch,
 // pallet and shipment, all with the vocabulary's builders, and returns the
-// number of appends. Each batch consumes two to four lots of the level
+// number of appends. Each batch consumes two or three lots of the level
 // below (and at the first level maybe a bulk lot) and produces one or two;
 // one batch in a hundred of each level is still in progress and has
 // produced nothing; finished lots are packed ten to a pallet (nine in ten
@@ -144,13 +152,18 @@ func (p *Plant) Each(fn func(storage.AppendRequest) error) (int, error) {
 		lots, below := p.perLevel[level], p.perLevel[level-1]
 		batches := lots * 2 / 3
 		bulkEvery := 0
-		if level == 1 && c.BulkFanout > 0 {
+		if level == c.BulkLevel && c.BulkFanout > 0 {
 			bulkEvery = max(1, batches/c.BulkFanout)
 		}
 		out := 0
 		for b := range batches {
 			batch := fmt.Sprintf("B%d-%07d", level, b)
-			fanIn := 2 + rng.IntN(3)
+			// Two inputs, sometimes three: a lot's genealogy reaches about
+			// a hundred lots each way at six levels.
+			fanIn := 2
+			if rng.IntN(5) == 0 {
+				fanIn = 3
+			}
 			inputs := make([]Portion, 0, fanIn+1)
 			seen := map[int]bool{}
 			for range fanIn {

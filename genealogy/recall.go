@@ -60,11 +60,11 @@ func (g *Graph) Recall(ctx context.Context, lot string) (*RecallScope, error) {
 	defer g.mu.RUnlock()
 	customers := map[string]bool{}
 	for _, name := range t.nodesLocked() {
-		n := g.nodes.index[name]
+		n, _ := g.nodes.lookupString(name)
 		if g.outDegree(n) > 0 {
 			continue
 		}
-		switch g.kind[n] {
+		switch g.kindOf(n) {
 		case NodeBatch:
 			rs.InProgress = append(rs.InProgress, name)
 		case NodeShipment:
@@ -79,7 +79,7 @@ func (g *Graph) Recall(ctx context.Context, lot string) (*RecallScope, error) {
 		ed := t.edge(i)
 		c := ""
 		if d, ok := g.details[g.eTo[e]]; ok {
-			c = g.strs.names[d.customer]
+			c = g.strs.name(d.customer)
 		}
 		rs.Shipped = append(rs.Shipped, ShippedItem{Item: ed.From, Shipment: ed.To, Customer: c, Proof: ed.Proof})
 		if c != "" && !customers[c] {
@@ -103,7 +103,7 @@ func (t *Trace) nodesLocked() []string {
 		}
 		if !seen[far] {
 			seen[far] = true
-			out = append(out, t.g.nodes.names[far])
+			out = append(out, t.g.nodes.name(far))
 		}
 	}
 	return out
@@ -122,11 +122,11 @@ func (g *Graph) outDegree(n uint32) int {
 // event declared gives no lots and a nil trace.
 func (g *Graph) WhereUsed(ctx context.Context, material string) ([]string, *Trace, error) {
 	g.mu.RLock()
-	m, ok := g.strs.index[material]
+	m, ok := g.strs.lookupString(material)
 	var lots []string
 	if ok && material != "" {
 		for _, n := range g.byMat[m] {
-			lots = append(lots, g.nodes.names[n])
+			lots = append(lots, g.nodes.name(n))
 		}
 	}
 	g.mu.RUnlock()
@@ -149,8 +149,8 @@ func (g *Graph) Finished(t *Trace) []string {
 	var out []string
 	prod := uint8(kindIndex(Produced))
 	for _, name := range t.nodesLocked() {
-		n := g.nodes.index[name]
-		if g.kind[n] != NodeLot {
+		n, _ := g.nodes.lookupString(name)
+		if g.kindOf(n) != NodeLot {
 			continue
 		}
 		made := false
@@ -176,22 +176,22 @@ func (g *Graph) Finished(t *Trace) []string {
 
 func (g *Graph) eachIn(n uint32, fn func(e uint32)) {
 	if int(n)+1 < len(g.inOff) {
-		for _, e := range g.inAdj[g.inOff[n]:g.inOff[n+1]] {
-			fn(e)
+		for _, a := range g.inAdj[g.inOff[n]:g.inOff[n+1]] {
+			fn(a.edge())
 		}
 	}
-	for _, e := range g.tailIn[n] {
-		fn(e)
+	for _, a := range g.tailIn[n] {
+		fn(a.edge())
 	}
 }
 
 func (g *Graph) eachOut(n uint32, fn func(e uint32)) {
 	if int(n)+1 < len(g.outOff) {
-		for _, e := range g.outAdj[g.outOff[n]:g.outOff[n+1]] {
-			fn(e)
+		for _, a := range g.outAdj[g.outOff[n]:g.outOff[n+1]] {
+			fn(a.edge())
 		}
 	}
-	for _, e := range g.tailOut[n] {
-		fn(e)
+	for _, a := range g.tailOut[n] {
+		fn(a.edge())
 	}
 }

@@ -61,7 +61,7 @@ func (t *Trace) edge(i int) Edge {
 	q, u := g.quantity(e)
 	d, _ := slices.BinarySearch(t.depth, int32(i+1))
 	return Edge{
-		From: g.nodes.names[g.eFrom[e]], To: g.nodes.names[g.eTo[e]], Kind: flowKinds[g.eKind[e]],
+		From: g.nodes.name(g.eFrom[e]), To: g.nodes.name(g.eTo[e]), Kind: flowKinds[g.eKind[e]],
 		Depth: d + 1, Quantity: q, Unit: u, Proof: g.proof(g.eProof[e]),
 	}
 }
@@ -98,7 +98,7 @@ func (t *Trace) Nodes() []string {
 		if t.req.Direction == storage.Backward {
 			far = t.g.eFrom[e]
 		}
-		add(t.g.nodes.names[far])
+		add(t.g.nodes.name(far))
 	}
 	return out
 }
@@ -158,13 +158,13 @@ func (g *Graph) Trace(ctx context.Context, req TraceRequest) (*Trace, error) {
 		v.epoch = 1
 	}
 	backward := req.Direction == storage.Backward
-	off, adj, tail, far := g.outOff, g.outAdj, g.tailOut, g.eTo
+	off, adjs, tail := g.outOff, g.outAdj, g.tailOut
 	if backward {
-		off, adj, tail, far = g.inOff, g.inAdj, g.tailIn, g.eFrom
+		off, adjs, tail = g.inOff, g.inAdj, g.tailIn
 	}
 	v.frontier = v.frontier[:0]
 	for _, s := range req.From {
-		n, ok := g.nodes.index[s]
+		n, ok := g.nodes.lookupString(s)
 		if ok && v.marks[n] != v.epoch {
 			v.marks[n] = v.epoch
 			v.frontier = append(v.frontier, n)
@@ -178,24 +178,27 @@ func (g *Graph) Trace(ctx context.Context, req TraceRequest) (*Trace, error) {
 		}
 		start := len(v.found)
 		v.next = v.next[:0]
-		step := func(e uint32) {
-			if mask&(1<<g.eKind[e]) == 0 {
-				return
-			}
-			v.found = append(v.found, e)
-			if f := far[e]; v.marks[f] != v.epoch {
-				v.marks[f] = v.epoch
-				v.next = append(v.next, f)
-			}
-		}
+		marks, epoch := v.marks, v.epoch
 		for _, n := range v.frontier {
+			var list []adj
 			if int(n)+1 < len(off) {
-				for _, e := range adj[off[n]:off[n+1]] {
-					step(e)
-				}
+				list = adjs[off[n]:off[n+1]]
 			}
-			for _, e := range tail[n] {
-				step(e)
+			for pass := 0; pass < 2; pass++ {
+				for _, a := range list {
+					if mask&(1<<a.kind()) == 0 {
+						continue
+					}
+					v.found = append(v.found, a.edge())
+					if marks[a.far] != epoch {
+						marks[a.far] = epoch
+						v.next = append(v.next, a.far)
+					}
+				}
+				if len(tail) == 0 {
+					break
+				}
+				list = tail[n]
 			}
 		}
 		g.sortLevel(v, v.found[start:])
