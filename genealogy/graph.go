@@ -88,7 +88,7 @@ type Graph struct {
 	wide       map[uint32]wideQty // quantities too wide for a qty
 
 	proofs    []proof
-	firstEdge []uint32            // by proof: its first edge; its edges run to the next proof's
+	firstEdge []uint32          // by proof: its first edge; its edges run to the next proof's
 	origin    map[uint32]uint32 // received node → the proof of its receipt
 
 	// CSR adjacency of the edges below csrEdges; later edges are in the
