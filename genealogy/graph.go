@@ -426,6 +426,7 @@ func (g *Graph) compact(force bool) {
 		g.indexed = len(g.eFrom)
 		return
 	}
+	g.shrink()
 	n := len(g.kind)
 	g.outOff, g.outAdj = csr(n, g.eFrom, g.eTo, g.eKind, g.outOff[:0])
 	g.inOff, g.inAdj = csr(n, g.eTo, g.eFrom, g.eKind, g.inOff[:0])
@@ -433,6 +434,31 @@ func (g *Graph) compact(force bool) {
 	g.indexed = g.csrEdges
 	clear(g.tailOut)
 	clear(g.tailIn)
+}
+
+// shrink trims the spare capacity append left in the big arrays (up to as
+// much again as they hold): at a million lots that is a hundred megabytes
+// the graph would keep for nothing. It runs with each full rebuild, rare
+// enough that the copy does not matter.
+func (g *Graph) shrink() {
+	trim(&g.eFrom)
+	trim(&g.eTo)
+	trim(&g.eKind)
+	trim(&g.eProof)
+	trim(&g.eQty)
+	trim(&g.proofs)
+	trim(&g.firstEdge)
+	trim(&g.kind)
+	trim(&g.material)
+	trim(&g.nodeQty)
+	trim(&g.nodes.arena)
+	trim(&g.nodes.ends)
+}
+
+func trim[T any](s *[]T) {
+	if cap(*s)-len(*s) > len(*s)/8 {
+		*s = slices.Clone(*s)
+	}
 }
 
 // csr returns offsets and adjacency entries grouped by near end; within a
