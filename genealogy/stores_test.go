@@ -150,7 +150,7 @@ func storeRequest(r genealogy.TraceRequest) storage.TraverseRequest {
 type storeUnderTest struct {
 	name   string
 	store  storage.Store
-	walker *pgwalk.Walker // nil for memory
+	walkers []*pgwalk.Walker // none for memory
 }
 
 func newStores(t *testing.T) []storeUnderTest {
@@ -164,11 +164,18 @@ func newStores(t *testing.T) []storeUnderTest {
 		if err != nil {
 			t.Fatal(err)
 		}
-		w, err := pgwalk.New(pool, schema)
-		if err != nil {
-			t.Fatal(err)
+		var walkers []*pgwalk.Walker
+		// The default walks these small traces in one statement; a limit
+		// of one node sends all but the first level down the level-by-
+		// level path.
+		for _, small := range []int{0, 1} {
+			w, err := pgwalk.New(pool, &pgwalk.Config{Schema: schema, SmallWalk: small})
+			if err != nil {
+				t.Fatal(err)
+			}
+			walkers = append(walkers, w)
 		}
-		stores = append(stores, storeUnderTest{name: "postgres", store: st, walker: w})
+		stores = append(stores, storeUnderTest{name: "postgres", store: st, walkers: walkers})
 	}
 	return stores
 }
@@ -205,13 +212,13 @@ func TestStoresAgree(t *testing.T) {
 			if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("%s: %s %+v: graph vs store Traverse (-want +got):\n%s", s.name, c.name, c.req, diff)
 			}
-			if s.walker != nil {
-				wgot, err := s.walker.Traverse(ctx, storeRequest(c.req))
+			for i, w := range s.walkers {
+				wgot, err := w.Traverse(ctx, storeRequest(c.req))
 				if err != nil {
 					t.Fatal(err)
 				}
 				if diff := cmp.Diff(want, wgot, cmpopts.EquateEmpty()); diff != "" {
-					t.Errorf("%s: %s %+v: pgwalk vs store Traverse (-want +got):\n%s", s.name, c.name, c.req, diff)
+					t.Errorf("%s: %s %+v: pgwalk %d vs store Traverse (-want +got):\n%s", s.name, c.name, c.req, i, diff)
 				}
 			}
 			a := answer{Edges: tr.Edges()}

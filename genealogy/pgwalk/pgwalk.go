@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -54,26 +55,54 @@ func Install(ctx context.Context, pool *pgxpool.Pool, schema string) error {
 
 // Walker traces over the tables Install made. It is safe for concurrent use.
 type Walker struct {
-	pool *pgxpool.Pool
-	q    struct{ from, to, names, ids, kinds, proofs string }
+	pool      *pgxpool.Pool
+	smallWalk int
+	q         struct{ from, to, names, ids, kinds, proofs, walk string }
+
+	mu    sync.Mutex
+	kinds map[int16]string // the kinds table, append-only, cached
 }
 
-// New returns a walker on schema; it does no I/O. It returns an error for a
-// nil pool or an empty schema.
-func New(pool *pgxpool.Pool, schema string) (*Walker, error) {
+// DefaultSmallWalk is the Config.SmallWalk of a config that leaves it zero.
+const DefaultSmallWalk = 2000
+
+// Config configures a Walker.
+type Config struct {
+	// Schema holds the store's tables and the walker's (see Install).
+	// Required.
+	Schema string
+	// SmallWalk is how many nodes the one-statement walk (genealogy_walk)
+	// may see before the walker goes level by level instead: the
+	// function's seen set is an array, cheap for a typical trace and
+	// quadratic for a bulk one. It must not be negative. Default:
+	// DefaultSmallWalk.
+	SmallWalk int
+}
+
+// New returns a walker; it does no I/O. It returns an error for a nil pool,
+// a nil cfg or a Config field that is not valid, naming it.
+func New(pool *pgxpool.Pool, cfg *Config) (*Walker, error) {
 	if pool == nil {
 		return nil, errors.New("pgwalk: New: pool is nil")
 	}
-	if schema == "" {
-		return nil, errors.New("pgwalk: New: empty schema")
+	if cfg == nil || cfg.Schema == "" {
+		return nil, errors.New("pgwalk: New: Config.Schema is required")
 	}
-	s := pgx.Identifier{schema}.Sanitize()
-	w := &Walker{pool: pool}
+	c := *cfg
+	switch {
+	case c.SmallWalk < 0:
+		return nil, fmt.Errorf("pgwalk: New: Config.SmallWalk: %d is negative", c.SmallWalk)
+	case c.SmallWalk == 0:
+		c.SmallWalk = DefaultSmallWalk
+	}
+	s := pgx.Identifier{c.Schema}.Sanitize()
+	w := &Walker{pool: pool, smallWalk: c.SmallWalk}
 	w.q.from = `SELECT from_n, to_n, kind, position, ord FROM ` + s + `.genealogy_edges WHERE from_n = ANY($1::int4[])`
 	w.q.to = `SELECT to_n, from_n, kind, position, ord FROM ` + s + `.genealogy_edges WHERE to_n = ANY($1::int4[])`
 	w.q.names = `SELECT id, name FROM ` + s + `.genealogy_nodes WHERE name = ANY($1::text[])`
 	w.q.ids = `SELECT id, name FROM ` + s + `.genealogy_nodes WHERE id = ANY($1::int4[])`
 	w.q.kinds = `SELECT id, kind FROM ` + s + `.genealogy_kinds`
+	w.q.walk = `SELECT depth, near, far, kind, "position", ord FROM ` + s + `.genealogy_walk($1, $2, $3, $4, $5)`
 	w.q.proofs = `SELECT e.position, e.stream, e.version, e.hash FROM ` + s + `.events e WHERE e.position = ANY($1::int8[])`
 	return w, nil
 }
@@ -93,13 +122,45 @@ type Ref struct {
 // grows with the graph. It returns an error matching storage.ErrInvalid for
 // a request storage.ValidateTraverse rejects.
 func (w *Walker) Reach(ctx context.Context, req storage.TraverseRequest) ([]Ref, error) {
-	var refs []Ref
-	err := w.read(ctx, func(tx pgx.Tx) error {
+	if err := storage.ValidateTraverse(req); err != nil {
+		return nil, err
+	}
+	refs, ok, err := w.small(ctx, req)
+	if err != nil || ok {
+		return refs, err
+	}
+	err = w.read(ctx, func(tx pgx.Tx) error {
 		var err error
-		refs, _, err = w.reach(ctx, tx, req)
+		refs, err = w.reach(ctx, tx, req)
 		return err
 	})
 	return refs, err
+}
+
+// small runs the walk in one statement; ok is false when it saw more than
+// smallWalk nodes and gave up.
+func (w *Walker) small(ctx context.Context, req storage.TraverseRequest) (refs []Ref, ok bool, err error) {
+	var kinds []string
+	if len(req.Kinds) > 0 {
+		kinds = req.Kinds
+	}
+	rows, err := w.pool.Query(ctx, w.q.walk, req.From, req.Direction == storage.Backward, req.MaxDepth, kinds, w.smallWalk)
+	if err != nil {
+		return nil, false, fmt.Errorf("pgwalk: traverse: %w", err)
+	}
+	var r Ref
+	ok = true
+	_, err = pgx.ForEachRow(rows, []any{&r.Depth, &r.Near, &r.Far, &r.Kind, &r.Position, &r.Ord}, func() error {
+		if r.Depth < 0 {
+			ok = false
+		}
+		refs = append(refs, r)
+		return nil
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("pgwalk: traverse: %w", err)
+	}
+	return refs, ok, nil
 }
 
 func (w *Walker) read(ctx context.Context, fn func(pgx.Tx) error) error {
@@ -117,19 +178,37 @@ func (w *Walker) read(ctx context.Context, fn func(pgx.Tx) error) error {
 	return nil
 }
 
-func (w *Walker) reach(ctx context.Context, tx pgx.Tx, req storage.TraverseRequest) ([]Ref, map[int16]string, error) {
-	if err := storage.ValidateTraverse(req); err != nil {
-		return nil, nil, err
+// kindNames returns the kinds table, read again when it lacks an id.
+func (w *Walker) kindNames(ctx context.Context, q pgx.Tx, need ...int16) (map[int16]string, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	fresh := w.kinds != nil
+	for _, k := range need {
+		if _, ok := w.kinds[k]; !ok {
+			fresh = false
+		}
+	}
+	if fresh {
+		return w.kinds, nil
 	}
 	kinds := map[int16]string{}
-	rows, err := tx.Query(ctx, w.q.kinds)
+	rows, err := q.Query(ctx, w.q.kinds)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	var kid int16
 	var kname string
 	if _, err := pgx.ForEachRow(rows, []any{&kid, &kname}, func() error { kinds[kid] = kname; return nil }); err != nil {
-		return nil, nil, err
+		return nil, err
+	}
+	w.kinds = kinds
+	return kinds, nil
+}
+
+func (w *Walker) reach(ctx context.Context, tx pgx.Tx, req storage.TraverseRequest) ([]Ref, error) {
+	kinds, err := w.kindNames(ctx, tx)
+	if err != nil {
+		return nil, err
 	}
 	want := map[int16]bool{}
 	for id, k := range kinds {
@@ -137,9 +216,9 @@ func (w *Walker) reach(ctx context.Context, tx pgx.Tx, req storage.TraverseReque
 			want[id] = true
 		}
 	}
-	rows, err = tx.Query(ctx, w.q.names, req.From)
+	rows, err := tx.Query(ctx, w.q.names, req.From)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	var seen bitset
 	var frontier []int32
@@ -152,7 +231,7 @@ func (w *Walker) reach(ctx context.Context, tx pgx.Tx, req storage.TraverseReque
 		}
 		return nil
 	}); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	q := w.q.from
 	if req.Direction == storage.Backward {
@@ -162,7 +241,7 @@ func (w *Walker) reach(ctx context.Context, tx pgx.Tx, req storage.TraverseReque
 	for depth := int32(1); int(depth) <= req.MaxDepth && len(frontier) > 0; depth++ {
 		rows, err := tx.Query(ctx, q, frontier)
 		if err != nil {
-			return nil, nil, fmt.Errorf("depth %d: %w", depth, err)
+			return nil, fmt.Errorf("depth %d: %w", depth, err)
 		}
 		var next []int32
 		var r Ref
@@ -179,83 +258,91 @@ func (w *Walker) reach(ctx context.Context, tx pgx.Tx, req storage.TraverseReque
 			return nil
 		})
 		if err != nil {
-			return nil, nil, fmt.Errorf("depth %d: %w", depth, err)
+			return nil, fmt.Errorf("depth %d: %w", depth, err)
 		}
 		frontier = next
 	}
-	return refs, kinds, nil
+	return refs, nil
 }
 
 // Traverse answers req as storage.Store.Traverse does, with the same edges
-// in the same order: Reach, then one query for the names of the nodes found
-// and one for the proving events. It returns an error matching
-// storage.ErrInvalid for a request storage.ValidateTraverse rejects.
+// in the same order: Reach, then one round trip for the names of the nodes
+// found and their proving events. Ids, names and events are append-only, so
+// resolving them after the walk reads what the walk saw. It returns an error
+// matching storage.ErrInvalid for a request storage.ValidateTraverse
+// rejects.
 func (w *Walker) Traverse(ctx context.Context, req storage.TraverseRequest) ([]storage.Edge, error) {
-	var out []storage.Edge
-	err := w.read(ctx, func(tx pgx.Tx) error {
-		refs, kinds, err := w.reach(ctx, tx, req)
-		if err != nil || len(refs) == 0 {
+	refs, err := w.Reach(ctx, req)
+	if err != nil || len(refs) == 0 {
+		return nil, err
+	}
+	ids := make([]int32, 0, len(refs)*2)
+	positions := make([]int64, 0, len(refs))
+	kindIDs := make([]int16, 0, 8)
+	for _, r := range refs {
+		ids = append(ids, r.Near, r.Far)
+		positions = append(positions, r.Position)
+		if !slices.Contains(kindIDs, r.Kind) {
+			kindIDs = append(kindIDs, r.Kind)
+		}
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	slices.Sort(positions)
+	positions = slices.Compact(positions)
+	type ev struct {
+		stream  string
+		version int64
+		hash    audit.Hash
+	}
+	names := make(map[int32]string, len(ids))
+	evs := make(map[int64]ev, len(positions))
+	var kinds map[int16]string
+	err = pgx.BeginTxFunc(ctx, w.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		var err error
+		if kinds, err = w.kindNames(ctx, tx, kindIDs...); err != nil {
 			return err
 		}
-		ids := make([]int32, 0, len(refs)*2)
-		positions := make([]int64, 0, len(refs))
-		for _, r := range refs {
-			ids = append(ids, r.Near, r.Far)
-			positions = append(positions, r.Position)
-		}
-		slices.Sort(ids)
-		ids = slices.Compact(ids)
-		slices.Sort(positions)
-		positions = slices.Compact(positions)
-		names := make(map[int32]string, len(ids))
-		rows, err := tx.Query(ctx, w.q.ids, ids)
-		if err != nil {
-			return err
-		}
+		batch := &pgx.Batch{}
 		var id int32
 		var name string
-		if _, err := pgx.ForEachRow(rows, []any{&id, &name}, func() error { names[id] = name; return nil }); err != nil {
+		batch.Queue(w.q.ids, ids).Query(func(rows pgx.Rows) error {
+			_, err := pgx.ForEachRow(rows, []any{&id, &name}, func() error { names[id] = name; return nil })
 			return err
-		}
-		type ev struct {
-			stream  string
-			version int64
-			hash    audit.Hash
-		}
-		evs := make(map[int64]ev, len(positions))
-		rows, err = tx.Query(ctx, w.q.proofs, positions)
-		if err != nil {
-			return err
-		}
+		})
 		var pos int64
 		var e ev
 		var hash []byte
-		if _, err := pgx.ForEachRow(rows, []any{&pos, &e.stream, &e.version, &hash}, func() error {
-			copy(e.hash[:], hash)
-			evs[pos] = e
-			return nil
-		}); err != nil {
+		batch.Queue(w.q.proofs, positions).Query(func(rows pgx.Rows) error {
+			_, err := pgx.ForEachRow(rows, []any{&pos, &e.stream, &e.version, &hash}, func() error {
+				copy(e.hash[:], hash)
+				evs[pos] = e
+				return nil
+			})
 			return err
-		}
-		out = make([]storage.Edge, len(refs))
-		for i, r := range refs {
-			from, to := names[r.Near], names[r.Far]
-			if req.Direction == storage.Backward {
-				from, to = to, from
-			}
-			e := evs[r.Position]
-			out[i] = storage.Edge{
-				Link:   audit.Link{From: from, To: to, Kind: kinds[r.Kind]},
-				Stream: e.stream, Version: e.version, Position: r.Position, Hash: e.hash, Depth: int(r.Depth),
-			}
-		}
-		slices.SortFunc(out, func(a, b storage.Edge) int {
-			return cmp.Or(cmp.Compare(a.Depth, b.Depth), cmp.Compare(a.Position, b.Position),
-				strings.Compare(a.From, b.From), strings.Compare(a.To, b.To), strings.Compare(a.Kind, b.Kind))
 		})
-		return nil
+		return tx.SendBatch(ctx, batch).Close()
 	})
-	return out, err
+	if err != nil {
+		return nil, fmt.Errorf("pgwalk: traverse: %w", err)
+	}
+	out := make([]storage.Edge, len(refs))
+	for i, r := range refs {
+		from, to := names[r.Near], names[r.Far]
+		if req.Direction == storage.Backward {
+			from, to = to, from
+		}
+		e := evs[r.Position]
+		out[i] = storage.Edge{
+			Link:   audit.Link{From: from, To: to, Kind: kinds[r.Kind]},
+			Stream: e.stream, Version: e.version, Position: r.Position, Hash: e.hash, Depth: int(r.Depth),
+		}
+	}
+	slices.SortFunc(out, func(a, b storage.Edge) int {
+		return cmp.Or(cmp.Compare(a.Depth, b.Depth), cmp.Compare(a.Position, b.Position),
+			strings.Compare(a.From, b.From), strings.Compare(a.To, b.To), strings.Compare(a.Kind, b.Kind))
+	})
+	return out, nil
 }
 
 // bitset holds node ids seen by a walk; ids are dense from 1.
