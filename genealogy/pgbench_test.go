@@ -148,9 +148,18 @@ func BenchmarkPostgresTrace(b *testing.B) {
 		return n, err
 	}
 	ways := []way{
-		{"Reach", func(r storage.TraverseRequest) (int, error) { refs, err := pg.walker.Reach(ctx, r); return len(refs), err }},
-		{"Walker", func(r storage.TraverseRequest) (int, error) { es, err := pg.walker.Traverse(ctx, r); return len(es), err }},
-		{"StoreTraverse", func(r storage.TraverseRequest) (int, error) { es, err := pg.store.Traverse(ctx, r); return len(es), err }},
+		{"Reach", func(r storage.TraverseRequest) (int, error) {
+			refs, err := pg.walker.Reach(ctx, r)
+			return len(refs), err
+		}},
+		{"Walker", func(r storage.TraverseRequest) (int, error) {
+			es, err := pg.walker.Traverse(ctx, r)
+			return len(es), err
+		}},
+		{"StoreTraverse", func(r storage.TraverseRequest) (int, error) {
+			es, err := pg.store.Traverse(ctx, r)
+			return len(es), err
+		}},
 		{"PlainCTE", cte},
 	}
 	for _, w := range ways {

@@ -148,8 +148,8 @@ func storeRequest(r genealogy.TraceRequest) storage.TraverseRequest {
 }
 
 type storeUnderTest struct {
-	name   string
-	store  storage.Store
+	name    string
+	store   storage.Store
 	walkers []*pgwalk.Walker // none for memory
 }
 
