@@ -63,7 +63,7 @@ func loadBench(b *testing.B) *benchPlant {
 
 func benchTrace(b *testing.B, g *genealogy.Graph, from func(i int) string, dir storage.Direction) {
 	ctx := context.Background()
-	edges := 0
+	edges, nodes := 0, 0
 	i := 0
 	for b.Loop() {
 		tr, err := g.Trace(ctx, genealogy.TraceRequest{From: []string{from(i)}, Direction: dir, MaxDepth: genealogy.DefaultDepth})
@@ -71,9 +71,13 @@ func benchTrace(b *testing.B, g *genealogy.Graph, from func(i int) string, dir s
 			b.Fatal(err)
 		}
 		edges += tr.Len()
+		if i == 0 {
+			nodes = len(tr.Nodes()) // outside the typical case's cost: once
+		}
 		i++
 	}
 	b.ReportMetric(float64(edges)/float64(i), "edges/trace")
+	b.ReportMetric(float64(nodes), "nodes/first")
 }
 
 // BenchmarkGraphTrace measures traces on the in-memory graph: a typical lot
