@@ -57,7 +57,7 @@ func Install(ctx context.Context, pool *pgxpool.Pool, schema string) error {
 type Walker struct {
 	pool      *pgxpool.Pool
 	smallWalk int
-	q         struct{ from, to, names, ids, kinds, proofs, walk string }
+	q         struct{ from, to, names, ids, kinds, proofs, walk, walkBack string }
 
 	mu    sync.Mutex
 	kinds map[int16]string // the kinds table, append-only, cached
@@ -102,7 +102,22 @@ func New(pool *pgxpool.Pool, cfg *Config) (*Walker, error) {
 	w.q.names = `SELECT id, name FROM ` + s + `.genealogy_nodes WHERE name = ANY($1::text[])`
 	w.q.ids = `SELECT id, name FROM ` + s + `.genealogy_nodes WHERE id = ANY($1::int4[])`
 	w.q.kinds = `SELECT id, kind FROM ` + s + `.genealogy_kinds`
-	w.q.walk = `SELECT depth, near, far, kind, "position", ord FROM ` + s + `.genealogy_walk($1, $2, $3, $4, $5)`
+	// The small walk: a recursive query over the integer edges, UNION
+	// keeping each edge once per depth it is reached at. It also returns
+	// edges of nodes reached again further on, which small drops, and it
+	// stops at $4 rows, past which the walker goes level by level.
+	walk := func(near, far string) string {
+		return `WITH RECURSIVE walk(depth, near, far, kind, position, ord) AS (
+			SELECT 1, e.` + near + `, e.` + far + `, e.kind, e.position, e.ord
+			FROM ` + s + `.genealogy_nodes n JOIN ` + s + `.genealogy_edges e ON e.` + near + ` = n.id
+			WHERE n.name = ANY($1::text[]) AND ($3::int2[] IS NULL OR e.kind = ANY($3::int2[]))
+			UNION
+			SELECT w.depth + 1, e.` + near + `, e.` + far + `, e.kind, e.position, e.ord
+			FROM walk w JOIN ` + s + `.genealogy_edges e ON e.` + near + ` = w.far
+			WHERE w.depth < $2 AND ($3::int2[] IS NULL OR e.kind = ANY($3::int2[]))
+		) SELECT depth, near, far, kind, position, ord FROM walk LIMIT $4`
+	}
+	w.q.walk, w.q.walkBack = walk("from_n", "to_n"), walk("to_n", "from_n")
 	w.q.proofs = `SELECT e.position, e.stream, e.version, e.hash FROM ` + s + `.events e WHERE e.position = ANY($1::int8[])`
 	return w, nil
 }
@@ -137,30 +152,67 @@ func (w *Walker) Reach(ctx context.Context, req storage.TraverseRequest) ([]Ref,
 	return refs, err
 }
 
-// small runs the walk in one statement; ok is false when it saw more than
-// smallWalk nodes and gave up.
+// small runs the walk in one statement; ok is false when the statement
+// hit its row limit (4 × smallWalk) and the walk must go level by level.
+// The statement reads one snapshot. Its rows include every edge at every
+// depth its near end is reached at; the edges of a BFS are those whose near
+// end is at its shortest distance, which rows in depth order give.
 func (w *Walker) small(ctx context.Context, req storage.TraverseRequest) (refs []Ref, ok bool, err error) {
-	var kinds []string
+	var kinds []int16
 	if len(req.Kinds) > 0 {
-		kinds = req.Kinds
+		all, err := w.kindNames(ctx, nil)
+		if err != nil {
+			return nil, false, fmt.Errorf("pgwalk: traverse: %w", err)
+		}
+		kinds = []int16{}
+		for id, k := range all {
+			if slices.Contains(req.Kinds, k) {
+				kinds = append(kinds, id)
+			}
+		}
+		if len(kinds) == 0 {
+			// A kind the index has never seen may have been added since
+			// the cache was read; the level walk reads the table again.
+			return nil, false, nil
+		}
 	}
-	rows, err := w.pool.Query(ctx, w.q.walk, req.From, req.Direction == storage.Backward, req.MaxDepth, kinds, w.smallWalk)
+	q := w.q.walk
+	if req.Direction == storage.Backward {
+		q = w.q.walkBack
+	}
+	limit := 4 * w.smallWalk
+	rows, err := w.pool.Query(ctx, q, req.From, req.MaxDepth, kinds, limit)
 	if err != nil {
 		return nil, false, fmt.Errorf("pgwalk: traverse: %w", err)
 	}
+	var all []Ref
 	var r Ref
-	ok = true
-	_, err = pgx.ForEachRow(rows, []any{&r.Depth, &r.Near, &r.Far, &r.Kind, &r.Position, &r.Ord}, func() error {
-		if r.Depth < 0 {
-			ok = false
+	if _, err := pgx.ForEachRow(rows, []any{&r.Depth, &r.Near, &r.Far, &r.Kind, &r.Position, &r.Ord}, func() error {
+		all = append(all, r)
+		return nil
+	}); err != nil {
+		return nil, false, fmt.Errorf("pgwalk: traverse: %w", err)
+	}
+	if len(all) >= limit {
+		return nil, false, nil
+	}
+	slices.SortStableFunc(all, func(a, b Ref) int { return cmp.Compare(a.Depth, b.Depth) })
+	dist := make(map[int32]int32, len(all))
+	for _, r := range all {
+		if r.Depth == 1 {
+			dist[r.Near] = 0
+		}
+	}
+	for _, r := range all {
+		if d, ok := dist[r.Near]; !ok || d != r.Depth-1 {
+			continue
 		}
 		refs = append(refs, r)
-		return nil
-	})
-	if err != nil {
-		return nil, false, fmt.Errorf("pgwalk: traverse: %w", err)
+		if _, ok := dist[r.Far]; !ok {
+			dist[r.Far] = r.Depth
+		}
 	}
-	return refs, ok, nil
+	return refs, true, nil
 }
 
 func (w *Walker) read(ctx context.Context, fn func(pgx.Tx) error) error {
@@ -169,17 +221,22 @@ func (w *Walker) read(ctx context.Context, fn func(pgx.Tx) error) error {
 	}
 	err := pgx.BeginTxFunc(ctx, w.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, fn)
 	if err != nil {
-		var ve *storage.ValidationError
-		if errors.As(err, &ve) {
-			return err
-		}
 		return fmt.Errorf("pgwalk: traverse: %w", err)
 	}
 	return nil
 }
 
-// kindNames returns the kinds table, read again when it lacks an id.
-func (w *Walker) kindNames(ctx context.Context, q pgx.Tx, need ...int16) (map[int16]string, error) {
+// querier is what kindNames reads with: the pool or a transaction.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// kindNames returns the kinds table, read again when it lacks an id; q nil
+// reads with the pool.
+func (w *Walker) kindNames(ctx context.Context, q querier, need ...int16) (map[int16]string, error) {
+	if q == nil {
+		q = w.pool
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	fresh := w.kinds != nil

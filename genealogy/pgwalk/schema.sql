@@ -57,59 +57,6 @@ CREATE OR REPLACE TRIGGER links_genealogy AFTER INSERT ON {schema}.links
     REFERENCING NEW TABLE AS new_links
     FOR EACH STATEMENT EXECUTE FUNCTION {schema}.genealogy_index();
 
--- genealogy_walk is the walk in one statement for small traces: it
--- expands each node once, at its shortest distance, like storage.Walk, and
--- returns the edges found with their depth. A STABLE function reads with
--- the calling statement's snapshot, so the walk sees one state of the
--- record without a transaction round trip. Its seen set is an array, cheap
--- for a hundred nodes and quadratic for a hundred thousand: past p_limit
--- nodes it stops and returns a row with depth -1, and the caller walks
--- level by level instead.
-CREATE OR REPLACE FUNCTION {schema}.genealogy_walk(
-    p_from     text[],
-    p_backward boolean,
-    p_max      integer,
-    p_kinds    text[],
-    p_limit    integer
-) RETURNS TABLE (depth integer, near integer, far integer, kind smallint, "position" bigint, ord integer)
-LANGUAGE plpgsql STABLE AS $fn$
-DECLARE
-    v_kinds    smallint[];
-    v_frontier integer[];
-    v_seen     integer[];
-    v_depth    integer := 1;
-BEGIN
-    IF p_kinds IS NOT NULL THEN
-        v_kinds := ARRAY(SELECT k.id FROM {schema}.genealogy_kinds k WHERE k.kind = ANY(p_kinds));
-    END IF;
-    v_frontier := ARRAY(SELECT DISTINCT n.id FROM {schema}.genealogy_nodes n WHERE n.name = ANY(p_from));
-    v_seen := v_frontier;
-    WHILE v_depth <= p_max AND cardinality(v_frontier) > 0 LOOP
-        IF cardinality(v_seen) > p_limit THEN
-            RETURN QUERY SELECT -1, 0, 0, 0::smallint, 0::bigint, 0;
-            RETURN;
-        END IF;
-        IF p_backward THEN
-            RETURN QUERY SELECT v_depth, e.to_n, e.from_n, e.kind, e.position, e.ord
-                FROM {schema}.genealogy_edges e
-                WHERE e.to_n = ANY(v_frontier) AND (v_kinds IS NULL OR e.kind = ANY(v_kinds));
-            v_frontier := ARRAY(SELECT e.from_n FROM {schema}.genealogy_edges e
-                WHERE e.to_n = ANY(v_frontier) AND (v_kinds IS NULL OR e.kind = ANY(v_kinds))
-                EXCEPT SELECT unnest(v_seen));
-        ELSE
-            RETURN QUERY SELECT v_depth, e.from_n, e.to_n, e.kind, e.position, e.ord
-                FROM {schema}.genealogy_edges e
-                WHERE e.from_n = ANY(v_frontier) AND (v_kinds IS NULL OR e.kind = ANY(v_kinds));
-            v_frontier := ARRAY(SELECT e.to_n FROM {schema}.genealogy_edges e
-                WHERE e.from_n = ANY(v_frontier) AND (v_kinds IS NULL OR e.kind = ANY(v_kinds))
-                EXCEPT SELECT unnest(v_seen));
-        END IF;
-        v_seen := v_seen || v_frontier;
-        v_depth := v_depth + 1;
-    END LOOP;
-END
-$fn$;
-
 -- Backfill from links already written.
 INSERT INTO {schema}.genealogy_kinds (kind) SELECT DISTINCT kind FROM {schema}.links ORDER BY 1
     ON CONFLICT (kind) DO NOTHING;
