@@ -1,0 +1,68 @@
+package pgwalk_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/interlock-mes/interlock/audit"
+	"github.com/interlock-mes/interlock/genealogy/pgwalk"
+	"github.com/interlock-mes/interlock/storage"
+	"github.com/interlock-mes/interlock/storage/postgres"
+	"github.com/interlock-mes/interlock/storage/postgres/pgtest"
+)
+
+func TestNewValidates(t *testing.T) {
+	t.Parallel()
+	if _, err := pgwalk.New(nil, &pgwalk.Config{Schema: "s"}); err == nil {
+		t.Error("nil pool: no error")
+	}
+}
+
+// TestInstallBackfillsAndTracks: links written before Install are
+// backfilled, links written after are indexed by the trigger, and running
+// Install again changes nothing.
+func TestInstallBackfillsAndTracks(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool, schema := pgtest.Pool(t)
+	st, err := postgres.New(pool, &postgres.Config{Schema: schema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := func(stream, from, to string) {
+		t.Helper()
+		_, err := st.Append(ctx, storage.AppendRequest{Streams: []storage.StreamAppend{{Stream: stream, Events: []storage.Event{{
+			Type: "lot.consumed", Actor: "op", Links: []audit.Link{{From: from, To: to, Kind: "consumed"}},
+		}}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	link("B1", "L1", "B1")
+	if err := pgwalk.Install(ctx, pool, schema); err != nil {
+		t.Fatal(err)
+	}
+	link("B2", "B1", "B2")
+	if err := pgwalk.Install(ctx, pool, schema); err != nil {
+		t.Fatalf("second install: %v", err)
+	}
+	w, err := pgwalk.New(pool, &pgwalk.Config{Schema: schema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := storage.TraverseRequest{From: []string{"L1"}, Direction: storage.Forward, MaxDepth: 5}
+	got, err := w.Traverse(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := st.Traverse(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || len(want) != 2 || got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("walker %+v, store %+v", got, want)
+	}
+	if _, err := w.Traverse(ctx, storage.TraverseRequest{Direction: storage.Forward, MaxDepth: 1}); err == nil {
+		t.Error("traverse without a start node: no error")
+	}
+}
