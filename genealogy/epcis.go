@@ -1,6 +1,7 @@
 package genealogy
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -167,7 +168,11 @@ func (x *Exporter) event(p uint32, received map[uint32][]uint32) (EPCISEvent, er
 			}
 			for e := first; e < end; e++ {
 				q, unit := g.quantity(e)
-				switch k {
+				// By each edge's own kind: an event may consume and
+				// produce at once.
+				switch flowKinds[g.eKind[e]] {
+				case Packed, Shipped:
+					err = cmp.Or(err, fmt.Errorf("%s links mixed with %s links in one event", flowKinds[g.eKind[e]], k))
 				case Consumed:
 					ev.TransformationID = x.uri(g.eTo[e])
 					add(&ev.InputQuantityList, g.eFrom[e], q, unit)
