@@ -49,7 +49,7 @@ func (x *Exporter) CSV(t *Trace) ([]byte, error) {
 	}
 	party := func(n uint32) (supplier, lot, customer string) {
 		if d, ok := g.details[n]; ok {
-			return g.strs.name(d.supplier), d.supplierLot, g.strs.name(d.customer)
+			return g.strs.name(d.supplier), g.strs.name(d.supplierLot), g.strs.name(d.customer)
 		}
 		return "", "", ""
 	}

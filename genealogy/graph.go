@@ -46,8 +46,7 @@ var sources = []Source{"", SourceScan, SourceDevice, SourceManual}
 // details are the rarer facts about a node, kept apart so that the million
 // plain lots of a plant cost nothing here; the ids are in Graph.strs.
 type details struct {
-	gtin, supplier, customer uint32
-	supplierLot              string
+	gtin, supplier, customer, supplierLot uint32
 }
 
 // annotation is a hold, deviation or rework concerning a node.
@@ -69,7 +68,8 @@ type Graph struct {
 
 	mu    sync.RWMutex
 	nodes interner
-	strs  interner // streams, types, steps, units, materials
+	strs  interner // types, steps, materials, parties, supplier lots
+	units interner // units of quantities: few, so a qty holds its id in 16 bits
 	last  int64    // position of the last record applied
 
 	kind     []uint8  // by node, index in nodeKinds
@@ -162,6 +162,7 @@ func New(store storage.Store, cfg *Config) (*Graph, error) {
 		pageSize: c.PageSize,
 		nodes:    newInterner(),
 		strs:     newInterner(),
+		units:    newInterner(),
 		kind:     []uint8{0},
 		material: []uint32{0},
 		byMat:    map[uint32][]uint32{},
@@ -345,7 +346,7 @@ func (g *Graph) qtyOf(qs []rawQuantity, l audit.Link) (qty, *wideQty) {
 }
 
 func (g *Graph) compactQty(n num, unit []byte) (qty, *wideQty) {
-	u := g.strs.id(unit) // never 0: check rejects a quantity without a unit
+	u := g.units.id(unit) // never 0: check rejects a quantity without a unit
 	if n.wide == nil && n.coef >= math.MinInt32 && n.coef <= math.MaxInt32 && n.exp > wideExp && n.exp <= math.MaxInt16 && u <= math.MaxUint16 {
 		return qty{coef: int32(n.coef), exp: int16(n.exp), unit: uint16(u)}, nil
 	}
@@ -368,7 +369,7 @@ func (g *Graph) qtyValue(q qty, wide map[uint32]wideQty, key uint32) (decimal.De
 		w := wide[key]
 		return w.v, w.unit
 	}
-	return decimal.New(int64(q.coef), int32(q.exp)), g.strs.name(uint32(q.unit))
+	return decimal.New(int64(q.coef), int32(q.exp)), g.units.name(uint32(q.unit))
 }
 
 func (g *Graph) declare(n *rawNode) uint32 {
@@ -400,9 +401,7 @@ func (g *Graph) declare(n *rawNode) uint32 {
 	fill(&d.gtin, n.gtin)
 	fill(&d.supplier, n.supplier)
 	fill(&d.customer, n.customer)
-	if d.supplierLot == "" {
-		d.supplierLot = string(n.supplierLot)
-	}
+	fill(&d.supplierLot, n.supplierLot)
 	g.details[id] = d
 	return id
 }
@@ -497,7 +496,7 @@ func (g *Graph) info(n uint32) NodeInfo {
 	ni := NodeInfo{ID: g.nodes.name(n), Kind: g.kindOf(n), Material: g.strs.name(g.material[n])}
 	if d, ok := g.details[n]; ok {
 		ni.GTIN, ni.Supplier, ni.Customer = g.strs.name(d.gtin), g.strs.name(d.supplier), g.strs.name(d.customer)
-		ni.SupplierLot = d.supplierLot
+		ni.SupplierLot = g.strs.name(d.supplierLot)
 	}
 	if v, unit := g.nodeQuantity(n); unit != "" {
 		ni.Quantity, ni.Unit = &v, unit

@@ -275,3 +275,39 @@ func TestWhereUsed(t *testing.T) {
 		t.Errorf("unknown material: got %v %v %v", lots, tr, err)
 	}
 }
+
+// TestWideQuantity: a quantity too wide for the graph's 8-byte form comes
+// back exact.
+func TestWideQuantity(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := memory.New(nil)
+	ev, err := genealogy.MergeEvent("op", "M", "g", []genealogy.Portion{
+		{Lot: "A", Quantity: dec("99999999999999999999.5")}, {Lot: "B", Quantity: dec("0.000001")},
+	}, genealogy.SourceScan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Append(ctx, storage.AppendRequest{Streams: []storage.StreamAppend{{Stream: "M", Events: []storage.Event{ev}}}}); err != nil {
+		t.Fatal(err)
+	}
+	g, err := genealogy.Build(ctx, st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := g.Backward(ctx, "M")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range tr.Edges() {
+		got = append(got, e.From+" "+e.Quantity.String()+" "+e.Unit)
+	}
+	if diff := cmp.Diff([]string{"A 99999999999999999999.5 g", "B 0.000001 g"}, got); diff != "" {
+		t.Errorf("quantities (-want +got):\n%s", diff)
+	}
+	info, _ := g.NodeInfo("M")
+	if info.Quantity == nil || !info.Quantity.Equal(dec("99999999999999999999.500001")) {
+		t.Errorf("merged lot quantity %v", info.Quantity)
+	}
+}
