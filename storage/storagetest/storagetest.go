@@ -25,34 +25,23 @@ type NewStore func(tb testing.TB) storage.Store
 // Run runs the whole conformance suite against stores made by newStore. Every
 // subtest gets its own store and runs in parallel.
 func Run(t *testing.T, newStore NewStore) {
-	t.Run("Append", func(t *testing.T) {
-		t.Parallel()
-		testAppend(t, newStore)
-	})
-	t.Run("Concurrency", func(t *testing.T) {
-		t.Parallel()
-		testConcurrency(t, newStore)
-	})
-	t.Run("Idempotency", func(t *testing.T) {
-		t.Parallel()
-		testIdempotency(t, newStore)
-	})
-	t.Run("Read", func(t *testing.T) {
-		t.Parallel()
-		testRead(t, newStore)
-	})
-	t.Run("Links", func(t *testing.T) {
-		t.Parallel()
-		testLinks(t, newStore)
-	})
-	t.Run("Checkpoint", func(t *testing.T) {
-		t.Parallel()
-		testCheckpoint(t, newStore)
-	})
-	t.Run("Model", func(t *testing.T) {
-		t.Parallel()
-		testModel(t, newStore)
-	})
+	for _, part := range []struct {
+		name string
+		run  func(*testing.T, NewStore)
+	}{
+		{"Append", testAppend},
+		{"Concurrency", testConcurrency},
+		{"Idempotency", testIdempotency},
+		{"Read", testRead},
+		{"Links", testLinks},
+		{"Checkpoint", testCheckpoint},
+		{"Model", testModel},
+	} {
+		t.Run(part.name, func(t *testing.T) {
+			t.Parallel()
+			part.run(t, newStore)
+		})
+	}
 }
 
 // ev is a small event for tests.
