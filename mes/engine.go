@@ -10,6 +10,8 @@ import (
 
 	"github.com/interlock-mes/interlock/audit"
 	"github.com/interlock-mes/interlock/gate"
+	"github.com/interlock-mes/interlock/internal/canonjson"
+	"github.com/interlock-mes/interlock/signature"
 	"github.com/interlock-mes/interlock/storage"
 )
 
@@ -24,6 +26,10 @@ type Config struct {
 	// MaxRetries bounds how often a command is evaluated again after the
 	// streams it read moved under it. Default 10; it must not be negative.
 	MaxRetries int
+	// Signer makes the electronic signatures transitions require
+	// (Request.Signatures). Without one, a command that gives signatures
+	// fails with an error and nothing is recorded.
+	Signer *signature.Signer
 }
 
 // Engine runs commands through models, gates and the store. It holds no
@@ -34,6 +40,7 @@ type Engine struct {
 	store      storage.Store
 	clock      storage.Clock
 	maxRetries int
+	signer     *signature.Signer
 }
 
 // New returns an engine over store. cfg may be nil.
@@ -52,6 +59,7 @@ func New(store storage.Store, cfg *Config) (*Engine, error) {
 		if cfg.MaxRetries > 0 {
 			e.maxRetries = cfg.MaxRetries
 		}
+		e.signer = cfg.Signer
 	}
 	return e, nil
 }
@@ -81,6 +89,12 @@ type Request struct {
 	// Extra are further appends made atomically with the transition; their
 	// expected versions are those the caller read.
 	Extra []storage.StreamAppend
+	// Signatures are the electronic signatures given with the command. The
+	// engine re-authenticates each signer, checks them against the
+	// transition's SignatureRequirements once every gate has passed, and
+	// records each signature right after the transition's events, bound to
+	// the exact canonical payload of the transition's own record.
+	Signatures []Sign
 }
 
 // Outcome is what running a command did.
@@ -90,6 +104,12 @@ type Outcome struct {
 	Reasons  []gate.Reason
 	Records  []audit.Record // what was appended, the subject's first
 	Replayed bool           // the command had run before; nothing was appended now
+	// Signatures are the signatures recorded, in the order of
+	// Request.Signatures, and Sessions the signing sessions they continued
+	// or began (present a session's ID with the secret to sign again within
+	// it). Both are empty for a replayed command.
+	Signatures []*signature.Signature
+	Sessions   []signature.Session
 }
 
 // ErrDenied is matched (errors.Is) by every *DeniedError.
@@ -239,6 +259,29 @@ func (e *Engine) try(ctx context.Context, req *Request) (*Outcome, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mes: encode evidence: %w", err)
 	}
+	version := int64(len(recs)) + 1 // of the transition's own record
+	var sigs []signed
+	var data []byte
+	if len(reasons) == 0 {
+		payload.To = t.To
+		if data, err = json.Marshal(payload); err != nil {
+			return nil, fmt.Errorf("mes: encode transition: %w", err)
+		}
+		if len(t.Signatures) > 0 || len(req.Signatures) > 0 {
+			if reasons = checkSignatureInputs(req, t); len(reasons) == 0 {
+				content, err := canonjson.Canonicalize(data)
+				if err != nil {
+					return nil, fmt.Errorf("mes: encode transition: %w", err)
+				}
+				if sigs, reasons, err = e.collectSignatures(ctx, req, t, facts, recs, content, version); err != nil {
+					return nil, err
+				}
+			}
+		}
+		if len(reasons) > 0 {
+			payload.To = ""
+		}
+	}
 	subject := storage.StreamAppend{Stream: req.Subject, ExpectedVersion: int64(len(recs))}
 	appendReq := storage.AppendRequest{IdempotencyKey: "command/" + req.ID, Reads: facts.reads()}
 	if len(reasons) > 0 {
@@ -255,11 +298,6 @@ func (e *Engine) try(ctx context.Context, req *Request) (*Outcome, error) {
 		}
 		out := &Outcome{From: state, To: state, Reasons: reasons, Records: res.Records, Replayed: res.Replayed}
 		return out, &DeniedError{Command: req.Command, Subject: req.Subject, State: state, Reasons: reasons, Illegal: illegal}
-	}
-	payload.To = t.To
-	data, err := json.Marshal(payload)
-	if err != nil {
-		return nil, fmt.Errorf("mes: encode transition: %w", err)
 	}
 	types := t.Records
 	if len(types) == 0 {
@@ -288,6 +326,13 @@ func (e *Engine) try(ctx context.Context, req *Request) (*Outcome, error) {
 	for _, typ := range types[1:] {
 		subject.Events = append(subject.Events, storage.Event{Type: typ, Actor: req.Actor, Payload: data})
 	}
+	sigEvents, err := signatureEvents(req, version, sigs)
+	if err != nil {
+		return nil, err
+	}
+	for _, se := range sigEvents {
+		subject.Events = append(subject.Events, storage.Event{Type: se.typ, Actor: se.actor, Payload: se.payload})
+	}
 	appendReq.Streams = append([]storage.StreamAppend{subject}, extra...)
 	// A stream both read by a gate and written by an extra append is
 	// asserted by its expected version alone.
@@ -296,7 +341,14 @@ func (e *Engine) try(ctx context.Context, req *Request) (*Outcome, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mes: record %s: %w", req.Command, err)
 	}
-	return &Outcome{Allowed: true, From: state, To: t.To, Records: res.Records, Replayed: res.Replayed}, nil
+	out := &Outcome{Allowed: true, From: state, To: t.To, Records: res.Records, Replayed: res.Replayed}
+	if !res.Replayed {
+		for _, s := range sigs {
+			out.Signatures = append(out.Signatures, s.sig)
+			out.Sessions = append(out.Sessions, s.session)
+		}
+	}
+	return out, nil
 }
 
 func withoutWritten(reads []storage.StreamVersion, written []storage.StreamAppend) []storage.StreamVersion {
@@ -333,12 +385,6 @@ func (e *Engine) evaluate(ctx context.Context, req *Request, t *Transition, fact
 	var reasons []gate.Reason
 	for _, need := range t.Evidence {
 		reasons = append(reasons, checkEvidence(a, need)...)
-	}
-	// Signatures are not yet collected by Execute: a transition that
-	// requires them fails closed rather than passing unsigned.
-	for _, sig := range t.Signatures {
-		reasons = append(reasons, gate.Reason{Gate: "model", Code: CodeSignatureMissing,
-			Message: fmt.Sprintf("%s needs %d signature(s) meaning %q; none was given", t.Command, sig.Count, sig.Meaning)})
 	}
 	for _, g := range t.Gates {
 		v, err := g.Check(ctx, a, facts)

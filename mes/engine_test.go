@@ -241,8 +241,8 @@ func TestHoldBetweenEvaluationAndAppend(t *testing.T) {
 	}
 }
 
-// TestSignedTransitionFailsClosed: until Execute collects signatures, a
-// transition that requires one is denied, never passed unsigned.
+// TestSignedTransitionFailsClosed: a transition that requires a signature
+// and is given none is denied, never passed unsigned.
 func TestSignedTransitionFailsClosed(t *testing.T) {
 	t.Parallel()
 	e, _ := newEngine(t)

@@ -23,8 +23,12 @@ type SignatureRequirement struct {
 	Meaning Meaning
 	Count   int      // how many signatures of this meaning; at least 1
 	Roles   []string // a signer must hold one of these; empty means any role
-	// NotPerformer forbids the actor of the transition from signing it:
-	// the system, not a policy, prevents self-verification.
+	// NotPerformer forbids anyone who took part in the work from signing:
+	// the actor of any earlier record of the subject (of the step, when the
+	// transition runs a step), denied attempts and signatures aside. The
+	// system, not a policy, prevents self-verification and self-approval.
+	// The actor submitting the transition may sign it if they did not
+	// perform the work (a QA reviewer releasing a batch).
 	NotPerformer bool
 	// DistinctSigners requires the Count signatures to come from different
 	// people (dual verification).
