@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/interlock-mes/interlock/audit"
@@ -95,7 +96,25 @@ type Request struct {
 	// records each signature right after the transition's events, bound to
 	// the exact canonical payload of the transition's own record.
 	Signatures []Sign
+	// Override asks to proceed although gates of the transition fail, where
+	// the model allows it (AllowOverride). See Override.
+	Override *Override
 }
+
+// Override is the approval to proceed past failed gates: a reason and the
+// e-signature (meaning "override") of a person who holds a role the
+// transition's OverridePolicy names and is not the executor. The engine
+// records the failures it overrode in the transition's payload ("override"),
+// the signature after it, and opens a deviation (exception
+// "override-<command id>") on the subject. An override given when no gate
+// failed, or for failures that cannot be overridden, is denied.
+type Override struct {
+	Reason string
+	Sign   Sign // Meaning is ignored: an override signature means "override"
+}
+
+// MeaningOverride is the meaning of an override's signature.
+const MeaningOverride Meaning = "override"
 
 // Outcome is what running a command did.
 type Outcome struct {
@@ -153,6 +172,14 @@ type transitionPayload struct {
 	Refs         map[string]string `json:"refs,omitempty"`
 	Reasons      []gate.Reason     `json:"reasons,omitempty"`
 	Data         json.RawMessage   `json:"data,omitempty"`
+	Override     *overrideRecord   `json:"override,omitempty"`
+}
+
+// overrideRecord is what an allowed transition records of an override.
+type overrideRecord struct {
+	Reason     string        `json:"reason"`
+	Overridden []gate.Reason `json:"overridden"`
+	Exception  string        `json:"exception"`
 }
 
 func (r *Request) validate() error {
@@ -243,7 +270,8 @@ func (e *Engine) try(ctx context.Context, req *Request) (*Outcome, error) {
 		errors.As(terr, &illegal)
 		reasons = []gate.Reason{{Gate: "model", Code: "transition.illegal", Message: terr.Error()}}
 	} else {
-		reasons, err = e.evaluate(ctx, req, t, facts)
+		var gateOnly bool
+		reasons, gateOnly, err = e.evaluate(ctx, req, t, facts)
 		if err != nil {
 			return nil, err
 		}
@@ -252,8 +280,17 @@ func (e *Engine) try(ctx context.Context, req *Request) (*Outcome, error) {
 			if err != nil {
 				return nil, err
 			}
-			reasons = append(reasons, bound.check(req, t)...)
+			if r := bound.check(req, t); len(r) > 0 {
+				reasons, gateOnly = append(reasons, r...), false
+			}
 		}
+		if req.Override != nil {
+			payload.Override, reasons = overrideOf(req, t, reasons, gateOnly)
+		}
+	}
+	if illegal != nil && req.Override != nil {
+		reasons = append(reasons, gate.Reason{Gate: "override", Code: CodeOverrideNotAllowed,
+			Message: fmt.Sprintf("%s is not permitted in state %q; that cannot be overridden", req.Command, state)})
 	}
 	evidence, err := json.Marshal(req.Evidence)
 	if err != nil {
@@ -278,8 +315,27 @@ func (e *Engine) try(ctx context.Context, req *Request) (*Outcome, error) {
 				}
 			}
 		}
+		if payload.Override != nil && len(reasons) == 0 {
+			content, err := canonjson.Canonicalize(data)
+			if err != nil {
+				return nil, fmt.Errorf("mes: encode transition: %w", err)
+			}
+			var ov *signed
+			if ov, reasons, err = e.signOverride(ctx, req, t, facts, content, version); err != nil {
+				return nil, err
+			}
+			if ov != nil {
+				sigs = append(sigs, *ov)
+			}
+		}
 		if len(reasons) > 0 {
 			payload.To = ""
+			if payload.Override != nil {
+				// The gates failed after all; the record shows them with
+				// why the override did not carry.
+				reasons = append(payload.Override.Overridden, reasons...)
+				payload.Override = nil
+			}
 		}
 	}
 	subject := storage.StreamAppend{Stream: req.Subject, ExpectedVersion: int64(len(recs))}
@@ -304,7 +360,7 @@ func (e *Engine) try(ctx context.Context, req *Request) (*Outcome, error) {
 		types = []string{string(t.Command)}
 	}
 	own := storage.Event{Type: types[0], Actor: req.Actor, Payload: data, Evidence: evidence}
-	extra := req.Extra
+	extra := slices.Clone(req.Extra)
 	for _, c := range req.Consume {
 		c.Into = req.Subject
 		cdata, err := json.Marshal(struct {
@@ -332,6 +388,14 @@ func (e *Engine) try(ctx context.Context, req *Request) (*Outcome, error) {
 	}
 	for _, se := range sigEvents {
 		subject.Events = append(subject.Events, storage.Event{Type: se.typ, Actor: se.actor, Payload: se.payload})
+	}
+	if payload.Override != nil {
+		marker, opened, err := overrideException(req, state, payload.Override)
+		if err != nil {
+			return nil, err
+		}
+		subject.Events = append(subject.Events, marker)
+		extra = append(extra, opened)
 	}
 	appendReq.Streams = append([]storage.StreamAppend{subject}, extra...)
 	// A stream both read by a gate and written by an extra append is
@@ -370,37 +434,42 @@ func withoutWritten(reads []storage.StreamVersion, written []storage.StreamAppen
 
 // evaluate runs every gate of the transition and the model's evidence
 // requirements, and returns every failure.
-func (e *Engine) evaluate(ctx context.Context, req *Request, t *Transition, facts *streamFacts) ([]gate.Reason, error) {
+//
+// gateOnly reports whether every failure came from the transition's Gates,
+// so that an override may apply.
+func (e *Engine) evaluate(ctx context.Context, req *Request, t *Transition, facts *streamFacts) (reasons []gate.Reason, gateOnly bool, err error) {
 	var roles []string
 	if p, err := facts.Person(ctx, req.Actor); err == nil {
 		roles = p.Roles
 	} else if !errors.Is(err, gate.ErrUnknown) {
-		return nil, fmt.Errorf("mes: look up actor %s: %w", req.Actor, err)
+		return nil, false, fmt.Errorf("mes: look up actor %s: %w", req.Actor, err)
 	}
 	a := &gate.Attempt{
 		Actor: req.Actor, Roles: roles, Subject: req.Subject, Refs: req.Refs, Evidence: req.Evidence,
 		Transition: gate.Transition{From: t.From, To: t.To, Command: t.Command},
 		Time:       e.clock().UTC(),
 	}
-	var reasons []gate.Reason
 	for _, need := range t.Evidence {
 		reasons = append(reasons, checkEvidence(a, need)...)
 	}
+	others := len(reasons)
 	for _, g := range t.Gates {
 		v, err := g.Check(ctx, a, facts)
 		if err != nil {
-			return nil, fmt.Errorf("mes: evaluate %s: %w", t.Command, err)
+			return nil, false, fmt.Errorf("mes: evaluate %s: %w", t.Command, err)
 		}
 		reasons = append(reasons, v.Reasons...)
 	}
+	n := len(reasons)
 	for _, c := range req.Consume {
 		rs, err := checkConsumption(ctx, a, facts, c)
 		if err != nil {
-			return nil, fmt.Errorf("mes: evaluate %s: %w", t.Command, err)
+			return nil, false, fmt.Errorf("mes: evaluate %s: %w", t.Command, err)
 		}
 		reasons = append(reasons, rs...)
 	}
-	return reasons, nil
+	others += len(reasons) - n
+	return reasons, others == 0, nil
 }
 
 // checkConsumption checks that a lot may be used and holds the quantity:

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/interlock-mes/interlock/gate"
+	"github.com/interlock-mes/interlock/signature"
 )
 
 // State is a state of a model, such as "in-progress".
@@ -52,6 +53,25 @@ type Transition struct {
 	// Records are the event types the transition appends; the first is the
 	// transition's own event. Empty means one event named after the command.
 	Records []string
+	// Override, when set, lets a failure of Gates be overridden (see
+	// Request.Override). Nil: a failed gate always blocks.
+	Override *OverridePolicy
+}
+
+// OverridePolicy says who may approve overriding a transition's failed
+// gates. Only failures of the transition's Gates can be overridden: missing
+// evidence, consumption, context, signature and illegal-transition failures
+// cannot.
+type OverridePolicy struct {
+	// Roles: the approver must hold one of them. At least one.
+	Roles []string
+}
+
+// AllowOverride lets a failed gate of the transition be overridden with a
+// reason and the e-signature of a person holding one of roles who is not the
+// executor; the engine then opens a deviation. See Request.Override.
+func AllowOverride(roles ...string) Option {
+	return func(t *Transition) { t.Override = &OverridePolicy{Roles: roles} }
 }
 
 // Option configures a transition in Builder.Permit.
@@ -228,6 +248,12 @@ func (b *Builder) Build() (*Model, error) {
 			if s.Count < 1 {
 				add("%s: signature requirement %d needs a count of at least 1, not %d", where, j, s.Count)
 			}
+			if err := signature.Meaning(s.Meaning).Validate(); s.Meaning != "" && err != nil {
+				add("%s: signature requirement %d: %v", where, j, err)
+			}
+		}
+		if t.Override != nil && len(t.Override.Roles) == 0 {
+			add("%s: an override policy names no role that may approve it", where)
 		}
 		for j, r := range t.Records {
 			if r == "" {
