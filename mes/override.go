@@ -25,8 +25,8 @@ const (
 // transition it records (the exception model is "exception" version 1,
 // whose "open" command moves a new exception to "open").
 const (
-	ExceptionModelName    = "exception"
-	ExceptionModelVersion = 1
+	ExceptionModelName            = "exception"
+	ExceptionModelVersion         = 1
 	ExceptionNew          State   = "new"
 	ExceptionOpen         State   = "open"
 	CmdOpenException      Command = "open"
