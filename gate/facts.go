@@ -22,6 +22,10 @@ var ErrUnknown = errors.New("gate: unknown")
 // when the thing asked for does not exist, and another error when it cannot
 // be looked up. The list methods return an empty list, not ErrUnknown, for a
 // known subject that has no entries.
+//
+// Values returned may share memory with the implementation (a Person's Roles
+// and Training are the engine's cached facts): a gate reads them and must
+// not modify them.
 type Facts interface {
 	// Lot returns the lot with that id.
 	Lot(ctx context.Context, id string) (Lot, error)

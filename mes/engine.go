@@ -42,6 +42,7 @@ type Engine struct {
 	clock      storage.Clock
 	maxRetries int
 	signer     *signature.Signer
+	cache      *cache
 }
 
 // New returns an engine over store. cfg may be nil.
@@ -49,7 +50,7 @@ func New(store storage.Store, cfg *Config) (*Engine, error) {
 	if store == nil {
 		return nil, errors.New("mes: New: store is nil")
 	}
-	e := &Engine{store: store, clock: time.Now, maxRetries: 10}
+	e := &Engine{store: store, clock: time.Now, maxRetries: 10, cache: newCache()}
 	if cfg != nil {
 		if cfg.Clock != nil {
 			e.clock = cfg.Clock
@@ -195,6 +196,11 @@ func (r *Request) validate() error {
 	case r.Actor == "":
 		return errors.New("mes: request has no actor")
 	}
+	if len(r.Data) > 0 {
+		if d := bytes.TrimLeft(r.Data, " \t\r\n"); len(d) == 0 || d[0] != '{' || !canonjson.Valid(r.Data) {
+			return fmt.Errorf("mes: request data is not a JSON object: %.40q", r.Data)
+		}
+	}
 	for _, x := range r.Extra {
 		if x.Stream == r.Subject {
 			return fmt.Errorf("mes: extra append to the subject %q; the transition writes it", r.Subject)
@@ -238,7 +244,9 @@ func (e *Engine) Execute(ctx context.Context, req Request) (*Outcome, error) {
 		return nil, err
 	}
 	for attempt := 0; ; attempt++ {
-		out, err := e.try(ctx, &req)
+		// The first attempt trusts the cached facts; after a conflict
+		// every fact stream is read again.
+		out, err := e.try(ctx, &req, attempt > 0)
 		if errors.Is(err, storage.ErrConflict) && attempt < e.maxRetries {
 			continue
 		}
@@ -246,7 +254,7 @@ func (e *Engine) Execute(ctx context.Context, req Request) (*Outcome, error) {
 	}
 }
 
-func (e *Engine) try(ctx context.Context, req *Request) (*Outcome, error) {
+func (e *Engine) try(ctx context.Context, req *Request, fresh bool) (*Outcome, error) {
 	recs, err := e.store.Load(ctx, req.Subject, 1)
 	if err != nil {
 		return nil, fmt.Errorf("mes: load %s: %w", req.Subject, err)
@@ -254,11 +262,12 @@ func (e *Engine) try(ctx context.Context, req *Request) (*Outcome, error) {
 	if out, ok, err := replay(recs, req); ok || err != nil {
 		return out, err
 	}
-	state, err := fold(req.Model, req.Step, recs)
+	state, err := e.fold(req.Model, req.Subject, req.Step, recs)
 	if err != nil {
 		return nil, err
 	}
 	facts := newStreamFacts(e.store, req.Subject, recs)
+	facts.cache, facts.fresh = e.cache, fresh
 	payload := transitionPayload{
 		CommandID: req.ID, Model: req.Model.Name(), ModelVersion: req.Model.Version(), Step: req.Step,
 		Command: req.Command, From: state, Refs: req.Refs, Data: req.Data,
@@ -292,18 +301,22 @@ func (e *Engine) try(ctx context.Context, req *Request) (*Outcome, error) {
 		reasons = append(reasons, gate.Reason{Gate: "override", Code: CodeOverrideNotAllowed,
 			Message: fmt.Sprintf("%s is not permitted in state %q; that cannot be overridden", req.Command, state)})
 	}
-	evidence, err := json.Marshal(req.Evidence)
+	buf := getBuf()
+	defer putBuf(buf)
+	*buf, err = appendEvidence(*buf, req.Evidence)
 	if err != nil {
 		return nil, fmt.Errorf("mes: encode evidence: %w", err)
 	}
+	mark := len(*buf) // the evidence is (*buf)[:mark]
 	version := int64(len(recs)) + 1 // of the transition's own record
 	var sigs []signed
 	var data []byte
 	if len(reasons) == 0 {
 		payload.To = t.To
-		if data, err = json.Marshal(payload); err != nil {
+		if *buf, err = appendPayload(*buf, &payload); err != nil {
 			return nil, fmt.Errorf("mes: encode transition: %w", err)
 		}
+		data = (*buf)[mark:]
 		if len(t.Signatures) > 0 || len(req.Signatures) > 0 {
 			if reasons = checkSignatureInputs(req, t); len(reasons) == 0 {
 				content, err := canonjson.Canonicalize(data)
@@ -342,15 +355,19 @@ func (e *Engine) try(ctx context.Context, req *Request) (*Outcome, error) {
 	appendReq := storage.AppendRequest{IdempotencyKey: "command/" + req.ID, Reads: facts.reads()}
 	if len(reasons) > 0 {
 		payload.Reasons = reasons
-		data, err := json.Marshal(payload)
+		*buf, err = appendPayload((*buf)[:mark], &payload)
 		if err != nil {
 			return nil, fmt.Errorf("mes: encode denied attempt: %w", err)
 		}
+		data, evidence := (*buf)[mark:], (*buf)[:mark]
 		subject.Events = []storage.Event{{Type: EventDenied, Actor: req.Actor, Payload: data, Evidence: evidence}}
 		appendReq.Streams = []storage.StreamAppend{subject}
 		res, err := e.store.Append(ctx, appendReq)
 		if err != nil {
 			return nil, fmt.Errorf("mes: record denied %s: %w", req.Command, err)
+		}
+		if !res.Replayed {
+			e.cache.observe(res.Records)
 		}
 		out := &Outcome{From: state, To: state, Reasons: reasons, Records: res.Records, Replayed: res.Replayed}
 		return out, &DeniedError{Command: req.Command, Subject: req.Subject, State: state, Reasons: reasons, Illegal: illegal}
@@ -359,7 +376,7 @@ func (e *Engine) try(ctx context.Context, req *Request) (*Outcome, error) {
 	if len(types) == 0 {
 		types = []string{string(t.Command)}
 	}
-	own := storage.Event{Type: types[0], Actor: req.Actor, Payload: data, Evidence: evidence}
+	own := storage.Event{Type: types[0], Actor: req.Actor, Payload: data, Evidence: (*buf)[:mark]}
 	extra := slices.Clone(req.Extra)
 	for _, c := range req.Consume {
 		c.Into = req.Subject
@@ -373,7 +390,7 @@ func (e *Engine) try(ctx context.Context, req *Request) (*Outcome, error) {
 		lotStream := LotStream(c.Lot)
 		extra = append(extra, storage.StreamAppend{
 			Stream:          lotStream,
-			ExpectedVersion: int64(len(facts.loaded[lotStream])),
+			ExpectedVersion: facts.version(lotStream),
 			Events:          []storage.Event{{Type: EventLotConsumed, Actor: req.Actor, Payload: cdata}},
 		})
 		own.Links = append(own.Links, audit.Link{From: lotStream, To: req.Subject, Kind: "consumed"})
@@ -404,6 +421,9 @@ func (e *Engine) try(ctx context.Context, req *Request) (*Outcome, error) {
 	res, err := e.store.Append(ctx, appendReq)
 	if err != nil {
 		return nil, fmt.Errorf("mes: record %s: %w", req.Command, err)
+	}
+	if !res.Replayed {
+		e.cache.observe(res.Records)
 	}
 	out := &Outcome{Allowed: true, From: state, To: t.To, Records: res.Records, Replayed: res.Replayed}
 	if !res.Replayed {

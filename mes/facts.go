@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -76,20 +78,37 @@ type factPayload struct {
 }
 
 // streamFacts implements gate.Facts from the store and remembers the version
-// of every stream it read, so that the append can assert them.
+// of every stream it read, so that the append can assert them. Within one
+// attempt every read of a stream sees the same version.
 type streamFacts struct {
-	store   storage.Store
-	subject string
-	// loaded holds the records of every stream read; the subject's are
-	// given up front.
+	store storage.Store
+	// cache, when set, holds facts folded earlier; unless fresh is set they
+	// are trusted without reading the store (the append asserts their
+	// version). fresh reads every fact stream from its cached version on.
+	cache          *cache
+	fresh          bool
+	subject        string
+	subjectRecords []audit.Record
+	// loaded holds the records of other streams read whole.
 	loaded map[string][]audit.Record
+	// facts holds the facts read in this attempt; a command reads a few.
+	facts []readFact
+}
+
+// readFact is a fact read in an attempt.
+type readFact struct {
+	key factKey
+	factEntry
 }
 
 func newStreamFacts(s storage.Store, subject string, subjectRecords []audit.Record) *streamFacts {
-	return &streamFacts{store: s, subject: subject, loaded: map[string][]audit.Record{subject: subjectRecords}}
+	return &streamFacts{store: s, subject: subject, subjectRecords: subjectRecords}
 }
 
 func (f *streamFacts) load(ctx context.Context, stream string) ([]audit.Record, error) {
+	if stream == f.subject {
+		return f.subjectRecords, nil
+	}
 	if recs, ok := f.loaded[stream]; ok {
 		return recs, nil
 	}
@@ -97,19 +116,162 @@ func (f *streamFacts) load(ctx context.Context, stream string) ([]audit.Record, 
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", stream, err)
 	}
+	if f.loaded == nil {
+		f.loaded = map[string][]audit.Record{}
+	}
 	f.loaded[stream] = recs
 	return recs, nil
 }
 
+// version returns the version at which stream was read in this attempt.
+func (f *streamFacts) version(stream string) int64 {
+	if k, ok := factKeyOf(stream); ok {
+		for i := range f.facts {
+			if f.facts[i].key == k {
+				return f.facts[i].version
+			}
+		}
+	}
+	return int64(len(f.loaded[stream]))
+}
+
 // reads returns the version of every stream read other than the subject.
 func (f *streamFacts) reads() []storage.StreamVersion {
-	out := make([]storage.StreamVersion, 0, len(f.loaded))
+	out := make([]storage.StreamVersion, 0, len(f.loaded)+len(f.facts))
 	for s, recs := range f.loaded {
-		if s != f.subject {
-			out = append(out, storage.StreamVersion{Stream: s, Version: int64(len(recs))})
+		out = append(out, storage.StreamVersion{Stream: s, Version: int64(len(recs))})
+	}
+	for i := range f.facts {
+		s := f.facts[i].key.stream()
+		if _, dup := f.loaded[s]; !dup && s != f.subject {
+			out = append(out, storage.StreamVersion{Stream: s, Version: f.facts[i].version})
 		}
 	}
 	return out
+}
+
+// The kinds of fact stream.
+type factKind int
+
+const (
+	factNone factKind = iota
+	factLot
+	factEquipment
+	factPerson
+)
+
+// factKey names a fact stream without building its name.
+type factKey struct {
+	kind factKind
+	id   string
+}
+
+func (k factKey) stream() string {
+	switch k.kind {
+	case factLot:
+		return LotStream(k.id)
+	case factEquipment:
+		return EquipmentStream(k.id)
+	case factPerson:
+		return PersonStream(k.id)
+	}
+	return ""
+}
+
+// factKeyOf parses a fact stream's name.
+func factKeyOf(stream string) (factKey, bool) {
+	for _, p := range [...]struct {
+		prefix string
+		kind   factKind
+	}{{"lot/", factLot}, {"equipment/", factEquipment}, {"person/", factPerson}} {
+		if id, ok := strings.CutPrefix(stream, p.prefix); ok {
+			return factKey{p.kind, id}, true
+		}
+	}
+	return factKey{}, false
+}
+
+// fact returns the fact k as of this attempt: from the records already
+// loaded, from the cache, or read from the store (only what was appended
+// after the cached version).
+func (f *streamFacts) fact(ctx context.Context, k factKey) (factEntry, error) {
+	for i := range f.facts {
+		if f.facts[i].key == k {
+			return f.facts[i].factEntry, nil
+		}
+	}
+	var e factEntry
+	stream := ""
+	recs, whole := []audit.Record(nil), false
+	if f.subject != "" && factKeyMatches(k, f.subject) {
+		recs, whole = f.subjectRecords, true
+	} else if f.loaded != nil {
+		stream = k.stream()
+		recs, whole = f.loaded[stream]
+	}
+	if whole {
+		// The subject, or a stream read whole: its records decide.
+		e = newFactEntry(k)
+		for i := range recs {
+			if err := e.apply(k.kind, &recs[i]); err != nil {
+				return factEntry{}, err
+			}
+		}
+		e.version = int64(len(recs))
+	} else {
+		cached, ok := factEntry{}, false
+		if f.cache != nil {
+			cached, ok = f.cache.fact(k)
+		}
+		if ok {
+			e = cached
+		} else {
+			e = newFactEntry(k)
+		}
+		if !ok || f.fresh {
+			if stream == "" {
+				stream = k.stream()
+			}
+			recs, err := f.store.Load(ctx, stream, e.version+1)
+			if err != nil {
+				return factEntry{}, fmt.Errorf("load %s: %w", stream, err)
+			}
+			if len(recs) > 0 {
+				e.person = clonePerson(e.person)
+				for i := range recs {
+					if err := e.apply(k.kind, &recs[i]); err != nil {
+						return factEntry{}, err
+					}
+				}
+				e.version = recs[len(recs)-1].Version
+			}
+			if f.cache != nil && e.version > 0 {
+				f.cache.putFact(k, e)
+			}
+		}
+	}
+	f.facts = append(f.facts, readFact{key: k, factEntry: e})
+	return e, nil
+}
+
+// factKeyMatches reports whether stream is the stream of k.
+func factKeyMatches(k factKey, stream string) bool {
+	sk, ok := factKeyOf(stream)
+	return ok && sk == k
+}
+
+func newFactEntry(k factKey) factEntry {
+	var e factEntry
+	id := k.id
+	switch k.kind {
+	case factLot:
+		e.lot = gate.Lot{ID: id, Status: gate.LotQuarantine}
+	case factEquipment:
+		e.eq = gate.Equipment{ID: id, Status: gate.EquipmentAvailable, Calibration: gate.CalibrationUnknown, Clean: gate.Dirty}
+	case factPerson:
+		e.person = gate.Person{ID: id, Training: map[string]time.Time{}}
+	}
+	return e
 }
 
 // decodeFact reads the fact an event carries in its Data.
@@ -123,90 +285,125 @@ func decodeFact(r *audit.Record) (factPayload, error) {
 	return p.Data, nil
 }
 
+// apply folds one record of a fact stream into e. Person's map and slice
+// are changed in place: callers clone a cached entry first.
+func (e *factEntry) apply(kind factKind, r *audit.Record) error {
+	switch kind {
+	case factLot:
+		return e.applyLot(r)
+	case factEquipment:
+		return e.applyEquipment(r)
+	case factPerson:
+		return e.applyPerson(r)
+	}
+	return nil
+}
+
+func (e *factEntry) applyLot(r *audit.Record) error {
+	lot := &e.lot
+	switch r.Type {
+	case EventLotReceived, EventLotReleased, EventLotRejected, EventLotHeld, EventLotHoldReleased, EventLotConsumed:
+	default:
+		return nil
+	}
+	p, err := decodeFact(r)
+	if err != nil {
+		return err
+	}
+	switch r.Type {
+	case EventLotReceived:
+		lot.Material, lot.Available, lot.Unit, lot.Expiry = p.Material, p.Quantity, p.Unit, p.Expiry
+	case EventLotReleased:
+		lot.Status = gate.LotReleased
+	case EventLotRejected:
+		lot.Status = gate.LotRejected
+	case EventLotHeld:
+		lot.OnHold, lot.HoldReason = true, p.Reason
+	case EventLotHoldReleased:
+		lot.OnHold, lot.HoldReason = false, ""
+	case EventLotConsumed:
+		lot.Available = lot.Available.Sub(p.Quantity)
+	}
+	return nil
+}
+
+func (e *factEntry) applyEquipment(r *audit.Record) error {
+	eq := &e.eq
+	switch r.Type {
+	case EventEquipmentRegistered, EventEquipmentStatus, "equipment.returned", EventEquipmentCalibrated, EventEquipmentCleaned:
+	default:
+		return nil
+	}
+	p, err := decodeFact(r)
+	if err != nil {
+		return err
+	}
+	switch r.Type {
+	case EventEquipmentRegistered, EventEquipmentStatus:
+		if p.Status != "" {
+			eq.Status = gate.EquipmentStatus(p.Status)
+		}
+	case "equipment.returned":
+		eq.Status = gate.EquipmentAvailable
+	case EventEquipmentCalibrated:
+		eq.Calibration, eq.CalibrationDue = gate.CalibrationStatus(p.Status), p.Due
+	case EventEquipmentCleaned:
+		eq.Clean, eq.CleanUntil = gate.CleanStatus(p.Status), p.Until
+	}
+	return nil
+}
+
+func (e *factEntry) applyPerson(r *audit.Record) error {
+	p := &e.person
+	switch r.Type {
+	case EventPersonRegistered, EventPersonRoleGranted, EventPersonRoleRevoked, EventPersonTrained:
+	default:
+		return nil
+	}
+	d, err := decodeFact(r)
+	if err != nil {
+		return err
+	}
+	switch r.Type {
+	case EventPersonRegistered:
+		p.Name = d.Name
+	case EventPersonRoleGranted:
+		p.Roles = append(p.Roles, d.Role)
+	case EventPersonRoleRevoked:
+		if j := slices.Index(p.Roles, d.Role); j >= 0 {
+			p.Roles = slices.Delete(p.Roles, j, j+1)
+		}
+	case EventPersonTrained:
+		if p.Training == nil {
+			p.Training = map[string]time.Time{}
+		}
+		p.Training[d.Skill] = d.Until
+	}
+	return nil
+}
+
 func (f *streamFacts) Lot(ctx context.Context, id string) (gate.Lot, error) {
-	recs, err := f.load(ctx, LotStream(id))
-	if err != nil || len(recs) == 0 {
+	e, err := f.fact(ctx, factKey{factLot, id})
+	if err != nil || e.version == 0 {
 		return gate.Lot{}, unknown(err, "lot", id)
 	}
-	lot := gate.Lot{ID: id, Status: gate.LotQuarantine}
-	for i := range recs {
-		p, err := decodeFact(&recs[i])
-		if err != nil {
-			return gate.Lot{}, err
-		}
-		switch recs[i].Type {
-		case EventLotReceived:
-			lot.Material, lot.Available, lot.Unit, lot.Expiry = p.Material, p.Quantity, p.Unit, p.Expiry
-		case EventLotReleased:
-			lot.Status = gate.LotReleased
-		case EventLotRejected:
-			lot.Status = gate.LotRejected
-		case EventLotHeld:
-			lot.OnHold, lot.HoldReason = true, p.Reason
-		case EventLotHoldReleased:
-			lot.OnHold, lot.HoldReason = false, ""
-		case EventLotConsumed:
-			lot.Available = lot.Available.Sub(p.Quantity)
-		}
-	}
-	return lot, nil
+	return e.lot, nil
 }
 
 func (f *streamFacts) Equipment(ctx context.Context, id string) (gate.Equipment, error) {
-	recs, err := f.load(ctx, EquipmentStream(id))
-	if err != nil || len(recs) == 0 {
+	e, err := f.fact(ctx, factKey{factEquipment, id})
+	if err != nil || e.version == 0 {
 		return gate.Equipment{}, unknown(err, "equipment", id)
 	}
-	eq := gate.Equipment{ID: id, Status: gate.EquipmentAvailable, Calibration: gate.CalibrationUnknown, Clean: gate.Dirty}
-	for i := range recs {
-		p, err := decodeFact(&recs[i])
-		if err != nil {
-			return gate.Equipment{}, err
-		}
-		switch recs[i].Type {
-		case EventEquipmentRegistered, EventEquipmentStatus:
-			if p.Status != "" {
-				eq.Status = gate.EquipmentStatus(p.Status)
-			}
-		case "equipment.returned":
-			eq.Status = gate.EquipmentAvailable
-		case EventEquipmentCalibrated:
-			eq.Calibration, eq.CalibrationDue = gate.CalibrationStatus(p.Status), p.Due
-		case EventEquipmentCleaned:
-			eq.Clean, eq.CleanUntil = gate.CleanStatus(p.Status), p.Until
-		}
-	}
-	return eq, nil
+	return e.eq, nil
 }
 
 func (f *streamFacts) Person(ctx context.Context, id string) (gate.Person, error) {
-	recs, err := f.load(ctx, PersonStream(id))
-	if err != nil || len(recs) == 0 {
+	e, err := f.fact(ctx, factKey{factPerson, id})
+	if err != nil || e.version == 0 {
 		return gate.Person{}, unknown(err, "person", id)
 	}
-	p := gate.Person{ID: id, Training: map[string]time.Time{}}
-	for i := range recs {
-		e, err := decodeFact(&recs[i])
-		if err != nil {
-			return gate.Person{}, err
-		}
-		switch recs[i].Type {
-		case EventPersonRegistered:
-			p.Name = e.Name
-		case EventPersonRoleGranted:
-			p.Roles = append(p.Roles, e.Role)
-		case EventPersonRoleRevoked:
-			for j, r := range p.Roles {
-				if r == e.Role {
-					p.Roles = append(p.Roles[:j], p.Roles[j+1:]...)
-					break
-				}
-			}
-		case EventPersonTrained:
-			p.Training[e.Skill] = e.Until
-		}
-	}
-	return p, nil
+	return e.person, nil
 }
 
 func (f *streamFacts) OpenExceptions(ctx context.Context, subject string) ([]gate.Exception, error) {

@@ -13,7 +13,29 @@ import (
 // model's initial state. Only records whose type the model records as a
 // transition's own event are decoded, so folding a long stream is cheap.
 func fold(m *Model, step string, recs []audit.Record) (State, error) {
-	state := m.initial
+	return foldFrom(m, step, recs, m.initial)
+}
+
+// fold folds as the function fold does, from where the engine folded the
+// same subject, model and step before: records before that were read then.
+func (e *Engine) fold(m *Model, subject, step string, recs []audit.Record) (State, error) {
+	k := foldKey{subject: subject, model: m.name, step: step, version: m.version}
+	start, state := 0, m.initial
+	if fe, ok := e.cache.fold(k); ok && fe.n <= len(recs) {
+		start, state = fe.n, fe.state
+	}
+	state, err := foldFrom(m, step, recs[start:], state)
+	if err != nil {
+		return "", err
+	}
+	if len(recs) > start {
+		e.cache.putFold(k, foldEntry{n: len(recs), state: state})
+	}
+	return state, nil
+}
+
+// foldFrom folds recs into state.
+func foldFrom(m *Model, step string, recs []audit.Record, state State) (State, error) {
 	var stepNeedle []byte
 	if step != "" {
 		stepNeedle = []byte(`"step":` + quote(step))

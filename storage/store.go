@@ -23,6 +23,9 @@ type Store interface {
 	// returns the records of the first append with that key, Replayed set,
 	// and writes nothing; with different content the error matches
 	// ErrIdempotencyKeyReused.
+	//
+	// Append does not keep req or its byte slices after it returns: the
+	// caller may reuse them.
 	Append(ctx context.Context, req AppendRequest) (AppendResult, error)
 
 	// Load returns the records of stream with version >= from (from 1 for the

@@ -1,0 +1,147 @@
+package mes
+
+import (
+	"encoding/json"
+	"slices"
+	"strconv"
+	"sync"
+
+	"github.com/interlock-mes/interlock/gate"
+	"github.com/interlock-mes/interlock/internal/canonjson"
+)
+
+// The engine writes the payloads of its own records by hand: they are on
+// every command's path, and encoding/json's reflection was a third of a
+// command's time. The output is what json.Marshal writes for the same
+// values, up to canonical form (TestEncodeMatchesJSON holds it to that).
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+func getBuf() *[]byte { return bufPool.Get().(*[]byte) }
+
+func putBuf(b *[]byte) {
+	if cap(*b) <= 64<<10 {
+		*b = (*b)[:0]
+		bufPool.Put(b)
+	}
+}
+
+// appendPayload appends p as JSON, members in canonical order.
+func appendPayload(dst []byte, p *transitionPayload) ([]byte, error) {
+	var err error
+	dst = append(dst, `{"command":`...)
+	if dst, err = canonjson.AppendString(dst, string(p.Command)); err != nil {
+		return nil, err
+	}
+	dst = append(dst, `,"command_id":`...)
+	if dst, err = canonjson.AppendString(dst, p.CommandID); err != nil {
+		return nil, err
+	}
+	if len(p.Data) > 0 {
+		dst = append(dst, `,"data":`...)
+		dst = append(dst, p.Data...)
+	}
+	dst = append(dst, `,"from":`...)
+	if dst, err = canonjson.AppendString(dst, string(p.From)); err != nil {
+		return nil, err
+	}
+	dst = append(dst, `,"model":`...)
+	if dst, err = canonjson.AppendString(dst, p.Model); err != nil {
+		return nil, err
+	}
+	dst = append(dst, `,"model_version":`...)
+	dst = strconv.AppendInt(dst, int64(p.ModelVersion), 10)
+	if p.Override != nil {
+		b, err := json.Marshal(p.Override)
+		if err != nil {
+			return nil, err
+		}
+		dst = append(append(dst, `,"override":`...), b...)
+	}
+	if len(p.Reasons) > 0 {
+		b, err := json.Marshal(p.Reasons)
+		if err != nil {
+			return nil, err
+		}
+		dst = append(append(dst, `,"reasons":`...), b...)
+	}
+	if len(p.Refs) > 0 {
+		var arr [8]string
+		keys := arr[:0]
+		for k := range p.Refs {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		dst = append(dst, `,"refs":{`...)
+		for i, k := range keys {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			if dst, err = canonjson.AppendString(dst, k); err != nil {
+				return nil, err
+			}
+			dst = append(dst, ':')
+			if dst, err = canonjson.AppendString(dst, p.Refs[k]); err != nil {
+				return nil, err
+			}
+		}
+		dst = append(dst, '}')
+	}
+	if p.Step != "" {
+		dst = append(dst, `,"step":`...)
+		if dst, err = canonjson.AppendString(dst, p.Step); err != nil {
+			return nil, err
+		}
+	}
+	if p.To != "" {
+		dst = append(dst, `,"to":`...)
+		if dst, err = canonjson.AppendString(dst, string(p.To)); err != nil {
+			return nil, err
+		}
+	}
+	return append(dst, '}'), nil
+}
+
+// appendEvidence appends evs as json.Marshal writes a []gate.Evidence:
+// null for none, the Go field names as keys, the value as a decimal string.
+func appendEvidence(dst []byte, evs []gate.Evidence) ([]byte, error) {
+	if evs == nil {
+		return append(dst, "null"...), nil
+	}
+	var err error
+	dst = append(dst, '[')
+	for i := range evs {
+		ev := &evs[i]
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `{"Name":`...)
+		if dst, err = canonjson.AppendString(dst, ev.Name); err != nil {
+			return nil, err
+		}
+		dst = append(dst, `,"Identity":`...)
+		if dst, err = canonjson.AppendString(dst, ev.Identity); err != nil {
+			return nil, err
+		}
+		dst = append(dst, `,"HasValue":`...)
+		dst = strconv.AppendBool(dst, ev.HasValue)
+		dst = append(dst, `,"Value":"`...)
+		dst = append(dst, ev.Value.String()...)
+		dst = append(dst, `","Unit":`...)
+		if dst, err = canonjson.AppendString(dst, ev.Unit); err != nil {
+			return nil, err
+		}
+		dst = append(dst, `,"Source":`...)
+		if dst, err = canonjson.AppendString(dst, string(ev.Source)); err != nil {
+			return nil, err
+		}
+		dst = append(dst, `,"Instrument":`...)
+		if dst, err = canonjson.AppendString(dst, ev.Instrument); err != nil {
+			return nil, err
+		}
+		dst = append(dst, `,"Stable":`...)
+		dst = strconv.AppendBool(dst, ev.Stable)
+		dst = append(dst, '}')
+	}
+	return append(dst, ']'), nil
+}

@@ -1,0 +1,85 @@
+package mes
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+
+	"github.com/shopspring/decimal"
+	"pgregory.net/rapid"
+
+	"github.com/interlock-mes/interlock/gate"
+	"github.com/interlock-mes/interlock/internal/canonjson"
+)
+
+// TestEncodeMatchesJSON holds the hand-written encoders to encoding/json:
+// both give the same canonical bytes for any payload and evidence.
+func TestEncodeMatchesJSON(t *testing.T) {
+	str := rapid.OneOf(rapid.String(), rapid.SampledFrom([]string{"", "a", "<&>", "\u2028", "\"\\", "\x01"}))
+	rapid.Check(t, func(t *rapid.T) {
+		p := transitionPayload{
+			CommandID: str.Draw(t, "id"), Model: str.Draw(t, "model"), ModelVersion: rapid.IntRange(0, 1<<30).Draw(t, "v"),
+			Step: str.Draw(t, "step"), Command: Command(str.Draw(t, "cmd")), From: State(str.Draw(t, "from")), To: State(str.Draw(t, "to")),
+			Refs: rapid.MapOfN(str, str, 0, 10).Draw(t, "refs"),
+		}
+		if rapid.Bool().Draw(t, "data") {
+			p.Data = json.RawMessage(`{"b":[1,2.50,"x"],"a":{"z":null}}`)
+		}
+		if rapid.Bool().Draw(t, "reasons") {
+			p.Reasons = []gate.Reason{{Gate: str.Draw(t, "gate"), Code: "c.d", Message: str.Draw(t, "msg")}}
+		}
+		if rapid.Bool().Draw(t, "override") {
+			p.Override = &overrideRecord{Reason: str.Draw(t, "why"), Overridden: p.Reasons, Exception: "override-x"}
+		}
+		evs := rapid.SliceOfN(rapid.Custom(func(t *rapid.T) gate.Evidence {
+			return gate.Evidence{Name: str.Draw(t, "name"), Identity: str.Draw(t, "identity"), HasValue: rapid.Bool().Draw(t, "has"),
+				Value: decimal.New(rapid.Int64().Draw(t, "coef"), int32(rapid.IntRange(-10, 10).Draw(t, "exp"))),
+				Unit:  str.Draw(t, "unit"), Source: gate.Source(str.Draw(t, "source")), Instrument: str.Draw(t, "instrument"), Stable: rapid.Bool().Draw(t, "stable")}
+		}), -1, 4).Draw(t, "evidence")
+		if rapid.Bool().Draw(t, "nil evidence") {
+			evs = nil
+		}
+		same := func(what string, got []byte, gotErr error, v any) {
+			want, wantErr := json.Marshal(v)
+			if wantErr != nil {
+				t.Fatal(wantErr)
+			}
+			cw, err := canonjson.Canonicalize(want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if gotErr != nil {
+				t.Fatalf("%s: %v", what, gotErr)
+			}
+			cg, err := canonjson.Canonicalize(got)
+			if err != nil {
+				t.Fatalf("%s: %s is not JSON: %v", what, got, err)
+			}
+			if string(cg) != string(cw) {
+				t.Fatalf("%s:\n got %s\nwant %s", what, cg, cw)
+			}
+		}
+		got, err := appendPayload(nil, &p)
+		same("payload", got, err, p)
+		got, err = appendEvidence(nil, evs)
+		same("evidence", got, err, evs)
+	})
+}
+
+// TestRequestDataMustBeObject: data that is not a JSON object is refused
+// before anything is read or written.
+func TestRequestDataMustBeObject(t *testing.T) {
+	t.Parallel()
+	e, s := newEngine(t)
+	m := dispenseModel(t)
+	for _, data := range []string{`[1]`, `"x"`, `{"a":`, `{"a":1}x`, ` 12`} {
+		req := startReq(m, "bad-data", "op-7")
+		req.Data = json.RawMessage(data)
+		if _, err := e.Execute(context.Background(), req); err == nil {
+			t.Errorf("data %s accepted", data)
+		}
+	}
+	if recs, _ := s.Load(context.Background(), "batch-B42", 1); len(recs) != 0 {
+		t.Errorf("refused requests left %d records", len(recs))
+	}
+}
