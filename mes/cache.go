@@ -30,17 +30,16 @@ const (
 // The store stays the only source of truth: the cache holds nothing that a
 // conflict would not correct.
 type cache struct {
-	mu    sync.Mutex
-	facts map[factKey]factEntry
-	folds map[foldKey]foldEntry
+	facts bounded[factKey, factEntry]
+	folds bounded[foldKey, foldEntry]
 }
 
 // factEntry is a fact folded from the first version records of its stream.
 type factEntry struct {
-	version  int64
-	lot      gate.Lot
-	eq       gate.Equipment
-	person   gate.Person
+	version int64
+	lot     gate.Lot
+	eq      gate.Equipment
+	person  gate.Person
 }
 
 type foldKey struct {
@@ -54,58 +53,55 @@ type foldEntry struct {
 }
 
 func newCache() *cache {
-	return &cache{facts: map[factKey]factEntry{}, folds: map[foldKey]foldEntry{}}
+	return &cache{
+		facts: bounded[factKey, factEntry]{max: maxFactEntries, m: map[factKey]factEntry{}, newer: func(a, b factEntry) bool { return a.version > b.version }},
+		folds: bounded[foldKey, foldEntry]{max: maxFoldEntries, m: map[foldKey]foldEntry{}, newer: func(a, b foldEntry) bool { return a.n > b.n }},
+	}
 }
 
-func (c *cache) fact(k factKey) (factEntry, bool) {
-	c.mu.Lock()
-	e, ok := c.facts[k]
-	c.mu.Unlock()
-	return e, ok
+func (c *cache) fact(k factKey) (factEntry, bool) { return c.facts.get(k) }
+func (c *cache) putFact(k factKey, e factEntry)   { c.facts.put(k, e) }
+func (c *cache) dropFact(k factKey)               { c.facts.drop(k) }
+func (c *cache) fold(k foldKey) (foldEntry, bool) { return c.folds.get(k) }
+func (c *cache) putFold(k foldKey, e foldEntry)   { c.folds.put(k, e) }
+
+// bounded is a map safe for concurrent use that holds at most max entries
+// and keeps the newer of two values for a key.
+type bounded[K comparable, V any] struct {
+	mu    sync.Mutex
+	max   int
+	m     map[K]V
+	newer func(a, b V) bool
 }
 
-// putFact stores e unless a newer version is there already.
-func (c *cache) putFact(k factKey, e factEntry) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if old, ok := c.facts[k]; ok && old.version >= e.version {
+func (b *bounded[K, V]) get(k K) (V, bool) {
+	b.mu.Lock()
+	v, ok := b.m[k]
+	b.mu.Unlock()
+	return v, ok
+}
+
+// put stores v unless a newer value is there already; when the map is full
+// an arbitrary entry makes room.
+func (b *bounded[K, V]) put(k K, v V) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if old, ok := b.m[k]; ok && !b.newer(v, old) {
 		return
 	}
-	if len(c.facts) >= maxFactEntries {
-		for k := range c.facts {
-			delete(c.facts, k)
+	if len(b.m) >= b.max {
+		for old := range b.m {
+			delete(b.m, old)
 			break
 		}
 	}
-	c.facts[k] = e
+	b.m[k] = v
 }
 
-func (c *cache) dropFact(k factKey) {
-	c.mu.Lock()
-	delete(c.facts, k)
-	c.mu.Unlock()
-}
-
-func (c *cache) fold(k foldKey) (foldEntry, bool) {
-	c.mu.Lock()
-	e, ok := c.folds[k]
-	c.mu.Unlock()
-	return e, ok
-}
-
-func (c *cache) putFold(k foldKey, e foldEntry) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if old, ok := c.folds[k]; ok && old.n >= e.n {
-		return
-	}
-	if len(c.folds) >= maxFoldEntries {
-		for k := range c.folds {
-			delete(c.folds, k)
-			break
-		}
-	}
-	c.folds[k] = e
+func (b *bounded[K, V]) drop(k K) {
+	b.mu.Lock()
+	delete(b.m, k)
+	b.mu.Unlock()
 }
 
 // clonePerson copies what a Person shares, so that a cached fact is never
