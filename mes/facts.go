@@ -91,8 +91,10 @@ type streamFacts struct {
 	subjectRecords []audit.Record
 	// loaded holds the records of other streams read whole.
 	loaded map[string][]audit.Record
-	// facts holds the facts read in this attempt; a command reads a few.
-	facts []readFact
+	// facts holds the facts read in this attempt; a command reads a few,
+	// which factsBuf holds without growing a slice.
+	facts    []readFact
+	factsBuf [6]readFact
 }
 
 // readFact is a fact read in an attempt.
@@ -102,7 +104,9 @@ type readFact struct {
 }
 
 func newStreamFacts(s storage.Store, subject string, subjectRecords []audit.Record) *streamFacts {
-	return &streamFacts{store: s, subject: subject, subjectRecords: subjectRecords}
+	f := &streamFacts{store: s, subject: subject, subjectRecords: subjectRecords}
+	f.facts = f.factsBuf[:0]
+	return f
 }
 
 func (f *streamFacts) load(ctx context.Context, stream string) ([]audit.Record, error) {
