@@ -45,18 +45,38 @@ func appendPayload(dst []byte, p *transitionPayload) ([]byte, error) {
 	if dst, err = canonjson.AppendString(dst, string(p.From)); err != nil {
 		return nil, err
 	}
+	if p.IdentitySource != "" {
+		dst = append(dst, `,"identity_source":`...)
+		if dst, err = canonjson.AppendString(dst, p.IdentitySource); err != nil {
+			return nil, err
+		}
+	}
 	dst = append(dst, `,"model":`...)
 	if dst, err = canonjson.AppendString(dst, p.Model); err != nil {
 		return nil, err
 	}
 	dst = append(dst, `,"model_version":`...)
 	dst = strconv.AppendInt(dst, int64(p.ModelVersion), 10)
+	if len(p.Nodes) > 0 {
+		b, err := json.Marshal(p.Nodes)
+		if err != nil {
+			return nil, err
+		}
+		dst = append(append(dst, `,"nodes":`...), b...)
+	}
 	if p.Override != nil {
 		b, err := json.Marshal(p.Override)
 		if err != nil {
 			return nil, err
 		}
 		dst = append(append(dst, `,"override":`...), b...)
+	}
+	if len(p.Quantities) > 0 {
+		b, err := json.Marshal(p.Quantities)
+		if err != nil {
+			return nil, err
+		}
+		dst = append(append(dst, `,"quantities":`...), b...)
 	}
 	if len(p.Reasons) > 0 {
 		b, err := json.Marshal(p.Reasons)

@@ -28,6 +28,12 @@ func TestEncodeMatchesJSON(t *testing.T) {
 		if rapid.Bool().Draw(t, "reasons") {
 			p.Reasons = []gate.Reason{{Gate: str.Draw(t, "gate"), Code: "c.d", Message: str.Draw(t, "msg")}}
 		}
+		if rapid.Bool().Draw(t, "flow") {
+			q := decimal.New(rapid.Int64().Draw(t, "q"), int32(rapid.IntRange(-6, 6).Draw(t, "qexp")))
+			p.IdentitySource = str.Draw(t, "identity source")
+			p.Quantities = []linkQuantity{{From: str.Draw(t, "qfrom"), To: str.Draw(t, "qto"), Quantity: q, Unit: "kg"}}
+			p.Nodes = []nodeInfo{{ID: str.Draw(t, "node"), Kind: "lot", Material: str.Draw(t, "material"), Quantity: &q, Unit: "kg"}}
+		}
 		if rapid.Bool().Draw(t, "override") {
 			p.Override = &overrideRecord{Reason: str.Draw(t, "why"), Overridden: p.Reasons, Exception: "override-x"}
 		}

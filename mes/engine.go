@@ -88,6 +88,10 @@ type Request struct {
 	// is appended atomically with the transition, at the version the checks
 	// read, so two subjects can never over-consume one lot.
 	Consume []Consumption
+	// Produce lists the lots the transition makes: a batch's outputs, or
+	// the parts a lot (the subject) is split into. Each must be new; its
+	// first record is appended atomically with the transition.
+	Produce []Production
 	// Extra are further appends made atomically with the transition; their
 	// expected versions are those the caller read.
 	Extra []storage.StreamAppend
@@ -174,6 +178,11 @@ type transitionPayload struct {
 	Reasons      []gate.Reason     `json:"reasons,omitempty"`
 	Data         json.RawMessage   `json:"data,omitempty"`
 	Override     *overrideRecord   `json:"override,omitempty"`
+	// The material flow of an allowed transition, as package genealogy
+	// reads it.
+	IdentitySource string         `json:"identity_source,omitempty"`
+	Quantities     []linkQuantity `json:"quantities,omitempty"`
+	Nodes          []nodeInfo     `json:"nodes,omitempty"`
 }
 
 // overrideRecord is what an allowed transition records of an override.
@@ -206,24 +215,8 @@ func (r *Request) validate() error {
 			return fmt.Errorf("mes: extra append to the subject %q; the transition writes it", r.Subject)
 		}
 	}
-	seen := map[string]bool{}
-	for i, c := range r.Consume {
-		switch {
-		case c.Lot == "":
-			return fmt.Errorf("mes: consumption %d names no lot", i)
-		case seen[c.Lot]:
-			return fmt.Errorf("mes: lot %q is consumed twice in one command; give the total once", c.Lot)
-		case !c.Quantity.IsPositive():
-			return fmt.Errorf("mes: consumption of lot %q: quantity %s is not positive", c.Lot, c.Quantity)
-		case c.Unit == "":
-			return fmt.Errorf("mes: consumption of lot %q has no unit", c.Lot)
-		}
-		seen[c.Lot] = true
-		for _, x := range r.Extra {
-			if x.Stream == LotStream(c.Lot) {
-				return fmt.Errorf("mes: lot %q is both consumed and written by an extra append", c.Lot)
-			}
-		}
+	if err := r.validateFlows(); err != nil {
+		return err
 	}
 	return nil
 }
@@ -307,12 +300,14 @@ func (e *Engine) try(ctx context.Context, req *Request, fresh bool) (*Outcome, e
 	if err != nil {
 		return nil, fmt.Errorf("mes: encode evidence: %w", err)
 	}
-	mark := len(*buf) // the evidence is (*buf)[:mark]
+	mark := len(*buf)               // the evidence is (*buf)[:mark]
 	version := int64(len(recs)) + 1 // of the transition's own record
 	var sigs []signed
 	var data []byte
+	var links []audit.Link
 	if len(reasons) == 0 {
 		payload.To = t.To
+		links = lineage(req, &payload)
 		if *buf, err = appendPayload(*buf, &payload); err != nil {
 			return nil, fmt.Errorf("mes: encode transition: %w", err)
 		}
@@ -343,6 +338,7 @@ func (e *Engine) try(ctx context.Context, req *Request, fresh bool) (*Outcome, e
 		}
 		if len(reasons) > 0 {
 			payload.To = ""
+			payload.IdentitySource, payload.Quantities, payload.Nodes = "", nil, nil
 			if payload.Override != nil {
 				// The gates failed after all; the record shows them with
 				// why the override did not carry.
@@ -376,7 +372,7 @@ func (e *Engine) try(ctx context.Context, req *Request, fresh bool) (*Outcome, e
 	if len(types) == 0 {
 		types = []string{string(t.Command)}
 	}
-	own := storage.Event{Type: types[0], Actor: req.Actor, Payload: data, Evidence: (*buf)[:mark]}
+	own := storage.Event{Type: types[0], Actor: req.Actor, Payload: data, Evidence: (*buf)[:mark], Links: links}
 	extra := slices.Clone(req.Extra)
 	for _, c := range req.Consume {
 		c.Into = req.Subject
@@ -393,7 +389,13 @@ func (e *Engine) try(ctx context.Context, req *Request, fresh bool) (*Outcome, e
 			ExpectedVersion: facts.version(lotStream),
 			Events:          []storage.Event{{Type: EventLotConsumed, Actor: req.Actor, Payload: cdata}},
 		})
-		own.Links = append(own.Links, audit.Link{From: lotStream, To: req.Subject, Kind: "consumed"})
+	}
+	if len(req.Produce) > 0 {
+		made, err := productionAppends(req)
+		if err != nil {
+			return nil, err
+		}
+		extra = append(extra, made...)
 	}
 	subject.Events = append(subject.Events, own)
 	for _, typ := range types[1:] {
@@ -483,6 +485,13 @@ func (e *Engine) evaluate(ctx context.Context, req *Request, t *Transition, fact
 	n := len(reasons)
 	for _, c := range req.Consume {
 		rs, err := checkConsumption(ctx, a, facts, c)
+		if err != nil {
+			return nil, false, fmt.Errorf("mes: evaluate %s: %w", t.Command, err)
+		}
+		reasons = append(reasons, rs...)
+	}
+	if len(req.Produce) > 0 {
+		rs, err := checkProductions(ctx, req, facts)
 		if err != nil {
 			return nil, false, fmt.Errorf("mes: evaluate %s: %w", t.Command, err)
 		}

@@ -29,8 +29,10 @@ const (
 	CmdRecordTrained Command = "record-training"
 )
 
-// LotModel returns the lot lifecycle: received into quarantine, released or
-// rejected by QA, held and released from hold. opts add to every transition
+// LotModel returns the lot lifecycle: received (or produced by a batch, or
+// merged from parent lots) into quarantine, released or rejected by QA, held
+// and released from hold, split into child lots (Request.Produce with
+// LinkSplit; each part starts in quarantine). opts add to every transition
 // (for example a role gate); a site adds its own gates per transition by
 // building its own model with the same event types.
 func LotModel(opts ...Option) (*Model, error) {
@@ -39,6 +41,10 @@ func LotModel(opts ...Option) (*Model, error) {
 		States(FactNew, LotQuarantine, LotReleased, LotRejected, LotOnHold).
 		Initial(FactNew).Final(LotRejected).
 		Permit(FactNew, CmdReceive, LotQuarantine, with(Recording(EventLotReceived))...).
+		Permit(FactNew, CmdProduce, LotQuarantine, with(Recording(EventLotProduced))...).
+		Permit(FactNew, CmdMerge, LotQuarantine, with(Recording(EventLotMerged))...).
+		Permit(LotQuarantine, CmdSplit, LotQuarantine, with(Recording(EventLotSplit))...).
+		Permit(LotReleased, CmdSplit, LotReleased, with(Recording(EventLotSplit))...).
 		Permit(LotQuarantine, CmdRelease, LotReleased, with(Recording(EventLotReleased))...).
 		Permit(LotQuarantine, CmdReject, LotRejected, with(Recording(EventLotRejected))...).
 		Permit(LotReleased, CmdHold, LotOnHold, with(Recording(EventLotHeld))...).

@@ -60,6 +60,10 @@ type Consumption struct {
 	Quantity decimal.Decimal `json:"quantity"`
 	Unit     string          `json:"unit"`
 	Into     string          `json:"into,omitempty"` // the consuming subject; set by the engine
+	// Kind is the link from the lot to the subject: LinkConsumed (the
+	// default, ""), LinkMerged, LinkShipped, LinkPacked or LinkTransferred.
+	// Whatever the kind, the quantity leaves the lot.
+	Kind string `json:"kind,omitempty"`
 }
 
 // factPayload is the union of the fields fact events carry.
@@ -75,6 +79,8 @@ type factPayload struct {
 	ID      string    `json:"id"`
 	Kind    string    `json:"kind"`
 	Summary string    `json:"summary"`
+
+	quantities []linkQuantity // the transition's material flow, beside its data
 }
 
 // streamFacts implements gate.Facts from the store and remembers the version
@@ -281,12 +287,25 @@ func newFactEntry(k factKey) factEntry {
 // decodeFact reads the fact an event carries in its Data.
 func decodeFact(r *audit.Record) (factPayload, error) {
 	var p struct {
-		Data factPayload `json:"data"`
+		Data       factPayload    `json:"data"`
+		Quantities []linkQuantity `json:"quantities"`
 	}
 	if err := json.Unmarshal(r.Payload, &p); err != nil {
 		return factPayload{}, fmt.Errorf("%s v%d (%s): %w", r.Stream, r.Version, r.Type, err)
 	}
+	p.Data.quantities = p.Quantities
 	return p.Data, nil
+}
+
+// flowed sums the quantities of p that left (out) or reached stream.
+func (p *factPayload) flowed(stream string, out bool) (decimal.Decimal, string) {
+	sum, unit := decimal.Zero, ""
+	for _, q := range p.quantities {
+		if (out && q.From == stream) || (!out && q.To == stream) {
+			sum, unit = sum.Add(q.Quantity), q.Unit
+		}
+	}
+	return sum, unit
 }
 
 // apply folds one record of a fact stream into e. Person's map and slice
@@ -306,7 +325,8 @@ func (e *factEntry) apply(kind factKind, r *audit.Record) error {
 func (e *factEntry) applyLot(r *audit.Record) error {
 	lot := &e.lot
 	switch r.Type {
-	case EventLotReceived, EventLotReleased, EventLotRejected, EventLotHeld, EventLotHoldReleased, EventLotConsumed:
+	case EventLotReceived, EventLotProduced, EventLotSplit, EventLotMerged, EventLotReleased, EventLotRejected,
+		EventLotHeld, EventLotHoldReleased, EventLotConsumed:
 	default:
 		return nil
 	}
@@ -315,8 +335,14 @@ func (e *factEntry) applyLot(r *audit.Record) error {
 		return err
 	}
 	switch r.Type {
-	case EventLotReceived:
+	case EventLotReceived, EventLotProduced:
 		lot.Material, lot.Available, lot.Unit, lot.Expiry = p.Material, p.Quantity, p.Unit, p.Expiry
+	case EventLotSplit:
+		q, _ := p.flowed(r.Stream, true)
+		lot.Available = lot.Available.Sub(q)
+	case EventLotMerged:
+		q, unit := p.flowed(r.Stream, false)
+		lot.Material, lot.Available, lot.Unit, lot.Expiry = p.Material, q, unit, p.Expiry
 	case EventLotReleased:
 		lot.Status = gate.LotReleased
 	case EventLotRejected:

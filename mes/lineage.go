@@ -1,0 +1,268 @@
+package mes
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/interlock-mes/interlock/audit"
+	"github.com/interlock-mes/interlock/gate"
+	"github.com/interlock-mes/interlock/storage"
+)
+
+// Link kinds the engine writes for material flow; package genealogy reads
+// them. A link points the way material flows.
+const (
+	LinkConsumed    = "consumed"    // lot → subject (a batch)
+	LinkProduced    = "produced"    // subject (a batch) → new lot
+	LinkSplit       = "split"       // subject (the parent lot) → child lot
+	LinkMerged      = "merged"      // parent lot → subject (the new lot)
+	LinkShipped     = "shipped"     // lot → subject (a shipment)
+	LinkPacked      = "packed"      // lot → subject (a container)
+	LinkTransferred = "transferred" // lot → subject (a lot or container)
+)
+
+// Event types of lots made by a transition.
+const (
+	EventLotProduced = "lot.produced" // LotReceived, written with a producing transition
+	EventLotSplit    = "lot.split"    // the parent's own split transition
+	EventLotMerged   = "lot.merged"   // the new lot's own merge transition
+)
+
+// Commands of the lot model for lots made from other lots.
+const (
+	CmdProduce Command = "produce"
+	CmdSplit   Command = "split"
+	CmdMerge   Command = "merge"
+)
+
+// Codes of production checks.
+const (
+	CodeLotExists       gate.Code = "production.lot-exists"
+	CodeSplitNotLot     gate.Code = "production.split-not-a-lot"
+	CodeSplitOverParent gate.Code = "production.split-over-available"
+)
+
+// Production is a lot a transition makes: a batch's output (link kind
+// LinkProduced, the default) or a part of the subject lot split off
+// (LinkSplit). The lot must not exist yet; the engine writes its first
+// record, EventLotProduced, into its stream in the same append, and the lot
+// starts in quarantine.
+type Production struct {
+	Lot      string          `json:"lot"`
+	Material string          `json:"material"`
+	Quantity decimal.Decimal `json:"quantity"`
+	Unit     string          `json:"unit"`
+	Expiry   time.Time       `json:"expiry,omitzero"`
+	GTIN     string          `json:"gtin,omitempty"`
+	Kind     string          `json:"kind,omitempty"` // LinkProduced or LinkSplit; "" is LinkProduced
+}
+
+// linkQuantity and nodeInfo are the members package genealogy reads from a
+// transition's payload: the quantity that moved along each link, and what a
+// lot the transition made is.
+type linkQuantity struct {
+	From     string          `json:"from"`
+	To       string          `json:"to"`
+	Quantity decimal.Decimal `json:"quantity"`
+	Unit     string          `json:"unit"`
+}
+
+type nodeInfo struct {
+	ID       string           `json:"id"`
+	Kind     string           `json:"kind"`
+	Material string           `json:"material,omitempty"`
+	GTIN     string           `json:"gtin,omitempty"`
+	Quantity *decimal.Decimal `json:"quantity,omitempty"`
+	Unit     string           `json:"unit,omitempty"`
+}
+
+func consumptionKind(c Consumption) string {
+	if c.Kind == "" {
+		return LinkConsumed
+	}
+	return c.Kind
+}
+
+func productionKind(p Production) string {
+	if p.Kind == "" {
+		return LinkProduced
+	}
+	return p.Kind
+}
+
+// validateFlows checks the material a request moves.
+func (r *Request) validateFlows() error {
+	seen := map[string]bool{}
+	for i, c := range r.Consume {
+		switch {
+		case c.Lot == "":
+			return fmt.Errorf("mes: consumption %d names no lot", i)
+		case seen[c.Lot]:
+			return fmt.Errorf("mes: lot %q is consumed twice in one command; give the total once", c.Lot)
+		case !c.Quantity.IsPositive():
+			return fmt.Errorf("mes: consumption of lot %q: quantity %s is not positive", c.Lot, c.Quantity)
+		case c.Unit == "":
+			return fmt.Errorf("mes: consumption of lot %q has no unit", c.Lot)
+		case LotStream(c.Lot) == r.Subject:
+			return fmt.Errorf("mes: lot %q cannot be consumed into itself", c.Lot)
+		case !slices.Contains([]string{LinkConsumed, LinkMerged, LinkShipped, LinkPacked, LinkTransferred}, consumptionKind(c)):
+			return fmt.Errorf("mes: consumption of lot %q: kind %q is not one of consumed, merged, shipped, packed, transferred", c.Lot, c.Kind)
+		}
+		seen[c.Lot] = true
+	}
+	for i, p := range r.Produce {
+		switch {
+		case p.Lot == "":
+			return fmt.Errorf("mes: production %d names no lot", i)
+		case seen[p.Lot]:
+			return fmt.Errorf("mes: lot %q is named twice in one command's material", p.Lot)
+		case LotStream(p.Lot) == r.Subject:
+			return fmt.Errorf("mes: lot %q cannot be produced by itself", p.Lot)
+		case !p.Quantity.IsPositive():
+			return fmt.Errorf("mes: production of lot %q: quantity %s is not positive", p.Lot, p.Quantity)
+		case p.Unit == "":
+			return fmt.Errorf("mes: production of lot %q has no unit", p.Lot)
+		case p.Material == "":
+			return fmt.Errorf("mes: production of lot %q names no material", p.Lot)
+		case productionKind(p) != LinkProduced && productionKind(p) != LinkSplit:
+			return fmt.Errorf("mes: production of lot %q: kind %q is not produced or split", p.Lot, p.Kind)
+		}
+		seen[p.Lot] = true
+	}
+	for _, x := range r.Extra {
+		for lot := range seen {
+			if x.Stream == LotStream(lot) {
+				return fmt.Errorf("mes: lot %q is both moved by the command and written by an extra append", lot)
+			}
+		}
+	}
+	return nil
+}
+
+// checkProductions checks that every lot to be made is new, and that a
+// split takes no more from the subject lot than it holds, in its unit.
+func checkProductions(ctx context.Context, req *Request, facts *streamFacts) ([]gate.Reason, error) {
+	var reasons []gate.Reason
+	split, unit := decimal.Zero, ""
+	for _, p := range req.Produce {
+		_, err := facts.Lot(ctx, p.Lot)
+		switch {
+		case err == nil:
+			reasons = append(reasons, gate.Reason{Gate: "production", Code: CodeLotExists,
+				Message: fmt.Sprintf("lot %s exists already; a transition can only make new lots", p.Lot)})
+		case !errors.Is(err, gate.ErrUnknown):
+			return nil, err
+		}
+		if productionKind(p) == LinkSplit {
+			split, unit = split.Add(p.Quantity), p.Unit
+		}
+	}
+	if unit == "" {
+		return reasons, nil
+	}
+	k, ok := factKeyOf(req.Subject)
+	if !ok || k.kind != factLot {
+		return append(reasons, gate.Reason{Gate: "production", Code: CodeSplitNotLot,
+			Message: fmt.Sprintf("only a lot can be split; %s is not one", req.Subject)}), nil
+	}
+	parent, err := facts.Lot(ctx, k.id)
+	if err != nil {
+		if errors.Is(err, gate.ErrUnknown) {
+			return append(reasons, gate.Reason{Gate: "production", Code: CodeSplitNotLot,
+				Message: fmt.Sprintf("lot %s has not been received", k.id)}), nil
+		}
+		return nil, err
+	}
+	for _, p := range req.Produce {
+		if productionKind(p) == LinkSplit && p.Unit != parent.Unit {
+			reasons = append(reasons, gate.Reason{Gate: "production", Code: CodeUnitMismatch,
+				Message: fmt.Sprintf("lot %s is kept in %s; a part of %s %s cannot be split from it", k.id, parent.Unit, p.Quantity, p.Unit)})
+		}
+	}
+	if parent.Available.LessThan(split) {
+		reasons = append(reasons, gate.Reason{Gate: "production", Code: CodeSplitOverParent,
+			Message: fmt.Sprintf("lot %s holds %s %s; parts of %s %s cannot be split from it", k.id, parent.Available, parent.Unit, split, unit)})
+	}
+	return reasons, nil
+}
+
+// lineage fills the members of the transition's payload that record its
+// material flow, and returns the links of its own event.
+func lineage(req *Request, p *transitionPayload) []audit.Link {
+	if len(req.Consume) == 0 && len(req.Produce) == 0 {
+		return nil
+	}
+	links := make([]audit.Link, 0, len(req.Consume)+len(req.Produce))
+	for _, c := range req.Consume {
+		from := LotStream(c.Lot)
+		links = append(links, audit.Link{From: from, To: req.Subject, Kind: consumptionKind(c)})
+		p.Quantities = append(p.Quantities, linkQuantity{From: from, To: req.Subject, Quantity: c.Quantity, Unit: c.Unit})
+	}
+	for _, pr := range req.Produce {
+		to := LotStream(pr.Lot)
+		q := pr.Quantity
+		links = append(links, audit.Link{From: req.Subject, To: to, Kind: productionKind(pr)})
+		p.Quantities = append(p.Quantities, linkQuantity{From: req.Subject, To: to, Quantity: q, Unit: pr.Unit})
+		p.Nodes = append(p.Nodes, nodeInfo{ID: to, Kind: "lot", Material: pr.Material, GTIN: pr.GTIN, Quantity: &q, Unit: pr.Unit})
+	}
+	p.IdentitySource = identitySource(req)
+	return links
+}
+
+// identitySource says how the identities of the consumed lots were
+// established: "scan" when every one was scanned (evidence from a scanner
+// whose identity is the lot), "device" when each was scanned or read by a
+// device, "manual" otherwise. Lots the transition makes are named by the
+// system: a transition that only makes lots is "device".
+func identitySource(req *Request) string {
+	out := "device"
+	allScanned := true
+	for _, c := range req.Consume {
+		src := gate.Source("")
+		for _, ev := range req.Evidence {
+			if ev.Identity == c.Lot || ev.Identity == LotStream(c.Lot) {
+				src = ev.Source
+				if src == gate.SourceScanner {
+					break
+				}
+			}
+		}
+		switch src {
+		case gate.SourceScanner:
+		case gate.SourceDevice:
+			allScanned = false
+		default:
+			return "manual"
+		}
+	}
+	if len(req.Consume) > 0 && allScanned {
+		out = "scan"
+	}
+	return out
+}
+
+// productionAppends returns the first record of every lot the transition
+// makes: the lot model's produce transition, run as part of this one.
+func productionAppends(req *Request) ([]storage.StreamAppend, error) {
+	out := make([]storage.StreamAppend, 0, len(req.Produce))
+	for _, p := range req.Produce {
+		data, err := json.Marshal(LotReceived{Material: p.Material, Quantity: p.Quantity, Unit: p.Unit, Expiry: p.Expiry})
+		if err != nil {
+			return nil, fmt.Errorf("mes: encode production of %s: %w", p.Lot, err)
+		}
+		payload, err := json.Marshal(transitionPayload{CommandID: req.ID, Model: "lot", ModelVersion: 1,
+			Command: CmdProduce, From: FactNew, To: LotQuarantine, Refs: map[string]string{"from": req.Subject}, Data: data})
+		if err != nil {
+			return nil, fmt.Errorf("mes: encode production of %s: %w", p.Lot, err)
+		}
+		out = append(out, storage.StreamAppend{Stream: LotStream(p.Lot), ExpectedVersion: 0,
+			Events: []storage.Event{{Type: EventLotProduced, Actor: req.Actor, Payload: payload}}})
+	}
+	return out, nil
+}

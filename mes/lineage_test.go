@@ -1,0 +1,137 @@
+package mes
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/interlock-mes/interlock/audit"
+	"github.com/interlock-mes/interlock/gate"
+	"github.com/interlock-mes/interlock/genealogy"
+	"github.com/interlock-mes/interlock/storage"
+)
+
+// makeModel is a batch that consumes and produces in one transition.
+func makeModel(tb testing.TB) *Model {
+	return must[*Model](tb)(NewModel("make", 1).States(BatchInProgress, BatchComplete).
+		Initial(BatchInProgress).Final(BatchComplete).
+		Permit(BatchInProgress, CmdComplete, BatchComplete, Recording("batch.completed")).Build())
+}
+
+// TestLineage runs material through the engine on both stores: a batch
+// consumes a scanned lot and produces a new one, the new lot is split in
+// two, the parts are merged again; each lot's quantity follows, and the
+// genealogy graph built from these records traces the merged lot back to the
+// received one with the quantities on each link.
+func TestLineage(t *testing.T) {
+	t.Parallel()
+	stores(t, func(t *testing.T, s storage.Store) {
+		ctx := context.Background()
+		e, _, f := newEngineOn(t, s)
+		lotModel := f.models["lot"]
+		out, err := e.Execute(ctx, Request{ID: "make-1", Model: makeModel(t), Subject: "batch-B42", Command: CmdComplete, Actor: "op-7",
+			Evidence: []gate.Evidence{scan("L7")},
+			Consume:  []Consumption{{Lot: "L7", Quantity: decimalOf(t, "12.5"), Unit: "kg"}},
+			Produce:  []Production{{Lot: "FG-1", Material: "TAB-10", Quantity: decimalOf(t, "10"), Unit: "kg", GTIN: "09506000134352"}}})
+		if err != nil {
+			t.Fatalf("make: %v", err)
+		}
+		wantLinks := []audit.Link{{From: "lot/L7", To: "batch-B42", Kind: LinkConsumed}, {From: "batch-B42", To: "lot/FG-1", Kind: LinkProduced}}
+		if diff := cmp.Diff(wantLinks, out.Records[0].Links); diff != "" {
+			t.Errorf("links (-want +got):\n%s", diff)
+		}
+		var p transitionPayload
+		if err := json.Unmarshal(out.Records[0].Payload, &p); err != nil || p.IdentitySource != "scan" || len(p.Quantities) != 2 || len(p.Nodes) != 1 {
+			t.Errorf("payload %s: want identity source scan, two quantities and the new lot declared", out.Records[0].Payload)
+		}
+		streams := []string{}
+		for _, r := range out.Records {
+			streams = append(streams, r.Stream+" "+r.Type)
+		}
+		if diff := cmp.Diff([]string{"batch-B42 batch.completed", "lot/L7 lot.consumed", "lot/FG-1 lot.produced"}, streams); diff != "" {
+			t.Errorf("records (-want +got):\n%s", diff)
+		}
+		lot := func(id string) gate.Lot {
+			t.Helper()
+			l, err := newStreamFacts(s, "", nil).Lot(ctx, id)
+			if err != nil {
+				t.Fatalf("lot %s: %v", id, err)
+			}
+			return l
+		}
+		if l := lot("FG-1"); l.Status != gate.LotQuarantine || !l.Available.Equal(decimalOf(t, "10")) || l.Material != "TAB-10" {
+			t.Errorf("FG-1 = %+v; want 10 kg of TAB-10 in quarantine", l)
+		}
+		// Making it again is denied: a lot is made once.
+		_, err = e.Execute(ctx, Request{ID: "make-2", Model: makeModel(t), Subject: "batch-B43", Command: CmdComplete, Actor: "op-7",
+			Produce: []Production{{Lot: "FG-1", Material: "TAB-10", Quantity: decimalOf(t, "1"), Unit: "kg"}}})
+		var de *DeniedError
+		if !errors.As(err, &de) || !hasCode(de.Reasons, CodeLotExists) {
+			t.Fatalf("second production of FG-1: %v; want %s", err, CodeLotExists)
+		}
+		f.run("lot", LotStream("FG-1"), CmdRelease, nil)
+		// A split that takes more than the lot holds is denied; one that
+		// takes what it holds leaves nothing.
+		split := func(id, a, b string) error {
+			_, err := e.Execute(ctx, Request{ID: id, Model: lotModel, Subject: LotStream("FG-1"), Command: CmdSplit, Actor: "op-7",
+				Produce: []Production{{Lot: "FG-1a", Material: "TAB-10", Quantity: decimalOf(t, a), Unit: "kg", Kind: LinkSplit},
+					{Lot: "FG-1b", Material: "TAB-10", Quantity: decimalOf(t, b), Unit: "kg", Kind: LinkSplit}}})
+			return err
+		}
+		if err := split("split-1", "4", "6.5"); !errors.As(err, &de) || !hasCode(de.Reasons, CodeSplitOverParent) {
+			t.Fatalf("over-split: %v; want %s", err, CodeSplitOverParent)
+		}
+		if err := split("split-2", "4", "6"); err != nil {
+			t.Fatalf("split: %v", err)
+		}
+		if l := lot("FG-1"); !l.Available.IsZero() {
+			t.Errorf("FG-1 holds %s after the split; want 0", l.Available)
+		}
+		f.run("lot", LotStream("FG-1a"), CmdRelease, nil)
+		f.run("lot", LotStream("FG-1b"), CmdRelease, nil)
+		data, _ := json.Marshal(map[string]string{"material": "TAB-10"})
+		if _, err := e.Execute(ctx, Request{ID: "merge-1", Model: lotModel, Subject: LotStream("M-1"), Command: CmdMerge, Actor: "op-7", Data: data,
+			Consume: []Consumption{{Lot: "FG-1a", Quantity: decimalOf(t, "4"), Unit: "kg", Kind: LinkMerged},
+				{Lot: "FG-1b", Quantity: decimalOf(t, "6"), Unit: "kg", Kind: LinkMerged}}}); err != nil {
+			t.Fatalf("merge: %v", err)
+		}
+		if l := lot("M-1"); !l.Available.Equal(decimalOf(t, "10")) || l.Unit != "kg" || l.Material != "TAB-10" {
+			t.Errorf("M-1 = %+v; want 10 kg of TAB-10", l)
+		}
+		if l := lot("FG-1a"); !l.Available.IsZero() {
+			t.Errorf("FG-1a holds %s after the merge; want 0", l.Available)
+		}
+
+		g, err := genealogy.Build(ctx, s, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr, err := g.Backward(ctx, "lot/M-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, ed := range tr.Edges() {
+			got = append(got, ed.From+" -"+string(ed.Kind)+" "+ed.Quantity.String()+ed.Unit+"-> "+ed.To)
+		}
+		slices.Sort(got)
+		want := []string{
+			"batch-B42 -produced 10kg-> lot/FG-1",
+			"lot/FG-1 -split 4kg-> lot/FG-1a",
+			"lot/FG-1 -split 6kg-> lot/FG-1b",
+			"lot/FG-1a -merged 4kg-> lot/M-1",
+			"lot/FG-1b -merged 6kg-> lot/M-1",
+			"lot/L7 -consumed 12.5kg-> batch-B42",
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("backward trace of M-1 (-want +got):\n%s", diff)
+		}
+		if info, ok := g.NodeInfo("lot/FG-1"); !ok || info.Material != "TAB-10" || info.GTIN != "09506000134352" {
+			t.Errorf("FG-1 declared as %+v", info)
+		}
+	})
+}
