@@ -92,6 +92,9 @@ type Request struct {
 	// the parts a lot (the subject) is split into. Each must be new; its
 	// first record is appended atomically with the transition.
 	Produce []Production
+	// Declare says what the subject is, for the lot graph: a received lot
+	// with its supplier lot, a shipment with its customer. Optional.
+	Declare *Declaration
 	// Extra are further appends made atomically with the transition; their
 	// expected versions are those the caller read.
 	Extra []storage.StreamAppend

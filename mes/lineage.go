@@ -74,12 +74,58 @@ type linkQuantity struct {
 }
 
 type nodeInfo struct {
-	ID       string           `json:"id"`
-	Kind     string           `json:"kind"`
-	Material string           `json:"material,omitempty"`
-	GTIN     string           `json:"gtin,omitempty"`
-	Quantity *decimal.Decimal `json:"quantity,omitempty"`
-	Unit     string           `json:"unit,omitempty"`
+	ID          string           `json:"id"`
+	Kind        string           `json:"kind"`
+	Material    string           `json:"material,omitempty"`
+	GTIN        string           `json:"gtin,omitempty"`
+	Supplier    string           `json:"supplier,omitempty"`
+	SupplierLot string           `json:"supplier_lot,omitempty"`
+	Customer    string           `json:"customer,omitempty"`
+	Quantity    *decimal.Decimal `json:"quantity,omitempty"`
+	Unit        string           `json:"unit,omitempty"`
+}
+
+// Declaration says what the subject of a transition is, for the lot graph
+// (package genealogy): a received lot with its supplier and the supplier's
+// lot number, a batch, a container, or a shipment with its customer.
+// Declarations add to what is known of a node; they never overwrite it.
+type Declaration struct {
+	Kind        string // "lot", "batch", "container" or "shipment"
+	Material    string
+	GTIN        string // 14 digits, when the material has one
+	Supplier    string
+	SupplierLot string // the supplier's own lot number
+	Customer    string // of a shipment
+	// IdentitySource says how the supplier lot number or the subject's
+	// identity was established: gate.SourceScanner, gate.SourceDevice or
+	// gate.SourceManual. Required.
+	IdentitySource gate.Source
+}
+
+func (d *Declaration) validate() error {
+	switch {
+	case !slices.Contains([]string{"lot", "batch", "container", "shipment"}, d.Kind):
+		return fmt.Errorf("mes: declaration kind %q is not lot, batch, container or shipment", d.Kind)
+	case d.IdentitySource != gate.SourceScanner && d.IdentitySource != gate.SourceDevice && d.IdentitySource != gate.SourceManual:
+		return fmt.Errorf("mes: declaration identity source %q is not scanner, device or manual", d.IdentitySource)
+	case d.Kind != "shipment" && d.Customer != "":
+		return fmt.Errorf("mes: only a shipment has a customer; the subject is declared a %s", d.Kind)
+	case d.Kind != "lot" && (d.Supplier != "" || d.SupplierLot != ""):
+		return fmt.Errorf("mes: only a lot has a supplier; the subject is declared a %s", d.Kind)
+	}
+	return nil
+}
+
+// genealogySource maps an evidence source to the lot graph's identity
+// sources.
+func genealogySource(s gate.Source) string {
+	switch s {
+	case gate.SourceScanner:
+		return "scan"
+	case gate.SourceDevice:
+		return "device"
+	}
+	return "manual"
 }
 
 func consumptionKind(c Consumption) string {
@@ -134,6 +180,11 @@ func (r *Request) validateFlows() error {
 			return fmt.Errorf("mes: production of lot %q: kind %q is not produced or split", p.Lot, p.Kind)
 		}
 		seen[p.Lot] = true
+	}
+	if r.Declare != nil {
+		if err := r.Declare.validate(); err != nil {
+			return err
+		}
 	}
 	for _, x := range r.Extra {
 		for lot := range seen {
@@ -195,6 +246,11 @@ func checkProductions(ctx context.Context, req *Request, facts *streamFacts) ([]
 // lineage fills the members of the transition's payload that record its
 // material flow, and returns the links of its own event.
 func lineage(req *Request, p *transitionPayload) []audit.Link {
+	if d := req.Declare; d != nil {
+		p.Nodes = append(p.Nodes, nodeInfo{ID: req.Subject, Kind: d.Kind, Material: d.Material, GTIN: d.GTIN,
+			Supplier: d.Supplier, SupplierLot: d.SupplierLot, Customer: d.Customer})
+		p.IdentitySource = genealogySource(d.IdentitySource)
+	}
 	if len(req.Consume) == 0 && len(req.Produce) == 0 {
 		return nil
 	}
@@ -211,7 +267,9 @@ func lineage(req *Request, p *transitionPayload) []audit.Link {
 		p.Quantities = append(p.Quantities, linkQuantity{From: req.Subject, To: to, Quantity: q, Unit: pr.Unit})
 		p.Nodes = append(p.Nodes, nodeInfo{ID: to, Kind: "lot", Material: pr.Material, GTIN: pr.GTIN, Quantity: &q, Unit: pr.Unit})
 	}
-	p.IdentitySource = identitySource(req)
+	if req.Declare == nil || len(req.Consume) > 0 {
+		p.IdentitySource = identitySource(req)
+	}
 	return links
 }
 

@@ -135,3 +135,58 @@ func TestLineage(t *testing.T) {
 		}
 	})
 }
+
+// TestRecallFromEngineRecords: a supplier lot received with its supplier lot
+// number, used by a batch whose output is shipped to a customer: the recall
+// scope of the supplier lot names the customer and the shipment.
+func TestRecallFromEngineRecords(t *testing.T) {
+	t.Parallel()
+	stores(t, func(t *testing.T, s storage.Store) {
+		ctx := context.Background()
+		e, _, f := newEngineOn(t, s)
+		lotModel := f.models["lot"]
+		recv, _ := json.Marshal(LotReceived{Material: "API-100", Quantity: decimalOf(t, "25"), Unit: "kg"})
+		run := func(req Request) {
+			t.Helper()
+			if _, err := e.Execute(ctx, req); err != nil {
+				t.Fatalf("%s: %v", req.ID, err)
+			}
+		}
+		run(Request{ID: "recv", Model: lotModel, Subject: LotStream("S-9"), Command: CmdReceive, Actor: "wh-1", Data: recv,
+			Declare: &Declaration{Kind: "lot", Material: "API-100", Supplier: "ACME", SupplierLot: "A-77", IdentitySource: gate.SourceScanner}})
+		f.run("lot", LotStream("S-9"), CmdRelease, nil)
+		run(Request{ID: "make", Model: makeModel(t), Subject: "batch-B50", Command: CmdComplete, Actor: "op-7",
+			Evidence: []gate.Evidence{scan("S-9")},
+			Consume:  []Consumption{{Lot: "S-9", Quantity: decimalOf(t, "5"), Unit: "kg"}},
+			Produce:  []Production{{Lot: "FG-9", Material: "TAB-10", Quantity: decimalOf(t, "100"), Unit: "ea"}}})
+		f.run("lot", LotStream("FG-9"), CmdRelease, nil)
+		ship := must[*Model](t)(NewModel("shipment", 1).States("open", "shipped").Initial("open").Final("shipped").
+			Permit("open", "ship", "shipped", Recording("shipment.shipped")).Build())
+		run(Request{ID: "ship", Model: ship, Subject: "shipment/SH-1", Command: "ship", Actor: "wh-1",
+			Evidence: []gate.Evidence{scan("FG-9")},
+			Consume:  []Consumption{{Lot: "FG-9", Quantity: decimalOf(t, "60"), Unit: "ea", Kind: LinkShipped}},
+			Declare:  &Declaration{Kind: "shipment", Customer: "Pharmacy Nord", IdentitySource: gate.SourceScanner}})
+		if _, err := e.Execute(ctx, Request{ID: "bad", Model: lotModel, Subject: LotStream("S-10"), Command: CmdReceive, Actor: "wh-1", Data: recv,
+			Declare: &Declaration{Kind: "lot", Customer: "x", IdentitySource: gate.SourceScanner}}); err == nil {
+			t.Error("a lot declared with a customer was accepted")
+		}
+
+		g, err := genealogy.Build(ctx, s, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info, _ := g.NodeInfo("lot/S-9"); info.Supplier != "ACME" || info.SupplierLot != "A-77" {
+			t.Errorf("S-9 declared as %+v; want supplier ACME lot A-77", info)
+		}
+		scope, err := g.Recall(ctx, "lot/S-9")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff([]string{"Pharmacy Nord"}, scope.Customers); diff != "" {
+			t.Errorf("customers (-want +got):\n%s", diff)
+		}
+		if len(scope.Shipped) != 1 || scope.Shipped[0].Item != "lot/FG-9" || scope.Shipped[0].Shipment != "shipment/SH-1" {
+			t.Errorf("shipped %+v; want FG-9 in shipment/SH-1", scope.Shipped)
+		}
+	})
+}
