@@ -89,3 +89,25 @@ func TestRequestDataMustBeObject(t *testing.T) {
 		t.Errorf("refused requests left %d records", len(recs))
 	}
 }
+
+// TestReplayEscapedIDs: a command ID and step with characters JSON may
+// escape (<, >, &, quotes, non-ASCII) is found again when resubmitted.
+func TestReplayEscapedIDs(t *testing.T) {
+	t.Parallel()
+	e, _ := newEngine(t)
+	m := verifyModel(t, 1)
+	for _, id := range []string{`cmd<1>&"x"`, "cmd-ü-\u2028"} {
+		req := Request{ID: id, Model: m, Subject: "batch-" + id, Step: `S<10>&ü`, Command: CmdStart, Actor: "op-7"}
+		if _, err := e.Execute(context.Background(), req); err != nil {
+			t.Fatal(err)
+		}
+		out, err := e.Execute(context.Background(), req)
+		if err != nil || !out.Replayed || out.To != StepInProgress {
+			t.Errorf("resubmitted %q: %+v, %v; want the first outcome replayed", id, out, err)
+		}
+		req.ID, req.Command = id+"-2", CmdComplete
+		if out, err := e.Execute(context.Background(), req); err != nil || out.From != StepInProgress {
+			t.Errorf("complete step %q: %+v, %v; want it to fold from in-progress", req.Step, out, err)
+		}
+	}
+}

@@ -570,7 +570,11 @@ func checkEvidence(a *gate.Attempt, need EvidenceRequirement) []gate.Reason {
 // replay finds the command's own record in the subject's stream: the
 // command ran before, so its outcome is returned and nothing is appended.
 func replay(recs []audit.Record, req *Request) (*Outcome, bool, error) {
-	needle := []byte(`"command_id":` + quote(req.ID))
+	var arr [128]byte
+	needle, ok := member(arr[:0], "command_id", req.ID)
+	if !ok {
+		return nil, false, nil
+	}
 	for i := range recs {
 		r := &recs[i]
 		if !bytes.Contains(r.Payload, needle) {
@@ -594,9 +598,15 @@ func replay(recs []audit.Record, req *Request) (*Outcome, bool, error) {
 	return nil, false, nil
 }
 
-func quote(s string) string {
-	b, _ := json.Marshal(s)
-	return string(b)
+// member returns the canonical JSON text of the member key: value, as it
+// appears in a stored (canonical) payload, appended to dst. A value that is
+// not valid UTF-8 cannot appear in one: ok is false.
+func member(dst []byte, key, value string) (out []byte, ok bool) {
+	dst = append(dst, '"')
+	dst = append(dst, key...)
+	dst = append(dst, '"', ':')
+	out, err := canonjson.AppendString(dst, value)
+	return out, err == nil
 }
 
 // Codes of the context lock: a running step is bound to its batch, the
@@ -618,7 +628,10 @@ type boundContext struct {
 // stepContext reads the context a step was started with: the refs and actor
 // of its first transition.
 func stepContext(m *Model, step string, recs []audit.Record) (boundContext, error) {
-	needle := []byte(`"step":` + quote(step))
+	needle, ok := member(nil, "step", step)
+	if !ok {
+		return boundContext{}, nil
+	}
 	for i := range recs {
 		r := &recs[i]
 		if !m.ownTypes[r.Type] || !bytes.Contains(r.Payload, needle) {

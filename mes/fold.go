@@ -38,7 +38,10 @@ func (e *Engine) fold(m *Model, subject, step string, recs []audit.Record) (Stat
 func foldFrom(m *Model, step string, recs []audit.Record, state State) (State, error) {
 	var stepNeedle []byte
 	if step != "" {
-		stepNeedle = []byte(`"step":` + quote(step))
+		var ok bool
+		if stepNeedle, ok = member(nil, "step", step); !ok {
+			return state, nil
+		}
 	}
 	for i := range recs {
 		r := &recs[i]

@@ -162,7 +162,10 @@ func performersOf(req *Request, recs []audit.Record) map[string]bool {
 	out := map[string]bool{}
 	var needle []byte
 	if req.Step != "" {
-		needle = []byte(`"step":` + quote(req.Step))
+		var ok bool
+		if needle, ok = member(nil, "step", req.Step); !ok {
+			return out
+		}
 	}
 	for i := range recs {
 		r := &recs[i]
