@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/interlock-mes/interlock/audit"
+	"github.com/interlock-mes/interlock/examples/internal/exstore"
 	"github.com/interlock-mes/interlock/storage"
 	"github.com/interlock-mes/interlock/storage/memory"
 )
@@ -35,7 +36,7 @@ func main() {
 	keep := flag.Bool("keep", false, "with -database-url: keep the schema instead of dropping it at the end")
 	flag.Parse()
 	ctx := context.Background()
-	store, closeStore, err := openStore(ctx, *dbURL, *keep)
+	store, closeStore, err := exstore.Open(ctx, *dbURL, "audittrail", *keep, fixedClock(), os.Stderr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "audittrail:", err)
 		os.Exit(1)
