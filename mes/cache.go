@@ -35,11 +35,14 @@ type cache struct {
 }
 
 // factEntry is a fact folded from the first version records of its stream.
+//
+// The values are shared and never changed: applying a record replaces the
+// value with a changed copy (see factEntry.apply).
 type factEntry struct {
 	version int64
-	lot     gate.Lot
-	eq      gate.Equipment
-	person  gate.Person
+	lot     *gate.Lot
+	eq      *gate.Equipment
+	person  *gate.Person
 }
 
 type foldKey struct {
@@ -104,8 +107,7 @@ func (b *bounded[K, V]) drop(k K) {
 	b.mu.Unlock()
 }
 
-// clonePerson copies what a Person shares, so that a cached fact is never
-// changed through a value handed to a gate.
+// clonePerson copies what a Person shares.
 func clonePerson(p gate.Person) gate.Person {
 	p.Roles = slices.Clone(p.Roles)
 	p.Training = maps.Clone(p.Training)
@@ -139,7 +141,6 @@ func (c *cache) observeStream(recs []audit.Record) {
 		c.dropFact(k)
 		return
 	}
-	e.person = clonePerson(e.person)
 	for i := range recs {
 		if err := e.apply(k.kind, &recs[i]); err != nil {
 			c.dropFact(k)

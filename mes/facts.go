@@ -247,7 +247,6 @@ func (f *streamFacts) fact(ctx context.Context, k factKey) (factEntry, error) {
 				return factEntry{}, fmt.Errorf("load %s: %w", stream, err)
 			}
 			if len(recs) > 0 {
-				e.person = clonePerson(e.person)
 				for i := range recs {
 					if err := e.apply(k.kind, &recs[i]); err != nil {
 						return factEntry{}, err
@@ -275,11 +274,11 @@ func newFactEntry(k factKey) factEntry {
 	id := k.id
 	switch k.kind {
 	case factLot:
-		e.lot = gate.Lot{ID: id, Status: gate.LotQuarantine}
+		e.lot = &gate.Lot{ID: id, Status: gate.LotQuarantine}
 	case factEquipment:
-		e.eq = gate.Equipment{ID: id, Status: gate.EquipmentAvailable, Calibration: gate.CalibrationUnknown, Clean: gate.Dirty}
+		e.eq = &gate.Equipment{ID: id, Status: gate.EquipmentAvailable, Calibration: gate.CalibrationUnknown, Clean: gate.Dirty}
 	case factPerson:
-		e.person = gate.Person{ID: id, Training: map[string]time.Time{}}
+		e.person = &gate.Person{ID: id, Training: map[string]time.Time{}}
 	}
 	return e
 }
@@ -323,7 +322,6 @@ func (e *factEntry) apply(kind factKind, r *audit.Record) error {
 }
 
 func (e *factEntry) applyLot(r *audit.Record) error {
-	lot := &e.lot
 	switch r.Type {
 	case EventLotReceived, EventLotProduced, EventLotSplit, EventLotMerged, EventLotReleased, EventLotRejected,
 		EventLotHeld, EventLotHoldReleased, EventLotConsumed:
@@ -334,6 +332,9 @@ func (e *factEntry) applyLot(r *audit.Record) error {
 	if err != nil {
 		return err
 	}
+	changed := *e.lot
+	lot := &changed
+	e.lot = lot
 	switch r.Type {
 	case EventLotReceived, EventLotProduced:
 		lot.Material, lot.Available, lot.Unit, lot.Expiry = p.Material, p.Quantity, p.Unit, p.Expiry
@@ -358,7 +359,6 @@ func (e *factEntry) applyLot(r *audit.Record) error {
 }
 
 func (e *factEntry) applyEquipment(r *audit.Record) error {
-	eq := &e.eq
 	switch r.Type {
 	case EventEquipmentRegistered, EventEquipmentStatus, "equipment.returned", EventEquipmentCalibrated, EventEquipmentCleaned:
 	default:
@@ -368,6 +368,9 @@ func (e *factEntry) applyEquipment(r *audit.Record) error {
 	if err != nil {
 		return err
 	}
+	changed := *e.eq
+	eq := &changed
+	e.eq = eq
 	switch r.Type {
 	case EventEquipmentRegistered, EventEquipmentStatus:
 		if p.Status != "" {
@@ -384,7 +387,6 @@ func (e *factEntry) applyEquipment(r *audit.Record) error {
 }
 
 func (e *factEntry) applyPerson(r *audit.Record) error {
-	p := &e.person
 	switch r.Type {
 	case EventPersonRegistered, EventPersonRoleGranted, EventPersonRoleRevoked, EventPersonTrained:
 	default:
@@ -394,6 +396,9 @@ func (e *factEntry) applyPerson(r *audit.Record) error {
 	if err != nil {
 		return err
 	}
+	changed := clonePerson(*e.person)
+	p := &changed
+	e.person = p
 	switch r.Type {
 	case EventPersonRegistered:
 		p.Name = d.Name
@@ -417,7 +422,7 @@ func (f *streamFacts) Lot(ctx context.Context, id string) (gate.Lot, error) {
 	if err != nil || e.version == 0 {
 		return gate.Lot{}, unknown(err, "lot", id)
 	}
-	return e.lot, nil
+	return *e.lot, nil
 }
 
 func (f *streamFacts) Equipment(ctx context.Context, id string) (gate.Equipment, error) {
@@ -425,7 +430,7 @@ func (f *streamFacts) Equipment(ctx context.Context, id string) (gate.Equipment,
 	if err != nil || e.version == 0 {
 		return gate.Equipment{}, unknown(err, "equipment", id)
 	}
-	return e.eq, nil
+	return *e.eq, nil
 }
 
 func (f *streamFacts) Person(ctx context.Context, id string) (gate.Person, error) {
@@ -433,7 +438,7 @@ func (f *streamFacts) Person(ctx context.Context, id string) (gate.Person, error
 	if err != nil || e.version == 0 {
 		return gate.Person{}, unknown(err, "person", id)
 	}
-	return e.person, nil
+	return *e.person, nil
 }
 
 func (f *streamFacts) OpenExceptions(ctx context.Context, subject string) ([]gate.Exception, error) {
