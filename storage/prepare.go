@@ -73,8 +73,8 @@ func Prepare(req AppendRequest) (*Prepared, error) {
 	}
 	events := make([]PreparedEvent, p.Events) // one allocation for all streams
 	for i, sa := range req.Streams {
-		if err := checkID(indexed("streams", i, "stream"), sa.Stream, false); err != nil {
-			return nil, err
+		if err := checkID("", sa.Stream, false); err != nil {
+			return nil, relabel(err, indexed("streams", i, "stream"))
 		}
 		for k := range i {
 			if req.Streams[k].Stream == sa.Stream {
@@ -97,8 +97,8 @@ func Prepare(req AppendRequest) (*Prepared, error) {
 		p.Streams[i] = ps
 	}
 	for i, r := range req.Reads {
-		if err := checkID(indexed("reads", i, "stream"), r.Stream, false); err != nil {
-			return nil, err
+		if err := checkID("", r.Stream, false); err != nil {
+			return nil, relabel(err, indexed("reads", i, "stream"))
 		}
 		for _, sa := range req.Streams {
 			if sa.Stream == r.Stream {
