@@ -39,6 +39,7 @@ type cache struct {
 // The values are shared and never changed: applying a record replaces the
 // value with a changed copy (see factEntry.apply).
 type factEntry struct {
+	stream  string // the fact's stream, named once
 	version int64
 	lot     *gate.Lot
 	eq      *gate.Equipment

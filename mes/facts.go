@@ -152,7 +152,7 @@ func (f *streamFacts) reads() []storage.StreamVersion {
 		out = append(out, storage.StreamVersion{Stream: s, Version: int64(len(recs))})
 	}
 	for i := range f.facts {
-		s := f.facts[i].key.stream()
+		s := f.facts[i].stream
 		if _, dup := f.loaded[s]; !dup && s != f.subject {
 			out = append(out, storage.StreamVersion{Stream: s, Version: f.facts[i].version})
 		}
@@ -211,13 +211,11 @@ func (f *streamFacts) fact(ctx context.Context, k factKey) (factEntry, error) {
 		}
 	}
 	var e factEntry
-	stream := ""
 	recs, whole := []audit.Record(nil), false
 	if f.subject != "" && factKeyMatches(k, f.subject) {
 		recs, whole = f.subjectRecords, true
 	} else if f.loaded != nil {
-		stream = k.stream()
-		recs, whole = f.loaded[stream]
+		recs, whole = f.loaded[k.stream()]
 	}
 	if whole {
 		// The subject, or a stream read whole: its records decide.
@@ -239,12 +237,9 @@ func (f *streamFacts) fact(ctx context.Context, k factKey) (factEntry, error) {
 			e = newFactEntry(k)
 		}
 		if !ok || f.fresh {
-			if stream == "" {
-				stream = k.stream()
-			}
-			recs, err := f.store.Load(ctx, stream, e.version+1)
+			recs, err := f.store.Load(ctx, e.stream, e.version+1)
 			if err != nil {
-				return factEntry{}, fmt.Errorf("load %s: %w", stream, err)
+				return factEntry{}, fmt.Errorf("load %s: %w", e.stream, err)
 			}
 			if len(recs) > 0 {
 				for i := range recs {
@@ -270,7 +265,7 @@ func factKeyMatches(k factKey, stream string) bool {
 }
 
 func newFactEntry(k factKey) factEntry {
-	var e factEntry
+	e := factEntry{stream: k.stream()}
 	id := k.id
 	switch k.kind {
 	case factLot:
