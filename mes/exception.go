@@ -1,0 +1,373 @@
+package mes
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/interlock-mes/interlock/audit"
+	"github.com/interlock-mes/interlock/gate"
+)
+
+// The states of an exception after it opens (ExceptionNew and ExceptionOpen
+// are declared with overrides, which open exceptions too). An exception
+// closes only once it is dispositioned and that disposition is approved.
+const (
+	ExceptionDispositioned State = "dispositioned"
+	ExceptionClosed        State = "closed"
+)
+
+// The commands of the exception model beside CmdOpenException.
+const (
+	CmdDisposition Command = "disposition"
+	CmdApprove     Command = "approve"
+	CmdRejectDisp  Command = "reject-disposition"
+	CmdAttachCAPA  Command = "attach-capa"
+)
+
+// The event types of an exception's own stream (ExceptionStream). Each is
+// the own event of a transition of the exception model; its Data is noted.
+// The opened event's Data is the exception's context, exceptionOpenData
+// (written by overrides too); the others:
+const (
+	EventExceptionDispositioned = "exception.dispositioned"        // Disposition
+	EventExceptionRejected      = "exception.disposition-rejected" // {"reason"}
+	EventExceptionApproved      = "exception.approved"             // {}, followed by the approval signature
+	EventExceptionCAPA          = "exception.capa-attached"        // {"capa"}
+)
+
+// Kinds of exception. ExceptionDeviation is declared with overrides.
+const (
+	ExceptionHold = "hold"
+)
+
+// MeaningApproved is the meaning of the signature that approves a
+// disposition and of the one that releases a batch.
+const MeaningApproved Meaning = "approved"
+
+// ExceptionSource says what opened an exception.
+type ExceptionSource string
+
+// The sources of exceptions. The engine's gate overrides record "override".
+const (
+	SourcePerson   ExceptionSource = "person"   // a person saw something wrong
+	SourceRule     ExceptionSource = "rule"     // a rule turned a denied attempt or a check into it
+	SourceDevice   ExceptionSource = "device"   // a device event (alarm, fault)
+	SourceOverride ExceptionSource = "override" // a gate override (written by the engine)
+)
+
+// Consequence is what opening an exception does to its subject.
+type Consequence string
+
+// The consequences. Whatever the consequence, the open exception is on the
+// subject's record, where gate.NoOpenException and the release readiness
+// read it.
+const (
+	// ConsequenceNone changes no state.
+	ConsequenceNone Consequence = "none"
+	// ConsequenceBlock blocks the step (when the exception names one) or
+	// the batch (CmdBlock); approving the exception's disposition unblocks
+	// it once no other exception is open on the subject.
+	ConsequenceBlock Consequence = "block"
+	// ConsequenceHold holds the batch (CmdHold); a person releases the hold
+	// (Exceptions.ReleaseHold), closing the exception does not.
+	ConsequenceHold Consequence = "hold"
+)
+
+// DispositionKind is the decision taken on an exception.
+type DispositionKind string
+
+// The dispositions.
+const (
+	DispositionRedo        DispositionKind = "redo"        // do the step again
+	DispositionRework      DispositionKind = "rework"      // rework the material by an approved procedure
+	DispositionScrap       DispositionKind = "scrap"       // destroy the material or the batch
+	DispositionSubstitute  DispositionKind = "substitute"  // use another lot or material
+	DispositionUseAsIs     DispositionKind = "use-as-is"   // accept the deviation without action
+	DispositionInvestigate DispositionKind = "investigate" // investigate; needs a CAPA reference before approval
+)
+
+var dispositionKinds = []DispositionKind{DispositionRedo, DispositionRework, DispositionScrap,
+	DispositionSubstitute, DispositionUseAsIs, DispositionInvestigate}
+
+// Disposition is the decision on an exception, recorded as the Data of
+// EventExceptionDispositioned.
+type Disposition struct {
+	Decision   DispositionKind `json:"decision"`
+	Rationale  string          `json:"rationale"`            // why; required
+	CAPA       string          `json:"capa,omitempty"`       // a CAPA record's reference, such as "CAPA-2026-017"
+	Substitute string          `json:"substitute,omitempty"` // the lot or material used instead, for DispositionSubstitute
+}
+
+func (d Disposition) validate() error {
+	var problems []string
+	if !slices.Contains(dispositionKinds, d.Decision) {
+		problems = append(problems, fmt.Sprintf("decision %q is not one of %v", d.Decision, dispositionKinds))
+	}
+	if d.Rationale == "" {
+		problems = append(problems, "the rationale is empty")
+	}
+	if d.Decision == DispositionSubstitute && d.Substitute == "" {
+		problems = append(problems, "a substitution names no substitute")
+	}
+	if d.Decision != DispositionSubstitute && d.Substitute != "" {
+		problems = append(problems, fmt.Sprintf("a %s disposition names a substitute", d.Decision))
+	}
+	if len(problems) > 0 {
+		return &ExceptionInputError{What: "disposition", Problems: problems}
+	}
+	return nil
+}
+
+// RecordRef names one record: the cause of an exception, such as the
+// denied attempt a rule turned into a deviation.
+type RecordRef struct {
+	Stream  string `json:"stream"`
+	Version int64  `json:"version"`
+}
+
+// exceptionOpenData is the Data of the exception model's opening
+// transition: the exception's context. Overrides write the same fields
+// (without consequence, cause and details) and "from".
+type exceptionOpenData struct {
+	ID          string          `json:"id"`
+	Kind        string          `json:"kind"`
+	Summary     string          `json:"summary"`
+	Subject     string          `json:"subject"`
+	Step        string          `json:"step,omitempty"`
+	Source      ExceptionSource `json:"source"`
+	Consequence Consequence     `json:"consequence,omitempty"`
+	Cause       *RecordRef      `json:"cause,omitempty"`
+	Details     json.RawMessage `json:"details,omitempty"`
+}
+
+// ErrInvalidException is matched (errors.Is) by every *ExceptionInputError.
+var ErrInvalidException = errors.New("invalid exception input")
+
+// ExceptionInputError lists what is wrong with an exception command's
+// input; nothing was recorded.
+type ExceptionInputError struct {
+	What     string // "deviation", "disposition", "hold", "rule" …
+	Problems []string
+}
+
+func (e *ExceptionInputError) Error() string {
+	return fmt.Sprintf("mes: invalid %s: %v", e.What, e.Problems)
+}
+
+// Unwrap makes errors.Is(err, ErrInvalidException) true.
+func (e *ExceptionInputError) Unwrap() error { return ErrInvalidException }
+
+// ErrExceptionNotFound is matched (errors.Is) when an exception's stream
+// holds no opening record.
+var ErrExceptionNotFound = errors.New("exception not found")
+
+// CodeCAPAMissing: an investigation is approved without a CAPA reference.
+const CodeCAPAMissing gate.Code = "exception.capa-missing"
+
+// ExceptionModel returns the exception model, named ExceptionModelName at
+// ExceptionModelVersion:
+//
+//	new --open--> open --disposition--> dispositioned --approve--> closed
+//	                   <--reject-disposition--
+//
+// and attach-capa in open, dispositioned and closed. Approving needs one
+// signature meaning "approved" by a person holding one of approverRoles who
+// took no part in the exception (opened it, dispositioned it, attached a
+// CAPA reference): the engine denies and records self-approval. An
+// investigation is approved only once a CAPA reference is attached (with
+// the disposition or after it). Rejecting a disposition needs one of
+// approverRoles. opts add to every transition.
+func ExceptionModel(approverRoles []string, opts ...Option) (*Model, error) {
+	if len(approverRoles) == 0 {
+		return nil, errors.New("mes: ExceptionModel: no role may approve dispositions; name at least one")
+	}
+	role, err := gate.RequireRole(approverRoles...)
+	if err != nil {
+		return nil, fmt.Errorf("mes: ExceptionModel: %w", err)
+	}
+	capa, err := gate.Named("capa-for-investigation", gate.Func(capaForInvestigation))
+	if err != nil {
+		return nil, fmt.Errorf("mes: ExceptionModel: %w", err)
+	}
+	with := sharedOptions(opts)
+	return NewModel(ExceptionModelName, ExceptionModelVersion).
+		States(ExceptionNew, ExceptionOpen, ExceptionDispositioned, ExceptionClosed).
+		Initial(ExceptionNew).
+		Permit(ExceptionNew, CmdOpenException, ExceptionOpen, with(Recording(EventExceptionOpened))...).
+		Permit(ExceptionOpen, CmdDisposition, ExceptionDispositioned, with(Recording(EventExceptionDispositioned))...).
+		Permit(ExceptionDispositioned, CmdRejectDisp, ExceptionOpen, with(Recording(EventExceptionRejected), WithGates(role))...).
+		Permit(ExceptionDispositioned, CmdApprove, ExceptionClosed, with(Recording(EventExceptionApproved), WithGates(capa),
+			WithSignatures(SignatureRequirement{Meaning: MeaningApproved, Count: 1, Roles: approverRoles, NotPerformer: true}))...).
+		Permit(ExceptionOpen, CmdAttachCAPA, ExceptionOpen, with(Recording(EventExceptionCAPA))...).
+		Permit(ExceptionDispositioned, CmdAttachCAPA, ExceptionDispositioned, with(Recording(EventExceptionCAPA))...).
+		Permit(ExceptionClosed, CmdAttachCAPA, ExceptionClosed, with(Recording(EventExceptionCAPA))...).
+		Build()
+}
+
+// capaForInvestigation fails the approval of an investigation that has no
+// CAPA reference. It reads the exception's own stream, the subject.
+func capaForInvestigation(ctx context.Context, a *gate.Attempt, f gate.Facts) (gate.Verdict, error) {
+	l, ok := f.(recordLoader)
+	if !ok {
+		return gate.Verdict{}, fmt.Errorf("mes: the CAPA check reads the exception's records, which %T does not give", f)
+	}
+	recs, err := l.load(ctx, a.Subject)
+	if err != nil {
+		return gate.Verdict{}, err
+	}
+	x, err := ExceptionOf(recs)
+	if err != nil {
+		return gate.Verdict{}, err
+	}
+	if x.Disposition != nil && x.Disposition.Decision == DispositionInvestigate && len(x.CAPA) == 0 {
+		return gate.Fail(gate.Reason{Code: CodeCAPAMissing,
+			Message: fmt.Sprintf("exception %s is dispositioned for investigation and has no CAPA reference; attach one before approval", x.ID)}), nil
+	}
+	return gate.Pass(), nil
+}
+
+// recordLoader is what the engine's facts give beyond gate.Facts: the
+// records of a stream as of the attempt (the subject's are those the
+// append asserts; another stream's version is asserted too).
+type recordLoader interface {
+	load(ctx context.Context, stream string) ([]audit.Record, error)
+}
+
+var _ recordLoader = (*streamFacts)(nil)
+
+// Exception is an exception as its stream tells it.
+type Exception struct {
+	ID          string
+	Kind        string
+	Summary     string
+	Subject     string // the stream it is open on, such as "batch-B42"
+	Step        string // "" when it concerns the whole subject
+	Source      ExceptionSource
+	Consequence Consequence // "" for exceptions opened by an override
+	Cause       *RecordRef
+	State       State
+	OpenedBy    string
+	Opened      time.Time
+	// Disposition is the current one: nil while none is pending or after
+	// one was rejected.
+	Disposition     *Disposition
+	DispositionedBy string
+	// Rejected counts rejected dispositions.
+	Rejected int
+	// CAPA lists the CAPA references attached, in order, without repeats.
+	CAPA []string
+	// ApprovedBy is the signer of the approval and Approved its time;
+	// empty while the exception is not closed.
+	ApprovedBy string
+	Approved   time.Time
+}
+
+// ExceptionOf folds the records of an exception's stream, from version 1,
+// into an Exception. It returns an error matching ErrExceptionNotFound
+// when the stream has no opening record, and an error naming the record
+// for a payload it cannot decode. Denied attempts are skipped.
+func ExceptionOf(recs []audit.Record) (*Exception, error) {
+	var x *Exception
+	var approvedAt int64 // the version of the approval, which its signature signs
+	for i := range recs {
+		r := &recs[i]
+		switch r.Type {
+		case EventDenied:
+			continue
+		case EventSignature:
+			if approvedAt == 0 {
+				continue
+			}
+			var p signatureEvent
+			if err := json.Unmarshal(r.Payload, &p); err != nil {
+				return nil, fmt.Errorf("mes: %s v%d: %w", r.Stream, r.Version, err)
+			}
+			if p.Signs == approvedAt && p.Signature != nil && Meaning(p.Signature.Manifestation.Meaning) == MeaningApproved {
+				x.ApprovedBy, x.Approved = p.Signature.Manifestation.SignerID, p.Signature.Manifestation.Time
+			}
+			continue
+		case EventExceptionOpened, EventExceptionDispositioned, EventExceptionRejected, EventExceptionApproved, EventExceptionCAPA:
+		default:
+			continue
+		}
+		var p struct {
+			Model string          `json:"model"`
+			To    State           `json:"to"`
+			Data  json.RawMessage `json:"data"`
+		}
+		if err := json.Unmarshal(r.Payload, &p); err != nil {
+			return nil, fmt.Errorf("mes: %s v%d: %w", r.Stream, r.Version, err)
+		}
+		if p.Model != ExceptionModelName {
+			continue
+		}
+		if r.Type == EventExceptionOpened {
+			if x != nil {
+				return nil, fmt.Errorf("mes: %s v%d opens the exception again", r.Stream, r.Version)
+			}
+			var d exceptionOpenData
+			if err := decodeData(r, p.Data, &d); err != nil {
+				return nil, err
+			}
+			x = &Exception{ID: d.ID, Kind: d.Kind, Summary: d.Summary, Subject: d.Subject, Step: d.Step, Source: d.Source,
+				Consequence: d.Consequence, Cause: d.Cause, State: p.To, OpenedBy: r.Actor, Opened: r.Time}
+			continue
+		}
+		if x == nil {
+			return nil, fmt.Errorf("mes: %s v%d (%s) comes before the exception is opened", r.Stream, r.Version, r.Type)
+		}
+		x.State = p.To
+		switch r.Type {
+		case EventExceptionDispositioned:
+			var d Disposition
+			if err := decodeData(r, p.Data, &d); err != nil {
+				return nil, err
+			}
+			x.Disposition, x.DispositionedBy = &d, r.Actor
+			x.addCAPA(d.CAPA)
+		case EventExceptionRejected:
+			x.Disposition, x.DispositionedBy = nil, ""
+			x.Rejected++
+		case EventExceptionApproved:
+			approvedAt = r.Version
+		case EventExceptionCAPA:
+			var d struct {
+				CAPA string `json:"capa"`
+			}
+			if err := decodeData(r, p.Data, &d); err != nil {
+				return nil, err
+			}
+			x.addCAPA(d.CAPA)
+		}
+	}
+	if x == nil {
+		stream := "the stream"
+		if len(recs) > 0 {
+			stream = recs[0].Stream
+		}
+		return nil, fmt.Errorf("mes: %s: %w", stream, ErrExceptionNotFound)
+	}
+	return x, nil
+}
+
+func (x *Exception) addCAPA(ref string) {
+	if ref != "" && !slices.Contains(x.CAPA, ref) {
+		x.CAPA = append(x.CAPA, ref)
+	}
+}
+
+// decodeData decodes a transition's Data into v; absent Data leaves v as
+// it is.
+func decodeData(r *audit.Record, data json.RawMessage, v any) error {
+	if len(data) == 0 || string(data) == "null" {
+		return nil
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("mes: %s v%d (%s) data: %w", r.Stream, r.Version, r.Type, err)
+	}
+	return nil
+}

@@ -1,0 +1,495 @@
+package mes
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/interlock-mes/interlock/gate"
+	"github.com/interlock-mes/interlock/internal/canonjson"
+	"github.com/interlock-mes/interlock/storage"
+)
+
+// ExceptionsConfig configures Exceptions. The zero value is valid.
+type ExceptionsConfig struct {
+	// Model is the exception model. Default: ExceptionModel([]string{"qa"}).
+	// One's own must be built by ExceptionModel, so that its states,
+	// commands and event types are those Exceptions writes and reads.
+	Model *Model
+	// Batch runs the batch a consequence blocks, holds or resumes
+	// (CmdBlock, CmdUnblock, CmdHold, CmdRestart). Default: BatchLifecycle().
+	Batch *Model
+	// Step runs a step a consequence blocks or resumes, and Steps the steps
+	// that run another model, by step id. Default: StepLifecycle().
+	Step  *Model
+	Steps map[string]*Model
+	// Lot and Equipment run holds on lots and equipment. Defaults: LotModel()
+	// and EquipmentModel().
+	Lot       *Model
+	Equipment *Model
+	// MaxRetries bounds how often a command that writes a marker on the
+	// subject is submitted again because the subject moved meanwhile.
+	// Default 5; it must not be negative.
+	MaxRetries int
+}
+
+// Exceptions opens, dispositions, approves and closes exceptions, and
+// places and releases holds. Every write is a command run by the engine, so
+// every one is gated and recorded, and every denied one is on the record.
+//
+// An exception lives in its own stream (ExceptionStream) run by the
+// exception model, and is mirrored on its subject by the markers
+// EventExceptionOpened and EventExceptionClosed, which gate.NoOpenException
+// and the release readiness read. Each marker is appended atomically with
+// the exception's transition (Request.Extra), at the subject version read
+// just before: if the subject moved, the command is submitted again.
+//
+// A consequence (block, hold) and the resumption after approval are
+// commands of their own on the subject, run right after the exception's,
+// with command ids derived from the caller's ("<id>/block", "<id>/hold",
+// "<id>/unblock"): they are gated by the subject's model, and submitting
+// the caller's command again after a failure in between completes them
+// once. Until then the open exception blocks whatever its marker blocks.
+//
+// Exceptions is safe for concurrent use.
+type Exceptions struct {
+	engine     *Engine
+	model      *Model
+	batch      *Model
+	step       *Model
+	steps      map[string]*Model
+	lot        *Model
+	equipment  *Model
+	maxRetries int
+}
+
+// NewExceptions returns Exceptions that write through engine. cfg may be
+// nil. It returns an error naming the field when a configured model does
+// not have the shape Exceptions needs.
+func NewExceptions(engine *Engine, cfg *ExceptionsConfig) (*Exceptions, error) {
+	if engine == nil {
+		return nil, errors.New("mes: NewExceptions: engine is nil")
+	}
+	if cfg == nil {
+		cfg = &ExceptionsConfig{}
+	}
+	if cfg.MaxRetries < 0 {
+		return nil, fmt.Errorf("mes: NewExceptions: ExceptionsConfig.MaxRetries is %d; it must not be negative", cfg.MaxRetries)
+	}
+	x := &Exceptions{engine: engine, model: cfg.Model, batch: cfg.Batch, step: cfg.Step, lot: cfg.Lot,
+		equipment: cfg.Equipment, maxRetries: cfg.MaxRetries, steps: map[string]*Model{}}
+	if x.maxRetries == 0 {
+		x.maxRetries = 5
+	}
+	defaults := []struct {
+		field string
+		m     **Model
+		build func() (*Model, error)
+	}{
+		{"Model", &x.model, func() (*Model, error) { return ExceptionModel([]string{"qa"}) }},
+		{"Batch", &x.batch, func() (*Model, error) { return BatchLifecycle() }},
+		{"Step", &x.step, func() (*Model, error) { return StepLifecycle() }},
+		{"Lot", &x.lot, func() (*Model, error) { return LotModel() }},
+		{"Equipment", &x.equipment, func() (*Model, error) { return EquipmentModel() }},
+	}
+	for _, d := range defaults {
+		if *d.m != nil {
+			continue
+		}
+		m, err := d.build()
+		if err != nil {
+			return nil, fmt.Errorf("mes: NewExceptions: default %s: %w", d.field, err)
+		}
+		*d.m = m
+	}
+	if err := checkExceptionModel(x.model); err != nil {
+		return nil, fmt.Errorf("mes: NewExceptions: ExceptionsConfig.Model: %w", err)
+	}
+	for id, m := range cfg.Steps {
+		if m == nil {
+			return nil, fmt.Errorf("mes: NewExceptions: ExceptionsConfig.Steps[%q] is nil", id)
+		}
+		x.steps[id] = m
+	}
+	return x, nil
+}
+
+// checkExceptionModel makes sure a given model has the exception model's
+// shape.
+func checkExceptionModel(m *Model) error {
+	if m.Name() != ExceptionModelName || m.Version() != ExceptionModelVersion {
+		return fmt.Errorf("model %s v%d is not %s v%d", m.Name(), m.Version(), ExceptionModelName, ExceptionModelVersion)
+	}
+	if m.Initial() != ExceptionNew {
+		return fmt.Errorf("initial state %q, want %q", m.Initial(), ExceptionNew)
+	}
+	for _, want := range []struct {
+		from State
+		cmd  Command
+		to   State
+		typ  string
+	}{
+		{ExceptionNew, CmdOpenException, ExceptionOpen, EventExceptionOpened},
+		{ExceptionOpen, CmdDisposition, ExceptionDispositioned, EventExceptionDispositioned},
+		{ExceptionDispositioned, CmdRejectDisp, ExceptionOpen, EventExceptionRejected},
+		{ExceptionDispositioned, CmdApprove, ExceptionClosed, EventExceptionApproved},
+		{ExceptionOpen, CmdAttachCAPA, ExceptionOpen, EventExceptionCAPA},
+	} {
+		t, err := m.Transition(want.from, want.cmd)
+		if err != nil {
+			return err
+		}
+		if t.To != want.to || len(t.Records) == 0 || t.Records[0] != want.typ {
+			return fmt.Errorf("%s from %q must lead to %q recording %q", want.cmd, want.from, want.to, want.typ)
+		}
+	}
+	t, _ := m.Transition(ExceptionDispositioned, CmdApprove)
+	for _, s := range t.Signatures {
+		if s.Meaning == MeaningApproved && s.NotPerformer {
+			return nil
+		}
+	}
+	return fmt.Errorf("approve must need a signature meaning %q by someone who took no part (NotPerformer)", MeaningApproved)
+}
+
+// Model returns the exception model Exceptions runs.
+func (x *Exceptions) Model() *Model { return x.model }
+
+// Deviation is an exception to open: what went wrong, where, and what it
+// does to its subject.
+type Deviation struct {
+	// ID names the exception; its stream is ExceptionStream(ID). Required.
+	ID string
+	// Kind, such as ExceptionDeviation (the default) or ExceptionHold.
+	Kind string
+	// Summary is one line a person understands. Required.
+	Summary string
+	// Subject is the stream the exception is open on, such as "batch-B42".
+	// Required.
+	Subject string
+	// Step, when set, is the step of Subject concerned; a block blocks it.
+	Step string
+	// Source says what opened the exception. Default SourcePerson.
+	Source ExceptionSource
+	// Consequence is what opening does to Subject. Default ConsequenceNone.
+	Consequence Consequence
+	// Cause names the record that gave rise to the exception, such as a
+	// denied attempt. Optional.
+	Cause *RecordRef
+	// Evidence and Refs are the context, recorded with the opening.
+	Evidence []gate.Evidence
+	Refs     map[string]string
+	// Details is more context, a JSON object. Optional.
+	Details json.RawMessage
+}
+
+func (d *Deviation) normalize() error {
+	if d.Kind == "" {
+		d.Kind = ExceptionDeviation
+	}
+	if d.Source == "" {
+		d.Source = SourcePerson
+	}
+	if d.Consequence == "" {
+		d.Consequence = ConsequenceNone
+	}
+	var problems []string
+	if d.ID == "" {
+		problems = append(problems, "the exception has no id")
+	}
+	if d.Summary == "" {
+		problems = append(problems, "the summary is empty")
+	}
+	if d.Subject == "" {
+		problems = append(problems, "the subject is empty")
+	} else if strings.HasPrefix(d.Subject, "exception/") {
+		problems = append(problems, fmt.Sprintf("the subject %q is an exception; exceptions are opened on what they concern", d.Subject))
+	}
+	switch d.Source {
+	case SourcePerson, SourceRule, SourceDevice:
+	default:
+		problems = append(problems, fmt.Sprintf("source %q is not person, rule or device", d.Source))
+	}
+	switch d.Consequence {
+	case ConsequenceNone, ConsequenceBlock, ConsequenceHold:
+	default:
+		problems = append(problems, fmt.Sprintf("consequence %q is not none, block or hold", d.Consequence))
+	}
+	if len(d.Details) > 0 {
+		if t := strings.TrimLeft(string(d.Details), " \t\r\n"); t == "" || t[0] != '{' || !canonjson.Valid(d.Details) {
+			problems = append(problems, "the details are not a JSON object")
+		}
+	}
+	if len(problems) > 0 {
+		return &ExceptionInputError{What: "deviation", Problems: problems}
+	}
+	return nil
+}
+
+// Opened is what opening an exception did.
+type Opened struct {
+	// Exception is the opening: its records are the exception stream's
+	// first and the marker on the subject.
+	Exception *Outcome
+	// Consequence is the block or hold of the subject; nil when none was
+	// applied, and then NotApplied says why.
+	Consequence *Outcome
+	NotApplied  string
+}
+
+// Open opens the exception d by actor: the exception model's opening
+// transition on ExceptionStream(d.ID), carrying d's context and evidence,
+// with the marker on d.Subject in the same append; then d's consequence on
+// the subject, when its model permits it in the subject's current state
+// (otherwise Opened.NotApplied says why: a batch already held, or complete).
+//
+// It returns an error matching ErrInvalidException for a malformed d, and
+// then records nothing. When the opening is denied (the exception exists
+// already) it returns the Outcome and the *DeniedError. When the exception
+// opened and its consequence was denied, it returns the Opened and the
+// consequence's *DeniedError: the exception stays open. Any other error
+// means nothing was decided after the step that failed; submitting the same
+// commandID again completes what is left, once.
+func (x *Exceptions) Open(ctx context.Context, commandID, actor string, d Deviation) (*Opened, error) {
+	if err := d.normalize(); err != nil {
+		return nil, err
+	}
+	data, err := json.Marshal(exceptionOpenData{ID: d.ID, Kind: d.Kind, Summary: d.Summary, Subject: d.Subject, Step: d.Step,
+		Source: d.Source, Consequence: d.Consequence, Cause: d.Cause, Details: d.Details})
+	if err != nil {
+		return nil, fmt.Errorf("mes: encode exception %s: %w", d.ID, err)
+	}
+	marker, err := markerPayload(commandID, map[string]string{"id": d.ID, "kind": d.Kind, "summary": d.Summary})
+	if err != nil {
+		return nil, err
+	}
+	req := Request{ID: commandID, Model: x.model, Subject: ExceptionStream(d.ID), Command: CmdOpenException, Actor: actor,
+		Refs: d.Refs, Evidence: d.Evidence, Data: data}
+	out, err := x.withMarker(ctx, req, d.Subject, storage.Event{Type: EventExceptionOpened, Actor: actor, Payload: marker})
+	if err != nil {
+		if out != nil {
+			return &Opened{Exception: out}, err
+		}
+		return nil, err
+	}
+	opened := &Opened{Exception: out}
+	if d.Consequence == ConsequenceNone {
+		return opened, nil
+	}
+	model, step, cmd := x.batch, "", CmdHold
+	if d.Consequence == ConsequenceBlock {
+		cmd = CmdBlock
+		if d.Step != "" {
+			model, step = x.stepModel(d.Step), d.Step
+		}
+	}
+	cdata, err := json.Marshal(map[string]string{"exception": d.ID, "reason": d.Summary})
+	if err != nil {
+		return nil, fmt.Errorf("mes: encode %s of %s: %w", cmd, d.Subject, err)
+	}
+	opened.Consequence, opened.NotApplied, err = x.follow(ctx, Request{ID: commandID + "/" + string(d.Consequence), Model: model,
+		Subject: d.Subject, Step: step, Command: cmd, Actor: actor, Data: cdata})
+	return opened, err
+}
+
+func (x *Exceptions) stepModel(step string) *Model {
+	if m, ok := x.steps[step]; ok {
+		return m
+	}
+	return x.step
+}
+
+// follow runs a command that follows an exception's transition on its
+// subject, unless the subject's model does not permit it in the state the
+// subject is in; then it returns why. A command recorded before is
+// replayed whatever the state.
+func (x *Exceptions) follow(ctx context.Context, req Request) (*Outcome, string, error) {
+	recs, err := x.engine.store.Load(ctx, req.Subject, 1)
+	if err != nil {
+		return nil, "", fmt.Errorf("mes: load %s: %w", req.Subject, err)
+	}
+	if _, done, _ := replay(recs, &req); !done {
+		state, err := fold(req.Model, req.Step, recs)
+		if err != nil {
+			return nil, "", err
+		}
+		if _, err := req.Model.Transition(state, req.Command); err != nil {
+			return nil, fmt.Sprintf("%s is %q in %s v%d, which does not permit %s", scopeOf(&req), state,
+				req.Model.Name(), req.Model.Version(), req.Command), nil
+		}
+	}
+	out, err := x.engine.Execute(ctx, req)
+	return out, "", err
+}
+
+// markerPayload is the payload of a marker on an exception's subject.
+func markerPayload(commandID string, data map[string]string) ([]byte, error) {
+	b, err := json.Marshal(struct {
+		CommandID string            `json:"command_id"`
+		Data      map[string]string `json:"data"`
+	}{commandID, data})
+	if err != nil {
+		return nil, fmt.Errorf("mes: encode exception marker: %w", err)
+	}
+	return b, nil
+}
+
+// withMarker runs req with marker appended to subject in the same append,
+// at the version of subject read just before; when subject moved in
+// between it tries again, up to maxRetries times.
+func (x *Exceptions) withMarker(ctx context.Context, req Request, subject string, marker storage.Event) (*Outcome, error) {
+	for attempt := 0; ; attempt++ {
+		recs, err := x.engine.store.Load(ctx, subject, 1)
+		if err != nil {
+			return nil, fmt.Errorf("mes: load %s: %w", subject, err)
+		}
+		req.Extra = []storage.StreamAppend{{Stream: subject, ExpectedVersion: int64(len(recs)), Events: []storage.Event{marker}}}
+		out, err := x.engine.Execute(ctx, req)
+		if errors.Is(err, storage.ErrConflict) && attempt < x.maxRetries {
+			continue
+		}
+		return out, err
+	}
+}
+
+// Disposition records the decision d on exception id by actor. It returns
+// an error matching ErrInvalidException for a malformed d (nothing is
+// recorded), and otherwise what Engine.Execute returns: a denial when the
+// exception is not open (no exception, one dispositioned already, or
+// closed).
+func (x *Exceptions) Disposition(ctx context.Context, commandID, actor, id string, d Disposition) (*Outcome, error) {
+	if err := d.validate(); err != nil {
+		return nil, err
+	}
+	data, err := json.Marshal(d)
+	if err != nil {
+		return nil, fmt.Errorf("mes: encode disposition of %s: %w", id, err)
+	}
+	return x.engine.Execute(ctx, Request{ID: commandID, Model: x.model, Subject: ExceptionStream(id), Command: CmdDisposition,
+		Actor: actor, Data: data})
+}
+
+// Reject sends the pending disposition of exception id back, by actor, for
+// reason: the exception is open again and needs another disposition. The
+// default model denies it unless actor holds an approver role. It returns
+// an error matching ErrInvalidException when reason is empty.
+func (x *Exceptions) Reject(ctx context.Context, commandID, actor, id, reason string) (*Outcome, error) {
+	if reason == "" {
+		return nil, &ExceptionInputError{What: "rejection", Problems: []string{"the reason is empty"}}
+	}
+	data, err := json.Marshal(map[string]string{"reason": reason})
+	if err != nil {
+		return nil, fmt.Errorf("mes: encode rejection of %s: %w", id, err)
+	}
+	return x.engine.Execute(ctx, Request{ID: commandID, Model: x.model, Subject: ExceptionStream(id), Command: CmdRejectDisp,
+		Actor: actor, Data: data})
+}
+
+// AttachCAPA attaches the reference of a CAPA record to exception id, by
+// actor, open or closed. It returns an error matching ErrInvalidException
+// when capa is empty.
+func (x *Exceptions) AttachCAPA(ctx context.Context, commandID, actor, id, capa string) (*Outcome, error) {
+	if capa == "" {
+		return nil, &ExceptionInputError{What: "CAPA reference", Problems: []string{"the reference is empty"}}
+	}
+	data, err := json.Marshal(map[string]string{"capa": capa})
+	if err != nil {
+		return nil, fmt.Errorf("mes: encode CAPA of %s: %w", id, err)
+	}
+	return x.engine.Execute(ctx, Request{ID: commandID, Model: x.model, Subject: ExceptionStream(id), Command: CmdAttachCAPA,
+		Actor: actor, Data: data})
+}
+
+// Closed is what approving a disposition did.
+type Closed struct {
+	// Exception is the approval: the exception stream's approval record
+	// and its signature, and the closing marker on the subject.
+	Exception *Outcome
+	// Resumed is the unblocking of the subject (or its step) the exception
+	// had blocked; nil when there was none, and then NotResumed says why
+	// when the exception had blocked it.
+	Resumed    *Outcome
+	NotResumed string
+}
+
+// Approve approves the disposition of exception id, which closes it: the
+// approval needs sign, the signature (meaning "approved"; the Meaning given
+// is ignored) of a person holding an approver role who took no part in the
+// exception. The engine denies and records a self-approval
+// (CodeSignatureSelf), an approval of an exception that is not
+// dispositioned (ErrIllegalTransition) and an investigation without a CAPA
+// reference (CodeCAPAMissing). The closing marker is appended to the
+// subject with the approval. When the exception had blocked its subject or
+// step and no other exception is open on the subject, the subject is
+// unblocked ("<commandID>/unblock") by actor.
+//
+// It returns an error matching ErrExceptionNotFound when the exception
+// was never opened, and then records nothing; otherwise as Open does.
+func (x *Exceptions) Approve(ctx context.Context, commandID, actor, id string, sign Sign) (*Closed, error) {
+	exc, err := x.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	marker, err := markerPayload(commandID, map[string]string{"id": id})
+	if err != nil {
+		return nil, err
+	}
+	sign.Meaning = MeaningApproved
+	req := Request{ID: commandID, Model: x.model, Subject: ExceptionStream(id), Command: CmdApprove, Actor: actor,
+		Signatures: []Sign{sign}}
+	out, err := x.withMarker(ctx, req, exc.Subject, storage.Event{Type: EventExceptionClosed, Actor: actor, Payload: marker})
+	if err != nil {
+		if out != nil {
+			return &Closed{Exception: out}, err
+		}
+		return nil, err
+	}
+	closed := &Closed{Exception: out}
+	if exc.Consequence != ConsequenceBlock {
+		return closed, nil
+	}
+	recs, err := x.engine.store.Load(ctx, exc.Subject, 1)
+	if err != nil {
+		return closed, fmt.Errorf("mes: load %s: %w", exc.Subject, err)
+	}
+	resume := Request{ID: commandID + "/unblock", Model: x.batch, Subject: exc.Subject, Command: CmdUnblock, Actor: actor}
+	if exc.Step != "" {
+		resume.Model, resume.Step = x.stepModel(exc.Step), exc.Step
+	}
+	if _, done, _ := replay(recs, &resume); !done {
+		open, err := newStreamFacts(x.engine.store, exc.Subject, recs).OpenExceptions(ctx, exc.Subject)
+		if err != nil {
+			return closed, fmt.Errorf("mes: open exceptions of %s: %w", exc.Subject, err)
+		}
+		if len(open) > 0 {
+			ids := make([]string, len(open))
+			for i, o := range open {
+				ids[i] = o.ID
+			}
+			closed.NotResumed = fmt.Sprintf("%s stays blocked: exceptions %v are open on it", scopeOf(&resume), ids)
+			return closed, nil
+		}
+	}
+	data, err := json.Marshal(map[string]string{"exception": id})
+	if err != nil {
+		return closed, fmt.Errorf("mes: encode unblock of %s: %w", exc.Subject, err)
+	}
+	resume.Data = data
+	closed.Resumed, closed.NotResumed, err = x.follow(ctx, resume)
+	return closed, err
+}
+
+// Get returns exception id as its stream tells it. It returns an error
+// matching ErrExceptionNotFound when the exception was never opened.
+func (x *Exceptions) Get(ctx context.Context, id string) (*Exception, error) {
+	recs, err := x.engine.store.Load(ctx, ExceptionStream(id), 1)
+	if err != nil {
+		return nil, fmt.Errorf("mes: load %s: %w", ExceptionStream(id), err)
+	}
+	if len(recs) == 0 {
+		return nil, fmt.Errorf("mes: exception %q: %w", id, ErrExceptionNotFound)
+	}
+	return ExceptionOf(recs)
+}

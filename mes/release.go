@@ -1,0 +1,391 @@
+package mes
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/interlock-mes/interlock/gate"
+	"github.com/interlock-mes/interlock/signature"
+	"github.com/interlock-mes/interlock/storage"
+)
+
+// Codes of release readiness: each names one thing that blocks a batch's
+// release. The readiness gate fails with one reason per blocker.
+const (
+	CodeReleaseBatchState           gate.Code = "release.batch-not-complete"
+	CodeReleaseBatchHeld            gate.Code = "release.batch-held"
+	CodeReleaseStepNotDone          gate.Code = "release.step-not-done"
+	CodeReleaseVerificationMissing  gate.Code = "release.verification-missing"
+	CodeReleaseVerificationUnsigned gate.Code = "release.verification-unsigned"
+	CodeReleaseSignatureInvalid     gate.Code = "release.signature-invalid"
+	CodeReleaseExceptionOpen        gate.Code = "release.exception-open"
+	CodeReleaseCorrectionUnreviewed gate.Code = "release.correction-unreviewed"
+	CodeReleaseLotOnHold            gate.Code = "release.lot-on-hold"
+	CodeReleaseLotRejected          gate.Code = "release.lot-rejected"
+)
+
+// Blocker is one thing that blocks release.
+type Blocker struct {
+	Code    gate.Code
+	Message string // a sentence a person understands
+	// Ref names what blocks: an exception's id, a step's id, a lot's id, a
+	// correction's value name; "" for the batch itself.
+	Ref string
+	// Version is the batch record concerned (an unsigned verification, an
+	// invalid signature, an unreviewed correction); 0 when none.
+	Version int64
+}
+
+// Verdict is the release readiness of a batch: ready, or every blocker.
+type Verdict struct {
+	Ready    bool
+	Blocking []Blocker
+}
+
+// RequiredStep is a step that must be done before release.
+type RequiredStep struct {
+	ID string
+	// Verify requires the step to be verified by a signed verification
+	// (a transition of the step to StepVerified followed by a signature
+	// meaning "verified"), not only done.
+	Verify bool
+}
+
+// RequiredStepsOf lists the steps of route in order, each to be verified
+// when it has a SecondPersonVerification requirement. A route whose
+// branches skip steps needs the list of the steps the batch took instead.
+func RequiredStepsOf(route *Route) []RequiredStep {
+	var out []RequiredStep
+	for _, s := range route.steps() {
+		verify := slices.ContainsFunc(s.Requirements, func(r Requirement) bool {
+			_, ok := r.(SecondPersonVerification)
+			return ok
+		})
+		out = append(out, RequiredStep{ID: s.ID, Verify: verify})
+	}
+	return out
+}
+
+// ReadinessConfig says what a batch must satisfy to be released.
+type ReadinessConfig struct {
+	// Batch is the batch's lifecycle, whose state must be one of
+	// Releasable. Default: BatchLifecycle().
+	Batch *Model
+	// Releasable are the batch states release may happen from. Default:
+	// BatchComplete, BatchVerified, BatchClosed.
+	Releasable []State
+	// Held is the batch state that means the batch is on hold. Default
+	// BatchHeld.
+	Held State
+	// Steps must be done (and verified where they say so).
+	Steps []RequiredStep
+	// StepDone are the step states that count as done. Default:
+	// StepComplete, StepVerified, StepSkipped.
+	StepDone []State
+	// Key, when set, is the system's signature key: every signature on the
+	// batch must verify under it, and only those that do count. Without it
+	// a signature record counts as present.
+	Key ed25519.PublicKey
+}
+
+// readiness is a validated ReadinessConfig with its defaults.
+type readiness struct {
+	batch      *Model
+	releasable []State
+	held       State
+	steps      []RequiredStep
+	done       []State
+	key        ed25519.PublicKey
+}
+
+func newReadiness(cfg *ReadinessConfig) (*readiness, error) {
+	if cfg == nil {
+		cfg = &ReadinessConfig{}
+	}
+	r := &readiness{batch: cfg.Batch, releasable: slices.Clone(cfg.Releasable), held: cfg.Held,
+		steps: slices.Clone(cfg.Steps), done: slices.Clone(cfg.StepDone), key: cfg.Key}
+	if r.batch == nil {
+		m, err := BatchLifecycle()
+		if err != nil {
+			return nil, err
+		}
+		r.batch = m
+	}
+	if len(r.releasable) == 0 {
+		r.releasable = []State{BatchComplete, BatchVerified, BatchClosed}
+	}
+	if r.held == "" {
+		r.held = BatchHeld
+	}
+	if len(r.done) == 0 {
+		r.done = []State{StepComplete, StepVerified, StepSkipped}
+	}
+	var problems []string
+	states := r.batch.States()
+	for _, s := range append(slices.Clone(r.releasable), r.held) {
+		if !slices.Contains(states, s) {
+			problems = append(problems, fmt.Sprintf("state %q is not a state of %s v%d", s, r.batch.Name(), r.batch.Version()))
+		}
+	}
+	seen := map[string]bool{}
+	for i, s := range r.steps {
+		switch {
+		case s.ID == "":
+			problems = append(problems, fmt.Sprintf("Steps[%d] has no id", i))
+		case seen[s.ID]:
+			problems = append(problems, fmt.Sprintf("step %q is required twice", s.ID))
+		}
+		seen[s.ID] = true
+	}
+	if r.key != nil && len(r.key) != ed25519.PublicKeySize {
+		problems = append(problems, fmt.Sprintf("Key is %d bytes, not an ed25519 public key", len(r.key)))
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("mes: release readiness: %w", &ExceptionInputError{What: "readiness configuration", Problems: problems})
+	}
+	return r, nil
+}
+
+// Readiness says whether batch, a batch's stream in store, may be
+// released, listing every blocker: the batch not in a releasable state or
+// held, open exceptions (deviations, holds), required steps not done,
+// verifications missing or unsigned, signatures that do not verify (with
+// ReadinessConfig.Key), corrections not reviewed, and lots the batch
+// consumed or produced that are on hold or rejected. cfg may be nil.
+// Blockers come in that order, each kind in record or configuration order.
+//
+// It returns an error for an invalid cfg (matching ErrInvalidException),
+// when a record cannot be read, and when a lot the batch names is unknown.
+func Readiness(ctx context.Context, store storage.Store, batch string, cfg *ReadinessConfig) (*Verdict, error) {
+	r, err := newReadiness(cfg)
+	if err != nil {
+		return nil, err
+	}
+	blocking, err := r.check(ctx, newStreamFacts(store, "", nil), batch)
+	if err != nil {
+		return nil, err
+	}
+	return &Verdict{Ready: len(blocking) == 0, Blocking: blocking}, nil
+}
+
+// ReleaseReady returns the gate that passes when the attempt's subject, a
+// batch, is ready for release (see Readiness), and otherwise fails with one
+// reason per blocker, its code the blocker's. It reads the batch's records
+// as the attempt sees them, so the append of the release asserts the very
+// version it judged: a deviation opened meanwhile makes the release run its
+// gates again. It works with the engine's facts only, and returns an error
+// for any other gate.Facts. Its reasons are named "release-ready".
+func ReleaseReady(cfg *ReadinessConfig) (gate.Gate, error) {
+	r, err := newReadiness(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return gate.Named("release-ready", gate.Func(func(ctx context.Context, a *gate.Attempt, f gate.Facts) (gate.Verdict, error) {
+		if a == nil {
+			return gate.Verdict{}, gate.ErrNilAttempt
+		}
+		sf, ok := f.(*streamFacts)
+		if !ok {
+			return gate.Verdict{}, fmt.Errorf("mes: release readiness reads the batch's records, which %T does not give", f)
+		}
+		blocking, err := r.check(ctx, sf, a.Subject)
+		if err != nil {
+			return gate.Verdict{}, err
+		}
+		var fs []gate.Reason
+		for _, b := range blocking {
+			fs = append(fs, gate.Reason{Code: b.Code, Message: b.Message})
+		}
+		if len(fs) == 0 {
+			return gate.Pass(), nil
+		}
+		return gate.Verdict{Reasons: fs}, nil
+	}))
+}
+
+// The batch release model: on the batch's stream, beside its lifecycle.
+const (
+	ReleaseModelName       = "batch-release"
+	ReleasePending   State = "pending"
+	ReleaseReleased  State = "released"
+	ReleaseRejected  State = "rejected"
+
+	EventBatchQARelease = "batch.qa-released"
+	EventBatchQAReject  = "batch.qa-rejected"
+
+	// MeaningRejected is the meaning of the signature that rejects a batch.
+	MeaningRejected Meaning = "rejected"
+)
+
+// ReleaseModel returns the batch release model, ReleaseModelName v1, run on
+// the batch's own stream beside its lifecycle: pending --release-->
+// released, pending --reject--> rejected. Release is guarded by
+// ReleaseReady(cfg) and needs one signature meaning "approved" by a person
+// holding one of qaRoles who took no part in the batch: no actor of any
+// earlier record of the batch (operators, verifiers, whoever opened or
+// approved its exceptions), so the engine denies and records a release by
+// anyone involved. Rejecting needs a signature meaning "rejected" under the
+// same rule. opts add to both transitions.
+func ReleaseModel(cfg *ReadinessConfig, qaRoles []string, opts ...Option) (*Model, error) {
+	if len(qaRoles) == 0 {
+		return nil, errors.New("mes: ReleaseModel: no role may release; name at least one")
+	}
+	ready, err := ReleaseReady(cfg)
+	if err != nil {
+		return nil, err
+	}
+	with := sharedOptions(opts)
+	return NewModel(ReleaseModelName, 1).
+		States(ReleasePending, ReleaseReleased, ReleaseRejected).
+		Initial(ReleasePending).Final(ReleaseReleased, ReleaseRejected).
+		Permit(ReleasePending, CmdRelease, ReleaseReleased, with(Recording(EventBatchQARelease), WithGates(ready),
+			WithSignatures(SignatureRequirement{Meaning: MeaningApproved, Count: 1, Roles: qaRoles, NotPerformer: true}))...).
+		Permit(ReleasePending, CmdReject, ReleaseRejected, with(Recording(EventBatchQAReject),
+			WithSignatures(SignatureRequirement{Meaning: MeaningRejected, Count: 1, Roles: qaRoles, NotPerformer: true}))...).
+		Build()
+}
+
+// batchRecord is what readiness reads of a batch record.
+type batchRecord struct {
+	Model      string         `json:"model"`
+	Step       string         `json:"step"`
+	To         State          `json:"to"`
+	Quantities []linkQuantity `json:"quantities"`
+}
+
+// check lists the blockers of batch, reading it through f.
+func (r *readiness) check(ctx context.Context, f *streamFacts, batch string) ([]Blocker, error) {
+	recs, err := f.load(ctx, batch)
+	if err != nil {
+		return nil, err
+	}
+	var out []Blocker
+	add := func(code gate.Code, ref string, version int64, format string, args ...any) {
+		out = append(out, Blocker{Code: code, Ref: ref, Version: version, Message: fmt.Sprintf(format, args...)})
+	}
+
+	state, err := fold(r.batch, "", recs)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case state == r.held:
+		add(CodeReleaseBatchHeld, "", 0, "%s is on hold", batch)
+	case !slices.Contains(r.releasable, state):
+		add(CodeReleaseBatchState, "", 0, "%s is %q; release needs it %v", batch, state, r.releasable)
+	}
+
+	// Steps, their verifications and signatures, and the lots moved.
+	steps := map[string]State{}
+	verifiedAt := map[string]int64{}
+	var stepOrder []string
+	signed := map[int64][]Meaning{} // version of a signed record → meanings of its valid signatures
+	invalid := map[int64]error{}
+	if r.key != nil {
+		for _, c := range VerifySignatures(recs, r.key) {
+			if c.Err != nil {
+				invalid[c.Record.Version] = c.Err
+			}
+		}
+	}
+	var lots []string
+	for i := range recs {
+		rec := &recs[i]
+		switch rec.Type {
+		case EventDenied, EventExceptionOpened, EventExceptionClosed:
+			continue
+		case EventSignature:
+			if err, bad := invalid[rec.Version]; bad {
+				add(CodeReleaseSignatureInvalid, "", rec.Version, "the signature at %s v%d does not verify: %v", batch, rec.Version, err)
+				continue
+			}
+			var p signatureEvent
+			if err := json.Unmarshal(rec.Payload, &p); err != nil {
+				return nil, fmt.Errorf("mes: %s v%d: %w", rec.Stream, rec.Version, err)
+			}
+			if p.Signature != nil {
+				signed[p.Signs] = append(signed[p.Signs], Meaning(p.Signature.Manifestation.Meaning))
+			}
+			continue
+		}
+		var p batchRecord
+		if err := json.Unmarshal(rec.Payload, &p); err != nil {
+			return nil, fmt.Errorf("mes: %s v%d (%s): %w", rec.Stream, rec.Version, rec.Type, err)
+		}
+		for _, q := range p.Quantities {
+			for _, end := range []string{q.From, q.To} {
+				if id, ok := strings.CutPrefix(end, "lot/"); ok && !slices.Contains(lots, id) {
+					lots = append(lots, id)
+				}
+			}
+		}
+		if p.Step == "" || p.To == "" || p.Model == CorrectionModelName {
+			continue
+		}
+		if _, ok := steps[p.Step]; !ok {
+			stepOrder = append(stepOrder, p.Step)
+		}
+		steps[p.Step] = p.To
+		if p.To == StepVerified {
+			verifiedAt[p.Step] = rec.Version
+		} else {
+			delete(verifiedAt, p.Step)
+		}
+	}
+	for _, s := range r.steps {
+		st, ok := steps[s.ID]
+		switch {
+		case !ok:
+			add(CodeReleaseStepNotDone, s.ID, 0, "step %s of %s has not been started", s.ID, batch)
+		case !slices.Contains(r.done, st):
+			add(CodeReleaseStepNotDone, s.ID, 0, "step %s of %s is %q, not done", s.ID, batch, st)
+		case s.Verify && st != StepVerified && st != StepSkipped:
+			add(CodeReleaseVerificationMissing, s.ID, 0, "step %s of %s is %q and needs a verification by a second person", s.ID, batch, st)
+		}
+	}
+	for _, id := range stepOrder {
+		v, ok := verifiedAt[id]
+		if ok && !slices.Contains(signed[v], Meaning(signature.Verified)) {
+			add(CodeReleaseVerificationUnsigned, id, v, "the verification of step %s at %s v%d carries no valid signature meaning \"verified\"", id, batch, v)
+		}
+	}
+
+	open, err := f.OpenExceptions(ctx, batch)
+	if err != nil {
+		return nil, err
+	}
+	for _, x := range open {
+		kind := x.Kind
+		if kind == "" {
+			kind = "exception"
+		}
+		add(CodeReleaseExceptionOpen, x.ID, 0, "%s %s is open on %s: %s", kind, x.ID, batch, x.Summary)
+	}
+
+	unreviewed, err := UnreviewedCorrections(recs)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range unreviewed {
+		add(CodeReleaseCorrectionUnreviewed, c.Name, c.Version, "the correction of %s at %s v%d (%s) has not been reviewed", c.Name, batch, c.Version, c.Reason)
+	}
+
+	for _, id := range lots {
+		lot, err := f.Lot(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("mes: lot %s of %s: %w", id, batch, err)
+		}
+		if lot.OnHold {
+			add(CodeReleaseLotOnHold, id, 0, "lot %s, which %s used or made, is on hold: %s", id, batch, lot.HoldReason)
+		}
+		if lot.Status == gate.LotRejected {
+			add(CodeReleaseLotRejected, id, 0, "lot %s, which %s used or made, is rejected", id, batch)
+		}
+	}
+	return out, nil
+}
