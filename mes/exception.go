@@ -69,8 +69,8 @@ const (
 	// ConsequenceNone changes no state.
 	ConsequenceNone Consequence = "none"
 	// ConsequenceBlock blocks the step (when the exception names one) or
-	// the batch (CmdBlock); approving the exception's disposition unblocks
-	// it once no other exception is open on the subject.
+	// the batch (CmdBlock); once the exception is closed and no other is
+	// open on the subject, a person resumes it (Exceptions.Resume).
 	ConsequenceBlock Consequence = "block"
 	// ConsequenceHold holds the batch (CmdHold); a person releases the hold
 	// (Exceptions.ReleaseHold), closing the exception does not.
@@ -176,8 +176,9 @@ const CodeCAPAMissing gate.Code = "exception.capa-missing"
 //
 // and attach-capa in open, dispositioned and closed. Approving needs one
 // signature meaning "approved" by a person holding one of approverRoles who
-// took no part in the exception (opened it, dispositioned it, attached a
-// CAPA reference): the engine denies and records self-approval. An
+// took no part in the exception (opened it, dispositioned it, rejected a
+// disposition, attached a CAPA reference): the engine denies and records
+// self-approval. An
 // investigation is approved only once a CAPA reference is attached (with
 // the disposition or after it). Rejecting a disposition needs one of
 // approverRoles. opts add to every transition.

@@ -46,12 +46,12 @@ type ExceptionsConfig struct {
 // the exception's transition (Request.Extra), at the subject version read
 // just before: if the subject moved, the command is submitted again.
 //
-// A consequence (block, hold) and the resumption after approval are
-// commands of their own on the subject, run right after the exception's,
-// with command ids derived from the caller's ("<id>/block", "<id>/hold",
-// "<id>/unblock"): they are gated by the subject's model, and submitting
-// the caller's command again after a failure in between completes them
-// once. Until then the open exception blocks whatever its marker blocks.
+// A consequence (block, hold) is a command of its own on the subject, run
+// right after the exception's opening with a command id derived from the
+// caller's ("<id>/block", "<id>/hold"): it is gated by the subject's model,
+// and submitting the caller's command again after a failure in between
+// completes it once. Until then the open exception blocks whatever reads
+// its marker.
 //
 // Exceptions is safe for concurrent use.
 type Exceptions struct {
@@ -402,18 +402,6 @@ func (x *Exceptions) AttachCAPA(ctx context.Context, commandID, actor, id, capa 
 		Actor: actor, Data: data})
 }
 
-// Closed is what approving a disposition did.
-type Closed struct {
-	// Exception is the approval: the exception stream's approval record
-	// and its signature, and the closing marker on the subject.
-	Exception *Outcome
-	// Resumed is the unblocking of the subject (or its step) the exception
-	// had blocked; nil when there was none, and then NotResumed says why
-	// when the exception had blocked it.
-	Resumed    *Outcome
-	NotResumed string
-}
-
 // Approve approves the disposition of exception id, which closes it: the
 // approval needs sign, the signature (meaning "approved"; the Meaning given
 // is ignored) of a person holding an approver role who took no part in the
@@ -421,13 +409,13 @@ type Closed struct {
 // (CodeSignatureSelf), an approval of an exception that is not
 // dispositioned (ErrIllegalTransition) and an investigation without a CAPA
 // reference (CodeCAPAMissing). The closing marker is appended to the
-// subject with the approval. When the exception had blocked its subject or
-// step and no other exception is open on the subject, the subject is
-// unblocked ("<commandID>/unblock") by actor.
+// subject with the approval. Closing does not resume a blocked subject: a
+// person does, with Resume.
 //
 // It returns an error matching ErrExceptionNotFound when the exception
-// was never opened, and then records nothing; otherwise as Open does.
-func (x *Exceptions) Approve(ctx context.Context, commandID, actor, id string, sign Sign) (*Closed, error) {
+// was never opened, and then records nothing; otherwise what
+// Engine.Execute returns.
+func (x *Exceptions) Approve(ctx context.Context, commandID, actor, id string, sign Sign) (*Outcome, error) {
 	exc, err := x.Get(ctx, id)
 	if err != nil {
 		return nil, err
@@ -439,46 +427,84 @@ func (x *Exceptions) Approve(ctx context.Context, commandID, actor, id string, s
 	sign.Meaning = MeaningApproved
 	req := Request{ID: commandID, Model: x.model, Subject: ExceptionStream(id), Command: CmdApprove, Actor: actor,
 		Signatures: []Sign{sign}}
-	out, err := x.withMarker(ctx, req, exc.Subject, storage.Event{Type: EventExceptionClosed, Actor: actor, Payload: marker})
+	return x.withMarker(ctx, req, exc.Subject, storage.Event{Type: EventExceptionClosed, Actor: actor, Payload: marker})
+}
+
+// ErrNotResumable is matched (errors.Is) by every *NotResumableError.
+var ErrNotResumable = errors.New("not resumable")
+
+// NotResumableError says why Resume did not unblock a subject; nothing
+// was recorded.
+type NotResumableError struct {
+	Exception string
+	Scope     string // the subject, or the step of it
+	Reason    string
+}
+
+func (e *NotResumableError) Error() string {
+	return fmt.Sprintf("mes: %s cannot resume after exception %s: %s", e.Scope, e.Exception, e.Reason)
+}
+
+// Unwrap makes errors.Is(err, ErrNotResumable) true.
+func (e *NotResumableError) Unwrap() error { return ErrNotResumable }
+
+// Resume unblocks, by actor, the subject or step that exception id
+// blocked (ConsequenceBlock), once the exception is closed and no other
+// exception is open on the subject: the unblock command of the subject's
+// model, gated by it (a blocked step resumes by its operator: the step's
+// context lock denies anyone else). It returns a *NotResumableError
+// (errors.Is ErrNotResumable), recording nothing, when the exception did
+// not block, is not closed, others are open, or the model does not permit
+// unblocking in the current state; ErrExceptionNotFound when it was never
+// opened; otherwise what Engine.Execute returns.
+func (x *Exceptions) Resume(ctx context.Context, commandID, actor, id string) (*Outcome, error) {
+	exc, err := x.Get(ctx, id)
 	if err != nil {
-		if out != nil {
-			return &Closed{Exception: out}, err
-		}
 		return nil, err
 	}
-	closed := &Closed{Exception: out}
-	if exc.Consequence != ConsequenceBlock {
-		return closed, nil
+	req := Request{ID: commandID, Model: x.batch, Subject: exc.Subject, Command: CmdUnblock, Actor: actor}
+	if exc.Step != "" {
+		req.Model, req.Step = x.stepModel(exc.Step), exc.Step
+	}
+	refuse := func(format string, args ...any) (*Outcome, error) {
+		return nil, &NotResumableError{Exception: id, Scope: scopeOf(&req), Reason: fmt.Sprintf(format, args...)}
 	}
 	recs, err := x.engine.store.Load(ctx, exc.Subject, 1)
 	if err != nil {
-		return closed, fmt.Errorf("mes: load %s: %w", exc.Subject, err)
+		return nil, fmt.Errorf("mes: load %s: %w", exc.Subject, err)
 	}
-	resume := Request{ID: commandID + "/unblock", Model: x.batch, Subject: exc.Subject, Command: CmdUnblock, Actor: actor}
-	if exc.Step != "" {
-		resume.Model, resume.Step = x.stepModel(exc.Step), exc.Step
-	}
-	if _, done, _ := replay(recs, &resume); !done {
+	if _, done, _ := replay(recs, &req); !done {
+		switch {
+		case exc.Consequence != ConsequenceBlock:
+			return refuse("the exception did not block it (consequence %q)", exc.Consequence)
+		case exc.State != ExceptionClosed:
+			return refuse("the exception is %q, not closed", exc.State)
+		}
 		open, err := newStreamFacts(x.engine.store, exc.Subject, recs).OpenExceptions(ctx, exc.Subject)
 		if err != nil {
-			return closed, fmt.Errorf("mes: open exceptions of %s: %w", exc.Subject, err)
+			return nil, fmt.Errorf("mes: open exceptions of %s: %w", exc.Subject, err)
 		}
 		if len(open) > 0 {
 			ids := make([]string, len(open))
 			for i, o := range open {
 				ids[i] = o.ID
 			}
-			closed.NotResumed = fmt.Sprintf("%s stays blocked: exceptions %v are open on it", scopeOf(&resume), ids)
-			return closed, nil
+			return refuse("exceptions %v are open on %s", ids, exc.Subject)
+		}
+		state, err := fold(req.Model, req.Step, recs)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := req.Model.Transition(state, CmdUnblock); err != nil {
+			return refuse("it is %q in %s v%d, which does not permit %s", state, req.Model.Name(), req.Model.Version(), CmdUnblock)
 		}
 	}
 	data, err := json.Marshal(map[string]string{"exception": id})
 	if err != nil {
-		return closed, fmt.Errorf("mes: encode unblock of %s: %w", exc.Subject, err)
+		return nil, fmt.Errorf("mes: encode unblock of %s: %w", exc.Subject, err)
 	}
-	resume.Data = data
-	closed.Resumed, closed.NotResumed, err = x.follow(ctx, resume)
-	return closed, err
+	req.Data = data
+	return x.engine.Execute(ctx, req)
 }
 
 // Get returns exception id as its stream tells it. It returns an error
