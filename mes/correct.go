@@ -188,11 +188,11 @@ type ValueSource string
 
 // The places a correctable value lives.
 const (
-	// ValueFromEvidence: a measured evidence value (gate.Evidence with
+	// SourceEvidence: a measured evidence value (gate.Evidence with
 	// HasValue), found by the evidence's Name.
-	ValueFromEvidence ValueSource = "evidence"
-	// ValueFromData: a top-level member of the transition's data.
-	ValueFromData ValueSource = "data"
+	SourceEvidence ValueSource = "evidence"
+	// SourceData: a top-level member of the transition's data.
+	SourceData ValueSource = "data"
 )
 
 // RecordedValue is a value as a record holds it: a measurement (Quantity
@@ -215,9 +215,9 @@ func JSONValue(raw json.RawMessage) RecordedValue { return RecordedValue{JSON: r
 // Source returns where a value of this kind lives.
 func (v RecordedValue) Source() ValueSource {
 	if v.JSON != nil {
-		return ValueFromData
+		return SourceData
 	}
-	return ValueFromEvidence
+	return SourceEvidence
 }
 
 // Equal reports whether v and w are the same value: the same unit and an
@@ -278,9 +278,9 @@ func (v RecordedValue) encode() (json.RawMessage, error) {
 // decodeValue reads a value a correction recorded.
 func decodeValue(src ValueSource, raw json.RawMessage) (RecordedValue, error) {
 	switch src {
-	case ValueFromData:
+	case SourceData:
 		return RecordedValue{JSON: raw}, nil
-	case ValueFromEvidence:
+	case SourceEvidence:
 		var m measuredJSON
 		if err := json.Unmarshal(raw, &m); err != nil {
 			return RecordedValue{}, err
@@ -642,7 +642,7 @@ func correctable(recs []audit.Record, r *audit.Record) bool {
 // valueIn returns the value name of source that record r holds.
 func valueIn(r *audit.Record, name string, source ValueSource) (RecordedValue, bool, error) {
 	switch source {
-	case ValueFromEvidence:
+	case SourceEvidence:
 		var evs []gate.Evidence
 		if len(r.Evidence) > 0 {
 			if err := json.Unmarshal(r.Evidence, &evs); err != nil {
@@ -654,7 +654,7 @@ func valueIn(r *audit.Record, name string, source ValueSource) (RecordedValue, b
 				return Measured(ev.Value, ev.Unit), true, nil
 			}
 		}
-	case ValueFromData:
+	case SourceData:
 		var p transitionPayload
 		if err := json.Unmarshal(r.Payload, &p); err != nil {
 			return RecordedValue{}, false, fmt.Errorf("mes: %s v%d: %w", r.Stream, r.Version, err)

@@ -134,18 +134,18 @@ func TestCorrectWeight(t *testing.T) {
 		}
 		reason := "transcription error, checked against the printout"
 		c1 := CorrectionEntry{Version: first, CommandID: "corr-1", Step: CorrectionStep("corr-1"), Actor: "sup-1", Time: now,
-			Corrects: completedAt, Name: "net-weight", Source: ValueFromEvidence, Original: kg(t, "12.61"),
+			Corrects: completedAt, Name: "net-weight", Source: SourceEvidence, Original: kg(t, "12.61"),
 			Old: kg(t, "12.61"), New: kg(t, "12.51"), Reason: reason, Approvers: []string{"qa-3"}}
 		c2 := CorrectionEntry{Version: second, CommandID: "corr-2", Step: CorrectionStep("corr-2"), Actor: "op-7", Time: now,
-			Corrects: completedAt, Supersedes: first, Name: "net-weight", Source: ValueFromEvidence, Original: kg(t, "12.61"),
+			Corrects: completedAt, Supersedes: first, Name: "net-weight", Source: SourceEvidence, Original: kg(t, "12.61"),
 			Old: kg(t, "12.51"), New: kg(t, "12.52"), Reason: reason, Approvers: []string{"qa-4"}}
 		c3 := CorrectionEntry{Version: third, CommandID: "corr-3", Step: CorrectionStep("corr-3"), Actor: "sup-1", Time: now,
-			Corrects: completedAt, Name: "containers", Source: ValueFromData, Original: JSONValue(json.RawMessage(`3`)),
+			Corrects: completedAt, Name: "containers", Source: SourceData, Original: JSONValue(json.RawMessage(`3`)),
 			Old: JSONValue(json.RawMessage(`3`)), New: JSONValue(json.RawMessage(`4`)), Reason: reason, Approvers: []string{"qa-3"}}
 		want := []CurrentValue{
-			{Record: completedAt, Type: "batch.completed", Actor: "op-7", Source: ValueFromEvidence, Name: "net-weight",
+			{Record: completedAt, Type: "batch.completed", Actor: "op-7", Source: SourceEvidence, Name: "net-weight",
 				Original: kg(t, "12.61"), Current: kg(t, "12.52"), Corrections: []CorrectionEntry{c1, c2}},
-			{Record: completedAt, Type: "batch.completed", Actor: "op-7", Source: ValueFromData, Name: "containers",
+			{Record: completedAt, Type: "batch.completed", Actor: "op-7", Source: SourceData, Name: "containers",
 				Original: JSONValue(json.RawMessage(`3`)), Current: JSONValue(json.RawMessage(`4`)), Corrections: []CorrectionEntry{c3}},
 		}
 		got, err := CurrentValues(after)

@@ -194,7 +194,7 @@ func CurrentValues(recs []audit.Record) ([]CurrentValue, error) {
 			}
 			for _, ev := range evs {
 				if ev.HasValue {
-					add(ValueFromEvidence, ev.Name, Measured(ev.Value, ev.Unit))
+					add(SourceEvidence, ev.Name, Measured(ev.Value, ev.Unit))
 				}
 			}
 		}
@@ -213,7 +213,7 @@ func CurrentValues(recs []audit.Record) ([]CurrentValue, error) {
 				if err != nil {
 					return nil, fmt.Errorf("mes: %s v%d: data %q: %w", r.Stream, r.Version, k, err)
 				}
-				add(ValueFromData, k, JSONValue(v))
+				add(SourceData, k, JSONValue(v))
 			}
 		}
 	}
