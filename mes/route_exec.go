@@ -1,0 +1,525 @@
+package mes
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/interlock-mes/interlock/audit"
+	"github.com/interlock-mes/interlock/gate"
+)
+
+// Defaults of StepConfig.
+const (
+	DefaultScaleRef = "scale" // the reference naming the scale a Weigh is weighed on
+	DefaultLotRef   = "lot"   // the reference naming the lot a Weigh of a material weighs
+)
+
+// Codes of a route step's own gates.
+const (
+	// CodeRouteNotBound: the batch's records bind no route version.
+	CodeRouteNotBound gate.Code = "route.not-bound"
+	// CodeRouteOtherVersion: the batch is bound to another route version
+	// (or the same version with another digest) than the step's.
+	CodeRouteOtherVersion gate.Code = "route.other-version"
+	// CodeWrongInstrument: a device reading came from an instrument other
+	// than the scale the step is bound to.
+	CodeWrongInstrument gate.Code = "evidence.wrong-instrument"
+	// CodeInstrumentClass: the bound scale is not of the class the
+	// weighing names.
+	CodeInstrumentClass gate.Code = "equipment.wrong-class"
+	// CodeValueUnreadable: a recorded value is too large or too precise to
+	// compare with its limits.
+	CodeValueUnreadable gate.Code = "value.unreadable"
+)
+
+// StepConfig says how the attempts of a route step name what its
+// requirements check. The zero value (or nil) uses the defaults.
+type StepConfig struct {
+	// ScaleRef is the reference (Request.Refs) naming the scale every Weigh
+	// of the step is weighed on. Default DefaultScaleRef.
+	ScaleRef string
+	// LotRef is the reference naming the lot a Weigh of a material weighs
+	// when the step scans no lot of that material. Default DefaultLotRef.
+	LotRef string
+	// InstrumentClasses lists, for each instrument class, the instruments of
+	// that class. The equipment facts do not know classes, so a Weigh that
+	// names a class not listed here is an error rather than a check
+	// silently left out.
+	InstrumentClasses map[string][]string
+	// Options add to every transition of the step model, as StepLifecycle's
+	// options do: a role or training gate, a site-wide check.
+	Options []Option
+}
+
+// routeStepModelPrefix starts the name of every route step model; the
+// product follows, and the model's version is the route's.
+const routeStepModelPrefix = "route-step/"
+
+// StepModel returns the model that runs step stepID of route version v on a
+// batch bound to that version. It has the shape of StepLifecycle (pending,
+// start, in progress, block and unblock, complete, skip with an approval
+// signature) and is named "route-step/<product>" at the route's version, so
+// the step's records say which version they ran and folding them with
+// another version's model is an error.
+//
+// Every transition is guarded by the route binding: the batch's records
+// must bind exactly this version and digest (Routes.Bind, recorded on the
+// batch's start), or the attempt is denied with CodeRouteNotBound or
+// CodeRouteOtherVersion. A running batch therefore keeps the version it
+// started with, whatever is approved later.
+//
+// The step's requirements become the enforcement of its transitions:
+//
+//   - ScanLot: the completion needs evidence Name from a scanner, naming a
+//     lot that is usable (released, not expired, not held) and of Material.
+//   - Weigh: start and completion need the scale named by StepConfig.ScaleRef
+//     ready (available, calibrated, clean) and, with an InstrumentClass, of
+//     that class; the completion needs evidence Name from a device (or
+//     typed in, unless RequireDevice), a device reading stable and taken on
+//     that scale, within Target−Below..Target+Above in Unit. With a
+//     Material of which the step scans no lot, the lot named by
+//     StepConfig.LotRef must be usable and of that material.
+//   - RecordValue: the completion needs evidence Name carrying a value (or,
+//     without Min and Max, a text in Identity); with Min or Max, a number in
+//     Unit within them, limits included.
+//   - SecondPersonVerification: the step gains a verification (complete →
+//     verified) that needs a signature of that Meaning by a holder of one of
+//     Roles who did not take part in the step. Without one, the step is
+//     final once complete.
+//
+// A missing piece of evidence is reported once, by the evidence
+// requirement, and cannot be overridden; the gates that read it judge only
+// evidence that is there.
+//
+// StepModel returns an error matching ErrUnknownStep when the route has no
+// such step, a *RouteNotApprovedError when the version was never approved
+// (a retired version that was approved still runs the batches bound to
+// it), and an error naming the problem for a Weigh whose InstrumentClass
+// StepConfig does not list or requirements it cannot enforce.
+func StepModel(v *RouteVersion, stepID string, cfg *StepConfig) (*Model, error) {
+	if v == nil || v.Route == nil {
+		return nil, errors.New("mes: StepModel: no route version")
+	}
+	r := v.Route
+	if v.Approved.Position == 0 {
+		return nil, &RouteNotApprovedError{Product: r.Product, Version: r.Version, Status: v.Status}
+	}
+	var step *Step
+	for _, s := range r.steps() {
+		if s.ID == stepID {
+			step = s
+			break
+		}
+	}
+	if step == nil {
+		return nil, fmt.Errorf("mes: StepModel: route %s v%d: step %q: %w", r.Product, r.Version, stepID, ErrUnknownStep)
+	}
+	c := StepConfig{ScaleRef: DefaultScaleRef, LotRef: DefaultLotRef}
+	if cfg != nil {
+		c.InstrumentClasses, c.Options = cfg.InstrumentClasses, cfg.Options
+		if cfg.ScaleRef != "" {
+			c.ScaleRef = cfg.ScaleRef
+		}
+		if cfg.LotRef != "" {
+			c.LotRef = cfg.LotRef
+		}
+	}
+	e, err := enforcementOf(step, &c)
+	if err != nil {
+		return nil, fmt.Errorf("mes: StepModel: route %s v%d step %s: %w", r.Product, r.Version, stepID, err)
+	}
+	bound, err := boundTo(RouteStream(r.Product, r.Version), v.Digest)
+	if err != nil {
+		return nil, err
+	}
+	with := func(extra ...Option) []Option {
+		return append(append([]Option{WithGates(bound)}, c.Options...), extra...)
+	}
+	states, final := []State{StepPending, StepInProgress, StepBlocked, StepComplete}, []State{StepComplete, StepSkipped}
+	if len(e.signatures) > 0 {
+		// Only a step that asks for a second person has a verification;
+		// without one it is final once complete.
+		states, final = append(states, StepVerified), []State{StepVerified, StepSkipped}
+	}
+	b := NewModel(routeStepModelPrefix+r.Product, r.Version).
+		States(append(states, StepSkipped)...).
+		Initial(StepPending).
+		Final(final...).
+		Permit(StepPending, CmdStart, StepInProgress, with(Recording("step.started"), WithGates(e.start...))...).
+		Permit(StepPending, CmdSkip, StepSkipped, with(Recording("step.skipped"),
+			WithSignatures(SignatureRequirement{Meaning: "approved", Count: 1, NotPerformer: true}))...).
+		Permit(StepInProgress, CmdBlock, StepBlocked, with(Recording("step.blocked"))...).
+		Permit(StepBlocked, CmdUnblock, StepInProgress, with(Recording("step.unblocked"))...).
+		Permit(StepInProgress, CmdComplete, StepComplete, with(Recording("step.completed"),
+			WithEvidence(e.evidence...), WithGates(e.complete...))...)
+	if len(e.signatures) > 0 {
+		b.Permit(StepComplete, CmdVerify, StepVerified, with(Recording("step.verified"), WithSignatures(e.signatures...))...)
+	}
+	m, err := b.Build()
+	if err != nil {
+		return nil, fmt.Errorf("mes: StepModel: route %s v%d step %s: %w", r.Product, r.Version, stepID, err)
+	}
+	return m, nil
+}
+
+// StepModelFor returns the model of step stepID of the route version the
+// batch is bound to, read and verified from the batch's records as
+// VerifyBinding does: a batch keeps running the version it started with.
+// It returns VerifyBinding's errors, and StepModel's.
+func (rs *Routes) StepModelFor(ctx context.Context, batch, stepID string, cfg *StepConfig) (*Model, *RouteVersion, error) {
+	recs, err := rs.store.Load(ctx, batch, 1)
+	if err != nil {
+		return nil, nil, fmt.Errorf("mes: load %s: %w", batch, err)
+	}
+	v, err := rs.VerifyBinding(ctx, recs)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := StepModel(v, stepID, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return m, v, nil
+}
+
+// BindRouteOnStart returns an option for BatchLifecycle (or a batch model
+// of one's own) that guards the start transitions alone with
+// RequireApprovedRoute(RefRoute). A batch binds its route when it starts;
+// its later transitions do not read the route, so retiring the version
+// does not stop the batches already running it.
+func BindRouteOnStart() (Option, error) {
+	g, err := RequireApprovedRoute(RefRoute)
+	if err != nil {
+		return nil, err
+	}
+	return func(t *Transition) {
+		if t.Command == CmdStart {
+			t.Gates = append(t.Gates, g)
+		}
+	}, nil
+}
+
+// Values returns the values a completion of step s records, by requirement
+// name, as Route.Next reads them: a scanned lot's identity, a weight's
+// value, a recorded value's number or, for a text, its Identity. Evidence
+// the step does not ask for is left out, and so is a requirement without
+// its evidence (Next then reports the value missing if a branch needs it).
+func (s *Step) Values(evidence []gate.Evidence) map[string]string {
+	out := map[string]string{}
+	for _, req := range s.Requirements {
+		name := valueName(req)
+		if name == "" {
+			continue
+		}
+		for _, e := range evidence {
+			if e.Name != name {
+				continue
+			}
+			switch {
+			case req.Kind() == KindScanLot:
+				out[name] = e.Identity
+			case e.HasValue:
+				out[name] = e.Value.String()
+			default:
+				out[name] = e.Identity
+			}
+			break
+		}
+	}
+	return out
+}
+
+// enforcement is what a step's requirements demand of its transitions.
+type enforcement struct {
+	start, complete []gate.Gate
+	evidence        []EvidenceRequirement
+	signatures      []SignatureRequirement
+}
+
+func enforcementOf(step *Step, c *StepConfig) (*enforcement, error) {
+	e := &enforcement{}
+	scanned := map[string]bool{} // materials the step scans a lot of
+	for _, req := range step.Requirements {
+		if s, ok := req.(ScanLot); ok {
+			scanned[s.Material] = true
+		}
+	}
+	var errs []error
+	add := func(to *[]gate.Gate, g gate.Gate, err error) {
+		if err != nil {
+			errs = append(errs, err)
+			return
+		}
+		*to = append(*to, g)
+	}
+	scaleReady := false
+	for _, req := range step.Requirements {
+		switch req := req.(type) {
+		case ScanLot:
+			e.evidence = append(e.evidence, EvidenceRequirement{Name: req.Name, Sources: []gate.Source{gate.SourceScanner}})
+			g, err := gate.LotUsable(gate.FromEvidence(req.Name), req.Material)
+			add(&e.complete, ifEvidence(req.Name, g), err)
+		case Weigh:
+			sources := []gate.Source{gate.SourceDevice, gate.SourceManual}
+			if req.RequireDevice {
+				sources = sources[:1]
+			}
+			e.evidence = append(e.evidence, EvidenceRequirement{Name: req.Name, Sources: sources})
+			if !scaleReady {
+				scaleReady = true
+				g, err := gate.EquipmentReady(gate.FromRef(c.ScaleRef))
+				add(&e.start, g, err)
+				add(&e.complete, g, err)
+			}
+			if req.InstrumentClass != "" {
+				ids, ok := c.InstrumentClasses[req.InstrumentClass]
+				if !ok {
+					errs = append(errs, fmt.Errorf("weighing %s needs an instrument of class %q, which StepConfig.InstrumentClasses does not list",
+						req.Name, req.InstrumentClass))
+				} else {
+					g, err := instrumentOfClass(c.ScaleRef, req.InstrumentClass, ids)
+					add(&e.start, g, err)
+					add(&e.complete, g, err)
+				}
+			}
+			g, err := gate.WithinTolerance(req.Name, req.Tolerance())
+			add(&e.complete, ifEvidence(req.Name, g), err)
+			g, err = deviceReading(req.Name, c.ScaleRef)
+			add(&e.complete, ifEvidence(req.Name, g), err)
+			if req.Material != "" && !scanned[req.Material] {
+				g, err := gate.LotUsable(gate.FromRef(c.LotRef), req.Material)
+				add(&e.start, g, err)
+				add(&e.complete, g, err)
+			}
+		case RecordValue:
+			e.evidence = append(e.evidence, EvidenceRequirement{Name: req.Name})
+			g, err := recordedValue(req)
+			add(&e.complete, ifEvidence(req.Name, g), err)
+		case SecondPersonVerification:
+			i := slices.IndexFunc(e.signatures, func(s SignatureRequirement) bool { return s.Meaning == req.Meaning })
+			switch {
+			case i < 0:
+				e.signatures = append(e.signatures, SignatureRequirement{Meaning: req.Meaning, Count: 1,
+					Roles: slices.Clone(req.Roles), NotPerformer: true})
+			case slices.Equal(e.signatures[i].Roles, req.Roles):
+				// Two verifications of one meaning: two different people.
+				e.signatures[i].Count++
+				e.signatures[i].DistinctSigners = true
+			default:
+				errs = append(errs, fmt.Errorf("two verifications meaning %q name different roles (%v, %v); a signature cannot say which it answers",
+					req.Meaning, e.signatures[i].Roles, req.Roles))
+			}
+		default:
+			errs = append(errs, fmt.Errorf("requirement %T cannot be enforced", req))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// ifEvidence checks g only when the attempt carries evidence name: a
+// missing piece is the evidence requirement's to report, once.
+func ifEvidence(name string, g gate.Gate) gate.Gate {
+	if g == nil {
+		return nil
+	}
+	named, err := gate.Named(gate.Name(g), &evidenceGuard{name: name, g: g})
+	if err != nil {
+		// Every gate guarded here is named; keep an unnamed one as it is.
+		return &evidenceGuard{name: name, g: g}
+	}
+	return named
+}
+
+type evidenceGuard struct {
+	name string
+	g    gate.Gate
+}
+
+func (e *evidenceGuard) Check(ctx context.Context, a *gate.Attempt, f gate.Facts) (gate.Verdict, error) {
+	if a == nil {
+		return gate.Verdict{}, gate.ErrNilAttempt
+	}
+	if !slices.ContainsFunc(a.Evidence, func(ev gate.Evidence) bool { return ev.Name == e.name }) {
+		return gate.Pass(), nil
+	}
+	return e.g.Check(ctx, a, f)
+}
+
+// one returns the one piece of evidence named name, or the reason there is
+// not exactly one.
+func one(a *gate.Attempt, name string) (gate.Evidence, *gate.Reason) {
+	var found gate.Evidence
+	n := 0
+	for _, e := range a.Evidence {
+		if e.Name == name {
+			found, n = e, n+1
+		}
+	}
+	switch n {
+	case 0:
+		return found, &gate.Reason{Code: gate.CodeEvidenceMissing, Message: fmt.Sprintf("the attempt carries no evidence %s", name)}
+	case 1:
+		return found, nil
+	}
+	return found, &gate.Reason{Code: gate.CodeEvidenceDuplicate,
+		Message: fmt.Sprintf("the attempt carries %d pieces of evidence %s where one is expected", n, name)}
+}
+
+// deviceReading passes a weight typed in (whether that is allowed is the
+// evidence requirement's to say) and a device reading that is stable and
+// was taken on the scale named by scaleRef.
+func deviceReading(name, scaleRef string) (gate.Gate, error) {
+	return gate.Named("device-reading", gate.Func(func(_ context.Context, a *gate.Attempt, _ gate.Facts) (gate.Verdict, error) {
+		if a == nil {
+			return gate.Verdict{}, gate.ErrNilAttempt
+		}
+		e, r := one(a, name)
+		if r != nil {
+			return gate.Fail(*r), nil
+		}
+		if e.Source != gate.SourceDevice {
+			return gate.Pass(), nil
+		}
+		var rs []gate.Reason
+		if !e.Stable {
+			rs = append(rs, gate.Reason{Code: gate.CodeUnstable, Message: fmt.Sprintf("evidence %s from instrument %s was not stable", name, e.Instrument)})
+		}
+		switch scale := a.Refs[scaleRef]; {
+		case scale == "":
+			rs = append(rs, gate.Reason{Code: gate.CodeRefMissing, Message: fmt.Sprintf("the attempt has no reference %q naming the scale", scaleRef)})
+		case e.Instrument != scale:
+			rs = append(rs, gate.Reason{Code: CodeWrongInstrument,
+				Message: fmt.Sprintf("evidence %s came from instrument %q, not from scale %s the step weighs on", name, e.Instrument, scale)})
+		}
+		return gate.Verdict{Reasons: rs}, nil
+	}))
+}
+
+// instrumentOfClass passes when the scale named by scaleRef is one of ids,
+// the instruments of class.
+func instrumentOfClass(scaleRef, class string, ids []string) (gate.Gate, error) {
+	ids = slices.Clone(ids)
+	return gate.Named("instrument-class", gate.Func(func(_ context.Context, a *gate.Attempt, _ gate.Facts) (gate.Verdict, error) {
+		if a == nil {
+			return gate.Verdict{}, gate.ErrNilAttempt
+		}
+		scale := a.Refs[scaleRef]
+		switch {
+		case scale == "":
+			return gate.Fail(gate.Reason{Code: gate.CodeRefMissing, Message: fmt.Sprintf("the attempt has no reference %q naming the scale", scaleRef)}), nil
+		case !slices.Contains(ids, scale):
+			return gate.Fail(gate.Reason{Code: CodeInstrumentClass, Message: fmt.Sprintf("scale %s is not of class %s", scale, class)}), nil
+		}
+		return gate.Pass(), nil
+	}))
+}
+
+// recordedValue checks a recorded value: present, and with limits a number
+// in the requirement's unit within them.
+func recordedValue(req RecordValue) (gate.Gate, error) {
+	return gate.Named("recorded-value", gate.Func(func(_ context.Context, a *gate.Attempt, _ gate.Facts) (gate.Verdict, error) {
+		if a == nil {
+			return gate.Verdict{}, gate.ErrNilAttempt
+		}
+		e, r := one(a, req.Name)
+		if r != nil {
+			return gate.Fail(*r), nil
+		}
+		fail := func(code gate.Code, format string, args ...any) (gate.Verdict, error) {
+			return gate.Fail(gate.Reason{Code: code, Message: fmt.Sprintf(format, args...)}), nil
+		}
+		if req.Min == nil && req.Max == nil {
+			switch {
+			case !e.HasValue && e.Identity == "":
+				return fail(gate.CodeValueMissing, "evidence %s carries neither a value nor a text", req.Name)
+			case e.HasValue && e.Unit != req.Unit:
+				return fail(gate.CodeUnitMismatch, "%s %s %s is not in %s", req.Name, e.Value, unitOrNone(e.Unit), unitOrNone(req.Unit))
+			}
+			return gate.Pass(), nil
+		}
+		switch {
+		case !e.HasValue:
+			return fail(gate.CodeValueMissing, "evidence %s carries no number to compare with its limits", req.Name)
+		case e.Unit != req.Unit:
+			return fail(gate.CodeUnitMismatch, "%s %s %s is not in %s, the unit of its limits", req.Name, e.Value, unitOrNone(e.Unit), unitOrNone(req.Unit))
+		case !quantityInBounds(e.Value):
+			return fail(CodeValueUnreadable, "%s has %d as its exponent, beyond what a quantity may have", req.Name, e.Value.Exponent())
+		case req.Min != nil && e.Value.LessThan(*req.Min):
+			return fail(gate.CodeBelowLowerLimit, "%s %s %s is below the lower limit %s", req.Name, e.Value, req.Unit, req.Min)
+		case req.Max != nil && e.Value.GreaterThan(*req.Max):
+			return fail(gate.CodeAboveUpperLimit, "%s %s %s is above the upper limit %s", req.Name, e.Value, req.Unit, req.Max)
+		}
+		return gate.Pass(), nil
+	}))
+}
+
+func unitOrNone(u string) string {
+	if u == "" {
+		return "(no unit)"
+	}
+	return u
+}
+
+// recordReader is what the engine's facts give beyond gate.Facts: the
+// records of a stream, the subject's own among them, as the attempt read
+// them.
+type recordReader interface {
+	load(ctx context.Context, stream string) ([]audit.Record, error)
+}
+
+var _ recordReader = (*streamFacts)(nil)
+
+// boundTo returns the gate that passes when the subject's records bind the
+// route version stream with digest: the first allowed transition that
+// records a route reference names them.
+func boundTo(stream, digest string) (gate.Gate, error) {
+	prefix, ok := member(nil, RefRoute, "route/")
+	if !ok {
+		return nil, errors.New("mes: route binding needle does not encode")
+	}
+	prefix = prefix[:len(prefix)-1] // open the string: any route stream
+	return gate.Named("route-binding", gate.Func(func(ctx context.Context, a *gate.Attempt, f gate.Facts) (gate.Verdict, error) {
+		if a == nil {
+			return gate.Verdict{}, gate.ErrNilAttempt
+		}
+		rr, ok := f.(recordReader)
+		if !ok {
+			return gate.Verdict{}, fmt.Errorf("the facts (%T) do not give the subject's records; run route steps through the engine", f)
+		}
+		recs, err := rr.load(ctx, a.Subject)
+		if err != nil {
+			return gate.Verdict{}, err
+		}
+		for i := range recs {
+			rec := &recs[i]
+			if rec.Type == EventDenied || !bytes.Contains(rec.Payload, prefix) {
+				continue
+			}
+			var p struct {
+				Refs map[string]string `json:"refs"`
+			}
+			if err := json.Unmarshal(rec.Payload, &p); err != nil {
+				return gate.Verdict{}, fmt.Errorf("%s v%d: %w", rec.Stream, rec.Version, err)
+			}
+			s := p.Refs[RefRoute]
+			if s == "" {
+				continue
+			}
+			if s != stream || p.Refs[RefRouteDigest] != digest {
+				return gate.Fail(gate.Reason{Code: CodeRouteOtherVersion,
+					Message: fmt.Sprintf("%s is bound to %s (digest %.12s…) at v%d; this step belongs to %s (digest %.12s…)",
+						a.Subject, s, p.Refs[RefRouteDigest], rec.Version, stream, digest)}), nil
+			}
+			return gate.Pass(), nil
+		}
+		return gate.Fail(gate.Reason{Code: CodeRouteNotBound,
+			Message: fmt.Sprintf("%s is bound to no route version; this step belongs to %s", a.Subject, stream)}), nil
+	}))
+}
