@@ -78,6 +78,11 @@ type parser struct {
 	scratch []byte   // reused when members of an object must be reordered
 	members []member // a stack: each open object owns the tail from its base
 	numBuf  []byte   // significant digits of the number being read
+
+	// What the last string written holds, so that keys can be compared
+	// without decoding them.
+	strEscaped bool // an escape: a backslash in the output
+	strHigh    bool // a character at U+E000 or above
 }
 
 func (p *parser) errorf(format string, args ...any) error {
@@ -173,14 +178,20 @@ type member struct {
 	start, end int  // encoded "key":value in p.out
 	keyEnd     int  // the closing quote of the key
 	escaped    bool // the encoded key holds an escape
+	// plain keys hold neither escapes nor characters at U+E000 or above,
+	// so their bytes sort as their UTF-16 code units do.
+	plain bool
 }
 
-func (p *parser) key(m member) []byte { return p.out[m.start+1 : m.keyEnd] }
+func (p *parser) key(m *member) []byte { return p.out[m.start+1 : m.keyEnd] }
 
 // compareKeys orders two encoded keys of p.out by their decoded UTF-16 code
 // units.
-func (p *parser) compareKeys(a, b member) int {
+func (p *parser) compareKeys(a, b *member) int {
 	ka, kb := p.key(a), p.key(b)
+	if a.plain && b.plain {
+		return compareBytes(ka, kb)
+	}
 	if a.escaped || b.escaped {
 		return compareUTF16(decodeEscapes(ka), decodeEscapes(kb))
 	}
@@ -214,11 +225,12 @@ func (p *parser) object(depth int) error {
 			return err
 		}
 		m.keyEnd = len(p.out) - 1
-		m.escaped = bytes.IndexByte(p.key(m), '\\') >= 0
+		m.escaped = p.strEscaped
+		m.plain = !p.strEscaped && !p.strHigh
 		if n := len(p.members); n > base {
-			switch c := p.compareKeys(p.members[n-1], m); {
+			switch c := p.compareKeys(&p.members[n-1], &m); {
 			case c == 0:
-				return &SyntaxError{Offset: keyAt, Msg: fmt.Sprintf("duplicate key %q", p.key(m))}
+				return &SyntaxError{Offset: keyAt, Msg: fmt.Sprintf("duplicate key %q", p.key(&m))}
 			case c > 0:
 				sorted = false
 			}
@@ -251,11 +263,8 @@ func (p *parser) object(depth int) error {
 	}
 	if !sorted {
 		members := p.members[base:]
-		slices.SortFunc(members, p.compareKeys)
-		for i := 1; i < len(members); i++ {
-			if p.compareKeys(members[i-1], members[i]) == 0 {
-				return p.errorf("duplicate key %q", p.key(members[i]))
-			}
+		if dup := p.sortMembers(members); dup >= 0 {
+			return p.errorf("duplicate key %q", p.key(&members[dup]))
 		}
 		body := p.scratch[:0]
 		for i, m := range members {
@@ -271,18 +280,48 @@ func (p *parser) object(depth int) error {
 	return nil
 }
 
+// sortMembers sorts the members of one object by key and returns the index
+// of a member whose key equals its predecessor's, or -1. Objects are mostly
+// small, and an insertion sort that compares members in place is then
+// faster than a general sort that copies them into its comparison calls.
+// It also compares every pair that ends up adjacent, so it sees any
+// duplicate on the way.
+func (p *parser) sortMembers(ms []member) int {
+	if len(ms) > 12 {
+		slices.SortFunc(ms, func(a, b member) int { return p.compareKeys(&a, &b) })
+		for i := 1; i < len(ms); i++ {
+			if p.compareKeys(&ms[i-1], &ms[i]) == 0 {
+				return i
+			}
+		}
+		return -1
+	}
+	dup := -1
+	for i := 1; i < len(ms); i++ {
+		j := i
+		for ; j > 0; j-- {
+			c := p.compareKeys(&ms[j-1], &ms[j])
+			if c == 0 {
+				dup = j
+			}
+			if c <= 0 {
+				break
+			}
+			ms[j-1], ms[j] = ms[j], ms[j-1]
+		}
+	}
+	return dup
+}
+
 // str reads a JSON string at p.pos and writes its canonical encoding.
 func (p *parser) str() error {
 	p.pos++ // opening quote
 	p.out = append(p.out, '"')
+	p.strEscaped, p.strHigh = false, false
 	for {
 		// Copy the longest run that needs no attention.
 		run := p.pos
-		for run < len(p.src) {
-			c := p.src[run]
-			if c == '"' || c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
-				break
-			}
+		for run < len(p.src) && plain[p.src[run]] {
 			run++
 		}
 		p.out = append(p.out, p.src[p.pos:run]...)
@@ -303,11 +342,18 @@ func (p *parser) str() error {
 			if r == utf8.RuneError && size <= 1 {
 				return p.errorf("invalid UTF-8 in string")
 			}
+			p.strHigh = p.strHigh || r >= 0xE000
 			p.out = append(p.out, p.src[p.pos:p.pos+size]...)
 			p.pos += size
 		default: // backslash
+			at := len(p.out)
 			if err := p.escape(); err != nil {
 				return err
+			}
+			if c := p.out[at]; c == '\\' {
+				p.strEscaped = true
+			} else if c >= 0xEE { // the lead byte of U+E000 and above
+				p.strHigh = true
 			}
 		}
 	}
@@ -378,6 +424,15 @@ func (p *parser) hex4() (rune, bool) {
 
 const hexDigits = "0123456789abcdef"
 
+// plain tells the bytes that stand for themselves inside a canonical
+// string: printable ASCII other than the quote and the backslash.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // appendEscapedRune writes r as it appears inside a canonical string.
 func appendEscapedRune(dst []byte, r rune) []byte {
 	switch r {
@@ -409,7 +464,7 @@ func AppendString(dst []byte, s string) ([]byte, error) {
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+		if plain[c] {
 			i++
 			continue
 		}
@@ -461,6 +516,18 @@ func decodeEscapes(body []byte) []byte {
 		}
 	}
 	return s
+}
+
+// compareBytes is bytes.Compare for the short keys of JSON objects, where
+// the call into the general one costs more than the loop.
+func compareBytes(a, b []byte) int {
+	n := min(len(a), len(b))
+	for i, c := range a[:n] {
+		if c != b[i] {
+			return int(c) - int(b[i])
+		}
+	}
+	return len(a) - len(b)
 }
 
 // compareUTF16 orders strings by their UTF-16 code units, as RFC 8785 sorts
