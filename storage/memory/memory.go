@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -22,6 +23,10 @@ var (
 	_ storage.Scanner = (*Store)(nil)
 )
 
+// ErrFull means an append would take the store past the number of records,
+// links or link index items it can number (2³²−1 each); nothing is written.
+var ErrFull = errors.New("memory: store is full")
+
 // Config configures a Store. The zero value is valid.
 type Config struct {
 	// Clock gives the time stamped on appended events. Default: time.Now.
@@ -32,28 +37,39 @@ type Config struct {
 type Store struct {
 	clock storage.Clock
 
-	mu          sync.RWMutex
-	records     []*audit.Record // in global order; position = index + 1
-	streams     map[string][]*audit.Record
-	out, in     map[string][]*audit.Record // link index: node → records with links from / to it
-	keys        map[string]idempotent
+	mu        sync.RWMutex
+	entries   entries // in global order; position = number + 1
+	data      arena   // payload and evidence of every entry
+	streams   []stream
+	streamIDs map[string]uint32
+	names     interner // types, actors and link kinds
+	links     []link   // the links of every entry, in entry order
+	nodes     interner // link ends
+	lists     []nodeLists
+	adj       []adjacency
+	keys      map[string]idempotent
+	// checkpoints are few, so they stay ordinary values.
 	checkpoints []*audit.Checkpoint // by position
 	buf         []byte              // encoding scratch, guarded by mu
 }
 
+// idempotent remembers a keyed append: its records have consecutive
+// positions.
 type idempotent struct {
-	digest    audit.Hash
-	positions []int64
+	digest audit.Hash
+	first  int64 // position of the first record
+	n      int
 }
 
 // New returns an empty store. cfg may be nil.
 func New(cfg *Config) *Store {
 	s := &Store{
-		clock:   time.Now,
-		streams: make(map[string][]*audit.Record),
-		out:     make(map[string][]*audit.Record),
-		in:      make(map[string][]*audit.Record),
-		keys:    make(map[string]idempotent),
+		clock:     time.Now,
+		data:      arena{cur: -1},
+		streamIDs: make(map[string]uint32),
+		names:     newInterner(),
+		nodes:     newInterner(),
+		keys:      make(map[string]idempotent),
 	}
 	if cfg != nil && cfg.Clock != nil {
 		s.clock = cfg.Clock
@@ -61,7 +77,12 @@ func New(cfg *Config) *Store {
 	return s
 }
 
-// Append implements storage.Store.
+// noStream marks a stream of an append that has no events yet.
+const noStream = -1
+
+// Append implements storage.Store. Besides the errors storage.Store
+// documents, it returns one matching ErrFull when the store cannot number
+// more records or links.
 func (s *Store) Append(ctx context.Context, req storage.AppendRequest) (storage.AppendResult, error) {
 	if err := ctx.Err(); err != nil {
 		return storage.AppendResult{}, err
@@ -78,86 +99,213 @@ func (s *Store) Append(ctx context.Context, req storage.AppendRequest) (storage.
 			if prev.digest != p.Digest {
 				return storage.AppendResult{}, fmt.Errorf("append: key %q: %w", p.IdempotencyKey, storage.ErrIdempotencyKeyReused)
 			}
-			out := make([]audit.Record, len(prev.positions))
-			for i, pos := range prev.positions {
-				out[i] = clone(s.records[pos-1])
-			}
+			out := s.copies(prev.n, func(k int) int { return int(prev.first) - 1 + k })
 			return storage.AppendResult{Records: out, Replayed: true}, nil
 		}
 	}
+	var small [4]int64
+	ids := small[:0] // each written stream's number, or noStream
 	for _, ps := range p.Streams {
-		if v := int64(len(s.streams[ps.Stream])); v != ps.ExpectedVersion {
+		id, v := s.version(ps.Stream)
+		if v != ps.ExpectedVersion {
 			return storage.AppendResult{}, &storage.ConflictError{Stream: ps.Stream, Expected: ps.ExpectedVersion, Actual: v}
 		}
+		ids = append(ids, id)
 	}
 	for _, r := range p.Reads {
-		if v := int64(len(s.streams[r.Stream])); v != r.Version {
+		if _, v := s.version(r.Stream); v != r.Version {
 			return storage.AppendResult{}, &storage.ConflictError{Stream: r.Stream, Expected: r.Version, Actual: v}
 		}
 	}
+	size, nlinks := 0, 0
+	for _, ps := range p.Streams {
+		for i := range ps.Events {
+			size += len(ps.Events[i].Payload) + len(ps.Events[i].Evidence)
+			nlinks += len(ps.Events[i].Links)
+		}
+	}
+	if s.entries.len()+p.Events > maxIndex || len(s.links)+nlinks > maxIndex || len(s.adj)+2*nlinks > maxIndex {
+		return storage.AppendResult{}, fmt.Errorf("append: %d records and %d links: %w", p.Events, nlinks, ErrFull)
+	}
 
+	// The records' links are Prepare's copies, made for this request alone,
+	// so the caller may have them.
 	recs := p.Records(s.clock())
 	// Hash everything before changing anything, so that a failure leaves the
 	// store as it was.
-	base := int64(len(s.records))
-	for i := range recs {
-		r := &recs[i]
-		r.PrevHash = s.headHash(r.Stream)
-		if i > 0 && recs[i-1].Stream == r.Stream {
-			r.PrevHash = recs[i-1].Hash
+	base := int64(s.entries.len())
+	k := 0
+	for i, ps := range p.Streams {
+		var prev audit.Hash
+		if ids[i] == noStream {
+			prev = audit.Genesis(ps.Stream)
+		} else {
+			st := &s.streams[ids[i]]
+			prev = s.entries.at(int(st.entries[len(st.entries)-1])).hash
 		}
-		r.Position = base + int64(i) + 1
-		if r.Hash, s.buf, err = audit.ComputeHash(s.buf, r); err != nil {
-			return storage.AppendResult{}, fmt.Errorf("append: %w", err)
+		for range ps.Events {
+			r := &recs[k]
+			r.PrevHash = prev
+			r.Position = base + int64(k) + 1
+			if r.Hash, s.buf, err = audit.ComputeHash(s.buf, r); err != nil {
+				return storage.AppendResult{}, fmt.Errorf("append: %w", err)
+			}
+			prev = r.Hash
+			k++
 		}
 	}
-	stored := make([]audit.Record, len(recs)) // one allocation for the batch
-	for i := range recs {
-		st := &stored[i]
-		*st = recs[i]
-		s.records = append(s.records, st)
-		s.streams[st.Stream] = append(s.streams[st.Stream], st)
-		for _, l := range st.Links {
-			// A record is indexed once per node, however many of its links
-			// touch that node.
-			if lst := s.out[l.From]; len(lst) == 0 || lst[len(lst)-1] != st {
-				s.out[l.From] = append(lst, st)
-			}
-			if lst := s.in[l.To]; len(lst) == 0 || lst[len(lst)-1] != st {
-				s.in[l.To] = append(lst, st)
-			}
+
+	// The caller gets its own copies of the bytes, in one allocation.
+	own := make([]byte, size)
+	k = 0
+	for i, ps := range p.Streams {
+		id := ids[i]
+		if id == noStream {
+			id = int64(len(s.streams))
+			name := strings.Clone(ps.Stream)
+			s.streams = append(s.streams, stream{name: name, genesis: recs[k].PrevHash})
+			s.streamIDs[name] = uint32(id)
 		}
-		// The caller gets its own copies of the byte slices.
-		recs[i] = clone(st)
+		st := &s.streams[id]
+		for j := range ps.Events {
+			ev, r := &ps.Events[j], &recs[k]
+			e := entry{
+				hash:     r.Hash,
+				sec:      r.Time.Unix(),
+				nsec:     uint32(r.Time.Nanosecond()),
+				version:  r.Version,
+				payload:  uint32(len(ev.Payload)),
+				evidence: uint32(len(ev.Evidence)),
+				stream:   uint32(id),
+				typ:      s.names.id(ev.Type),
+				actor:    s.names.id(ev.Actor),
+				links:    uint32(len(s.links)),
+				nlinks:   uint32(len(ev.Links)),
+			}
+			var dst []byte
+			e.data, dst = s.data.alloc(len(ev.Payload) + len(ev.Evidence))
+			copy(dst[copy(dst, ev.Payload):], ev.Evidence)
+			idx := uint32(s.entries.len())
+			s.entries.add(e)
+			st.entries = append(st.entries, idx)
+			for _, l := range ev.Links {
+				s.addLink(idx, l)
+			}
+			np, ne := len(ev.Payload), len(ev.Evidence)
+			copy(own, dst)
+			r.Payload, r.Evidence = own[:np:np], own[np:np+ne:np+ne]
+			own = own[np+ne:]
+			k++
+		}
 	}
 	if p.IdempotencyKey != "" {
-		positions := make([]int64, len(recs))
-		for i := range recs {
-			positions[i] = recs[i].Position
-		}
-		s.keys[p.IdempotencyKey] = idempotent{digest: p.Digest, positions: positions}
+		s.keys[strings.Clone(p.IdempotencyKey)] = idempotent{digest: p.Digest, first: base + 1, n: len(recs)}
 	}
 	return storage.AppendResult{Records: recs}, nil
 }
 
-func (s *Store) headHash(stream string) audit.Hash {
-	if rs := s.streams[stream]; len(rs) > 0 {
-		return rs[len(rs)-1].Hash
+// version returns the number of a stream and the version it stands at;
+// noStream and 0 for a stream without events.
+func (s *Store) version(name string) (int64, int64) {
+	id, ok := s.streamIDs[name]
+	if !ok {
+		return noStream, 0
 	}
-	return audit.Genesis(stream)
+	return int64(id), int64(len(s.streams[id].entries))
 }
 
-// clone copies a record so that callers cannot change what the store holds.
-// Payload and evidence share one allocation, each capped so that appending to
-// one cannot overwrite the other.
-func clone(r *audit.Record) audit.Record {
-	c := *r
-	buf := make([]byte, 0, len(r.Payload)+len(r.Evidence))
-	buf = append(append(buf, r.Payload...), r.Evidence...)
-	np := len(r.Payload)
-	c.Payload, c.Evidence = buf[:np:np], buf[np:]
-	c.Links = slices.Clone(r.Links)
-	return c
+// addLink stores a link of entry idx and indexes the entry under both ends.
+// An entry is indexed once per node, however many of its links touch that
+// node.
+func (s *Store) addLink(idx uint32, l audit.Link) {
+	from, to := s.node(l.From), s.node(l.To)
+	s.links = append(s.links, link{from: from, to: to, kind: s.names.id(l.Kind)})
+	s.index(&s.lists[from].out, idx)
+	s.index(&s.lists[to].in, idx)
+}
+
+func (s *Store) node(name string) uint32 {
+	id := s.nodes.id(name)
+	if int(id) == len(s.lists) {
+		s.lists = append(s.lists, nodeLists{})
+	}
+	return id
+}
+
+func (s *Store) index(l *list, idx uint32) {
+	if l.tail != 0 && s.adj[l.tail-1].entry == idx {
+		return
+	}
+	s.adj = append(s.adj, adjacency{entry: idx})
+	item := uint32(len(s.adj))
+	if l.tail == 0 {
+		l.head = item
+	} else {
+		s.adj[l.tail-1].next = item
+	}
+	l.tail = item
+}
+
+// view sets r to the record of entry i. Its payload and evidence are the
+// store's own bytes, which nobody may change; its links are taken from the
+// front of *links, which must have room for them.
+func (s *Store) view(r *audit.Record, i int, links *[]audit.Link) {
+	e := s.entries.at(i)
+	st := &s.streams[e.stream]
+	prev := st.genesis
+	if e.version > 1 {
+		prev = s.entries.at(int(st.entries[e.version-2])).hash
+	}
+	data := s.data.bytes(e.data, e.payload+e.evidence)
+	*r = audit.Record{
+		Stream:   st.name,
+		Version:  e.version,
+		Position: int64(i) + 1,
+		Type:     s.names.names[e.typ],
+		Actor:    s.names.names[e.actor],
+		Time:     e.time(),
+		Payload:  data[:e.payload:e.payload],
+		Evidence: data[e.payload:],
+		PrevHash: prev,
+		Hash:     e.hash,
+	}
+	if e.nlinks == 0 {
+		return
+	}
+	n := int(e.nlinks)
+	out := (*links)[:n:n]
+	*links = (*links)[n:]
+	for j, l := range s.links[e.links : e.links+e.nlinks] {
+		out[j] = audit.Link{From: s.nodes.names[l.from], To: s.nodes.names[l.to], Kind: s.names.names[l.kind]}
+	}
+	r.Links = out
+}
+
+// copies returns n records that callers may keep and change: record k is
+// entry at(k). Their bytes share one allocation and their links another.
+func (s *Store) copies(n int, at func(k int) int) []audit.Record {
+	size, nlinks := 0, 0
+	for k := range n {
+		e := s.entries.at(at(k))
+		size += int(e.payload + e.evidence)
+		nlinks += int(e.nlinks)
+	}
+	buf := make([]byte, size)
+	var links []audit.Link
+	if nlinks > 0 {
+		links = make([]audit.Link, nlinks)
+	}
+	out := make([]audit.Record, n)
+	for k := range out {
+		r := &out[k]
+		s.view(r, at(k), &links)
+		np, ne := len(r.Payload), len(r.Evidence)
+		copy(buf, r.Payload)
+		copy(buf[np:], r.Evidence)
+		r.Payload, r.Evidence = buf[:np:np], buf[np:np+ne:np+ne]
+		buf = buf[np+ne:]
+	}
+	return out
 }
 
 // Load implements storage.Store.
@@ -170,19 +318,12 @@ func (s *Store) Load(ctx context.Context, stream string, from int64) ([]audit.Re
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	rs := s.streams[stream]
-	if from > int64(len(rs)) {
+	id, v := s.version(stream)
+	if from > v {
 		return []audit.Record{}, nil
 	}
-	return cloneAll(rs[from-1:]), nil
-}
-
-func cloneAll(rs []*audit.Record) []audit.Record {
-	out := make([]audit.Record, len(rs))
-	for i, r := range rs {
-		out[i] = clone(r)
-	}
-	return out
+	idx := s.streams[id].entries[from-1:]
+	return s.copies(len(idx), func(k int) int { return int(idx[k]) }), nil
 }
 
 // ReadAll implements storage.Store.
@@ -198,31 +339,41 @@ func (s *Store) ReadAll(ctx context.Context, after int64, limit int) ([]audit.Re
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if after >= int64(len(s.records)) {
+	if after >= int64(s.entries.len()) {
 		return []audit.Record{}, nil
 	}
-	rs := s.records[after:]
-	if len(rs) > limit {
-		rs = rs[:limit]
-	}
-	return cloneAll(rs), nil
+	n := min(int64(limit), int64(s.entries.len())-after)
+	return s.copies(int(n), func(k int) int { return int(after) + k }), nil
 }
 
+// scanLinks is how many links Scan allocates at a time.
+const scanLinks = 256
+
 // Scan implements storage.Scanner. It holds the store's read lock while fn
-// runs, so appends wait until the scan ends.
+// runs, so appends wait until the scan ends. The record fn gets shares its
+// payload and evidence with the store; its links are not reused for
+// another record.
 func (s *Store) Scan(ctx context.Context, after int64, fn func(*audit.Record) error) error {
 	if after < 0 {
 		return &storage.ValidationError{Field: "after", Reason: fmt.Sprintf("position %d is negative", after)}
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	for i := after; i < int64(len(s.records)); i++ {
+	var (
+		r     audit.Record
+		links []audit.Link
+	)
+	for i := after; i < int64(s.entries.len()); i++ {
 		if i%1024 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 		}
-		if err := fn(s.records[i]); err != nil {
+		if n := int(s.entries.at(int(i)).nlinks); n > len(links) {
+			links = make([]audit.Link, max(n, scanLinks))
+		}
+		s.view(&r, int(i), &links)
+		if err := fn(&r); err != nil {
 			return err
 		}
 	}
@@ -237,9 +388,9 @@ func (s *Store) Heads(ctx context.Context) ([]audit.Head, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	out := make([]audit.Head, 0, len(s.streams))
-	for id, rs := range s.streams {
-		last := rs[len(rs)-1]
-		out = append(out, audit.Head{Stream: id, Version: last.Version, Hash: last.Hash})
+	for i := range s.streams {
+		st := &s.streams[i]
+		out = append(out, audit.Head{Stream: st.name, Version: int64(len(st.entries)), Hash: s.entries.at(int(st.entries[len(st.entries)-1])).hash})
 	}
 	slices.SortFunc(out, func(a, b audit.Head) int { return strings.Compare(a.Stream, b.Stream) })
 	return out, nil
@@ -255,22 +406,35 @@ func (s *Store) Traverse(ctx context.Context, req storage.TraverseRequest) ([]st
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	index := s.out
-	if req.Direction == storage.Backward {
-		index = s.in
-	}
 	return storage.Walk(ctx, req, func(_ context.Context, nodes []string) ([]storage.Edge, error) {
 		var out []storage.Edge
-		for _, node := range nodes {
-			for _, r := range index[node] {
-				for _, l := range r.Links {
-					near := l.From
+		for _, name := range nodes {
+			node, ok := s.nodes.ids[name]
+			if !ok {
+				continue
+			}
+			l := s.lists[node].out
+			if req.Direction == storage.Backward {
+				l = s.lists[node].in
+			}
+			for item := l.head; item != 0; item = s.adj[item-1].next {
+				i := s.adj[item-1].entry
+				e := s.entries.at(int(i))
+				for _, lk := range s.links[e.links : e.links+e.nlinks] {
+					near := lk.from
 					if req.Direction == storage.Backward {
-						near = l.To
+						near = lk.to
 					}
-					if near == node {
-						out = append(out, storage.Edge{Link: l, Stream: r.Stream, Version: r.Version, Position: r.Position, Hash: r.Hash})
+					if near != node {
+						continue
 					}
+					out = append(out, storage.Edge{
+						Link:     audit.Link{From: s.nodes.names[lk.from], To: s.nodes.names[lk.to], Kind: s.names.names[lk.kind]},
+						Stream:   s.streams[e.stream].name,
+						Version:  e.version,
+						Position: int64(i) + 1,
+						Hash:     e.hash,
+					})
 				}
 			}
 		}
