@@ -1,0 +1,168 @@
+package mes
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/interlock-mes/interlock/audit"
+	"github.com/interlock-mes/interlock/gate"
+	"github.com/interlock-mes/interlock/storage"
+)
+
+// pathsFrom returns, for every state of m, a shortest path of transitions
+// from the initial state to it (empty for the initial state itself).
+func pathsFrom(m *Model) map[State][]*Transition {
+	paths := map[State][]*Transition{m.Initial(): {}}
+	queue := []State{m.Initial()}
+	for len(queue) > 0 {
+		s := queue[0]
+		queue = queue[1:]
+		for _, t := range m.Transitions() {
+			if _, seen := paths[t.To]; t.From != s || seen {
+				continue
+			}
+			paths[t.To] = append(append([]*Transition{}, paths[s]...), t)
+			queue = append(queue, t.To)
+		}
+	}
+	return paths
+}
+
+// walkSigners are the people who sign where a transition needs it: none of
+// them ever performs work in the walk.
+var walkSigners = []string{"qa-3", "qa-4"}
+
+// signaturesFor returns what t needs signed, by people who took no part.
+func signaturesFor(t *Transition) []Sign {
+	var out []Sign
+	for _, r := range t.Signatures {
+		for i := range r.Count {
+			out = append(out, Sign{Meaning: r.Meaning, Challenge: full(walkSigners[i%len(walkSigners)])})
+		}
+	}
+	return out
+}
+
+// TestEveryLifecyclePairThroughTheEngine walks every (state, command) pair
+// of each standard lifecycle and fact model through the engine, on both
+// stores: a fresh subject is driven into the state along a shortest path,
+// then given the command. A legal command moves it to the transition's
+// target; an illegal one is denied with a *DeniedError matching
+// ErrIllegalTransition, recorded as the subject's last record with code
+// transition.illegal, and leaves the state as it was.
+func TestEveryLifecyclePairThroughTheEngine(t *testing.T) {
+	t.Parallel()
+	lifecycles := []struct {
+		name   string
+		build  func(...Option) (*Model, error)
+		stream func(id string) string
+		step   string // run as this step of the subject
+	}{
+		{"order", OrderLifecycle, func(id string) string { return "order-" + id }, ""},
+		{"batch", BatchLifecycle, func(id string) string { return "batch-" + id }, ""},
+		{"step", StepLifecycle, func(id string) string { return "batch-" + id }, "S10"},
+		{"lot", LotModel, LotStream, ""},
+		{"equipment", EquipmentModel, EquipmentStream, ""},
+		{"person", PersonModel, PersonStream, ""},
+	}
+	for _, lc := range lifecycles {
+		t.Run(lc.name, func(t *testing.T) {
+			t.Parallel()
+			m := must[*Model](t)(lc.build())
+			paths := pathsFrom(m)
+			if len(paths) != len(m.States()) {
+				t.Fatalf("%d of %d states reachable", len(paths), len(m.States()))
+			}
+			// One store (one Postgres schema) per lifecycle; every pair
+			// has a subject of its own.
+			stores(t, func(t *testing.T, s storage.Store) {
+				ctx := context.Background()
+				sg := newSigning(t, s, walkSigners...)
+				n, legal := 0, 0
+				for _, state := range m.States() {
+					for _, cmd := range m.Commands() {
+						n++
+						subject := lc.stream(fmt.Sprintf("walk-%d", n))
+						run := func(id string, c Command, sigs []Sign) (*Outcome, error) {
+							return sg.e.Execute(ctx, Request{ID: id, Model: m, Subject: subject, Step: lc.step, Command: c,
+								Actor: "op-7", Signatures: sigs})
+						}
+						for i, tr := range paths[state] {
+							if _, err := run(fmt.Sprintf("%s-path-%d", subject, i), tr.Command, signaturesFor(tr)); err != nil {
+								t.Fatalf("%s: driving to %s, %s: %v", subject, state, tr.Command, err)
+							}
+						}
+						before := must[[]audit.Record](t)(s.Load(ctx, subject, 1))
+						if st := must[State](t)(fold(m, lc.step, before)); st != state {
+							t.Fatalf("%s is %s after its path, want %s", subject, st, state)
+						}
+						want, illegal := m.Transition(state, cmd)
+						if illegal == nil {
+							legal++
+							out, err := run(subject+"-cmd", cmd, signaturesFor(want))
+							if err != nil {
+								t.Errorf("%s --%s--> %s: %v", state, cmd, want.To, err)
+								continue
+							}
+							after := must[[]audit.Record](t)(s.Load(ctx, subject, 1))
+							if st := must[State](t)(fold(m, lc.step, after)); !out.Allowed || out.To != want.To || st != want.To {
+								t.Errorf("%s --%s-->: allowed %v, to %s, folds to %s; want %s", state, cmd, out.Allowed, out.To, st, want.To)
+							}
+							continue
+						}
+						out, err := run(subject+"-cmd", cmd, nil)
+						var de *DeniedError
+						if !errors.As(err, &de) || !errors.Is(err, ErrIllegalTransition) || !errors.Is(err, ErrDenied) {
+							t.Errorf("%s in %s: error %v, want a *DeniedError matching ErrIllegalTransition", cmd, state, err)
+							continue
+						}
+						if de.Illegal == nil || de.Illegal.State != state || de.Illegal.Command != cmd || de.State != state {
+							t.Errorf("%s in %s: denial %+v names the wrong state or command", cmd, state, de)
+						}
+						if out == nil || out.Allowed || out.To != state {
+							t.Errorf("%s in %s: outcome %+v, want denied and staying in %s", cmd, state, out, state)
+						}
+						after := must[[]audit.Record](t)(s.Load(ctx, subject, 1))
+						if st := must[State](t)(fold(m, lc.step, after)); st != state {
+							t.Errorf("%s in %s: the subject folds to %s after the denial", cmd, state, st)
+						}
+						if len(after) != len(before)+1 {
+							t.Errorf("%s in %s: %d records after the denial, want %d", cmd, state, len(after), len(before)+1)
+							continue
+						}
+						last := after[len(after)-1]
+						var p transitionPayload
+						if err := json.Unmarshal(last.Payload, &p); err != nil {
+							t.Fatal(err)
+						}
+						wantP := transitionPayload{CommandID: subject + "-cmd", Model: m.Name(), ModelVersion: m.Version(),
+							Step: lc.step, Command: cmd, From: state}
+						var codes []gate.Code
+						for _, r := range p.Reasons {
+							codes = append(codes, r.Code)
+						}
+						p.Reasons = nil
+						if last.Type != EventDenied || last.Actor != "op-7" || !cmp.Equal(codes, []gate.Code{"transition.illegal"}) {
+							t.Errorf("%s in %s: last record %s by %s with codes %v; want %s by op-7 with transition.illegal",
+								cmd, state, last.Type, last.Actor, codes, EventDenied)
+						}
+						if diff := cmp.Diff(wantP, p); diff != "" {
+							t.Errorf("%s in %s: denied payload (-want +got):\n%s", cmd, state, diff)
+						}
+					}
+				}
+				if want := len(m.States()) * len(m.Commands()); n != want {
+					t.Errorf("walked %d pairs, want %d", n, want)
+				}
+				if legal != len(m.Transitions()) {
+					t.Errorf("%d legal pairs, want one per transition (%d)", legal, len(m.Transitions()))
+				}
+			})
+		})
+	}
+}
