@@ -182,7 +182,7 @@ func (b *builder) classifyGroup(g *group) {
 			x.Events = append(x.Events, refOf(&b.recs[i]))
 			continue
 		}
-		e := &Entry{Kind: KindDeviation, Record: refOf(&b.recs[i]), Open: true,
+		e := &Entry{Kind: KindDeviation, Record: refOf(&b.recs[i]),
 			Exception: &Exception{ID: id, Kind: kind, Summary: summary, State: string(mes.ExceptionOpen)},
 			Events:    []EventRef{refOf(&b.recs[i])}}
 		if id == "" {
@@ -211,8 +211,31 @@ func (b *builder) classifyGroup(g *group) {
 			}
 		}
 	case len(g.trans) > 0:
+		if x := b.exceptions[consequenceOf(&b.dec[g.trans[0]])]; x != nil {
+			// A block, hold or resume an exception caused is part of it.
+			for _, i := range slices.Concat(g.trans, g.sigs) {
+				x.Events = append(x.Events, refOf(&b.recs[i]))
+			}
+			return
+		}
 		b.routineOf(&b.dec[g.trans[0]], len(g.sigs))
 	}
+}
+
+// consequenceOf returns the exception an allowed transition names in its
+// data ("exception"), as the consequences of exceptions and the resumption
+// after one do; "" when it names none.
+func consequenceOf(d *decoded) string {
+	if d.rec.Type == mes.EventDenied || len(d.p.Data) == 0 {
+		return ""
+	}
+	var x struct {
+		Exception string `json:"exception"`
+	}
+	if err := json.Unmarshal(d.p.Data, &x); err != nil {
+		return ""
+	}
+	return x.Exception
 }
 
 // holdException makes e the entry of exception id.
@@ -511,9 +534,9 @@ func exceptionKind(x *Exception) Kind {
 		decision = x.Disposition.Decision
 	}
 	switch {
-	case decision == decisionSubstitute || x.Kind == "substitution":
+	case decision == string(mes.DispositionSubstitute) || x.Kind == "substitution":
 		return KindSubstitution
-	case decision == decisionRework || x.Kind == "rework":
+	case decision == string(mes.DispositionRework) || x.Kind == "rework":
 		return KindRework
 	case x.Kind == string(KindOutOfLimit):
 		return KindOutOfLimit

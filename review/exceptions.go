@@ -14,19 +14,8 @@ import (
 	"github.com/interlock-mes/interlock/signature"
 )
 
-// The record types of an exception's own stream after it opens, and the
-// decisions that make an exception a substitution or rework, as the
-// exception model records them.
-const (
-	eventDispositioned  = "exception.dispositioned"
-	eventDispRejected   = "exception.disposition-rejected"
-	eventApproved       = "exception.approved"
-	eventCAPAAttached   = "exception.capa-attached"
-	stateClosed         = "closed"
-	decisionSubstitute  = "substitute"
-	decisionRework      = "rework"
-	problemNoRecordsFmt = "the batch names exception %s, and its stream %s has no records"
-)
+// problemNoRecordsFmt says that an exception's stream is gone.
+const problemNoRecordsFmt = "the batch names exception %s, and its stream %s has no records"
 
 // readExceptions reads the stream of every exception the batch names,
 // verifies its chain and signatures, and completes the entries.
@@ -59,7 +48,7 @@ func (b *builder) readExceptions(ctx context.Context, src Reader) error {
 		for i := range recs {
 			e.Events = append(e.Events, refOf(&recs[i]))
 		}
-		x.Closed = x.State == stateClosed || b.closedByMarker[id]
+		x.Closed = x.State == string(mes.ExceptionClosed) || b.closedByMarker[id]
 	}
 	b.finish()
 	return nil
@@ -118,7 +107,7 @@ func (b *builder) readException(x *Exception, recs []audit.Record) string {
 				x.Cause = b.causeRef(o.Cause.Stream, o.Cause.Version)
 			}
 			ev.Note = "opened: " + o.Summary
-		case eventDispositioned:
+		case mes.EventExceptionDispositioned:
 			var dp Disposition
 			data(&dp)
 			dp.By = r.Actor
@@ -128,7 +117,7 @@ func (b *builder) readException(x *Exception, recs []audit.Record) string {
 			if dp.Substitute != "" {
 				ev.Note += " (substitute " + dp.Substitute + ")"
 			}
-		case eventDispRejected:
+		case mes.EventExceptionRejected:
 			var rj struct {
 				Reason string `json:"reason"`
 			}
@@ -136,9 +125,9 @@ func (b *builder) readException(x *Exception, recs []audit.Record) string {
 			x.Disposition = nil
 			x.Rejected++
 			ev.Note = "disposition rejected: " + rj.Reason
-		case eventApproved:
+		case mes.EventExceptionApproved:
 			ev.Note = "disposition approved"
-		case eventCAPAAttached:
+		case mes.EventExceptionCAPA:
 			var c struct {
 				CAPA string `json:"capa"`
 			}

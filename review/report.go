@@ -101,13 +101,13 @@ type Report struct {
 
 // Summary counts what the report holds.
 type Summary struct {
-	Records     int `json:"records"`      // records of the batch stream
-	Transitions int `json:"transitions"`  // allowed transitions on the batch stream
-	Routine     int `json:"routine"`      // of which raised no exception
-	Exceptions  int `json:"exceptions"`   // entries in Exceptions
-	Open        int `json:"open"`         // entries that still need action before release
-	Denied      int `json:"denied"`       // denied attempts, listed on their own or with their exception
-	Signatures  int `json:"signatures"`   // entries in Signatures
+	Records     int `json:"records"`     // records of the batch stream
+	Transitions int `json:"transitions"` // allowed transitions on the batch stream
+	Routine     int `json:"routine"`     // of which raised no exception
+	Exceptions  int `json:"exceptions"`  // entries in Exceptions
+	Open        int `json:"open"`        // entries that still need action before release
+	Denied      int `json:"denied"`      // denied attempts, listed on their own or with their exception
+	Signatures  int `json:"signatures"`  // entries in Signatures
 	// ByKind counts the entries of each kind by their Kind (not Also); a
 	// kind without entries is absent.
 	ByKind map[Kind]int `json:"by_kind"`
@@ -181,8 +181,8 @@ type Entry struct {
 	// override let pass.
 	Reasons []Reason `json:"reasons,omitempty"`
 	// OverrideReason is the reason an override was approved with.
-	OverrideReason string     `json:"override_reason,omitempty"`
-	Evidence       []Evidence `json:"evidence,omitempty"`
+	OverrideReason string      `json:"override_reason,omitempty"`
+	Evidence       []Evidence  `json:"evidence,omitempty"`
 	Correction     *Correction `json:"correction,omitempty"`
 	Exception      *Exception  `json:"exception,omitempty"`
 	// Signatures are those given on the entry's records.
