@@ -88,3 +88,20 @@ const (
 	// may not follow up (self-verification, self-approval).
 	CodeSameActor Code = "duty.same-actor"
 )
+
+// The codes of the weighing gates (MinimumWeight, GrossMinusTare).
+const (
+	// CodeMinWeightUnset: the scale has no usable minimum weight (none set,
+	// not positive, or without a unit), so no weight on it can be judged.
+	CodeMinWeightUnset Code = "equipment.min-weight-unset"
+	// CodeBelowMinWeight: the net weight is below the scale's minimum
+	// weight.
+	CodeBelowMinWeight Code = "value.below-min-weight"
+	// CodeWrongInstrument: the evidence was measured on another instrument
+	// than the one the gate checks, or the pieces of one weighing come from
+	// different instruments or name none.
+	CodeWrongInstrument Code = "evidence.wrong-instrument"
+	// CodeNetMismatch: the net weight is not the gross weight minus the
+	// tare.
+	CodeNetMismatch Code = "value.net-mismatch"
+)

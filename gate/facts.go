@@ -114,6 +114,12 @@ type Equipment struct {
 	// time): the equipment is clean strictly before it. Zero means a clean
 	// status does not run out.
 	CleanUntil time.Time
+	// MinWeight is a scale's minimum weight, in MinWeightUnit: the smallest
+	// net weight it weighs to the required accuracy, as its calibration
+	// determined it (USP <41>). Zero means none is set, and MinimumWeight
+	// then fails closed.
+	MinWeight     decimal.Decimal
+	MinWeightUnit string // unit of MinWeight, such as "kg"; compared as written
 }
 
 // Person is what gates know of a person.
