@@ -152,12 +152,13 @@ func newReadiness(cfg *ReadinessConfig) (*readiness, error) {
 }
 
 // Readiness says whether batch, a batch's stream in store, may be
-// released, listing every blocker: the batch not in a releasable state or
-// held, open exceptions (deviations, holds), required steps not done,
-// verifications missing or unsigned, signatures that do not verify (with
-// ReadinessConfig.Key), corrections not reviewed, and lots the batch
-// consumed or produced that are on hold or rejected. cfg may be nil.
-// Blockers come in that order, each kind in record or configuration order.
+// released, listing every blocker, in this order: the batch held or not in
+// a releasable state; signatures that do not verify (with
+// ReadinessConfig.Key); required steps not done or lacking their
+// verification, in configuration order; verifications without a valid
+// signature; open exceptions (deviations, holds); corrections not
+// reviewed; lots the batch consumed or made that are on hold or rejected.
+// Each kind comes in record order. cfg may be nil.
 //
 // It returns an error for an invalid cfg (matching ErrInvalidException),
 // when a record cannot be read, and when a lot the batch names is unknown.
@@ -285,12 +286,13 @@ func (r *readiness) check(ctx context.Context, f *streamFacts, batch string) ([]
 	verifiedAt := map[string]int64{}
 	var stepOrder []string
 	signed := map[int64][]Meaning{} // version of a signed record → meanings of its valid signatures
-	invalid := map[int64]error{}
 	if r.key != nil {
 		for _, c := range VerifySignatures(recs, r.key) {
 			if c.Err != nil {
-				invalid[c.Record.Version] = c.Err
+				add(CodeReleaseSignatureInvalid, "", c.Record.Version, "the signature at %s v%d does not verify: %v", batch, c.Record.Version, c.Err)
+				continue
 			}
+			signed[c.Signs] = append(signed[c.Signs], Meaning(c.Signature.Manifestation.Meaning))
 		}
 	}
 	var lots []string
@@ -300,9 +302,8 @@ func (r *readiness) check(ctx context.Context, f *streamFacts, batch string) ([]
 		case EventDenied, EventExceptionOpened, EventExceptionClosed:
 			continue
 		case EventSignature:
-			if err, bad := invalid[rec.Version]; bad {
-				add(CodeReleaseSignatureInvalid, "", rec.Version, "the signature at %s v%d does not verify: %v", batch, rec.Version, err)
-				continue
+			if r.key != nil {
+				continue // judged above
 			}
 			var p signatureEvent
 			if err := json.Unmarshal(rec.Payload, &p); err != nil {

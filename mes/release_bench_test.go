@@ -1,0 +1,63 @@
+package mes
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/interlock-mes/interlock/storage/memory"
+)
+
+// BenchmarkReadiness judges the release readiness of a completed batch of
+// 50 steps, each started, completed and verified with a signature (about
+// 200 records), with every signature checked under the system key.
+func BenchmarkReadiness(b *testing.B) {
+	ctx := context.Background()
+	v := newExcEnv(b, memory.New(&memory.Config{Clock: func() time.Time { return now }}))
+	step := must[*Model](b)(StepLifecycle())
+	v.startBatch(b, "batch-B42")
+	var steps []RequiredStep
+	for i := range 50 {
+		id := fmt.Sprintf("S%02d", i)
+		steps = append(steps, RequiredStep{ID: id, Verify: true})
+		for _, c := range []Command{CmdStart, CmdComplete} {
+			v.exec(b, Request{ID: id + string(c), Model: step, Subject: "batch-B42", Step: id, Command: c, Actor: "op-7"})
+		}
+		v.exec(b, Request{ID: id + "verify", Model: step, Subject: "batch-B42", Step: id, Command: CmdVerify, Actor: "qa-3",
+			Signatures: []Sign{{Meaning: "verified", Challenge: full("qa-3")}}})
+	}
+	v.exec(b, Request{ID: "complete", Model: v.batch, Subject: "batch-B42", Command: CmdComplete, Actor: "op-7"})
+	cfg := &ReadinessConfig{Steps: steps, Key: v.pub}
+	b.ReportAllocs()
+	for b.Loop() {
+		got, err := Readiness(ctx, v.s, "batch-B42", cfg)
+		if err != nil || !got.Ready {
+			b.Fatalf("readiness %+v, %v", got, err)
+		}
+	}
+}
+
+// BenchmarkExceptionOpenToClose opens a deviation on a batch (exception
+// stream and marker in one append), dispositions it and approves it with a
+// signature (the approval, its signature and the closing marker in one
+// append). The signer's password hash uses the tests' cheap parameters.
+func BenchmarkExceptionOpenToClose(b *testing.B) {
+	ctx := context.Background()
+	v := newExcEnv(b, memory.New(&memory.Config{Clock: func() time.Time { return now }}))
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		id := fmt.Sprint("DEV-", i)
+		if _, err := v.x.Open(ctx, "open-"+id, "op-7", Deviation{ID: id, Summary: "s", Subject: fmt.Sprint("batch-", i)}); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := v.x.Disposition(ctx, "disp-"+id, "qa-4", id, Disposition{Decision: DispositionUseAsIs, Rationale: "r"}); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := v.x.Approve(ctx, "appr-"+id, "qa-3", id, Sign{Challenge: full("qa-3")}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
