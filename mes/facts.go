@@ -79,6 +79,11 @@ type factPayload struct {
 	ID      string    `json:"id"`
 	Kind    string    `json:"kind"`
 	Summary string    `json:"summary"`
+	// MinWeight and MinWeightUnit are a scale's minimum weight, which each
+	// calibration determines (USP <41>): a calibration without them leaves
+	// the scale with none set.
+	MinWeight     decimal.Decimal `json:"min_weight"`
+	MinWeightUnit string          `json:"min_weight_unit"`
 
 	quantities []linkQuantity // the transition's material flow, beside its data
 }
@@ -375,6 +380,7 @@ func (e *factEntry) applyEquipment(r *audit.Record) error {
 		eq.Status = gate.EquipmentAvailable
 	case EventEquipmentCalibrated:
 		eq.Calibration, eq.CalibrationDue = gate.CalibrationStatus(p.Status), p.Due
+		eq.MinWeight, eq.MinWeightUnit = p.MinWeight, p.MinWeightUnit
 	case EventEquipmentCleaned:
 		eq.Clean, eq.CleanUntil = gate.CleanStatus(p.Status), p.Until
 	}
