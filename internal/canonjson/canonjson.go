@@ -219,18 +219,21 @@ func (p *parser) object(depth int) error {
 		if len(p.members) > base {
 			p.out = append(p.out, ',')
 		}
-		m := member{start: len(p.out)}
-		keyAt := p.pos
+		start, keyAt := len(p.out), p.pos
 		if err := p.str(); err != nil {
 			return err
 		}
-		m.keyEnd = len(p.out) - 1
-		m.escaped = p.strEscaped
-		m.plain = !p.strEscaped && !p.strHigh
-		if n := len(p.members); n > base {
-			switch c := p.compareKeys(&p.members[n-1], &m); {
+		// The member is filled in where it is kept: copying a struct just
+		// written field by field stalls the processor on its loads.
+		p.members = append(p.members, member{})
+		mi := len(p.members) - 1
+		m := &p.members[mi]
+		m.start, m.keyEnd = start, len(p.out)-1
+		m.escaped, m.plain = p.strEscaped, !p.strEscaped && !p.strHigh
+		if mi > base {
+			switch c := p.compareKeys(&p.members[mi-1], &p.members[mi]); {
 			case c == 0:
-				return &SyntaxError{Offset: keyAt, Msg: fmt.Sprintf("duplicate key %q", p.key(&m))}
+				return &SyntaxError{Offset: keyAt, Msg: fmt.Sprintf("duplicate key %q", p.key(&p.members[mi]))}
 			case c > 0:
 				sorted = false
 			}
@@ -245,8 +248,7 @@ func (p *parser) object(depth int) error {
 		if err := p.value(depth); err != nil {
 			return err
 		}
-		m.end = len(p.out)
-		p.members = append(p.members, m)
+		p.members[mi].end = len(p.out)
 		p.skipSpace()
 		if p.pos >= len(p.src) {
 			return p.errorf("unexpected end of input in object")
