@@ -317,7 +317,9 @@ func (p *plant) exceptional(batch string) []injected {
 	id := func(s string) string { return batch + "-" + s }
 	refs := map[string]string{"lot": "L7", "scale": "SC-01"}
 	var out []injected
-	add := func(k Kind, r audit.Record, also ...Kind) { out = append(out, injected{kind: k, record: r, also: also}) }
+	add := func(k Kind, r audit.Record, also ...Kind) {
+		out = append(out, injected{kind: k, record: r, also: also})
+	}
 
 	p.do(mes.Request{ID: id("release"), Model: p.batch, Subject: batch, Command: mes.CmdRelease, Actor: "sv-1"})
 	p.do(mes.Request{ID: id("start"), Model: p.batch, Subject: batch, Command: mes.CmdStart, Actor: "op-7"})

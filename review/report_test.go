@@ -288,7 +288,7 @@ func TestBuildErrors(t *testing.T) {
 
 type failing struct{ err error }
 
-func (f failing) Load(context.Context, string, int64) ([]audit.Record, error)  { return nil, f.err }
+func (f failing) Load(context.Context, string, int64) ([]audit.Record, error) { return nil, f.err }
 func (f failing) ReadAll(context.Context, int64, int) ([]audit.Record, error) { return nil, f.err }
 
 // tampered serves a store's records with one changed, or one stream
