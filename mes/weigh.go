@@ -1,0 +1,204 @@
+package mes
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/interlock-mes/interlock/device"
+	"github.com/interlock-mes/interlock/gate"
+)
+
+// The names of a weighing's evidence, as WeighingEvidence gives them and
+// WeighStep's gates read them.
+const (
+	EvidenceTare  = "tare"
+	EvidenceGross = "gross"
+	EvidenceNet   = "net"
+)
+
+// DefaultLotScan is the evidence name of a weigh step's lot scan unless
+// WeighSpec.LotScan names another.
+const DefaultLotScan = "lot-scan"
+
+// ErrMixedWeighing is matched (errors.Is) by the error WeighingEvidence
+// returns for readings that cannot be one weighing.
+var ErrMixedWeighing = errors.New("readings are not one weighing")
+
+// WeighingEvidence turns one weighing on a tared scale into a step's
+// evidence: the tare (the reading a tare command returns, such as
+// device.Scale.Tare) and the net weight then read on the pan (such as
+// device.Scale.StableWeight), as evidence EvidenceTare and EvidenceNet, and
+// the gross weight they imply, tare + net, as EvidenceGross. Each carries
+// its reading's instrument, unit and source; the gross is stable only when
+// both readings were. Completing a WeighStep with them puts the tare on the
+// record, beside the weight it was taken against.
+//
+// The net is the scale's own reading, not a difference computed here, so
+// the value the tolerance and minimum-weight gates judge is the one the
+// instrument displayed. Unstable readings and readings that are not from a
+// device are passed on as they are, for the gates to deny and record.
+//
+// It returns an error matching ErrMixedWeighing, and nothing else, when the
+// two readings name different instruments, units or sources: no gross can be
+// derived from them.
+func WeighingEvidence(tare, net device.Reading) ([]gate.Evidence, error) {
+	var errs []error
+	if tare.Instrument != net.Instrument {
+		errs = append(errs, fmt.Errorf("tare from instrument %q, net from %q: %w", tare.Instrument, net.Instrument, ErrMixedWeighing))
+	}
+	if tare.Unit != net.Unit {
+		errs = append(errs, fmt.Errorf("tare in %q, net in %q: %w", tare.Unit, net.Unit, ErrMixedWeighing))
+	}
+	if tare.Source != net.Source {
+		errs = append(errs, fmt.Errorf("tare from source %q, net from %q: %w", tare.Source, net.Source, ErrMixedWeighing))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("mes: WeighingEvidence: %w", err)
+	}
+	ev := func(name string, r device.Reading) gate.Evidence {
+		return gate.Evidence{Name: name, HasValue: true, Value: r.Value, Unit: r.Unit,
+			Source: gate.Source(r.Source), Instrument: r.Instrument, Stable: r.Stable}
+	}
+	gross := ev(EvidenceGross, net)
+	gross.Value, gross.Stable = tare.Value.Add(net.Value), tare.Stable && net.Stable
+	return []gate.Evidence{ev(EvidenceTare, tare), gross, ev(EvidenceNet, net)}, nil
+}
+
+// WeighSpec describes a weigh step: a quantity of one material dispensed
+// from a lot on a scale.
+type WeighSpec struct {
+	// Name and Version identify the step's model on the record, such as
+	// "weigh-API-100" at 1. Required.
+	Name    string
+	Version int
+	// Material is the material of the lot weighed from. Required.
+	Material string
+	// Tolerance is the target and the limits of the net weight.
+	Tolerance gate.Tolerance
+	// Role is the role the operator must hold, and Skill the training that
+	// must be current, to start the step. Required.
+	Role, Skill string
+	// ScaleRef and LotRef are the references (Request.Refs) naming the
+	// scale and the lot. Default DefaultScaleRef and DefaultLotRef.
+	ScaleRef, LotRef string
+	// LotScan is the evidence name of the lot's scan at the start. Default
+	// DefaultLotScan.
+	LotScan string
+	// Options add to every transition, as StepLifecycle's do: a site-wide
+	// gate, an override policy.
+	Options []Option
+}
+
+// WeighStep returns the model of a weigh step. It runs pending → in
+// progress (start) → complete, and may be blocked and unblocked while in
+// progress, recording step.started, step.completed, step.blocked and
+// step.unblocked as StepLifecycle does.
+//
+// Start needs the operator to hold Role and current training in Skill, the
+// scale named by ScaleRef ready (available, calibration valid and not
+// overdue, clean), the lot named by LotRef usable and of Material, and a
+// scan of that lot (evidence LotScan, from a scanner). The engine then binds
+// the step to the operator, the scale and the lot.
+//
+// Completion needs the evidence of WeighingEvidence: EvidenceTare,
+// EvidenceGross and EvidenceNet, read from the scale as one weighing
+// (gate.GrossMinusTare), the tare and the net stable, the net within
+// Tolerance and at or above the scale's minimum weight (gate.MinimumWeight:
+// a scale with none set fails closed), and the scale still ready and the
+// lot still usable. A missing piece of evidence is reported once, by the
+// evidence requirement. Give the lot's consumption in Request.Consume: it
+// is appended with the completion, and the tare is on the completion's
+// record as evidence.
+//
+// It returns an error naming every problem of spec: an empty Material,
+// Role or Skill, an invalid Tolerance, references that coincide, and a
+// model Build refuses (no Name, a Version below 1).
+func WeighStep(spec WeighSpec) (*Model, error) {
+	if spec.ScaleRef == "" {
+		spec.ScaleRef = DefaultScaleRef
+	}
+	if spec.LotRef == "" {
+		spec.LotRef = DefaultLotRef
+	}
+	if spec.LotScan == "" {
+		spec.LotScan = DefaultLotScan
+	}
+	var errs []error
+	var start, complete []gate.Gate
+	add := func(to *[]gate.Gate, g gate.Gate, err error) {
+		if err != nil {
+			errs = append(errs, err)
+			return
+		}
+		*to = append(*to, g)
+	}
+	if spec.Material == "" {
+		errs = append(errs, errors.New("Material is empty"))
+	}
+	if spec.Role == "" {
+		errs = append(errs, errors.New("Role is empty"))
+	}
+	if spec.Skill == "" {
+		errs = append(errs, errors.New("Skill is empty"))
+	}
+	if spec.ScaleRef == spec.LotRef {
+		errs = append(errs, fmt.Errorf("ScaleRef and LotRef are both %q", spec.ScaleRef))
+	}
+	for _, n := range []string{EvidenceTare, EvidenceGross, EvidenceNet} {
+		if spec.LotScan == n {
+			errs = append(errs, fmt.Errorf("LotScan %q is the name of the weighing's evidence", n))
+		}
+	}
+	scaleReady, err := gate.EquipmentReady(gate.FromRef(spec.ScaleRef))
+	add(&start, scaleReady, err)
+	add(&complete, scaleReady, err)
+	if spec.Material != "" {
+		lotUsable, err := gate.LotUsable(gate.FromRef(spec.LotRef), spec.Material)
+		add(&start, lotUsable, err)
+		add(&complete, lotUsable, err)
+	}
+	if spec.Role != "" {
+		g, err := gate.RequireRole(spec.Role)
+		add(&start, g, err)
+	}
+	if spec.Skill != "" {
+		g, err := gate.TrainingCurrent(spec.Skill)
+		add(&start, g, err)
+	}
+	g, err := gate.EvidencePresent(spec.LotScan, gate.FromRef(spec.LotRef))
+	add(&start, ifEvidence(spec.LotScan, g), err)
+
+	g, err = gate.GrossMinusTare(EvidenceGross, EvidenceTare, EvidenceNet)
+	add(&complete, ifEvidence(EvidenceGross, ifEvidence(EvidenceTare, ifEvidence(EvidenceNet, g))), err)
+	g, err = gate.RequireStable(EvidenceTare)
+	add(&complete, ifEvidence(EvidenceTare, g), err)
+	g, err = gate.RequireStable(EvidenceNet)
+	add(&complete, ifEvidence(EvidenceNet, g), err)
+	g, err = gate.WithinTolerance(EvidenceNet, spec.Tolerance)
+	add(&complete, ifEvidence(EvidenceNet, g), err)
+	g, err = gate.MinimumWeight(EvidenceNet, gate.FromRef(spec.ScaleRef))
+	add(&complete, ifEvidence(EvidenceNet, g), err)
+
+	with := sharedOptions(spec.Options)
+	m, berr := NewModel(spec.Name, spec.Version).
+		States(StepPending, StepInProgress, StepBlocked, StepComplete).
+		Initial(StepPending).
+		Final(StepComplete).
+		Permit(StepPending, CmdStart, StepInProgress, with(Recording("step.started"),
+			WithEvidence(EvidenceRequirement{Name: spec.LotScan, Sources: []gate.Source{gate.SourceScanner}}),
+			WithGates(start...))...).
+		Permit(StepInProgress, CmdBlock, StepBlocked, with(Recording("step.blocked"))...).
+		Permit(StepBlocked, CmdUnblock, StepInProgress, with(Recording("step.unblocked"))...).
+		Permit(StepInProgress, CmdComplete, StepComplete, with(Recording("step.completed"),
+			WithEvidence(EvidenceRequirement{Name: EvidenceTare}, EvidenceRequirement{Name: EvidenceGross},
+				EvidenceRequirement{Name: EvidenceNet}),
+			WithGates(complete...))...).
+		Build()
+	if berr != nil {
+		errs = append(errs, berr)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("mes: WeighStep: %w", err)
+	}
+	return m, nil
+}
