@@ -151,7 +151,7 @@ func (b *builder) classifyGroup(g *group) {
 		switch {
 		case r.Type == mes.EventDenied:
 			home = b.transitionEntry(KindDenied, d)
-			home.Reasons = d.p.Reasons
+			home.Reasons = reasonsOrNil(d.p.Reasons)
 			if hasLimitCode(d.p.Reasons) {
 				home.Also = append(home.Also, KindOutOfLimit)
 			}
@@ -161,14 +161,18 @@ func (b *builder) classifyGroup(g *group) {
 			home = b.correctionReview(d)
 		case d.p.Override != nil:
 			home = b.transitionEntry(KindOverride, d)
-			home.Reasons, home.OverrideReason = d.p.Override.Overridden, d.p.Override.Reason
+			home.Reasons, home.OverrideReason = reasonsOrNil(d.p.Override.Overridden), d.p.Override.Reason
 			if hasLimitCode(home.Reasons) {
 				home.Kind, home.Also = KindOutOfLimit, []Kind{KindOverride}
 			}
 			if hasManual(home.Evidence) {
 				home.Also = append(home.Also, KindManualEntry)
 			}
-			b.holdException(d.p.Override.Exception, home)
+			if id := d.p.Override.Exception; b.exceptions[id] != nil {
+				home.Problem = fmt.Sprintf("the override names exception %q, which an earlier record of the batch opened", id)
+			} else {
+				b.holdException(id, home)
+			}
 		case len(g.opened) > 0:
 			// The command opened an exception; its transition (a block,
 			// say) is part of it.
@@ -313,7 +317,7 @@ func evidenceOf(r *audit.Record) []Evidence {
 	if err := json.Unmarshal(r.Evidence, &raw); err != nil {
 		return []Evidence{{Name: "(unreadable evidence)", Identity: string(r.Evidence), Source: "unknown"}}
 	}
-	out := make([]Evidence, 0, len(raw))
+	var out []Evidence
 	for _, e := range raw {
 		ev := Evidence{Name: e.Name, Identity: e.Identity, Source: e.Source, Instrument: e.Instrument, Stable: e.Stable}
 		if e.HasValue {
@@ -322,6 +326,15 @@ func evidenceOf(r *audit.Record) []Evidence {
 		out = append(out, ev)
 	}
 	return out
+}
+
+// reasonsOrNil keeps an empty list of reasons nil, as its JSON (omitted)
+// reads back.
+func reasonsOrNil(rs []Reason) []Reason {
+	if len(rs) == 0 {
+		return nil
+	}
+	return rs
 }
 
 func hasManual(evs []Evidence) bool {

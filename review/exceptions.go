@@ -195,7 +195,7 @@ func signaturesOf(recs []audit.Record, key ed25519.PublicKey) []Signature {
 			out = append(out, s)
 			continue
 		}
-		if j := slices.IndexFunc(recs, func(t audit.Record) bool { return t.Version == p.Signs }); j >= 0 && p.Signs != r.Version {
+		if j := indexOfVersion(recs, p.Signs); j >= 0 && p.Signs != r.Version {
 			s.Signs = refOf(&recs[j])
 		} else {
 			s.Signs = EventRef{Stream: r.Stream, Version: p.Signs}
@@ -223,6 +223,15 @@ func signaturesOf(recs []audit.Record, key ed25519.PublicKey) []Signature {
 		out = append(out, s)
 	}
 	return out
+}
+
+// indexOfVersion returns the index of version v in recs, or -1. Records
+// loaded from version 1 hold v at v-1 unless some are missing.
+func indexOfVersion(recs []audit.Record, v int64) int {
+	if v >= 1 && v <= int64(len(recs)) && recs[v-1].Version == v {
+		return int(v - 1)
+	}
+	return slices.IndexFunc(recs, func(r audit.Record) bool { return r.Version == v })
 }
 
 // report assembles the Report.
