@@ -28,9 +28,7 @@ type builder struct {
 	exceptions     map[string]*Entry
 	exceptionOrder []string
 	closedByMarker map[string]bool
-	// cause is the record each exception names as its cause, filled when
-	// its stream is read.
-	corrections map[int64]*Entry // by the version of the correction record
+	corrections    map[int64]*Entry // by the version of the correction record
 
 	routine     []*RoutineStep
 	routineStep map[string]*RoutineStep
@@ -560,7 +558,7 @@ func exceptionKind(x *Exception) Kind {
 // compactKinds sorts also in the order of Kinds, without k or repeats.
 func compactKinds(k Kind, also []Kind) []Kind {
 	var out []Kind
-	for _, c := range Kinds {
+	for _, c := range kinds {
 		if c != k && slices.Contains(also, c) {
 			out = append(out, c)
 		}

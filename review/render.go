@@ -57,7 +57,7 @@ func WriteHTML(w io.Writer, rep *Report) error {
 		return fmt.Errorf("review: WriteHTML: report is nil")
 	}
 	v := view{Report: rep, Unchecked: rep.Integrity.Signatures[StatusNotChecked]}
-	for _, k := range Kinds {
+	for _, k := range kinds {
 		v.Counts = append(v.Counts, kindCount{Kind: k, N: rep.Summary.ByKind[k]})
 	}
 	var buf bytes.Buffer

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/interlock-mes/interlock/audit"
@@ -37,7 +38,7 @@ type Options struct {
 
 // Kind names a kind of exception. Each entry of a report has one Kind,
 // the first of these that applies, and lists the others that also apply
-// in Also.
+// in Also, in the order of Kinds.
 type Kind string
 
 // The kinds of exception a report lists in full.
@@ -68,9 +69,12 @@ const (
 	KindUnrecognised Kind = "unrecognised"
 )
 
-// Kinds lists every Kind in the order reports count them.
-var Kinds = []Kind{KindOutOfLimit, KindOverride, KindManualEntry, KindSubstitution, KindRework,
+// kinds lists every Kind in the order reports count them.
+var kinds = []Kind{KindOutOfLimit, KindOverride, KindManualEntry, KindSubstitution, KindRework,
 	KindDeviation, KindCorrection, KindDenied, KindUnrecognised}
+
+// Kinds returns every Kind, in the order reports count them.
+func Kinds() []Kind { return slices.Clone(kinds) }
 
 // Report is a batch record reviewed by exception: routine steps in
 // summary, every exception in full, every signature's manifestation and

@@ -198,10 +198,13 @@ func cloneRecord(r *audit.Record) audit.Record {
 	return c
 }
 
-// CSVColumns are the columns of WriteCSV, in order. The order is part of
-// the format: a column is only ever added at the end.
-var CSVColumns = []string{"position", "time", "stream", "version", "type", "actor",
+// csvColumns are the columns of WriteCSV, in order.
+var csvColumns = []string{"position", "time", "stream", "version", "type", "actor",
 	"payload", "evidence", "links", "prev_hash", "hash"}
+
+// CSVColumns returns the columns of WriteCSV, in order. The order is part
+// of the format: a column is only ever added at the end.
+func CSVColumns() []string { return slices.Clone(csvColumns) }
 
 // CSVTime is the layout of the time column: UTC with six fractional
 // digits, so that times sort as text in the order they happened.
@@ -217,10 +220,10 @@ const CSVTime = "2006-01-02T15:04:05.000000Z"
 func WriteCSV(w io.Writer, recs []audit.Record) error {
 	cw := csv.NewWriter(w)
 	cw.UseCRLF = true
-	if err := cw.Write(CSVColumns); err != nil {
+	if err := cw.Write(csvColumns); err != nil {
 		return fmt.Errorf("review: write csv: %w", err)
 	}
-	row := make([]string, len(CSVColumns))
+	row := make([]string, len(csvColumns))
 	for i := range recs {
 		r := &recs[i]
 		links := ""

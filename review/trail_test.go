@@ -192,7 +192,7 @@ func TestCSV(t *testing.T) {
 		t.Errorf("want %d lines, each ended by CRLF", len(trail.Records)+1)
 	}
 	rows := readCSV(t, data)
-	if diff := gocmp.Diff(CSVColumns, rows[0]); diff != "" {
+	if diff := gocmp.Diff(CSVColumns(), rows[0]); diff != "" {
 		t.Errorf("header (-want +got):\n%s", diff)
 	}
 	checkRows(t, trail.Records, rows[1:])
@@ -202,7 +202,7 @@ func TestCSV(t *testing.T) {
 func readCSV(t *testing.T, data []byte) [][]string {
 	t.Helper()
 	r := csv.NewReader(bytes.NewReader(data))
-	r.FieldsPerRecord = len(CSVColumns)
+	r.FieldsPerRecord = len(csvColumns)
 	rows, err := r.ReadAll()
 	if err != nil {
 		t.Fatalf("read back: %v", err)
@@ -277,7 +277,7 @@ func TestCSVProperty(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := csv.NewReader(&buf)
-		r.FieldsPerRecord = len(CSVColumns)
+		r.FieldsPerRecord = len(csvColumns)
 		rows, err := r.ReadAll()
 		if err != nil {
 			t.Fatalf("read back: %v", err)
