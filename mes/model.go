@@ -26,7 +26,8 @@ type SignatureRequirement struct {
 	Roles   []string // a signer must hold one of these; empty means any role
 	// NotPerformer forbids anyone who took part in the work from signing:
 	// the actor of any earlier record of the subject (of the step, when the
-	// transition runs a step), denied attempts and signatures aside. The
+	// transition runs a step), denied attempts, signatures and reviews of
+	// corrections aside. The
 	// system, not a policy, prevents self-verification and self-approval.
 	// The actor submitting the transition may sign it if they did not
 	// perform the work (a QA reviewer releasing a batch).

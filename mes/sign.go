@@ -157,7 +157,8 @@ func (e *Engine) collectSignatures(ctx context.Context, req *Request, t *Transit
 
 // performersOf returns who took part in the work a transition signs: the
 // actors of the subject's earlier records — of the step's records when the
-// request runs a step — other than denied attempts and signatures.
+// request runs a step — other than denied attempts, signatures and reviews
+// of corrections (reviewing is not doing the work).
 func performersOf(req *Request, recs []audit.Record) map[string]bool {
 	out := map[string]bool{}
 	var needle []byte
@@ -169,7 +170,7 @@ func performersOf(req *Request, recs []audit.Record) map[string]bool {
 	}
 	for i := range recs {
 		r := &recs[i]
-		if r.Type == EventDenied || r.Type == EventSignature {
+		if r.Type == EventDenied || r.Type == EventSignature || r.Type == EventCorrectionReviewed {
 			continue
 		}
 		if needle != nil && !bytes.Contains(r.Payload, needle) {
