@@ -44,3 +44,38 @@ func TestStaleCacheNeverDecides(t *testing.T) {
 		}
 	})
 }
+
+// TestStaleSubjectReplays: engine b holds the subject's records from
+// before engine a ran a command on it; submitted to b again, the command is
+// found and replayed, not run twice, and b's next command on the subject
+// sees a's records.
+func TestStaleSubjectReplays(t *testing.T) {
+	t.Parallel()
+	stores(t, func(t *testing.T, s storage.Store) {
+		ctx := context.Background()
+		a, _, _ := newEngineOn(t, s)
+		b := must[*Engine](t)(New(s, &Config{Clock: a.clock}))
+		m := verifyModel(t, 1)
+		start := Request{ID: "start", Model: m, Subject: "batch-B42", Step: "S10", Command: CmdStart, Actor: "op-7"}
+		if _, err := b.Execute(ctx, start); err != nil {
+			t.Fatal(err)
+		}
+		complete := Request{ID: "complete", Model: m, Subject: "batch-B42", Step: "S10", Command: CmdComplete, Actor: "op-7"}
+		first, err := a.Execute(ctx, complete)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := b.Execute(ctx, complete)
+		if err != nil || !again.Replayed || again.To != StepComplete || len(again.Records) != 1 || again.Records[0].Hash != first.Records[0].Hash {
+			t.Fatalf("resubmitted to b: %+v, %v; want a's outcome replayed", again, err)
+		}
+		_, err = b.Execute(ctx, Request{ID: "complete-2", Model: m, Subject: "batch-B42", Step: "S10", Command: CmdComplete, Actor: "op-7"})
+		if !errors.Is(err, ErrIllegalTransition) {
+			t.Fatalf("completing again on b: %v; want it illegal, b having read a's completion", err)
+		}
+		recs, _ := s.Load(ctx, "batch-B42", 1)
+		if len(recs) != 3 {
+			t.Errorf("%d records; want start, complete and one denied attempt", len(recs))
+		}
+	})
+}

@@ -43,6 +43,7 @@ type Engine struct {
 	maxRetries int
 	signer     *signature.Signer
 	cache      *cache
+	subjects   *subjects
 }
 
 // New returns an engine over store. cfg may be nil.
@@ -50,7 +51,7 @@ func New(store storage.Store, cfg *Config) (*Engine, error) {
 	if store == nil {
 		return nil, errors.New("mes: New: store is nil")
 	}
-	e := &Engine{store: store, clock: time.Now, maxRetries: 10, cache: newCache()}
+	e := &Engine{store: store, clock: time.Now, maxRetries: 10, cache: newCache(), subjects: newSubjects()}
 	if cfg != nil {
 		if cfg.Clock != nil {
 			e.clock = cfg.Clock
@@ -96,7 +97,9 @@ type Request struct {
 	// with its supplier lot, a shipment with its customer. Optional.
 	Declare *Declaration
 	// Extra are further appends made atomically with the transition; their
-	// expected versions are those the caller read.
+	// expected versions are those the caller read. A conflict on one of them
+	// is returned at once (errors.Is ErrConflict): the caller reads again
+	// and submits again.
 	Extra []storage.StreamAppend
 	// Signatures are the electronic signatures given with the command. The
 	// engine re-authenticates each signer, checks them against the
@@ -243,17 +246,41 @@ func (e *Engine) Execute(ctx context.Context, req Request) (*Outcome, error) {
 		// The first attempt trusts the cached facts; after a conflict
 		// every fact stream is read again.
 		out, err := e.try(ctx, &req, attempt > 0)
-		if errors.Is(err, storage.ErrConflict) && attempt < e.maxRetries {
+		if attempt < e.maxRetries && e.retryable(&req, err, attempt) {
 			continue
 		}
 		return out, err
 	}
 }
 
+// retryable says whether a failed attempt should run again on fresh
+// records: after a conflict on a stream the engine read or writes on its
+// own, and after the first attempt's idempotency key clashed (another
+// engine ran the command; the fresh read finds it and replays it). A
+// conflict on a stream of Request.Extra is the caller's to resolve: the
+// expected version came from them.
+func (e *Engine) retryable(req *Request, err error, attempt int) bool {
+	if attempt == 0 && errors.Is(err, storage.ErrIdempotencyKeyReused) {
+		return true
+	}
+	if !errors.Is(err, storage.ErrConflict) {
+		return false
+	}
+	var ce *storage.ConflictError
+	if errors.As(err, &ce) {
+		for _, x := range req.Extra {
+			if x.Stream == ce.Stream {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 func (e *Engine) try(ctx context.Context, req *Request, fresh bool) (*Outcome, error) {
-	recs, err := e.store.Load(ctx, req.Subject, 1)
+	recs, err := e.subjectRecords(ctx, req.Subject, fresh)
 	if err != nil {
-		return nil, fmt.Errorf("mes: load %s: %w", req.Subject, err)
+		return nil, err
 	}
 	if out, ok, err := replay(recs, req); ok || err != nil {
 		return out, err
@@ -367,6 +394,7 @@ func (e *Engine) try(ctx context.Context, req *Request, fresh bool) (*Outcome, e
 		}
 		if !res.Replayed {
 			e.cache.observe(res.Records)
+			e.remember(req.Subject, res.Records)
 		}
 		out := &Outcome{From: state, To: state, Reasons: reasons, Records: res.Records, Replayed: res.Replayed}
 		return out, &DeniedError{Command: req.Command, Subject: req.Subject, State: state, Reasons: reasons, Illegal: illegal}
@@ -429,6 +457,7 @@ func (e *Engine) try(ctx context.Context, req *Request, fresh bool) (*Outcome, e
 	}
 	if !res.Replayed {
 		e.cache.observe(res.Records)
+		e.remember(req.Subject, res.Records)
 	}
 	out := &Outcome{Allowed: true, From: state, To: t.To, Records: res.Records, Replayed: res.Replayed}
 	if !res.Replayed {
@@ -585,9 +614,11 @@ func replay(recs []audit.Record, req *Request) (*Outcome, bool, error) {
 			continue
 		}
 		out := &Outcome{From: p.From, Replayed: true, Reasons: p.Reasons}
-		for j := i; j < len(recs) && bytes.Contains(recs[j].Payload, needle); j++ {
-			out.Records = append(out.Records, recs[j])
+		j := i
+		for j < len(recs) && bytes.Contains(recs[j].Payload, needle) {
+			j++
 		}
+		out.Records = cloneRecords(recs[i:j])
 		if r.Type == EventDenied {
 			out.To = p.From
 			return out, true, &DeniedError{Command: p.Command, Subject: req.Subject, State: p.From, Reasons: p.Reasons}
