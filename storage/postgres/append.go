@@ -35,50 +35,41 @@ func (s *Store) Append(ctx context.Context, req storage.AppendRequest) (storage.
 		return storage.AppendResult{}, err
 	}
 	recs := p.Records(s.clock())
-	args, err := appendArgs(p, recs)
-	if err != nil {
-		return storage.AppendResult{}, fmt.Errorf("append: %w", err)
-	}
 	first := p.Streams[0]
 	onAbort := &storage.ConflictError{Stream: first.Stream, Expected: first.ExpectedVersion, Actual: -1}
-
-	rows, err := s.pool.Query(ctx, s.q.append, args...)
+	var w written
+	if isOne(p) {
+		r := &recs[0]
+		canon, encErr := audit.Encode(make([]byte, 0, 256+len(r.Payload)+len(r.Evidence)), r)
+		if encErr != nil {
+			return storage.AppendResult{}, fmt.Errorf("append: %s version %d: %w", r.Stream, r.Version, encErr)
+		}
+		w, err = s.appendOne(ctx, r, canon)
+	} else {
+		args, argsErr := appendArgs(p, recs)
+		if argsErr != nil {
+			return storage.AppendResult{}, fmt.Errorf("append: %w", argsErr)
+		}
+		w, err = s.appendMany(ctx, args)
+	}
 	if err != nil {
 		return storage.AppendResult{}, interpretError(ctx, "append", err, onAbort)
 	}
-	var (
-		positions []int64
-		prevs     [][]byte
-		hashes    [][]byte
-		replayed  bool
-	)
-	for rows.Next() {
-		var pos int64
-		var prev, hash []byte
-		if err := rows.Scan(&pos, &prev, &hash, &replayed); err != nil {
-			rows.Close()
-			return storage.AppendResult{}, interpretError(ctx, "append", err, onAbort)
-		}
-		positions, prevs, hashes = append(positions, pos), append(prevs, prev), append(hashes, hash)
+	if w.replayed {
+		return s.replay(ctx, w.positions)
 	}
-	if err := rows.Err(); err != nil {
-		return storage.AppendResult{}, interpretError(ctx, "append", err, onAbort)
-	}
-	if replayed {
-		return s.replay(ctx, positions)
-	}
-	if len(positions) != len(recs) {
-		return storage.AppendResult{}, fmt.Errorf("append: the database returned %d records for %d events", len(positions), len(recs))
+	if len(w.positions) != len(recs) {
+		return storage.AppendResult{}, fmt.Errorf("append: the database returned %d records for %d events", len(w.positions), len(recs))
 	}
 	var buf []byte
 	for i := range recs {
 		r := &recs[i]
-		r.Position = positions[i]
-		if len(prevs[i]) != len(r.PrevHash) || len(hashes[i]) != len(r.Hash) {
+		r.Position = w.positions[i]
+		if len(w.prevs[i]) != len(r.PrevHash) || len(w.hashes[i]) != len(r.Hash) {
 			return storage.AppendResult{}, fmt.Errorf("append: %s version %d: stored hashes are not SHA-256: %w", r.Stream, r.Version, ErrHashDrift)
 		}
-		copy(r.PrevHash[:], prevs[i])
-		copy(r.Hash[:], hashes[i])
+		copy(r.PrevHash[:], w.prevs[i])
+		copy(r.Hash[:], w.hashes[i])
 		var sum audit.Hash
 		if sum, buf, err = audit.ComputeHash(buf, r); err != nil {
 			return storage.AppendResult{}, fmt.Errorf("append: %w", err)
@@ -88,6 +79,52 @@ func (s *Store) Append(ctx context.Context, req storage.AppendRequest) (storage.
 		}
 	}
 	return storage.AppendResult{Records: recs}, nil
+}
+
+// written is what the database says an append wrote: positions and hashes
+// in the order of the request, or the positions of the first append with
+// the same key when replayed.
+type written struct {
+	positions     []int64
+	prevs, hashes [][]byte
+	replayed      bool
+}
+
+// isOne reports whether p is one event on one stream without reads, key or
+// links: what the append_one function does.
+func isOne(p *storage.Prepared) bool {
+	return len(p.Streams) == 1 && len(p.Streams[0].Events) == 1 && len(p.Reads) == 0 &&
+		p.IdempotencyKey == "" && len(p.Streams[0].Events[0].Links) == 0
+}
+
+// appendOne writes r, whose canonical encoding is canon, with the
+// append_one function.
+func (s *Store) appendOne(ctx context.Context, r *audit.Record, canon []byte) (written, error) {
+	genesis := audit.Genesis(r.Stream)
+	w := written{positions: make([]int64, 1), prevs: make([][]byte, 1), hashes: make([][]byte, 1)}
+	err := s.pool.QueryRow(ctx, s.q.appendOne, r.Stream, r.Version-1, genesis[:], r.Time,
+		r.Type, r.Actor, string(r.Payload), string(r.Evidence), canon).Scan(&w.positions[0], &w.prevs[0], &w.hashes[0])
+	return w, err
+}
+
+// appendMany writes any append, laid out by appendArgs, with the append
+// function.
+func (s *Store) appendMany(ctx context.Context, args []any) (written, error) {
+	rows, err := s.pool.Query(ctx, s.q.append, args...)
+	if err != nil {
+		return written{}, err
+	}
+	defer rows.Close()
+	var w written
+	for rows.Next() {
+		var pos int64
+		var prev, hash []byte
+		if err := rows.Scan(&pos, &prev, &hash, &w.replayed); err != nil {
+			return written{}, err
+		}
+		w.positions, w.prevs, w.hashes = append(w.positions, pos), append(w.prevs, prev), append(w.hashes, hash)
+	}
+	return w, rows.Err()
 }
 
 // replay returns the records the first append with a key wrote.

@@ -10,12 +10,33 @@
 // # How the record is kept
 //
 // Every Append is one round trip: a single SELECT of a PL/pgSQL function
-// that checks the idempotency key, locks the stream heads in stream order,
-// checks expected and asserted versions, chains the hashes with Postgres'
-// sha256 over the canonical encoding that audit.Encode made in Go, and
-// writes the events, their links, the heads and the key in one transaction.
-// The Go side then recomputes every hash with audit.ComputeHash and refuses
-// a result that differs (ErrHashDrift).
+// (append_one for one event on one stream without reads, key or links,
+// append for everything else) that checks the idempotency key, locks the
+// streams, checks expected and asserted versions, chains the hashes with
+// Postgres' sha256 over the canonical encoding that audit.Encode made in Go,
+// and writes the events, their links and the key in one transaction. The Go
+// side then recomputes every hash with audit.ComputeHash and refuses a
+// result that differs (ErrHashDrift).
+//
+// There is no table of stream heads: a stream's head is its event with the
+// highest version, found through the unique (stream, version) index, so an
+// append writes its events (and links and key) and nothing else. Writers of
+// a stream are serialised by a transaction-scoped advisory lock keyed by
+// the stream (held in memory, it writes nothing); a stream that is only
+// read is locked shared, so a writer of it waits for the append that
+// asserts it, and the other way round. Locks are taken in key order, so
+// appends never deadlock each other, and before the transaction has an id,
+// so positions (below) follow the order in which appends held their
+// streams: a stream's versions ascend with their positions, and an
+// asserted read lies between the version it saw and the next one. Should
+// two writers of one version ever get past the lock, the unique index
+// refuses the second, which is a conflict.
+//
+// Appends need READ COMMITTED, Postgres' default isolation, so that the
+// heads they check are read after the locks. Under another
+// default_transaction_isolation, one event on one stream without reads, key
+// or links reports a stale snapshot as a conflict, and any other append
+// fails with an *Error (SQLSTATE IL006).
 //
 // Payload and evidence are stored as text holding the exact canonical JSON
 // that was hashed; times as timestamptz (microseconds, audit.TimePrecision);

@@ -1,6 +1,7 @@
 package postgres_test
 
 import (
+	"encoding/json"
 	"errors"
 	"sync"
 	"testing"
@@ -9,6 +10,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/interlock-mes/interlock/audit"
+	"github.com/interlock-mes/interlock/storage"
 	"github.com/interlock-mes/interlock/storage/postgres"
 	"github.com/interlock-mes/interlock/storage/postgres/pgtest"
 )
@@ -47,7 +50,7 @@ func TestMigrateConcurrently(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]applied{{1, "initial"}}, got); diff != "" {
+	if diff := cmp.Diff([]applied{{1, "initial"}, {2, "no_heads"}}, got); diff != "" {
 		t.Errorf("schema_migrations (-want +got):\n%s", diff)
 	}
 
@@ -56,7 +59,7 @@ func TestMigrateConcurrently(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantTables := []string{"checkpoints", "events", "idempotency_keys", "links", "schema_migrations", "streams"}
+	wantTables := []string{"checkpoints", "events", "idempotency_keys", "links", "schema_migrations"}
 	if diff := cmp.Diff(wantTables, tables); diff != "" {
 		t.Errorf("tables (-want +got):\n%s", diff)
 	}
@@ -113,4 +116,75 @@ func TestAppendOnly(t *testing.T) {
 	if got := len(load(t, s, "batch-1")); got != 2 {
 		t.Errorf("stream holds %d records after the attempts, want 2", got)
 	}
+}
+
+// TestMigrateKeepsRecords writes records under the first migration alone,
+// then migrates: the rebuilt events table holds the same records, heads and
+// chains, a retry of a keyed append still replays, and appends go on.
+func TestMigrateKeepsRecords(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.Connect(t)
+	schema := pgtest.Schema(t, pool)
+	ctx := t.Context()
+	if err := postgres.MigrateTo(ctx, pool, schema, 1); err != nil {
+		t.Fatal(err)
+	}
+	s, err := postgres.New(pool, &postgres.Config{Schema: schema, ReadAllWait: testReadAllWait})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyed := storage.AppendRequest{IdempotencyKey: "cmd-1", Streams: []storage.StreamAppend{
+		{Stream: "batch-1", Events: []storage.Event{
+			{Type: "lot.consumed", Actor: "op-17", Payload: json.RawMessage(`{"qty":"4"}`), Links: []audit.Link{{From: "lot-1", To: "batch-1", Kind: "consumed"}}},
+			{Type: "step.completed", Actor: "op-17"},
+		}},
+		{Stream: "lot-1", Events: []storage.Event{{Type: "lot.consumed", Actor: "op-17"}}},
+	}}
+	for _, req := range []storage.AppendRequest{keyed, oneEvent("batch-1", 2, `{"n":3}`), oneEvent("order-1", 0, `{}`, storage.StreamVersion{Stream: "lot-1", Version: 1})} {
+		if err := postgres.AppendGeneral(ctx, s, req); err != nil {
+			t.Fatalf("append under migration 1: %v", err)
+		}
+	}
+	before := readEverything(t, s)
+	heads, err := s.Heads(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if err := postgres.Migrate(ctx, pool, schema); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(before, readEverything(t, s)); diff != "" {
+		t.Errorf("records after the migration (-before +after):\n%s", diff)
+	}
+	got, err := s.Heads(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(heads, got); diff != "" {
+		t.Errorf("heads after the migration (-before +after):\n%s", diff)
+	}
+	res, err := s.Append(ctx, keyed)
+	if err != nil || !res.Replayed {
+		t.Fatalf("retry of the keyed append: replayed=%v, err=%v; want a replay", res.Replayed, err)
+	}
+	if diff := cmp.Diff(before[:3], res.Records); diff != "" {
+		t.Errorf("replayed records (-want +got):\n%s", diff)
+	}
+	appendN(t, s, "batch-1", 1)
+	if _, err := s.Append(ctx, oneEvent("batch-1", 3, `{}`)); !errors.Is(err, storage.ErrConflict) {
+		t.Errorf("stale append after the migration: error = %v, want a conflict", err)
+	}
+	if _, err := storage.Verify(ctx, s, nil, nil); err != nil {
+		t.Errorf("Verify: %v", err)
+	}
+}
+
+func readEverything(t *testing.T, s storage.Store) []audit.Record {
+	t.Helper()
+	recs, err := s.ReadAll(t.Context(), 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return recs
 }

@@ -104,7 +104,8 @@ func quoteSchema(schema string) string { return pgx.Identifier{schema}.Sanitize(
 
 // queries are the store's statements with the schema filled in, built once.
 type queries struct {
-	append, loadRange, load, readAll, heads          string
+	append, appendOne, loadRange, load, readAll      string
+	heads                                            string
 	maxPosition, readBound, scan, scanState          string
 	linksFrom, linksFromKinds, linksTo, linksToKinds string
 	saveCheckpoint, latestCheckpoint                 string
@@ -126,6 +127,7 @@ func newQueries(schema string) queries {
 	q := queries{
 		append: `SELECT out_position, out_prev_hash, out_hash, out_replayed FROM {schema}.append(
 			$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
+		appendOne: `SELECT out_position, out_prev_hash, out_hash FROM {schema}.append_one($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 		loadRange: `SELECT ` + recordColumns + ` WHERE e.position >= $1 AND e.position < $2 ORDER BY e.position`,
 		load:      `SELECT ` + recordColumns + ` WHERE e.stream = $1 AND e.version >= $2 ORDER BY e.version`,
 		// Positions are xid * 16384 + i, so "position below xmin * 16384" is
@@ -141,9 +143,22 @@ func newQueries(schema string) queries {
 			ORDER BY e.position`,
 		scanState: `SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint * 16384,
 			(SELECT coalesce(max(position), 0) FROM {schema}.events)`,
-		maxPosition:      `SELECT coalesce(max(position), 0) FROM {schema}.events`,
-		readBound:        `SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint * 16384`,
-		heads:            `SELECT stream, version, hash FROM {schema}.streams WHERE version > 0 ORDER BY stream`,
+		maxPosition: `SELECT coalesce(max(position), 0) FROM {schema}.events`,
+		readBound:   `SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint * 16384`,
+		// A stream's head is its last event. The recursive part skips
+		// from one stream to the next through the (stream, version) index,
+		// so the cost grows with the number of streams, not of events.
+		heads: `WITH RECURSIVE s(stream) AS (
+				(SELECT e.stream FROM {schema}.events e ORDER BY e.stream LIMIT 1)
+				UNION ALL
+				SELECT (SELECT e.stream FROM {schema}.events e WHERE e.stream > s.stream ORDER BY e.stream LIMIT 1)
+				FROM s WHERE s.stream IS NOT NULL
+			)
+			SELECT s.stream, h.version, h.hash FROM s
+			CROSS JOIN LATERAL (
+				SELECT e.version, e.hash FROM {schema}.events e WHERE e.stream = s.stream ORDER BY e.version DESC LIMIT 1
+			) h
+			ORDER BY s.stream`,
 		linksFrom:        linkColumns + ` WHERE l.from_id = ANY($1)`,
 		linksFromKinds:   linkColumns + ` WHERE l.from_id = ANY($1) AND l.kind = ANY($2)`,
 		linksTo:          linkColumns + ` WHERE l.to_id = ANY($1)`,
@@ -152,7 +167,7 @@ func newQueries(schema string) queries {
 		latestCheckpoint: `SELECT position, time, heads, signature FROM {schema}.checkpoints ORDER BY position DESC LIMIT 1`,
 	}
 	quoted := quoteSchema(schema)
-	for _, s := range []*string{&q.append, &q.loadRange, &q.load, &q.readAll, &q.heads, &q.maxPosition, &q.readBound, &q.scan, &q.scanState,
+	for _, s := range []*string{&q.append, &q.appendOne, &q.loadRange, &q.load, &q.readAll, &q.heads, &q.maxPosition, &q.readBound, &q.scan, &q.scanState,
 		&q.linksFrom, &q.linksFromKinds, &q.linksTo, &q.linksToKinds, &q.saveCheckpoint, &q.latestCheckpoint} {
 		*s = strings.ReplaceAll(*s, "{schema}", quoted)
 	}
