@@ -31,6 +31,8 @@
 //	WithinTolerance   a measured value within exact decimal limits
 //	RequireSource     evidence from a device, not typed in
 //	RequireStable     a settled instrument reading
+//	MinimumWeight     a net weight at or above the scale's minimum weight
+//	GrossMinusTare    one weighing's net equals gross minus tare, one instrument
 //	PriorSteps        earlier steps complete or verified
 //	NoOpenException   no deviation open on the subject
 //	DistinctActor     segregation of duties (four eyes, no self-approval)

@@ -21,6 +21,31 @@
 // again. A started step is bound to its operator, references and
 // instruments.
 //
+// Electronic signatures (Request.Signatures) are re-authenticated through
+// the engine's signature.Signer, checked against the transition's
+// SignatureRequirements (roles, count, distinct signers, no signer who took
+// part in the work) and recorded after the transition, bound to its exact
+// payload (VerifySignatures); failed signing attempts go to the audit trail
+// through AuthTrail. A model may let failed gates be overridden
+// (AllowOverride): with a reason and another permitted person's signature,
+// and a deviation opens. Transitions consume, produce, split and merge lots
+// (Request.Consume, Request.Produce) with the links and quantities the lot
+// graph of package genealogy reads. Corrections (Engine.Correct) never edit
+// a record: they are gated transitions that reference the original, with a
+// reason, an approval where the policy asks for one, and a review.
+//
+// Exceptions (ExceptionModel, Exceptions) are deviations opened by a
+// person, a rule or a device, with their context; they block the step or
+// batch, holds are placed on lots, batches and equipment, and dispositions
+// (redo, rework, scrap, substitute, use as is, investigate with a CAPA
+// reference) close them only when approved by someone else. Readiness lists
+// everything that blocks a batch's release, and ReleaseModel guards release
+// with it and a QA signature from someone who took no part. Reconcile checks
+// issued against consumed, scrapped and returned material and the yield.
+// WeighStep and WeighingEvidence turn a scale's tare and net readings into a
+// gated weighing with the tare on the record and the scale's minimum weight
+// enforced.
+//
 // Routes (Route, Routes) are versioned master data: validated, canonical
 // and digested, moved through draft, approved and retired by the engine, and
 // bound to a batch by version and digest so anyone can re-verify what was

@@ -34,7 +34,7 @@ const (
 
 	EventEquipmentRegistered = "equipment.registered" // {"status"}
 	EventEquipmentStatus     = "equipment.status"     // {"status"}
-	EventEquipmentCalibrated = "equipment.calibrated" // {"status","due"}
+	EventEquipmentCalibrated = "equipment.calibrated" // {"status","due","min_weight","min_weight_unit"}
 	EventEquipmentCleaned    = "equipment.cleaned"    // {"status","until"}
 
 	EventPersonRegistered  = "person.registered"   // {"name"}

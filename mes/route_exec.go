@@ -26,8 +26,8 @@ const (
 	// (or the same version with another digest) than the step's.
 	CodeRouteOtherVersion gate.Code = "route.other-version"
 	// CodeWrongInstrument: a device reading came from an instrument other
-	// than the scale the step is bound to.
-	CodeWrongInstrument gate.Code = "evidence.wrong-instrument"
+	// than the scale the step is bound to; the same code as the gate's.
+	CodeWrongInstrument = gate.CodeWrongInstrument
 	// CodeInstrumentClass: the bound scale is not of the class the
 	// weighing names.
 	CodeInstrumentClass gate.Code = "equipment.wrong-class"
