@@ -26,6 +26,27 @@ type Route struct {
 	Product    string
 	Version    int // starts at 1; every version is its own stream
 	Operations []Operation
+	// Yield, when set, is the output a batch of the route is expected to
+	// make and the range its yield must fall in; reconciliation at batch
+	// completion checks it (Route.YieldCheck).
+	Yield *Yield
+}
+
+// Yield is a route's expected output and accepted yield.
+type Yield struct {
+	Expected decimal.Decimal // the theoretical output of one batch; positive
+	Unit     string          // of Expected
+	Range    Range           // accepted yield in percent of Expected, inclusive
+}
+
+// YieldCheck returns the yield check of a batch of the route that made
+// actual (in the route's yield unit), for Reconcile; nil when the route has
+// no yield.
+func (r *Route) YieldCheck(actual decimal.Decimal) *YieldCheck {
+	if r.Yield == nil {
+		return nil
+	}
+	return &YieldCheck{Expected: r.Yield.Expected, Actual: actual, Unit: r.Yield.Unit, Range: r.Yield.Range}
 }
 
 // Operation is a group of steps done together, such as "dispensing".
@@ -229,6 +250,21 @@ func (r *Route) Validate() error {
 	}
 	if len(r.Operations) == 0 {
 		add("", "the route has no operations")
+	}
+	if y := r.Yield; y != nil {
+		switch {
+		case !y.Expected.IsPositive():
+			add("yield", "expected output %s is not positive", y.Expected)
+		case y.Unit == "":
+			add("yield", "the expected output has no unit")
+		case y.Range.Min.IsNegative() || y.Range.Max.LessThan(y.Range.Min):
+			add("yield", "range %s%% to %s%% is not a range of percentages", y.Range.Min, y.Range.Max)
+		}
+		for _, d := range []decimal.Decimal{y.Expected, y.Range.Min, y.Range.Max} {
+			if !quantityInBounds(d) {
+				add("yield", "%s is out of the range of quantities a route may hold", d)
+			}
+		}
 	}
 	steps := r.steps()
 	index := make(map[string]int, len(steps))

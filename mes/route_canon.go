@@ -26,7 +26,8 @@ const RouteFormat = "interlock.route/1"
 //	  {"id","name","steps":[{"id","instructions",
 //	    "requirements":[{"kind", ...fields of the kind}],   (omitted when empty)
 //	    "branches":[{"when":{"value","equals"|"outside":{"min","max"}},
-//	                 "goto"|"open_exception"}]}]}]}        (omitted when empty)
+//	                 "goto"|"open_exception"}]}]}],        (omitted when empty)
+//	 "yield":{"expected","unit","min","max"}}                (omitted when none)
 //
 // Decimals are strings in their shortest exact form ("12.50" is "12.5"), so
 // the content never passes through float64 and equal quantities encode
@@ -38,6 +39,14 @@ type routeWire struct {
 	Product    string          `json:"product"`
 	Version    int             `json:"version"`
 	Operations []operationWire `json:"operations"`
+	Yield      *yieldWire      `json:"yield,omitempty"`
+}
+
+type yieldWire struct {
+	Expected string `json:"expected"`
+	Unit     string `json:"unit"`
+	Min      string `json:"min"`
+	Max      string `json:"max"`
 }
 
 type operationWire struct {
@@ -115,6 +124,9 @@ func digestOf(canonical []byte) string {
 
 func (r *Route) encode() ([]byte, error) {
 	w := routeWire{Format: RouteFormat, Product: r.Product, Version: r.Version, Operations: make([]operationWire, len(r.Operations))}
+	if y := r.Yield; y != nil {
+		w.Yield = &yieldWire{Expected: y.Expected.String(), Unit: y.Unit, Min: y.Range.Min.String(), Max: y.Range.Max.String()}
+	}
 	for i, op := range r.Operations {
 		ow := operationWire{ID: op.ID, Name: op.Name, Steps: make([]stepWire, len(op.Steps))}
 		for j, s := range op.Steps {
@@ -196,6 +208,15 @@ func ParseRoute(canonical []byte) (*Route, error) {
 		return nil, fmt.Errorf("parse route: format %q, want %q", w.Format, RouteFormat)
 	}
 	r := &Route{Product: w.Product, Version: w.Version}
+	if y := w.Yield; y != nil {
+		exp, err1 := parseQuantity(y.Expected)
+		lo, err2 := parseQuantity(y.Min)
+		hi, err3 := parseQuantity(y.Max)
+		if err := errors.Join(err1, err2, err3); err != nil {
+			return nil, fmt.Errorf("parse route: yield: %w", err)
+		}
+		r.Yield = &Yield{Expected: exp, Unit: y.Unit, Range: Range{Min: lo, Max: hi}}
+	}
 	for i, ow := range w.Operations {
 		op := Operation{ID: ow.ID, Name: ow.Name}
 		for j, sw := range ow.Steps {
