@@ -43,6 +43,8 @@ type PreparedStream struct {
 }
 
 // PreparedEvent is a validated event with canonical payload and evidence.
+// Payload, Evidence and Links are new memory that no other Prepared and
+// nothing of the request shares, so a store may hand them to its caller.
 type PreparedEvent struct {
 	Type, Actor       string
 	Payload, Evidence []byte
@@ -60,18 +62,23 @@ func Prepare(req AppendRequest) (*Prepared, error) {
 	if err := checkID("idempotency key", req.IdempotencyKey, true); err != nil {
 		return nil, err
 	}
-	p := &Prepared{
-		Streams:        make([]PreparedStream, len(req.Streams)),
-		Reads:          req.Reads,
-		IdempotencyKey: req.IdempotencyKey,
-	}
+	n, raw := 0, 0
 	for _, sa := range req.Streams {
-		p.Events += len(sa.Events)
+		n += len(sa.Events)
+		for _, ev := range sa.Events {
+			raw += min(len(ev.Payload), 4*MaxPayloadBytes) + min(len(ev.Evidence), 4*MaxEvidenceBytes)
+		}
 	}
-	if p.Events > MaxEvents {
-		return nil, invalid("streams", "%d events in one append, over the limit of %d", p.Events, MaxEvents)
+	if n > MaxEvents {
+		return nil, invalid("streams", "%d events in one append, over the limit of %d", n, MaxEvents)
 	}
-	events := make([]PreparedEvent, p.Events) // one allocation for all streams
+	p, events := newPrepared(len(req.Streams), n)
+	p.Reads, p.IdempotencyKey, p.Events = req.Reads, req.IdempotencyKey, n
+	// The canonical payloads and evidence of all events share one buffer,
+	// unless canonical forms outgrow their raw text; an empty one becomes
+	// null. Raw text over 4 times the limit is rejected unread, so it is
+	// not counted in full.
+	buf := make([]byte, 0, raw+8*n)
 	for i, sa := range req.Streams {
 		if err := checkID("", sa.Stream, false); err != nil {
 			return nil, relabel(err, indexed("streams", i, "stream"))
@@ -90,7 +97,8 @@ func Prepare(req AppendRequest) (*Prepared, error) {
 		ps := PreparedStream{Stream: sa.Stream, ExpectedVersion: sa.ExpectedVersion, Events: events[:len(sa.Events):len(sa.Events)]}
 		events = events[len(sa.Events):]
 		for j, ev := range sa.Events {
-			if err := prepareEvent(&ps.Events[j], i, j, ev); err != nil {
+			var err error
+			if buf, err = prepareEvent(&ps.Events[j], buf, i, j, ev); err != nil {
 				return nil, err
 			}
 		}
@@ -118,6 +126,22 @@ func Prepare(req AppendRequest) (*Prepared, error) {
 		p.Digest = p.digest()
 	}
 	return p, nil
+}
+
+// newPrepared allocates a Prepared for streams streams and its n events:
+// once for an append of one event to one stream, the most common kind,
+// and otherwise once for the Prepared and once for all events.
+func newPrepared(streams, n int) (*Prepared, []PreparedEvent) {
+	if streams == 1 && n == 1 {
+		one := new(struct {
+			p Prepared
+			s [1]PreparedStream
+			e [1]PreparedEvent
+		})
+		one.p.Streams = one.s[:]
+		return &one.p, one.e[:]
+	}
+	return &Prepared{Streams: make([]PreparedStream, streams)}, make([]PreparedEvent, n)
 }
 
 // indexed names a field of the i-th element of a list, such as
@@ -158,28 +182,30 @@ func (p *Prepared) digest() audit.Hash {
 	return out
 }
 
-func prepareEvent(out *PreparedEvent, stream, event int, ev Event) error {
+// prepareEvent validates ev into out, appending its canonical payload and
+// evidence to buf, and returns the extended buffer.
+func prepareEvent(out *PreparedEvent, buf []byte, stream, event int, ev Event) ([]byte, error) {
 	field := func(name string) string {
 		return fmt.Sprintf("streams[%d].events[%d].%s", stream, event, name)
 	}
 	if err := checkID("", ev.Type, false); err != nil {
-		return relabel(err, field("type"))
+		return buf, relabel(err, field("type"))
 	}
 	if err := checkID("", ev.Actor, false); err != nil {
-		return relabel(err, field("actor"))
+		return buf, relabel(err, field("actor"))
 	}
-	payload, err := canonical(ev.Payload, MaxPayloadBytes)
+	buf, payload, err := canonical(buf, ev.Payload, MaxPayloadBytes)
 	if err != nil {
-		return relabel(err, field("payload"))
+		return buf, relabel(err, field("payload"))
 	}
-	evidence, err := canonical(ev.Evidence, MaxEvidenceBytes)
+	buf, evidence, err := canonical(buf, ev.Evidence, MaxEvidenceBytes)
 	if err != nil {
-		return relabel(err, field("evidence"))
+		return buf, relabel(err, field("evidence"))
 	}
 	for k, l := range ev.Links {
 		for _, end := range [...]struct{ name, value string }{{"from", l.From}, {"to", l.To}, {"kind", l.Kind}} {
 			if err := checkID("", end.value, false); err != nil {
-				return relabel(err, field(fmt.Sprintf("links[%d].%s", k, end.name)))
+				return buf, relabel(err, field(fmt.Sprintf("links[%d].%s", k, end.name)))
 			}
 		}
 	}
@@ -187,7 +213,7 @@ func prepareEvent(out *PreparedEvent, stream, event int, ev Event) error {
 	if len(ev.Links) > 0 {
 		out.Links = append([]audit.Link(nil), ev.Links...)
 	}
-	return nil
+	return buf, nil
 }
 
 // relabel sets the field of a *ValidationError made without one.
@@ -198,24 +224,26 @@ func relabel(err error, field string) error {
 	return err
 }
 
-var null = []byte("null")
-
-// canonical returns raw in canonical form; the caller names the field.
-func canonical(raw []byte, limit int) ([]byte, error) {
+// canonical appends raw in canonical form to buf and returns the extended
+// buffer and the canonical bytes, capped so that appending to them cannot
+// overwrite what follows; the caller names the field of an error.
+func canonical(buf, raw []byte, limit int) ([]byte, []byte, error) {
+	start := len(buf)
 	if len(raw) == 0 {
-		return null, nil
+		buf = append(buf, "null"...)
+		return buf, buf[start:len(buf):len(buf)], nil
 	}
 	if len(raw) > 4*limit {
-		return nil, invalid("", "%d bytes is over the limit of %d", len(raw), limit)
+		return buf, nil, invalid("", "%d bytes is over the limit of %d", len(raw), limit)
 	}
-	out, err := canonjson.Canonicalize(raw)
+	buf, err := canonjson.Append(buf, raw)
 	if err != nil {
-		return nil, invalid("", "not valid JSON: %v", err)
+		return buf, nil, invalid("", "not valid JSON: %v", err)
 	}
-	if len(out) > limit {
-		return nil, invalid("", "%d bytes in canonical form is over the limit of %d", len(out), limit)
+	if n := len(buf) - start; n > limit {
+		return buf[:start], nil, invalid("", "%d bytes in canonical form is over the limit of %d", n, limit)
 	}
-	return out, nil
+	return buf, buf[start:len(buf):len(buf)], nil
 }
 
 // checkID validates an identifier-like string: UTF-8, no control characters,
@@ -228,7 +256,20 @@ func checkID(field, s string, optional bool) error {
 		return invalid(field, "empty")
 	case len(s) > MaxIDBytes:
 		return invalid(field, "%d bytes is over the limit of %d", len(s), MaxIDBytes)
-	case !utf8.ValidString(s):
+	}
+	// Most identifiers are printable ASCII, which one pass over the bytes
+	// confirms; anything else takes the full check.
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return nil
+	}
+	if !utf8.ValidString(s) {
 		return invalid(field, "not valid UTF-8")
 	}
 	for _, r := range s {
