@@ -28,7 +28,10 @@ const maxIndex = math.MaxUint32
 type arena struct {
 	chunks [][]byte
 	cur    int // the chunk that small records fill; -1 before the first
+	size   int // of a chunk: chunkSize, smaller in tests
 }
+
+func newArena() arena { return arena{cur: -1, size: chunkSize} }
 
 // span locates bytes in an arena.
 type span struct {
@@ -37,12 +40,12 @@ type span struct {
 
 // alloc reserves n bytes and returns where they are and the slice to fill.
 func (a *arena) alloc(n int) (span, []byte) {
-	if n > chunkSize/4 {
+	if n > a.size/4 {
 		a.chunks = append(a.chunks, make([]byte, n))
 		return span{chunk: uint32(len(a.chunks) - 1)}, a.chunks[len(a.chunks)-1]
 	}
 	if a.cur < 0 || cap(a.chunks[a.cur])-len(a.chunks[a.cur]) < n {
-		a.chunks = append(a.chunks, make([]byte, 0, chunkSize))
+		a.chunks = append(a.chunks, make([]byte, 0, a.size))
 		a.cur = len(a.chunks) - 1
 	}
 	c := a.chunks[a.cur]

@@ -51,6 +51,7 @@ type Store struct {
 	// checkpoints are few, so they stay ordinary values.
 	checkpoints []*audit.Checkpoint // by position
 	buf         []byte              // encoding scratch, guarded by mu
+	limit       int                 // maxIndex; smaller in tests of ErrFull
 }
 
 // idempotent remembers a keyed append: its records have consecutive
@@ -65,11 +66,12 @@ type idempotent struct {
 func New(cfg *Config) *Store {
 	s := &Store{
 		clock:     time.Now,
-		data:      arena{cur: -1},
+		data:      newArena(),
 		streamIDs: make(map[string]uint32),
 		names:     newInterner(),
 		nodes:     newInterner(),
 		keys:      make(map[string]idempotent),
+		limit:     maxIndex,
 	}
 	if cfg != nil && cfg.Clock != nil {
 		s.clock = cfg.Clock
@@ -117,19 +119,18 @@ func (s *Store) Append(ctx context.Context, req storage.AppendRequest) (storage.
 			return storage.AppendResult{}, &storage.ConflictError{Stream: r.Stream, Expected: r.Version, Actual: v}
 		}
 	}
-	size, nlinks := 0, 0
+	nlinks := 0
 	for _, ps := range p.Streams {
 		for i := range ps.Events {
-			size += len(ps.Events[i].Payload) + len(ps.Events[i].Evidence)
 			nlinks += len(ps.Events[i].Links)
 		}
 	}
-	if s.entries.len()+p.Events > maxIndex || len(s.links)+nlinks > maxIndex || len(s.adj)+2*nlinks > maxIndex {
+	if s.entries.len()+p.Events > s.limit || len(s.links)+nlinks > s.limit || len(s.adj)+2*nlinks > s.limit {
 		return storage.AppendResult{}, fmt.Errorf("append: %d records and %d links: %w", p.Events, nlinks, ErrFull)
 	}
 
-	// The records' links are Prepare's copies, made for this request alone,
-	// so the caller may have them.
+	// The records' payload, evidence and links are Prepare's copies, made
+	// for this request alone, so the caller may have them.
 	recs := p.Records(s.clock())
 	// Hash everything before changing anything, so that a failure leaves the
 	// store as it was.
@@ -155,8 +156,6 @@ func (s *Store) Append(ctx context.Context, req storage.AppendRequest) (storage.
 		}
 	}
 
-	// The caller gets its own copies of the bytes, in one allocation.
-	own := make([]byte, size)
 	k = 0
 	for i, ps := range p.Streams {
 		id := ids[i]
@@ -191,10 +190,6 @@ func (s *Store) Append(ctx context.Context, req storage.AppendRequest) (storage.
 			for _, l := range ev.Links {
 				s.addLink(idx, l)
 			}
-			np, ne := len(ev.Payload), len(ev.Evidence)
-			copy(own, dst)
-			r.Payload, r.Evidence = own[:np:np], own[np:np+ne:np+ne]
-			own = own[np+ne:]
 			k++
 		}
 	}
