@@ -5,7 +5,10 @@
 // before it accepts a stable reading from a calibrated scale, a verification
 // that refuses self-signing and takes a second person's e-signature, the
 // finished lot made, its genealogy traced back to the supplier's lot, and
-// the whole record verified against a signed checkpoint.
+// the batch reviewed by exception and released by a QA person who took no
+// part (after one who did is refused), and the whole record verified
+// against a signed checkpoint. -report page.html writes the review as a
+// page.
 //
 //	go run ./examples/batchrecord
 //
@@ -24,6 +27,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -33,17 +37,19 @@ import (
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/genealogy"
 	"github.com/interlock-mes/interlock/mes"
+	"github.com/interlock-mes/interlock/review"
 	"github.com/interlock-mes/interlock/signature"
 	"github.com/interlock-mes/interlock/storage"
 )
 
 func main() {
 	flag.Usage = func() {
-		fmt.Fprintln(flag.CommandLine.Output(), "usage: batchrecord [-database-url URL [-keep]]")
+		fmt.Fprintln(flag.CommandLine.Output(), "usage: batchrecord [-database-url URL [-keep]] [-report FILE.html]")
 		flag.PrintDefaults()
 	}
 	dbURL := flag.String("database-url", "", "Postgres URL to keep the records in, in a new schema (default: memory)")
 	keep := flag.Bool("keep", false, "with -database-url: keep the schema instead of dropping it at the end")
+	report := flag.String("report", "", "write the batch record, reviewed by exception, as an HTML page to this file")
 	flag.Parse()
 	ctx := context.Background()
 	clock := fixedClock()
@@ -52,7 +58,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "batchrecord:", err)
 		os.Exit(1)
 	}
-	err = run(ctx, os.Stdout, store, clock)
+	err = run(ctx, os.Stdout, store, clock, *report)
 	closeStore()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "batchrecord:", err)
@@ -83,7 +89,9 @@ type plant struct {
 // secret is every person's signing password in this example.
 const secret = "correct horse battery staple"
 
-func run(ctx context.Context, w io.Writer, store storage.Store, clock storage.Clock) error {
+// run tells the story to w; with report set it also writes the batch's
+// review-by-exception page to that file.
+func run(ctx context.Context, w io.Writer, store storage.Store, clock storage.Clock, report string) error {
 	p, err := newPlant(ctx, w, store, clock)
 	if err != nil {
 		return err
@@ -92,6 +100,9 @@ func run(ctx context.Context, w io.Writer, store storage.Store, clock storage.Cl
 		return err
 	}
 	if err := p.batch(ctx); err != nil {
+		return err
+	}
+	if err := p.release(ctx, report); err != nil {
 		return err
 	}
 	return p.verify(ctx, clock)
@@ -131,7 +142,7 @@ func newPlant(ctx context.Context, w io.Writer, store storage.Store, clock stora
 			return nil, err
 		}
 	}
-	for _, id := range []string{"op-7", "qa-3"} {
+	for _, id := range []string{"op-7", "qa-3", "qa-4"} {
 		if err := auth.SetCredential(ctx, "admin", id, printedName[id], signature.NewSecret(secret)); err != nil {
 			return nil, err
 		}
@@ -139,7 +150,7 @@ func newPlant(ctx context.Context, w io.Writer, store storage.Store, clock stora
 	return p, nil
 }
 
-var printedName = map[string]string{"op-7": "Olga Operator", "op-8": "Oscar Operator", "qa-3": "Quentin QA", "sv-1": "Sam Supervisor"}
+var printedName = map[string]string{"op-7": "Olga Operator", "op-8": "Oscar Operator", "qa-3": "Quentin QA", "qa-4": "Rita Release", "sv-1": "Sam Supervisor"}
 
 // exec runs a command and prints its outcome on one line.
 func (p *plant) exec(ctx context.Context, what string, req mes.Request) (*mes.Outcome, error) {
@@ -194,6 +205,8 @@ func (p *plant) masterData(ctx context.Context) error {
 		{"grant op-8 the operator role", "person", mes.PersonStream("op-8"), mes.CmdGrantRole, map[string]string{"role": "operator"}, nil},
 		{"register Quentin QA", "person", mes.PersonStream("qa-3"), mes.CmdRegister, map[string]string{"name": printedName["qa-3"]}, nil},
 		{"grant qa-3 the qa role", "person", mes.PersonStream("qa-3"), mes.CmdGrantRole, map[string]string{"role": "qa"}, nil},
+		{"register Rita Release", "person", mes.PersonStream("qa-4"), mes.CmdRegister, map[string]string{"name": printedName["qa-4"]}, nil},
+		{"grant qa-4 the qa role", "person", mes.PersonStream("qa-4"), mes.CmdGrantRole, map[string]string{"role": "qa"}, nil},
 		{"register Sam Supervisor", "person", mes.PersonStream("sv-1"), mes.CmdRegister, map[string]string{"name": printedName["sv-1"]}, nil},
 		{"grant sv-1 the supervisor role", "person", mes.PersonStream("sv-1"), mes.CmdGrantRole, map[string]string{"role": "supervisor"}, nil},
 		{"register scale SC-01", "equipment", mes.EquipmentStream("SC-01"), mes.CmdRegister, map[string]string{"status": "available"}, nil},
@@ -330,6 +343,62 @@ func (p *plant) batch(ctx context.Context) error {
 	}
 	if info, ok := g.NodeInfo(mes.LotStream("L7")); ok {
 		fmt.Fprintf(p.w, "  lot/L7 is %s from %s, their lot %s\n", info.Material, info.Supplier, info.SupplierLot)
+	}
+	return nil
+}
+
+// release reviews the batch by exception and releases it: the release is
+// gated by the batch's readiness and needs a QA signature from someone who
+// took no part in the batch.
+func (p *plant) release(ctx context.Context, report string) error {
+	const batch = "batch/B-2026-001"
+	pub := p.signer.PublicKey()
+	rep, err := review.Build(ctx, p.store, batch, &review.Options{SealKey: pub})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(p.w, "review by exception of %s: %d transitions, %d routine, %d exception(s), %d open, chains ok: %v\n",
+		batch, rep.Summary.Transitions, rep.Summary.Routine, rep.Summary.Exceptions, rep.Summary.Open, rep.Integrity.OK)
+	kinds := make([]string, 0, len(rep.Summary.ByKind))
+	for k, n := range rep.Summary.ByKind {
+		kinds = append(kinds, fmt.Sprintf("%s %d", k, n))
+	}
+	slices.Sort(kinds)
+	fmt.Fprintf(p.w, "  by kind: %s\n", strings.Join(kinds, ", "))
+	if report != "" {
+		f, err := os.Create(report)
+		if err != nil {
+			return err
+		}
+		if err := review.WriteHTML(f, rep); err != nil {
+			f.Close()
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+	}
+	model, err := mes.ReleaseModel(&mes.ReadinessConfig{Key: pub, Steps: []mes.RequiredStep{{ID: "S10-weigh-api", Verify: true}}}, []string{"qa"})
+	if err != nil {
+		return err
+	}
+	sign := func(user string) []mes.Sign {
+		return []mes.Sign{{Meaning: "approved", Reason: "batch record reviewed by exception",
+			Challenge: signature.Challenge{UserID: user, Secret: signature.NewSecret(secret)}}}
+	}
+	fmt.Fprintln(p.w, "release:")
+	if _, err := p.exec(ctx, "qa-3 releases the batch (verified a step of it)", mes.Request{Model: model, Subject: batch,
+		Command: mes.CmdRelease, Actor: "qa-3", Signatures: sign("qa-3")}); err != nil {
+		return err
+	}
+	out, err := p.exec(ctx, "qa-4 releases the batch", mes.Request{Model: model, Subject: batch,
+		Command: mes.CmdRelease, Actor: "qa-4", Signatures: sign("qa-4")})
+	if err != nil {
+		return err
+	}
+	for _, s := range out.Signatures {
+		m := s.Manifestation
+		fmt.Fprintf(p.w, "           signed by %s (%s) at %s, meaning %q: %s\n", m.PrintedName, m.SignerID, m.Time.Format(time.RFC3339), m.Meaning, m.Reason)
 	}
 	return nil
 }

@@ -24,7 +24,7 @@ var update = flag.Bool("update", false, "rewrite testdata/output.golden")
 func TestOutput(t *testing.T) {
 	clock := fixedClock()
 	var out bytes.Buffer
-	if err := run(context.Background(), &out, memory.New(&memory.Config{Clock: clock}), clock); err != nil {
+	if err := run(context.Background(), &out, memory.New(&memory.Config{Clock: clock}), clock, ""); err != nil {
 		t.Fatalf("run: %v", err)
 	}
 	golden := filepath.Join("testdata", "output.golden")
@@ -52,7 +52,7 @@ func TestOutputOnPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	if err := run(context.Background(), &out, s, clock); err != nil {
+	if err := run(context.Background(), &out, s, clock, ""); err != nil {
 		t.Fatalf("run: %v", err)
 	}
 	want, err := os.ReadFile(filepath.Join("testdata", "output.golden"))
