@@ -1,6 +1,6 @@
 // Command batchrecord runs a small batch through Interlock's engine and
 // prints what happened: master data recorded through gated commands, a batch
-// started on an approved route, a weighing step that refuses an untrained
+// started and a weighing step that refuses an untrained
 // operator, a quarantined lot, a typed-in weight and an out-of-tolerance one
 // before it accepts a stable reading from a calibrated scale, a verification
 // that refuses self-signing and takes a second person's e-signature, the
