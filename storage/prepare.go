@@ -33,6 +33,8 @@ type Prepared struct {
 	Digest audit.Hash
 	// Events is the total number of events.
 	Events int
+
+	recs []audit.Record // room for what Records returns, allocated with p
 }
 
 // PreparedStream is the validated part of an append for one stream.
@@ -130,15 +132,17 @@ func Prepare(req AppendRequest) (*Prepared, error) {
 
 // newPrepared allocates a Prepared for streams streams and its n events:
 // once for an append of one event to one stream, the most common kind,
-// and otherwise once for the Prepared and once for all events.
+// together with the record Records will return, and otherwise once for the
+// Prepared and once for all events.
 func newPrepared(streams, n int) (*Prepared, []PreparedEvent) {
 	if streams == 1 && n == 1 {
 		one := new(struct {
 			p Prepared
 			s [1]PreparedStream
 			e [1]PreparedEvent
+			r [1]audit.Record
 		})
-		one.p.Streams = one.s[:]
+		one.p.Streams, one.p.recs = one.s[:], one.r[:0]
 		return &one.p, one.e[:]
 	}
 	return &Prepared{Streams: make([]PreparedStream, streams)}, make([]PreparedEvent, n)
@@ -283,9 +287,15 @@ func checkID(field, s string, optional bool) error {
 // Records returns the records p will write if every stream is at its
 // expected version: versions and time filled in, Position, PrevHash and Hash
 // left for the store. They are in request order, as AppendResult wants them.
+// Each call returns records of its own; like the rest of Prepared, Records
+// is not safe for concurrent use.
 func (p *Prepared) Records(at time.Time) []audit.Record {
 	at = at.UTC().Truncate(audit.TimePrecision)
-	out := make([]audit.Record, 0, p.Events)
+	out := p.recs
+	p.recs = nil // a second call gets records of its own
+	if cap(out) < p.Events {
+		out = make([]audit.Record, 0, p.Events)
+	}
 	for _, ps := range p.Streams {
 		for j, ev := range ps.Events {
 			out = append(out, audit.Record{

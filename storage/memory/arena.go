@@ -134,6 +134,24 @@ func (in *interner) id(s string) uint32 {
 	return id
 }
 
+// lastName remembers the last string an interner numbered at one place:
+// appends tend to repeat their types and actors, and comparing with the
+// last one is cheaper than a map lookup.
+type lastName struct {
+	name string
+	id   uint32
+	set  bool
+}
+
+func (in *interner) idAt(last *lastName, s string) uint32 {
+	if last.set && last.name == s {
+		return last.id
+	}
+	id := in.id(s)
+	*last = lastName{name: in.names[id], id: id, set: true}
+	return id
+}
+
 // list is a linked list of adjacency items, in the order they were added;
 // head and tail are item numbers plus one, 0 when the list is empty.
 type list struct {

@@ -43,6 +43,8 @@ type Store struct {
 	streams   []stream
 	streamIDs map[string]uint32
 	names     interner // types, actors and link kinds
+	lastType  lastName
+	lastActor lastName
 	links     []link   // the links of every entry, in entry order
 	nodes     interner // link ends
 	lists     []nodeLists
@@ -176,8 +178,8 @@ func (s *Store) Append(ctx context.Context, req storage.AppendRequest) (storage.
 				payload:  uint32(len(ev.Payload)),
 				evidence: uint32(len(ev.Evidence)),
 				stream:   uint32(id),
-				typ:      s.names.id(ev.Type),
-				actor:    s.names.id(ev.Actor),
+				typ:      s.names.idAt(&s.lastType, ev.Type),
+				actor:    s.names.idAt(&s.lastActor, ev.Actor),
 				links:    uint32(len(s.links)),
 				nlinks:   uint32(len(ev.Links)),
 			}
