@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
+	"runtime/metrics"
 	"slices"
 	"strings"
 	"testing"
@@ -458,4 +460,44 @@ func TestAgainstReference(t *testing.T) {
 			"":       func(t *rapid.T) { r.check(t, s) },
 		})
 	})
+}
+
+// BenchmarkRetained reports the heap the store keeps per record after
+// 100,000 appends of one event of about 140 bytes (B/record), and how many
+// of those bytes the garbage collector has to scan (scan-B/record). It
+// measures memory, not time.
+func BenchmarkRetained(b *testing.B) {
+	const n = 100_000
+	payload := json.RawMessage(`{"batch":"B-2026-0042","step":"weigh-api","lot":"LOT-2026-0042","quantity":"12.500","unit":"kg","operator":"op-17","scale":"SC-01","stable":true}`)
+	ctx := context.Background()
+	var perRecord, scanPerRecord float64
+	for b.Loop() {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		scanBefore := scannable()
+		s := New(nil)
+		for v := range int64(n) {
+			req := storage.AppendRequest{Streams: []storage.StreamAppend{{Stream: fmt.Sprintf("batch-%d", v%100), ExpectedVersion: v / 100, Events: []storage.Event{
+				{Type: "step.completed", Actor: "op-17", Payload: payload},
+			}}}}
+			if _, err := s.Append(ctx, req); err != nil {
+				b.Fatal(err)
+			}
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		perRecord = float64(after.HeapAlloc-before.HeapAlloc) / n
+		scanPerRecord = float64(scannable()-scanBefore) / n
+		runtime.KeepAlive(s)
+	}
+	b.ReportMetric(perRecord, "B/record")
+	b.ReportMetric(scanPerRecord, "scan-B/record")
+}
+
+// scannable is the heap the last collection found it had to scan.
+func scannable() float64 {
+	sample := []metrics.Sample{{Name: "/gc/scan/heap:bytes"}}
+	metrics.Read(sample)
+	return float64(sample[0].Value.Uint64())
 }
