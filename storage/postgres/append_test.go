@@ -288,3 +288,78 @@ func TestConflictNamesActualVersion(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendLocksForManyStreams checks the locks an open append holds: the
+// store's lock shared and one lock per stream for up to 64 streams, the
+// store's lock alone, exclusively, beyond, so that a large append cannot
+// fill Postgres' shared lock table; a one-event append waits for that one.
+func TestAppendLocksForManyStreams(t *testing.T) {
+	t.Parallel()
+	pool, schema := pgtest.Pool(t)
+	s, err := postgres.New(pool, &postgres.Config{Schema: schema, ReadAllWait: testReadAllWait})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	// wide writes streams streams and asserts reads streams absent.
+	wide := func(streams, reads int) storage.AppendRequest {
+		var req storage.AppendRequest
+		for i := range streams {
+			req.Streams = append(req.Streams, storage.StreamAppend{Stream: fmt.Sprintf("lot-%d-%d", streams, i), Events: []storage.Event{{Type: "t", Actor: "a"}}})
+		}
+		for i := range reads {
+			req.Reads = append(req.Reads, storage.StreamVersion{Stream: fmt.Sprintf("fact-%d", i)})
+		}
+		return req
+	}
+	type locks struct{ Shared, Exclusive int }
+	tests := []struct {
+		name string
+		req  storage.AppendRequest
+		want locks
+	}{
+		{"one event", wide(1, 0), locks{1, 1}},
+		{"64 streams", wide(40, 24), locks{25, 40}},
+		{"65 streams", wide(40, 25), locks{0, 1}},
+		{"4000 streams", wide(1000, 3000), locks{0, 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tx, err := pool.Begin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tx.Rollback(context.WithoutCancel(ctx))
+			if err := postgres.AppendInTx(ctx, s, tx, tt.req); err != nil {
+				t.Fatal(err)
+			}
+			var got locks
+			if err := tx.QueryRow(ctx, `SELECT count(*) FILTER (WHERE mode = 'ShareLock'), count(*) FILTER (WHERE mode = 'ExclusiveLock')
+				FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()`).Scan(&got.Shared, &got.Exclusive); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("advisory locks held (-want +got):\n%s", diff)
+			}
+			if got.Shared > 0 {
+				return
+			}
+			done := make(chan error, 1)
+			go func() {
+				_, err := s.Append(ctx, oneEvent("batch-1", 0, `{}`))
+				done <- err
+			}()
+			if _, err := waitForLockWaiter(ctx, pool, schema); err != nil {
+				tx.Rollback(ctx)
+				<-done
+				t.Fatal(err)
+			}
+			if err := tx.Commit(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-done; err != nil && !errors.Is(err, storage.ErrConflict) {
+				t.Errorf("the append that waited: %v", err)
+			}
+		})
+	}
+}

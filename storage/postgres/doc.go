@@ -30,7 +30,10 @@
 // streams: a stream's versions ascend with their positions, and an
 // asserted read lies between the version it saw and the next one. Should
 // two writers of one version ever get past the lock, the unique index
-// refuses the second, which is a conflict.
+// refuses the second, which is a conflict. Each lock takes a slot in
+// Postgres' shared lock table, so an append of more than 64 streams
+// (written and read) locks the whole store instead: it waits for the
+// appends under way and holds the others off until it commits.
 //
 // Appends need READ COMMITTED, Postgres' default isolation, so that the
 // heads they check are read after the locks. Under another

@@ -70,6 +70,14 @@ CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON {schema
 -- stream. The locks live in memory and write no WAL. Each statement after
 -- them takes a new snapshot (READ COMMITTED), which sees every append that
 -- held them before.
+--
+-- Advisory locks take slots in Postgres' shared lock table, which holds
+-- about max_locks_per_transaction per connection, so an append of more
+-- than 64 streams (written and read) would exhaust it. Every append
+-- therefore first locks the whole store, under the key of the empty stream
+-- id, which no stream has: shared when it then locks its streams, or
+-- exclusively instead of them when it has more than 64. A large append
+-- thus waits for the appends under way and holds the others off.
 CREATE FUNCTION {schema}.append(
     p_key             text,
     p_digest          bytea,
@@ -132,24 +140,31 @@ BEGIN
             MESSAGE = format('interlock: %s events on %s streams in one append, want 1..16383 on at least one', v_n, cardinality(p_streams));
     END IF;
 
-    -- Locks in the order of their keys, so that appends never deadlock
-    -- each other; a key both written and read (a collision) is locked
-    -- exclusively.
+    -- The store's lock first, then the streams' in the order of their
+    -- keys, so that appends never deadlock each other; a key both written
+    -- and read (a collision) is locked exclusively. Streams and reads hold
+    -- no duplicates (storage.Prepare refuses them), so their count is the
+    -- number of locks.
     v_seed := pg_typeof(NULL::{schema}.events)::oid::bigint;
-    FOR v_lock, v_exclusive IN
-        SELECT u.k, bool_or(u.w) FROM (
-            SELECT hashtextextended(s, v_seed), true FROM unnest(p_streams) AS s
-            UNION ALL
-            SELECT hashtextextended(s, v_seed), false FROM unnest(p_reads) AS s
-        ) AS u(k, w)
-        GROUP BY u.k ORDER BY u.k
-    LOOP
-        IF v_exclusive THEN
-            PERFORM pg_advisory_xact_lock(v_lock);
-        ELSE
-            PERFORM pg_advisory_xact_lock_shared(v_lock);
-        END IF;
-    END LOOP;
+    IF cardinality(p_streams) + cardinality(p_reads) > 64 THEN
+        PERFORM pg_advisory_xact_lock(hashtextextended('', v_seed));
+    ELSE
+        PERFORM pg_advisory_xact_lock_shared(hashtextextended('', v_seed));
+        FOR v_lock, v_exclusive IN
+            SELECT u.k, bool_or(u.w) FROM (
+                SELECT hashtextextended(s, v_seed), true FROM unnest(p_streams) AS s
+                UNION ALL
+                SELECT hashtextextended(s, v_seed), false FROM unnest(p_reads) AS s
+            ) AS u(k, w)
+            GROUP BY u.k ORDER BY u.k
+        LOOP
+            IF v_exclusive THEN
+                PERFORM pg_advisory_xact_lock(v_lock);
+            ELSE
+                PERFORM pg_advisory_xact_lock_shared(v_lock);
+            END IF;
+        END LOOP;
+    END IF;
 
     -- The transaction id, and so the positions, only now.
     v_base := (pg_current_xact_id()::text)::bigint * 16384;
@@ -275,7 +290,8 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'IL004',
             MESSAGE = 'interlock: append must be the first write of its transaction';
     END IF;
-    -- The same key as append's, and taken before the transaction id.
+    -- The same locks as append's, and taken before the transaction id.
+    PERFORM pg_advisory_xact_lock_shared(hashtextextended('', pg_typeof(NULL::{schema}.events)::oid::bigint));
     PERFORM pg_advisory_xact_lock(hashtextextended(p_stream, pg_typeof(NULL::{schema}.events)::oid::bigint));
     INSERT INTO {schema}.events (position, version, time, stream, type, actor, prev_hash, hash, payload, evidence)
     SELECT (pg_current_xact_id()::text)::bigint * 16384, p_expected + 1, p_time, p_stream, p_type, p_actor,
