@@ -37,6 +37,14 @@ func Canonicalize(src []byte) ([]byte, error) {
 // returns the extended buffer. On error dst is returned unchanged in length
 // (its spare capacity may have been written) together with a *SyntaxError.
 func Append(dst, src []byte) ([]byte, error) {
+	if out, ok := appendFlat(dst, src); ok {
+		return out, nil
+	}
+	return appendParsed(dst, src)
+}
+
+// appendParsed is Append through the general parser.
+func appendParsed(dst, src []byte) ([]byte, error) {
 	p := parsers.Get().(*parser)
 	defer func() {
 		p.src, p.out = nil, nil
