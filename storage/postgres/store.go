@@ -145,20 +145,19 @@ func newQueries(schema string) queries {
 			(SELECT coalesce(max(position), 0) FROM {schema}.events)`,
 		maxPosition: `SELECT coalesce(max(position), 0) FROM {schema}.events`,
 		readBound:   `SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint * 16384`,
-		// A stream's head is its last event. The recursive part skips
-		// from one stream to the next through the (stream, version) index,
-		// so the cost grows with the number of streams, not of events.
-		heads: `WITH RECURSIVE s(stream) AS (
-				(SELECT e.stream FROM {schema}.events e ORDER BY e.stream LIMIT 1)
+		// A stream's head is its last event. The recursive part steps from
+		// one stream's head down to the previous stream's with one backward
+		// descent of the (stream, version) index, so the cost grows with
+		// the number of streams, not of events.
+		heads: `WITH RECURSIVE h AS (
+				(SELECT e.stream, e.version, e.hash FROM {schema}.events e ORDER BY e.stream DESC, e.version DESC LIMIT 1)
 				UNION ALL
-				SELECT (SELECT e.stream FROM {schema}.events e WHERE e.stream > s.stream ORDER BY e.stream LIMIT 1)
-				FROM s WHERE s.stream IS NOT NULL
+				SELECT p.stream, p.version, p.hash FROM h CROSS JOIN LATERAL (
+					SELECT e.stream, e.version, e.hash FROM {schema}.events e WHERE e.stream < h.stream
+					ORDER BY e.stream DESC, e.version DESC LIMIT 1
+				) p
 			)
-			SELECT s.stream, h.version, h.hash FROM s
-			CROSS JOIN LATERAL (
-				SELECT e.version, e.hash FROM {schema}.events e WHERE e.stream = s.stream ORDER BY e.version DESC LIMIT 1
-			) h
-			ORDER BY s.stream`,
+			SELECT stream, version, hash FROM h ORDER BY stream`,
 		linksFrom:        linkColumns + ` WHERE l.from_id = ANY($1)`,
 		linksFromKinds:   linkColumns + ` WHERE l.from_id = ANY($1) AND l.kind = ANY($2)`,
 		linksTo:          linkColumns + ` WHERE l.to_id = ANY($1)`,
