@@ -77,7 +77,7 @@ func appendFlat(dst, src []byte) ([]byte, bool) {
 	key := func(m *flatMember) []byte { return src[m.keyStart:m.keyEnd] }
 	for k := 1; k < len(members); k++ {
 		for j := k; j > 0; j-- {
-			c := bytes.Compare(key(&members[j-1]), key(&members[j]))
+			c := compareKeyBytes(key(&members[j-1]), key(&members[j]))
 			if c == 0 {
 				return dst, false // duplicate: the parser names it
 			}
@@ -103,6 +103,18 @@ func appendFlat(dst, src []byte) ([]byte, bool) {
 		dst = append(dst, src[m.valStart:m.valEnd]...)
 	}
 	return append(dst, '}'), true
+}
+
+// compareKeyBytes is bytes.Compare for short keys, which mostly differ in
+// their first bytes: a loop beats the call into the general one.
+func compareKeyBytes(a, b []byte) int {
+	n := min(len(a), len(b))
+	for i, c := range a[:n] {
+		if c != b[i] {
+			return int(c) - int(b[i])
+		}
+	}
+	return len(a) - len(b)
 }
 
 func skipSpace(src []byte, i int) int {
