@@ -58,8 +58,9 @@ func (a *arena) bytes(sp span, n uint32) []byte {
 	return a.chunks[sp.chunk][sp.off : sp.off+n : sp.off+n]
 }
 
-// entryBits sets the number of entries in a block: 512 entries of 88 bytes.
-const entryBits = 9
+// entryBits sets the number of entries in a block: 1024 entries of 80
+// bytes fill 10 pages of 8 KiB exactly.
+const entryBits = 10
 
 // entries holds the index entries in blocks of fixed size, so that growing
 // never copies the ones already written.
@@ -87,17 +88,18 @@ func (es *entries) add(e entry) {
 // plus one.
 type entry struct {
 	hash     audit.Hash
-	sec      int64 // time: seconds since the Unix epoch
-	version  int64
+	sec      int64  // time: seconds since the Unix epoch
 	data     span   // payload, then evidence
 	nsec     uint32 // time: nanoseconds within the second
+	version  uint32 // no larger than the number of entries
 	payload  uint32 // bytes of payload
 	evidence uint32 // bytes of evidence
 	stream   uint32 // index in Store.streams
 	typ      uint32 // in Store.names
 	actor    uint32 // in Store.names
-	links    uint32 // first link in Store.links
-	nlinks   uint32
+	// links is the first link in Store.links; the next entry's first link
+	// ends them.
+	links uint32
 }
 
 func (e *entry) time() time.Time { return time.Unix(e.sec, int64(e.nsec)).UTC() }

@@ -174,14 +174,13 @@ func (s *Store) Append(ctx context.Context, req storage.AppendRequest) (storage.
 				hash:     r.Hash,
 				sec:      r.Time.Unix(),
 				nsec:     uint32(r.Time.Nanosecond()),
-				version:  r.Version,
+				version:  uint32(r.Version),
 				payload:  uint32(len(ev.Payload)),
 				evidence: uint32(len(ev.Evidence)),
 				stream:   uint32(id),
 				typ:      s.names.idAt(&s.lastType, ev.Type),
 				actor:    s.names.idAt(&s.lastActor, ev.Actor),
 				links:    uint32(len(s.links)),
-				nlinks:   uint32(len(ev.Links)),
 			}
 			var dst []byte
 			e.data, dst = s.data.alloc(len(ev.Payload) + len(ev.Evidence))
@@ -209,6 +208,15 @@ func (s *Store) version(name string) (int64, int64) {
 		return noStream, 0
 	}
 	return int64(id), int64(len(s.streams[id].entries))
+}
+
+// linksOf returns the links of entry i.
+func (s *Store) linksOf(i int) []link {
+	end := uint32(len(s.links))
+	if i+1 < s.entries.len() {
+		end = s.entries.at(i + 1).links
+	}
+	return s.links[s.entries.at(i).links:end]
 }
 
 // addLink stores a link of entry idx and indexes the entry under both ends.
@@ -253,10 +261,11 @@ func (s *Store) view(r *audit.Record, i int, links *[]audit.Link) {
 	if e.version > 1 {
 		prev = s.entries.at(int(st.entries[e.version-2])).hash
 	}
+	lks := s.linksOf(i)
 	data := s.data.bytes(e.data, e.payload+e.evidence)
 	*r = audit.Record{
 		Stream:   st.name,
-		Version:  e.version,
+		Version:  int64(e.version),
 		Position: int64(i) + 1,
 		Type:     s.names.names[e.typ],
 		Actor:    s.names.names[e.actor],
@@ -266,13 +275,13 @@ func (s *Store) view(r *audit.Record, i int, links *[]audit.Link) {
 		PrevHash: prev,
 		Hash:     e.hash,
 	}
-	if e.nlinks == 0 {
+	if len(lks) == 0 {
 		return
 	}
-	n := int(e.nlinks)
+	n := len(lks)
 	out := (*links)[:n:n]
 	*links = (*links)[n:]
-	for j, l := range s.links[e.links : e.links+e.nlinks] {
+	for j, l := range lks {
 		out[j] = audit.Link{From: s.nodes.names[l.from], To: s.nodes.names[l.to], Kind: s.names.names[l.kind]}
 	}
 	r.Links = out
@@ -283,9 +292,10 @@ func (s *Store) view(r *audit.Record, i int, links *[]audit.Link) {
 func (s *Store) copies(n int, at func(k int) int) []audit.Record {
 	size, nlinks := 0, 0
 	for k := range n {
-		e := s.entries.at(at(k))
+		i := at(k)
+		e := s.entries.at(i)
 		size += int(e.payload + e.evidence)
-		nlinks += int(e.nlinks)
+		nlinks += len(s.linksOf(i))
 	}
 	buf := make([]byte, size)
 	var links []audit.Link
@@ -366,7 +376,7 @@ func (s *Store) Scan(ctx context.Context, after int64, fn func(*audit.Record) er
 				return err
 			}
 		}
-		if n := int(s.entries.at(int(i)).nlinks); n > len(links) {
+		if n := len(s.linksOf(int(i))); n > len(links) {
 			links = make([]audit.Link, max(n, scanLinks))
 		}
 		s.view(&r, int(i), &links)
@@ -417,7 +427,7 @@ func (s *Store) Traverse(ctx context.Context, req storage.TraverseRequest) ([]st
 			for item := l.head; item != 0; item = s.adj[item-1].next {
 				i := s.adj[item-1].entry
 				e := s.entries.at(int(i))
-				for _, lk := range s.links[e.links : e.links+e.nlinks] {
+				for _, lk := range s.linksOf(int(i)) {
 					near := lk.from
 					if req.Direction == storage.Backward {
 						near = lk.to
@@ -428,7 +438,7 @@ func (s *Store) Traverse(ctx context.Context, req storage.TraverseRequest) ([]st
 					out = append(out, storage.Edge{
 						Link:     audit.Link{From: s.nodes.names[lk.from], To: s.nodes.names[lk.to], Kind: s.names.names[lk.kind]},
 						Stream:   s.streams[e.stream].name,
-						Version:  e.version,
+						Version:  int64(e.version),
 						Position: int64(i) + 1,
 						Hash:     e.hash,
 					})

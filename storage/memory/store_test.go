@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -181,6 +182,15 @@ func TestTimeKept(t *testing.T) {
 		if _, err := storage.Verify(context.Background(), s, nil, nil); err != nil {
 			t.Errorf("clock %v: Verify: %v", at, err)
 		}
+	}
+}
+
+// TestEntryBlockFillsPages keeps the index entries at the size their
+// blocks are chosen for: a block of whole 8 KiB pages wastes no memory.
+func TestEntryBlockFillsPages(t *testing.T) {
+	t.Parallel()
+	if size := unsafe.Sizeof(entry{}); size != 80 || size<<entryBits%8192 != 0 {
+		t.Errorf("an entry has %d bytes, a block of %d of them %d: not whole pages of 8 KiB", size, 1<<entryBits, size<<entryBits)
 	}
 }
 
