@@ -72,12 +72,12 @@ CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON {schema
 -- held them before.
 --
 -- Advisory locks take slots in Postgres' shared lock table, which holds
--- about max_locks_per_transaction per connection, so an append of more
--- than 64 streams (written and read) would exhaust it. Every append
--- therefore first locks the whole store, under the key of the empty stream
--- id, which no stream has: shared when it then locks its streams, or
--- exclusively instead of them when it has more than 64. A large append
--- thus waits for the appends under way and holds the others off.
+-- about max_locks_per_transaction (64 by default) per connection, so an
+-- append of thousands of streams would exhaust it. Every append therefore
+-- first locks the whole store, under the key of the empty stream id, which
+-- no stream has: shared when it then locks its streams, or exclusively
+-- instead of them when it has more than 64 (written and read). A large
+-- append thus waits for the appends under way and holds the others off.
 CREATE FUNCTION {schema}.append(
     p_key             text,
     p_digest          bytea,
@@ -119,7 +119,6 @@ DECLARE
     v_stream    text;
     v_expected  bigint;
     v_version   bigint;
-    v_hash      bytea;
     k           integer;
 BEGIN
     -- Positions come from the transaction id, so two appends in one
