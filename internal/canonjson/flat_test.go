@@ -97,3 +97,18 @@ func FuzzFlat(f *testing.F) {
 		sameAsParser(t, src)
 	})
 }
+
+// BenchmarkCanonicalizeParsed is BenchmarkCanonicalize through the general
+// parser, which payloads outside the fast path take.
+func BenchmarkCanonicalizeParsed(b *testing.B) {
+	src := []byte(`{"step":"weigh-api","lot":"LOT-2026-0042","quantity":"12.500","unit":"kg","operator":"op-17","stable":true,"scale":"SC-01"}`)
+	buf := make([]byte, 0, 512)
+	b.ReportAllocs()
+	for b.Loop() {
+		var err error
+		buf, err = appendParsed(buf[:0], src)
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
