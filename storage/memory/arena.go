@@ -21,8 +21,8 @@ import (
 const chunkSize = 64 << 10
 
 // maxIndex bounds the entries, links and adjacency items the store numbers
-// with uint32.
-const maxIndex = math.MaxUint32
+// with uint32 (and counts with int).
+const maxIndex = min(math.MaxUint32, math.MaxInt)
 
 // arena holds bytes that never change once written.
 type arena struct {

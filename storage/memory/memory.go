@@ -24,7 +24,8 @@ var (
 )
 
 // ErrFull means an append would take the store past the number of records,
-// links or link index items it can number (2³²−1 each); nothing is written.
+// links or link index items it can number (2³²−1 each, 2³¹−1 on 32-bit
+// platforms); nothing is written.
 var ErrFull = errors.New("memory: store is full")
 
 // Config configures a Store. The zero value is valid.
@@ -127,7 +128,7 @@ func (s *Store) Append(ctx context.Context, req storage.AppendRequest) (storage.
 			nlinks += len(ps.Events[i].Links)
 		}
 	}
-	if s.entries.len()+p.Events > s.limit || len(s.links)+nlinks > s.limit || len(s.adj)+2*nlinks > s.limit {
+	if p.Events > s.limit-s.entries.len() || nlinks > s.limit-len(s.links) || 2*nlinks > s.limit-len(s.adj) {
 		return storage.AppendResult{}, fmt.Errorf("append: %d records and %d links: %w", p.Events, nlinks, ErrFull)
 	}
 
