@@ -1,14 +1,23 @@
 // Package pgwalk traces genealogy in Postgres faster than a recursive query
-// over the store's link index: it keeps the links again with node ids and
-// kinds interned to integers (tables kept by a trigger on links, in the
-// append's transaction) and walks them breadth first, one batched query per
-// level over a covering index, so every level is one index-only scan of
-// narrow integer rows. Only the edges found are then resolved to names and
-// proving events.
+// over the store's link index. It keeps the links again with node ids and
+// kinds interned to integers, in tables a trigger on links fills in the
+// append's transaction, and answers a trace one of three ways:
+//
+//   - a trace of up to a few thousand edges is one call of a PL/pgSQL
+//     function (genealogy_forward, genealogy_backward) whose single
+//     statement walks the integer edges, keeps the edges of the
+//     breadth-first walk and, for Traverse, joins their names and proving
+//     events: one round trip, one snapshot, a plan made once per session;
+//   - the trace of a single node with a stored closure (a bulk input's,
+//     which reaches a fifth of a plant) reads the closure, one packed value,
+//     with the edges written since it was stored, and merges them;
+//   - any other large trace walks level by level, one batched query per
+//     level over a covering index; a single node's walk is stored as its
+//     closure when it reaches Config.ClosureEdges edges.
 //
 // Its answers are exactly storage.Store.Traverse's (the shared test in
-// package genealogy checks it); it exists because Traverse, one text-keyed
-// query per level, takes hundreds of milliseconds for a bulk input's trace.
+// package genealogy and this package's tests check it, with appends running
+// while closures are read).
 package pgwalk
 
 import (
@@ -31,10 +40,17 @@ import (
 //go:embed schema.sql
 var schemaSQL string
 
-// Install creates the walker's tables, index and trigger in schema (which
-// postgres.Migrate must have migrated) and fills them from the links already
-// there, in one transaction; running it again changes nothing. Until the
-// store's migrations take it over, call it after postgres.Migrate.
+//go:embed walk.sql
+var walkSQL string
+
+//go:embed bfs.sql
+var bfsSQL string
+
+// Install creates the walker's tables, indexes, functions and trigger in
+// schema (which postgres.Migrate must have migrated) and fills them from the
+// links already there, in one transaction; running it again changes
+// nothing, and brings an index installed by an earlier version up to date.
+// Until the store's migrations take it over, call it after postgres.Migrate.
 func Install(ctx context.Context, pool *pgxpool.Pool, schema string) error {
 	if pool == nil {
 		return errors.New("pgwalk: install: pool is nil")
@@ -42,7 +58,24 @@ func Install(ctx context.Context, pool *pgxpool.Pool, schema string) error {
 	if schema == "" {
 		return errors.New("pgwalk: install: empty schema")
 	}
-	sql := strings.ReplaceAll(schemaSQL, "{schema}", pgx.Identifier{schema}.Sanitize())
+	s := pgx.Identifier{schema}.Sanitize()
+	sql := strings.ReplaceAll(schemaSQL, "{schema}", s)
+	// The walk's CTEs, without their comment, go into both of the
+	// function's statements.
+	_, bfs, _ := strings.Cut(bfsSQL, "\nWITH ")
+	bfs = "WITH " + strings.TrimSpace(bfs)
+	for _, d := range []struct{ dir, near, far, backward string }{
+		{"forward", "from_n", "to_n", "false"},
+		{"backward", "to_n", "from_n", "true"},
+	} {
+		// Dropped first: CREATE OR REPLACE cannot change the columns an
+		// earlier version returned.
+		sql += "\nDROP FUNCTION IF EXISTS " + s + ".genealogy_" + d.dir + "(text[], integer, text[], integer, boolean);\n" +
+			strings.NewReplacer("{bfs}", bfs).Replace(walkSQL)
+		sql = strings.NewReplacer("{schema}", s, "{dir}", d.dir, "{near}", d.near, "{far}", d.far, "{backward}", d.backward).Replace(sql)
+	}
+	// An earlier version walked in genealogy_walk.
+	sql += "\nDROP FUNCTION IF EXISTS " + s + ".genealogy_walk(text[], boolean, integer, text[], integer);\n"
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, sql)
 		return err
@@ -53,30 +86,50 @@ func Install(ctx context.Context, pool *pgxpool.Pool, schema string) error {
 	return nil
 }
 
-// Walker traces over the tables Install made. It is safe for concurrent use.
-type Walker struct {
-	pool      *pgxpool.Pool
-	smallWalk int
-	q         struct{ from, to, names, ids, kinds, proofs, walk, walkBack string }
-
-	mu    sync.Mutex
-	kinds map[int16]string // the kinds table, append-only, cached
-}
-
-// DefaultSmallWalk is the Config.SmallWalk of a config that leaves it zero.
-const DefaultSmallWalk = 2000
+// Defaults of the Config fields left zero.
+const (
+	DefaultSmallWalk    = 2000
+	DefaultClosureEdges = 20000
+)
 
 // Config configures a Walker.
 type Config struct {
 	// Schema holds the store's tables and the walker's (see Install).
 	// Required.
 	Schema string
-	// SmallWalk is how many nodes the one-statement walk (genealogy_walk)
-	// may see before the walker goes level by level instead: the
-	// function's seen set is an array, cheap for a typical trace and
-	// quadratic for a bulk one. It must not be negative. Default:
+	// SmallWalk is how many nodes a trace may reach and still be walked in
+	// one statement; past it (the statement stops at 4×SmallWalk rows) the
+	// walker reads a closure or goes level by level. The statement keeps
+	// an edge once per depth it is reached at, cheap for a typical trace
+	// and wasteful for a large one. It must not be negative. Default:
 	// DefaultSmallWalk.
 	SmallWalk int
+	// ClosureEdges is how many edges a single node's trace must reach for
+	// the walker to store it as the node's closure, which later traces of
+	// that node read instead of walking. Storing writes the table
+	// genealogy_closures in a transaction of its own, so the pool needs
+	// that right. Negative: never store (closures stored by other walkers
+	// are still read). Default: DefaultClosureEdges.
+	ClosureEdges int
+}
+
+// Walker traces over the tables Install made. It is safe for concurrent use.
+type Walker struct {
+	pool         *pgxpool.Pool
+	smallWalk    int
+	closureEdges int
+	q            queries
+
+	mu    sync.Mutex
+	kinds map[int16]string // the kinds table, append-only, cached
+}
+
+// queries are the walker's statements; those indexed by direction are
+// [forward, backward].
+type queries struct {
+	small, level, delta, readClosure [2]string
+	names, ids, kinds, proofs        string
+	writeClosure, snapshot           string
 }
 
 // New returns a walker; it does no I/O. It returns an error for a nil pool,
@@ -95,31 +148,46 @@ func New(pool *pgxpool.Pool, cfg *Config) (*Walker, error) {
 	case c.SmallWalk == 0:
 		c.SmallWalk = DefaultSmallWalk
 	}
-	s := pgx.Identifier{c.Schema}.Sanitize()
-	w := &Walker{pool: pool, smallWalk: c.SmallWalk}
-	w.q.from = `SELECT from_n, to_n, kind, position, ord FROM ` + s + `.genealogy_edges WHERE from_n = ANY($1::int4[])`
-	w.q.to = `SELECT to_n, from_n, kind, position, ord FROM ` + s + `.genealogy_edges WHERE to_n = ANY($1::int4[])`
-	w.q.names = `SELECT id, name FROM ` + s + `.genealogy_nodes WHERE name = ANY($1::text[])`
-	w.q.ids = `SELECT id, name FROM ` + s + `.genealogy_nodes WHERE id = ANY($1::int4[])`
-	w.q.kinds = `SELECT id, kind FROM ` + s + `.genealogy_kinds`
-	// The small walk: a recursive query over the integer edges, UNION
-	// keeping each edge once per depth it is reached at. It also returns
-	// edges of nodes reached again further on, which small drops, and it
-	// stops at $4 rows, past which the walker goes level by level.
-	walk := func(near, far string) string {
-		return `WITH RECURSIVE walk(depth, near, far, kind, position, ord) AS (
-			SELECT 1, e.` + near + `, e.` + far + `, e.kind, e.position, e.ord
-			FROM ` + s + `.genealogy_nodes n JOIN ` + s + `.genealogy_edges e ON e.` + near + ` = n.id
-			WHERE n.name = ANY($1::text[]) AND ($3::int2[] IS NULL OR e.kind = ANY($3::int2[]))
-			UNION
-			SELECT w.depth + 1, e.` + near + `, e.` + far + `, e.kind, e.position, e.ord
-			FROM walk w JOIN ` + s + `.genealogy_edges e ON e.` + near + ` = w.far
-			WHERE w.depth < $2 AND ($3::int2[] IS NULL OR e.kind = ANY($3::int2[]))
-		) SELECT depth, near, far, kind, position, ord FROM walk LIMIT $4`
+	if c.ClosureEdges == 0 {
+		c.ClosureEdges = DefaultClosureEdges
 	}
-	w.q.walk, w.q.walkBack = walk("from_n", "to_n"), walk("to_n", "from_n")
-	w.q.proofs = `SELECT e.position, e.stream, e.version, e.hash FROM ` + s + `.events e WHERE e.position = ANY($1::int8[])`
+	w := &Walker{pool: pool, smallWalk: c.SmallWalk, closureEdges: c.ClosureEdges, q: newQueries(pgx.Identifier{c.Schema}.Sanitize())}
 	return w, nil
+}
+
+func newQueries(s string) queries {
+	var q queries
+	for i, d := range []struct{ dir, near, far, backward string }{
+		{"forward", "from_n", "to_n", "false"},
+		{"backward", "to_n", "from_n", "true"},
+	} {
+		q.small[i] = `SELECT depth, near, far, kind, position, ord, from_name, to_name, stream, version, hash, total
+			FROM ` + s + `.genealogy_` + d.dir + `($1, $2, $3, $4, $5)`
+		q.level[i] = `SELECT ` + d.near + `, ` + d.far + `, kind, position, ord FROM ` + s + `.genealogy_edges WHERE ` + d.near + ` = ANY($1::int4[])`
+		q.readClosure[i] = `SELECT c.root, c.refs FROM ` + s + `.genealogy_closures c
+			JOIN ` + s + `.genealogy_nodes n ON n.id = c.root WHERE n.name = $1 AND c.backward = ` + d.backward
+		// The edges the closure's snapshot did not see: written by a
+		// transaction at or past its xmin (the BRIN range) and not
+		// visible in it. The subquery is evaluated once, before the scan.
+		q.delta[i] = `SELECT e.` + d.near + `, e.` + d.far + `, e.kind, e.position, e.ord FROM ` + s + `.genealogy_edges e
+			CROSS JOIN (SELECT c.snap FROM ` + s + `.genealogy_closures c JOIN ` + s + `.genealogy_nodes n ON n.id = c.root
+				WHERE n.name = $1 AND c.backward = ` + d.backward + `) c
+			WHERE e.xid >= (SELECT pg_snapshot_xmin(c.snap)::text::bigint FROM ` + s + `.genealogy_closures c
+				JOIN ` + s + `.genealogy_nodes n ON n.id = c.root WHERE n.name = $1 AND c.backward = ` + d.backward + `)
+			AND NOT pg_visible_in_snapshot(e.xid::text::xid8, c.snap)`
+	}
+	q.names = `SELECT id, name FROM ` + s + `.genealogy_nodes WHERE name = ANY($1::text[])`
+	q.ids = `SELECT id, name FROM ` + s + `.genealogy_nodes WHERE id = ANY($1::int4[])`
+	q.kinds = `SELECT id, kind FROM ` + s + `.genealogy_kinds`
+	q.proofs = `SELECT e.position, e.stream, e.version, e.hash FROM ` + s + `.events e WHERE e.position = ANY($1::int8[])`
+	// A closure replaces another only when its snapshot is not older, so
+	// that two walkers storing at once keep the fresher.
+	q.writeClosure = `INSERT INTO ` + s + `.genealogy_closures AS c (root, backward, snap, edges, refs)
+		VALUES ($1, $2, $3::pg_snapshot, $4, $5)
+		ON CONFLICT (root, backward) DO UPDATE SET snap = excluded.snap, edges = excluded.edges, refs = excluded.refs
+		WHERE pg_snapshot_xmin(c.snap) <= pg_snapshot_xmin(excluded.snap)`
+	q.snapshot = `SELECT pg_current_snapshot()::text`
+	return q
 }
 
 // Ref is an edge a walk found, by integer ids: Near is the end the walk came
@@ -132,89 +200,185 @@ type Ref struct {
 	Depth     int32
 }
 
+// dir indexes the queries of a direction.
+func dir(d storage.Direction) int {
+	if d == storage.Backward {
+		return 1
+	}
+	return 0
+}
+
+// distinct returns the start nodes once each, in their first order.
+func distinct(from []string) []string {
+	out := make([]string, 0, len(from))
+	for _, n := range from {
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 // Reach walks the integer index and returns the edges found, in walk order
 // within each depth, without names or proofs: the part of a trace whose cost
 // grows with the graph. It returns an error matching storage.ErrInvalid for
-// a request storage.ValidateTraverse rejects.
+// a request storage.ValidateTraverse rejects. A single node's large trace
+// may store the node's closure (Config.ClosureEdges); an error doing so is
+// returned.
 func (w *Walker) Reach(ctx context.Context, req storage.TraverseRequest) ([]Ref, error) {
 	if err := storage.ValidateTraverse(req); err != nil {
 		return nil, err
 	}
-	refs, ok, err := w.small(ctx, req)
-	if err != nil || ok {
+	req.From = distinct(req.From)
+	var refs []Ref
+	done, err := w.small(ctx, req, false, func(r Ref, _ *resolved) { refs = append(refs, r) })
+	if err != nil || done {
+		slices.SortStableFunc(refs, func(a, b Ref) int { return cmp.Compare(a.Depth, b.Depth) })
 		return refs, err
 	}
-	err = w.read(ctx, func(tx pgx.Tx) error {
+	return w.large(ctx, req)
+}
+
+// Traverse answers req as storage.Store.Traverse does, with the same edges
+// in the same order. A small trace comes resolved from its one statement; a
+// large one is Reach's, then one round trip for the names of the nodes
+// found and their proving events (ids, names and events are append-only,
+// so resolving them after the walk reads what the walk saw). It returns an
+// error matching storage.ErrInvalid for a request storage.ValidateTraverse
+// rejects.
+func (w *Walker) Traverse(ctx context.Context, req storage.TraverseRequest) ([]storage.Edge, error) {
+	if err := storage.ValidateTraverse(req); err != nil {
+		return nil, err
+	}
+	req.From = distinct(req.From)
+	var refs []Ref
+	var res []resolved
+	done, err := w.small(ctx, req, true, func(r Ref, x *resolved) {
+		refs = append(refs, r)
+		res = append(res, *x)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !done {
+		if refs, err = w.large(ctx, req); err != nil {
+			return nil, err
+		}
+		if res, err = w.resolve(ctx, req.Direction, refs); err != nil {
+			return nil, err
+		}
+	}
+	if len(refs) == 0 {
+		return nil, nil
+	}
+	kindIDs := make([]int16, 0, 8)
+	for _, r := range refs {
+		if !slices.Contains(kindIDs, r.Kind) {
+			kindIDs = append(kindIDs, r.Kind)
+		}
+	}
+	kinds, err := w.kindNames(ctx, nil, kindIDs...)
+	if err != nil {
+		return nil, fmt.Errorf("pgwalk: traverse: %w", err)
+	}
+	out := make([]storage.Edge, len(refs))
+	for i, r := range refs {
+		x := &res[i]
+		out[i] = storage.Edge{
+			Link:   audit.Link{From: x.from, To: x.to, Kind: kinds[r.Kind]},
+			Stream: x.stream, Version: x.version, Position: r.Position, Hash: x.hash, Depth: int(r.Depth),
+		}
+	}
+	slices.SortFunc(out, func(a, b storage.Edge) int {
+		return cmp.Or(cmp.Compare(a.Depth, b.Depth), cmp.Compare(a.Position, b.Position),
+			strings.Compare(a.From, b.From), strings.Compare(a.To, b.To), strings.Compare(a.Kind, b.Kind))
+	})
+	return out, nil
+}
+
+// resolved is what Traverse adds to a Ref: the names of its ends, the way
+// the link points, and its proving event.
+type resolved struct {
+	from, to  string
+	stream    string
+	version   int64
+	hash      audit.Hash
+}
+
+// small runs the one-statement walk and calls found for each edge of the
+// answer, with its names and proof when resolve is set. done is false when the
+// statement stopped at its row limit or pointed at a stored closure, and
+// the trace must be walked another way; found has not been called then.
+func (w *Walker) small(ctx context.Context, req storage.TraverseRequest, resolve bool, found func(Ref, *resolved)) (done bool, err error) {
+	var kinds []string
+	if len(req.Kinds) > 0 {
+		kinds = req.Kinds
+	}
+	limit := 4 * w.smallWalk
+	rows, err := w.pool.Query(ctx, w.q.small[dir(req.Direction)], req.From, req.MaxDepth, kinds, limit, resolve)
+	if err != nil {
+		return false, fmt.Errorf("pgwalk: traverse: %w", err)
+	}
+	var (
+		r          Ref
+		x          resolved
+		from, to   *string
+		stream     *string
+		version    *int64
+		hash       []byte
+		total      int64
+		refs       []Ref
+		res        []resolved
+		cutOrStore bool
+	)
+	_, err = pgx.ForEachRow(rows, []any{&r.Depth, &r.Near, &r.Far, &r.Kind, &r.Position, &r.Ord, &from, &to, &stream, &version, &hash, &total}, func() error {
+		if total < 0 || total >= int64(limit) {
+			cutOrStore = true
+			return nil
+		}
+		if resolve {
+			if from == nil || to == nil || stream == nil || version == nil || len(hash) != len(x.hash) {
+				return fmt.Errorf("edge (%d, %d) at position %d: its node names or proving event are missing", r.Near, r.Far, r.Position)
+			}
+			x.from, x.to, x.stream, x.version = *from, *to, *stream, *version
+			copy(x.hash[:], hash)
+		}
+		refs = append(refs, r)
+		res = append(res, x)
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("pgwalk: traverse: %w", err)
+	}
+	if cutOrStore {
+		return false, nil
+	}
+	for i := range refs {
+		found(refs[i], &res[i])
+	}
+	return true, nil
+}
+
+// large answers a trace too large for small: from the start node's closure
+// when it has one or this trace makes one, else level by level.
+func (w *Walker) large(ctx context.Context, req storage.TraverseRequest) ([]Ref, error) {
+	if len(req.From) == 1 {
+		refs, ok, err := w.fromClosure(ctx, req)
+		if err != nil || ok {
+			return refs, err
+		}
+	}
+	var refs []Ref
+	err := w.read(ctx, func(tx pgx.Tx) error {
 		var err error
-		refs, err = w.reach(ctx, tx, req)
+		refs, err = w.levels(ctx, tx, req)
 		return err
 	})
 	return refs, err
 }
 
-// small runs the walk in one statement; ok is false when the statement
-// hit its row limit (4 × smallWalk) and the walk must go level by level.
-// The statement reads one snapshot. Its rows include every edge at every
-// depth its near end is reached at; the edges of a BFS are those whose near
-// end is at its shortest distance, which rows in depth order give.
-func (w *Walker) small(ctx context.Context, req storage.TraverseRequest) (refs []Ref, ok bool, err error) {
-	var kinds []int16
-	if len(req.Kinds) > 0 {
-		all, err := w.kindNames(ctx, nil)
-		if err != nil {
-			return nil, false, fmt.Errorf("pgwalk: traverse: %w", err)
-		}
-		kinds = []int16{}
-		for id, k := range all {
-			if slices.Contains(req.Kinds, k) {
-				kinds = append(kinds, id)
-			}
-		}
-		if len(kinds) == 0 {
-			// A kind the index has never seen may have been added since
-			// the cache was read; the level walk reads the table again.
-			return nil, false, nil
-		}
-	}
-	q := w.q.walk
-	if req.Direction == storage.Backward {
-		q = w.q.walkBack
-	}
-	limit := 4 * w.smallWalk
-	rows, err := w.pool.Query(ctx, q, req.From, req.MaxDepth, kinds, limit)
-	if err != nil {
-		return nil, false, fmt.Errorf("pgwalk: traverse: %w", err)
-	}
-	var all []Ref
-	var r Ref
-	if _, err := pgx.ForEachRow(rows, []any{&r.Depth, &r.Near, &r.Far, &r.Kind, &r.Position, &r.Ord}, func() error {
-		all = append(all, r)
-		return nil
-	}); err != nil {
-		return nil, false, fmt.Errorf("pgwalk: traverse: %w", err)
-	}
-	if len(all) >= limit {
-		return nil, false, nil
-	}
-	slices.SortStableFunc(all, func(a, b Ref) int { return cmp.Compare(a.Depth, b.Depth) })
-	dist := make(map[int32]int32, len(all))
-	for _, r := range all {
-		if r.Depth == 1 {
-			dist[r.Near] = 0
-		}
-	}
-	for _, r := range all {
-		if d, ok := dist[r.Near]; !ok || d != r.Depth-1 {
-			continue
-		}
-		refs = append(refs, r)
-		if _, ok := dist[r.Far]; !ok {
-			dist[r.Far] = r.Depth
-		}
-	}
-	return refs, true, nil
-}
-
+// read runs fn in a read-only REPEATABLE READ transaction: one snapshot for
+// every query of a walk.
 func (w *Walker) read(ctx context.Context, fn func(pgx.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -262,15 +426,20 @@ func (w *Walker) kindNames(ctx context.Context, q querier, need ...int16) (map[i
 	return kinds, nil
 }
 
-func (w *Walker) reach(ctx context.Context, tx pgx.Tx, req storage.TraverseRequest) ([]Ref, error) {
-	kinds, err := w.kindNames(ctx, tx)
-	if err != nil {
-		return nil, err
-	}
-	want := map[int16]bool{}
-	for id, k := range kinds {
-		if len(req.Kinds) == 0 || slices.Contains(req.Kinds, k) {
-			want[id] = true
+// levels walks breadth first, one batched query per level, each node
+// expanded once at its shortest distance, as storage.Walk does.
+func (w *Walker) levels(ctx context.Context, tx pgx.Tx, req storage.TraverseRequest) ([]Ref, error) {
+	var want map[int16]bool
+	if len(req.Kinds) > 0 {
+		kinds, err := w.kindNames(ctx, tx)
+		if err != nil {
+			return nil, err
+		}
+		want = map[int16]bool{}
+		for id, k := range kinds {
+			if slices.Contains(req.Kinds, k) {
+				want[id] = true
+			}
 		}
 	}
 	rows, err := tx.Query(ctx, w.q.names, req.From)
@@ -290,10 +459,7 @@ func (w *Walker) reach(ctx context.Context, tx pgx.Tx, req storage.TraverseReque
 	}); err != nil {
 		return nil, err
 	}
-	q := w.q.from
-	if req.Direction == storage.Backward {
-		q = w.q.to
-	}
+	q := w.q.level[dir(req.Direction)]
 	var refs []Ref
 	for depth := int32(1); int(depth) <= req.MaxDepth && len(frontier) > 0; depth++ {
 		rows, err := tx.Query(ctx, q, frontier)
@@ -304,7 +470,7 @@ func (w *Walker) reach(ctx context.Context, tx pgx.Tx, req storage.TraverseReque
 		var r Ref
 		r.Depth = depth
 		_, err = pgx.ForEachRow(rows, []any{&r.Near, &r.Far, &r.Kind, &r.Position, &r.Ord}, func() error {
-			if !want[r.Kind] {
+			if want != nil && !want[r.Kind] {
 				return nil
 			}
 			refs = append(refs, r)
@@ -322,26 +488,14 @@ func (w *Walker) reach(ctx context.Context, tx pgx.Tx, req storage.TraverseReque
 	return refs, nil
 }
 
-// Traverse answers req as storage.Store.Traverse does, with the same edges
-// in the same order: Reach, then one round trip for the names of the nodes
-// found and their proving events. Ids, names and events are append-only, so
-// resolving them after the walk reads what the walk saw. It returns an error
-// matching storage.ErrInvalid for a request storage.ValidateTraverse
-// rejects.
-func (w *Walker) Traverse(ctx context.Context, req storage.TraverseRequest) ([]storage.Edge, error) {
-	refs, err := w.Reach(ctx, req)
-	if err != nil || len(refs) == 0 {
-		return nil, err
-	}
+// resolve reads the names of the ends of refs, found walking in direction
+// d, and their proving events in one round trip.
+func (w *Walker) resolve(ctx context.Context, d storage.Direction, refs []Ref) ([]resolved, error) {
 	ids := make([]int32, 0, len(refs)*2)
 	positions := make([]int64, 0, len(refs))
-	kindIDs := make([]int16, 0, 8)
 	for _, r := range refs {
 		ids = append(ids, r.Near, r.Far)
 		positions = append(positions, r.Position)
-		if !slices.Contains(kindIDs, r.Kind) {
-			kindIDs = append(kindIDs, r.Kind)
-		}
 	}
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
@@ -354,12 +508,7 @@ func (w *Walker) Traverse(ctx context.Context, req storage.TraverseRequest) ([]s
 	}
 	names := make(map[int32]string, len(ids))
 	evs := make(map[int64]ev, len(positions))
-	var kinds map[int16]string
-	err = pgx.BeginTxFunc(ctx, w.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		var err error
-		if kinds, err = w.kindNames(ctx, tx, kindIDs...); err != nil {
-			return err
-		}
+	err := pgx.BeginTxFunc(ctx, w.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		batch := &pgx.Batch{}
 		var id int32
 		var name string
@@ -383,22 +532,19 @@ func (w *Walker) Traverse(ctx context.Context, req storage.TraverseRequest) ([]s
 	if err != nil {
 		return nil, fmt.Errorf("pgwalk: traverse: %w", err)
 	}
-	out := make([]storage.Edge, len(refs))
+	out := make([]resolved, len(refs))
 	for i, r := range refs {
-		from, to := names[r.Near], names[r.Far]
-		if req.Direction == storage.Backward {
-			from, to = to, from
+		near, ok1 := names[r.Near]
+		far, ok2 := names[r.Far]
+		e, ok3 := evs[r.Position]
+		if !ok1 || !ok2 || !ok3 {
+			return nil, fmt.Errorf("pgwalk: traverse: edge (%d, %d) at position %d: its node names or proving event are missing", r.Near, r.Far, r.Position)
 		}
-		e := evs[r.Position]
-		out[i] = storage.Edge{
-			Link:   audit.Link{From: from, To: to, Kind: kinds[r.Kind]},
-			Stream: e.stream, Version: e.version, Position: r.Position, Hash: e.hash, Depth: int(r.Depth),
+		if d == storage.Backward {
+			near, far = far, near
 		}
+		out[i] = resolved{from: near, to: far, stream: e.stream, version: e.version, hash: e.hash}
 	}
-	slices.SortFunc(out, func(a, b storage.Edge) int {
-		return cmp.Or(cmp.Compare(a.Depth, b.Depth), cmp.Compare(a.Position, b.Position),
-			strings.Compare(a.From, b.From), strings.Compare(a.To, b.To), strings.Compare(a.Kind, b.Kind))
-	})
 	return out, nil
 }
 

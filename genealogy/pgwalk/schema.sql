@@ -1,11 +1,12 @@
--- Genealogy's Postgres index: the link index again, with node ids and kinds interned to
--- integers, so that a trace walks narrow integer rows through index-only
--- scans instead of comparing text. A trigger on links keeps it in the same
--- transaction as the append, so it is never behind the record. It is
--- derived data: dropping these tables loses nothing that links does not
--- hold, and the backfill below rebuilds them. Install runs this file in one
--- transaction that holds links in SHARE mode, so no append slips between
--- the backfill and the trigger; every statement is idempotent.
+-- Genealogy's Postgres index: the link index again, with node ids and kinds
+-- interned to integers, so that a trace walks narrow integer rows through
+-- index-only scans instead of comparing text. A trigger on links keeps it
+-- in the same transaction as the append, so it is never behind the record.
+-- It is derived data: dropping these tables loses nothing that links does
+-- not hold, and the backfill below rebuilds them. Install runs this file in
+-- one transaction that holds links in SHARE mode, so no append slips
+-- between the backfill and the trigger; every statement is idempotent, and
+-- upgrades an index installed by an earlier version.
 
 LOCK TABLE {schema}.links IN SHARE MODE;
 
@@ -19,17 +20,41 @@ CREATE TABLE IF NOT EXISTS {schema}.genealogy_kinds (
     kind text COLLATE "C" NOT NULL UNIQUE
 );
 
--- One row per links row; (position, ord) finds the link and its event.
+-- One row per links row; (position, ord) finds the link and its event. xid
+-- is the transaction that wrote the row (pg_current_xact_id as a number),
+-- so that a reader can find every edge a stored closure's snapshot did not
+-- see (genealogy_closures). Rows are only ever appended, so a BRIN index
+-- finds the recent ones and costs an append next to nothing.
 CREATE TABLE IF NOT EXISTS {schema}.genealogy_edges (
     position bigint NOT NULL,
     ord      integer NOT NULL,
     from_n   integer NOT NULL,
     to_n     integer NOT NULL,
     kind     smallint NOT NULL,
+    xid      bigint NOT NULL DEFAULT (pg_current_xact_id()::text::bigint),
     PRIMARY KEY (position, ord)
 );
+ALTER TABLE {schema}.genealogy_edges
+    ADD COLUMN IF NOT EXISTS xid bigint NOT NULL DEFAULT (pg_current_xact_id()::text::bigint);
 CREATE INDEX IF NOT EXISTS genealogy_edges_from_idx ON {schema}.genealogy_edges (from_n) INCLUDE (to_n, kind, position, ord);
 CREATE INDEX IF NOT EXISTS genealogy_edges_to_idx ON {schema}.genealogy_edges (to_n) INCLUDE (from_n, kind, position, ord);
+CREATE INDEX IF NOT EXISTS genealogy_edges_xid_idx ON {schema}.genealogy_edges USING brin (xid);
+
+-- A stored closure: every edge a walk from root reaches in one direction,
+-- to storage.MaxTraverseDepth and of every kind, as it was in snapshot
+-- snap; refs packs them 24 bytes each (see closure.go). A walker reads it
+-- with the edges snap did not see and merges them, so a closure is never
+-- wrong, only more or less work to bring up to date; walkers write them
+-- (Config.ClosureEdges). Stored uncompressed: reading is what counts.
+CREATE TABLE IF NOT EXISTS {schema}.genealogy_closures (
+    root     integer NOT NULL,
+    backward boolean NOT NULL,
+    snap     pg_snapshot NOT NULL,
+    edges    integer NOT NULL,
+    refs     bytea NOT NULL,
+    PRIMARY KEY (root, backward)
+);
+ALTER TABLE {schema}.genealogy_closures ALTER COLUMN refs SET STORAGE EXTERNAL;
 
 CREATE OR REPLACE FUNCTION {schema}.genealogy_index() RETURNS trigger
 LANGUAGE plpgsql AS $fn$
