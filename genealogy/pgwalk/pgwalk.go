@@ -299,10 +299,10 @@ func (w *Walker) Traverse(ctx context.Context, req storage.TraverseRequest) ([]s
 // resolved is what Traverse adds to a Ref: the names of its ends, the way
 // the link points, and its proving event.
 type resolved struct {
-	from, to  string
-	stream    string
-	version   int64
-	hash      audit.Hash
+	from, to string
+	stream   string
+	version  int64
+	hash     audit.Hash
 }
 
 // small runs the one-statement walk and calls found for each edge of the
