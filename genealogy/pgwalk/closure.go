@@ -166,7 +166,11 @@ func (w *Walker) loadClosure(ctx context.Context, tx pgx.Tx, req storage.Travers
 	}
 	// Reading the edges a closure's snapshot missed costs each reader;
 	// storing it again costs one writer once.
-	c.store = len(delta) > max(4096, len(c.refs)/32)
+	limit := w.closureDelta
+	if !w.explicitDelta {
+		limit = max(limit, len(c.refs)/32)
+	}
+	c.store = len(delta) >= limit
 	return true, nil
 }
 

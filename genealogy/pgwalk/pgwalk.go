@@ -90,6 +90,7 @@ func Install(ctx context.Context, pool *pgxpool.Pool, schema string) error {
 const (
 	DefaultSmallWalk    = 2000
 	DefaultClosureEdges = 20000
+	DefaultClosureDelta = 4096
 )
 
 // Config configures a Walker.
@@ -111,6 +112,12 @@ type Config struct {
 	// that right. Negative: never store (closures stored by other walkers
 	// are still read). Default: DefaultClosureEdges.
 	ClosureEdges int
+	// ClosureDelta is how many edges written since a closure was stored
+	// make a walker that read them store the closure again: each reader
+	// reads and merges those edges, a store costs one writer once. It must
+	// not be negative. Default: DefaultClosureDelta, or a thirty-second of
+	// the closure's edges when that is more.
+	ClosureDelta int
 }
 
 // Walker traces over the tables Install made. It is safe for concurrent use.
@@ -118,7 +125,10 @@ type Walker struct {
 	pool         *pgxpool.Pool
 	smallWalk    int
 	closureEdges int
-	q            queries
+	closureDelta int
+	// explicitDelta: closureDelta was set, not defaulted.
+	explicitDelta bool
+	q             queries
 
 	mu    sync.Mutex
 	kinds map[int16]string // the kinds table, append-only, cached
@@ -151,7 +161,14 @@ func New(pool *pgxpool.Pool, cfg *Config) (*Walker, error) {
 	if c.ClosureEdges == 0 {
 		c.ClosureEdges = DefaultClosureEdges
 	}
-	w := &Walker{pool: pool, smallWalk: c.SmallWalk, closureEdges: c.ClosureEdges, q: newQueries(pgx.Identifier{c.Schema}.Sanitize())}
+	switch {
+	case c.ClosureDelta < 0:
+		return nil, fmt.Errorf("pgwalk: New: Config.ClosureDelta: %d is negative", c.ClosureDelta)
+	case c.ClosureDelta == 0:
+		c.ClosureDelta = DefaultClosureDelta
+	}
+	w := &Walker{pool: pool, smallWalk: c.SmallWalk, closureEdges: c.ClosureEdges, closureDelta: c.ClosureDelta,
+		explicitDelta: cfg.ClosureDelta != 0, q: newQueries(pgx.Identifier{c.Schema}.Sanitize())}
 	return w, nil
 }
 
