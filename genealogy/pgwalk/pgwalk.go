@@ -5,9 +5,9 @@
 //
 //   - a trace of up to a few thousand edges is one call of a PL/pgSQL
 //     function (genealogy_forward, genealogy_backward) whose single
-//     statement walks the integer edges, keeps the edges of the
-//     breadth-first walk and, for Traverse, joins their names and proving
-//     events: one round trip, one snapshot, a plan made once per session;
+//     statement walks the integer edges and, for Traverse, joins their
+//     names and proving events: one round trip, one snapshot, a plan made
+//     once per session;
 //   - the trace of a single node with a stored closure (a bulk input's,
 //     which reaches a fifth of a plant) reads the closure, one packed value,
 //     with the edges written since it was stored, and merges them;
@@ -43,8 +43,8 @@ var schemaSQL string
 //go:embed walk.sql
 var walkSQL string
 
-//go:embed bfs.sql
-var bfsSQL string
+//go:embed walkcte.sql
+var walkCTE string
 
 // Install creates the walker's tables, indexes, functions and trigger in
 // schema (which postgres.Migrate must have migrated) and fills them from the
@@ -62,8 +62,8 @@ func Install(ctx context.Context, pool *pgxpool.Pool, schema string) error {
 	sql := strings.ReplaceAll(schemaSQL, "{schema}", s)
 	// The walk's CTEs, without their comment, go into both of the
 	// function's statements.
-	_, bfs, _ := strings.Cut(bfsSQL, "\nWITH ")
-	bfs = "WITH " + strings.TrimSpace(bfs)
+	_, cte, _ := strings.Cut(walkCTE, "\nWITH ")
+	cte = "WITH " + strings.TrimSpace(cte)
 	for _, d := range []struct{ dir, near, far, backward string }{
 		{"forward", "from_n", "to_n", "false"},
 		{"backward", "to_n", "from_n", "true"},
@@ -71,7 +71,7 @@ func Install(ctx context.Context, pool *pgxpool.Pool, schema string) error {
 		// Dropped first: CREATE OR REPLACE cannot change the columns an
 		// earlier version returned.
 		sql += "\nDROP FUNCTION IF EXISTS " + s + ".genealogy_" + d.dir + "(text[], integer, text[], integer, boolean);\n" +
-			strings.NewReplacer("{bfs}", bfs).Replace(walkSQL)
+			strings.NewReplacer("{walk}", cte).Replace(walkSQL)
 		sql = strings.NewReplacer("{schema}", s, "{dir}", d.dir, "{near}", d.near, "{far}", d.far, "{backward}", d.backward).Replace(sql)
 	}
 	// An earlier version walked in genealogy_walk.
@@ -323,9 +323,10 @@ type resolved struct {
 }
 
 // small runs the one-statement walk and calls found for each edge of the
-// answer, with its names and proof when resolve is set. done is false when the
-// statement stopped at its row limit or pointed at a stored closure, and
-// the trace must be walked another way; found has not been called then.
+// answer, with its names and proof when resolve is set. done is false
+// when the statement stopped at its row limit or pointed at a stored
+// closure, and the trace must be walked another way; found has not been
+// called then.
 func (w *Walker) small(ctx context.Context, req storage.TraverseRequest, resolve bool, found func(Ref, *resolved)) (done bool, err error) {
 	var kinds []string
 	if len(req.Kinds) > 0 {
@@ -370,8 +371,30 @@ func (w *Walker) small(ctx context.Context, req storage.TraverseRequest, resolve
 	if cutOrStore {
 		return false, nil
 	}
-	for i := range refs {
-		found(refs[i], &res[i])
+	// The rows have every depth each edge is reached at; storage.Walk's
+	// edges are those whose near end is at its shortest distance. In
+	// depth order, an end's first depth is its shortest; start nodes with
+	// edges are the near ends at depth 1.
+	order := make([]int, len(refs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(refs[a].Depth, refs[b].Depth) })
+	dist := make(map[int32]int32, len(refs))
+	for _, r := range refs {
+		if r.Depth == 1 {
+			dist[r.Near] = 0
+		}
+	}
+	for _, i := range order {
+		r := refs[i]
+		if d, ok := dist[r.Near]; !ok || d != r.Depth-1 {
+			continue
+		}
+		if _, ok := dist[r.Far]; !ok {
+			dist[r.Far] = r.Depth
+		}
+		found(r, &res[i])
 	}
 	return true, nil
 }

@@ -5,14 +5,15 @@
 --
 -- The recursive part keeps each edge once per depth its near end is
 -- reached at (UNION of whole rows), so it ends on cycles, and stops at
--- p_limit rows; the edges of storage.Walk's BFS are those whose near end
--- is at its shortest distance (dmin), which the last part keeps. With
--- p_resolve it joins the names of both ends (from and to, as in links) and
--- the proving event, which is all of Traverse's answer. Every row carries total, the
--- rows the walk produced: p_limit or more means it was cut short and the
--- caller must walk another way. A single start node with a stored closure
--- returns one row with total -1 and nothing else: the closure is the
--- faster way.
+-- p_limit rows. The edges of storage.Walk's BFS are those whose near end
+-- is at its shortest distance, which the caller keeps: in a genealogy
+-- nearly every row is one, and the filter costs more here than the rows it
+-- would drop. With p_resolve it joins the names of both ends (from and to,
+-- as in links) and the proving event, which is all of Traverse's answer.
+-- Every row carries total, the rows the walk produced: p_limit or more
+-- means it was cut short and the caller must walk another way. A single
+-- start node with a stored closure returns one row with total -1 and
+-- nothing else: the closure is the faster way.
 --
 -- Its plan is generic (plan_cache_mode), so it is planned once per session,
 -- not on every call: a custom plan for one start node costs more to make
@@ -41,18 +42,18 @@ BEGIN
     END IF;
     IF NOT p_resolve THEN
         RETURN QUERY
-        {bfs}
+        {walk}
         SELECT b.depth, b.near, b.far, b.kind, b.position, b.ord,
             NULL::text, NULL::text, NULL::text, NULL::bigint, NULL::bytea, (SELECT count(*) FROM w)
-        FROM bfs b;
+        FROM w b;
         RETURN;
     END IF;
     -- One lookup in links for both names, one in events for the proof.
     RETURN QUERY
-    {bfs}
+    {walk}
     SELECT b.depth, b.near, b.far, b.kind, b.position, b.ord,
         l.from_id, l.to_id, ev.stream, ev.version, ev.hash, (SELECT count(*) FROM w)
-    FROM bfs b
+    FROM w b
     JOIN {schema}.links l ON l.position = b.position AND l.ord = b.ord
     JOIN {schema}.events ev ON ev.position = b.position;
 END

@@ -1,5 +1,4 @@
--- The walk genealogy_{dir} runs, twice in its body: the CTEs up to bfs,
--- the edges of the breadth-first walk (see walk.sql).
+-- The walk genealogy_{dir} runs, in both of its statements (see walk.sql).
 WITH RECURSIVE roots AS (
     SELECT n.id FROM {schema}.genealogy_nodes n WHERE n.name = ANY(p_from)
 ), kinds AS (
@@ -14,9 +13,4 @@ WITH RECURSIVE roots AS (
     WHERE w.depth < p_max AND (p_kinds IS NULL OR e.kind IN (SELECT id FROM kinds))
 ), w AS MATERIALIZED (
     SELECT * FROM walk LIMIT p_limit
-), dmin AS (
-    SELECT d.n, min(d.d) AS d FROM (SELECT w.far, w.depth FROM w UNION ALL SELECT r.id, 0 FROM roots r) d(n, d)
-    GROUP BY d.n
-), bfs AS (
-    SELECT w.* FROM w JOIN dmin ON dmin.n = w.near AND w.depth = dmin.d + 1
 )
