@@ -61,11 +61,11 @@ func loadPG(b *testing.B) *pgBench {
 			b.Fatal(err)
 		}
 		if comment == nil || *comment != mark {
-			var any bool
-			if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT FROM `+q+`.events)`).Scan(&any); err != nil {
+			var other bool
+			if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT FROM `+q+`.events)`).Scan(&other); err != nil {
 				b.Fatal(err)
 			}
-			if any {
+			if other {
 				b.Fatalf("schema %s holds events but not %s; drop it or name another", schema, mark)
 			}
 			start := time.Now()

@@ -236,9 +236,9 @@ func distinct(from []string) []string {
 	return out
 }
 
-// Reach walks the integer index and returns the edges found, in walk order
-// within each depth, without names or proofs: the part of a trace whose cost
-// grows with the graph. It returns an error matching storage.ErrInvalid for
+// Reach walks the integer index and returns the edges found, in order of
+// depth, without names or proofs: the part of a trace whose cost grows with
+// the graph. It returns an error matching storage.ErrInvalid for
 // a request storage.ValidateTraverse rejects. A single node's large trace
 // may store the node's closure (Config.ClosureEdges); an error doing so is
 // returned.
