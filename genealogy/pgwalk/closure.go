@@ -77,34 +77,43 @@ type closure struct {
 	root  int32
 	refs  []Ref  // sorted by depth
 	snap  string // the snapshot refs are exact in (pg_snapshot text)
-	store bool   // whether to store it: new or stale, and large enough
+	stale bool   // read with enough edges since to store it again
 }
 
-// fromClosure answers req, a request from one node, from that node's
-// closure: the stored one brought up to date, or one walked now and stored
-// when it is large enough. ok is false when there is no closure to use
-// (none stored, and this walker stores none) or the closure cannot answer
-// req (it has edges of a kind req leaves out within req.MaxDepth).
-func (w *Walker) fromClosure(ctx context.Context, req storage.TraverseRequest) (refs []Ref, ok bool, err error) {
+// fromStored answers req, a request from one node, from that node's stored
+// closure brought up to date, storing it again when it was stale. ok is
+// false when none is stored or it cannot answer req (it has edges of a
+// kind req leaves out within req.MaxDepth).
+func (w *Walker) fromStored(ctx context.Context, req storage.TraverseRequest) (refs []Ref, ok bool, err error) {
 	var c closure
 	var found bool
 	err = w.read(ctx, func(tx pgx.Tx) error {
 		var err error
-		if found, err = w.loadClosure(ctx, tx, req, &c); err != nil || found || w.closureEdges < 0 {
-			return err
-		}
-		return w.walkClosure(ctx, tx, req, &c)
+		found, err = w.loadClosure(ctx, tx, req, &c)
+		return err
 	})
-	if err != nil || (!found && w.closureEdges < 0) {
+	if err != nil || !found {
 		return nil, false, err
 	}
-	if c.store && w.closureEdges >= 0 && len(c.refs) >= w.closureEdges && len(c.refs) <= maxStoredRefs {
-		_, err := w.pool.Exec(ctx, w.q.writeClosure, c.root, req.Direction == storage.Backward, c.snap, len(c.refs), packRefs(c.refs))
-		if err != nil {
-			return nil, false, fmt.Errorf("pgwalk: store the closure of %s: %w", req.From[0], err)
+	if c.stale {
+		if err := w.storeClosure(ctx, req, &c); err != nil {
+			return nil, false, err
 		}
 	}
 	return w.prefix(ctx, req, c.refs)
+}
+
+// storeClosure stores c as the closure of req's start node, when this
+// walker stores closures and c is large enough (and not too large).
+func (w *Walker) storeClosure(ctx context.Context, req storage.TraverseRequest, c *closure) error {
+	if w.closureEdges < 0 || len(c.refs) < w.closureEdges || len(c.refs) == 0 || len(c.refs) > maxStoredRefs {
+		return nil
+	}
+	_, err := w.pool.Exec(ctx, w.q.writeClosure, c.root, req.Direction == storage.Backward, c.snap, len(c.refs), packRefs(c.refs))
+	if err != nil {
+		return fmt.Errorf("pgwalk: store the closure of %s: %w", req.From[0], err)
+	}
+	return nil
 }
 
 // prefix returns the edges of refs, a closure, that answer req, or ok
@@ -170,24 +179,8 @@ func (w *Walker) loadClosure(ctx context.Context, tx pgx.Tx, req storage.Travers
 	if !w.explicitDelta {
 		limit = max(limit, len(c.refs)/32)
 	}
-	c.store = len(delta) >= limit
+	c.stale = len(delta) >= limit
 	return true, nil
-}
-
-// walkClosure walks req's start node's closure into c, level by level.
-func (w *Walker) walkClosure(ctx context.Context, tx pgx.Tx, req storage.TraverseRequest, c *closure) error {
-	if err := tx.QueryRow(ctx, w.q.snapshot).Scan(&c.snap); err != nil {
-		return err
-	}
-	full := storage.TraverseRequest{From: req.From, Direction: req.Direction, MaxDepth: storage.MaxTraverseDepth}
-	var err error
-	if c.refs, err = w.levels(ctx, tx, full); err != nil {
-		return err
-	}
-	if len(c.refs) > 0 {
-		c.root, c.store = c.refs[0].Near, true
-	}
-	return nil
 }
 
 // merge brings refs, the closure of root in an older snapshot, up to date

@@ -12,8 +12,9 @@
 //     which reaches a fifth of a plant) reads the closure, one packed value,
 //     with the edges written since it was stored, and merges them;
 //   - any other large trace walks level by level, one batched query per
-//     level over a covering index; a single node's walk is stored as its
-//     closure when it reaches Config.ClosureEdges edges.
+//     level over a covering index; a single node's walk that is its
+//     closure (it saw every edge) is stored as one when it reaches
+//     Config.ClosureEdges edges.
 //
 // Its answers are exactly storage.Store.Traverse's (the shared test in
 // package genealogy and this package's tests check it, with appends running
@@ -70,9 +71,9 @@ func Install(ctx context.Context, pool *pgxpool.Pool, schema string) error {
 	} {
 		// Dropped first: CREATE OR REPLACE cannot change the columns an
 		// earlier version returned.
-		sql += "\nDROP FUNCTION IF EXISTS " + s + ".genealogy_" + d.dir + "(text[], integer, text[], integer, boolean);\n" +
-			strings.NewReplacer("{walk}", cte).Replace(walkSQL)
-		sql = strings.NewReplacer("{schema}", s, "{dir}", d.dir, "{near}", d.near, "{far}", d.far, "{backward}", d.backward).Replace(sql)
+		fn := "DROP FUNCTION IF EXISTS {schema}.genealogy_{dir}(text[], integer, text[], integer, boolean);\n" +
+			strings.ReplaceAll(walkSQL, "{walk}", cte)
+		sql += "\n" + strings.NewReplacer("{schema}", s, "{dir}", d.dir, "{near}", d.near, "{far}", d.far, "{backward}", d.backward).Replace(fn)
 	}
 	// An earlier version walked in genealogy_walk.
 	sql += "\nDROP FUNCTION IF EXISTS " + s + ".genealogy_walk(text[], boolean, integer, text[], integer);\n"
@@ -107,7 +108,9 @@ type Config struct {
 	SmallWalk int
 	// ClosureEdges is how many edges a single node's trace must reach for
 	// the walker to store it as the node's closure, which later traces of
-	// that node read instead of walking. Storing writes the table
+	// that node read instead of walking; only a trace that saw every edge
+	// (to its end or to storage.MaxTraverseDepth, none left out by kind)
+	// is one. Storing writes the table
 	// genealogy_closures in a transaction of its own, so the pool needs
 	// that right. Negative: never store (closures stored by other walkers
 	// are still read). Default: DefaultClosureEdges.
@@ -248,12 +251,12 @@ func (w *Walker) Reach(ctx context.Context, req storage.TraverseRequest) ([]Ref,
 	}
 	req.From = distinct(req.From)
 	var refs []Ref
-	done, err := w.small(ctx, req, false, func(r Ref, _ *resolved) { refs = append(refs, r) })
+	done, stored, err := w.small(ctx, req, false, func(r Ref, _ *resolved) { refs = append(refs, r) })
 	if err != nil || done {
 		slices.SortStableFunc(refs, func(a, b Ref) int { return cmp.Compare(a.Depth, b.Depth) })
 		return refs, err
 	}
-	return w.large(ctx, req)
+	return w.large(ctx, req, stored)
 }
 
 // Traverse answers req as storage.Store.Traverse does, with the same edges
@@ -270,7 +273,7 @@ func (w *Walker) Traverse(ctx context.Context, req storage.TraverseRequest) ([]s
 	req.From = distinct(req.From)
 	var refs []Ref
 	var res []resolved
-	done, err := w.small(ctx, req, true, func(r Ref, x *resolved) {
+	done, stored, err := w.small(ctx, req, true, func(r Ref, x *resolved) {
 		refs = append(refs, r)
 		res = append(res, *x)
 	})
@@ -278,7 +281,7 @@ func (w *Walker) Traverse(ctx context.Context, req storage.TraverseRequest) ([]s
 		return nil, err
 	}
 	if !done {
-		if refs, err = w.large(ctx, req); err != nil {
+		if refs, err = w.large(ctx, req, stored); err != nil {
 			return nil, err
 		}
 		if res, err = w.resolve(ctx, req.Direction, refs); err != nil {
@@ -325,9 +328,9 @@ type resolved struct {
 // small runs the one-statement walk and calls found for each edge of the
 // answer, with its names and proof when resolve is set. done is false
 // when the statement stopped at its row limit or pointed at a stored
-// closure, and the trace must be walked another way; found has not been
-// called then.
-func (w *Walker) small(ctx context.Context, req storage.TraverseRequest, resolve bool, found func(Ref, *resolved)) (done bool, err error) {
+// closure (stored), and the trace must be walked another way; found has
+// not been called then.
+func (w *Walker) small(ctx context.Context, req storage.TraverseRequest, resolve bool, found func(Ref, *resolved)) (done, stored bool, err error) {
 	var kinds []string
 	if len(req.Kinds) > 0 {
 		kinds = req.Kinds
@@ -335,23 +338,23 @@ func (w *Walker) small(ctx context.Context, req storage.TraverseRequest, resolve
 	limit := 4 * w.smallWalk
 	rows, err := w.pool.Query(ctx, w.q.small[dir(req.Direction)], req.From, req.MaxDepth, kinds, limit, resolve)
 	if err != nil {
-		return false, fmt.Errorf("pgwalk: traverse: %w", err)
+		return false, false, fmt.Errorf("pgwalk: traverse: %w", err)
 	}
 	var (
-		r          Ref
-		x          resolved
-		from, to   *string
-		stream     *string
-		version    *int64
-		hash       []byte
-		total      int64
-		refs       []Ref
-		res        []resolved
-		cutOrStore bool
+		r        Ref
+		x        resolved
+		from, to *string
+		stream   *string
+		version  *int64
+		hash     []byte
+		total    int64
+		refs     []Ref
+		res      []resolved
+		cut      bool
 	)
 	_, err = pgx.ForEachRow(rows, []any{&r.Depth, &r.Near, &r.Far, &r.Kind, &r.Position, &r.Ord, &from, &to, &stream, &version, &hash, &total}, func() error {
 		if total < 0 || total >= int64(limit) {
-			cutOrStore = true
+			cut, stored = true, total < 0
 			return nil
 		}
 		if resolve {
@@ -366,10 +369,10 @@ func (w *Walker) small(ctx context.Context, req storage.TraverseRequest, resolve
 		return nil
 	})
 	if err != nil {
-		return false, fmt.Errorf("pgwalk: traverse: %w", err)
+		return false, false, fmt.Errorf("pgwalk: traverse: %w", err)
 	}
-	if cutOrStore {
-		return false, nil
+	if cut {
+		return false, stored, nil
 	}
 	// The rows have every depth each edge is reached at; storage.Walk's
 	// edges are those whose near end is at its shortest distance. In
@@ -396,25 +399,43 @@ func (w *Walker) small(ctx context.Context, req storage.TraverseRequest, resolve
 		}
 		found(r, &res[i])
 	}
-	return true, nil
+	return true, false, nil
 }
 
-// large answers a trace too large for small: from the start node's closure
-// when it has one or this trace makes one, else level by level.
-func (w *Walker) large(ctx context.Context, req storage.TraverseRequest) ([]Ref, error) {
-	if len(req.From) == 1 {
-		refs, ok, err := w.fromClosure(ctx, req)
+// large answers a trace too large for small: from the start node's stored
+// closure when small found one and it answers req, else level by level. A
+// single node's walk that is its closure (it saw every edge, to
+// storage.MaxTraverseDepth or to its end, none left out by kind) is stored
+// as one when it is large enough.
+func (w *Walker) large(ctx context.Context, req storage.TraverseRequest, stored bool) ([]Ref, error) {
+	if stored {
+		refs, ok, err := w.fromStored(ctx, req)
 		if err != nil || ok {
 			return refs, err
 		}
 	}
-	var refs []Ref
+	var c closure
+	var whole bool
 	err := w.read(ctx, func(tx pgx.Tx) error {
+		if len(req.From) == 1 && w.closureEdges >= 0 {
+			if err := tx.QueryRow(ctx, w.q.snapshot).Scan(&c.snap); err != nil {
+				return err
+			}
+		}
 		var err error
-		refs, err = w.levels(ctx, tx, req)
+		c.refs, whole, err = w.levels(ctx, tx, req)
 		return err
 	})
-	return refs, err
+	if err != nil {
+		return nil, err
+	}
+	if whole && c.snap != "" && len(c.refs) > 0 {
+		c.root = c.refs[0].Near
+		if err := w.storeClosure(ctx, req, &c); err != nil {
+			return nil, err
+		}
+	}
+	return c.refs, nil
 }
 
 // read runs fn in a read-only REPEATABLE READ transaction: one snapshot for
@@ -467,13 +488,15 @@ func (w *Walker) kindNames(ctx context.Context, q querier, need ...int16) (map[i
 }
 
 // levels walks breadth first, one batched query per level, each node
-// expanded once at its shortest distance, as storage.Walk does.
-func (w *Walker) levels(ctx context.Context, tx pgx.Tx, req storage.TraverseRequest) ([]Ref, error) {
+// expanded once at its shortest distance, as storage.Walk does. whole is
+// true when the walk saw every edge it reached: it ended before
+// req.MaxDepth or at storage.MaxTraverseDepth, and left none out by kind.
+func (w *Walker) levels(ctx context.Context, tx pgx.Tx, req storage.TraverseRequest) (refs []Ref, whole bool, err error) {
 	var want map[int16]bool
 	if len(req.Kinds) > 0 {
 		kinds, err := w.kindNames(ctx, tx)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		want = map[int16]bool{}
 		for id, k := range kinds {
@@ -484,7 +507,7 @@ func (w *Walker) levels(ctx context.Context, tx pgx.Tx, req storage.TraverseRequ
 	}
 	rows, err := tx.Query(ctx, w.q.names, req.From)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	var seen bitset
 	var frontier []int32
@@ -497,20 +520,21 @@ func (w *Walker) levels(ctx context.Context, tx pgx.Tx, req storage.TraverseRequ
 		}
 		return nil
 	}); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	q := w.q.level[dir(req.Direction)]
-	var refs []Ref
+	leftOut := false
 	for depth := int32(1); int(depth) <= req.MaxDepth && len(frontier) > 0; depth++ {
 		rows, err := tx.Query(ctx, q, frontier)
 		if err != nil {
-			return nil, fmt.Errorf("depth %d: %w", depth, err)
+			return nil, false, fmt.Errorf("depth %d: %w", depth, err)
 		}
 		var next []int32
 		var r Ref
 		r.Depth = depth
 		_, err = pgx.ForEachRow(rows, []any{&r.Near, &r.Far, &r.Kind, &r.Position, &r.Ord}, func() error {
 			if want != nil && !want[r.Kind] {
+				leftOut = true
 				return nil
 			}
 			refs = append(refs, r)
@@ -521,11 +545,12 @@ func (w *Walker) levels(ctx context.Context, tx pgx.Tx, req storage.TraverseRequ
 			return nil
 		})
 		if err != nil {
-			return nil, fmt.Errorf("depth %d: %w", depth, err)
+			return nil, false, fmt.Errorf("depth %d: %w", depth, err)
 		}
 		frontier = next
 	}
-	return refs, nil
+	whole = !leftOut && (len(frontier) == 0 || req.MaxDepth == storage.MaxTraverseDepth)
+	return refs, whole, nil
 }
 
 // resolve reads the names of the ends of refs, found walking in direction
