@@ -19,7 +19,7 @@ import (
 // is a walk over some kinds only when the prefix has no edge of another
 // kind. Stored with the snapshot it was walked in, it stays exact: the
 // edges that snapshot did not see are found by their transaction (xid) and
-// merged in by reader.
+// merged in by each reader.
 //
 // Nothing in an append waits for a closure, which is why it is brought up
 // to date when read rather than in the append's trigger: keeping it in the
@@ -34,6 +34,7 @@ const refSize = 24
 // maxStoredRefs bounds a stored closure (bytea holds at most 1 GB).
 const maxStoredRefs = 1 << 24
 
+// packRefs packs refs, refSize bytes each, in their order.
 func packRefs(refs []Ref) []byte {
 	b := make([]byte, 0, len(refs)*refSize)
 	for _, r := range refs {
@@ -47,9 +48,9 @@ func packRefs(refs []Ref) []byte {
 	return b
 }
 
-// unpackRefs reads what packRefs wrote. It returns an error for a length
-// that is not a whole number of refs or a depth outside
-// 1..storage.MaxTraverseDepth.
+// unpackRefs reads what packRefs wrote for a closure. It returns an error
+// for a length that is not a whole number of refs, a depth outside
+// 1..storage.MaxTraverseDepth or refs out of depth order.
 func unpackRefs(b []byte) ([]Ref, error) {
 	if len(b)%refSize != 0 {
 		return nil, fmt.Errorf("closure of %d bytes: not a whole number of %d-byte edges", len(b), refSize)
@@ -67,6 +68,9 @@ func unpackRefs(b []byte) ([]Ref, error) {
 		}
 		if refs[i].Depth < 1 || refs[i].Depth > storage.MaxTraverseDepth {
 			return nil, fmt.Errorf("closure edge %d: depth %d is outside 1..%d", i, refs[i].Depth, storage.MaxTraverseDepth)
+		}
+		if i > 0 && refs[i].Depth < refs[i-1].Depth {
+			return nil, fmt.Errorf("closure edge %d: depth %d after depth %d", i, refs[i].Depth, refs[i-1].Depth)
 		}
 	}
 	return refs, nil
@@ -128,12 +132,16 @@ func (w *Walker) prefix(ctx context.Context, req storage.TraverseRequest, refs [
 	if err != nil {
 		return nil, false, fmt.Errorf("pgwalk: traverse: %w", err)
 	}
-	want := map[int16]bool{}
-	for id, k := range kinds {
-		want[id] = slices.Contains(req.Kinds, k)
-	}
 	for _, r := range refs {
-		if !want[r.Kind] {
+		k, known := kinds[r.Kind]
+		if !known {
+			// A kind added since the cache was read.
+			if kinds, err = w.kindNames(ctx, nil, r.Kind); err != nil {
+				return nil, false, fmt.Errorf("pgwalk: traverse: %w", err)
+			}
+			k = kinds[r.Kind]
+		}
+		if !slices.Contains(req.Kinds, k) {
 			return nil, false, nil
 		}
 	}

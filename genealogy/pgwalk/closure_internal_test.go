@@ -2,6 +2,7 @@ package pgwalk
 
 import (
 	"bytes"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -25,6 +26,7 @@ func TestPackRefsRoundTrip(t *testing.T) {
 				Depth:    rapid.Int32Range(1, storage.MaxTraverseDepth).Draw(t, "depth"),
 			}
 		})).Draw(t, "refs")
+		slices.SortStableFunc(refs, func(a, b Ref) int { return int(a.Depth - b.Depth) })
 		got, err := unpackRefs(packRefs(refs))
 		if err != nil {
 			t.Fatal(err)
@@ -43,6 +45,7 @@ func TestUnpackRefsRejects(t *testing.T) {
 		"long":       append(append([]byte{}, good...), 0),
 		"depth zero": packRefs([]Ref{{Depth: 0}}),
 		"too deep":   packRefs([]Ref{{Depth: storage.MaxTraverseDepth + 1}}),
+		"unsorted":   packRefs([]Ref{{Depth: 2}, {Depth: 1}}),
 	} {
 		if _, err := unpackRefs(b); err == nil {
 			t.Errorf("%s: no error", name)
