@@ -36,7 +36,7 @@ func main() {
 	keep := flag.Bool("keep", false, "with -database-url: keep the schema instead of dropping it at the end")
 	flag.Parse()
 	ctx := context.Background()
-	store, closeStore, err := exstore.Open(ctx, *dbURL, "audittrail", *keep, fixedClock(), os.Stderr)
+	store, closeStore, err := exstore.Open(ctx, *dbURL, "audittrail", *keep, exstore.FixedClock(), os.Stderr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "audittrail:", err)
 		os.Exit(1)
@@ -49,17 +49,7 @@ func main() {
 	}
 }
 
-// fixedClock ticks one second per call from a fixed start, so the output is
-// the same on every run.
-func fixedClock() storage.Clock {
-	t := time.Date(2026, 11, 25, 6, 0, 0, 0, time.UTC)
-	return func() time.Time {
-		t = t.Add(time.Second)
-		return t
-	}
-}
-
-func memoryStore() storage.Store { return memory.New(&memory.Config{Clock: fixedClock()}) }
+func memoryStore() storage.Store { return memory.New(&memory.Config{Clock: exstore.FixedClock()}) }
 
 func run(ctx context.Context, w io.Writer, s storage.Store) error {
 	// The key that signs checkpoints lives outside the database. A fixed seed

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/interlock-mes/interlock/examples/internal/exstore"
 	"github.com/interlock-mes/interlock/storage/postgres"
 	"github.com/interlock-mes/interlock/storage/postgres/pgtest"
 )
@@ -46,7 +47,7 @@ func TestOutput(t *testing.T) {
 // on the memory store.
 func TestOutputOnPostgres(t *testing.T) {
 	pool, schema := pgtest.Pool(t)
-	s, err := postgres.New(pool, &postgres.Config{Schema: schema, Clock: fixedClock(), ReadAllWait: 30 * time.Second})
+	s, err := postgres.New(pool, &postgres.Config{Schema: schema, Clock: exstore.FixedClock(), ReadAllWait: 30 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,7 +52,7 @@ func main() {
 	report := flag.String("report", "", "write the batch record, reviewed by exception, as an HTML page to this file")
 	flag.Parse()
 	ctx := context.Background()
-	clock := fixedClock()
+	clock := exstore.FixedClock()
 	store, closeStore, err := exstore.Open(ctx, *dbURL, "batchrecord", *keep, clock, os.Stderr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "batchrecord:", err)
@@ -63,16 +63,6 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "batchrecord:", err)
 		os.Exit(1)
-	}
-}
-
-// fixedClock ticks one second per call from a fixed start, so that the
-// output is the same on every run.
-func fixedClock() storage.Clock {
-	t := time.Date(2026, 11, 25, 6, 0, 0, 0, time.UTC)
-	return func() time.Time {
-		t = t.Add(time.Second)
-		return t
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/interlock-mes/interlock/examples/internal/exstore"
 	"github.com/interlock-mes/interlock/storage/memory"
 	"github.com/interlock-mes/interlock/storage/postgres"
 	"github.com/interlock-mes/interlock/storage/postgres/pgtest"
@@ -22,7 +23,7 @@ var update = flag.Bool("update", false, "rewrite testdata/output.golden")
 // prints with the golden file: each wrong action denied with its code, the
 // signature, the genealogy and the verification.
 func TestOutput(t *testing.T) {
-	clock := fixedClock()
+	clock := exstore.FixedClock()
 	var out bytes.Buffer
 	if err := run(context.Background(), &out, memory.New(&memory.Config{Clock: clock}), clock, ""); err != nil {
 		t.Fatalf("run: %v", err)
@@ -46,7 +47,7 @@ func TestOutput(t *testing.T) {
 // the same story.
 func TestOutputOnPostgres(t *testing.T) {
 	pool, schema := pgtest.Pool(t)
-	clock := fixedClock()
+	clock := exstore.FixedClock()
 	s, err := postgres.New(pool, &postgres.Config{Schema: schema, Clock: clock, ReadAllWait: 30 * time.Second})
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -53,4 +54,14 @@ func Open(ctx context.Context, url, prefix string, keep bool, clock storage.Cloc
 		}
 		pool.Close()
 	}, nil
+}
+
+// FixedClock ticks one second per call from 2026-11-25 06:00 UTC, so that an
+// example prints the same output on every run.
+func FixedClock() storage.Clock {
+	t := time.Date(2026, 11, 25, 6, 0, 0, 0, time.UTC)
+	return func() time.Time {
+		t = t.Add(time.Second)
+		return t
+	}
 }
