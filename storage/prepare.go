@@ -1,9 +1,11 @@
 package storage
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"time"
 	"unicode/utf8"
 
@@ -26,11 +28,6 @@ type Prepared struct {
 	Streams        []PreparedStream // in request order
 	Reads          []StreamVersion
 	IdempotencyKey string
-	// Digest identifies the content of the request (streams, events), not
-	// its preconditions, so that a retry with the same key can be told from
-	// a different append that reuses it. It is set only when
-	// IdempotencyKey is.
-	Digest audit.Hash
 	// Events is the total number of events.
 	Events int
 
@@ -124,9 +121,6 @@ func Prepare(req AppendRequest) (*Prepared, error) {
 			return nil, invalid(indexed("reads", i, "version"), "%d is negative", r.Version)
 		}
 	}
-	if p.IdempotencyKey != "" {
-		p.Digest = p.digest()
-	}
 	return p, nil
 }
 
@@ -155,9 +149,14 @@ func indexed(list string, i int, field string) string {
 	return fmt.Sprintf("%s[%d].%s", list, i, field)
 }
 
-// digest hashes the content of the request: every stream and event field,
-// each length-prefixed so that no two requests share an encoding.
-func (p *Prepared) digest() audit.Hash {
+// Digest identifies the content of the request (streams and their events:
+// type, actor, canonical payload and evidence, links), not its
+// preconditions, so that a retry with the same idempotency key can be told
+// from a different append that reuses it. It hashes every field, each
+// length-prefixed so that no two requests share an encoding; a store that
+// keeps the first append's records may compare them with SameContent
+// instead.
+func (p *Prepared) Digest() audit.Hash {
 	h := sha256.New()
 	var n [8]byte
 	write := func(s string) {
@@ -184,6 +183,30 @@ func (p *Prepared) digest() audit.Hash {
 	var out audit.Hash
 	h.Sum(out[:0])
 	return out
+}
+
+// SameContent reports whether recs, the records an earlier append wrote in
+// the order of its request, hold exactly the content of p: the same
+// streams in the same order, and events equal in type, actor, canonical
+// payload and evidence, and links. It is Digest's comparison without the
+// hashing.
+func (p *Prepared) SameContent(recs []audit.Record) bool {
+	if len(recs) != p.Events {
+		return false
+	}
+	k := 0
+	for _, ps := range p.Streams {
+		for i := range ps.Events {
+			ev, r := &ps.Events[i], &recs[k]
+			if r.Stream != ps.Stream || r.Type != ev.Type || r.Actor != ev.Actor ||
+				!bytes.Equal(r.Payload, ev.Payload) || !bytes.Equal(r.Evidence, ev.Evidence) ||
+				!slices.Equal(r.Links, ev.Links) {
+				return false
+			}
+			k++
+		}
+	}
+	return true
 }
 
 // prepareEvent validates ev into out, appending its canonical payload and

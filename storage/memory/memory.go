@@ -58,11 +58,11 @@ type Store struct {
 }
 
 // idempotent remembers a keyed append: its records have consecutive
-// positions.
+// positions. A later append with the key is compared with them
+// (storage.Prepared.SameContent), so no digest is kept.
 type idempotent struct {
-	digest audit.Hash
-	first  int64 // position of the first record
-	n      int
+	first int64 // position of the first record
+	n     int
 }
 
 // New returns an empty store. cfg may be nil.
@@ -101,10 +101,10 @@ func (s *Store) Append(ctx context.Context, req storage.AppendRequest) (storage.
 
 	if p.IdempotencyKey != "" {
 		if prev, ok := s.keys[p.IdempotencyKey]; ok {
-			if prev.digest != p.Digest {
+			out := s.copies(prev.n, func(k int) int { return int(prev.first) - 1 + k })
+			if !p.SameContent(out) {
 				return storage.AppendResult{}, fmt.Errorf("append: key %q: %w", p.IdempotencyKey, storage.ErrIdempotencyKeyReused)
 			}
-			out := s.copies(prev.n, func(k int) int { return int(prev.first) - 1 + k })
 			return storage.AppendResult{Records: out, Replayed: true}, nil
 		}
 	}
@@ -196,7 +196,7 @@ func (s *Store) Append(ctx context.Context, req storage.AppendRequest) (storage.
 		}
 	}
 	if p.IdempotencyKey != "" {
-		s.keys[strings.Clone(p.IdempotencyKey)] = idempotent{digest: p.Digest, first: base + 1, n: len(recs)}
+		s.keys[strings.Clone(p.IdempotencyKey)] = idempotent{first: base + 1, n: len(recs)}
 	}
 	return storage.AppendResult{Records: recs}, nil
 }

@@ -205,11 +205,12 @@ func appendArgs(p *storage.Prepared, recs []audit.Record) ([]any, error) {
 		}
 	}
 	var key any // NULL: no key
+	var digest audit.Hash
 	if p.IdempotencyKey != "" {
-		key = p.IdempotencyKey
+		key, digest = p.IdempotencyKey, p.Digest()
 	}
 	return []any{
-		key, p.Digest[:],
+		key, digest[:],
 		streams, expected, genesis,
 		reads, readVers,
 		recs[0].Time,
