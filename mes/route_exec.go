@@ -80,9 +80,15 @@ const routeStepModelPrefix = "route-step/"
 //     ready (available, calibrated, clean) and, with an InstrumentClass, of
 //     that class; the completion needs evidence Name from a device (or
 //     typed in, unless RequireDevice), a device reading stable and taken on
-//     that scale, within Target−Below..Target+Above in Unit. With a
-//     Material of which the step scans no lot, the lot named by
-//     StepConfig.LotRef must be usable and of that material.
+//     that scale, within Target−Below..Target+Above in Unit and at or above
+//     the scale's minimum weight in Unit (gate.MinimumWeight: a scale whose
+//     calibration recorded no minimum weight fails closed). A tare given
+//     as evidence WeighTare(Name) (with its gross, WeighGross(Name), as
+//     RouteWeighingEvidence gives them) makes Name the net: the three must
+//     be one device weighing with Name exactly gross − tare
+//     (gate.GrossMinusTare), and the tare stable. With a Material of which
+//     the step scans no lot, the lot named by StepConfig.LotRef must be
+//     usable and of that material.
 //   - RecordValue: the completion needs evidence Name carrying a value (or,
 //     without Min and Max, a text in Identity); with Min or Max, a number in
 //     Unit within them, limits included.
@@ -99,7 +105,8 @@ const routeStepModelPrefix = "route-step/"
 // such step, a *RouteNotApprovedError when the version was never approved
 // (a retired version that was approved still runs the batches bound to
 // it), and an error naming the problem for a Weigh whose InstrumentClass
-// StepConfig does not list or requirements it cannot enforce.
+// StepConfig does not list, a Weigh whose tare or gross name another
+// requirement of the step uses, or requirements it cannot enforce.
 func StepModel(v *RouteVersion, stepID string, cfg *StepConfig) (*Model, error) {
 	if v == nil || v.Route == nil {
 		return nil, errors.New("mes: StepModel: no route version")
@@ -243,9 +250,13 @@ type enforcement struct {
 func enforcementOf(step *Step, c *StepConfig) (*enforcement, error) {
 	e := &enforcement{}
 	scanned := map[string]bool{} // materials the step scans a lot of
+	values := map[string]bool{}  // names of the step's evidence
 	for _, req := range step.Requirements {
 		if s, ok := req.(ScanLot); ok {
 			scanned[s.Material] = true
+		}
+		if n := valueName(req); n != "" {
+			values[n] = true
 		}
 	}
 	var errs []error
@@ -290,6 +301,20 @@ func enforcementOf(step *Step, c *StepConfig) (*enforcement, error) {
 			add(&e.complete, ifEvidence(req.Name, g), err)
 			g, err = deviceReading(req.Name, c.ScaleRef)
 			add(&e.complete, ifEvidence(req.Name, g), err)
+			g, err = gate.MinimumWeight(req.Name, gate.FromRef(c.ScaleRef))
+			add(&e.complete, ifEvidence(req.Name, unlessOtherDevice(req.Name, c.ScaleRef, g)), err)
+			// A tare (or a gross) given with the weight makes the weight a
+			// net, which must be exactly gross − tare of one weighing.
+			tare, gross := WeighTare(req.Name), WeighGross(req.Name)
+			for _, n := range []string{tare, gross} {
+				if values[n] {
+					errs = append(errs, fmt.Errorf("weighing %s names its tare or gross %q, which another requirement of the step uses", req.Name, n))
+				}
+			}
+			g, err = gate.GrossMinusTare(gross, tare, req.Name)
+			add(&e.complete, ifEvidence(req.Name, ifAnyEvidence([]string{tare, gross}, g)), err)
+			g, err = gate.RequireStable(tare)
+			add(&e.complete, ifEvidence(tare, g), err)
 			if req.Material != "" && !scanned[req.Material] {
 				g, err := gate.LotUsable(gate.FromRef(c.LotRef), req.Material)
 				add(&e.start, g, err)
@@ -326,30 +351,60 @@ func enforcementOf(step *Step, c *StepConfig) (*enforcement, error) {
 // ifEvidence checks g only when the attempt carries evidence name: a
 // missing piece is the evidence requirement's to report, once.
 func ifEvidence(name string, g gate.Gate) gate.Gate {
+	return ifAnyEvidence([]string{name}, g)
+}
+
+// ifAnyEvidence checks g only when the attempt carries evidence by one of
+// names.
+func ifAnyEvidence(names []string, g gate.Gate) gate.Gate {
 	if g == nil {
 		return nil
 	}
-	named, err := gate.Named(gate.Name(g), &evidenceGuard{name: name, g: g})
+	guard := &evidenceGuard{names: names, g: g}
+	named, err := gate.Named(gate.Name(g), guard)
 	if err != nil {
 		// Every gate guarded here is named; keep an unnamed one as it is.
-		return &evidenceGuard{name: name, g: g}
+		return guard
 	}
 	return named
 }
 
 type evidenceGuard struct {
-	name string
-	g    gate.Gate
+	names []string
+	g     gate.Gate
 }
 
 func (e *evidenceGuard) Check(ctx context.Context, a *gate.Attempt, f gate.Facts) (gate.Verdict, error) {
 	if a == nil {
 		return gate.Verdict{}, gate.ErrNilAttempt
 	}
-	if !slices.ContainsFunc(a.Evidence, func(ev gate.Evidence) bool { return ev.Name == e.name }) {
+	if !slices.ContainsFunc(a.Evidence, func(ev gate.Evidence) bool { return slices.Contains(e.names, ev.Name) }) {
 		return gate.Pass(), nil
 	}
 	return e.g.Check(ctx, a, f)
+}
+
+// unlessOtherDevice checks g unless evidence name is a device reading
+// taken on an instrument other than the scale named by scaleRef: that is
+// deviceReading's to deny, and no minimum weight of the scale applies to it.
+func unlessOtherDevice(name, scaleRef string, g gate.Gate) gate.Gate {
+	if g == nil {
+		return nil
+	}
+	guarded := gate.Func(func(ctx context.Context, a *gate.Attempt, f gate.Facts) (gate.Verdict, error) {
+		if a == nil {
+			return gate.Verdict{}, gate.ErrNilAttempt
+		}
+		if e, r := one(a, name); r == nil && e.Source == gate.SourceDevice && e.Instrument != "" && e.Instrument != a.Refs[scaleRef] {
+			return gate.Pass(), nil
+		}
+		return g.Check(ctx, a, f)
+	})
+	named, err := gate.Named(gate.Name(g), guarded)
+	if err != nil {
+		return guarded
+	}
+	return named
 }
 
 // one returns the one piece of evidence named name, or the reason there is

@@ -106,7 +106,8 @@ func TestStepModelEnforcesRequirements(t *testing.T) {
 		want []transitionRow
 	}{
 		{"S10", common(transitionRow{From: StepInProgress, To: StepComplete, Command: CmdComplete,
-			Gates: []string{"route-binding", "lot-usable", "equipment-ready", "instrument-class", "within-tolerance", "device-reading"},
+			Gates: []string{"route-binding", "lot-usable", "equipment-ready", "instrument-class", "within-tolerance", "device-reading",
+				"minimum-weight", "gross-minus-tare", "require-stable"},
 			Evidence: []EvidenceRequirement{
 				{Name: "lot-scan", Sources: []gate.Source{gate.SourceScanner}},
 				{Name: "net-weight", Sources: []gate.Source{gate.SourceDevice}},
@@ -272,6 +273,7 @@ func TestRouteRunsThroughTheEngine(t *testing.T) {
 		sg.facts.run("person", PersonStream("qa-4"), CmdGrantRole, map[string]string{"role": "qa"})
 		sg.facts.run("lot", LotStream("L9"), CmdReceive, LotReceived{Material: "EXC-200", Quantity: decimalOf(t, "10"), Unit: "kg"})
 		sg.facts.run("lot", LotStream("L9"), CmdRelease, nil)
+		calibrate(sg.facts, "SC-01", "0.5") // route weighings need the scale's minimum weight
 		routes := must[*Routes](t)(NewRoutes(sg.e, s, nil))
 		bindOnStart := must[Option](t)(BindRouteOnStart())
 		rr := &routeRun{t: t, sg: sg, routes: routes, batch: must[*Model](t)(BatchLifecycle(bindOnStart))}

@@ -64,6 +64,40 @@ func WeighingEvidence(tare, net device.Reading) ([]gate.Evidence, error) {
 	return []gate.Evidence{ev(EvidenceTare, tare), gross, ev(EvidenceNet, net)}, nil
 }
 
+// WeighTare returns the name of the tare of the route weighing whose net
+// weight is evidence name (Weigh.Name), such as "net-weight.tare".
+func WeighTare(name string) string { return name + "." + EvidenceTare }
+
+// WeighGross returns the name of the gross weight of the route weighing
+// whose net weight is evidence name, such as "net-weight.gross".
+func WeighGross(name string) string { return name + "." + EvidenceGross }
+
+// RouteWeighingEvidence is WeighingEvidence for a route step's Weigh named
+// name: the net as evidence name, the tare as WeighTare(name) and the gross
+// as WeighGross(name), so that a step with several weighings can carry the
+// tare of each. It returns WeighingEvidence's errors, and an error when
+// name is empty.
+func RouteWeighingEvidence(name string, tare, net device.Reading) ([]gate.Evidence, error) {
+	if name == "" {
+		return nil, errors.New("mes: RouteWeighingEvidence: name is empty")
+	}
+	ev, err := WeighingEvidence(tare, net)
+	if err != nil {
+		return nil, err
+	}
+	for i := range ev {
+		switch ev[i].Name {
+		case EvidenceTare:
+			ev[i].Name = WeighTare(name)
+		case EvidenceGross:
+			ev[i].Name = WeighGross(name)
+		case EvidenceNet:
+			ev[i].Name = name
+		}
+	}
+	return ev, nil
+}
+
 // WeighSpec describes a weigh step: a quantity of one material dispensed
 // from a lot on a scale.
 type WeighSpec struct {
