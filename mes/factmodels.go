@@ -1,5 +1,19 @@
 package mes
 
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/interlock-mes/interlock/gate"
+)
+
 // States and commands of the fact models: the lifecycles of the things gates
 // read. Facts change only through these models, run by the engine, so every
 // fact has a gated, recorded history.
@@ -55,6 +69,11 @@ func LotModel(opts ...Option) (*Model, error) {
 
 // EquipmentModel returns the equipment lifecycle: registered, calibrated and
 // cleaned while in service, taken out of and returned to service.
+//
+// Record a calibration with Engine.Calibrate, which denies (and records) a
+// calibration whose data could not be one. The engine shows gates no
+// request Data, so a CmdCalibrate run with this model directly through
+// Engine.Execute records its Data unchecked.
 func EquipmentModel(opts ...Option) (*Model, error) {
 	with := sharedOptions(opts)
 	return NewModel("equipment", 1).
@@ -81,4 +100,144 @@ func PersonModel(opts ...Option) (*Model, error) {
 		Permit(PersonActive, CmdRevokeRole, PersonActive, with(Recording(EventPersonRoleRevoked))...).
 		Permit(PersonActive, CmdRecordTrained, PersonActive, with(Recording(EventPersonTrained))...).
 		Build()
+}
+
+// Codes of a calibration's own check (Engine.Calibrate).
+const (
+	// CodeCalibrationData: the calibration's data is not a Calibration:
+	// a field of the wrong type, or one a Calibration does not have.
+	CodeCalibrationData gate.Code = "calibration.data-invalid"
+	// CodeCalibrationStatus: the calibration names no status, or one that
+	// is not a gate.CalibrationStatus.
+	CodeCalibrationStatus gate.Code = "calibration.status-invalid"
+	// CodeCalibrationDueMissing: a valid calibration has no due date.
+	CodeCalibrationDueMissing gate.Code = "calibration.due-missing"
+	// CodeCalibrationDueNotAfter: a valid calibration is due at or before
+	// the time it is recorded, so it would be overdue from the start.
+	CodeCalibrationDueNotAfter gate.Code = "calibration.due-not-after"
+	// CodeCalibrationMinWeight: the minimum weight is not a positive
+	// quantity with a unit, or a unit is given without one.
+	CodeCalibrationMinWeight gate.Code = "calibration.min-weight-invalid"
+)
+
+// calibrationStatuses are the results a calibration may record.
+var calibrationStatuses = []gate.CalibrationStatus{gate.CalibrationValid, gate.CalibrationFailed,
+	gate.CalibrationUnknown, gate.CalibrationNotRequired}
+
+// Calibration is what a calibration determined, the Data of CmdCalibrate
+// (EventEquipmentCalibrated), which the equipment's facts read.
+type Calibration struct {
+	// Status is the result: gate.CalibrationValid, CalibrationFailed,
+	// CalibrationUnknown or CalibrationNotRequired. Required.
+	Status gate.CalibrationStatus `json:"status"`
+	// Due is the instant the calibration runs out. A valid calibration
+	// needs one, after the time it is recorded.
+	Due time.Time `json:"due,omitzero"`
+	// MinWeight and MinWeightUnit are a scale's minimum weight (USP <41>):
+	// a positive quantity with its unit. Nil for equipment that determines
+	// none; such equipment fails gate.MinimumWeight.
+	MinWeight     *decimal.Decimal `json:"min_weight,omitempty"`
+	MinWeightUnit string           `json:"min_weight_unit,omitempty"`
+}
+
+// Calibrate records calibration c of equipment id (stream
+// EquipmentStream(id)) by actor, as command commandID of
+// EquipmentModel(opts...): opts are those a site builds its equipment
+// model with, such as a role gate.
+//
+// Beside the model's gates, the calibration itself is checked at the
+// engine's time, and a calibration that could not be one is denied and
+// recorded as every failed gate is, with every reason: no status or an
+// unknown one (CodeCalibrationStatus); a valid calibration without a due
+// date (CodeCalibrationDueMissing) or due at or before the time it is
+// recorded (CodeCalibrationDueNotAfter); a minimum weight that is not a
+// positive quantity with a unit, or a unit without one
+// (CodeCalibrationMinWeight). The reasons are named "calibration-data".
+//
+// It returns an error when the model cannot be built from opts, and
+// otherwise what Engine.Execute returns.
+func (e *Engine) Calibrate(ctx context.Context, commandID, actor, id string, c Calibration, opts ...Option) (*Outcome, error) {
+	data, err := json.Marshal(c)
+	if err != nil {
+		return nil, fmt.Errorf("mes: Calibrate: %w", err)
+	}
+	check := calibrationData(data)
+	m, err := EquipmentModel(append(slices.Clone(opts), func(t *Transition) {
+		if t.Command == CmdCalibrate {
+			t.Gates = append(t.Gates, check)
+		}
+	})...)
+	if err != nil {
+		return nil, fmt.Errorf("mes: Calibrate: %w", err)
+	}
+	return e.Execute(ctx, Request{ID: commandID, Model: m, Subject: EquipmentStream(id), Command: CmdCalibrate,
+		Actor: actor, Data: data})
+}
+
+// calibrationData returns the gate that checks data, the Data of a
+// calibration, at the attempt's time.
+func calibrationData(data json.RawMessage) gate.Gate {
+	check := gate.Func(func(_ context.Context, a *gate.Attempt, _ gate.Facts) (gate.Verdict, error) {
+		if a == nil {
+			return gate.Verdict{}, gate.ErrNilAttempt
+		}
+		if a.Time.IsZero() {
+			return gate.Fail(gate.Reason{Code: gate.CodeTimeMissing, Message: "the attempt has no time at which to judge the calibration's due date"}), nil
+		}
+		return gate.Verdict{Reasons: checkCalibration(data, a.Time)}, nil
+	})
+	g, err := gate.Named("calibration-data", check)
+	if err != nil {
+		// Named refuses only an empty name or a nil gate; keep the check.
+		return check
+	}
+	return g
+}
+
+// checkCalibration returns every reason data cannot be the Data of a
+// calibration recorded at time at.
+func checkCalibration(data json.RawMessage, at time.Time) []gate.Reason {
+	var rs []gate.Reason
+	add := func(code gate.Code, format string, args ...any) {
+		rs = append(rs, gate.Reason{Code: code, Message: fmt.Sprintf(format, args...)})
+	}
+	var c Calibration
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.DisallowUnknownFields()
+	if err := d.Decode(&c); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			add(CodeCalibrationData, "the calibration's %s is a JSON %s, not a %s", te.Field, te.Value, te.Type)
+		} else {
+			add(CodeCalibrationData, "the calibration's data cannot be read: %v", err)
+		}
+		return rs
+	}
+	switch {
+	case c.Status == "":
+		add(CodeCalibrationStatus, "the calibration records no status")
+	case !slices.Contains(calibrationStatuses, c.Status):
+		add(CodeCalibrationStatus, "the calibration's status %q is not one of %v", c.Status, calibrationStatuses)
+	}
+	if c.Status == gate.CalibrationValid {
+		switch {
+		case c.Due.IsZero():
+			add(CodeCalibrationDueMissing, "a valid calibration needs a due date")
+		case !c.Due.After(at):
+			add(CodeCalibrationDueNotAfter, "the calibration is due %s, not after %s when it is recorded",
+				c.Due.UTC().Format(time.RFC3339), at.UTC().Format(time.RFC3339))
+		}
+	}
+	switch w := c.MinWeight; {
+	case w == nil && c.MinWeightUnit != "":
+		add(CodeCalibrationMinWeight, "the calibration gives a minimum weight unit %q but no minimum weight", c.MinWeightUnit)
+	case w == nil:
+	case !quantityInBounds(*w):
+		add(CodeCalibrationMinWeight, "the minimum weight has %d as its exponent, beyond what a quantity may have", w.Exponent())
+	case !w.IsPositive():
+		add(CodeCalibrationMinWeight, "the minimum weight %s is not positive", w)
+	case c.MinWeightUnit == "":
+		add(CodeCalibrationMinWeight, "the minimum weight %s has no unit", w)
+	}
+	return rs
 }
