@@ -38,19 +38,23 @@ func (s *Store) Append(ctx context.Context, req storage.AppendRequest) (storage.
 	first := p.Streams[0]
 	onAbort := &storage.ConflictError{Stream: first.Stream, Expected: first.ExpectedVersion, Actual: -1}
 	var w written
-	if isOne(p) {
+	if !s.general && (isOne(p) || isKeyed(p)) {
 		r := &recs[0]
 		canon, encErr := audit.Encode(make([]byte, 0, 256+len(r.Payload)+len(r.Evidence)), r)
 		if encErr != nil {
 			return storage.AppendResult{}, fmt.Errorf("append: %s version %d: %w", r.Stream, r.Version, encErr)
 		}
-		w, err = s.appendOne(ctx, r, canon)
+		if isOne(p) {
+			w, err = s.appendOne(ctx, r, canon)
+		} else {
+			w, err = s.appendMany(ctx, s.q.appendKeyed, keyedArgs(p, r, canon))
+		}
 	} else {
 		args, argsErr := appendArgs(p, recs)
 		if argsErr != nil {
 			return storage.AppendResult{}, fmt.Errorf("append: %w", argsErr)
 		}
-		w, err = s.appendMany(ctx, args)
+		w, err = s.appendMany(ctx, s.q.append, args)
 	}
 	if err != nil {
 		return storage.AppendResult{}, interpretError(ctx, "append", err, onAbort)
@@ -97,6 +101,36 @@ func isOne(p *storage.Prepared) bool {
 		p.IdempotencyKey == "" && len(p.Streams[0].Events[0].Links) == 0
 }
 
+// maxKeyedReads bounds the reads of an append that append_keyed writes:
+// with its stream they stay under append's limit of 64 locks, beyond which
+// append locks the whole store instead.
+const maxKeyedReads = 63
+
+// isKeyed reports whether p is one event on one stream without links, with
+// a key or reads: what the append_keyed function does.
+func isKeyed(p *storage.Prepared) bool {
+	return len(p.Streams) == 1 && len(p.Streams[0].Events) == 1 && len(p.Streams[0].Events[0].Links) == 0 &&
+		(p.IdempotencyKey != "" || len(p.Reads) > 0) && len(p.Reads) <= maxKeyedReads
+}
+
+// keyedArgs lays out the arguments of append_keyed for p, whose one record
+// is r with canonical encoding canon.
+func keyedArgs(p *storage.Prepared, r *audit.Record, canon []byte) []any {
+	genesis := audit.Genesis(r.Stream)
+	var key any // NULL: no key
+	var digest audit.Hash
+	if p.IdempotencyKey != "" {
+		key, digest = p.IdempotencyKey, p.Digest()
+	}
+	reads := make([]string, len(p.Reads))
+	versions := make([]int64, len(p.Reads))
+	for i, rd := range p.Reads {
+		reads[i], versions[i] = rd.Stream, rd.Version
+	}
+	return []any{r.Stream, r.Version - 1, genesis[:], r.Time, r.Type, r.Actor, string(r.Payload), string(r.Evidence), canon,
+		key, digest[:], reads, versions}
+}
+
 // appendOne writes r, whose canonical encoding is canon, with the
 // append_one function.
 func (s *Store) appendOne(ctx context.Context, r *audit.Record, canon []byte) (written, error) {
@@ -107,10 +141,10 @@ func (s *Store) appendOne(ctx context.Context, r *audit.Record, canon []byte) (w
 	return w, err
 }
 
-// appendMany writes any append, laid out by appendArgs, with the append
-// function.
-func (s *Store) appendMany(ctx context.Context, args []any) (written, error) {
-	rows, err := s.pool.Query(ctx, s.q.append, args...)
+// appendMany writes an append laid out by appendArgs with the append
+// function, or by keyedArgs with append_keyed.
+func (s *Store) appendMany(ctx context.Context, query string, args []any) (written, error) {
+	rows, err := s.pool.Query(ctx, query, args...)
 	if err != nil {
 		return written{}, err
 	}

@@ -11,7 +11,8 @@
 //
 // Every Append is one round trip: a single SELECT of a PL/pgSQL function
 // (append_one for one event on one stream without reads, key or links,
-// append for everything else) that checks the idempotency key, locks the
+// append_keyed for one event on one stream without links but with a key or
+// reads, as a gated transition writes, append for everything else) that checks the idempotency key, locks the
 // streams, checks expected and asserted versions, chains the hashes with
 // Postgres' sha256 over the canonical encoding that audit.Encode made in Go,
 // and writes the events, their links and the key in one transaction. The Go

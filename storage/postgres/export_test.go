@@ -15,7 +15,8 @@ import (
 // AppendInTx runs the append of s inside tx, which the caller commits or
 // rolls back, so that a test can hold an append open. It calls the function
 // Append would call: append_one for one event on one stream without reads,
-// key or links, append otherwise.
+// key or links, append_keyed for one without links but with a key or reads,
+// append otherwise.
 func AppendInTx(ctx context.Context, s *Store, tx pgx.Tx, req storage.AppendRequest) error {
 	p, err := storage.Prepare(req)
 	if err != nil {
@@ -34,11 +35,19 @@ func AppendInTx(ctx context.Context, s *Store, tx pgx.Tx, req storage.AppendRequ
 		return tx.QueryRow(ctx, s.q.appendOne, r.Stream, r.Version-1, genesis[:], r.Time,
 			r.Type, r.Actor, string(r.Payload), string(r.Evidence), canon).Scan(&pos, &prev, &hash)
 	}
-	args, err := appendArgs(p, recs)
-	if err != nil {
+	query := s.q.append
+	var args []any
+	if isKeyed(p) {
+		r := &recs[0]
+		canon, err := audit.Encode(nil, r)
+		if err != nil {
+			return err
+		}
+		query, args = s.q.appendKeyed, keyedArgs(p, r, canon)
+	} else if args, err = appendArgs(p, recs); err != nil {
 		return err
 	}
-	rows, err := tx.Query(ctx, s.q.append, args...)
+	rows, err := tx.Query(ctx, query, args...)
 	if err != nil {
 		return err
 	}
@@ -93,3 +102,7 @@ func MigrateTo(ctx context.Context, pool *pgxpool.Pool, schema string, version i
 
 // InterpretError exposes interpretError to the tests.
 var InterpretError = interpretError
+
+// General makes s send every append through the append function, as it
+// did before append_one and append_keyed.
+func General(s *Store) { s.general = true }

@@ -50,7 +50,7 @@ func TestMigrateConcurrently(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]applied{{1, "initial"}, {2, "no_heads"}}, got); diff != "" {
+	if diff := cmp.Diff([]applied{{1, "initial"}, {2, "no_heads"}, {3, "append_keyed"}}, got); diff != "" {
 		t.Errorf("schema_migrations (-want +got):\n%s", diff)
 	}
 

@@ -51,6 +51,9 @@ type Store struct {
 	clock    storage.Clock
 	readWait time.Duration
 	q        queries
+	// general sends every append through the append function; tests set
+	// it to compare the faster functions with it.
+	general bool
 }
 
 // New returns a store on pool, which the caller owns and closes. cfg may be
@@ -104,7 +107,8 @@ func quoteSchema(schema string) string { return pgx.Identifier{schema}.Sanitize(
 
 // queries are the store's statements with the schema filled in, built once.
 type queries struct {
-	append, appendOne, loadRange, load, readAll      string
+	append, appendOne, appendKeyed                   string
+	loadRange, load, readAll                         string
 	heads                                            string
 	maxPosition, readBound, scan, scanState          string
 	linksFrom, linksFromKinds, linksTo, linksToKinds string
@@ -128,6 +132,8 @@ func newQueries(schema string) queries {
 		append: `SELECT out_position, out_prev_hash, out_hash, out_replayed FROM {schema}.append(
 			$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
 		appendOne: `SELECT out_position, out_prev_hash, out_hash FROM {schema}.append_one($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		appendKeyed: `SELECT out_position, out_prev_hash, out_hash, out_replayed FROM {schema}.append_keyed(
+			$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		loadRange: `SELECT ` + recordColumns + ` WHERE e.position >= $1 AND e.position < $2 ORDER BY e.position`,
 		load:      `SELECT ` + recordColumns + ` WHERE e.stream = $1 AND e.version >= $2 ORDER BY e.version`,
 		// Positions are xid * 16384 + i, so "position below xmin * 16384" is
@@ -166,7 +172,7 @@ func newQueries(schema string) queries {
 		latestCheckpoint: `SELECT position, time, heads, signature FROM {schema}.checkpoints ORDER BY position DESC LIMIT 1`,
 	}
 	quoted := quoteSchema(schema)
-	for _, s := range []*string{&q.append, &q.appendOne, &q.loadRange, &q.load, &q.readAll, &q.heads, &q.maxPosition, &q.readBound, &q.scan, &q.scanState,
+	for _, s := range []*string{&q.append, &q.appendOne, &q.appendKeyed, &q.loadRange, &q.load, &q.readAll, &q.heads, &q.maxPosition, &q.readBound, &q.scan, &q.scanState,
 		&q.linksFrom, &q.linksFromKinds, &q.linksTo, &q.linksToKinds, &q.saveCheckpoint, &q.latestCheckpoint} {
 		*s = strings.ReplaceAll(*s, "{schema}", quoted)
 	}
