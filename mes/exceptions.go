@@ -51,7 +51,13 @@ type ExceptionsConfig struct {
 // caller's ("<id>/block", "<id>/hold"): it is gated by the subject's model,
 // and submitting the caller's command again after a failure in between
 // completes it once. Until then the open exception blocks whatever reads
-// its marker.
+// its marker: gate.NoOpenException (on the standard batch lifecycle's
+// verify and close) and the release readiness. The two are separate
+// appends because the engine evaluates one transition per command, and
+// both the opening (the exception model) and the consequence (the
+// subject's model) must be evaluated: Request.Extra carries raw events,
+// which would write one of them ungated, and cannot write the subject,
+// where the marker goes.
 //
 // Exceptions is safe for concurrent use.
 type Exceptions struct {

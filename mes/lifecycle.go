@@ -1,5 +1,11 @@
 package mes
 
+import (
+	"fmt"
+
+	"github.com/interlock-mes/interlock/gate"
+)
+
 // The states and commands of the standard lifecycles. They are plain values
 // of State and Command: a user's model may reuse them or define its own.
 const (
@@ -54,7 +60,20 @@ const (
 // BatchLifecycle returns the standard batch model. Verification needs a
 // signature meaning "verified" by someone other than the performer; opts
 // add gates to every transition (for example a site-wide role gate).
+//
+// Verify and close are guarded by gate.NoOpenException: while an
+// exception (a deviation, a hold) is open on the batch, its release path
+// is blocked, and each attempt is denied and recorded with one
+// gate.CodeExceptionOpen reason per open exception. The rest stays
+// usable: a batch with a deviation that has no consequence may still
+// complete, and hold, restart, block, unblock and abort do not read open
+// exceptions, so a held batch can restart and any batch can be aborted
+// while its exceptions are investigated.
 func BatchLifecycle(opts ...Option) (*Model, error) {
+	noOpen, err := gate.NoOpenException()
+	if err != nil {
+		return nil, fmt.Errorf("mes: BatchLifecycle: %w", err)
+	}
 	with := sharedOptions(opts)
 	return NewModel("batch", 1).
 		States(BatchPlanned, BatchReady, BatchInProgress, BatchBlocked, BatchHeld,
@@ -73,9 +92,9 @@ func BatchLifecycle(opts ...Option) (*Model, error) {
 		Permit(BatchBlocked, CmdAbort, BatchAborted, with(Recording("batch.aborted"))...).
 		Permit(BatchHeld, CmdAbort, BatchAborted, with(Recording("batch.aborted"))...).
 		Permit(BatchInProgress, CmdComplete, BatchComplete, with(Recording("batch.completed"))...).
-		Permit(BatchComplete, CmdVerify, BatchVerified, with(Recording("batch.verified"),
+		Permit(BatchComplete, CmdVerify, BatchVerified, with(Recording("batch.verified"), WithGates(noOpen),
 			WithSignatures(SignatureRequirement{Meaning: "verified", Count: 1, NotPerformer: true}))...).
-		Permit(BatchVerified, CmdClose, BatchClosed, with(Recording("batch.closed"))...).
+		Permit(BatchVerified, CmdClose, BatchClosed, with(Recording("batch.closed"), WithGates(noOpen))...).
 		Build()
 }
 
