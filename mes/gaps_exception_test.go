@@ -122,16 +122,15 @@ func TestDeviationBlockWindow(t *testing.T) {
 	}
 
 	// Submitted again on a running batch, the block lands once.
-	v2 := &failingAppend{Store: s.Store}
 	v.startBatch(t, "batch-B2")
-	x := must[*Exceptions](t)(NewExceptions(must[*Engine](t)(New(v2, &Config{Clock: func() time.Time { return now }})), nil))
 	dev.ID, dev.Subject = "DEV-2", "batch-B2"
 	s.key = "command/open-DEV-2/block"
 	if _, err := v.x.Open(ctx, "open-DEV-2", "op-7", dev); !errors.Is(err, errInjected) {
 		t.Fatalf("open with the block lost: %v; want the injected failure", err)
 	}
+	s.key = "" // the store is back
 	for range 2 {
-		opened, err := x.Open(ctx, "open-DEV-2", "op-7", dev)
+		opened, err := v.x.Open(ctx, "open-DEV-2", "op-7", dev)
 		if err != nil || opened.Consequence == nil || opened.Consequence.To != BatchBlocked {
 			t.Fatalf("open again: %+v, %v; want batch-B2 blocked", opened, err)
 		}
