@@ -82,25 +82,28 @@ type closure struct {
 	refs  []Ref  // sorted by depth
 	snap  string // the snapshot refs are exact in (pg_snapshot text)
 	stale bool   // read with enough edges since to store it again
+	kept  bool   // root has a closure stored (read, or stored by this walk)
+	dict  []byte // the dictionary stored beside it, when read (see dict.go)
 }
 
 // fromStored answers req, a request from one node, from that node's stored
-// closure brought up to date, storing it again when it was stale. ok is
-// false when none is stored or it cannot answer req (it has edges of a
-// kind req leaves out within req.MaxDepth).
-func (w *Walker) fromStored(ctx context.Context, req storage.TraverseRequest) (refs []Ref, ok bool, err error) {
-	var c closure
+// closure brought up to date, storing it again when it was stale; it reads
+// into c, with the closure's dictionary when withDict is set. ok is false
+// when none is stored or it cannot answer req (it has edges of a kind req
+// leaves out within req.MaxDepth).
+func (w *Walker) fromStored(ctx context.Context, req storage.TraverseRequest, withDict bool, c *closure) (refs []Ref, ok bool, err error) {
 	var found bool
 	err = w.read(ctx, func(tx pgx.Tx) error {
 		var err error
-		found, err = w.loadClosure(ctx, tx, req, &c)
+		found, err = w.loadClosure(ctx, tx, req, withDict, c)
 		return err
 	})
 	if err != nil || !found {
 		return nil, false, err
 	}
+	c.kept = true
 	if c.stale {
-		if err := w.storeClosure(ctx, req, &c); err != nil {
+		if _, err := w.storeClosure(ctx, req, c); err != nil {
 			return nil, false, err
 		}
 	}
@@ -108,16 +111,43 @@ func (w *Walker) fromStored(ctx context.Context, req storage.TraverseRequest) (r
 }
 
 // storeClosure stores c as the closure of req's start node, when this
-// walker stores closures and c is large enough (and not too large).
-func (w *Walker) storeClosure(ctx context.Context, req storage.TraverseRequest, c *closure) error {
+// walker stores closures and c is large enough (and not too large), in the
+// order of compareRefs, which is how Traverse wants them; stored says
+// whether it did.
+func (w *Walker) storeClosure(ctx context.Context, req storage.TraverseRequest, c *closure) (stored bool, err error) {
 	if w.closureEdges < 0 || len(c.refs) < w.closureEdges || len(c.refs) == 0 || len(c.refs) > maxStoredRefs {
+		return false, nil
+	}
+	slices.SortFunc(c.refs, compareRefs)
+	_, err = w.pool.Exec(ctx, w.q.writeClosure, c.root, req.Direction == storage.Backward, c.snap, len(c.refs), packRefs(c.refs))
+	if err != nil {
+		return false, fmt.Errorf("pgwalk: store the closure of %s: %w", req.From[0], err)
+	}
+	return true, nil
+}
+
+// storeDict stores d as the dictionary of root's closure in req's
+// direction, unless a larger one is stored already or d is too large.
+func (w *Walker) storeDict(ctx context.Context, req storage.TraverseRequest, root int32, d *dict) error {
+	b := packDict(d)
+	if len(b) > maxDictBytes {
 		return nil
 	}
-	_, err := w.pool.Exec(ctx, w.q.writeClosure, c.root, req.Direction == storage.Backward, c.snap, len(c.refs), packRefs(c.refs))
-	if err != nil {
-		return fmt.Errorf("pgwalk: store the closure of %s: %w", req.From[0], err)
+	if _, err := w.pool.Exec(ctx, w.q.writeDict, root, req.Direction == storage.Backward, b); err != nil {
+		return fmt.Errorf("pgwalk: store the dictionary of %s: %w", req.From[0], err)
 	}
 	return nil
+}
+
+// deltaLimit is how many edges written since a closure of n edges was
+// stored, or names and events read beside its dictionary, make a reader
+// store it again: each reader reads and merges them, a store costs one
+// writer once.
+func (w *Walker) deltaLimit(n int) int {
+	if w.explicitDelta {
+		return w.closureDelta
+	}
+	return max(w.closureDelta, n/32)
 }
 
 // prefix returns the edges of refs, a closure, that answer req, or ok
@@ -148,16 +178,21 @@ func (w *Walker) prefix(ctx context.Context, req storage.TraverseRequest, refs [
 	return refs, true, nil
 }
 
-// loadClosure reads the stored closure of req's start node and the edges
-// its snapshot did not see, and merges them into c, which is then exact in
-// tx's snapshot; found is false when none is stored.
-func (w *Walker) loadClosure(ctx context.Context, tx pgx.Tx, req storage.TraverseRequest, c *closure) (found bool, err error) {
+// loadClosure reads the stored closure of req's start node, with its
+// dictionary when withDict is set, and the edges its snapshot did not see,
+// and merges them into c, which is then exact in tx's snapshot; found is
+// false when none is stored.
+func (w *Walker) loadClosure(ctx context.Context, tx pgx.Tx, req storage.TraverseRequest, withDict bool, c *closure) (found bool, err error) {
 	d := dir(req.Direction)
 	var blob []byte
 	var delta []Ref
 	batch := &pgx.Batch{}
-	batch.Queue(w.q.readClosure[d], req.From[0]).Query(func(rows pgx.Rows) error {
-		_, err := pgx.ForEachRow(rows, []any{&c.root, &blob}, func() error { found = true; return nil })
+	read, dest := w.q.readClosure[d], []any{&c.root, &blob}
+	if withDict {
+		read, dest = w.q.readResolved[d], append(dest, &c.dict)
+	}
+	batch.Queue(read, req.From[0]).Query(func(rows pgx.Rows) error {
+		_, err := pgx.ForEachRow(rows, dest, func() error { found = true; return nil })
 		return err
 	})
 	batch.Queue(w.q.delta[d], req.From[0]).Query(func(rows pgx.Rows) error {
@@ -181,13 +216,9 @@ func (w *Walker) loadClosure(ctx context.Context, tx pgx.Tx, req storage.Travers
 	if c.refs, err = w.merge(ctx, tx, w.q.level[d], c.root, c.refs, delta); err != nil {
 		return false, fmt.Errorf("closure of %s: %w", req.From[0], err)
 	}
-	// Reading the edges a closure's snapshot missed costs each reader;
-	// storing it again costs one writer once.
-	limit := w.closureDelta
-	if !w.explicitDelta {
-		limit = max(limit, len(c.refs)/32)
-	}
-	c.stale = len(delta) >= limit
+	// A closure an earlier version stored in depth order only is stored
+	// again once in compareRefs order, which Traverse then need not sort.
+	c.stale = len(delta) >= w.deltaLimit(len(c.refs)) || !slices.IsSortedFunc(c.refs, compareRefs)
 	return true, nil
 }
 
@@ -281,6 +312,6 @@ func (w *Walker) merge(ctx context.Context, tx pgx.Tx, level string, root int32,
 			return nil, fmt.Errorf("depth %d: %w", d+1, err)
 		}
 	}
-	slices.SortStableFunc(refs, func(a, b Ref) int { return cmp.Compare(a.Depth, b.Depth) })
+	slices.SortFunc(refs, compareRefs)
 	return refs, nil
 }

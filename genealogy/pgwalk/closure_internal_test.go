@@ -2,13 +2,18 @@ package pgwalk
 
 import (
 	"bytes"
+	"fmt"
 	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
 	"pgregory.net/rapid"
 
+	"github.com/interlock-mes/interlock/audit"
 	"github.com/interlock-mes/interlock/storage"
+	"github.com/interlock-mes/interlock/storage/postgres"
+	"github.com/interlock-mes/interlock/storage/postgres/pgtest"
 )
 
 // TestPackRefsRoundTrip: any refs within the stored ranges come back from
@@ -68,4 +73,75 @@ func FuzzUnpackRefs(f *testing.F) {
 			t.Fatalf("packed %x, unpacked and packed again %x", b, again)
 		}
 	})
+}
+
+// TestClosureStoredAgainInOrder: a closure stored in depth order only (as
+// an earlier version stored them) answers as the store does, and the
+// first walker that reads it stores it again in compareRefs order.
+func TestClosureStoredAgainInOrder(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	pool, schema := pgtest.Pool(t)
+	if err := Install(ctx, pool, schema); err != nil {
+		t.Fatal(err)
+	}
+	st, err := postgres.New(pool, &postgres.Config{Schema: schema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 4 {
+		a, b := fmt.Sprintf("A%d", i), fmt.Sprintf("B%d", i)
+		_, err := st.Append(ctx, storage.AppendRequest{Streams: []storage.StreamAppend{{Stream: a, Events: []storage.Event{{
+			Type: "lot.linked", Actor: "op",
+			Links: []audit.Link{{From: "R", To: a, Kind: "consumed"}, {From: a, To: b, Kind: "produced"}, {From: a, To: "Z" + b, Kind: "produced"}},
+		}}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	w, err := New(pool, &Config{Schema: schema, SmallWalk: 1, ClosureEdges: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := storage.TraverseRequest{From: []string{"R"}, Direction: storage.Forward, MaxDepth: storage.MaxTraverseDepth}
+	if _, err := w.Reach(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	s := pgx.Identifier{schema}.Sanitize()
+	storedRefs := func() []Ref {
+		t.Helper()
+		var b []byte
+		if err := pool.QueryRow(ctx, `SELECT refs FROM `+s+`.genealogy_closures`).Scan(&b); err != nil {
+			t.Fatal(err)
+		}
+		refs, err := unpackRefs(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return refs
+	}
+	refs := storedRefs()
+	if !slices.IsSortedFunc(refs, compareRefs) {
+		t.Fatal("a closure stored out of compareRefs order")
+	}
+	// Each depth reversed: still in depth order, no longer by position.
+	slices.Reverse(refs)
+	slices.SortStableFunc(refs, func(a, b Ref) int { return int(a.Depth - b.Depth) })
+	if _, err := pool.Exec(ctx, `UPDATE `+s+`.genealogy_closures SET refs = $1`, packRefs(refs)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := w.Traverse(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := st.Traverse(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("Traverse vs store (-want +got):\n%s", diff)
+	}
+	if refs := storedRefs(); !slices.IsSortedFunc(refs, compareRefs) || len(refs) != len(want) {
+		t.Fatalf("stored again: %d edges, in order %v; want %d in order", len(refs), slices.IsSortedFunc(refs, compareRefs), len(want))
+	}
 }

@@ -10,7 +10,10 @@
 //     once per session;
 //   - the trace of a single node with a stored closure (a bulk input's,
 //     which reaches a fifth of a plant) reads the closure, one packed value,
-//     with the edges written since it was stored, and merges them;
+//     with the edges written since it was stored, and merges them; for
+//     Traverse, a second packed value stored beside it, its dictionary,
+//     holds the names of its nodes and its proving events, and only those
+//     of edges written since are looked up;
 //   - any other large trace walks level by level, one batched query per
 //     level over a covering index; a single node's walk that is its
 //     closure (it saw every edge) is stored as one when it reaches
@@ -112,14 +115,17 @@ type Config struct {
 	// (to its end or to storage.MaxTraverseDepth, none left out by kind)
 	// is one. Storing writes the table
 	// genealogy_closures in a transaction of its own, so the pool needs
-	// that right. Negative: never store (closures stored by other walkers
-	// are still read). Default: DefaultClosureEdges.
+	// that right; so does storing a closure's dictionary (see Traverse).
+	// Negative: never store either (those stored by other walkers are
+	// still read). Default: DefaultClosureEdges.
 	ClosureEdges int
 	// ClosureDelta is how many edges written since a closure was stored
 	// make a walker that read them store the closure again: each reader
-	// reads and merges those edges, a store costs one writer once. It must
-	// not be negative. Default: DefaultClosureDelta, or a thirty-second of
-	// the closure's edges when that is more.
+	// reads and merges those edges, a store costs one writer once. It is
+	// also how many names and events a Traverse must look up beside a
+	// closure's dictionary to store the dictionary again. It must not be
+	// negative. Default: DefaultClosureDelta, or a thirty-second of the
+	// closure's edges when that is more.
 	ClosureDelta int
 }
 
@@ -140,9 +146,9 @@ type Walker struct {
 // queries are the walker's statements; those indexed by direction are
 // [forward, backward].
 type queries struct {
-	small, level, delta, readClosure [2]string
-	names, ids, kinds, proofs        string
-	writeClosure, snapshot           string
+	small, level, delta, readClosure, readResolved [2]string
+	names, ids, kinds, proofs                      string
+	writeClosure, writeDict, snapshot              string
 }
 
 // New returns a walker; it does no I/O. It returns an error for a nil pool,
@@ -186,6 +192,8 @@ func newQueries(s string) queries {
 		q.level[i] = `SELECT ` + d.near + `, ` + d.far + `, kind, position, ord FROM ` + s + `.genealogy_edges WHERE ` + d.near + ` = ANY($1::int4[])`
 		q.readClosure[i] = `SELECT c.root, c.refs FROM ` + s + `.genealogy_closures c
 			JOIN ` + s + `.genealogy_nodes n ON n.id = c.root WHERE n.name = $1 AND c.backward = ` + d.backward
+		q.readResolved[i] = `SELECT c.root, c.refs, c.resolved FROM ` + s + `.genealogy_closures c
+			JOIN ` + s + `.genealogy_nodes n ON n.id = c.root WHERE n.name = $1 AND c.backward = ` + d.backward
 		// The edges the closure's snapshot did not see: written by a
 		// transaction at or past its xmin (the BRIN range) and not
 		// visible in it. The subquery is evaluated once, before the scan.
@@ -206,6 +214,10 @@ func newQueries(s string) queries {
 		VALUES ($1, $2, $3::pg_snapshot, $4, $5)
 		ON CONFLICT (root, backward) DO UPDATE SET snap = excluded.snap, edges = excluded.edges, refs = excluded.refs
 		WHERE pg_snapshot_xmin(c.snap) <= pg_snapshot_xmin(excluded.snap)`
+	// A dictionary replaces a smaller one only: every dictionary is
+	// right, and a larger one leaves less to look up.
+	q.writeDict = `UPDATE ` + s + `.genealogy_closures SET resolved = $3::bytea
+		WHERE root = $1 AND backward = $2 AND (resolved IS NULL OR octet_length(resolved) < octet_length($3::bytea))`
 	q.snapshot = `SELECT pg_current_snapshot()::text`
 	return q
 }
@@ -256,16 +268,19 @@ func (w *Walker) Reach(ctx context.Context, req storage.TraverseRequest) ([]Ref,
 		slices.SortStableFunc(refs, func(a, b Ref) int { return cmp.Compare(a.Depth, b.Depth) })
 		return refs, err
 	}
-	return w.large(ctx, req, stored)
+	refs, _, err = w.large(ctx, req, stored, false)
+	return refs, err
 }
 
 // Traverse answers req as storage.Store.Traverse does, with the same edges
 // in the same order. A small trace comes resolved from its one statement; a
-// large one is Reach's, then one round trip for the names of the nodes
-// found and their proving events (ids, names and events are append-only,
-// so resolving them after the walk reads what the walk saw). It returns an
+// large one is Reach's, its names and proving events taken from the
+// dictionary stored beside its closure where there is one, and the rest
+// read in one round trip (ids, names and events are append-only, so
+// resolving them after the walk reads what the walk saw). It returns an
 // error matching storage.ErrInvalid for a request storage.ValidateTraverse
-// rejects.
+// rejects. A trace from a stored closure that read many names and events
+// stores them in its dictionary; an error doing so is returned.
 func (w *Walker) Traverse(ctx context.Context, req storage.TraverseRequest) ([]storage.Edge, error) {
 	if err := storage.ValidateTraverse(req); err != nil {
 		return nil, err
@@ -281,25 +296,14 @@ func (w *Walker) Traverse(ctx context.Context, req storage.TraverseRequest) ([]s
 		return nil, err
 	}
 	if !done {
-		if refs, err = w.large(ctx, req, stored); err != nil {
-			return nil, err
-		}
-		if res, err = w.resolve(ctx, req.Direction, refs); err != nil {
-			return nil, err
-		}
+		return w.traverseLarge(ctx, req, stored)
 	}
 	if len(refs) == 0 {
 		return nil, nil
 	}
-	kindIDs := make([]int16, 0, 8)
-	for _, r := range refs {
-		if !slices.Contains(kindIDs, r.Kind) {
-			kindIDs = append(kindIDs, r.Kind)
-		}
-	}
-	kinds, err := w.kindNames(ctx, nil, kindIDs...)
+	kinds, err := w.kindTable(ctx, refs)
 	if err != nil {
-		return nil, fmt.Errorf("pgwalk: traverse: %w", err)
+		return nil, err
 	}
 	out := make([]storage.Edge, len(refs))
 	for i, r := range refs {
@@ -309,11 +313,91 @@ func (w *Walker) Traverse(ctx context.Context, req storage.TraverseRequest) ([]s
 			Stream: x.stream, Version: x.version, Position: r.Position, Hash: x.hash, Depth: int(r.Depth),
 		}
 	}
-	slices.SortFunc(out, func(a, b storage.Edge) int {
-		return cmp.Or(cmp.Compare(a.Depth, b.Depth), cmp.Compare(a.Position, b.Position),
-			strings.Compare(a.From, b.From), strings.Compare(a.To, b.To), strings.Compare(a.Kind, b.Kind))
-	})
+	slices.SortFunc(out, compareEdges)
 	return out, nil
+}
+
+// traverseLarge is Traverse of a trace too large for small.
+func (w *Walker) traverseLarge(ctx context.Context, req storage.TraverseRequest, stored bool) ([]storage.Edge, error) {
+	refs, c, err := w.large(ctx, req, stored, true)
+	if err != nil || len(refs) == 0 {
+		return nil, err
+	}
+	// Sorted by integers first, the edges need names compared only
+	// between edges of one event at one depth.
+	if !slices.IsSortedFunc(refs, compareRefs) {
+		slices.SortFunc(refs, compareRefs)
+	}
+	kinds, err := w.kindTable(ctx, refs)
+	if err != nil {
+		return nil, err
+	}
+	dc, err := unpackDict(c.dict)
+	if err != nil {
+		return nil, fmt.Errorf("pgwalk: traverse: dictionary of %s: %w", req.From[0], err)
+	}
+	out, names, proofs, err := w.resolve(ctx, req.Direction, refs, dc, kinds)
+	if err != nil {
+		return nil, err
+	}
+	if c.kept && w.closureEdges >= 0 && len(names)+len(proofs) >= w.deltaLimit(len(c.refs)) {
+		if err := w.storeDict(ctx, req, c.root, dc.withEntries(names, proofs)); err != nil {
+			return nil, err
+		}
+	}
+	for i := 0; i < len(out); {
+		j := i + 1
+		for j < len(out) && out[j].Depth == out[i].Depth && out[j].Position == out[i].Position {
+			j++
+		}
+		if j-i > 1 {
+			slices.SortFunc(out[i:j], compareEdges)
+		}
+		i = j
+	}
+	return out, nil
+}
+
+// compareEdges is storage.Walk's order: depth, position, from, to, kind.
+func compareEdges(a, b storage.Edge) int {
+	if a.Depth != b.Depth {
+		return cmp.Compare(a.Depth, b.Depth)
+	}
+	if a.Position != b.Position {
+		return cmp.Compare(a.Position, b.Position)
+	}
+	if c := strings.Compare(a.From, b.From); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.To, b.To); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Kind, b.Kind)
+}
+
+// kindTable returns the names of the kinds of refs, indexed by kind id.
+func (w *Walker) kindTable(ctx context.Context, refs []Ref) ([]string, error) {
+	ids := make([]int16, 0, 8)
+	top := int16(0)
+	for _, r := range refs {
+		if !slices.Contains(ids, r.Kind) {
+			ids = append(ids, r.Kind)
+			top = max(top, r.Kind)
+		}
+	}
+	kinds, err := w.kindNames(ctx, nil, ids...)
+	if err != nil {
+		return nil, fmt.Errorf("pgwalk: traverse: %w", err)
+	}
+	table := make([]string, int(top)+1)
+	for _, id := range ids {
+		k, ok := kinds[id]
+		if !ok || id < 0 {
+			return nil, fmt.Errorf("pgwalk: traverse: kind %d is not in the kinds table", id)
+		}
+		table[id] = k
+	}
+	return table, nil
 }
 
 // resolved is what Traverse adds to a Ref: the names of its ends, the way
@@ -406,36 +490,45 @@ func (w *Walker) small(ctx context.Context, req storage.TraverseRequest, resolve
 // closure when small found one and it answers req, else level by level. A
 // single node's walk that is its closure (it saw every edge, to
 // storage.MaxTraverseDepth or to its end, none left out by kind) is stored
-// as one when it is large enough.
-func (w *Walker) large(ctx context.Context, req storage.TraverseRequest, stored bool) ([]Ref, error) {
+// as one when it is large enough. The closure it returns has kept set when
+// the start node has a stored closure (read or stored now), and its
+// dictionary when withDict was set and one was read.
+func (w *Walker) large(ctx context.Context, req storage.TraverseRequest, stored, withDict bool) ([]Ref, *closure, error) {
+	c := &closure{}
 	if stored {
-		refs, ok, err := w.fromStored(ctx, req)
+		refs, ok, err := w.fromStored(ctx, req, withDict, c)
 		if err != nil || ok {
-			return refs, err
+			return refs, c, err
 		}
 	}
-	var c closure
+	var snap string
 	var whole bool
+	var refs []Ref
 	err := w.read(ctx, func(tx pgx.Tx) error {
 		if len(req.From) == 1 && w.closureEdges >= 0 {
-			if err := tx.QueryRow(ctx, w.q.snapshot).Scan(&c.snap); err != nil {
+			if err := tx.QueryRow(ctx, w.q.snapshot).Scan(&snap); err != nil {
 				return err
 			}
 		}
 		var err error
-		c.refs, whole, err = w.levels(ctx, tx, req)
+		refs, whole, err = w.levels(ctx, tx, req)
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if whole && c.snap != "" && len(c.refs) > 0 {
-		c.root = c.refs[0].Near
-		if err := w.storeClosure(ctx, req, &c); err != nil {
-			return nil, err
+	if whole && snap != "" && len(refs) > 0 {
+		// The walk's closure replaces the one read, if any; a dictionary
+		// read stays right for it.
+		fresh := &closure{root: refs[0].Near, refs: refs, snap: snap, dict: c.dict}
+		ok, err := w.storeClosure(ctx, req, fresh)
+		if err != nil {
+			return nil, nil, err
 		}
+		fresh.kept = ok || c.kept
+		c = fresh
 	}
-	return c.refs, nil
+	return refs, c, nil
 }
 
 // read runs fn in a read-only REPEATABLE READ transaction: one snapshot for
@@ -553,64 +646,99 @@ func (w *Walker) levels(ctx context.Context, tx pgx.Tx, req storage.TraverseRequ
 	return refs, whole, nil
 }
 
-// resolve reads the names of the ends of refs, found walking in direction
-// d, and their proving events in one round trip.
-func (w *Walker) resolve(ctx context.Context, d storage.Direction, refs []Ref) ([]resolved, error) {
-	ids := make([]int32, 0, len(refs)*2)
-	positions := make([]int64, 0, len(refs))
+// resolve returns refs, found walking in direction d, as edges: the names
+// of their ends and their proving events from dc where it has them, the
+// rest read from the tables in one round trip (names and proofs: what was
+// read). kinds holds the kinds' names by id.
+func (w *Walker) resolve(ctx context.Context, d storage.Direction, refs []Ref, dc *dict, kinds []string) (out []storage.Edge, names map[int32]string, proofs map[int64]proof, err error) {
+	ni := newKeyIndex(len(dc.ids), func(i int) int64 { return int64(dc.ids[i]) })
+	pi := newKeyIndex(len(dc.positions), func(i int) int64 { return dc.positions[i] })
+	var ids []int32
+	var positions []int64
 	for _, r := range refs {
-		ids = append(ids, r.Near, r.Far)
-		positions = append(positions, r.Position)
+		if ni.find(int64(r.Near)) < 0 {
+			ids = append(ids, r.Near)
+		}
+		if ni.find(int64(r.Far)) < 0 {
+			ids = append(ids, r.Far)
+		}
+		if pi.find(r.Position) < 0 {
+			positions = append(positions, r.Position)
+		}
 	}
-	slices.Sort(ids)
-	ids = slices.Compact(ids)
-	slices.Sort(positions)
-	positions = slices.Compact(positions)
-	type ev struct {
-		stream  string
-		version int64
-		hash    audit.Hash
+	if len(ids)+len(positions) > 0 {
+		if names, proofs, err = w.lookup(ctx, ids, positions); err != nil {
+			return nil, nil, nil, fmt.Errorf("pgwalk: traverse: %w", err)
+		}
 	}
-	names := make(map[int32]string, len(ids))
-	evs := make(map[int64]ev, len(positions))
-	err := pgx.BeginTxFunc(ctx, w.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		batch := &pgx.Batch{}
-		var id int32
-		var name string
-		batch.Queue(w.q.ids, ids).Query(func(rows pgx.Rows) error {
-			_, err := pgx.ForEachRow(rows, []any{&id, &name}, func() error { names[id] = name; return nil })
-			return err
-		})
-		var pos int64
-		var e ev
-		var hash []byte
-		batch.Queue(w.q.proofs, positions).Query(func(rows pgx.Rows) error {
-			_, err := pgx.ForEachRow(rows, []any{&pos, &e.stream, &e.version, &hash}, func() error {
-				copy(e.hash[:], hash)
-				evs[pos] = e
-				return nil
-			})
-			return err
-		})
-		return tx.SendBatch(ctx, batch).Close()
-	})
-	if err != nil {
-		return nil, fmt.Errorf("pgwalk: traverse: %w", err)
+	name := func(id int32) (string, bool) {
+		if i := ni.find(int64(id)); i >= 0 {
+			return dc.str(dc.names[i]), true
+		}
+		n, ok := names[id]
+		return n, ok
 	}
-	out := make([]resolved, len(refs))
+	out = make([]storage.Edge, len(refs))
 	for i, r := range refs {
-		near, ok1 := names[r.Near]
-		far, ok2 := names[r.Far]
-		e, ok3 := evs[r.Position]
+		near, ok1 := name(r.Near)
+		far, ok2 := name(r.Far)
+		e := &out[i]
+		ok3 := true
+		if j := pi.find(r.Position); j >= 0 {
+			e.Stream, e.Version, e.Hash = dc.str(dc.streams[j]), dc.versions[j], dc.hash(j)
+		} else {
+			var p proof
+			p, ok3 = proofs[r.Position]
+			e.Stream, e.Version, e.Hash = p.stream, p.version, p.hash
+		}
 		if !ok1 || !ok2 || !ok3 {
-			return nil, fmt.Errorf("pgwalk: traverse: edge (%d, %d) at position %d: its node names or proving event are missing", r.Near, r.Far, r.Position)
+			return nil, nil, nil, fmt.Errorf("pgwalk: traverse: edge (%d, %d) at position %d: its node names or proving event are missing", r.Near, r.Far, r.Position)
 		}
 		if d == storage.Backward {
 			near, far = far, near
 		}
-		out[i] = resolved{from: near, to: far, stream: e.stream, version: e.version, hash: e.hash}
+		e.From, e.To, e.Kind = near, far, kinds[r.Kind]
+		e.Position, e.Depth = r.Position, int(r.Depth)
 	}
-	return out, nil
+	return out, names, proofs, nil
+}
+
+// lookup reads the names of nodes ids and the proving events at positions
+// (either may repeat) in one round trip.
+func (w *Walker) lookup(ctx context.Context, ids []int32, positions []int64) (map[int32]string, map[int64]proof, error) {
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	slices.Sort(positions)
+	positions = slices.Compact(positions)
+	names := make(map[int32]string, len(ids))
+	proofs := make(map[int64]proof, len(positions))
+	batch := &pgx.Batch{}
+	var id int32
+	var name string
+	batch.Queue(w.q.ids, ids).Query(func(rows pgx.Rows) error {
+		_, err := pgx.ForEachRow(rows, []any{&id, &name}, func() error { names[id] = name; return nil })
+		return err
+	})
+	var pos int64
+	var e proof
+	var hash []byte
+	batch.Queue(w.q.proofs, positions).Query(func(rows pgx.Rows) error {
+		_, err := pgx.ForEachRow(rows, []any{&pos, &e.stream, &e.version, &hash}, func() error {
+			if len(hash) != len(e.hash) {
+				return fmt.Errorf("event at position %d: a hash of %d bytes", pos, len(hash))
+			}
+			copy(e.hash[:], hash)
+			proofs[pos] = e
+			return nil
+		})
+		return err
+	})
+	// One pipeline, one implicit transaction: ids, names and events are
+	// append-only, so any snapshot after the walk's has what it found.
+	if err := w.pool.SendBatch(ctx, batch).Close(); err != nil {
+		return nil, nil, err
+	}
+	return names, proofs, nil
 }
 
 // bitset holds node ids seen by a walk; ids are dense from 1.

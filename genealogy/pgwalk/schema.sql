@@ -45,16 +45,22 @@ CREATE INDEX IF NOT EXISTS genealogy_edges_xid_idx ON {schema}.genealogy_edges U
 -- snap; refs packs them 24 bytes each (see closure.go). A walker reads it
 -- with the edges snap did not see and merges them, so a closure is never
 -- wrong, only more or less work to bring up to date; walkers write them
--- (Config.ClosureEdges). Stored uncompressed: reading is what counts.
+-- (Config.ClosureEdges). resolved is its dictionary (see dict.go): the
+-- names of its nodes and its proving events, which never change, so it is
+-- never wrong either, only incomplete; NULL until a Traverse stores it.
+-- Stored uncompressed: reading is what counts.
 CREATE TABLE IF NOT EXISTS {schema}.genealogy_closures (
     root     integer NOT NULL,
     backward boolean NOT NULL,
     snap     pg_snapshot NOT NULL,
     edges    integer NOT NULL,
     refs     bytea NOT NULL,
+    resolved bytea,
     PRIMARY KEY (root, backward)
 );
-ALTER TABLE {schema}.genealogy_closures ALTER COLUMN refs SET STORAGE EXTERNAL;
+ALTER TABLE {schema}.genealogy_closures ADD COLUMN IF NOT EXISTS resolved bytea;
+ALTER TABLE {schema}.genealogy_closures ALTER COLUMN refs SET STORAGE EXTERNAL,
+    ALTER COLUMN resolved SET STORAGE EXTERNAL;
 
 CREATE OR REPLACE FUNCTION {schema}.genealogy_index() RETURNS trigger
 LANGUAGE plpgsql AS $fn$
