@@ -54,6 +54,7 @@ type foldKey struct {
 type foldEntry struct {
 	n     int // records folded
 	state State
+	bound boundContext // of a step; its refs are shared and never changed
 }
 
 func newCache() *cache {

@@ -285,7 +285,7 @@ func (e *Engine) try(ctx context.Context, req *Request, fresh bool) (*Outcome, e
 	if out, ok, err := replay(recs, req); ok || err != nil {
 		return out, err
 	}
-	state, err := e.fold(req.Model, req.Subject, req.Step, recs)
+	state, bound, err := e.fold(req.Model, req.Subject, req.Step, recs)
 	if err != nil {
 		return nil, err
 	}
@@ -308,10 +308,6 @@ func (e *Engine) try(ctx context.Context, req *Request, fresh bool) (*Outcome, e
 			return nil, err
 		}
 		if req.Step != "" {
-			bound, err := stepContext(req.Model, req.Step, recs)
-			if err != nil {
-				return nil, err
-			}
 			if r := bound.check(req, t); len(r) > 0 {
 				reasons, gateOnly = append(reasons, r...), false
 			}
@@ -649,34 +645,12 @@ const (
 	CodeContextInstrument gate.Code = "context.instrument"
 )
 
-// boundContext is what a step was started with.
+// boundContext is what a step was started with: the refs and actor of its
+// first transition (Engine.fold finds it).
 type boundContext struct {
 	started  bool
 	operator string
 	refs     map[string]string
-}
-
-// stepContext reads the context a step was started with: the refs and actor
-// of its first transition.
-func stepContext(m *Model, step string, recs []audit.Record) (boundContext, error) {
-	needle, ok := member(nil, "step", step)
-	if !ok {
-		return boundContext{}, nil
-	}
-	for i := range recs {
-		r := &recs[i]
-		if !m.ownTypes[r.Type] || !bytes.Contains(r.Payload, needle) {
-			continue
-		}
-		var p transitionPayload
-		if err := json.Unmarshal(r.Payload, &p); err != nil {
-			return boundContext{}, fmt.Errorf("mes: %s v%d: %w", r.Stream, r.Version, err)
-		}
-		if p.Model == m.name && p.Step == step {
-			return boundContext{started: true, operator: r.Actor, refs: p.Refs}, nil
-		}
-	}
-	return boundContext{}, nil
 }
 
 // check denies a transition of a started step that leaves its context: a

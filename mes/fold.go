@@ -13,29 +13,32 @@ import (
 // model's initial state. Only records whose type the model records as a
 // transition's own event are decoded, so folding a long stream is cheap.
 func fold(m *Model, step string, recs []audit.Record) (State, error) {
-	return foldFrom(m, step, recs, m.initial)
+	return foldFrom(m, step, recs, m.initial, nil)
 }
 
 // fold folds as the function fold does, from where the engine folded the
 // same subject, model and step before: records before that were read then.
-func (e *Engine) fold(m *Model, subject, step string, recs []audit.Record) (State, error) {
+// For a step it also returns what the step's first transition bound, found
+// in the same pass.
+func (e *Engine) fold(m *Model, subject, step string, recs []audit.Record) (State, boundContext, error) {
 	k := foldKey{subject: subject, model: m.name, step: step, version: m.version}
-	start, state := 0, m.initial
+	start, state, bound := 0, m.initial, boundContext{}
 	if fe, ok := e.cache.fold(k); ok && fe.n <= len(recs) {
-		start, state = fe.n, fe.state
+		start, state, bound = fe.n, fe.state, fe.bound
 	}
-	state, err := foldFrom(m, step, recs[start:], state)
+	state, err := foldFrom(m, step, recs[start:], state, &bound)
 	if err != nil {
-		return "", err
+		return "", boundContext{}, err
 	}
 	if len(recs) > start {
-		e.cache.putFold(k, foldEntry{n: len(recs), state: state})
+		e.cache.putFold(k, foldEntry{n: len(recs), state: state, bound: bound})
 	}
-	return state, nil
+	return state, bound, nil
 }
 
-// foldFrom folds recs into state.
-func foldFrom(m *Model, step string, recs []audit.Record, state State) (State, error) {
+// foldFrom folds recs into state. When bound is not nil and not yet
+// started, the first transition of the step in recs sets it.
+func foldFrom(m *Model, step string, recs []audit.Record, state State, bound *boundContext) (State, error) {
 	var stepNeedle []byte
 	if step != "" {
 		var ok bool
@@ -60,6 +63,9 @@ func foldFrom(m *Model, step string, recs []audit.Record, state State) (State, e
 		}
 		if p.ModelVersion != m.version {
 			return "", fmt.Errorf("mes: %s runs %s v%d, not v%d", r.Stream, p.Model, p.ModelVersion, m.version)
+		}
+		if bound != nil && step != "" && !bound.started {
+			*bound = boundContext{started: true, operator: r.Actor, refs: p.Refs}
 		}
 		state = p.To
 	}
