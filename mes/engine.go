@@ -299,7 +299,9 @@ func (e *Engine) try(ctx context.Context, req *Request, fresh bool) (*Outcome, e
 	var illegal *IllegalTransitionError
 	var reasons []gate.Reason
 	if terr != nil {
-		errors.As(terr, &illegal)
+		if il := (*IllegalTransitionError)(nil); errors.As(terr, &il) {
+			illegal = il
+		}
 		reasons = []gate.Reason{{Gate: "model", Code: "transition.illegal", Message: terr.Error()}}
 	} else {
 		var gateOnly bool
@@ -373,7 +375,7 @@ func (e *Engine) try(ctx context.Context, req *Request, fresh bool) (*Outcome, e
 			}
 		}
 	}
-	subject := storage.StreamAppend{Stream: req.Subject, ExpectedVersion: int64(len(recs))}
+	subject := storage.StreamAppend{Stream: req.Subject, ExpectedVersion: int64(len(recs)), Events: facts.eventsBuf[:0]}
 	appendReq := storage.AppendRequest{IdempotencyKey: "command/" + req.ID, Reads: facts.reads()}
 	if len(reasons) > 0 {
 		payload.Reasons = reasons
@@ -382,8 +384,8 @@ func (e *Engine) try(ctx context.Context, req *Request, fresh bool) (*Outcome, e
 			return nil, fmt.Errorf("mes: encode denied attempt: %w", err)
 		}
 		data, evidence := (*buf)[mark:], (*buf)[:mark]
-		subject.Events = []storage.Event{{Type: EventDenied, Actor: req.Actor, Payload: data, Evidence: evidence}}
-		appendReq.Streams = []storage.StreamAppend{subject}
+		subject.Events = append(subject.Events, storage.Event{Type: EventDenied, Actor: req.Actor, Payload: data, Evidence: evidence})
+		appendReq.Streams = append(facts.streamsBuf[:0], subject)
 		res, err := e.store.Append(ctx, appendReq)
 		if err != nil {
 			return nil, fmt.Errorf("mes: record denied %s: %w", req.Command, err)
@@ -443,7 +445,7 @@ func (e *Engine) try(ctx context.Context, req *Request, fresh bool) (*Outcome, e
 		subject.Events = append(subject.Events, marker)
 		extra = append(extra, opened)
 	}
-	appendReq.Streams = append([]storage.StreamAppend{subject}, extra...)
+	appendReq.Streams = append(append(facts.streamsBuf[:0], subject), extra...)
 	// A stream both read by a gate and written by an extra append is
 	// asserted by its expected version alone.
 	appendReq.Reads = withoutWritten(appendReq.Reads, extra)

@@ -106,6 +106,12 @@ type streamFacts struct {
 	// which factsBuf holds without growing a slice.
 	facts    []readFact
 	factsBuf [6]readFact
+	// Room for the attempt's append request, so that a common command
+	// allocates it with the facts: the reads it asserts, the streams it
+	// writes and the events of its subject. The store does not keep them.
+	readsBuf   [6]storage.StreamVersion
+	streamsBuf [2]storage.StreamAppend
+	eventsBuf  [2]storage.Event
 }
 
 // readFact is a fact read in an attempt.
@@ -152,7 +158,7 @@ func (f *streamFacts) version(stream string) int64 {
 
 // reads returns the version of every stream read other than the subject.
 func (f *streamFacts) reads() []storage.StreamVersion {
-	out := make([]storage.StreamVersion, 0, len(f.loaded)+len(f.facts))
+	out := f.readsBuf[:0]
 	for s, recs := range f.loaded {
 		out = append(out, storage.StreamVersion{Stream: s, Version: int64(len(recs))})
 	}
