@@ -1,6 +1,7 @@
 package gate
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -61,7 +62,11 @@ type Attempt struct {
 	// such as "lot" → "lot-L7", "equipment" → "SC-01", "step" → "S10".
 	Refs     map[string]string
 	Evidence []Evidence
-	Time     time.Time // system time of the attempt, from the engine's clock
+	// Data is what the command records with the transition, as the caller
+	// gave it (a JSON object, or empty): a gate may check it, as the
+	// equipment model checks a calibration's. Gates must not change it.
+	Data json.RawMessage
+	Time time.Time // system time of the attempt, from the engine's clock
 }
 
 // ID says where a gate finds the id of the thing it checks (a lot, a piece

@@ -132,7 +132,17 @@ func TestBlocks(t *testing.T) {
 		}, "S10", gate.CodeAboveUpperLimit},
 		{"calibration overdue", func(t *testing.T, e *Engine, f *facts, w weighing) {
 			f.run("equipment", EquipmentStream("SC-02"), CmdRegister, map[string]string{"status": "available"})
-			f.run("equipment", EquipmentStream("SC-02"), CmdCalibrate, map[string]any{"status": "valid", "due": now.Add(-time.Hour)})
+			// Calibrated two hours ago, due an hour ago: recorded through an
+			// engine whose clock stands at the calibration, since a
+			// calibration already due when recorded is itself denied.
+			earlier, err := New(e.store, &Config{Clock: func() time.Time { return now.Add(-2 * time.Hour) }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			g := *f // the same command numbering
+			g.e = earlier
+			g.run("equipment", EquipmentStream("SC-02"), CmdCalibrate, map[string]any{"status": "valid", "due": now.Add(-time.Hour)})
+			f.n = g.n
 			f.run("equipment", EquipmentStream("SC-02"), CmdClean, map[string]any{"status": "clean"})
 		}, func(t *testing.T, w weighing) Request {
 			r := startS10("L7", "L7", "SC-02", "op-7")

@@ -497,7 +497,7 @@ func (e *Engine) evaluate(ctx context.Context, req *Request, t *Transition, fact
 		return nil, false, fmt.Errorf("mes: look up actor %s: %w", req.Actor, err)
 	}
 	a := &gate.Attempt{
-		Actor: req.Actor, Roles: roles, Subject: req.Subject, Refs: req.Refs, Evidence: req.Evidence,
+		Actor: req.Actor, Roles: roles, Subject: req.Subject, Refs: req.Refs, Evidence: req.Evidence, Data: req.Data,
 		Transition: gate.Transition{From: t.From, To: t.To, Command: t.Command},
 		Time:       e.clock().UTC(),
 	}

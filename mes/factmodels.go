@@ -70,20 +70,21 @@ func LotModel(opts ...Option) (*Model, error) {
 // EquipmentModel returns the equipment lifecycle: registered, calibrated and
 // cleaned while in service, taken out of and returned to service.
 //
-// Record a calibration with Engine.Calibrate, which denies (and records) a
-// calibration whose data could not be one. The engine shows gates no
-// request Data, so a CmdCalibrate run with this model directly through
-// Engine.Execute records its Data unchecked.
+// Its calibrate transitions check the request's Data as a calibration (see
+// Engine.Calibrate, which builds it from a typed Calibration): one that
+// could not be one is denied and recorded with every reason, whichever way
+// the command is run.
 func EquipmentModel(opts ...Option) (*Model, error) {
 	with := sharedOptions(opts)
+	calibrate := func(o ...Option) []Option { return with(append(o, WithGates(calibrationData))...) }
 	return NewModel("equipment", 1).
 		States(FactNew, EquipmentInService, EquipmentOutOfService).
 		Initial(FactNew).
 		Permit(FactNew, CmdRegister, EquipmentInService, with(Recording(EventEquipmentRegistered))...).
-		Permit(EquipmentInService, CmdCalibrate, EquipmentInService, with(Recording(EventEquipmentCalibrated))...).
+		Permit(EquipmentInService, CmdCalibrate, EquipmentInService, calibrate(Recording(EventEquipmentCalibrated))...).
 		Permit(EquipmentInService, CmdClean, EquipmentInService, with(Recording(EventEquipmentCleaned))...).
 		Permit(EquipmentInService, CmdTakeOut, EquipmentOutOfService, with(Recording(EventEquipmentStatus))...).
-		Permit(EquipmentOutOfService, CmdCalibrate, EquipmentOutOfService, with(Recording(EventEquipmentCalibrated))...).
+		Permit(EquipmentOutOfService, CmdCalibrate, EquipmentOutOfService, calibrate(Recording(EventEquipmentCalibrated))...).
 		Permit(EquipmentOutOfService, CmdReturn, EquipmentInService, with(Recording("equipment.returned"))...).
 		Build()
 }
@@ -145,7 +146,7 @@ type Calibration struct {
 // EquipmentModel(opts...): opts are those a site builds its equipment
 // model with, such as a role gate.
 //
-// Beside the model's gates, the calibration itself is checked at the
+// Beside the model's other gates, the calibration itself is checked at the
 // engine's time, and a calibration that could not be one is denied and
 // recorded as every failed gate is, with every reason: no status or an
 // unknown one (CodeCalibrationStatus); a valid calibration without a due
@@ -161,12 +162,7 @@ func (e *Engine) Calibrate(ctx context.Context, commandID, actor, id string, c C
 	if err != nil {
 		return nil, fmt.Errorf("mes: Calibrate: %w", err)
 	}
-	check := calibrationData(data)
-	m, err := EquipmentModel(append(slices.Clone(opts), func(t *Transition) {
-		if t.Command == CmdCalibrate {
-			t.Gates = append(t.Gates, check)
-		}
-	})...)
+	m, err := EquipmentModel(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("mes: Calibrate: %w", err)
 	}
@@ -174,24 +170,26 @@ func (e *Engine) Calibrate(ctx context.Context, commandID, actor, id string, c C
 		Actor: actor, Data: data})
 }
 
-// calibrationData returns the gate that checks data, the Data of a
-// calibration, at the attempt's time.
-func calibrationData(data json.RawMessage) gate.Gate {
-	check := gate.Func(func(_ context.Context, a *gate.Attempt, _ gate.Facts) (gate.Verdict, error) {
-		if a == nil {
-			return gate.Verdict{}, gate.ErrNilAttempt
-		}
-		if a.Time.IsZero() {
-			return gate.Fail(gate.Reason{Code: gate.CodeTimeMissing, Message: "the attempt has no time at which to judge the calibration's due date"}), nil
-		}
-		return gate.Verdict{Reasons: checkCalibration(data, a.Time)}, nil
-	})
-	g, err := gate.Named("calibration-data", check)
-	if err != nil {
-		// Named refuses only an empty name or a nil gate; keep the check.
-		return check
+// calibrationData checks the Data of a calibrate command at the attempt's
+// time.
+var calibrationData = mustNamed("calibration-data", gate.Func(func(_ context.Context, a *gate.Attempt, _ gate.Facts) (gate.Verdict, error) {
+	if a == nil {
+		return gate.Verdict{}, gate.ErrNilAttempt
 	}
-	return g
+	if a.Time.IsZero() {
+		return gate.Fail(gate.Reason{Code: gate.CodeTimeMissing, Message: "the attempt has no time at which to judge the calibration's due date"}), nil
+	}
+	return gate.Verdict{Reasons: checkCalibration(a.Data, a.Time)}, nil
+}))
+
+// mustNamed names a gate of this package; it panics only on a name or gate
+// this package got wrong, when the package is initialised.
+func mustNamed(name string, g gate.Gate) gate.Gate {
+	n, err := gate.Named(name, g)
+	if err != nil {
+		panic(fmt.Sprintf("mes: gate %q: %v", name, err))
+	}
+	return n
 }
 
 // checkCalibration returns every reason data cannot be the Data of a

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -157,6 +158,30 @@ func TestCalibrateDenied(t *testing.T) {
 		}
 		if _, err := storage.Verify(ctx, s, nil, nil); err != nil {
 			t.Errorf("audit trail: %v", err)
+		}
+	})
+}
+
+// TestCalibrateThroughExecuteChecked runs the equipment model's calibrate
+// command directly, as an integrator may: data that could not be a
+// calibration is denied there too, on the record, and the equipment stays
+// readable.
+func TestCalibrateThroughExecuteChecked(t *testing.T) {
+	t.Parallel()
+	stores(t, func(t *testing.T, s storage.Store) {
+		ctx := context.Background()
+		e, _, _ := newEngineOn(t, s)
+		m := must[*Model](t)(EquipmentModel())
+		for i, data := range []string{``, `{"status":"valid","due":"tomorrow"}`, `{"status":"valid","due":"2026-12-25T09:00:00Z","min_weight":"abc","min_weight_unit":"kg"}`} {
+			_, err := e.Execute(ctx, Request{ID: fmt.Sprint("raw-cal-", i), Model: m, Subject: EquipmentStream("SC-01"),
+				Command: CmdCalibrate, Actor: "admin", Data: json.RawMessage(data)})
+			var de *DeniedError
+			if !errors.As(err, &de) || len(de.Reasons) == 0 || de.Reasons[0].Gate != "calibration-data" {
+				t.Errorf("calibrate with %q: %v, want a denial by calibration-data", data, err)
+			}
+		}
+		if _, err := newStreamFacts(s, "", nil).Equipment(ctx, "SC-01"); err != nil {
+			t.Errorf("SC-01 after the denials: %v", err)
 		}
 	})
 }

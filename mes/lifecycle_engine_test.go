@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -70,6 +71,16 @@ func TestEveryLifecyclePairThroughTheEngine(t *testing.T) {
 		{"equipment", EquipmentModel, EquipmentStream, ""},
 		{"person", PersonModel, PersonStream, ""},
 	}
+	// dataFor is the Data of command c: a calibration's, which the
+	// equipment model checks; none for the others.
+	dataFor := func(t *testing.T, c Command) json.RawMessage {
+		if c != CmdCalibrate {
+			return nil
+		}
+		// A map marshals with its keys sorted: the canonical form the
+		// record holds.
+		return must[[]byte](t)(json.Marshal(map[string]any{"status": gate.CalibrationValid, "due": now.Add(30 * 24 * time.Hour)}))
+	}
 	for _, lc := range lifecycles {
 		t.Run(lc.name, func(t *testing.T) {
 			t.Parallel()
@@ -90,7 +101,7 @@ func TestEveryLifecyclePairThroughTheEngine(t *testing.T) {
 						subject := lc.stream(fmt.Sprintf("walk-%d", n))
 						run := func(id string, c Command, sigs []Sign) (*Outcome, error) {
 							return sg.e.Execute(ctx, Request{ID: id, Model: m, Subject: subject, Step: lc.step, Command: c,
-								Actor: "op-7", Signatures: sigs})
+								Actor: "op-7", Signatures: sigs, Data: dataFor(t, c)})
 						}
 						for i, tr := range paths[state] {
 							if _, err := run(fmt.Sprintf("%s-path-%d", subject, i), tr.Command, signaturesFor(tr)); err != nil {
@@ -141,7 +152,7 @@ func TestEveryLifecyclePairThroughTheEngine(t *testing.T) {
 							t.Fatal(err)
 						}
 						wantP := transitionPayload{CommandID: subject + "-cmd", Model: m.Name(), ModelVersion: m.Version(),
-							Step: lc.step, Command: cmd, From: state}
+							Step: lc.step, Command: cmd, From: state, Data: dataFor(t, cmd)}
 						var codes []gate.Code
 						for _, r := range p.Reasons {
 							codes = append(codes, r.Code)
