@@ -40,6 +40,14 @@ func (c *subjects) get(subject string) ([]audit.Record, bool) {
 	return recs[:len(recs):len(recs)], ok
 }
 
+// has reports whether subject's records are cached.
+func (c *subjects) has(subject string) bool {
+	c.mu.Lock()
+	_, ok := c.m[subject]
+	c.mu.Unlock()
+	return ok
+}
+
 // extend appends recs, the records of subject from version from, to the
 // cached ones when they continue them; otherwise the subject is dropped, or
 // cached anew when from is 1.
@@ -98,9 +106,9 @@ func (e *Engine) subjectRecords(ctx context.Context, subject string, fresh bool)
 		return nil, fmt.Errorf("mes: load %s: %w", subject, err)
 	}
 	if len(delta) == 0 {
-		if !ok {
-			e.subjects.extend(subject, 1, nil)
-		}
+		// A subject without records is not cached: the command about to
+		// run appends to it (its record or its denial), and remember
+		// caches what it wrote.
 		return cached, nil
 	}
 	e.subjects.extend(subject, from, cloneRecords(delta))
@@ -120,7 +128,7 @@ func (e *Engine) remember(subject string, recs []audit.Record) {
 			j++
 		}
 		stream := recs[i].Stream
-		if _, cached := e.subjects.get(stream); cached || stream == subject {
+		if stream == subject || e.subjects.has(stream) {
 			e.subjects.extend(stream, recs[i].Version, cloneRecords(recs[i:j]))
 		}
 		i = j
