@@ -122,8 +122,9 @@ func appendPayload(dst []byte, p *transitionPayload) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
-// appendEvidence appends evs as json.Marshal writes a []gate.Evidence:
-// null for none, the Go field names as keys, the value as a decimal string.
+// appendEvidence appends evs as json.Marshal writes a []gate.Evidence, up
+// to the order of members, which is canonical: null for none, the Go field
+// names as keys, the value as a decimal string.
 func appendEvidence(dst []byte, evs []gate.Evidence) ([]byte, error) {
 	if evs == nil {
 		return append(dst, "null"...), nil
@@ -135,32 +136,35 @@ func appendEvidence(dst []byte, evs []gate.Evidence) ([]byte, error) {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = append(dst, `{"Name":`...)
-		if dst, err = canonjson.AppendString(dst, ev.Name); err != nil {
-			return nil, err
-		}
+		// Members in canonical (byte) order, so that the store copies the
+		// evidence as it stands.
+		dst = append(dst, `{"HasValue":`...)
+		dst = strconv.AppendBool(dst, ev.HasValue)
 		dst = append(dst, `,"Identity":`...)
 		if dst, err = canonjson.AppendString(dst, ev.Identity); err != nil {
-			return nil, err
-		}
-		dst = append(dst, `,"HasValue":`...)
-		dst = strconv.AppendBool(dst, ev.HasValue)
-		dst = append(dst, `,"Value":"`...)
-		dst = append(dst, ev.Value.String()...)
-		dst = append(dst, `","Unit":`...)
-		if dst, err = canonjson.AppendString(dst, ev.Unit); err != nil {
-			return nil, err
-		}
-		dst = append(dst, `,"Source":`...)
-		if dst, err = canonjson.AppendString(dst, string(ev.Source)); err != nil {
 			return nil, err
 		}
 		dst = append(dst, `,"Instrument":`...)
 		if dst, err = canonjson.AppendString(dst, ev.Instrument); err != nil {
 			return nil, err
 		}
+		dst = append(dst, `,"Name":`...)
+		if dst, err = canonjson.AppendString(dst, ev.Name); err != nil {
+			return nil, err
+		}
+		dst = append(dst, `,"Source":`...)
+		if dst, err = canonjson.AppendString(dst, string(ev.Source)); err != nil {
+			return nil, err
+		}
 		dst = append(dst, `,"Stable":`...)
 		dst = strconv.AppendBool(dst, ev.Stable)
+		dst = append(dst, `,"Unit":`...)
+		if dst, err = canonjson.AppendString(dst, ev.Unit); err != nil {
+			return nil, err
+		}
+		dst = append(dst, `,"Value":"`...)
+		dst = append(dst, ev.Value.String()...)
+		dst = append(dst, '"')
 		dst = append(dst, '}')
 	}
 	return append(dst, ']'), nil

@@ -37,6 +37,9 @@ func Canonicalize(src []byte) ([]byte, error) {
 // returns the extended buffer. On error dst is returned unchanged in length
 // (its spare capacity may have been written) together with a *SyntaxError.
 func Append(dst, src []byte) ([]byte, error) {
+	if canonicalEnd(src, 0, 0) == len(src) {
+		return append(dst, src...), nil
+	}
 	if out, ok := appendFlat(dst, src); ok {
 		return out, nil
 	}
