@@ -50,7 +50,8 @@ func (c *subjects) has(subject string) bool {
 
 // extend appends recs, the records of subject from version from, to the
 // cached ones when they continue them; otherwise the subject is dropped, or
-// cached anew when from is 1.
+// cached anew when from is 1. recs must be a copy made for the cache
+// (cloneRecords), which it may keep as it is.
 func (c *subjects) extend(subject string, from int64, recs []audit.Record) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -88,7 +89,11 @@ func (c *subjects) extend(subject string, from int64, recs []audit.Record) {
 			break
 		}
 	}
-	c.m[subject] = append(old, recs...)
+	if old == nil {
+		c.m[subject] = recs // the caller's copy, made for the cache
+	} else {
+		c.m[subject] = append(old, recs...)
+	}
 	c.total += len(recs)
 }
 
