@@ -35,6 +35,7 @@ import (
 	"sync"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/interlock-mes/interlock/audit"
@@ -424,17 +425,18 @@ func (w *Walker) small(ctx context.Context, req storage.TraverseRequest, resolve
 	if err != nil {
 		return false, false, fmt.Errorf("pgwalk: traverse: %w", err)
 	}
+	// Scanned without an allocation per column: the names are NULL when
+	// resolve is not set, and the hash is copied out of the driver's row.
 	var (
-		r        Ref
-		x        resolved
-		from, to *string
-		stream   *string
-		version  *int64
-		hash     []byte
-		total    int64
-		refs     []Ref
-		res      []resolved
-		cut      bool
+		r                Ref
+		x                resolved
+		from, to, stream pgtype.Text
+		version          pgtype.Int8
+		hash             pgtype.DriverBytes
+		total            int64
+		refs             []Ref
+		res              []resolved
+		cut              bool
 	)
 	_, err = pgx.ForEachRow(rows, []any{&r.Depth, &r.Near, &r.Far, &r.Kind, &r.Position, &r.Ord, &from, &to, &stream, &version, &hash, &total}, func() error {
 		if total < 0 || total >= int64(limit) {
@@ -442,10 +444,10 @@ func (w *Walker) small(ctx context.Context, req storage.TraverseRequest, resolve
 			return nil
 		}
 		if resolve {
-			if from == nil || to == nil || stream == nil || version == nil || len(hash) != len(x.hash) {
+			if !from.Valid || !to.Valid || !stream.Valid || !version.Valid || len(hash) != len(x.hash) {
 				return fmt.Errorf("edge (%d, %d) at position %d: its node names or proving event are missing", r.Near, r.Far, r.Position)
 			}
-			x.from, x.to, x.stream, x.version = *from, *to, *stream, *version
+			x.from, x.to, x.stream, x.version = from.String, to.String, stream.String, version.Int64
 			copy(x.hash[:], hash)
 		}
 		refs = append(refs, r)
