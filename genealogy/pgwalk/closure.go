@@ -79,7 +79,7 @@ func unpackRefs(b []byte) ([]Ref, error) {
 // closure is a closure as a walk holds it.
 type closure struct {
 	root  int32
-	refs  []Ref  // sorted by depth
+	refs  []Ref  // sorted by depth; by compareRefs once merged or stored
 	snap  string // the snapshot refs are exact in (pg_snapshot text)
 	stale bool   // read with enough edges since to store it again
 	kept  bool   // root has a closure stored (read, or stored by this walk)
@@ -227,7 +227,8 @@ func (w *Walker) loadClosure(ctx context.Context, tx pgx.Tx, req storage.Travers
 // closure's way), fetching with level (in tx) the edges of the nodes they
 // newly reach. Edges only add paths, so distances only shrink: it relaxes
 // them in order of distance, as a breadth-first walk would, moving the
-// edges of a node that came nearer to their new depth.
+// edges of a node that came nearer to their new depth. Refs it changed
+// come back sorted by compareRefs, others as they were.
 func (w *Walker) merge(ctx context.Context, tx pgx.Tx, level string, root int32, refs, delta []Ref) ([]Ref, error) {
 	const maxDepth = storage.MaxTraverseDepth
 	// expanded: nodes whose edges are in refs, those nearer than maxDepth.
