@@ -103,7 +103,8 @@ func PersonModel(opts ...Option) (*Model, error) {
 		Build()
 }
 
-// Codes of a calibration's own check (Engine.Calibrate).
+// Codes of the check of a calibration's data (the equipment model's
+// calibrate transitions, and so Engine.Calibrate).
 const (
 	// CodeCalibrationData: the calibration's data is not a Calibration:
 	// a field of the wrong type, or one a Calibration does not have.

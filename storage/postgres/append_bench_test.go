@@ -18,34 +18,9 @@ const benchPayload = `{"batch":"B-2026-0042","step":"weigh-api","lot":"LOT-2026-
 // (4 per CPU on 2 CPUs), each to its own stream, with synchronous_commit on,
 // to compare with pgbench's single-row INSERT at -c 8 (see BENCHMARKS.md).
 func BenchmarkAppendParallel(b *testing.B) {
-	pool, schema := pgtest.DurablePool(b)
-	if pool.Config().MaxConns < 8 {
-		b.Fatalf("pool has %d connections, want at least 8", pool.Config().MaxConns)
-	}
-	s, err := postgres.New(pool, &postgres.Config{Schema: schema})
-	if err != nil {
-		b.Fatal(err)
-	}
-	var writers atomic.Int64
-	b.SetParallelism(4)
-	b.ReportAllocs()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		stream := fmt.Sprintf("batch-%d", writers.Add(1))
-		var v int64
-		for pb.Next() {
-			_, err := s.Append(b.Context(), storage.AppendRequest{Streams: []storage.StreamAppend{{
-				Stream: stream, ExpectedVersion: v,
-				Events: []storage.Event{{Type: "step.completed", Actor: "op-17", Payload: json.RawMessage(benchPayload)}},
-			}}})
-			if err != nil {
-				b.Error(err)
-				return
-			}
-			v++
-		}
+	appendParallel(b, durableStore(b), func(stream string, v int64) storage.AppendRequest {
+		return benchAppend(stream, v)
 	})
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "appends/s")
 }
 
 // BenchmarkAppendParallelKeyed is BenchmarkAppendParallel with what an
@@ -56,11 +31,31 @@ func BenchmarkAppendParallelKeyed(b *testing.B) {
 		name       string
 		key, reads bool
 	}{{"key+reads", true, true}, {"key", true, false}, {"reads", false, true}} {
-		b.Run(c.name, func(b *testing.B) { benchAppendKeyed(b, c.key, c.reads) })
+		b.Run(c.name, func(b *testing.B) {
+			s := durableStore(b)
+			reads := []storage.StreamVersion{{Stream: "person/op-17", Version: 1}, {Stream: "lot/L7", Version: 1}, {Stream: "equipment/SC-01", Version: 1}}
+			for _, r := range reads {
+				if _, err := s.Append(b.Context(), benchAppend(r.Stream, 0)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			appendParallel(b, s, func(stream string, v int64) storage.AppendRequest {
+				req := benchAppend(stream, v)
+				if c.key {
+					req.IdempotencyKey = fmt.Sprintf("command/%s/%d", stream, v)
+				}
+				if c.reads {
+					req.Reads = reads
+				}
+				return req
+			})
+		})
 	}
 }
 
-func benchAppendKeyed(b *testing.B, keyed, withReads bool) {
+// durableStore is a store whose commits wait for their WAL flush, on a pool
+// of at least 8 connections.
+func durableStore(b *testing.B) *postgres.Store {
 	pool, schema := pgtest.DurablePool(b)
 	if pool.Config().MaxConns < 8 {
 		b.Fatalf("pool has %d connections, want at least 8", pool.Config().MaxConns)
@@ -69,14 +64,20 @@ func benchAppendKeyed(b *testing.B, keyed, withReads bool) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	reads := []storage.StreamVersion{{Stream: "person/op-17", Version: 1}, {Stream: "lot/L7", Version: 1}, {Stream: "equipment/SC-01", Version: 1}}
-	for _, r := range reads {
-		if _, err := s.Append(b.Context(), storage.AppendRequest{Streams: []storage.StreamAppend{{
-			Stream: r.Stream, Events: []storage.Event{{Type: "fact.recorded", Actor: "admin", Payload: json.RawMessage(`{}`)}},
-		}}}); err != nil {
-			b.Fatal(err)
-		}
-	}
+	return s
+}
+
+// benchAppend is one event of about 200 bytes at version v+1 of stream.
+func benchAppend(stream string, v int64) storage.AppendRequest {
+	return storage.AppendRequest{Streams: []storage.StreamAppend{{
+		Stream: stream, ExpectedVersion: v,
+		Events: []storage.Event{{Type: "step.completed", Actor: "op-17", Payload: json.RawMessage(benchPayload)}},
+	}}}
+}
+
+// appendParallel runs the appends req makes from 8 goroutines, each on a
+// stream of its own, and reports appends/s.
+func appendParallel(b *testing.B, s *postgres.Store, req func(stream string, v int64) storage.AppendRequest) {
 	var writers atomic.Int64
 	b.SetParallelism(4)
 	b.ReportAllocs()
@@ -85,18 +86,7 @@ func benchAppendKeyed(b *testing.B, keyed, withReads bool) {
 		stream := fmt.Sprintf("batch-%d", writers.Add(1))
 		var v int64
 		for pb.Next() {
-			req := storage.AppendRequest{
-				Streams: []storage.StreamAppend{{
-					Stream: stream, ExpectedVersion: v,
-					Events: []storage.Event{{Type: "step.completed", Actor: "op-17", Payload: json.RawMessage(benchPayload)}},
-				}}}
-			if keyed {
-				req.IdempotencyKey = fmt.Sprintf("command/%s/%d", stream, v)
-			}
-			if withReads {
-				req.Reads = reads
-			}
-			if _, err := s.Append(b.Context(), req); err != nil {
+			if _, err := s.Append(b.Context(), req(stream, v)); err != nil {
 				b.Error(err)
 				return
 			}
