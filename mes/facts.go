@@ -156,7 +156,9 @@ func (f *streamFacts) version(stream string) int64 {
 	return int64(len(f.loaded[stream]))
 }
 
-// reads returns the version of every stream read other than the subject.
+// reads returns the version of every stream read other than the subject,
+// in the fact set's own room (readsBuf): an attempt calls it once, for its
+// append.
 func (f *streamFacts) reads() []storage.StreamVersion {
 	out := f.readsBuf[:0]
 	for s, recs := range f.loaded {
