@@ -42,7 +42,7 @@ type Store struct {
 	entries   entries // in global order; position = number + 1
 	data      arena   // payload and evidence of every entry
 	streams   []stream
-	streamIDs map[string]uint32
+	streamIdx index    // stream name → number in streams
 	names     interner // types, actors and link kinds
 	lastType  lastName
 	lastActor lastName
@@ -50,19 +50,23 @@ type Store struct {
 	nodes     interner // link ends
 	lists     []nodeLists
 	adj       []adjacency
-	keys      map[string]idempotent
+	keyIdx    index        // idempotency key → number in keyed
+	keyed     []idempotent // by number
 	// checkpoints are few, so they stay ordinary values.
 	checkpoints []*audit.Checkpoint // by position
 	buf         []byte              // encoding scratch, guarded by mu
 	limit       int                 // maxIndex; smaller in tests of ErrFull
 }
 
-// idempotent remembers a keyed append: its records have consecutive
-// positions. A later append with the key is compared with them
-// (storage.Prepared.SameContent), so no digest is kept.
+// idempotent remembers a keyed append: its key, kept in the arena, and its
+// records, which have consecutive positions. A later append with the key
+// is compared with them (storage.Prepared.SameContent), so no digest is
+// kept.
 type idempotent struct {
 	first int64 // position of the first record
 	n     int
+	key   span
+	klen  uint32
 }
 
 // New returns an empty store. cfg may be nil.
@@ -70,10 +74,10 @@ func New(cfg *Config) *Store {
 	s := &Store{
 		clock:     time.Now,
 		data:      newArena(),
-		streamIDs: make(map[string]uint32),
+		streamIdx: newIndex(),
 		names:     newInterner(),
 		nodes:     newInterner(),
-		keys:      make(map[string]idempotent),
+		keyIdx:    newIndex(),
 		limit:     maxIndex,
 	}
 	if cfg != nil && cfg.Clock != nil {
@@ -99,8 +103,14 @@ func (s *Store) Append(ctx context.Context, req storage.AppendRequest) (storage.
 	s.mu.Lock()
 	defer s.mu.Unlock()
 
+	var keyHash uint64
 	if p.IdempotencyKey != "" {
-		if prev, ok := s.keys[p.IdempotencyKey]; ok {
+		keyHash = s.keyIdx.hash(p.IdempotencyKey)
+		if n, ok := s.keyIdx.find(keyHash, func(n uint32) bool {
+			k := &s.keyed[n]
+			return string(s.data.bytes(k.key, k.klen)) == p.IdempotencyKey
+		}); ok {
+			prev := s.keyed[n]
 			out := s.copies(prev.n, func(k int) int { return int(prev.first) - 1 + k })
 			if !p.SameContent(out) {
 				return storage.AppendResult{}, fmt.Errorf("append: key %q: %w", p.IdempotencyKey, storage.ErrIdempotencyKeyReused)
@@ -109,9 +119,13 @@ func (s *Store) Append(ctx context.Context, req storage.AppendRequest) (storage.
 		}
 	}
 	var small [4]int64
-	ids := small[:0] // each written stream's number, or noStream
+	var smallHashes [4]uint64
+	ids := small[:0]          // each written stream's number, or noStream
+	hashes := smallHashes[:0] // and the hash of its name
 	for _, ps := range p.Streams {
-		id, v := s.version(ps.Stream)
+		h := s.streamIdx.hash(ps.Stream)
+		hashes = append(hashes, h)
+		id, v := s.versionOf(h, ps.Stream)
 		if v != ps.ExpectedVersion {
 			return storage.AppendResult{}, &storage.ConflictError{Stream: ps.Stream, Expected: ps.ExpectedVersion, Actual: v}
 		}
@@ -163,10 +177,8 @@ func (s *Store) Append(ctx context.Context, req storage.AppendRequest) (storage.
 	for i, ps := range p.Streams {
 		id := ids[i]
 		if id == noStream {
-			id = int64(len(s.streams))
-			name := strings.Clone(ps.Stream)
-			s.streams = append(s.streams, stream{name: name, genesis: recs[k].PrevHash})
-			s.streamIDs[name] = uint32(id)
+			id = int64(s.streamIdx.add(hashes[i]))
+			s.streams = append(s.streams, stream{name: strings.Clone(ps.Stream), genesis: recs[k].PrevHash})
 		}
 		st := &s.streams[id]
 		for j := range ps.Events {
@@ -196,7 +208,10 @@ func (s *Store) Append(ctx context.Context, req storage.AppendRequest) (storage.
 		}
 	}
 	if p.IdempotencyKey != "" {
-		s.keys[strings.Clone(p.IdempotencyKey)] = idempotent{first: base + 1, n: len(recs)}
+		sp, dst := s.data.alloc(len(p.IdempotencyKey))
+		copy(dst, p.IdempotencyKey)
+		s.keyIdx.add(keyHash)
+		s.keyed = append(s.keyed, idempotent{first: base + 1, n: len(recs), key: sp, klen: uint32(len(p.IdempotencyKey))})
 	}
 	return storage.AppendResult{Records: recs}, nil
 }
@@ -204,7 +219,12 @@ func (s *Store) Append(ctx context.Context, req storage.AppendRequest) (storage.
 // version returns the number of a stream and the version it stands at;
 // noStream and 0 for a stream without events.
 func (s *Store) version(name string) (int64, int64) {
-	id, ok := s.streamIDs[name]
+	return s.versionOf(s.streamIdx.hash(name), name)
+}
+
+// versionOf is version for a name whose hash (index.hash) is h.
+func (s *Store) versionOf(h uint64, name string) (int64, int64) {
+	id, ok := s.streamIdx.find(h, func(n uint32) bool { return s.streams[n].name == name })
 	if !ok {
 		return noStream, 0
 	}
