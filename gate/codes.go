@@ -83,6 +83,9 @@ const (
 
 	// CodeExceptionOpen: an exception on the subject is open.
 	CodeExceptionOpen Code = "exception.open"
+	// CodeExceptionBlocks: an exception open on the subject blocks or holds
+	// it.
+	CodeExceptionBlocks Code = "exception.blocks"
 
 	// CodeSameActor: the actor recorded an earlier event that the same person
 	// may not follow up (self-verification, self-approval).

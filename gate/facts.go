@@ -138,7 +138,18 @@ type Exception struct {
 	Kind    string    // such as "deviation"
 	Summary string    // one line, for the message; may be ""
 	Opened  time.Time // system time it was opened
+	// Consequence is what opening it does to the subject: ConsequenceBlock
+	// or ConsequenceHold stop the subject's work, "none" does not; "" when
+	// its record does not say.
+	Consequence string
 }
+
+// The consequences of an exception that stop its subject's work
+// (Exception.Consequence).
+const (
+	ConsequenceBlock = "block"
+	ConsequenceHold  = "hold"
+)
 
 // StepState is the state of a step of an execution.
 type StepState string

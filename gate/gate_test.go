@@ -158,6 +158,7 @@ func TestName(t *testing.T) {
 		{must(gate.RequireStable("e")), "require-stable"},
 		{must(gate.PriorSteps([]gate.StepState{gate.StepComplete}, "S1")), "prior-steps"},
 		{must(gate.NoOpenException()), "no-open-exception"},
+		{must(gate.NoBlockingException()), "no-blocking-exception"},
 		{must(gate.DistinctActor("approved")), "distinct-actor"},
 		{must(gate.Not(passing, "x.y", "x")), "not"},
 		{must(gate.All(passing)), ""},
@@ -193,6 +194,7 @@ func TestMalformedCalls(t *testing.T) {
 		"LotUsable":       must(gate.LotUsable(gate.FromRef("lot"))),
 		"PriorSteps":      must(gate.PriorSteps([]gate.StepState{gate.StepComplete}, "S10")),
 		"NoOpenException": must(gate.NoOpenException()),
+		"NoBlocking":      must(gate.NoBlockingException()),
 		"DistinctActor":   must(gate.DistinctActor("approved")),
 	}
 	for name, g := range needFacts {

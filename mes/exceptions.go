@@ -52,7 +52,10 @@ type ExceptionsConfig struct {
 // and submitting the caller's command again after a failure in between
 // completes it once. Until then the open exception blocks whatever reads
 // its marker: gate.NoOpenException (on the standard batch lifecycle's
-// verify and close) and the release readiness. The two are separate
+// verify and close) and the release readiness; and the marker says the
+// consequence, so that gate.NoBlockingException (on the standard batch
+// lifecycle's complete) stops the batch from completing while the block or
+// hold is not yet recorded. The two are separate
 // appends because the engine evaluates one transition per command, and
 // both the opening (the exception model) and the consequence (the
 // subject's model) must be evaluated: Request.Extra carries raw events,
@@ -267,7 +270,11 @@ func (x *Exceptions) Open(ctx context.Context, commandID, actor string, d Deviat
 	if err != nil {
 		return nil, fmt.Errorf("mes: encode exception %s: %w", d.ID, err)
 	}
-	marker, err := markerPayload(commandID, map[string]string{"id": d.ID, "kind": d.Kind, "summary": d.Summary})
+	// The marker says the consequence, so that gate.NoBlockingException
+	// stops the subject's work from the moment the exception is open, before
+	// the block or hold that follows is recorded.
+	marker, err := markerPayload(commandID, map[string]string{"id": d.ID, "kind": d.Kind, "summary": d.Summary,
+		"consequence": string(d.Consequence)})
 	if err != nil {
 		return nil, err
 	}

@@ -79,6 +79,9 @@ type factPayload struct {
 	ID      string    `json:"id"`
 	Kind    string    `json:"kind"`
 	Summary string    `json:"summary"`
+	// Consequence is an exception marker's: what opening it does to the
+	// subject.
+	Consequence string `json:"consequence"`
 	// MinWeight and MinWeightUnit are a scale's minimum weight, which each
 	// calibration determines (USP <41>): a calibration without them leaves
 	// the scale with none set.
@@ -465,7 +468,7 @@ func (f *streamFacts) OpenExceptions(ctx context.Context, subject string) ([]gat
 			return nil, err
 		}
 		if recs[i].Type == EventExceptionOpened {
-			open = append(open, gate.Exception{ID: p.ID, Kind: p.Kind, Summary: p.Summary, Opened: recs[i].Time})
+			open = append(open, gate.Exception{ID: p.ID, Kind: p.Kind, Summary: p.Summary, Opened: recs[i].Time, Consequence: p.Consequence})
 			continue
 		}
 		for j, e := range open {

@@ -89,9 +89,9 @@ func (f *failingAppend) Append(ctx context.Context, req storage.AppendRequest) (
 
 // TestDeviationBlockWindow shows what the two appends of opening a
 // blocking deviation leave when the second is lost: the exception is open
-// and marked on the batch, the batch is not blocked, and the open
-// exception alone keeps the batch from being verified or released.
-// Submitting the command again blocks the batch, once.
+// and marked on the batch with its consequence, the batch is not blocked,
+// and the marker alone keeps the batch from completing and from being
+// released. Submitting the command again blocks the batch, once.
 func TestDeviationBlockWindow(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -108,13 +108,15 @@ func TestDeviationBlockWindow(t *testing.T) {
 	if st := v.state(t, v.batch, "batch-B1", ""); st != BatchInProgress {
 		t.Fatalf("batch-B1 is %s; want in-progress: the window this test is about", st)
 	}
-	// In the window the batch can complete, as a batch with a deviation
-	// without consequence can, but its release path is closed.
-	v.exec(t, Request{ID: "B1-complete", Model: v.batch, Subject: "batch-B1", Command: CmdComplete, Actor: "op-7"})
-	_, err := v.e.Execute(ctx, Request{ID: "B1-verify", Model: v.batch, Subject: "batch-B1", Command: CmdVerify, Actor: "qa-5",
-		Signatures: []Sign{{Meaning: "verified", Challenge: full("qa-5")}}})
-	if !hasDenialCode(err, gate.CodeExceptionOpen) {
-		t.Errorf("verify in the window: %v; want %s", err, gate.CodeExceptionOpen)
+	// In the window the deviation's consequence already stops the batch:
+	// it cannot complete (the marker says "block"), and its release path
+	// is closed.
+	_, err := v.e.Execute(ctx, Request{ID: "B1-complete", Model: v.batch, Subject: "batch-B1", Command: CmdComplete, Actor: "op-7"})
+	if !hasDenialCode(err, gate.CodeExceptionBlocks) {
+		t.Errorf("complete in the window: %v; want %s", err, gate.CodeExceptionBlocks)
+	}
+	if st := v.state(t, v.batch, "batch-B1", ""); st != BatchInProgress {
+		t.Errorf("batch-B1 is %s after the denied completion; want in-progress", st)
 	}
 	verdict := must[*Verdict](t)(Readiness(ctx, s, "batch-B1", nil))
 	if verdict.Ready || !containsCode(verdict.Blocking, CodeReleaseExceptionOpen) {

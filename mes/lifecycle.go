@@ -64,13 +64,21 @@ const (
 // Verify and close are guarded by gate.NoOpenException: while an
 // exception (a deviation, a hold) is open on the batch, its release path
 // is blocked, and each attempt is denied and recorded with one
-// gate.CodeExceptionOpen reason per open exception. The rest stays
-// usable: a batch with a deviation that has no consequence may still
-// complete, and hold, restart, block, unblock and abort do not read open
-// exceptions, so a held batch can restart and any batch can be aborted
-// while its exceptions are investigated.
+// gate.CodeExceptionOpen reason per open exception. Complete is guarded by
+// gate.NoBlockingException: an open exception whose consequence is to
+// block or hold the batch stops its completion from the moment it is
+// opened, also before the block or hold itself is recorded (Exceptions.Open
+// records them in two appends). The rest stays usable: a batch with a
+// deviation that has no consequence may still complete, and hold, restart,
+// block, unblock and abort do not read open exceptions, so a held batch can
+// restart and any batch can be aborted while its exceptions are
+// investigated.
 func BatchLifecycle(opts ...Option) (*Model, error) {
 	noOpen, err := gate.NoOpenException()
+	if err != nil {
+		return nil, fmt.Errorf("mes: BatchLifecycle: %w", err)
+	}
+	noBlocking, err := gate.NoBlockingException()
 	if err != nil {
 		return nil, fmt.Errorf("mes: BatchLifecycle: %w", err)
 	}
@@ -91,7 +99,7 @@ func BatchLifecycle(opts ...Option) (*Model, error) {
 		Permit(BatchInProgress, CmdAbort, BatchAborted, with(Recording("batch.aborted"))...).
 		Permit(BatchBlocked, CmdAbort, BatchAborted, with(Recording("batch.aborted"))...).
 		Permit(BatchHeld, CmdAbort, BatchAborted, with(Recording("batch.aborted"))...).
-		Permit(BatchInProgress, CmdComplete, BatchComplete, with(Recording("batch.completed"))...).
+		Permit(BatchInProgress, CmdComplete, BatchComplete, with(Recording("batch.completed"), WithGates(noBlocking))...).
 		Permit(BatchComplete, CmdVerify, BatchVerified, with(Recording("batch.verified"), WithGates(noOpen),
 			WithSignatures(SignatureRequirement{Meaning: "verified", Count: 1, NotPerformer: true}))...).
 		Permit(BatchVerified, CmdClose, BatchClosed, with(Recording("batch.closed"), WithGates(noOpen))...).
