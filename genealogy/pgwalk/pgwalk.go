@@ -6,7 +6,8 @@
 //   - a trace of up to a few thousand edges is one call of a PL/pgSQL
 //     function (genealogy_forward, genealogy_backward) whose single
 //     statement walks the integer edges and, for Traverse, joins their
-//     names and proving events: one round trip, one snapshot, a plan made
+//     names and proving events, kept by edge in genealogy_resolved for one
+//     index-only lookup each: one round trip, one snapshot, a plan made
 //     once per session;
 //   - the trace of a single node with a stored closure (a bulk input's,
 //     which reaches a fifth of a plant) reads the closure, one packed value,

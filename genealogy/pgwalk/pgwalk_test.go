@@ -2,8 +2,10 @@ package pgwalk_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/interlock-mes/interlock/audit"
@@ -85,5 +87,13 @@ func TestInstallBackfillsAndTracks(t *testing.T) {
 	}
 	if _, err := w.Traverse(ctx, storage.TraverseRequest{Direction: storage.Forward, MaxDepth: 1}); err == nil {
 		t.Error("traverse without a start node: no error")
+	}
+	// genealogy_resolved is derived: an edge whose row is missing there is
+	// an error, not an edge left out of the answer.
+	if _, err := pool.Exec(ctx, `DELETE FROM `+pgx.Identifier{schema, "genealogy_resolved"}.Sanitize()+` WHERE from_id = 'B1'`); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := w.Traverse(ctx, req); err == nil || !strings.Contains(err.Error(), "missing") {
+		t.Errorf("traverse with an edge's names and proof missing: %d edges, %v; want an error", len(got), err)
 	}
 }

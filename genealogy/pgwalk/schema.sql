@@ -40,6 +40,24 @@ CREATE INDEX IF NOT EXISTS genealogy_edges_from_idx ON {schema}.genealogy_edges 
 CREATE INDEX IF NOT EXISTS genealogy_edges_to_idx ON {schema}.genealogy_edges (to_n) INCLUDE (from_n, kind, position, ord);
 CREATE INDEX IF NOT EXISTS genealogy_edges_xid_idx ON {schema}.genealogy_edges USING brin (xid);
 
+-- What Traverse adds to an edge of a trace walked in one statement: the
+-- names of its ends (as in links) and its proving event, kept by edge so
+-- that one index-only lookup resolves it, where a links and an events heap
+-- lookup on scattered pages took twice as long. The covering index is the
+-- lookup; the table is what an index-only scan falls back on for rows not
+-- yet marked all-visible. Derived data, filled with genealogy_edges.
+CREATE TABLE IF NOT EXISTS {schema}.genealogy_resolved (
+    position bigint NOT NULL,
+    ord      integer NOT NULL,
+    from_id  text COLLATE "C" NOT NULL,
+    to_id    text COLLATE "C" NOT NULL,
+    stream   text COLLATE "C" NOT NULL,
+    version  bigint NOT NULL,
+    hash     bytea NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS genealogy_resolved_idx ON {schema}.genealogy_resolved (position, ord)
+    INCLUDE (from_id, to_id, stream, version, hash);
+
 -- A stored closure: every edge a walk from root reaches in one direction,
 -- to storage.MaxTraverseDepth and of every kind, as it was in snapshot
 -- snap; refs packs them 24 bytes each (see closure.go). A walker reads it
@@ -80,6 +98,10 @@ BEGIN
         JOIN {schema}.genealogy_nodes f ON f.name = n.from_id
         JOIN {schema}.genealogy_nodes t ON t.name = n.to_id
         JOIN {schema}.genealogy_kinds k ON k.kind = n.kind;
+    -- The append wrote the events before their links, in this transaction.
+    INSERT INTO {schema}.genealogy_resolved (position, ord, from_id, to_id, stream, version, hash)
+        SELECT n.position, n.ord, n.from_id, n.to_id, n.stream, n.version, e.hash
+        FROM new_links n JOIN {schema}.events e ON e.position = n.position;
     RETURN NULL;
 END
 $fn$;
@@ -100,4 +122,8 @@ INSERT INTO {schema}.genealogy_edges (position, ord, from_n, to_n, kind)
     JOIN {schema}.genealogy_nodes f ON f.name = l.from_id
     JOIN {schema}.genealogy_nodes t ON t.name = l.to_id
     JOIN {schema}.genealogy_kinds k ON k.kind = l.kind
+    ON CONFLICT (position, ord) DO NOTHING;
+INSERT INTO {schema}.genealogy_resolved (position, ord, from_id, to_id, stream, version, hash)
+    SELECT l.position, l.ord, l.from_id, l.to_id, l.stream, l.version, e.hash
+    FROM {schema}.links l JOIN {schema}.events e ON e.position = l.position
     ON CONFLICT (position, ord) DO NOTHING;

@@ -9,7 +9,8 @@
 -- is at its shortest distance, which the caller keeps: in a genealogy
 -- nearly every row is one, and the filter costs more here than the rows it
 -- would drop. With p_resolve it joins the names of both ends (from and to,
--- as in links) and the proving event, which is all of Traverse's answer.
+-- as in links) and the proving event from genealogy_resolved, which is all
+-- of Traverse's answer.
 -- Every row carries total, the rows the walk produced: p_limit or more
 -- means it was cut short and the caller must walk another way. A single
 -- start node with a stored closure returns one row with total -1 and
@@ -48,13 +49,14 @@ BEGIN
         FROM w b;
         RETURN;
     END IF;
-    -- One lookup in links for both names, one in events for the proof.
+    -- One index-only lookup in genealogy_resolved for both names and the
+    -- proof. Left joined: an edge without its row comes back with NULLs,
+    -- which the caller reports, rather than not at all.
     RETURN QUERY
     {walk}
     SELECT b.depth, b.near, b.far, b.kind, b.position, b.ord,
-        l.from_id, l.to_id, ev.stream, ev.version, ev.hash, (SELECT count(*) FROM w)
+        r.from_id, r.to_id, r.stream, r.version, r.hash, (SELECT count(*) FROM w)
     FROM w b
-    JOIN {schema}.links l ON l.position = b.position AND l.ord = b.ord
-    JOIN {schema}.events ev ON ev.position = b.position;
+    LEFT JOIN {schema}.genealogy_resolved r ON r.position = b.position AND r.ord = b.ord;
 END
 $fn$;
