@@ -360,11 +360,16 @@ func ifAnyEvidence(names []string, g gate.Gate) gate.Gate {
 	if g == nil {
 		return nil
 	}
-	guard := &evidenceGuard{names: names, g: g}
-	named, err := gate.Named(gate.Name(g), guard)
+	return namedAs(g, &evidenceGuard{names: names, g: g})
+}
+
+// namedAs gives wrapper, which guards g, g's name, so that its reasons
+// name the gate they come from. Every gate guarded here is named; an
+// unnamed one leaves wrapper as it is.
+func namedAs(g, wrapper gate.Gate) gate.Gate {
+	named, err := gate.Named(gate.Name(g), wrapper)
 	if err != nil {
-		// Every gate guarded here is named; keep an unnamed one as it is.
-		return guard
+		return wrapper
 	}
 	return named
 }
@@ -400,11 +405,7 @@ func unlessOtherDevice(name, scaleRef string, g gate.Gate) gate.Gate {
 		}
 		return g.Check(ctx, a, f)
 	})
-	named, err := gate.Named(gate.Name(g), guarded)
-	if err != nil {
-		return guarded
-	}
-	return named
+	return namedAs(g, guarded)
 }
 
 // one returns the one piece of evidence named name, or the reason there is

@@ -38,13 +38,13 @@ func (s *Store) Append(ctx context.Context, req storage.AppendRequest) (storage.
 	first := p.Streams[0]
 	onAbort := &storage.ConflictError{Stream: first.Stream, Expected: first.ExpectedVersion, Actual: -1}
 	var w written
-	if !s.general && (isOne(p) || isKeyed(p)) {
+	if one, keyed := isOne(p), isKeyed(p); !s.general && (one || keyed) {
 		r := &recs[0]
 		canon, encErr := audit.Encode(make([]byte, 0, 256+len(r.Payload)+len(r.Evidence)), r)
 		if encErr != nil {
 			return storage.AppendResult{}, fmt.Errorf("append: %s version %d: %w", r.Stream, r.Version, encErr)
 		}
-		if isOne(p) {
+		if one {
 			w, err = s.appendOne(ctx, r, canon)
 		} else {
 			w, err = s.appendMany(ctx, s.q.appendKeyed, keyedArgs(p, r, canon))
