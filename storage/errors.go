@@ -3,13 +3,16 @@ package storage
 import (
 	"errors"
 	"fmt"
+
+	"github.com/interlock-mes/interlock"
 )
 
 var (
 	// ErrConflict means an expected or asserted stream version was stale.
 	ErrConflict = errors.New("storage: version conflict")
-	// ErrInvalid means the request was malformed; nothing was written.
-	ErrInvalid = errors.New("storage: invalid request")
+	// ErrInvalid means the request was malformed; nothing was written. It
+	// is interlock.ErrInvalid, the root of every bad-input error.
+	ErrInvalid = interlock.ErrInvalid
 	// ErrNotFound means the thing asked for does not exist.
 	ErrNotFound = errors.New("storage: not found")
 	// ErrIdempotencyKeyReused means an idempotency key came back with
