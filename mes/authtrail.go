@@ -8,18 +8,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/signature"
 	"github.com/interlock-mes/interlock/storage"
 )
-
-// AuthStream is the stream that holds the authentication events of one
-// user id: every signing attempt, failed or not, every lockout, unlock and
-// credential change (21 CFR 11.300(d); EU GMP Annex 11 §12.4).
-func AuthStream(userID string) string { return "auth/" + userID }
-
-// Event types of the authentication trail: "auth." followed by the
-// signature.EventKind, such as "auth.authentication_failed".
-const EventAuthPrefix = "auth."
 
 // AuthTrail is a signature.Observer that appends every event it is told of
 // to the audit trail, in the user's AuthStream. Give it to
@@ -69,7 +61,7 @@ func (a *AuthTrail) Observe(ctx context.Context, e signature.Event) error {
 	if err != nil {
 		return fmt.Errorf("mes: encode %s event: %w", e.Kind, err)
 	}
-	stream := AuthStream(user)
+	stream := event.AuthStream(user)
 	a.mu.Lock()
 	head := a.heads[stream]
 	a.mu.Unlock()
@@ -84,7 +76,7 @@ func (a *AuthTrail) Observe(ctx context.Context, e signature.Event) error {
 		}
 		_, err = a.store.Append(ctx, storage.AppendRequest{Streams: []storage.StreamAppend{{
 			Stream: stream, ExpectedVersion: head,
-			Events: []storage.Event{{Type: EventAuthPrefix + string(e.Kind), Actor: actor, Payload: payload}},
+			Events: []storage.Event{{Type: event.AuthPrefix + string(e.Kind), Actor: actor, Payload: payload}},
 		}}})
 		if errors.Is(err, storage.ErrConflict) {
 			continue

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/interlock-mes/interlock/audit"
+	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/storage"
 	"github.com/interlock-mes/interlock/storage/memory"
@@ -100,7 +101,7 @@ func TestBlocks(t *testing.T) {
 	complete := func(tb testing.TB, ev gate.Evidence, lot string) Request {
 		return Request{ID: "complete-S10", Subject: "batch-B42", Step: "S10", Command: CmdComplete, Actor: "op-7",
 			Refs: map[string]string{"lot": lot, "scale": "SC-01"}, Evidence: []gate.Evidence{ev},
-			Consume: []Consumption{{Lot: lot, Quantity: ev.Value, Unit: "kg"}}}
+			Consume: []event.Consumption{{Lot: lot, Quantity: ev.Value, Unit: "kg"}}}
 	}
 	tests := []struct {
 		name  string
@@ -115,8 +116,8 @@ func TestBlocks(t *testing.T) {
 			return r
 		}, "S10", gate.CodeIdentityMismatch},
 		{"lot of the wrong material", func(t *testing.T, e *Engine, f *facts, w weighing) {
-			f.run("lot", LotStream("L9"), CmdReceive, LotReceived{Material: "EXC-200", Quantity: decimalOf(t, "10"), Unit: "kg"})
-			f.run("lot", LotStream("L9"), CmdRelease, nil)
+			f.run("lot", event.LotStream("L9"), CmdReceive, event.Receipt{Material: "EXC-200", Quantity: decimalOf(t, "10"), Unit: "kg"})
+			f.run("lot", event.LotStream("L9"), CmdRelease, nil)
 		}, func(t *testing.T, w weighing) Request {
 			r := startS10("L9", "L9", "SC-01", "op-7")
 			r.Model = w.weigh
@@ -131,7 +132,7 @@ func TestBlocks(t *testing.T) {
 			return r
 		}, "S10", gate.CodeAboveUpperLimit},
 		{"calibration overdue", func(t *testing.T, e *Engine, f *facts, w weighing) {
-			f.run("equipment", EquipmentStream("SC-02"), CmdRegister, map[string]string{"status": "available"})
+			f.run("equipment", event.EquipmentStream("SC-02"), CmdRegister, map[string]string{"status": "available"})
 			// Calibrated two hours ago, due an hour ago: recorded through an
 			// engine whose clock stands at the calibration, since a
 			// calibration already due when recorded is itself denied.
@@ -141,17 +142,17 @@ func TestBlocks(t *testing.T) {
 			}
 			g := *f // the same command numbering
 			g.e = earlier
-			g.run("equipment", EquipmentStream("SC-02"), CmdCalibrate, map[string]any{"status": "valid", "due": now.Add(-time.Hour)})
+			g.run("equipment", event.EquipmentStream("SC-02"), CmdCalibrate, map[string]any{"status": "valid", "due": now.Add(-time.Hour)})
 			f.n = g.n
-			f.run("equipment", EquipmentStream("SC-02"), CmdClean, map[string]any{"status": "clean"})
+			f.run("equipment", event.EquipmentStream("SC-02"), CmdClean, map[string]any{"status": "clean"})
 		}, func(t *testing.T, w weighing) Request {
 			r := startS10("L7", "L7", "SC-02", "op-7")
 			r.Model = w.weigh
 			return r
 		}, "S10", gate.CodeCalibrationOverdue},
 		{"untrained operator", func(t *testing.T, e *Engine, f *facts, w weighing) {
-			f.run("person", PersonStream("op-8"), CmdRegister, map[string]string{"name": "Otto New"})
-			f.run("person", PersonStream("op-8"), CmdGrantRole, map[string]string{"role": "operator"})
+			f.run("person", event.PersonStream("op-8"), CmdRegister, map[string]string{"name": "Otto New"})
+			f.run("person", event.PersonStream("op-8"), CmdGrantRole, map[string]string{"role": "operator"})
 		}, func(t *testing.T, w weighing) Request {
 			r := startS10("L7", "L7", "SC-01", "op-8")
 			r.Model = w.weigh
@@ -159,8 +160,8 @@ func TestBlocks(t *testing.T) {
 		}, "S10", gate.CodeTrainingMissing},
 		{"expired lot consumed", func(t *testing.T, e *Engine, f *facts, w weighing) {
 			started(t, e, f, w)
-			f.run("lot", LotStream("L5"), CmdReceive, LotReceived{Material: "API-100", Quantity: decimalOf(t, "40"), Unit: "kg", Expiry: now.Add(-24 * time.Hour)})
-			f.run("lot", LotStream("L5"), CmdRelease, nil)
+			f.run("lot", event.LotStream("L5"), CmdReceive, event.Receipt{Material: "API-100", Quantity: decimalOf(t, "40"), Unit: "kg", Expiry: now.Add(-24 * time.Hour)})
+			f.run("lot", event.LotStream("L5"), CmdRelease, nil)
 		}, func(t *testing.T, w weighing) Request {
 			r := complete(t, weight(t, "12.50", gate.SourceDevice, true), "L5")
 			r.Model = w.weigh
@@ -168,7 +169,7 @@ func TestBlocks(t *testing.T) {
 		}, "S10", gate.CodeLotExpired},
 		{"quarantined lot consumed", func(t *testing.T, e *Engine, f *facts, w weighing) {
 			started(t, e, f, w)
-			f.run("lot", LotStream("L6"), CmdReceive, LotReceived{Material: "API-100", Quantity: decimalOf(t, "40"), Unit: "kg"})
+			f.run("lot", event.LotStream("L6"), CmdReceive, event.Receipt{Material: "API-100", Quantity: decimalOf(t, "40"), Unit: "kg"})
 		}, func(t *testing.T, w weighing) Request {
 			r := complete(t, weight(t, "12.50", gate.SourceDevice, true), "L6")
 			r.Model = w.weigh
@@ -176,8 +177,8 @@ func TestBlocks(t *testing.T) {
 		}, "S10", gate.CodeLotNotReleased},
 		{"over-consumption", func(t *testing.T, e *Engine, f *facts, w weighing) {
 			started(t, e, f, w)
-			f.run("lot", LotStream("L4"), CmdReceive, LotReceived{Material: "API-100", Quantity: decimalOf(t, "12.00"), Unit: "kg"})
-			f.run("lot", LotStream("L4"), CmdRelease, nil)
+			f.run("lot", event.LotStream("L4"), CmdReceive, event.Receipt{Material: "API-100", Quantity: decimalOf(t, "12.00"), Unit: "kg"})
+			f.run("lot", event.LotStream("L4"), CmdRelease, nil)
 		}, func(t *testing.T, w weighing) Request {
 			r := complete(t, weight(t, "12.50", gate.SourceDevice, true), "L4")
 			r.Model = w.weigh
@@ -190,8 +191,8 @@ func TestBlocks(t *testing.T) {
 		}, "S10", gate.CodeSourceNotAllowed},
 		{"another operator completes the step", func(t *testing.T, e *Engine, f *facts, w weighing) {
 			started(t, e, f, w)
-			f.run("person", PersonStream("op-9"), CmdRegister, map[string]string{"name": "Oscar Other"})
-			f.run("person", PersonStream("op-9"), CmdGrantRole, map[string]string{"role": "operator"})
+			f.run("person", event.PersonStream("op-9"), CmdRegister, map[string]string{"name": "Oscar Other"})
+			f.run("person", event.PersonStream("op-9"), CmdGrantRole, map[string]string{"role": "operator"})
 		}, func(t *testing.T, w weighing) Request {
 			r := complete(t, weight(t, "12.50", gate.SourceDevice, true), "L7")
 			r.Model, r.Actor = w.weigh, "op-9"
@@ -248,11 +249,11 @@ func TestBlocks(t *testing.T) {
 					t.Fatalf("subject has %d records, want %d: exactly the denied attempt", len(after), len(before)+1)
 				}
 				last := after[len(after)-1]
-				var p transitionPayload
+				var p event.Transition
 				if err := json.Unmarshal(last.Payload, &p); err != nil {
 					t.Fatal(err)
 				}
-				if last.Type != EventDenied || last.Actor != req.Actor || !hasCode(p.Reasons, tt.code) {
+				if last.Type != event.Denied || last.Actor != req.Actor || !hasCode(p.Reasons, tt.code) {
 					t.Errorf("last record %s by %s with reasons %v; want the denied attempt by %s with %s", last.Type, last.Actor, p.Reasons, req.Actor, tt.code)
 				}
 				if st := must[State](t)(fold(model, tt.step, after)); st != stateBefore {
@@ -294,14 +295,14 @@ func TestDispenseOnBothStores(t *testing.T) {
 		}
 		out, err := run(Request{ID: "c1", Subject: "batch-B42", Step: "S10", Command: CmdComplete, Actor: "op-7",
 			Refs: map[string]string{"lot": "L7", "scale": "SC-01"}, Evidence: []gate.Evidence{weight(t, "12.48", gate.SourceDevice, true)},
-			Consume: []Consumption{{Lot: "L7", Quantity: decimalOf(t, "12.48"), Unit: "kg"}}})
+			Consume: []event.Consumption{{Lot: "L7", Quantity: decimalOf(t, "12.48"), Unit: "kg"}}})
 		if err != nil || out.To != StepComplete {
 			t.Fatalf("complete: %+v, %v", out, err)
 		}
-		if len(out.Records) != 2 || out.Records[1].Stream != LotStream("L7") || out.Records[1].Type != EventLotConsumed {
+		if len(out.Records) != 2 || out.Records[1].Stream != event.LotStream("L7") || out.Records[1].Type != event.LotConsumed {
 			t.Fatalf("records %+v: want the step event and the lot's consumption", out.Records)
 		}
-		if l := out.Records[0].Links; len(l) != 1 || l[0] != (audit.Link{From: LotStream("L7"), To: "batch-B42", Kind: "consumed"}) {
+		if l := out.Records[0].Links; len(l) != 1 || l[0] != (audit.Link{From: event.LotStream("L7"), To: "batch-B42", Kind: "consumed"}) {
 			t.Errorf("links %v: want lot/L7 consumed into batch-B42", l)
 		}
 		lot, err := newStreamFacts(s, "", nil).Lot(ctx, "L7")
@@ -315,12 +316,12 @@ func TestDispenseOnBothStores(t *testing.T) {
 		}
 		_, err = run(Request{ID: "c2", Subject: "batch-B43", Step: "S10", Command: CmdComplete, Actor: "op-7",
 			Refs: map[string]string{"lot": "L7", "scale": "SC-01"}, Evidence: []gate.Evidence{weight(t, "12.50", gate.SourceDevice, true)},
-			Consume: []Consumption{{Lot: "L7", Quantity: decimalOf(t, "40"), Unit: "kg"}}})
+			Consume: []event.Consumption{{Lot: "L7", Quantity: decimalOf(t, "40"), Unit: "kg"}}})
 		var de *DeniedError
 		if !errors.As(err, &de) || !hasCode(de.Reasons, CodeOverConsumption) {
 			t.Fatalf("over-consumption: %v", err)
 		}
-		edges, err := s.Traverse(ctx, storage.TraverseRequest{From: []string{LotStream("L7")}, Direction: storage.Forward, MaxDepth: 2})
+		edges, err := s.Traverse(ctx, storage.TraverseRequest{From: []string{event.LotStream("L7")}, Direction: storage.Forward, MaxDepth: 2})
 		if err != nil || len(edges) != 1 || edges[0].To != "batch-B42" {
 			t.Errorf("forward trace of lot/L7 = %+v, %v; want batch-B42 only", edges, err)
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/storage"
 )
@@ -25,8 +26,8 @@ func TestStaleCacheNeverDecides(t *testing.T) {
 		if _, err := a.Execute(ctx, startReq(m, "first", "op-7")); err != nil {
 			t.Fatalf("first start: %v", err)
 		}
-		fb.run("person", PersonStream("op-7"), CmdRevokeRole, map[string]string{"role": "operator"})
-		fb.run("lot", LotStream("L7"), CmdHold, map[string]string{"reason": "complaint"})
+		fb.run("person", event.PersonStream("op-7"), CmdRevokeRole, map[string]string{"role": "operator"})
+		fb.run("lot", event.LotStream("L7"), CmdHold, map[string]string{"reason": "complaint"})
 		req := startReq(m, "second", "op-7")
 		req.Subject = "batch-B43"
 		_, err := a.Execute(ctx, req)
@@ -36,8 +37,8 @@ func TestStaleCacheNeverDecides(t *testing.T) {
 		}
 		// And the other way round: b grants the role back and releases the
 		// hold; a, which cached the revoked role, allows the start.
-		fb.run("person", PersonStream("op-7"), CmdGrantRole, map[string]string{"role": "operator"})
-		fb.run("lot", LotStream("L7"), CmdReleaseHold, nil)
+		fb.run("person", event.PersonStream("op-7"), CmdGrantRole, map[string]string{"role": "operator"})
+		fb.run("lot", event.LotStream("L7"), CmdReleaseHold, nil)
 		req.ID = "third"
 		if _, err := a.Execute(ctx, req); err != nil {
 			t.Fatalf("start after the role was granted again: %v", err)

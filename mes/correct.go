@@ -12,6 +12,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/interlock-mes/interlock/audit"
+	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/internal/canonjson"
 	"github.com/interlock-mes/interlock/signature"
@@ -25,7 +26,7 @@ import (
 // CorrectionStep(command id), so that its review is bound to it and the
 // engine's segregation of duties keeps the corrector from reviewing it.
 //
-// The correction's own record has type EventValueCorrected. Its payload is
+// The correction's own record has type event.ValueCorrected. Its payload is
 // the engine's transition payload (command_id, model "correction",
 // model_version 1, step, command "correct", from "new", to "corrected"),
 // and the correction itself is its "data" member:
@@ -38,15 +39,12 @@ import (
 // decimal string); a data value is the member's JSON. "corrects" always
 // names the original record, even when a correction of a correction was
 // asked for. An approval follows as a "signature.applied" record meaning
-// "approved". A review is a record of type EventCorrectionReviewed in the
+// "approved". A review is a record of type event.CorrectionReviewed in the
 // same step whose data is {"reviews": <version of the correction>},
 // followed by a signature meaning "reviewed".
 
 // Record types of corrections.
-const (
-	EventValueCorrected     = "value.corrected"
-	EventCorrectionReviewed = "correction.reviewed"
-)
+const ()
 
 // The correction model: its name, version, states and commands.
 const (
@@ -152,7 +150,7 @@ func NewCorrectionModel(p CorrectionPolicy) (*CorrectionModel, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mes: correction policy: %w", err)
 	}
-	correct := []Option{Recording(EventValueCorrected), WithGates(mayCorrect, correctionGate{})}
+	correct := []Option{Recording(event.ValueCorrected), WithGates(mayCorrect, correctionGate{})}
 	if p.RequireApproval {
 		correct = append(correct, WithSignatures(SignatureRequirement{
 			Meaning: correctionMeaningApproval, Count: 1, Roles: p.ApproverRoles, NotPerformer: true}))
@@ -161,7 +159,7 @@ func NewCorrectionModel(p CorrectionPolicy) (*CorrectionModel, error) {
 		States(CorrectionNew, CorrectionRecorded, CorrectionReviewed).
 		Initial(CorrectionNew).Final(CorrectionReviewed).
 		Permit(CorrectionNew, CmdCorrect, CorrectionRecorded, correct...).
-		Permit(CorrectionRecorded, CmdReviewCorrection, CorrectionReviewed, Recording(EventCorrectionReviewed),
+		Permit(CorrectionRecorded, CmdReviewCorrection, CorrectionReviewed, Recording(event.CorrectionReviewed),
 			WithGates(reviewGate{}),
 			WithSignatures(SignatureRequirement{Meaning: correctionMeaningReview, Count: 1, Roles: p.ReviewerRoles, NotPerformer: true})).
 		Build()
@@ -465,10 +463,10 @@ func correctionStepAt(recs []audit.Record, version int64) (string, error) {
 		return "", fmt.Errorf("%w: version %d is not in the stream (%d records)", ErrNotACorrection, version, len(recs))
 	}
 	r := &recs[version-1]
-	if r.Type != EventValueCorrected {
+	if r.Type != event.ValueCorrected {
 		return "", fmt.Errorf("%w: v%d is a %s record", ErrNotACorrection, version, r.Type)
 	}
-	var p transitionPayload
+	var p event.Transition
 	if err := json.Unmarshal(r.Payload, &p); err != nil {
 		return "", fmt.Errorf("%s v%d: %w", r.Stream, r.Version, err)
 	}
@@ -555,8 +553,8 @@ func resolveCorrection(recs []audit.Record, version int64, name string, source V
 		return deny(CodeCorrectionUnknownRecord, "there is no record %d to correct; the subject has %d", version, len(recs))
 	}
 	target := &recs[version-1]
-	if target.Type == EventValueCorrected {
-		var p transitionPayload
+	if target.Type == event.ValueCorrected {
+		var p event.Transition
 		var d correctionData
 		if err := decodeCorrection(target, &p, &d); err != nil {
 			return nil, nil, err
@@ -583,10 +581,10 @@ func resolveCorrection(recs []audit.Record, version int64, name string, source V
 	res := &resolved{root: target, source: source, original: original, current: original, recordedBy: []string{target.Actor}}
 	for i := int(target.Version); i < len(recs); i++ {
 		r := &recs[i]
-		if r.Type != EventValueCorrected {
+		if r.Type != event.ValueCorrected {
 			continue
 		}
-		var p transitionPayload
+		var p event.Transition
 		var d correctionData
 		if err := decodeCorrection(r, &p, &d); err != nil {
 			return nil, nil, err
@@ -603,7 +601,7 @@ func resolveCorrection(recs []audit.Record, version int64, name string, source V
 	return res, nil, nil
 }
 
-func decodeCorrection(r *audit.Record, p *transitionPayload, d *correctionData) error {
+func decodeCorrection(r *audit.Record, p *event.Transition, d *correctionData) error {
 	if err := json.Unmarshal(r.Payload, p); err != nil {
 		return fmt.Errorf("mes: %s v%d: %w", r.Stream, r.Version, err)
 	}
@@ -621,17 +619,17 @@ func decodeCorrection(r *audit.Record, p *transitionPayload, d *correctionData) 
 // and a state it led to.
 func correctable(recs []audit.Record, r *audit.Record) bool {
 	switch r.Type {
-	case EventDenied, EventSignature, EventValueCorrected, EventCorrectionReviewed:
+	case event.Denied, event.SignatureApplied, event.ValueCorrected, event.CorrectionReviewed:
 		return false
 	}
-	var p transitionPayload
+	var p event.Transition
 	if err := json.Unmarshal(r.Payload, &p); err != nil || p.Model == "" || p.To == "" || p.CommandID == "" || p.Model == CorrectionModelName {
 		return false
 	}
 	if r.Version > 1 {
 		// A transition recording several events repeats its payload in
 		// each; its values belong to the first.
-		var prev transitionPayload
+		var prev event.Transition
 		if err := json.Unmarshal(recs[r.Version-2].Payload, &prev); err == nil && prev.CommandID == p.CommandID {
 			return false
 		}
@@ -655,7 +653,7 @@ func valueIn(r *audit.Record, name string, source ValueSource) (RecordedValue, b
 			}
 		}
 	case SourceData:
-		var p transitionPayload
+		var p event.Transition
 		if err := json.Unmarshal(r.Payload, &p); err != nil {
 			return RecordedValue{}, false, fmt.Errorf("mes: %s v%d: %w", r.Stream, r.Version, err)
 		}

@@ -14,6 +14,7 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/interlock-mes/interlock/audit"
+	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/storage/memory"
 )
@@ -200,7 +201,7 @@ func FuzzCorrectedValues(f *testing.F) {
 		}
 		recs := []audit.Record{
 			{Stream: "s", Version: 1, Type: "t.done", Actor: "a", Payload: payload, Evidence: evidence},
-			{Stream: "s", Version: 2, Type: EventValueCorrected, Actor: "b", Payload: corr},
+			{Stream: "s", Version: 2, Type: event.ValueCorrected, Actor: "b", Payload: corr},
 		}
 		values, err := CurrentValues(recs)
 		if err != nil {

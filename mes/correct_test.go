@@ -14,6 +14,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/interlock-mes/interlock/audit"
+	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/signature"
 	"github.com/interlock-mes/interlock/storage"
@@ -38,8 +39,8 @@ func newCorrecting(t *testing.T, s storage.Store) *correcting {
 	ctx := context.Background()
 	sg := newSigning(t, s, "op-7", "op-9", "qa-3", "qa-4", "qa-5", "sup-1")
 	for _, p := range []struct{ id, role string }{{"sup-1", "supervisor"}, {"qa-4", "qa"}, {"qa-5", "qa"}} {
-		sg.facts.run("person", PersonStream(p.id), CmdRegister, map[string]string{"name": "Person " + p.id})
-		sg.facts.run("person", PersonStream(p.id), CmdGrantRole, map[string]string{"role": p.role})
+		sg.facts.run("person", event.PersonStream(p.id), CmdRegister, map[string]string{"name": "Person " + p.id})
+		sg.facts.run("person", event.PersonStream(p.id), CmdGrantRole, map[string]string{"role": p.role})
 	}
 	cm := must[*CorrectionModel](t)(NewCorrectionModel(CorrectionPolicy{
 		Roles: []string{"supervisor", "operator", "qa"}, RequireApproval: true,
@@ -97,7 +98,7 @@ func TestCorrectWeight(t *testing.T) {
 			t.Fatalf("correct: %v", err)
 		}
 		if !out.Allowed || out.From != CorrectionNew || out.To != CorrectionRecorded || len(out.Records) != 2 ||
-			out.Records[0].Type != EventValueCorrected || out.Records[1].Type != EventSignature {
+			out.Records[0].Type != event.ValueCorrected || out.Records[1].Type != event.SignatureApplied {
 			t.Fatalf("outcome %+v: want an allowed correction and its approval", out)
 		}
 		first := out.Records[0].Version
@@ -246,7 +247,7 @@ func TestCorrectDenials(t *testing.T) {
 				t.Errorf("%s: reasons %+v; codes (-want +got):\n%s", tc.name, de.Reasons, diff)
 			}
 			after := c.load(t)
-			if len(after) != len(before)+1 || after[len(before)].Type != EventDenied || !strings.Contains(string(after[len(before)].Payload), string(tc.want[0])) {
+			if len(after) != len(before)+1 || after[len(before)].Type != event.Denied || !strings.Contains(string(after[len(before)].Payload), string(tc.want[0])) {
 				t.Errorf("%s: the record gained %d records, last %s; want one denied attempt with %s", tc.name, len(after)-len(before), after[len(after)-1].Payload, tc.want)
 			}
 			got, err := CurrentValues(after)
@@ -303,7 +304,7 @@ func TestCorrectionReview(t *testing.T) {
 		if err != nil {
 			t.Fatalf("review: %v", err)
 		}
-		if !out.Allowed || out.To != CorrectionReviewed || len(out.Records) != 2 || out.Records[0].Type != EventCorrectionReviewed || out.Records[1].Type != EventSignature {
+		if !out.Allowed || out.To != CorrectionReviewed || len(out.Records) != 2 || out.Records[0].Type != event.CorrectionReviewed || out.Records[1].Type != event.SignatureApplied {
 			t.Fatalf("review outcome %+v: want the review and its signature", out)
 		}
 		var p struct {

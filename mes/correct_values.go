@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/interlock-mes/interlock/audit"
+	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/internal/canonjson"
 )
@@ -15,7 +16,7 @@ import (
 // review by exception needs: the original value, the value before and
 // after, who corrected, approved and reviewed it, and why.
 type CorrectionEntry struct {
-	Version   int64 // of the EventValueCorrected record
+	Version   int64 // of the event.ValueCorrected record
 	CommandID string
 	Step      string // CorrectionStep(CommandID)
 	Actor     string // the corrector
@@ -65,8 +66,8 @@ func CorrectionsOf(recs []audit.Record) ([]CorrectionEntry, error) {
 	for i := range recs {
 		r := &recs[i]
 		switch r.Type {
-		case EventValueCorrected:
-			var p transitionPayload
+		case event.ValueCorrected:
+			var p event.Transition
 			var d correctionData
 			if err := decodeCorrection(r, &p, &d); err != nil {
 				return nil, err
@@ -80,8 +81,8 @@ func CorrectionsOf(recs []audit.Record) ([]CorrectionEntry, error) {
 			}
 			index[r.Version] = len(out)
 			out = append(out, c)
-		case EventCorrectionReviewed:
-			var p transitionPayload
+		case event.CorrectionReviewed:
+			var p event.Transition
 			if err := json.Unmarshal(r.Payload, &p); err != nil {
 				return nil, fmt.Errorf("mes: %s v%d: %w", r.Stream, r.Version, err)
 			}
@@ -96,8 +97,8 @@ func CorrectionsOf(recs []audit.Record) ([]CorrectionEntry, error) {
 			if out[j].Review == 0 {
 				out[j].Review = r.Version
 			}
-		case EventSignature:
-			var s signatureEvent
+		case event.SignatureApplied:
+			var s event.Signature
 			if err := json.Unmarshal(r.Payload, &s); err != nil {
 				return nil, fmt.Errorf("mes: %s v%d: %w", r.Stream, r.Version, err)
 			}
@@ -119,7 +120,7 @@ func CorrectionsOf(recs []audit.Record) ([]CorrectionEntry, error) {
 }
 
 // correctionEntry reads the correction recorded at r.
-func correctionEntry(recs []audit.Record, r *audit.Record, p *transitionPayload, d *correctionData) (CorrectionEntry, error) {
+func correctionEntry(recs []audit.Record, r *audit.Record, p *event.Transition, d *correctionData) (CorrectionEntry, error) {
 	c := CorrectionEntry{Version: r.Version, CommandID: p.CommandID, Step: p.Step, Actor: r.Actor, Time: r.Time,
 		Corrects: d.Corrects, Supersedes: d.Supersedes, Name: d.Name, Source: d.Source, Reason: d.Reason}
 	where := func(what string, err error) error {
@@ -172,7 +173,7 @@ func CurrentValues(recs []audit.Record) ([]CurrentValue, error) {
 		if !correctable(recs, r) {
 			continue
 		}
-		var p transitionPayload
+		var p event.Transition
 		if err := json.Unmarshal(r.Payload, &p); err != nil {
 			return nil, fmt.Errorf("mes: %s v%d: %w", r.Stream, r.Version, err)
 		}

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/internal/canonjson"
 )
@@ -27,7 +28,7 @@ func putBuf(b *[]byte) {
 }
 
 // appendPayload appends p as JSON, members in canonical order.
-func appendPayload(dst []byte, p *transitionPayload) ([]byte, error) {
+func appendPayload(dst []byte, p *event.Transition) ([]byte, error) {
 	var err error
 	dst = append(dst, `{"command":`...)
 	if dst, err = canonjson.AppendString(dst, string(p.Command)); err != nil {

@@ -8,6 +8,7 @@ import (
 	"github.com/shopspring/decimal"
 	"pgregory.net/rapid"
 
+	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/internal/canonjson"
 )
@@ -17,7 +18,7 @@ import (
 func TestEncodeMatchesJSON(t *testing.T) {
 	str := rapid.OneOf(rapid.String(), rapid.SampledFrom([]string{"", "a", "<&>", "\u2028", "\"\\", "\x01"}))
 	rapid.Check(t, func(t *rapid.T) {
-		p := transitionPayload{
+		p := event.Transition{
 			CommandID: str.Draw(t, "id"), Model: str.Draw(t, "model"), ModelVersion: rapid.IntRange(0, 1<<30).Draw(t, "v"),
 			Step: str.Draw(t, "step"), Command: Command(str.Draw(t, "cmd")), From: State(str.Draw(t, "from")), To: State(str.Draw(t, "to")),
 			Refs: rapid.MapOfN(str, str, 0, 10).Draw(t, "refs"),
@@ -31,11 +32,11 @@ func TestEncodeMatchesJSON(t *testing.T) {
 		if rapid.Bool().Draw(t, "flow") {
 			q := decimal.New(rapid.Int64().Draw(t, "q"), int32(rapid.IntRange(-6, 6).Draw(t, "qexp")))
 			p.IdentitySource = str.Draw(t, "identity source")
-			p.Quantities = []linkQuantity{{From: str.Draw(t, "qfrom"), To: str.Draw(t, "qto"), Quantity: q, Unit: "kg"}}
-			p.Nodes = []nodeInfo{{ID: str.Draw(t, "node"), Kind: "lot", Material: str.Draw(t, "material"), Quantity: &q, Unit: "kg"}}
+			p.Quantities = []event.Quantity{{From: str.Draw(t, "qfrom"), To: str.Draw(t, "qto"), Quantity: q, Unit: "kg"}}
+			p.Nodes = []event.Node{{ID: str.Draw(t, "node"), Kind: "lot", Material: str.Draw(t, "material"), Quantity: &q, Unit: "kg"}}
 		}
 		if rapid.Bool().Draw(t, "override") {
-			p.Override = &overrideRecord{Reason: str.Draw(t, "why"), Overridden: p.Reasons, Exception: "override-x"}
+			p.Override = &event.Override{Reason: str.Draw(t, "why"), Overridden: p.Reasons, Exception: "override-x"}
 		}
 		evs := rapid.SliceOfN(rapid.Custom(func(t *rapid.T) gate.Evidence {
 			return gate.Evidence{Name: str.Draw(t, "name"), Identity: str.Draw(t, "identity"), HasValue: rapid.Bool().Draw(t, "has"),

@@ -10,14 +10,12 @@ import (
 	"time"
 
 	"github.com/interlock-mes/interlock/audit"
+	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/internal/canonjson"
 	"github.com/interlock-mes/interlock/signature"
 	"github.com/interlock-mes/interlock/storage"
 )
-
-// EventDenied is the type of the record a denied attempt leaves.
-const EventDenied = "attempt.denied"
 
 // Config configures an Engine. The zero value is valid.
 type Config struct {
@@ -88,7 +86,7 @@ type Request struct {
 	// enough of the quantity in the same unit; the lot stream's consumption
 	// is appended atomically with the transition, at the version the checks
 	// read, so two subjects can never over-consume one lot.
-	Consume []Consumption
+	Consume []event.Consumption
 	// Produce lists the lots the transition makes: a batch's outputs, or
 	// the parts a lot (the subject) is split into. Each must be new; its
 	// first record is appended atomically with the transition.
@@ -168,34 +166,6 @@ func (e *DeniedError) Error() string {
 // ErrIllegalTransition) for an illegal command.
 func (e *DeniedError) Is(target error) bool {
 	return target == ErrDenied || (e.Illegal != nil && target == ErrIllegalTransition)
-}
-
-// transitionPayload is the payload of a transition's own event, and of a
-// denied attempt.
-type transitionPayload struct {
-	CommandID    string            `json:"command_id"`
-	Model        string            `json:"model"`
-	ModelVersion int               `json:"model_version"`
-	Step         string            `json:"step,omitempty"`
-	Command      Command           `json:"command"`
-	From         State             `json:"from"`
-	To           State             `json:"to,omitempty"`
-	Refs         map[string]string `json:"refs,omitempty"`
-	Reasons      []gate.Reason     `json:"reasons,omitempty"`
-	Data         json.RawMessage   `json:"data,omitempty"`
-	Override     *overrideRecord   `json:"override,omitempty"`
-	// The material flow of an allowed transition, as package genealogy
-	// reads it.
-	IdentitySource string         `json:"identity_source,omitempty"`
-	Quantities     []linkQuantity `json:"quantities,omitempty"`
-	Nodes          []nodeInfo     `json:"nodes,omitempty"`
-}
-
-// overrideRecord is what an allowed transition records of an override.
-type overrideRecord struct {
-	Reason     string        `json:"reason"`
-	Overridden []gate.Reason `json:"overridden"`
-	Exception  string        `json:"exception"`
 }
 
 func (r *Request) validate() error {
@@ -291,7 +261,7 @@ func (e *Engine) try(ctx context.Context, req *Request, fresh bool) (*Outcome, e
 	}
 	facts := newStreamFacts(e.store, req.Subject, recs)
 	facts.cache, facts.fresh = e.cache, fresh
-	payload := transitionPayload{
+	payload := event.Transition{
 		CommandID: req.ID, Model: req.Model.Name(), ModelVersion: req.Model.Version(), Step: req.Step,
 		Command: req.Command, From: state, Refs: req.Refs, Data: req.Data,
 	}
@@ -384,7 +354,7 @@ func (e *Engine) try(ctx context.Context, req *Request, fresh bool) (*Outcome, e
 			return nil, fmt.Errorf("mes: encode denied attempt: %w", err)
 		}
 		data, evidence := (*buf)[mark:], (*buf)[:mark]
-		subject.Events = append(subject.Events, storage.Event{Type: EventDenied, Actor: req.Actor, Payload: data, Evidence: evidence})
+		subject.Events = append(subject.Events, storage.Event{Type: event.Denied, Actor: req.Actor, Payload: data, Evidence: evidence})
 		appendReq.Streams = append(facts.streamsBuf[:0], subject)
 		res, err := e.store.Append(ctx, appendReq)
 		if err != nil {
@@ -406,17 +376,17 @@ func (e *Engine) try(ctx context.Context, req *Request, fresh bool) (*Outcome, e
 	for _, c := range req.Consume {
 		c.Into = req.Subject
 		cdata, err := json.Marshal(struct {
-			CommandID string      `json:"command_id"`
-			Data      Consumption `json:"data"`
+			CommandID string            `json:"command_id"`
+			Data      event.Consumption `json:"data"`
 		}{req.ID, c})
 		if err != nil {
 			return nil, fmt.Errorf("mes: encode consumption: %w", err)
 		}
-		lotStream := LotStream(c.Lot)
+		lotStream := event.LotStream(c.Lot)
 		extra = append(extra, storage.StreamAppend{
 			Stream:          lotStream,
 			ExpectedVersion: facts.version(lotStream),
-			Events:          []storage.Event{{Type: EventLotConsumed, Actor: req.Actor, Payload: cdata}},
+			Events:          []storage.Event{{Type: event.LotConsumed, Actor: req.Actor, Payload: cdata}},
 		})
 	}
 	if len(req.Produce) > 0 {
@@ -533,7 +503,7 @@ func (e *Engine) evaluate(ctx context.Context, req *Request, t *Transition, fact
 
 // checkConsumption checks that a lot may be used and holds the quantity:
 // the lot-usable gate applies to every consumed lot, whatever the model says.
-func checkConsumption(ctx context.Context, a *gate.Attempt, facts gate.Facts, c Consumption) ([]gate.Reason, error) {
+func checkConsumption(ctx context.Context, a *gate.Attempt, facts gate.Facts, c event.Consumption) ([]gate.Reason, error) {
 	lotUsable, err := gate.LotUsable(gate.FromRef("consumed-lot"))
 	if err != nil {
 		return nil, err
@@ -607,7 +577,7 @@ func replay(recs []audit.Record, req *Request) (*Outcome, bool, error) {
 		if !bytes.Contains(r.Payload, needle) {
 			continue
 		}
-		var p transitionPayload
+		var p event.Transition
 		if err := json.Unmarshal(r.Payload, &p); err != nil || p.CommandID != req.ID {
 			continue
 		}
@@ -617,7 +587,7 @@ func replay(recs []audit.Record, req *Request) (*Outcome, bool, error) {
 			j++
 		}
 		out.Records = cloneRecords(recs[i:j])
-		if r.Type == EventDenied {
+		if r.Type == event.Denied {
 			out.To = p.From
 			return out, true, &DeniedError{Command: p.Command, Subject: req.Subject, State: p.From, Reasons: p.Reasons}
 		}

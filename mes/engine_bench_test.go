@@ -7,6 +7,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/storage"
 	"github.com/interlock-mes/interlock/storage/memory"
@@ -122,7 +123,7 @@ func BenchmarkFold10000(b *testing.B) {
 			if i%2 == 1 {
 				from, to, typ, cmd = "b", "a", "returned", "back"
 			}
-			p, _ := json.Marshal(transitionPayload{CommandID: fmt.Sprint("c", i), Model: "loop", ModelVersion: 1, Command: Command(cmd), From: State(from), To: State(to)})
+			p, _ := json.Marshal(event.Transition{CommandID: fmt.Sprint("c", i), Model: "loop", ModelVersion: 1, Command: Command(cmd), From: State(from), To: State(to)})
 			evs = append(evs, storage.Event{Type: typ, Actor: "op-7", Payload: p},
 				storage.Event{Type: "note", Actor: "op-7", Payload: []byte(`{"text":"checked"}`)})
 		}

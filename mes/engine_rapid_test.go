@@ -9,6 +9,7 @@ import (
 	"github.com/shopspring/decimal"
 	"pgregory.net/rapid"
 
+	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/storage"
 	"github.com/interlock-mes/interlock/storage/memory"
@@ -59,7 +60,7 @@ func TestEngineAgainstModel(t *testing.T) {
 				n++
 				out, err := e.Execute(ctx, Request{ID: fmt.Sprint("cmd-", n), Model: w.weigh, Subject: batch, Step: "S10",
 					Command: CmdComplete, Actor: actor, Refs: map[string]string{"lot": "L7", "scale": "SC-01"},
-					Evidence: []gate.Evidence{ev}, Consume: []Consumption{{Lot: "L7", Quantity: qty, Unit: "kg"}}})
+					Evidence: []gate.Evidence{ev}, Consume: []event.Consumption{{Lot: "L7", Quantity: qty, Unit: "kg"}}})
 				st := model[batch]
 				want := st.state == StepInProgress && actor == st.operator &&
 					src == gate.SourceDevice && !v.LessThan(lower) && !v.GreaterThan(upper) && !qty.GreaterThan(remaining)
@@ -105,7 +106,7 @@ func check(rt *rapid.T, s storage.Store, subject string, out *Outcome, err error
 		rt.Fatalf("%s: engine allowed what the model denies (allowed %v, to %q, err %v)", subject, out != nil && out.Allowed, outcomeTo(out), err)
 	case !allowed:
 		recs, lerr := s.Load(context.Background(), subject, 1)
-		if lerr != nil || len(recs) == 0 || recs[len(recs)-1].Type != EventDenied {
+		if lerr != nil || len(recs) == 0 || recs[len(recs)-1].Type != event.Denied {
 			rt.Fatalf("%s: denial not on the record", subject)
 		}
 	}

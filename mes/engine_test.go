@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/storage"
 	"github.com/interlock-mes/interlock/storage/memory"
@@ -59,16 +60,16 @@ func (f *facts) run(model, subject string, cmd Command, data any) {
 // plant registers an operator, a QA person, a released lot and a scale.
 func plant(tb testing.TB, e *Engine) *facts {
 	f := newFacts(tb, e)
-	f.run("person", PersonStream("op-7"), CmdRegister, map[string]string{"name": "Olga Operator"})
-	f.run("person", PersonStream("op-7"), CmdGrantRole, map[string]string{"role": "operator"})
-	f.run("person", PersonStream("op-7"), CmdRecordTrained, map[string]any{"skill": "dispensing", "until": now.Add(24 * time.Hour)})
-	f.run("person", PersonStream("qa-3"), CmdRegister, map[string]string{"name": "Quentin QA"})
-	f.run("person", PersonStream("qa-3"), CmdGrantRole, map[string]string{"role": "qa"})
-	f.run("lot", LotStream("L7"), CmdReceive, LotReceived{Material: "API-100", Quantity: decimalOf(tb, "50"), Unit: "kg", Expiry: now.Add(90 * 24 * time.Hour)})
-	f.run("lot", LotStream("L7"), CmdRelease, nil)
-	f.run("equipment", EquipmentStream("SC-01"), CmdRegister, map[string]string{"status": "available"})
-	f.run("equipment", EquipmentStream("SC-01"), CmdCalibrate, map[string]any{"status": "valid", "due": now.Add(30 * 24 * time.Hour)})
-	f.run("equipment", EquipmentStream("SC-01"), CmdClean, map[string]any{"status": "clean"})
+	f.run("person", event.PersonStream("op-7"), CmdRegister, map[string]string{"name": "Olga Operator"})
+	f.run("person", event.PersonStream("op-7"), CmdGrantRole, map[string]string{"role": "operator"})
+	f.run("person", event.PersonStream("op-7"), CmdRecordTrained, map[string]any{"skill": "dispensing", "until": now.Add(24 * time.Hour)})
+	f.run("person", event.PersonStream("qa-3"), CmdRegister, map[string]string{"name": "Quentin QA"})
+	f.run("person", event.PersonStream("qa-3"), CmdGrantRole, map[string]string{"role": "qa"})
+	f.run("lot", event.LotStream("L7"), CmdReceive, event.Receipt{Material: "API-100", Quantity: decimalOf(tb, "50"), Unit: "kg", Expiry: now.Add(90 * 24 * time.Hour)})
+	f.run("lot", event.LotStream("L7"), CmdRelease, nil)
+	f.run("equipment", event.EquipmentStream("SC-01"), CmdRegister, map[string]string{"status": "available"})
+	f.run("equipment", event.EquipmentStream("SC-01"), CmdCalibrate, map[string]any{"status": "valid", "due": now.Add(30 * 24 * time.Hour)})
+	f.run("equipment", event.EquipmentStream("SC-01"), CmdClean, map[string]any{"status": "clean"})
 	return f
 }
 
@@ -131,7 +132,7 @@ func TestExecuteDeniedByGates(t *testing.T) {
 	t.Parallel()
 	e, s, f := newEngineOn(t, memory.New(nil))
 	m := dispenseModel(t)
-	f.run("lot", LotStream("L7"), CmdHold, map[string]string{"reason": "supplier complaint"})
+	f.run("lot", event.LotStream("L7"), CmdHold, map[string]string{"reason": "supplier complaint"})
 	// qa-3 is neither an operator nor trained, and the lot is on hold.
 	out, err := e.Execute(context.Background(), startReq(m, "cmd-1", "qa-3"))
 	var de *DeniedError
@@ -151,10 +152,10 @@ func TestExecuteDeniedByGates(t *testing.T) {
 		t.Errorf("outcome %+v: want denied, state unchanged", out)
 	}
 	recs, _ := s.Load(context.Background(), "batch-B42", 1)
-	if len(recs) != 1 || recs[0].Type != EventDenied || recs[0].Actor != "qa-3" {
+	if len(recs) != 1 || recs[0].Type != event.Denied || recs[0].Actor != "qa-3" {
 		t.Fatalf("stream holds %+v, want exactly the denied attempt by qa-3", recs)
 	}
-	var p transitionPayload
+	var p event.Transition
 	if err := json.Unmarshal(recs[0].Payload, &p); err != nil || len(p.Reasons) != len(de.Reasons) {
 		t.Errorf("denied record payload %s: want the %d reasons", recs[0].Payload, len(de.Reasons))
 	}
@@ -174,7 +175,7 @@ func TestExecuteIllegalCommandIsRecorded(t *testing.T) {
 		t.Fatalf("error = %v, want a denial matching ErrIllegalTransition", err)
 	}
 	recs, _ := s.Load(context.Background(), "batch-B42", 1)
-	if len(recs) != 1 || recs[0].Type != EventDenied {
+	if len(recs) != 1 || recs[0].Type != event.Denied {
 		t.Fatalf("stream holds %d records, want the denied attempt", len(recs))
 	}
 }
@@ -223,7 +224,7 @@ func TestHoldBetweenEvaluationAndAppend(t *testing.T) {
 	var calls atomic.Int32
 	interloper := gate.Func(func(ctx context.Context, a *gate.Attempt, _ gate.Facts) (gate.Verdict, error) {
 		if calls.Add(1) == 1 {
-			f.run("lot", LotStream("L7"), CmdHold, map[string]string{"reason": "OOS result"})
+			f.run("lot", event.LotStream("L7"), CmdHold, map[string]string{"reason": "OOS result"})
 		}
 		return gate.Pass(), nil
 	})

@@ -10,6 +10,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/mes"
 	"github.com/interlock-mes/interlock/storage/memory"
@@ -33,7 +34,7 @@ func Example() {
 	fact := func(cmd mes.Command, data string) {
 		n++
 		if _, err := engine.Execute(ctx, mes.Request{ID: fmt.Sprint("fact-", n), Model: people,
-			Subject: mes.PersonStream("op-7"), Command: cmd, Actor: "admin", Data: json.RawMessage(data)}); err != nil {
+			Subject: event.PersonStream("op-7"), Command: cmd, Actor: "admin", Data: json.RawMessage(data)}); err != nil {
 			log.Fatal(err)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/interlock-mes/interlock/audit"
+	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 )
 
@@ -32,12 +33,7 @@ const (
 // the own event of a transition of the exception model; its Data is noted.
 // The opened event's Data is the exception's context, exceptionOpenData
 // (written by overrides too); the others:
-const (
-	EventExceptionDispositioned = "exception.dispositioned"        // Disposition
-	EventExceptionRejected      = "exception.disposition-rejected" // {"reason"}
-	EventExceptionApproved      = "exception.approved"             // {}, followed by the approval signature
-	EventExceptionCAPA          = "exception.capa-attached"        // {"capa"}
-)
+const ()
 
 // Kinds of exception. ExceptionDeviation is declared with overrides.
 const (
@@ -94,7 +90,7 @@ var dispositionKinds = []DispositionKind{DispositionRedo, DispositionRework, Dis
 	DispositionSubstitute, DispositionUseAsIs, DispositionInvestigate}
 
 // Disposition is the decision on an exception, recorded as the Data of
-// EventExceptionDispositioned.
+// event.ExceptionDispositioned.
 type Disposition struct {
 	Decision   DispositionKind `json:"decision"`
 	Rationale  string          `json:"rationale"`            // why; required
@@ -122,26 +118,19 @@ func (d Disposition) validate() error {
 	return nil
 }
 
-// RecordRef names one record: the cause of an exception, such as the
-// denied attempt a rule turned into a deviation.
-type RecordRef struct {
-	Stream  string `json:"stream"`
-	Version int64  `json:"version"`
-}
-
 // exceptionOpenData is the Data of the exception model's opening
 // transition: the exception's context. Overrides write the same fields
 // (without consequence, cause and details) and "from".
 type exceptionOpenData struct {
-	ID          string          `json:"id"`
-	Kind        string          `json:"kind"`
-	Summary     string          `json:"summary"`
-	Subject     string          `json:"subject"`
-	Step        string          `json:"step,omitempty"`
-	Source      ExceptionSource `json:"source"`
-	Consequence Consequence     `json:"consequence,omitempty"`
-	Cause       *RecordRef      `json:"cause,omitempty"`
-	Details     json.RawMessage `json:"details,omitempty"`
+	ID          string           `json:"id"`
+	Kind        string           `json:"kind"`
+	Summary     string           `json:"summary"`
+	Subject     string           `json:"subject"`
+	Step        string           `json:"step,omitempty"`
+	Source      ExceptionSource  `json:"source"`
+	Consequence Consequence      `json:"consequence,omitempty"`
+	Cause       *event.RecordRef `json:"cause,omitempty"`
+	Details     json.RawMessage  `json:"details,omitempty"`
 }
 
 // ErrInvalidException is matched (errors.Is) by every *ExceptionInputError.
@@ -198,14 +187,14 @@ func ExceptionModel(approverRoles []string, opts ...Option) (*Model, error) {
 	return NewModel(ExceptionModelName, ExceptionModelVersion).
 		States(ExceptionNew, ExceptionOpen, ExceptionDispositioned, ExceptionClosed).
 		Initial(ExceptionNew).
-		Permit(ExceptionNew, CmdOpenException, ExceptionOpen, with(Recording(EventExceptionOpened))...).
-		Permit(ExceptionOpen, CmdDisposition, ExceptionDispositioned, with(Recording(EventExceptionDispositioned))...).
-		Permit(ExceptionDispositioned, CmdRejectDisp, ExceptionOpen, with(Recording(EventExceptionRejected), WithGates(role))...).
-		Permit(ExceptionDispositioned, CmdApprove, ExceptionClosed, with(Recording(EventExceptionApproved), WithGates(capa),
+		Permit(ExceptionNew, CmdOpenException, ExceptionOpen, with(Recording(event.ExceptionOpened))...).
+		Permit(ExceptionOpen, CmdDisposition, ExceptionDispositioned, with(Recording(event.ExceptionDispositioned))...).
+		Permit(ExceptionDispositioned, CmdRejectDisp, ExceptionOpen, with(Recording(event.ExceptionRejected), WithGates(role))...).
+		Permit(ExceptionDispositioned, CmdApprove, ExceptionClosed, with(Recording(event.ExceptionApproved), WithGates(capa),
 			WithSignatures(SignatureRequirement{Meaning: MeaningApproved, Count: 1, Roles: approverRoles, NotPerformer: true}))...).
-		Permit(ExceptionOpen, CmdAttachCAPA, ExceptionOpen, with(Recording(EventExceptionCAPA))...).
-		Permit(ExceptionDispositioned, CmdAttachCAPA, ExceptionDispositioned, with(Recording(EventExceptionCAPA))...).
-		Permit(ExceptionClosed, CmdAttachCAPA, ExceptionClosed, with(Recording(EventExceptionCAPA))...).
+		Permit(ExceptionOpen, CmdAttachCAPA, ExceptionOpen, with(Recording(event.ExceptionCAPA))...).
+		Permit(ExceptionDispositioned, CmdAttachCAPA, ExceptionDispositioned, with(Recording(event.ExceptionCAPA))...).
+		Permit(ExceptionClosed, CmdAttachCAPA, ExceptionClosed, with(Recording(event.ExceptionCAPA))...).
 		Build()
 }
 
@@ -249,7 +238,7 @@ type Exception struct {
 	Step        string // "" when it concerns the whole subject
 	Source      ExceptionSource
 	Consequence Consequence // "" for exceptions opened by an override
-	Cause       *RecordRef
+	Cause       *event.RecordRef
 	State       State
 	OpenedBy    string
 	Opened      time.Time
@@ -277,13 +266,13 @@ func ExceptionOf(recs []audit.Record) (*Exception, error) {
 	for i := range recs {
 		r := &recs[i]
 		switch r.Type {
-		case EventDenied:
+		case event.Denied:
 			continue
-		case EventSignature:
+		case event.SignatureApplied:
 			if approvedAt == 0 {
 				continue
 			}
-			var p signatureEvent
+			var p event.Signature
 			if err := json.Unmarshal(r.Payload, &p); err != nil {
 				return nil, fmt.Errorf("mes: %s v%d: %w", r.Stream, r.Version, err)
 			}
@@ -291,7 +280,7 @@ func ExceptionOf(recs []audit.Record) (*Exception, error) {
 				x.ApprovedBy, x.Approved = p.Signature.Manifestation.SignerID, p.Signature.Manifestation.Time
 			}
 			continue
-		case EventExceptionOpened, EventExceptionDispositioned, EventExceptionRejected, EventExceptionApproved, EventExceptionCAPA:
+		case event.ExceptionOpened, event.ExceptionDispositioned, event.ExceptionRejected, event.ExceptionApproved, event.ExceptionCAPA:
 		default:
 			continue
 		}
@@ -306,7 +295,7 @@ func ExceptionOf(recs []audit.Record) (*Exception, error) {
 		if p.Model != ExceptionModelName {
 			continue
 		}
-		if r.Type == EventExceptionOpened {
+		if r.Type == event.ExceptionOpened {
 			if x != nil {
 				return nil, fmt.Errorf("mes: %s v%d opens the exception again", r.Stream, r.Version)
 			}
@@ -323,19 +312,19 @@ func ExceptionOf(recs []audit.Record) (*Exception, error) {
 		}
 		x.State = p.To
 		switch r.Type {
-		case EventExceptionDispositioned:
+		case event.ExceptionDispositioned:
 			var d Disposition
 			if err := decodeData(r, p.Data, &d); err != nil {
 				return nil, err
 			}
 			x.Disposition, x.DispositionedBy = &d, r.Actor
 			x.addCAPA(d.CAPA)
-		case EventExceptionRejected:
+		case event.ExceptionRejected:
 			x.Disposition, x.DispositionedBy = nil, ""
 			x.Rejected++
-		case EventExceptionApproved:
+		case event.ExceptionApproved:
 			approvedAt = r.Version
-		case EventExceptionCAPA:
+		case event.ExceptionCAPA:
 			var d struct {
 				CAPA string `json:"capa"`
 			}

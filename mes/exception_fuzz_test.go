@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/interlock-mes/interlock/audit"
+	"github.com/interlock-mes/interlock/event"
 )
 
 // FuzzExceptionOf folds an exception stream of an opening, a second record
@@ -20,13 +21,13 @@ func FuzzExceptionOf(f *testing.F) {
 		[]byte(`{"command_id":"a","signs":2,"signature":{"manifestation":{"meaning":"approved"}}}`))
 	f.Add([]byte(open), uint8(3), []byte(`{"model":"exception","to":"open","data":{"capa":""}}`), []byte(`null`))
 	f.Add([]byte(`{"model":"exception","data":[]}`), uint8(1), []byte(`{}`), []byte(`{"signs":"x"}`))
-	types := []string{EventExceptionDispositioned, EventExceptionRejected, EventExceptionApproved, EventExceptionCAPA,
-		EventExceptionOpened, EventDenied, "step.started"}
+	types := []string{event.ExceptionDispositioned, event.ExceptionRejected, event.ExceptionApproved, event.ExceptionCAPA,
+		event.ExceptionOpened, event.Denied, "step.started"}
 	f.Fuzz(func(t *testing.T, first []byte, kind uint8, second, sig []byte) {
 		recs := []audit.Record{
-			{Stream: "exception/DEV-1", Version: 1, Type: EventExceptionOpened, Actor: "op-7", Payload: first},
+			{Stream: "exception/DEV-1", Version: 1, Type: event.ExceptionOpened, Actor: "op-7", Payload: first},
 			{Stream: "exception/DEV-1", Version: 2, Type: types[int(kind)%len(types)], Actor: "qa-4", Payload: second},
-			{Stream: "exception/DEV-1", Version: 3, Type: EventSignature, Actor: "qa-3", Payload: sig},
+			{Stream: "exception/DEV-1", Version: 3, Type: event.SignatureApplied, Actor: "qa-3", Payload: sig},
 		}
 		x, err := ExceptionOf(recs)
 		if err != nil {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+
+	"github.com/interlock-mes/interlock/event"
 )
 
 // HoldTarget is the kind of thing a hold suspends.
@@ -53,7 +55,7 @@ func (x *Exceptions) holdRequest(commandID, actor string, h Hold, place bool) (R
 	d := holdData{Reason: h.Reason, Exception: h.Exception}
 	switch h.Target {
 	case HoldLot:
-		req.Model, req.Subject, req.Command = x.lot, LotStream(h.ID), CmdReleaseHold
+		req.Model, req.Subject, req.Command = x.lot, event.LotStream(h.ID), CmdReleaseHold
 		if place {
 			req.Command = CmdHold
 		}
@@ -63,7 +65,7 @@ func (x *Exceptions) holdRequest(commandID, actor string, h Hold, place bool) (R
 			req.Command = CmdHold
 		}
 	case HoldEquipment:
-		req.Model, req.Subject, req.Command = x.equipment, EquipmentStream(h.ID), CmdReturn
+		req.Model, req.Subject, req.Command = x.equipment, event.EquipmentStream(h.ID), CmdReturn
 		if place {
 			req.Command, d.Status = CmdTakeOut, "out-of-service"
 		}

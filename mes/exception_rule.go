@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 )
 
@@ -87,10 +88,10 @@ func (x *Exceptions) Apply(ctx context.Context, rule Rule, req Request, out *Out
 }
 
 // causeOf names the denied attempt of out, when out holds one.
-func causeOf(out *Outcome) *RecordRef {
-	if out == nil || len(out.Records) == 0 || out.Records[0].Type != EventDenied {
+func causeOf(out *Outcome) *event.RecordRef {
+	if out == nil || len(out.Records) == 0 || out.Records[0].Type != event.Denied {
 		return nil
 	}
 	r := out.Records[0]
-	return &RecordRef{Stream: r.Stream, Version: r.Version}
+	return &event.RecordRef{Stream: r.Stream, Version: r.Version}
 }

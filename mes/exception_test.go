@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/interlock-mes/interlock/audit"
+	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/storage"
 	"github.com/interlock-mes/interlock/storage/memory"
@@ -33,8 +34,8 @@ func newExcEnv(tb testing.TB, s storage.Store) *excEnv {
 	for _, p := range []struct{ id, name, role string }{
 		{"qa-4", "Quinn QA", "qa"}, {"qa-5", "Rae Release", "qa"}, {"sv-1", "Sam Supervisor", "supervisor"},
 	} {
-		sg.facts.run("person", PersonStream(p.id), CmdRegister, map[string]string{"name": p.name})
-		sg.facts.run("person", PersonStream(p.id), CmdGrantRole, map[string]string{"role": p.role})
+		sg.facts.run("person", event.PersonStream(p.id), CmdRegister, map[string]string{"name": p.name})
+		sg.facts.run("person", event.PersonStream(p.id), CmdGrantRole, map[string]string{"role": p.role})
 	}
 	return &excEnv{signing: sg, x: must[*Exceptions](tb)(NewExceptions(sg.e, nil)), batch: must[*Model](tb)(BatchLifecycle())}
 }
@@ -100,7 +101,7 @@ func lastRecord(recs []audit.Record) audit.Record { return recs[len(recs)-1] }
 
 func reasonsOf(tb testing.TB, r audit.Record) []gate.Reason {
 	tb.Helper()
-	var p transitionPayload
+	var p event.Transition
 	if err := json.Unmarshal(r.Payload, &p); err != nil {
 		tb.Fatal(err)
 	}
@@ -124,8 +125,8 @@ func TestExceptionLifecycle(t *testing.T) {
 			t.Fatalf("open: %v", err)
 		}
 		recs := opened.Exception.Records
-		if len(recs) != 2 || recs[0].Stream != ExceptionStream("DEV-1") || recs[0].Type != EventExceptionOpened ||
-			recs[1].Stream != "batch-B42" || recs[1].Type != EventExceptionOpened {
+		if len(recs) != 2 || recs[0].Stream != event.ExceptionStream("DEV-1") || recs[0].Type != event.ExceptionOpened ||
+			recs[1].Stream != "batch-B42" || recs[1].Type != event.ExceptionOpened {
 			t.Fatalf("opening records %+v: want the exception's own and the marker on the batch", recs)
 		}
 		if !strings.Contains(string(recs[0].Evidence), "IMG-0042") {
@@ -145,8 +146,8 @@ func TestExceptionLifecycle(t *testing.T) {
 		if err != nil {
 			t.Fatalf("approve: %v", err)
 		}
-		if len(approved.Records) != 3 || approved.Records[1].Type != EventSignature || approved.Records[2].Stream != "batch-B42" ||
-			approved.Records[2].Type != EventExceptionClosed || approved.To != ExceptionClosed {
+		if len(approved.Records) != 3 || approved.Records[1].Type != event.SignatureApplied || approved.Records[2].Stream != "batch-B42" ||
+			approved.Records[2].Type != event.ExceptionClosed || approved.To != ExceptionClosed {
 			t.Fatalf("approval records %+v: want the approval, its signature and the closing marker on the batch", approved.Records)
 		}
 		got, err := v.x.Get(ctx, "DEV-1")
@@ -175,7 +176,7 @@ func TestExceptionLifecycle(t *testing.T) {
 		if err != nil || !again.Replayed {
 			t.Errorf("approval again: %+v, %v; want it replayed", again, err)
 		}
-		if c := VerifySignatures(v.load(t, ExceptionStream("DEV-1")), v.pub); len(c) != 1 || c[0].Err != nil {
+		if c := VerifySignatures(v.load(t, event.ExceptionStream("DEV-1")), v.pub); len(c) != 1 || c[0].Err != nil {
 			t.Errorf("signatures of DEV-1: %+v", c)
 		}
 		if _, err := storage.Verify(ctx, s, nil, nil); err != nil {
@@ -210,8 +211,8 @@ func TestExceptionSelfApprovalDenied(t *testing.T) {
 			if out == nil || out.To != ExceptionDispositioned {
 				t.Errorf("outcome %+v; want the exception left dispositioned", out)
 			}
-			last := lastRecord(v.load(t, ExceptionStream("DEV-1")))
-			if last.Type != EventDenied || last.Actor != tc.approver || !hasCode(reasonsOf(t, last), CodeSignatureSelf) {
+			last := lastRecord(v.load(t, event.ExceptionStream("DEV-1")))
+			if last.Type != event.Denied || last.Actor != tc.approver || !hasCode(reasonsOf(t, last), CodeSignatureSelf) {
 				t.Errorf("last record of the exception %s by %s; want the denied self-approval", last.Type, last.Actor)
 			}
 			if n := len(v.load(t, "batch-B42")); n != batchBefore {
@@ -238,7 +239,7 @@ func TestExceptionClosesOnlyWhenDispositioned(t *testing.T) {
 	if !errors.Is(err, ErrIllegalTransition) {
 		t.Fatalf("approving an undispositioned exception: %v; want an illegal transition", err)
 	}
-	if last := lastRecord(v.load(t, ExceptionStream("DEV-1"))); last.Type != EventDenied {
+	if last := lastRecord(v.load(t, event.ExceptionStream("DEV-1"))); last.Type != event.Denied {
 		t.Errorf("last record %s; want the denied approval on the record", last.Type)
 	}
 	// A rejected disposition: the exception is open again.
@@ -289,7 +290,7 @@ func TestExceptionInputErrors(t *testing.T) {
 		"no id":               with(func(d *Deviation) { d.ID = "" }),
 		"no summary":          with(func(d *Deviation) { d.Summary = "" }),
 		"no subject":          with(func(d *Deviation) { d.Subject = "" }),
-		"exception subject":   with(func(d *Deviation) { d.Subject = ExceptionStream("DEV-8") }),
+		"exception subject":   with(func(d *Deviation) { d.Subject = event.ExceptionStream("DEV-8") }),
 		"override source":     with(func(d *Deviation) { d.Source = SourceOverride }),
 		"unknown consequence": with(func(d *Deviation) { d.Consequence = "stop" }),
 		"details not object":  with(func(d *Deviation) { d.Details = json.RawMessage(`[1]`) }),
@@ -327,7 +328,7 @@ func TestExceptionInputErrors(t *testing.T) {
 	if _, err := v.x.Approve(ctx, "a", "qa-3", "DEV-9", Sign{Challenge: full("qa-3")}); !errors.Is(err, ErrExceptionNotFound) {
 		t.Errorf("approving an unknown exception: %v; want ErrExceptionNotFound", err)
 	}
-	for _, stream := range []string{ExceptionStream("DEV-9"), "batch-B42"} {
+	for _, stream := range []string{event.ExceptionStream("DEV-9"), "batch-B42"} {
 		if n := len(v.load(t, stream)); n != 0 {
 			t.Errorf("%s holds %d records after refused input", stream, n)
 		}
@@ -381,8 +382,8 @@ func TestHolds(t *testing.T) {
 		if st := v.state(t, v.batch, "batch-B42", ""); st != BatchInProgress {
 			t.Errorf("batch %s; want in-progress", st)
 		}
-		held := v.load(t, LotStream("L7"))
-		if r := held[len(held)-2]; r.Type != EventLotHeld || !strings.Contains(string(r.Payload), `"exception":"DEV-3"`) {
+		held := v.load(t, event.LotStream("L7"))
+		if r := held[len(held)-2]; r.Type != event.LotHeld || !strings.Contains(string(r.Payload), `"exception":"DEV-3"`) {
 			t.Errorf("lot hold record %s %s; want it naming DEV-3", r.Type, r.Payload)
 		}
 	})
@@ -416,12 +417,12 @@ func TestExceptionRuleOutOfTolerance(t *testing.T) {
 			t.Errorf("consequence %+v (%q); want the batch held", opened.Consequence, opened.NotApplied)
 		}
 		x := must[*Exception](t)(v.x.Get(ctx, "oot-s10-c1"))
-		wantCause := &RecordRef{Stream: "batch-B42", Version: out.Records[0].Version}
+		wantCause := &event.RecordRef{Stream: "batch-B42", Version: out.Records[0].Version}
 		if x.Source != SourceRule || x.Step != "S10" || x.OpenedBy != "op-7" || !cmp.Equal(x.Cause, wantCause) ||
 			!strings.Contains(x.Summary, "above the upper limit") {
 			t.Errorf("exception %+v; want a rule deviation on S10 caused by %v", x, wantCause)
 		}
-		if ev := v.load(t, ExceptionStream("oot-s10-c1"))[0].Evidence; !strings.Contains(string(ev), `"12.61"`) {
+		if ev := v.load(t, event.ExceptionStream("oot-s10-c1"))[0].Evidence; !strings.Contains(string(ev), `"12.61"`) {
 			t.Errorf("the deviation's evidence %s lacks the weight", ev)
 		}
 		if got := v.openIDs(t, "batch-B42"); !slices.Equal(got, []string{"oot-s10-c1"}) {
@@ -509,7 +510,7 @@ func TestExceptionOpenedByOverride(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	v := newExcEnv(t, memory.New(&memory.Config{Clock: func() time.Time { return now }}))
-	v.facts.run("lot", LotStream("L7"), CmdHold, map[string]string{"reason": "supplier complaint"})
+	v.facts.run("lot", event.LotStream("L7"), CmdHold, map[string]string{"reason": "supplier complaint"})
 	m := overridable(t, true)
 	if _, err := v.e.Execute(ctx, Request{ID: "start-1", Model: m, Subject: "batch-B42", Command: CmdStart, Actor: "op-7",
 		Refs: map[string]string{"lot": "L7"}, Evidence: []gate.Evidence{scan("L7")},
@@ -553,10 +554,10 @@ func TestExceptionMarkerRetried(t *testing.T) {
 	for _, r := range v.load(t, "batch-B42") {
 		types = append(types, r.Type)
 	}
-	if want := []string{"batch.released", EventExceptionOpened}; !slices.Equal(types, want) {
+	if want := []string{"batch.released", event.ExceptionOpened}; !slices.Equal(types, want) {
 		t.Errorf("batch records %v; want %v", types, want)
 	}
-	if n := len(v.load(t, ExceptionStream("DEV-1"))); n != 1 || calls.Load() < 2 {
+	if n := len(v.load(t, event.ExceptionStream("DEV-1"))); n != 1 || calls.Load() < 2 {
 		t.Errorf("exception stream holds %d records after %d evaluations; want one opening after a retry", n, calls.Load())
 	}
 }

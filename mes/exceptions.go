@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/internal/canonjson"
 	"github.com/interlock-mes/interlock/storage"
@@ -41,7 +42,7 @@ type ExceptionsConfig struct {
 //
 // An exception lives in its own stream (ExceptionStream) run by the
 // exception model, and is mirrored on its subject by the markers
-// EventExceptionOpened and EventExceptionClosed, which gate.NoOpenException
+// event.ExceptionOpened and event.ExceptionClosed, which gate.NoOpenException
 // and the release readiness read. Each marker is appended atomically with
 // the exception's transition (Request.Extra), at the subject version read
 // just before: if the subject moved, the command is submitted again.
@@ -140,11 +141,11 @@ func checkExceptionModel(m *Model) error {
 		to   State
 		typ  string
 	}{
-		{ExceptionNew, CmdOpenException, ExceptionOpen, EventExceptionOpened},
-		{ExceptionOpen, CmdDisposition, ExceptionDispositioned, EventExceptionDispositioned},
-		{ExceptionDispositioned, CmdRejectDisp, ExceptionOpen, EventExceptionRejected},
-		{ExceptionDispositioned, CmdApprove, ExceptionClosed, EventExceptionApproved},
-		{ExceptionOpen, CmdAttachCAPA, ExceptionOpen, EventExceptionCAPA},
+		{ExceptionNew, CmdOpenException, ExceptionOpen, event.ExceptionOpened},
+		{ExceptionOpen, CmdDisposition, ExceptionDispositioned, event.ExceptionDispositioned},
+		{ExceptionDispositioned, CmdRejectDisp, ExceptionOpen, event.ExceptionRejected},
+		{ExceptionDispositioned, CmdApprove, ExceptionClosed, event.ExceptionApproved},
+		{ExceptionOpen, CmdAttachCAPA, ExceptionOpen, event.ExceptionCAPA},
 	} {
 		t, err := m.Transition(want.from, want.cmd)
 		if err != nil {
@@ -169,7 +170,7 @@ func (x *Exceptions) Model() *Model { return x.model }
 // Deviation is an exception to open: what went wrong, where, and what it
 // does to its subject.
 type Deviation struct {
-	// ID names the exception; its stream is ExceptionStream(ID). Required.
+	// ID names the exception; its stream is event.ExceptionStream(ID). Required.
 	ID string
 	// Kind, such as ExceptionDeviation (the default) or ExceptionHold.
 	Kind string
@@ -186,7 +187,7 @@ type Deviation struct {
 	Consequence Consequence
 	// Cause names the record that gave rise to the exception, such as a
 	// denied attempt. Optional.
-	Cause *RecordRef
+	Cause *event.RecordRef
 	// Evidence and Refs are the context, recorded with the opening.
 	Evidence []gate.Evidence
 	Refs     map[string]string
@@ -249,7 +250,7 @@ type Opened struct {
 }
 
 // Open opens the exception d by actor: the exception model's opening
-// transition on ExceptionStream(d.ID), carrying d's context and evidence,
+// transition on event.ExceptionStream(d.ID), carrying d's context and evidence,
 // with the marker on d.Subject in the same append; then d's consequence on
 // the subject, when its model permits it in the subject's current state
 // (otherwise Opened.NotApplied says why: a batch already held, or complete).
@@ -278,9 +279,9 @@ func (x *Exceptions) Open(ctx context.Context, commandID, actor string, d Deviat
 	if err != nil {
 		return nil, err
 	}
-	req := Request{ID: commandID, Model: x.model, Subject: ExceptionStream(d.ID), Command: CmdOpenException, Actor: actor,
+	req := Request{ID: commandID, Model: x.model, Subject: event.ExceptionStream(d.ID), Command: CmdOpenException, Actor: actor,
 		Refs: d.Refs, Evidence: d.Evidence, Data: data}
-	out, err := x.withMarker(ctx, req, d.Subject, storage.Event{Type: EventExceptionOpened, Actor: actor, Payload: marker})
+	out, err := x.withMarker(ctx, req, d.Subject, storage.Event{Type: event.ExceptionOpened, Actor: actor, Payload: marker})
 	if err != nil {
 		if out != nil {
 			return &Opened{Exception: out}, err
@@ -380,7 +381,7 @@ func (x *Exceptions) Disposition(ctx context.Context, commandID, actor, id strin
 	if err != nil {
 		return nil, fmt.Errorf("mes: encode disposition of %s: %w", id, err)
 	}
-	return x.engine.Execute(ctx, Request{ID: commandID, Model: x.model, Subject: ExceptionStream(id), Command: CmdDisposition,
+	return x.engine.Execute(ctx, Request{ID: commandID, Model: x.model, Subject: event.ExceptionStream(id), Command: CmdDisposition,
 		Actor: actor, Data: data})
 }
 
@@ -396,7 +397,7 @@ func (x *Exceptions) Reject(ctx context.Context, commandID, actor, id, reason st
 	if err != nil {
 		return nil, fmt.Errorf("mes: encode rejection of %s: %w", id, err)
 	}
-	return x.engine.Execute(ctx, Request{ID: commandID, Model: x.model, Subject: ExceptionStream(id), Command: CmdRejectDisp,
+	return x.engine.Execute(ctx, Request{ID: commandID, Model: x.model, Subject: event.ExceptionStream(id), Command: CmdRejectDisp,
 		Actor: actor, Data: data})
 }
 
@@ -411,7 +412,7 @@ func (x *Exceptions) AttachCAPA(ctx context.Context, commandID, actor, id, capa 
 	if err != nil {
 		return nil, fmt.Errorf("mes: encode CAPA of %s: %w", id, err)
 	}
-	return x.engine.Execute(ctx, Request{ID: commandID, Model: x.model, Subject: ExceptionStream(id), Command: CmdAttachCAPA,
+	return x.engine.Execute(ctx, Request{ID: commandID, Model: x.model, Subject: event.ExceptionStream(id), Command: CmdAttachCAPA,
 		Actor: actor, Data: data})
 }
 
@@ -438,9 +439,9 @@ func (x *Exceptions) Approve(ctx context.Context, commandID, actor, id string, s
 		return nil, err
 	}
 	sign.Meaning = MeaningApproved
-	req := Request{ID: commandID, Model: x.model, Subject: ExceptionStream(id), Command: CmdApprove, Actor: actor,
+	req := Request{ID: commandID, Model: x.model, Subject: event.ExceptionStream(id), Command: CmdApprove, Actor: actor,
 		Signatures: []Sign{sign}}
-	return x.withMarker(ctx, req, exc.Subject, storage.Event{Type: EventExceptionClosed, Actor: actor, Payload: marker})
+	return x.withMarker(ctx, req, exc.Subject, storage.Event{Type: event.ExceptionClosed, Actor: actor, Payload: marker})
 }
 
 // ErrNotResumable is matched (errors.Is) by every *NotResumableError.
@@ -523,9 +524,9 @@ func (x *Exceptions) Resume(ctx context.Context, commandID, actor, id string) (*
 // Get returns exception id as its stream tells it. It returns an error
 // matching ErrExceptionNotFound when the exception was never opened.
 func (x *Exceptions) Get(ctx context.Context, id string) (*Exception, error) {
-	recs, err := x.engine.store.Load(ctx, ExceptionStream(id), 1)
+	recs, err := x.engine.store.Load(ctx, event.ExceptionStream(id), 1)
 	if err != nil {
-		return nil, fmt.Errorf("mes: load %s: %w", ExceptionStream(id), err)
+		return nil, fmt.Errorf("mes: load %s: %w", event.ExceptionStream(id), err)
 	}
 	if len(recs) == 0 {
 		return nil, fmt.Errorf("mes: exception %q: %w", id, ErrExceptionNotFound)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 )
 
@@ -46,7 +47,7 @@ const (
 // LotModel returns the lot lifecycle: received (or produced by a batch, or
 // merged from parent lots) into quarantine, released or rejected by QA, held
 // and released from hold, split into child lots (Request.Produce with
-// LinkSplit; each part starts in quarantine). opts add to every transition
+// event.LinkSplit; each part starts in quarantine). opts add to every transition
 // (for example a role gate); a site adds its own gates per transition by
 // building its own model with the same event types.
 func LotModel(opts ...Option) (*Model, error) {
@@ -54,16 +55,16 @@ func LotModel(opts ...Option) (*Model, error) {
 	return NewModel("lot", 1).
 		States(FactNew, LotQuarantine, LotReleased, LotRejected, LotOnHold).
 		Initial(FactNew).Final(LotRejected).
-		Permit(FactNew, CmdReceive, LotQuarantine, with(Recording(EventLotReceived))...).
-		Permit(FactNew, CmdProduce, LotQuarantine, with(Recording(EventLotProduced))...).
-		Permit(FactNew, CmdMerge, LotQuarantine, with(Recording(EventLotMerged))...).
-		Permit(LotQuarantine, CmdSplit, LotQuarantine, with(Recording(EventLotSplit))...).
-		Permit(LotReleased, CmdSplit, LotReleased, with(Recording(EventLotSplit))...).
-		Permit(LotQuarantine, CmdRelease, LotReleased, with(Recording(EventLotReleased))...).
-		Permit(LotQuarantine, CmdReject, LotRejected, with(Recording(EventLotRejected))...).
-		Permit(LotReleased, CmdHold, LotOnHold, with(Recording(EventLotHeld))...).
-		Permit(LotOnHold, CmdReleaseHold, LotReleased, with(Recording(EventLotHoldReleased))...).
-		Permit(LotOnHold, CmdReject, LotRejected, with(Recording(EventLotRejected))...).
+		Permit(FactNew, CmdReceive, LotQuarantine, with(Recording(event.LotReceived))...).
+		Permit(FactNew, CmdProduce, LotQuarantine, with(Recording(event.LotProduced))...).
+		Permit(FactNew, CmdMerge, LotQuarantine, with(Recording(event.LotMerged))...).
+		Permit(LotQuarantine, CmdSplit, LotQuarantine, with(Recording(event.LotSplit))...).
+		Permit(LotReleased, CmdSplit, LotReleased, with(Recording(event.LotSplit))...).
+		Permit(LotQuarantine, CmdRelease, LotReleased, with(Recording(event.LotReleased))...).
+		Permit(LotQuarantine, CmdReject, LotRejected, with(Recording(event.LotRejected))...).
+		Permit(LotReleased, CmdHold, LotOnHold, with(Recording(event.LotHeld))...).
+		Permit(LotOnHold, CmdReleaseHold, LotReleased, with(Recording(event.LotHoldReleased))...).
+		Permit(LotOnHold, CmdReject, LotRejected, with(Recording(event.LotRejected))...).
 		Build()
 }
 
@@ -80,11 +81,11 @@ func EquipmentModel(opts ...Option) (*Model, error) {
 	return NewModel("equipment", 1).
 		States(FactNew, EquipmentInService, EquipmentOutOfService).
 		Initial(FactNew).
-		Permit(FactNew, CmdRegister, EquipmentInService, with(Recording(EventEquipmentRegistered))...).
-		Permit(EquipmentInService, CmdCalibrate, EquipmentInService, calibrate(Recording(EventEquipmentCalibrated))...).
-		Permit(EquipmentInService, CmdClean, EquipmentInService, with(Recording(EventEquipmentCleaned))...).
-		Permit(EquipmentInService, CmdTakeOut, EquipmentOutOfService, with(Recording(EventEquipmentStatus))...).
-		Permit(EquipmentOutOfService, CmdCalibrate, EquipmentOutOfService, calibrate(Recording(EventEquipmentCalibrated))...).
+		Permit(FactNew, CmdRegister, EquipmentInService, with(Recording(event.EquipmentRegistered))...).
+		Permit(EquipmentInService, CmdCalibrate, EquipmentInService, calibrate(Recording(event.EquipmentCalibrated))...).
+		Permit(EquipmentInService, CmdClean, EquipmentInService, with(Recording(event.EquipmentCleaned))...).
+		Permit(EquipmentInService, CmdTakeOut, EquipmentOutOfService, with(Recording(event.EquipmentStatus))...).
+		Permit(EquipmentOutOfService, CmdCalibrate, EquipmentOutOfService, calibrate(Recording(event.EquipmentCalibrated))...).
 		Permit(EquipmentOutOfService, CmdReturn, EquipmentInService, with(Recording("equipment.returned"))...).
 		Build()
 }
@@ -96,10 +97,10 @@ func PersonModel(opts ...Option) (*Model, error) {
 	return NewModel("person", 1).
 		States(FactNew, PersonActive).
 		Initial(FactNew).
-		Permit(FactNew, CmdRegister, PersonActive, with(Recording(EventPersonRegistered))...).
-		Permit(PersonActive, CmdGrantRole, PersonActive, with(Recording(EventPersonRoleGranted))...).
-		Permit(PersonActive, CmdRevokeRole, PersonActive, with(Recording(EventPersonRoleRevoked))...).
-		Permit(PersonActive, CmdRecordTrained, PersonActive, with(Recording(EventPersonTrained))...).
+		Permit(FactNew, CmdRegister, PersonActive, with(Recording(event.PersonRegistered))...).
+		Permit(PersonActive, CmdGrantRole, PersonActive, with(Recording(event.PersonRoleGranted))...).
+		Permit(PersonActive, CmdRevokeRole, PersonActive, with(Recording(event.PersonRoleRevoked))...).
+		Permit(PersonActive, CmdRecordTrained, PersonActive, with(Recording(event.PersonTrained))...).
 		Build()
 }
 
@@ -127,7 +128,7 @@ var calibrationStatuses = []gate.CalibrationStatus{gate.CalibrationValid, gate.C
 	gate.CalibrationUnknown, gate.CalibrationNotRequired}
 
 // Calibration is what a calibration determined, the Data of CmdCalibrate
-// (EventEquipmentCalibrated), which the equipment's facts read.
+// (event.EquipmentCalibrated), which the equipment's facts read.
 type Calibration struct {
 	// Status is the result: gate.CalibrationValid, CalibrationFailed,
 	// CalibrationUnknown or CalibrationNotRequired. Required.
@@ -143,7 +144,7 @@ type Calibration struct {
 }
 
 // Calibrate records calibration c of equipment id (stream
-// EquipmentStream(id)) by actor, as command commandID of
+// event.EquipmentStream(id)) by actor, as command commandID of
 // EquipmentModel(opts...): opts are those a site builds its equipment
 // model with, such as a role gate.
 //
@@ -167,7 +168,7 @@ func (e *Engine) Calibrate(ctx context.Context, commandID, actor, id string, c C
 	if err != nil {
 		return nil, fmt.Errorf("mes: Calibrate: %w", err)
 	}
-	return e.Execute(ctx, Request{ID: commandID, Model: m, Subject: EquipmentStream(id), Command: CmdCalibrate,
+	return e.Execute(ctx, Request{ID: commandID, Model: m, Subject: event.EquipmentStream(id), Command: CmdCalibrate,
 		Actor: actor, Data: data})
 }
 

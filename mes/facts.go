@@ -11,64 +11,19 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/interlock-mes/interlock/audit"
+	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/storage"
 )
 
-// The streams that hold facts gates read. Every fact has its own stream, so
-// every fact has its own audit trail.
-func LotStream(id string) string       { return "lot/" + id }
-func EquipmentStream(id string) string { return "equipment/" + id }
-func PersonStream(id string) string    { return "person/" + id }
-
 // Event types of the fact streams. Each is the own event of a transition of
 // the fact models (LotModel, EquipmentModel, PersonModel), and carries its
 // fact in the Data of the transition payload, as noted.
-const (
-	EventLotReceived     = "lot.received"      // LotReceived
-	EventLotReleased     = "lot.released"      // {}
-	EventLotRejected     = "lot.rejected"      // {}
-	EventLotHeld         = "lot.held"          // {"reason"}
-	EventLotHoldReleased = "lot.hold-released" // {}
-	EventLotConsumed     = "lot.consumed"      // Consumption, written with a consuming transition
-
-	EventEquipmentRegistered = "equipment.registered" // {"status"}
-	EventEquipmentStatus     = "equipment.status"     // {"status"}
-	EventEquipmentCalibrated = "equipment.calibrated" // {"status","due","min_weight","min_weight_unit"}
-	EventEquipmentCleaned    = "equipment.cleaned"    // {"status","until"}
-
-	EventPersonRegistered  = "person.registered"   // {"name"}
-	EventPersonRoleGranted = "person.role-granted" // {"role"}
-	EventPersonRoleRevoked = "person.role-revoked" // {"role"}
-	EventPersonTrained     = "person.trained"      // {"skill","until"}
-
-	EventExceptionOpened = "exception.opened" // {"id","kind","summary"}
-	EventExceptionClosed = "exception.closed" // {"id"}
-)
-
-// LotReceived is the payload of EventLotReceived.
-type LotReceived struct {
-	Material string          `json:"material"`
-	Quantity decimal.Decimal `json:"quantity"`
-	Unit     string          `json:"unit"`
-	Expiry   time.Time       `json:"expiry,omitzero"`
-}
-
-// Consumption is a quantity of a lot taken into a subject.
-type Consumption struct {
-	Lot      string          `json:"lot"`
-	Quantity decimal.Decimal `json:"quantity"`
-	Unit     string          `json:"unit"`
-	Into     string          `json:"into,omitempty"` // the consuming subject; set by the engine
-	// Kind is the link from the lot to the subject: LinkConsumed (the
-	// default, ""), LinkMerged, LinkShipped, LinkPacked or LinkTransferred.
-	// Whatever the kind, the quantity leaves the lot.
-	Kind string `json:"kind,omitempty"`
-}
+const ()
 
 // factPayload is the union of the fields fact events carry.
 type factPayload struct {
-	LotReceived
+	event.Receipt
 	Reason  string    `json:"reason"`
 	Status  string    `json:"status"`
 	Due     time.Time `json:"due"`
@@ -88,7 +43,7 @@ type factPayload struct {
 	MinWeight     decimal.Decimal `json:"min_weight"`
 	MinWeightUnit string          `json:"min_weight_unit"`
 
-	quantities []linkQuantity // the transition's material flow, beside its data
+	quantities []event.Quantity // the transition's material flow, beside its data
 }
 
 // streamFacts implements gate.Facts from the store and remembers the version
@@ -195,11 +150,11 @@ type factKey struct {
 func (k factKey) stream() string {
 	switch k.kind {
 	case factLot:
-		return LotStream(k.id)
+		return event.LotStream(k.id)
 	case factEquipment:
-		return EquipmentStream(k.id)
+		return event.EquipmentStream(k.id)
 	case factPerson:
-		return PersonStream(k.id)
+		return event.PersonStream(k.id)
 	}
 	return ""
 }
@@ -297,8 +252,8 @@ func newFactEntry(k factKey) factEntry {
 // decodeFact reads the fact an event carries in its Data.
 func decodeFact(r *audit.Record) (factPayload, error) {
 	var p struct {
-		Data       factPayload    `json:"data"`
-		Quantities []linkQuantity `json:"quantities"`
+		Data       factPayload      `json:"data"`
+		Quantities []event.Quantity `json:"quantities"`
 	}
 	if err := json.Unmarshal(r.Payload, &p); err != nil {
 		return factPayload{}, fmt.Errorf("%s v%d (%s): %w", r.Stream, r.Version, r.Type, err)
@@ -334,8 +289,8 @@ func (e *factEntry) apply(kind factKind, r *audit.Record) error {
 
 func (e *factEntry) applyLot(r *audit.Record) error {
 	switch r.Type {
-	case EventLotReceived, EventLotProduced, EventLotSplit, EventLotMerged, EventLotReleased, EventLotRejected,
-		EventLotHeld, EventLotHoldReleased, EventLotConsumed:
+	case event.LotReceived, event.LotProduced, event.LotSplit, event.LotMerged, event.LotReleased, event.LotRejected,
+		event.LotHeld, event.LotHoldReleased, event.LotConsumed:
 	default:
 		return nil
 	}
@@ -347,23 +302,23 @@ func (e *factEntry) applyLot(r *audit.Record) error {
 	lot := &changed
 	e.lot = lot
 	switch r.Type {
-	case EventLotReceived, EventLotProduced:
+	case event.LotReceived, event.LotProduced:
 		lot.Material, lot.Available, lot.Unit, lot.Expiry = p.Material, p.Quantity, p.Unit, p.Expiry
-	case EventLotSplit:
+	case event.LotSplit:
 		q, _ := p.flowed(r.Stream, true)
 		lot.Available = lot.Available.Sub(q)
-	case EventLotMerged:
+	case event.LotMerged:
 		q, unit := p.flowed(r.Stream, false)
 		lot.Material, lot.Available, lot.Unit, lot.Expiry = p.Material, q, unit, p.Expiry
-	case EventLotReleased:
+	case event.LotReleased:
 		lot.Status = gate.LotReleased
-	case EventLotRejected:
+	case event.LotRejected:
 		lot.Status = gate.LotRejected
-	case EventLotHeld:
+	case event.LotHeld:
 		lot.OnHold, lot.HoldReason = true, p.Reason
-	case EventLotHoldReleased:
+	case event.LotHoldReleased:
 		lot.OnHold, lot.HoldReason = false, ""
-	case EventLotConsumed:
+	case event.LotConsumed:
 		lot.Available = lot.Available.Sub(p.Quantity)
 	}
 	return nil
@@ -371,7 +326,7 @@ func (e *factEntry) applyLot(r *audit.Record) error {
 
 func (e *factEntry) applyEquipment(r *audit.Record) error {
 	switch r.Type {
-	case EventEquipmentRegistered, EventEquipmentStatus, "equipment.returned", EventEquipmentCalibrated, EventEquipmentCleaned:
+	case event.EquipmentRegistered, event.EquipmentStatus, "equipment.returned", event.EquipmentCalibrated, event.EquipmentCleaned:
 	default:
 		return nil
 	}
@@ -383,16 +338,16 @@ func (e *factEntry) applyEquipment(r *audit.Record) error {
 	eq := &changed
 	e.eq = eq
 	switch r.Type {
-	case EventEquipmentRegistered, EventEquipmentStatus:
+	case event.EquipmentRegistered, event.EquipmentStatus:
 		if p.Status != "" {
 			eq.Status = gate.EquipmentStatus(p.Status)
 		}
 	case "equipment.returned":
 		eq.Status = gate.EquipmentAvailable
-	case EventEquipmentCalibrated:
+	case event.EquipmentCalibrated:
 		eq.Calibration, eq.CalibrationDue = gate.CalibrationStatus(p.Status), p.Due
 		eq.MinWeight, eq.MinWeightUnit = p.MinWeight, p.MinWeightUnit
-	case EventEquipmentCleaned:
+	case event.EquipmentCleaned:
 		eq.Clean, eq.CleanUntil = gate.CleanStatus(p.Status), p.Until
 	}
 	return nil
@@ -400,7 +355,7 @@ func (e *factEntry) applyEquipment(r *audit.Record) error {
 
 func (e *factEntry) applyPerson(r *audit.Record) error {
 	switch r.Type {
-	case EventPersonRegistered, EventPersonRoleGranted, EventPersonRoleRevoked, EventPersonTrained:
+	case event.PersonRegistered, event.PersonRoleGranted, event.PersonRoleRevoked, event.PersonTrained:
 	default:
 		return nil
 	}
@@ -412,15 +367,15 @@ func (e *factEntry) applyPerson(r *audit.Record) error {
 	p := &changed
 	e.person = p
 	switch r.Type {
-	case EventPersonRegistered:
+	case event.PersonRegistered:
 		p.Name = d.Name
-	case EventPersonRoleGranted:
+	case event.PersonRoleGranted:
 		p.Roles = append(p.Roles, d.Role)
-	case EventPersonRoleRevoked:
+	case event.PersonRoleRevoked:
 		if j := slices.Index(p.Roles, d.Role); j >= 0 {
 			p.Roles = slices.Delete(p.Roles, j, j+1)
 		}
-	case EventPersonTrained:
+	case event.PersonTrained:
 		if p.Training == nil {
 			p.Training = map[string]time.Time{}
 		}
@@ -460,14 +415,14 @@ func (f *streamFacts) OpenExceptions(ctx context.Context, subject string) ([]gat
 	}
 	var open []gate.Exception
 	for i := range recs {
-		if t := recs[i].Type; t != EventExceptionOpened && t != EventExceptionClosed {
+		if t := recs[i].Type; t != event.ExceptionOpened && t != event.ExceptionClosed {
 			continue
 		}
 		p, err := decodeFact(&recs[i])
 		if err != nil {
 			return nil, err
 		}
-		if recs[i].Type == EventExceptionOpened {
+		if recs[i].Type == event.ExceptionOpened {
 			open = append(open, gate.Exception{ID: p.ID, Kind: p.Kind, Summary: p.Summary, Opened: recs[i].Time, Consequence: p.Consequence})
 			continue
 		}
@@ -501,7 +456,7 @@ func (f *streamFacts) Steps(ctx context.Context, subject string) ([]gate.Step, e
 		default:
 			continue
 		}
-		var p transitionPayload
+		var p event.Transition
 		if err := json.Unmarshal(recs[i].Payload, &p); err != nil {
 			return nil, fmt.Errorf("%s v%d (%s): %w", recs[i].Stream, recs[i].Version, recs[i].Type, err)
 		}

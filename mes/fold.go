@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/interlock-mes/interlock/audit"
+	"github.com/interlock-mes/interlock/event"
 )
 
 // fold derives the state of a subject (or of one step of it) from its
@@ -54,7 +55,7 @@ func foldFrom(m *Model, step string, recs []audit.Record, state State, bound *bo
 		if step != "" && !bytes.Contains(r.Payload, stepNeedle) {
 			continue
 		}
-		var p transitionPayload
+		var p event.Transition
 		if err := json.Unmarshal(r.Payload, &p); err != nil {
 			return "", fmt.Errorf("mes: %s v%d: %w", r.Stream, r.Version, err)
 		}

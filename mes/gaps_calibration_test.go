@@ -13,6 +13,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/interlock-mes/interlock/audit"
+	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/storage"
 )
@@ -111,7 +112,7 @@ func TestCalibrateDenied(t *testing.T) {
 		for i, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				before := read(t)
-				recsBefore := must[[]audit.Record](t)(s.Load(ctx, EquipmentStream("SC-01"), 1))
+				recsBefore := must[[]audit.Record](t)(s.Load(ctx, event.EquipmentStream("SC-01"), 1))
 				_, err := e.Calibrate(ctx, "cal-"+string(rune('a'+i)), "admin", "SC-01", tt.c, tt.opts...)
 				var de *DeniedError
 				if !errors.As(err, &de) {
@@ -126,11 +127,11 @@ func TestCalibrateDenied(t *testing.T) {
 				if diff := cmp.Diff(want, got); diff != "" {
 					t.Errorf("codes (-want +got):\n%s", diff)
 				}
-				recs := must[[]audit.Record](t)(s.Load(ctx, EquipmentStream("SC-01"), 1))
-				if len(recs) != len(recsBefore)+1 || recs[len(recs)-1].Type != EventDenied {
+				recs := must[[]audit.Record](t)(s.Load(ctx, event.EquipmentStream("SC-01"), 1))
+				if len(recs) != len(recsBefore)+1 || recs[len(recs)-1].Type != event.Denied {
 					t.Fatalf("SC-01 has %d records, the last %s; want the denial appended", len(recs), recs[len(recs)-1].Type)
 				}
-				var p transitionPayload
+				var p event.Transition
 				if err := json.Unmarshal(recs[len(recs)-1].Payload, &p); err != nil {
 					t.Fatal(err)
 				}
@@ -149,7 +150,7 @@ func TestCalibrateDenied(t *testing.T) {
 		}
 		out, err := e.Calibrate(ctx, "cal-good", "admin", "SC-01", Calibration{Status: gate.CalibrationValid, Due: later,
 			MinWeight: ptr("0.5"), MinWeightUnit: "kg"})
-		if err != nil || out.Records[0].Type != EventEquipmentCalibrated {
+		if err != nil || out.Records[0].Type != event.EquipmentCalibrated {
 			t.Fatalf("a good calibration: %v, %+v", err, out)
 		}
 		eq := read(t)
@@ -173,7 +174,7 @@ func TestCalibrateThroughExecuteChecked(t *testing.T) {
 		e, _, _ := newEngineOn(t, s)
 		m := must[*Model](t)(EquipmentModel())
 		for i, data := range []string{``, `{"status":"valid","due":"tomorrow"}`, `{"status":"valid","due":"2026-12-25T09:00:00Z","min_weight":"abc","min_weight_unit":"kg"}`} {
-			_, err := e.Execute(ctx, Request{ID: fmt.Sprint("raw-cal-", i), Model: m, Subject: EquipmentStream("SC-01"),
+			_, err := e.Execute(ctx, Request{ID: fmt.Sprint("raw-cal-", i), Model: m, Subject: event.EquipmentStream("SC-01"),
 				Command: CmdCalibrate, Actor: "admin", Data: json.RawMessage(data)})
 			var de *DeniedError
 			if !errors.As(err, &de) || len(de.Reasons) == 0 || de.Reasons[0].Gate != "calibration-data" {

@@ -10,6 +10,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/interlock-mes/interlock/device"
+	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/storage"
 )
@@ -110,21 +111,21 @@ func TestRouteWeighTareAndMinimumWeight(t *testing.T) {
 		ctx := context.Background()
 		sg := newSigning(t, s)
 		f := sg.facts
-		f.run("person", PersonStream("qa-4"), CmdRegister, map[string]string{"name": "Quinn QA"})
-		f.run("person", PersonStream("qa-4"), CmdGrantRole, map[string]string{"role": "qa"})
+		f.run("person", event.PersonStream("qa-4"), CmdRegister, map[string]string{"name": "Quinn QA"})
+		f.run("person", event.PersonStream("qa-4"), CmdGrantRole, map[string]string{"role": "qa"})
 		calibrate(f, "SC-01", "0.5")
 		for id, minWeight := range map[string]map[string]any{
 			"SC-03": {"min_weight": "20", "min_weight_unit": "kg"}, // a floor scale too big for 12.5 kg
 			"SC-04": nil,                                           // calibrated without a minimum weight
 			"SC-05": {"min_weight": "500", "min_weight_unit": "g"},
 		} {
-			f.run("equipment", EquipmentStream(id), CmdRegister, map[string]string{"status": "available"})
+			f.run("equipment", event.EquipmentStream(id), CmdRegister, map[string]string{"status": "available"})
 			data := map[string]any{"status": "valid", "due": now.AddDate(0, 0, 30)}
 			for k, v := range minWeight {
 				data[k] = v
 			}
-			f.run("equipment", EquipmentStream(id), CmdCalibrate, data)
-			f.run("equipment", EquipmentStream(id), CmdClean, map[string]any{"status": "clean"})
+			f.run("equipment", event.EquipmentStream(id), CmdCalibrate, data)
+			f.run("equipment", event.EquipmentStream(id), CmdClean, map[string]any{"status": "clean"})
 		}
 		routes := must[*Routes](t)(NewRoutes(sg.e, s, nil))
 		must[*Outcome](t)(routes.Draft(ctx, "draft", "qa-3", weighRoute(t)))

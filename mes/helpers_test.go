@@ -7,6 +7,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/interlock-mes/interlock/audit"
+	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/storage"
 )
 
@@ -20,5 +21,5 @@ func decimalOf(tb testing.TB, s string) decimal.Decimal {
 }
 
 func loadLot(s storage.Store, lot string) ([]audit.Record, error) {
-	return s.Load(context.Background(), LotStream(lot), 1)
+	return s.Load(context.Background(), event.LotStream(lot), 1)
 }

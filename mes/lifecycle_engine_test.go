@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/interlock-mes/interlock/audit"
+	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/storage"
 )
@@ -67,9 +68,9 @@ func TestEveryLifecyclePairThroughTheEngine(t *testing.T) {
 		{"order", OrderLifecycle, func(id string) string { return "order-" + id }, ""},
 		{"batch", BatchLifecycle, func(id string) string { return "batch-" + id }, ""},
 		{"step", StepLifecycle, func(id string) string { return "batch-" + id }, "S10"},
-		{"lot", LotModel, LotStream, ""},
-		{"equipment", EquipmentModel, EquipmentStream, ""},
-		{"person", PersonModel, PersonStream, ""},
+		{"lot", LotModel, event.LotStream, ""},
+		{"equipment", EquipmentModel, event.EquipmentStream, ""},
+		{"person", PersonModel, event.PersonStream, ""},
 	}
 	// dataFor is the Data of command c: a calibration's, which the
 	// equipment model checks; none for the others.
@@ -147,20 +148,20 @@ func TestEveryLifecyclePairThroughTheEngine(t *testing.T) {
 							continue
 						}
 						last := after[len(after)-1]
-						var p transitionPayload
+						var p event.Transition
 						if err := json.Unmarshal(last.Payload, &p); err != nil {
 							t.Fatal(err)
 						}
-						wantP := transitionPayload{CommandID: subject + "-cmd", Model: m.Name(), ModelVersion: m.Version(),
+						wantP := event.Transition{CommandID: subject + "-cmd", Model: m.Name(), ModelVersion: m.Version(),
 							Step: lc.step, Command: cmd, From: state, Data: dataFor(t, cmd)}
 						var codes []gate.Code
 						for _, r := range p.Reasons {
 							codes = append(codes, r.Code)
 						}
 						p.Reasons = nil
-						if last.Type != EventDenied || last.Actor != "op-7" || !cmp.Equal(codes, []gate.Code{"transition.illegal"}) {
+						if last.Type != event.Denied || last.Actor != "op-7" || !cmp.Equal(codes, []gate.Code{"transition.illegal"}) {
 							t.Errorf("%s in %s: last record %s by %s with codes %v; want %s by op-7 with transition.illegal",
-								cmd, state, last.Type, last.Actor, codes, EventDenied)
+								cmd, state, last.Type, last.Actor, codes, event.Denied)
 						}
 						if diff := cmp.Diff(wantP, p); diff != "" {
 							t.Errorf("%s in %s: denied payload (-want +got):\n%s", cmd, state, diff)

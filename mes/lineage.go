@@ -11,28 +11,17 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/interlock-mes/interlock/audit"
+	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/storage"
 )
 
 // Link kinds the engine writes for material flow; package genealogy reads
 // them. A link points the way material flows.
-const (
-	LinkConsumed    = "consumed"    // lot → subject (a batch)
-	LinkProduced    = "produced"    // subject (a batch) → new lot
-	LinkSplit       = "split"       // subject (the parent lot) → child lot
-	LinkMerged      = "merged"      // parent lot → subject (the new lot)
-	LinkShipped     = "shipped"     // lot → subject (a shipment)
-	LinkPacked      = "packed"      // lot → subject (a container)
-	LinkTransferred = "transferred" // lot → subject (a lot or container)
-)
+const ()
 
 // Event types of lots made by a transition.
-const (
-	EventLotProduced = "lot.produced" // LotReceived, written with a producing transition
-	EventLotSplit    = "lot.split"    // the parent's own split transition
-	EventLotMerged   = "lot.merged"   // the new lot's own merge transition
-)
+const ()
 
 // Commands of the lot model for lots made from other lots.
 const (
@@ -49,9 +38,9 @@ const (
 )
 
 // Production is a lot a transition makes: a batch's output (link kind
-// LinkProduced, the default) or a part of the subject lot split off
-// (LinkSplit). The lot must not exist yet; the engine writes its first
-// record, EventLotProduced, into its stream in the same append, and the lot
+// event.LinkProduced, the default) or a part of the subject lot split off
+// (event.LinkSplit). The lot must not exist yet; the engine writes its first
+// record, event.LotProduced, into its stream in the same append, and the lot
 // starts in quarantine.
 type Production struct {
 	Lot      string          `json:"lot"`
@@ -60,29 +49,7 @@ type Production struct {
 	Unit     string          `json:"unit"`
 	Expiry   time.Time       `json:"expiry,omitzero"`
 	GTIN     string          `json:"gtin,omitempty"`
-	Kind     string          `json:"kind,omitempty"` // LinkProduced or LinkSplit; "" is LinkProduced
-}
-
-// linkQuantity and nodeInfo are the members package genealogy reads from a
-// transition's payload: the quantity that moved along each link, and what a
-// lot the transition made is.
-type linkQuantity struct {
-	From     string          `json:"from"`
-	To       string          `json:"to"`
-	Quantity decimal.Decimal `json:"quantity"`
-	Unit     string          `json:"unit"`
-}
-
-type nodeInfo struct {
-	ID          string           `json:"id"`
-	Kind        string           `json:"kind"`
-	Material    string           `json:"material,omitempty"`
-	GTIN        string           `json:"gtin,omitempty"`
-	Supplier    string           `json:"supplier,omitempty"`
-	SupplierLot string           `json:"supplier_lot,omitempty"`
-	Customer    string           `json:"customer,omitempty"`
-	Quantity    *decimal.Decimal `json:"quantity,omitempty"`
-	Unit        string           `json:"unit,omitempty"`
+	Kind     string          `json:"kind,omitempty"` // event.LinkProduced or event.LinkSplit; "" is event.LinkProduced
 }
 
 // Declaration says what the subject of a transition is, for the lot graph
@@ -128,16 +95,16 @@ func genealogySource(s gate.Source) string {
 	return "manual"
 }
 
-func consumptionKind(c Consumption) string {
+func consumptionKind(c event.Consumption) string {
 	if c.Kind == "" {
-		return LinkConsumed
+		return event.LinkConsumed
 	}
 	return c.Kind
 }
 
 func productionKind(p Production) string {
 	if p.Kind == "" {
-		return LinkProduced
+		return event.LinkProduced
 	}
 	return p.Kind
 }
@@ -155,9 +122,9 @@ func (r *Request) validateFlows() error {
 			return fmt.Errorf("mes: consumption of lot %q: quantity %s is not positive", c.Lot, c.Quantity)
 		case c.Unit == "":
 			return fmt.Errorf("mes: consumption of lot %q has no unit", c.Lot)
-		case LotStream(c.Lot) == r.Subject:
+		case event.LotStream(c.Lot) == r.Subject:
 			return fmt.Errorf("mes: lot %q cannot be consumed into itself", c.Lot)
-		case !slices.Contains([]string{LinkConsumed, LinkMerged, LinkShipped, LinkPacked, LinkTransferred}, consumptionKind(c)):
+		case !slices.Contains([]string{event.LinkConsumed, event.LinkMerged, event.LinkShipped, event.LinkPacked, event.LinkTransferred}, consumptionKind(c)):
 			return fmt.Errorf("mes: consumption of lot %q: kind %q is not one of consumed, merged, shipped, packed, transferred", c.Lot, c.Kind)
 		}
 		seen[c.Lot] = true
@@ -168,7 +135,7 @@ func (r *Request) validateFlows() error {
 			return fmt.Errorf("mes: production %d names no lot", i)
 		case seen[p.Lot]:
 			return fmt.Errorf("mes: lot %q is named twice in one command's material", p.Lot)
-		case LotStream(p.Lot) == r.Subject:
+		case event.LotStream(p.Lot) == r.Subject:
 			return fmt.Errorf("mes: lot %q cannot be produced by itself", p.Lot)
 		case !p.Quantity.IsPositive():
 			return fmt.Errorf("mes: production of lot %q: quantity %s is not positive", p.Lot, p.Quantity)
@@ -176,7 +143,7 @@ func (r *Request) validateFlows() error {
 			return fmt.Errorf("mes: production of lot %q has no unit", p.Lot)
 		case p.Material == "":
 			return fmt.Errorf("mes: production of lot %q names no material", p.Lot)
-		case productionKind(p) != LinkProduced && productionKind(p) != LinkSplit:
+		case productionKind(p) != event.LinkProduced && productionKind(p) != event.LinkSplit:
 			return fmt.Errorf("mes: production of lot %q: kind %q is not produced or split", p.Lot, p.Kind)
 		}
 		seen[p.Lot] = true
@@ -188,7 +155,7 @@ func (r *Request) validateFlows() error {
 	}
 	for _, x := range r.Extra {
 		for lot := range seen {
-			if x.Stream == LotStream(lot) {
+			if x.Stream == event.LotStream(lot) {
 				return fmt.Errorf("mes: lot %q is both moved by the command and written by an extra append", lot)
 			}
 		}
@@ -210,7 +177,7 @@ func checkProductions(ctx context.Context, req *Request, facts *streamFacts) ([]
 		case !errors.Is(err, gate.ErrUnknown):
 			return nil, err
 		}
-		if productionKind(p) == LinkSplit {
+		if productionKind(p) == event.LinkSplit {
 			split, unit = split.Add(p.Quantity), p.Unit
 		}
 	}
@@ -231,7 +198,7 @@ func checkProductions(ctx context.Context, req *Request, facts *streamFacts) ([]
 		return nil, err
 	}
 	for _, p := range req.Produce {
-		if productionKind(p) == LinkSplit && p.Unit != parent.Unit {
+		if productionKind(p) == event.LinkSplit && p.Unit != parent.Unit {
 			reasons = append(reasons, gate.Reason{Gate: "production", Code: CodeUnitMismatch,
 				Message: fmt.Sprintf("lot %s is kept in %s; a part of %s %s cannot be split from it", k.id, parent.Unit, p.Quantity, p.Unit)})
 		}
@@ -245,9 +212,9 @@ func checkProductions(ctx context.Context, req *Request, facts *streamFacts) ([]
 
 // lineage fills the members of the transition's payload that record its
 // material flow, and returns the links of its own event.
-func lineage(req *Request, p *transitionPayload) []audit.Link {
+func lineage(req *Request, p *event.Transition) []audit.Link {
 	if d := req.Declare; d != nil {
-		p.Nodes = append(p.Nodes, nodeInfo{ID: req.Subject, Kind: d.Kind, Material: d.Material, GTIN: d.GTIN,
+		p.Nodes = append(p.Nodes, event.Node{ID: req.Subject, Kind: d.Kind, Material: d.Material, GTIN: d.GTIN,
 			Supplier: d.Supplier, SupplierLot: d.SupplierLot, Customer: d.Customer})
 		p.IdentitySource = genealogySource(d.IdentitySource)
 	}
@@ -256,16 +223,16 @@ func lineage(req *Request, p *transitionPayload) []audit.Link {
 	}
 	links := make([]audit.Link, 0, len(req.Consume)+len(req.Produce))
 	for _, c := range req.Consume {
-		from := LotStream(c.Lot)
+		from := event.LotStream(c.Lot)
 		links = append(links, audit.Link{From: from, To: req.Subject, Kind: consumptionKind(c)})
-		p.Quantities = append(p.Quantities, linkQuantity{From: from, To: req.Subject, Quantity: c.Quantity, Unit: c.Unit})
+		p.Quantities = append(p.Quantities, event.Quantity{From: from, To: req.Subject, Quantity: c.Quantity, Unit: c.Unit})
 	}
 	for _, pr := range req.Produce {
-		to := LotStream(pr.Lot)
+		to := event.LotStream(pr.Lot)
 		q := pr.Quantity
 		links = append(links, audit.Link{From: req.Subject, To: to, Kind: productionKind(pr)})
-		p.Quantities = append(p.Quantities, linkQuantity{From: req.Subject, To: to, Quantity: q, Unit: pr.Unit})
-		p.Nodes = append(p.Nodes, nodeInfo{ID: to, Kind: "lot", Material: pr.Material, GTIN: pr.GTIN, Quantity: &q, Unit: pr.Unit})
+		p.Quantities = append(p.Quantities, event.Quantity{From: req.Subject, To: to, Quantity: q, Unit: pr.Unit})
+		p.Nodes = append(p.Nodes, event.Node{ID: to, Kind: "lot", Material: pr.Material, GTIN: pr.GTIN, Quantity: &q, Unit: pr.Unit})
 	}
 	if req.Declare == nil || len(req.Consume) > 0 {
 		p.IdentitySource = identitySource(req)
@@ -284,7 +251,7 @@ func identitySource(req *Request) string {
 	for _, c := range req.Consume {
 		src := gate.Source("")
 		for _, ev := range req.Evidence {
-			if ev.Identity == c.Lot || ev.Identity == LotStream(c.Lot) {
+			if ev.Identity == c.Lot || ev.Identity == event.LotStream(c.Lot) {
 				src = ev.Source
 				if src == gate.SourceScanner {
 					break
@@ -310,17 +277,17 @@ func identitySource(req *Request) string {
 func productionAppends(req *Request) ([]storage.StreamAppend, error) {
 	out := make([]storage.StreamAppend, 0, len(req.Produce))
 	for _, p := range req.Produce {
-		data, err := json.Marshal(LotReceived{Material: p.Material, Quantity: p.Quantity, Unit: p.Unit, Expiry: p.Expiry})
+		data, err := json.Marshal(event.Receipt{Material: p.Material, Quantity: p.Quantity, Unit: p.Unit, Expiry: p.Expiry})
 		if err != nil {
 			return nil, fmt.Errorf("mes: encode production of %s: %w", p.Lot, err)
 		}
-		payload, err := json.Marshal(transitionPayload{CommandID: req.ID, Model: "lot", ModelVersion: 1,
+		payload, err := json.Marshal(event.Transition{CommandID: req.ID, Model: "lot", ModelVersion: 1,
 			Command: CmdProduce, From: FactNew, To: LotQuarantine, Refs: map[string]string{"from": req.Subject}, Data: data})
 		if err != nil {
 			return nil, fmt.Errorf("mes: encode production of %s: %w", p.Lot, err)
 		}
-		out = append(out, storage.StreamAppend{Stream: LotStream(p.Lot), ExpectedVersion: 0,
-			Events: []storage.Event{{Type: EventLotProduced, Actor: req.Actor, Payload: payload}}})
+		out = append(out, storage.StreamAppend{Stream: event.LotStream(p.Lot), ExpectedVersion: 0,
+			Events: []storage.Event{{Type: event.LotProduced, Actor: req.Actor, Payload: payload}}})
 	}
 	return out, nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/interlock-mes/interlock/audit"
+	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/genealogy"
 	"github.com/interlock-mes/interlock/storage"
@@ -35,16 +36,16 @@ func TestLineage(t *testing.T) {
 		lotModel := f.models["lot"]
 		out, err := e.Execute(ctx, Request{ID: "make-1", Model: makeModel(t), Subject: "batch-B42", Command: CmdComplete, Actor: "op-7",
 			Evidence: []gate.Evidence{scan("L7")},
-			Consume:  []Consumption{{Lot: "L7", Quantity: decimalOf(t, "12.5"), Unit: "kg"}},
+			Consume:  []event.Consumption{{Lot: "L7", Quantity: decimalOf(t, "12.5"), Unit: "kg"}},
 			Produce:  []Production{{Lot: "FG-1", Material: "TAB-10", Quantity: decimalOf(t, "10"), Unit: "kg", GTIN: "09506000134352"}}})
 		if err != nil {
 			t.Fatalf("make: %v", err)
 		}
-		wantLinks := []audit.Link{{From: "lot/L7", To: "batch-B42", Kind: LinkConsumed}, {From: "batch-B42", To: "lot/FG-1", Kind: LinkProduced}}
+		wantLinks := []audit.Link{{From: "lot/L7", To: "batch-B42", Kind: event.LinkConsumed}, {From: "batch-B42", To: "lot/FG-1", Kind: event.LinkProduced}}
 		if diff := cmp.Diff(wantLinks, out.Records[0].Links); diff != "" {
 			t.Errorf("links (-want +got):\n%s", diff)
 		}
-		var p transitionPayload
+		var p event.Transition
 		if err := json.Unmarshal(out.Records[0].Payload, &p); err != nil || p.IdentitySource != "scan" || len(p.Quantities) != 2 || len(p.Nodes) != 1 {
 			t.Errorf("payload %s: want identity source scan, two quantities and the new lot declared", out.Records[0].Payload)
 		}
@@ -73,13 +74,13 @@ func TestLineage(t *testing.T) {
 		if !errors.As(err, &de) || !hasCode(de.Reasons, CodeLotExists) {
 			t.Fatalf("second production of FG-1: %v; want %s", err, CodeLotExists)
 		}
-		f.run("lot", LotStream("FG-1"), CmdRelease, nil)
+		f.run("lot", event.LotStream("FG-1"), CmdRelease, nil)
 		// A split that takes more than the lot holds is denied; one that
 		// takes what it holds leaves nothing.
 		split := func(id, a, b string) error {
-			_, err := e.Execute(ctx, Request{ID: id, Model: lotModel, Subject: LotStream("FG-1"), Command: CmdSplit, Actor: "op-7",
-				Produce: []Production{{Lot: "FG-1a", Material: "TAB-10", Quantity: decimalOf(t, a), Unit: "kg", Kind: LinkSplit},
-					{Lot: "FG-1b", Material: "TAB-10", Quantity: decimalOf(t, b), Unit: "kg", Kind: LinkSplit}}})
+			_, err := e.Execute(ctx, Request{ID: id, Model: lotModel, Subject: event.LotStream("FG-1"), Command: CmdSplit, Actor: "op-7",
+				Produce: []Production{{Lot: "FG-1a", Material: "TAB-10", Quantity: decimalOf(t, a), Unit: "kg", Kind: event.LinkSplit},
+					{Lot: "FG-1b", Material: "TAB-10", Quantity: decimalOf(t, b), Unit: "kg", Kind: event.LinkSplit}}})
 			return err
 		}
 		if err := split("split-1", "4", "6.5"); !errors.As(err, &de) || !hasCode(de.Reasons, CodeSplitOverParent) {
@@ -91,12 +92,12 @@ func TestLineage(t *testing.T) {
 		if l := lot("FG-1"); !l.Available.IsZero() {
 			t.Errorf("FG-1 holds %s after the split; want 0", l.Available)
 		}
-		f.run("lot", LotStream("FG-1a"), CmdRelease, nil)
-		f.run("lot", LotStream("FG-1b"), CmdRelease, nil)
+		f.run("lot", event.LotStream("FG-1a"), CmdRelease, nil)
+		f.run("lot", event.LotStream("FG-1b"), CmdRelease, nil)
 		data, _ := json.Marshal(map[string]string{"material": "TAB-10"})
-		if _, err := e.Execute(ctx, Request{ID: "merge-1", Model: lotModel, Subject: LotStream("M-1"), Command: CmdMerge, Actor: "op-7", Data: data,
-			Consume: []Consumption{{Lot: "FG-1a", Quantity: decimalOf(t, "4"), Unit: "kg", Kind: LinkMerged},
-				{Lot: "FG-1b", Quantity: decimalOf(t, "6"), Unit: "kg", Kind: LinkMerged}}}); err != nil {
+		if _, err := e.Execute(ctx, Request{ID: "merge-1", Model: lotModel, Subject: event.LotStream("M-1"), Command: CmdMerge, Actor: "op-7", Data: data,
+			Consume: []event.Consumption{{Lot: "FG-1a", Quantity: decimalOf(t, "4"), Unit: "kg", Kind: event.LinkMerged},
+				{Lot: "FG-1b", Quantity: decimalOf(t, "6"), Unit: "kg", Kind: event.LinkMerged}}}); err != nil {
 			t.Fatalf("merge: %v", err)
 		}
 		if l := lot("M-1"); !l.Available.Equal(decimalOf(t, "10")) || l.Unit != "kg" || l.Material != "TAB-10" {
@@ -145,28 +146,28 @@ func TestRecallFromEngineRecords(t *testing.T) {
 		ctx := context.Background()
 		e, _, f := newEngineOn(t, s)
 		lotModel := f.models["lot"]
-		recv, _ := json.Marshal(LotReceived{Material: "API-100", Quantity: decimalOf(t, "25"), Unit: "kg"})
+		recv, _ := json.Marshal(event.Receipt{Material: "API-100", Quantity: decimalOf(t, "25"), Unit: "kg"})
 		run := func(req Request) {
 			t.Helper()
 			if _, err := e.Execute(ctx, req); err != nil {
 				t.Fatalf("%s: %v", req.ID, err)
 			}
 		}
-		run(Request{ID: "recv", Model: lotModel, Subject: LotStream("S-9"), Command: CmdReceive, Actor: "wh-1", Data: recv,
+		run(Request{ID: "recv", Model: lotModel, Subject: event.LotStream("S-9"), Command: CmdReceive, Actor: "wh-1", Data: recv,
 			Declare: &Declaration{Kind: "lot", Material: "API-100", Supplier: "ACME", SupplierLot: "A-77", IdentitySource: gate.SourceScanner}})
-		f.run("lot", LotStream("S-9"), CmdRelease, nil)
+		f.run("lot", event.LotStream("S-9"), CmdRelease, nil)
 		run(Request{ID: "make", Model: makeModel(t), Subject: "batch-B50", Command: CmdComplete, Actor: "op-7",
 			Evidence: []gate.Evidence{scan("S-9")},
-			Consume:  []Consumption{{Lot: "S-9", Quantity: decimalOf(t, "5"), Unit: "kg"}},
+			Consume:  []event.Consumption{{Lot: "S-9", Quantity: decimalOf(t, "5"), Unit: "kg"}},
 			Produce:  []Production{{Lot: "FG-9", Material: "TAB-10", Quantity: decimalOf(t, "100"), Unit: "ea"}}})
-		f.run("lot", LotStream("FG-9"), CmdRelease, nil)
+		f.run("lot", event.LotStream("FG-9"), CmdRelease, nil)
 		ship := must[*Model](t)(NewModel("shipment", 1).States("open", "shipped").Initial("open").Final("shipped").
 			Permit("open", "ship", "shipped", Recording("shipment.shipped")).Build())
 		run(Request{ID: "ship", Model: ship, Subject: "shipment/SH-1", Command: "ship", Actor: "wh-1",
 			Evidence: []gate.Evidence{scan("FG-9")},
-			Consume:  []Consumption{{Lot: "FG-9", Quantity: decimalOf(t, "60"), Unit: "ea", Kind: LinkShipped}},
+			Consume:  []event.Consumption{{Lot: "FG-9", Quantity: decimalOf(t, "60"), Unit: "ea", Kind: event.LinkShipped}},
 			Declare:  &Declaration{Kind: "shipment", Customer: "Pharmacy Nord", IdentitySource: gate.SourceScanner}})
-		if _, err := e.Execute(ctx, Request{ID: "bad", Model: lotModel, Subject: LotStream("S-10"), Command: CmdReceive, Actor: "wh-1", Data: recv,
+		if _, err := e.Execute(ctx, Request{ID: "bad", Model: lotModel, Subject: event.LotStream("S-10"), Command: CmdReceive, Actor: "wh-1", Data: recv,
 			Declare: &Declaration{Kind: "lot", Customer: "x", IdentitySource: gate.SourceScanner}}); err == nil {
 			t.Error("a lot declared with a customer was accepted")
 		}

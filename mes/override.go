@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/signature"
 	"github.com/interlock-mes/interlock/storage"
@@ -33,14 +34,11 @@ const (
 	ExceptionDeviation            = "deviation"
 )
 
-// ExceptionStream is the stream of exception id.
-func ExceptionStream(id string) string { return "exception/" + id }
-
 // overrideOf decides whether req's override applies to the failures of t:
 // it returns the record of the override and no reasons when it does, or no
 // record and the reasons to deny.
-func overrideOf(req *Request, t *Transition, reasons []gate.Reason, gateOnly bool) (*overrideRecord, []gate.Reason) {
-	deny := func(code gate.Code, msg string, args ...any) (*overrideRecord, []gate.Reason) {
+func overrideOf(req *Request, t *Transition, reasons []gate.Reason, gateOnly bool) (*event.Override, []gate.Reason) {
+	deny := func(code gate.Code, msg string, args ...any) (*event.Override, []gate.Reason) {
 		return nil, append(reasons, gate.Reason{Gate: "override", Code: code, Message: fmt.Sprintf(msg, args...)})
 	}
 	switch {
@@ -53,7 +51,7 @@ func overrideOf(req *Request, t *Transition, reasons []gate.Reason, gateOnly boo
 	case req.Override.Reason == "":
 		return deny(CodeOverrideNoReason, "an override of %s needs a reason", t.Command)
 	}
-	return &overrideRecord{Reason: req.Override.Reason, Overridden: reasons, Exception: "override-" + req.ID}, nil
+	return &event.Override{Reason: req.Override.Reason, Overridden: reasons, Exception: "override-" + req.ID}, nil
 }
 
 // signOverride authenticates the override's approver and checks they may
@@ -94,7 +92,7 @@ func (e *Engine) signOverride(ctx context.Context, req *Request, t *Transition, 
 
 // overrideException returns the deviation an override opens: the marker on
 // the subject, and the first record of the exception's own stream.
-func overrideException(req *Request, from State, o *overrideRecord) (storage.Event, storage.StreamAppend, error) {
+func overrideException(req *Request, from State, o *event.Override) (storage.Event, storage.StreamAppend, error) {
 	summary := fmt.Sprintf("%s of %s overridden by approval: %s", req.Command, scopeOf(req), o.Reason)
 	data, err := json.Marshal(struct {
 		ID      string `json:"id"`
@@ -115,12 +113,12 @@ func overrideException(req *Request, from State, o *overrideRecord) (storage.Eve
 	if err != nil {
 		return storage.Event{}, storage.StreamAppend{}, fmt.Errorf("mes: encode override exception: %w", err)
 	}
-	open, err := json.Marshal(transitionPayload{CommandID: req.ID, Model: ExceptionModelName, ModelVersion: ExceptionModelVersion,
+	open, err := json.Marshal(event.Transition{CommandID: req.ID, Model: ExceptionModelName, ModelVersion: ExceptionModelVersion,
 		Command: CmdOpenException, From: ExceptionNew, To: ExceptionOpen, Data: data})
 	if err != nil {
 		return storage.Event{}, storage.StreamAppend{}, fmt.Errorf("mes: encode override exception: %w", err)
 	}
-	return storage.Event{Type: EventExceptionOpened, Actor: req.Actor, Payload: marker},
-		storage.StreamAppend{Stream: ExceptionStream(o.Exception), ExpectedVersion: 0,
-			Events: []storage.Event{{Type: EventExceptionOpened, Actor: req.Actor, Payload: open}}}, nil
+	return storage.Event{Type: event.ExceptionOpened, Actor: req.Actor, Payload: marker},
+		storage.StreamAppend{Stream: event.ExceptionStream(o.Exception), ExpectedVersion: 0,
+			Events: []storage.Event{{Type: event.ExceptionOpened, Actor: req.Actor, Payload: open}}}, nil
 }

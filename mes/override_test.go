@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/signature"
 	"github.com/interlock-mes/interlock/storage"
@@ -30,10 +31,10 @@ func overridable(tb testing.TB, allow bool) *Model {
 
 func newOverrideEngine(tb testing.TB, s storage.Store) *signing {
 	sg := newSigning(tb, s, "sv-1", "op-7", "qa-3")
-	sg.facts.run("person", PersonStream("sv-1"), CmdRegister, map[string]string{"name": "Sam Supervisor"})
-	sg.facts.run("person", PersonStream("sv-1"), CmdGrantRole, map[string]string{"role": "supervisor"})
-	sg.facts.run("person", PersonStream("op-7"), CmdGrantRole, map[string]string{"role": "supervisor"})
-	sg.facts.run("lot", LotStream("L7"), CmdHold, map[string]string{"reason": "supplier complaint"})
+	sg.facts.run("person", event.PersonStream("sv-1"), CmdRegister, map[string]string{"name": "Sam Supervisor"})
+	sg.facts.run("person", event.PersonStream("sv-1"), CmdGrantRole, map[string]string{"role": "supervisor"})
+	sg.facts.run("person", event.PersonStream("op-7"), CmdGrantRole, map[string]string{"role": "supervisor"})
+	sg.facts.run("lot", event.LotStream("L7"), CmdHold, map[string]string{"reason": "supplier complaint"})
 	return sg
 }
 
@@ -56,21 +57,21 @@ func TestOverride(t *testing.T) {
 		if out.To != BatchInProgress || len(out.Records) != 4 {
 			t.Fatalf("outcome %+v: want start, signature, exception marker on the batch and the exception's record", out)
 		}
-		var p transitionPayload
+		var p event.Transition
 		if err := json.Unmarshal(out.Records[0].Payload, &p); err != nil || p.Override == nil ||
 			!hasCode(p.Override.Overridden, gate.CodeLotOnHold) || p.Override.Exception != "override-start-1" {
 			t.Fatalf("payload %s: want the overridden lot hold and its exception", out.Records[0].Payload)
 		}
-		if r := out.Records[1]; r.Type != EventSignature || r.Actor != "sv-1" {
+		if r := out.Records[1]; r.Type != event.SignatureApplied || r.Actor != "sv-1" {
 			t.Errorf("record 2 %s by %s; want the override signature by sv-1", r.Type, r.Actor)
 		}
 		if out.Signatures[0].Manifestation.Meaning != signature.Meaning(MeaningOverride) {
 			t.Errorf("signature meaning %q", out.Signatures[0].Manifestation.Meaning)
 		}
-		if r := out.Records[2]; r.Type != EventExceptionOpened || r.Stream != "batch-B42" {
+		if r := out.Records[2]; r.Type != event.ExceptionOpened || r.Stream != "batch-B42" {
 			t.Errorf("record 3 %s on %s; want the exception marker on the batch", r.Type, r.Stream)
 		}
-		if r := out.Records[3]; r.Type != EventExceptionOpened || r.Stream != ExceptionStream("override-start-1") {
+		if r := out.Records[3]; r.Type != event.ExceptionOpened || r.Stream != event.ExceptionStream("override-start-1") {
 			t.Errorf("record 4 %s on %s; want the exception's own record", r.Type, r.Stream)
 		}
 		recs, _ := s.Load(ctx, "batch-B42", 1)
@@ -119,8 +120,8 @@ func TestOverrideDenied(t *testing.T) {
 				sg = newOverrideEngine(t, s)
 			} else {
 				sg = newSigning(t, s, "sv-1")
-				sg.facts.run("person", PersonStream("sv-1"), CmdRegister, map[string]string{"name": "Sam Supervisor"})
-				sg.facts.run("person", PersonStream("sv-1"), CmdGrantRole, map[string]string{"role": "supervisor"})
+				sg.facts.run("person", event.PersonStream("sv-1"), CmdRegister, map[string]string{"name": "Sam Supervisor"})
+				sg.facts.run("person", event.PersonStream("sv-1"), CmdGrantRole, map[string]string{"role": "supervisor"})
 			}
 			var ev []gate.Evidence
 			if tc.evidence {
@@ -136,10 +137,10 @@ func TestOverrideDenied(t *testing.T) {
 				t.Errorf("reasons %v: the gate failure must be recorded with the override's", de.Reasons)
 			}
 			recs, _ := s.Load(ctx, "batch-B42", 1)
-			if len(recs) != 1 || recs[0].Type != EventDenied {
+			if len(recs) != 1 || recs[0].Type != event.Denied {
 				t.Errorf("batch records %v; want one denied attempt", recs)
 			}
-			if exc, _ := s.Load(ctx, ExceptionStream("override-start-1"), 1); len(exc) != 0 {
+			if exc, _ := s.Load(ctx, event.ExceptionStream("override-start-1"), 1); len(exc) != 0 {
 				t.Error("a denied override opened an exception")
 			}
 		})

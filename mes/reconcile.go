@@ -10,6 +10,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/interlock-mes/interlock/audit"
+	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 )
 
@@ -226,11 +227,11 @@ func FlowOf(recs []audit.Record, subject string) (in, out []LotQuantity, err err
 	}
 	for i := range recs {
 		r := &recs[i]
-		if r.Type == EventDenied || r.Type == EventSignature || !strings.Contains(string(r.Payload), `"quantities"`) {
+		if r.Type == event.Denied || r.Type == event.SignatureApplied || !strings.Contains(string(r.Payload), `"quantities"`) {
 			continue
 		}
 		var p struct {
-			Quantities []linkQuantity `json:"quantities"`
+			Quantities []event.Quantity `json:"quantities"`
 		}
 		if err := json.Unmarshal(r.Payload, &p); err != nil {
 			return nil, nil, fmt.Errorf("mes: %s v%d (%s): %w", r.Stream, r.Version, r.Type, err)

@@ -12,6 +12,7 @@ import (
 	"github.com/shopspring/decimal"
 	"pgregory.net/rapid"
 
+	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/storage/memory"
 )
@@ -194,7 +195,7 @@ func TestReconcileOpensDeviation(t *testing.T) {
 	if x.Source != SourceRule || x.Subject != "batch-B42" || !strings.Contains(x.Summary, "beyond the tolerance") {
 		t.Errorf("deviation %+v", x)
 	}
-	first := v.load(t, ExceptionStream("reconcile-rc-1"))[0]
+	first := v.load(t, event.ExceptionStream("reconcile-rc-1"))[0]
 	if !strings.Contains(string(first.Evidence), `"balance/API-100"`) || !strings.Contains(string(first.Payload), `"reconciliation"`) {
 		t.Errorf("the deviation's evidence %s or payload %s lacks the reconciliation", first.Evidence, first.Payload)
 	}
@@ -206,7 +207,7 @@ func TestReconcileOpensDeviation(t *testing.T) {
 	if err != nil || opened != nil {
 		t.Errorf("balanced reconciliation: %+v, %v; want nothing opened", opened, err)
 	}
-	if n := len(v.load(t, ExceptionStream("reconcile-rc-2"))); n != 0 {
+	if n := len(v.load(t, event.ExceptionStream("reconcile-rc-2"))); n != 0 {
 		t.Errorf("a balanced reconciliation wrote %d records", n)
 	}
 }

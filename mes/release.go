@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/signature"
 	"github.com/interlock-mes/interlock/storage"
@@ -216,9 +217,6 @@ const (
 	ReleaseReleased  State = "released"
 	ReleaseRejected  State = "rejected"
 
-	EventBatchQARelease = "batch.qa-released"
-	EventBatchQAReject  = "batch.qa-rejected"
-
 	// MeaningRejected is the meaning of the signature that rejects a batch.
 	MeaningRejected Meaning = "rejected"
 )
@@ -244,19 +242,19 @@ func ReleaseModel(cfg *ReadinessConfig, qaRoles []string, opts ...Option) (*Mode
 	return NewModel(ReleaseModelName, 1).
 		States(ReleasePending, ReleaseReleased, ReleaseRejected).
 		Initial(ReleasePending).Final(ReleaseReleased, ReleaseRejected).
-		Permit(ReleasePending, CmdRelease, ReleaseReleased, with(Recording(EventBatchQARelease), WithGates(ready),
+		Permit(ReleasePending, CmdRelease, ReleaseReleased, with(Recording(event.BatchQAReleased), WithGates(ready),
 			WithSignatures(SignatureRequirement{Meaning: MeaningApproved, Count: 1, Roles: qaRoles, NotPerformer: true}))...).
-		Permit(ReleasePending, CmdReject, ReleaseRejected, with(Recording(EventBatchQAReject),
+		Permit(ReleasePending, CmdReject, ReleaseRejected, with(Recording(event.BatchQARejected),
 			WithSignatures(SignatureRequirement{Meaning: MeaningRejected, Count: 1, Roles: qaRoles, NotPerformer: true}))...).
 		Build()
 }
 
 // batchRecord is what readiness reads of a batch record.
 type batchRecord struct {
-	Model      string         `json:"model"`
-	Step       string         `json:"step"`
-	To         State          `json:"to"`
-	Quantities []linkQuantity `json:"quantities"`
+	Model      string           `json:"model"`
+	Step       string           `json:"step"`
+	To         State            `json:"to"`
+	Quantities []event.Quantity `json:"quantities"`
 }
 
 // check lists the blockers of batch, reading it through f.
@@ -299,13 +297,13 @@ func (r *readiness) check(ctx context.Context, f *streamFacts, batch string) ([]
 	for i := range recs {
 		rec := &recs[i]
 		switch rec.Type {
-		case EventDenied, EventExceptionOpened, EventExceptionClosed:
+		case event.Denied, event.ExceptionOpened, event.ExceptionClosed:
 			continue
-		case EventSignature:
+		case event.SignatureApplied:
 			if r.key != nil {
 				continue // judged above
 			}
-			var p signatureEvent
+			var p event.Signature
 			if err := json.Unmarshal(rec.Payload, &p); err != nil {
 				return nil, fmt.Errorf("mes: %s v%d: %w", rec.Stream, rec.Version, err)
 			}

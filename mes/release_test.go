@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/storage"
 	"github.com/interlock-mes/interlock/storage/memory"
@@ -74,7 +75,7 @@ func TestBatchEndToEnd(t *testing.T) {
 		weighing := func(id, kg string) Request {
 			return Request{ID: id, Model: weigh, Subject: batch, Step: "S10", Command: CmdComplete, Actor: "op-7", Refs: refs,
 				Evidence: []gate.Evidence{weight(t, kg, gate.SourceDevice, true)},
-				Consume:  []Consumption{{Lot: "L7", Quantity: decimalOf(t, kg), Unit: "kg"}}}
+				Consume:  []event.Consumption{{Lot: "L7", Quantity: decimalOf(t, kg), Unit: "kg"}}}
 		}
 
 		// Out of tolerance: denied, and the rule opens a deviation that
@@ -165,16 +166,16 @@ func TestBatchEndToEnd(t *testing.T) {
 		}
 		want := []entry{
 			{"batch.released", "sv-1"}, {"batch.started", "op-7"}, {"step.started", "op-7"},
-			{EventDenied, "op-7"}, {EventExceptionOpened, "op-7"}, {"batch.held", "op-7"}, {EventDenied, "op-7"},
-			{EventExceptionClosed, "qa-3"}, {"batch.restarted", "sv-1"},
-			{"step.completed", "op-7"}, {EventDenied, "op-7"}, {"step.verified", "qa-3"}, {EventSignature, "qa-3"},
-			{"step.started", "op-7"}, {"step.completed", "op-7"}, {"step.verified", "qa-3"}, {EventSignature, "qa-3"},
-			{"batch.completed", "op-7"}, {EventDenied, "qa-3"}, {EventBatchQARelease, "qa-5"}, {EventSignature, "qa-5"},
+			{event.Denied, "op-7"}, {event.ExceptionOpened, "op-7"}, {"batch.held", "op-7"}, {event.Denied, "op-7"},
+			{event.ExceptionClosed, "qa-3"}, {"batch.restarted", "sv-1"},
+			{"step.completed", "op-7"}, {event.Denied, "op-7"}, {"step.verified", "qa-3"}, {event.SignatureApplied, "qa-3"},
+			{"step.started", "op-7"}, {"step.completed", "op-7"}, {"step.verified", "qa-3"}, {event.SignatureApplied, "qa-3"},
+			{"batch.completed", "op-7"}, {event.Denied, "qa-3"}, {event.BatchQAReleased, "qa-5"}, {event.SignatureApplied, "qa-5"},
 		}
 		if d := cmp.Diff(want, got); d != "" {
 			t.Errorf("batch record (-want +got):\n%s", d)
 		}
-		for _, stream := range []string{batch, ExceptionStream(dev)} {
+		for _, stream := range []string{batch, event.ExceptionStream(dev)} {
 			for _, c := range VerifySignatures(v.load(t, stream), v.pub) {
 				if c.Err != nil {
 					t.Errorf("%s v%d: %v", stream, c.Record.Version, c.Err)
@@ -210,7 +211,7 @@ func TestReleaseDeniedWithOpenException(t *testing.T) {
 			t.Fatalf("release with DEV-1 open: %v; want one release-ready reason naming DEV-1", err)
 		}
 		last := lastRecord(v.load(t, "batch-B42"))
-		if last.Type != EventDenied || last.Actor != "qa-5" || !hasCode(reasonsOf(t, last), CodeReleaseExceptionOpen) || out.To != ReleasePending {
+		if last.Type != event.Denied || last.Actor != "qa-5" || !hasCode(reasonsOf(t, last), CodeReleaseExceptionOpen) || out.To != ReleasePending {
 			t.Errorf("last record %s by %s, outcome %s; want the denied release on the record", last.Type, last.Actor, out.To)
 		}
 		if n := len(VerifySignatures(v.load(t, "batch-B42"), v.pub)); n != 0 {
@@ -242,7 +243,7 @@ func TestReadinessBlockers(t *testing.T) {
 	}
 	v.exec(t, Request{ID: "s20-start", Model: plain, Subject: b, Step: "S20", Command: CmdStart, Actor: "op-7"})
 	v.exec(t, Request{ID: "s20-complete", Model: plain, Subject: b, Step: "S20", Command: CmdComplete, Actor: "op-7",
-		Data: json.RawMessage(`{"containers":4}`), Consume: []Consumption{{Lot: "L7", Quantity: decimalOf(t, "2"), Unit: "kg"}}})
+		Data: json.RawMessage(`{"containers":4}`), Consume: []event.Consumption{{Lot: "L7", Quantity: decimalOf(t, "2"), Unit: "kg"}}})
 	completed := lastRecord(v.load(t, b)).Version
 	v.exec(t, Request{ID: "s30-start", Model: plain, Subject: b, Step: "S30", Command: CmdStart, Actor: "op-7"})
 	must[*Opened](t)(v.x.Open(ctx, "open-1", "op-7", Deviation{ID: "DEV-1", Summary: "label misprint", Subject: b}))

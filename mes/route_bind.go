@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/interlock-mes/interlock/audit"
+	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 )
 
@@ -85,7 +86,7 @@ const CodeRouteNotApproved gate.Code = "route.not-approved"
 // RequireApprovedRoute returns a gate that passes when the route version named by
 // the attempt's reference ref (a RouteStream id, as RouteBinding.Refs
 // records it under RefRoute) is approved: its last status event is
-// EventRouteApproved. It reads the route stream's history, so the engine
+// event.RouteApproved. It reads the route stream's history, so the engine
 // asserts that stream's version when it appends: a retirement landing in
 // between makes the command run again. It fails with gate.CodeRefMissing or
 // CodeRouteNotApproved. It returns an error when ref is empty.
@@ -112,11 +113,11 @@ func RequireApprovedRoute(ref string) (gate.Gate, error) {
 		status := RouteNew
 		for _, e := range history {
 			switch e.Type {
-			case EventRouteDrafted:
+			case event.RouteDrafted:
 				status = RouteDraft
-			case EventRouteApproved:
+			case event.RouteApproved:
 				status = RouteApproved
-			case EventRouteRetired:
+			case event.RouteRetired:
 				status = RouteRetired
 			}
 		}
@@ -168,10 +169,10 @@ func (rs *Routes) VerifyBinding(ctx context.Context, records []audit.Record) (*R
 	var stream, digest string
 	for i := range records {
 		rec := &records[i]
-		if rec.Type == EventDenied {
+		if rec.Type == event.Denied {
 			continue
 		}
-		var p transitionPayload
+		var p event.Transition
 		if json.Unmarshal(rec.Payload, &p) != nil || p.Refs[RefRoute] == "" {
 			continue
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/interlock-mes/interlock/audit"
+	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/storage"
 )
@@ -95,7 +96,7 @@ func TestNewVersionLeavesBoundBatch(t *testing.T) {
 		t.Errorf("the batch's route (-want +got):\n%s", diff)
 	}
 	// The record itself says what was bound, for any reader.
-	var p transitionPayload
+	var p event.Transition
 	if err := json.Unmarshal(recs[0].Payload, &p); err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +229,7 @@ func appendBatchRecord(tb testing.TB, s storage.Store, subject string, refs map[
 	if err != nil {
 		tb.Fatal(err)
 	}
-	payload, _ := json.Marshal(transitionPayload{CommandID: subject + "-start", Model: "routed-batch", ModelVersion: 1,
+	payload, _ := json.Marshal(event.Transition{CommandID: subject + "-start", Model: "routed-batch", ModelVersion: 1,
 		Command: CmdStart, From: BatchReady, To: BatchInProgress, Refs: maps.Clone(refs)})
 	if _, err := s.Append(ctx, storage.AppendRequest{Streams: []storage.StreamAppend{{Stream: subject, ExpectedVersion: int64(len(recs)),
 		Events: []storage.Event{{Type: "batch.started", Actor: "op-7", Payload: payload}}}}}); err != nil {

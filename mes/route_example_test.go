@@ -10,6 +10,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/mes"
 	"github.com/interlock-mes/interlock/storage"
@@ -37,8 +38,8 @@ func Example_route() {
 			p, _ := json.Marshal(map[string]any{key: value, "data": map[string]string{key: value}})
 			return storage.Event{Type: typ, Actor: "admin", Payload: p}
 		}
-		if _, err := store.Append(ctx, storage.AppendRequest{Streams: []storage.StreamAppend{{Stream: mes.PersonStream(id),
-			Events: []storage.Event{fact(mes.EventPersonRegistered, "name", id), fact(mes.EventPersonRoleGranted, "role", role)}}}}); err != nil {
+		if _, err := store.Append(ctx, storage.AppendRequest{Streams: []storage.StreamAppend{{Stream: event.PersonStream(id),
+			Events: []storage.Event{fact(event.PersonRegistered, "name", id), fact(event.PersonRoleGranted, "role", role)}}}}); err != nil {
 			log.Fatal(err)
 		}
 	}

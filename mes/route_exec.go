@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/interlock-mes/interlock/audit"
+	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 )
 
@@ -555,7 +556,7 @@ func boundTo(stream, digest string) (gate.Gate, error) {
 		}
 		for i := range recs {
 			rec := &recs[i]
-			if rec.Type == EventDenied || !bytes.Contains(rec.Payload, prefix) {
+			if rec.Type == event.Denied || !bytes.Contains(rec.Payload, prefix) {
 				continue
 			}
 			var p struct {

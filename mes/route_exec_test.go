@@ -13,6 +13,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/interlock-mes/interlock/audit"
+	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/signature"
 	"github.com/interlock-mes/interlock/storage"
@@ -77,8 +78,8 @@ func approvedVersion(t *testing.T, r *Route) *RouteVersion {
 	t.Helper()
 	e, s, f := newEngineOn(t, memory.New(&memory.Config{Clock: func() time.Time { return now }}))
 	rs := must[*Routes](t)(NewRoutes(e, s, nil))
-	f.run("person", PersonStream("qa-4"), CmdRegister, map[string]string{"name": "Quinn QA"})
-	f.run("person", PersonStream("qa-4"), CmdGrantRole, map[string]string{"role": "qa"})
+	f.run("person", event.PersonStream("qa-4"), CmdRegister, map[string]string{"name": "Quinn QA"})
+	f.run("person", event.PersonStream("qa-4"), CmdGrantRole, map[string]string{"role": "qa"})
 	ctx := context.Background()
 	must[*Outcome](t)(rs.Draft(ctx, "draft", "qa-3", r))
 	must[*Outcome](t)(rs.Approve(ctx, "approve", "qa-4", r.Product, r.Version))
@@ -246,11 +247,11 @@ func (rr *routeRun) denied(req Request, codes ...gate.Code) {
 		rr.t.Fatalf("%s: %d records after the denial, want %d", req.Subject, len(after), len(before)+1)
 	}
 	last := after[len(after)-1]
-	var p transitionPayload
+	var p event.Transition
 	if err := json.Unmarshal(last.Payload, &p); err != nil {
 		rr.t.Fatal(err)
 	}
-	if last.Type != EventDenied || last.Actor != req.Actor || cmp.Diff(codes, sorted(p.Reasons)) != "" {
+	if last.Type != event.Denied || last.Actor != req.Actor || cmp.Diff(codes, sorted(p.Reasons)) != "" {
 		rr.t.Errorf("last record %s by %s with reasons %v; want the denial by %s with %v", last.Type, last.Actor, p.Reasons, req.Actor, codes)
 	}
 	was := must[State](rr.t)(fold(req.Model, req.Step, before))
@@ -269,10 +270,10 @@ func TestRouteRunsThroughTheEngine(t *testing.T) {
 	stores(t, func(t *testing.T, s storage.Store) {
 		ctx := context.Background()
 		sg := newSigning(t, s, "qa-3", "op-7")
-		sg.facts.run("person", PersonStream("qa-4"), CmdRegister, map[string]string{"name": "Quinn QA"})
-		sg.facts.run("person", PersonStream("qa-4"), CmdGrantRole, map[string]string{"role": "qa"})
-		sg.facts.run("lot", LotStream("L9"), CmdReceive, LotReceived{Material: "EXC-200", Quantity: decimalOf(t, "10"), Unit: "kg"})
-		sg.facts.run("lot", LotStream("L9"), CmdRelease, nil)
+		sg.facts.run("person", event.PersonStream("qa-4"), CmdRegister, map[string]string{"name": "Quinn QA"})
+		sg.facts.run("person", event.PersonStream("qa-4"), CmdGrantRole, map[string]string{"role": "qa"})
+		sg.facts.run("lot", event.LotStream("L9"), CmdReceive, event.Receipt{Material: "EXC-200", Quantity: decimalOf(t, "10"), Unit: "kg"})
+		sg.facts.run("lot", event.LotStream("L9"), CmdRelease, nil)
 		calibrate(sg.facts, "SC-01", "0.5") // route weighings need the scale's minimum weight
 		routes := must[*Routes](t)(NewRoutes(sg.e, s, nil))
 		bindOnStart := must[Option](t)(BindRouteOnStart())

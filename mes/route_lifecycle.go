@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/interlock-mes/interlock/audit"
+	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/internal/canonjson"
 	"github.com/interlock-mes/interlock/storage"
@@ -34,11 +35,7 @@ const (
 // The event types of a route stream. The drafted event's Data is the
 // routeDraft JSON: {"route": canonical content, "digest": its digest}; the
 // others carry no data.
-const (
-	EventRouteDrafted  = "route.drafted"
-	EventRouteApproved = "route.approved"
-	EventRouteRetired  = "route.retired"
-)
+const ()
 
 // RouteModelName is the name of the model RouteLifecycle builds.
 const RouteModelName = "route"
@@ -70,14 +67,14 @@ func ParseRouteStream(stream string) (product string, version int, err error) {
 // its content, approved, and retired (a draft may be retired unapproved).
 // Approving and retiring need one of approverRoles; approving also needs a
 // person other than the one who drafted it (gate.DistinctActor on
-// EventRouteDrafted), so nobody approves their own route. opts add to
+// event.RouteDrafted), so nobody approves their own route. opts add to
 // every transition, such as a role gate on drafting.
 func RouteLifecycle(approverRoles []string, opts ...Option) (*Model, error) {
 	role, err := gate.RequireRole(approverRoles...)
 	if err != nil {
 		return nil, fmt.Errorf("route lifecycle: %w", err)
 	}
-	author, err := gate.DistinctActor(EventRouteDrafted)
+	author, err := gate.DistinctActor(event.RouteDrafted)
 	if err != nil {
 		return nil, fmt.Errorf("route lifecycle: %w", err)
 	}
@@ -86,10 +83,10 @@ func RouteLifecycle(approverRoles []string, opts ...Option) (*Model, error) {
 		States(RouteNew, RouteDraft, RouteApproved, RouteRetired).
 		Initial(RouteNew).
 		Final(RouteRetired).
-		Permit(RouteNew, CmdDraftRoute, RouteDraft, with(Recording(EventRouteDrafted))...).
-		Permit(RouteDraft, CmdApproveRoute, RouteApproved, with(Recording(EventRouteApproved), WithGates(role, author))...).
-		Permit(RouteDraft, CmdRetireRoute, RouteRetired, with(Recording(EventRouteRetired), WithGates(role))...).
-		Permit(RouteApproved, CmdRetireRoute, RouteRetired, with(Recording(EventRouteRetired), WithGates(role))...).
+		Permit(RouteNew, CmdDraftRoute, RouteDraft, with(Recording(event.RouteDrafted))...).
+		Permit(RouteDraft, CmdApproveRoute, RouteApproved, with(Recording(event.RouteApproved), WithGates(role, author))...).
+		Permit(RouteDraft, CmdRetireRoute, RouteRetired, with(Recording(event.RouteRetired), WithGates(role))...).
+		Permit(RouteApproved, CmdRetireRoute, RouteRetired, with(Recording(event.RouteRetired), WithGates(role))...).
 		Build()
 }
 
@@ -150,9 +147,9 @@ func checkRouteModel(m *Model) error {
 		to   State
 		typ  string
 	}{
-		{RouteNew, CmdDraftRoute, RouteDraft, EventRouteDrafted},
-		{RouteDraft, CmdApproveRoute, RouteApproved, EventRouteApproved},
-		{RouteApproved, CmdRetireRoute, RouteRetired, EventRouteRetired},
+		{RouteNew, CmdDraftRoute, RouteDraft, event.RouteDrafted},
+		{RouteDraft, CmdApproveRoute, RouteApproved, event.RouteApproved},
+		{RouteApproved, CmdRetireRoute, RouteRetired, event.RouteRetired},
 	} {
 		t, err := m.Transition(want.from, want.cmd)
 		if err != nil {
@@ -285,23 +282,23 @@ func (rs *Routes) readVersion(stream, product string, version int, recs []audit.
 		rec := &recs[i]
 		var at *RouteEvent
 		switch rec.Type {
-		case EventRouteDrafted:
+		case event.RouteDrafted:
 			at = &v.Drafted
-		case EventRouteApproved:
+		case event.RouteApproved:
 			at = &v.Approved
-		case EventRouteRetired:
+		case event.RouteRetired:
 			at = &v.Retired
 		default:
 			continue
 		}
-		var p transitionPayload
+		var p event.Transition
 		if err := json.Unmarshal(rec.Payload, &p); err != nil {
 			return nil, &RouteTamperedError{Stream: stream, Version: rec.Version, Reason: "the record does not decode: " + err.Error()}
 		}
 		if p.Model != rs.model.Name() {
 			continue
 		}
-		if rec.Type == EventRouteDrafted {
+		if rec.Type == event.RouteDrafted {
 			if v.Route != nil {
 				return nil, &RouteTamperedError{Stream: stream, Version: rec.Version, Reason: "the version is drafted a second time"}
 			}

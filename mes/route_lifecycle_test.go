@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/storage"
 	"github.com/interlock-mes/interlock/storage/memory"
@@ -33,8 +34,8 @@ func routePeople(tb testing.TB, s storage.Store, roles map[string]string) {
 			return storage.Event{Type: typ, Actor: "admin", Payload: raw}
 		}
 		if _, err := s.Append(context.Background(), storage.AppendRequest{Streams: []storage.StreamAppend{{
-			Stream: PersonStream(id),
-			Events: []storage.Event{ev(EventPersonRegistered, map[string]string{"name": id}), ev(EventPersonRoleGranted, map[string]string{"role": role})},
+			Stream: event.PersonStream(id),
+			Events: []storage.Event{ev(event.PersonRegistered, map[string]string{"name": id}), ev(event.PersonRoleGranted, map[string]string{"role": role})},
 		}}}); err != nil {
 			tb.Fatal(err)
 		}
@@ -278,13 +279,13 @@ func TestRouteTamperDetected(t *testing.T) {
 			s := routeMemory(t)
 			_, rs := routeEnv(t, s)
 			for i, data := range tt.drafts {
-				payload, err := json.Marshal(transitionPayload{CommandID: "forged", Model: RouteModelName, ModelVersion: 1,
+				payload, err := json.Marshal(event.Transition{CommandID: "forged", Model: RouteModelName, ModelVersion: 1,
 					Command: CmdDraftRoute, From: RouteNew, To: RouteDraft, Data: data})
 				if err != nil {
 					t.Fatal(err)
 				}
 				if _, err := s.Append(t.Context(), storage.AppendRequest{Streams: []storage.StreamAppend{{Stream: stream, ExpectedVersion: int64(i),
-					Events: []storage.Event{{Type: EventRouteDrafted, Actor: "forger", Payload: payload}}}}}); err != nil {
+					Events: []storage.Event{{Type: event.RouteDrafted, Actor: "forger", Payload: payload}}}}}); err != nil {
 					t.Fatal(err)
 				}
 			}

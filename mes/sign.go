@@ -10,19 +10,10 @@ import (
 	"slices"
 
 	"github.com/interlock-mes/interlock/audit"
+	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/signature"
 )
-
-// EventSignature is the type of the record that holds one electronic
-// signature of a transition. It follows the transition's own event in the
-// same append; its payload is
-//
-//	{"command_id": …, "signs": <version of the signed record>, "signature": <signature.Encode>}
-//
-// and the signature covers the exact canonical payload of the signed record,
-// bound to RecordRef{Stream: subject, Version: signs, Key: command id}.
-const EventSignature = "signature.applied"
 
 // Codes of signature checks. Every failure denies the command and is
 // recorded with the denied attempt; nothing is signed onto the record.
@@ -44,13 +35,6 @@ type Sign struct {
 	Meaning   Meaning
 	Challenge signature.Challenge
 	Reason    string
-}
-
-// signatureEvent is the payload of EventSignature.
-type signatureEvent struct {
-	CommandID string               `json:"command_id"`
-	Signs     int64                `json:"signs"`
-	Signature *signature.Signature `json:"signature"`
 }
 
 // signed is a signature made for a transition, with its session.
@@ -170,7 +154,7 @@ func performersOf(req *Request, recs []audit.Record) map[string]bool {
 	}
 	for i := range recs {
 		r := &recs[i]
-		if r.Type == EventDenied || r.Type == EventSignature || r.Type == EventCorrectionReviewed {
+		if r.Type == event.Denied || r.Type == event.SignatureApplied || r.Type == event.CorrectionReviewed {
 			continue
 		}
 		if needle != nil && !bytes.Contains(r.Payload, needle) {
@@ -192,11 +176,11 @@ func scopeOf(req *Request) string {
 func signatureEvents(req *Request, version int64, sigs []signed) ([]eventSpec, error) {
 	out := make([]eventSpec, 0, len(sigs))
 	for _, s := range sigs {
-		data, err := json.Marshal(signatureEvent{CommandID: req.ID, Signs: version, Signature: s.sig})
+		data, err := json.Marshal(event.Signature{CommandID: req.ID, Signs: version, Signature: s.sig})
 		if err != nil {
 			return nil, fmt.Errorf("mes: encode signature: %w", err)
 		}
-		out = append(out, eventSpec{typ: EventSignature, actor: s.sig.Manifestation.SignerID, payload: data})
+		out = append(out, eventSpec{typ: event.SignatureApplied, actor: s.sig.Manifestation.SignerID, payload: data})
 	}
 	return out, nil
 }
@@ -209,7 +193,7 @@ type eventSpec struct {
 
 // SignatureCheck is the result of checking one stored signature.
 type SignatureCheck struct {
-	Record    audit.Record         // the EventSignature record
+	Record    audit.Record         // the event.SignatureApplied record
 	Signature *signature.Signature // as decoded; nil when it could not be
 	Signs     int64                // the version of the signed record
 	Err       error                // nil when the signature verifies
@@ -225,11 +209,11 @@ func VerifySignatures(recs []audit.Record, pub ed25519.PublicKey) []SignatureChe
 	var out []SignatureCheck
 	for i := range recs {
 		r := recs[i]
-		if r.Type != EventSignature {
+		if r.Type != event.SignatureApplied {
 			continue
 		}
 		c := SignatureCheck{Record: r}
-		var p signatureEvent
+		var p event.Signature
 		if err := json.Unmarshal(r.Payload, &p); err != nil {
 			c.Err = fmt.Errorf("mes: %s v%d: %w", r.Stream, r.Version, err)
 			out = append(out, c)
@@ -245,7 +229,7 @@ func VerifySignatures(recs []audit.Record, pub ed25519.PublicKey) []SignatureChe
 		// signature event pointing at another record does not carry its
 		// own key along.
 		target := &recs[p.Signs-1]
-		var tp transitionPayload
+		var tp event.Transition
 		if err := json.Unmarshal(target.Payload, &tp); err != nil {
 			c.Err = fmt.Errorf("mes: %s v%d: %w", target.Stream, target.Version, err)
 			out = append(out, c)

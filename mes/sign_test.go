@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/interlock-mes/interlock/audit"
+	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/signature"
 	"github.com/interlock-mes/interlock/storage"
@@ -93,7 +94,7 @@ func TestSignedVerification(t *testing.T) {
 		if err != nil {
 			t.Fatalf("verify: %v", err)
 		}
-		if out.To != StepVerified || len(out.Records) != 2 || out.Records[1].Type != EventSignature || len(out.Signatures) != 1 || len(out.Sessions) != 1 {
+		if out.To != StepVerified || len(out.Records) != 2 || out.Records[1].Type != event.SignatureApplied || len(out.Signatures) != 1 || len(out.Sessions) != 1 {
 			t.Fatalf("outcome %+v: want the verification and one signature record", out)
 		}
 		man := out.Signatures[0].Manifestation
@@ -150,8 +151,8 @@ func TestSignatureDenials(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			sg := newSigning(t, memory.New(&memory.Config{Clock: func() time.Time { return now }}), "qa-3", "qa-4", "op-7", "op-9")
-			sg.facts.run("person", PersonStream("qa-4"), CmdRegister, map[string]string{"name": "Quinn QA"})
-			sg.facts.run("person", PersonStream("qa-4"), CmdGrantRole, map[string]string{"role": "qa"})
+			sg.facts.run("person", event.PersonStream("qa-4"), CmdRegister, map[string]string{"name": "Quinn QA"})
+			sg.facts.run("person", event.PersonStream("qa-4"), CmdGrantRole, map[string]string{"role": "qa"})
 			m := verifyModel(t, tc.count)
 			sg.completeStep(t, m, "batch-B42")
 			before, _ := sg.s.Load(ctx, "batch-B42", 1)
@@ -161,7 +162,7 @@ func TestSignatureDenials(t *testing.T) {
 				t.Fatalf("error = %v; want a denial with %s", err, tc.want)
 			}
 			after, _ := sg.s.Load(ctx, "batch-B42", 1)
-			if len(after) != len(before)+1 || after[len(after)-1].Type != EventDenied || !strings.Contains(string(after[len(after)-1].Payload), string(tc.want)) {
+			if len(after) != len(before)+1 || after[len(after)-1].Type != event.Denied || !strings.Contains(string(after[len(after)-1].Payload), string(tc.want)) {
 				t.Fatalf("the record gained %d records, last %+v; want one denied attempt with %s", len(after)-len(before), after[len(after)-1], tc.want)
 			}
 			if st, _ := fold(m, "S10", after); st != StepComplete || out.To != StepComplete {
@@ -192,13 +193,13 @@ func TestFailedSigningOnTheTrail(t *testing.T) {
 			t.Fatalf("attempt %d: %v; want a denial", i, err)
 		}
 	}
-	trail, err := sg.s.Load(ctx, AuthStream("qa-3"), 1)
+	trail, err := sg.s.Load(ctx, event.AuthStream("qa-3"), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var kinds []string
 	for _, r := range trail {
-		kinds = append(kinds, strings.TrimPrefix(r.Type, EventAuthPrefix))
+		kinds = append(kinds, strings.TrimPrefix(r.Type, event.AuthPrefix))
 	}
 	want := "credential_set authentication_failed authentication_failed authentication_failed locked_out authentication_failed"
 	if got := strings.Join(kinds, " "); got != want {

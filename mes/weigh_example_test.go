@@ -11,6 +11,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/interlock-mes/interlock/device"
+	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/mes"
 	"github.com/interlock-mes/interlock/storage/memory"
@@ -45,15 +46,15 @@ func Example_dispensing() {
 			log.Fatal(err)
 		}
 	}
-	fact(people, mes.PersonStream("op-7"), mes.CmdRegister, map[string]string{"name": "Olga Operator"})
-	fact(people, mes.PersonStream("op-7"), mes.CmdGrantRole, map[string]string{"role": "operator"})
-	fact(people, mes.PersonStream("op-7"), mes.CmdRecordTrained, map[string]any{"skill": "dispensing", "until": now.Add(24 * time.Hour)})
-	fact(lots, mes.LotStream("L7"), mes.CmdReceive, mes.LotReceived{Material: "API-100", Quantity: decimal.RequireFromString("50"), Unit: "kg"})
-	fact(lots, mes.LotStream("L7"), mes.CmdRelease, map[string]any{})
-	fact(equipment, mes.EquipmentStream("SC-01"), mes.CmdRegister, map[string]string{"status": "available"})
-	fact(equipment, mes.EquipmentStream("SC-01"), mes.CmdCalibrate, map[string]any{"status": "valid",
+	fact(people, event.PersonStream("op-7"), mes.CmdRegister, map[string]string{"name": "Olga Operator"})
+	fact(people, event.PersonStream("op-7"), mes.CmdGrantRole, map[string]string{"role": "operator"})
+	fact(people, event.PersonStream("op-7"), mes.CmdRecordTrained, map[string]any{"skill": "dispensing", "until": now.Add(24 * time.Hour)})
+	fact(lots, event.LotStream("L7"), mes.CmdReceive, event.Receipt{Material: "API-100", Quantity: decimal.RequireFromString("50"), Unit: "kg"})
+	fact(lots, event.LotStream("L7"), mes.CmdRelease, map[string]any{})
+	fact(equipment, event.EquipmentStream("SC-01"), mes.CmdRegister, map[string]string{"status": "available"})
+	fact(equipment, event.EquipmentStream("SC-01"), mes.CmdCalibrate, map[string]any{"status": "valid",
 		"due": now.Add(30 * 24 * time.Hour), "min_weight": "0.5", "min_weight_unit": "kg"})
-	fact(equipment, mes.EquipmentStream("SC-01"), mes.CmdClean, map[string]string{"status": "clean"})
+	fact(equipment, event.EquipmentStream("SC-01"), mes.CmdClean, map[string]string{"status": "clean"})
 
 	weigh, err := mes.WeighStep(mes.WeighSpec{Name: "weigh-API-100", Version: 1, Material: "API-100",
 		Role: "operator", Skill: "dispensing", Tolerance: gate.Tolerance{Target: decimal.RequireFromString("12.5"),
@@ -62,7 +63,7 @@ func Example_dispensing() {
 		log.Fatal(err)
 	}
 	refs := map[string]string{"lot": "L7", "scale": "SC-01"}
-	run := func(id string, cmd mes.Command, evidence []gate.Evidence, consume []mes.Consumption) {
+	run := func(id string, cmd mes.Command, evidence []gate.Evidence, consume []event.Consumption) {
 		out, err := engine.Execute(ctx, mes.Request{ID: id, Model: weigh, Subject: "batch-B42", Step: "S10",
 			Command: cmd, Actor: "op-7", Refs: refs, Evidence: evidence, Consume: consume})
 		var denied *mes.DeniedError
@@ -88,7 +89,7 @@ func Example_dispensing() {
 			log.Fatal(err)
 		}
 		run(fmt.Sprint("complete-", i), mes.CmdComplete, evidence,
-			[]mes.Consumption{{Lot: "L7", Quantity: net.Value, Unit: net.Unit}})
+			[]event.Consumption{{Lot: "L7", Quantity: net.Value, Unit: net.Unit}})
 	}
 
 	recs, _ := store.Load(ctx, "batch-B42", 1)

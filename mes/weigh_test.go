@@ -19,6 +19,7 @@ import (
 	"github.com/interlock-mes/interlock/audit"
 	"github.com/interlock-mes/interlock/device"
 	"github.com/interlock-mes/interlock/device/scalesim"
+	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/storage"
 )
@@ -111,7 +112,7 @@ func calibrate(f *facts, id, minWeight string) {
 	if minWeight != "" {
 		data["min_weight"], data["min_weight_unit"] = minWeight, "kg"
 	}
-	f.run("equipment", EquipmentStream(id), CmdCalibrate, data)
+	f.run("equipment", event.EquipmentStream(id), CmdCalibrate, data)
 }
 
 // weighBench is a plant (see plant) whose scale SC-01 has a minimum weight
@@ -165,7 +166,7 @@ func (b *weighBench) complete(t *testing.T, id, batch string, ev []gate.Evidence
 	}
 	return b.e.Execute(t.Context(), Request{ID: id, Model: b.m, Subject: batch, Step: "S10", Command: CmdComplete,
 		Actor: "op-7", Refs: map[string]string{"lot": "L7", "scale": "SC-01"}, Evidence: ev,
-		Consume: []Consumption{{Lot: "L7", Quantity: net.Value, Unit: net.Unit}}})
+		Consume: []event.Consumption{{Lot: "L7", Quantity: net.Value, Unit: net.Unit}}})
 }
 
 // recordedEvidence decodes the evidence on a record.
@@ -217,8 +218,8 @@ func TestWeighThroughScaleSimulator(t *testing.T) {
 		if diff := cmp.Diff(want, ev, equateDecimals); diff != "" {
 			t.Errorf("evidence of the weighing (-want +got):\n%s", diff)
 		}
-		if len(out.Records) != 2 || out.Records[0].Type != "step.completed" || out.Records[1].Stream != LotStream("L7") ||
-			out.Records[1].Type != EventLotConsumed {
+		if len(out.Records) != 2 || out.Records[0].Type != "step.completed" || out.Records[1].Stream != event.LotStream("L7") ||
+			out.Records[1].Type != event.LotConsumed {
 			t.Fatalf("records %+v: want the step's completion and the lot's consumption", out.Records)
 		}
 		if diff := cmp.Diff(want, recordedEvidence(t, out.Records[0]), equateDecimals); diff != "" {
@@ -236,7 +237,7 @@ func TestWeighThroughScaleSimulator(t *testing.T) {
 		for _, r := range recs {
 			types = append(types, r.Type)
 		}
-		if diff := cmp.Diff([]string{"step.started", EventDenied, "step.completed"}, types); diff != "" {
+		if diff := cmp.Diff([]string{"step.started", event.Denied, "step.completed"}, types); diff != "" {
 			t.Errorf("batch-B42 record types (-want +got):\n%s", diff)
 		}
 		if _, err := storage.Verify(ctx, s, nil, nil); err != nil {
@@ -267,9 +268,9 @@ func TestWeighDenied(t *testing.T) {
 		}, []gate.Code{gate.CodeCalibrationOverdue}},
 		{"reading from a scale not bound to the step", func(t *testing.T, b *weighBench) []gate.Evidence {
 			// SC-02 is ready and fit for the weight, but S10 started on SC-01.
-			b.f.run("equipment", EquipmentStream("SC-02"), CmdRegister, map[string]string{"status": "available"})
+			b.f.run("equipment", event.EquipmentStream("SC-02"), CmdRegister, map[string]string{"status": "available"})
 			calibrate(b.f, "SC-02", "0.5")
-			b.f.run("equipment", EquipmentStream("SC-02"), CmdClean, map[string]any{"status": "clean"})
+			b.f.run("equipment", event.EquipmentStream("SC-02"), CmdClean, map[string]any{"status": "clean"})
 			sim, scale := simScale(t, "SC-02")
 			return weighOn(t, sim, scale, "1.250", "13.750", true)
 		}, []gate.Code{gate.CodeWrongInstrument, CodeContextInstrument}},
@@ -329,11 +330,11 @@ func TestWeighDenied(t *testing.T) {
 					t.Fatalf("batch-B42 has %d records, want %d: exactly the denied attempt", len(after), len(before)+1)
 				}
 				last := after[len(after)-1]
-				var p transitionPayload
+				var p event.Transition
 				if err := json.Unmarshal(last.Payload, &p); err != nil {
 					t.Fatal(err)
 				}
-				if last.Type != EventDenied || last.Actor != "op-7" {
+				if last.Type != event.Denied || last.Actor != "op-7" {
 					t.Errorf("last record %s by %s; want the denied attempt by op-7", last.Type, last.Actor)
 				}
 				if diff := cmp.Diff(tt.codes, distinctCodes(de.Reasons)); diff != "" {

@@ -11,6 +11,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/interlock-mes/interlock/audit"
+	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/mes"
 )
@@ -102,11 +103,11 @@ func (b *builder) groups() []*group {
 			}
 		}
 		switch t := b.recs[i].Type; {
-		case t == mes.EventSignature:
+		case t == event.SignatureApplied:
 			g.sigs = append(g.sigs, i)
-		case t == mes.EventExceptionOpened:
+		case t == event.ExceptionOpened:
 			g.opened = append(g.opened, i)
-		case t == mes.EventExceptionClosed:
+		case t == event.ExceptionClosed:
 			g.closed = append(g.closed, i)
 		case d.p.Model != "" && d.p.Command != "":
 			g.trans = append(g.trans, i)
@@ -137,7 +138,7 @@ func (b *builder) classifyGroup(g *group) {
 	if len(g.trans) > 0 {
 		d := &b.dec[g.trans[0]]
 		r := d.rec
-		if r.Type != mes.EventDenied {
+		if r.Type != event.Denied {
 			b.transitions++
 			if d.p.Step == "" && d.p.Model != mes.CorrectionModelName && d.p.To != "" {
 				b.state = d.p.To
@@ -147,15 +148,15 @@ func (b *builder) classifyGroup(g *group) {
 			}
 		}
 		switch {
-		case r.Type == mes.EventDenied:
+		case r.Type == event.Denied:
 			home = b.transitionEntry(KindDenied, d)
 			home.Reasons = reasonsOrNil(d.p.Reasons)
 			if hasLimitCode(d.p.Reasons) {
 				home.Also = append(home.Also, KindOutOfLimit)
 			}
-		case d.p.Model == mes.CorrectionModelName && r.Type == mes.EventValueCorrected:
+		case d.p.Model == mes.CorrectionModelName && r.Type == event.ValueCorrected:
 			home = b.correction(d)
-		case d.p.Model == mes.CorrectionModelName && r.Type == mes.EventCorrectionReviewed:
+		case d.p.Model == mes.CorrectionModelName && r.Type == event.CorrectionReviewed:
 			home = b.correctionReview(d)
 		case d.p.Override != nil:
 			home = b.transitionEntry(KindOverride, d)
@@ -228,7 +229,7 @@ func (b *builder) classifyGroup(g *group) {
 // data ("exception"), as the consequences of exceptions and the resumption
 // after one do; "" when it names none.
 func consequenceOf(d *decoded) string {
-	if d.rec.Type == mes.EventDenied || len(d.p.Data) == 0 {
+	if d.rec.Type == event.Denied || len(d.p.Data) == 0 {
 		return ""
 	}
 	var x struct {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/interlock-mes/interlock/audit"
+	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/mes"
 	"github.com/interlock-mes/interlock/signature"
@@ -22,7 +23,7 @@ const problemNoRecordsFmt = "the batch names exception %s, and its stream %s has
 func (b *builder) readExceptions(ctx context.Context, src Reader) error {
 	for _, id := range b.exceptionOrder {
 		e := b.exceptions[id]
-		stream := mes.ExceptionStream(id)
+		stream := event.ExceptionStream(id)
 		recs, err := src.Load(ctx, stream, 1)
 		if err != nil {
 			return fmt.Errorf("review: load %s: %w", stream, err)
@@ -91,12 +92,12 @@ func (b *builder) readException(x *Exception, recs []audit.Record) string {
 			}
 		}
 		switch r.Type {
-		case mes.EventDenied:
+		case event.Denied:
 			ev.To = ""
 			ev.Note = "denied: " + reasonCodes(d.p.Reasons)
-		case mes.EventSignature:
+		case event.SignatureApplied:
 			ev.Note = "signature"
-		case mes.EventExceptionOpened:
+		case event.ExceptionOpened:
 			var o openData
 			data(&o)
 			if o.ID != "" && o.ID != x.ID {
@@ -107,7 +108,7 @@ func (b *builder) readException(x *Exception, recs []audit.Record) string {
 				x.Cause = b.causeRef(o.Cause.Stream, o.Cause.Version)
 			}
 			ev.Note = "opened: " + o.Summary
-		case mes.EventExceptionDispositioned:
+		case event.ExceptionDispositioned:
 			var dp Disposition
 			data(&dp)
 			dp.By = r.Actor
@@ -117,7 +118,7 @@ func (b *builder) readException(x *Exception, recs []audit.Record) string {
 			if dp.Substitute != "" {
 				ev.Note += " (substitute " + dp.Substitute + ")"
 			}
-		case mes.EventExceptionRejected:
+		case event.ExceptionRejected:
 			var rj struct {
 				Reason string `json:"reason"`
 			}
@@ -125,9 +126,9 @@ func (b *builder) readException(x *Exception, recs []audit.Record) string {
 			x.Disposition = nil
 			x.Rejected++
 			ev.Note = "disposition rejected: " + rj.Reason
-		case mes.EventExceptionApproved:
+		case event.ExceptionApproved:
 			ev.Note = "disposition approved"
-		case mes.EventExceptionCAPA:
+		case event.ExceptionCAPA:
 			var c struct {
 				CAPA string `json:"capa"`
 			}
@@ -135,7 +136,7 @@ func (b *builder) readException(x *Exception, recs []audit.Record) string {
 			x.addCAPA(c.CAPA)
 			ev.Note = "CAPA " + c.CAPA
 		}
-		if r.Type != mes.EventDenied && r.Type != mes.EventSignature && d.p.To != "" {
+		if r.Type != event.Denied && r.Type != event.SignatureApplied && d.p.To != "" {
 			x.State = d.p.To
 		}
 		x.History = append(x.History, ev)
@@ -179,7 +180,7 @@ func signaturesOf(recs []audit.Record, key ed25519.PublicKey) []Signature {
 	var out []Signature
 	for i := range recs {
 		r := &recs[i]
-		if r.Type != mes.EventSignature {
+		if r.Type != event.SignatureApplied {
 			continue
 		}
 		s := Signature{Record: refOf(r), Status: StatusNotChecked}
@@ -270,7 +271,7 @@ func (b *builder) report() *Report {
 	}
 	sum.Exceptions = len(rep.Exceptions)
 	for i := range b.recs {
-		if b.recs[i].Type == mes.EventDenied {
+		if b.recs[i].Type == event.Denied {
 			sum.Denied++
 		}
 	}

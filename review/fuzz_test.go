@@ -9,7 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/interlock-mes/interlock/mes"
+	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/storage"
 	"github.com/interlock-mes/interlock/storage/memory"
 )
@@ -21,15 +21,15 @@ import (
 // renders and survives its JSON.
 func FuzzBuild(f *testing.F) {
 	f.Add(uint8(0), "step.done", []byte(`{"command_id":"c9","model":"m","model_version":1,"command":"do","from":"a","to":"b"}`), []byte(`null`))
-	f.Add(uint8(0), mes.EventDenied, []byte(`{"command_id":"c9","model":"m","model_version":1,"command":"do","from":"a","reasons":[{"gate":"g","code":"value.above-upper-limit","message":"m"}]}`), []byte(`null`))
+	f.Add(uint8(0), event.Denied, []byte(`{"command_id":"c9","model":"m","model_version":1,"command":"do","from":"a","reasons":[{"gate":"g","code":"value.above-upper-limit","message":"m"}]}`), []byte(`null`))
 	f.Add(uint8(0), "step.done", []byte(`{"command_id":"c9","model":"m","command":"do","from":"a","to":"b"}`), []byte(manualCount))
-	f.Add(uint8(0), mes.EventSignature, []byte(`{"command_id":"c1","signs":1,"signature":{"content":"00"}}`), []byte(`null`))
-	f.Add(uint8(0), mes.EventExceptionClosed, []byte(`{"command_id":"c9","data":{"id":"X"}}`), []byte(`null`))
-	f.Add(uint8(0), mes.EventValueCorrected, []byte(`{"command_id":"c9","model":"correction","command":"correct","from":"new","to":"corrected","data":{"corrects":1,"name":"count","source":"evidence","old":{"unit":"pcs","value":"4"},"new":{"unit":"pcs","value":"5"}}}`), []byte(`null`))
-	f.Add(uint8(0), mes.EventCorrectionReviewed, []byte(`{"command_id":"c9","model":"correction","command":"review","from":"corrected","to":"reviewed","data":{"reviews":7}}`), []byte(`null`))
+	f.Add(uint8(0), event.SignatureApplied, []byte(`{"command_id":"c1","signs":1,"signature":{"content":"00"}}`), []byte(`null`))
+	f.Add(uint8(0), event.ExceptionClosed, []byte(`{"command_id":"c9","data":{"id":"X"}}`), []byte(`null`))
+	f.Add(uint8(0), event.ValueCorrected, []byte(`{"command_id":"c9","model":"correction","command":"correct","from":"new","to":"corrected","data":{"corrects":1,"name":"count","source":"evidence","old":{"unit":"pcs","value":"4"},"new":{"unit":"pcs","value":"5"}}}`), []byte(`null`))
+	f.Add(uint8(0), event.CorrectionReviewed, []byte(`{"command_id":"c9","model":"correction","command":"review","from":"corrected","to":"reviewed","data":{"reviews":7}}`), []byte(`null`))
 	f.Add(uint8(0), "step.done", []byte(`{"command_id":"c9","model":"m","command":"do","from":"a","to":"b","override":{"reason":"r","overridden":[],"exception":"X"}}`), []byte(`[1,2]`))
-	f.Add(uint8(1), mes.EventExceptionDispositioned, []byte(`{"command_id":"d","model":"exception","command":"disposition","from":"open","to":"dispositioned","data":{"decision":"substitute","substitute":"L7"}}`), []byte(`null`))
-	f.Add(uint8(1), mes.EventExceptionOpened, []byte(`{"command_id":"d","model":"exception","data":{"id":"Y","cause":{"stream":"B-F","version":1}}}`), []byte(`null`))
+	f.Add(uint8(1), event.ExceptionDispositioned, []byte(`{"command_id":"d","model":"exception","command":"disposition","from":"open","to":"dispositioned","data":{"decision":"substitute","substitute":"L7"}}`), []byte(`null`))
+	f.Add(uint8(1), event.ExceptionOpened, []byte(`{"command_id":"d","model":"exception","data":{"id":"Y","cause":{"stream":"B-F","version":1}}}`), []byte(`null`))
 	f.Add(uint8(1), "anything", []byte(`"a string"`), []byte(`{}`))
 	f.Fuzz(func(t *testing.T, which uint8, typ string, payload, evidence []byte) {
 		ctx := context.Background()
@@ -48,8 +48,8 @@ func FuzzBuild(f *testing.F) {
 			e      storage.Event
 		}{
 			{"B-F", ev("step.done", "op-7", transition("c1", "m", "", "do", "a", "b", nil))},
-			{"B-F", ev(mes.EventExceptionOpened, "op-7", map[string]any{"command_id": "c2", "data": map[string]string{"id": "X", "kind": "deviation"}})},
-			{mes.ExceptionStream("X"), ev(mes.EventExceptionOpened, "op-7", transition("c2", "exception", "", "open", "new", "open",
+			{"B-F", ev(event.ExceptionOpened, "op-7", map[string]any{"command_id": "c2", "data": map[string]string{"id": "X", "kind": "deviation"}})},
+			{event.ExceptionStream("X"), ev(event.ExceptionOpened, "op-7", transition("c2", "exception", "", "open", "new", "open",
 				map[string]any{"id": "X", "kind": "deviation", "summary": "s", "cause": map[string]any{"stream": "B-F", "version": 1}}))},
 		}
 		for _, x := range setup {
@@ -59,7 +59,7 @@ func FuzzBuild(f *testing.F) {
 		}
 		target := "B-F"
 		if which%2 == 1 {
-			target = mes.ExceptionStream("X")
+			target = event.ExceptionStream("X")
 		}
 		if err := appendTo(target, storage.Event{Type: typ, Actor: "op-9", Payload: payload, Evidence: evidence}); err != nil {
 			return // the store refuses it, so no batch can hold it

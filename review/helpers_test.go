@@ -14,6 +14,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/interlock-mes/interlock/audit"
+	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/mes"
 	"github.com/interlock-mes/interlock/signature"
@@ -154,19 +155,19 @@ func (p *plant) fact(model, subject string, cmd mes.Command, data any) {
 func (p *plant) masterData() {
 	day := 24 * time.Hour
 	for _, who := range []struct{ id, role string }{{"op-7", "operator"}, {"qa-3", "qa"}, {"sv-1", "supervisor"}, {"op-9", ""}} {
-		p.fact("person", mes.PersonStream(who.id), mes.CmdRegister, map[string]string{"name": printedName[who.id]})
+		p.fact("person", event.PersonStream(who.id), mes.CmdRegister, map[string]string{"name": printedName[who.id]})
 		if who.role != "" {
-			p.fact("person", mes.PersonStream(who.id), mes.CmdGrantRole, map[string]string{"role": who.role})
+			p.fact("person", event.PersonStream(who.id), mes.CmdGrantRole, map[string]string{"role": who.role})
 		}
 	}
 	for _, lot := range []string{"L7", "L8"} {
-		p.fact("lot", mes.LotStream(lot), mes.CmdReceive, mes.LotReceived{Material: "API-100", Quantity: dec(p.tb, "50"), Unit: "kg", Expiry: start.Add(90 * day)})
-		p.fact("lot", mes.LotStream(lot), mes.CmdRelease, nil)
+		p.fact("lot", event.LotStream(lot), mes.CmdReceive, event.Receipt{Material: "API-100", Quantity: dec(p.tb, "50"), Unit: "kg", Expiry: start.Add(90 * day)})
+		p.fact("lot", event.LotStream(lot), mes.CmdRelease, nil)
 	}
-	p.fact("lot", mes.LotStream("L8"), mes.CmdHold, map[string]string{"reason": "supplier complaint"})
-	p.fact("equipment", mes.EquipmentStream("SC-01"), mes.CmdRegister, map[string]string{"status": "available"})
-	p.fact("equipment", mes.EquipmentStream("SC-01"), mes.CmdCalibrate, map[string]any{"status": "valid", "due": start.Add(30 * day)})
-	p.fact("equipment", mes.EquipmentStream("SC-01"), mes.CmdClean, map[string]any{"status": "clean"})
+	p.fact("lot", event.LotStream("L8"), mes.CmdHold, map[string]string{"reason": "supplier complaint"})
+	p.fact("equipment", event.EquipmentStream("SC-01"), mes.CmdRegister, map[string]string{"status": "available"})
+	p.fact("equipment", event.EquipmentStream("SC-01"), mes.CmdCalibrate, map[string]any{"status": "valid", "due": start.Add(30 * day)})
+	p.fact("equipment", event.EquipmentStream("SC-01"), mes.CmdClean, map[string]any{"status": "clean"})
 }
 
 // models builds the batch lifecycle; a weighing step gated on the
@@ -251,7 +252,7 @@ func (p *plant) openException(batch, id, summary, actor string) audit.Record {
 func markerIn(tb testing.TB, recs []audit.Record, batch string) audit.Record {
 	tb.Helper()
 	for _, r := range recs {
-		if r.Stream == batch && r.Type == mes.EventExceptionOpened {
+		if r.Stream == batch && r.Type == event.ExceptionOpened {
 			return r
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/interlock-mes/interlock/audit"
+	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/mes"
 	"github.com/interlock-mes/interlock/storage"
 	"github.com/interlock-mes/interlock/storage/memory"
@@ -91,7 +92,7 @@ func (m *trailModel) routineStep(step string) {
 func (m *trailModel) denied(step string) {
 	p := transition(m.cmd(), "step", step, "do", "a", "", nil)
 	p["reasons"] = []map[string]string{{"gate": "require-role", "code": "role.missing", "message": "no"}}
-	r := m.append(onBatch(ev(mes.EventDenied, "op-9", p)))
+	r := m.append(onBatch(ev(event.Denied, "op-9", p)))
 	m.expect[r[0].Version] = KindDenied
 }
 
@@ -109,7 +110,7 @@ func (m *trailModel) exception(override bool) {
 	cmd := m.cmd()
 	id := "X-" + cmd
 	data := map[string]string{"id": id, "kind": "deviation", "summary": "s", "subject": batchID, "source": "person"}
-	marker := ev(mes.EventExceptionOpened, "op-7", map[string]any{"command_id": cmd, "data": map[string]string{"id": id, "kind": "deviation", "summary": "s"}})
+	marker := ev(event.ExceptionOpened, "op-7", map[string]any{"command_id": cmd, "data": map[string]string{"id": id, "kind": "deviation", "summary": "s"}})
 	batch := onBatch(marker)
 	kind := KindDeviation
 	if override {
@@ -120,8 +121,8 @@ func (m *trailModel) exception(override bool) {
 		kind = KindOverride
 		m.transitions++
 	}
-	r := m.append(batch, storage.StreamAppend{Stream: mes.ExceptionStream(id),
-		Events: []storage.Event{ev(mes.EventExceptionOpened, "op-7", transition(cmd, "exception", "", "open", "new", "open", data))}})
+	r := m.append(batch, storage.StreamAppend{Stream: event.ExceptionStream(id),
+		Events: []storage.Event{ev(event.ExceptionOpened, "op-7", transition(cmd, "exception", "", "open", "new", "open", data))}})
 	m.expect[r[0].Version] = kind
 	m.open[id] = true
 	m.exceptionAt[id] = r[0].Version
@@ -129,9 +130,9 @@ func (m *trailModel) exception(override bool) {
 
 func (m *trailModel) close(id string) {
 	cmd := m.cmd()
-	m.append(onBatch(ev(mes.EventExceptionClosed, "qa-3", map[string]any{"command_id": cmd, "data": map[string]string{"id": id}})),
-		storage.StreamAppend{Stream: mes.ExceptionStream(id),
-			Events: []storage.Event{ev(mes.EventExceptionApproved, "qa-3", transition(cmd, "exception", "", "approve", "dispositioned", "closed", nil))}})
+	m.append(onBatch(ev(event.ExceptionClosed, "qa-3", map[string]any{"command_id": cmd, "data": map[string]string{"id": id}})),
+		storage.StreamAppend{Stream: event.ExceptionStream(id),
+			Events: []storage.Event{ev(event.ExceptionApproved, "qa-3", transition(cmd, "exception", "", "approve", "dispositioned", "closed", nil))}})
 	delete(m.open, id)
 }
 
@@ -142,7 +143,7 @@ func (m *trailModel) consequence(id string) {
 
 func (m *trailModel) correction(of int64) {
 	cmd := m.cmd()
-	r := m.append(onBatch(ev(mes.EventValueCorrected, "op-7", transition(cmd, mes.CorrectionModelName, "correction/"+cmd, "correct", "new", "corrected",
+	r := m.append(onBatch(ev(event.ValueCorrected, "op-7", transition(cmd, mes.CorrectionModelName, "correction/"+cmd, "correct", "new", "corrected",
 		map[string]any{"corrects": of, "name": "count", "source": "evidence", "old": map[string]string{"unit": "pcs", "value": "4"},
 			"new": map[string]string{"unit": "pcs", "value": "5"}, "reason": "recount"}))))
 	m.expect[r[0].Version] = KindCorrection
@@ -152,7 +153,7 @@ func (m *trailModel) correction(of int64) {
 
 func (m *trailModel) review(of int64) {
 	cmd := m.cmd()
-	m.append(onBatch(ev(mes.EventCorrectionReviewed, "qa-3", transition(cmd, mes.CorrectionModelName, "correction/"+cmd, "review", "corrected", "reviewed",
+	m.append(onBatch(ev(event.CorrectionReviewed, "qa-3", transition(cmd, mes.CorrectionModelName, "correction/"+cmd, "review", "corrected", "reviewed",
 		map[string]int64{"reviews": of}))))
 	delete(m.unreviewed, of)
 	m.transitions++

@@ -16,7 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/interlock-mes/interlock/audit"
-	"github.com/interlock-mes/interlock/mes"
+	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/storage"
 	"github.com/interlock-mes/interlock/storage/memory"
 )
@@ -254,7 +254,7 @@ func checkDetails(t *testing.T, rep *Report) {
 		t.Errorf("rework %+v; want it dispositioned and still open", x)
 	}
 	oot := find(KindDeviation, 0)
-	if x := oot.Exception; x.ID != "oot-B-EXC-S40-complete" || x.Cause == nil || x.Cause.Type != mes.EventDenied || !hasLimitCode(oot.Reasons) ||
+	if x := oot.Exception; x.ID != "oot-B-EXC-S40-complete" || x.Cause == nil || x.Cause.Type != event.Denied || !hasLimitCode(oot.Reasons) ||
 		x.Source != "rule" || x.Consequence != "block" || !x.Closed || oot.Open {
 		t.Errorf("rule's deviation %+v; want the denied weighing folded in as its cause, blocking, closed", oot)
 	}
@@ -264,7 +264,7 @@ func checkDetails(t *testing.T, rep *Report) {
 			types = append(types, ev.Type)
 		}
 	}
-	if diff := cmp.Diff([]string{mes.EventDenied, mes.EventExceptionOpened, "step.blocked", mes.EventExceptionClosed, "step.unblocked"}, types); diff != "" {
+	if diff := cmp.Diff([]string{event.Denied, event.ExceptionOpened, "step.blocked", event.ExceptionClosed, "step.unblocked"}, types); diff != "" {
 		t.Errorf("the rule's deviation's records on the batch (-want +got):\n%s", diff)
 	}
 }
@@ -350,7 +350,7 @@ func TestIntegrityFailures(t *testing.T) {
 		t.Error("the page does not show the failed verification")
 	}
 
-	gone := mes.ExceptionStream("DEV-2")
+	gone := event.ExceptionStream("DEV-2")
 	rep, err = Build(ctx, tampered{Store: s, stream: gone}, "B-EXC", nil)
 	if err != nil {
 		t.Fatal(err)

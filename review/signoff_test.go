@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/interlock-mes/interlock/audit"
+	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/mes"
 	"github.com/interlock-mes/interlock/storage"
@@ -29,7 +30,7 @@ func TestSignAuditReview(t *testing.T) {
 		p := newPlant(t, s, c)
 		p.exceptional("B-EXC")
 		model := must[*mes.Model](t)(ReviewModel("qa"))
-		q := Query{Subjects: []string{"B-EXC"}, Types: []string{mes.EventDenied}}
+		q := Query{Subjects: []string{"B-EXC"}, Types: []string{event.Denied}}
 		sr, err := SignAuditReview(ctx, p.e, s, AuditReview{ID: "AR-1", Model: model, Actor: "qa-3", Query: q,
 			Comment: "both denials were followed up", Sign: sign("qa-3", "", "trail read in full")})
 		if err != nil {
@@ -43,7 +44,7 @@ func TestSignAuditReview(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(recs) != 2 || recs[0].Type != EventAuditReviewed || recs[0].Actor != "qa-3" || recs[1].Type != mes.EventSignature {
+		if len(recs) != 2 || recs[0].Type != EventAuditReviewed || recs[0].Actor != "qa-3" || recs[1].Type != event.SignatureApplied {
 			t.Fatalf("review stream %v; want the review and its signature", types(recs))
 		}
 		var payload struct {
@@ -88,7 +89,7 @@ func TestSignAuditReview(t *testing.T) {
 		if !errors.As(err, &de) || de.Reasons[0].Code != mes.CodeSignatureRole || denied == nil || denied.Outcome.Allowed {
 			t.Fatalf("review signed by an operator: %v; want it denied with %s", err, mes.CodeSignatureRole)
 		}
-		if recs, _ := s.Load(ctx, ReviewStream("AR-2"), 1); len(recs) != 1 || recs[0].Type != mes.EventDenied {
+		if recs, _ := s.Load(ctx, ReviewStream("AR-2"), 1); len(recs) != 1 || recs[0].Type != event.Denied {
 			t.Errorf("the denied review left %v; want one denied attempt", types(recs))
 		}
 	})
@@ -130,7 +131,7 @@ func TestCheckAuditReviewDetectsChange(t *testing.T) {
 	inj := p.exceptional("B-EXC")
 	ctx := context.Background()
 	sr, err := SignAuditReview(ctx, p.e, s, AuditReview{ID: "AR-1", Model: must[*mes.Model](t)(ReviewModel()), Actor: "qa-3",
-		Query: Query{Types: []string{mes.EventDenied}}, Sign: sign("qa-3", "", "")})
+		Query: Query{Types: []string{event.Denied}}, Sign: sign("qa-3", "", "")})
 	if err != nil {
 		t.Fatal(err)
 	}

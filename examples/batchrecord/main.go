@@ -33,6 +33,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/examples/internal/exstore"
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/genealogy"
@@ -188,26 +189,26 @@ func (p *plant) masterData(ctx context.Context) error {
 		data                 any
 		decl                 *mes.Declaration
 	}{
-		{"register Olga Operator", "person", mes.PersonStream("op-7"), mes.CmdRegister, map[string]string{"name": printedName["op-7"]}, nil},
-		{"grant op-7 the operator role", "person", mes.PersonStream("op-7"), mes.CmdGrantRole, map[string]string{"role": "operator"}, nil},
-		{"record op-7 trained in dispensing", "person", mes.PersonStream("op-7"), mes.CmdRecordTrained, map[string]any{"skill": "dispensing", "until": start.Add(180 * day)}, nil},
-		{"register Oscar Operator (not trained)", "person", mes.PersonStream("op-8"), mes.CmdRegister, map[string]string{"name": printedName["op-8"]}, nil},
-		{"grant op-8 the operator role", "person", mes.PersonStream("op-8"), mes.CmdGrantRole, map[string]string{"role": "operator"}, nil},
-		{"register Quentin QA", "person", mes.PersonStream("qa-3"), mes.CmdRegister, map[string]string{"name": printedName["qa-3"]}, nil},
-		{"grant qa-3 the qa role", "person", mes.PersonStream("qa-3"), mes.CmdGrantRole, map[string]string{"role": "qa"}, nil},
-		{"register Rita Release", "person", mes.PersonStream("qa-4"), mes.CmdRegister, map[string]string{"name": printedName["qa-4"]}, nil},
-		{"grant qa-4 the qa role", "person", mes.PersonStream("qa-4"), mes.CmdGrantRole, map[string]string{"role": "qa"}, nil},
-		{"register Sam Supervisor", "person", mes.PersonStream("sv-1"), mes.CmdRegister, map[string]string{"name": printedName["sv-1"]}, nil},
-		{"grant sv-1 the supervisor role", "person", mes.PersonStream("sv-1"), mes.CmdGrantRole, map[string]string{"role": "supervisor"}, nil},
-		{"register scale SC-01", "equipment", mes.EquipmentStream("SC-01"), mes.CmdRegister, map[string]string{"status": "available"}, nil},
-		{"calibrate SC-01, due in 30 days", "equipment", mes.EquipmentStream("SC-01"), mes.CmdCalibrate, map[string]any{"status": "valid", "due": start.Add(30 * day)}, nil},
-		{"clean SC-01", "equipment", mes.EquipmentStream("SC-01"), mes.CmdClean, map[string]any{"status": "clean"}, nil},
-		{"receive lot L7 of API-100 (supplier lot A-77)", "lot", mes.LotStream("L7"), mes.CmdReceive,
-			mes.LotReceived{Material: "API-100", Quantity: decimal.RequireFromString("50"), Unit: "kg", Expiry: start.Add(365 * day)},
+		{"register Olga Operator", "person", event.PersonStream("op-7"), mes.CmdRegister, map[string]string{"name": printedName["op-7"]}, nil},
+		{"grant op-7 the operator role", "person", event.PersonStream("op-7"), mes.CmdGrantRole, map[string]string{"role": "operator"}, nil},
+		{"record op-7 trained in dispensing", "person", event.PersonStream("op-7"), mes.CmdRecordTrained, map[string]any{"skill": "dispensing", "until": start.Add(180 * day)}, nil},
+		{"register Oscar Operator (not trained)", "person", event.PersonStream("op-8"), mes.CmdRegister, map[string]string{"name": printedName["op-8"]}, nil},
+		{"grant op-8 the operator role", "person", event.PersonStream("op-8"), mes.CmdGrantRole, map[string]string{"role": "operator"}, nil},
+		{"register Quentin QA", "person", event.PersonStream("qa-3"), mes.CmdRegister, map[string]string{"name": printedName["qa-3"]}, nil},
+		{"grant qa-3 the qa role", "person", event.PersonStream("qa-3"), mes.CmdGrantRole, map[string]string{"role": "qa"}, nil},
+		{"register Rita Release", "person", event.PersonStream("qa-4"), mes.CmdRegister, map[string]string{"name": printedName["qa-4"]}, nil},
+		{"grant qa-4 the qa role", "person", event.PersonStream("qa-4"), mes.CmdGrantRole, map[string]string{"role": "qa"}, nil},
+		{"register Sam Supervisor", "person", event.PersonStream("sv-1"), mes.CmdRegister, map[string]string{"name": printedName["sv-1"]}, nil},
+		{"grant sv-1 the supervisor role", "person", event.PersonStream("sv-1"), mes.CmdGrantRole, map[string]string{"role": "supervisor"}, nil},
+		{"register scale SC-01", "equipment", event.EquipmentStream("SC-01"), mes.CmdRegister, map[string]string{"status": "available"}, nil},
+		{"calibrate SC-01, due in 30 days", "equipment", event.EquipmentStream("SC-01"), mes.CmdCalibrate, map[string]any{"status": "valid", "due": start.Add(30 * day)}, nil},
+		{"clean SC-01", "equipment", event.EquipmentStream("SC-01"), mes.CmdClean, map[string]any{"status": "clean"}, nil},
+		{"receive lot L7 of API-100 (supplier lot A-77)", "lot", event.LotStream("L7"), mes.CmdReceive,
+			event.Receipt{Material: "API-100", Quantity: decimal.RequireFromString("50"), Unit: "kg", Expiry: start.Add(365 * day)},
 			&mes.Declaration{Kind: "lot", Material: "API-100", Supplier: "ACME Pharma", SupplierLot: "A-77", IdentitySource: gate.SourceScanner}},
-		{"release lot L7", "lot", mes.LotStream("L7"), mes.CmdRelease, nil, nil},
-		{"receive lot L8 of API-100 (stays in quarantine)", "lot", mes.LotStream("L8"), mes.CmdReceive,
-			mes.LotReceived{Material: "API-100", Quantity: decimal.RequireFromString("50"), Unit: "kg", Expiry: start.Add(365 * day)},
+		{"release lot L7", "lot", event.LotStream("L7"), mes.CmdRelease, nil, nil},
+		{"receive lot L8 of API-100 (stays in quarantine)", "lot", event.LotStream("L8"), mes.CmdReceive,
+			event.Receipt{Material: "API-100", Quantity: decimal.RequireFromString("50"), Unit: "kg", Expiry: start.Add(365 * day)},
 			&mes.Declaration{Kind: "lot", Material: "API-100", Supplier: "ACME Pharma", SupplierLot: "A-78", IdentitySource: gate.SourceScanner}},
 	}
 	for _, s := range steps {
@@ -277,7 +278,7 @@ func (p *plant) batch(ctx context.Context) error {
 	weight := func(v string, src gate.Source, instrument string, stable bool) []gate.Evidence {
 		return []gate.Evidence{{Name: "net-weight", HasValue: true, Value: decimal.RequireFromString(v), Unit: "kg", Source: src, Instrument: instrument, Stable: stable}}
 	}
-	step := func(what, actor string, cmd mes.Command, refs map[string]string, ev []gate.Evidence, consume []mes.Consumption, sigs []mes.Sign) (*mes.Outcome, error) {
+	step := func(what, actor string, cmd mes.Command, refs map[string]string, ev []gate.Evidence, consume []event.Consumption, sigs []mes.Sign) (*mes.Outcome, error) {
 		return p.exec(ctx, what, mes.Request{Model: weigh, Subject: batch, Step: "S10-weigh-api", Command: cmd, Actor: actor,
 			Refs: refs, Evidence: ev, Consume: consume, Signatures: sigs})
 	}
@@ -286,10 +287,10 @@ func (p *plant) batch(ctx context.Context) error {
 		cmd         mes.Command
 		refs        map[string]string
 		ev          []gate.Evidence
-		consume     []mes.Consumption
+		consume     []event.Consumption
 		sigs        []mes.Sign
 	}
-	use := []mes.Consumption{{Lot: "L7", Quantity: decimal.RequireFromString("12.48"), Unit: "kg"}}
+	use := []event.Consumption{{Lot: "L7", Quantity: decimal.RequireFromString("12.48"), Unit: "kg"}}
 	for _, a := range []attempt{
 		{"op-8 starts weighing (not trained)", "op-8", mes.CmdStart, refs, scan("L7"), nil, nil},
 		{"op-7 starts weighing lot L8 (quarantine)", "op-7", mes.CmdStart, map[string]string{"lot": "L8", "scale": "SC-01"}, scan("L8"), nil, nil},
@@ -324,14 +325,14 @@ func (p *plant) batch(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	tr, err := g.Backward(ctx, mes.LotStream("FG-1"))
+	tr, err := g.Backward(ctx, event.LotStream("FG-1"))
 	if err != nil {
 		return err
 	}
 	for _, e := range tr.Edges() {
 		fmt.Fprintf(p.w, "  %-18s %-9s %8s %-3s -> %s (proved by %s v%d)\n", e.From, e.Kind, e.Quantity, e.Unit, e.To, e.Proof.Stream, e.Proof.Version)
 	}
-	if info, ok := g.NodeInfo(mes.LotStream("L7")); ok {
+	if info, ok := g.NodeInfo(event.LotStream("L7")); ok {
 		fmt.Fprintf(p.w, "  lot/L7 is %s from %s, their lot %s\n", info.Material, info.Supplier, info.SupplierLot)
 	}
 	return nil
@@ -401,7 +402,7 @@ func (p *plant) verify(ctx context.Context, clock storage.Clock) error {
 	}
 	denied, sigs := 0, 0
 	for _, r := range recs {
-		if r.Type == mes.EventDenied {
+		if r.Type == event.Denied {
 			denied++
 		}
 	}
@@ -412,12 +413,12 @@ func (p *plant) verify(ctx context.Context, clock storage.Clock) error {
 		sigs++
 	}
 	fmt.Fprintf(p.w, "  batch/B-2026-001 holds %d records: %d denied attempts, %d signature(s), each verified against the record it signs\n", len(recs), denied, sigs)
-	trail, err := p.store.Load(ctx, mes.AuthStream("qa-3"), 1)
+	trail, err := p.store.Load(ctx, event.AuthStream("qa-3"), 1)
 	if err != nil {
 		return err
 	}
 	for _, r := range trail {
-		if r.Type == mes.EventAuthPrefix+string(signature.EventFailed) {
+		if r.Type == event.AuthPrefix+string(signature.EventFailed) {
 			fmt.Fprintf(p.w, "  auth/qa-3 v%d records a failed signing attempt\n", r.Version)
 		}
 	}
