@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 func checkChildren(op string, gates []Gate) error {
@@ -126,4 +127,44 @@ func (n *not) Check(ctx context.Context, a *Attempt, f Facts) (Verdict, error) {
 		return Fail(n.reason), nil
 	}
 	return Pass(), nil
+}
+
+// IfEvidence returns a gate that checks g only when the attempt carries
+// evidence named name, and passes otherwise: a missing piece of evidence is
+// the evidence requirement's to report, once, not every gate's that reads
+// it. The returned gate has g's name. A nil g gives nil.
+func IfEvidence(name string, g Gate) Gate { return IfAnyEvidence([]string{name}, g) }
+
+// IfAnyEvidence is IfEvidence for evidence named by any of names.
+func IfAnyEvidence(names []string, g Gate) Gate {
+	if isNil(g) {
+		return nil
+	}
+	return NamedAs(g, &evidenceGuard{names: slices.Clone(names), g: g})
+}
+
+// NamedAs gives wrapper, a gate that guards g, g's name (Name), so that its
+// reasons name the gate they come from. When g is unnamed, wrapper is
+// returned as it is.
+func NamedAs(g, wrapper Gate) Gate {
+	named, err := Named(Name(g), wrapper)
+	if err != nil {
+		return wrapper
+	}
+	return named
+}
+
+type evidenceGuard struct {
+	names []string
+	g     Gate
+}
+
+func (e *evidenceGuard) Check(ctx context.Context, a *Attempt, f Facts) (Verdict, error) {
+	if a == nil {
+		return Verdict{}, ErrNilAttempt
+	}
+	if !slices.ContainsFunc(a.Evidence, func(ev Evidence) bool { return slices.Contains(e.names, ev.Name) }) {
+		return Pass(), nil
+	}
+	return e.g.Check(ctx, a, f)
 }

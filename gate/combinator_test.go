@@ -256,3 +256,36 @@ func TestAllKeepsItsOwnCopyOfGates(t *testing.T) {
 		t.Error("All followed a change to the caller's slice")
 	}
 }
+
+func TestIfEvidenceChecksOnlyWithTheEvidence(t *testing.T) {
+	fail := gate.Func(func(context.Context, *gate.Attempt, gate.Facts) (gate.Verdict, error) {
+		return gate.Fail(gate.Reason{Code: "x.fail", Message: "failed"}), nil
+	})
+	named, err := gate.Named("weight", fail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := gate.IfEvidence("net", named)
+	if gate.Name(g) != "weight" {
+		t.Errorf("Name = %q; want the guarded gate's name", gate.Name(g))
+	}
+	for _, tt := range []struct {
+		evidence []gate.Evidence
+		pass     bool
+	}{
+		{nil, true},
+		{[]gate.Evidence{{Name: "tare"}}, true},
+		{[]gate.Evidence{{Name: "net"}}, false},
+	} {
+		v, err := g.Check(context.Background(), &gate.Attempt{Evidence: tt.evidence}, nil)
+		if err != nil || v.Passed() != tt.pass {
+			t.Errorf("evidence %v: passed %v, err %v; want passed %v", tt.evidence, v.Passed(), err, tt.pass)
+		}
+		if !v.Passed() && v.Reasons[0].Gate != "weight" {
+			t.Errorf("reason gate = %q; want weight", v.Reasons[0].Gate)
+		}
+	}
+	if gate.IfEvidence("net", nil) != nil {
+		t.Error("IfEvidence of a nil gate is not nil")
+	}
+}

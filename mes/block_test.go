@@ -227,7 +227,7 @@ func TestBlocks(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				stateBefore := must[State](t)(fold(model, tt.step, before))
+				stateBefore := must[State](t)(Fold(model, tt.step, before))
 				lotsBefore := map[string]int{}
 				for _, c := range req.Consume {
 					lotsBefore[c.Lot] = len(must[[]audit.Record](t)(loadLot(s, c.Lot)))
@@ -256,7 +256,7 @@ func TestBlocks(t *testing.T) {
 				if last.Type != event.Denied || last.Actor != req.Actor || !hasCode(p.Reasons, tt.code) {
 					t.Errorf("last record %s by %s with reasons %v; want the denied attempt by %s with %s", last.Type, last.Actor, p.Reasons, req.Actor, tt.code)
 				}
-				if st := must[State](t)(fold(model, tt.step, after)); st != stateBefore {
+				if st := must[State](t)(Fold(model, tt.step, after)); st != stateBefore {
 					t.Errorf("step %s moved from %s to %s on a denial", tt.step, stateBefore, st)
 				}
 				for lot, n := range lotsBefore {

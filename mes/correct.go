@@ -682,11 +682,11 @@ func callOf(ctx context.Context, a *gate.Attempt, f gate.Facts) (*correctionCall
 	if call == nil {
 		return nil, nil, nil
 	}
-	sf, ok := f.(*streamFacts)
+	sf, ok := f.(RecordReader)
 	if !ok {
 		return nil, nil, fmt.Errorf("mes: the correction gate needs the engine's facts, not %T", f)
 	}
-	recs, err := sf.load(ctx, a.Subject)
+	recs, err := sf.Records(ctx, a.Subject)
 	if err != nil {
 		return nil, nil, err
 	}

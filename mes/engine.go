@@ -564,6 +564,14 @@ func checkEvidence(a *gate.Attempt, need EvidenceRequirement) []gate.Reason {
 	return []gate.Reason{{Gate: "model", Code: "evidence.wrong-source", Message: fmt.Sprintf("evidence %q came from %s; the transition accepts only %v", need.Name, found.Source, need.Sources)}}
 }
 
+// CommandRecorded reports whether recs, a subject's records, hold the
+// record of command id: the command ran before, and running it again
+// replays its outcome.
+func CommandRecorded(recs []audit.Record, id string) bool {
+	_, ok, _ := replay(recs, &Request{ID: id})
+	return ok
+}
+
 // replay finds the command's own record in the subject's stream: the
 // command ran before, so its outcome is returned and nothing is appended.
 func replay(recs []audit.Record, req *Request) (*Outcome, bool, error) {

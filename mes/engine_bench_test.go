@@ -138,7 +138,7 @@ func BenchmarkFold10000(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		st, err := fold(m, "", recs)
+		st, err := Fold(m, "", recs)
 		if err != nil || st != "a" {
 			b.Fatalf("fold = %q, %v", st, err)
 		}

@@ -83,7 +83,7 @@ func TestEngineAgainstModel(t *testing.T) {
 					if err != nil {
 						rt.Fatal(err)
 					}
-					got, err := fold(w.weigh, "S10", recs)
+					got, err := Fold(w.weigh, "S10", recs)
 					if err != nil || got != st.state {
 						rt.Fatalf("%s S10: engine %q (%v), model %q", batch, got, err, st.state)
 					}

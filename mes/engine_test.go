@@ -123,7 +123,7 @@ func TestExecuteAllowed(t *testing.T) {
 		t.Fatalf("outcome %+v: want an allowed start recorded as batch.started", out)
 	}
 	recs, _ := s.Load(context.Background(), "batch-B42", 1)
-	if st, err := fold(m, "", recs); err != nil || st != BatchInProgress {
+	if st, err := Fold(m, "", recs); err != nil || st != BatchInProgress {
 		t.Errorf("state after start = %q, %v; want in-progress", st, err)
 	}
 }
@@ -159,7 +159,7 @@ func TestExecuteDeniedByGates(t *testing.T) {
 	if err := json.Unmarshal(recs[0].Payload, &p); err != nil || len(p.Reasons) != len(de.Reasons) {
 		t.Errorf("denied record payload %s: want the %d reasons", recs[0].Payload, len(de.Reasons))
 	}
-	if st, _ := fold(m, "", recs); st != BatchReady {
+	if st, _ := Fold(m, "", recs); st != BatchReady {
 		t.Errorf("state after a denial = %q, want ready", st)
 	}
 }

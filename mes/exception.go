@@ -183,7 +183,7 @@ func ExceptionModel(approverRoles []string, opts ...Option) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mes: ExceptionModel: %w", err)
 	}
-	with := sharedOptions(opts)
+	with := Prepend(opts)
 	return NewModel(ExceptionModelName, ExceptionModelVersion).
 		States(ExceptionNew, ExceptionOpen, ExceptionDispositioned, ExceptionClosed).
 		Initial(ExceptionNew).
@@ -201,11 +201,11 @@ func ExceptionModel(approverRoles []string, opts ...Option) (*Model, error) {
 // capaForInvestigation fails the approval of an investigation that has no
 // CAPA reference. It reads the exception's own stream, the subject.
 func capaForInvestigation(ctx context.Context, a *gate.Attempt, f gate.Facts) (gate.Verdict, error) {
-	l, ok := f.(recordLoader)
+	l, ok := f.(RecordReader)
 	if !ok {
 		return gate.Verdict{}, fmt.Errorf("mes: the CAPA check reads the exception's records, which %T does not give", f)
 	}
-	recs, err := l.load(ctx, a.Subject)
+	recs, err := l.Records(ctx, a.Subject)
 	if err != nil {
 		return gate.Verdict{}, err
 	}
@@ -219,15 +219,6 @@ func capaForInvestigation(ctx context.Context, a *gate.Attempt, f gate.Facts) (g
 	}
 	return gate.Pass(), nil
 }
-
-// recordLoader is what the engine's facts give beyond gate.Facts: the
-// records of a stream as of the attempt (the subject's are those the
-// append asserts; another stream's version is asserted too).
-type recordLoader interface {
-	load(ctx context.Context, stream string) ([]audit.Record, error)
-}
-
-var _ recordLoader = (*streamFacts)(nil)
 
 // Exception is an exception as its stream tells it.
 type Exception struct {

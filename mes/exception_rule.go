@@ -81,7 +81,7 @@ func (x *Exceptions) Apply(ctx context.Context, rule Rule, req Request, out *Out
 	}
 	id := rule.Name + "-" + req.ID
 	return x.Open(ctx, "open-"+id, req.Actor, Deviation{
-		ID: id, Kind: rule.Kind, Summary: fmt.Sprintf("%s of %s denied: %s", req.Command, scopeOf(&req), strings.Join(msgs, "; ")),
+		ID: id, Kind: rule.Kind, Summary: fmt.Sprintf("%s of %s denied: %s", req.Command, req.Scope(), strings.Join(msgs, "; ")),
 		Subject: req.Subject, Step: req.Step, Source: SourceRule, Consequence: rule.Consequence,
 		Cause: causeOf(out), Evidence: req.Evidence, Refs: req.Refs, Details: details,
 	})

@@ -67,7 +67,7 @@ func (v *excEnv) load(tb testing.TB, stream string) []audit.Record {
 
 func (v *excEnv) state(tb testing.TB, m *Model, subject, step string) State {
 	tb.Helper()
-	return must[State](tb)(fold(m, step, v.load(tb, subject)))
+	return must[State](tb)(Fold(m, step, v.load(tb, subject)))
 }
 
 // openIDs lists the exceptions open on subject, as gates see them.

@@ -66,6 +66,7 @@ type ExceptionsConfig struct {
 // Exceptions is safe for concurrent use.
 type Exceptions struct {
 	engine     *Engine
+	store      storage.Store
 	model      *Model
 	batch      *Model
 	step       *Model
@@ -88,7 +89,7 @@ func NewExceptions(engine *Engine, cfg *ExceptionsConfig) (*Exceptions, error) {
 	if cfg.MaxRetries < 0 {
 		return nil, fmt.Errorf("mes: NewExceptions: ExceptionsConfig.MaxRetries is %d; it must not be negative", cfg.MaxRetries)
 	}
-	x := &Exceptions{engine: engine, model: cfg.Model, batch: cfg.Batch, step: cfg.Step, lot: cfg.Lot,
+	x := &Exceptions{engine: engine, store: engine.store, model: cfg.Model, batch: cfg.Batch, step: cfg.Step, lot: cfg.Lot,
 		equipment: cfg.Equipment, maxRetries: cfg.MaxRetries, steps: map[string]*Model{}}
 	if x.maxRetries == 0 {
 		x.maxRetries = 5
@@ -320,17 +321,17 @@ func (x *Exceptions) stepModel(step string) *Model {
 // subject is in; then it returns why. A command recorded before is
 // replayed whatever the state.
 func (x *Exceptions) follow(ctx context.Context, req Request) (*Outcome, string, error) {
-	recs, err := x.engine.store.Load(ctx, req.Subject, 1)
+	recs, err := x.store.Load(ctx, req.Subject, 1)
 	if err != nil {
 		return nil, "", fmt.Errorf("mes: load %s: %w", req.Subject, err)
 	}
-	if _, done, _ := replay(recs, &req); !done {
-		state, err := fold(req.Model, req.Step, recs)
+	if !CommandRecorded(recs, req.ID) {
+		state, err := Fold(req.Model, req.Step, recs)
 		if err != nil {
 			return nil, "", err
 		}
 		if _, err := req.Model.Transition(state, req.Command); err != nil {
-			return nil, fmt.Sprintf("%s is %q in %s v%d, which does not permit %s", scopeOf(&req), state,
+			return nil, fmt.Sprintf("%s is %q in %s v%d, which does not permit %s", req.Scope(), state,
 				req.Model.Name(), req.Model.Version(), req.Command), nil
 		}
 	}
@@ -355,7 +356,7 @@ func markerPayload(commandID string, data map[string]string) ([]byte, error) {
 // between it tries again, up to maxRetries times.
 func (x *Exceptions) withMarker(ctx context.Context, req Request, subject string, marker storage.Event) (*Outcome, error) {
 	for attempt := 0; ; attempt++ {
-		recs, err := x.engine.store.Load(ctx, subject, 1)
+		recs, err := x.store.Load(ctx, subject, 1)
 		if err != nil {
 			return nil, fmt.Errorf("mes: load %s: %w", subject, err)
 		}
@@ -481,20 +482,20 @@ func (x *Exceptions) Resume(ctx context.Context, commandID, actor, id string) (*
 		req.Model, req.Step = x.stepModel(exc.Step), exc.Step
 	}
 	refuse := func(format string, args ...any) (*Outcome, error) {
-		return nil, &NotResumableError{Exception: id, Scope: scopeOf(&req), Reason: fmt.Sprintf(format, args...)}
+		return nil, &NotResumableError{Exception: id, Scope: req.Scope(), Reason: fmt.Sprintf(format, args...)}
 	}
-	recs, err := x.engine.store.Load(ctx, exc.Subject, 1)
+	recs, err := x.store.Load(ctx, exc.Subject, 1)
 	if err != nil {
 		return nil, fmt.Errorf("mes: load %s: %w", exc.Subject, err)
 	}
-	if _, done, _ := replay(recs, &req); !done {
+	if !CommandRecorded(recs, req.ID) {
 		switch {
 		case exc.Consequence != ConsequenceBlock:
 			return refuse("the exception did not block it (consequence %q)", exc.Consequence)
 		case exc.State != ExceptionClosed:
 			return refuse("the exception is %q, not closed", exc.State)
 		}
-		open, err := newStreamFacts(x.engine.store, exc.Subject, recs).OpenExceptions(ctx, exc.Subject)
+		open, err := NewFacts(x.store, exc.Subject, recs).OpenExceptions(ctx, exc.Subject)
 		if err != nil {
 			return nil, fmt.Errorf("mes: open exceptions of %s: %w", exc.Subject, err)
 		}
@@ -505,7 +506,7 @@ func (x *Exceptions) Resume(ctx context.Context, commandID, actor, id string) (*
 			}
 			return refuse("exceptions %v are open on %s", ids, exc.Subject)
 		}
-		state, err := fold(req.Model, req.Step, recs)
+		state, err := Fold(req.Model, req.Step, recs)
 		if err != nil {
 			return nil, err
 		}
@@ -524,7 +525,7 @@ func (x *Exceptions) Resume(ctx context.Context, commandID, actor, id string) (*
 // Get returns exception id as its stream tells it. It returns an error
 // matching ErrExceptionNotFound when the exception was never opened.
 func (x *Exceptions) Get(ctx context.Context, id string) (*Exception, error) {
-	recs, err := x.engine.store.Load(ctx, event.ExceptionStream(id), 1)
+	recs, err := x.store.Load(ctx, event.ExceptionStream(id), 1)
 	if err != nil {
 		return nil, fmt.Errorf("mes: load %s: %w", event.ExceptionStream(id), err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
+	"github.com/interlock-mes/interlock/internal/quantity"
 )
 
 // States and commands of the fact models: the lifecycles of the things gates
@@ -51,7 +52,7 @@ const (
 // (for example a role gate); a site adds its own gates per transition by
 // building its own model with the same event types.
 func LotModel(opts ...Option) (*Model, error) {
-	with := sharedOptions(opts)
+	with := Prepend(opts)
 	return NewModel("lot", 1).
 		States(FactNew, LotQuarantine, LotReleased, LotRejected, LotOnHold).
 		Initial(FactNew).Final(LotRejected).
@@ -76,7 +77,7 @@ func LotModel(opts ...Option) (*Model, error) {
 // could not be one is denied and recorded with every reason, whichever way
 // the command is run.
 func EquipmentModel(opts ...Option) (*Model, error) {
-	with := sharedOptions(opts)
+	with := Prepend(opts)
 	calibrate := func(o ...Option) []Option { return with(append(o, WithGates(calibrationData))...) }
 	return NewModel("equipment", 1).
 		States(FactNew, EquipmentInService, EquipmentOutOfService).
@@ -93,7 +94,7 @@ func EquipmentModel(opts ...Option) (*Model, error) {
 // PersonModel returns the person lifecycle: registered, then roles granted
 // and revoked and training recorded, each on the record.
 func PersonModel(opts ...Option) (*Model, error) {
-	with := sharedOptions(opts)
+	with := Prepend(opts)
 	return NewModel("person", 1).
 		States(FactNew, PersonActive).
 		Initial(FactNew).
@@ -232,7 +233,7 @@ func checkCalibration(data json.RawMessage, at time.Time) []gate.Reason {
 	case w == nil && c.MinWeightUnit != "":
 		add(CodeCalibrationMinWeight, "the calibration gives a minimum weight unit %q but no minimum weight", c.MinWeightUnit)
 	case w == nil:
-	case !quantityInBounds(*w):
+	case !quantity.InBounds(*w):
 		add(CodeCalibrationMinWeight, "the minimum weight has %d as its exponent, beyond what a quantity may have", w.Exponent())
 	case !w.IsPositive():
 		add(CodeCalibrationMinWeight, "the minimum weight %s is not positive", w)

@@ -78,6 +78,34 @@ type readFact struct {
 	factEntry
 }
 
+// RecordReader is what the engine's facts give gates beyond gate.Facts:
+// the records of a stream as the attempt read them. The subject's are those
+// the append asserts; another stream read whole is asserted at its version
+// too. A gate that needs whole records type-asserts it.
+type RecordReader interface {
+	Records(ctx context.Context, stream string) ([]audit.Record, error)
+}
+
+// Facts is the fact set of one attempt: what gates read, with every
+// stream's version remembered.
+type Facts interface {
+	gate.Facts
+	RecordReader
+}
+
+// NewFacts returns the facts the engine's gates read, over store, for an
+// attempt on subject whose records are recs (which it reads as they are,
+// without loading them again). It lets a caller evaluate gates outside a
+// command, as release readiness does.
+func NewFacts(store storage.Store, subject string, recs []audit.Record) Facts {
+	return newStreamFacts(store, subject, recs)
+}
+
+// Records implements RecordReader.
+func (f *streamFacts) Records(ctx context.Context, stream string) ([]audit.Record, error) {
+	return f.load(ctx, stream)
+}
+
 func newStreamFacts(s storage.Store, subject string, subjectRecords []audit.Record) *streamFacts {
 	f := &streamFacts{store: s, subject: subject, subjectRecords: subjectRecords}
 	f.facts = f.factsBuf[:0]

@@ -9,11 +9,13 @@ import (
 	"github.com/interlock-mes/interlock/event"
 )
 
-// fold derives the state of a subject (or of one step of it) from its
-// records: the state the last transition of the model led to, or the
-// model's initial state. Only records whose type the model records as a
+// Fold derives the state of a subject (or of one step of it) from its
+// records: the state the last transition of model m led to, or the model's
+// initial state. Only records whose type the model records as a
 // transition's own event are decoded, so folding a long stream is cheap.
-func fold(m *Model, step string, recs []audit.Record) (State, error) {
+// It returns an error when a record cannot be decoded, or when the subject
+// runs another version of the model.
+func Fold(m *Model, step string, recs []audit.Record) (State, error) {
 	return foldFrom(m, step, recs, m.initial, nil)
 }
 

@@ -82,7 +82,7 @@ func BatchLifecycle(opts ...Option) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mes: BatchLifecycle: %w", err)
 	}
-	with := sharedOptions(opts)
+	with := Prepend(opts)
 	return NewModel("batch", 1).
 		States(BatchPlanned, BatchReady, BatchInProgress, BatchBlocked, BatchHeld,
 			BatchComplete, BatchVerified, BatchClosed, BatchCancelled, BatchAborted).
@@ -108,7 +108,7 @@ func BatchLifecycle(opts ...Option) (*Model, error) {
 
 // OrderLifecycle returns the standard production order model.
 func OrderLifecycle(opts ...Option) (*Model, error) {
-	with := sharedOptions(opts)
+	with := Prepend(opts)
 	return NewModel("order", 1).
 		States(OrderCreated, OrderReleased, OrderInProgress, OrderCompleted, OrderClosed, OrderCancelled).
 		Initial(OrderCreated).
@@ -125,7 +125,7 @@ func OrderLifecycle(opts ...Option) (*Model, error) {
 // StepLifecycle returns the standard step model. A step's own evidence,
 // gates and signatures come from the route; opts add to every transition.
 func StepLifecycle(opts ...Option) (*Model, error) {
-	with := sharedOptions(opts)
+	with := Prepend(opts)
 	return NewModel("step", 1).
 		States(StepPending, StepInProgress, StepBlocked, StepComplete, StepVerified, StepSkipped).
 		Initial(StepPending).
@@ -141,8 +141,9 @@ func StepLifecycle(opts ...Option) (*Model, error) {
 		Build()
 }
 
-// sharedOptions returns a function that prepends opts, the options a caller
-// gave for every transition, to the options of one transition.
-func sharedOptions(opts []Option) func(extra ...Option) []Option {
+// Prepend returns a function that prepends opts, the options a caller gave
+// for every transition of a model, to the options of one transition: the
+// standard models are built with it.
+func Prepend(opts []Option) func(extra ...Option) []Option {
 	return func(extra ...Option) []Option { return append(append([]Option{}, opts...), extra...) }
 }

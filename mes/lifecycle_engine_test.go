@@ -110,7 +110,7 @@ func TestEveryLifecyclePairThroughTheEngine(t *testing.T) {
 							}
 						}
 						before := must[[]audit.Record](t)(s.Load(ctx, subject, 1))
-						if st := must[State](t)(fold(m, lc.step, before)); st != state {
+						if st := must[State](t)(Fold(m, lc.step, before)); st != state {
 							t.Fatalf("%s is %s after its path, want %s", subject, st, state)
 						}
 						want, illegal := m.Transition(state, cmd)
@@ -122,7 +122,7 @@ func TestEveryLifecyclePairThroughTheEngine(t *testing.T) {
 								continue
 							}
 							after := must[[]audit.Record](t)(s.Load(ctx, subject, 1))
-							if st := must[State](t)(fold(m, lc.step, after)); !out.Allowed || out.To != want.To || st != want.To {
+							if st := must[State](t)(Fold(m, lc.step, after)); !out.Allowed || out.To != want.To || st != want.To {
 								t.Errorf("%s --%s-->: allowed %v, to %s, folds to %s; want %s", state, cmd, out.Allowed, out.To, st, want.To)
 							}
 							continue
@@ -140,7 +140,7 @@ func TestEveryLifecyclePairThroughTheEngine(t *testing.T) {
 							t.Errorf("%s in %s: outcome %+v, want denied and staying in %s", cmd, state, out, state)
 						}
 						after := must[[]audit.Record](t)(s.Load(ctx, subject, 1))
-						if st := must[State](t)(fold(m, lc.step, after)); st != state {
+						if st := must[State](t)(Fold(m, lc.step, after)); st != state {
 							t.Errorf("%s in %s: the subject folds to %s after the denial", cmd, state, st)
 						}
 						if len(after) != len(before)+1 {

@@ -93,7 +93,7 @@ func (e *Engine) signOverride(ctx context.Context, req *Request, t *Transition, 
 // overrideException returns the deviation an override opens: the marker on
 // the subject, and the first record of the exception's own stream.
 func overrideException(req *Request, from State, o *event.Override) (storage.Event, storage.StreamAppend, error) {
-	summary := fmt.Sprintf("%s of %s overridden by approval: %s", req.Command, scopeOf(req), o.Reason)
+	summary := fmt.Sprintf("%s of %s overridden by approval: %s", req.Command, req.Scope(), o.Reason)
 	data, err := json.Marshal(struct {
 		ID      string `json:"id"`
 		Kind    string `json:"kind"`

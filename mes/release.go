@@ -168,7 +168,7 @@ func Readiness(ctx context.Context, store storage.Store, batch string, cfg *Read
 	if err != nil {
 		return nil, err
 	}
-	blocking, err := r.check(ctx, newStreamFacts(store, "", nil), batch)
+	blocking, err := r.check(ctx, NewFacts(store, "", nil), batch)
 	if err != nil {
 		return nil, err
 	}
@@ -191,7 +191,7 @@ func ReleaseReady(cfg *ReadinessConfig) (gate.Gate, error) {
 		if a == nil {
 			return gate.Verdict{}, gate.ErrNilAttempt
 		}
-		sf, ok := f.(*streamFacts)
+		sf, ok := f.(Facts)
 		if !ok {
 			return gate.Verdict{}, fmt.Errorf("mes: release readiness reads the batch's records, which %T does not give", f)
 		}
@@ -238,7 +238,7 @@ func ReleaseModel(cfg *ReadinessConfig, qaRoles []string, opts ...Option) (*Mode
 	if err != nil {
 		return nil, err
 	}
-	with := sharedOptions(opts)
+	with := Prepend(opts)
 	return NewModel(ReleaseModelName, 1).
 		States(ReleasePending, ReleaseReleased, ReleaseRejected).
 		Initial(ReleasePending).Final(ReleaseReleased, ReleaseRejected).
@@ -258,8 +258,8 @@ type batchRecord struct {
 }
 
 // check lists the blockers of batch, reading it through f.
-func (r *readiness) check(ctx context.Context, f *streamFacts, batch string) ([]Blocker, error) {
-	recs, err := f.load(ctx, batch)
+func (r *readiness) check(ctx context.Context, f Facts, batch string) ([]Blocker, error) {
+	recs, err := f.Records(ctx, batch)
 	if err != nil {
 		return nil, err
 	}
@@ -268,7 +268,7 @@ func (r *readiness) check(ctx context.Context, f *streamFacts, batch string) ([]
 		out = append(out, Blocker{Code: code, Ref: ref, Version: version, Message: fmt.Sprintf(format, args...)})
 	}
 
-	state, err := fold(r.batch, "", recs)
+	state, err := Fold(r.batch, "", recs)
 	if err != nil {
 		return nil, err
 	}

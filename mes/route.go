@@ -10,6 +10,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/interlock-mes/interlock/gate"
+	"github.com/interlock-mes/interlock/internal/quantity"
 )
 
 // Route is one version of a product's traveler: the operations and steps a
@@ -261,7 +262,7 @@ func (r *Route) Validate() error {
 			add("yield", "range %s%% to %s%% is not a range of percentages", y.Range.Min, y.Range.Max)
 		}
 		for _, d := range []decimal.Decimal{y.Expected, y.Range.Min, y.Range.Max} {
-			if !quantityInBounds(d) {
+			if !quantity.InBounds(d) {
 				add("yield", "%s is out of the range of quantities a route may hold", d)
 			}
 		}
@@ -372,14 +373,14 @@ func validateRequirements(where string, reqs []Requirement, add func(string, str
 }
 
 // quantitiesInBounds reports the named quantities that are out of bounds
-// (see maxQuantityExponent) and whether all are within them: arithmetic on
+// (see quantity.MaxExponent) and whether all are within them: arithmetic on
 // the others would cost too much to attempt.
 func quantitiesInBounds(where string, add func(string, string, ...any), qs map[string]*decimal.Decimal) bool {
 	ok := true
 	for _, name := range slices.Sorted(maps.Keys(qs)) {
-		if d := qs[name]; d != nil && !quantityInBounds(*d) {
+		if d := qs[name]; d != nil && !quantity.InBounds(*d) {
 			add(where, "%s is out of range for a quantity (exponent %d, at most %d digits and exponents within ±%d)",
-				name, d.Exponent(), maxQuantityDigits, maxQuantityExponent)
+				name, d.Exponent(), quantity.MaxDigits, quantity.MaxExponent)
 			ok = false
 		}
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/internal/canonjson"
+	"github.com/interlock-mes/interlock/internal/quantity"
 )
 
 // RouteFormat names the layout of a route's canonical content. It is part
@@ -257,40 +258,8 @@ func ParseRoute(canonical []byte) (*Route, error) {
 	return r, nil
 }
 
-// maxQuantityExponent bounds the decimal exponent of any quantity a route
-// holds or a branch compares. Comparing two decimals rescales one to the
-// other's exponent, so an input such as "1e999999999" would otherwise cost
-// gigabytes; no shop-floor quantity comes near 10^±100.
-const maxQuantityExponent = 100
-
-// maxQuantityDigits bounds the significant digits of a quantity.
-const maxQuantityDigits = 100
-
-// parseQuantity parses a decimal within the bounds above.
-func parseQuantity(s string) (decimal.Decimal, error) {
-	if len(s) > 2*maxQuantityDigits {
-		return decimal.Decimal{}, fmt.Errorf("%d characters is too long for a quantity", len(s))
-	}
-	d, err := decimal.NewFromString(s)
-	if err != nil {
-		return decimal.Decimal{}, err
-	}
-	if !quantityInBounds(d) {
-		return decimal.Decimal{}, fmt.Errorf("%q is out of range for a quantity", s)
-	}
-	return d, nil
-}
-
-// quantityInBounds reports whether d is within the bounds above, without
-// rescaling it.
-func quantityInBounds(d decimal.Decimal) bool {
-	exp := d.Exponent()
-	if exp > maxQuantityExponent || exp < -maxQuantityExponent {
-		return false
-	}
-	// A coefficient of b bits has at most b*0.302+1 decimal digits.
-	return d.Coefficient().BitLen()*302/1000 < maxQuantityDigits
-}
+// parseQuantity parses a decimal within the bounds of package quantity.
+func parseQuantity(s string) (decimal.Decimal, error) { return quantity.Parse(s) }
 
 func decodeRequirement(w requirementWire) (Requirement, error) {
 	num := func(field, s string) (decimal.Decimal, error) {

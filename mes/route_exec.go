@@ -8,9 +8,9 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/interlock-mes/interlock/audit"
 	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
+	"github.com/interlock-mes/interlock/internal/quantity"
 )
 
 // Defaults of StepConfig.
@@ -274,7 +274,7 @@ func enforcementOf(step *Step, c *StepConfig) (*enforcement, error) {
 		case ScanLot:
 			e.evidence = append(e.evidence, EvidenceRequirement{Name: req.Name, Sources: []gate.Source{gate.SourceScanner}})
 			g, err := gate.LotUsable(gate.FromEvidence(req.Name), req.Material)
-			add(&e.complete, ifEvidence(req.Name, g), err)
+			add(&e.complete, gate.IfEvidence(req.Name, g), err)
 		case Weigh:
 			sources := []gate.Source{gate.SourceDevice, gate.SourceManual}
 			if req.RequireDevice {
@@ -299,11 +299,11 @@ func enforcementOf(step *Step, c *StepConfig) (*enforcement, error) {
 				}
 			}
 			g, err := gate.WithinTolerance(req.Name, req.Tolerance())
-			add(&e.complete, ifEvidence(req.Name, g), err)
+			add(&e.complete, gate.IfEvidence(req.Name, g), err)
 			g, err = deviceReading(req.Name, c.ScaleRef)
-			add(&e.complete, ifEvidence(req.Name, g), err)
+			add(&e.complete, gate.IfEvidence(req.Name, g), err)
 			g, err = gate.MinimumWeight(req.Name, gate.FromRef(c.ScaleRef))
-			add(&e.complete, ifEvidence(req.Name, unlessOtherDevice(req.Name, c.ScaleRef, g)), err)
+			add(&e.complete, gate.IfEvidence(req.Name, unlessOtherDevice(req.Name, c.ScaleRef, g)), err)
 			// A tare (or a gross) given with the weight makes the weight a
 			// net, which must be exactly gross − tare of one weighing.
 			tare, gross := WeighTare(req.Name), WeighGross(req.Name)
@@ -313,9 +313,9 @@ func enforcementOf(step *Step, c *StepConfig) (*enforcement, error) {
 				}
 			}
 			g, err = gate.GrossMinusTare(gross, tare, req.Name)
-			add(&e.complete, ifEvidence(req.Name, ifAnyEvidence([]string{tare, gross}, g)), err)
+			add(&e.complete, gate.IfEvidence(req.Name, gate.IfAnyEvidence([]string{tare, gross}, g)), err)
 			g, err = gate.RequireStable(tare)
-			add(&e.complete, ifEvidence(tare, g), err)
+			add(&e.complete, gate.IfEvidence(tare, g), err)
 			if req.Material != "" && !scanned[req.Material] {
 				g, err := gate.LotUsable(gate.FromRef(c.LotRef), req.Material)
 				add(&e.start, g, err)
@@ -324,7 +324,7 @@ func enforcementOf(step *Step, c *StepConfig) (*enforcement, error) {
 		case RecordValue:
 			e.evidence = append(e.evidence, EvidenceRequirement{Name: req.Name})
 			g, err := recordedValue(req)
-			add(&e.complete, ifEvidence(req.Name, g), err)
+			add(&e.complete, gate.IfEvidence(req.Name, g), err)
 		case SecondPersonVerification:
 			i := slices.IndexFunc(e.signatures, func(s SignatureRequirement) bool { return s.Meaning == req.Meaning })
 			switch {
@@ -349,47 +349,6 @@ func enforcementOf(step *Step, c *StepConfig) (*enforcement, error) {
 	return e, nil
 }
 
-// ifEvidence checks g only when the attempt carries evidence name: a
-// missing piece is the evidence requirement's to report, once.
-func ifEvidence(name string, g gate.Gate) gate.Gate {
-	return ifAnyEvidence([]string{name}, g)
-}
-
-// ifAnyEvidence checks g only when the attempt carries evidence by one of
-// names.
-func ifAnyEvidence(names []string, g gate.Gate) gate.Gate {
-	if g == nil {
-		return nil
-	}
-	return namedAs(g, &evidenceGuard{names: names, g: g})
-}
-
-// namedAs gives wrapper, which guards g, g's name, so that its reasons
-// name the gate they come from. Every gate guarded here is named; an
-// unnamed one leaves wrapper as it is.
-func namedAs(g, wrapper gate.Gate) gate.Gate {
-	named, err := gate.Named(gate.Name(g), wrapper)
-	if err != nil {
-		return wrapper
-	}
-	return named
-}
-
-type evidenceGuard struct {
-	names []string
-	g     gate.Gate
-}
-
-func (e *evidenceGuard) Check(ctx context.Context, a *gate.Attempt, f gate.Facts) (gate.Verdict, error) {
-	if a == nil {
-		return gate.Verdict{}, gate.ErrNilAttempt
-	}
-	if !slices.ContainsFunc(a.Evidence, func(ev gate.Evidence) bool { return slices.Contains(e.names, ev.Name) }) {
-		return gate.Pass(), nil
-	}
-	return e.g.Check(ctx, a, f)
-}
-
 // unlessOtherDevice checks g unless evidence name is a device reading
 // taken on an instrument other than the scale named by scaleRef: that is
 // deviceReading's to deny, and no minimum weight of the scale applies to it.
@@ -406,7 +365,7 @@ func unlessOtherDevice(name, scaleRef string, g gate.Gate) gate.Gate {
 		}
 		return g.Check(ctx, a, f)
 	})
-	return namedAs(g, guarded)
+	return gate.NamedAs(g, guarded)
 }
 
 // one returns the one piece of evidence named name, or the reason there is
@@ -506,7 +465,7 @@ func recordedValue(req RecordValue) (gate.Gate, error) {
 			return fail(gate.CodeValueMissing, "evidence %s carries no number to compare with its limits", req.Name)
 		case e.Unit != req.Unit:
 			return fail(gate.CodeUnitMismatch, "%s %s %s is not in %s, the unit of its limits", req.Name, e.Value, unitOrNone(e.Unit), unitOrNone(req.Unit))
-		case !quantityInBounds(e.Value):
+		case !quantity.InBounds(e.Value):
 			return fail(CodeValueUnreadable, "%s has %d as its exponent, beyond what a quantity may have", req.Name, e.Value.Exponent())
 		case req.Min != nil && e.Value.LessThan(*req.Min):
 			return fail(gate.CodeBelowLowerLimit, "%s %s %s is below the lower limit %s", req.Name, e.Value, req.Unit, req.Min)
@@ -524,15 +483,6 @@ func unitOrNone(u string) string {
 	return u
 }
 
-// recordReader is what the engine's facts give beyond gate.Facts: the
-// records of a stream, the subject's own among them, as the attempt read
-// them.
-type recordReader interface {
-	load(ctx context.Context, stream string) ([]audit.Record, error)
-}
-
-var _ recordReader = (*streamFacts)(nil)
-
 // boundTo returns the gate that passes when the subject's records bind the
 // route version stream with digest: the first allowed transition that
 // records a route reference names them.
@@ -546,11 +496,11 @@ func boundTo(stream, digest string) (gate.Gate, error) {
 		if a == nil {
 			return gate.Verdict{}, gate.ErrNilAttempt
 		}
-		rr, ok := f.(recordReader)
+		rr, ok := f.(RecordReader)
 		if !ok {
 			return gate.Verdict{}, fmt.Errorf("the facts (%T) do not give the subject's records; run route steps through the engine", f)
 		}
-		recs, err := rr.load(ctx, a.Subject)
+		recs, err := rr.Records(ctx, a.Subject)
 		if err != nil {
 			return gate.Verdict{}, err
 		}

@@ -254,8 +254,8 @@ func (rr *routeRun) denied(req Request, codes ...gate.Code) {
 	if last.Type != event.Denied || last.Actor != req.Actor || cmp.Diff(codes, sorted(p.Reasons)) != "" {
 		rr.t.Errorf("last record %s by %s with reasons %v; want the denial by %s with %v", last.Type, last.Actor, p.Reasons, req.Actor, codes)
 	}
-	was := must[State](rr.t)(fold(req.Model, req.Step, before))
-	if now := must[State](rr.t)(fold(req.Model, req.Step, after)); now != was {
+	was := must[State](rr.t)(Fold(req.Model, req.Step, before))
+	if now := must[State](rr.t)(Fold(req.Model, req.Step, after)); now != was {
 		rr.t.Errorf("%s %s moved from %s to %s on a denial", req.Subject, req.Step, was, now)
 	}
 }
@@ -337,7 +337,7 @@ func TestRouteRunsThroughTheEngine(t *testing.T) {
 		if got := must[*RouteVersion](t)(routes.VerifyBinding(ctx, batchAfter)); got.Route.Version != 1 || got.Digest != binding.Digest {
 			t.Errorf("VerifyBinding = v%d %s, want v1 %s", got.Route.Version, got.Digest, binding.Digest)
 		}
-		if st := must[State](t)(fold(s10, "S10", batchAfter)); st != StepComplete {
+		if st := must[State](t)(Fold(s10, "S10", batchAfter)); st != StepComplete {
 			t.Errorf("S10 of batch-B1 is %s after v2, want complete", st)
 		}
 		// v2's steps do not run on a batch bound to v1.

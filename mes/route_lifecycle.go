@@ -273,7 +273,7 @@ func (rs *Routes) Load(ctx context.Context, product string, version int) (*Route
 }
 
 func (rs *Routes) readVersion(stream, product string, version int, recs []audit.Record) (*RouteVersion, error) {
-	status, err := fold(rs.model, "", recs)
+	status, err := Fold(rs.model, "", recs)
 	if err != nil {
 		return nil, err
 	}

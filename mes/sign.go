@@ -111,7 +111,7 @@ func (e *Engine) collectSignatures(ctx context.Context, req *Request, t *Transit
 			who := s.sig.Manifestation.SignerID
 			if r.NotPerformer && performers[who] {
 				reasons = append(reasons, gate.Reason{Gate: "signature", Code: CodeSignatureSelf,
-					Message: fmt.Sprintf("%s took part in the work on %s and may not sign it %q", who, scopeOf(req), r.Meaning)})
+					Message: fmt.Sprintf("%s took part in the work on %s and may not sign it %q", who, req.Scope(), r.Meaning)})
 			}
 			if len(r.Roles) > 0 {
 				p, err := facts.Person(ctx, who)
@@ -165,7 +165,9 @@ func performersOf(req *Request, recs []audit.Record) map[string]bool {
 	return out
 }
 
-func scopeOf(req *Request) string {
+// Scope names what the request acts on, for messages: "step S10 of
+// batch-B42", or the subject.
+func (req *Request) Scope() string {
 	if req.Step != "" {
 		return "step " + req.Step + " of " + req.Subject
 	}

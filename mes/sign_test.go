@@ -165,7 +165,7 @@ func TestSignatureDenials(t *testing.T) {
 			if len(after) != len(before)+1 || after[len(after)-1].Type != event.Denied || !strings.Contains(string(after[len(after)-1].Payload), string(tc.want)) {
 				t.Fatalf("the record gained %d records, last %+v; want one denied attempt with %s", len(after)-len(before), after[len(after)-1], tc.want)
 			}
-			if st, _ := fold(m, "S10", after); st != StepComplete || out.To != StepComplete {
+			if st, _ := Fold(m, "S10", after); st != StepComplete || out.To != StepComplete {
 				t.Errorf("state %s / outcome %s; want complete", st, out.To)
 			}
 			if len(VerifySignatures(after, sg.pub)) != 0 {

@@ -200,20 +200,20 @@ func WeighStep(spec WeighSpec) (*Model, error) {
 		add(&start, g, err)
 	}
 	g, err := gate.EvidencePresent(spec.LotScan, gate.FromRef(spec.LotRef))
-	add(&start, ifEvidence(spec.LotScan, g), err)
+	add(&start, gate.IfEvidence(spec.LotScan, g), err)
 
 	g, err = gate.GrossMinusTare(EvidenceGross, EvidenceTare, EvidenceNet)
-	add(&complete, ifEvidence(EvidenceGross, ifEvidence(EvidenceTare, ifEvidence(EvidenceNet, g))), err)
+	add(&complete, gate.IfEvidence(EvidenceGross, gate.IfEvidence(EvidenceTare, gate.IfEvidence(EvidenceNet, g))), err)
 	g, err = gate.RequireStable(EvidenceTare)
-	add(&complete, ifEvidence(EvidenceTare, g), err)
+	add(&complete, gate.IfEvidence(EvidenceTare, g), err)
 	g, err = gate.RequireStable(EvidenceNet)
-	add(&complete, ifEvidence(EvidenceNet, g), err)
+	add(&complete, gate.IfEvidence(EvidenceNet, g), err)
 	g, err = gate.WithinTolerance(EvidenceNet, spec.Tolerance)
-	add(&complete, ifEvidence(EvidenceNet, g), err)
+	add(&complete, gate.IfEvidence(EvidenceNet, g), err)
 	g, err = gate.MinimumWeight(EvidenceNet, gate.FromRef(spec.ScaleRef))
-	add(&complete, ifEvidence(EvidenceNet, g), err)
+	add(&complete, gate.IfEvidence(EvidenceNet, g), err)
 
-	with := sharedOptions(spec.Options)
+	with := Prepend(spec.Options)
 	m, berr := NewModel(spec.Name, spec.Version).
 		States(StepPending, StepInProgress, StepBlocked, StepComplete).
 		Initial(StepPending).

@@ -346,7 +346,7 @@ func TestWeighDenied(t *testing.T) {
 				if diff := cmp.Diff(ev, recordedEvidence(t, last), equateDecimals); diff != "" {
 					t.Errorf("evidence on the denied record (-given +recorded):\n%s", diff)
 				}
-				if st := must[State](t)(fold(b.m, "S10", after)); st != StepInProgress {
+				if st := must[State](t)(Fold(b.m, "S10", after)); st != StepInProgress {
 					t.Errorf("S10 is %s after a denial, want %s", st, StepInProgress)
 				}
 				if got := len(must[[]audit.Record](t)(loadLot(s, "L7"))); got != lotBefore {
