@@ -1,11 +1,14 @@
-package mes
+package packml
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/interlock-mes/interlock/mes"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -21,7 +24,7 @@ import (
 // that the constants are checked too. A command leads to the same state
 // wherever it is accepted (packMLCommandTarget); SC leads to the state that
 // follows the acting state (packMLSCTarget).
-var packMLAccepts = map[State][]Command{
+var packMLAccepts = map[mes.State][]mes.Command{
 	"Clearing":     {"Abort", "SC"},
 	"Stopped":      {"Reset", "Abort"},
 	"Starting":     {"Stop", "Abort", "SC"},
@@ -41,13 +44,13 @@ var packMLAccepts = map[State][]Command{
 	"Complete":     {"Reset", "Stop", "Abort"},
 }
 
-var packMLCommandTarget = map[Command]State{
+var packMLCommandTarget = map[mes.Command]mes.State{
 	"Reset": "Resetting", "Start": "Starting", "Stop": "Stopping",
 	"Hold": "Holding", "Unhold": "Unholding", "Suspend": "Suspending",
 	"Unsuspend": "Unsuspending", "Abort": "Aborting", "Clear": "Clearing",
 }
 
-var packMLSCTarget = map[State]State{
+var packMLSCTarget = map[mes.State]mes.State{
 	"Resetting": "Idle", "Starting": "Execute", "Execute": "Completing",
 	"Completing": "Complete", "Holding": "Held", "Unholding": "Execute",
 	"Suspending": "Suspended", "Unsuspending": "Execute", "Stopping": "Stopped",
@@ -56,7 +59,7 @@ var packMLSCTarget = map[State]State{
 
 // packMLExpect returns where the expectation tables say command leads from
 // s, and whether s accepts it at all.
-func packMLExpect(s State, command Command) (State, bool) {
+func packMLExpect(s mes.State, command mes.Command) (mes.State, bool) {
 	for _, c := range packMLAccepts[s] {
 		if c != command {
 			continue
@@ -71,13 +74,13 @@ func packMLExpect(s State, command Command) (State, bool) {
 
 // packMLAllCommands is the ten columns of the exhaustive check, and two
 // commands no PackML state accepts (case matters: "stop" is not "Stop").
-var packMLAllCommands = []Command{"Reset", "Start", "Stop", "Hold", "Unhold", "Suspend", "Unsuspend", "Abort", "Clear", "SC", "stop", ""}
+var packMLAllCommands = []mes.Command{"Reset", "Start", "Stop", "Hold", "Unhold", "Suspend", "Unsuspend", "Abort", "Clear", "SC", "stop", ""}
 
-func buildPackML(t *testing.T) *Model {
+func buildPackML(t *testing.T) *mes.Model {
 	t.Helper()
-	m, err := PackMLModel()
+	m, err := Model()
 	if err != nil {
-		t.Fatalf("PackMLModel: %v", err)
+		t.Fatalf("Model: %v", err)
 	}
 	return m
 }
@@ -85,17 +88,17 @@ func buildPackML(t *testing.T) *Model {
 func TestPackMLModelShape(t *testing.T) {
 	t.Parallel()
 	m := buildPackML(t)
-	var wantStates []State
+	var wantStates []mes.State
 	for _, s := range device.PackMLStates() {
-		wantStates = append(wantStates, State(s))
+		wantStates = append(wantStates, mes.State(s))
 	}
 	type shape struct {
 		Name     string
 		Version  int
-		Initial  State
-		States   []State
-		Final    []State
-		Commands []Command
+		Initial  mes.State
+		States   []mes.State
+		Final    []mes.State
+		Commands []mes.Command
 	}
 	got := shape{Name: m.Name(), Version: m.Version(), Initial: m.Initial(), States: m.States(), Commands: m.Commands()}
 	for _, s := range m.States() {
@@ -105,9 +108,9 @@ func TestPackMLModelShape(t *testing.T) {
 	}
 	want := shape{
 		Name: "packml", Version: 1, Initial: "Stopped", States: wantStates,
-		Commands: []Command{"Reset", "Start", "Stop", "Hold", "Unhold", "Suspend", "Unsuspend", "Abort", "Clear", "SC"},
+		Commands: []mes.Command{"Reset", "Start", "Stop", "Hold", "Unhold", "Suspend", "Unsuspend", "Abort", "Clear", "SC"},
 	}
-	if diff := cmp.Diff(want, got, cmpopts.SortSlices(func(a, b Command) bool { return a < b })); diff != "" {
+	if diff := cmp.Diff(want, got, cmpopts.SortSlices(func(a, b mes.Command) bool { return a < b })); diff != "" {
 		t.Errorf("PackML model (-want +got):\n%s", diff)
 	}
 	if len(packMLAccepts) != 17 || len(m.States()) != 17 {
@@ -144,13 +147,13 @@ func TestPackMLEveryPair(t *testing.T) {
 				}
 				continue
 			}
-			var ite *IllegalTransitionError
+			var ite *mes.IllegalTransitionError
 			if !errors.As(err, &ite) {
 				t.Errorf("(%s, %s): error = %v, want an *IllegalTransitionError", s, c, err)
 				continue
 			}
-			want := &IllegalTransitionError{Model: "packml", State: s, Command: c, Permitted: packMLAccepts[s]}
-			if diff := cmp.Diff(want, ite, cmpopts.SortSlices(func(a, b Command) bool { return a < b })); diff != "" {
+			want := &mes.IllegalTransitionError{Model: "packml", State: s, Command: c, Permitted: packMLAccepts[s]}
+			if diff := cmp.Diff(want, ite, cmpopts.SortSlices(func(a, b mes.Command) bool { return a < b })); diff != "" {
 				t.Errorf("(%s, %s) error (-want +got):\n%s", s, c, diff)
 			}
 		}
@@ -177,37 +180,37 @@ func TestPackMLStateMapping(t *testing.T) {
 	t.Parallel()
 	m := buildPackML(t)
 	for _, d := range device.PackMLStates() {
-		s, err := PackMLStateOf(d)
+		s, err := StateOf(d)
 		if err != nil {
-			t.Errorf("PackMLStateOf(%q): %v", d, err)
+			t.Errorf("StateOf(%q): %v", d, err)
 			continue
 		}
 		if !containsState(m.States(), s) {
-			t.Errorf("PackMLStateOf(%q) = %q, not a state of the model", d, s)
+			t.Errorf("StateOf(%q) = %q, not a state of the model", d, s)
 		}
-		back, err := DevicePackMLState(s)
+		back, err := DeviceState(s)
 		if err != nil || back != d {
-			t.Errorf("DevicePackMLState(%q) = %q, %v; want %q", s, back, err, d)
+			t.Errorf("DeviceState(%q) = %q, %v; want %q", s, back, err, d)
 		}
 	}
 	for _, s := range m.States() {
-		if _, err := DevicePackMLState(s); err != nil {
+		if _, err := DeviceState(s); err != nil {
 			t.Errorf("model state %q has no device state: %v", s, err)
 		}
 	}
 	for _, bad := range []string{"", "stopped", "Running", "Undefined", "Stopped "} {
-		_, err1 := PackMLStateOf(device.PackMLState(bad))
-		_, err2 := DevicePackMLState(State(bad))
+		_, err1 := StateOf(device.PackMLState(bad))
+		_, err2 := DeviceState(mes.State(bad))
 		for _, err := range []error{err1, err2} {
-			var ue *UnknownPackMLStateError
-			if !errors.As(err, &ue) || ue.State != bad || !errors.Is(err, ErrUnknownPackMLState) {
-				t.Errorf("state %q: error = %v, want an *UnknownPackMLStateError naming it", bad, err)
+			var ue *UnknownStateError
+			if !errors.As(err, &ue) || ue.State != bad || !errors.Is(err, ErrUnknownState) {
+				t.Errorf("state %q: error = %v, want an *UnknownStateError naming it", bad, err)
 			}
 		}
 	}
 }
 
-func containsState(ss []State, s State) bool {
+func containsState(ss []mes.State, s mes.State) bool {
 	for _, v := range ss {
 		if v == s {
 			return true
@@ -219,37 +222,37 @@ func containsState(ss []State, s State) bool {
 // TestExplainPackMLChangeEveryPair checks all 17 × 17 moves between device
 // states against the expectation tables: a move the standard allows is
 // explained by the one command that makes it; any other is a
-// *PackMLChangeError whose route of missed states is legal step by step.
+// *ChangeError whose route of missed states is legal step by step.
 func TestExplainPackMLChangeEveryPair(t *testing.T) {
 	t.Parallel()
 	states := device.PackMLStates()
 	for _, from := range states {
 		for _, to := range states {
-			var want []Command
+			var want []mes.Command
 			for _, c := range packMLAllCommands {
-				if target, ok := packMLExpect(State(from), c); ok && target == State(to) {
+				if target, ok := packMLExpect(mes.State(from), c); ok && target == mes.State(to) {
 					want = append(want, c)
 				}
 			}
 			if len(want) > 1 {
 				t.Fatalf("%s -> %s: the expectation allows %v; the standard never offers two", from, to, want)
 			}
-			got, err := ExplainPackMLChange(device.PackMLChange{From: from, To: to})
+			got, err := Explain(device.PackMLChange{From: from, To: to})
 			if len(want) == 1 {
 				if err != nil || got != want[0] {
-					t.Errorf("ExplainPackMLChange(%s -> %s) = %q, %v; want %q", from, to, got, err, want[0])
+					t.Errorf("Explain(%s -> %s) = %q, %v; want %q", from, to, got, err, want[0])
 				}
 				continue
 			}
-			var ce *PackMLChangeError
-			if !errors.As(err, &ce) || !errors.Is(err, ErrIllegalTransition) || got != "" {
-				t.Errorf("ExplainPackMLChange(%s -> %s) = %q, %v; want a *PackMLChangeError", from, to, got, err)
+			var ce *ChangeError
+			if !errors.As(err, &ce) || !errors.Is(err, mes.ErrIllegalTransition) || got != "" {
+				t.Errorf("Explain(%s -> %s) = %q, %v; want a *ChangeError", from, to, got, err)
 				continue
 			}
 			if ce.From != from || ce.To != to {
 				t.Errorf("%s -> %s: error names %s -> %s", from, to, ce.From, ce.To)
 			}
-			if diff := cmp.Diff(packMLAccepts[State(from)], ce.Accepted, cmpopts.SortSlices(func(a, b Command) bool { return a < b })); diff != "" {
+			if diff := cmp.Diff(packMLAccepts[mes.State(from)], ce.Accepted, cmpopts.SortSlices(func(a, b mes.Command) bool { return a < b })); diff != "" {
 				t.Errorf("%s -> %s: accepted commands (-want +got):\n%s", from, to, diff)
 			}
 			// Every PackML state can reach every other, so a route always exists.
@@ -258,7 +261,7 @@ func TestExplainPackMLChangeEveryPair(t *testing.T) {
 				t.Errorf("%s -> %s: no missed states, but the move is not a single step", from, to)
 			}
 			for i := 1; i < len(route); i++ {
-				if !packMLStepAllowed(State(route[i-1]), State(route[i])) {
+				if !packMLStepAllowed(mes.State(route[i-1]), mes.State(route[i])) {
 					t.Errorf("%s -> %s: route %v takes a step %s -> %s the standard does not allow", from, to, route, route[i-1], route[i])
 				}
 			}
@@ -266,7 +269,7 @@ func TestExplainPackMLChangeEveryPair(t *testing.T) {
 	}
 }
 
-func packMLStepAllowed(from, to State) bool {
+func packMLStepAllowed(from, to mes.State) bool {
 	for _, c := range packMLAccepts[from] {
 		if target, _ := packMLExpect(from, c); target == to {
 			return true
@@ -281,35 +284,35 @@ func TestExplainPackMLChangeErrors(t *testing.T) {
 		name   string
 		change device.PackMLChange
 		is     error
-		missed []device.PackMLState // for a *PackMLChangeError
+		missed []device.PackMLState // for a *ChangeError
 	}{
-		{"first read", device.PackMLChange{To: device.PackMLIdle}, ErrNoPriorPackMLState, nil},
-		{"unknown from", device.PackMLChange{From: "Running", To: device.PackMLIdle}, ErrUnknownPackMLState, nil},
-		{"unknown to", device.PackMLChange{From: device.PackMLIdle, To: "idle"}, ErrUnknownPackMLState, nil},
-		{"empty to", device.PackMLChange{From: device.PackMLIdle}, ErrUnknownPackMLState, nil},
-		{"hold seen late", device.PackMLChange{From: device.PackMLExecute, To: device.PackMLHeld}, ErrIllegalTransition,
+		{"first read", device.PackMLChange{To: device.PackMLIdle}, ErrNoPriorState, nil},
+		{"unknown from", device.PackMLChange{From: "Running", To: device.PackMLIdle}, ErrUnknownState, nil},
+		{"unknown to", device.PackMLChange{From: device.PackMLIdle, To: "idle"}, ErrUnknownState, nil},
+		{"empty to", device.PackMLChange{From: device.PackMLIdle}, ErrUnknownState, nil},
+		{"hold seen late", device.PackMLChange{From: device.PackMLExecute, To: device.PackMLHeld}, mes.ErrIllegalTransition,
 			[]device.PackMLState{device.PackMLHolding}},
-		{"start from stopped", device.PackMLChange{From: device.PackMLStopped, To: device.PackMLExecute}, ErrIllegalTransition,
+		{"start from stopped", device.PackMLChange{From: device.PackMLStopped, To: device.PackMLExecute}, mes.ErrIllegalTransition,
 			[]device.PackMLState{device.PackMLResetting, device.PackMLIdle, device.PackMLStarting}},
-		{"optional hold from suspended", device.PackMLChange{From: device.PackMLSuspended, To: device.PackMLHolding}, ErrIllegalTransition,
+		{"optional hold from suspended", device.PackMLChange{From: device.PackMLSuspended, To: device.PackMLHolding}, mes.ErrIllegalTransition,
 			[]device.PackMLState{device.PackMLUnsuspending, device.PackMLExecute}},
-		{"aborted skips clearing", device.PackMLChange{From: device.PackMLAborted, To: device.PackMLStopped}, ErrIllegalTransition,
+		{"aborted skips clearing", device.PackMLChange{From: device.PackMLAborted, To: device.PackMLStopped}, mes.ErrIllegalTransition,
 			[]device.PackMLState{device.PackMLClearing}},
 		// A state never moves to itself; the shortest way round is through
 		// Holding, the first of Execute's commands in sorted order.
-		{"no move", device.PackMLChange{From: device.PackMLExecute, To: device.PackMLExecute}, ErrIllegalTransition,
+		{"no move", device.PackMLChange{From: device.PackMLExecute, To: device.PackMLExecute}, mes.ErrIllegalTransition,
 			[]device.PackMLState{device.PackMLHolding, device.PackMLHeld, device.PackMLUnholding}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := ExplainPackMLChange(tt.change)
+			got, err := Explain(tt.change)
 			if got != "" || !errors.Is(err, tt.is) {
-				t.Fatalf("ExplainPackMLChange(%+v) = %q, %v; want an error matching %v", tt.change, got, err, tt.is)
+				t.Fatalf("Explain(%+v) = %q, %v; want an error matching %v", tt.change, got, err, tt.is)
 			}
-			var ce *PackMLChangeError
+			var ce *ChangeError
 			if errors.As(err, &ce) != (tt.missed != nil) {
-				t.Fatalf("error = %v (%T); want a *PackMLChangeError: %v", err, err, tt.missed != nil)
+				t.Fatalf("error = %v (%T); want a *ChangeError: %v", err, err, tt.missed != nil)
 			}
 			if ce != nil {
 				if diff := cmp.Diff(tt.missed, ce.Missed); diff != "" {
@@ -338,15 +341,15 @@ func TestPackMLDOTGolden(t *testing.T) {
 	}
 }
 
-func ExampleExplainPackMLChange() {
+func ExampleExplain() {
 	// Moves as a PLC's PackML state register reports them.
 	for _, change := range []device.PackMLChange{
 		{From: device.PackMLIdle, To: device.PackMLStarting},
 		{From: device.PackMLStarting, To: device.PackMLExecute},
 		{From: device.PackMLExecute, To: device.PackMLHeld},
 	} {
-		command, err := ExplainPackMLChange(change)
-		var ce *PackMLChangeError
+		command, err := Explain(change)
+		var ce *ChangeError
 		switch {
 		case errors.As(err, &ce):
 			fmt.Printf("%s -> %s: not allowed; missed %v\n", change.From, change.To, ce.Missed)
@@ -362,13 +365,13 @@ func ExampleExplainPackMLChange() {
 	// Execute -> Held: not allowed; missed [Holding]
 }
 
-func ExamplePackMLModel() {
-	m, err := PackMLModel()
+func ExampleModel() {
+	m, err := Model()
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	_, err = m.Transition(PackMLIdle, PackMLCmdHold)
+	_, err = m.Transition(Idle, CmdHold)
 	fmt.Println(m.Initial(), len(m.States()), "states")
 	fmt.Println(err)
 	// Output:
@@ -377,7 +380,7 @@ func ExamplePackMLModel() {
 }
 
 // FuzzExplainPackMLChange feeds arbitrary state names, as a misbehaving
-// device or a tampered event could carry them: ExplainPackMLChange must
+// device or a tampered event could carry them: Explain must
 // never panic, must fail only with its documented errors, and an
 // explanation it gives must be a transition of the model to the same state.
 func FuzzExplainPackMLChange(f *testing.F) {
@@ -388,32 +391,34 @@ func FuzzExplainPackMLChange(f *testing.F) {
 	f.Add("Execute", "Held")
 	f.Add("Idle", "idle")
 	f.Add("\xff", "Stopped\x00")
-	m, err := PackMLModel()
+	m, err := Model()
 	if err != nil {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, from, to string) {
-		command, err := ExplainPackMLChange(device.PackMLChange{From: device.PackMLState(from), To: device.PackMLState(to)})
+		command, err := Explain(device.PackMLChange{From: device.PackMLState(from), To: device.PackMLState(to)})
 		if err != nil {
-			var ce *PackMLChangeError
+			var ce *ChangeError
 			switch {
-			case errors.Is(err, ErrNoPriorPackMLState) && from == "":
-			case errors.Is(err, ErrUnknownPackMLState):
+			case errors.Is(err, ErrNoPriorState) && from == "":
+			case errors.Is(err, ErrUnknownState):
 			case errors.As(err, &ce):
 				if ce.From != device.PackMLState(from) || ce.To != device.PackMLState(to) {
 					t.Fatalf("error %v names another move than %q -> %q", err, from, to)
 				}
 			default:
-				t.Fatalf("ExplainPackMLChange(%q, %q): undocumented error %v", from, to, err)
+				t.Fatalf("Explain(%q, %q): undocumented error %v", from, to, err)
 			}
 			if command != "" {
-				t.Fatalf("ExplainPackMLChange(%q, %q) = %q with error %v", from, to, command, err)
+				t.Fatalf("Explain(%q, %q) = %q with error %v", from, to, command, err)
 			}
 			return
 		}
-		tr, err := m.Transition(State(from), command)
-		if err != nil || tr.To != State(to) {
-			t.Fatalf("ExplainPackMLChange(%q, %q) = %q, but the model gives %v, %v", from, to, command, tr, err)
+		tr, err := m.Transition(mes.State(from), command)
+		if err != nil || tr.To != mes.State(to) {
+			t.Fatalf("Explain(%q, %q) = %q, but the model gives %v, %v", from, to, command, tr, err)
 		}
 	})
 }
+
+var update = flag.Bool("update", false, "rewrite golden files in testdata")
