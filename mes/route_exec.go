@@ -84,8 +84,8 @@ const routeStepModelPrefix = "route-step/"
 //     that scale, within Target−Below..Target+Above in Unit and at or above
 //     the scale's minimum weight in Unit (gate.MinimumWeight: a scale whose
 //     calibration recorded no minimum weight fails closed). A tare given
-//     as evidence WeighTare(Name) (with its gross, WeighGross(Name), as
-//     RouteWeighingEvidence gives them) makes Name the net: the three must
+//     as evidence weigh.Tare(Name) (with its gross, weigh.Gross(Name), as
+//     weigh.RouteEvidence gives them) makes Name the net: the three must
 //     be one device weighing with Name exactly gross − tare
 //     (gate.GrossMinusTare), and the tare stable. With a Material of which
 //     the step scans no lot, the lot named by StepConfig.LotRef must be
@@ -306,7 +306,7 @@ func enforcementOf(step *Step, c *StepConfig) (*enforcement, error) {
 			add(&e.complete, gate.IfEvidence(req.Name, unlessOtherDevice(req.Name, c.ScaleRef, g)), err)
 			// A tare (or a gross) given with the weight makes the weight a
 			// net, which must be exactly gross − tare of one weighing.
-			tare, gross := WeighTare(req.Name), WeighGross(req.Name)
+			tare, gross := req.Name+".tare", req.Name+".gross"
 			for _, n := range []string{tare, gross} {
 				if values[n] {
 					errs = append(errs, fmt.Errorf("weighing %s names its tare or gross %q, which another requirement of the step uses", req.Name, n))

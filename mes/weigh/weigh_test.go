@@ -1,6 +1,6 @@
 //go:build linux
 
-package mes
+package weigh
 
 import (
 	"context"
@@ -8,9 +8,11 @@ import (
 	"errors"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/interlock-mes/interlock/mes"
+	"github.com/interlock-mes/interlock/mes/mestest"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/shopspring/decimal"
@@ -25,18 +27,6 @@ import (
 )
 
 var equateDecimals = cmp.Comparer(func(a, b decimal.Decimal) bool { return a.Equal(b) })
-
-// weighClock is an engine clock a test moves forward.
-type weighClock struct{ ns atomic.Int64 }
-
-func newWeighClock() *weighClock {
-	c := &weighClock{}
-	c.ns.Store(now.UnixNano())
-	return c
-}
-
-func (c *weighClock) now() time.Time          { return time.Unix(0, c.ns.Load()).UTC() }
-func (c *weighClock) advance(d time.Duration) { c.ns.Add(int64(d)) }
 
 // simScale starts a simulated MT-SICS scale (kg, three decimals) on a
 // pseudo-terminal and connects a device.Scale to it through go.bug.st/serial,
@@ -55,7 +45,7 @@ func simScale(t *testing.T, instrument string) (*scalesim.Simulator, *device.Sca
 	scale, err := device.NewScale(&device.ScaleConfig{
 		Serial:     device.SerialLine{Port: sim.Path(), MinBackoff: 5 * time.Millisecond, MaxBackoff: 20 * time.Millisecond},
 		Instrument: instrument,
-		Clock:      func() time.Time { return now },
+		Clock:      func() time.Time { return mestest.Now },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -75,12 +65,12 @@ func weighOn(t *testing.T, sim *scalesim.Simulator, scale *device.Scale, contain
 	t.Helper()
 	ctx := t.Context()
 	sim.SetStable(true)
-	sim.SetLoad(decimalOf(t, container))
+	sim.SetLoad(mestest.Decimal(t, container))
 	tare, err := scale.Tare(ctx)
 	if err != nil {
 		t.Fatalf("tare: %v", err)
 	}
-	sim.SetLoad(decimalOf(t, gross))
+	sim.SetLoad(mestest.Decimal(t, gross))
 	sim.SetStable(settled)
 	read := scale.StableWeight
 	if !settled {
@@ -90,7 +80,7 @@ func weighOn(t *testing.T, sim *scalesim.Simulator, scale *device.Scale, contain
 	if err != nil {
 		t.Fatalf("read net: %v", err)
 	}
-	ev, err := WeighingEvidence(tare, net)
+	ev, err := Evidence(tare, net)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,20 +89,20 @@ func weighOn(t *testing.T, sim *scalesim.Simulator, scale *device.Scale, contain
 
 // weighSpec is the step the weighing tests run: 12.50 kg ± 0.05 kg of
 // API-100.
-func weighSpec(tb testing.TB) WeighSpec {
-	return WeighSpec{Name: "weigh-API-100", Version: 1, Material: "API-100", Role: "operator", Skill: "dispensing",
-		Tolerance: gate.Tolerance{Target: decimalOf(tb, "12.50"), Below: decimalOf(tb, "0.05"), Above: decimalOf(tb, "0.05"),
+func weighSpec(tb testing.TB) Spec {
+	return Spec{Name: "weigh-API-100", Version: 1, Material: "API-100", Role: "operator", Skill: "dispensing",
+		Tolerance: gate.Tolerance{Target: mestest.Decimal(tb, "12.50"), Below: mestest.Decimal(tb, "0.05"), Above: mestest.Decimal(tb, "0.05"),
 			Unit: "kg", Bounds: gate.Inclusive}}
 }
 
 // calibrate records a valid calibration of scale id, due in 30 days, with
 // a minimum weight when minWeight is not "".
-func calibrate(f *facts, id, minWeight string) {
-	data := map[string]any{"status": "valid", "due": now.Add(30 * 24 * time.Hour)}
+func calibrate(f *mestest.Env, id, minWeight string) {
+	data := map[string]any{"status": "valid", "due": mestest.Now.Add(30 * 24 * time.Hour)}
 	if minWeight != "" {
 		data["min_weight"], data["min_weight_unit"] = minWeight, "kg"
 	}
-	f.run("equipment", event.EquipmentStream(id), CmdCalibrate, data)
+	f.Fact("equipment", event.EquipmentStream(id), mes.CmdCalibrate, data)
 }
 
 // weighBench is a plant (see plant) whose scale SC-01 has a minimum weight
@@ -120,25 +110,22 @@ func calibrate(f *facts, id, minWeight string) {
 // weigh step.
 type weighBench struct {
 	s     storage.Store
-	e     *Engine
-	f     *facts
-	clock *weighClock
+	e     *mes.Engine
+	f     *mestest.Env
+	clock *mestest.Clock
 	sim   *scalesim.Simulator
 	scale *device.Scale
-	m     *Model
+	m     *mes.Model
 }
 
 func newWeighBench(t *testing.T, s storage.Store) *weighBench {
 	t.Helper()
-	clock := newWeighClock()
-	e, err := New(s, &Config{Clock: clock.now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := plant(t, e)
+	clock := mestest.NewClock(mestest.Now)
+	f := mestest.NewOn(t, s, clock, nil).Plant()
+	e := f.Engine
 	calibrate(f, "SC-01", "0.5")
 	sim, scale := simScale(t, "SC-01")
-	m, err := WeighStep(weighSpec(t))
+	m, err := Step(weighSpec(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,16 +134,16 @@ func newWeighBench(t *testing.T, s storage.Store) *weighBench {
 
 func (b *weighBench) start(t *testing.T, batch string) {
 	t.Helper()
-	if _, err := b.e.Execute(t.Context(), Request{ID: "start-" + batch, Model: b.m, Subject: batch, Step: "S10",
-		Command: CmdStart, Actor: "op-7", Refs: map[string]string{"lot": "L7", "scale": "SC-01"},
-		Evidence: []gate.Evidence{scan("L7")}}); err != nil {
+	if _, err := b.e.Execute(t.Context(), mes.Request{ID: "start-" + batch, Model: b.m, Subject: batch, Step: "S10",
+		Command: mes.CmdStart, Actor: "op-7", Refs: map[string]string{"lot": "L7", "scale": "SC-01"},
+		Evidence: []gate.Evidence{mestest.Scan("L7")}}); err != nil {
 		t.Fatalf("start S10 of %s: %v", batch, err)
 	}
 }
 
 // complete asks to complete S10 of batch with the weighing ev, consuming
 // the net weight from L7.
-func (b *weighBench) complete(t *testing.T, id, batch string, ev []gate.Evidence) (*Outcome, error) {
+func (b *weighBench) complete(t *testing.T, id, batch string, ev []gate.Evidence) (*mes.Outcome, error) {
 	t.Helper()
 	var net gate.Evidence
 	for _, e := range ev {
@@ -164,7 +151,7 @@ func (b *weighBench) complete(t *testing.T, id, batch string, ev []gate.Evidence
 			net = e
 		}
 	}
-	return b.e.Execute(t.Context(), Request{ID: id, Model: b.m, Subject: batch, Step: "S10", Command: CmdComplete,
+	return b.e.Execute(t.Context(), mes.Request{ID: id, Model: b.m, Subject: batch, Step: "S10", Command: mes.CmdComplete,
 		Actor: "op-7", Refs: map[string]string{"lot": "L7", "scale": "SC-01"}, Evidence: ev,
 		Consume: []event.Consumption{{Lot: "L7", Quantity: net.Value, Unit: net.Unit}}})
 }
@@ -187,23 +174,23 @@ func recordedEvidence(t *testing.T, r audit.Record) []gate.Evidence {
 // recorded; the tare is on the completion's record.
 func TestWeighThroughScaleSimulator(t *testing.T) {
 	t.Parallel()
-	stores(t, func(t *testing.T, s storage.Store) {
+	mestest.Stores(t, mestest.NewClock(mestest.Now), func(t *testing.T, s storage.Store) {
 		ctx := t.Context()
 		b := newWeighBench(t, s)
-		eq, err := newStreamFacts(s, "", nil).Equipment(ctx, "SC-01")
-		if err != nil || !eq.MinWeight.Equal(decimalOf(t, "0.5")) || eq.MinWeightUnit != "kg" {
+		eq, err := mes.NewFacts(s, "", nil).Equipment(ctx, "SC-01")
+		if err != nil || !eq.MinWeight.Equal(mestest.Decimal(t, "0.5")) || eq.MinWeightUnit != "kg" {
 			t.Fatalf("SC-01 has minimum weight %s %q, %v; want 0.5 kg from its calibration", eq.MinWeight, eq.MinWeightUnit, err)
 		}
 		b.start(t, "batch-B42")
 
 		// Too much on the pan: denied and recorded, then corrected.
 		over := weighOn(t, b.sim, b.scale, "1.250", "13.900", true)
-		if _, err := b.complete(t, "complete-1", "batch-B42", over); !errors.Is(err, ErrDenied) {
+		if _, err := b.complete(t, "complete-1", "batch-B42", over); !errors.Is(err, mes.ErrDenied) {
 			t.Fatalf("12.65 kg against 12.50 ± 0.05 kg: %v, want a denial", err)
 		}
 		ev := weighOn(t, b.sim, b.scale, "1.250", "13.750", true)
 		out, err := b.complete(t, "complete-2", "batch-B42", ev)
-		if err != nil || out.To != StepComplete {
+		if err != nil || out.To != mes.StepComplete {
 			t.Fatalf("complete: %+v, %v", out, err)
 		}
 
@@ -211,7 +198,7 @@ func TestWeighThroughScaleSimulator(t *testing.T) {
 			t.Errorf("commands on the wire (-want +got):\n%s", diff)
 		}
 		reading := func(name, v string) gate.Evidence {
-			return gate.Evidence{Name: name, HasValue: true, Value: decimalOf(t, v), Unit: "kg",
+			return gate.Evidence{Name: name, HasValue: true, Value: mestest.Decimal(t, v), Unit: "kg",
 				Source: gate.SourceDevice, Instrument: "SC-01", Stable: true}
 		}
 		want := []gate.Evidence{reading(EvidenceTare, "1.250"), reading(EvidenceGross, "13.750"), reading(EvidenceNet, "12.500")}
@@ -225,8 +212,8 @@ func TestWeighThroughScaleSimulator(t *testing.T) {
 		if diff := cmp.Diff(want, recordedEvidence(t, out.Records[0]), equateDecimals); diff != "" {
 			t.Errorf("evidence on the completion's record, tare included (-want +got):\n%s", diff)
 		}
-		lot, err := newStreamFacts(s, "", nil).Lot(ctx, "L7")
-		if err != nil || !lot.Available.Equal(decimalOf(t, "37.5")) {
+		lot, err := mes.NewFacts(s, "", nil).Lot(ctx, "L7")
+		if err != nil || !lot.Available.Equal(mestest.Decimal(t, "37.5")) {
 			t.Errorf("lot L7 holds %s, %v; want 50 − 12.5 = 37.5 kg", lot.Available, err)
 		}
 		recs, err := s.Load(ctx, "batch-B42", 1)
@@ -263,22 +250,22 @@ func TestWeighDenied(t *testing.T) {
 		{"overdue scale", func(t *testing.T, b *weighBench) []gate.Evidence {
 			// The step started in time; the scale's calibration ran out
 			// (due in 30 days) before the material was weighed.
-			b.clock.advance(31 * 24 * time.Hour)
+			b.clock.Advance(31 * 24 * time.Hour)
 			return weighOn(t, b.sim, b.scale, "1.250", "13.750", true)
 		}, []gate.Code{gate.CodeCalibrationOverdue}},
 		{"reading from a scale not bound to the step", func(t *testing.T, b *weighBench) []gate.Evidence {
 			// SC-02 is ready and fit for the weight, but S10 started on SC-01.
-			b.f.run("equipment", event.EquipmentStream("SC-02"), CmdRegister, map[string]string{"status": "available"})
+			b.f.Fact("equipment", event.EquipmentStream("SC-02"), mes.CmdRegister, map[string]string{"status": "available"})
 			calibrate(b.f, "SC-02", "0.5")
-			b.f.run("equipment", event.EquipmentStream("SC-02"), CmdClean, map[string]any{"status": "clean"})
+			b.f.Fact("equipment", event.EquipmentStream("SC-02"), mes.CmdClean, map[string]any{"status": "clean"})
 			sim, scale := simScale(t, "SC-02")
 			return weighOn(t, sim, scale, "1.250", "13.750", true)
-		}, []gate.Code{gate.CodeWrongInstrument, CodeContextInstrument}},
+		}, []gate.Code{gate.CodeWrongInstrument, mes.CodeContextInstrument}},
 		{"manual entry where the step demands a device", func(t *testing.T, b *weighBench) []gate.Evidence {
 			typed := func(v string) device.Reading {
-				return device.Reading{Value: decimalOf(t, v), Unit: "kg", Stable: true, Time: now, Source: device.SourceManual}
+				return device.Reading{Value: mestest.Decimal(t, v), Unit: "kg", Stable: true, Time: mestest.Now, Source: device.SourceManual}
 			}
-			ev, err := WeighingEvidence(typed("1.250"), typed("12.500"))
+			ev, err := Evidence(typed("1.250"), typed("12.500"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -299,14 +286,14 @@ func TestWeighDenied(t *testing.T) {
 		}, []gate.Code{gate.CodeBelowLowerLimit}},
 		{"net that is not gross minus tare", func(t *testing.T, b *weighBench) []gate.Evidence {
 			ev := weighOn(t, b.sim, b.scale, "1.250", "13.750", true)
-			ev[2].Value = decimalOf(t, "12.52") // altered after reading
+			ev[2].Value = mestest.Decimal(t, "12.52") // altered after reading
 			return ev
 		}, []gate.Code{gate.CodeNetMismatch}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			stores(t, func(t *testing.T, s storage.Store) {
+			mestest.Stores(t, mestest.NewClock(mestest.Now), func(t *testing.T, s storage.Store) {
 				ctx := t.Context()
 				b := newWeighBench(t, s)
 				b.start(t, "batch-B42")
@@ -315,10 +302,10 @@ func TestWeighDenied(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				lotBefore := len(must[[]audit.Record](t)(loadLot(s, "L7")))
+				lotBefore := len(mestest.Must[[]audit.Record](t)(s.Load(context.Background(), event.LotStream("L7"), 1)))
 
 				_, err = b.complete(t, "complete-S10", "batch-B42", ev)
-				var de *DeniedError
+				var de *mes.DeniedError
 				if !errors.As(err, &de) {
 					t.Fatalf("error = %v, want a denial", err)
 				}
@@ -346,10 +333,10 @@ func TestWeighDenied(t *testing.T) {
 				if diff := cmp.Diff(ev, recordedEvidence(t, last), equateDecimals); diff != "" {
 					t.Errorf("evidence on the denied record (-given +recorded):\n%s", diff)
 				}
-				if st := must[State](t)(Fold(b.m, "S10", after)); st != StepInProgress {
-					t.Errorf("S10 is %s after a denial, want %s", st, StepInProgress)
+				if st := mestest.Must[mes.State](t)(mes.Fold(b.m, "S10", after)); st != mes.StepInProgress {
+					t.Errorf("S10 is %s after a denial, want %s", st, mes.StepInProgress)
 				}
-				if got := len(must[[]audit.Record](t)(loadLot(s, "L7"))); got != lotBefore {
+				if got := len(mestest.Must[[]audit.Record](t)(s.Load(context.Background(), event.LotStream("L7"), 1))); got != lotBefore {
 					t.Errorf("lot L7 stream grew from %d to %d records on a denial", lotBefore, got)
 				}
 				if _, err := storage.Verify(ctx, s, nil, nil); err != nil {
@@ -374,15 +361,15 @@ func distinctCodes(rs []gate.Reason) []gate.Code {
 func TestWeighingEvidence(t *testing.T) {
 	t.Parallel()
 	read := func(instrument, v, unit string, stable bool, src device.Source) device.Reading {
-		return device.Reading{Instrument: instrument, Value: decimalOf(t, v), Unit: unit, Stable: stable, Time: now, Source: src}
+		return device.Reading{Instrument: instrument, Value: mestest.Decimal(t, v), Unit: unit, Stable: stable, Time: mestest.Now, Source: src}
 	}
 	ev := func(name, v string, stable bool) gate.Evidence {
-		return gate.Evidence{Name: name, HasValue: true, Value: decimalOf(t, v), Unit: "g",
+		return gate.Evidence{Name: name, HasValue: true, Value: mestest.Decimal(t, v), Unit: "g",
 			Source: gate.SourceDevice, Instrument: "SC-01", Stable: stable}
 	}
 	t.Run("Settled", func(t *testing.T) {
 		t.Parallel()
-		got, err := WeighingEvidence(read("SC-01", "120.05", "g", true, device.SourceDevice), read("SC-01", "2.5", "g", true, device.SourceDevice))
+		got, err := Evidence(read("SC-01", "120.05", "g", true, device.SourceDevice), read("SC-01", "2.5", "g", true, device.SourceDevice))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -393,7 +380,7 @@ func TestWeighingEvidence(t *testing.T) {
 	})
 	t.Run("GrossUnstableWithItsNet", func(t *testing.T) {
 		t.Parallel()
-		got, err := WeighingEvidence(read("SC-01", "120.05", "g", true, device.SourceDevice), read("SC-01", "2.5", "g", false, device.SourceDevice))
+		got, err := Evidence(read("SC-01", "120.05", "g", true, device.SourceDevice), read("SC-01", "2.5", "g", false, device.SourceDevice))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -407,18 +394,18 @@ func TestWeighingEvidence(t *testing.T) {
 		msg       string
 	}{
 		"OtherInstrument": {read("SC-01", "1", "g", true, device.SourceDevice), read("SC-02", "2", "g", true, device.SourceDevice),
-			`mes: WeighingEvidence: tare from instrument "SC-01", net from "SC-02": readings are not one weighing`},
+			`mes: Evidence: tare from instrument "SC-01", net from "SC-02": readings are not one weighing`},
 		"OtherUnit": {read("SC-01", "1", "g", true, device.SourceDevice), read("SC-01", "2", "kg", true, device.SourceDevice),
-			`mes: WeighingEvidence: tare in "g", net in "kg": readings are not one weighing`},
+			`mes: Evidence: tare in "g", net in "kg": readings are not one weighing`},
 		"TareReadNetTyped": {read("SC-01", "1", "g", true, device.SourceDevice), read("", "2", "g", true, device.SourceManual),
-			"mes: WeighingEvidence: tare from instrument \"SC-01\", net from \"\": readings are not one weighing\n" +
+			"mes: Evidence: tare from instrument \"SC-01\", net from \"\": readings are not one weighing\n" +
 				`tare from source "device", net from "manual": readings are not one weighing`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			got, err := WeighingEvidence(tc.tare, tc.net)
-			if !errors.Is(err, ErrMixedWeighing) || got != nil {
-				t.Fatalf("WeighingEvidence = %v, %v; want no evidence and ErrMixedWeighing", got, err)
+			got, err := Evidence(tc.tare, tc.net)
+			if !errors.Is(err, ErrMixed) || got != nil {
+				t.Fatalf("Evidence = %v, %v; want no evidence and ErrMixed", got, err)
 			}
 			if err.Error() != tc.msg {
 				t.Errorf("error %q, want %q", err, tc.msg)
@@ -432,14 +419,14 @@ func TestWeighingEvidence(t *testing.T) {
 // one weighing to gate.GrossMinusTare.
 func TestWeighingEvidencePassesGrossMinusTare(t *testing.T) {
 	t.Parallel()
-	g := must[gate.Gate](t)(gate.GrossMinusTare(EvidenceGross, EvidenceTare, EvidenceNet))
+	g := mestest.Must[gate.Gate](t)(gate.GrossMinusTare(EvidenceGross, EvidenceTare, EvidenceNet))
 	rapid.Check(t, func(rt *rapid.T) {
 		draw := func(label string) decimal.Decimal {
 			return decimal.New(rapid.Int64Range(-1e12, 1e12).Draw(rt, label), int32(rapid.IntRange(-6, 0).Draw(rt, label+"-exp")))
 		}
 		tare := device.Reading{Instrument: "SC-01", Value: draw("tare"), Unit: "g", Stable: true, Source: device.SourceDevice}
 		net := device.Reading{Instrument: "SC-01", Value: draw("net"), Unit: "g", Stable: rapid.Bool().Draw(rt, "stable"), Source: device.SourceDevice}
-		ev, err := WeighingEvidence(tare, net)
+		ev, err := Evidence(tare, net)
 		if err != nil {
 			rt.Fatal(err)
 		}
@@ -455,11 +442,11 @@ func TestWeighingEvidencePassesGrossMinusTare(t *testing.T) {
 
 func TestWeighStepRefusesBadSpecs(t *testing.T) {
 	t.Parallel()
-	_, err := WeighStep(WeighSpec{LotRef: "scale", LotScan: EvidenceNet})
+	_, err := Step(Spec{LotRef: "scale", LotScan: EvidenceNet})
 	if err == nil {
-		t.Fatal("WeighStep accepted an empty spec")
+		t.Fatal("Step accepted an empty spec")
 	}
-	if !errors.Is(err, ErrDefinition) {
+	if !errors.Is(err, mes.ErrDefinition) {
 		t.Errorf("error %v does not match ErrDefinition (no name, no version)", err)
 	}
 	for _, want := range []string{
@@ -473,7 +460,31 @@ func TestWeighStepRefusesBadSpecs(t *testing.T) {
 			t.Errorf("error %q does not say %q", err, want)
 		}
 	}
-	if _, err := WeighStep(weighSpec(t)); err != nil {
+	if _, err := Step(weighSpec(t)); err != nil {
 		t.Errorf("a good spec: %v", err)
+	}
+}
+
+func TestRouteEvidence(t *testing.T) {
+	t.Parallel()
+	r := func(instrument, v string) device.Reading {
+		return device.Reading{Instrument: instrument, Value: mestest.Decimal(t, v), Unit: "kg", Stable: true, Source: device.SourceDevice}
+	}
+	ev, err := RouteEvidence("w1", r("SC-01", "1.25"), r("SC-01", "12.5"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, e := range ev {
+		got[e.Name] = e.Value.String()
+	}
+	if diff := cmp.Diff(map[string]string{"w1.tare": "1.25", "w1.gross": "13.75", "w1": "12.5"}, got); diff != "" {
+		t.Errorf("evidence by name (-want +got):\n%s", diff)
+	}
+	if _, err := RouteEvidence("w1", r("SC-01", "1"), r("SC-02", "2")); !errors.Is(err, ErrMixed) {
+		t.Errorf("readings of two scales: %v, want ErrMixed", err)
+	}
+	if _, err := RouteEvidence("", r("SC-01", "1"), r("SC-01", "2")); err == nil {
+		t.Error("an empty name was accepted")
 	}
 }

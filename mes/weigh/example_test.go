@@ -1,4 +1,4 @@
-package mes_test
+package weigh_test
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/mes"
+	"github.com/interlock-mes/interlock/mes/weigh"
 	"github.com/interlock-mes/interlock/storage/memory"
 )
 
@@ -56,7 +57,7 @@ func Example_dispensing() {
 		"due": now.Add(30 * 24 * time.Hour), "min_weight": "0.5", "min_weight_unit": "kg"})
 	fact(equipment, event.EquipmentStream("SC-01"), mes.CmdClean, map[string]string{"status": "clean"})
 
-	weigh, err := mes.WeighStep(mes.WeighSpec{Name: "weigh-API-100", Version: 1, Material: "API-100",
+	model, err := weigh.Step(weigh.Spec{Name: "weigh-API-100", Version: 1, Material: "API-100",
 		Role: "operator", Skill: "dispensing", Tolerance: gate.Tolerance{Target: decimal.RequireFromString("12.5"),
 			Below: decimal.RequireFromString("0.05"), Above: decimal.RequireFromString("0.05"), Unit: "kg", Bounds: gate.Inclusive}})
 	if err != nil {
@@ -64,7 +65,7 @@ func Example_dispensing() {
 	}
 	refs := map[string]string{"lot": "L7", "scale": "SC-01"}
 	run := func(id string, cmd mes.Command, evidence []gate.Evidence, consume []event.Consumption) {
-		out, err := engine.Execute(ctx, mes.Request{ID: id, Model: weigh, Subject: "batch-B42", Step: "S10",
+		out, err := engine.Execute(ctx, mes.Request{ID: id, Model: model, Subject: "batch-B42", Step: "S10",
 			Command: cmd, Actor: "op-7", Refs: refs, Evidence: evidence, Consume: consume})
 		var denied *mes.DeniedError
 		switch {
@@ -76,7 +77,7 @@ func Example_dispensing() {
 			fmt.Printf("%s: %s -> %s\n", cmd, out.From, out.To)
 		}
 	}
-	run("start", mes.CmdStart, []gate.Evidence{{Name: mes.DefaultLotScan, Identity: "L7", Source: gate.SourceScanner, Instrument: "SCN-1"}}, nil)
+	run("start", mes.CmdStart, []gate.Evidence{{Name: weigh.DefaultLotScan, Identity: "L7", Source: gate.SourceScanner, Instrument: "SCN-1"}}, nil)
 
 	reading := func(v string, stable bool) device.Reading {
 		return device.Reading{Instrument: "SC-01", Value: decimal.RequireFromString(v), Unit: "kg", Stable: stable,
@@ -84,7 +85,7 @@ func Example_dispensing() {
 	}
 	tare := reading("1.250", true)
 	for i, net := range []device.Reading{reading("12.481", false), reading("12.500", true)} {
-		evidence, err := mes.WeighingEvidence(tare, net)
+		evidence, err := weigh.Evidence(tare, net)
 		if err != nil {
 			log.Fatal(err)
 		}

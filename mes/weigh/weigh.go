@@ -1,15 +1,17 @@
-package mes
+package weigh
 
 import (
 	"errors"
 	"fmt"
 
+	"github.com/interlock-mes/interlock/mes"
+
 	"github.com/interlock-mes/interlock/device"
 	"github.com/interlock-mes/interlock/gate"
 )
 
-// The names of a weighing's evidence, as WeighingEvidence gives them and
-// WeighStep's gates read them.
+// The names of a weighing's evidence, as Evidence gives them and
+// Step's gates read them.
 const (
 	EvidenceTare  = "tare"
 	EvidenceGross = "gross"
@@ -17,20 +19,20 @@ const (
 )
 
 // DefaultLotScan is the evidence name of a weigh step's lot scan unless
-// WeighSpec.LotScan names another.
+// Spec.LotScan names another.
 const DefaultLotScan = "lot-scan"
 
-// ErrMixedWeighing is matched (errors.Is) by the error WeighingEvidence
+// ErrMixed is matched (errors.Is) by the error Evidence
 // returns for readings that cannot be one weighing.
-var ErrMixedWeighing = errors.New("readings are not one weighing")
+var ErrMixed = errors.New("readings are not one weighing")
 
-// WeighingEvidence turns one weighing on a tared scale into a step's
+// Evidence turns one weighing on a tared scale into a step's
 // evidence: the tare (the reading a tare command returns, such as
 // device.Scale.Tare) and the net weight then read on the pan (such as
 // device.Scale.StableWeight), as evidence EvidenceTare and EvidenceNet, and
 // the gross weight they imply, tare + net, as EvidenceGross. Each carries
 // its reading's instrument, unit and source; the gross is stable only when
-// both readings were. Completing a WeighStep with them puts the tare on the
+// both readings were. Completing a Step with them puts the tare on the
 // record, beside the weight it was taken against.
 //
 // The net is the scale's own reading, not a difference computed here, so
@@ -38,22 +40,22 @@ var ErrMixedWeighing = errors.New("readings are not one weighing")
 // instrument displayed. Unstable readings and readings that are not from a
 // device are passed on as they are, for the gates to deny and record.
 //
-// It returns an error matching ErrMixedWeighing, and nothing else, when the
+// It returns an error matching ErrMixed, and nothing else, when the
 // two readings name different instruments, units or sources: no gross can be
 // derived from them.
-func WeighingEvidence(tare, net device.Reading) ([]gate.Evidence, error) {
+func Evidence(tare, net device.Reading) ([]gate.Evidence, error) {
 	var errs []error
 	if tare.Instrument != net.Instrument {
-		errs = append(errs, fmt.Errorf("tare from instrument %q, net from %q: %w", tare.Instrument, net.Instrument, ErrMixedWeighing))
+		errs = append(errs, fmt.Errorf("tare from instrument %q, net from %q: %w", tare.Instrument, net.Instrument, ErrMixed))
 	}
 	if tare.Unit != net.Unit {
-		errs = append(errs, fmt.Errorf("tare in %q, net in %q: %w", tare.Unit, net.Unit, ErrMixedWeighing))
+		errs = append(errs, fmt.Errorf("tare in %q, net in %q: %w", tare.Unit, net.Unit, ErrMixed))
 	}
 	if tare.Source != net.Source {
-		errs = append(errs, fmt.Errorf("tare from source %q, net from %q: %w", tare.Source, net.Source, ErrMixedWeighing))
+		errs = append(errs, fmt.Errorf("tare from source %q, net from %q: %w", tare.Source, net.Source, ErrMixed))
 	}
 	if err := errors.Join(errs...); err != nil {
-		return nil, fmt.Errorf("mes: WeighingEvidence: %w", err)
+		return nil, fmt.Errorf("mes: Evidence: %w", err)
 	}
 	ev := func(name string, r device.Reading) gate.Evidence {
 		return gate.Evidence{Name: name, HasValue: true, Value: r.Value, Unit: r.Unit,
@@ -64,33 +66,33 @@ func WeighingEvidence(tare, net device.Reading) ([]gate.Evidence, error) {
 	return []gate.Evidence{ev(EvidenceTare, tare), gross, ev(EvidenceNet, net)}, nil
 }
 
-// WeighTare returns the name of the tare of the route weighing whose net
+// Tare returns the name of the tare of the route weighing whose net
 // weight is evidence name (Weigh.Name), such as "net-weight.tare".
-func WeighTare(name string) string { return name + "." + EvidenceTare }
+func Tare(name string) string { return name + "." + EvidenceTare }
 
-// WeighGross returns the name of the gross weight of the route weighing
+// Gross returns the name of the gross weight of the route weighing
 // whose net weight is evidence name, such as "net-weight.gross".
-func WeighGross(name string) string { return name + "." + EvidenceGross }
+func Gross(name string) string { return name + "." + EvidenceGross }
 
-// RouteWeighingEvidence is WeighingEvidence for a route step's Weigh named
-// name: the net as evidence name, the tare as WeighTare(name) and the gross
-// as WeighGross(name), so that a step with several weighings can carry the
-// tare of each. It returns WeighingEvidence's errors, and an error when
+// RouteEvidence is Evidence for a route step's Weigh named
+// name: the net as evidence name, the tare as Tare(name) and the gross
+// as Gross(name), so that a step with several weighings can carry the
+// tare of each. It returns Evidence's errors, and an error when
 // name is empty.
-func RouteWeighingEvidence(name string, tare, net device.Reading) ([]gate.Evidence, error) {
+func RouteEvidence(name string, tare, net device.Reading) ([]gate.Evidence, error) {
 	if name == "" {
-		return nil, errors.New("mes: RouteWeighingEvidence: name is empty")
+		return nil, errors.New("mes: RouteEvidence: name is empty")
 	}
-	ev, err := WeighingEvidence(tare, net)
+	ev, err := Evidence(tare, net)
 	if err != nil {
 		return nil, err
 	}
 	for i := range ev {
 		switch ev[i].Name {
 		case EvidenceTare:
-			ev[i].Name = WeighTare(name)
+			ev[i].Name = Tare(name)
 		case EvidenceGross:
-			ev[i].Name = WeighGross(name)
+			ev[i].Name = Gross(name)
 		case EvidenceNet:
 			ev[i].Name = name
 		}
@@ -98,9 +100,9 @@ func RouteWeighingEvidence(name string, tare, net device.Reading) ([]gate.Eviden
 	return ev, nil
 }
 
-// WeighSpec describes a weigh step: a quantity of one material dispensed
+// Spec describes a weigh step: a quantity of one material dispensed
 // from a lot on a scale.
-type WeighSpec struct {
+type Spec struct {
 	// Name and Version identify the step's model on the record, such as
 	// "weigh-API-100" at 1. Required.
 	Name    string
@@ -120,10 +122,10 @@ type WeighSpec struct {
 	LotScan string
 	// Options add to every transition, as StepLifecycle's do: a site-wide
 	// gate, an override policy.
-	Options []Option
+	Options []mes.Option
 }
 
-// WeighStep returns the model of a weigh step. It runs pending → in
+// Step returns the model of a weigh step. It runs pending → in
 // progress (start) → complete, and may be blocked and unblocked while in
 // progress, recording step.started, step.completed, step.blocked and
 // step.unblocked as StepLifecycle does.
@@ -134,7 +136,7 @@ type WeighSpec struct {
 // scan of that lot (evidence LotScan, from a scanner). The engine then binds
 // the step to the operator, the scale and the lot.
 //
-// Completion needs the evidence of WeighingEvidence: EvidenceTare,
+// Completion needs the evidence of Evidence: EvidenceTare,
 // EvidenceGross and EvidenceNet, read from the scale as one weighing
 // (gate.GrossMinusTare), the tare and the net stable, the net within
 // Tolerance and at or above the scale's minimum weight (gate.MinimumWeight:
@@ -147,12 +149,12 @@ type WeighSpec struct {
 // It returns an error naming every problem of spec: an empty Material,
 // Role or Skill, an invalid Tolerance, references that coincide, and a
 // model Build refuses (no Name, a Version below 1).
-func WeighStep(spec WeighSpec) (*Model, error) {
+func Step(spec Spec) (*mes.Model, error) {
 	if spec.ScaleRef == "" {
-		spec.ScaleRef = DefaultScaleRef
+		spec.ScaleRef = mes.DefaultScaleRef
 	}
 	if spec.LotRef == "" {
-		spec.LotRef = DefaultLotRef
+		spec.LotRef = mes.DefaultLotRef
 	}
 	if spec.LotScan == "" {
 		spec.LotScan = DefaultLotScan
@@ -213,26 +215,26 @@ func WeighStep(spec WeighSpec) (*Model, error) {
 	g, err = gate.MinimumWeight(EvidenceNet, gate.FromRef(spec.ScaleRef))
 	add(&complete, gate.IfEvidence(EvidenceNet, g), err)
 
-	with := Prepend(spec.Options)
-	m, berr := NewModel(spec.Name, spec.Version).
-		States(StepPending, StepInProgress, StepBlocked, StepComplete).
-		Initial(StepPending).
-		Final(StepComplete).
-		Permit(StepPending, CmdStart, StepInProgress, with(Recording("step.started"),
-			WithEvidence(EvidenceRequirement{Name: spec.LotScan, Sources: []gate.Source{gate.SourceScanner}}),
-			WithGates(start...))...).
-		Permit(StepInProgress, CmdBlock, StepBlocked, with(Recording("step.blocked"))...).
-		Permit(StepBlocked, CmdUnblock, StepInProgress, with(Recording("step.unblocked"))...).
-		Permit(StepInProgress, CmdComplete, StepComplete, with(Recording("step.completed"),
-			WithEvidence(EvidenceRequirement{Name: EvidenceTare}, EvidenceRequirement{Name: EvidenceGross},
-				EvidenceRequirement{Name: EvidenceNet}),
-			WithGates(complete...))...).
+	with := mes.Prepend(spec.Options)
+	m, berr := mes.NewModel(spec.Name, spec.Version).
+		States(mes.StepPending, mes.StepInProgress, mes.StepBlocked, mes.StepComplete).
+		Initial(mes.StepPending).
+		Final(mes.StepComplete).
+		Permit(mes.StepPending, mes.CmdStart, mes.StepInProgress, with(mes.Recording("step.started"),
+			mes.WithEvidence(mes.EvidenceRequirement{Name: spec.LotScan, Sources: []gate.Source{gate.SourceScanner}}),
+			mes.WithGates(start...))...).
+		Permit(mes.StepInProgress, mes.CmdBlock, mes.StepBlocked, with(mes.Recording("step.blocked"))...).
+		Permit(mes.StepBlocked, mes.CmdUnblock, mes.StepInProgress, with(mes.Recording("step.unblocked"))...).
+		Permit(mes.StepInProgress, mes.CmdComplete, mes.StepComplete, with(mes.Recording("step.completed"),
+			mes.WithEvidence(mes.EvidenceRequirement{Name: EvidenceTare}, mes.EvidenceRequirement{Name: EvidenceGross},
+				mes.EvidenceRequirement{Name: EvidenceNet}),
+			mes.WithGates(complete...))...).
 		Build()
 	if berr != nil {
 		errs = append(errs, berr)
 	}
 	if err := errors.Join(errs...); err != nil {
-		return nil, fmt.Errorf("mes: WeighStep: %w", err)
+		return nil, fmt.Errorf("mes: Step: %w", err)
 	}
 	return m, nil
 }
