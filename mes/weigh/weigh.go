@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/interlock-mes/interlock"
 	"github.com/interlock-mes/interlock/mes"
 
 	"github.com/interlock-mes/interlock/device"
@@ -24,7 +25,7 @@ const DefaultLotScan = "lot-scan"
 
 // ErrMixed is matched (errors.Is) by the error Evidence
 // returns for readings that cannot be one weighing.
-var ErrMixed = errors.New("readings are not one weighing")
+var ErrMixed = fmt.Errorf("readings are not one weighing: %w", interlock.ErrInvalid)
 
 // Evidence turns one weighing on a tared scale into a step's
 // evidence: the tare (the reading a tare command returns, such as
@@ -55,7 +56,7 @@ func Evidence(tare, net device.Reading) ([]gate.Evidence, error) {
 		errs = append(errs, fmt.Errorf("tare from source %q, net from %q: %w", tare.Source, net.Source, ErrMixed))
 	}
 	if err := errors.Join(errs...); err != nil {
-		return nil, fmt.Errorf("mes: Evidence: %w", err)
+		return nil, fmt.Errorf("weigh: Evidence: %w", err)
 	}
 	ev := func(name string, r device.Reading) gate.Evidence {
 		return gate.Evidence{Name: name, HasValue: true, Value: r.Value, Unit: r.Unit,
@@ -81,7 +82,7 @@ func Gross(name string) string { return name + "." + EvidenceGross }
 // name is empty.
 func RouteEvidence(name string, tare, net device.Reading) ([]gate.Evidence, error) {
 	if name == "" {
-		return nil, errors.New("mes: RouteEvidence: name is empty")
+		return nil, errors.New("weigh: RouteEvidence: name is empty")
 	}
 	ev, err := Evidence(tare, net)
 	if err != nil {
