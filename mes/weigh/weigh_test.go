@@ -394,11 +394,11 @@ func TestWeighingEvidence(t *testing.T) {
 		msg       string
 	}{
 		"OtherInstrument": {read("SC-01", "1", "g", true, device.SourceDevice), read("SC-02", "2", "g", true, device.SourceDevice),
-			`mes: Evidence: tare from instrument "SC-01", net from "SC-02": readings are not one weighing`},
+			`weigh: Evidence: tare from instrument "SC-01", net from "SC-02": readings are not one weighing`},
 		"OtherUnit": {read("SC-01", "1", "g", true, device.SourceDevice), read("SC-01", "2", "kg", true, device.SourceDevice),
-			`mes: Evidence: tare in "g", net in "kg": readings are not one weighing`},
+			`weigh: Evidence: tare in "g", net in "kg": readings are not one weighing`},
 		"TareReadNetTyped": {read("SC-01", "1", "g", true, device.SourceDevice), read("", "2", "g", true, device.SourceManual),
-			"mes: Evidence: tare from instrument \"SC-01\", net from \"\": readings are not one weighing\n" +
+			"weigh: Evidence: tare from instrument \"SC-01\", net from \"\": readings are not one weighing: invalid input\n" +
 				`tare from source "device", net from "manual": readings are not one weighing`},
 	} {
 		t.Run(name, func(t *testing.T) {
