@@ -394,12 +394,12 @@ func TestWeighingEvidence(t *testing.T) {
 		msg       string
 	}{
 		"OtherInstrument": {read("SC-01", "1", "g", true, device.SourceDevice), read("SC-02", "2", "g", true, device.SourceDevice),
-			`weigh: Evidence: tare from instrument "SC-01", net from "SC-02": readings are not one weighing`},
+			`weigh: Evidence: tare from instrument "SC-01", net from "SC-02": readings are not one weighing: invalid input`},
 		"OtherUnit": {read("SC-01", "1", "g", true, device.SourceDevice), read("SC-01", "2", "kg", true, device.SourceDevice),
-			`weigh: Evidence: tare in "g", net in "kg": readings are not one weighing`},
+			`weigh: Evidence: tare in "g", net in "kg": readings are not one weighing: invalid input`},
 		"TareReadNetTyped": {read("SC-01", "1", "g", true, device.SourceDevice), read("", "2", "g", true, device.SourceManual),
 			"weigh: Evidence: tare from instrument \"SC-01\", net from \"\": readings are not one weighing: invalid input\n" +
-				`tare from source "device", net from "manual": readings are not one weighing`},
+				`tare from source "device", net from "manual": readings are not one weighing: invalid input`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
