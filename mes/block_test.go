@@ -1,9 +1,10 @@
-package mes
+package mes_test
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/interlock-mes/interlock/mes"
 	"slices"
 	"testing"
 	"time"
@@ -38,7 +39,7 @@ func stores(t *testing.T, fn func(t *testing.T, s storage.Store)) {
 // weighing is a two-step dispensing route for the block tests: S10 weighs
 // API-100 from the planned lot on a scale, S20 mixes and needs S10 done.
 type weighing struct {
-	weigh, mix *Model
+	weigh, mix *mes.Model
 }
 
 func newWeighing(tb testing.TB) weighing {
@@ -46,27 +47,27 @@ func newWeighing(tb testing.TB) weighing {
 	d := func(s string) gate.Tolerance {
 		return gate.Tolerance{Target: decimalOf(tb, "12.50"), Below: decimalOf(tb, s), Above: decimalOf(tb, s), Unit: "kg", Bounds: gate.Inclusive}
 	}
-	weigh := must[*Model](tb)(NewModel("weigh-step", 1).
-		States(StepPending, StepInProgress, StepComplete).Initial(StepPending).Final(StepComplete).
-		Permit(StepPending, CmdStart, StepInProgress, Recording("step.started"), WithGates(
+	weigh := must[*mes.Model](tb)(mes.NewModel("weigh-step", 1).
+		States(mes.StepPending, mes.StepInProgress, mes.StepComplete).Initial(mes.StepPending).Final(mes.StepComplete).
+		Permit(mes.StepPending, mes.CmdStart, mes.StepInProgress, mes.Recording("step.started"), mes.WithGates(
 			g(gate.RequireRole("operator")),
 			g(gate.TrainingCurrent("dispensing")),
 			g(gate.EquipmentReady(gate.FromRef("scale"))),
 			g(gate.LotUsable(gate.FromRef("lot"), "API-100")),
 			g(gate.EvidencePresent("lot-scan", gate.FromRef("lot"))),
 		)).
-		Permit(StepInProgress, CmdComplete, StepComplete, Recording("step.completed"),
-			WithEvidence(EvidenceRequirement{Name: "net-weight", Sources: []gate.Source{gate.SourceDevice}}),
-			WithGates(
+		Permit(mes.StepInProgress, mes.CmdComplete, mes.StepComplete, mes.Recording("step.completed"),
+			mes.WithEvidence(mes.EvidenceRequirement{Name: "net-weight", Sources: []gate.Source{gate.SourceDevice}}),
+			mes.WithGates(
 				g(gate.WithinTolerance("net-weight", d("0.05"))),
 				g(gate.RequireSource("net-weight", gate.SourceDevice)),
 				g(gate.RequireStable("net-weight")),
 				g(gate.EquipmentReady(gate.FromRef("scale"))),
 			)).
 		Build())
-	mix := must[*Model](tb)(NewModel("mix-step", 1).
-		States(StepPending, StepInProgress).Initial(StepPending).Final(StepInProgress).
-		Permit(StepPending, CmdStart, StepInProgress, Recording("step.started"), WithGates(
+	mix := must[*mes.Model](tb)(mes.NewModel("mix-step", 1).
+		States(mes.StepPending, mes.StepInProgress).Initial(mes.StepPending).Final(mes.StepInProgress).
+		Permit(mes.StepPending, mes.CmdStart, mes.StepInProgress, mes.Recording("step.started"), mes.WithGates(
 			g(gate.PriorSteps([]gate.StepState{gate.StepComplete, gate.StepVerified}, "S10")),
 		)).
 		Build())
@@ -86,126 +87,126 @@ func weight(tb testing.TB, v string, src gate.Source, stable bool) gate.Evidence
 // the gate that failed.
 func TestBlocks(t *testing.T) {
 	t.Parallel()
-	type setup func(t *testing.T, e *Engine, f *facts, w weighing)
-	startS10 := func(lot, scanned, scale, actor string) Request {
-		return Request{ID: "start-S10", Model: nil, Subject: "batch-B42", Step: "S10", Command: CmdStart, Actor: actor,
+	type setup func(t *testing.T, e *mes.Engine, f *facts, w weighing)
+	startS10 := func(lot, scanned, scale, actor string) mes.Request {
+		return mes.Request{ID: "start-S10", Model: nil, Subject: "batch-B42", Step: "S10", Command: mes.CmdStart, Actor: actor,
 			Refs: map[string]string{"lot": lot, "scale": scale}, Evidence: []gate.Evidence{scan(scanned)}}
 	}
-	started := func(t *testing.T, e *Engine, _ *facts, w weighing) {
+	started := func(t *testing.T, e *mes.Engine, _ *facts, w weighing) {
 		req := startS10("L7", "L7", "SC-01", "op-7")
 		req.Model = w.weigh
 		if _, err := e.Execute(context.Background(), req); err != nil {
 			t.Fatalf("start S10: %v", err)
 		}
 	}
-	complete := func(tb testing.TB, ev gate.Evidence, lot string) Request {
-		return Request{ID: "complete-S10", Subject: "batch-B42", Step: "S10", Command: CmdComplete, Actor: "op-7",
+	complete := func(tb testing.TB, ev gate.Evidence, lot string) mes.Request {
+		return mes.Request{ID: "complete-S10", Subject: "batch-B42", Step: "S10", Command: mes.CmdComplete, Actor: "op-7",
 			Refs: map[string]string{"lot": lot, "scale": "SC-01"}, Evidence: []gate.Evidence{ev},
 			Consume: []event.Consumption{{Lot: lot, Quantity: ev.Value, Unit: "kg"}}}
 	}
 	tests := []struct {
 		name  string
 		setup setup
-		req   func(t *testing.T, w weighing) Request
+		req   func(t *testing.T, w weighing) mes.Request
 		step  string // the step whose state must not change
 		code  gate.Code
 	}{
-		{"wrong lot scanned", nil, func(t *testing.T, w weighing) Request {
+		{"wrong lot scanned", nil, func(t *testing.T, w weighing) mes.Request {
 			r := startS10("L7", "L8", "SC-01", "op-7")
 			r.Model = w.weigh
 			return r
 		}, "S10", gate.CodeIdentityMismatch},
-		{"lot of the wrong material", func(t *testing.T, e *Engine, f *facts, w weighing) {
-			f.run("lot", event.LotStream("L9"), CmdReceive, event.Receipt{Material: "EXC-200", Quantity: decimalOf(t, "10"), Unit: "kg"})
-			f.run("lot", event.LotStream("L9"), CmdRelease, nil)
-		}, func(t *testing.T, w weighing) Request {
+		{"lot of the wrong material", func(t *testing.T, e *mes.Engine, f *facts, w weighing) {
+			f.run("lot", event.LotStream("L9"), mes.CmdReceive, event.Receipt{Material: "EXC-200", Quantity: decimalOf(t, "10"), Unit: "kg"})
+			f.run("lot", event.LotStream("L9"), mes.CmdRelease, nil)
+		}, func(t *testing.T, w weighing) mes.Request {
 			r := startS10("L9", "L9", "SC-01", "op-7")
 			r.Model = w.weigh
 			return r
 		}, "S10", gate.CodeLotWrongMaterial},
-		{"skipping a step", nil, func(t *testing.T, w weighing) Request {
-			return Request{ID: "start-S20", Model: w.mix, Subject: "batch-B42", Step: "S20", Command: CmdStart, Actor: "op-7"}
+		{"skipping a step", nil, func(t *testing.T, w weighing) mes.Request {
+			return mes.Request{ID: "start-S20", Model: w.mix, Subject: "batch-B42", Step: "S20", Command: mes.CmdStart, Actor: "op-7"}
 		}, "S20", gate.CodeStepMissing},
-		{"out-of-tolerance weight", started, func(t *testing.T, w weighing) Request {
+		{"out-of-tolerance weight", started, func(t *testing.T, w weighing) mes.Request {
 			r := complete(t, weight(t, "12.61", gate.SourceDevice, true), "L7")
 			r.Model = w.weigh
 			return r
 		}, "S10", gate.CodeAboveUpperLimit},
-		{"calibration overdue", func(t *testing.T, e *Engine, f *facts, w weighing) {
-			f.run("equipment", event.EquipmentStream("SC-02"), CmdRegister, map[string]string{"status": "available"})
+		{"calibration overdue", func(t *testing.T, e *mes.Engine, f *facts, w weighing) {
+			f.run("equipment", event.EquipmentStream("SC-02"), mes.CmdRegister, map[string]string{"status": "available"})
 			// Calibrated two hours ago, due an hour ago: recorded through an
 			// engine whose clock stands at the calibration, since a
 			// calibration already due when recorded is itself denied.
-			earlier, err := New(e.store, &Config{Clock: func() time.Time { return now.Add(-2 * time.Hour) }})
+			earlier, err := mes.New(mes.StoreOf(e), &mes.Config{Clock: func() time.Time { return now.Add(-2 * time.Hour) }})
 			if err != nil {
 				t.Fatal(err)
 			}
 			g := *f // the same command numbering
 			g.e = earlier
-			g.run("equipment", event.EquipmentStream("SC-02"), CmdCalibrate, map[string]any{"status": "valid", "due": now.Add(-time.Hour)})
+			g.run("equipment", event.EquipmentStream("SC-02"), mes.CmdCalibrate, map[string]any{"status": "valid", "due": now.Add(-time.Hour)})
 			f.n = g.n
-			f.run("equipment", event.EquipmentStream("SC-02"), CmdClean, map[string]any{"status": "clean"})
-		}, func(t *testing.T, w weighing) Request {
+			f.run("equipment", event.EquipmentStream("SC-02"), mes.CmdClean, map[string]any{"status": "clean"})
+		}, func(t *testing.T, w weighing) mes.Request {
 			r := startS10("L7", "L7", "SC-02", "op-7")
 			r.Model = w.weigh
 			return r
 		}, "S10", gate.CodeCalibrationOverdue},
-		{"untrained operator", func(t *testing.T, e *Engine, f *facts, w weighing) {
-			f.run("person", event.PersonStream("op-8"), CmdRegister, map[string]string{"name": "Otto New"})
-			f.run("person", event.PersonStream("op-8"), CmdGrantRole, map[string]string{"role": "operator"})
-		}, func(t *testing.T, w weighing) Request {
+		{"untrained operator", func(t *testing.T, e *mes.Engine, f *facts, w weighing) {
+			f.run("person", event.PersonStream("op-8"), mes.CmdRegister, map[string]string{"name": "Otto New"})
+			f.run("person", event.PersonStream("op-8"), mes.CmdGrantRole, map[string]string{"role": "operator"})
+		}, func(t *testing.T, w weighing) mes.Request {
 			r := startS10("L7", "L7", "SC-01", "op-8")
 			r.Model = w.weigh
 			return r
 		}, "S10", gate.CodeTrainingMissing},
-		{"expired lot consumed", func(t *testing.T, e *Engine, f *facts, w weighing) {
+		{"expired lot consumed", func(t *testing.T, e *mes.Engine, f *facts, w weighing) {
 			started(t, e, f, w)
-			f.run("lot", event.LotStream("L5"), CmdReceive, event.Receipt{Material: "API-100", Quantity: decimalOf(t, "40"), Unit: "kg", Expiry: now.Add(-24 * time.Hour)})
-			f.run("lot", event.LotStream("L5"), CmdRelease, nil)
-		}, func(t *testing.T, w weighing) Request {
+			f.run("lot", event.LotStream("L5"), mes.CmdReceive, event.Receipt{Material: "API-100", Quantity: decimalOf(t, "40"), Unit: "kg", Expiry: now.Add(-24 * time.Hour)})
+			f.run("lot", event.LotStream("L5"), mes.CmdRelease, nil)
+		}, func(t *testing.T, w weighing) mes.Request {
 			r := complete(t, weight(t, "12.50", gate.SourceDevice, true), "L5")
 			r.Model = w.weigh
 			return r
 		}, "S10", gate.CodeLotExpired},
-		{"quarantined lot consumed", func(t *testing.T, e *Engine, f *facts, w weighing) {
+		{"quarantined lot consumed", func(t *testing.T, e *mes.Engine, f *facts, w weighing) {
 			started(t, e, f, w)
-			f.run("lot", event.LotStream("L6"), CmdReceive, event.Receipt{Material: "API-100", Quantity: decimalOf(t, "40"), Unit: "kg"})
-		}, func(t *testing.T, w weighing) Request {
+			f.run("lot", event.LotStream("L6"), mes.CmdReceive, event.Receipt{Material: "API-100", Quantity: decimalOf(t, "40"), Unit: "kg"})
+		}, func(t *testing.T, w weighing) mes.Request {
 			r := complete(t, weight(t, "12.50", gate.SourceDevice, true), "L6")
 			r.Model = w.weigh
 			return r
 		}, "S10", gate.CodeLotNotReleased},
-		{"over-consumption", func(t *testing.T, e *Engine, f *facts, w weighing) {
+		{"over-consumption", func(t *testing.T, e *mes.Engine, f *facts, w weighing) {
 			started(t, e, f, w)
-			f.run("lot", event.LotStream("L4"), CmdReceive, event.Receipt{Material: "API-100", Quantity: decimalOf(t, "12.00"), Unit: "kg"})
-			f.run("lot", event.LotStream("L4"), CmdRelease, nil)
-		}, func(t *testing.T, w weighing) Request {
+			f.run("lot", event.LotStream("L4"), mes.CmdReceive, event.Receipt{Material: "API-100", Quantity: decimalOf(t, "12.00"), Unit: "kg"})
+			f.run("lot", event.LotStream("L4"), mes.CmdRelease, nil)
+		}, func(t *testing.T, w weighing) mes.Request {
 			r := complete(t, weight(t, "12.50", gate.SourceDevice, true), "L4")
 			r.Model = w.weigh
 			return r
-		}, "S10", CodeOverConsumption},
-		{"manual entry where a device is demanded", started, func(t *testing.T, w weighing) Request {
+		}, "S10", mes.CodeOverConsumption},
+		{"manual entry where a device is demanded", started, func(t *testing.T, w weighing) mes.Request {
 			r := complete(t, weight(t, "12.50", gate.SourceManual, true), "L7")
 			r.Model = w.weigh
 			return r
 		}, "S10", gate.CodeSourceNotAllowed},
-		{"another operator completes the step", func(t *testing.T, e *Engine, f *facts, w weighing) {
+		{"another operator completes the step", func(t *testing.T, e *mes.Engine, f *facts, w weighing) {
 			started(t, e, f, w)
-			f.run("person", event.PersonStream("op-9"), CmdRegister, map[string]string{"name": "Oscar Other"})
-			f.run("person", event.PersonStream("op-9"), CmdGrantRole, map[string]string{"role": "operator"})
-		}, func(t *testing.T, w weighing) Request {
+			f.run("person", event.PersonStream("op-9"), mes.CmdRegister, map[string]string{"name": "Oscar Other"})
+			f.run("person", event.PersonStream("op-9"), mes.CmdGrantRole, map[string]string{"role": "operator"})
+		}, func(t *testing.T, w weighing) mes.Request {
 			r := complete(t, weight(t, "12.50", gate.SourceDevice, true), "L7")
 			r.Model, r.Actor = w.weigh, "op-9"
 			return r
-		}, "S10", CodeContextOperator},
-		{"reading from another scale", started, func(t *testing.T, w weighing) Request {
+		}, "S10", mes.CodeContextOperator},
+		{"reading from another scale", started, func(t *testing.T, w weighing) mes.Request {
 			ev := weight(t, "12.50", gate.SourceDevice, true)
 			ev.Instrument = "SC-07"
 			r := complete(t, ev, "L7")
 			r.Model = w.weigh
 			return r
-		}, "S10", CodeContextInstrument},
-		{"unstable reading", started, func(t *testing.T, w weighing) Request {
+		}, "S10", mes.CodeContextInstrument},
+		{"unstable reading", started, func(t *testing.T, w weighing) mes.Request {
 			r := complete(t, weight(t, "12.50", gate.SourceDevice, false), "L7")
 			r.Model = w.weigh
 			return r
@@ -227,14 +228,14 @@ func TestBlocks(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				stateBefore := must[State](t)(Fold(model, tt.step, before))
+				stateBefore := must[mes.State](t)(mes.Fold(model, tt.step, before))
 				lotsBefore := map[string]int{}
 				for _, c := range req.Consume {
 					lotsBefore[c.Lot] = len(must[[]audit.Record](t)(loadLot(s, c.Lot)))
 				}
 
 				_, err = e.Execute(ctx, req)
-				var de *DeniedError
+				var de *mes.DeniedError
 				if !errors.As(err, &de) {
 					t.Fatalf("error = %v, want a denial", err)
 				}
@@ -256,7 +257,7 @@ func TestBlocks(t *testing.T) {
 				if last.Type != event.Denied || last.Actor != req.Actor || !hasCode(p.Reasons, tt.code) {
 					t.Errorf("last record %s by %s with reasons %v; want the denied attempt by %s with %s", last.Type, last.Actor, p.Reasons, req.Actor, tt.code)
 				}
-				if st := must[State](t)(Fold(model, tt.step, after)); st != stateBefore {
+				if st := must[mes.State](t)(mes.Fold(model, tt.step, after)); st != stateBefore {
 					t.Errorf("step %s moved from %s to %s on a denial", tt.step, stateBefore, st)
 				}
 				for lot, n := range lotsBefore {
@@ -285,18 +286,18 @@ func TestDispenseOnBothStores(t *testing.T) {
 		ctx := context.Background()
 		e, _, _ := newEngineOn(t, s)
 		w := newWeighing(t)
-		run := func(req Request) (*Outcome, error) {
+		run := func(req mes.Request) (*mes.Outcome, error) {
 			req.Model = w.weigh
 			return e.Execute(ctx, req)
 		}
-		if _, err := run(Request{ID: "s1", Subject: "batch-B42", Step: "S10", Command: CmdStart, Actor: "op-7",
+		if _, err := run(mes.Request{ID: "s1", Subject: "batch-B42", Step: "S10", Command: mes.CmdStart, Actor: "op-7",
 			Refs: map[string]string{"lot": "L7", "scale": "SC-01"}, Evidence: []gate.Evidence{scan("L7")}}); err != nil {
 			t.Fatalf("start: %v", err)
 		}
-		out, err := run(Request{ID: "c1", Subject: "batch-B42", Step: "S10", Command: CmdComplete, Actor: "op-7",
+		out, err := run(mes.Request{ID: "c1", Subject: "batch-B42", Step: "S10", Command: mes.CmdComplete, Actor: "op-7",
 			Refs: map[string]string{"lot": "L7", "scale": "SC-01"}, Evidence: []gate.Evidence{weight(t, "12.48", gate.SourceDevice, true)},
 			Consume: []event.Consumption{{Lot: "L7", Quantity: decimalOf(t, "12.48"), Unit: "kg"}}})
-		if err != nil || out.To != StepComplete {
+		if err != nil || out.To != mes.StepComplete {
 			t.Fatalf("complete: %+v, %v", out, err)
 		}
 		if len(out.Records) != 2 || out.Records[1].Stream != event.LotStream("L7") || out.Records[1].Type != event.LotConsumed {
@@ -305,20 +306,20 @@ func TestDispenseOnBothStores(t *testing.T) {
 		if l := out.Records[0].Links; len(l) != 1 || l[0] != (audit.Link{From: event.LotStream("L7"), To: "batch-B42", Kind: "consumed"}) {
 			t.Errorf("links %v: want lot/L7 consumed into batch-B42", l)
 		}
-		lot, err := newStreamFacts(s, "", nil).Lot(ctx, "L7")
+		lot, err := mes.NewFacts(s, "", nil).Lot(ctx, "L7")
 		if err != nil || !lot.Available.Equal(decimalOf(t, "37.52")) {
 			t.Errorf("lot L7 holds %s, %v; want 37.52", lot.Available, err)
 		}
 		// Another batch wants more than is left.
-		if _, err := run(Request{ID: "s2", Subject: "batch-B43", Step: "S10", Command: CmdStart, Actor: "op-7",
+		if _, err := run(mes.Request{ID: "s2", Subject: "batch-B43", Step: "S10", Command: mes.CmdStart, Actor: "op-7",
 			Refs: map[string]string{"lot": "L7", "scale": "SC-01"}, Evidence: []gate.Evidence{scan("L7")}}); err != nil {
 			t.Fatalf("start B43: %v", err)
 		}
-		_, err = run(Request{ID: "c2", Subject: "batch-B43", Step: "S10", Command: CmdComplete, Actor: "op-7",
+		_, err = run(mes.Request{ID: "c2", Subject: "batch-B43", Step: "S10", Command: mes.CmdComplete, Actor: "op-7",
 			Refs: map[string]string{"lot": "L7", "scale": "SC-01"}, Evidence: []gate.Evidence{weight(t, "12.50", gate.SourceDevice, true)},
 			Consume: []event.Consumption{{Lot: "L7", Quantity: decimalOf(t, "40"), Unit: "kg"}}})
-		var de *DeniedError
-		if !errors.As(err, &de) || !hasCode(de.Reasons, CodeOverConsumption) {
+		var de *mes.DeniedError
+		if !errors.As(err, &de) || !hasCode(de.Reasons, mes.CodeOverConsumption) {
 			t.Fatalf("over-consumption: %v", err)
 		}
 		edges, err := s.Traverse(ctx, storage.TraverseRequest{From: []string{event.LotStream("L7")}, Direction: storage.Forward, MaxDepth: 2})

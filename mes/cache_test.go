@@ -1,8 +1,9 @@
-package mes
+package mes_test
 
 import (
 	"context"
 	"errors"
+	"github.com/interlock-mes/interlock/mes"
 	"testing"
 
 	"github.com/interlock-mes/interlock/event"
@@ -19,26 +20,26 @@ func TestStaleCacheNeverDecides(t *testing.T) {
 	stores(t, func(t *testing.T, s storage.Store) {
 		ctx := context.Background()
 		a, _, _ := newEngineOn(t, s)
-		b := must[*Engine](t)(New(s, &Config{Clock: a.clock}))
+		b := must[*mes.Engine](t)(mes.New(s, &mes.Config{Clock: mes.ClockOf(a)}))
 		fb := newFacts(t, b)
 		fb.n = 1000 // command ids apart from the plant's
 		m := dispenseModel(t)
 		if _, err := a.Execute(ctx, startReq(m, "first", "op-7")); err != nil {
 			t.Fatalf("first start: %v", err)
 		}
-		fb.run("person", event.PersonStream("op-7"), CmdRevokeRole, map[string]string{"role": "operator"})
-		fb.run("lot", event.LotStream("L7"), CmdHold, map[string]string{"reason": "complaint"})
+		fb.run("person", event.PersonStream("op-7"), mes.CmdRevokeRole, map[string]string{"role": "operator"})
+		fb.run("lot", event.LotStream("L7"), mes.CmdHold, map[string]string{"reason": "complaint"})
 		req := startReq(m, "second", "op-7")
 		req.Subject = "batch-B43"
 		_, err := a.Execute(ctx, req)
-		var de *DeniedError
+		var de *mes.DeniedError
 		if !errors.As(err, &de) || !hasCode(de.Reasons, gate.CodeRoleMissing) || !hasCode(de.Reasons, gate.CodeLotOnHold) {
 			t.Fatalf("start after the role was revoked and the lot held: %v; want both reasons", err)
 		}
 		// And the other way round: b grants the role back and releases the
 		// hold; a, which cached the revoked role, allows the start.
-		fb.run("person", event.PersonStream("op-7"), CmdGrantRole, map[string]string{"role": "operator"})
-		fb.run("lot", event.LotStream("L7"), CmdReleaseHold, nil)
+		fb.run("person", event.PersonStream("op-7"), mes.CmdGrantRole, map[string]string{"role": "operator"})
+		fb.run("lot", event.LotStream("L7"), mes.CmdReleaseHold, nil)
 		req.ID = "third"
 		if _, err := a.Execute(ctx, req); err != nil {
 			t.Fatalf("start after the role was granted again: %v", err)
@@ -55,23 +56,23 @@ func TestStaleSubjectReplays(t *testing.T) {
 	stores(t, func(t *testing.T, s storage.Store) {
 		ctx := context.Background()
 		a, _, _ := newEngineOn(t, s)
-		b := must[*Engine](t)(New(s, &Config{Clock: a.clock}))
+		b := must[*mes.Engine](t)(mes.New(s, &mes.Config{Clock: mes.ClockOf(a)}))
 		m := verifyModel(t, 1)
-		start := Request{ID: "start", Model: m, Subject: "batch-B42", Step: "S10", Command: CmdStart, Actor: "op-7"}
+		start := mes.Request{ID: "start", Model: m, Subject: "batch-B42", Step: "S10", Command: mes.CmdStart, Actor: "op-7"}
 		if _, err := b.Execute(ctx, start); err != nil {
 			t.Fatal(err)
 		}
-		complete := Request{ID: "complete", Model: m, Subject: "batch-B42", Step: "S10", Command: CmdComplete, Actor: "op-7"}
+		complete := mes.Request{ID: "complete", Model: m, Subject: "batch-B42", Step: "S10", Command: mes.CmdComplete, Actor: "op-7"}
 		first, err := a.Execute(ctx, complete)
 		if err != nil {
 			t.Fatal(err)
 		}
 		again, err := b.Execute(ctx, complete)
-		if err != nil || !again.Replayed || again.To != StepComplete || len(again.Records) != 1 || again.Records[0].Hash != first.Records[0].Hash {
+		if err != nil || !again.Replayed || again.To != mes.StepComplete || len(again.Records) != 1 || again.Records[0].Hash != first.Records[0].Hash {
 			t.Fatalf("resubmitted to b: %+v, %v; want a's outcome replayed", again, err)
 		}
-		_, err = b.Execute(ctx, Request{ID: "complete-2", Model: m, Subject: "batch-B42", Step: "S10", Command: CmdComplete, Actor: "op-7"})
-		if !errors.Is(err, ErrIllegalTransition) {
+		_, err = b.Execute(ctx, mes.Request{ID: "complete-2", Model: m, Subject: "batch-B42", Step: "S10", Command: mes.CmdComplete, Actor: "op-7"})
+		if !errors.Is(err, mes.ErrIllegalTransition) {
 			t.Fatalf("completing again on b: %v; want it illegal, b having read a's completion", err)
 		}
 		recs, _ := s.Load(ctx, "batch-B42", 1)

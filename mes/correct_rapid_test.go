@@ -1,10 +1,11 @@
-package mes
+package mes_test
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/interlock-mes/interlock/mes"
 	"slices"
 	"strconv"
 	"testing"
@@ -28,9 +29,9 @@ import (
 // replaced, and exactly the unreviewed corrections are listed as such.
 func TestCorrectionsAgainstModel(t *testing.T) {
 	t.Parallel()
-	logModel := must[*Model](t)(NewModel("log", 1).States("open").Initial("open").
-		Permit("open", "record", "open", Recording("value.recorded")).Build())
-	cm := must[*CorrectionModel](t)(NewCorrectionModel(CorrectionPolicy{
+	logModel := must[*mes.Model](t)(mes.NewModel("log", 1).States("open").Initial("open").
+		Permit("open", "record", "open", mes.Recording("value.recorded")).Build())
+	cm := must[*mes.CorrectionModel](t)(mes.NewCorrectionModel(mes.CorrectionPolicy{
 		Roles: []string{"operator", "qa"}, ReviewerRoles: []string{"qa"}}))
 	const subject = "batch-R1"
 	rapid.Check(t, func(rt *rapid.T) {
@@ -43,11 +44,11 @@ func TestCorrectionsAgainstModel(t *testing.T) {
 		type corr struct {
 			version  int64
 			actor    string
-			old, new RecordedValue
+			old, new mes.RecordedValue
 			reviewed bool
 		}
 		type value struct {
-			original, current RecordedValue
+			original, current mes.RecordedValue
 			corrections       []*corr
 		}
 		values := map[key]*value{}
@@ -55,16 +56,16 @@ func TestCorrectionsAgainstModel(t *testing.T) {
 		originals := map[int64]audit.Record{}
 		n := 0
 		id := func() string { n++; return "cmd-" + strconv.Itoa(n) }
-		weightOf := func(rt *rapid.T) RecordedValue {
-			return Measured(decimal.New(int64(rapid.IntRange(1, 3).Draw(rt, "decigrams")), -1), "kg")
+		weightOf := func(rt *rapid.T) mes.RecordedValue {
+			return mes.Measured(decimal.New(int64(rapid.IntRange(1, 3).Draw(rt, "decigrams")), -1), "kg")
 		}
-		countOf := func(rt *rapid.T) RecordedValue {
-			return JSONValue(json.RawMessage(strconv.Itoa(rapid.IntRange(1, 3).Draw(rt, "count"))))
+		countOf := func(rt *rapid.T) mes.RecordedValue {
+			return mes.JSONValue(json.RawMessage(strconv.Itoa(rapid.IntRange(1, 3).Draw(rt, "count"))))
 		}
 		rt.Repeat(map[string]func(*rapid.T){
 			"record": func(rt *rapid.T) {
 				w, c := weightOf(rt), countOf(rt)
-				out, err := sg.e.Execute(ctx, Request{ID: id(), Model: logModel, Subject: subject, Command: "record", Actor: "op-7",
+				out, err := sg.e.Execute(ctx, mes.Request{ID: id(), Model: logModel, Subject: subject, Command: "record", Actor: "op-7",
 					Evidence: []gate.Evidence{{Name: "w", HasValue: true, Value: w.Quantity, Unit: "kg", Source: gate.SourceDevice, Instrument: "SC-01"}},
 					Data:     json.RawMessage(`{"c":` + string(c.JSON) + `}`)})
 				if err != nil {
@@ -74,7 +75,7 @@ func TestCorrectionsAgainstModel(t *testing.T) {
 				originals[r.Version] = r
 				for _, kv := range []struct {
 					name string
-					v    RecordedValue
+					v    mes.RecordedValue
 				}{{"w", w}, {"c", c}} {
 					k := key{r.Version, kv.name}
 					values[k] = &value{original: kv.v, current: kv.v}
@@ -97,10 +98,10 @@ func TestCorrectionsAgainstModel(t *testing.T) {
 				}
 				actor := rapid.SampledFrom([]string{"op-7", "qa-3"}).Draw(rt, "corrector")
 				reason := rapid.SampledFrom([]string{"", "misread"}).Draw(rt, "reason")
-				out, err := sg.e.Correct(ctx, Correction{ID: id(), Model: cm, Subject: subject, Corrects: via, Name: k.name,
+				out, err := sg.e.Correct(ctx, mes.Correction{ID: id(), Model: cm, Subject: subject, Corrects: via, Name: k.name,
 					New: nv, Reason: reason, Actor: actor})
 				want := reason != "" && !nv.Equal(v.current)
-				if got := err == nil; got != want || (err != nil && !errors.Is(err, ErrDenied)) {
+				if got := err == nil; got != want || (err != nil && !errors.Is(err, mes.ErrDenied)) {
 					rt.Fatalf("correct %v of v%d via v%d from %s to %s, reason %q: %v; want allowed=%v", k.name, k.version, via, v.current, nv, reason, err, want)
 				}
 				if want {
@@ -122,10 +123,10 @@ func TestCorrectionsAgainstModel(t *testing.T) {
 				}
 				c := rapid.SampledFrom(open).Draw(rt, "correction")
 				reviewer := rapid.SampledFrom([]string{"op-7", "qa-3"}).Draw(rt, "reviewer")
-				_, err := sg.e.ReviewCorrection(ctx, CorrectionReview{ID: id(), Model: cm, Subject: subject, Reviews: c.version,
-					Actor: reviewer, Signatures: []Sign{{Meaning: "reviewed", Challenge: full(reviewer)}}})
+				_, err := sg.e.ReviewCorrection(ctx, mes.CorrectionReview{ID: id(), Model: cm, Subject: subject, Reviews: c.version,
+					Actor: reviewer, Signatures: []mes.Sign{{Meaning: "reviewed", Challenge: full(reviewer)}}})
 				want := reviewer == "qa-3" && c.actor != "qa-3"
-				if got := err == nil; got != want || (err != nil && !errors.Is(err, ErrDenied)) {
+				if got := err == nil; got != want || (err != nil && !errors.Is(err, mes.ErrDenied)) {
 					rt.Fatalf("review of v%d (by %s) by %s: %v; want allowed=%v", c.version, c.actor, reviewer, err, want)
 				}
 				c.reviewed = want
@@ -141,7 +142,7 @@ func TestCorrectionsAgainstModel(t *testing.T) {
 						rt.Fatalf("original v%d changed", v)
 					}
 				}
-				current, err := CurrentValues(recs)
+				current, err := mes.CurrentValues(recs)
 				if err != nil {
 					rt.Fatal(err)
 				}
@@ -166,7 +167,7 @@ func TestCorrectionsAgainstModel(t *testing.T) {
 						}
 					}
 				}
-				u, err := UnreviewedCorrections(recs)
+				u, err := mes.UnreviewedCorrections(recs)
 				if err != nil {
 					rt.Fatal(err)
 				}
@@ -194,8 +195,8 @@ func FuzzCorrectedValues(f *testing.F) {
 		[]byte(`null`), []byte(`{"corrects":1,"name":"a","new":"z","old":[1,{"b":null}],"source":"data"}`))
 	f.Add([]byte(`{}`), []byte(`[{"Name":"w","HasValue":true,"Value":"1e400","Unit":""}]`), []byte(`{"corrects":0,"source":"nowhere"}`))
 	f.Fuzz(func(t *testing.T, payload, evidence, data []byte) {
-		corr, err := json.Marshal(map[string]any{"command": "correct", "command_id": "k", "model": CorrectionModelName,
-			"model_version": 1, "step": CorrectionStep("k"), "from": "new", "to": "corrected", "data": json.RawMessage(data)})
+		corr, err := json.Marshal(map[string]any{"command": "correct", "command_id": "k", "model": mes.CorrectionModelName,
+			"model_version": 1, "step": mes.CorrectionStep("k"), "from": "new", "to": "corrected", "data": json.RawMessage(data)})
 		if err != nil {
 			corr = data
 		}
@@ -203,7 +204,7 @@ func FuzzCorrectedValues(f *testing.F) {
 			{Stream: "s", Version: 1, Type: "t.done", Actor: "a", Payload: payload, Evidence: evidence},
 			{Stream: "s", Version: 2, Type: event.ValueCorrected, Actor: "b", Payload: corr},
 		}
-		values, err := CurrentValues(recs)
+		values, err := mes.CurrentValues(recs)
 		if err != nil {
 			return
 		}
@@ -216,11 +217,11 @@ func FuzzCorrectedValues(f *testing.F) {
 				t.Fatalf("value %+v: current is not its latest correction", v)
 			}
 		}
-		all, err := CorrectionsOf(recs)
+		all, err := mes.CorrectionsOf(recs)
 		if err != nil {
 			t.Fatalf("CorrectionsOf failed where CurrentValues did not: %v", err)
 		}
-		if u, err := UnreviewedCorrections(recs); err != nil || len(u) != len(all) {
+		if u, err := mes.UnreviewedCorrections(recs); err != nil || len(u) != len(all) {
 			t.Fatalf("UnreviewedCorrections = %v, %v; want all %d corrections (none is reviewed)", u, err, len(all))
 		}
 	})

@@ -1,9 +1,10 @@
-package mes
+package mes_test
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/interlock-mes/interlock/mes"
 	"strconv"
 	"strings"
 	"testing"
@@ -26,7 +27,7 @@ import (
 // needs a QA approval for every correction.
 type correcting struct {
 	*signing
-	cm *CorrectionModel
+	cm *mes.CorrectionModel
 }
 
 const (
@@ -39,10 +40,10 @@ func newCorrecting(t *testing.T, s storage.Store) *correcting {
 	ctx := context.Background()
 	sg := newSigning(t, s, "op-7", "op-9", "qa-3", "qa-4", "qa-5", "sup-1")
 	for _, p := range []struct{ id, role string }{{"sup-1", "supervisor"}, {"qa-4", "qa"}, {"qa-5", "qa"}} {
-		sg.facts.run("person", event.PersonStream(p.id), CmdRegister, map[string]string{"name": "Person " + p.id})
-		sg.facts.run("person", event.PersonStream(p.id), CmdGrantRole, map[string]string{"role": p.role})
+		sg.facts.run("person", event.PersonStream(p.id), mes.CmdRegister, map[string]string{"name": "Person " + p.id})
+		sg.facts.run("person", event.PersonStream(p.id), mes.CmdGrantRole, map[string]string{"role": p.role})
 	}
-	cm := must[*CorrectionModel](t)(NewCorrectionModel(CorrectionPolicy{
+	cm := must[*mes.CorrectionModel](t)(mes.NewCorrectionModel(mes.CorrectionPolicy{
 		Roles: []string{"supervisor", "operator", "qa"}, RequireApproval: true,
 		ApproverRoles: []string{"qa"}, ReviewerRoles: []string{"qa"},
 	}))
@@ -50,22 +51,22 @@ func newCorrecting(t *testing.T, s storage.Store) *correcting {
 	if _, err := sg.e.Execute(ctx, startReq(m, "start", "op-7")); err != nil {
 		t.Fatalf("start: %v", err)
 	}
-	if _, err := sg.e.Execute(ctx, Request{ID: "complete", Model: m, Subject: correctedBatch, Command: CmdComplete, Actor: "op-7",
+	if _, err := sg.e.Execute(ctx, mes.Request{ID: "complete", Model: m, Subject: correctedBatch, Command: mes.CmdComplete, Actor: "op-7",
 		Evidence: []gate.Evidence{weight(t, "12.61", gate.SourceDevice, true)}, Data: json.RawMessage(`{"containers":3}`)}); err != nil {
 		t.Fatalf("complete: %v", err)
 	}
 	return &correcting{signing: sg, cm: cm}
 }
 
-func kg(tb testing.TB, v string) RecordedValue { return Measured(decimalOf(tb, v), "kg") }
+func kg(tb testing.TB, v string) mes.RecordedValue { return mes.Measured(decimalOf(tb, v), "kg") }
 
-func approvedBy(user string) []Sign {
-	return []Sign{{Meaning: "approved", Challenge: full(user)}}
+func approvedBy(user string) []mes.Sign {
+	return []mes.Sign{{Meaning: "approved", Challenge: full(user)}}
 }
 
 // correct asks to correct the batch's record at version.
-func (c *correcting) correct(id string, version int64, name string, v RecordedValue, actor string, sigs []Sign) Correction {
-	return Correction{ID: id, Model: c.cm, Subject: correctedBatch, Corrects: version, Name: name, New: v,
+func (c *correcting) correct(id string, version int64, name string, v mes.RecordedValue, actor string, sigs []mes.Sign) mes.Correction {
+	return mes.Correction{ID: id, Model: c.cm, Subject: correctedBatch, Corrects: version, Name: name, New: v,
 		Reason: "transcription error, checked against the printout", Actor: actor, Signatures: sigs}
 }
 
@@ -97,7 +98,7 @@ func TestCorrectWeight(t *testing.T) {
 		if err != nil {
 			t.Fatalf("correct: %v", err)
 		}
-		if !out.Allowed || out.From != CorrectionNew || out.To != CorrectionRecorded || len(out.Records) != 2 ||
+		if !out.Allowed || out.From != mes.CorrectionNew || out.To != mes.CorrectionRecorded || len(out.Records) != 2 ||
 			out.Records[0].Type != event.ValueCorrected || out.Records[1].Type != event.SignatureApplied {
 			t.Fatalf("outcome %+v: want an allowed correction and its approval", out)
 		}
@@ -112,8 +113,8 @@ func TestCorrectWeight(t *testing.T) {
 		}
 		wantData := `{"corrects":2,"name":"net-weight","new":{"unit":"kg","value":"12.51"},"old":{"unit":"kg","value":"12.61"},` +
 			`"reason":"transcription error, checked against the printout","source":"evidence"}`
-		if payload.Model != CorrectionModelName || payload.Step != CorrectionStep("corr-1") || string(payload.Data) != wantData {
-			t.Errorf("payload %s\nwant model %q, step %q and data %s", out.Records[0].Payload, CorrectionModelName, CorrectionStep("corr-1"), wantData)
+		if payload.Model != mes.CorrectionModelName || payload.Step != mes.CorrectionStep("corr-1") || string(payload.Data) != wantData {
+			t.Errorf("payload %s\nwant model %q, step %q and data %s", out.Records[0].Payload, mes.CorrectionModelName, mes.CorrectionStep("corr-1"), wantData)
 		}
 
 		// A correction of the correction corrects the current value; the
@@ -123,7 +124,7 @@ func TestCorrectWeight(t *testing.T) {
 			t.Fatalf("correct the correction: %v", err)
 		}
 		second := out.Records[0].Version
-		out, err = c.e.Correct(ctx, c.correct("corr-3", completedAt, "containers", JSONValue(json.RawMessage(`4`)), "sup-1", approvedBy("qa-3")))
+		out, err = c.e.Correct(ctx, c.correct("corr-3", completedAt, "containers", mes.JSONValue(json.RawMessage(`4`)), "sup-1", approvedBy("qa-3")))
 		if err != nil {
 			t.Fatalf("correct the data: %v", err)
 		}
@@ -134,36 +135,36 @@ func TestCorrectWeight(t *testing.T) {
 			t.Errorf("the records before the corrections changed (-before +after):\n%s", diff)
 		}
 		reason := "transcription error, checked against the printout"
-		c1 := CorrectionEntry{Version: first, CommandID: "corr-1", Step: CorrectionStep("corr-1"), Actor: "sup-1", Time: now,
-			Corrects: completedAt, Name: "net-weight", Source: SourceEvidence, Original: kg(t, "12.61"),
+		c1 := mes.CorrectionEntry{Version: first, CommandID: "corr-1", Step: mes.CorrectionStep("corr-1"), Actor: "sup-1", Time: now,
+			Corrects: completedAt, Name: "net-weight", Source: mes.SourceEvidence, Original: kg(t, "12.61"),
 			Old: kg(t, "12.61"), New: kg(t, "12.51"), Reason: reason, Approvers: []string{"qa-3"}}
-		c2 := CorrectionEntry{Version: second, CommandID: "corr-2", Step: CorrectionStep("corr-2"), Actor: "op-7", Time: now,
-			Corrects: completedAt, Supersedes: first, Name: "net-weight", Source: SourceEvidence, Original: kg(t, "12.61"),
+		c2 := mes.CorrectionEntry{Version: second, CommandID: "corr-2", Step: mes.CorrectionStep("corr-2"), Actor: "op-7", Time: now,
+			Corrects: completedAt, Supersedes: first, Name: "net-weight", Source: mes.SourceEvidence, Original: kg(t, "12.61"),
 			Old: kg(t, "12.51"), New: kg(t, "12.52"), Reason: reason, Approvers: []string{"qa-4"}}
-		c3 := CorrectionEntry{Version: third, CommandID: "corr-3", Step: CorrectionStep("corr-3"), Actor: "sup-1", Time: now,
-			Corrects: completedAt, Name: "containers", Source: SourceData, Original: JSONValue(json.RawMessage(`3`)),
-			Old: JSONValue(json.RawMessage(`3`)), New: JSONValue(json.RawMessage(`4`)), Reason: reason, Approvers: []string{"qa-3"}}
-		want := []CurrentValue{
-			{Record: completedAt, Type: "batch.completed", Actor: "op-7", Source: SourceEvidence, Name: "net-weight",
-				Original: kg(t, "12.61"), Current: kg(t, "12.52"), Corrections: []CorrectionEntry{c1, c2}},
-			{Record: completedAt, Type: "batch.completed", Actor: "op-7", Source: SourceData, Name: "containers",
-				Original: JSONValue(json.RawMessage(`3`)), Current: JSONValue(json.RawMessage(`4`)), Corrections: []CorrectionEntry{c3}},
+		c3 := mes.CorrectionEntry{Version: third, CommandID: "corr-3", Step: mes.CorrectionStep("corr-3"), Actor: "sup-1", Time: now,
+			Corrects: completedAt, Name: "containers", Source: mes.SourceData, Original: mes.JSONValue(json.RawMessage(`3`)),
+			Old: mes.JSONValue(json.RawMessage(`3`)), New: mes.JSONValue(json.RawMessage(`4`)), Reason: reason, Approvers: []string{"qa-3"}}
+		want := []mes.CurrentValue{
+			{Record: completedAt, Type: "batch.completed", Actor: "op-7", Source: mes.SourceEvidence, Name: "net-weight",
+				Original: kg(t, "12.61"), Current: kg(t, "12.52"), Corrections: []mes.CorrectionEntry{c1, c2}},
+			{Record: completedAt, Type: "batch.completed", Actor: "op-7", Source: mes.SourceData, Name: "containers",
+				Original: mes.JSONValue(json.RawMessage(`3`)), Current: mes.JSONValue(json.RawMessage(`4`)), Corrections: []mes.CorrectionEntry{c3}},
 		}
-		got, err := CurrentValues(after)
+		got, err := mes.CurrentValues(after)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if diff := cmp.Diff(want, got, valueCmp); diff != "" {
 			t.Errorf("CurrentValues (-want +got):\n%s", diff)
 		}
-		unreviewed, err := UnreviewedCorrections(after)
+		unreviewed, err := mes.UnreviewedCorrections(after)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if diff := cmp.Diff([]CorrectionEntry{c1, c2, c3}, unreviewed, valueCmp); diff != "" {
+		if diff := cmp.Diff([]mes.CorrectionEntry{c1, c2, c3}, unreviewed, valueCmp); diff != "" {
 			t.Errorf("UnreviewedCorrections (-want +got):\n%s", diff)
 		}
-		for _, check := range VerifySignatures(after, c.pub) {
+		for _, check := range mes.VerifySignatures(after, c.pub) {
 			if check.Err != nil {
 				t.Errorf("signature v%d: %v", check.Record.Version, check.Err)
 			}
@@ -187,8 +188,8 @@ func TestCorrectDenials(t *testing.T) {
 		ctx := context.Background()
 		c := newCorrecting(t, s)
 		// v3: a denied attempt; v4, v5: a correction by qa-4 and its approval.
-		if _, err := c.e.Execute(ctx, Request{ID: "complete-again", Model: dispenseModel(t), Subject: correctedBatch,
-			Command: CmdComplete, Actor: "op-7"}); !errors.Is(err, ErrDenied) {
+		if _, err := c.e.Execute(ctx, mes.Request{ID: "complete-again", Model: dispenseModel(t), Subject: correctedBatch,
+			Command: mes.CmdComplete, Actor: "op-7"}); !errors.Is(err, mes.ErrDenied) {
 			t.Fatalf("completing twice: %v; want a denial", err)
 		}
 		if _, err := c.e.Correct(ctx, c.correct("corr-1", completedAt, "net-weight", kg(t, "12.51"), "qa-4", approvedBy("qa-3"))); err != nil {
@@ -196,45 +197,45 @@ func TestCorrectDenials(t *testing.T) {
 		}
 		const denied, correction, approval = 3, 4, 5
 		session := signature.Challenge{Session: "a-session", Secret: signature.NewSecret(testSecret)}
-		self, role := CodeSignatureSelf, CodeSignatureRole
+		self, role := mes.CodeSignatureSelf, mes.CodeSignatureRole
 		cases := []struct {
 			name   string
-			modify func(*Correction)
+			modify func(*mes.Correction)
 			want   []gate.Code
 		}{
-			{"no reason", func(x *Correction) { x.Reason = "" }, []gate.Code{CodeCorrectionNoReason}},
-			{"a blank reason", func(x *Correction) { x.Reason = " \t" }, []gate.Code{CodeCorrectionNoReason}},
-			{"no approval", func(x *Correction) { x.Signatures = nil }, []gate.Code{CodeSignatureMissing}},
-			{"self-approval", func(x *Correction) { x.Actor, x.Signatures = "qa-5", approvedBy("qa-5") }, []gate.Code{self}},
-			{"approval by who recorded the value", func(x *Correction) { x.Signatures = approvedBy("op-7") }, []gate.Code{self}},
-			{"approval by an earlier corrector of the value", func(x *Correction) { x.Signatures = approvedBy("qa-4") }, []gate.Code{self}},
-			{"approver without a role", func(x *Correction) { x.Signatures = approvedBy("op-9") }, []gate.Code{role}},
-			{"approver not named", func(x *Correction) { x.Signatures = []Sign{{Meaning: "approved", Challenge: session}} },
-				[]gate.Code{CodeCorrectionApproverUnnamed}},
-			{"corrector without a role", func(x *Correction) { x.Actor = "op-9" }, []gate.Code{gate.CodeRoleMissing}},
-			{"unknown original version", func(x *Correction) { x.Corrects = 99 }, []gate.Code{CodeCorrectionUnknownRecord}},
-			{"version zero", func(x *Correction) { x.Corrects = 0 }, []gate.Code{CodeCorrectionUnknownRecord}},
-			{"a denied attempt", func(x *Correction) { x.Corrects = denied }, []gate.Code{CodeCorrectionNotCorrectable}},
-			{"a signature", func(x *Correction) { x.Corrects = approval }, []gate.Code{CodeCorrectionNotCorrectable}},
-			{"a value the record does not hold", func(x *Correction) { x.Name = "tare" }, []gate.Code{CodeCorrectionUnknownValue}},
-			{"data for a measured value", func(x *Correction) { x.New = JSONValue(json.RawMessage(`12.5`)) }, []gate.Code{CodeCorrectionUnknownValue}},
-			{"another value through its correction", func(x *Correction) {
-				x.Corrects, x.Name, x.New = correction, "containers", JSONValue(json.RawMessage(`4`))
-			}, []gate.Code{CodeCorrectionUnknownValue}},
-			{"the current value again", func(x *Correction) { x.New = kg(t, "12.510") }, []gate.Code{CodeCorrectionUnchanged}},
-			{"no reason, no role, no such record", func(x *Correction) { x.Reason, x.Actor, x.Corrects = "", "op-9", 99 },
-				[]gate.Code{gate.CodeRoleMissing, CodeCorrectionUnknownRecord, CodeCorrectionNoReason}},
+			{"no reason", func(x *mes.Correction) { x.Reason = "" }, []gate.Code{mes.CodeCorrectionNoReason}},
+			{"a blank reason", func(x *mes.Correction) { x.Reason = " \t" }, []gate.Code{mes.CodeCorrectionNoReason}},
+			{"no approval", func(x *mes.Correction) { x.Signatures = nil }, []gate.Code{mes.CodeSignatureMissing}},
+			{"self-approval", func(x *mes.Correction) { x.Actor, x.Signatures = "qa-5", approvedBy("qa-5") }, []gate.Code{self}},
+			{"approval by who recorded the value", func(x *mes.Correction) { x.Signatures = approvedBy("op-7") }, []gate.Code{self}},
+			{"approval by an earlier corrector of the value", func(x *mes.Correction) { x.Signatures = approvedBy("qa-4") }, []gate.Code{self}},
+			{"approver without a role", func(x *mes.Correction) { x.Signatures = approvedBy("op-9") }, []gate.Code{role}},
+			{"approver not named", func(x *mes.Correction) { x.Signatures = []mes.Sign{{Meaning: "approved", Challenge: session}} },
+				[]gate.Code{mes.CodeCorrectionApproverUnnamed}},
+			{"corrector without a role", func(x *mes.Correction) { x.Actor = "op-9" }, []gate.Code{gate.CodeRoleMissing}},
+			{"unknown original version", func(x *mes.Correction) { x.Corrects = 99 }, []gate.Code{mes.CodeCorrectionUnknownRecord}},
+			{"version zero", func(x *mes.Correction) { x.Corrects = 0 }, []gate.Code{mes.CodeCorrectionUnknownRecord}},
+			{"a denied attempt", func(x *mes.Correction) { x.Corrects = denied }, []gate.Code{mes.CodeCorrectionNotCorrectable}},
+			{"a signature", func(x *mes.Correction) { x.Corrects = approval }, []gate.Code{mes.CodeCorrectionNotCorrectable}},
+			{"a value the record does not hold", func(x *mes.Correction) { x.Name = "tare" }, []gate.Code{mes.CodeCorrectionUnknownValue}},
+			{"data for a measured value", func(x *mes.Correction) { x.New = mes.JSONValue(json.RawMessage(`12.5`)) }, []gate.Code{mes.CodeCorrectionUnknownValue}},
+			{"another value through its correction", func(x *mes.Correction) {
+				x.Corrects, x.Name, x.New = correction, "containers", mes.JSONValue(json.RawMessage(`4`))
+			}, []gate.Code{mes.CodeCorrectionUnknownValue}},
+			{"the current value again", func(x *mes.Correction) { x.New = kg(t, "12.510") }, []gate.Code{mes.CodeCorrectionUnchanged}},
+			{"no reason, no role, no such record", func(x *mes.Correction) { x.Reason, x.Actor, x.Corrects = "", "op-9", 99 },
+				[]gate.Code{gate.CodeRoleMissing, mes.CodeCorrectionUnknownRecord, mes.CodeCorrectionNoReason}},
 		}
 		for i, tc := range cases {
 			before := c.load(t)
-			values, err := CurrentValues(before)
+			values, err := mes.CurrentValues(before)
 			if err != nil {
 				t.Fatal(err)
 			}
 			req := c.correct("denied-"+string(rune('a'+i)), completedAt, "net-weight", kg(t, "12.55"), "sup-1", approvedBy("qa-3"))
 			tc.modify(&req)
 			out, err := c.e.Correct(ctx, req)
-			var de *DeniedError
+			var de *mes.DeniedError
 			if !errors.As(err, &de) || out == nil || out.Allowed {
 				t.Errorf("%s: %+v, %v; want a denial with %s", tc.name, out, err, tc.want)
 				continue
@@ -250,7 +251,7 @@ func TestCorrectDenials(t *testing.T) {
 			if len(after) != len(before)+1 || after[len(before)].Type != event.Denied || !strings.Contains(string(after[len(before)].Payload), string(tc.want[0])) {
 				t.Errorf("%s: the record gained %d records, last %s; want one denied attempt with %s", tc.name, len(after)-len(before), after[len(after)-1].Payload, tc.want)
 			}
-			got, err := CurrentValues(after)
+			got, err := mes.CurrentValues(after)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -274,29 +275,29 @@ func TestCorrectionReview(t *testing.T) {
 			t.Fatalf("correct: %v", err)
 		}
 		corr := out.Records[0].Version
-		review := func(id string, version int64, signer string) CorrectionReview {
-			r := CorrectionReview{ID: id, Model: c.cm, Subject: correctedBatch, Reviews: version, Actor: signer}
+		review := func(id string, version int64, signer string) mes.CorrectionReview {
+			r := mes.CorrectionReview{ID: id, Model: c.cm, Subject: correctedBatch, Reviews: version, Actor: signer}
 			if signer != "" {
-				r.Signatures = []Sign{{Meaning: "reviewed", Challenge: full(signer)}}
+				r.Signatures = []mes.Sign{{Meaning: "reviewed", Challenge: full(signer)}}
 			}
 			return r
 		}
 		for _, tc := range []struct {
 			name string
-			req  CorrectionReview
+			req  mes.CorrectionReview
 			want gate.Code
 		}{
-			{"by the corrector", review("rev-self", corr, "qa-4"), CodeSignatureSelf},
-			{"by someone without a reviewer role", review("rev-role", corr, "op-9"), CodeSignatureRole},
-			{"without a signature", CorrectionReview{ID: "rev-none", Model: c.cm, Subject: correctedBatch, Reviews: corr, Actor: "qa-5"}, CodeSignatureMissing},
+			{"by the corrector", review("rev-self", corr, "qa-4"), mes.CodeSignatureSelf},
+			{"by someone without a reviewer role", review("rev-role", corr, "op-9"), mes.CodeSignatureRole},
+			{"without a signature", mes.CorrectionReview{ID: "rev-none", Model: c.cm, Subject: correctedBatch, Reviews: corr, Actor: "qa-5"}, mes.CodeSignatureMissing},
 		} {
 			_, err := c.e.ReviewCorrection(ctx, tc.req)
-			var de *DeniedError
+			var de *mes.DeniedError
 			if !errors.As(err, &de) || !hasCode(de.Reasons, tc.want) {
 				t.Errorf("review %s: %v; want a denial with %s", tc.name, err, tc.want)
 			}
 		}
-		if u, err := UnreviewedCorrections(c.load(t)); err != nil || len(u) != 1 || u[0].Version != corr {
+		if u, err := mes.UnreviewedCorrections(c.load(t)); err != nil || len(u) != 1 || u[0].Version != corr {
 			t.Fatalf("UnreviewedCorrections = %+v, %v; want the correction v%d", u, err, corr)
 		}
 
@@ -304,31 +305,31 @@ func TestCorrectionReview(t *testing.T) {
 		if err != nil {
 			t.Fatalf("review: %v", err)
 		}
-		if !out.Allowed || out.To != CorrectionReviewed || len(out.Records) != 2 || out.Records[0].Type != event.CorrectionReviewed || out.Records[1].Type != event.SignatureApplied {
+		if !out.Allowed || out.To != mes.CorrectionReviewed || len(out.Records) != 2 || out.Records[0].Type != event.CorrectionReviewed || out.Records[1].Type != event.SignatureApplied {
 			t.Fatalf("review outcome %+v: want the review and its signature", out)
 		}
 		var p struct {
 			Step string          `json:"step"`
 			Data json.RawMessage `json:"data"`
 		}
-		if err := json.Unmarshal(out.Records[0].Payload, &p); err != nil || p.Step != CorrectionStep("corr-1") || string(p.Data) != `{"reviews":`+itoa(corr)+`}` {
-			t.Errorf("review payload %s, %v; want step %s and data {\"reviews\":%d}", out.Records[0].Payload, err, CorrectionStep("corr-1"), corr)
+		if err := json.Unmarshal(out.Records[0].Payload, &p); err != nil || p.Step != mes.CorrectionStep("corr-1") || string(p.Data) != `{"reviews":`+itoa(corr)+`}` {
+			t.Errorf("review payload %s, %v; want step %s and data {\"reviews\":%d}", out.Records[0].Payload, err, mes.CorrectionStep("corr-1"), corr)
 		}
 		recs := c.load(t)
-		all, err := CorrectionsOf(recs)
+		all, err := mes.CorrectionsOf(recs)
 		if err != nil || len(all) != 1 || all[0].Review != out.Records[0].Version || !all[0].Reviewed() ||
 			!cmp.Equal(all[0].Reviewers, []string{"qa-5"}) || !cmp.Equal(all[0].Approvers, []string{"qa-3"}) {
 			t.Errorf("CorrectionsOf = %+v, %v; want the correction reviewed by qa-5 at v%d", all, err, out.Records[0].Version)
 		}
-		if u, err := UnreviewedCorrections(recs); err != nil || len(u) != 0 {
+		if u, err := mes.UnreviewedCorrections(recs); err != nil || len(u) != 0 {
 			t.Errorf("UnreviewedCorrections = %+v, %v; want none", u, err)
 		}
 
-		if _, err := c.e.ReviewCorrection(ctx, review("rev-2", corr, "qa-3")); !errors.Is(err, ErrIllegalTransition) {
+		if _, err := c.e.ReviewCorrection(ctx, review("rev-2", corr, "qa-3")); !errors.Is(err, mes.ErrIllegalTransition) {
 			t.Errorf("second review: %v; want it denied as illegal", err)
 		}
 		n := len(c.load(t))
-		if _, err := c.e.ReviewCorrection(ctx, review("rev-3", completedAt, "qa-5")); !errors.Is(err, ErrNotACorrection) {
+		if _, err := c.e.ReviewCorrection(ctx, review("rev-3", completedAt, "qa-5")); !errors.Is(err, mes.ErrNotACorrection) {
 			t.Errorf("review of the completion: %v; want ErrNotACorrection", err)
 		}
 		if got := len(c.load(t)); got != n {
@@ -345,22 +346,22 @@ func TestCorrectionModelNotExecutedDirectly(t *testing.T) {
 	t.Parallel()
 	c := newCorrecting(t, memory.New(&memory.Config{Clock: func() time.Time { return now }}))
 	ctx := context.Background()
-	_, err := c.e.Execute(ctx, Request{ID: "direct", Model: c.cm.Model(), Subject: correctedBatch, Step: CorrectionStep("direct"),
-		Command: CmdCorrect, Actor: "sup-1", Data: json.RawMessage(`{"corrects":2,"name":"net-weight","new":{"unit":"kg","value":"1"},"source":"evidence"}`),
+	_, err := c.e.Execute(ctx, mes.Request{ID: "direct", Model: c.cm.Model(), Subject: correctedBatch, Step: mes.CorrectionStep("direct"),
+		Command: mes.CmdCorrect, Actor: "sup-1", Data: json.RawMessage(`{"corrects":2,"name":"net-weight","new":{"unit":"kg","value":"1"},"source":"evidence"}`),
 		Signatures: approvedBy("qa-3")})
-	var de *DeniedError
-	if !errors.As(err, &de) || !hasCode(de.Reasons, CodeCorrectionDirect) {
-		t.Fatalf("direct correction: %v; want a denial with %s", err, CodeCorrectionDirect)
+	var de *mes.DeniedError
+	if !errors.As(err, &de) || !hasCode(de.Reasons, mes.CodeCorrectionDirect) {
+		t.Fatalf("direct correction: %v; want a denial with %s", err, mes.CodeCorrectionDirect)
 	}
 	out, err := c.e.Correct(ctx, c.correct("corr-1", completedAt, "net-weight", kg(t, "12.51"), "sup-1", approvedBy("qa-3")))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.e.Execute(ctx, Request{ID: "direct-review", Model: c.cm.Model(), Subject: correctedBatch, Step: CorrectionStep("corr-1"),
-		Command: CmdReviewCorrection, Actor: "qa-5", Data: json.RawMessage(`{"reviews":` + itoa(out.Records[0].Version) + `}`),
-		Signatures: []Sign{{Meaning: "reviewed", Challenge: full("qa-5")}}})
-	if !errors.As(err, &de) || !hasCode(de.Reasons, CodeCorrectionDirect) {
-		t.Fatalf("direct review: %v; want a denial with %s", err, CodeCorrectionDirect)
+	_, err = c.e.Execute(ctx, mes.Request{ID: "direct-review", Model: c.cm.Model(), Subject: correctedBatch, Step: mes.CorrectionStep("corr-1"),
+		Command: mes.CmdReviewCorrection, Actor: "qa-5", Data: json.RawMessage(`{"reviews":` + itoa(out.Records[0].Version) + `}`),
+		Signatures: []mes.Sign{{Meaning: "reviewed", Challenge: full("qa-5")}}})
+	if !errors.As(err, &de) || !hasCode(de.Reasons, mes.CodeCorrectionDirect) {
+		t.Fatalf("direct review: %v; want a denial with %s", err, mes.CodeCorrectionDirect)
 	}
 }
 
@@ -371,28 +372,28 @@ func TestCorrectInvalid(t *testing.T) {
 	c := newCorrecting(t, memory.New(&memory.Config{Clock: func() time.Time { return now }}))
 	ctx := context.Background()
 	n := len(c.load(t))
-	for name, modify := range map[string]func(*Correction){
-		"no ID":                  func(x *Correction) { x.ID = "" },
-		"no model":               func(x *Correction) { x.Model = nil },
-		"no subject":             func(x *Correction) { x.Subject = "" },
-		"no actor":               func(x *Correction) { x.Actor = "" },
-		"no name":                func(x *Correction) { x.Name = "" },
-		"no new value":           func(x *Correction) { x.New = RecordedValue{} },
-		"a measurement and JSON": func(x *Correction) { x.New.JSON = json.RawMessage(`1`) },
-		"JSON that is not JSON":  func(x *Correction) { x.New = JSONValue(json.RawMessage(`{`)) },
+	for name, modify := range map[string]func(*mes.Correction){
+		"no ID":                  func(x *mes.Correction) { x.ID = "" },
+		"no model":               func(x *mes.Correction) { x.Model = nil },
+		"no subject":             func(x *mes.Correction) { x.Subject = "" },
+		"no actor":               func(x *mes.Correction) { x.Actor = "" },
+		"no name":                func(x *mes.Correction) { x.Name = "" },
+		"no new value":           func(x *mes.Correction) { x.New = mes.RecordedValue{} },
+		"a measurement and JSON": func(x *mes.Correction) { x.New.JSON = json.RawMessage(`1`) },
+		"JSON that is not JSON":  func(x *mes.Correction) { x.New = mes.JSONValue(json.RawMessage(`{`)) },
 	} {
 		req := c.correct("bad", completedAt, "net-weight", kg(t, "12.51"), "sup-1", approvedBy("qa-3"))
 		modify(&req)
-		if _, err := c.e.Correct(ctx, req); !errors.Is(err, ErrInvalidCorrection) {
+		if _, err := c.e.Correct(ctx, req); !errors.Is(err, mes.ErrInvalidCorrection) {
 			t.Errorf("%s: %v; want ErrInvalidCorrection", name, err)
 		}
 	}
-	for name, r := range map[string]CorrectionReview{
+	for name, r := range map[string]mes.CorrectionReview{
 		"no ID":    {Model: c.cm, Subject: correctedBatch, Reviews: 3, Actor: "qa-5"},
 		"no model": {ID: "r", Subject: correctedBatch, Reviews: 3, Actor: "qa-5"},
 		"no actor": {ID: "r", Model: c.cm, Subject: correctedBatch, Reviews: 3},
 	} {
-		if _, err := c.e.ReviewCorrection(ctx, r); !errors.Is(err, ErrInvalidCorrection) {
+		if _, err := c.e.ReviewCorrection(ctx, r); !errors.Is(err, mes.ErrInvalidCorrection) {
 			t.Errorf("review with %s: %v; want ErrInvalidCorrection", name, err)
 		}
 	}
@@ -404,16 +405,16 @@ func TestCorrectInvalid(t *testing.T) {
 // TestCorrectionPolicyProblems: a policy's problems are all reported.
 func TestCorrectionPolicyProblems(t *testing.T) {
 	t.Parallel()
-	_, err := NewCorrectionModel(CorrectionPolicy{RequireApproval: true, ReviewerRoles: []string{""}})
-	var de *DefinitionError
-	if !errors.As(err, &de) || !errors.Is(err, ErrDefinition) {
+	_, err := mes.NewCorrectionModel(mes.CorrectionPolicy{RequireApproval: true, ReviewerRoles: []string{""}})
+	var de *mes.DefinitionError
+	if !errors.As(err, &de) || !errors.Is(err, mes.ErrDefinition) {
 		t.Fatalf("error %v; want a *DefinitionError", err)
 	}
 	want := []string{"Roles names no role", "ApproverRoles names no role", "ReviewerRoles holds an empty role"}
 	if diff := cmp.Diff(want, de.Problems); diff != "" {
 		t.Errorf("problems (-want +got):\n%s", diff)
 	}
-	_, err = NewCorrectionModel(CorrectionPolicy{Roles: []string{"operator"}, ApproverRoles: []string{"qa"}, ReviewerRoles: []string{"qa"}})
+	_, err = mes.NewCorrectionModel(mes.CorrectionPolicy{Roles: []string{"operator"}, ApproverRoles: []string{"qa"}, ReviewerRoles: []string{"qa"}})
 	if !errors.As(err, &de) || !cmp.Equal(de.Problems, []string{"ApproverRoles are given but RequireApproval is not set"}) {
 		t.Errorf("approver roles without approval: %v", err)
 	}

@@ -1,8 +1,9 @@
-package mes
+package mes_test
 
 import (
 	"context"
 	"encoding/json"
+	"github.com/interlock-mes/interlock/mes"
 	"testing"
 
 	"github.com/shopspring/decimal"
@@ -20,7 +21,7 @@ func TestEncodeMatchesJSON(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		p := event.Transition{
 			CommandID: str.Draw(t, "id"), Model: str.Draw(t, "model"), ModelVersion: rapid.IntRange(0, 1<<30).Draw(t, "v"),
-			Step: str.Draw(t, "step"), Command: Command(str.Draw(t, "cmd")), From: State(str.Draw(t, "from")), To: State(str.Draw(t, "to")),
+			Step: str.Draw(t, "step"), Command: mes.Command(str.Draw(t, "cmd")), From: mes.State(str.Draw(t, "from")), To: mes.State(str.Draw(t, "to")),
 			Refs: rapid.MapOfN(str, str, 0, 10).Draw(t, "refs"),
 		}
 		if rapid.Bool().Draw(t, "data") {
@@ -66,9 +67,9 @@ func TestEncodeMatchesJSON(t *testing.T) {
 				t.Fatalf("%s:\n got %s\nwant %s", what, cg, cw)
 			}
 		}
-		got, err := appendPayload(nil, &p)
+		got, err := mes.AppendPayload(nil, &p)
 		same("payload", got, err, p)
-		got, err = appendEvidence(nil, evs)
+		got, err = mes.AppendEvidence(nil, evs)
 		same("evidence", got, err, evs)
 	})
 }
@@ -98,16 +99,16 @@ func TestReplayEscapedIDs(t *testing.T) {
 	e, _ := newEngine(t)
 	m := verifyModel(t, 1)
 	for _, id := range []string{`cmd<1>&"x"`, "cmd-ü-\u2028"} {
-		req := Request{ID: id, Model: m, Subject: "batch-" + id, Step: `S<10>&ü`, Command: CmdStart, Actor: "op-7"}
+		req := mes.Request{ID: id, Model: m, Subject: "batch-" + id, Step: `S<10>&ü`, Command: mes.CmdStart, Actor: "op-7"}
 		if _, err := e.Execute(context.Background(), req); err != nil {
 			t.Fatal(err)
 		}
 		out, err := e.Execute(context.Background(), req)
-		if err != nil || !out.Replayed || out.To != StepInProgress {
+		if err != nil || !out.Replayed || out.To != mes.StepInProgress {
 			t.Errorf("resubmitted %q: %+v, %v; want the first outcome replayed", id, out, err)
 		}
-		req.ID, req.Command = id+"-2", CmdComplete
-		if out, err := e.Execute(context.Background(), req); err != nil || out.From != StepInProgress {
+		req.ID, req.Command = id+"-2", mes.CmdComplete
+		if out, err := e.Execute(context.Background(), req); err != nil || out.From != mes.StepInProgress {
 			t.Errorf("complete step %q: %+v, %v; want it to fold from in-progress", req.Step, out, err)
 		}
 	}

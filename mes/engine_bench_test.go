@@ -1,9 +1,10 @@
-package mes
+package mes_test
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/interlock-mes/interlock/mes"
 	"slices"
 	"testing"
 
@@ -41,7 +42,7 @@ func BenchmarkGatedTransition(b *testing.B) {
 func BenchmarkGatedTransitionStore(b *testing.B) {
 	e, s := newEngine(b)
 	rec := &recordingStore{Store: s}
-	e.store = rec
+	mes.SetStore(e, rec)
 	req := startReq(benchTransitionModel(b), "cmd-0", "op-7")
 	req.Subject, req.Evidence = "batch-0", []gate.Evidence{scan("L7")}
 	if _, err := e.Execute(context.Background(), req); err != nil {
@@ -90,13 +91,13 @@ func (r *recordingStore) Append(ctx context.Context, req storage.AppendRequest) 
 // benchTransitionModel starts a batch through five gates (role, training,
 // lot usable, scale ready, no open exception) and requires a scan of the
 // lot.
-func benchTransitionModel(tb testing.TB) *Model {
+func benchTransitionModel(tb testing.TB) *mes.Model {
 	m := must[gate.Gate](tb)
-	return must[*Model](tb)(NewModel("dispense", 1).
-		States(BatchReady, BatchInProgress).Initial(BatchReady).Final(BatchInProgress).
-		Permit(BatchReady, CmdStart, BatchInProgress, Recording("batch.started"),
-			WithEvidence(EvidenceRequirement{Name: "lot-scan", Sources: []gate.Source{gate.SourceScanner}}),
-			WithGates(
+	return must[*mes.Model](tb)(mes.NewModel("dispense", 1).
+		States(mes.BatchReady, mes.BatchInProgress).Initial(mes.BatchReady).Final(mes.BatchInProgress).
+		Permit(mes.BatchReady, mes.CmdStart, mes.BatchInProgress, mes.Recording("batch.started"),
+			mes.WithEvidence(mes.EvidenceRequirement{Name: "lot-scan", Sources: []gate.Source{gate.SourceScanner}}),
+			mes.WithGates(
 				m(gate.RequireRole("operator")),
 				m(gate.TrainingCurrent("dispensing")),
 				m(gate.LotUsable(gate.FromRef("lot"), "API-100")),
@@ -109,8 +110,8 @@ func benchTransitionModel(tb testing.TB) *Model {
 // BenchmarkFold10000 folds a batch stream of 10,000 events: 5,000
 // transitions of a two-state model and 5,000 other events.
 func BenchmarkFold10000(b *testing.B) {
-	m := must[*Model](b)(NewModel("loop", 1).States("a", "b").Initial("a").
-		Permit("a", "go", "b", Recording("went")).Permit("b", "back", "a", Recording("returned")).Build())
+	m := must[*mes.Model](b)(mes.NewModel("loop", 1).States("a", "b").Initial("a").
+		Permit("a", "go", "b", mes.Recording("went")).Permit("b", "back", "a", mes.Recording("returned")).Build())
 	s := memory.New(nil)
 	ctx := context.Background()
 	// The records the engine would write, appended a hundred at a time.
@@ -123,7 +124,7 @@ func BenchmarkFold10000(b *testing.B) {
 			if i%2 == 1 {
 				from, to, typ, cmd = "b", "a", "returned", "back"
 			}
-			p, _ := json.Marshal(event.Transition{CommandID: fmt.Sprint("c", i), Model: "loop", ModelVersion: 1, Command: Command(cmd), From: State(from), To: State(to)})
+			p, _ := json.Marshal(event.Transition{CommandID: fmt.Sprint("c", i), Model: "loop", ModelVersion: 1, Command: mes.Command(cmd), From: mes.State(from), To: mes.State(to)})
 			evs = append(evs, storage.Event{Type: typ, Actor: "op-7", Payload: p},
 				storage.Event{Type: "note", Actor: "op-7", Payload: []byte(`{"text":"checked"}`)})
 		}
@@ -138,7 +139,7 @@ func BenchmarkFold10000(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		st, err := Fold(m, "", recs)
+		st, err := mes.Fold(m, "", recs)
 		if err != nil || st != "a" {
 			b.Fatalf("fold = %q, %v", st, err)
 		}

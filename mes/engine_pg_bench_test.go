@@ -1,7 +1,8 @@
-package mes
+package mes_test
 
 import (
 	"fmt"
+	"github.com/interlock-mes/interlock/mes"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -38,12 +39,12 @@ func BenchmarkStepsPostgres8(b *testing.B) {
 	}
 	e, _, _ := newEngineOn(b, s)
 	m := benchStepModel(b)
-	start := func(batch, step string) Request {
-		return Request{ID: batch + "/" + step + "/start", Model: m, Subject: batch, Step: step, Command: CmdStart, Actor: "op-7",
+	start := func(batch, step string) mes.Request {
+		return mes.Request{ID: batch + "/" + step + "/start", Model: m, Subject: batch, Step: step, Command: mes.CmdStart, Actor: "op-7",
 			Refs: map[string]string{"lot": "L7", "scale": "SC-01"}, Evidence: []gate.Evidence{scan("L7")}}
 	}
-	complete := func(tb testing.TB, batch, step string) Request {
-		return Request{ID: batch + "/" + step + "/complete", Model: m, Subject: batch, Step: step, Command: CmdComplete, Actor: "op-7",
+	complete := func(tb testing.TB, batch, step string) mes.Request {
+		return mes.Request{ID: batch + "/" + step + "/complete", Model: m, Subject: batch, Step: step, Command: mes.CmdComplete, Actor: "op-7",
 			Refs: map[string]string{"lot": "L7", "scale": "SC-01"}, Evidence: []gate.Evidence{weight(tb, "12.50", gate.SourceDevice, true)}}
 	}
 	var writers atomic.Int64
@@ -60,7 +61,7 @@ func BenchmarkStepsPostgres8(b *testing.B) {
 				return
 			}
 			out, err := e.Execute(b.Context(), complete(b, batch, step))
-			if err != nil || out.To != StepComplete {
+			if err != nil || out.To != mes.StepComplete {
 				b.Errorf("complete %s %s: %v", batch, step, err)
 				return
 			}
@@ -70,23 +71,23 @@ func BenchmarkStepsPostgres8(b *testing.B) {
 }
 
 // benchStepModel is a dispensing step gated as a site would gate it.
-func benchStepModel(tb testing.TB) *Model {
+func benchStepModel(tb testing.TB) *mes.Model {
 	g := must[gate.Gate](tb)
 	tol := gate.Tolerance{Target: decimalOf(tb, "12.50"), Below: decimalOf(tb, "0.05"), Above: decimalOf(tb, "0.05"), Unit: "kg", Bounds: gate.Inclusive}
-	return must[*Model](tb)(NewModel("bench-step", 1).
-		States(StepPending, StepInProgress, StepComplete).Initial(StepPending).Final(StepComplete).
-		Permit(StepPending, CmdStart, StepInProgress, Recording("step.started"),
-			WithEvidence(EvidenceRequirement{Name: "lot-scan", Sources: []gate.Source{gate.SourceScanner}}),
-			WithGates(
+	return must[*mes.Model](tb)(mes.NewModel("bench-step", 1).
+		States(mes.StepPending, mes.StepInProgress, mes.StepComplete).Initial(mes.StepPending).Final(mes.StepComplete).
+		Permit(mes.StepPending, mes.CmdStart, mes.StepInProgress, mes.Recording("step.started"),
+			mes.WithEvidence(mes.EvidenceRequirement{Name: "lot-scan", Sources: []gate.Source{gate.SourceScanner}}),
+			mes.WithGates(
 				g(gate.RequireRole("operator")),
 				g(gate.TrainingCurrent("dispensing")),
 				g(gate.EquipmentReady(gate.FromRef("scale"))),
 				g(gate.LotUsable(gate.FromRef("lot"), "API-100")),
 				g(gate.EvidencePresent("lot-scan", gate.FromRef("lot"))),
 			)).
-		Permit(StepInProgress, CmdComplete, StepComplete, Recording("step.completed"),
-			WithEvidence(EvidenceRequirement{Name: "net-weight", Sources: []gate.Source{gate.SourceDevice}}),
-			WithGates(
+		Permit(mes.StepInProgress, mes.CmdComplete, mes.StepComplete, mes.Recording("step.completed"),
+			mes.WithEvidence(mes.EvidenceRequirement{Name: "net-weight", Sources: []gate.Source{gate.SourceDevice}}),
+			mes.WithGates(
 				g(gate.RequireRole("operator")),
 				g(gate.WithinTolerance("net-weight", tol)),
 				g(gate.RequireStable("net-weight")),

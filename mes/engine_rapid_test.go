@@ -1,9 +1,10 @@
-package mes
+package mes_test
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/interlock-mes/interlock/mes"
 	"testing"
 
 	"github.com/shopspring/decimal"
@@ -31,10 +32,10 @@ func TestEngineAgainstModel(t *testing.T) {
 		lower, upper := decimal.RequireFromString("12.45"), decimal.RequireFromString("12.55")
 
 		type step struct {
-			state    State
+			state    mes.State
 			operator string
 		}
-		model := map[string]*step{"batch-B1": {state: StepPending}, "batch-B2": {state: StepPending}}
+		model := map[string]*step{"batch-B1": {state: mes.StepPending}, "batch-B2": {state: mes.StepPending}}
 		remaining := decimal.RequireFromString("50")
 		n := 0
 		rt.Repeat(map[string]func(*rapid.T){
@@ -42,12 +43,12 @@ func TestEngineAgainstModel(t *testing.T) {
 				batch := rapid.SampledFrom([]string{"batch-B1", "batch-B2"}).Draw(rt, "batch")
 				actor := rapid.SampledFrom([]string{"op-7", "qa-3"}).Draw(rt, "actor")
 				n++
-				out, err := e.Execute(ctx, Request{ID: fmt.Sprint("cmd-", n), Model: w.weigh, Subject: batch, Step: "S10",
-					Command: CmdStart, Actor: actor, Refs: map[string]string{"lot": "L7", "scale": "SC-01"}, Evidence: []gate.Evidence{scan("L7")}})
-				want := model[batch].state == StepPending && actor == "op-7"
+				out, err := e.Execute(ctx, mes.Request{ID: fmt.Sprint("cmd-", n), Model: w.weigh, Subject: batch, Step: "S10",
+					Command: mes.CmdStart, Actor: actor, Refs: map[string]string{"lot": "L7", "scale": "SC-01"}, Evidence: []gate.Evidence{scan("L7")}})
+				want := model[batch].state == mes.StepPending && actor == "op-7"
 				check(rt, s, batch, out, err, want)
 				if want {
-					model[batch] = &step{state: StepInProgress, operator: actor}
+					model[batch] = &step{state: mes.StepInProgress, operator: actor}
 				}
 			},
 			"complete": func(rt *rapid.T) {
@@ -58,20 +59,20 @@ func TestEngineAgainstModel(t *testing.T) {
 				qty := decimal.New(int64(rapid.IntRange(1, 30).Draw(rt, "kg")), 0)
 				ev := gate.Evidence{Name: "net-weight", HasValue: true, Value: v, Unit: "kg", Source: src, Instrument: "SC-01", Stable: true}
 				n++
-				out, err := e.Execute(ctx, Request{ID: fmt.Sprint("cmd-", n), Model: w.weigh, Subject: batch, Step: "S10",
-					Command: CmdComplete, Actor: actor, Refs: map[string]string{"lot": "L7", "scale": "SC-01"},
+				out, err := e.Execute(ctx, mes.Request{ID: fmt.Sprint("cmd-", n), Model: w.weigh, Subject: batch, Step: "S10",
+					Command: mes.CmdComplete, Actor: actor, Refs: map[string]string{"lot": "L7", "scale": "SC-01"},
 					Evidence: []gate.Evidence{ev}, Consume: []event.Consumption{{Lot: "L7", Quantity: qty, Unit: "kg"}}})
 				st := model[batch]
-				want := st.state == StepInProgress && actor == st.operator &&
+				want := st.state == mes.StepInProgress && actor == st.operator &&
 					src == gate.SourceDevice && !v.LessThan(lower) && !v.GreaterThan(upper) && !qty.GreaterThan(remaining)
 				check(rt, s, batch, out, err, want)
 				if want {
-					st.state = StepComplete
+					st.state = mes.StepComplete
 					remaining = remaining.Sub(qty)
 				}
 			},
 			"": func(rt *rapid.T) {
-				lot, err := newStreamFacts(s, "", nil).Lot(ctx, "L7")
+				lot, err := mes.NewFacts(s, "", nil).Lot(ctx, "L7")
 				if err != nil {
 					rt.Fatal(err)
 				}
@@ -83,7 +84,7 @@ func TestEngineAgainstModel(t *testing.T) {
 					if err != nil {
 						rt.Fatal(err)
 					}
-					got, err := Fold(w.weigh, "S10", recs)
+					got, err := mes.Fold(w.weigh, "S10", recs)
 					if err != nil || got != st.state {
 						rt.Fatalf("%s S10: engine %q (%v), model %q", batch, got, err, st.state)
 					}
@@ -98,11 +99,11 @@ func TestEngineAgainstModel(t *testing.T) {
 
 // check compares one decision with the model's and, for a denial, that the
 // subject's last record is the denied attempt.
-func check(rt *rapid.T, s storage.Store, subject string, out *Outcome, err error, allowed bool) {
+func check(rt *rapid.T, s storage.Store, subject string, out *mes.Outcome, err error, allowed bool) {
 	switch {
 	case allowed && err != nil:
 		rt.Fatalf("%s: engine denied what the model allows: %v", subject, err)
-	case !allowed && !errors.Is(err, ErrDenied):
+	case !allowed && !errors.Is(err, mes.ErrDenied):
 		rt.Fatalf("%s: engine allowed what the model denies (allowed %v, to %q, err %v)", subject, out != nil && out.Allowed, outcomeTo(out), err)
 	case !allowed:
 		recs, lerr := s.Load(context.Background(), subject, 1)
@@ -112,7 +113,7 @@ func check(rt *rapid.T, s storage.Store, subject string, out *Outcome, err error
 	}
 }
 
-func outcomeTo(out *Outcome) State {
+func outcomeTo(out *mes.Outcome) mes.State {
 	if out == nil {
 		return ""
 	}

@@ -1,10 +1,11 @@
-package mes
+package mes_test
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/interlock-mes/interlock/mes"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -31,51 +32,51 @@ func must[T any](tb testing.TB) func(T, error) T {
 // facts runs fact commands through the engine, as an administrator would.
 type facts struct {
 	tb     testing.TB
-	e      *Engine
+	e      *mes.Engine
 	n      int
-	models map[string]*Model
+	models map[string]*mes.Model
 }
 
-func newFacts(tb testing.TB, e *Engine) *facts {
-	m := map[string]*Model{}
-	for name, build := range map[string]func(...Option) (*Model, error){"lot": LotModel, "equipment": EquipmentModel, "person": PersonModel} {
-		m[name] = must[*Model](tb)(build())
+func newFacts(tb testing.TB, e *mes.Engine) *facts {
+	m := map[string]*mes.Model{}
+	for name, build := range map[string]func(...mes.Option) (*mes.Model, error){"lot": mes.LotModel, "equipment": mes.EquipmentModel, "person": mes.PersonModel} {
+		m[name] = must[*mes.Model](tb)(build())
 	}
 	return &facts{tb: tb, e: e, models: m}
 }
 
-func (f *facts) run(model, subject string, cmd Command, data any) {
+func (f *facts) run(model, subject string, cmd mes.Command, data any) {
 	f.tb.Helper()
 	f.n++
 	var raw json.RawMessage
 	if data != nil {
 		raw, _ = json.Marshal(data)
 	}
-	if _, err := f.e.Execute(context.Background(), Request{ID: fmt.Sprintf("fact-%d", f.n), Model: f.models[model],
+	if _, err := f.e.Execute(context.Background(), mes.Request{ID: fmt.Sprintf("fact-%d", f.n), Model: f.models[model],
 		Subject: subject, Command: cmd, Actor: "admin", Data: raw}); err != nil {
 		f.tb.Fatalf("%s %s: %v", cmd, subject, err)
 	}
 }
 
 // plant registers an operator, a QA person, a released lot and a scale.
-func plant(tb testing.TB, e *Engine) *facts {
+func plant(tb testing.TB, e *mes.Engine) *facts {
 	f := newFacts(tb, e)
-	f.run("person", event.PersonStream("op-7"), CmdRegister, map[string]string{"name": "Olga Operator"})
-	f.run("person", event.PersonStream("op-7"), CmdGrantRole, map[string]string{"role": "operator"})
-	f.run("person", event.PersonStream("op-7"), CmdRecordTrained, map[string]any{"skill": "dispensing", "until": now.Add(24 * time.Hour)})
-	f.run("person", event.PersonStream("qa-3"), CmdRegister, map[string]string{"name": "Quentin QA"})
-	f.run("person", event.PersonStream("qa-3"), CmdGrantRole, map[string]string{"role": "qa"})
-	f.run("lot", event.LotStream("L7"), CmdReceive, event.Receipt{Material: "API-100", Quantity: decimalOf(tb, "50"), Unit: "kg", Expiry: now.Add(90 * 24 * time.Hour)})
-	f.run("lot", event.LotStream("L7"), CmdRelease, nil)
-	f.run("equipment", event.EquipmentStream("SC-01"), CmdRegister, map[string]string{"status": "available"})
-	f.run("equipment", event.EquipmentStream("SC-01"), CmdCalibrate, map[string]any{"status": "valid", "due": now.Add(30 * 24 * time.Hour)})
-	f.run("equipment", event.EquipmentStream("SC-01"), CmdClean, map[string]any{"status": "clean"})
+	f.run("person", event.PersonStream("op-7"), mes.CmdRegister, map[string]string{"name": "Olga Operator"})
+	f.run("person", event.PersonStream("op-7"), mes.CmdGrantRole, map[string]string{"role": "operator"})
+	f.run("person", event.PersonStream("op-7"), mes.CmdRecordTrained, map[string]any{"skill": "dispensing", "until": now.Add(24 * time.Hour)})
+	f.run("person", event.PersonStream("qa-3"), mes.CmdRegister, map[string]string{"name": "Quentin QA"})
+	f.run("person", event.PersonStream("qa-3"), mes.CmdGrantRole, map[string]string{"role": "qa"})
+	f.run("lot", event.LotStream("L7"), mes.CmdReceive, event.Receipt{Material: "API-100", Quantity: decimalOf(tb, "50"), Unit: "kg", Expiry: now.Add(90 * 24 * time.Hour)})
+	f.run("lot", event.LotStream("L7"), mes.CmdRelease, nil)
+	f.run("equipment", event.EquipmentStream("SC-01"), mes.CmdRegister, map[string]string{"status": "available"})
+	f.run("equipment", event.EquipmentStream("SC-01"), mes.CmdCalibrate, map[string]any{"status": "valid", "due": now.Add(30 * 24 * time.Hour)})
+	f.run("equipment", event.EquipmentStream("SC-01"), mes.CmdClean, map[string]any{"status": "clean"})
 	return f
 }
 
 // dispenseModel is a batch model whose start is gated on the operator's role
 // and training, the lot and the scale.
-func dispenseModel(tb testing.TB, extra ...gate.Gate) *Model {
+func dispenseModel(tb testing.TB, extra ...gate.Gate) *mes.Model {
 	m := must[gate.Gate](tb)
 	gates := append([]gate.Gate{
 		m(gate.RequireRole("operator")),
@@ -84,30 +85,30 @@ func dispenseModel(tb testing.TB, extra ...gate.Gate) *Model {
 		m(gate.EquipmentReady(gate.FromRef("scale"))),
 		m(gate.NoOpenException()),
 	}, extra...)
-	b := NewModel("dispense", 1).
-		States(BatchReady, BatchInProgress, BatchComplete).
-		Initial(BatchReady).Final(BatchComplete).
-		Permit(BatchReady, CmdStart, BatchInProgress, WithGates(gates...), Recording("batch.started")).
-		Permit(BatchInProgress, CmdComplete, BatchComplete, Recording("batch.completed"),
-			WithEvidence(EvidenceRequirement{Name: "net-weight", Sources: []gate.Source{gate.SourceDevice}}))
-	return must[*Model](tb)(b.Build())
+	b := mes.NewModel("dispense", 1).
+		States(mes.BatchReady, mes.BatchInProgress, mes.BatchComplete).
+		Initial(mes.BatchReady).Final(mes.BatchComplete).
+		Permit(mes.BatchReady, mes.CmdStart, mes.BatchInProgress, mes.WithGates(gates...), mes.Recording("batch.started")).
+		Permit(mes.BatchInProgress, mes.CmdComplete, mes.BatchComplete, mes.Recording("batch.completed"),
+			mes.WithEvidence(mes.EvidenceRequirement{Name: "net-weight", Sources: []gate.Source{gate.SourceDevice}}))
+	return must[*mes.Model](tb)(b.Build())
 }
 
-func newEngine(tb testing.TB) (*Engine, storage.Store) {
+func newEngine(tb testing.TB) (*mes.Engine, storage.Store) {
 	e, s, _ := newEngineOn(tb, memory.New(&memory.Config{Clock: func() time.Time { return now }}))
 	return e, s
 }
 
-func newEngineOn(tb testing.TB, s storage.Store) (*Engine, storage.Store, *facts) {
-	e, err := New(s, &Config{Clock: func() time.Time { return now }})
+func newEngineOn(tb testing.TB, s storage.Store) (*mes.Engine, storage.Store, *facts) {
+	e, err := mes.New(s, &mes.Config{Clock: func() time.Time { return now }})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	return e, s, plant(tb, e)
 }
 
-func startReq(m *Model, id, actor string) Request {
-	return Request{ID: id, Model: m, Subject: "batch-B42", Command: CmdStart, Actor: actor,
+func startReq(m *mes.Model, id, actor string) mes.Request {
+	return mes.Request{ID: id, Model: m, Subject: "batch-B42", Command: mes.CmdStart, Actor: actor,
 		Refs: map[string]string{"lot": "L7", "scale": "SC-01"}}
 }
 
@@ -119,11 +120,11 @@ func TestExecuteAllowed(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Execute: %v", err)
 	}
-	if !out.Allowed || out.From != BatchReady || out.To != BatchInProgress || len(out.Records) != 1 || out.Records[0].Type != "batch.started" {
+	if !out.Allowed || out.From != mes.BatchReady || out.To != mes.BatchInProgress || len(out.Records) != 1 || out.Records[0].Type != "batch.started" {
 		t.Fatalf("outcome %+v: want an allowed start recorded as batch.started", out)
 	}
 	recs, _ := s.Load(context.Background(), "batch-B42", 1)
-	if st, err := Fold(m, "", recs); err != nil || st != BatchInProgress {
+	if st, err := mes.Fold(m, "", recs); err != nil || st != mes.BatchInProgress {
 		t.Errorf("state after start = %q, %v; want in-progress", st, err)
 	}
 }
@@ -132,11 +133,11 @@ func TestExecuteDeniedByGates(t *testing.T) {
 	t.Parallel()
 	e, s, f := newEngineOn(t, memory.New(nil))
 	m := dispenseModel(t)
-	f.run("lot", event.LotStream("L7"), CmdHold, map[string]string{"reason": "supplier complaint"})
+	f.run("lot", event.LotStream("L7"), mes.CmdHold, map[string]string{"reason": "supplier complaint"})
 	// qa-3 is neither an operator nor trained, and the lot is on hold.
 	out, err := e.Execute(context.Background(), startReq(m, "cmd-1", "qa-3"))
-	var de *DeniedError
-	if !errors.As(err, &de) || !errors.Is(err, ErrDenied) {
+	var de *mes.DeniedError
+	if !errors.As(err, &de) || !errors.Is(err, mes.ErrDenied) {
 		t.Fatalf("error = %v, want a *DeniedError", err)
 	}
 	var codes []gate.Code
@@ -148,7 +149,7 @@ func TestExecuteDeniedByGates(t *testing.T) {
 			t.Errorf("reasons %v lack %s: every failing gate must be recorded", codes, want)
 		}
 	}
-	if out.Allowed || out.To != BatchReady {
+	if out.Allowed || out.To != mes.BatchReady {
 		t.Errorf("outcome %+v: want denied, state unchanged", out)
 	}
 	recs, _ := s.Load(context.Background(), "batch-B42", 1)
@@ -159,7 +160,7 @@ func TestExecuteDeniedByGates(t *testing.T) {
 	if err := json.Unmarshal(recs[0].Payload, &p); err != nil || len(p.Reasons) != len(de.Reasons) {
 		t.Errorf("denied record payload %s: want the %d reasons", recs[0].Payload, len(de.Reasons))
 	}
-	if st, _ := Fold(m, "", recs); st != BatchReady {
+	if st, _ := mes.Fold(m, "", recs); st != mes.BatchReady {
 		t.Errorf("state after a denial = %q, want ready", st)
 	}
 }
@@ -169,9 +170,9 @@ func TestExecuteIllegalCommandIsRecorded(t *testing.T) {
 	e, s := newEngine(t)
 	m := dispenseModel(t)
 	req := startReq(m, "cmd-9", "op-7")
-	req.Command = CmdComplete
+	req.Command = mes.CmdComplete
 	_, err := e.Execute(context.Background(), req)
-	if !errors.Is(err, ErrIllegalTransition) || !errors.Is(err, ErrDenied) {
+	if !errors.Is(err, mes.ErrIllegalTransition) || !errors.Is(err, mes.ErrDenied) {
 		t.Fatalf("error = %v, want a denial matching ErrIllegalTransition", err)
 	}
 	recs, _ := s.Load(context.Background(), "batch-B42", 1)
@@ -185,14 +186,14 @@ func TestExecuteManualEntryDenied(t *testing.T) {
 	e, _ := newEngine(t)
 	m := dispenseModel(t)
 	ctx := context.Background()
-	must[*Outcome](t)(e.Execute(ctx, startReq(m, "cmd-1", "op-7")))
-	req := Request{ID: "cmd-2", Model: m, Subject: "batch-B42", Command: CmdComplete, Actor: "op-7",
+	must[*mes.Outcome](t)(e.Execute(ctx, startReq(m, "cmd-1", "op-7")))
+	req := mes.Request{ID: "cmd-2", Model: m, Subject: "batch-B42", Command: mes.CmdComplete, Actor: "op-7",
 		Evidence: []gate.Evidence{{Name: "net-weight", HasValue: true, Value: decimalOf(t, "12.45"), Unit: "kg", Source: gate.SourceManual}}}
-	if _, err := e.Execute(ctx, req); !errors.Is(err, ErrDenied) {
+	if _, err := e.Execute(ctx, req); !errors.Is(err, mes.ErrDenied) {
 		t.Fatalf("manual entry where a device is demanded: error = %v, want a denial", err)
 	}
 	req.ID, req.Evidence[0].Source, req.Evidence[0].Instrument = "cmd-3", gate.SourceDevice, "SC-01"
-	if out, err := e.Execute(ctx, req); err != nil || out.To != BatchComplete {
+	if out, err := e.Execute(ctx, req); err != nil || out.To != mes.BatchComplete {
 		t.Fatalf("device reading: %+v, %v; want complete", out, err)
 	}
 }
@@ -202,9 +203,9 @@ func TestExecuteSameCommandTwice(t *testing.T) {
 	e, s := newEngine(t)
 	m := dispenseModel(t)
 	ctx := context.Background()
-	first := must[*Outcome](t)(e.Execute(ctx, startReq(m, "cmd-1", "op-7")))
+	first := must[*mes.Outcome](t)(e.Execute(ctx, startReq(m, "cmd-1", "op-7")))
 	again, err := e.Execute(ctx, startReq(m, "cmd-1", "op-7"))
-	if err != nil || !again.Replayed || !again.Allowed || again.To != BatchInProgress {
+	if err != nil || !again.Replayed || !again.Allowed || again.To != mes.BatchInProgress {
 		t.Fatalf("retry: %+v, %v; want the first outcome, replayed", again, err)
 	}
 	if again.Records[0].Hash != first.Records[0].Hash {
@@ -224,13 +225,13 @@ func TestHoldBetweenEvaluationAndAppend(t *testing.T) {
 	var calls atomic.Int32
 	interloper := gate.Func(func(ctx context.Context, a *gate.Attempt, _ gate.Facts) (gate.Verdict, error) {
 		if calls.Add(1) == 1 {
-			f.run("lot", event.LotStream("L7"), CmdHold, map[string]string{"reason": "OOS result"})
+			f.run("lot", event.LotStream("L7"), mes.CmdHold, map[string]string{"reason": "OOS result"})
 		}
 		return gate.Pass(), nil
 	})
 	m := dispenseModel(t, interloper)
 	_, err := e.Execute(context.Background(), startReq(m, "cmd-1", "op-7"))
-	var de *DeniedError
+	var de *mes.DeniedError
 	if !errors.As(err, &de) || len(de.Reasons) != 1 || de.Reasons[0].Code != gate.CodeLotOnHold {
 		t.Fatalf("error = %v, want a denial for the hold alone", err)
 	}
@@ -247,11 +248,11 @@ func TestHoldBetweenEvaluationAndAppend(t *testing.T) {
 func TestSignedTransitionFailsClosed(t *testing.T) {
 	t.Parallel()
 	e, _ := newEngine(t)
-	m := must[*Model](t)(NewModel("verify", 1).States("done", "verified").Initial("done").Final("verified").
-		Permit("done", CmdVerify, "verified", WithSignatures(SignatureRequirement{Meaning: "verified", Count: 1, NotPerformer: true})).Build())
-	_, err := e.Execute(context.Background(), Request{ID: "v1", Model: m, Subject: "batch-B42", Command: CmdVerify, Actor: "qa-3"})
-	var de *DeniedError
-	if !errors.As(err, &de) || !hasCode(de.Reasons, CodeSignatureMissing) {
+	m := must[*mes.Model](t)(mes.NewModel("verify", 1).States("done", "verified").Initial("done").Final("verified").
+		Permit("done", mes.CmdVerify, "verified", mes.WithSignatures(mes.SignatureRequirement{Meaning: "verified", Count: 1, NotPerformer: true})).Build())
+	_, err := e.Execute(context.Background(), mes.Request{ID: "v1", Model: m, Subject: "batch-B42", Command: mes.CmdVerify, Actor: "qa-3"})
+	var de *mes.DeniedError
+	if !errors.As(err, &de) || !hasCode(de.Reasons, mes.CodeSignatureMissing) {
 		t.Fatalf("error = %v, want a denial for the missing signature", err)
 	}
 }

@@ -1,7 +1,8 @@
-package mes
+package mes_test
 
 import (
 	"errors"
+	"github.com/interlock-mes/interlock/mes"
 	"slices"
 	"testing"
 
@@ -29,9 +30,9 @@ func FuzzExceptionOf(f *testing.F) {
 			{Stream: "exception/DEV-1", Version: 2, Type: types[int(kind)%len(types)], Actor: "qa-4", Payload: second},
 			{Stream: "exception/DEV-1", Version: 3, Type: event.SignatureApplied, Actor: "qa-3", Payload: sig},
 		}
-		x, err := ExceptionOf(recs)
+		x, err := mes.ExceptionOf(recs)
 		if err != nil {
-			if errors.Is(err, ErrExceptionNotFound) && x != nil {
+			if errors.Is(err, mes.ErrExceptionNotFound) && x != nil {
 				t.Fatalf("not found, and yet %+v", x)
 			}
 			return
@@ -44,7 +45,7 @@ func FuzzExceptionOf(f *testing.F) {
 				t.Fatalf("CAPA list %q", x.CAPA)
 			}
 		}
-		again, err := ExceptionOf(recs)
+		again, err := mes.ExceptionOf(recs)
 		if err != nil || again.State != x.State || again.ApprovedBy != x.ApprovedBy {
 			t.Fatalf("a second fold differs: %+v, %v", again, err)
 		}

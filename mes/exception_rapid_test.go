@@ -1,9 +1,10 @@
-package mes
+package mes_test
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/interlock-mes/interlock/mes"
 	"slices"
 	"testing"
 	"time"
@@ -29,7 +30,7 @@ func TestExceptionsAgainstModel(t *testing.T) {
 		ctx := context.Background()
 		v := newExcEnv(t, memory.New(&memory.Config{Clock: func() time.Time { return now }}))
 		type exc struct {
-			state       State
+			state       mes.State
 			took        map[string]bool // opened, dispositioned, rejected or attached a CAPA
 			investigate bool
 			capa        bool
@@ -43,7 +44,7 @@ func TestExceptionsAgainstModel(t *testing.T) {
 			switch {
 			case allowed && err != nil:
 				rt.Fatalf("%s: %v; the model allows it", what, err)
-			case !allowed && !errors.Is(err, ErrDenied):
+			case !allowed && !errors.Is(err, mes.ErrDenied):
 				rt.Fatalf("%s: %v; the model denies it", what, err)
 			}
 		}
@@ -55,10 +56,10 @@ func TestExceptionsAgainstModel(t *testing.T) {
 			"open": func(rt *rapid.T) {
 				who := rapid.SampledFrom(people).Draw(rt, "opener")
 				id := fmt.Sprintf("DEV-%d", len(ids)+1)
-				_, err := v.x.Open(ctx, cmd("open"), who, Deviation{ID: id, Summary: "s", Subject: "batch-B42"})
+				_, err := v.x.Open(ctx, cmd("open"), who, mes.Deviation{ID: id, Summary: "s", Subject: "batch-B42"})
 				expect(rt, "open "+id, err, true)
 				ids = append(ids, id)
-				model[id] = &exc{state: ExceptionOpen, took: map[string]bool{who: true}}
+				model[id] = &exc{state: mes.ExceptionOpen, took: map[string]bool{who: true}}
 			},
 			"disposition": func(rt *rapid.T) {
 				if len(ids) == 0 {
@@ -66,18 +67,18 @@ func TestExceptionsAgainstModel(t *testing.T) {
 				}
 				id, x := pick(rt)
 				who := rapid.SampledFrom(people).Draw(rt, "actor")
-				d := Disposition{Decision: rapid.SampledFrom(dispositionKinds).Draw(rt, "decision"), Rationale: "r"}
-				if d.Decision == DispositionSubstitute {
+				d := mes.Disposition{Decision: rapid.SampledFrom(mes.DispositionKinds).Draw(rt, "decision"), Rationale: "r"}
+				if d.Decision == mes.DispositionSubstitute {
 					d.Substitute = "L8"
 				}
 				if rapid.Bool().Draw(rt, "with CAPA") {
 					d.CAPA = "CAPA-1"
 				}
 				_, err := v.x.Disposition(ctx, cmd("disp"), who, id, d)
-				ok := x.state == ExceptionOpen
+				ok := x.state == mes.ExceptionOpen
 				expect(rt, "disposition "+id, err, ok)
 				if ok {
-					x.state, x.took[who], x.investigate = ExceptionDispositioned, true, d.Decision == DispositionInvestigate
+					x.state, x.took[who], x.investigate = mes.ExceptionDispositioned, true, d.Decision == mes.DispositionInvestigate
 					x.capa = x.capa || d.CAPA != ""
 				}
 			},
@@ -88,10 +89,10 @@ func TestExceptionsAgainstModel(t *testing.T) {
 				id, x := pick(rt)
 				who := rapid.SampledFrom(people).Draw(rt, "actor")
 				_, err := v.x.Reject(ctx, cmd("rej"), who, id, "no")
-				ok := x.state == ExceptionDispositioned && qa[who]
+				ok := x.state == mes.ExceptionDispositioned && qa[who]
 				expect(rt, "reject "+id, err, ok)
 				if ok {
-					x.state, x.took[who] = ExceptionOpen, true
+					x.state, x.took[who] = mes.ExceptionOpen, true
 				}
 			},
 			"capa": func(rt *rapid.T) {
@@ -110,21 +111,21 @@ func TestExceptionsAgainstModel(t *testing.T) {
 				}
 				id, x := pick(rt)
 				who := rapid.SampledFrom(people).Draw(rt, "signer")
-				_, err := v.x.Approve(ctx, cmd("appr"), who, id, Sign{Challenge: full(who)})
-				ok := x.state == ExceptionDispositioned && qa[who] && !x.took[who] && (!x.investigate || x.capa)
+				_, err := v.x.Approve(ctx, cmd("appr"), who, id, mes.Sign{Challenge: full(who)})
+				ok := x.state == mes.ExceptionDispositioned && qa[who] && !x.took[who] && (!x.investigate || x.capa)
 				expect(rt, fmt.Sprintf("approve %s by %s", id, who), err, ok)
 				if ok {
-					x.state = ExceptionClosed
+					x.state = mes.ExceptionClosed
 				}
 			},
 			"": func(rt *rapid.T) {
 				var want []string
 				for _, id := range ids {
-					got := must[*Exception](t)(v.x.Get(ctx, id))
+					got := must[*mes.Exception](t)(v.x.Get(ctx, id))
 					if got.State != model[id].state {
 						rt.Fatalf("%s is %s; the model says %s", id, got.State, model[id].state)
 					}
-					if got.State != ExceptionClosed {
+					if got.State != mes.ExceptionClosed {
 						want = append(want, id)
 					}
 				}
@@ -134,10 +135,10 @@ func TestExceptionsAgainstModel(t *testing.T) {
 				if !slices.Equal(want, open) && (len(want) > 0 || len(open) > 0) {
 					rt.Fatalf("open on the batch %v; the model says %v", open, want)
 				}
-				verdict := must[*Verdict](t)(Readiness(ctx, v.s, "batch-B42", &ReadinessConfig{Releasable: []State{BatchPlanned}}))
+				verdict := must[*mes.Verdict](t)(mes.Readiness(ctx, v.s, "batch-B42", &mes.ReadinessConfig{Releasable: []mes.State{mes.BatchPlanned}}))
 				var blocking []string
 				for _, b := range verdict.Blocking {
-					if b.Code != CodeReleaseExceptionOpen {
+					if b.Code != mes.CodeReleaseExceptionOpen {
 						rt.Fatalf("unexpected blocker %+v", b)
 					}
 					blocking = append(blocking, b.Ref)

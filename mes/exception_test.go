@@ -1,9 +1,10 @@
-package mes
+package mes_test
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/interlock-mes/interlock/mes"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -24,8 +25,8 @@ import (
 // batches; qa-3, qa-4 and qa-5 hold "qa"; sv-1 holds "supervisor".
 type excEnv struct {
 	*signing
-	x     *Exceptions
-	batch *Model
+	x     *mes.Exceptions
+	batch *mes.Model
 }
 
 func newExcEnv(tb testing.TB, s storage.Store) *excEnv {
@@ -34,13 +35,13 @@ func newExcEnv(tb testing.TB, s storage.Store) *excEnv {
 	for _, p := range []struct{ id, name, role string }{
 		{"qa-4", "Quinn QA", "qa"}, {"qa-5", "Rae Release", "qa"}, {"sv-1", "Sam Supervisor", "supervisor"},
 	} {
-		sg.facts.run("person", event.PersonStream(p.id), CmdRegister, map[string]string{"name": p.name})
-		sg.facts.run("person", event.PersonStream(p.id), CmdGrantRole, map[string]string{"role": p.role})
+		sg.facts.run("person", event.PersonStream(p.id), mes.CmdRegister, map[string]string{"name": p.name})
+		sg.facts.run("person", event.PersonStream(p.id), mes.CmdGrantRole, map[string]string{"role": p.role})
 	}
-	return &excEnv{signing: sg, x: must[*Exceptions](tb)(NewExceptions(sg.e, nil)), batch: must[*Model](tb)(BatchLifecycle())}
+	return &excEnv{signing: sg, x: must[*mes.Exceptions](tb)(mes.NewExceptions(sg.e, nil)), batch: must[*mes.Model](tb)(mes.BatchLifecycle())}
 }
 
-func (v *excEnv) exec(tb testing.TB, req Request) *Outcome {
+func (v *excEnv) exec(tb testing.TB, req mes.Request) *mes.Outcome {
 	tb.Helper()
 	out, err := v.e.Execute(context.Background(), req)
 	if err != nil {
@@ -52,8 +53,8 @@ func (v *excEnv) exec(tb testing.TB, req Request) *Outcome {
 // startBatch releases batch to the floor (sv-1) and starts it (op-7).
 func (v *excEnv) startBatch(tb testing.TB, batch string) {
 	tb.Helper()
-	v.exec(tb, Request{ID: batch + "-release", Model: v.batch, Subject: batch, Command: CmdRelease, Actor: "sv-1"})
-	v.exec(tb, Request{ID: batch + "-start", Model: v.batch, Subject: batch, Command: CmdStart, Actor: "op-7"})
+	v.exec(tb, mes.Request{ID: batch + "-release", Model: v.batch, Subject: batch, Command: mes.CmdRelease, Actor: "sv-1"})
+	v.exec(tb, mes.Request{ID: batch + "-start", Model: v.batch, Subject: batch, Command: mes.CmdStart, Actor: "op-7"})
 }
 
 func (v *excEnv) load(tb testing.TB, stream string) []audit.Record {
@@ -65,15 +66,15 @@ func (v *excEnv) load(tb testing.TB, stream string) []audit.Record {
 	return recs
 }
 
-func (v *excEnv) state(tb testing.TB, m *Model, subject, step string) State {
+func (v *excEnv) state(tb testing.TB, m *mes.Model, subject, step string) mes.State {
 	tb.Helper()
-	return must[State](tb)(Fold(m, step, v.load(tb, subject)))
+	return must[mes.State](tb)(mes.Fold(m, step, v.load(tb, subject)))
 }
 
 // openIDs lists the exceptions open on subject, as gates see them.
 func (v *excEnv) openIDs(tb testing.TB, subject string) []string {
 	tb.Helper()
-	open, err := newStreamFacts(v.s, "", nil).OpenExceptions(context.Background(), subject)
+	open, err := mes.NewFacts(v.s, "", nil).OpenExceptions(context.Background(), subject)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -86,13 +87,13 @@ func (v *excEnv) openIDs(tb testing.TB, subject string) []string {
 
 // dispositioned opens exception id on batch-B42 by opener and dispositions
 // it by dispositioner with decision.
-func (v *excEnv) dispositioned(tb testing.TB, id, opener, dispositioner string, decision DispositionKind) {
+func (v *excEnv) dispositioned(tb testing.TB, id, opener, dispositioner string, decision mes.DispositionKind) {
 	tb.Helper()
 	ctx := context.Background()
-	if _, err := v.x.Open(ctx, "open-"+id, opener, Deviation{ID: id, Summary: "label misprint", Subject: "batch-B42"}); err != nil {
+	if _, err := v.x.Open(ctx, "open-"+id, opener, mes.Deviation{ID: id, Summary: "label misprint", Subject: "batch-B42"}); err != nil {
 		tb.Fatalf("open %s: %v", id, err)
 	}
-	if _, err := v.x.Disposition(ctx, "disp-"+id, dispositioner, id, Disposition{Decision: decision, Rationale: "reprint the labels"}); err != nil {
+	if _, err := v.x.Disposition(ctx, "disp-"+id, dispositioner, id, mes.Disposition{Decision: decision, Rationale: "reprint the labels"}); err != nil {
 		tb.Fatalf("disposition %s: %v", id, err)
 	}
 }
@@ -119,8 +120,8 @@ func TestExceptionLifecycle(t *testing.T) {
 		v := newExcEnv(t, s)
 		v.startBatch(t, "batch-B42")
 		photo := gate.Evidence{Name: "photo", Identity: "IMG-0042", Source: gate.SourceScanner, Instrument: "CAM-2"}
-		opened, err := v.x.Open(ctx, "dev-1", "op-7", Deviation{ID: "DEV-1", Summary: "powder spilled at the mixer",
-			Subject: "batch-B42", Consequence: ConsequenceBlock, Evidence: []gate.Evidence{photo}, Refs: map[string]string{"equipment": "MX-1"}})
+		opened, err := v.x.Open(ctx, "dev-1", "op-7", mes.Deviation{ID: "DEV-1", Summary: "powder spilled at the mixer",
+			Subject: "batch-B42", Consequence: mes.ConsequenceBlock, Evidence: []gate.Evidence{photo}, Refs: map[string]string{"equipment": "MX-1"}})
 		if err != nil {
 			t.Fatalf("open: %v", err)
 		}
@@ -132,31 +133,31 @@ func TestExceptionLifecycle(t *testing.T) {
 		if !strings.Contains(string(recs[0].Evidence), "IMG-0042") {
 			t.Errorf("the opening's evidence %s lacks the photo", recs[0].Evidence)
 		}
-		if opened.Consequence == nil || opened.Consequence.To != BatchBlocked || opened.NotApplied != "" {
+		if opened.Consequence == nil || opened.Consequence.To != mes.BatchBlocked || opened.NotApplied != "" {
 			t.Fatalf("consequence %+v (%q): want the batch blocked", opened.Consequence, opened.NotApplied)
 		}
 		if got := v.openIDs(t, "batch-B42"); !slices.Equal(got, []string{"DEV-1"}) {
 			t.Errorf("open exceptions %v; want DEV-1", got)
 		}
-		if _, err := v.x.Disposition(ctx, "disp-1", "qa-4", "DEV-1", Disposition{Decision: DispositionUseAsIs,
+		if _, err := v.x.Disposition(ctx, "disp-1", "qa-4", "DEV-1", mes.Disposition{Decision: mes.DispositionUseAsIs,
 			Rationale: "spill outside the product path; cleaned", CAPA: "CAPA-2026-017"}); err != nil {
 			t.Fatalf("disposition: %v", err)
 		}
-		approved, err := v.x.Approve(ctx, "appr-1", "qa-3", "DEV-1", Sign{Challenge: full("qa-3"), Reason: "cleaning verified"})
+		approved, err := v.x.Approve(ctx, "appr-1", "qa-3", "DEV-1", mes.Sign{Challenge: full("qa-3"), Reason: "cleaning verified"})
 		if err != nil {
 			t.Fatalf("approve: %v", err)
 		}
 		if len(approved.Records) != 3 || approved.Records[1].Type != event.SignatureApplied || approved.Records[2].Stream != "batch-B42" ||
-			approved.Records[2].Type != event.ExceptionClosed || approved.To != ExceptionClosed {
+			approved.Records[2].Type != event.ExceptionClosed || approved.To != mes.ExceptionClosed {
 			t.Fatalf("approval records %+v: want the approval, its signature and the closing marker on the batch", approved.Records)
 		}
 		got, err := v.x.Get(ctx, "DEV-1")
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := &Exception{ID: "DEV-1", Kind: ExceptionDeviation, Summary: "powder spilled at the mixer", Subject: "batch-B42",
-			Source: SourcePerson, Consequence: ConsequenceBlock, State: ExceptionClosed, OpenedBy: "op-7", Opened: now,
-			Disposition:     &Disposition{Decision: DispositionUseAsIs, Rationale: "spill outside the product path; cleaned", CAPA: "CAPA-2026-017"},
+		want := &mes.Exception{ID: "DEV-1", Kind: mes.ExceptionDeviation, Summary: "powder spilled at the mixer", Subject: "batch-B42",
+			Source: mes.SourcePerson, Consequence: mes.ConsequenceBlock, State: mes.ExceptionClosed, OpenedBy: "op-7", Opened: now,
+			Disposition:     &mes.Disposition{Decision: mes.DispositionUseAsIs, Rationale: "spill outside the product path; cleaned", CAPA: "CAPA-2026-017"},
 			DispositionedBy: "qa-4", CAPA: []string{"CAPA-2026-017"}, ApprovedBy: "qa-3", Approved: now}
 		if d := cmp.Diff(want, got); d != "" {
 			t.Errorf("exception (-want +got):\n%s", d)
@@ -164,19 +165,19 @@ func TestExceptionLifecycle(t *testing.T) {
 		if got := v.openIDs(t, "batch-B42"); len(got) != 0 {
 			t.Errorf("open exceptions after closing: %v", got)
 		}
-		if st := v.state(t, v.batch, "batch-B42", ""); st != BatchBlocked {
+		if st := v.state(t, v.batch, "batch-B42", ""); st != mes.BatchBlocked {
 			t.Errorf("batch %s after closing; it stays blocked until a person resumes it", st)
 		}
 		resumed, err := v.x.Resume(ctx, "resume-1", "sv-1", "DEV-1")
-		if err != nil || resumed.To != BatchInProgress {
+		if err != nil || resumed.To != mes.BatchInProgress {
 			t.Fatalf("resume: %+v, %v", resumed, err)
 		}
 		// Submitting the approval again replays it.
-		again, err := v.x.Approve(ctx, "appr-1", "qa-3", "DEV-1", Sign{Challenge: full("qa-3")})
+		again, err := v.x.Approve(ctx, "appr-1", "qa-3", "DEV-1", mes.Sign{Challenge: full("qa-3")})
 		if err != nil || !again.Replayed {
 			t.Errorf("approval again: %+v, %v; want it replayed", again, err)
 		}
-		if c := VerifySignatures(v.load(t, event.ExceptionStream("DEV-1")), v.pub); len(c) != 1 || c[0].Err != nil {
+		if c := mes.VerifySignatures(v.load(t, event.ExceptionStream("DEV-1")), v.pub); len(c) != 1 || c[0].Err != nil {
 			t.Errorf("signatures of DEV-1: %+v", c)
 		}
 		if _, err := storage.Verify(ctx, s, nil, nil); err != nil {
@@ -201,18 +202,18 @@ func TestExceptionSelfApprovalDenied(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			v := newExcEnv(t, memory.New(&memory.Config{Clock: func() time.Time { return now }}))
-			v.dispositioned(t, "DEV-1", tc.opener, tc.dispositioner, DispositionRework)
+			v.dispositioned(t, "DEV-1", tc.opener, tc.dispositioner, mes.DispositionRework)
 			batchBefore := len(v.load(t, "batch-B42"))
-			out, err := v.x.Approve(ctx, "appr", tc.approver, "DEV-1", Sign{Challenge: full(tc.approver)})
-			var de *DeniedError
-			if !errors.As(err, &de) || !hasCode(de.Reasons, CodeSignatureSelf) || len(de.Reasons) != 1 {
+			out, err := v.x.Approve(ctx, "appr", tc.approver, "DEV-1", mes.Sign{Challenge: full(tc.approver)})
+			var de *mes.DeniedError
+			if !errors.As(err, &de) || !hasCode(de.Reasons, mes.CodeSignatureSelf) || len(de.Reasons) != 1 {
 				t.Fatalf("approve: %v; want a denial for self-approval alone", err)
 			}
-			if out == nil || out.To != ExceptionDispositioned {
+			if out == nil || out.To != mes.ExceptionDispositioned {
 				t.Errorf("outcome %+v; want the exception left dispositioned", out)
 			}
 			last := lastRecord(v.load(t, event.ExceptionStream("DEV-1")))
-			if last.Type != event.Denied || last.Actor != tc.approver || !hasCode(reasonsOf(t, last), CodeSignatureSelf) {
+			if last.Type != event.Denied || last.Actor != tc.approver || !hasCode(reasonsOf(t, last), mes.CodeSignatureSelf) {
 				t.Errorf("last record of the exception %s by %s; want the denied self-approval", last.Type, last.Actor)
 			}
 			if n := len(v.load(t, "batch-B42")); n != batchBefore {
@@ -232,49 +233,49 @@ func TestExceptionClosesOnlyWhenDispositioned(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	v := newExcEnv(t, memory.New(&memory.Config{Clock: func() time.Time { return now }}))
-	if _, err := v.x.Open(ctx, "open-1", "op-7", Deviation{ID: "DEV-1", Summary: "seal broken", Subject: "batch-B42"}); err != nil {
+	if _, err := v.x.Open(ctx, "open-1", "op-7", mes.Deviation{ID: "DEV-1", Summary: "seal broken", Subject: "batch-B42"}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := v.x.Approve(ctx, "appr-0", "qa-3", "DEV-1", Sign{Challenge: full("qa-3")})
-	if !errors.Is(err, ErrIllegalTransition) {
+	_, err := v.x.Approve(ctx, "appr-0", "qa-3", "DEV-1", mes.Sign{Challenge: full("qa-3")})
+	if !errors.Is(err, mes.ErrIllegalTransition) {
 		t.Fatalf("approving an undispositioned exception: %v; want an illegal transition", err)
 	}
 	if last := lastRecord(v.load(t, event.ExceptionStream("DEV-1"))); last.Type != event.Denied {
 		t.Errorf("last record %s; want the denied approval on the record", last.Type)
 	}
 	// A rejected disposition: the exception is open again.
-	must[*Outcome](t)(v.x.Disposition(ctx, "disp-1", "qa-4", "DEV-1", Disposition{Decision: DispositionScrap, Rationale: "seal broken"}))
+	must[*mes.Outcome](t)(v.x.Disposition(ctx, "disp-1", "qa-4", "DEV-1", mes.Disposition{Decision: mes.DispositionScrap, Rationale: "seal broken"}))
 	if _, err := v.x.Reject(ctx, "rej-0", "op-7", "DEV-1", "scrap is excessive"); !hasDenialCode(err, gate.CodeRoleMissing) {
 		t.Errorf("reject by an operator: %v; want role.missing", err)
 	}
-	must[*Outcome](t)(v.x.Reject(ctx, "rej-1", "qa-3", "DEV-1", "scrap is excessive; the inner bag is intact"))
-	got := must[*Exception](t)(v.x.Get(ctx, "DEV-1"))
-	if got.State != ExceptionOpen || got.Disposition != nil || got.Rejected != 1 {
+	must[*mes.Outcome](t)(v.x.Reject(ctx, "rej-1", "qa-3", "DEV-1", "scrap is excessive; the inner bag is intact"))
+	got := must[*mes.Exception](t)(v.x.Get(ctx, "DEV-1"))
+	if got.State != mes.ExceptionOpen || got.Disposition != nil || got.Rejected != 1 {
 		t.Errorf("after rejection %+v; want open, no disposition, one rejection", got)
 	}
 	// An investigation is not approved without a CAPA reference.
-	must[*Outcome](t)(v.x.Disposition(ctx, "disp-2", "qa-4", "DEV-1", Disposition{Decision: DispositionInvestigate, Rationale: "find why seals break"}))
-	if _, err := v.x.Approve(ctx, "appr-1", "qa-5", "DEV-1", Sign{Challenge: full("qa-5")}); !hasDenialCode(err, CodeCAPAMissing) {
-		t.Fatalf("approving an investigation without CAPA: %v; want %s", err, CodeCAPAMissing)
+	must[*mes.Outcome](t)(v.x.Disposition(ctx, "disp-2", "qa-4", "DEV-1", mes.Disposition{Decision: mes.DispositionInvestigate, Rationale: "find why seals break"}))
+	if _, err := v.x.Approve(ctx, "appr-1", "qa-5", "DEV-1", mes.Sign{Challenge: full("qa-5")}); !hasDenialCode(err, mes.CodeCAPAMissing) {
+		t.Fatalf("approving an investigation without CAPA: %v; want %s", err, mes.CodeCAPAMissing)
 	}
-	must[*Outcome](t)(v.x.AttachCAPA(ctx, "capa-1", "qa-4", "DEV-1", "CAPA-2026-021"))
-	if _, err := v.x.Approve(ctx, "appr-2", "qa-5", "DEV-1", Sign{Challenge: full("qa-5")}); err != nil {
+	must[*mes.Outcome](t)(v.x.AttachCAPA(ctx, "capa-1", "qa-4", "DEV-1", "CAPA-2026-021"))
+	if _, err := v.x.Approve(ctx, "appr-2", "qa-5", "DEV-1", mes.Sign{Challenge: full("qa-5")}); err != nil {
 		t.Fatalf("approving with CAPA: %v", err)
 	}
 	// A CAPA reference can still be attached once closed.
-	must[*Outcome](t)(v.x.AttachCAPA(ctx, "capa-2", "qa-4", "DEV-1", "CAPA-2026-022"))
-	got = must[*Exception](t)(v.x.Get(ctx, "DEV-1"))
-	if got.State != ExceptionClosed || !slices.Equal(got.CAPA, []string{"CAPA-2026-021", "CAPA-2026-022"}) || got.ApprovedBy != "qa-5" {
+	must[*mes.Outcome](t)(v.x.AttachCAPA(ctx, "capa-2", "qa-4", "DEV-1", "CAPA-2026-022"))
+	got = must[*mes.Exception](t)(v.x.Get(ctx, "DEV-1"))
+	if got.State != mes.ExceptionClosed || !slices.Equal(got.CAPA, []string{"CAPA-2026-021", "CAPA-2026-022"}) || got.ApprovedBy != "qa-5" {
 		t.Errorf("closed exception %+v", got)
 	}
 	// Nothing more can be decided on a closed exception.
-	if _, err := v.x.Disposition(ctx, "disp-3", "qa-4", "DEV-1", Disposition{Decision: DispositionRedo, Rationale: "again"}); !errors.Is(err, ErrIllegalTransition) {
+	if _, err := v.x.Disposition(ctx, "disp-3", "qa-4", "DEV-1", mes.Disposition{Decision: mes.DispositionRedo, Rationale: "again"}); !errors.Is(err, mes.ErrIllegalTransition) {
 		t.Errorf("disposition of a closed exception: %v; want an illegal transition", err)
 	}
 }
 
 func hasDenialCode(err error, code gate.Code) bool {
-	var de *DeniedError
+	var de *mes.DeniedError
 	return errors.As(err, &de) && hasCode(de.Reasons, code)
 }
 
@@ -284,48 +285,48 @@ func TestExceptionInputErrors(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	v := newExcEnv(t, memory.New(&memory.Config{Clock: func() time.Time { return now }}))
-	ok := Deviation{ID: "DEV-9", Summary: "s", Subject: "batch-B42"}
-	with := func(f func(d *Deviation)) Deviation { d := ok; f(&d); return d }
-	for name, d := range map[string]Deviation{
-		"no id":               with(func(d *Deviation) { d.ID = "" }),
-		"no summary":          with(func(d *Deviation) { d.Summary = "" }),
-		"no subject":          with(func(d *Deviation) { d.Subject = "" }),
-		"exception subject":   with(func(d *Deviation) { d.Subject = event.ExceptionStream("DEV-8") }),
-		"override source":     with(func(d *Deviation) { d.Source = SourceOverride }),
-		"unknown consequence": with(func(d *Deviation) { d.Consequence = "stop" }),
-		"details not object":  with(func(d *Deviation) { d.Details = json.RawMessage(`[1]`) }),
+	ok := mes.Deviation{ID: "DEV-9", Summary: "s", Subject: "batch-B42"}
+	with := func(f func(d *mes.Deviation)) mes.Deviation { d := ok; f(&d); return d }
+	for name, d := range map[string]mes.Deviation{
+		"no id":               with(func(d *mes.Deviation) { d.ID = "" }),
+		"no summary":          with(func(d *mes.Deviation) { d.Summary = "" }),
+		"no subject":          with(func(d *mes.Deviation) { d.Subject = "" }),
+		"exception subject":   with(func(d *mes.Deviation) { d.Subject = event.ExceptionStream("DEV-8") }),
+		"override source":     with(func(d *mes.Deviation) { d.Source = mes.SourceOverride }),
+		"unknown consequence": with(func(d *mes.Deviation) { d.Consequence = "stop" }),
+		"details not object":  with(func(d *mes.Deviation) { d.Details = json.RawMessage(`[1]`) }),
 	} {
-		if _, err := v.x.Open(ctx, "o-"+name, "op-7", d); !errors.Is(err, ErrInvalidException) {
+		if _, err := v.x.Open(ctx, "o-"+name, "op-7", d); !errors.Is(err, mes.ErrInvalidException) {
 			t.Errorf("%s: %v; want ErrInvalidException", name, err)
 		}
 	}
-	for name, d := range map[string]Disposition{
+	for name, d := range map[string]mes.Disposition{
 		"unknown decision":         {Decision: "ignore", Rationale: "r"},
-		"no rationale":             {Decision: DispositionRedo},
-		"substitution without lot": {Decision: DispositionSubstitute, Rationale: "r"},
-		"substitute on a redo":     {Decision: DispositionRedo, Rationale: "r", Substitute: "L8"},
+		"no rationale":             {Decision: mes.DispositionRedo},
+		"substitution without lot": {Decision: mes.DispositionSubstitute, Rationale: "r"},
+		"substitute on a redo":     {Decision: mes.DispositionRedo, Rationale: "r", Substitute: "L8"},
 	} {
-		if _, err := v.x.Disposition(ctx, "d-"+name, "qa-4", "DEV-9", d); !errors.Is(err, ErrInvalidException) {
+		if _, err := v.x.Disposition(ctx, "d-"+name, "qa-4", "DEV-9", d); !errors.Is(err, mes.ErrInvalidException) {
 			t.Errorf("disposition %s: %v; want ErrInvalidException", name, err)
 		}
 	}
-	if _, err := v.x.Reject(ctx, "r", "qa-3", "DEV-9", ""); !errors.Is(err, ErrInvalidException) {
+	if _, err := v.x.Reject(ctx, "r", "qa-3", "DEV-9", ""); !errors.Is(err, mes.ErrInvalidException) {
 		t.Errorf("reject without reason: %v", err)
 	}
-	if _, err := v.x.AttachCAPA(ctx, "c", "qa-3", "DEV-9", ""); !errors.Is(err, ErrInvalidException) {
+	if _, err := v.x.AttachCAPA(ctx, "c", "qa-3", "DEV-9", ""); !errors.Is(err, mes.ErrInvalidException) {
 		t.Errorf("empty CAPA: %v", err)
 	}
-	for name, h := range map[string]Hold{
-		"no target": {ID: "L7", Reason: "r"}, "no id": {Target: HoldLot, Reason: "r"}, "no reason": {Target: HoldLot, ID: "L7"},
+	for name, h := range map[string]mes.Hold{
+		"no target": {ID: "L7", Reason: "r"}, "no id": {Target: mes.HoldLot, Reason: "r"}, "no reason": {Target: mes.HoldLot, ID: "L7"},
 	} {
-		if _, err := v.x.PlaceHold(ctx, "h-"+name, "qa-3", h); !errors.Is(err, ErrInvalidException) {
+		if _, err := v.x.PlaceHold(ctx, "h-"+name, "qa-3", h); !errors.Is(err, mes.ErrInvalidException) {
 			t.Errorf("hold %s: %v; want ErrInvalidException", name, err)
 		}
 	}
-	if _, err := v.x.Apply(ctx, Rule{Name: "x"}, Request{}, nil, nil); !errors.Is(err, ErrInvalidException) {
+	if _, err := v.x.Apply(ctx, mes.Rule{Name: "x"}, mes.Request{}, nil, nil); !errors.Is(err, mes.ErrInvalidException) {
 		t.Errorf("rule without codes: %v", err)
 	}
-	if _, err := v.x.Approve(ctx, "a", "qa-3", "DEV-9", Sign{Challenge: full("qa-3")}); !errors.Is(err, ErrExceptionNotFound) {
+	if _, err := v.x.Approve(ctx, "a", "qa-3", "DEV-9", mes.Sign{Challenge: full("qa-3")}); !errors.Is(err, mes.ErrExceptionNotFound) {
 		t.Errorf("approving an unknown exception: %v; want ErrExceptionNotFound", err)
 	}
 	for _, stream := range []string{event.ExceptionStream("DEV-9"), "batch-B42"} {
@@ -333,13 +334,13 @@ func TestExceptionInputErrors(t *testing.T) {
 			t.Errorf("%s holds %d records after refused input", stream, n)
 		}
 	}
-	if _, err := NewExceptions(v.e, &ExceptionsConfig{Model: v.batch}); err == nil {
+	if _, err := mes.NewExceptions(v.e, &mes.ExceptionsConfig{Model: v.batch}); err == nil {
 		t.Error("NewExceptions took the batch lifecycle as its exception model")
 	}
-	if _, err := NewExceptions(v.e, &ExceptionsConfig{MaxRetries: -1}); err == nil {
+	if _, err := mes.NewExceptions(v.e, &mes.ExceptionsConfig{MaxRetries: -1}); err == nil {
 		t.Error("NewExceptions took a negative MaxRetries")
 	}
-	if _, err := ExceptionModel(nil); err == nil {
+	if _, err := mes.ExceptionModel(nil); err == nil {
 		t.Error("ExceptionModel without approver roles")
 	}
 }
@@ -353,33 +354,33 @@ func TestHolds(t *testing.T) {
 		v := newExcEnv(t, s)
 		w := newWeighing(t)
 		start := func(id string) error {
-			_, err := v.e.Execute(ctx, Request{ID: id, Model: w.weigh, Subject: "batch-" + id, Step: "S10", Command: CmdStart, Actor: "op-7",
+			_, err := v.e.Execute(ctx, mes.Request{ID: id, Model: w.weigh, Subject: "batch-" + id, Step: "S10", Command: mes.CmdStart, Actor: "op-7",
 				Refs: map[string]string{"lot": "L7", "scale": "SC-01"}, Evidence: []gate.Evidence{scan("L7")}})
 			return err
 		}
-		must[*Outcome](t)(v.x.PlaceHold(ctx, "hold-lot", "qa-3", Hold{Target: HoldLot, ID: "L7", Reason: "supplier complaint", Exception: "DEV-3"}))
+		must[*mes.Outcome](t)(v.x.PlaceHold(ctx, "hold-lot", "qa-3", mes.Hold{Target: mes.HoldLot, ID: "L7", Reason: "supplier complaint", Exception: "DEV-3"}))
 		if err := start("B1"); !hasDenialCode(err, gate.CodeLotOnHold) {
 			t.Errorf("start with the lot held: %v; want %s", err, gate.CodeLotOnHold)
 		}
-		must[*Outcome](t)(v.x.ReleaseHold(ctx, "unhold-lot", "qa-3", Hold{Target: HoldLot, ID: "L7", Reason: "complaint unfounded"}))
-		must[*Outcome](t)(v.x.PlaceHold(ctx, "hold-scale", "sv-1", Hold{Target: HoldEquipment, ID: "SC-01", Reason: "drifting"}))
+		must[*mes.Outcome](t)(v.x.ReleaseHold(ctx, "unhold-lot", "qa-3", mes.Hold{Target: mes.HoldLot, ID: "L7", Reason: "complaint unfounded"}))
+		must[*mes.Outcome](t)(v.x.PlaceHold(ctx, "hold-scale", "sv-1", mes.Hold{Target: mes.HoldEquipment, ID: "SC-01", Reason: "drifting"}))
 		if err := start("B2"); !hasDenialCode(err, gate.CodeEquipmentUnavailable) {
 			t.Errorf("start with the scale held: %v; want %s", err, gate.CodeEquipmentUnavailable)
 		}
-		must[*Outcome](t)(v.x.ReleaseHold(ctx, "unhold-scale", "sv-1", Hold{Target: HoldEquipment, ID: "SC-01", Reason: "recalibrated"}))
+		must[*mes.Outcome](t)(v.x.ReleaseHold(ctx, "unhold-scale", "sv-1", mes.Hold{Target: mes.HoldEquipment, ID: "SC-01", Reason: "recalibrated"}))
 		if err := start("B3"); err != nil {
 			t.Errorf("start with the holds released: %v", err)
 		}
 		v.startBatch(t, "batch-B42")
-		must[*Outcome](t)(v.x.PlaceHold(ctx, "hold-batch", "qa-3", Hold{Target: HoldBatch, ID: "batch-B42", Reason: "pending lab result"}))
-		if st := v.state(t, v.batch, "batch-B42", ""); st != BatchHeld {
+		must[*mes.Outcome](t)(v.x.PlaceHold(ctx, "hold-batch", "qa-3", mes.Hold{Target: mes.HoldBatch, ID: "batch-B42", Reason: "pending lab result"}))
+		if st := v.state(t, v.batch, "batch-B42", ""); st != mes.BatchHeld {
 			t.Errorf("batch %s; want held", st)
 		}
-		if _, err := v.x.PlaceHold(ctx, "hold-batch-2", "qa-3", Hold{Target: HoldBatch, ID: "batch-B42", Reason: "again"}); !errors.Is(err, ErrIllegalTransition) {
+		if _, err := v.x.PlaceHold(ctx, "hold-batch-2", "qa-3", mes.Hold{Target: mes.HoldBatch, ID: "batch-B42", Reason: "again"}); !errors.Is(err, mes.ErrIllegalTransition) {
 			t.Errorf("holding a held batch: %v; want an illegal transition", err)
 		}
-		must[*Outcome](t)(v.x.ReleaseHold(ctx, "unhold-batch", "qa-3", Hold{Target: HoldBatch, ID: "batch-B42", Reason: "result in"}))
-		if st := v.state(t, v.batch, "batch-B42", ""); st != BatchInProgress {
+		must[*mes.Outcome](t)(v.x.ReleaseHold(ctx, "unhold-batch", "qa-3", mes.Hold{Target: mes.HoldBatch, ID: "batch-B42", Reason: "result in"}))
+		if st := v.state(t, v.batch, "batch-B42", ""); st != mes.BatchInProgress {
 			t.Errorf("batch %s; want in-progress", st)
 		}
 		held := v.load(t, event.LotStream("L7"))
@@ -401,24 +402,24 @@ func TestExceptionRuleOutOfTolerance(t *testing.T) {
 		w := newWeighing(t)
 		v.startBatch(t, "batch-B42")
 		refs := map[string]string{"lot": "L7", "scale": "SC-01"}
-		v.exec(t, Request{ID: "s10-start", Model: w.weigh, Subject: "batch-B42", Step: "S10", Command: CmdStart, Actor: "op-7",
+		v.exec(t, mes.Request{ID: "s10-start", Model: w.weigh, Subject: "batch-B42", Step: "S10", Command: mes.CmdStart, Actor: "op-7",
 			Refs: refs, Evidence: []gate.Evidence{scan("L7")}})
-		req := Request{ID: "s10-c1", Model: w.weigh, Subject: "batch-B42", Step: "S10", Command: CmdComplete, Actor: "op-7",
+		req := mes.Request{ID: "s10-c1", Model: w.weigh, Subject: "batch-B42", Step: "S10", Command: mes.CmdComplete, Actor: "op-7",
 			Refs: refs, Evidence: []gate.Evidence{weight(t, "12.61", gate.SourceDevice, true)}}
 		out, denied := v.e.Execute(ctx, req)
 		if !hasDenialCode(denied, gate.CodeAboveUpperLimit) {
 			t.Fatalf("weighing 12.61: %v; want it denied above the limit", denied)
 		}
-		opened, err := v.x.Apply(ctx, OutOfTolerance(ConsequenceHold), req, out, denied)
+		opened, err := v.x.Apply(ctx, mes.OutOfTolerance(mes.ConsequenceHold), req, out, denied)
 		if err != nil || opened == nil {
 			t.Fatalf("apply: %+v, %v", opened, err)
 		}
-		if opened.Consequence == nil || opened.Consequence.To != BatchHeld {
+		if opened.Consequence == nil || opened.Consequence.To != mes.BatchHeld {
 			t.Errorf("consequence %+v (%q); want the batch held", opened.Consequence, opened.NotApplied)
 		}
-		x := must[*Exception](t)(v.x.Get(ctx, "oot-s10-c1"))
+		x := must[*mes.Exception](t)(v.x.Get(ctx, "oot-s10-c1"))
 		wantCause := &event.RecordRef{Stream: "batch-B42", Version: out.Records[0].Version}
-		if x.Source != SourceRule || x.Step != "S10" || x.OpenedBy != "op-7" || !cmp.Equal(x.Cause, wantCause) ||
+		if x.Source != mes.SourceRule || x.Step != "S10" || x.OpenedBy != "op-7" || !cmp.Equal(x.Cause, wantCause) ||
 			!strings.Contains(x.Summary, "above the upper limit") {
 			t.Errorf("exception %+v; want a rule deviation on S10 caused by %v", x, wantCause)
 		}
@@ -429,7 +430,7 @@ func TestExceptionRuleOutOfTolerance(t *testing.T) {
 			t.Errorf("open exceptions %v", got)
 		}
 		n := len(v.load(t, "batch-B42"))
-		again, err := v.x.Apply(ctx, OutOfTolerance(ConsequenceHold), req, out, denied)
+		again, err := v.x.Apply(ctx, mes.OutOfTolerance(mes.ConsequenceHold), req, out, denied)
 		if err != nil || again == nil || !again.Exception.Replayed || again.Consequence == nil || !again.Consequence.Replayed || len(v.load(t, "batch-B42")) != n {
 			t.Errorf("applying again: %+v, %v; want both commands replayed and nothing new", again, err)
 		}
@@ -440,10 +441,10 @@ func TestExceptionRuleOutOfTolerance(t *testing.T) {
 		if !hasDenialCode(err2, gate.CodeUnstable) {
 			t.Fatalf("unstable reading: %v", err2)
 		}
-		if o, err := v.x.Apply(ctx, OutOfTolerance(ConsequenceHold), other, out2, err2); o != nil || err != nil {
+		if o, err := v.x.Apply(ctx, mes.OutOfTolerance(mes.ConsequenceHold), other, out2, err2); o != nil || err != nil {
 			t.Errorf("rule on an unstable reading: %+v, %v; want nothing", o, err)
 		}
-		if o, err := v.x.Apply(ctx, OutOfTolerance(ConsequenceHold), other, nil, nil); o != nil || err != nil {
+		if o, err := v.x.Apply(ctx, mes.OutOfTolerance(mes.ConsequenceHold), other, nil, nil); o != nil || err != nil {
 			t.Errorf("rule without a denial: %+v, %v; want nothing", o, err)
 		}
 	})
@@ -456,31 +457,31 @@ func TestExceptionStepBlock(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	v := newExcEnv(t, memory.New(&memory.Config{Clock: func() time.Time { return now }}))
-	step := must[*Model](t)(StepLifecycle())
-	v.exec(t, Request{ID: "s10-start", Model: step, Subject: "batch-B42", Step: "S10", Command: CmdStart, Actor: "op-7"})
-	opened, err := v.x.Open(ctx, "open-1", "op-7", Deviation{ID: "DEV-1", Summary: "wrong container", Subject: "batch-B42", Step: "S10",
-		Source: SourceDevice, Consequence: ConsequenceBlock})
-	if err != nil || opened.Consequence == nil || opened.Consequence.To != StepBlocked {
+	step := must[*mes.Model](t)(mes.StepLifecycle())
+	v.exec(t, mes.Request{ID: "s10-start", Model: step, Subject: "batch-B42", Step: "S10", Command: mes.CmdStart, Actor: "op-7"})
+	opened, err := v.x.Open(ctx, "open-1", "op-7", mes.Deviation{ID: "DEV-1", Summary: "wrong container", Subject: "batch-B42", Step: "S10",
+		Source: mes.SourceDevice, Consequence: mes.ConsequenceBlock})
+	if err != nil || opened.Consequence == nil || opened.Consequence.To != mes.StepBlocked {
 		t.Fatalf("open: %+v, %v; want the step blocked", opened, err)
 	}
-	if _, err := v.e.Execute(ctx, Request{ID: "s10-complete", Model: step, Subject: "batch-B42", Step: "S10", Command: CmdComplete, Actor: "op-7"}); !errors.Is(err, ErrIllegalTransition) {
+	if _, err := v.e.Execute(ctx, mes.Request{ID: "s10-complete", Model: step, Subject: "batch-B42", Step: "S10", Command: mes.CmdComplete, Actor: "op-7"}); !errors.Is(err, mes.ErrIllegalTransition) {
 		t.Errorf("completing a blocked step: %v", err)
 	}
-	if _, err := v.x.Resume(ctx, "resume-0", "op-7", "DEV-1"); !errors.Is(err, ErrNotResumable) {
+	if _, err := v.x.Resume(ctx, "resume-0", "op-7", "DEV-1"); !errors.Is(err, mes.ErrNotResumable) {
 		t.Errorf("resuming with the deviation open: %v; want ErrNotResumable", err)
 	}
-	must[*Outcome](t)(v.x.Disposition(ctx, "disp-1", "qa-4", "DEV-1", Disposition{Decision: DispositionRedo, Rationale: "use the right container"}))
-	must[*Outcome](t)(v.x.Approve(ctx, "appr-1", "qa-3", "DEV-1", Sign{Challenge: full("qa-3")}))
-	if _, err := v.x.Resume(ctx, "resume-1", "sv-1", "DEV-1"); !hasDenialCode(err, CodeContextOperator) {
-		t.Errorf("resume by another person: %v; want %s", err, CodeContextOperator)
+	must[*mes.Outcome](t)(v.x.Disposition(ctx, "disp-1", "qa-4", "DEV-1", mes.Disposition{Decision: mes.DispositionRedo, Rationale: "use the right container"}))
+	must[*mes.Outcome](t)(v.x.Approve(ctx, "appr-1", "qa-3", "DEV-1", mes.Sign{Challenge: full("qa-3")}))
+	if _, err := v.x.Resume(ctx, "resume-1", "sv-1", "DEV-1"); !hasDenialCode(err, mes.CodeContextOperator) {
+		t.Errorf("resume by another person: %v; want %s", err, mes.CodeContextOperator)
 	}
-	if out, err := v.x.Resume(ctx, "resume-2", "op-7", "DEV-1"); err != nil || out.To != StepInProgress {
+	if out, err := v.x.Resume(ctx, "resume-2", "op-7", "DEV-1"); err != nil || out.To != mes.StepInProgress {
 		t.Fatalf("resume by the operator: %+v, %v", out, err)
 	}
 	if out, err := v.x.Resume(ctx, "resume-2", "op-7", "DEV-1"); err != nil || !out.Replayed {
 		t.Errorf("resume again: %+v, %v; want it replayed", out, err)
 	}
-	if _, err := v.x.Resume(ctx, "resume-3", "op-7", "DEV-1"); !errors.Is(err, ErrNotResumable) {
+	if _, err := v.x.Resume(ctx, "resume-3", "op-7", "DEV-1"); !errors.Is(err, mes.ErrNotResumable) {
 		t.Errorf("resuming a running step: %v; want ErrNotResumable", err)
 	}
 }
@@ -492,7 +493,7 @@ func TestExceptionConsequenceNotApplied(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	v := newExcEnv(t, memory.New(&memory.Config{Clock: func() time.Time { return now }}))
-	opened, err := v.x.Open(ctx, "open-1", "qa-3", Deviation{ID: "DEV-1", Summary: "late", Subject: "batch-B42", Consequence: ConsequenceHold})
+	opened, err := v.x.Open(ctx, "open-1", "qa-3", mes.Deviation{ID: "DEV-1", Summary: "late", Subject: "batch-B42", Consequence: mes.ConsequenceHold})
 	if err != nil || opened.Consequence != nil || !strings.Contains(opened.NotApplied, `"planned"`) {
 		t.Fatalf("open on a planned batch: %+v, %v; want the hold not applied, saying the batch is planned", opened, err)
 	}
@@ -510,23 +511,23 @@ func TestExceptionOpenedByOverride(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	v := newExcEnv(t, memory.New(&memory.Config{Clock: func() time.Time { return now }}))
-	v.facts.run("lot", event.LotStream("L7"), CmdHold, map[string]string{"reason": "supplier complaint"})
+	v.facts.run("lot", event.LotStream("L7"), mes.CmdHold, map[string]string{"reason": "supplier complaint"})
 	m := overridable(t, true)
-	if _, err := v.e.Execute(ctx, Request{ID: "start-1", Model: m, Subject: "batch-B42", Command: CmdStart, Actor: "op-7",
+	if _, err := v.e.Execute(ctx, mes.Request{ID: "start-1", Model: m, Subject: "batch-B42", Command: mes.CmdStart, Actor: "op-7",
 		Refs: map[string]string{"lot": "L7"}, Evidence: []gate.Evidence{scan("L7")},
-		Override: &Override{Reason: "administrative hold", Sign: Sign{Challenge: full("sv-1")}}}); err != nil {
+		Override: &mes.Override{Reason: "administrative hold", Sign: mes.Sign{Challenge: full("sv-1")}}}); err != nil {
 		t.Fatalf("override: %v", err)
 	}
-	x := must[*Exception](t)(v.x.Get(ctx, "override-start-1"))
-	if x.Source != SourceOverride || x.State != ExceptionOpen || x.Subject != "batch-B42" {
+	x := must[*mes.Exception](t)(v.x.Get(ctx, "override-start-1"))
+	if x.Source != mes.SourceOverride || x.State != mes.ExceptionOpen || x.Subject != "batch-B42" {
 		t.Fatalf("override exception %+v", x)
 	}
-	must[*Outcome](t)(v.x.Disposition(ctx, "disp-1", "qa-4", x.ID, Disposition{Decision: DispositionUseAsIs, Rationale: "hold lifted by QA"}))
-	must[*Outcome](t)(v.x.Approve(ctx, "appr-1", "qa-3", x.ID, Sign{Challenge: full("qa-3")}))
+	must[*mes.Outcome](t)(v.x.Disposition(ctx, "disp-1", "qa-4", x.ID, mes.Disposition{Decision: mes.DispositionUseAsIs, Rationale: "hold lifted by QA"}))
+	must[*mes.Outcome](t)(v.x.Approve(ctx, "appr-1", "qa-3", x.ID, mes.Sign{Challenge: full("qa-3")}))
 	if got := v.openIDs(t, "batch-B42"); len(got) != 0 {
 		t.Errorf("open exceptions %v; want none", got)
 	}
-	if _, err := v.e.Execute(ctx, Request{ID: "complete-1", Model: m, Subject: "batch-B42", Command: CmdComplete, Actor: "op-7"}); err != nil {
+	if _, err := v.e.Execute(ctx, mes.Request{ID: "complete-1", Model: m, Subject: "batch-B42", Command: mes.CmdComplete, Actor: "op-7"}); err != nil {
 		t.Errorf("complete once the deviation is closed: %v", err)
 	}
 }
@@ -541,13 +542,13 @@ func TestExceptionMarkerRetried(t *testing.T) {
 	var calls atomic.Int32
 	interloper := gate.Func(func(ctx context.Context, a *gate.Attempt, _ gate.Facts) (gate.Verdict, error) {
 		if calls.Add(1) == 1 {
-			v.exec(t, Request{ID: "release-B42", Model: v.batch, Subject: "batch-B42", Command: CmdRelease, Actor: "sv-1"})
+			v.exec(t, mes.Request{ID: "release-B42", Model: v.batch, Subject: "batch-B42", Command: mes.CmdRelease, Actor: "sv-1"})
 		}
 		return gate.Pass(), nil
 	})
-	model := must[*Model](t)(ExceptionModel([]string{"qa"}, WithGates(interloper)))
-	x := must[*Exceptions](t)(NewExceptions(v.e, &ExceptionsConfig{Model: model}))
-	if _, err := x.Open(ctx, "open-1", "op-7", Deviation{ID: "DEV-1", Summary: "s", Subject: "batch-B42"}); err != nil {
+	model := must[*mes.Model](t)(mes.ExceptionModel([]string{"qa"}, mes.WithGates(interloper)))
+	x := must[*mes.Exceptions](t)(mes.NewExceptions(v.e, &mes.ExceptionsConfig{Model: model}))
+	if _, err := x.Open(ctx, "open-1", "op-7", mes.Deviation{ID: "DEV-1", Summary: "s", Subject: "batch-B42"}); err != nil {
 		t.Fatalf("open: %v", err)
 	}
 	var types []string

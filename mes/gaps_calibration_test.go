@@ -1,10 +1,11 @@
-package mes
+package mes_test
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/interlock-mes/interlock/mes"
 	"slices"
 	"testing"
 	"time"
@@ -34,33 +35,33 @@ func TestCheckCalibration(t *testing.T) {
 		{"minimum weight as a number", `{"status":"valid","due":` + due + `,"min_weight":0.5,"min_weight_unit":"kg"}`, nil},
 		{"failed, without a due date", `{"status":"failed"}`, nil},
 		{"not required", `{"status":"not-required"}`, nil},
-		{"no status", `{"due":` + due + `}`, []gate.Code{CodeCalibrationStatus}},
-		{"unknown status", `{"status":"ok","due":` + due + `}`, []gate.Code{CodeCalibrationStatus}},
-		{"valid without a due date", `{"status":"valid"}`, []gate.Code{CodeCalibrationDueMissing}},
-		{"valid, due date null", `{"status":"valid","due":null}`, []gate.Code{CodeCalibrationDueMissing}},
-		{"due before the calibration", `{"status":"valid","due":"2000-01-01T00:00:00Z"}`, []gate.Code{CodeCalibrationDueNotAfter}},
-		{"due at the calibration", `{"status":"valid","due":"` + now.Format(time.RFC3339Nano) + `"}`, []gate.Code{CodeCalibrationDueNotAfter}},
-		{"due date that is not a time", `{"status":"valid","due":"tomorrow"}`, []gate.Code{CodeCalibrationData}},
+		{"no status", `{"due":` + due + `}`, []gate.Code{mes.CodeCalibrationStatus}},
+		{"unknown status", `{"status":"ok","due":` + due + `}`, []gate.Code{mes.CodeCalibrationStatus}},
+		{"valid without a due date", `{"status":"valid"}`, []gate.Code{mes.CodeCalibrationDueMissing}},
+		{"valid, due date null", `{"status":"valid","due":null}`, []gate.Code{mes.CodeCalibrationDueMissing}},
+		{"due before the calibration", `{"status":"valid","due":"2000-01-01T00:00:00Z"}`, []gate.Code{mes.CodeCalibrationDueNotAfter}},
+		{"due at the calibration", `{"status":"valid","due":"` + now.Format(time.RFC3339Nano) + `"}`, []gate.Code{mes.CodeCalibrationDueNotAfter}},
+		{"due date that is not a time", `{"status":"valid","due":"tomorrow"}`, []gate.Code{mes.CodeCalibrationData}},
 		{"minimum weight that is not a number", `{"status":"valid","due":` + due + `,"min_weight":"abc","min_weight_unit":"kg"}`,
-			[]gate.Code{CodeCalibrationData}},
-		{"status that is not a string", `{"status":1,"due":` + due + `}`, []gate.Code{CodeCalibrationData}},
-		{"misspelt field", `{"status":"valid","due":` + due + `,"min_weigth":"0.5","min_weight_unit":"kg"}`, []gate.Code{CodeCalibrationData}},
+			[]gate.Code{mes.CodeCalibrationData}},
+		{"status that is not a string", `{"status":1,"due":` + due + `}`, []gate.Code{mes.CodeCalibrationData}},
+		{"misspelt field", `{"status":"valid","due":` + due + `,"min_weigth":"0.5","min_weight_unit":"kg"}`, []gate.Code{mes.CodeCalibrationData}},
 		{"negative minimum weight", `{"status":"valid","due":` + due + `,"min_weight":"-1","min_weight_unit":"kg"}`,
-			[]gate.Code{CodeCalibrationMinWeight}},
+			[]gate.Code{mes.CodeCalibrationMinWeight}},
 		{"zero minimum weight", `{"status":"valid","due":` + due + `,"min_weight":"0","min_weight_unit":"kg"}`,
-			[]gate.Code{CodeCalibrationMinWeight}},
-		{"minimum weight without a unit", `{"status":"valid","due":` + due + `,"min_weight":"0.5"}`, []gate.Code{CodeCalibrationMinWeight}},
-		{"unit without a minimum weight", `{"status":"valid","due":` + due + `,"min_weight_unit":"kg"}`, []gate.Code{CodeCalibrationMinWeight}},
+			[]gate.Code{mes.CodeCalibrationMinWeight}},
+		{"minimum weight without a unit", `{"status":"valid","due":` + due + `,"min_weight":"0.5"}`, []gate.Code{mes.CodeCalibrationMinWeight}},
+		{"unit without a minimum weight", `{"status":"valid","due":` + due + `,"min_weight_unit":"kg"}`, []gate.Code{mes.CodeCalibrationMinWeight}},
 		{"minimum weight out of range", `{"status":"valid","due":` + due + `,"min_weight":"1e-2000","min_weight_unit":"kg"}`,
-			[]gate.Code{CodeCalibrationMinWeight}},
+			[]gate.Code{mes.CodeCalibrationMinWeight}},
 		{"everything wrong at once", `{"status":"valid","due":"2000-01-01T00:00:00Z","min_weight":"-1"}`,
-			[]gate.Code{CodeCalibrationDueNotAfter, CodeCalibrationMinWeight}},
+			[]gate.Code{mes.CodeCalibrationDueNotAfter, mes.CodeCalibrationMinWeight}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			var got []gate.Code
-			for _, r := range checkCalibration(json.RawMessage(tt.data), now) {
+			for _, r := range mes.CheckCalibration(json.RawMessage(tt.data), now) {
 				if r.Message == "" {
 					t.Errorf("reason %s has no message", r.Code)
 				}
@@ -83,27 +84,27 @@ func TestCalibrateDenied(t *testing.T) {
 	later := now.Add(30 * 24 * time.Hour)
 	tests := []struct {
 		name  string
-		c     Calibration
-		opts  []Option
+		c     mes.Calibration
+		opts  []mes.Option
 		codes []gate.Code
 	}{
-		{"no status", Calibration{Due: later}, nil, []gate.Code{CodeCalibrationStatus}},
-		{"valid without a due date", Calibration{Status: gate.CalibrationValid}, nil, []gate.Code{CodeCalibrationDueMissing}},
-		{"due before the calibration", Calibration{Status: gate.CalibrationValid, Due: now.Add(-time.Hour)}, nil,
-			[]gate.Code{CodeCalibrationDueNotAfter}},
-		{"negative minimum weight", Calibration{Status: gate.CalibrationValid, Due: later, MinWeight: ptr("-0.5"), MinWeightUnit: "kg"}, nil,
-			[]gate.Code{CodeCalibrationMinWeight}},
-		{"minimum weight without a unit", Calibration{Status: gate.CalibrationValid, Due: later, MinWeight: ptr("0.5")}, nil,
-			[]gate.Code{CodeCalibrationMinWeight}},
-		{"site's role gate beside the check", Calibration{Status: gate.CalibrationValid}, []Option{WithGates(must[gate.Gate](t)(gate.RequireRole("metrology")))},
-			[]gate.Code{gate.CodeRoleMissing, CodeCalibrationDueMissing}},
+		{"no status", mes.Calibration{Due: later}, nil, []gate.Code{mes.CodeCalibrationStatus}},
+		{"valid without a due date", mes.Calibration{Status: gate.CalibrationValid}, nil, []gate.Code{mes.CodeCalibrationDueMissing}},
+		{"due before the calibration", mes.Calibration{Status: gate.CalibrationValid, Due: now.Add(-time.Hour)}, nil,
+			[]gate.Code{mes.CodeCalibrationDueNotAfter}},
+		{"negative minimum weight", mes.Calibration{Status: gate.CalibrationValid, Due: later, MinWeight: ptr("-0.5"), MinWeightUnit: "kg"}, nil,
+			[]gate.Code{mes.CodeCalibrationMinWeight}},
+		{"minimum weight without a unit", mes.Calibration{Status: gate.CalibrationValid, Due: later, MinWeight: ptr("0.5")}, nil,
+			[]gate.Code{mes.CodeCalibrationMinWeight}},
+		{"site's role gate beside the check", mes.Calibration{Status: gate.CalibrationValid}, []mes.Option{mes.WithGates(must[gate.Gate](t)(gate.RequireRole("metrology")))},
+			[]gate.Code{gate.CodeRoleMissing, mes.CodeCalibrationDueMissing}},
 	}
 	stores(t, func(t *testing.T, s storage.Store) {
 		ctx := context.Background()
 		e, _, _ := newEngineOn(t, s)
 		read := func(t *testing.T) gate.Equipment {
 			t.Helper()
-			eq, err := newStreamFacts(s, "", nil).Equipment(ctx, "SC-01")
+			eq, err := mes.NewFacts(s, "", nil).Equipment(ctx, "SC-01")
 			if err != nil {
 				t.Fatalf("read SC-01: %v", err)
 			}
@@ -114,7 +115,7 @@ func TestCalibrateDenied(t *testing.T) {
 				before := read(t)
 				recsBefore := must[[]audit.Record](t)(s.Load(ctx, event.EquipmentStream("SC-01"), 1))
 				_, err := e.Calibrate(ctx, "cal-"+string(rune('a'+i)), "admin", "SC-01", tt.c, tt.opts...)
-				var de *DeniedError
+				var de *mes.DeniedError
 				if !errors.As(err, &de) {
 					t.Fatalf("Calibrate: %v, want a denial", err)
 				}
@@ -148,7 +149,7 @@ func TestCalibrateDenied(t *testing.T) {
 				}
 			})
 		}
-		out, err := e.Calibrate(ctx, "cal-good", "admin", "SC-01", Calibration{Status: gate.CalibrationValid, Due: later,
+		out, err := e.Calibrate(ctx, "cal-good", "admin", "SC-01", mes.Calibration{Status: gate.CalibrationValid, Due: later,
 			MinWeight: ptr("0.5"), MinWeightUnit: "kg"})
 		if err != nil || out.Records[0].Type != event.EquipmentCalibrated {
 			t.Fatalf("a good calibration: %v, %+v", err, out)
@@ -172,16 +173,16 @@ func TestCalibrateThroughExecuteChecked(t *testing.T) {
 	stores(t, func(t *testing.T, s storage.Store) {
 		ctx := context.Background()
 		e, _, _ := newEngineOn(t, s)
-		m := must[*Model](t)(EquipmentModel())
+		m := must[*mes.Model](t)(mes.EquipmentModel())
 		for i, data := range []string{``, `{"status":"valid","due":"tomorrow"}`, `{"status":"valid","due":"2026-12-25T09:00:00Z","min_weight":"abc","min_weight_unit":"kg"}`} {
-			_, err := e.Execute(ctx, Request{ID: fmt.Sprint("raw-cal-", i), Model: m, Subject: event.EquipmentStream("SC-01"),
-				Command: CmdCalibrate, Actor: "admin", Data: json.RawMessage(data)})
-			var de *DeniedError
+			_, err := e.Execute(ctx, mes.Request{ID: fmt.Sprint("raw-cal-", i), Model: m, Subject: event.EquipmentStream("SC-01"),
+				Command: mes.CmdCalibrate, Actor: "admin", Data: json.RawMessage(data)})
+			var de *mes.DeniedError
 			if !errors.As(err, &de) || len(de.Reasons) == 0 || de.Reasons[0].Gate != "calibration-data" {
 				t.Errorf("calibrate with %q: %v, want a denial by calibration-data", data, err)
 			}
 		}
-		if _, err := newStreamFacts(s, "", nil).Equipment(ctx, "SC-01"); err != nil {
+		if _, err := mes.NewFacts(s, "", nil).Equipment(ctx, "SC-01"); err != nil {
 			t.Errorf("SC-01 after the denials: %v", err)
 		}
 	})

@@ -1,8 +1,9 @@
-package mes
+package mes_test
 
 import (
 	"context"
 	"errors"
+	"github.com/interlock-mes/interlock/mes"
 	"testing"
 	"time"
 
@@ -22,44 +23,44 @@ func TestBatchLifecycleOpenException(t *testing.T) {
 		ctx := context.Background()
 		v := newExcEnv(t, s)
 		rr := &routeRun{t: t, sg: v.signing}
-		verify := Request{ID: "B1-verify", Model: v.batch, Subject: "batch-B1", Command: CmdVerify, Actor: "qa-5",
-			Signatures: []Sign{{Meaning: "verified", Challenge: full("qa-5")}}}
-		closeB1 := Request{ID: "B1-close", Model: v.batch, Subject: "batch-B1", Command: CmdClose, Actor: "qa-5"}
+		verify := mes.Request{ID: "B1-verify", Model: v.batch, Subject: "batch-B1", Command: mes.CmdVerify, Actor: "qa-5",
+			Signatures: []mes.Sign{{Meaning: "verified", Challenge: full("qa-5")}}}
+		closeB1 := mes.Request{ID: "B1-close", Model: v.batch, Subject: "batch-B1", Command: mes.CmdClose, Actor: "qa-5"}
 		closeExc := func(id string) {
 			t.Helper()
-			must[*Outcome](t)(v.x.Disposition(ctx, "disp-"+id, "qa-4", id, Disposition{Decision: DispositionUseAsIs, Rationale: "no impact"}))
-			must[*Outcome](t)(v.x.Approve(ctx, "appr-"+id, "qa-3", id, Sign{Challenge: full("qa-3")}))
+			must[*mes.Outcome](t)(v.x.Disposition(ctx, "disp-"+id, "qa-4", id, mes.Disposition{Decision: mes.DispositionUseAsIs, Rationale: "no impact"}))
+			must[*mes.Outcome](t)(v.x.Approve(ctx, "appr-"+id, "qa-3", id, mes.Sign{Challenge: full("qa-3")}))
 		}
 
 		v.startBatch(t, "batch-B1")
-		must[*Opened](t)(v.x.Open(ctx, "open-DEV-1", "op-7", Deviation{ID: "DEV-1", Summary: "label misprint", Subject: "batch-B1"}))
+		must[*mes.Opened](t)(v.x.Open(ctx, "open-DEV-1", "op-7", mes.Deviation{ID: "DEV-1", Summary: "label misprint", Subject: "batch-B1"}))
 		// A deviation without a consequence lets production finish...
-		v.exec(t, Request{ID: "B1-complete", Model: v.batch, Subject: "batch-B1", Command: CmdComplete, Actor: "op-7"})
+		v.exec(t, mes.Request{ID: "B1-complete", Model: v.batch, Subject: "batch-B1", Command: mes.CmdComplete, Actor: "op-7"})
 		// ...but not its verification.
 		rr.denied(verify, gate.CodeExceptionOpen)
 		closeExc("DEV-1")
 		verify.ID = "B1-verify-again" // the denied command stays denied; this is a new one
-		if out := rr.ok(verify); out.To != BatchVerified {
+		if out := rr.ok(verify); out.To != mes.BatchVerified {
 			t.Fatalf("verify moved batch-B1 to %s", out.To)
 		}
-		must[*Opened](t)(v.x.Open(ctx, "open-DEV-2", "qa-4", Deviation{ID: "DEV-2", Summary: "record gap", Subject: "batch-B1"}))
+		must[*mes.Opened](t)(v.x.Open(ctx, "open-DEV-2", "qa-4", mes.Deviation{ID: "DEV-2", Summary: "record gap", Subject: "batch-B1"}))
 		rr.denied(closeB1, gate.CodeExceptionOpen)
 		closeExc("DEV-2")
 		closeB1.ID = "B1-close-again"
-		if out := rr.ok(closeB1); out.To != BatchClosed {
+		if out := rr.ok(closeB1); out.To != mes.BatchClosed {
 			t.Fatalf("close moved batch-B1 to %s", out.To)
 		}
 
 		// The ISA-88 paths stay open while an exception is.
 		v.startBatch(t, "batch-B2")
-		opened := must[*Opened](t)(v.x.Open(ctx, "open-DEV-3", "qa-3", Deviation{ID: "DEV-3", Summary: "pending lab result",
-			Subject: "batch-B2", Consequence: ConsequenceHold}))
-		if opened.Consequence == nil || opened.Consequence.To != BatchHeld {
+		opened := must[*mes.Opened](t)(v.x.Open(ctx, "open-DEV-3", "qa-3", mes.Deviation{ID: "DEV-3", Summary: "pending lab result",
+			Subject: "batch-B2", Consequence: mes.ConsequenceHold}))
+		if opened.Consequence == nil || opened.Consequence.To != mes.BatchHeld {
 			t.Fatalf("hold consequence %+v (%s); want batch-B2 held", opened.Consequence, opened.NotApplied)
 		}
-		must[*Outcome](t)(v.x.ReleaseHold(ctx, "restart-B2", "qa-3", Hold{Target: HoldBatch, ID: "batch-B2", Reason: "result in"}))
-		must[*Outcome](t)(v.x.PlaceHold(ctx, "hold-B2", "qa-3", Hold{Target: HoldBatch, ID: "batch-B2", Reason: "second look", Exception: "DEV-3"}))
-		if out := rr.ok(Request{ID: "B2-abort", Model: v.batch, Subject: "batch-B2", Command: CmdAbort, Actor: "sv-1"}); out.To != BatchAborted {
+		must[*mes.Outcome](t)(v.x.ReleaseHold(ctx, "restart-B2", "qa-3", mes.Hold{Target: mes.HoldBatch, ID: "batch-B2", Reason: "result in"}))
+		must[*mes.Outcome](t)(v.x.PlaceHold(ctx, "hold-B2", "qa-3", mes.Hold{Target: mes.HoldBatch, ID: "batch-B2", Reason: "second look", Exception: "DEV-3"}))
+		if out := rr.ok(mes.Request{ID: "B2-abort", Model: v.batch, Subject: "batch-B2", Command: mes.CmdAbort, Actor: "sv-1"}); out.To != mes.BatchAborted {
 			t.Fatalf("abort moved batch-B2 to %s", out.To)
 		}
 		if ids := v.openIDs(t, "batch-B2"); len(ids) != 1 || ids[0] != "DEV-3" {
@@ -98,29 +99,29 @@ func TestDeviationBlockWindow(t *testing.T) {
 	s := &failingAppend{Store: memory.New(&memory.Config{Clock: func() time.Time { return now }}), key: "command/open-DEV-1/block"}
 	v := newExcEnv(t, s)
 	v.startBatch(t, "batch-B1")
-	dev := Deviation{ID: "DEV-1", Summary: "foreign particle", Subject: "batch-B1", Consequence: ConsequenceBlock}
+	dev := mes.Deviation{ID: "DEV-1", Summary: "foreign particle", Subject: "batch-B1", Consequence: mes.ConsequenceBlock}
 	if _, err := v.x.Open(ctx, "open-DEV-1", "op-7", dev); !errors.Is(err, errInjected) {
 		t.Fatalf("open with the block lost: %v; want the injected failure", err)
 	}
 	if ids := v.openIDs(t, "batch-B1"); len(ids) != 1 || ids[0] != "DEV-1" {
 		t.Fatalf("open on batch-B1: %v; want DEV-1", ids)
 	}
-	if st := v.state(t, v.batch, "batch-B1", ""); st != BatchInProgress {
+	if st := v.state(t, v.batch, "batch-B1", ""); st != mes.BatchInProgress {
 		t.Fatalf("batch-B1 is %s; want in-progress: the window this test is about", st)
 	}
 	// In the window the deviation's consequence already stops the batch:
 	// it cannot complete (the marker says "block"), and its release path
 	// is closed.
-	_, err := v.e.Execute(ctx, Request{ID: "B1-complete", Model: v.batch, Subject: "batch-B1", Command: CmdComplete, Actor: "op-7"})
+	_, err := v.e.Execute(ctx, mes.Request{ID: "B1-complete", Model: v.batch, Subject: "batch-B1", Command: mes.CmdComplete, Actor: "op-7"})
 	if !hasDenialCode(err, gate.CodeExceptionBlocks) {
 		t.Errorf("complete in the window: %v; want %s", err, gate.CodeExceptionBlocks)
 	}
-	if st := v.state(t, v.batch, "batch-B1", ""); st != BatchInProgress {
+	if st := v.state(t, v.batch, "batch-B1", ""); st != mes.BatchInProgress {
 		t.Errorf("batch-B1 is %s after the denied completion; want in-progress", st)
 	}
-	verdict := must[*Verdict](t)(Readiness(ctx, s, "batch-B1", nil))
-	if verdict.Ready || !containsCode(verdict.Blocking, CodeReleaseExceptionOpen) {
-		t.Errorf("readiness in the window: %+v; want %s blocking", verdict, CodeReleaseExceptionOpen)
+	verdict := must[*mes.Verdict](t)(mes.Readiness(ctx, s, "batch-B1", nil))
+	if verdict.Ready || !containsCode(verdict.Blocking, mes.CodeReleaseExceptionOpen) {
+		t.Errorf("readiness in the window: %+v; want %s blocking", verdict, mes.CodeReleaseExceptionOpen)
 	}
 
 	// Submitted again on a running batch, the block lands once.
@@ -133,7 +134,7 @@ func TestDeviationBlockWindow(t *testing.T) {
 	s.key = "" // the store is back
 	for range 2 {
 		opened, err := v.x.Open(ctx, "open-DEV-2", "op-7", dev)
-		if err != nil || opened.Consequence == nil || opened.Consequence.To != BatchBlocked {
+		if err != nil || opened.Consequence == nil || opened.Consequence.To != mes.BatchBlocked {
 			t.Fatalf("open again: %+v, %v; want batch-B2 blocked", opened, err)
 		}
 	}
@@ -148,7 +149,7 @@ func TestDeviationBlockWindow(t *testing.T) {
 	}
 }
 
-func containsCode(bs []Blocker, code gate.Code) bool {
+func containsCode(bs []mes.Blocker, code gate.Code) bool {
 	for _, b := range bs {
 		if b.Code == code {
 			return true

@@ -1,4 +1,4 @@
-package mes
+package mes_test
 
 import (
 	"context"
@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/interlock-mes/interlock/mes"
+	"github.com/interlock-mes/interlock/mes/weigh"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/shopspring/decimal"
@@ -19,11 +22,11 @@ import (
 
 // weighRoute is a one-step route: S10 weighs 12.5 kg ± 0.05 kg, from a
 // device or typed in.
-func weighRoute(tb testing.TB, reqs ...Requirement) *Route {
+func weighRoute(tb testing.TB, reqs ...mes.Requirement) *mes.Route {
 	d := func(s string) decimal.Decimal { return decimalOf(tb, s) }
-	reqs = append([]Requirement{Weigh{Name: "net-weight", Target: d("12.5"), Below: d("0.05"), Above: d("0.05"), Unit: "kg",
+	reqs = append([]mes.Requirement{mes.Weigh{Name: "net-weight", Target: d("12.5"), Below: d("0.05"), Above: d("0.05"), Unit: "kg",
 		Bounds: gate.Inclusive}}, reqs...)
-	return &Route{Product: "GAP-1", Version: 1, Operations: []Operation{{ID: "OP10", Name: "Dispensing", Steps: []Step{
+	return &mes.Route{Product: "GAP-1", Version: 1, Operations: []mes.Operation{{ID: "OP10", Name: "Dispensing", Steps: []mes.Step{
 		{ID: "S10", Instructions: "Weigh 12.5 kg.", Requirements: reqs},
 	}}}}
 }
@@ -42,7 +45,7 @@ func TestRouteWeighTareAndMinimumWeight(t *testing.T) {
 			Source: gate.SourceDevice, Instrument: scale, Stable: true}}
 	}
 	tared := func(scale, tare, n string, tareStable bool) []gate.Evidence {
-		ev, err := routeWeighingEvidence("net-weight", reading(scale, tare, tareStable), reading(scale, n, true))
+		ev, err := weigh.RouteEvidence("net-weight", reading(scale, tare, tareStable), reading(scale, n, true))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -84,26 +87,26 @@ func TestRouteWeighTareAndMinimumWeight(t *testing.T) {
 		{"minimum weight in another unit", "SC-05", func() []gate.Evidence { return net("SC-05", "12.50") },
 			[]gate.Code{gate.CodeUnitMismatch}},
 		{"net that is not gross minus tare", "SC-01", func() []gate.Evidence {
-			return byName(tared("SC-01", "1.25", "12.50", true), weighGross("net-weight"), func(e *gate.Evidence) { e.Value = decimalOf(t, "13.80") })
+			return byName(tared("SC-01", "1.25", "12.50", true), weigh.Gross("net-weight"), func(e *gate.Evidence) { e.Value = decimalOf(t, "13.80") })
 		}, []gate.Code{gate.CodeNetMismatch}},
 		{"net out of tolerance, with its tare", "SC-01", func() []gate.Evidence { return tared("SC-01", "1.25", "12.60", true) },
 			[]gate.Code{gate.CodeAboveUpperLimit}},
 		{"unstable tare", "SC-01", func() []gate.Evidence { return tared("SC-01", "1.25", "12.50", false) },
 			[]gate.Code{gate.CodeUnstable}},
 		{"tare without its gross", "SC-01", func() []gate.Evidence {
-			return byName(tared("SC-01", "1.25", "12.50", true), weighGross("net-weight"), nil)
+			return byName(tared("SC-01", "1.25", "12.50", true), weigh.Gross("net-weight"), nil)
 		}, []gate.Code{gate.CodeEvidenceMissing}},
 		{"gross without its tare", "SC-01", func() []gate.Evidence {
-			return byName(tared("SC-01", "1.25", "12.50", true), weighTare("net-weight"), nil)
+			return byName(tared("SC-01", "1.25", "12.50", true), weigh.Tare("net-weight"), nil)
 		}, []gate.Code{gate.CodeEvidenceMissing}},
 		{"typed tare", "SC-01", func() []gate.Evidence {
-			return byName(tared("SC-01", "1.25", "12.50", true), weighTare("net-weight"), func(e *gate.Evidence) {
+			return byName(tared("SC-01", "1.25", "12.50", true), weigh.Tare("net-weight"), func(e *gate.Evidence) {
 				e.Source, e.Instrument = gate.SourceManual, ""
 			})
 		}, []gate.Code{gate.CodeSourceNotAllowed, gate.CodeWrongInstrument}},
 		{"tare from another scale", "SC-01", func() []gate.Evidence {
-			return byName(tared("SC-01", "1.25", "12.50", true), weighTare("net-weight"), func(e *gate.Evidence) { e.Instrument = "SC-02" })
-		}, []gate.Code{gate.CodeWrongInstrument, CodeContextInstrument}},
+			return byName(tared("SC-01", "1.25", "12.50", true), weigh.Tare("net-weight"), func(e *gate.Evidence) { e.Instrument = "SC-02" })
+		}, []gate.Code{gate.CodeWrongInstrument, mes.CodeContextInstrument}},
 		{"tare without the net", "SC-01", func() []gate.Evidence {
 			// Reported once, by the evidence requirement.
 			return byName(tared("SC-01", "1.25", "12.50", true), "net-weight", nil)
@@ -113,49 +116,49 @@ func TestRouteWeighTareAndMinimumWeight(t *testing.T) {
 		ctx := context.Background()
 		sg := newSigning(t, s)
 		f := sg.facts
-		f.run("person", event.PersonStream("qa-4"), CmdRegister, map[string]string{"name": "Quinn QA"})
-		f.run("person", event.PersonStream("qa-4"), CmdGrantRole, map[string]string{"role": "qa"})
+		f.run("person", event.PersonStream("qa-4"), mes.CmdRegister, map[string]string{"name": "Quinn QA"})
+		f.run("person", event.PersonStream("qa-4"), mes.CmdGrantRole, map[string]string{"role": "qa"})
 		calibrate(f, "SC-01", "0.5")
 		for id, minWeight := range map[string]map[string]any{
 			"SC-03": {"min_weight": "20", "min_weight_unit": "kg"}, // a floor scale too big for 12.5 kg
 			"SC-04": nil,                                           // calibrated without a minimum weight
 			"SC-05": {"min_weight": "500", "min_weight_unit": "g"},
 		} {
-			f.run("equipment", event.EquipmentStream(id), CmdRegister, map[string]string{"status": "available"})
+			f.run("equipment", event.EquipmentStream(id), mes.CmdRegister, map[string]string{"status": "available"})
 			data := map[string]any{"status": "valid", "due": now.AddDate(0, 0, 30)}
 			for k, v := range minWeight {
 				data[k] = v
 			}
-			f.run("equipment", event.EquipmentStream(id), CmdCalibrate, data)
-			f.run("equipment", event.EquipmentStream(id), CmdClean, map[string]any{"status": "clean"})
+			f.run("equipment", event.EquipmentStream(id), mes.CmdCalibrate, data)
+			f.run("equipment", event.EquipmentStream(id), mes.CmdClean, map[string]any{"status": "clean"})
 		}
-		routes := must[*Routes](t)(NewRoutes(sg.e, s, nil))
-		must[*Outcome](t)(routes.Draft(ctx, "draft", "qa-3", weighRoute(t)))
-		must[*Outcome](t)(routes.Approve(ctx, "approve", "qa-4", "GAP-1", 1))
-		binding := must[RouteBinding](t)(routes.Bind(ctx, "GAP-1", 1))
-		rr := &routeRun{t: t, sg: sg, routes: routes, batch: must[*Model](t)(BatchLifecycle(must[Option](t)(BindRouteOnStart())))}
+		routes := must[*mes.Routes](t)(mes.NewRoutes(sg.e, s, nil))
+		must[*mes.Outcome](t)(routes.Draft(ctx, "draft", "qa-3", weighRoute(t)))
+		must[*mes.Outcome](t)(routes.Approve(ctx, "approve", "qa-4", "GAP-1", 1))
+		binding := must[mes.RouteBinding](t)(routes.Bind(ctx, "GAP-1", 1))
+		rr := &routeRun{t: t, sg: sg, routes: routes, batch: must[*mes.Model](t)(mes.BatchLifecycle(must[mes.Option](t)(mes.BindRouteOnStart())))}
 
 		for i, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				rr.t = t
 				batch := "batch-W" + string(rune('A'+i))
-				rr.ok(Request{ID: batch + "-release", Model: rr.batch, Subject: batch, Command: CmdRelease, Actor: "op-7"})
-				rr.ok(Request{ID: batch + "-start", Model: rr.batch, Subject: batch, Command: CmdStart, Actor: "op-7",
+				rr.ok(mes.Request{ID: batch + "-release", Model: rr.batch, Subject: batch, Command: mes.CmdRelease, Actor: "op-7"})
+				rr.ok(mes.Request{ID: batch + "-start", Model: rr.batch, Subject: batch, Command: mes.CmdStart, Actor: "op-7",
 					Refs: binding.Refs(), Data: binding.Data()})
-				s10 := must[*Model](t)(func() (*Model, error) {
+				s10 := must[*mes.Model](t)(func() (*mes.Model, error) {
 					m, _, err := routes.StepModelFor(ctx, batch, "S10", nil)
 					return m, err
 				}())
 				refs := map[string]string{"scale": tt.scale}
-				rr.ok(Request{ID: batch + "-S10-start", Model: s10, Subject: batch, Step: "S10", Command: CmdStart, Actor: "op-7", Refs: refs})
-				req := Request{ID: batch + "-S10-complete", Model: s10, Subject: batch, Step: "S10", Command: CmdComplete, Actor: "op-7",
+				rr.ok(mes.Request{ID: batch + "-S10-start", Model: s10, Subject: batch, Step: "S10", Command: mes.CmdStart, Actor: "op-7", Refs: refs})
+				req := mes.Request{ID: batch + "-S10-complete", Model: s10, Subject: batch, Step: "S10", Command: mes.CmdComplete, Actor: "op-7",
 					Refs: refs, Evidence: tt.evidence()}
 				if len(tt.codes) > 0 {
 					rr.denied(req, tt.codes...)
 					return
 				}
 				out := rr.ok(req)
-				if out.To != StepComplete {
+				if out.To != mes.StepComplete {
 					t.Fatalf("S10 moved to %s, want complete", out.To)
 				}
 				// The tare, when there is one, is on the completion's record.
@@ -176,30 +179,15 @@ func TestRouteWeighTareAndMinimumWeight(t *testing.T) {
 // not be told from that value.
 func TestRouteWeighNamesCollide(t *testing.T) {
 	t.Parallel()
-	for _, name := range []string{weighTare("net-weight"), weighGross("net-weight")} {
-		v := approvedVersion(t, weighRoute(t, RecordValue{Name: name, Unit: "kg"}))
-		if _, err := StepModel(v, "S10", nil); err == nil || !strings.Contains(err.Error(), name) {
+	for _, name := range []string{weigh.Tare("net-weight"), weigh.Gross("net-weight")} {
+		v := approvedVersion(t, weighRoute(t, mes.RecordValue{Name: name, Unit: "kg"}))
+		if _, err := mes.StepModel(v, "S10", nil); err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("a value named %s beside weighing net-weight: StepModel error %v, want one naming it", name, err)
 		}
 	}
-	if _, err := StepModel(approvedVersion(t, weighRoute(t)), "S10", nil); err != nil {
+	if _, err := mes.StepModel(approvedVersion(t, weighRoute(t)), "S10", nil); err != nil {
 		t.Errorf("a weighing alone: %v", err)
 	}
-}
-
-// Routes still live in package mes, whose tests cannot import mes/weigh
-// (it imports mes); these stand in for weigh.Tare, weigh.Gross and
-// weigh.RouteEvidence, which mes/weigh tests, until routes move out.
-func weighTare(name string) string  { return name + ".tare" }
-func weighGross(name string) string { return name + ".gross" }
-
-func routeWeighingEvidence(name string, tare, net device.Reading) ([]gate.Evidence, error) {
-	ev := func(n string, r device.Reading) gate.Evidence {
-		return gate.Evidence{Name: n, HasValue: true, Value: r.Value, Unit: r.Unit, Source: gate.Source(r.Source), Instrument: r.Instrument, Stable: r.Stable}
-	}
-	gross := ev(weighGross(name), net)
-	gross.Value, gross.Stable = tare.Value.Add(net.Value), tare.Stable && net.Stable
-	return []gate.Evidence{ev(weighTare(name), tare), gross, ev(name, net)}, nil
 }
 
 // calibrate records a valid calibration of scale id, due in 30 days, with
@@ -209,7 +197,7 @@ func calibrate(f *facts, id, minWeight string) {
 	if minWeight != "" {
 		data["min_weight"], data["min_weight_unit"] = minWeight, "kg"
 	}
-	f.run("equipment", event.EquipmentStream(id), CmdCalibrate, data)
+	f.run("equipment", event.EquipmentStream(id), mes.CmdCalibrate, data)
 }
 
 // recordedEvidence decodes the evidence on a record.

@@ -1,4 +1,4 @@
-package mes
+package mes_test
 
 import (
 	"context"

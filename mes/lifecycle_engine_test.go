@@ -1,10 +1,11 @@
-package mes
+package mes_test
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/interlock-mes/interlock/mes"
 	"testing"
 	"time"
 
@@ -18,9 +19,9 @@ import (
 
 // pathsFrom returns, for every state of m, a shortest path of transitions
 // from the initial state to it (empty for the initial state itself).
-func pathsFrom(m *Model) map[State][]*Transition {
-	paths := map[State][]*Transition{m.Initial(): {}}
-	queue := []State{m.Initial()}
+func pathsFrom(m *mes.Model) map[mes.State][]*mes.Transition {
+	paths := map[mes.State][]*mes.Transition{m.Initial(): {}}
+	queue := []mes.State{m.Initial()}
 	for len(queue) > 0 {
 		s := queue[0]
 		queue = queue[1:]
@@ -28,7 +29,7 @@ func pathsFrom(m *Model) map[State][]*Transition {
 			if _, seen := paths[t.To]; t.From != s || seen {
 				continue
 			}
-			paths[t.To] = append(append([]*Transition{}, paths[s]...), t)
+			paths[t.To] = append(append([]*mes.Transition{}, paths[s]...), t)
 			queue = append(queue, t.To)
 		}
 	}
@@ -40,11 +41,11 @@ func pathsFrom(m *Model) map[State][]*Transition {
 var walkSigners = []string{"qa-3", "qa-4"}
 
 // signaturesFor returns what t needs signed, by people who took no part.
-func signaturesFor(t *Transition) []Sign {
-	var out []Sign
+func signaturesFor(t *mes.Transition) []mes.Sign {
+	var out []mes.Sign
 	for _, r := range t.Signatures {
 		for i := range r.Count {
-			out = append(out, Sign{Meaning: r.Meaning, Challenge: full(walkSigners[i%len(walkSigners)])})
+			out = append(out, mes.Sign{Meaning: r.Meaning, Challenge: full(walkSigners[i%len(walkSigners)])})
 		}
 	}
 	return out
@@ -61,21 +62,21 @@ func TestEveryLifecyclePairThroughTheEngine(t *testing.T) {
 	t.Parallel()
 	lifecycles := []struct {
 		name   string
-		build  func(...Option) (*Model, error)
+		build  func(...mes.Option) (*mes.Model, error)
 		stream func(id string) string
 		step   string // run as this step of the subject
 	}{
-		{"order", OrderLifecycle, func(id string) string { return "order-" + id }, ""},
-		{"batch", BatchLifecycle, func(id string) string { return "batch-" + id }, ""},
-		{"step", StepLifecycle, func(id string) string { return "batch-" + id }, "S10"},
-		{"lot", LotModel, event.LotStream, ""},
-		{"equipment", EquipmentModel, event.EquipmentStream, ""},
-		{"person", PersonModel, event.PersonStream, ""},
+		{"order", mes.OrderLifecycle, func(id string) string { return "order-" + id }, ""},
+		{"batch", mes.BatchLifecycle, func(id string) string { return "batch-" + id }, ""},
+		{"step", mes.StepLifecycle, func(id string) string { return "batch-" + id }, "S10"},
+		{"lot", mes.LotModel, event.LotStream, ""},
+		{"equipment", mes.EquipmentModel, event.EquipmentStream, ""},
+		{"person", mes.PersonModel, event.PersonStream, ""},
 	}
 	// dataFor is the Data of command c: a calibration's, which the
 	// equipment model checks; none for the others.
-	dataFor := func(t *testing.T, c Command) json.RawMessage {
-		if c != CmdCalibrate {
+	dataFor := func(t *testing.T, c mes.Command) json.RawMessage {
+		if c != mes.CmdCalibrate {
 			return nil
 		}
 		// A map marshals with its keys sorted: the canonical form the
@@ -85,7 +86,7 @@ func TestEveryLifecyclePairThroughTheEngine(t *testing.T) {
 	for _, lc := range lifecycles {
 		t.Run(lc.name, func(t *testing.T) {
 			t.Parallel()
-			m := must[*Model](t)(lc.build())
+			m := must[*mes.Model](t)(lc.build())
 			paths := pathsFrom(m)
 			if len(paths) != len(m.States()) {
 				t.Fatalf("%d of %d states reachable", len(paths), len(m.States()))
@@ -100,8 +101,8 @@ func TestEveryLifecyclePairThroughTheEngine(t *testing.T) {
 					for _, cmd := range m.Commands() {
 						n++
 						subject := lc.stream(fmt.Sprintf("walk-%d", n))
-						run := func(id string, c Command, sigs []Sign) (*Outcome, error) {
-							return sg.e.Execute(ctx, Request{ID: id, Model: m, Subject: subject, Step: lc.step, Command: c,
+						run := func(id string, c mes.Command, sigs []mes.Sign) (*mes.Outcome, error) {
+							return sg.e.Execute(ctx, mes.Request{ID: id, Model: m, Subject: subject, Step: lc.step, Command: c,
 								Actor: "op-7", Signatures: sigs, Data: dataFor(t, c)})
 						}
 						for i, tr := range paths[state] {
@@ -110,7 +111,7 @@ func TestEveryLifecyclePairThroughTheEngine(t *testing.T) {
 							}
 						}
 						before := must[[]audit.Record](t)(s.Load(ctx, subject, 1))
-						if st := must[State](t)(Fold(m, lc.step, before)); st != state {
+						if st := must[mes.State](t)(mes.Fold(m, lc.step, before)); st != state {
 							t.Fatalf("%s is %s after its path, want %s", subject, st, state)
 						}
 						want, illegal := m.Transition(state, cmd)
@@ -122,14 +123,14 @@ func TestEveryLifecyclePairThroughTheEngine(t *testing.T) {
 								continue
 							}
 							after := must[[]audit.Record](t)(s.Load(ctx, subject, 1))
-							if st := must[State](t)(Fold(m, lc.step, after)); !out.Allowed || out.To != want.To || st != want.To {
+							if st := must[mes.State](t)(mes.Fold(m, lc.step, after)); !out.Allowed || out.To != want.To || st != want.To {
 								t.Errorf("%s --%s-->: allowed %v, to %s, folds to %s; want %s", state, cmd, out.Allowed, out.To, st, want.To)
 							}
 							continue
 						}
 						out, err := run(subject+"-cmd", cmd, nil)
-						var de *DeniedError
-						if !errors.As(err, &de) || !errors.Is(err, ErrIllegalTransition) || !errors.Is(err, ErrDenied) {
+						var de *mes.DeniedError
+						if !errors.As(err, &de) || !errors.Is(err, mes.ErrIllegalTransition) || !errors.Is(err, mes.ErrDenied) {
 							t.Errorf("%s in %s: error %v, want a *DeniedError matching ErrIllegalTransition", cmd, state, err)
 							continue
 						}
@@ -140,7 +141,7 @@ func TestEveryLifecyclePairThroughTheEngine(t *testing.T) {
 							t.Errorf("%s in %s: outcome %+v, want denied and staying in %s", cmd, state, out, state)
 						}
 						after := must[[]audit.Record](t)(s.Load(ctx, subject, 1))
-						if st := must[State](t)(Fold(m, lc.step, after)); st != state {
+						if st := must[mes.State](t)(mes.Fold(m, lc.step, after)); st != state {
 							t.Errorf("%s in %s: the subject folds to %s after the denial", cmd, state, st)
 						}
 						if len(after) != len(before)+1 {

@@ -1,9 +1,10 @@
-package mes
+package mes_test
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/interlock-mes/interlock/mes"
 	"slices"
 	"testing"
 
@@ -17,10 +18,10 @@ import (
 )
 
 // makeModel is a batch that consumes and produces in one transition.
-func makeModel(tb testing.TB) *Model {
-	return must[*Model](tb)(NewModel("make", 1).States(BatchInProgress, BatchComplete).
-		Initial(BatchInProgress).Final(BatchComplete).
-		Permit(BatchInProgress, CmdComplete, BatchComplete, Recording("batch.completed")).Build())
+func makeModel(tb testing.TB) *mes.Model {
+	return must[*mes.Model](tb)(mes.NewModel("make", 1).States(mes.BatchInProgress, mes.BatchComplete).
+		Initial(mes.BatchInProgress).Final(mes.BatchComplete).
+		Permit(mes.BatchInProgress, mes.CmdComplete, mes.BatchComplete, mes.Recording("batch.completed")).Build())
 }
 
 // TestLineage runs material through the engine on both stores: a batch
@@ -34,10 +35,10 @@ func TestLineage(t *testing.T) {
 		ctx := context.Background()
 		e, _, f := newEngineOn(t, s)
 		lotModel := f.models["lot"]
-		out, err := e.Execute(ctx, Request{ID: "make-1", Model: makeModel(t), Subject: "batch-B42", Command: CmdComplete, Actor: "op-7",
+		out, err := e.Execute(ctx, mes.Request{ID: "make-1", Model: makeModel(t), Subject: "batch-B42", Command: mes.CmdComplete, Actor: "op-7",
 			Evidence: []gate.Evidence{scan("L7")},
 			Consume:  []event.Consumption{{Lot: "L7", Quantity: decimalOf(t, "12.5"), Unit: "kg"}},
-			Produce:  []Production{{Lot: "FG-1", Material: "TAB-10", Quantity: decimalOf(t, "10"), Unit: "kg", GTIN: "09506000134352"}}})
+			Produce:  []mes.Production{{Lot: "FG-1", Material: "TAB-10", Quantity: decimalOf(t, "10"), Unit: "kg", GTIN: "09506000134352"}}})
 		if err != nil {
 			t.Fatalf("make: %v", err)
 		}
@@ -58,7 +59,7 @@ func TestLineage(t *testing.T) {
 		}
 		lot := func(id string) gate.Lot {
 			t.Helper()
-			l, err := newStreamFacts(s, "", nil).Lot(ctx, id)
+			l, err := mes.NewFacts(s, "", nil).Lot(ctx, id)
 			if err != nil {
 				t.Fatalf("lot %s: %v", id, err)
 			}
@@ -68,23 +69,23 @@ func TestLineage(t *testing.T) {
 			t.Errorf("FG-1 = %+v; want 10 kg of TAB-10 in quarantine", l)
 		}
 		// Making it again is denied: a lot is made once.
-		_, err = e.Execute(ctx, Request{ID: "make-2", Model: makeModel(t), Subject: "batch-B43", Command: CmdComplete, Actor: "op-7",
-			Produce: []Production{{Lot: "FG-1", Material: "TAB-10", Quantity: decimalOf(t, "1"), Unit: "kg"}}})
-		var de *DeniedError
-		if !errors.As(err, &de) || !hasCode(de.Reasons, CodeLotExists) {
-			t.Fatalf("second production of FG-1: %v; want %s", err, CodeLotExists)
+		_, err = e.Execute(ctx, mes.Request{ID: "make-2", Model: makeModel(t), Subject: "batch-B43", Command: mes.CmdComplete, Actor: "op-7",
+			Produce: []mes.Production{{Lot: "FG-1", Material: "TAB-10", Quantity: decimalOf(t, "1"), Unit: "kg"}}})
+		var de *mes.DeniedError
+		if !errors.As(err, &de) || !hasCode(de.Reasons, mes.CodeLotExists) {
+			t.Fatalf("second production of FG-1: %v; want %s", err, mes.CodeLotExists)
 		}
-		f.run("lot", event.LotStream("FG-1"), CmdRelease, nil)
+		f.run("lot", event.LotStream("FG-1"), mes.CmdRelease, nil)
 		// A split that takes more than the lot holds is denied; one that
 		// takes what it holds leaves nothing.
 		split := func(id, a, b string) error {
-			_, err := e.Execute(ctx, Request{ID: id, Model: lotModel, Subject: event.LotStream("FG-1"), Command: CmdSplit, Actor: "op-7",
-				Produce: []Production{{Lot: "FG-1a", Material: "TAB-10", Quantity: decimalOf(t, a), Unit: "kg", Kind: event.LinkSplit},
+			_, err := e.Execute(ctx, mes.Request{ID: id, Model: lotModel, Subject: event.LotStream("FG-1"), Command: mes.CmdSplit, Actor: "op-7",
+				Produce: []mes.Production{{Lot: "FG-1a", Material: "TAB-10", Quantity: decimalOf(t, a), Unit: "kg", Kind: event.LinkSplit},
 					{Lot: "FG-1b", Material: "TAB-10", Quantity: decimalOf(t, b), Unit: "kg", Kind: event.LinkSplit}}})
 			return err
 		}
-		if err := split("split-1", "4", "6.5"); !errors.As(err, &de) || !hasCode(de.Reasons, CodeSplitOverParent) {
-			t.Fatalf("over-split: %v; want %s", err, CodeSplitOverParent)
+		if err := split("split-1", "4", "6.5"); !errors.As(err, &de) || !hasCode(de.Reasons, mes.CodeSplitOverParent) {
+			t.Fatalf("over-split: %v; want %s", err, mes.CodeSplitOverParent)
 		}
 		if err := split("split-2", "4", "6"); err != nil {
 			t.Fatalf("split: %v", err)
@@ -92,10 +93,10 @@ func TestLineage(t *testing.T) {
 		if l := lot("FG-1"); !l.Available.IsZero() {
 			t.Errorf("FG-1 holds %s after the split; want 0", l.Available)
 		}
-		f.run("lot", event.LotStream("FG-1a"), CmdRelease, nil)
-		f.run("lot", event.LotStream("FG-1b"), CmdRelease, nil)
+		f.run("lot", event.LotStream("FG-1a"), mes.CmdRelease, nil)
+		f.run("lot", event.LotStream("FG-1b"), mes.CmdRelease, nil)
 		data, _ := json.Marshal(map[string]string{"material": "TAB-10"})
-		if _, err := e.Execute(ctx, Request{ID: "merge-1", Model: lotModel, Subject: event.LotStream("M-1"), Command: CmdMerge, Actor: "op-7", Data: data,
+		if _, err := e.Execute(ctx, mes.Request{ID: "merge-1", Model: lotModel, Subject: event.LotStream("M-1"), Command: mes.CmdMerge, Actor: "op-7", Data: data,
 			Consume: []event.Consumption{{Lot: "FG-1a", Quantity: decimalOf(t, "4"), Unit: "kg", Kind: event.LinkMerged},
 				{Lot: "FG-1b", Quantity: decimalOf(t, "6"), Unit: "kg", Kind: event.LinkMerged}}}); err != nil {
 			t.Fatalf("merge: %v", err)
@@ -147,28 +148,28 @@ func TestRecallFromEngineRecords(t *testing.T) {
 		e, _, f := newEngineOn(t, s)
 		lotModel := f.models["lot"]
 		recv, _ := json.Marshal(event.Receipt{Material: "API-100", Quantity: decimalOf(t, "25"), Unit: "kg"})
-		run := func(req Request) {
+		run := func(req mes.Request) {
 			t.Helper()
 			if _, err := e.Execute(ctx, req); err != nil {
 				t.Fatalf("%s: %v", req.ID, err)
 			}
 		}
-		run(Request{ID: "recv", Model: lotModel, Subject: event.LotStream("S-9"), Command: CmdReceive, Actor: "wh-1", Data: recv,
-			Declare: &Declaration{Kind: "lot", Material: "API-100", Supplier: "ACME", SupplierLot: "A-77", IdentitySource: gate.SourceScanner}})
-		f.run("lot", event.LotStream("S-9"), CmdRelease, nil)
-		run(Request{ID: "make", Model: makeModel(t), Subject: "batch-B50", Command: CmdComplete, Actor: "op-7",
+		run(mes.Request{ID: "recv", Model: lotModel, Subject: event.LotStream("S-9"), Command: mes.CmdReceive, Actor: "wh-1", Data: recv,
+			Declare: &mes.Declaration{Kind: "lot", Material: "API-100", Supplier: "ACME", SupplierLot: "A-77", IdentitySource: gate.SourceScanner}})
+		f.run("lot", event.LotStream("S-9"), mes.CmdRelease, nil)
+		run(mes.Request{ID: "make", Model: makeModel(t), Subject: "batch-B50", Command: mes.CmdComplete, Actor: "op-7",
 			Evidence: []gate.Evidence{scan("S-9")},
 			Consume:  []event.Consumption{{Lot: "S-9", Quantity: decimalOf(t, "5"), Unit: "kg"}},
-			Produce:  []Production{{Lot: "FG-9", Material: "TAB-10", Quantity: decimalOf(t, "100"), Unit: "ea"}}})
-		f.run("lot", event.LotStream("FG-9"), CmdRelease, nil)
-		ship := must[*Model](t)(NewModel("shipment", 1).States("open", "shipped").Initial("open").Final("shipped").
-			Permit("open", "ship", "shipped", Recording("shipment.shipped")).Build())
-		run(Request{ID: "ship", Model: ship, Subject: "shipment/SH-1", Command: "ship", Actor: "wh-1",
+			Produce:  []mes.Production{{Lot: "FG-9", Material: "TAB-10", Quantity: decimalOf(t, "100"), Unit: "ea"}}})
+		f.run("lot", event.LotStream("FG-9"), mes.CmdRelease, nil)
+		ship := must[*mes.Model](t)(mes.NewModel("shipment", 1).States("open", "shipped").Initial("open").Final("shipped").
+			Permit("open", "ship", "shipped", mes.Recording("shipment.shipped")).Build())
+		run(mes.Request{ID: "ship", Model: ship, Subject: "shipment/SH-1", Command: "ship", Actor: "wh-1",
 			Evidence: []gate.Evidence{scan("FG-9")},
 			Consume:  []event.Consumption{{Lot: "FG-9", Quantity: decimalOf(t, "60"), Unit: "ea", Kind: event.LinkShipped}},
-			Declare:  &Declaration{Kind: "shipment", Customer: "Pharmacy Nord", IdentitySource: gate.SourceScanner}})
-		if _, err := e.Execute(ctx, Request{ID: "bad", Model: lotModel, Subject: event.LotStream("S-10"), Command: CmdReceive, Actor: "wh-1", Data: recv,
-			Declare: &Declaration{Kind: "lot", Customer: "x", IdentitySource: gate.SourceScanner}}); err == nil {
+			Declare:  &mes.Declaration{Kind: "shipment", Customer: "Pharmacy Nord", IdentitySource: gate.SourceScanner}})
+		if _, err := e.Execute(ctx, mes.Request{ID: "bad", Model: lotModel, Subject: event.LotStream("S-10"), Command: mes.CmdReceive, Actor: "wh-1", Data: recv,
+			Declare: &mes.Declaration{Kind: "lot", Customer: "x", IdentitySource: gate.SourceScanner}}); err == nil {
 			t.Error("a lot declared with a customer was accepted")
 		}
 

@@ -1,8 +1,9 @@
-package mes
+package mes_test
 
 import (
 	"errors"
 	"flag"
+	"github.com/interlock-mes/interlock/mes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,7 +16,7 @@ var update = flag.Bool("update", false, "rewrite golden files in testdata")
 
 func TestBuildReportsEveryProblem(t *testing.T) {
 	t.Parallel()
-	_, err := NewModel("", 0).
+	_, err := mes.NewModel("", 0).
 		States("a", "b", "b", "orphan", "stuck", "").
 		Initial("a").
 		Final("end").
@@ -24,10 +25,10 @@ func TestBuildReportsEveryProblem(t *testing.T) {
 		Permit("b", "", "a").
 		Permit("nowhere", "jump", "a").
 		Permit("a", "fly", "missing").
-		Permit("b", "sign", "a", WithSignatures(SignatureRequirement{Count: 0}), WithEvidence(EvidenceRequirement{}), WithGates(nil), Recording("")).
+		Permit("b", "sign", "a", mes.WithSignatures(mes.SignatureRequirement{Count: 0}), mes.WithEvidence(mes.EvidenceRequirement{}), mes.WithGates(nil), mes.Recording("")).
 		Build()
-	var de *DefinitionError
-	if !errors.As(err, &de) || !errors.Is(err, ErrDefinition) {
+	var de *mes.DefinitionError
+	if !errors.As(err, &de) || !errors.Is(err, mes.ErrDefinition) {
 		t.Fatalf("Build error = %v, want a *DefinitionError", err)
 	}
 	want := []string{
@@ -59,9 +60,9 @@ func TestBuildReportsEveryProblem(t *testing.T) {
 
 func TestFinalStateCannotBeLeft(t *testing.T) {
 	t.Parallel()
-	_, err := NewModel("m", 1).States("a", "z").Initial("a").Final("z").
+	_, err := mes.NewModel("m", 1).States("a", "z").Initial("a").Final("z").
 		Permit("a", "end", "z").Permit("z", "again", "a").Build()
-	var de *DefinitionError
+	var de *mes.DefinitionError
 	if !errors.As(err, &de) || len(de.Problems) != 1 || !strings.Contains(de.Problems[0], `leaves final state "z"`) {
 		t.Fatalf("error = %v, want exactly the final-state problem", err)
 	}
@@ -70,45 +71,45 @@ func TestFinalStateCannotBeLeft(t *testing.T) {
 // lifecycleTable is the expected behaviour of each standard lifecycle,
 // written out independently of its definition: for every state, the
 // commands it permits and where they lead. Every other pair is illegal.
-var lifecycleTable = map[string]map[State]map[Command]State{
+var lifecycleTable = map[string]map[mes.State]map[mes.Command]mes.State{
 	"batch": {
-		BatchPlanned:    {CmdRelease: BatchReady, CmdCancel: BatchCancelled},
-		BatchReady:      {CmdStart: BatchInProgress, CmdCancel: BatchCancelled},
-		BatchInProgress: {CmdBlock: BatchBlocked, CmdHold: BatchHeld, CmdAbort: BatchAborted, CmdComplete: BatchComplete},
-		BatchBlocked:    {CmdUnblock: BatchInProgress, CmdAbort: BatchAborted},
-		BatchHeld:       {CmdRestart: BatchInProgress, CmdAbort: BatchAborted},
-		BatchComplete:   {CmdVerify: BatchVerified},
-		BatchVerified:   {CmdClose: BatchClosed},
-		BatchClosed:     {},
-		BatchCancelled:  {},
-		BatchAborted:    {},
+		mes.BatchPlanned:    {mes.CmdRelease: mes.BatchReady, mes.CmdCancel: mes.BatchCancelled},
+		mes.BatchReady:      {mes.CmdStart: mes.BatchInProgress, mes.CmdCancel: mes.BatchCancelled},
+		mes.BatchInProgress: {mes.CmdBlock: mes.BatchBlocked, mes.CmdHold: mes.BatchHeld, mes.CmdAbort: mes.BatchAborted, mes.CmdComplete: mes.BatchComplete},
+		mes.BatchBlocked:    {mes.CmdUnblock: mes.BatchInProgress, mes.CmdAbort: mes.BatchAborted},
+		mes.BatchHeld:       {mes.CmdRestart: mes.BatchInProgress, mes.CmdAbort: mes.BatchAborted},
+		mes.BatchComplete:   {mes.CmdVerify: mes.BatchVerified},
+		mes.BatchVerified:   {mes.CmdClose: mes.BatchClosed},
+		mes.BatchClosed:     {},
+		mes.BatchCancelled:  {},
+		mes.BatchAborted:    {},
 	},
 	"order": {
-		OrderCreated:    {CmdRelease: OrderReleased, CmdCancel: OrderCancelled},
-		OrderReleased:   {CmdStart: OrderInProgress, CmdCancel: OrderCancelled},
-		OrderInProgress: {CmdComplete: OrderCompleted},
-		OrderCompleted:  {CmdClose: OrderClosed},
-		OrderClosed:     {},
-		OrderCancelled:  {},
+		mes.OrderCreated:    {mes.CmdRelease: mes.OrderReleased, mes.CmdCancel: mes.OrderCancelled},
+		mes.OrderReleased:   {mes.CmdStart: mes.OrderInProgress, mes.CmdCancel: mes.OrderCancelled},
+		mes.OrderInProgress: {mes.CmdComplete: mes.OrderCompleted},
+		mes.OrderCompleted:  {mes.CmdClose: mes.OrderClosed},
+		mes.OrderClosed:     {},
+		mes.OrderCancelled:  {},
 	},
 	"step": {
-		StepPending:    {CmdStart: StepInProgress, CmdSkip: StepSkipped},
-		StepInProgress: {CmdBlock: StepBlocked, CmdComplete: StepComplete},
-		StepBlocked:    {CmdUnblock: StepInProgress},
-		StepComplete:   {CmdVerify: StepVerified},
-		StepVerified:   {},
-		StepSkipped:    {},
+		mes.StepPending:    {mes.CmdStart: mes.StepInProgress, mes.CmdSkip: mes.StepSkipped},
+		mes.StepInProgress: {mes.CmdBlock: mes.StepBlocked, mes.CmdComplete: mes.StepComplete},
+		mes.StepBlocked:    {mes.CmdUnblock: mes.StepInProgress},
+		mes.StepComplete:   {mes.CmdVerify: mes.StepVerified},
+		mes.StepVerified:   {},
+		mes.StepSkipped:    {},
 	},
 }
 
-var allCommands = []Command{CmdRelease, CmdStart, CmdBlock, CmdUnblock, CmdHold, CmdRestart, CmdComplete, CmdVerify, CmdClose, CmdCancel, CmdAbort, CmdSkip, "no-such-command"}
+var allCommands = []mes.Command{mes.CmdRelease, mes.CmdStart, mes.CmdBlock, mes.CmdUnblock, mes.CmdHold, mes.CmdRestart, mes.CmdComplete, mes.CmdVerify, mes.CmdClose, mes.CmdCancel, mes.CmdAbort, mes.CmdSkip, "no-such-command"}
 
 // TestLifecyclesEveryPair walks every (state, command) pair of each standard
 // lifecycle against the table.
 func TestLifecyclesEveryPair(t *testing.T) {
 	t.Parallel()
-	for name, build := range map[string]func(...Option) (*Model, error){
-		"batch": BatchLifecycle, "order": OrderLifecycle, "step": StepLifecycle,
+	for name, build := range map[string]func(...mes.Option) (*mes.Model, error){
+		"batch": mes.BatchLifecycle, "order": mes.OrderLifecycle, "step": mes.StepLifecycle,
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -137,7 +138,7 @@ func TestLifecyclesEveryPair(t *testing.T) {
 					case legal && tr.To != to:
 						t.Errorf("(%s, %s) leads to %s, want %s", s, c, tr.To, to)
 					case !legal:
-						var ite *IllegalTransitionError
+						var ite *mes.IllegalTransitionError
 						if !errors.As(err, &ite) || ite.State != s || ite.Command != c {
 							t.Errorf("(%s, %s): error = %v, want an *IllegalTransitionError for that pair", s, c, err)
 						}
@@ -150,8 +151,8 @@ func TestLifecyclesEveryPair(t *testing.T) {
 
 func TestDOTGolden(t *testing.T) {
 	t.Parallel()
-	for name, build := range map[string]func(...Option) (*Model, error){
-		"batch": BatchLifecycle, "order": OrderLifecycle, "step": StepLifecycle,
+	for name, build := range map[string]func(...mes.Option) (*mes.Model, error){
+		"batch": mes.BatchLifecycle, "order": mes.OrderLifecycle, "step": mes.StepLifecycle,
 	} {
 		m, err := build()
 		if err != nil {

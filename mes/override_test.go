@@ -1,9 +1,10 @@
-package mes
+package mes_test
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/interlock-mes/interlock/mes"
 	"testing"
 	"time"
 
@@ -15,26 +16,26 @@ import (
 )
 
 // overridable is the dispense batch whose start a supervisor may override.
-func overridable(tb testing.TB, allow bool) *Model {
+func overridable(tb testing.TB, allow bool) *mes.Model {
 	g := must[gate.Gate](tb)
-	opts := []Option{Recording("batch.started"), WithGates(g(gate.RequireRole("operator")), g(gate.LotUsable(gate.FromRef("lot"), "API-100"))),
-		WithEvidence(EvidenceRequirement{Name: "lot-scan"})}
+	opts := []mes.Option{mes.Recording("batch.started"), mes.WithGates(g(gate.RequireRole("operator")), g(gate.LotUsable(gate.FromRef("lot"), "API-100"))),
+		mes.WithEvidence(mes.EvidenceRequirement{Name: "lot-scan"})}
 	if allow {
-		opts = append(opts, AllowOverride("supervisor"))
+		opts = append(opts, mes.AllowOverride("supervisor"))
 	}
-	return must[*Model](tb)(NewModel("dispense", 1).
-		States(BatchReady, BatchInProgress, BatchComplete).Initial(BatchReady).Final(BatchComplete).
-		Permit(BatchReady, CmdStart, BatchInProgress, opts...).
-		Permit(BatchInProgress, CmdComplete, BatchComplete, Recording("batch.completed"), WithGates(g(gate.NoOpenException()))).
+	return must[*mes.Model](tb)(mes.NewModel("dispense", 1).
+		States(mes.BatchReady, mes.BatchInProgress, mes.BatchComplete).Initial(mes.BatchReady).Final(mes.BatchComplete).
+		Permit(mes.BatchReady, mes.CmdStart, mes.BatchInProgress, opts...).
+		Permit(mes.BatchInProgress, mes.CmdComplete, mes.BatchComplete, mes.Recording("batch.completed"), mes.WithGates(g(gate.NoOpenException()))).
 		Build())
 }
 
 func newOverrideEngine(tb testing.TB, s storage.Store) *signing {
 	sg := newSigning(tb, s, "sv-1", "op-7", "qa-3")
-	sg.facts.run("person", event.PersonStream("sv-1"), CmdRegister, map[string]string{"name": "Sam Supervisor"})
-	sg.facts.run("person", event.PersonStream("sv-1"), CmdGrantRole, map[string]string{"role": "supervisor"})
-	sg.facts.run("person", event.PersonStream("op-7"), CmdGrantRole, map[string]string{"role": "supervisor"})
-	sg.facts.run("lot", event.LotStream("L7"), CmdHold, map[string]string{"reason": "supplier complaint"})
+	sg.facts.run("person", event.PersonStream("sv-1"), mes.CmdRegister, map[string]string{"name": "Sam Supervisor"})
+	sg.facts.run("person", event.PersonStream("sv-1"), mes.CmdGrantRole, map[string]string{"role": "supervisor"})
+	sg.facts.run("person", event.PersonStream("op-7"), mes.CmdGrantRole, map[string]string{"role": "supervisor"})
+	sg.facts.run("lot", event.LotStream("L7"), mes.CmdHold, map[string]string{"reason": "supplier complaint"})
 	return sg
 }
 
@@ -48,13 +49,13 @@ func TestOverride(t *testing.T) {
 		ctx := context.Background()
 		sg := newOverrideEngine(t, s)
 		m := overridable(t, true)
-		out, err := sg.e.Execute(ctx, Request{ID: "start-1", Model: m, Subject: "batch-B42", Command: CmdStart, Actor: "op-7",
+		out, err := sg.e.Execute(ctx, mes.Request{ID: "start-1", Model: m, Subject: "batch-B42", Command: mes.CmdStart, Actor: "op-7",
 			Refs: map[string]string{"lot": "L7"}, Evidence: []gate.Evidence{scan("L7")},
-			Override: &Override{Reason: "hold is administrative; QA confirmed by phone", Sign: Sign{Challenge: full("sv-1")}}})
+			Override: &mes.Override{Reason: "hold is administrative; QA confirmed by phone", Sign: mes.Sign{Challenge: full("sv-1")}}})
 		if err != nil {
 			t.Fatalf("override: %v", err)
 		}
-		if out.To != BatchInProgress || len(out.Records) != 4 {
+		if out.To != mes.BatchInProgress || len(out.Records) != 4 {
 			t.Fatalf("outcome %+v: want start, signature, exception marker on the batch and the exception's record", out)
 		}
 		var p event.Transition
@@ -65,7 +66,7 @@ func TestOverride(t *testing.T) {
 		if r := out.Records[1]; r.Type != event.SignatureApplied || r.Actor != "sv-1" {
 			t.Errorf("record 2 %s by %s; want the override signature by sv-1", r.Type, r.Actor)
 		}
-		if out.Signatures[0].Manifestation.Meaning != signature.Meaning(MeaningOverride) {
+		if out.Signatures[0].Manifestation.Meaning != signature.Meaning(mes.MeaningOverride) {
 			t.Errorf("signature meaning %q", out.Signatures[0].Manifestation.Meaning)
 		}
 		if r := out.Records[2]; r.Type != event.ExceptionOpened || r.Stream != "batch-B42" {
@@ -75,15 +76,15 @@ func TestOverride(t *testing.T) {
 			t.Errorf("record 4 %s on %s; want the exception's own record", r.Type, r.Stream)
 		}
 		recs, _ := s.Load(ctx, "batch-B42", 1)
-		if c := VerifySignatures(recs, sg.pub); len(c) != 1 || c[0].Err != nil {
+		if c := mes.VerifySignatures(recs, sg.pub); len(c) != 1 || c[0].Err != nil {
 			t.Errorf("signatures: %+v", c)
 		}
-		open, err := newStreamFacts(s, "", nil).OpenExceptions(ctx, "batch-B42")
-		if err != nil || len(open) != 1 || open[0].ID != "override-start-1" || open[0].Kind != ExceptionDeviation {
+		open, err := mes.NewFacts(s, "", nil).OpenExceptions(ctx, "batch-B42")
+		if err != nil || len(open) != 1 || open[0].ID != "override-start-1" || open[0].Kind != mes.ExceptionDeviation {
 			t.Fatalf("open exceptions %+v, %v; want the override's deviation", open, err)
 		}
-		_, err = sg.e.Execute(ctx, Request{ID: "complete-1", Model: m, Subject: "batch-B42", Command: CmdComplete, Actor: "op-7"})
-		var de *DeniedError
+		_, err = sg.e.Execute(ctx, mes.Request{ID: "complete-1", Model: m, Subject: "batch-B42", Command: mes.CmdComplete, Actor: "op-7"})
+		var de *mes.DeniedError
 		if !errors.As(err, &de) || !hasCode(de.Reasons, gate.CodeExceptionOpen) {
 			t.Errorf("complete with the deviation open: %v; want it blocked", err)
 		}
@@ -103,12 +104,12 @@ func TestOverrideDenied(t *testing.T) {
 		signer   string
 		want     gate.Code
 	}{
-		{"executor approves own override", true, true, true, "r", "op-7", CodeOverrideSelf},
-		{"approver without the role", true, true, true, "r", "qa-3", CodeOverrideRole},
-		{"no reason", true, true, true, "", "sv-1", CodeOverrideNoReason},
-		{"model does not allow it", false, true, true, "r", "sv-1", CodeOverrideNotAllowed},
-		{"missing evidence cannot be overridden", true, true, false, "r", "sv-1", CodeOverrideNotAllowed},
-		{"nothing failed", true, false, true, "r", "sv-1", CodeOverrideNotNeeded},
+		{"executor approves own override", true, true, true, "r", "op-7", mes.CodeOverrideSelf},
+		{"approver without the role", true, true, true, "r", "qa-3", mes.CodeOverrideRole},
+		{"no reason", true, true, true, "", "sv-1", mes.CodeOverrideNoReason},
+		{"model does not allow it", false, true, true, "r", "sv-1", mes.CodeOverrideNotAllowed},
+		{"missing evidence cannot be overridden", true, true, false, "r", "sv-1", mes.CodeOverrideNotAllowed},
+		{"nothing failed", true, false, true, "r", "sv-1", mes.CodeOverrideNotNeeded},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -120,16 +121,16 @@ func TestOverrideDenied(t *testing.T) {
 				sg = newOverrideEngine(t, s)
 			} else {
 				sg = newSigning(t, s, "sv-1")
-				sg.facts.run("person", event.PersonStream("sv-1"), CmdRegister, map[string]string{"name": "Sam Supervisor"})
-				sg.facts.run("person", event.PersonStream("sv-1"), CmdGrantRole, map[string]string{"role": "supervisor"})
+				sg.facts.run("person", event.PersonStream("sv-1"), mes.CmdRegister, map[string]string{"name": "Sam Supervisor"})
+				sg.facts.run("person", event.PersonStream("sv-1"), mes.CmdGrantRole, map[string]string{"role": "supervisor"})
 			}
 			var ev []gate.Evidence
 			if tc.evidence {
 				ev = []gate.Evidence{scan("L7")}
 			}
-			_, err := sg.e.Execute(ctx, Request{ID: "start-1", Model: overridable(t, tc.allow), Subject: "batch-B42", Command: CmdStart, Actor: "op-7",
-				Refs: map[string]string{"lot": "L7"}, Evidence: ev, Override: &Override{Reason: tc.reason, Sign: Sign{Challenge: full(tc.signer)}}})
-			var de *DeniedError
+			_, err := sg.e.Execute(ctx, mes.Request{ID: "start-1", Model: overridable(t, tc.allow), Subject: "batch-B42", Command: mes.CmdStart, Actor: "op-7",
+				Refs: map[string]string{"lot": "L7"}, Evidence: ev, Override: &mes.Override{Reason: tc.reason, Sign: mes.Sign{Challenge: full(tc.signer)}}})
+			var de *mes.DeniedError
 			if !errors.As(err, &de) || !hasCode(de.Reasons, tc.want) {
 				t.Fatalf("error = %v; want a denial with %s", err, tc.want)
 			}

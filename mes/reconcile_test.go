@@ -1,8 +1,9 @@
-package mes
+package mes_test
 
 import (
 	"context"
 	"errors"
+	"github.com/interlock-mes/interlock/mes"
 	"math/big"
 	"strings"
 	"testing"
@@ -19,14 +20,14 @@ import (
 
 var decimalEqual = cmp.Comparer(func(a, b decimal.Decimal) bool { return a.Equal(b) })
 
-func balance(tb testing.TB, issued, consumed, scrapped, returned, tol string) MaterialBalance {
-	return MaterialBalance{Material: "API-100", Unit: "kg", Issued: decimalOf(tb, issued), Consumed: decimalOf(tb, consumed),
+func balance(tb testing.TB, issued, consumed, scrapped, returned, tol string) mes.MaterialBalance {
+	return mes.MaterialBalance{Material: "API-100", Unit: "kg", Issued: decimalOf(tb, issued), Consumed: decimalOf(tb, consumed),
 		Scrapped: decimalOf(tb, scrapped), Returned: decimalOf(tb, returned), Tolerance: decimalOf(tb, tol)}
 }
 
-func yieldOf(tb testing.TB, expected, actual, lo, hi string) *YieldCheck {
-	return &YieldCheck{Expected: decimalOf(tb, expected), Actual: decimalOf(tb, actual), Unit: "kg",
-		Range: Range{Min: decimalOf(tb, lo), Max: decimalOf(tb, hi)}}
+func yieldOf(tb testing.TB, expected, actual, lo, hi string) *mes.YieldCheck {
+	return &mes.YieldCheck{Expected: decimalOf(tb, expected), Actual: decimalOf(tb, actual), Unit: "kg",
+		Range: mes.Range{Min: decimalOf(tb, lo), Max: decimalOf(tb, hi)}}
 }
 
 // TestReconcile: the balance and the yield are checked exactly, limits
@@ -36,25 +37,25 @@ func TestReconcile(t *testing.T) {
 	d := func(s string) decimal.Decimal { return decimalOf(t, s) }
 	tests := []struct {
 		name  string
-		in    ReconcileInput
+		in    mes.ReconcileInput
 		codes []gate.Code
 	}{
-		{"exact balance", ReconcileInput{Materials: []MaterialBalance{balance(t, "12.50", "12.00", "0.30", "0.20", "0")}}, nil},
-		{"difference at the tolerance", ReconcileInput{Materials: []MaterialBalance{balance(t, "12.50", "12.00", "0.30", "0.19", "0.01")}}, nil},
-		{"difference beyond the tolerance", ReconcileInput{Materials: []MaterialBalance{balance(t, "12.50", "12.00", "0.30", "0.18", "0.01")}},
-			[]gate.Code{CodeReconcileImbalance}},
-		{"more accounted than issued", ReconcileInput{Materials: []MaterialBalance{balance(t, "12.50", "12.50", "0.02", "0", "0.01")}},
-			[]gate.Code{CodeReconcileImbalance}},
-		{"yield at the minimum", ReconcileInput{Yield: yieldOf(t, "1000", "980", "98", "101")}, nil},
-		{"yield just below", ReconcileInput{Yield: yieldOf(t, "1000", "979.999", "98", "101")}, []gate.Code{CodeReconcileYieldLow}},
-		{"yield above", ReconcileInput{Yield: yieldOf(t, "3", "3.04", "98", "101")}, []gate.Code{CodeReconcileYieldHigh}},
-		{"both fail", ReconcileInput{Materials: []MaterialBalance{balance(t, "10", "9", "0", "0", "0.5")}, Yield: yieldOf(t, "10", "5", "90", "100")},
-			[]gate.Code{CodeReconcileImbalance, CodeReconcileYieldLow}},
+		{"exact balance", mes.ReconcileInput{Materials: []mes.MaterialBalance{balance(t, "12.50", "12.00", "0.30", "0.20", "0")}}, nil},
+		{"difference at the tolerance", mes.ReconcileInput{Materials: []mes.MaterialBalance{balance(t, "12.50", "12.00", "0.30", "0.19", "0.01")}}, nil},
+		{"difference beyond the tolerance", mes.ReconcileInput{Materials: []mes.MaterialBalance{balance(t, "12.50", "12.00", "0.30", "0.18", "0.01")}},
+			[]gate.Code{mes.CodeReconcileImbalance}},
+		{"more accounted than issued", mes.ReconcileInput{Materials: []mes.MaterialBalance{balance(t, "12.50", "12.50", "0.02", "0", "0.01")}},
+			[]gate.Code{mes.CodeReconcileImbalance}},
+		{"yield at the minimum", mes.ReconcileInput{Yield: yieldOf(t, "1000", "980", "98", "101")}, nil},
+		{"yield just below", mes.ReconcileInput{Yield: yieldOf(t, "1000", "979.999", "98", "101")}, []gate.Code{mes.CodeReconcileYieldLow}},
+		{"yield above", mes.ReconcileInput{Yield: yieldOf(t, "3", "3.04", "98", "101")}, []gate.Code{mes.CodeReconcileYieldHigh}},
+		{"both fail", mes.ReconcileInput{Materials: []mes.MaterialBalance{balance(t, "10", "9", "0", "0", "0.5")}, Yield: yieldOf(t, "10", "5", "90", "100")},
+			[]gate.Code{mes.CodeReconcileImbalance, mes.CodeReconcileYieldLow}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			r, err := Reconcile(tt.in)
+			r, err := mes.Reconcile(tt.in)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -70,16 +71,16 @@ func TestReconcile(t *testing.T) {
 			}
 		})
 	}
-	r, err := Reconcile(ReconcileInput{Materials: []MaterialBalance{balance(t, "12.50", "12.00", "0.30", "0.18", "0.01")}, Yield: yieldOf(t, "3", "2", "98", "101")})
+	r, err := mes.Reconcile(mes.ReconcileInput{Materials: []mes.MaterialBalance{balance(t, "12.50", "12.00", "0.30", "0.18", "0.01")}, Yield: yieldOf(t, "3", "2", "98", "101")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &Reconciliation{
-		Materials: []MaterialResult{{Material: "API-100", Unit: "kg", Issued: d("12.50"), Accounted: d("12.48"), Difference: d("0.02"), Tolerance: d("0.01")}},
-		Yield:     &YieldResult{Percent: d("66.67"), Min: d("98"), Max: d("101")},
-		Discrepancies: []Discrepancy{
-			{Code: CodeReconcileImbalance, Material: "API-100", Message: "API-100: issued 12.5 kg, consumed 12 + scrapped 0.3 + returned 0.18 = 12.48 kg; the difference 0.02 kg is beyond the tolerance of 0.01 kg"},
-			{Code: CodeReconcileYieldLow, Message: "yield 66.67% (2 of 3 kg) is below the range 98% to 101%"},
+	want := &mes.Reconciliation{
+		Materials: []mes.MaterialResult{{Material: "API-100", Unit: "kg", Issued: d("12.50"), Accounted: d("12.48"), Difference: d("0.02"), Tolerance: d("0.01")}},
+		Yield:     &mes.YieldResult{Percent: d("66.67"), Min: d("98"), Max: d("101")},
+		Discrepancies: []mes.Discrepancy{
+			{Code: mes.CodeReconcileImbalance, Material: "API-100", Message: "API-100: issued 12.5 kg, consumed 12 + scrapped 0.3 + returned 0.18 = 12.48 kg; the difference 0.02 kg is beyond the tolerance of 0.01 kg"},
+			{Code: mes.CodeReconcileYieldLow, Message: "yield 66.67% (2 of 3 kg) is below the range 98% to 101%"},
 		},
 	}
 	if diff := cmp.Diff(want, r, decimalEqual); diff != "" {
@@ -92,11 +93,11 @@ func TestReconcileInputErrors(t *testing.T) {
 	t.Parallel()
 	bad := balance(t, "-1", "1", "0", "0", "-0.1")
 	bad.Unit = ""
-	in := ReconcileInput{Materials: []MaterialBalance{bad, balance(t, "1", "1", "0", "0", "0"), {Unit: "kg"}},
-		Yield: &YieldCheck{Expected: decimal.Zero, Actual: decimalOf(t, "-2"), Range: Range{Min: decimalOf(t, "-1"), Max: decimalOf(t, "-2")}}}
-	_, err := Reconcile(in)
-	var ie *ReconcileInputError
-	if !errors.As(err, &ie) || !errors.Is(err, ErrInvalidReconciliation) {
+	in := mes.ReconcileInput{Materials: []mes.MaterialBalance{bad, balance(t, "1", "1", "0", "0", "0"), {Unit: "kg"}},
+		Yield: &mes.YieldCheck{Expected: decimal.Zero, Actual: decimalOf(t, "-2"), Range: mes.Range{Min: decimalOf(t, "-1"), Max: decimalOf(t, "-2")}}}
+	_, err := mes.Reconcile(in)
+	var ie *mes.ReconcileInputError
+	if !errors.As(err, &ie) || !errors.Is(err, mes.ErrInvalidReconciliation) {
 		t.Fatalf("error %v; want a *ReconcileInputError", err)
 	}
 	want := []string{
@@ -114,7 +115,7 @@ func TestReconcileInputErrors(t *testing.T) {
 	if d := cmp.Diff(want, ie.Problems); d != "" {
 		t.Errorf("problems (-want +got):\n%s", d)
 	}
-	if _, err := Reconcile(ReconcileInput{}); !errors.Is(err, ErrInvalidReconciliation) {
+	if _, err := mes.Reconcile(mes.ReconcileInput{}); !errors.Is(err, mes.ErrInvalidReconciliation) {
 		t.Errorf("empty input: %v", err)
 	}
 }
@@ -133,12 +134,12 @@ func TestReconcileAgainstRationals(t *testing.T) {
 		q := func(name string) decimal.Decimal {
 			return decimal.New(rapid.Int64Range(0, 2_000_000).Draw(rt, name), -int32(rapid.IntRange(0, 6).Draw(rt, name+"-scale")))
 		}
-		m := MaterialBalance{Material: "M", Unit: "kg", Issued: q("issued"), Consumed: q("consumed"), Scrapped: q("scrapped"),
+		m := mes.MaterialBalance{Material: "M", Unit: "kg", Issued: q("issued"), Consumed: q("consumed"), Scrapped: q("scrapped"),
 			Returned: q("returned"), Tolerance: q("tolerance")}
 		lo := q("min")
-		y := &YieldCheck{Expected: q("expected").Add(decimal.New(1, -6)), Actual: q("actual"), Unit: "kg", Range: Range{Min: lo, Max: lo.Add(q("width"))}}
+		y := &mes.YieldCheck{Expected: q("expected").Add(decimal.New(1, -6)), Actual: q("actual"), Unit: "kg", Range: mes.Range{Min: lo, Max: lo.Add(q("width"))}}
 		orig := *y
-		r, err := Reconcile(ReconcileInput{Materials: []MaterialBalance{m}, Yield: y})
+		r, err := mes.Reconcile(mes.ReconcileInput{Materials: []mes.MaterialBalance{m}, Yield: y})
 		if err != nil {
 			rt.Fatal(err)
 		}
@@ -182,28 +183,28 @@ func TestReconcileOpensDeviation(t *testing.T) {
 	ctx := context.Background()
 	v := newExcEnv(t, memory.New(&memory.Config{Clock: func() time.Time { return now }}))
 	v.startBatch(t, "batch-B42")
-	v.exec(t, Request{ID: "complete", Model: v.batch, Subject: "batch-B42", Command: CmdComplete, Actor: "op-7"})
-	r, opened, err := v.x.Reconcile(ctx, "rc-1", "op-7", "batch-B42", ReconcileInput{
-		Materials: []MaterialBalance{balance(t, "12.50", "12.00", "0", "0", "0.05")}, Yield: yieldOf(t, "12.5", "12", "95", "101")}, ConsequenceBlock)
+	v.exec(t, mes.Request{ID: "complete", Model: v.batch, Subject: "batch-B42", Command: mes.CmdComplete, Actor: "op-7"})
+	r, opened, err := v.x.Reconcile(ctx, "rc-1", "op-7", "batch-B42", mes.ReconcileInput{
+		Materials: []mes.MaterialBalance{balance(t, "12.50", "12.00", "0", "0", "0.05")}, Yield: yieldOf(t, "12.5", "12", "95", "101")}, mes.ConsequenceBlock)
 	if err != nil || r.Balanced() || opened == nil {
 		t.Fatalf("reconcile: %+v, %+v, %v; want a deviation", r, opened, err)
 	}
 	if opened.Consequence != nil || !strings.Contains(opened.NotApplied, `"complete"`) {
 		t.Errorf("consequence %+v (%q); a complete batch cannot be blocked", opened.Consequence, opened.NotApplied)
 	}
-	x := must[*Exception](t)(v.x.Get(ctx, "reconcile-rc-1"))
-	if x.Source != SourceRule || x.Subject != "batch-B42" || !strings.Contains(x.Summary, "beyond the tolerance") {
+	x := must[*mes.Exception](t)(v.x.Get(ctx, "reconcile-rc-1"))
+	if x.Source != mes.SourceRule || x.Subject != "batch-B42" || !strings.Contains(x.Summary, "beyond the tolerance") {
 		t.Errorf("deviation %+v", x)
 	}
 	first := v.load(t, event.ExceptionStream("reconcile-rc-1"))[0]
 	if !strings.Contains(string(first.Evidence), `"balance/API-100"`) || !strings.Contains(string(first.Payload), `"reconciliation"`) {
 		t.Errorf("the deviation's evidence %s or payload %s lacks the reconciliation", first.Evidence, first.Payload)
 	}
-	if got := must[*Verdict](t)(Readiness(ctx, v.s, "batch-B42", nil)); got.Ready || got.Blocking[0].Ref != "reconcile-rc-1" {
+	if got := must[*mes.Verdict](t)(mes.Readiness(ctx, v.s, "batch-B42", nil)); got.Ready || got.Blocking[0].Ref != "reconcile-rc-1" {
 		t.Errorf("readiness %+v; want the deviation blocking", got)
 	}
-	_, opened, err = v.x.Reconcile(ctx, "rc-2", "op-7", "batch-B42", ReconcileInput{
-		Materials: []MaterialBalance{balance(t, "12.50", "12.00", "0.5", "0", "0")}}, ConsequenceNone)
+	_, opened, err = v.x.Reconcile(ctx, "rc-2", "op-7", "batch-B42", mes.ReconcileInput{
+		Materials: []mes.MaterialBalance{balance(t, "12.50", "12.00", "0.5", "0", "0")}}, mes.ConsequenceNone)
 	if err != nil || opened != nil {
 		t.Errorf("balanced reconciliation: %+v, %v; want nothing opened", opened, err)
 	}

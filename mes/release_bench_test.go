@@ -1,8 +1,9 @@
-package mes
+package mes_test
 
 import (
 	"context"
 	"fmt"
+	"github.com/interlock-mes/interlock/mes"
 	"testing"
 	"time"
 
@@ -15,23 +16,23 @@ import (
 func BenchmarkReadiness(b *testing.B) {
 	ctx := context.Background()
 	v := newExcEnv(b, memory.New(&memory.Config{Clock: func() time.Time { return now }}))
-	step := must[*Model](b)(StepLifecycle())
+	step := must[*mes.Model](b)(mes.StepLifecycle())
 	v.startBatch(b, "batch-B42")
-	var steps []RequiredStep
+	var steps []mes.RequiredStep
 	for i := range 50 {
 		id := fmt.Sprintf("S%02d", i)
-		steps = append(steps, RequiredStep{ID: id, Verify: true})
-		for _, c := range []Command{CmdStart, CmdComplete} {
-			v.exec(b, Request{ID: id + string(c), Model: step, Subject: "batch-B42", Step: id, Command: c, Actor: "op-7"})
+		steps = append(steps, mes.RequiredStep{ID: id, Verify: true})
+		for _, c := range []mes.Command{mes.CmdStart, mes.CmdComplete} {
+			v.exec(b, mes.Request{ID: id + string(c), Model: step, Subject: "batch-B42", Step: id, Command: c, Actor: "op-7"})
 		}
-		v.exec(b, Request{ID: id + "verify", Model: step, Subject: "batch-B42", Step: id, Command: CmdVerify, Actor: "qa-3",
-			Signatures: []Sign{{Meaning: "verified", Challenge: full("qa-3")}}})
+		v.exec(b, mes.Request{ID: id + "verify", Model: step, Subject: "batch-B42", Step: id, Command: mes.CmdVerify, Actor: "qa-3",
+			Signatures: []mes.Sign{{Meaning: "verified", Challenge: full("qa-3")}}})
 	}
-	v.exec(b, Request{ID: "complete", Model: v.batch, Subject: "batch-B42", Command: CmdComplete, Actor: "op-7"})
-	cfg := &ReadinessConfig{Steps: steps, Key: v.pub}
+	v.exec(b, mes.Request{ID: "complete", Model: v.batch, Subject: "batch-B42", Command: mes.CmdComplete, Actor: "op-7"})
+	cfg := &mes.ReadinessConfig{Steps: steps, Key: v.pub}
 	b.ReportAllocs()
 	for b.Loop() {
-		got, err := Readiness(ctx, v.s, "batch-B42", cfg)
+		got, err := mes.Readiness(ctx, v.s, "batch-B42", cfg)
 		if err != nil || !got.Ready {
 			b.Fatalf("readiness %+v, %v", got, err)
 		}
@@ -50,13 +51,13 @@ func BenchmarkExceptionOpenToClose(b *testing.B) {
 	for b.Loop() {
 		i++
 		id := fmt.Sprint("DEV-", i)
-		if _, err := v.x.Open(ctx, "open-"+id, "op-7", Deviation{ID: id, Summary: "s", Subject: fmt.Sprint("batch-", i)}); err != nil {
+		if _, err := v.x.Open(ctx, "open-"+id, "op-7", mes.Deviation{ID: id, Summary: "s", Subject: fmt.Sprint("batch-", i)}); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := v.x.Disposition(ctx, "disp-"+id, "qa-4", id, Disposition{Decision: DispositionUseAsIs, Rationale: "r"}); err != nil {
+		if _, err := v.x.Disposition(ctx, "disp-"+id, "qa-4", id, mes.Disposition{Decision: mes.DispositionUseAsIs, Rationale: "r"}); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := v.x.Approve(ctx, "appr-"+id, "qa-3", id, Sign{Challenge: full("qa-3")}); err != nil {
+		if _, err := v.x.Approve(ctx, "appr-"+id, "qa-3", id, mes.Sign{Challenge: full("qa-3")}); err != nil {
 			b.Fatal(err)
 		}
 	}

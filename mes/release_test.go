@@ -1,10 +1,11 @@
-package mes
+package mes_test
 
 import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
+	"github.com/interlock-mes/interlock/mes"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,26 +21,26 @@ import (
 
 // weighVerified is a weighing step whose verification needs a second
 // person of the qa role, and that can be blocked.
-func weighVerified(tb testing.TB) *Model {
+func weighVerified(tb testing.TB) *mes.Model {
 	g := must[gate.Gate](tb)
 	tol := gate.Tolerance{Target: decimalOf(tb, "12.50"), Below: decimalOf(tb, "0.05"), Above: decimalOf(tb, "0.05"), Unit: "kg", Bounds: gate.Inclusive}
-	return must[*Model](tb)(NewModel("weigh-step", 1).
-		States(StepPending, StepInProgress, StepBlocked, StepComplete, StepVerified).
-		Initial(StepPending).Final(StepVerified).
-		Permit(StepPending, CmdStart, StepInProgress, Recording("step.started"), WithGates(
+	return must[*mes.Model](tb)(mes.NewModel("weigh-step", 1).
+		States(mes.StepPending, mes.StepInProgress, mes.StepBlocked, mes.StepComplete, mes.StepVerified).
+		Initial(mes.StepPending).Final(mes.StepVerified).
+		Permit(mes.StepPending, mes.CmdStart, mes.StepInProgress, mes.Recording("step.started"), mes.WithGates(
 			g(gate.RequireRole("operator")), g(gate.TrainingCurrent("dispensing")), g(gate.EquipmentReady(gate.FromRef("scale"))),
 			g(gate.LotUsable(gate.FromRef("lot"), "API-100")), g(gate.EvidencePresent("lot-scan", gate.FromRef("lot"))))).
-		Permit(StepInProgress, CmdBlock, StepBlocked, Recording("step.blocked")).
-		Permit(StepBlocked, CmdUnblock, StepInProgress, Recording("step.unblocked")).
-		Permit(StepInProgress, CmdComplete, StepComplete, Recording("step.completed"),
-			WithEvidence(EvidenceRequirement{Name: "net-weight", Sources: []gate.Source{gate.SourceDevice}}),
-			WithGates(g(gate.WithinTolerance("net-weight", tol)), g(gate.RequireStable("net-weight")), g(gate.NoOpenException()))).
-		Permit(StepComplete, CmdVerify, StepVerified, Recording("step.verified"),
-			WithSignatures(SignatureRequirement{Meaning: "verified", Count: 1, Roles: []string{"qa"}, NotPerformer: true})).
+		Permit(mes.StepInProgress, mes.CmdBlock, mes.StepBlocked, mes.Recording("step.blocked")).
+		Permit(mes.StepBlocked, mes.CmdUnblock, mes.StepInProgress, mes.Recording("step.unblocked")).
+		Permit(mes.StepInProgress, mes.CmdComplete, mes.StepComplete, mes.Recording("step.completed"),
+			mes.WithEvidence(mes.EvidenceRequirement{Name: "net-weight", Sources: []gate.Source{gate.SourceDevice}}),
+			mes.WithGates(g(gate.WithinTolerance("net-weight", tol)), g(gate.RequireStable("net-weight")), g(gate.NoOpenException()))).
+		Permit(mes.StepComplete, mes.CmdVerify, mes.StepVerified, mes.Recording("step.verified"),
+			mes.WithSignatures(mes.SignatureRequirement{Meaning: "verified", Count: 1, Roles: []string{"qa"}, NotPerformer: true})).
 		Build())
 }
 
-func codesOf(bs []Blocker) []string {
+func codesOf(bs []mes.Blocker) []string {
 	out := []string{}
 	for _, b := range bs {
 		out = append(out, string(b.Code)+" "+b.Ref)
@@ -59,21 +60,21 @@ func TestBatchEndToEnd(t *testing.T) {
 	stores(t, func(t *testing.T, s storage.Store) {
 		ctx := context.Background()
 		v := newExcEnv(t, s)
-		weigh, plain := weighVerified(t), must[*Model](t)(StepLifecycle())
+		weigh, plain := weighVerified(t), must[*mes.Model](t)(mes.StepLifecycle())
 		const batch = "batch-B42"
-		ready := &ReadinessConfig{Steps: []RequiredStep{{ID: "S10", Verify: true}, {ID: "S20", Verify: true}}, Key: v.pub}
-		release := must[*Model](t)(ReleaseModel(ready, []string{"qa"}))
+		ready := &mes.ReadinessConfig{Steps: []mes.RequiredStep{{ID: "S10", Verify: true}, {ID: "S20", Verify: true}}, Key: v.pub}
+		release := must[*mes.Model](t)(mes.ReleaseModel(ready, []string{"qa"}))
 		refs := map[string]string{"lot": "L7", "scale": "SC-01"}
-		readiness := func() *Verdict {
+		readiness := func() *mes.Verdict {
 			t.Helper()
-			return must[*Verdict](t)(Readiness(ctx, s, batch, ready))
+			return must[*mes.Verdict](t)(mes.Readiness(ctx, s, batch, ready))
 		}
 
 		v.startBatch(t, batch)
-		v.exec(t, Request{ID: "s10-start", Model: weigh, Subject: batch, Step: "S10", Command: CmdStart, Actor: "op-7",
+		v.exec(t, mes.Request{ID: "s10-start", Model: weigh, Subject: batch, Step: "S10", Command: mes.CmdStart, Actor: "op-7",
 			Refs: refs, Evidence: []gate.Evidence{scan("L7")}})
-		weighing := func(id, kg string) Request {
-			return Request{ID: id, Model: weigh, Subject: batch, Step: "S10", Command: CmdComplete, Actor: "op-7", Refs: refs,
+		weighing := func(id, kg string) mes.Request {
+			return mes.Request{ID: id, Model: weigh, Subject: batch, Step: "S10", Command: mes.CmdComplete, Actor: "op-7", Refs: refs,
 				Evidence: []gate.Evidence{weight(t, kg, gate.SourceDevice, true)},
 				Consume:  []event.Consumption{{Lot: "L7", Quantity: decimalOf(t, kg), Unit: "kg"}}}
 		}
@@ -85,16 +86,16 @@ func TestBatchEndToEnd(t *testing.T) {
 		if !hasDenialCode(denied, gate.CodeAboveUpperLimit) {
 			t.Fatalf("weighing 12.61: %v", denied)
 		}
-		opened, err := v.x.Apply(ctx, OutOfTolerance(ConsequenceHold), req, out, denied)
-		if err != nil || opened.Consequence == nil || opened.Consequence.To != BatchHeld {
+		opened, err := v.x.Apply(ctx, mes.OutOfTolerance(mes.ConsequenceHold), req, out, denied)
+		if err != nil || opened.Consequence == nil || opened.Consequence.To != mes.BatchHeld {
 			t.Fatalf("deviation: %+v, %v; want it open and the batch held", opened, err)
 		}
 		dev := "oot-s10-c1"
 		wantBlocking := []string{
-			string(CodeReleaseBatchHeld) + " ",
-			string(CodeReleaseStepNotDone) + " S10",
-			string(CodeReleaseStepNotDone) + " S20",
-			string(CodeReleaseExceptionOpen) + " " + dev,
+			string(mes.CodeReleaseBatchHeld) + " ",
+			string(mes.CodeReleaseStepNotDone) + " S10",
+			string(mes.CodeReleaseStepNotDone) + " S20",
+			string(mes.CodeReleaseExceptionOpen) + " " + dev,
 		}
 		if d := cmp.Diff(wantBlocking, codesOf(readiness().Blocking)); d != "" {
 			t.Errorf("blockers with the deviation open (-want +got):\n%s", d)
@@ -104,40 +105,40 @@ func TestBatchEndToEnd(t *testing.T) {
 			t.Errorf("weighing with the deviation open: %v; want %s", err, gate.CodeExceptionOpen)
 		}
 		// Dispositioned, a self-approval refused, approved by a second person.
-		must[*Outcome](t)(v.x.Disposition(ctx, "disp-1", "qa-4", dev, Disposition{Decision: DispositionRedo,
+		must[*mes.Outcome](t)(v.x.Disposition(ctx, "disp-1", "qa-4", dev, mes.Disposition{Decision: mes.DispositionRedo,
 			Rationale: "weigh again from the same lot; the excess goes back to the lot"}))
-		if _, err := v.x.Approve(ctx, "appr-0", "qa-4", dev, Sign{Challenge: full("qa-4")}); !hasDenialCode(err, CodeSignatureSelf) {
-			t.Errorf("self-approval: %v; want %s", err, CodeSignatureSelf)
+		if _, err := v.x.Approve(ctx, "appr-0", "qa-4", dev, mes.Sign{Challenge: full("qa-4")}); !hasDenialCode(err, mes.CodeSignatureSelf) {
+			t.Errorf("self-approval: %v; want %s", err, mes.CodeSignatureSelf)
 		}
-		must[*Outcome](t)(v.x.Approve(ctx, "appr-1", "qa-3", dev, Sign{Challenge: full("qa-3"), Reason: "redo is adequate"}))
-		must[*Outcome](t)(v.x.ReleaseHold(ctx, "unhold-1", "sv-1", Hold{Target: HoldBatch, ID: batch, Reason: "deviation closed", Exception: dev}))
+		must[*mes.Outcome](t)(v.x.Approve(ctx, "appr-1", "qa-3", dev, mes.Sign{Challenge: full("qa-3"), Reason: "redo is adequate"}))
+		must[*mes.Outcome](t)(v.x.ReleaseHold(ctx, "unhold-1", "sv-1", mes.Hold{Target: mes.HoldBatch, ID: batch, Reason: "deviation closed", Exception: dev}))
 
 		// Weighed again, in tolerance, and verified by a second person.
 		v.exec(t, weighing("s10-c3", "12.49"))
-		if _, err := v.e.Execute(ctx, Request{ID: "s10-v0", Model: weigh, Subject: batch, Step: "S10", Command: CmdVerify, Actor: "op-7",
-			Signatures: []Sign{{Meaning: "verified", Challenge: full("op-7")}}}); !hasDenialCode(err, CodeSignatureSelf) {
-			t.Errorf("self-verification: %v; want %s", err, CodeSignatureSelf)
+		if _, err := v.e.Execute(ctx, mes.Request{ID: "s10-v0", Model: weigh, Subject: batch, Step: "S10", Command: mes.CmdVerify, Actor: "op-7",
+			Signatures: []mes.Sign{{Meaning: "verified", Challenge: full("op-7")}}}); !hasDenialCode(err, mes.CodeSignatureSelf) {
+			t.Errorf("self-verification: %v; want %s", err, mes.CodeSignatureSelf)
 		}
-		v.exec(t, Request{ID: "s10-v1", Model: weigh, Subject: batch, Step: "S10", Command: CmdVerify, Actor: "qa-3",
-			Signatures: []Sign{{Meaning: "verified", Challenge: full("qa-3")}}})
-		for _, c := range []Command{CmdStart, CmdComplete} {
-			v.exec(t, Request{ID: "s20-" + string(c), Model: plain, Subject: batch, Step: "S20", Command: c, Actor: "op-7"})
+		v.exec(t, mes.Request{ID: "s10-v1", Model: weigh, Subject: batch, Step: "S10", Command: mes.CmdVerify, Actor: "qa-3",
+			Signatures: []mes.Sign{{Meaning: "verified", Challenge: full("qa-3")}}})
+		for _, c := range []mes.Command{mes.CmdStart, mes.CmdComplete} {
+			v.exec(t, mes.Request{ID: "s20-" + string(c), Model: plain, Subject: batch, Step: "S20", Command: c, Actor: "op-7"})
 		}
-		v.exec(t, Request{ID: "s20-v1", Model: plain, Subject: batch, Step: "S20", Command: CmdVerify, Actor: "qa-3",
-			Signatures: []Sign{{Meaning: "verified", Challenge: full("qa-3")}}})
-		v.exec(t, Request{ID: "complete", Model: v.batch, Subject: batch, Command: CmdComplete, Actor: "op-7",
-			Produce: []Production{{Lot: "FG-42", Material: "TAB-500", Quantity: decimalOf(t, "12.40"), Unit: "kg"}}})
+		v.exec(t, mes.Request{ID: "s20-v1", Model: plain, Subject: batch, Step: "S20", Command: mes.CmdVerify, Actor: "qa-3",
+			Signatures: []mes.Sign{{Meaning: "verified", Challenge: full("qa-3")}}})
+		v.exec(t, mes.Request{ID: "complete", Model: v.batch, Subject: batch, Command: mes.CmdComplete, Actor: "op-7",
+			Produce: []mes.Production{{Lot: "FG-42", Material: "TAB-500", Quantity: decimalOf(t, "12.40"), Unit: "kg"}}})
 
 		// Reconciliation at completion: the issue balances, the yield is in range.
-		in, made, err := FlowOf(v.load(t, batch), batch)
+		in, made, err := mes.FlowOf(v.load(t, batch), batch)
 		if err != nil || len(in) != 1 || len(made) != 1 {
 			t.Fatalf("flow %+v %+v, %v; want L7 in and FG-42 out", in, made, err)
 		}
-		rec, dev2, err := v.x.Reconcile(ctx, "reconcile-1", "op-7", batch, ReconcileInput{
-			Materials: []MaterialBalance{{Material: "API-100", Unit: "kg", Issued: decimalOf(t, "12.50"), Consumed: in[0].Quantity,
+		rec, dev2, err := v.x.Reconcile(ctx, "reconcile-1", "op-7", batch, mes.ReconcileInput{
+			Materials: []mes.MaterialBalance{{Material: "API-100", Unit: "kg", Issued: decimalOf(t, "12.50"), Consumed: in[0].Quantity,
 				Returned: decimalOf(t, "0.01"), Tolerance: decimalOf(t, "0.005")}},
-			Yield: &YieldCheck{Expected: decimalOf(t, "12.50"), Actual: made[0].Quantity, Unit: "kg", Range: Range{Min: decimalOf(t, "98"), Max: decimalOf(t, "101")}},
-		}, ConsequenceNone)
+			Yield: &mes.YieldCheck{Expected: decimalOf(t, "12.50"), Actual: made[0].Quantity, Unit: "kg", Range: mes.Range{Min: decimalOf(t, "98"), Max: decimalOf(t, "101")}},
+		}, mes.ConsequenceNone)
 		if err != nil || !rec.Balanced() || dev2 != nil || !rec.Yield.Percent.Equal(decimalOf(t, "99.2")) {
 			t.Fatalf("reconciliation %+v, %+v, %v; want it balanced at 99.2%%", rec, dev2, err)
 		}
@@ -146,14 +147,14 @@ func TestBatchEndToEnd(t *testing.T) {
 		}
 
 		// QA release: refused to someone who took part, granted to one who did not.
-		_, err = v.e.Execute(ctx, Request{ID: "qa-release-0", Model: release, Subject: batch, Command: CmdRelease, Actor: "qa-3",
-			Signatures: []Sign{{Meaning: MeaningApproved, Challenge: full("qa-3")}}})
-		if !hasDenialCode(err, CodeSignatureSelf) {
-			t.Errorf("release by the verifier: %v; want %s", err, CodeSignatureSelf)
+		_, err = v.e.Execute(ctx, mes.Request{ID: "qa-release-0", Model: release, Subject: batch, Command: mes.CmdRelease, Actor: "qa-3",
+			Signatures: []mes.Sign{{Meaning: mes.MeaningApproved, Challenge: full("qa-3")}}})
+		if !hasDenialCode(err, mes.CodeSignatureSelf) {
+			t.Errorf("release by the verifier: %v; want %s", err, mes.CodeSignatureSelf)
 		}
-		out, err = v.e.Execute(ctx, Request{ID: "qa-release-1", Model: release, Subject: batch, Command: CmdRelease, Actor: "qa-5",
-			Signatures: []Sign{{Meaning: MeaningApproved, Challenge: full("qa-5"), Reason: "batch record reviewed"}}})
-		if err != nil || out.To != ReleaseReleased || out.Signatures[0].Manifestation.PrintedName != "Person qa-5" {
+		out, err = v.e.Execute(ctx, mes.Request{ID: "qa-release-1", Model: release, Subject: batch, Command: mes.CmdRelease, Actor: "qa-5",
+			Signatures: []mes.Sign{{Meaning: mes.MeaningApproved, Challenge: full("qa-5"), Reason: "batch record reviewed"}}})
+		if err != nil || out.To != mes.ReleaseReleased || out.Signatures[0].Manifestation.PrintedName != "Person qa-5" {
 			t.Fatalf("release: %+v, %v", out, err)
 		}
 
@@ -176,7 +177,7 @@ func TestBatchEndToEnd(t *testing.T) {
 			t.Errorf("batch record (-want +got):\n%s", d)
 		}
 		for _, stream := range []string{batch, event.ExceptionStream(dev)} {
-			for _, c := range VerifySignatures(v.load(t, stream), v.pub) {
+			for _, c := range mes.VerifySignatures(v.load(t, stream), v.pub) {
 				if c.Err != nil {
 					t.Errorf("%s v%d: %v", stream, c.Record.Version, c.Err)
 				}
@@ -196,29 +197,29 @@ func TestReleaseDeniedWithOpenException(t *testing.T) {
 	stores(t, func(t *testing.T, s storage.Store) {
 		ctx := context.Background()
 		v := newExcEnv(t, s)
-		release := must[*Model](t)(ReleaseModel(nil, []string{"qa"}))
+		release := must[*mes.Model](t)(mes.ReleaseModel(nil, []string{"qa"}))
 		v.startBatch(t, "batch-B42")
-		v.exec(t, Request{ID: "complete", Model: v.batch, Subject: "batch-B42", Command: CmdComplete, Actor: "op-7"})
-		v.dispositioned(t, "DEV-1", "op-7", "qa-4", DispositionUseAsIs)
-		releaseReq := func(id string) Request {
-			return Request{ID: id, Model: release, Subject: "batch-B42", Command: CmdRelease, Actor: "qa-5",
-				Signatures: []Sign{{Meaning: MeaningApproved, Challenge: full("qa-5")}}}
+		v.exec(t, mes.Request{ID: "complete", Model: v.batch, Subject: "batch-B42", Command: mes.CmdComplete, Actor: "op-7"})
+		v.dispositioned(t, "DEV-1", "op-7", "qa-4", mes.DispositionUseAsIs)
+		releaseReq := func(id string) mes.Request {
+			return mes.Request{ID: id, Model: release, Subject: "batch-B42", Command: mes.CmdRelease, Actor: "qa-5",
+				Signatures: []mes.Sign{{Meaning: mes.MeaningApproved, Challenge: full("qa-5")}}}
 		}
 		out, err := v.e.Execute(ctx, releaseReq("rel-1"))
-		var de *DeniedError
-		if !errors.As(err, &de) || len(de.Reasons) != 1 || de.Reasons[0].Code != CodeReleaseExceptionOpen ||
+		var de *mes.DeniedError
+		if !errors.As(err, &de) || len(de.Reasons) != 1 || de.Reasons[0].Code != mes.CodeReleaseExceptionOpen ||
 			de.Reasons[0].Gate != "release-ready" || !strings.Contains(de.Reasons[0].Message, "DEV-1") {
 			t.Fatalf("release with DEV-1 open: %v; want one release-ready reason naming DEV-1", err)
 		}
 		last := lastRecord(v.load(t, "batch-B42"))
-		if last.Type != event.Denied || last.Actor != "qa-5" || !hasCode(reasonsOf(t, last), CodeReleaseExceptionOpen) || out.To != ReleasePending {
+		if last.Type != event.Denied || last.Actor != "qa-5" || !hasCode(reasonsOf(t, last), mes.CodeReleaseExceptionOpen) || out.To != mes.ReleasePending {
 			t.Errorf("last record %s by %s, outcome %s; want the denied release on the record", last.Type, last.Actor, out.To)
 		}
-		if n := len(VerifySignatures(v.load(t, "batch-B42"), v.pub)); n != 0 {
+		if n := len(mes.VerifySignatures(v.load(t, "batch-B42"), v.pub)); n != 0 {
 			t.Errorf("a denied release left %d signatures", n)
 		}
-		must[*Outcome](t)(v.x.Approve(ctx, "appr-1", "qa-3", "DEV-1", Sign{Challenge: full("qa-3")}))
-		if out, err := v.e.Execute(ctx, releaseReq("rel-2")); err != nil || out.To != ReleaseReleased {
+		must[*mes.Outcome](t)(v.x.Approve(ctx, "appr-1", "qa-3", "DEV-1", mes.Sign{Challenge: full("qa-3")}))
+		if out, err := v.e.Execute(ctx, releaseReq("rel-2")); err != nil || out.To != mes.ReleaseReleased {
 			t.Fatalf("release with DEV-1 closed: %+v, %v", out, err)
 		}
 	})
@@ -230,73 +231,73 @@ func TestReadinessBlockers(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	v := newExcEnv(t, memory.New(&memory.Config{Clock: func() time.Time { return now }}))
-	unsigned := must[*Model](t)(NewModel("unsigned-step", 1).States(StepPending, StepInProgress, StepComplete, StepVerified).
-		Initial(StepPending).Final(StepVerified).
-		Permit(StepPending, CmdStart, StepInProgress, Recording("step.started")).
-		Permit(StepInProgress, CmdComplete, StepComplete, Recording("step.completed")).
-		Permit(StepComplete, CmdVerify, StepVerified, Recording("step.verified")).Build())
-	plain := must[*Model](t)(StepLifecycle())
+	unsigned := must[*mes.Model](t)(mes.NewModel("unsigned-step", 1).States(mes.StepPending, mes.StepInProgress, mes.StepComplete, mes.StepVerified).
+		Initial(mes.StepPending).Final(mes.StepVerified).
+		Permit(mes.StepPending, mes.CmdStart, mes.StepInProgress, mes.Recording("step.started")).
+		Permit(mes.StepInProgress, mes.CmdComplete, mes.StepComplete, mes.Recording("step.completed")).
+		Permit(mes.StepComplete, mes.CmdVerify, mes.StepVerified, mes.Recording("step.verified")).Build())
+	plain := must[*mes.Model](t)(mes.StepLifecycle())
 	const b = "batch-B42"
 	v.startBatch(t, b)
-	for _, c := range []Command{CmdStart, CmdComplete, CmdVerify} {
-		v.exec(t, Request{ID: "s10-" + string(c), Model: unsigned, Subject: b, Step: "S10", Command: c, Actor: "op-7"})
+	for _, c := range []mes.Command{mes.CmdStart, mes.CmdComplete, mes.CmdVerify} {
+		v.exec(t, mes.Request{ID: "s10-" + string(c), Model: unsigned, Subject: b, Step: "S10", Command: c, Actor: "op-7"})
 	}
-	v.exec(t, Request{ID: "s20-start", Model: plain, Subject: b, Step: "S20", Command: CmdStart, Actor: "op-7"})
-	v.exec(t, Request{ID: "s20-complete", Model: plain, Subject: b, Step: "S20", Command: CmdComplete, Actor: "op-7",
+	v.exec(t, mes.Request{ID: "s20-start", Model: plain, Subject: b, Step: "S20", Command: mes.CmdStart, Actor: "op-7"})
+	v.exec(t, mes.Request{ID: "s20-complete", Model: plain, Subject: b, Step: "S20", Command: mes.CmdComplete, Actor: "op-7",
 		Data: json.RawMessage(`{"containers":4}`), Consume: []event.Consumption{{Lot: "L7", Quantity: decimalOf(t, "2"), Unit: "kg"}}})
 	completed := lastRecord(v.load(t, b)).Version
-	v.exec(t, Request{ID: "s30-start", Model: plain, Subject: b, Step: "S30", Command: CmdStart, Actor: "op-7"})
-	must[*Opened](t)(v.x.Open(ctx, "open-1", "op-7", Deviation{ID: "DEV-1", Summary: "label misprint", Subject: b}))
-	must[*Outcome](t)(v.x.PlaceHold(ctx, "hold-L7", "qa-3", Hold{Target: HoldLot, ID: "L7", Reason: "supplier complaint"}))
-	cm := must[*CorrectionModel](t)(NewCorrectionModel(CorrectionPolicy{Roles: []string{"supervisor"}, ReviewerRoles: []string{"qa"}}))
-	corr := must[*Outcome](t)(v.e.Correct(ctx, Correction{ID: "corr-1", Model: cm, Subject: b, Corrects: completed, Name: "containers",
-		New: JSONValue(json.RawMessage(`5`)), Reason: "miscounted", Actor: "sv-1"}))
+	v.exec(t, mes.Request{ID: "s30-start", Model: plain, Subject: b, Step: "S30", Command: mes.CmdStart, Actor: "op-7"})
+	must[*mes.Opened](t)(v.x.Open(ctx, "open-1", "op-7", mes.Deviation{ID: "DEV-1", Summary: "label misprint", Subject: b}))
+	must[*mes.Outcome](t)(v.x.PlaceHold(ctx, "hold-L7", "qa-3", mes.Hold{Target: mes.HoldLot, ID: "L7", Reason: "supplier complaint"}))
+	cm := must[*mes.CorrectionModel](t)(mes.NewCorrectionModel(mes.CorrectionPolicy{Roles: []string{"supervisor"}, ReviewerRoles: []string{"qa"}}))
+	corr := must[*mes.Outcome](t)(v.e.Correct(ctx, mes.Correction{ID: "corr-1", Model: cm, Subject: b, Corrects: completed, Name: "containers",
+		New: mes.JSONValue(json.RawMessage(`5`)), Reason: "miscounted", Actor: "sv-1"}))
 
-	cfg := &ReadinessConfig{Steps: []RequiredStep{{ID: "S10", Verify: true}, {ID: "S20", Verify: true}, {ID: "S30"}, {ID: "S40"}}}
-	got := must[*Verdict](t)(Readiness(ctx, v.s, b, cfg))
+	cfg := &mes.ReadinessConfig{Steps: []mes.RequiredStep{{ID: "S10", Verify: true}, {ID: "S20", Verify: true}, {ID: "S30"}, {ID: "S40"}}}
+	got := must[*mes.Verdict](t)(mes.Readiness(ctx, v.s, b, cfg))
 	s10Verified := int64(0)
 	for _, r := range v.load(t, b) {
 		if r.Type == "step.verified" {
 			s10Verified = r.Version
 		}
 	}
-	want := &Verdict{Blocking: []Blocker{
-		{Code: CodeReleaseBatchState, Message: `batch-B42 is "in-progress"; release needs it [complete verified closed]`},
-		{Code: CodeReleaseVerificationMissing, Ref: "S20", Message: `step S20 of batch-B42 is "complete" and needs a verification by a second person`},
-		{Code: CodeReleaseStepNotDone, Ref: "S30", Message: `step S30 of batch-B42 is "in-progress", not done`},
-		{Code: CodeReleaseStepNotDone, Ref: "S40", Message: `step S40 of batch-B42 has not been started`},
-		{Code: CodeReleaseVerificationUnsigned, Ref: "S10", Version: s10Verified,
+	want := &mes.Verdict{Blocking: []mes.Blocker{
+		{Code: mes.CodeReleaseBatchState, Message: `batch-B42 is "in-progress"; release needs it [complete verified closed]`},
+		{Code: mes.CodeReleaseVerificationMissing, Ref: "S20", Message: `step S20 of batch-B42 is "complete" and needs a verification by a second person`},
+		{Code: mes.CodeReleaseStepNotDone, Ref: "S30", Message: `step S30 of batch-B42 is "in-progress", not done`},
+		{Code: mes.CodeReleaseStepNotDone, Ref: "S40", Message: `step S40 of batch-B42 has not been started`},
+		{Code: mes.CodeReleaseVerificationUnsigned, Ref: "S10", Version: s10Verified,
 			Message: `the verification of step S10 at batch-B42 v` + strconv.FormatInt(s10Verified, 10) + ` carries no valid signature meaning "verified"`},
-		{Code: CodeReleaseExceptionOpen, Ref: "DEV-1", Message: "deviation DEV-1 is open on batch-B42: label misprint"},
-		{Code: CodeReleaseCorrectionUnreviewed, Ref: "containers", Version: corr.Records[0].Version,
+		{Code: mes.CodeReleaseExceptionOpen, Ref: "DEV-1", Message: "deviation DEV-1 is open on batch-B42: label misprint"},
+		{Code: mes.CodeReleaseCorrectionUnreviewed, Ref: "containers", Version: corr.Records[0].Version,
 			Message: "the correction of containers at batch-B42 v" + strconv.FormatInt(corr.Records[0].Version, 10) + " (miscounted) has not been reviewed"},
-		{Code: CodeReleaseLotOnHold, Ref: "L7", Message: "lot L7, which batch-B42 used or made, is on hold: supplier complaint"},
+		{Code: mes.CodeReleaseLotOnHold, Ref: "L7", Message: "lot L7, which batch-B42 used or made, is on hold: supplier complaint"},
 	}}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("readiness (-want +got):\n%s", d)
 	}
 	// A held batch says so.
-	must[*Outcome](t)(v.x.PlaceHold(ctx, "hold-b", "qa-3", Hold{Target: HoldBatch, ID: b, Reason: "lab result pending"}))
-	got = must[*Verdict](t)(Readiness(ctx, v.s, b, cfg))
-	if got.Ready || got.Blocking[0].Code != CodeReleaseBatchHeld {
+	must[*mes.Outcome](t)(v.x.PlaceHold(ctx, "hold-b", "qa-3", mes.Hold{Target: mes.HoldBatch, ID: b, Reason: "lab result pending"}))
+	got = must[*mes.Verdict](t)(mes.Readiness(ctx, v.s, b, cfg))
+	if got.Ready || got.Blocking[0].Code != mes.CodeReleaseBatchHeld {
 		t.Errorf("first blocker %+v; want the hold", got.Blocking[0])
 	}
 	// The gate judges only with the engine's facts.
-	g := must[gate.Gate](t)(ReleaseReady(nil))
+	g := must[gate.Gate](t)(mes.ReleaseReady(nil))
 	if _, err := g.Check(ctx, &gate.Attempt{Subject: b}, nil); err == nil {
 		t.Error("the readiness gate evaluated without the engine's facts")
 	}
-	for name, c := range map[string]*ReadinessConfig{
-		"unknown releasable state": {Releasable: []State{"shipped"}},
-		"step required twice":      {Steps: []RequiredStep{{ID: "S10"}, {ID: "S10"}}},
-		"step without id":          {Steps: []RequiredStep{{}}},
+	for name, c := range map[string]*mes.ReadinessConfig{
+		"unknown releasable state": {Releasable: []mes.State{"shipped"}},
+		"step required twice":      {Steps: []mes.RequiredStep{{ID: "S10"}, {ID: "S10"}}},
+		"step without id":          {Steps: []mes.RequiredStep{{}}},
 		"short key":                {Key: ed25519.PublicKey{1, 2, 3}},
 	} {
-		if _, err := Readiness(ctx, v.s, b, c); !errors.Is(err, ErrInvalidException) {
+		if _, err := mes.Readiness(ctx, v.s, b, c); !errors.Is(err, mes.ErrInvalidException) {
 			t.Errorf("%s: %v; want an invalid configuration", name, err)
 		}
 	}
-	if _, err := ReleaseModel(nil, nil); err == nil {
+	if _, err := mes.ReleaseModel(nil, nil); err == nil {
 		t.Error("ReleaseModel without QA roles")
 	}
 }
@@ -310,16 +311,16 @@ func TestReadinessSignatures(t *testing.T) {
 	v := newExcEnv(t, memory.New(&memory.Config{Clock: func() time.Time { return now }}))
 	m := verifyModel(t, 1)
 	v.completeStep(t, m, "batch-B42")
-	v.exec(t, Request{ID: "v1", Model: m, Subject: "batch-B42", Step: "S10", Command: CmdVerify, Actor: "qa-3",
-		Signatures: []Sign{{Meaning: "verified", Challenge: full("qa-3")}}})
-	cfg := &ReadinessConfig{Releasable: []State{BatchPlanned}, Steps: []RequiredStep{{ID: "S10", Verify: true}}, Key: v.pub}
-	if got := must[*Verdict](t)(Readiness(ctx, v.s, "batch-B42", cfg)); !got.Ready {
+	v.exec(t, mes.Request{ID: "v1", Model: m, Subject: "batch-B42", Step: "S10", Command: mes.CmdVerify, Actor: "qa-3",
+		Signatures: []mes.Sign{{Meaning: "verified", Challenge: full("qa-3")}}})
+	cfg := &mes.ReadinessConfig{Releasable: []mes.State{mes.BatchPlanned}, Steps: []mes.RequiredStep{{ID: "S10", Verify: true}}, Key: v.pub}
+	if got := must[*mes.Verdict](t)(mes.Readiness(ctx, v.s, "batch-B42", cfg)); !got.Ready {
 		t.Fatalf("readiness with the right key: %+v", got)
 	}
 	other, _, _ := ed25519.GenerateKey(nil)
 	cfg.Key = other
-	got := must[*Verdict](t)(Readiness(ctx, v.s, "batch-B42", cfg))
-	if d := cmp.Diff([]string{string(CodeReleaseSignatureInvalid) + " ", string(CodeReleaseVerificationUnsigned) + " S10"}, codesOf(got.Blocking)); d != "" {
+	got := must[*mes.Verdict](t)(mes.Readiness(ctx, v.s, "batch-B42", cfg))
+	if d := cmp.Diff([]string{string(mes.CodeReleaseSignatureInvalid) + " ", string(mes.CodeReleaseVerificationUnsigned) + " S10"}, codesOf(got.Blocking)); d != "" {
 		t.Errorf("blockers with another key (-want +got):\n%s", d)
 	}
 }

@@ -1,9 +1,10 @@
-package mes
+package mes_test
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/interlock-mes/interlock/mes"
 	"maps"
 	"testing"
 
@@ -16,17 +17,17 @@ import (
 )
 
 // routeBatchModel is a batch whose start requires an approved route.
-func routeBatchModel(tb testing.TB) *Model {
+func routeBatchModel(tb testing.TB) *mes.Model {
 	tb.Helper()
-	g, err := RequireApprovedRoute(RefRoute)
+	g, err := mes.RequireApprovedRoute(mes.RefRoute)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	m, err := NewModel("routed-batch", 1).
-		States(BatchReady, BatchInProgress, BatchComplete).
-		Initial(BatchReady).Final(BatchComplete).
-		Permit(BatchReady, CmdStart, BatchInProgress, WithGates(g), Recording("batch.started")).
-		Permit(BatchInProgress, CmdComplete, BatchComplete, Recording("batch.completed")).
+	m, err := mes.NewModel("routed-batch", 1).
+		States(mes.BatchReady, mes.BatchInProgress, mes.BatchComplete).
+		Initial(mes.BatchReady).Final(mes.BatchComplete).
+		Permit(mes.BatchReady, mes.CmdStart, mes.BatchInProgress, mes.WithGates(g), mes.Recording("batch.started")).
+		Permit(mes.BatchInProgress, mes.CmdComplete, mes.BatchComplete, mes.Recording("batch.completed")).
 		Build()
 	if err != nil {
 		tb.Fatal(err)
@@ -35,13 +36,13 @@ func routeBatchModel(tb testing.TB) *Model {
 }
 
 // routeApproved drafts r by qa-3 and approves it by qa-4.
-func routeApproved(tb testing.TB, rs *Routes, r *Route) {
+func routeApproved(tb testing.TB, rs *mes.Routes, r *mes.Route) {
 	tb.Helper()
 	ctx := context.Background()
-	if _, err := rs.Draft(ctx, "draft-"+RouteStream(r.Product, r.Version), "qa-3", r); err != nil {
+	if _, err := rs.Draft(ctx, "draft-"+mes.RouteStream(r.Product, r.Version), "qa-3", r); err != nil {
 		tb.Fatal(err)
 	}
-	if _, err := rs.Approve(ctx, "approve-"+RouteStream(r.Product, r.Version), "qa-4", r.Product, r.Version); err != nil {
+	if _, err := rs.Approve(ctx, "approve-"+mes.RouteStream(r.Product, r.Version), "qa-4", r.Product, r.Version); err != nil {
 		tb.Fatal(err)
 	}
 }
@@ -60,14 +61,14 @@ func TestNewVersionLeavesBoundBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := routeBatchModel(t)
-	if _, err := e.Execute(ctx, Request{ID: "start", Model: m, Subject: "batch-B1", Command: CmdStart, Actor: "op-7",
+	if _, err := e.Execute(ctx, mes.Request{ID: "start", Model: m, Subject: "batch-B1", Command: mes.CmdStart, Actor: "op-7",
 		Refs: b.Refs(), Data: b.Data()}); err != nil {
 		t.Fatal(err)
 	}
 
 	v2 := routeFixture()
 	v2.Version = 2
-	v2.Operations[0].Steps[1].Requirements[0] = Weigh{Name: "net-weight", Material: "API-100", Target: routeDec("12.6"),
+	v2.Operations[0].Steps[1].Requirements[0] = mes.Weigh{Name: "net-weight", Material: "API-100", Target: routeDec("12.6"),
 		Below: routeDec("0.05"), Above: routeDec("0.05"), Unit: "kg", Bounds: gate.Inclusive}
 	routeApproved(t, rs, v2)
 	if _, err := rs.Retire(ctx, "retire-v1", "qa-3", "P-100", 1); err != nil {
@@ -89,7 +90,7 @@ func TestNewVersionLeavesBoundBatch(t *testing.T) {
 	if err != nil {
 		t.Fatalf("VerifyBinding: %v", err)
 	}
-	if got.Digest != b.Digest || got.Status != RouteRetired {
+	if got.Digest != b.Digest || got.Status != mes.RouteRetired {
 		t.Errorf("verified %s (%s), want v1's digest %s, retired", got.Digest, got.Status, b.Digest)
 	}
 	if diff := cmp.Diff(v1, got.Route, routeCmp); diff != "" {
@@ -100,7 +101,7 @@ func TestNewVersionLeavesBoundBatch(t *testing.T) {
 	if err := json.Unmarshal(recs[0].Payload, &p); err != nil {
 		t.Fatal(err)
 	}
-	var data struct{ Route RouteBinding }
+	var data struct{ Route mes.RouteBinding }
 	if err := json.Unmarshal(p.Data, &data); err != nil || data.Route != b {
 		t.Errorf("start data %s: want the binding %+v", p.Data, b)
 	}
@@ -123,15 +124,15 @@ func TestRequireApprovedRoute(t *testing.T) {
 		refs map[string]string
 		want []gate.Code
 	}{
-		{"approved", map[string]string{RefRoute: RouteStream("P-100", 1)}, nil},
-		{"draft", map[string]string{RefRoute: RouteStream("P-100", 2)}, []gate.Code{CodeRouteNotApproved}},
-		{"never drafted", map[string]string{RefRoute: RouteStream("P-100", 3)}, []gate.Code{CodeRouteNotApproved}},
+		{"approved", map[string]string{mes.RefRoute: mes.RouteStream("P-100", 1)}, nil},
+		{"draft", map[string]string{mes.RefRoute: mes.RouteStream("P-100", 2)}, []gate.Code{mes.CodeRouteNotApproved}},
+		{"never drafted", map[string]string{mes.RefRoute: mes.RouteStream("P-100", 3)}, []gate.Code{mes.CodeRouteNotApproved}},
 		{"no reference", nil, []gate.Code{gate.CodeRefMissing}},
 	}
 	for i, tt := range tests {
-		_, err := e.Execute(ctx, Request{ID: tt.name, Model: m, Subject: "batch-" + string(rune('A'+i)), Command: CmdStart, Actor: "op-7", Refs: tt.refs})
+		_, err := e.Execute(ctx, mes.Request{ID: tt.name, Model: m, Subject: "batch-" + string(rune('A'+i)), Command: mes.CmdStart, Actor: "op-7", Refs: tt.refs})
 		var codes []gate.Code
-		var de *DeniedError
+		var de *mes.DeniedError
 		if errors.As(err, &de) {
 			for _, r := range de.Reasons {
 				codes = append(codes, r.Code)
@@ -143,7 +144,7 @@ func TestRequireApprovedRoute(t *testing.T) {
 			t.Errorf("%s: denial codes (-want +got):\n%s", tt.name, diff)
 		}
 	}
-	if _, err := RequireApprovedRoute(""); err == nil {
+	if _, err := mes.RequireApprovedRoute(""); err == nil {
 		t.Error("RequireApprovedRoute(\"\"): no error")
 	}
 }
@@ -163,9 +164,9 @@ func TestVerifyBindingDetects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stream := RouteStream("P-100", 1)
+	stream := mes.RouteStream("P-100", 1)
 	// A batch bound while the version was still a draft.
-	early := appendBatchRecord(t, s, "batch-early", map[string]string{RefRoute: stream, RefRouteDigest: digest})
+	early := appendBatchRecord(t, s, "batch-early", map[string]string{mes.RefRoute: stream, mes.RefRouteDigest: digest})
 	if _, err := rs.Approve(ctx, "a-1", "qa-4", "P-100", 1); err != nil {
 		t.Fatal(err)
 	}
@@ -173,21 +174,21 @@ func TestVerifyBindingDetects(t *testing.T) {
 	if wrong == digest {
 		wrong = "sha256:" + digest[len(digest)-64:len(digest)-1] + "1"
 	}
-	good := map[string]string{RefRoute: stream, RefRouteDigest: digest}
+	good := map[string]string{mes.RefRoute: stream, mes.RefRouteDigest: digest}
 	tests := []struct {
 		name    string
 		records []audit.Record
 		want    error
 	}{
 		{"bound after approval", appendBatchRecord(t, s, "batch-good", good), nil},
-		{"bound before approval", early, &RouteNotApprovedError{Product: "P-100", Version: 1, Status: RouteDraft}},
-		{"another digest recorded", appendBatchRecord(t, s, "batch-wrong", map[string]string{RefRoute: stream, RefRouteDigest: wrong}),
-			&RouteMismatchError{Subject: "batch-wrong", Version: 1, Stream: stream, Recorded: wrong, Found: digest}},
+		{"bound before approval", early, &mes.RouteNotApprovedError{Product: "P-100", Version: 1, Status: mes.RouteDraft}},
+		{"another digest recorded", appendBatchRecord(t, s, "batch-wrong", map[string]string{mes.RefRoute: stream, mes.RefRouteDigest: wrong}),
+			&mes.RouteMismatchError{Subject: "batch-wrong", Version: 1, Stream: stream, Recorded: wrong, Found: digest}},
 		{"records disagree", append(appendBatchRecord(t, s, "batch-two", good),
-			appendBatchRecord(t, s, "batch-two", map[string]string{RefRoute: RouteStream("P-100", 2), RefRouteDigest: digest})...),
-			&RouteMismatchError{Subject: "batch-two", Version: 2, Stream: RouteStream("P-100", 2), Recorded: digest, Found: digest + " (" + stream + " at v1)"}},
-		{"no binding", appendBatchRecord(t, s, "batch-none", nil), ErrNotBound},
-		{"a bound version never drafted", appendBatchRecord(t, s, "batch-ghost", map[string]string{RefRoute: RouteStream("P-100", 7), RefRouteDigest: digest}), ErrRouteNotFound},
+			appendBatchRecord(t, s, "batch-two", map[string]string{mes.RefRoute: mes.RouteStream("P-100", 2), mes.RefRouteDigest: digest})...),
+			&mes.RouteMismatchError{Subject: "batch-two", Version: 2, Stream: mes.RouteStream("P-100", 2), Recorded: digest, Found: digest + " (" + stream + " at v1)"}},
+		{"no binding", appendBatchRecord(t, s, "batch-none", nil), mes.ErrNotBound},
+		{"a bound version never drafted", appendBatchRecord(t, s, "batch-ghost", map[string]string{mes.RefRoute: mes.RouteStream("P-100", 7), mes.RefRouteDigest: digest}), mes.ErrRouteNotFound},
 	}
 	for _, tt := range tests {
 		_, err := rs.VerifyBinding(ctx, tt.records)
@@ -196,17 +197,17 @@ func TestVerifyBindingDetects(t *testing.T) {
 			if err != nil {
 				t.Errorf("%s: %v", tt.name, err)
 			}
-		case *RouteMismatchError:
-			var got *RouteMismatchError
-			if !errors.As(err, &got) || !errors.Is(err, ErrRouteMismatch) {
+		case *mes.RouteMismatchError:
+			var got *mes.RouteMismatchError
+			if !errors.As(err, &got) || !errors.Is(err, mes.ErrRouteMismatch) {
 				t.Fatalf("%s: %v, want a *RouteMismatchError", tt.name, err)
 			}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("%s (-want +got):\n%s", tt.name, diff)
 			}
-		case *RouteNotApprovedError:
-			var got *RouteNotApprovedError
-			if !errors.As(err, &got) || !errors.Is(err, ErrRouteNotApproved) {
+		case *mes.RouteNotApprovedError:
+			var got *mes.RouteNotApprovedError
+			if !errors.As(err, &got) || !errors.Is(err, mes.ErrRouteNotApproved) {
 				t.Fatalf("%s: %v, want a *RouteNotApprovedError", tt.name, err)
 			}
 			if diff := cmp.Diff(want, got); diff != "" {
@@ -230,7 +231,7 @@ func appendBatchRecord(tb testing.TB, s storage.Store, subject string, refs map[
 		tb.Fatal(err)
 	}
 	payload, _ := json.Marshal(event.Transition{CommandID: subject + "-start", Model: "routed-batch", ModelVersion: 1,
-		Command: CmdStart, From: BatchReady, To: BatchInProgress, Refs: maps.Clone(refs)})
+		Command: mes.CmdStart, From: mes.BatchReady, To: mes.BatchInProgress, Refs: maps.Clone(refs)})
 	if _, err := s.Append(ctx, storage.AppendRequest{Streams: []storage.StreamAppend{{Stream: subject, ExpectedVersion: int64(len(recs)),
 		Events: []storage.Event{{Type: "batch.started", Actor: "op-7", Payload: payload}}}}}); err != nil {
 		tb.Fatal(err)
@@ -244,7 +245,7 @@ func appendBatchRecord(tb testing.TB, s storage.Store, subject string, refs map[
 
 func TestRouteBindingRefs(t *testing.T) {
 	t.Parallel()
-	b := RouteBinding{Product: "P-100", Version: 3, Digest: "sha256:ab"}
+	b := mes.RouteBinding{Product: "P-100", Version: 3, Digest: "sha256:ab"}
 	if diff := cmp.Diff(map[string]string{"route": "route/P-100/v3", "route-digest": "sha256:ab"}, b.Refs()); diff != "" {
 		t.Errorf("Refs (-want +got):\n%s", diff)
 	}

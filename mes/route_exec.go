@@ -306,7 +306,7 @@ func enforcementOf(step *Step, c *StepConfig) (*enforcement, error) {
 			add(&e.complete, gate.IfEvidence(req.Name, unlessOtherDevice(req.Name, c.ScaleRef, g)), err)
 			// A tare (or a gross) given with the weight makes the weight a
 			// net, which must be exactly gross − tare of one weighing.
-			tare, gross := req.Name+".tare", req.Name+".gross"
+			tare, gross := req.Name+".tare", req.Name+".gross" // weigh.Tare, weigh.Gross: mes cannot import mes/weigh
 			for _, n := range []string{tare, gross} {
 				if values[n] {
 					errs = append(errs, fmt.Errorf("weighing %s names its tare or gross %q, which another requirement of the step uses", req.Name, n))

@@ -1,9 +1,10 @@
-package mes
+package mes_test
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/interlock-mes/interlock/mes"
 	"slices"
 	"strings"
 	"testing"
@@ -24,44 +25,44 @@ import (
 // weighs it on a floor scale, S20 records a pH within limits, S30 records
 // the blend's appearance and is verified by a second person from QA.
 // Version 2 weighs 15 kg and adds a temperature step S15.
-func tabletRoute(tb testing.TB, v int) *Route {
+func tabletRoute(tb testing.TB, v int) *mes.Route {
 	d := func(s string) decimal.Decimal { return decimalOf(tb, s) }
 	ptr := func(s string) *decimal.Decimal { x := d(s); return &x }
 	target := "12.5"
 	if v > 1 {
 		target = "15"
 	}
-	dispense := []Step{{ID: "S10", Instructions: "Scan the API lot and weigh it on the floor scale.", Requirements: []Requirement{
-		ScanLot{Name: "lot-scan", Material: "API-100"},
-		Weigh{Name: "net-weight", Material: "API-100", Target: d(target), Below: d("0.05"), Above: d("0.05"), Unit: "kg",
+	dispense := []mes.Step{{ID: "S10", Instructions: "Scan the API lot and weigh it on the floor scale.", Requirements: []mes.Requirement{
+		mes.ScanLot{Name: "lot-scan", Material: "API-100"},
+		mes.Weigh{Name: "net-weight", Material: "API-100", Target: d(target), Below: d("0.05"), Above: d("0.05"), Unit: "kg",
 			Bounds: gate.Inclusive, InstrumentClass: "floor-scale", RequireDevice: true},
-	}, Branches: []Branch{{When: &Condition{Value: "net-weight", Outside: &Range{Min: d("12.45"), Max: d("12.55")}}, OpenException: "deviation"}}}}
+	}, Branches: []mes.Branch{{When: &mes.Condition{Value: "net-weight", Outside: &mes.Range{Min: d("12.45"), Max: d("12.55")}}, OpenException: "deviation"}}}}
 	if v > 1 {
-		dispense = append(dispense, Step{ID: "S15", Instructions: "Record the room temperature.", Requirements: []Requirement{
-			RecordValue{Name: "temp", Unit: "C", Min: ptr("15"), Max: ptr("25")},
+		dispense = append(dispense, mes.Step{ID: "S15", Instructions: "Record the room temperature.", Requirements: []mes.Requirement{
+			mes.RecordValue{Name: "temp", Unit: "C", Min: ptr("15"), Max: ptr("25")},
 		}})
 	}
-	return &Route{Product: "TAB-500", Version: v, Operations: []Operation{
-		{ID: "OP10", Name: "Dispensing", Steps: append(dispense, Step{ID: "S20", Instructions: "Measure the pH of the solution.",
-			Requirements: []Requirement{RecordValue{Name: "ph", Unit: "pH", Min: ptr("6.5"), Max: ptr("7.5")}}})},
-		{ID: "OP20", Name: "Blending", Steps: []Step{{ID: "S30", Instructions: "Check that the blend is uniform.",
-			Requirements: []Requirement{RecordValue{Name: "appearance"}, SecondPersonVerification{Meaning: "verified", Roles: []string{"qa"}}}}}},
+	return &mes.Route{Product: "TAB-500", Version: v, Operations: []mes.Operation{
+		{ID: "OP10", Name: "Dispensing", Steps: append(dispense, mes.Step{ID: "S20", Instructions: "Measure the pH of the solution.",
+			Requirements: []mes.Requirement{mes.RecordValue{Name: "ph", Unit: "pH", Min: ptr("6.5"), Max: ptr("7.5")}}})},
+		{ID: "OP20", Name: "Blending", Steps: []mes.Step{{ID: "S30", Instructions: "Check that the blend is uniform.",
+			Requirements: []mes.Requirement{mes.RecordValue{Name: "appearance"}, mes.SecondPersonVerification{Meaning: "verified", Roles: []string{"qa"}}}}}},
 	}}
 }
 
-var floorScales = &StepConfig{InstrumentClasses: map[string][]string{"floor-scale": {"SC-01", "SC-02"}}}
+var floorScales = &mes.StepConfig{InstrumentClasses: map[string][]string{"floor-scale": {"SC-01", "SC-02"}}}
 
 // transitionRow is what a test compares of a transition: its move, the
 // names of its gates and its evidence and signature requirements.
 type transitionRow struct {
-	From, To   State
-	Command    Command
+	From, To   mes.State
+	Command    mes.Command
 	Gates      []string
-	Evidence   []EvidenceRequirement
-	Signatures []SignatureRequirement
+	Evidence   []mes.EvidenceRequirement
+	Signatures []mes.SignatureRequirement
 }
 
-func rowsOf(m *Model) []transitionRow {
+func rowsOf(m *mes.Model) []transitionRow {
 	var out []transitionRow
 	for _, t := range m.Transitions() {
 		r := transitionRow{From: t.From, To: t.To, Command: t.Command, Evidence: t.Evidence, Signatures: t.Signatures}
@@ -74,16 +75,16 @@ func rowsOf(m *Model) []transitionRow {
 }
 
 // approvedVersion drafts and approves a route on a memory store and loads it.
-func approvedVersion(t *testing.T, r *Route) *RouteVersion {
+func approvedVersion(t *testing.T, r *mes.Route) *mes.RouteVersion {
 	t.Helper()
 	e, s, f := newEngineOn(t, memory.New(&memory.Config{Clock: func() time.Time { return now }}))
-	rs := must[*Routes](t)(NewRoutes(e, s, nil))
-	f.run("person", event.PersonStream("qa-4"), CmdRegister, map[string]string{"name": "Quinn QA"})
-	f.run("person", event.PersonStream("qa-4"), CmdGrantRole, map[string]string{"role": "qa"})
+	rs := must[*mes.Routes](t)(mes.NewRoutes(e, s, nil))
+	f.run("person", event.PersonStream("qa-4"), mes.CmdRegister, map[string]string{"name": "Quinn QA"})
+	f.run("person", event.PersonStream("qa-4"), mes.CmdGrantRole, map[string]string{"role": "qa"})
 	ctx := context.Background()
-	must[*Outcome](t)(rs.Draft(ctx, "draft", "qa-3", r))
-	must[*Outcome](t)(rs.Approve(ctx, "approve", "qa-4", r.Product, r.Version))
-	return must[*RouteVersion](t)(rs.Load(ctx, r.Product, r.Version))
+	must[*mes.Outcome](t)(rs.Draft(ctx, "draft", "qa-3", r))
+	must[*mes.Outcome](t)(rs.Approve(ctx, "approve", "qa-4", r.Product, r.Version))
+	return must[*mes.RouteVersion](t)(rs.Load(ctx, r.Product, r.Version))
 }
 
 // TestStepModelEnforcesRequirements shows the transitions a route step's
@@ -91,48 +92,48 @@ func approvedVersion(t *testing.T, r *Route) *RouteVersion {
 func TestStepModelEnforcesRequirements(t *testing.T) {
 	t.Parallel()
 	v := approvedVersion(t, tabletRoute(t, 1))
-	approve := SignatureRequirement{Meaning: "approved", Count: 1, NotPerformer: true}
+	approve := mes.SignatureRequirement{Meaning: "approved", Count: 1, NotPerformer: true}
 	bound := []string{"route-binding"}
 	common := func(complete transitionRow, start ...string) []transitionRow {
 		return []transitionRow{
-			{From: StepPending, To: StepSkipped, Command: CmdSkip, Gates: bound, Signatures: []SignatureRequirement{approve}},
-			{From: StepPending, To: StepInProgress, Command: CmdStart, Gates: append(bound, start...)},
-			{From: StepInProgress, To: StepBlocked, Command: CmdBlock, Gates: bound},
+			{From: mes.StepPending, To: mes.StepSkipped, Command: mes.CmdSkip, Gates: bound, Signatures: []mes.SignatureRequirement{approve}},
+			{From: mes.StepPending, To: mes.StepInProgress, Command: mes.CmdStart, Gates: append(bound, start...)},
+			{From: mes.StepInProgress, To: mes.StepBlocked, Command: mes.CmdBlock, Gates: bound},
 			complete,
-			{From: StepBlocked, To: StepInProgress, Command: CmdUnblock, Gates: bound},
+			{From: mes.StepBlocked, To: mes.StepInProgress, Command: mes.CmdUnblock, Gates: bound},
 		}
 	}
 	tests := []struct {
 		step string
 		want []transitionRow
 	}{
-		{"S10", common(transitionRow{From: StepInProgress, To: StepComplete, Command: CmdComplete,
+		{"S10", common(transitionRow{From: mes.StepInProgress, To: mes.StepComplete, Command: mes.CmdComplete,
 			Gates: []string{"route-binding", "lot-usable", "equipment-ready", "instrument-class", "within-tolerance", "device-reading",
 				"minimum-weight", "gross-minus-tare", "require-stable"},
-			Evidence: []EvidenceRequirement{
+			Evidence: []mes.EvidenceRequirement{
 				{Name: "lot-scan", Sources: []gate.Source{gate.SourceScanner}},
 				{Name: "net-weight", Sources: []gate.Source{gate.SourceDevice}},
 			}}, "equipment-ready", "instrument-class")},
-		{"S20", common(transitionRow{From: StepInProgress, To: StepComplete, Command: CmdComplete,
-			Gates: []string{"route-binding", "recorded-value"}, Evidence: []EvidenceRequirement{{Name: "ph"}}})},
-		{"S30", append(common(transitionRow{From: StepInProgress, To: StepComplete, Command: CmdComplete,
-			Gates: []string{"route-binding", "recorded-value"}, Evidence: []EvidenceRequirement{{Name: "appearance"}}}),
-			transitionRow{From: StepComplete, To: StepVerified, Command: CmdVerify, Gates: bound,
-				Signatures: []SignatureRequirement{{Meaning: "verified", Count: 1, Roles: []string{"qa"}, NotPerformer: true}}})},
+		{"S20", common(transitionRow{From: mes.StepInProgress, To: mes.StepComplete, Command: mes.CmdComplete,
+			Gates: []string{"route-binding", "recorded-value"}, Evidence: []mes.EvidenceRequirement{{Name: "ph"}}})},
+		{"S30", append(common(transitionRow{From: mes.StepInProgress, To: mes.StepComplete, Command: mes.CmdComplete,
+			Gates: []string{"route-binding", "recorded-value"}, Evidence: []mes.EvidenceRequirement{{Name: "appearance"}}}),
+			transitionRow{From: mes.StepComplete, To: mes.StepVerified, Command: mes.CmdVerify, Gates: bound,
+				Signatures: []mes.SignatureRequirement{{Meaning: "verified", Count: 1, Roles: []string{"qa"}, NotPerformer: true}}})},
 	}
 	for _, tt := range tests {
 		t.Run(tt.step, func(t *testing.T) {
 			t.Parallel()
-			m := must[*Model](t)(StepModel(v, tt.step, floorScales))
+			m := must[*mes.Model](t)(mes.StepModel(v, tt.step, floorScales))
 			if m.Name() != "route-step/TAB-500" || m.Version() != 1 {
 				t.Errorf("model %s v%d, want route-step/TAB-500 v1", m.Name(), m.Version())
 			}
 			if diff := cmp.Diff(tt.want, rowsOf(m)); diff != "" {
 				t.Errorf("transitions (-want +got):\n%s", diff)
 			}
-			verifies := slices.ContainsFunc(m.Transitions(), func(t *Transition) bool { return t.Command == CmdVerify })
-			if m.IsFinal(StepComplete) == verifies {
-				t.Errorf("complete is final: %v; the step verifies: %v; want exactly one", m.IsFinal(StepComplete), verifies)
+			verifies := slices.ContainsFunc(m.Transitions(), func(t *mes.Transition) bool { return t.Command == mes.CmdVerify })
+			if m.IsFinal(mes.StepComplete) == verifies {
+				t.Errorf("complete is final: %v; the step verifies: %v; want exactly one", m.IsFinal(mes.StepComplete), verifies)
 			}
 		})
 	}
@@ -141,33 +142,33 @@ func TestStepModelEnforcesRequirements(t *testing.T) {
 func TestStepModelErrors(t *testing.T) {
 	t.Parallel()
 	v := approvedVersion(t, tabletRoute(t, 1))
-	if _, err := StepModel(v, "S99", floorScales); !errors.Is(err, ErrUnknownStep) {
+	if _, err := mes.StepModel(v, "S99", floorScales); !errors.Is(err, mes.ErrUnknownStep) {
 		t.Errorf("unknown step: %v, want ErrUnknownStep", err)
 	}
-	if _, err := StepModel(v, "S10", nil); err == nil || !strings.Contains(err.Error(), `class "floor-scale"`) {
+	if _, err := mes.StepModel(v, "S10", nil); err == nil || !strings.Contains(err.Error(), `class "floor-scale"`) {
 		t.Errorf("weighing on an unlisted class: %v, want an error naming the class", err)
 	}
-	if _, err := StepModel(v, "S20", nil); err != nil {
+	if _, err := mes.StepModel(v, "S20", nil); err != nil {
 		t.Errorf("a step without weighing needs no classes: %v", err)
 	}
 	draft := *v
-	draft.Status, draft.Approved = RouteDraft, RouteEvent{}
-	var na *RouteNotApprovedError
-	if _, err := StepModel(&draft, "S20", nil); !errors.As(err, &na) || na.Status != RouteDraft {
+	draft.Status, draft.Approved = mes.RouteDraft, mes.RouteEvent{}
+	var na *mes.RouteNotApprovedError
+	if _, err := mes.StepModel(&draft, "S20", nil); !errors.As(err, &na) || na.Status != mes.RouteDraft {
 		t.Errorf("draft version: %v, want a *RouteNotApprovedError", err)
 	}
 	twice := tabletRoute(t, 1)
 	twice.Operations[1].Steps[0].Requirements = append(twice.Operations[1].Steps[0].Requirements,
-		SecondPersonVerification{Meaning: "verified", Roles: []string{"production"}})
+		mes.SecondPersonVerification{Meaning: "verified", Roles: []string{"production"}})
 	v2 := approvedVersion(t, twice)
-	if _, err := StepModel(v2, "S30", nil); err == nil || !strings.Contains(err.Error(), "different roles") {
+	if _, err := mes.StepModel(v2, "S30", nil); err == nil || !strings.Contains(err.Error(), "different roles") {
 		t.Errorf("two verifications of one meaning with other roles: %v, want an error", err)
 	}
-	twice.Operations[1].Steps[0].Requirements[2] = SecondPersonVerification{Meaning: "verified", Roles: []string{"qa"}}
+	twice.Operations[1].Steps[0].Requirements[2] = mes.SecondPersonVerification{Meaning: "verified", Roles: []string{"qa"}}
 	v3 := approvedVersion(t, twice)
-	m := must[*Model](t)(StepModel(v3, "S30", nil))
-	verify := must[*Transition](t)(m.Transition(StepComplete, CmdVerify))
-	want := []SignatureRequirement{{Meaning: "verified", Count: 2, Roles: []string{"qa"}, NotPerformer: true, DistinctSigners: true}}
+	m := must[*mes.Model](t)(mes.StepModel(v3, "S30", nil))
+	verify := must[*mes.Transition](t)(m.Transition(mes.StepComplete, mes.CmdVerify))
+	want := []mes.SignatureRequirement{{Meaning: "verified", Count: 2, Roles: []string{"qa"}, NotPerformer: true, DistinctSigners: true}}
 	if diff := cmp.Diff(want, verify.Signatures); diff != "" {
 		t.Errorf("two verifications of one meaning (-want +got):\n%s", diff)
 	}
@@ -185,7 +186,7 @@ func TestStepValues(t *testing.T) {
 		t.Errorf("S30 values (-want +got):\n%s", diff)
 	}
 	next, err := r.Next("S10", got)
-	if err != nil || next != (NextStep{Step: "S20"}) {
+	if err != nil || next != (mes.NextStep{Step: "S20"}) {
 		t.Errorf("Next after S10 = %+v, %v; want S20", next, err)
 	}
 }
@@ -194,22 +195,22 @@ func TestStepValues(t *testing.T) {
 type routeRun struct {
 	t      *testing.T
 	sg     *signing
-	routes *Routes
-	batch  *Model
+	routes *mes.Routes
+	batch  *mes.Model
 }
 
 // exec runs req and returns its error; it fails the test on anything but
 // success or a denial.
-func (rr *routeRun) exec(req Request) (*Outcome, error) {
+func (rr *routeRun) exec(req mes.Request) (*mes.Outcome, error) {
 	rr.t.Helper()
 	out, err := rr.sg.e.Execute(context.Background(), req)
-	if err != nil && !errors.Is(err, ErrDenied) {
+	if err != nil && !errors.Is(err, mes.ErrDenied) {
 		rr.t.Fatalf("%s %s %s: %v", req.Command, req.Subject, req.Step, err)
 	}
 	return out, err
 }
 
-func (rr *routeRun) ok(req Request) *Outcome {
+func (rr *routeRun) ok(req mes.Request) *mes.Outcome {
 	rr.t.Helper()
 	out, err := rr.exec(req)
 	if err != nil {
@@ -221,12 +222,12 @@ func (rr *routeRun) ok(req Request) *Outcome {
 // denied runs req, wants it denied with exactly codes (in any order), the
 // denial recorded as the subject's last record with those codes, and the
 // state of req's model (and step) unchanged.
-func (rr *routeRun) denied(req Request, codes ...gate.Code) {
+func (rr *routeRun) denied(req mes.Request, codes ...gate.Code) {
 	rr.t.Helper()
 	ctx := context.Background()
 	before := must[[]audit.Record](rr.t)(rr.sg.s.Load(ctx, req.Subject, 1))
 	_, err := rr.exec(req)
-	var de *DeniedError
+	var de *mes.DeniedError
 	if !errors.As(err, &de) {
 		rr.t.Fatalf("%s %s %s: error %v, want a denial", req.Command, req.Subject, req.Step, err)
 	}
@@ -254,8 +255,8 @@ func (rr *routeRun) denied(req Request, codes ...gate.Code) {
 	if last.Type != event.Denied || last.Actor != req.Actor || cmp.Diff(codes, sorted(p.Reasons)) != "" {
 		rr.t.Errorf("last record %s by %s with reasons %v; want the denial by %s with %v", last.Type, last.Actor, p.Reasons, req.Actor, codes)
 	}
-	was := must[State](rr.t)(Fold(req.Model, req.Step, before))
-	if now := must[State](rr.t)(Fold(req.Model, req.Step, after)); now != was {
+	was := must[mes.State](rr.t)(mes.Fold(req.Model, req.Step, before))
+	if now := must[mes.State](rr.t)(mes.Fold(req.Model, req.Step, after)); now != was {
 		rr.t.Errorf("%s %s moved from %s to %s on a denial", req.Subject, req.Step, was, now)
 	}
 }
@@ -270,24 +271,24 @@ func TestRouteRunsThroughTheEngine(t *testing.T) {
 	stores(t, func(t *testing.T, s storage.Store) {
 		ctx := context.Background()
 		sg := newSigning(t, s, "qa-3", "op-7")
-		sg.facts.run("person", event.PersonStream("qa-4"), CmdRegister, map[string]string{"name": "Quinn QA"})
-		sg.facts.run("person", event.PersonStream("qa-4"), CmdGrantRole, map[string]string{"role": "qa"})
-		sg.facts.run("lot", event.LotStream("L9"), CmdReceive, event.Receipt{Material: "EXC-200", Quantity: decimalOf(t, "10"), Unit: "kg"})
-		sg.facts.run("lot", event.LotStream("L9"), CmdRelease, nil)
+		sg.facts.run("person", event.PersonStream("qa-4"), mes.CmdRegister, map[string]string{"name": "Quinn QA"})
+		sg.facts.run("person", event.PersonStream("qa-4"), mes.CmdGrantRole, map[string]string{"role": "qa"})
+		sg.facts.run("lot", event.LotStream("L9"), mes.CmdReceive, event.Receipt{Material: "EXC-200", Quantity: decimalOf(t, "10"), Unit: "kg"})
+		sg.facts.run("lot", event.LotStream("L9"), mes.CmdRelease, nil)
 		calibrate(sg.facts, "SC-01", "0.5") // route weighings need the scale's minimum weight
-		routes := must[*Routes](t)(NewRoutes(sg.e, s, nil))
-		bindOnStart := must[Option](t)(BindRouteOnStart())
-		rr := &routeRun{t: t, sg: sg, routes: routes, batch: must[*Model](t)(BatchLifecycle(bindOnStart))}
+		routes := must[*mes.Routes](t)(mes.NewRoutes(sg.e, s, nil))
+		bindOnStart := must[mes.Option](t)(mes.BindRouteOnStart())
+		rr := &routeRun{t: t, sg: sg, routes: routes, batch: must[*mes.Model](t)(mes.BatchLifecycle(bindOnStart))}
 
-		must[*Outcome](t)(routes.Draft(ctx, "draft-v1", "qa-3", tabletRoute(t, 1)))
-		must[*Outcome](t)(routes.Approve(ctx, "approve-v1", "qa-4", "TAB-500", 1))
-		binding := must[RouteBinding](t)(routes.Bind(ctx, "TAB-500", 1))
+		must[*mes.Outcome](t)(routes.Draft(ctx, "draft-v1", "qa-3", tabletRoute(t, 1)))
+		must[*mes.Outcome](t)(routes.Approve(ctx, "approve-v1", "qa-4", "TAB-500", 1))
+		binding := must[mes.RouteBinding](t)(routes.Bind(ctx, "TAB-500", 1))
 
 		// The batch starts bound to v1, which the start's gate checked.
-		rr.ok(Request{ID: "B1-release", Model: rr.batch, Subject: "batch-B1", Command: CmdRelease, Actor: "op-7"})
-		rr.ok(Request{ID: "B1-start", Model: rr.batch, Subject: "batch-B1", Command: CmdStart, Actor: "op-7",
+		rr.ok(mes.Request{ID: "B1-release", Model: rr.batch, Subject: "batch-B1", Command: mes.CmdRelease, Actor: "op-7"})
+		rr.ok(mes.Request{ID: "B1-start", Model: rr.batch, Subject: "batch-B1", Command: mes.CmdStart, Actor: "op-7",
 			Refs: binding.Refs(), Data: binding.Data()})
-		step := func(id string) *Model {
+		step := func(id string) *mes.Model {
 			m, v, err := routes.StepModelFor(ctx, "batch-B1", id, floorScales)
 			if err != nil {
 				t.Fatalf("step model of %s: %v", id, err)
@@ -299,9 +300,9 @@ func TestRouteRunsThroughTheEngine(t *testing.T) {
 		}
 		s10 := step("S10")
 		scale := map[string]string{"scale": "SC-01"}
-		rr.ok(Request{ID: "S10-start", Model: s10, Subject: "batch-B1", Step: "S10", Command: CmdStart, Actor: "op-7", Refs: scale})
-		complete := func(id string, ev ...gate.Evidence) Request {
-			return Request{ID: id, Model: s10, Subject: "batch-B1", Step: "S10", Command: CmdComplete, Actor: "op-7", Refs: scale, Evidence: ev}
+		rr.ok(mes.Request{ID: "S10-start", Model: s10, Subject: "batch-B1", Step: "S10", Command: mes.CmdStart, Actor: "op-7", Refs: scale})
+		complete := func(id string, ev ...gate.Evidence) mes.Request {
+			return mes.Request{ID: id, Model: s10, Subject: "batch-B1", Step: "S10", Command: mes.CmdComplete, Actor: "op-7", Refs: scale, Evidence: ev}
 		}
 		typed := weight(t, "12.50", gate.SourceManual, true)
 		typed.Instrument = ""
@@ -312,21 +313,21 @@ func TestRouteRunsThroughTheEngine(t *testing.T) {
 			gate.CodeLotWrongMaterial, gate.CodeAboveUpperLimit)
 		rr.denied(complete("S10-typed", scan("L7"), typed), "evidence.wrong-source")
 		rr.denied(complete("S10-unstable", scan("L7"), weight(t, "12.50", gate.SourceDevice, false)), gate.CodeUnstable)
-		rr.denied(complete("S10-other-scale", scan("L7"), otherScale), CodeWrongInstrument, CodeContextInstrument)
+		rr.denied(complete("S10-other-scale", scan("L7"), otherScale), mes.CodeWrongInstrument, mes.CodeContextInstrument)
 		evidence := []gate.Evidence{scan("L7"), weight(t, "12.48", gate.SourceDevice, true)}
-		if out := rr.ok(complete("S10-done", evidence...)); out.To != StepComplete {
+		if out := rr.ok(complete("S10-done", evidence...)); out.To != mes.StepComplete {
 			t.Fatalf("S10 complete moved to %s", out.To)
 		}
-		v1 := must[*RouteVersion](t)(routes.Load(ctx, "TAB-500", 1))
-		if next := must[NextStep](t)(v1.Route.Next("S10", v1.Route.Operations[0].Steps[0].Values(evidence))); next != (NextStep{Step: "S20"}) {
+		v1 := must[*mes.RouteVersion](t)(routes.Load(ctx, "TAB-500", 1))
+		if next := must[mes.NextStep](t)(v1.Route.Next("S10", v1.Route.Operations[0].Steps[0].Values(evidence))); next != (mes.NextStep{Step: "S20"}) {
 			t.Fatalf("after S10 the route goes to %+v, want S20", next)
 		}
 
 		// A new version with other steps, approved while the batch runs.
 		batchBefore := must[[]audit.Record](t)(s.Load(ctx, "batch-B1", 1))
-		must[*Outcome](t)(routes.Draft(ctx, "draft-v2", "qa-3", tabletRoute(t, 2)))
-		must[*Outcome](t)(routes.Approve(ctx, "approve-v2", "qa-4", "TAB-500", 2))
-		v2 := must[*RouteVersion](t)(routes.Load(ctx, "TAB-500", 2))
+		must[*mes.Outcome](t)(routes.Draft(ctx, "draft-v2", "qa-3", tabletRoute(t, 2)))
+		must[*mes.Outcome](t)(routes.Approve(ctx, "approve-v2", "qa-4", "TAB-500", 2))
+		v2 := must[*mes.RouteVersion](t)(routes.Load(ctx, "TAB-500", 2))
 		if v2.Digest == binding.Digest {
 			t.Fatal("v2 has v1's digest")
 		}
@@ -334,28 +335,28 @@ func TestRouteRunsThroughTheEngine(t *testing.T) {
 		if diff := cmp.Diff(batchBefore, batchAfter); diff != "" {
 			t.Errorf("approving v2 changed batch-B1's records (-before +after):\n%s", diff)
 		}
-		if got := must[*RouteVersion](t)(routes.VerifyBinding(ctx, batchAfter)); got.Route.Version != 1 || got.Digest != binding.Digest {
+		if got := must[*mes.RouteVersion](t)(routes.VerifyBinding(ctx, batchAfter)); got.Route.Version != 1 || got.Digest != binding.Digest {
 			t.Errorf("VerifyBinding = v%d %s, want v1 %s", got.Route.Version, got.Digest, binding.Digest)
 		}
-		if st := must[State](t)(Fold(s10, "S10", batchAfter)); st != StepComplete {
+		if st := must[mes.State](t)(mes.Fold(s10, "S10", batchAfter)); st != mes.StepComplete {
 			t.Errorf("S10 of batch-B1 is %s after v2, want complete", st)
 		}
 		// v2's steps do not run on a batch bound to v1.
-		s15v2 := must[*Model](t)(StepModel(v2, "S15", nil))
-		rr.denied(Request{ID: "S15-v2", Model: s15v2, Subject: "batch-B1", Step: "S15", Command: CmdStart, Actor: "op-7"}, CodeRouteOtherVersion)
-		s20v2 := must[*Model](t)(StepModel(v2, "S20", nil))
-		rr.denied(Request{ID: "S20-v2", Model: s20v2, Subject: "batch-B1", Step: "S20", Command: CmdStart, Actor: "op-7"}, CodeRouteOtherVersion)
+		s15v2 := must[*mes.Model](t)(mes.StepModel(v2, "S15", nil))
+		rr.denied(mes.Request{ID: "S15-v2", Model: s15v2, Subject: "batch-B1", Step: "S15", Command: mes.CmdStart, Actor: "op-7"}, mes.CodeRouteOtherVersion)
+		s20v2 := must[*mes.Model](t)(mes.StepModel(v2, "S20", nil))
+		rr.denied(mes.Request{ID: "S20-v2", Model: s20v2, Subject: "batch-B1", Step: "S20", Command: mes.CmdStart, Actor: "op-7"}, mes.CodeRouteOtherVersion)
 		// A step outside a bound batch does not run at all.
-		rr.denied(Request{ID: "S20-unbound", Model: step("S20"), Subject: "batch-B9", Step: "S20", Command: CmdStart, Actor: "op-7"}, CodeRouteNotBound)
+		rr.denied(mes.Request{ID: "S20-unbound", Model: step("S20"), Subject: "batch-B9", Step: "S20", Command: mes.CmdStart, Actor: "op-7"}, mes.CodeRouteNotBound)
 
 		// The batch goes on with v1's S20 and S30.
 		s20 := step("S20")
-		rr.ok(Request{ID: "S20-start", Model: s20, Subject: "batch-B1", Step: "S20", Command: CmdStart, Actor: "op-7"})
+		rr.ok(mes.Request{ID: "S20-start", Model: s20, Subject: "batch-B1", Step: "S20", Command: mes.CmdStart, Actor: "op-7"})
 		ph := func(v, unit string) gate.Evidence {
 			return gate.Evidence{Name: "ph", HasValue: true, Value: decimalOf(t, v), Unit: unit, Source: gate.SourceDevice, Instrument: ""}
 		}
-		s20Complete := func(id string, ev ...gate.Evidence) Request {
-			return Request{ID: id, Model: s20, Subject: "batch-B1", Step: "S20", Command: CmdComplete, Actor: "op-7", Evidence: ev}
+		s20Complete := func(id string, ev ...gate.Evidence) mes.Request {
+			return mes.Request{ID: id, Model: s20, Subject: "batch-B1", Step: "S20", Command: mes.CmdComplete, Actor: "op-7", Evidence: ev}
 		}
 		rr.denied(s20Complete("S20-high", ph("7.9", "pH")), gate.CodeAboveUpperLimit)
 		rr.denied(s20Complete("S20-low", ph("6.49", "pH")), gate.CodeBelowLowerLimit)
@@ -363,51 +364,51 @@ func TestRouteRunsThroughTheEngine(t *testing.T) {
 		rr.ok(s20Complete("S20-done", ph("7.5", "pH")))
 
 		s30 := step("S30")
-		rr.ok(Request{ID: "S30-start", Model: s30, Subject: "batch-B1", Step: "S30", Command: CmdStart, Actor: "op-7"})
-		rr.denied(Request{ID: "S30-empty", Model: s30, Subject: "batch-B1", Step: "S30", Command: CmdComplete, Actor: "op-7",
+		rr.ok(mes.Request{ID: "S30-start", Model: s30, Subject: "batch-B1", Step: "S30", Command: mes.CmdStart, Actor: "op-7"})
+		rr.denied(mes.Request{ID: "S30-empty", Model: s30, Subject: "batch-B1", Step: "S30", Command: mes.CmdComplete, Actor: "op-7",
 			Evidence: []gate.Evidence{{Name: "appearance", Source: gate.SourceManual}}}, gate.CodeValueMissing)
-		rr.ok(Request{ID: "S30-done", Model: s30, Subject: "batch-B1", Step: "S30", Command: CmdComplete, Actor: "op-7",
+		rr.ok(mes.Request{ID: "S30-done", Model: s30, Subject: "batch-B1", Step: "S30", Command: mes.CmdComplete, Actor: "op-7",
 			Evidence: []gate.Evidence{{Name: "appearance", Identity: "uniform", Source: gate.SourceManual}}})
-		verify := func(id, actor string, signers ...string) Request {
-			req := Request{ID: id, Model: s30, Subject: "batch-B1", Step: "S30", Command: CmdVerify, Actor: actor}
+		verify := func(id, actor string, signers ...string) mes.Request {
+			req := mes.Request{ID: id, Model: s30, Subject: "batch-B1", Step: "S30", Command: mes.CmdVerify, Actor: actor}
 			for _, who := range signers {
-				req.Signatures = append(req.Signatures, Sign{Meaning: "verified", Challenge: full(who)})
+				req.Signatures = append(req.Signatures, mes.Sign{Meaning: "verified", Challenge: full(who)})
 			}
 			return req
 		}
-		rr.denied(verify("S30-verify-unsigned", "qa-3"), CodeSignatureMissing)
-		rr.denied(verify("S30-verify-self", "op-7", "op-7"), CodeSignatureSelf, CodeSignatureRole)
+		rr.denied(verify("S30-verify-unsigned", "qa-3"), mes.CodeSignatureMissing)
+		rr.denied(verify("S30-verify-self", "op-7", "op-7"), mes.CodeSignatureSelf, mes.CodeSignatureRole)
 		out := rr.ok(verify("S30-verify", "qa-3", "qa-3"))
-		if out.To != StepVerified || len(out.Signatures) != 1 || out.Signatures[0].Manifestation.SignerID != "qa-3" ||
+		if out.To != mes.StepVerified || len(out.Signatures) != 1 || out.Signatures[0].Manifestation.SignerID != "qa-3" ||
 			out.Signatures[0].Manifestation.Meaning != signature.Meaning("verified") {
 			t.Errorf("verification: to %s with signatures %+v; want verified, signed by qa-3", out.To, out.Signatures)
 		}
 
 		// Draft and retired versions cannot start a batch.
-		must[*Outcome](t)(routes.Draft(ctx, "draft-v3", "qa-3", &Route{Product: "TAB-500", Version: 3, Operations: tabletRoute(t, 1).Operations}))
-		var na *RouteNotApprovedError
-		if _, err := routes.Bind(ctx, "TAB-500", 3); !errors.As(err, &na) || na.Status != RouteDraft {
+		must[*mes.Outcome](t)(routes.Draft(ctx, "draft-v3", "qa-3", &mes.Route{Product: "TAB-500", Version: 3, Operations: tabletRoute(t, 1).Operations}))
+		var na *mes.RouteNotApprovedError
+		if _, err := routes.Bind(ctx, "TAB-500", 3); !errors.As(err, &na) || na.Status != mes.RouteDraft {
 			t.Errorf("Bind(draft v3) = %v, want a *RouteNotApprovedError for a draft", err)
 		}
-		v3 := must[*RouteVersion](t)(routes.Load(ctx, "TAB-500", 3))
-		draft := RouteBinding{Product: "TAB-500", Version: 3, Digest: v3.Digest}
-		rr.ok(Request{ID: "B2-release", Model: rr.batch, Subject: "batch-B2", Command: CmdRelease, Actor: "op-7"})
-		rr.denied(Request{ID: "B2-start", Model: rr.batch, Subject: "batch-B2", Command: CmdStart, Actor: "op-7",
-			Refs: draft.Refs(), Data: draft.Data()}, CodeRouteNotApproved)
-		rr.denied(Request{ID: "B2-start-unbound", Model: rr.batch, Subject: "batch-B2", Command: CmdStart, Actor: "op-7"}, gate.CodeRefMissing)
+		v3 := must[*mes.RouteVersion](t)(routes.Load(ctx, "TAB-500", 3))
+		draft := mes.RouteBinding{Product: "TAB-500", Version: 3, Digest: v3.Digest}
+		rr.ok(mes.Request{ID: "B2-release", Model: rr.batch, Subject: "batch-B2", Command: mes.CmdRelease, Actor: "op-7"})
+		rr.denied(mes.Request{ID: "B2-start", Model: rr.batch, Subject: "batch-B2", Command: mes.CmdStart, Actor: "op-7",
+			Refs: draft.Refs(), Data: draft.Data()}, mes.CodeRouteNotApproved)
+		rr.denied(mes.Request{ID: "B2-start-unbound", Model: rr.batch, Subject: "batch-B2", Command: mes.CmdStart, Actor: "op-7"}, gate.CodeRefMissing)
 
-		must[*Outcome](t)(routes.Retire(ctx, "retire-v1", "qa-4", "TAB-500", 1))
-		if _, err := routes.Bind(ctx, "TAB-500", 1); !errors.As(err, &na) || na.Status != RouteRetired {
+		must[*mes.Outcome](t)(routes.Retire(ctx, "retire-v1", "qa-4", "TAB-500", 1))
+		if _, err := routes.Bind(ctx, "TAB-500", 1); !errors.As(err, &na) || na.Status != mes.RouteRetired {
 			t.Errorf("Bind(retired v1) = %v, want a *RouteNotApprovedError for a retired version", err)
 		}
-		rr.ok(Request{ID: "B3-release", Model: rr.batch, Subject: "batch-B3", Command: CmdRelease, Actor: "op-7"})
-		rr.denied(Request{ID: "B3-start", Model: rr.batch, Subject: "batch-B3", Command: CmdStart, Actor: "op-7",
-			Refs: binding.Refs(), Data: binding.Data()}, CodeRouteNotApproved)
+		rr.ok(mes.Request{ID: "B3-release", Model: rr.batch, Subject: "batch-B3", Command: mes.CmdRelease, Actor: "op-7"})
+		rr.denied(mes.Request{ID: "B3-start", Model: rr.batch, Subject: "batch-B3", Command: mes.CmdStart, Actor: "op-7",
+			Refs: binding.Refs(), Data: binding.Data()}, mes.CodeRouteNotApproved)
 		// The running batch keeps its retired version to the end.
 		if m := step("S30"); m.Version() != 1 {
 			t.Errorf("batch-B1's step model is v%d after retirement, want v1", m.Version())
 		}
-		if out := rr.ok(Request{ID: "B1-complete", Model: rr.batch, Subject: "batch-B1", Command: CmdComplete, Actor: "op-7"}); out.To != BatchComplete {
+		if out := rr.ok(mes.Request{ID: "B1-complete", Model: rr.batch, Subject: "batch-B1", Command: mes.CmdComplete, Actor: "op-7"}); out.To != mes.BatchComplete {
 			t.Errorf("batch-B1 complete moved to %s", out.To)
 		}
 		if _, err := storage.Verify(ctx, s, nil, nil); err != nil {

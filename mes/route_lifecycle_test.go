@@ -1,9 +1,10 @@
-package mes
+package mes_test
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/interlock-mes/interlock/mes"
 	"testing"
 	"time"
 
@@ -44,13 +45,13 @@ func routePeople(tb testing.TB, s storage.Store, roles map[string]string) {
 
 // routeEnv is an engine, its store and Routes, with an author, two QA
 // people and an operator.
-func routeEnv(tb testing.TB, s storage.Store) (*Engine, *Routes) {
+func routeEnv(tb testing.TB, s storage.Store) (*mes.Engine, *mes.Routes) {
 	tb.Helper()
-	e, err := New(s, &Config{Clock: func() time.Time { return routeNow }})
+	e, err := mes.New(s, &mes.Config{Clock: func() time.Time { return routeNow }})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	rs, err := NewRoutes(e, s, nil)
+	rs, err := mes.NewRoutes(e, s, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -81,7 +82,7 @@ func TestRouteLifecyclePostgres(t *testing.T) {
 // outcome.
 func deniedCodes(tb testing.TB, err error) []gate.Code {
 	tb.Helper()
-	var de *DeniedError
+	var de *mes.DeniedError
 	if !errors.As(err, &de) {
 		tb.Fatalf("error = %v, want a *DeniedError", err)
 	}
@@ -101,22 +102,22 @@ func testRouteLifecycle(t *testing.T, s storage.Store) {
 		t.Fatal(err)
 	}
 
-	if _, err := rs.Load(ctx, "P-100", 1); !errors.Is(err, ErrRouteNotFound) {
+	if _, err := rs.Load(ctx, "P-100", 1); !errors.Is(err, mes.ErrRouteNotFound) {
 		t.Fatalf("Load before drafting: %v, want ErrRouteNotFound", err)
 	}
 	bad := routeFixture()
 	bad.Operations[0].Steps[0].Instructions = ""
-	if _, err := rs.Draft(ctx, "d-0", "qa-3", bad); !errors.Is(err, ErrInvalidRoute) {
+	if _, err := rs.Draft(ctx, "d-0", "qa-3", bad); !errors.Is(err, mes.ErrInvalidRoute) {
 		t.Fatalf("Draft of an invalid route: %v, want ErrInvalidRoute", err)
 	}
-	if recs, _ := s.Load(ctx, RouteStream("P-100", 1), 1); len(recs) != 0 {
+	if recs, _ := s.Load(ctx, mes.RouteStream("P-100", 1), 1); len(recs) != 0 {
 		t.Fatalf("an invalid draft left %d records", len(recs))
 	}
 
-	if out, err := rs.Draft(ctx, "d-1", "qa-3", r); err != nil || out.To != RouteDraft {
+	if out, err := rs.Draft(ctx, "d-1", "qa-3", r); err != nil || out.To != mes.RouteDraft {
 		t.Fatalf("Draft: %+v, %v", out, err)
 	}
-	if _, err := rs.Bind(ctx, "P-100", 1); !errors.Is(err, ErrRouteNotApproved) {
+	if _, err := rs.Bind(ctx, "P-100", 1); !errors.Is(err, mes.ErrRouteNotApproved) {
 		t.Fatalf("Bind a draft: %v, want ErrRouteNotApproved", err)
 	}
 	// The author may not approve their own route, and an operator may not
@@ -129,10 +130,10 @@ func testRouteLifecycle(t *testing.T, s storage.Store) {
 	}
 	changed := routeFixture()
 	changed.Operations[0].Steps[0].Instructions = "Something else."
-	if _, err := rs.Draft(ctx, "d-2", "au-1", changed); !errors.Is(err, ErrIllegalTransition) {
+	if _, err := rs.Draft(ctx, "d-2", "au-1", changed); !errors.Is(err, mes.ErrIllegalTransition) {
 		t.Fatalf("drafting v1 again: %v, want ErrIllegalTransition", err)
 	}
-	if out, err := rs.Approve(ctx, "a-3", "qa-4", "P-100", 1); err != nil || out.To != RouteApproved {
+	if out, err := rs.Approve(ctx, "a-3", "qa-4", "P-100", 1); err != nil || out.To != mes.RouteApproved {
 		t.Fatalf("Approve by qa-4: %+v, %v", out, err)
 	}
 
@@ -145,21 +146,21 @@ func testRouteLifecycle(t *testing.T, s storage.Store) {
 	}
 	got := struct {
 		Digest, Drafter, Approver string
-		Status                    State
-		Retired                   RouteEvent
+		Status                    mes.State
+		Retired                   mes.RouteEvent
 	}{v.Digest, v.Drafted.Actor, v.Approved.Actor, v.Status, v.Retired}
 	wantV := struct {
 		Digest, Drafter, Approver string
-		Status                    State
-		Retired                   RouteEvent
-	}{want, "qa-3", "qa-4", RouteApproved, RouteEvent{}}
+		Status                    mes.State
+		Retired                   mes.RouteEvent
+	}{want, "qa-3", "qa-4", mes.RouteApproved, mes.RouteEvent{}}
 	if diff := cmp.Diff(wantV, got); diff != "" {
 		t.Errorf("loaded version (-want +got):\n%s", diff)
 	}
 	if v.Approved.Position <= v.Drafted.Position || !v.Approved.Time.Equal(routeNow) {
 		t.Errorf("approval %+v after draft %+v: want a later position and the store's time", v.Approved, v.Drafted)
 	}
-	recs, err := s.Load(ctx, RouteStream("P-100", 1), 1)
+	recs, err := s.Load(ctx, mes.RouteStream("P-100", 1), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +177,7 @@ func testRouteLifecycle(t *testing.T, s storage.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(RouteBinding{Product: "P-100", Version: 1, Digest: want}, b); diff != "" {
+	if diff := cmp.Diff(mes.RouteBinding{Product: "P-100", Version: 1, Digest: want}, b); diff != "" {
 		t.Errorf("binding (-want +got):\n%s", diff)
 	}
 
@@ -186,52 +187,52 @@ func testRouteLifecycle(t *testing.T, s storage.Store) {
 	if _, err := rs.Retire(ctx, "r-2", "qa-3", "P-100", 1); err != nil {
 		t.Fatal(err)
 	}
-	var na *RouteNotApprovedError
-	if _, err := rs.Bind(ctx, "P-100", 1); !errors.As(err, &na) || na.Status != RouteRetired {
+	var na *mes.RouteNotApprovedError
+	if _, err := rs.Bind(ctx, "P-100", 1); !errors.As(err, &na) || na.Status != mes.RouteRetired {
 		t.Fatalf("Bind a retired version: %v, want a *RouteNotApprovedError saying retired", err)
 	}
-	if v, err := rs.Load(ctx, "P-100", 1); err != nil || v.Retired.Actor != "qa-3" || v.Status != RouteRetired {
+	if v, err := rs.Load(ctx, "P-100", 1); err != nil || v.Retired.Actor != "qa-3" || v.Status != mes.RouteRetired {
 		t.Errorf("Load after retirement: %+v, %v", v, err)
 	}
 }
 
-func ignoreOutcome(_ *Outcome, err error) error { return err }
+func ignoreOutcome(_ *mes.Outcome, err error) error { return err }
 
 func TestNewRoutesConfig(t *testing.T) {
 	t.Parallel()
 	s := routeMemory(t)
-	e, err := New(s, nil)
+	e, err := mes.New(s, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	custom, err := RouteLifecycle([]string{"qa", "regulatory"})
+	custom, err := mes.RouteLifecycle([]string{"qa", "regulatory"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := StepLifecycle()
+	other, err := mes.StepLifecycle()
 	if err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
 		name   string
-		engine *Engine
+		engine *mes.Engine
 		store  storage.Store
-		cfg    *RoutesConfig
+		cfg    *mes.RoutesConfig
 		ok     bool
 	}{
 		{"defaults", e, s, nil, true},
-		{"own route model", e, s, &RoutesConfig{Model: custom}, true},
+		{"own route model", e, s, &mes.RoutesConfig{Model: custom}, true},
 		{"no engine", nil, s, nil, false},
 		{"no store", e, nil, nil, false},
-		{"another model", e, s, &RoutesConfig{Model: other}, false},
+		{"another model", e, s, &mes.RoutesConfig{Model: other}, false},
 	}
 	for _, tt := range tests {
-		_, err := NewRoutes(tt.engine, tt.store, tt.cfg)
+		_, err := mes.NewRoutes(tt.engine, tt.store, tt.cfg)
 		if (err == nil) != tt.ok {
 			t.Errorf("%s: error %v, want ok %v", tt.name, err, tt.ok)
 		}
 	}
-	if _, err := RouteLifecycle(nil); err == nil {
+	if _, err := mes.RouteLifecycle(nil); err == nil {
 		t.Error("RouteLifecycle without approver roles: no error")
 	}
 }
@@ -256,22 +257,22 @@ func TestRouteTamperDetected(t *testing.T) {
 		t.Fatal(err)
 	}
 	swapped := []byte(replaceOnce(string(good), string(instr), `"Scan any lot."`))
-	stream := RouteStream("P-100", 1)
+	stream := mes.RouteStream("P-100", 1)
 	tests := []struct {
 		name   string
 		drafts [][]byte // each the Data of one forged draft event
-		want   *RouteTamperedError
+		want   *mes.RouteTamperedError
 	}{
-		{"content edited, digest kept", [][]byte{routeDraftData(swapped, digestOf(good))},
-			&RouteTamperedError{Stream: stream, Version: 1, Reason: "the route content does not hash to its recorded digest", Recorded: digestOf(good), Computed: digestOf(swapped)}},
-		{"content of another version", [][]byte{routeDraftData(other, digestOf(other))},
-			&RouteTamperedError{Stream: stream, Version: 1, Reason: `the content is route "P-100" v2, not the stream's`, Recorded: digestOf(other), Computed: digestOf(other)}},
-		{"content that does not parse", [][]byte{routeDraftData(edited, digestOf(edited))},
-			&RouteTamperedError{Stream: stream, Version: 1, Recorded: digestOf(edited), Computed: digestOf(edited)}},
+		{"content edited, digest kept", [][]byte{mes.RouteDraftData(swapped, mes.DigestOf(good))},
+			&mes.RouteTamperedError{Stream: stream, Version: 1, Reason: "the route content does not hash to its recorded digest", Recorded: mes.DigestOf(good), Computed: mes.DigestOf(swapped)}},
+		{"content of another version", [][]byte{mes.RouteDraftData(other, mes.DigestOf(other))},
+			&mes.RouteTamperedError{Stream: stream, Version: 1, Reason: `the content is route "P-100" v2, not the stream's`, Recorded: mes.DigestOf(other), Computed: mes.DigestOf(other)}},
+		{"content that does not parse", [][]byte{mes.RouteDraftData(edited, mes.DigestOf(edited))},
+			&mes.RouteTamperedError{Stream: stream, Version: 1, Recorded: mes.DigestOf(edited), Computed: mes.DigestOf(edited)}},
 		{"no content", [][]byte{[]byte(`{}`)},
-			&RouteTamperedError{Stream: stream, Version: 1, Reason: "the draft carries no route content and digest"}},
-		{"drafted twice", [][]byte{routeDraftData(good, digestOf(good)), routeDraftData(good, digestOf(good))},
-			&RouteTamperedError{Stream: stream, Version: 2, Reason: "the version is drafted a second time"}},
+			&mes.RouteTamperedError{Stream: stream, Version: 1, Reason: "the draft carries no route content and digest"}},
+		{"drafted twice", [][]byte{mes.RouteDraftData(good, mes.DigestOf(good)), mes.RouteDraftData(good, mes.DigestOf(good))},
+			&mes.RouteTamperedError{Stream: stream, Version: 2, Reason: "the version is drafted a second time"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -279,8 +280,8 @@ func TestRouteTamperDetected(t *testing.T) {
 			s := routeMemory(t)
 			_, rs := routeEnv(t, s)
 			for i, data := range tt.drafts {
-				payload, err := json.Marshal(event.Transition{CommandID: "forged", Model: RouteModelName, ModelVersion: 1,
-					Command: CmdDraftRoute, From: RouteNew, To: RouteDraft, Data: data})
+				payload, err := json.Marshal(event.Transition{CommandID: "forged", Model: mes.RouteModelName, ModelVersion: 1,
+					Command: mes.CmdDraftRoute, From: mes.RouteNew, To: mes.RouteDraft, Data: data})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -290,8 +291,8 @@ func TestRouteTamperDetected(t *testing.T) {
 				}
 			}
 			_, err := rs.Load(t.Context(), "P-100", 1)
-			var te *RouteTamperedError
-			if !errors.As(err, &te) || !errors.Is(err, ErrRouteTampered) {
+			var te *mes.RouteTamperedError
+			if !errors.As(err, &te) || !errors.Is(err, mes.ErrRouteTampered) {
 				t.Fatalf("Load: %v, want a *RouteTamperedError", err)
 			}
 			ignoreReason := tt.want.Reason == ""
@@ -301,16 +302,11 @@ func TestRouteTamperDetected(t *testing.T) {
 			if diff := cmp.Diff(tt.want, te); diff != "" {
 				t.Errorf("error (-want +got):\n%s", diff)
 			}
-			if _, err := rs.Bind(t.Context(), "P-100", 1); !errors.Is(err, ErrRouteTampered) {
+			if _, err := rs.Bind(t.Context(), "P-100", 1); !errors.Is(err, mes.ErrRouteTampered) {
 				t.Errorf("Bind: %v, want ErrRouteTampered", err)
 			}
 		})
 	}
-}
-
-func routeDraftData(content []byte, digest string) []byte {
-	raw, _ := json.Marshal(routeDraft{Route: content, Digest: digest})
-	return raw
 }
 
 func replaceOnce(s, old, new string) string {
@@ -330,8 +326,8 @@ func TestParseRouteStream(t *testing.T) {
 		OK      bool
 	}
 	tests := map[string]parsed{
-		RouteStream("P-100", 1):         {"P-100", 1, true},
-		RouteStream("P.v2", 12):         {"P.v2", 12, true},
+		mes.RouteStream("P-100", 1):     {"P-100", 1, true},
+		mes.RouteStream("P.v2", 12):     {"P.v2", 12, true},
 		"route/P/v0":                    {},
 		"route/P/v01":                   {},
 		"route/P/v+1":                   {},
@@ -342,7 +338,7 @@ func TestParseRouteStream(t *testing.T) {
 		"route/P/v99999999999999999999": {},
 	}
 	for in, want := range tests {
-		p, v, err := ParseRouteStream(in)
+		p, v, err := mes.ParseRouteStream(in)
 		if diff := cmp.Diff(want, parsed{p, v, err == nil}); diff != "" {
 			t.Errorf("ParseRouteStream(%q) (-want +got):\n%s", in, diff)
 		}
@@ -355,11 +351,11 @@ func FuzzParseRouteStream(f *testing.F) {
 	f.Add("route/P-100/v1")
 	f.Add("route/a/v/v2")
 	f.Fuzz(func(t *testing.T, in string) {
-		p, v, err := ParseRouteStream(in)
+		p, v, err := mes.ParseRouteStream(in)
 		if err != nil {
 			return
 		}
-		if RouteStream(p, v) != in || v < 1 || p == "" {
+		if mes.RouteStream(p, v) != in || v < 1 || p == "" {
 			t.Fatalf("ParseRouteStream(%q) = %q, %d", in, p, v)
 		}
 	})

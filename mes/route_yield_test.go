@@ -1,7 +1,8 @@
-package mes
+package mes_test
 
 import (
 	"errors"
+	"github.com/interlock-mes/interlock/mes"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -19,38 +20,38 @@ func TestRouteYield(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := routeFixture()
-	r.Yield = &Yield{Expected: routeDec("1000"), Unit: "ea", Range: Range{Min: routeDec("98"), Max: routeDec("101.5")}}
+	r.Yield = &mes.Yield{Expected: routeDec("1000"), Unit: "ea", Range: mes.Range{Min: routeDec("98"), Max: routeDec("101.5")}}
 	with, err := r.Digest()
 	if err != nil || with == before {
 		t.Fatalf("digest with a yield %s (%v); want one other than %s", with, err, before)
 	}
 	r2 := routeFixture()
-	r2.Yield = &Yield{Expected: routeDec("1000.0"), Unit: "ea", Range: Range{Min: routeDec("98.00"), Max: routeDec("101.5")}}
+	r2.Yield = &mes.Yield{Expected: routeDec("1000.0"), Unit: "ea", Range: mes.Range{Min: routeDec("98.00"), Max: routeDec("101.5")}}
 	if d, _ := r2.Digest(); d != with {
 		t.Errorf("the same yield written differently digests to %s, not %s", d, with)
 	}
 	c, _ := r.Canonical()
-	got, err := ParseRoute(c)
+	got, err := mes.ParseRoute(c)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(r, got, routeCmp); diff != "" {
 		t.Errorf("ParseRoute(Canonical()) (-want +got):\n%s", diff)
 	}
-	for name, y := range map[string]*Yield{
-		"no output":      {Expected: routeDec("0"), Unit: "ea", Range: Range{Min: routeDec("98"), Max: routeDec("102")}},
-		"no unit":        {Expected: routeDec("1000"), Range: Range{Min: routeDec("98"), Max: routeDec("102")}},
-		"inverted range": {Expected: routeDec("1000"), Unit: "ea", Range: Range{Min: routeDec("102"), Max: routeDec("98")}},
-		"negative":       {Expected: routeDec("1000"), Unit: "ea", Range: Range{Min: routeDec("-1"), Max: routeDec("98")}},
+	for name, y := range map[string]*mes.Yield{
+		"no output":      {Expected: routeDec("0"), Unit: "ea", Range: mes.Range{Min: routeDec("98"), Max: routeDec("102")}},
+		"no unit":        {Expected: routeDec("1000"), Range: mes.Range{Min: routeDec("98"), Max: routeDec("102")}},
+		"inverted range": {Expected: routeDec("1000"), Unit: "ea", Range: mes.Range{Min: routeDec("102"), Max: routeDec("98")}},
+		"negative":       {Expected: routeDec("1000"), Unit: "ea", Range: mes.Range{Min: routeDec("-1"), Max: routeDec("98")}},
 	} {
 		bad := routeFixture()
 		bad.Yield = y
-		if err := bad.Validate(); !errors.Is(err, ErrInvalidRoute) {
+		if err := bad.Validate(); !errors.Is(err, mes.ErrInvalidRoute) {
 			t.Errorf("%s: Validate = %v; want ErrInvalidRoute", name, err)
 		}
 	}
 	for actual, within := range map[string]bool{"975": false, "980": true, "1015": true, "1016": false} {
-		res, err := Reconcile(ReconcileInput{Yield: r.YieldCheck(routeDec(actual))})
+		res, err := mes.Reconcile(mes.ReconcileInput{Yield: r.YieldCheck(routeDec(actual))})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,0 +1,37 @@
+package mes
+
+import (
+	"encoding/json"
+
+	"github.com/interlock-mes/interlock/storage"
+)
+
+// What the external tests of this package reach inside for: encoders and
+// checks they compare against a reference, and the engine's store, which
+// a benchmark wraps to measure the store's share.
+
+var (
+	AppendPayload    = appendPayload
+	AppendEvidence   = appendEvidence
+	DigestOf         = digestOf
+	CheckCalibration = checkCalibration
+	DispositionKinds = dispositionKinds
+)
+
+// EncodeRoute is r's canonical encoding.
+func EncodeRoute(r *Route) ([]byte, error) { return r.encode() }
+
+// RouteDraftData is the Data of a drafted route's record.
+func RouteDraftData(content []byte, digest string) []byte {
+	raw, _ := json.Marshal(routeDraft{Route: content, Digest: digest})
+	return raw
+}
+
+// StoreOf is the store e appends to.
+func StoreOf(e *Engine) storage.Store { return e.store }
+
+// SetStore makes e append to s.
+func SetStore(e *Engine, s storage.Store) { e.store = s }
+
+// ClockOf is e's clock.
+func ClockOf(e *Engine) storage.Clock { return e.clock }
