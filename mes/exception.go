@@ -40,9 +40,6 @@ const (
 	ExceptionHold = "hold"
 )
 
-// MeaningApproved is the meaning of the signature that approves a
-// disposition and of the one that releases a batch.
-const MeaningApproved Meaning = "approved"
 
 // ExceptionSource says what opened an exception.
 type ExceptionSource string

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/interlock-mes/interlock/mes"
+	"github.com/interlock-mes/interlock/mes/release"
 	"slices"
 	"testing"
 	"time"
@@ -135,10 +136,10 @@ func TestExceptionsAgainstModel(t *testing.T) {
 				if !slices.Equal(want, open) && (len(want) > 0 || len(open) > 0) {
 					rt.Fatalf("open on the batch %v; the model says %v", open, want)
 				}
-				verdict := must[*mes.Verdict](t)(mes.Readiness(ctx, v.s, "batch-B42", &mes.ReadinessConfig{Releasable: []mes.State{mes.BatchPlanned}}))
+				verdict := must[*release.Verdict](t)(release.Readiness(ctx, v.s, "batch-B42", &release.Config{Releasable: []mes.State{mes.BatchPlanned}}))
 				var blocking []string
 				for _, b := range verdict.Blocking {
-					if b.Code != mes.CodeReleaseExceptionOpen {
+					if b.Code != release.CodeExceptionOpen {
 						rt.Fatalf("unexpected blocker %+v", b)
 					}
 					blocking = append(blocking, b.Ref)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"github.com/interlock-mes/interlock/mes"
+	"github.com/interlock-mes/interlock/mes/release"
 	"testing"
 	"time"
 
@@ -119,9 +120,9 @@ func TestDeviationBlockWindow(t *testing.T) {
 	if st := v.state(t, v.batch, "batch-B1", ""); st != mes.BatchInProgress {
 		t.Errorf("batch-B1 is %s after the denied completion; want in-progress", st)
 	}
-	verdict := must[*mes.Verdict](t)(mes.Readiness(ctx, s, "batch-B1", nil))
-	if verdict.Ready || !containsCode(verdict.Blocking, mes.CodeReleaseExceptionOpen) {
-		t.Errorf("readiness in the window: %+v; want %s blocking", verdict, mes.CodeReleaseExceptionOpen)
+	verdict := must[*release.Verdict](t)(release.Readiness(ctx, s, "batch-B1", nil))
+	if verdict.Ready || !containsCode(verdict.Blocking, release.CodeExceptionOpen) {
+		t.Errorf("readiness in the window: %+v; want %s blocking", verdict, release.CodeExceptionOpen)
 	}
 
 	// Submitted again on a running batch, the block lands once.
@@ -149,7 +150,7 @@ func TestDeviationBlockWindow(t *testing.T) {
 	}
 }
 
-func containsCode(bs []mes.Blocker, code gate.Code) bool {
+func containsCode(bs []release.Blocker, code gate.Code) bool {
 	for _, b := range bs {
 		if b.Code == code {
 			return true

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"github.com/interlock-mes/interlock/mes"
+	"github.com/interlock-mes/interlock/mes/release"
 	"math/big"
 	"strings"
 	"testing"
@@ -20,8 +21,8 @@ import (
 
 var decimalEqual = cmp.Comparer(func(a, b decimal.Decimal) bool { return a.Equal(b) })
 
-func balance(tb testing.TB, issued, consumed, scrapped, returned, tol string) mes.MaterialBalance {
-	return mes.MaterialBalance{Material: "API-100", Unit: "kg", Issued: decimalOf(tb, issued), Consumed: decimalOf(tb, consumed),
+func balance(tb testing.TB, issued, consumed, scrapped, returned, tol string) release.MaterialBalance {
+	return release.MaterialBalance{Material: "API-100", Unit: "kg", Issued: decimalOf(tb, issued), Consumed: decimalOf(tb, consumed),
 		Scrapped: decimalOf(tb, scrapped), Returned: decimalOf(tb, returned), Tolerance: decimalOf(tb, tol)}
 }
 
@@ -37,25 +38,25 @@ func TestReconcile(t *testing.T) {
 	d := func(s string) decimal.Decimal { return decimalOf(t, s) }
 	tests := []struct {
 		name  string
-		in    mes.ReconcileInput
+		in    release.ReconcileInput
 		codes []gate.Code
 	}{
-		{"exact balance", mes.ReconcileInput{Materials: []mes.MaterialBalance{balance(t, "12.50", "12.00", "0.30", "0.20", "0")}}, nil},
-		{"difference at the tolerance", mes.ReconcileInput{Materials: []mes.MaterialBalance{balance(t, "12.50", "12.00", "0.30", "0.19", "0.01")}}, nil},
-		{"difference beyond the tolerance", mes.ReconcileInput{Materials: []mes.MaterialBalance{balance(t, "12.50", "12.00", "0.30", "0.18", "0.01")}},
-			[]gate.Code{mes.CodeReconcileImbalance}},
-		{"more accounted than issued", mes.ReconcileInput{Materials: []mes.MaterialBalance{balance(t, "12.50", "12.50", "0.02", "0", "0.01")}},
-			[]gate.Code{mes.CodeReconcileImbalance}},
-		{"yield at the minimum", mes.ReconcileInput{Yield: yieldOf(t, "1000", "980", "98", "101")}, nil},
-		{"yield just below", mes.ReconcileInput{Yield: yieldOf(t, "1000", "979.999", "98", "101")}, []gate.Code{mes.CodeReconcileYieldLow}},
-		{"yield above", mes.ReconcileInput{Yield: yieldOf(t, "3", "3.04", "98", "101")}, []gate.Code{mes.CodeReconcileYieldHigh}},
-		{"both fail", mes.ReconcileInput{Materials: []mes.MaterialBalance{balance(t, "10", "9", "0", "0", "0.5")}, Yield: yieldOf(t, "10", "5", "90", "100")},
-			[]gate.Code{mes.CodeReconcileImbalance, mes.CodeReconcileYieldLow}},
+		{"exact balance", release.ReconcileInput{Materials: []release.MaterialBalance{balance(t, "12.50", "12.00", "0.30", "0.20", "0")}}, nil},
+		{"difference at the tolerance", release.ReconcileInput{Materials: []release.MaterialBalance{balance(t, "12.50", "12.00", "0.30", "0.19", "0.01")}}, nil},
+		{"difference beyond the tolerance", release.ReconcileInput{Materials: []release.MaterialBalance{balance(t, "12.50", "12.00", "0.30", "0.18", "0.01")}},
+			[]gate.Code{release.CodeReconcileImbalance}},
+		{"more accounted than issued", release.ReconcileInput{Materials: []release.MaterialBalance{balance(t, "12.50", "12.50", "0.02", "0", "0.01")}},
+			[]gate.Code{release.CodeReconcileImbalance}},
+		{"yield at the minimum", release.ReconcileInput{Yield: yieldOf(t, "1000", "980", "98", "101")}, nil},
+		{"yield just below", release.ReconcileInput{Yield: yieldOf(t, "1000", "979.999", "98", "101")}, []gate.Code{release.CodeReconcileYieldLow}},
+		{"yield above", release.ReconcileInput{Yield: yieldOf(t, "3", "3.04", "98", "101")}, []gate.Code{release.CodeReconcileYieldHigh}},
+		{"both fail", release.ReconcileInput{Materials: []release.MaterialBalance{balance(t, "10", "9", "0", "0", "0.5")}, Yield: yieldOf(t, "10", "5", "90", "100")},
+			[]gate.Code{release.CodeReconcileImbalance, release.CodeReconcileYieldLow}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			r, err := mes.Reconcile(tt.in)
+			r, err := release.Reconcile(tt.in)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -71,16 +72,16 @@ func TestReconcile(t *testing.T) {
 			}
 		})
 	}
-	r, err := mes.Reconcile(mes.ReconcileInput{Materials: []mes.MaterialBalance{balance(t, "12.50", "12.00", "0.30", "0.18", "0.01")}, Yield: yieldOf(t, "3", "2", "98", "101")})
+	r, err := release.Reconcile(release.ReconcileInput{Materials: []release.MaterialBalance{balance(t, "12.50", "12.00", "0.30", "0.18", "0.01")}, Yield: yieldOf(t, "3", "2", "98", "101")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &mes.Reconciliation{
-		Materials: []mes.MaterialResult{{Material: "API-100", Unit: "kg", Issued: d("12.50"), Accounted: d("12.48"), Difference: d("0.02"), Tolerance: d("0.01")}},
-		Yield:     &mes.YieldResult{Percent: d("66.67"), Min: d("98"), Max: d("101")},
-		Discrepancies: []mes.Discrepancy{
-			{Code: mes.CodeReconcileImbalance, Material: "API-100", Message: "API-100: issued 12.5 kg, consumed 12 + scrapped 0.3 + returned 0.18 = 12.48 kg; the difference 0.02 kg is beyond the tolerance of 0.01 kg"},
-			{Code: mes.CodeReconcileYieldLow, Message: "yield 66.67% (2 of 3 kg) is below the range 98% to 101%"},
+	want := &release.Reconciliation{
+		Materials: []release.MaterialResult{{Material: "API-100", Unit: "kg", Issued: d("12.50"), Accounted: d("12.48"), Difference: d("0.02"), Tolerance: d("0.01")}},
+		Yield:     &release.YieldResult{Percent: d("66.67"), Min: d("98"), Max: d("101")},
+		Discrepancies: []release.Discrepancy{
+			{Code: release.CodeReconcileImbalance, Material: "API-100", Message: "API-100: issued 12.5 kg, consumed 12 + scrapped 0.3 + returned 0.18 = 12.48 kg; the difference 0.02 kg is beyond the tolerance of 0.01 kg"},
+			{Code: release.CodeReconcileYieldLow, Message: "yield 66.67% (2 of 3 kg) is below the range 98% to 101%"},
 		},
 	}
 	if diff := cmp.Diff(want, r, decimalEqual); diff != "" {
@@ -93,11 +94,11 @@ func TestReconcileInputErrors(t *testing.T) {
 	t.Parallel()
 	bad := balance(t, "-1", "1", "0", "0", "-0.1")
 	bad.Unit = ""
-	in := mes.ReconcileInput{Materials: []mes.MaterialBalance{bad, balance(t, "1", "1", "0", "0", "0"), {Unit: "kg"}},
+	in := release.ReconcileInput{Materials: []release.MaterialBalance{bad, balance(t, "1", "1", "0", "0", "0"), {Unit: "kg"}},
 		Yield: &mes.YieldCheck{Expected: decimal.Zero, Actual: decimalOf(t, "-2"), Range: mes.Range{Min: decimalOf(t, "-1"), Max: decimalOf(t, "-2")}}}
-	_, err := mes.Reconcile(in)
-	var ie *mes.ReconcileInputError
-	if !errors.As(err, &ie) || !errors.Is(err, mes.ErrInvalidReconciliation) {
+	_, err := release.Reconcile(in)
+	var ie *release.ReconcileInputError
+	if !errors.As(err, &ie) || !errors.Is(err, release.ErrInvalidReconciliation) {
 		t.Fatalf("error %v; want a *ReconcileInputError", err)
 	}
 	want := []string{
@@ -115,7 +116,7 @@ func TestReconcileInputErrors(t *testing.T) {
 	if d := cmp.Diff(want, ie.Problems); d != "" {
 		t.Errorf("problems (-want +got):\n%s", d)
 	}
-	if _, err := mes.Reconcile(mes.ReconcileInput{}); !errors.Is(err, mes.ErrInvalidReconciliation) {
+	if _, err := release.Reconcile(release.ReconcileInput{}); !errors.Is(err, release.ErrInvalidReconciliation) {
 		t.Errorf("empty input: %v", err)
 	}
 }
@@ -134,12 +135,12 @@ func TestReconcileAgainstRationals(t *testing.T) {
 		q := func(name string) decimal.Decimal {
 			return decimal.New(rapid.Int64Range(0, 2_000_000).Draw(rt, name), -int32(rapid.IntRange(0, 6).Draw(rt, name+"-scale")))
 		}
-		m := mes.MaterialBalance{Material: "M", Unit: "kg", Issued: q("issued"), Consumed: q("consumed"), Scrapped: q("scrapped"),
+		m := release.MaterialBalance{Material: "M", Unit: "kg", Issued: q("issued"), Consumed: q("consumed"), Scrapped: q("scrapped"),
 			Returned: q("returned"), Tolerance: q("tolerance")}
 		lo := q("min")
 		y := &mes.YieldCheck{Expected: q("expected").Add(decimal.New(1, -6)), Actual: q("actual"), Unit: "kg", Range: mes.Range{Min: lo, Max: lo.Add(q("width"))}}
 		orig := *y
-		r, err := mes.Reconcile(mes.ReconcileInput{Materials: []mes.MaterialBalance{m}, Yield: y})
+		r, err := release.Reconcile(release.ReconcileInput{Materials: []release.MaterialBalance{m}, Yield: y})
 		if err != nil {
 			rt.Fatal(err)
 		}
@@ -184,8 +185,9 @@ func TestReconcileOpensDeviation(t *testing.T) {
 	v := newExcEnv(t, memory.New(&memory.Config{Clock: func() time.Time { return now }}))
 	v.startBatch(t, "batch-B42")
 	v.exec(t, mes.Request{ID: "complete", Model: v.batch, Subject: "batch-B42", Command: mes.CmdComplete, Actor: "op-7"})
-	r, opened, err := v.x.Reconcile(ctx, "rc-1", "op-7", "batch-B42", mes.ReconcileInput{
-		Materials: []mes.MaterialBalance{balance(t, "12.50", "12.00", "0", "0", "0.05")}, Yield: yieldOf(t, "12.5", "12", "95", "101")}, mes.ConsequenceBlock)
+	r, opened, err := release.ReconcileBatch(ctx, v.x, release.BatchReconciliation{CommandID: "rc-1", Actor: "op-7", Batch: "batch-B42",
+		Input: release.ReconcileInput{
+			Materials: []release.MaterialBalance{balance(t, "12.50", "12.00", "0", "0", "0.05")}, Yield: yieldOf(t, "12.5", "12", "95", "101")}, Consequence: mes.ConsequenceBlock})
 	if err != nil || r.Balanced() || opened == nil {
 		t.Fatalf("reconcile: %+v, %+v, %v; want a deviation", r, opened, err)
 	}
@@ -200,11 +202,12 @@ func TestReconcileOpensDeviation(t *testing.T) {
 	if !strings.Contains(string(first.Evidence), `"balance/API-100"`) || !strings.Contains(string(first.Payload), `"reconciliation"`) {
 		t.Errorf("the deviation's evidence %s or payload %s lacks the reconciliation", first.Evidence, first.Payload)
 	}
-	if got := must[*mes.Verdict](t)(mes.Readiness(ctx, v.s, "batch-B42", nil)); got.Ready || got.Blocking[0].Ref != "reconcile-rc-1" {
+	if got := must[*release.Verdict](t)(release.Readiness(ctx, v.s, "batch-B42", nil)); got.Ready || got.Blocking[0].Ref != "reconcile-rc-1" {
 		t.Errorf("readiness %+v; want the deviation blocking", got)
 	}
-	_, opened, err = v.x.Reconcile(ctx, "rc-2", "op-7", "batch-B42", mes.ReconcileInput{
-		Materials: []mes.MaterialBalance{balance(t, "12.50", "12.00", "0.5", "0", "0")}}, mes.ConsequenceNone)
+	_, opened, err = release.ReconcileBatch(ctx, v.x, release.BatchReconciliation{CommandID: "rc-2", Actor: "op-7", Batch: "batch-B42",
+		Input: release.ReconcileInput{
+			Materials: []release.MaterialBalance{balance(t, "12.50", "12.00", "0.5", "0", "0")}}, Consequence: mes.ConsequenceNone})
 	if err != nil || opened != nil {
 		t.Errorf("balanced reconciliation: %+v, %v; want nothing opened", opened, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"github.com/interlock-mes/interlock/mes"
+	"github.com/interlock-mes/interlock/mes/release"
 	"testing"
 	"time"
 
@@ -18,10 +19,10 @@ func BenchmarkReadiness(b *testing.B) {
 	v := newExcEnv(b, memory.New(&memory.Config{Clock: func() time.Time { return now }}))
 	step := must[*mes.Model](b)(mes.StepLifecycle())
 	v.startBatch(b, "batch-B42")
-	var steps []mes.RequiredStep
+	var steps []release.RequiredStep
 	for i := range 50 {
 		id := fmt.Sprintf("S%02d", i)
-		steps = append(steps, mes.RequiredStep{ID: id, Verify: true})
+		steps = append(steps, release.RequiredStep{ID: id, Verify: true})
 		for _, c := range []mes.Command{mes.CmdStart, mes.CmdComplete} {
 			v.exec(b, mes.Request{ID: id + string(c), Model: step, Subject: "batch-B42", Step: id, Command: c, Actor: "op-7"})
 		}
@@ -29,10 +30,10 @@ func BenchmarkReadiness(b *testing.B) {
 			Signatures: []mes.Sign{{Meaning: "verified", Challenge: full("qa-3")}}})
 	}
 	v.exec(b, mes.Request{ID: "complete", Model: v.batch, Subject: "batch-B42", Command: mes.CmdComplete, Actor: "op-7"})
-	cfg := &mes.ReadinessConfig{Steps: steps, Key: v.pub}
+	cfg := &release.Config{Steps: steps, Key: v.pub}
 	b.ReportAllocs()
 	for b.Loop() {
-		got, err := mes.Readiness(ctx, v.s, "batch-B42", cfg)
+		got, err := release.Readiness(ctx, v.s, "batch-B42", cfg)
 		if err != nil || !got.Ready {
 			b.Fatalf("readiness %+v, %v", got, err)
 		}

@@ -5,7 +5,9 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
+	"github.com/interlock-mes/interlock"
 	"github.com/interlock-mes/interlock/mes"
+	"github.com/interlock-mes/interlock/mes/release"
 	"strconv"
 	"strings"
 	"testing"
@@ -40,7 +42,7 @@ func weighVerified(tb testing.TB) *mes.Model {
 		Build())
 }
 
-func codesOf(bs []mes.Blocker) []string {
+func codesOf(bs []release.Blocker) []string {
 	out := []string{}
 	for _, b := range bs {
 		out = append(out, string(b.Code)+" "+b.Ref)
@@ -62,12 +64,12 @@ func TestBatchEndToEnd(t *testing.T) {
 		v := newExcEnv(t, s)
 		weigh, plain := weighVerified(t), must[*mes.Model](t)(mes.StepLifecycle())
 		const batch = "batch-B42"
-		ready := &mes.ReadinessConfig{Steps: []mes.RequiredStep{{ID: "S10", Verify: true}, {ID: "S20", Verify: true}}, Key: v.pub}
-		release := must[*mes.Model](t)(mes.ReleaseModel(ready, []string{"qa"}))
+		ready := &release.Config{Steps: []release.RequiredStep{{ID: "S10", Verify: true}, {ID: "S20", Verify: true}}, Key: v.pub}
+		releaseModel := must[*mes.Model](t)(release.Model(ready, []string{"qa"}))
 		refs := map[string]string{"lot": "L7", "scale": "SC-01"}
-		readiness := func() *mes.Verdict {
+		readiness := func() *release.Verdict {
 			t.Helper()
-			return must[*mes.Verdict](t)(mes.Readiness(ctx, s, batch, ready))
+			return must[*release.Verdict](t)(release.Readiness(ctx, s, batch, ready))
 		}
 
 		v.startBatch(t, batch)
@@ -92,10 +94,10 @@ func TestBatchEndToEnd(t *testing.T) {
 		}
 		dev := "oot-s10-c1"
 		wantBlocking := []string{
-			string(mes.CodeReleaseBatchHeld) + " ",
-			string(mes.CodeReleaseStepNotDone) + " S10",
-			string(mes.CodeReleaseStepNotDone) + " S20",
-			string(mes.CodeReleaseExceptionOpen) + " " + dev,
+			string(release.CodeBatchHeld) + " ",
+			string(release.CodeStepNotDone) + " S10",
+			string(release.CodeStepNotDone) + " S20",
+			string(release.CodeExceptionOpen) + " " + dev,
 		}
 		if d := cmp.Diff(wantBlocking, codesOf(readiness().Blocking)); d != "" {
 			t.Errorf("blockers with the deviation open (-want +got):\n%s", d)
@@ -130,15 +132,16 @@ func TestBatchEndToEnd(t *testing.T) {
 			Produce: []mes.Production{{Lot: "FG-42", Material: "TAB-500", Quantity: decimalOf(t, "12.40"), Unit: "kg"}}})
 
 		// Reconciliation at completion: the issue balances, the yield is in range.
-		in, made, err := mes.FlowOf(v.load(t, batch), batch)
+		in, made, err := release.FlowOf(v.load(t, batch), batch)
 		if err != nil || len(in) != 1 || len(made) != 1 {
 			t.Fatalf("flow %+v %+v, %v; want L7 in and FG-42 out", in, made, err)
 		}
-		rec, dev2, err := v.x.Reconcile(ctx, "reconcile-1", "op-7", batch, mes.ReconcileInput{
-			Materials: []mes.MaterialBalance{{Material: "API-100", Unit: "kg", Issued: decimalOf(t, "12.50"), Consumed: in[0].Quantity,
-				Returned: decimalOf(t, "0.01"), Tolerance: decimalOf(t, "0.005")}},
-			Yield: &mes.YieldCheck{Expected: decimalOf(t, "12.50"), Actual: made[0].Quantity, Unit: "kg", Range: mes.Range{Min: decimalOf(t, "98"), Max: decimalOf(t, "101")}},
-		}, mes.ConsequenceNone)
+		rec, dev2, err := release.ReconcileBatch(ctx, v.x, release.BatchReconciliation{CommandID: "reconcile-1", Actor: "op-7", Batch: batch,
+			Input: release.ReconcileInput{
+				Materials: []release.MaterialBalance{{Material: "API-100", Unit: "kg", Issued: decimalOf(t, "12.50"), Consumed: in[0].Quantity,
+					Returned: decimalOf(t, "0.01"), Tolerance: decimalOf(t, "0.005")}},
+				Yield: &mes.YieldCheck{Expected: decimalOf(t, "12.50"), Actual: made[0].Quantity, Unit: "kg", Range: mes.Range{Min: decimalOf(t, "98"), Max: decimalOf(t, "101")}},
+			}, Consequence: mes.ConsequenceNone})
 		if err != nil || !rec.Balanced() || dev2 != nil || !rec.Yield.Percent.Equal(decimalOf(t, "99.2")) {
 			t.Fatalf("reconciliation %+v, %+v, %v; want it balanced at 99.2%%", rec, dev2, err)
 		}
@@ -147,14 +150,14 @@ func TestBatchEndToEnd(t *testing.T) {
 		}
 
 		// QA release: refused to someone who took part, granted to one who did not.
-		_, err = v.e.Execute(ctx, mes.Request{ID: "qa-release-0", Model: release, Subject: batch, Command: mes.CmdRelease, Actor: "qa-3",
+		_, err = v.e.Execute(ctx, mes.Request{ID: "qa-release-0", Model: releaseModel, Subject: batch, Command: mes.CmdRelease, Actor: "qa-3",
 			Signatures: []mes.Sign{{Meaning: mes.MeaningApproved, Challenge: full("qa-3")}}})
 		if !hasDenialCode(err, mes.CodeSignatureSelf) {
 			t.Errorf("release by the verifier: %v; want %s", err, mes.CodeSignatureSelf)
 		}
-		out, err = v.e.Execute(ctx, mes.Request{ID: "qa-release-1", Model: release, Subject: batch, Command: mes.CmdRelease, Actor: "qa-5",
+		out, err = v.e.Execute(ctx, mes.Request{ID: "qa-release-1", Model: releaseModel, Subject: batch, Command: mes.CmdRelease, Actor: "qa-5",
 			Signatures: []mes.Sign{{Meaning: mes.MeaningApproved, Challenge: full("qa-5"), Reason: "batch record reviewed"}}})
-		if err != nil || out.To != mes.ReleaseReleased || out.Signatures[0].Manifestation.PrintedName != "Person qa-5" {
+		if err != nil || out.To != release.Released || out.Signatures[0].Manifestation.PrintedName != "Person qa-5" {
 			t.Fatalf("release: %+v, %v", out, err)
 		}
 
@@ -197,29 +200,29 @@ func TestReleaseDeniedWithOpenException(t *testing.T) {
 	stores(t, func(t *testing.T, s storage.Store) {
 		ctx := context.Background()
 		v := newExcEnv(t, s)
-		release := must[*mes.Model](t)(mes.ReleaseModel(nil, []string{"qa"}))
+		releaseModel := must[*mes.Model](t)(release.Model(nil, []string{"qa"}))
 		v.startBatch(t, "batch-B42")
 		v.exec(t, mes.Request{ID: "complete", Model: v.batch, Subject: "batch-B42", Command: mes.CmdComplete, Actor: "op-7"})
 		v.dispositioned(t, "DEV-1", "op-7", "qa-4", mes.DispositionUseAsIs)
 		releaseReq := func(id string) mes.Request {
-			return mes.Request{ID: id, Model: release, Subject: "batch-B42", Command: mes.CmdRelease, Actor: "qa-5",
+			return mes.Request{ID: id, Model: releaseModel, Subject: "batch-B42", Command: mes.CmdRelease, Actor: "qa-5",
 				Signatures: []mes.Sign{{Meaning: mes.MeaningApproved, Challenge: full("qa-5")}}}
 		}
 		out, err := v.e.Execute(ctx, releaseReq("rel-1"))
 		var de *mes.DeniedError
-		if !errors.As(err, &de) || len(de.Reasons) != 1 || de.Reasons[0].Code != mes.CodeReleaseExceptionOpen ||
+		if !errors.As(err, &de) || len(de.Reasons) != 1 || de.Reasons[0].Code != release.CodeExceptionOpen ||
 			de.Reasons[0].Gate != "release-ready" || !strings.Contains(de.Reasons[0].Message, "DEV-1") {
 			t.Fatalf("release with DEV-1 open: %v; want one release-ready reason naming DEV-1", err)
 		}
 		last := lastRecord(v.load(t, "batch-B42"))
-		if last.Type != event.Denied || last.Actor != "qa-5" || !hasCode(reasonsOf(t, last), mes.CodeReleaseExceptionOpen) || out.To != mes.ReleasePending {
+		if last.Type != event.Denied || last.Actor != "qa-5" || !hasCode(reasonsOf(t, last), release.CodeExceptionOpen) || out.To != release.Pending {
 			t.Errorf("last record %s by %s, outcome %s; want the denied release on the record", last.Type, last.Actor, out.To)
 		}
 		if n := len(mes.VerifySignatures(v.load(t, "batch-B42"), v.pub)); n != 0 {
 			t.Errorf("a denied release left %d signatures", n)
 		}
 		must[*mes.Outcome](t)(v.x.Approve(ctx, "appr-1", "qa-3", "DEV-1", mes.Sign{Challenge: full("qa-3")}))
-		if out, err := v.e.Execute(ctx, releaseReq("rel-2")); err != nil || out.To != mes.ReleaseReleased {
+		if out, err := v.e.Execute(ctx, releaseReq("rel-2")); err != nil || out.To != release.Released {
 			t.Fatalf("release with DEV-1 closed: %+v, %v", out, err)
 		}
 	})
@@ -253,51 +256,51 @@ func TestReadinessBlockers(t *testing.T) {
 	corr := must[*mes.Outcome](t)(v.e.Correct(ctx, mes.Correction{ID: "corr-1", Model: cm, Subject: b, Corrects: completed, Name: "containers",
 		New: mes.JSONValue(json.RawMessage(`5`)), Reason: "miscounted", Actor: "sv-1"}))
 
-	cfg := &mes.ReadinessConfig{Steps: []mes.RequiredStep{{ID: "S10", Verify: true}, {ID: "S20", Verify: true}, {ID: "S30"}, {ID: "S40"}}}
-	got := must[*mes.Verdict](t)(mes.Readiness(ctx, v.s, b, cfg))
+	cfg := &release.Config{Steps: []release.RequiredStep{{ID: "S10", Verify: true}, {ID: "S20", Verify: true}, {ID: "S30"}, {ID: "S40"}}}
+	got := must[*release.Verdict](t)(release.Readiness(ctx, v.s, b, cfg))
 	s10Verified := int64(0)
 	for _, r := range v.load(t, b) {
 		if r.Type == "step.verified" {
 			s10Verified = r.Version
 		}
 	}
-	want := &mes.Verdict{Blocking: []mes.Blocker{
-		{Code: mes.CodeReleaseBatchState, Message: `batch-B42 is "in-progress"; release needs it [complete verified closed]`},
-		{Code: mes.CodeReleaseVerificationMissing, Ref: "S20", Message: `step S20 of batch-B42 is "complete" and needs a verification by a second person`},
-		{Code: mes.CodeReleaseStepNotDone, Ref: "S30", Message: `step S30 of batch-B42 is "in-progress", not done`},
-		{Code: mes.CodeReleaseStepNotDone, Ref: "S40", Message: `step S40 of batch-B42 has not been started`},
-		{Code: mes.CodeReleaseVerificationUnsigned, Ref: "S10", Version: s10Verified,
+	want := &release.Verdict{Blocking: []release.Blocker{
+		{Code: release.CodeBatchState, Message: `batch-B42 is "in-progress"; release needs it [complete verified closed]`},
+		{Code: release.CodeVerificationMissing, Ref: "S20", Message: `step S20 of batch-B42 is "complete" and needs a verification by a second person`},
+		{Code: release.CodeStepNotDone, Ref: "S30", Message: `step S30 of batch-B42 is "in-progress", not done`},
+		{Code: release.CodeStepNotDone, Ref: "S40", Message: `step S40 of batch-B42 has not been started`},
+		{Code: release.CodeVerificationUnsigned, Ref: "S10", Version: s10Verified,
 			Message: `the verification of step S10 at batch-B42 v` + strconv.FormatInt(s10Verified, 10) + ` carries no valid signature meaning "verified"`},
-		{Code: mes.CodeReleaseExceptionOpen, Ref: "DEV-1", Message: "deviation DEV-1 is open on batch-B42: label misprint"},
-		{Code: mes.CodeReleaseCorrectionUnreviewed, Ref: "containers", Version: corr.Records[0].Version,
+		{Code: release.CodeExceptionOpen, Ref: "DEV-1", Message: "deviation DEV-1 is open on batch-B42: label misprint"},
+		{Code: release.CodeCorrectionUnreviewed, Ref: "containers", Version: corr.Records[0].Version,
 			Message: "the correction of containers at batch-B42 v" + strconv.FormatInt(corr.Records[0].Version, 10) + " (miscounted) has not been reviewed"},
-		{Code: mes.CodeReleaseLotOnHold, Ref: "L7", Message: "lot L7, which batch-B42 used or made, is on hold: supplier complaint"},
+		{Code: release.CodeLotOnHold, Ref: "L7", Message: "lot L7, which batch-B42 used or made, is on hold: supplier complaint"},
 	}}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("readiness (-want +got):\n%s", d)
 	}
 	// A held batch says so.
 	must[*mes.Outcome](t)(v.x.PlaceHold(ctx, "hold-b", "qa-3", mes.Hold{Target: mes.HoldBatch, ID: b, Reason: "lab result pending"}))
-	got = must[*mes.Verdict](t)(mes.Readiness(ctx, v.s, b, cfg))
-	if got.Ready || got.Blocking[0].Code != mes.CodeReleaseBatchHeld {
+	got = must[*release.Verdict](t)(release.Readiness(ctx, v.s, b, cfg))
+	if got.Ready || got.Blocking[0].Code != release.CodeBatchHeld {
 		t.Errorf("first blocker %+v; want the hold", got.Blocking[0])
 	}
 	// The gate judges only with the engine's facts.
-	g := must[gate.Gate](t)(mes.ReleaseReady(nil))
+	g := must[gate.Gate](t)(release.Ready(nil))
 	if _, err := g.Check(ctx, &gate.Attempt{Subject: b}, nil); err == nil {
 		t.Error("the readiness gate evaluated without the engine's facts")
 	}
-	for name, c := range map[string]*mes.ReadinessConfig{
+	for name, c := range map[string]*release.Config{
 		"unknown releasable state": {Releasable: []mes.State{"shipped"}},
-		"step required twice":      {Steps: []mes.RequiredStep{{ID: "S10"}, {ID: "S10"}}},
-		"step without id":          {Steps: []mes.RequiredStep{{}}},
+		"step required twice":      {Steps: []release.RequiredStep{{ID: "S10"}, {ID: "S10"}}},
+		"step without id":          {Steps: []release.RequiredStep{{}}},
 		"short key":                {Key: ed25519.PublicKey{1, 2, 3}},
 	} {
-		if _, err := mes.Readiness(ctx, v.s, b, c); !errors.Is(err, mes.ErrInvalidException) {
+		if _, err := release.Readiness(ctx, v.s, b, c); !errors.Is(err, interlock.ErrInvalid) {
 			t.Errorf("%s: %v; want an invalid configuration", name, err)
 		}
 	}
-	if _, err := mes.ReleaseModel(nil, nil); err == nil {
+	if _, err := release.Model(nil, nil); err == nil {
 		t.Error("ReleaseModel without QA roles")
 	}
 }
@@ -313,14 +316,14 @@ func TestReadinessSignatures(t *testing.T) {
 	v.completeStep(t, m, "batch-B42")
 	v.exec(t, mes.Request{ID: "v1", Model: m, Subject: "batch-B42", Step: "S10", Command: mes.CmdVerify, Actor: "qa-3",
 		Signatures: []mes.Sign{{Meaning: "verified", Challenge: full("qa-3")}}})
-	cfg := &mes.ReadinessConfig{Releasable: []mes.State{mes.BatchPlanned}, Steps: []mes.RequiredStep{{ID: "S10", Verify: true}}, Key: v.pub}
-	if got := must[*mes.Verdict](t)(mes.Readiness(ctx, v.s, "batch-B42", cfg)); !got.Ready {
+	cfg := &release.Config{Releasable: []mes.State{mes.BatchPlanned}, Steps: []release.RequiredStep{{ID: "S10", Verify: true}}, Key: v.pub}
+	if got := must[*release.Verdict](t)(release.Readiness(ctx, v.s, "batch-B42", cfg)); !got.Ready {
 		t.Fatalf("readiness with the right key: %+v", got)
 	}
 	other, _, _ := ed25519.GenerateKey(nil)
 	cfg.Key = other
-	got := must[*mes.Verdict](t)(mes.Readiness(ctx, v.s, "batch-B42", cfg))
-	if d := cmp.Diff([]string{string(mes.CodeReleaseSignatureInvalid) + " ", string(mes.CodeReleaseVerificationUnsigned) + " S10"}, codesOf(got.Blocking)); d != "" {
+	got := must[*release.Verdict](t)(release.Readiness(ctx, v.s, "batch-B42", cfg))
+	if d := cmp.Diff([]string{string(release.CodeSignatureInvalid) + " ", string(release.CodeVerificationUnsigned) + " S10"}, codesOf(got.Blocking)); d != "" {
 		t.Errorf("blockers with another key (-want +got):\n%s", d)
 	}
 }

@@ -189,6 +189,15 @@ type Condition struct {
 	Outside *Range
 }
 
+// YieldCheck asks for the batch's yield, Actual as a percentage of
+// Expected, to lie within Range (inclusive), such as 98 to 101.
+type YieldCheck struct {
+	Expected decimal.Decimal // the theoretical output; positive
+	Actual   decimal.Decimal // the output made; not negative
+	Unit     string          // of Expected and Actual
+	Range    Range           // accepted yield in percent
+}
+
 // Range is a closed interval of numbers.
 type Range struct {
 	Min, Max decimal.Decimal
@@ -267,7 +276,7 @@ func (r *Route) Validate() error {
 			}
 		}
 	}
-	steps := r.steps()
+	steps := r.Steps()
 	index := make(map[string]int, len(steps))
 	for i, s := range steps {
 		if _, dup := index[s.ID]; !dup && s.ID != "" {
@@ -539,8 +548,9 @@ func validateFlow(steps []*Step, index map[string]int, add func(string, string, 
 	}
 }
 
-// steps returns the route's steps in execution order.
-func (r *Route) steps() []*Step {
+// Steps returns the route's steps in execution order, each a pointer
+// into r.
+func (r *Route) Steps() []*Step {
 	var out []*Step
 	for i := range r.Operations {
 		for j := range r.Operations[i].Steps {

@@ -47,7 +47,7 @@ func (e *BranchValueError) Unwrap() error { return ErrBranchValue }
 // and a *BranchValueError when a condition it must try tests a value that is
 // missing or, for a range, not a number. It reads only its arguments.
 func (r *Route) Next(step string, values map[string]string) (NextStep, error) {
-	steps := r.steps()
+	steps := r.Steps()
 	at := -1
 	for i, s := range steps {
 		if s.ID == step {

@@ -117,7 +117,7 @@ func StepModel(v *RouteVersion, stepID string, cfg *StepConfig) (*Model, error) 
 		return nil, &RouteNotApprovedError{Product: r.Product, Version: r.Version, Status: v.Status}
 	}
 	var step *Step
-	for _, s := range r.steps() {
+	for _, s := range r.Steps() {
 		if s.ID == stepID {
 			step = s
 			break

@@ -3,6 +3,7 @@ package mes_test
 import (
 	"errors"
 	"github.com/interlock-mes/interlock/mes"
+	"github.com/interlock-mes/interlock/mes/release"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -51,7 +52,7 @@ func TestRouteYield(t *testing.T) {
 		}
 	}
 	for actual, within := range map[string]bool{"975": false, "980": true, "1015": true, "1016": false} {
-		res, err := mes.Reconcile(mes.ReconcileInput{Yield: r.YieldCheck(routeDec(actual))})
+		res, err := release.Reconcile(release.ReconcileInput{Yield: r.YieldCheck(routeDec(actual))})
 		if err != nil {
 			t.Fatal(err)
 		}

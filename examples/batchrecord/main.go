@@ -38,6 +38,7 @@ import (
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/genealogy"
 	"github.com/interlock-mes/interlock/mes"
+	"github.com/interlock-mes/interlock/mes/release"
 	"github.com/interlock-mes/interlock/review"
 	"github.com/interlock-mes/interlock/signature"
 	"github.com/interlock-mes/interlock/storage"
@@ -369,7 +370,7 @@ func (p *plant) release(ctx context.Context, report string) error {
 			return err
 		}
 	}
-	model, err := mes.ReleaseModel(&mes.ReadinessConfig{Key: pub, Steps: []mes.RequiredStep{{ID: "S10-weigh-api", Verify: true}}}, []string{"qa"})
+	model, err := release.Model(&release.Config{Key: pub, Steps: []release.RequiredStep{{ID: "S10-weigh-api", Verify: true}}}, []string{"qa"})
 	if err != nil {
 		return err
 	}

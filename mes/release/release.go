@@ -1,4 +1,4 @@
-package mes
+package release
 
 import (
 	"context"
@@ -9,6 +9,9 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/interlock-mes/interlock"
+	"github.com/interlock-mes/interlock/mes"
+
 	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/signature"
@@ -18,16 +21,16 @@ import (
 // Codes of release readiness: each names one thing that blocks a batch's
 // release. The readiness gate fails with one reason per blocker.
 const (
-	CodeReleaseBatchState           gate.Code = "release.batch-not-complete"
-	CodeReleaseBatchHeld            gate.Code = "release.batch-held"
-	CodeReleaseStepNotDone          gate.Code = "release.step-not-done"
-	CodeReleaseVerificationMissing  gate.Code = "release.verification-missing"
-	CodeReleaseVerificationUnsigned gate.Code = "release.verification-unsigned"
-	CodeReleaseSignatureInvalid     gate.Code = "release.signature-invalid"
-	CodeReleaseExceptionOpen        gate.Code = "release.exception-open"
-	CodeReleaseCorrectionUnreviewed gate.Code = "release.correction-unreviewed"
-	CodeReleaseLotOnHold            gate.Code = "release.lot-on-hold"
-	CodeReleaseLotRejected          gate.Code = "release.lot-rejected"
+	CodeBatchState           gate.Code = "release.batch-not-complete"
+	CodeBatchHeld            gate.Code = "release.batch-held"
+	CodeStepNotDone          gate.Code = "release.step-not-done"
+	CodeVerificationMissing  gate.Code = "release.verification-missing"
+	CodeVerificationUnsigned gate.Code = "release.verification-unsigned"
+	CodeSignatureInvalid     gate.Code = "release.signature-invalid"
+	CodeExceptionOpen        gate.Code = "release.exception-open"
+	CodeCorrectionUnreviewed gate.Code = "release.correction-unreviewed"
+	CodeLotOnHold            gate.Code = "release.lot-on-hold"
+	CodeLotRejected          gate.Code = "release.lot-rejected"
 )
 
 // Blocker is one thing that blocks release.
@@ -57,14 +60,14 @@ type RequiredStep struct {
 	Verify bool
 }
 
-// RequiredStepsOf lists the steps of route in order, each to be verified
+// RequiredSteps lists the steps of route in order, each to be verified
 // when it has a SecondPersonVerification requirement. A route whose
 // branches skip steps needs the list of the steps the batch took instead.
-func RequiredStepsOf(route *Route) []RequiredStep {
+func RequiredSteps(route *mes.Route) []RequiredStep {
 	var out []RequiredStep
-	for _, s := range route.steps() {
-		verify := slices.ContainsFunc(s.Requirements, func(r Requirement) bool {
-			_, ok := r.(SecondPersonVerification)
+	for _, s := range route.Steps() {
+		verify := slices.ContainsFunc(s.Requirements, func(r mes.Requirement) bool {
+			_, ok := r.(mes.SecondPersonVerification)
 			return ok
 		})
 		out = append(out, RequiredStep{ID: s.ID, Verify: verify})
@@ -72,59 +75,59 @@ func RequiredStepsOf(route *Route) []RequiredStep {
 	return out
 }
 
-// ReadinessConfig says what a batch must satisfy to be released.
-type ReadinessConfig struct {
+// Config says what a batch must satisfy to be released.
+type Config struct {
 	// Batch is the batch's lifecycle, whose state must be one of
 	// Releasable. Default: BatchLifecycle().
-	Batch *Model
+	Batch *mes.Model
 	// Releasable are the batch states release may happen from. Default:
 	// BatchComplete, BatchVerified, BatchClosed.
-	Releasable []State
+	Releasable []mes.State
 	// Held is the batch state that means the batch is on hold. Default
 	// BatchHeld.
-	Held State
+	Held mes.State
 	// Steps must be done (and verified where they say so).
 	Steps []RequiredStep
 	// StepDone are the step states that count as done. Default:
 	// StepComplete, StepVerified, StepSkipped.
-	StepDone []State
+	StepDone []mes.State
 	// Key, when set, is the system's signature key: every signature on the
 	// batch must verify under it, and only those that do count. Without it
 	// a signature record counts as present.
 	Key ed25519.PublicKey
 }
 
-// readiness is a validated ReadinessConfig with its defaults.
+// readiness is a validated Config with its defaults.
 type readiness struct {
-	batch      *Model
-	releasable []State
-	held       State
+	batch      *mes.Model
+	releasable []mes.State
+	held       mes.State
 	steps      []RequiredStep
-	done       []State
+	done       []mes.State
 	key        ed25519.PublicKey
 }
 
-func newReadiness(cfg *ReadinessConfig) (*readiness, error) {
+func newReadiness(cfg *Config) (*readiness, error) {
 	if cfg == nil {
-		cfg = &ReadinessConfig{}
+		cfg = &Config{}
 	}
 	r := &readiness{batch: cfg.Batch, releasable: slices.Clone(cfg.Releasable), held: cfg.Held,
 		steps: slices.Clone(cfg.Steps), done: slices.Clone(cfg.StepDone), key: cfg.Key}
 	if r.batch == nil {
-		m, err := BatchLifecycle()
+		m, err := mes.BatchLifecycle()
 		if err != nil {
 			return nil, err
 		}
 		r.batch = m
 	}
 	if len(r.releasable) == 0 {
-		r.releasable = []State{BatchComplete, BatchVerified, BatchClosed}
+		r.releasable = []mes.State{mes.BatchComplete, mes.BatchVerified, mes.BatchClosed}
 	}
 	if r.held == "" {
-		r.held = BatchHeld
+		r.held = mes.BatchHeld
 	}
 	if len(r.done) == 0 {
-		r.done = []State{StepComplete, StepVerified, StepSkipped}
+		r.done = []mes.State{mes.StepComplete, mes.StepVerified, mes.StepSkipped}
 	}
 	var problems []string
 	states := r.batch.States()
@@ -147,7 +150,7 @@ func newReadiness(cfg *ReadinessConfig) (*readiness, error) {
 		problems = append(problems, fmt.Sprintf("Key is %d bytes, not an ed25519 public key", len(r.key)))
 	}
 	if len(problems) > 0 {
-		return nil, fmt.Errorf("mes: release readiness: %w", &ExceptionInputError{What: "readiness configuration", Problems: problems})
+		return nil, &ConfigError{Problems: problems}
 	}
 	return r, nil
 }
@@ -155,7 +158,7 @@ func newReadiness(cfg *ReadinessConfig) (*readiness, error) {
 // Readiness says whether batch, a batch's stream in store, may be
 // released, listing every blocker, in this order: the batch held or not in
 // a releasable state; signatures that do not verify (with
-// ReadinessConfig.Key); required steps not done or lacking their
+// Config.Key); required steps not done or lacking their
 // verification, in configuration order; verifications without a valid
 // signature; open exceptions (deviations, holds); corrections not
 // reviewed; lots the batch consumed or made that are on hold or rejected.
@@ -163,26 +166,26 @@ func newReadiness(cfg *ReadinessConfig) (*readiness, error) {
 //
 // It returns an error for an invalid cfg (matching ErrInvalidException),
 // when a record cannot be read, and when a lot the batch names is unknown.
-func Readiness(ctx context.Context, store storage.Store, batch string, cfg *ReadinessConfig) (*Verdict, error) {
+func Readiness(ctx context.Context, store storage.Store, batch string, cfg *Config) (*Verdict, error) {
 	r, err := newReadiness(cfg)
 	if err != nil {
 		return nil, err
 	}
-	blocking, err := r.check(ctx, NewFacts(store, "", nil), batch)
+	blocking, err := r.check(ctx, mes.NewFacts(store, "", nil), batch)
 	if err != nil {
 		return nil, err
 	}
 	return &Verdict{Ready: len(blocking) == 0, Blocking: blocking}, nil
 }
 
-// ReleaseReady returns the gate that passes when the attempt's subject, a
+// Ready returns the gate that passes when the attempt's subject, a
 // batch, is ready for release (see Readiness), and otherwise fails with one
 // reason per blocker, its code the blocker's. It reads the batch's records
 // as the attempt sees them, so the append of the release asserts the very
 // version it judged: a deviation opened meanwhile makes the release run its
 // gates again. It works with the engine's facts only, and returns an error
 // for any other gate.Facts. Its reasons are named "release-ready".
-func ReleaseReady(cfg *ReadinessConfig) (gate.Gate, error) {
+func Ready(cfg *Config) (gate.Gate, error) {
 	r, err := newReadiness(cfg)
 	if err != nil {
 		return nil, err
@@ -191,9 +194,9 @@ func ReleaseReady(cfg *ReadinessConfig) (gate.Gate, error) {
 		if a == nil {
 			return gate.Verdict{}, gate.ErrNilAttempt
 		}
-		sf, ok := f.(Facts)
+		sf, ok := f.(mes.Facts)
 		if !ok {
-			return gate.Verdict{}, fmt.Errorf("mes: release readiness reads the batch's records, which %T does not give", f)
+			return gate.Verdict{}, fmt.Errorf("release: release readiness reads the batch's records, which %T does not give", f)
 		}
 		blocking, err := r.check(ctx, sf, a.Subject)
 		if err != nil {
@@ -212,40 +215,40 @@ func ReleaseReady(cfg *ReadinessConfig) (gate.Gate, error) {
 
 // The batch release model: on the batch's stream, beside its lifecycle.
 const (
-	ReleaseModelName       = "batch-release"
-	ReleasePending   State = "pending"
-	ReleaseReleased  State = "released"
-	ReleaseRejected  State = "rejected"
+	ModelName           = "batch-release"
+	Pending   mes.State = "pending"
+	Released  mes.State = "released"
+	Rejected  mes.State = "rejected"
 
 	// MeaningRejected is the meaning of the signature that rejects a batch.
-	MeaningRejected Meaning = "rejected"
+	MeaningRejected mes.Meaning = "rejected"
 )
 
-// ReleaseModel returns the batch release model, ReleaseModelName v1, run on
+// Model returns the batch release model, ModelName v1, run on
 // the batch's own stream beside its lifecycle: pending --release-->
 // released, pending --reject--> rejected. Release is guarded by
-// ReleaseReady(cfg) and needs one signature meaning "approved" by a person
+// Ready(cfg) and needs one signature meaning "approved" by a person
 // holding one of qaRoles who took no part in the batch: no actor of any
 // earlier record of the batch (operators, verifiers, whoever opened or
 // approved its exceptions), so the engine denies and records a release by
 // anyone involved. Rejecting needs a signature meaning "rejected" under the
 // same rule. opts add to both transitions.
-func ReleaseModel(cfg *ReadinessConfig, qaRoles []string, opts ...Option) (*Model, error) {
+func Model(cfg *Config, qaRoles []string, opts ...mes.Option) (*mes.Model, error) {
 	if len(qaRoles) == 0 {
-		return nil, errors.New("mes: ReleaseModel: no role may release; name at least one")
+		return nil, errors.New("release: Model: no role may release; name at least one")
 	}
-	ready, err := ReleaseReady(cfg)
+	ready, err := Ready(cfg)
 	if err != nil {
 		return nil, err
 	}
-	with := Prepend(opts)
-	return NewModel(ReleaseModelName, 1).
-		States(ReleasePending, ReleaseReleased, ReleaseRejected).
-		Initial(ReleasePending).Final(ReleaseReleased, ReleaseRejected).
-		Permit(ReleasePending, CmdRelease, ReleaseReleased, with(Recording(event.BatchQAReleased), WithGates(ready),
-			WithSignatures(SignatureRequirement{Meaning: MeaningApproved, Count: 1, Roles: qaRoles, NotPerformer: true}))...).
-		Permit(ReleasePending, CmdReject, ReleaseRejected, with(Recording(event.BatchQARejected),
-			WithSignatures(SignatureRequirement{Meaning: MeaningRejected, Count: 1, Roles: qaRoles, NotPerformer: true}))...).
+	with := mes.Prepend(opts)
+	return mes.NewModel(ModelName, 1).
+		States(Pending, Released, Rejected).
+		Initial(Pending).Final(Released, Rejected).
+		Permit(Pending, mes.CmdRelease, Released, with(mes.Recording(event.BatchQAReleased), mes.WithGates(ready),
+			mes.WithSignatures(mes.SignatureRequirement{Meaning: mes.MeaningApproved, Count: 1, Roles: qaRoles, NotPerformer: true}))...).
+		Permit(Pending, mes.CmdReject, Rejected, with(mes.Recording(event.BatchQARejected),
+			mes.WithSignatures(mes.SignatureRequirement{Meaning: MeaningRejected, Count: 1, Roles: qaRoles, NotPerformer: true}))...).
 		Build()
 }
 
@@ -253,12 +256,12 @@ func ReleaseModel(cfg *ReadinessConfig, qaRoles []string, opts ...Option) (*Mode
 type batchRecord struct {
 	Model      string           `json:"model"`
 	Step       string           `json:"step"`
-	To         State            `json:"to"`
+	To         mes.State        `json:"to"`
 	Quantities []event.Quantity `json:"quantities"`
 }
 
 // check lists the blockers of batch, reading it through f.
-func (r *readiness) check(ctx context.Context, f Facts, batch string) ([]Blocker, error) {
+func (r *readiness) check(ctx context.Context, f mes.Facts, batch string) ([]Blocker, error) {
 	recs, err := f.Records(ctx, batch)
 	if err != nil {
 		return nil, err
@@ -268,29 +271,29 @@ func (r *readiness) check(ctx context.Context, f Facts, batch string) ([]Blocker
 		out = append(out, Blocker{Code: code, Ref: ref, Version: version, Message: fmt.Sprintf(format, args...)})
 	}
 
-	state, err := Fold(r.batch, "", recs)
+	state, err := mes.Fold(r.batch, "", recs)
 	if err != nil {
 		return nil, err
 	}
 	switch {
 	case state == r.held:
-		add(CodeReleaseBatchHeld, "", 0, "%s is on hold", batch)
+		add(CodeBatchHeld, "", 0, "%s is on hold", batch)
 	case !slices.Contains(r.releasable, state):
-		add(CodeReleaseBatchState, "", 0, "%s is %q; release needs it %v", batch, state, r.releasable)
+		add(CodeBatchState, "", 0, "%s is %q; release needs it %v", batch, state, r.releasable)
 	}
 
 	// Steps, their verifications and signatures, and the lots moved.
-	steps := map[string]State{}
+	steps := map[string]mes.State{}
 	verifiedAt := map[string]int64{}
 	var stepOrder []string
-	signed := map[int64][]Meaning{} // version of a signed record → meanings of its valid signatures
+	signed := map[int64][]mes.Meaning{} // version of a signed record → meanings of its valid signatures
 	if r.key != nil {
-		for _, c := range VerifySignatures(recs, r.key) {
+		for _, c := range mes.VerifySignatures(recs, r.key) {
 			if c.Err != nil {
-				add(CodeReleaseSignatureInvalid, "", c.Record.Version, "the signature at %s v%d does not verify: %v", batch, c.Record.Version, c.Err)
+				add(CodeSignatureInvalid, "", c.Record.Version, "the signature at %s v%d does not verify: %v", batch, c.Record.Version, c.Err)
 				continue
 			}
-			signed[c.Signs] = append(signed[c.Signs], Meaning(c.Signature.Manifestation.Meaning))
+			signed[c.Signs] = append(signed[c.Signs], mes.Meaning(c.Signature.Manifestation.Meaning))
 		}
 	}
 	var lots []string
@@ -305,16 +308,16 @@ func (r *readiness) check(ctx context.Context, f Facts, batch string) ([]Blocker
 			}
 			var p event.Signature
 			if err := json.Unmarshal(rec.Payload, &p); err != nil {
-				return nil, fmt.Errorf("mes: %s v%d: %w", rec.Stream, rec.Version, err)
+				return nil, fmt.Errorf("release: %s v%d: %w", rec.Stream, rec.Version, err)
 			}
 			if p.Signature != nil {
-				signed[p.Signs] = append(signed[p.Signs], Meaning(p.Signature.Manifestation.Meaning))
+				signed[p.Signs] = append(signed[p.Signs], mes.Meaning(p.Signature.Manifestation.Meaning))
 			}
 			continue
 		}
 		var p batchRecord
 		if err := json.Unmarshal(rec.Payload, &p); err != nil {
-			return nil, fmt.Errorf("mes: %s v%d (%s): %w", rec.Stream, rec.Version, rec.Type, err)
+			return nil, fmt.Errorf("release: %s v%d (%s): %w", rec.Stream, rec.Version, rec.Type, err)
 		}
 		for _, q := range p.Quantities {
 			for _, end := range []string{q.From, q.To} {
@@ -323,14 +326,14 @@ func (r *readiness) check(ctx context.Context, f Facts, batch string) ([]Blocker
 				}
 			}
 		}
-		if p.Step == "" || p.To == "" || p.Model == CorrectionModelName {
+		if p.Step == "" || p.To == "" || p.Model == mes.CorrectionModelName {
 			continue
 		}
 		if _, ok := steps[p.Step]; !ok {
 			stepOrder = append(stepOrder, p.Step)
 		}
 		steps[p.Step] = p.To
-		if p.To == StepVerified {
+		if p.To == mes.StepVerified {
 			verifiedAt[p.Step] = rec.Version
 		} else {
 			delete(verifiedAt, p.Step)
@@ -340,17 +343,17 @@ func (r *readiness) check(ctx context.Context, f Facts, batch string) ([]Blocker
 		st, ok := steps[s.ID]
 		switch {
 		case !ok:
-			add(CodeReleaseStepNotDone, s.ID, 0, "step %s of %s has not been started", s.ID, batch)
+			add(CodeStepNotDone, s.ID, 0, "step %s of %s has not been started", s.ID, batch)
 		case !slices.Contains(r.done, st):
-			add(CodeReleaseStepNotDone, s.ID, 0, "step %s of %s is %q, not done", s.ID, batch, st)
-		case s.Verify && st != StepVerified && st != StepSkipped:
-			add(CodeReleaseVerificationMissing, s.ID, 0, "step %s of %s is %q and needs a verification by a second person", s.ID, batch, st)
+			add(CodeStepNotDone, s.ID, 0, "step %s of %s is %q, not done", s.ID, batch, st)
+		case s.Verify && st != mes.StepVerified && st != mes.StepSkipped:
+			add(CodeVerificationMissing, s.ID, 0, "step %s of %s is %q and needs a verification by a second person", s.ID, batch, st)
 		}
 	}
 	for _, id := range stepOrder {
 		v, ok := verifiedAt[id]
-		if ok && !slices.Contains(signed[v], Meaning(signature.Verified)) {
-			add(CodeReleaseVerificationUnsigned, id, v, "the verification of step %s at %s v%d carries no valid signature meaning \"verified\"", id, batch, v)
+		if ok && !slices.Contains(signed[v], mes.Meaning(signature.Verified)) {
+			add(CodeVerificationUnsigned, id, v, "the verification of step %s at %s v%d carries no valid signature meaning \"verified\"", id, batch, v)
 		}
 	}
 
@@ -363,28 +366,41 @@ func (r *readiness) check(ctx context.Context, f Facts, batch string) ([]Blocker
 		if kind == "" {
 			kind = "exception"
 		}
-		add(CodeReleaseExceptionOpen, x.ID, 0, "%s %s is open on %s: %s", kind, x.ID, batch, x.Summary)
+		add(CodeExceptionOpen, x.ID, 0, "%s %s is open on %s: %s", kind, x.ID, batch, x.Summary)
 	}
 
-	unreviewed, err := UnreviewedCorrections(recs)
+	unreviewed, err := mes.UnreviewedCorrections(recs)
 	if err != nil {
 		return nil, err
 	}
 	for _, c := range unreviewed {
-		add(CodeReleaseCorrectionUnreviewed, c.Name, c.Version, "the correction of %s at %s v%d (%s) has not been reviewed", c.Name, batch, c.Version, c.Reason)
+		add(CodeCorrectionUnreviewed, c.Name, c.Version, "the correction of %s at %s v%d (%s) has not been reviewed", c.Name, batch, c.Version, c.Reason)
 	}
 
 	for _, id := range lots {
 		lot, err := f.Lot(ctx, id)
 		if err != nil {
-			return nil, fmt.Errorf("mes: lot %s of %s: %w", id, batch, err)
+			return nil, fmt.Errorf("release: lot %s of %s: %w", id, batch, err)
 		}
 		if lot.OnHold {
-			add(CodeReleaseLotOnHold, id, 0, "lot %s, which %s used or made, is on hold: %s", id, batch, lot.HoldReason)
+			add(CodeLotOnHold, id, 0, "lot %s, which %s used or made, is on hold: %s", id, batch, lot.HoldReason)
 		}
 		if lot.Status == gate.LotRejected {
-			add(CodeReleaseLotRejected, id, 0, "lot %s, which %s used or made, is rejected", id, batch)
+			add(CodeLotRejected, id, 0, "lot %s, which %s used or made, is rejected", id, batch)
 		}
 	}
 	return out, nil
 }
+
+// ConfigError lists what is wrong with a readiness Config. It matches
+// interlock.ErrInvalid.
+type ConfigError struct {
+	Problems []string
+}
+
+func (e *ConfigError) Error() string {
+	return "release: invalid readiness configuration: " + strings.Join(e.Problems, "; ")
+}
+
+// Unwrap makes errors.Is(err, interlock.ErrInvalid) true.
+func (e *ConfigError) Unwrap() error { return interlock.ErrInvalid }

@@ -1,4 +1,4 @@
-package mes_test
+package release_test
 
 import (
 	"fmt"
@@ -6,6 +6,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/interlock-mes/interlock/mes"
+	"github.com/interlock-mes/interlock/mes/release"
 )
 
 // Reconcile a batch at completion: 12.50 kg of API issued, 12.49 kg
@@ -13,8 +14,8 @@ import (
 // expected is a 96.8 % yield, below the 98–101 % range.
 func ExampleReconcile() {
 	d := decimal.RequireFromString
-	r, err := mes.Reconcile(mes.ReconcileInput{
-		Materials: []mes.MaterialBalance{{Material: "API-100", Unit: "kg",
+	r, err := release.Reconcile(release.ReconcileInput{
+		Materials: []release.MaterialBalance{{Material: "API-100", Unit: "kg",
 			Issued: d("12.50"), Consumed: d("12.49"), Returned: d("0.01"), Tolerance: d("0.005")}},
 		Yield: &mes.YieldCheck{Expected: d("12.50"), Actual: d("12.10"), Unit: "kg",
 			Range: mes.Range{Min: d("98"), Max: d("101")}},

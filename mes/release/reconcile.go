@@ -1,11 +1,13 @@
-package mes
+package release
 
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/interlock-mes/interlock"
+	"github.com/interlock-mes/interlock/mes"
 
 	"github.com/shopspring/decimal"
 
@@ -36,19 +38,10 @@ type MaterialBalance struct {
 	Tolerance decimal.Decimal
 }
 
-// YieldCheck asks for the batch's yield, Actual as a percentage of
-// Expected, to lie within Range (inclusive), such as 98 to 101.
-type YieldCheck struct {
-	Expected decimal.Decimal // the theoretical output; positive
-	Actual   decimal.Decimal // the output made; not negative
-	Unit     string          // of Expected and Actual
-	Range    Range           // accepted yield in percent
-}
-
 // ReconcileInput is what Reconcile checks.
 type ReconcileInput struct {
 	Materials []MaterialBalance
-	Yield     *YieldCheck // optional
+	Yield     *mes.YieldCheck // optional
 }
 
 // MaterialResult is the reconciliation of one material.
@@ -91,7 +84,7 @@ func (r *Reconciliation) Balanced() bool { return len(r.Discrepancies) == 0 }
 
 // ErrInvalidReconciliation is matched (errors.Is) by every
 // *ReconcileInputError.
-var ErrInvalidReconciliation = errors.New("invalid reconciliation input")
+var ErrInvalidReconciliation = fmt.Errorf("reconciliation: %w", interlock.ErrInvalid)
 
 // ReconcileInputError lists every problem of a reconciliation's input.
 type ReconcileInputError struct {
@@ -99,7 +92,7 @@ type ReconcileInputError struct {
 }
 
 func (e *ReconcileInputError) Error() string {
-	return fmt.Sprintf("mes: invalid reconciliation input: %s", strings.Join(e.Problems, "; "))
+	return fmt.Sprintf("release: invalid reconciliation input: %s", strings.Join(e.Problems, "; "))
 }
 
 // Unwrap makes errors.Is(err, ErrInvalidReconciliation) true.
@@ -234,7 +227,7 @@ func FlowOf(recs []audit.Record, subject string) (in, out []LotQuantity, err err
 			Quantities []event.Quantity `json:"quantities"`
 		}
 		if err := json.Unmarshal(r.Payload, &p); err != nil {
-			return nil, nil, fmt.Errorf("mes: %s v%d (%s): %w", r.Stream, r.Version, r.Type, err)
+			return nil, nil, fmt.Errorf("release: %s v%d (%s): %w", r.Stream, r.Version, r.Type, err)
 		}
 		for _, q := range p.Quantities {
 			if lot, ok := strings.CutPrefix(q.From, "lot/"); ok && q.To == subject {
@@ -248,15 +241,28 @@ func FlowOf(recs []audit.Record, subject string) (in, out []LotQuantity, err err
 	return in, out, nil
 }
 
-// Reconcile reconciles batch at completion (see the function Reconcile),
-// and when a check fails opens a deviation on batch by actor, the
-// exception "reconcile-<commandID>" with source "rule", each material's
-// difference and the yield as system evidence, the whole reconciliation as
-// its details, and consequence c (a completed batch usually permits none;
-// the open deviation blocks its release). It returns the reconciliation,
-// and what Open returns when a deviation opened (nil when the batch is
-// balanced).
-func (x *Exceptions) Reconcile(ctx context.Context, commandID, actor, batch string, in ReconcileInput, c Consequence) (*Reconciliation, *Opened, error) {
+// BatchReconciliation asks ReconcileBatch to reconcile a batch at
+// completion.
+type BatchReconciliation struct {
+	// CommandID identifies the command that opens the deviation, when one
+	// opens; the deviation is "reconcile-<CommandID>".
+	CommandID string
+	Actor     string
+	Batch     string
+	Input     ReconcileInput
+	// Consequence is what the deviation does to the batch (a completed
+	// batch usually permits none; the open deviation blocks its release).
+	Consequence mes.Consequence
+}
+
+// ReconcileBatch reconciles req.Batch (see the function Reconcile), and
+// when a check fails opens a deviation on it through x by req.Actor, with
+// source "rule", each material's difference and the yield as system
+// evidence, and the whole reconciliation as its details. It returns the
+// reconciliation, and what Exceptions.Open returns when a deviation opened
+// (nil when the batch is balanced).
+func ReconcileBatch(ctx context.Context, x *mes.Exceptions, req BatchReconciliation) (*Reconciliation, *mes.Opened, error) {
+	commandID, actor, batch, in, c := req.CommandID, req.Actor, req.Batch, req.Input, req.Consequence
 	r, err := Reconcile(in)
 	if err != nil {
 		return nil, nil, err
@@ -268,7 +274,7 @@ func (x *Exceptions) Reconcile(ctx context.Context, commandID, actor, batch stri
 		Reconciliation *Reconciliation `json:"reconciliation"`
 	}{r})
 	if err != nil {
-		return nil, nil, fmt.Errorf("mes: encode reconciliation of %s: %w", batch, err)
+		return nil, nil, fmt.Errorf("release: encode reconciliation of %s: %w", batch, err)
 	}
 	var evidence []gate.Evidence
 	for _, m := range r.Materials {
@@ -281,9 +287,9 @@ func (x *Exceptions) Reconcile(ctx context.Context, commandID, actor, batch stri
 	for i, d := range r.Discrepancies {
 		msgs[i] = d.Message
 	}
-	opened, err := x.Open(ctx, commandID, actor, Deviation{
-		ID: "reconcile-" + commandID, Kind: ExceptionDeviation, Summary: "reconciliation failed: " + strings.Join(msgs, "; "),
-		Subject: batch, Source: SourceRule, Consequence: c, Evidence: evidence, Details: details,
+	opened, err := x.Open(ctx, commandID, actor, mes.Deviation{
+		ID: "reconcile-" + commandID, Kind: mes.ExceptionDeviation, Summary: "reconciliation failed: " + strings.Join(msgs, "; "),
+		Subject: batch, Source: mes.SourceRule, Consequence: c, Evidence: evidence, Details: details,
 	})
 	return r, opened, err
 }
