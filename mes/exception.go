@@ -40,7 +40,6 @@ const (
 	ExceptionHold = "hold"
 )
 
-
 // ExceptionSource says what opened an exception.
 type ExceptionSource string
 
