@@ -3,8 +3,9 @@ package mes_test
 import (
 	"context"
 	"errors"
-	"github.com/interlock-mes/interlock/mes"
 	"testing"
+
+	"github.com/interlock-mes/interlock/mes"
 
 	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"

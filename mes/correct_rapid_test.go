@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/interlock-mes/interlock/mes"
 	"slices"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/interlock-mes/interlock/mes"
+	"github.com/interlock-mes/interlock/mes/correction"
 
 	"github.com/shopspring/decimal"
 	"pgregory.net/rapid"
@@ -31,7 +33,7 @@ func TestCorrectionsAgainstModel(t *testing.T) {
 	t.Parallel()
 	logModel := must[*mes.Model](t)(mes.NewModel("log", 1).States("open").Initial("open").
 		Permit("open", "record", "open", mes.Recording("value.recorded")).Build())
-	cm := must[*mes.CorrectionModel](t)(mes.NewCorrectionModel(mes.CorrectionPolicy{
+	cm := must[*correction.Model](t)(correction.NewModel(correction.Policy{
 		Roles: []string{"operator", "qa"}, ReviewerRoles: []string{"qa"}}))
 	const subject = "batch-R1"
 	rapid.Check(t, func(rt *rapid.T) {
@@ -44,11 +46,11 @@ func TestCorrectionsAgainstModel(t *testing.T) {
 		type corr struct {
 			version  int64
 			actor    string
-			old, new mes.RecordedValue
+			old, new correction.RecordedValue
 			reviewed bool
 		}
 		type value struct {
-			original, current mes.RecordedValue
+			original, current correction.RecordedValue
 			corrections       []*corr
 		}
 		values := map[key]*value{}
@@ -56,11 +58,11 @@ func TestCorrectionsAgainstModel(t *testing.T) {
 		originals := map[int64]audit.Record{}
 		n := 0
 		id := func() string { n++; return "cmd-" + strconv.Itoa(n) }
-		weightOf := func(rt *rapid.T) mes.RecordedValue {
-			return mes.Measured(decimal.New(int64(rapid.IntRange(1, 3).Draw(rt, "decigrams")), -1), "kg")
+		weightOf := func(rt *rapid.T) correction.RecordedValue {
+			return correction.Measured(decimal.New(int64(rapid.IntRange(1, 3).Draw(rt, "decigrams")), -1), "kg")
 		}
-		countOf := func(rt *rapid.T) mes.RecordedValue {
-			return mes.JSONValue(json.RawMessage(strconv.Itoa(rapid.IntRange(1, 3).Draw(rt, "count"))))
+		countOf := func(rt *rapid.T) correction.RecordedValue {
+			return correction.JSONValue(json.RawMessage(strconv.Itoa(rapid.IntRange(1, 3).Draw(rt, "count"))))
 		}
 		rt.Repeat(map[string]func(*rapid.T){
 			"record": func(rt *rapid.T) {
@@ -75,7 +77,7 @@ func TestCorrectionsAgainstModel(t *testing.T) {
 				originals[r.Version] = r
 				for _, kv := range []struct {
 					name string
-					v    mes.RecordedValue
+					v    correction.RecordedValue
 				}{{"w", w}, {"c", c}} {
 					k := key{r.Version, kv.name}
 					values[k] = &value{original: kv.v, current: kv.v}
@@ -98,7 +100,7 @@ func TestCorrectionsAgainstModel(t *testing.T) {
 				}
 				actor := rapid.SampledFrom([]string{"op-7", "qa-3"}).Draw(rt, "corrector")
 				reason := rapid.SampledFrom([]string{"", "misread"}).Draw(rt, "reason")
-				out, err := sg.e.Correct(ctx, mes.Correction{ID: id(), Model: cm, Subject: subject, Corrects: via, Name: k.name,
+				out, err := correction.Correct(ctx, sg.e, correction.Correction{ID: id(), Model: cm, Subject: subject, Corrects: via, Name: k.name,
 					New: nv, Reason: reason, Actor: actor})
 				want := reason != "" && !nv.Equal(v.current)
 				if got := err == nil; got != want || (err != nil && !errors.Is(err, mes.ErrDenied)) {
@@ -123,7 +125,7 @@ func TestCorrectionsAgainstModel(t *testing.T) {
 				}
 				c := rapid.SampledFrom(open).Draw(rt, "correction")
 				reviewer := rapid.SampledFrom([]string{"op-7", "qa-3"}).Draw(rt, "reviewer")
-				_, err := sg.e.ReviewCorrection(ctx, mes.CorrectionReview{ID: id(), Model: cm, Subject: subject, Reviews: c.version,
+				_, err := correction.ReviewCorrection(ctx, sg.e, correction.Review{ID: id(), Model: cm, Subject: subject, Reviews: c.version,
 					Actor: reviewer, Signatures: []mes.Sign{{Meaning: "reviewed", Challenge: full(reviewer)}}})
 				want := reviewer == "qa-3" && c.actor != "qa-3"
 				if got := err == nil; got != want || (err != nil && !errors.Is(err, mes.ErrDenied)) {
@@ -142,7 +144,7 @@ func TestCorrectionsAgainstModel(t *testing.T) {
 						rt.Fatalf("original v%d changed", v)
 					}
 				}
-				current, err := mes.CurrentValues(recs)
+				current, err := correction.CurrentValues(recs)
 				if err != nil {
 					rt.Fatal(err)
 				}
@@ -167,7 +169,7 @@ func TestCorrectionsAgainstModel(t *testing.T) {
 						}
 					}
 				}
-				u, err := mes.UnreviewedCorrections(recs)
+				u, err := correction.Unreviewed(recs)
 				if err != nil {
 					rt.Fatal(err)
 				}
@@ -195,8 +197,8 @@ func FuzzCorrectedValues(f *testing.F) {
 		[]byte(`null`), []byte(`{"corrects":1,"name":"a","new":"z","old":[1,{"b":null}],"source":"data"}`))
 	f.Add([]byte(`{}`), []byte(`[{"Name":"w","HasValue":true,"Value":"1e400","Unit":""}]`), []byte(`{"corrects":0,"source":"nowhere"}`))
 	f.Fuzz(func(t *testing.T, payload, evidence, data []byte) {
-		corr, err := json.Marshal(map[string]any{"command": "correct", "command_id": "k", "model": mes.CorrectionModelName,
-			"model_version": 1, "step": mes.CorrectionStep("k"), "from": "new", "to": "corrected", "data": json.RawMessage(data)})
+		corr, err := json.Marshal(map[string]any{"command": "correct", "command_id": "k", "model": correction.ModelName,
+			"model_version": 1, "step": correction.Step("k"), "from": "new", "to": "corrected", "data": json.RawMessage(data)})
 		if err != nil {
 			corr = data
 		}
@@ -204,7 +206,7 @@ func FuzzCorrectedValues(f *testing.F) {
 			{Stream: "s", Version: 1, Type: "t.done", Actor: "a", Payload: payload, Evidence: evidence},
 			{Stream: "s", Version: 2, Type: event.ValueCorrected, Actor: "b", Payload: corr},
 		}
-		values, err := mes.CurrentValues(recs)
+		values, err := correction.CurrentValues(recs)
 		if err != nil {
 			return
 		}
@@ -217,11 +219,11 @@ func FuzzCorrectedValues(f *testing.F) {
 				t.Fatalf("value %+v: current is not its latest correction", v)
 			}
 		}
-		all, err := mes.CorrectionsOf(recs)
+		all, err := correction.List(recs)
 		if err != nil {
 			t.Fatalf("CorrectionsOf failed where CurrentValues did not: %v", err)
 		}
-		if u, err := mes.UnreviewedCorrections(recs); err != nil || len(u) != len(all) {
+		if u, err := correction.Unreviewed(recs); err != nil || len(u) != len(all) {
 			t.Fatalf("UnreviewedCorrections = %v, %v; want all %d corrections (none is reviewed)", u, err, len(all))
 		}
 	})

@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/interlock-mes/interlock/mes"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/interlock-mes/interlock/mes"
+	"github.com/interlock-mes/interlock/mes/correction"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -27,7 +29,7 @@ import (
 // needs a QA approval for every correction.
 type correcting struct {
 	*signing
-	cm *mes.CorrectionModel
+	cm *correction.Model
 }
 
 const (
@@ -43,7 +45,7 @@ func newCorrecting(t *testing.T, s storage.Store) *correcting {
 		sg.facts.run("person", event.PersonStream(p.id), mes.CmdRegister, map[string]string{"name": "Person " + p.id})
 		sg.facts.run("person", event.PersonStream(p.id), mes.CmdGrantRole, map[string]string{"role": p.role})
 	}
-	cm := must[*mes.CorrectionModel](t)(mes.NewCorrectionModel(mes.CorrectionPolicy{
+	cm := must[*correction.Model](t)(correction.NewModel(correction.Policy{
 		Roles: []string{"supervisor", "operator", "qa"}, RequireApproval: true,
 		ApproverRoles: []string{"qa"}, ReviewerRoles: []string{"qa"},
 	}))
@@ -58,15 +60,17 @@ func newCorrecting(t *testing.T, s storage.Store) *correcting {
 	return &correcting{signing: sg, cm: cm}
 }
 
-func kg(tb testing.TB, v string) mes.RecordedValue { return mes.Measured(decimalOf(tb, v), "kg") }
+func kg(tb testing.TB, v string) correction.RecordedValue {
+	return correction.Measured(decimalOf(tb, v), "kg")
+}
 
 func approvedBy(user string) []mes.Sign {
 	return []mes.Sign{{Meaning: "approved", Challenge: full(user)}}
 }
 
 // correct asks to correct the batch's record at version.
-func (c *correcting) correct(id string, version int64, name string, v mes.RecordedValue, actor string, sigs []mes.Sign) mes.Correction {
-	return mes.Correction{ID: id, Model: c.cm, Subject: correctedBatch, Corrects: version, Name: name, New: v,
+func (c *correcting) correct(id string, version int64, name string, v correction.RecordedValue, actor string, sigs []mes.Sign) correction.Correction {
+	return correction.Correction{ID: id, Model: c.cm, Subject: correctedBatch, Corrects: version, Name: name, New: v,
 		Reason: "transcription error, checked against the printout", Actor: actor, Signatures: sigs}
 }
 
@@ -94,11 +98,11 @@ func TestCorrectWeight(t *testing.T) {
 		c := newCorrecting(t, s)
 		before := c.load(t)
 
-		out, err := c.e.Correct(ctx, c.correct("corr-1", completedAt, "net-weight", kg(t, "12.51"), "sup-1", approvedBy("qa-3")))
+		out, err := correction.Correct(ctx, c.e, c.correct("corr-1", completedAt, "net-weight", kg(t, "12.51"), "sup-1", approvedBy("qa-3")))
 		if err != nil {
 			t.Fatalf("correct: %v", err)
 		}
-		if !out.Allowed || out.From != mes.CorrectionNew || out.To != mes.CorrectionRecorded || len(out.Records) != 2 ||
+		if !out.Allowed || out.From != correction.Initial || out.To != correction.Corrected || len(out.Records) != 2 ||
 			out.Records[0].Type != event.ValueCorrected || out.Records[1].Type != event.SignatureApplied {
 			t.Fatalf("outcome %+v: want an allowed correction and its approval", out)
 		}
@@ -113,18 +117,18 @@ func TestCorrectWeight(t *testing.T) {
 		}
 		wantData := `{"corrects":2,"name":"net-weight","new":{"unit":"kg","value":"12.51"},"old":{"unit":"kg","value":"12.61"},` +
 			`"reason":"transcription error, checked against the printout","source":"evidence"}`
-		if payload.Model != mes.CorrectionModelName || payload.Step != mes.CorrectionStep("corr-1") || string(payload.Data) != wantData {
-			t.Errorf("payload %s\nwant model %q, step %q and data %s", out.Records[0].Payload, mes.CorrectionModelName, mes.CorrectionStep("corr-1"), wantData)
+		if payload.Model != correction.ModelName || payload.Step != correction.Step("corr-1") || string(payload.Data) != wantData {
+			t.Errorf("payload %s\nwant model %q, step %q and data %s", out.Records[0].Payload, correction.ModelName, correction.Step("corr-1"), wantData)
 		}
 
 		// A correction of the correction corrects the current value; the
 		// original performer may correct but another person approves.
-		out, err = c.e.Correct(ctx, c.correct("corr-2", first, "net-weight", kg(t, "12.52"), "op-7", approvedBy("qa-4")))
+		out, err = correction.Correct(ctx, c.e, c.correct("corr-2", first, "net-weight", kg(t, "12.52"), "op-7", approvedBy("qa-4")))
 		if err != nil {
 			t.Fatalf("correct the correction: %v", err)
 		}
 		second := out.Records[0].Version
-		out, err = c.e.Correct(ctx, c.correct("corr-3", completedAt, "containers", mes.JSONValue(json.RawMessage(`4`)), "sup-1", approvedBy("qa-3")))
+		out, err = correction.Correct(ctx, c.e, c.correct("corr-3", completedAt, "containers", correction.JSONValue(json.RawMessage(`4`)), "sup-1", approvedBy("qa-3")))
 		if err != nil {
 			t.Fatalf("correct the data: %v", err)
 		}
@@ -135,33 +139,33 @@ func TestCorrectWeight(t *testing.T) {
 			t.Errorf("the records before the corrections changed (-before +after):\n%s", diff)
 		}
 		reason := "transcription error, checked against the printout"
-		c1 := mes.CorrectionEntry{Version: first, CommandID: "corr-1", Step: mes.CorrectionStep("corr-1"), Actor: "sup-1", Time: now,
-			Corrects: completedAt, Name: "net-weight", Source: mes.SourceEvidence, Original: kg(t, "12.61"),
+		c1 := correction.Entry{Version: first, CommandID: "corr-1", Step: correction.Step("corr-1"), Actor: "sup-1", Time: now,
+			Corrects: completedAt, Name: "net-weight", Source: correction.SourceEvidence, Original: kg(t, "12.61"),
 			Old: kg(t, "12.61"), New: kg(t, "12.51"), Reason: reason, Approvers: []string{"qa-3"}}
-		c2 := mes.CorrectionEntry{Version: second, CommandID: "corr-2", Step: mes.CorrectionStep("corr-2"), Actor: "op-7", Time: now,
-			Corrects: completedAt, Supersedes: first, Name: "net-weight", Source: mes.SourceEvidence, Original: kg(t, "12.61"),
+		c2 := correction.Entry{Version: second, CommandID: "corr-2", Step: correction.Step("corr-2"), Actor: "op-7", Time: now,
+			Corrects: completedAt, Supersedes: first, Name: "net-weight", Source: correction.SourceEvidence, Original: kg(t, "12.61"),
 			Old: kg(t, "12.51"), New: kg(t, "12.52"), Reason: reason, Approvers: []string{"qa-4"}}
-		c3 := mes.CorrectionEntry{Version: third, CommandID: "corr-3", Step: mes.CorrectionStep("corr-3"), Actor: "sup-1", Time: now,
-			Corrects: completedAt, Name: "containers", Source: mes.SourceData, Original: mes.JSONValue(json.RawMessage(`3`)),
-			Old: mes.JSONValue(json.RawMessage(`3`)), New: mes.JSONValue(json.RawMessage(`4`)), Reason: reason, Approvers: []string{"qa-3"}}
-		want := []mes.CurrentValue{
-			{Record: completedAt, Type: "batch.completed", Actor: "op-7", Source: mes.SourceEvidence, Name: "net-weight",
-				Original: kg(t, "12.61"), Current: kg(t, "12.52"), Corrections: []mes.CorrectionEntry{c1, c2}},
-			{Record: completedAt, Type: "batch.completed", Actor: "op-7", Source: mes.SourceData, Name: "containers",
-				Original: mes.JSONValue(json.RawMessage(`3`)), Current: mes.JSONValue(json.RawMessage(`4`)), Corrections: []mes.CorrectionEntry{c3}},
+		c3 := correction.Entry{Version: third, CommandID: "corr-3", Step: correction.Step("corr-3"), Actor: "sup-1", Time: now,
+			Corrects: completedAt, Name: "containers", Source: correction.SourceData, Original: correction.JSONValue(json.RawMessage(`3`)),
+			Old: correction.JSONValue(json.RawMessage(`3`)), New: correction.JSONValue(json.RawMessage(`4`)), Reason: reason, Approvers: []string{"qa-3"}}
+		want := []correction.CurrentValue{
+			{Record: completedAt, Type: "batch.completed", Actor: "op-7", Source: correction.SourceEvidence, Name: "net-weight",
+				Original: kg(t, "12.61"), Current: kg(t, "12.52"), Corrections: []correction.Entry{c1, c2}},
+			{Record: completedAt, Type: "batch.completed", Actor: "op-7", Source: correction.SourceData, Name: "containers",
+				Original: correction.JSONValue(json.RawMessage(`3`)), Current: correction.JSONValue(json.RawMessage(`4`)), Corrections: []correction.Entry{c3}},
 		}
-		got, err := mes.CurrentValues(after)
+		got, err := correction.CurrentValues(after)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if diff := cmp.Diff(want, got, valueCmp); diff != "" {
 			t.Errorf("CurrentValues (-want +got):\n%s", diff)
 		}
-		unreviewed, err := mes.UnreviewedCorrections(after)
+		unreviewed, err := correction.Unreviewed(after)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if diff := cmp.Diff([]mes.CorrectionEntry{c1, c2, c3}, unreviewed, valueCmp); diff != "" {
+		if diff := cmp.Diff([]correction.Entry{c1, c2, c3}, unreviewed, valueCmp); diff != "" {
 			t.Errorf("UnreviewedCorrections (-want +got):\n%s", diff)
 		}
 		for _, check := range mes.VerifySignatures(after, c.pub) {
@@ -170,7 +174,7 @@ func TestCorrectWeight(t *testing.T) {
 			}
 		}
 		// Resubmitting a correction replays it: one effect, one record.
-		again, err := c.e.Correct(ctx, c.correct("corr-1", completedAt, "net-weight", kg(t, "12.51"), "sup-1", approvedBy("qa-3")))
+		again, err := correction.Correct(ctx, c.e, c.correct("corr-1", completedAt, "net-weight", kg(t, "12.51"), "sup-1", approvedBy("qa-3")))
 		if err != nil || !again.Replayed || again.Records[0].Version != first {
 			t.Errorf("resubmitted correction: %+v, %v; want a replay of v%d", again, err, first)
 		}
@@ -192,49 +196,49 @@ func TestCorrectDenials(t *testing.T) {
 			Command: mes.CmdComplete, Actor: "op-7"}); !errors.Is(err, mes.ErrDenied) {
 			t.Fatalf("completing twice: %v; want a denial", err)
 		}
-		if _, err := c.e.Correct(ctx, c.correct("corr-1", completedAt, "net-weight", kg(t, "12.51"), "qa-4", approvedBy("qa-3"))); err != nil {
+		if _, err := correction.Correct(ctx, c.e, c.correct("corr-1", completedAt, "net-weight", kg(t, "12.51"), "qa-4", approvedBy("qa-3"))); err != nil {
 			t.Fatalf("correct: %v", err)
 		}
-		const denied, correction, approval = 3, 4, 5
+		const denied, correctionAt, approval = 3, 4, 5
 		session := signature.Challenge{Session: "a-session", Secret: signature.NewSecret(testSecret)}
 		self, role := mes.CodeSignatureSelf, mes.CodeSignatureRole
 		cases := []struct {
 			name   string
-			modify func(*mes.Correction)
+			modify func(*correction.Correction)
 			want   []gate.Code
 		}{
-			{"no reason", func(x *mes.Correction) { x.Reason = "" }, []gate.Code{mes.CodeCorrectionNoReason}},
-			{"a blank reason", func(x *mes.Correction) { x.Reason = " \t" }, []gate.Code{mes.CodeCorrectionNoReason}},
-			{"no approval", func(x *mes.Correction) { x.Signatures = nil }, []gate.Code{mes.CodeSignatureMissing}},
-			{"self-approval", func(x *mes.Correction) { x.Actor, x.Signatures = "qa-5", approvedBy("qa-5") }, []gate.Code{self}},
-			{"approval by who recorded the value", func(x *mes.Correction) { x.Signatures = approvedBy("op-7") }, []gate.Code{self}},
-			{"approval by an earlier corrector of the value", func(x *mes.Correction) { x.Signatures = approvedBy("qa-4") }, []gate.Code{self}},
-			{"approver without a role", func(x *mes.Correction) { x.Signatures = approvedBy("op-9") }, []gate.Code{role}},
-			{"approver not named", func(x *mes.Correction) { x.Signatures = []mes.Sign{{Meaning: "approved", Challenge: session}} },
-				[]gate.Code{mes.CodeCorrectionApproverUnnamed}},
-			{"corrector without a role", func(x *mes.Correction) { x.Actor = "op-9" }, []gate.Code{gate.CodeRoleMissing}},
-			{"unknown original version", func(x *mes.Correction) { x.Corrects = 99 }, []gate.Code{mes.CodeCorrectionUnknownRecord}},
-			{"version zero", func(x *mes.Correction) { x.Corrects = 0 }, []gate.Code{mes.CodeCorrectionUnknownRecord}},
-			{"a denied attempt", func(x *mes.Correction) { x.Corrects = denied }, []gate.Code{mes.CodeCorrectionNotCorrectable}},
-			{"a signature", func(x *mes.Correction) { x.Corrects = approval }, []gate.Code{mes.CodeCorrectionNotCorrectable}},
-			{"a value the record does not hold", func(x *mes.Correction) { x.Name = "tare" }, []gate.Code{mes.CodeCorrectionUnknownValue}},
-			{"data for a measured value", func(x *mes.Correction) { x.New = mes.JSONValue(json.RawMessage(`12.5`)) }, []gate.Code{mes.CodeCorrectionUnknownValue}},
-			{"another value through its correction", func(x *mes.Correction) {
-				x.Corrects, x.Name, x.New = correction, "containers", mes.JSONValue(json.RawMessage(`4`))
-			}, []gate.Code{mes.CodeCorrectionUnknownValue}},
-			{"the current value again", func(x *mes.Correction) { x.New = kg(t, "12.510") }, []gate.Code{mes.CodeCorrectionUnchanged}},
-			{"no reason, no role, no such record", func(x *mes.Correction) { x.Reason, x.Actor, x.Corrects = "", "op-9", 99 },
-				[]gate.Code{gate.CodeRoleMissing, mes.CodeCorrectionUnknownRecord, mes.CodeCorrectionNoReason}},
+			{"no reason", func(x *correction.Correction) { x.Reason = "" }, []gate.Code{correction.CodeNoReason}},
+			{"a blank reason", func(x *correction.Correction) { x.Reason = " \t" }, []gate.Code{correction.CodeNoReason}},
+			{"no approval", func(x *correction.Correction) { x.Signatures = nil }, []gate.Code{mes.CodeSignatureMissing}},
+			{"self-approval", func(x *correction.Correction) { x.Actor, x.Signatures = "qa-5", approvedBy("qa-5") }, []gate.Code{self}},
+			{"approval by who recorded the value", func(x *correction.Correction) { x.Signatures = approvedBy("op-7") }, []gate.Code{self}},
+			{"approval by an earlier corrector of the value", func(x *correction.Correction) { x.Signatures = approvedBy("qa-4") }, []gate.Code{self}},
+			{"approver without a role", func(x *correction.Correction) { x.Signatures = approvedBy("op-9") }, []gate.Code{role}},
+			{"approver not named", func(x *correction.Correction) { x.Signatures = []mes.Sign{{Meaning: "approved", Challenge: session}} },
+				[]gate.Code{correction.CodeApproverUnnamed}},
+			{"corrector without a role", func(x *correction.Correction) { x.Actor = "op-9" }, []gate.Code{gate.CodeRoleMissing}},
+			{"unknown original version", func(x *correction.Correction) { x.Corrects = 99 }, []gate.Code{correction.CodeUnknownRecord}},
+			{"version zero", func(x *correction.Correction) { x.Corrects = 0 }, []gate.Code{correction.CodeUnknownRecord}},
+			{"a denied attempt", func(x *correction.Correction) { x.Corrects = denied }, []gate.Code{correction.CodeNotCorrectable}},
+			{"a signature", func(x *correction.Correction) { x.Corrects = approval }, []gate.Code{correction.CodeNotCorrectable}},
+			{"a value the record does not hold", func(x *correction.Correction) { x.Name = "tare" }, []gate.Code{correction.CodeUnknownValue}},
+			{"data for a measured value", func(x *correction.Correction) { x.New = correction.JSONValue(json.RawMessage(`12.5`)) }, []gate.Code{correction.CodeUnknownValue}},
+			{"another value through its correction", func(x *correction.Correction) {
+				x.Corrects, x.Name, x.New = correctionAt, "containers", correction.JSONValue(json.RawMessage(`4`))
+			}, []gate.Code{correction.CodeUnknownValue}},
+			{"the current value again", func(x *correction.Correction) { x.New = kg(t, "12.510") }, []gate.Code{correction.CodeUnchanged}},
+			{"no reason, no role, no such record", func(x *correction.Correction) { x.Reason, x.Actor, x.Corrects = "", "op-9", 99 },
+				[]gate.Code{gate.CodeRoleMissing, correction.CodeUnknownRecord, correction.CodeNoReason}},
 		}
 		for i, tc := range cases {
 			before := c.load(t)
-			values, err := mes.CurrentValues(before)
+			values, err := correction.CurrentValues(before)
 			if err != nil {
 				t.Fatal(err)
 			}
 			req := c.correct("denied-"+string(rune('a'+i)), completedAt, "net-weight", kg(t, "12.55"), "sup-1", approvedBy("qa-3"))
 			tc.modify(&req)
-			out, err := c.e.Correct(ctx, req)
+			out, err := correction.Correct(ctx, c.e, req)
 			var de *mes.DeniedError
 			if !errors.As(err, &de) || out == nil || out.Allowed {
 				t.Errorf("%s: %+v, %v; want a denial with %s", tc.name, out, err, tc.want)
@@ -251,7 +255,7 @@ func TestCorrectDenials(t *testing.T) {
 			if len(after) != len(before)+1 || after[len(before)].Type != event.Denied || !strings.Contains(string(after[len(before)].Payload), string(tc.want[0])) {
 				t.Errorf("%s: the record gained %d records, last %s; want one denied attempt with %s", tc.name, len(after)-len(before), after[len(after)-1].Payload, tc.want)
 			}
-			got, err := mes.CurrentValues(after)
+			got, err := correction.CurrentValues(after)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -270,13 +274,13 @@ func TestCorrectionReview(t *testing.T) {
 	stores(t, func(t *testing.T, s storage.Store) {
 		ctx := context.Background()
 		c := newCorrecting(t, s)
-		out, err := c.e.Correct(ctx, c.correct("corr-1", completedAt, "net-weight", kg(t, "12.51"), "qa-4", approvedBy("qa-3")))
+		out, err := correction.Correct(ctx, c.e, c.correct("corr-1", completedAt, "net-weight", kg(t, "12.51"), "qa-4", approvedBy("qa-3")))
 		if err != nil {
 			t.Fatalf("correct: %v", err)
 		}
 		corr := out.Records[0].Version
-		review := func(id string, version int64, signer string) mes.CorrectionReview {
-			r := mes.CorrectionReview{ID: id, Model: c.cm, Subject: correctedBatch, Reviews: version, Actor: signer}
+		review := func(id string, version int64, signer string) correction.Review {
+			r := correction.Review{ID: id, Model: c.cm, Subject: correctedBatch, Reviews: version, Actor: signer}
 			if signer != "" {
 				r.Signatures = []mes.Sign{{Meaning: "reviewed", Challenge: full(signer)}}
 			}
@@ -284,52 +288,52 @@ func TestCorrectionReview(t *testing.T) {
 		}
 		for _, tc := range []struct {
 			name string
-			req  mes.CorrectionReview
+			req  correction.Review
 			want gate.Code
 		}{
 			{"by the corrector", review("rev-self", corr, "qa-4"), mes.CodeSignatureSelf},
 			{"by someone without a reviewer role", review("rev-role", corr, "op-9"), mes.CodeSignatureRole},
-			{"without a signature", mes.CorrectionReview{ID: "rev-none", Model: c.cm, Subject: correctedBatch, Reviews: corr, Actor: "qa-5"}, mes.CodeSignatureMissing},
+			{"without a signature", correction.Review{ID: "rev-none", Model: c.cm, Subject: correctedBatch, Reviews: corr, Actor: "qa-5"}, mes.CodeSignatureMissing},
 		} {
-			_, err := c.e.ReviewCorrection(ctx, tc.req)
+			_, err := correction.ReviewCorrection(ctx, c.e, tc.req)
 			var de *mes.DeniedError
 			if !errors.As(err, &de) || !hasCode(de.Reasons, tc.want) {
 				t.Errorf("review %s: %v; want a denial with %s", tc.name, err, tc.want)
 			}
 		}
-		if u, err := mes.UnreviewedCorrections(c.load(t)); err != nil || len(u) != 1 || u[0].Version != corr {
+		if u, err := correction.Unreviewed(c.load(t)); err != nil || len(u) != 1 || u[0].Version != corr {
 			t.Fatalf("UnreviewedCorrections = %+v, %v; want the correction v%d", u, err, corr)
 		}
 
-		out, err = c.e.ReviewCorrection(ctx, review("rev-1", corr, "qa-5"))
+		out, err = correction.ReviewCorrection(ctx, c.e, review("rev-1", corr, "qa-5"))
 		if err != nil {
 			t.Fatalf("review: %v", err)
 		}
-		if !out.Allowed || out.To != mes.CorrectionReviewed || len(out.Records) != 2 || out.Records[0].Type != event.CorrectionReviewed || out.Records[1].Type != event.SignatureApplied {
+		if !out.Allowed || out.To != correction.Reviewed || len(out.Records) != 2 || out.Records[0].Type != event.CorrectionReviewed || out.Records[1].Type != event.SignatureApplied {
 			t.Fatalf("review outcome %+v: want the review and its signature", out)
 		}
 		var p struct {
 			Step string          `json:"step"`
 			Data json.RawMessage `json:"data"`
 		}
-		if err := json.Unmarshal(out.Records[0].Payload, &p); err != nil || p.Step != mes.CorrectionStep("corr-1") || string(p.Data) != `{"reviews":`+itoa(corr)+`}` {
-			t.Errorf("review payload %s, %v; want step %s and data {\"reviews\":%d}", out.Records[0].Payload, err, mes.CorrectionStep("corr-1"), corr)
+		if err := json.Unmarshal(out.Records[0].Payload, &p); err != nil || p.Step != correction.Step("corr-1") || string(p.Data) != `{"reviews":`+itoa(corr)+`}` {
+			t.Errorf("review payload %s, %v; want step %s and data {\"reviews\":%d}", out.Records[0].Payload, err, correction.Step("corr-1"), corr)
 		}
 		recs := c.load(t)
-		all, err := mes.CorrectionsOf(recs)
+		all, err := correction.List(recs)
 		if err != nil || len(all) != 1 || all[0].Review != out.Records[0].Version || !all[0].Reviewed() ||
 			!cmp.Equal(all[0].Reviewers, []string{"qa-5"}) || !cmp.Equal(all[0].Approvers, []string{"qa-3"}) {
 			t.Errorf("CorrectionsOf = %+v, %v; want the correction reviewed by qa-5 at v%d", all, err, out.Records[0].Version)
 		}
-		if u, err := mes.UnreviewedCorrections(recs); err != nil || len(u) != 0 {
+		if u, err := correction.Unreviewed(recs); err != nil || len(u) != 0 {
 			t.Errorf("UnreviewedCorrections = %+v, %v; want none", u, err)
 		}
 
-		if _, err := c.e.ReviewCorrection(ctx, review("rev-2", corr, "qa-3")); !errors.Is(err, mes.ErrIllegalTransition) {
+		if _, err := correction.ReviewCorrection(ctx, c.e, review("rev-2", corr, "qa-3")); !errors.Is(err, mes.ErrIllegalTransition) {
 			t.Errorf("second review: %v; want it denied as illegal", err)
 		}
 		n := len(c.load(t))
-		if _, err := c.e.ReviewCorrection(ctx, review("rev-3", completedAt, "qa-5")); !errors.Is(err, mes.ErrNotACorrection) {
+		if _, err := correction.ReviewCorrection(ctx, c.e, review("rev-3", completedAt, "qa-5")); !errors.Is(err, correction.ErrNotCorrection) {
 			t.Errorf("review of the completion: %v; want ErrNotACorrection", err)
 		}
 		if got := len(c.load(t)); got != n {
@@ -346,22 +350,22 @@ func TestCorrectionModelNotExecutedDirectly(t *testing.T) {
 	t.Parallel()
 	c := newCorrecting(t, memory.New(&memory.Config{Clock: func() time.Time { return now }}))
 	ctx := context.Background()
-	_, err := c.e.Execute(ctx, mes.Request{ID: "direct", Model: c.cm.Model(), Subject: correctedBatch, Step: mes.CorrectionStep("direct"),
-		Command: mes.CmdCorrect, Actor: "sup-1", Data: json.RawMessage(`{"corrects":2,"name":"net-weight","new":{"unit":"kg","value":"1"},"source":"evidence"}`),
+	_, err := c.e.Execute(ctx, mes.Request{ID: "direct", Model: c.cm.Model(), Subject: correctedBatch, Step: correction.Step("direct"),
+		Command: correction.CmdCorrect, Actor: "sup-1", Data: json.RawMessage(`{"corrects":2,"name":"net-weight","new":{"unit":"kg","value":"1"},"source":"evidence"}`),
 		Signatures: approvedBy("qa-3")})
 	var de *mes.DeniedError
-	if !errors.As(err, &de) || !hasCode(de.Reasons, mes.CodeCorrectionDirect) {
-		t.Fatalf("direct correction: %v; want a denial with %s", err, mes.CodeCorrectionDirect)
+	if !errors.As(err, &de) || !hasCode(de.Reasons, correction.CodeDirect) {
+		t.Fatalf("direct correction: %v; want a denial with %s", err, correction.CodeDirect)
 	}
-	out, err := c.e.Correct(ctx, c.correct("corr-1", completedAt, "net-weight", kg(t, "12.51"), "sup-1", approvedBy("qa-3")))
+	out, err := correction.Correct(ctx, c.e, c.correct("corr-1", completedAt, "net-weight", kg(t, "12.51"), "sup-1", approvedBy("qa-3")))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.e.Execute(ctx, mes.Request{ID: "direct-review", Model: c.cm.Model(), Subject: correctedBatch, Step: mes.CorrectionStep("corr-1"),
-		Command: mes.CmdReviewCorrection, Actor: "qa-5", Data: json.RawMessage(`{"reviews":` + itoa(out.Records[0].Version) + `}`),
+	_, err = c.e.Execute(ctx, mes.Request{ID: "direct-review", Model: c.cm.Model(), Subject: correctedBatch, Step: correction.Step("corr-1"),
+		Command: correction.CmdReview, Actor: "qa-5", Data: json.RawMessage(`{"reviews":` + itoa(out.Records[0].Version) + `}`),
 		Signatures: []mes.Sign{{Meaning: "reviewed", Challenge: full("qa-5")}}})
-	if !errors.As(err, &de) || !hasCode(de.Reasons, mes.CodeCorrectionDirect) {
-		t.Fatalf("direct review: %v; want a denial with %s", err, mes.CodeCorrectionDirect)
+	if !errors.As(err, &de) || !hasCode(de.Reasons, correction.CodeDirect) {
+		t.Fatalf("direct review: %v; want a denial with %s", err, correction.CodeDirect)
 	}
 }
 
@@ -372,28 +376,28 @@ func TestCorrectInvalid(t *testing.T) {
 	c := newCorrecting(t, memory.New(&memory.Config{Clock: func() time.Time { return now }}))
 	ctx := context.Background()
 	n := len(c.load(t))
-	for name, modify := range map[string]func(*mes.Correction){
-		"no ID":                  func(x *mes.Correction) { x.ID = "" },
-		"no model":               func(x *mes.Correction) { x.Model = nil },
-		"no subject":             func(x *mes.Correction) { x.Subject = "" },
-		"no actor":               func(x *mes.Correction) { x.Actor = "" },
-		"no name":                func(x *mes.Correction) { x.Name = "" },
-		"no new value":           func(x *mes.Correction) { x.New = mes.RecordedValue{} },
-		"a measurement and JSON": func(x *mes.Correction) { x.New.JSON = json.RawMessage(`1`) },
-		"JSON that is not JSON":  func(x *mes.Correction) { x.New = mes.JSONValue(json.RawMessage(`{`)) },
+	for name, modify := range map[string]func(*correction.Correction){
+		"no ID":                  func(x *correction.Correction) { x.ID = "" },
+		"no model":               func(x *correction.Correction) { x.Model = nil },
+		"no subject":             func(x *correction.Correction) { x.Subject = "" },
+		"no actor":               func(x *correction.Correction) { x.Actor = "" },
+		"no name":                func(x *correction.Correction) { x.Name = "" },
+		"no new value":           func(x *correction.Correction) { x.New = correction.RecordedValue{} },
+		"a measurement and JSON": func(x *correction.Correction) { x.New.JSON = json.RawMessage(`1`) },
+		"JSON that is not JSON":  func(x *correction.Correction) { x.New = correction.JSONValue(json.RawMessage(`{`)) },
 	} {
 		req := c.correct("bad", completedAt, "net-weight", kg(t, "12.51"), "sup-1", approvedBy("qa-3"))
 		modify(&req)
-		if _, err := c.e.Correct(ctx, req); !errors.Is(err, mes.ErrInvalidCorrection) {
+		if _, err := correction.Correct(ctx, c.e, req); !errors.Is(err, correction.ErrInvalid) {
 			t.Errorf("%s: %v; want ErrInvalidCorrection", name, err)
 		}
 	}
-	for name, r := range map[string]mes.CorrectionReview{
+	for name, r := range map[string]correction.Review{
 		"no ID":    {Model: c.cm, Subject: correctedBatch, Reviews: 3, Actor: "qa-5"},
 		"no model": {ID: "r", Subject: correctedBatch, Reviews: 3, Actor: "qa-5"},
 		"no actor": {ID: "r", Model: c.cm, Subject: correctedBatch, Reviews: 3},
 	} {
-		if _, err := c.e.ReviewCorrection(ctx, r); !errors.Is(err, mes.ErrInvalidCorrection) {
+		if _, err := correction.ReviewCorrection(ctx, c.e, r); !errors.Is(err, correction.ErrInvalid) {
 			t.Errorf("review with %s: %v; want ErrInvalidCorrection", name, err)
 		}
 	}
@@ -405,7 +409,7 @@ func TestCorrectInvalid(t *testing.T) {
 // TestCorrectionPolicyProblems: a policy's problems are all reported.
 func TestCorrectionPolicyProblems(t *testing.T) {
 	t.Parallel()
-	_, err := mes.NewCorrectionModel(mes.CorrectionPolicy{RequireApproval: true, ReviewerRoles: []string{""}})
+	_, err := correction.NewModel(correction.Policy{RequireApproval: true, ReviewerRoles: []string{""}})
 	var de *mes.DefinitionError
 	if !errors.As(err, &de) || !errors.Is(err, mes.ErrDefinition) {
 		t.Fatalf("error %v; want a *DefinitionError", err)
@@ -414,7 +418,7 @@ func TestCorrectionPolicyProblems(t *testing.T) {
 	if diff := cmp.Diff(want, de.Problems); diff != "" {
 		t.Errorf("problems (-want +got):\n%s", diff)
 	}
-	_, err = mes.NewCorrectionModel(mes.CorrectionPolicy{Roles: []string{"operator"}, ApproverRoles: []string{"qa"}, ReviewerRoles: []string{"qa"}})
+	_, err = correction.NewModel(correction.Policy{Roles: []string{"operator"}, ApproverRoles: []string{"qa"}, ReviewerRoles: []string{"qa"}})
 	if !errors.As(err, &de) || !cmp.Equal(de.Problems, []string{"ApproverRoles are given but RequireApproval is not set"}) {
 		t.Errorf("approver roles without approval: %v", err)
 	}

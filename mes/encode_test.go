@@ -3,8 +3,9 @@ package mes_test
 import (
 	"context"
 	"encoding/json"
-	"github.com/interlock-mes/interlock/mes"
 	"testing"
+
+	"github.com/interlock-mes/interlock/mes"
 
 	"github.com/shopspring/decimal"
 	"pgregory.net/rapid"

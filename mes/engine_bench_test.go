@@ -4,9 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/interlock-mes/interlock/mes"
 	"slices"
 	"testing"
+
+	"github.com/interlock-mes/interlock/mes"
 
 	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"

@@ -2,10 +2,11 @@ package mes_test
 
 import (
 	"fmt"
-	"github.com/interlock-mes/interlock/mes"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/interlock-mes/interlock/mes"
 
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/storage/postgres"

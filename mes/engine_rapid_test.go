@@ -4,8 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/interlock-mes/interlock/mes"
 	"testing"
+
+	"github.com/interlock-mes/interlock/mes"
 
 	"github.com/shopspring/decimal"
 	"pgregory.net/rapid"

@@ -5,11 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/interlock-mes/interlock/mes"
 	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/interlock-mes/interlock/mes"
 
 	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"

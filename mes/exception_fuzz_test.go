@@ -2,9 +2,10 @@ package mes_test
 
 import (
 	"errors"
-	"github.com/interlock-mes/interlock/mes"
 	"slices"
 	"testing"
+
+	"github.com/interlock-mes/interlock/mes"
 
 	"github.com/interlock-mes/interlock/audit"
 	"github.com/interlock-mes/interlock/event"

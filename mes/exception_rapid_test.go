@@ -4,11 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/interlock-mes/interlock/mes"
-	"github.com/interlock-mes/interlock/mes/release"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/interlock-mes/interlock/mes"
+	"github.com/interlock-mes/interlock/mes/release"
 
 	"pgregory.net/rapid"
 

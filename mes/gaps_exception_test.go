@@ -3,10 +3,11 @@ package mes_test
 import (
 	"context"
 	"errors"
-	"github.com/interlock-mes/interlock/mes"
-	"github.com/interlock-mes/interlock/mes/release"
 	"testing"
 	"time"
+
+	"github.com/interlock-mes/interlock/mes"
+	"github.com/interlock-mes/interlock/mes/release"
 
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/storage"

@@ -5,9 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/interlock-mes/interlock/mes"
 	"testing"
 	"time"
+
+	"github.com/interlock-mes/interlock/mes"
 
 	"github.com/google/go-cmp/cmp"
 

@@ -3,11 +3,12 @@ package mes_test
 import (
 	"errors"
 	"flag"
-	"github.com/interlock-mes/interlock/mes"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/interlock-mes/interlock/mes"
 
 	"github.com/google/go-cmp/cmp"
 )

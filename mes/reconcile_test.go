@@ -3,12 +3,13 @@ package mes_test
 import (
 	"context"
 	"errors"
-	"github.com/interlock-mes/interlock/mes"
-	"github.com/interlock-mes/interlock/mes/release"
 	"math/big"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/interlock-mes/interlock/mes"
+	"github.com/interlock-mes/interlock/mes/release"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/shopspring/decimal"

@@ -3,10 +3,11 @@ package mes_test
 import (
 	"context"
 	"fmt"
-	"github.com/interlock-mes/interlock/mes"
-	"github.com/interlock-mes/interlock/mes/release"
 	"testing"
 	"time"
+
+	"github.com/interlock-mes/interlock/mes"
+	"github.com/interlock-mes/interlock/mes/release"
 
 	"github.com/interlock-mes/interlock/storage/memory"
 )

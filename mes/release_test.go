@@ -5,13 +5,15 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
-	"github.com/interlock-mes/interlock"
-	"github.com/interlock-mes/interlock/mes"
-	"github.com/interlock-mes/interlock/mes/release"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/interlock-mes/interlock"
+	"github.com/interlock-mes/interlock/mes"
+	"github.com/interlock-mes/interlock/mes/correction"
+	"github.com/interlock-mes/interlock/mes/release"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -252,9 +254,9 @@ func TestReadinessBlockers(t *testing.T) {
 	v.exec(t, mes.Request{ID: "s30-start", Model: plain, Subject: b, Step: "S30", Command: mes.CmdStart, Actor: "op-7"})
 	must[*mes.Opened](t)(v.x.Open(ctx, "open-1", "op-7", mes.Deviation{ID: "DEV-1", Summary: "label misprint", Subject: b}))
 	must[*mes.Outcome](t)(v.x.PlaceHold(ctx, "hold-L7", "qa-3", mes.Hold{Target: mes.HoldLot, ID: "L7", Reason: "supplier complaint"}))
-	cm := must[*mes.CorrectionModel](t)(mes.NewCorrectionModel(mes.CorrectionPolicy{Roles: []string{"supervisor"}, ReviewerRoles: []string{"qa"}}))
-	corr := must[*mes.Outcome](t)(v.e.Correct(ctx, mes.Correction{ID: "corr-1", Model: cm, Subject: b, Corrects: completed, Name: "containers",
-		New: mes.JSONValue(json.RawMessage(`5`)), Reason: "miscounted", Actor: "sv-1"}))
+	cm := must[*correction.Model](t)(correction.NewModel(correction.Policy{Roles: []string{"supervisor"}, ReviewerRoles: []string{"qa"}}))
+	corr := must[*mes.Outcome](t)(correction.Correct(ctx, v.e, correction.Correction{ID: "corr-1", Model: cm, Subject: b, Corrects: completed, Name: "containers",
+		New: correction.JSONValue(json.RawMessage(`5`)), Reason: "miscounted", Actor: "sv-1"}))
 
 	cfg := &release.Config{Steps: []release.RequiredStep{{ID: "S10", Verify: true}, {ID: "S20", Verify: true}, {ID: "S30"}, {ID: "S40"}}}
 	got := must[*release.Verdict](t)(release.Readiness(ctx, v.s, b, cfg))

@@ -2,8 +2,9 @@ package mes_test
 
 import (
 	"errors"
-	"github.com/interlock-mes/interlock/mes"
 	"testing"
+
+	"github.com/interlock-mes/interlock/mes"
 
 	"github.com/google/go-cmp/cmp"
 )

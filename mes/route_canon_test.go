@@ -3,10 +3,11 @@ package mes_test
 import (
 	"bytes"
 	"errors"
-	"github.com/interlock-mes/interlock/mes"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/interlock-mes/interlock/mes"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/shopspring/decimal"

@@ -4,9 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/interlock-mes/interlock/mes"
 	"testing"
 	"time"
+
+	"github.com/interlock-mes/interlock/mes"
 
 	"github.com/google/go-cmp/cmp"
 

@@ -2,9 +2,10 @@ package mes_test
 
 import (
 	"errors"
+	"testing"
+
 	"github.com/interlock-mes/interlock/mes"
 	"github.com/interlock-mes/interlock/mes/release"
-	"testing"
 
 	"github.com/google/go-cmp/cmp"
 )

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/interlock-mes/interlock/mes/correction"
+
 	"github.com/shopspring/decimal"
 
 	"github.com/interlock-mes/interlock/audit"
@@ -140,7 +142,7 @@ func (b *builder) classifyGroup(g *group) {
 		r := d.rec
 		if r.Type != event.Denied {
 			b.transitions++
-			if d.p.Step == "" && d.p.Model != mes.CorrectionModelName && d.p.To != "" {
+			if d.p.Step == "" && d.p.Model != correction.ModelName && d.p.To != "" {
 				b.state = d.p.To
 			}
 			if m := d.p.model(); m != "" && !slices.Contains(b.models, m) {
@@ -154,9 +156,9 @@ func (b *builder) classifyGroup(g *group) {
 			if hasLimitCode(d.p.Reasons) {
 				home.Also = append(home.Also, KindOutOfLimit)
 			}
-		case d.p.Model == mes.CorrectionModelName && r.Type == event.ValueCorrected:
+		case d.p.Model == correction.ModelName && r.Type == event.ValueCorrected:
 			home = b.correction(d)
-		case d.p.Model == mes.CorrectionModelName && r.Type == event.CorrectionReviewed:
+		case d.p.Model == correction.ModelName && r.Type == event.CorrectionReviewed:
 			home = b.correctionReview(d)
 		case d.p.Override != nil:
 			home = b.transitionEntry(KindOverride, d)
@@ -412,7 +414,7 @@ func valueText(source string, raw json.RawMessage) string {
 	if len(raw) == 0 {
 		return ""
 	}
-	if source == string(mes.SourceEvidence) {
+	if source == string(correction.SourceEvidence) {
 		var m struct {
 			Unit  string          `json:"unit"`
 			Value decimal.Decimal `json:"value"`
@@ -428,13 +430,13 @@ func valueText(source string, raw json.RawMessage) string {
 // recorded it.
 func originalValue(r *audit.Record, name, source string) (string, bool) {
 	switch source {
-	case string(mes.SourceEvidence):
+	case string(correction.SourceEvidence):
 		for _, e := range evidenceOf(r) {
 			if e.Name == name && e.Value != "" {
 				return e.Value + " " + e.Unit, true
 			}
 		}
-	case string(mes.SourceData):
+	case string(correction.SourceData):
 		var p struct {
 			Data map[string]json.RawMessage `json:"data"`
 		}

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/interlock-mes/interlock/mes/correction"
+
 	"github.com/shopspring/decimal"
 
 	"github.com/interlock-mes/interlock/audit"
@@ -105,7 +107,7 @@ type plant struct {
 	facts map[string]*mes.Model
 
 	batch, weigh, check *mes.Model
-	corrections         *mes.CorrectionModel
+	corrections         *correction.Model
 	x                   *mes.Exceptions
 }
 
@@ -199,7 +201,7 @@ func (p *plant) models() {
 		Permit(mes.StepPending, mes.CmdComplete, mes.StepComplete, mes.Recording("step.completed"),
 			mes.WithEvidence(mes.EvidenceRequirement{Name: "label-count", Sources: []gate.Source{gate.SourceScanner, gate.SourceManual}})).
 		Build())
-	p.corrections = must[*mes.CorrectionModel](tb)(mes.NewCorrectionModel(mes.CorrectionPolicy{
+	p.corrections = must[*correction.Model](tb)(correction.NewModel(correction.Policy{
 		Roles: []string{"operator"}, ReviewerRoles: []string{"qa"}}))
 	p.x = must[*mes.Exceptions](tb)(mes.NewExceptions(p.e, &mes.ExceptionsConfig{Batch: p.batch,
 		Steps: map[string]*mes.Model{"S10": p.weigh, "S20": p.weigh, "S40": p.weigh}}))
@@ -373,18 +375,18 @@ func (p *plant) exceptional(batch string) []injected {
 
 	// The count is corrected and the correction reviewed; a second
 	// correction is not reviewed.
-	corr, err := p.e.Correct(ctx, mes.Correction{ID: id("correct-1"), Model: p.corrections, Subject: batch, Corrects: manual.Version,
-		Name: "label-count", New: mes.Measured(dec(p.tb, "42"), "pcs"), Reason: "two labels were miscounted", Actor: "op-7"})
+	corr, err := correction.Correct(ctx, p.e, correction.Correction{ID: id("correct-1"), Model: p.corrections, Subject: batch, Corrects: manual.Version,
+		Name: "label-count", New: correction.Measured(dec(p.tb, "42"), "pcs"), Reason: "two labels were miscounted", Actor: "op-7"})
 	if err != nil {
 		p.tb.Fatalf("correct: %v", err)
 	}
 	add(KindCorrection, corr.Records[0])
-	if _, err := p.e.ReviewCorrection(ctx, mes.CorrectionReview{ID: id("review-1"), Model: p.corrections, Subject: batch,
+	if _, err := correction.ReviewCorrection(ctx, p.e, correction.Review{ID: id("review-1"), Model: p.corrections, Subject: batch,
 		Reviews: corr.Records[0].Version, Actor: "qa-3", Signatures: []mes.Sign{sign("qa-3", "reviewed", "label log checked")}}); err != nil {
 		p.tb.Fatalf("review correction: %v", err)
 	}
-	corr2, err := p.e.Correct(ctx, mes.Correction{ID: id("correct-2"), Model: p.corrections, Subject: batch, Corrects: corr.Records[0].Version,
-		Name: "label-count", New: mes.Measured(dec(p.tb, "41"), "pcs"), Reason: "recount after rework", Actor: "op-7"})
+	corr2, err := correction.Correct(ctx, p.e, correction.Correction{ID: id("correct-2"), Model: p.corrections, Subject: batch, Corrects: corr.Records[0].Version,
+		Name: "label-count", New: correction.Measured(dec(p.tb, "41"), "pcs"), Reason: "recount after rework", Actor: "op-7"})
 	if err != nil {
 		p.tb.Fatalf("correct again: %v", err)
 	}

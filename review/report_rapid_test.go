@@ -8,12 +8,13 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/interlock-mes/interlock/mes/correction"
+
 	"github.com/google/go-cmp/cmp"
 	"pgregory.net/rapid"
 
 	"github.com/interlock-mes/interlock/audit"
 	"github.com/interlock-mes/interlock/event"
-	"github.com/interlock-mes/interlock/mes"
 	"github.com/interlock-mes/interlock/storage"
 	"github.com/interlock-mes/interlock/storage/memory"
 )
@@ -143,7 +144,7 @@ func (m *trailModel) consequence(id string) {
 
 func (m *trailModel) correction(of int64) {
 	cmd := m.cmd()
-	r := m.append(onBatch(ev(event.ValueCorrected, "op-7", transition(cmd, mes.CorrectionModelName, "correction/"+cmd, "correct", "new", "corrected",
+	r := m.append(onBatch(ev(event.ValueCorrected, "op-7", transition(cmd, correction.ModelName, "correction/"+cmd, "correct", "new", "corrected",
 		map[string]any{"corrects": of, "name": "count", "source": "evidence", "old": map[string]string{"unit": "pcs", "value": "4"},
 			"new": map[string]string{"unit": "pcs", "value": "5"}, "reason": "recount"}))))
 	m.expect[r[0].Version] = KindCorrection
@@ -153,7 +154,7 @@ func (m *trailModel) correction(of int64) {
 
 func (m *trailModel) review(of int64) {
 	cmd := m.cmd()
-	m.append(onBatch(ev(event.CorrectionReviewed, "qa-3", transition(cmd, mes.CorrectionModelName, "correction/"+cmd, "review", "corrected", "reviewed",
+	m.append(onBatch(ev(event.CorrectionReviewed, "qa-3", transition(cmd, correction.ModelName, "correction/"+cmd, "review", "corrected", "reviewed",
 		map[string]int64{"reviews": of}))))
 	delete(m.unreviewed, of)
 	m.transitions++

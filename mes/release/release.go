@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/interlock-mes/interlock/mes/correction"
 	"slices"
 	"strings"
 
@@ -326,7 +327,7 @@ func (r *readiness) check(ctx context.Context, f mes.Facts, batch string) ([]Blo
 				}
 			}
 		}
-		if p.Step == "" || p.To == "" || p.Model == mes.CorrectionModelName {
+		if p.Step == "" || p.To == "" || p.Model == correction.ModelName {
 			continue
 		}
 		if _, ok := steps[p.Step]; !ok {
@@ -369,7 +370,7 @@ func (r *readiness) check(ctx context.Context, f mes.Facts, batch string) ([]Blo
 		add(CodeExceptionOpen, x.ID, 0, "%s %s is open on %s: %s", kind, x.ID, batch, x.Summary)
 	}
 
-	unreviewed, err := mes.UnreviewedCorrections(recs)
+	unreviewed, err := correction.Unreviewed(recs)
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package mes
+package correction
 
 import (
 	"bytes"
@@ -9,6 +9,9 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/interlock-mes/interlock"
+	"github.com/interlock-mes/interlock/mes"
+
 	"github.com/shopspring/decimal"
 
 	"github.com/interlock-mes/interlock/audit"
@@ -18,88 +21,60 @@ import (
 	"github.com/interlock-mes/interlock/signature"
 )
 
-// Corrections never edit a record. A correction is a transition of the
-// correction model, run by the engine on the subject whose value it
-// corrects: it is gated (who may correct, what may be corrected, approval)
-// and recorded like every other write, and a denied correction is on the
-// record too. Each correction is a step of the subject named
-// CorrectionStep(command id), so that its review is bound to it and the
-// engine's segregation of duties keeps the corrector from reviewing it.
-//
-// The correction's own record has type event.ValueCorrected. Its payload is
-// the engine's transition payload (command_id, model "correction",
-// model_version 1, step, command "correct", from "new", to "corrected"),
-// and the correction itself is its "data" member:
-//
-//	{"corrects": <version of the original record>, "name": <evidence name or data member>,
-//	 "source": "evidence"|"data", "old": <value before>, "new": <value after>,
-//	 "reason": <why>, "supersedes": <version of the correction it replaces; absent for the first>}
-//
-// A measured evidence value is {"unit": "kg", "value": "12.5"} (the value a
-// decimal string); a data value is the member's JSON. "corrects" always
-// names the original record, even when a correction of a correction was
-// asked for. An approval follows as a "signature.applied" record meaning
-// "approved". A review is a record of type event.CorrectionReviewed in the
-// same step whose data is {"reviews": <version of the correction>},
-// followed by a signature meaning "reviewed".
-
-// Record types of corrections.
-const ()
-
 // The correction model: its name, version, states and commands.
 const (
-	CorrectionModelName            = "correction"
-	CorrectionModelVersion         = 1
-	CorrectionNew          State   = "new"
-	CorrectionRecorded     State   = "corrected"
-	CorrectionReviewed     State   = "reviewed"
-	CmdCorrect             Command = "correct"
-	CmdReviewCorrection    Command = "review"
+	ModelName                = "correction"
+	ModelVersion             = 1
+	Initial      mes.State   = "new"
+	Corrected    mes.State   = "corrected"
+	Reviewed     mes.State   = "reviewed"
+	CmdCorrect   mes.Command = "correct"
+	CmdReview    mes.Command = "review"
 )
 
 const (
 	correctionStepPrefix      = "correction/"
 	correctionGateName        = "correction"
-	correctionMeaningApproval = Meaning(signature.Approved)
-	correctionMeaningReview   = Meaning(signature.Reviewed)
+	correctionMeaningApproval = mes.Meaning(signature.Approved)
+	correctionMeaningReview   = mes.Meaning(signature.Reviewed)
 )
 
-// CorrectionStep is the step of a subject that correction id runs in; its
+// Step is the step of a subject that correction id runs in; its
 // review runs in the same step.
-func CorrectionStep(id string) string { return correctionStepPrefix + id }
+func Step(id string) string { return correctionStepPrefix + id }
 
 // Codes of corrections. Each denies the correction, and the denied attempt
 // is recorded with it.
 const (
-	CodeCorrectionNoReason        gate.Code = "correction.no-reason"
-	CodeCorrectionUnknownRecord   gate.Code = "correction.unknown-record"
-	CodeCorrectionNotCorrectable  gate.Code = "correction.not-correctable"
-	CodeCorrectionUnknownValue    gate.Code = "correction.unknown-value"
-	CodeCorrectionUnchanged       gate.Code = "correction.unchanged"
-	CodeCorrectionApproverUnnamed gate.Code = "correction.approver-unnamed"
-	// CodeCorrectionDirect: the correction model was run with
+	CodeNoReason        gate.Code = "correction.no-reason"
+	CodeUnknownRecord   gate.Code = "correction.unknown-record"
+	CodeNotCorrectable  gate.Code = "correction.not-correctable"
+	CodeUnknownValue    gate.Code = "correction.unknown-value"
+	CodeUnchanged       gate.Code = "correction.unchanged"
+	CodeApproverUnnamed gate.Code = "correction.approver-unnamed"
+	// CodeDirect: the correction model was run with
 	// Engine.Execute instead of Engine.Correct or
 	// Engine.ReviewCorrection, so nothing checked what it corrects.
-	CodeCorrectionDirect gate.Code = "correction.direct"
+	CodeDirect gate.Code = "correction.direct"
 )
 
-// ErrInvalidCorrection is matched (errors.Is) by the error Correct and
+// ErrInvalid is matched (errors.Is) by the error Correct and
 // ReviewCorrection return for a malformed request; nothing is recorded.
-var ErrInvalidCorrection = errors.New("invalid correction")
+var ErrInvalid = fmt.Errorf("correction: %w", interlock.ErrInvalid)
 
-// ErrNotACorrection is matched (errors.Is) by the error ReviewCorrection
+// ErrNotCorrection is matched (errors.Is) by the error ReviewCorrection
 // returns when the version it is given is not a correction of the subject;
 // nothing is recorded.
-var ErrNotACorrection = errors.New("not a correction")
+var ErrNotCorrection = fmt.Errorf("not a correction: %w", interlock.ErrInvalid)
 
 // errCorrectionMoved says that the subject changed between the correction's
 // preparation and the engine's evaluation, so the correction's data (its
 // old value) may be stale; Correct prepares it again.
 var errCorrectionMoved = errors.New("the corrected value changed while the correction was prepared")
 
-// CorrectionPolicy says who may correct recorded values, whether a
+// Policy says who may correct recorded values, whether a
 // correction needs approval, and who may review one.
-type CorrectionPolicy struct {
+type Policy struct {
 	// Roles: the corrector must hold one of them. At least one.
 	Roles []string
 	// RequireApproval makes every correction carry one e-signature meaning
@@ -114,18 +89,18 @@ type CorrectionPolicy struct {
 	ReviewerRoles []string
 }
 
-// CorrectionModel is a correction policy built into the correction model
-// (CorrectionModelName, version CorrectionModelVersion). Make one with
-// NewCorrectionModel; it is immutable and safe for concurrent use.
-type CorrectionModel struct {
-	model  *Model
-	policy CorrectionPolicy
+// Model is a correction policy built into the correction model
+// (ModelName, version ModelVersion). Make one with
+// NewModel; it is immutable and safe for concurrent use.
+type Model struct {
+	model  *mes.Model
+	policy Policy
 }
 
-// NewCorrectionModel validates p and builds the correction model. It
+// NewModel validates p and builds the correction model. It
 // returns a *DefinitionError (errors.Is ErrDefinition) listing every
 // problem of the policy.
-func NewCorrectionModel(p CorrectionPolicy) (*CorrectionModel, error) {
+func NewModel(p Policy) (*Model, error) {
 	var problems []string
 	roles := func(field string, rs []string, required bool) {
 		if required && len(rs) == 0 {
@@ -142,40 +117,40 @@ func NewCorrectionModel(p CorrectionPolicy) (*CorrectionModel, error) {
 		problems = append(problems, "ApproverRoles are given but RequireApproval is not set")
 	}
 	if len(problems) > 0 {
-		return nil, &DefinitionError{Model: CorrectionModelName, Problems: problems}
+		return nil, &mes.DefinitionError{Model: ModelName, Problems: problems}
 	}
-	p = CorrectionPolicy{Roles: slices.Clone(p.Roles), RequireApproval: p.RequireApproval,
+	p = Policy{Roles: slices.Clone(p.Roles), RequireApproval: p.RequireApproval,
 		ApproverRoles: slices.Clone(p.ApproverRoles), ReviewerRoles: slices.Clone(p.ReviewerRoles)}
 	mayCorrect, err := gate.RequireRole(p.Roles...)
 	if err != nil {
-		return nil, fmt.Errorf("mes: correction policy: %w", err)
+		return nil, fmt.Errorf("correction: correction policy: %w", err)
 	}
-	correct := []Option{Recording(event.ValueCorrected), WithGates(mayCorrect, correctionGate{})}
+	correct := []mes.Option{mes.Recording(event.ValueCorrected), mes.WithGates(mayCorrect, correctionGate{})}
 	if p.RequireApproval {
-		correct = append(correct, WithSignatures(SignatureRequirement{
+		correct = append(correct, mes.WithSignatures(mes.SignatureRequirement{
 			Meaning: correctionMeaningApproval, Count: 1, Roles: p.ApproverRoles, NotPerformer: true}))
 	}
-	m, err := NewModel(CorrectionModelName, CorrectionModelVersion).
-		States(CorrectionNew, CorrectionRecorded, CorrectionReviewed).
-		Initial(CorrectionNew).Final(CorrectionReviewed).
-		Permit(CorrectionNew, CmdCorrect, CorrectionRecorded, correct...).
-		Permit(CorrectionRecorded, CmdReviewCorrection, CorrectionReviewed, Recording(event.CorrectionReviewed),
-			WithGates(reviewGate{}),
-			WithSignatures(SignatureRequirement{Meaning: correctionMeaningReview, Count: 1, Roles: p.ReviewerRoles, NotPerformer: true})).
+	m, err := mes.NewModel(ModelName, ModelVersion).
+		States(Initial, Corrected, Reviewed).
+		Initial(Initial).Final(Reviewed).
+		Permit(Initial, CmdCorrect, Corrected, correct...).
+		Permit(Corrected, CmdReview, Reviewed, mes.Recording(event.CorrectionReviewed),
+			mes.WithGates(reviewGate{}),
+			mes.WithSignatures(mes.SignatureRequirement{Meaning: correctionMeaningReview, Count: 1, Roles: p.ReviewerRoles, NotPerformer: true})).
 		Build()
 	if err != nil {
 		return nil, err
 	}
-	return &CorrectionModel{model: m, policy: p}, nil
+	return &Model{model: m, policy: p}, nil
 }
 
 // Model returns the state machine of one correction, for folding and
-// drawing. Running it with Engine.Execute is denied (CodeCorrectionDirect):
+// drawing. Running it with Engine.Execute is denied (CodeDirect):
 // use Engine.Correct and Engine.ReviewCorrection.
-func (cm *CorrectionModel) Model() *Model { return cm.model }
+func (cm *Model) Model() *mes.Model { return cm.model }
 
 // Policy returns the policy the model was built from.
-func (cm *CorrectionModel) Policy() CorrectionPolicy {
+func (cm *Model) Policy() Policy {
 	p := cm.policy
 	p.Roles, p.ApproverRoles, p.ReviewerRoles = slices.Clone(p.Roles), slices.Clone(p.ApproverRoles), slices.Clone(p.ReviewerRoles)
 	return p
@@ -291,9 +266,9 @@ func decodeValue(src ValueSource, raw json.RawMessage) (RecordedValue, error) {
 // Correction asks to correct one value recorded by an earlier transition
 // of a subject.
 type Correction struct {
-	ID      string           // the command's ID; required. The same ID submitted again has one effect.
-	Model   *CorrectionModel // required
-	Subject string           // required
+	ID      string // the command's ID; required. The same ID submitted again has one effect.
+	Model   *Model // required
+	Subject string // required
 	// Corrects is the version of the record that holds the value: the
 	// transition that recorded it, or an earlier correction of it. Either
 	// way the correction replaces the value's current one.
@@ -309,7 +284,7 @@ type Correction struct {
 	// Signatures are the approvals ("approved") the model requires. Each
 	// must name its signer in Challenge.UserID (a session challenge may
 	// carry it too), so that self-approval is refused before anyone signs.
-	Signatures []Sign
+	Signatures []mes.Sign
 }
 
 // correctionData is the data of a correction's record.
@@ -358,8 +333,8 @@ type correctionCallKey struct{}
 //
 // A malformed request (no ID, model, subject, actor or name; a new value
 // that is neither one measurement nor JSON) returns an error for which
-// errors.Is(err, ErrInvalidCorrection) is true; nothing is recorded.
-func (e *Engine) Correct(ctx context.Context, c Correction) (*Outcome, error) {
+// errors.Is(err, ErrInvalid) is true; nothing is recorded.
+func Correct(ctx context.Context, e *mes.Engine, c Correction) (*mes.Outcome, error) {
 	var err error
 	switch {
 	case c.ID == "":
@@ -377,39 +352,39 @@ func (e *Engine) Correct(ctx context.Context, c Correction) (*Outcome, error) {
 		c.New, err = c.New.check()
 	}
 	if err != nil {
-		return nil, fmt.Errorf("mes: correct %s: %w: %w", c.Subject, ErrInvalidCorrection, err)
+		return nil, fmt.Errorf("correction: correct %s: %w: %w", c.Subject, ErrInvalid, err)
 	}
 	for attempt := 0; ; attempt++ {
-		recs, err := e.store.Load(ctx, c.Subject, 1)
+		recs, err := e.Records(ctx, c.Subject)
 		if err != nil {
-			return nil, fmt.Errorf("mes: correct: load %s: %w", c.Subject, err)
+			return nil, fmt.Errorf("correction: correct: load %s: %w", c.Subject, err)
 		}
 		data, _, err := prepareCorrection(recs, &c)
 		if err != nil {
 			return nil, err
 		}
 		call := &correctionCall{c: &c, data: data}
-		out, err := e.Execute(context.WithValue(ctx, correctionCallKey{}, call), Request{
-			ID: c.ID, Model: c.Model.model, Subject: c.Subject, Step: CorrectionStep(c.ID),
+		out, err := e.Execute(context.WithValue(ctx, correctionCallKey{}, call), mes.Request{
+			ID: c.ID, Model: c.Model.model, Subject: c.Subject, Step: Step(c.ID),
 			Command: CmdCorrect, Actor: c.Actor, Data: data, Signatures: c.Signatures,
 		})
-		if errors.Is(err, errCorrectionMoved) && attempt < e.maxRetries {
+		if errors.Is(err, errCorrectionMoved) && attempt < e.MaxRetries() {
 			continue
 		}
 		return out, err
 	}
 }
 
-// CorrectionReview asks to review a correction.
-type CorrectionReview struct {
-	ID      string           // the command's ID; required
-	Model   *CorrectionModel // required
-	Subject string           // required
-	Reviews int64            // the version of the correction's record
-	Actor   string           // required
+// Review asks to review a correction.
+type Review struct {
+	ID      string // the command's ID; required
+	Model   *Model // required
+	Subject string // required
+	Reviews int64  // the version of the correction's record
+	Actor   string // required
 	// Signatures: the review's signature meaning "reviewed", by a person
 	// holding a reviewer role who did not make the correction.
-	Signatures []Sign
+	Signatures []mes.Sign
 }
 
 // ReviewCorrection records the review of a correction: the correction
@@ -420,10 +395,10 @@ type CorrectionReview struct {
 // (transition.illegal) is denied and recorded.
 //
 // A version that is not an allowed correction of the subject returns an
-// error for which errors.Is(err, ErrNotACorrection) is true, and a
-// malformed request one for which errors.Is(err, ErrInvalidCorrection);
+// error for which errors.Is(err, ErrNotCorrection) is true, and a
+// malformed request one for which errors.Is(err, ErrInvalid);
 // nothing is recorded then.
-func (e *Engine) ReviewCorrection(ctx context.Context, r CorrectionReview) (*Outcome, error) {
+func ReviewCorrection(ctx context.Context, e *mes.Engine, r Review) (*mes.Outcome, error) {
 	var err error
 	switch {
 	case r.ID == "":
@@ -436,42 +411,42 @@ func (e *Engine) ReviewCorrection(ctx context.Context, r CorrectionReview) (*Out
 		err = errors.New("no actor")
 	}
 	if err != nil {
-		return nil, fmt.Errorf("mes: review correction on %s: %w: %w", r.Subject, ErrInvalidCorrection, err)
+		return nil, fmt.Errorf("correction: review correction on %s: %w: %w", r.Subject, ErrInvalid, err)
 	}
-	recs, err := e.store.Load(ctx, r.Subject, 1)
+	recs, err := e.Records(ctx, r.Subject)
 	if err != nil {
-		return nil, fmt.Errorf("mes: review correction: load %s: %w", r.Subject, err)
+		return nil, fmt.Errorf("correction: review correction: load %s: %w", r.Subject, err)
 	}
 	step, err := correctionStepAt(recs, r.Reviews)
 	if err != nil {
-		return nil, fmt.Errorf("mes: review correction on %s: %w", r.Subject, err)
+		return nil, fmt.Errorf("correction: review correction on %s: %w", r.Subject, err)
 	}
 	data, err := json.Marshal(reviewData{Reviews: r.Reviews})
 	if err != nil {
-		return nil, fmt.Errorf("mes: encode review: %w", err)
+		return nil, fmt.Errorf("correction: encode review: %w", err)
 	}
 	call := &correctionCall{reviews: r.Reviews, step: step}
-	return e.Execute(context.WithValue(ctx, correctionCallKey{}, call), Request{
+	return e.Execute(context.WithValue(ctx, correctionCallKey{}, call), mes.Request{
 		ID: r.ID, Model: r.Model.model, Subject: r.Subject, Step: step,
-		Command: CmdReviewCorrection, Actor: r.Actor, Data: data, Signatures: r.Signatures,
+		Command: CmdReview, Actor: r.Actor, Data: data, Signatures: r.Signatures,
 	})
 }
 
 // correctionStepAt returns the step of the correction recorded at version.
 func correctionStepAt(recs []audit.Record, version int64) (string, error) {
 	if version < 1 || version > int64(len(recs)) {
-		return "", fmt.Errorf("%w: version %d is not in the stream (%d records)", ErrNotACorrection, version, len(recs))
+		return "", fmt.Errorf("%w: version %d is not in the stream (%d records)", ErrNotCorrection, version, len(recs))
 	}
 	r := &recs[version-1]
 	if r.Type != event.ValueCorrected {
-		return "", fmt.Errorf("%w: v%d is a %s record", ErrNotACorrection, version, r.Type)
+		return "", fmt.Errorf("%w: v%d is a %s record", ErrNotCorrection, version, r.Type)
 	}
 	var p event.Transition
 	if err := json.Unmarshal(r.Payload, &p); err != nil {
 		return "", fmt.Errorf("%s v%d: %w", r.Stream, r.Version, err)
 	}
-	if p.Model != CorrectionModelName || !strings.HasPrefix(p.Step, correctionStepPrefix) {
-		return "", fmt.Errorf("%w: v%d was recorded by model %q, step %q", ErrNotACorrection, version, p.Model, p.Step)
+	if p.Model != ModelName || !strings.HasPrefix(p.Step, correctionStepPrefix) {
+		return "", fmt.Errorf("%w: v%d was recorded by model %q, step %q", ErrNotCorrection, version, p.Model, p.Step)
 	}
 	return p.Step, nil
 }
@@ -495,27 +470,27 @@ func prepareCorrection(recs []audit.Record, c *Correction) ([]byte, []gate.Reaso
 	}
 	d := correctionData{Corrects: c.Corrects, Name: c.Name, Source: c.New.Source(), Reason: c.Reason}
 	if d.New, err = c.New.encode(); err != nil {
-		return nil, nil, fmt.Errorf("mes: encode correction: %w", err)
+		return nil, nil, fmt.Errorf("correction: encode correction: %w", err)
 	}
 	if res != nil {
 		d.Corrects, d.Supersedes = res.root.Version, res.latest
 		if d.Old, err = res.current.encode(); err != nil {
-			return nil, nil, fmt.Errorf("mes: encode correction: %w", err)
+			return nil, nil, fmt.Errorf("correction: encode correction: %w", err)
 		}
 		if res.current.Equal(c.New) {
-			reasons = append(reasons, correctionReason(CodeCorrectionUnchanged,
+			reasons = append(reasons, correctionReason(CodeUnchanged,
 				"%s of %s v%d is %s already; a correction must change it", c.Name, res.root.Stream, res.root.Version, c.New))
 		}
 	}
 	if strings.TrimSpace(c.Reason) == "" {
-		reasons = append(reasons, correctionReason(CodeCorrectionNoReason, "a correction needs a reason"))
+		reasons = append(reasons, correctionReason(CodeNoReason, "a correction needs a reason"))
 	}
 	b, err := json.Marshal(d)
 	if err != nil {
-		return nil, nil, fmt.Errorf("mes: encode correction: %w", err)
+		return nil, nil, fmt.Errorf("correction: encode correction: %w", err)
 	}
 	if b, err = canonjson.Canonicalize(b); err != nil {
-		return nil, nil, fmt.Errorf("mes: encode correction: %w", err)
+		return nil, nil, fmt.Errorf("correction: encode correction: %w", err)
 	}
 	if res != nil {
 		for _, s := range c.Signatures {
@@ -525,13 +500,13 @@ func prepareCorrection(recs []audit.Record, c *Correction) ([]byte, []gate.Reaso
 			who := s.Challenge.UserID
 			switch {
 			case who == "":
-				reasons = append(reasons, correctionReason(CodeCorrectionApproverUnnamed,
+				reasons = append(reasons, correctionReason(CodeApproverUnnamed,
 					"an approval of a correction must name its signer (Challenge.UserID)"))
 			case who == c.Actor:
-				reasons = append(reasons, gate.Reason{Gate: correctionGateName, Code: CodeSignatureSelf,
+				reasons = append(reasons, gate.Reason{Gate: correctionGateName, Code: mes.CodeSignatureSelf,
 					Message: fmt.Sprintf("%s makes the correction and may not approve it", who)})
 			case slices.Contains(res.recordedBy, who):
-				reasons = append(reasons, gate.Reason{Gate: correctionGateName, Code: CodeSignatureSelf,
+				reasons = append(reasons, gate.Reason{Gate: correctionGateName, Code: mes.CodeSignatureSelf,
 					Message: fmt.Sprintf("%s recorded %s of %s and may not approve correcting it", who, c.Name, res.root.Stream)})
 			}
 		}
@@ -550,7 +525,7 @@ func resolveCorrection(recs []audit.Record, version int64, name string, source V
 		return nil, []gate.Reason{correctionReason(code, format, args...)}, nil
 	}
 	if version < 1 || version > int64(len(recs)) {
-		return deny(CodeCorrectionUnknownRecord, "there is no record %d to correct; the subject has %d", version, len(recs))
+		return deny(CodeUnknownRecord, "there is no record %d to correct; the subject has %d", version, len(recs))
 	}
 	target := &recs[version-1]
 	if target.Type == event.ValueCorrected {
@@ -559,16 +534,16 @@ func resolveCorrection(recs []audit.Record, version int64, name string, source V
 		if err := decodeCorrection(target, &p, &d); err != nil {
 			return nil, nil, err
 		}
-		if p.Model != CorrectionModelName || d.Corrects < 1 || d.Corrects >= version {
-			return deny(CodeCorrectionNotCorrectable, "%s v%d is not a correction made by model %q", target.Stream, version, CorrectionModelName)
+		if p.Model != ModelName || d.Corrects < 1 || d.Corrects >= version {
+			return deny(CodeNotCorrectable, "%s v%d is not a correction made by model %q", target.Stream, version, ModelName)
 		}
 		if d.Name != name || d.Source != source {
-			return deny(CodeCorrectionUnknownValue, "%s v%d corrects %s %q, not %s %q", target.Stream, version, d.Source, d.Name, source, name)
+			return deny(CodeUnknownValue, "%s v%d corrects %s %q, not %s %q", target.Stream, version, d.Source, d.Name, source, name)
 		}
 		target = &recs[d.Corrects-1]
 	}
 	if !correctable(recs, target) {
-		return deny(CodeCorrectionNotCorrectable, "%s v%d is a %s record; only values an allowed transition recorded can be corrected",
+		return deny(CodeNotCorrectable, "%s v%d is a %s record; only values an allowed transition recorded can be corrected",
 			target.Stream, target.Version, target.Type)
 	}
 	original, ok, err := valueIn(target, name, source)
@@ -576,7 +551,7 @@ func resolveCorrection(recs []audit.Record, version int64, name string, source V
 		return nil, nil, err
 	}
 	if !ok {
-		return deny(CodeCorrectionUnknownValue, "%s v%d (%s) holds no %s value %q", target.Stream, target.Version, target.Type, source, name)
+		return deny(CodeUnknownValue, "%s v%d (%s) holds no %s value %q", target.Stream, target.Version, target.Type, source, name)
 	}
 	res := &resolved{root: target, source: source, original: original, current: original, recordedBy: []string{target.Actor}}
 	for i := int(target.Version); i < len(recs); i++ {
@@ -589,11 +564,11 @@ func resolveCorrection(recs []audit.Record, version int64, name string, source V
 		if err := decodeCorrection(r, &p, &d); err != nil {
 			return nil, nil, err
 		}
-		if p.Model != CorrectionModelName || d.Corrects != target.Version || d.Name != name || d.Source != source {
+		if p.Model != ModelName || d.Corrects != target.Version || d.Name != name || d.Source != source {
 			continue
 		}
 		if res.current, err = decodeValue(source, d.New); err != nil {
-			return nil, nil, fmt.Errorf("mes: %s v%d: new value: %w", r.Stream, r.Version, err)
+			return nil, nil, fmt.Errorf("correction: %s v%d: new value: %w", r.Stream, r.Version, err)
 		}
 		res.latest = r.Version
 		res.recordedBy = append(res.recordedBy, r.Actor)
@@ -603,13 +578,13 @@ func resolveCorrection(recs []audit.Record, version int64, name string, source V
 
 func decodeCorrection(r *audit.Record, p *event.Transition, d *correctionData) error {
 	if err := json.Unmarshal(r.Payload, p); err != nil {
-		return fmt.Errorf("mes: %s v%d: %w", r.Stream, r.Version, err)
+		return fmt.Errorf("correction: %s v%d: %w", r.Stream, r.Version, err)
 	}
 	if len(p.Data) == 0 {
-		return fmt.Errorf("mes: %s v%d: a %s record without data", r.Stream, r.Version, r.Type)
+		return fmt.Errorf("correction: %s v%d: a %s record without data", r.Stream, r.Version, r.Type)
 	}
 	if err := json.Unmarshal(p.Data, d); err != nil {
-		return fmt.Errorf("mes: %s v%d: %w", r.Stream, r.Version, err)
+		return fmt.Errorf("correction: %s v%d: %w", r.Stream, r.Version, err)
 	}
 	return nil
 }
@@ -623,7 +598,7 @@ func correctable(recs []audit.Record, r *audit.Record) bool {
 		return false
 	}
 	var p event.Transition
-	if err := json.Unmarshal(r.Payload, &p); err != nil || p.Model == "" || p.To == "" || p.CommandID == "" || p.Model == CorrectionModelName {
+	if err := json.Unmarshal(r.Payload, &p); err != nil || p.Model == "" || p.To == "" || p.CommandID == "" || p.Model == ModelName {
 		return false
 	}
 	if r.Version > 1 {
@@ -644,7 +619,7 @@ func valueIn(r *audit.Record, name string, source ValueSource) (RecordedValue, b
 		var evs []gate.Evidence
 		if len(r.Evidence) > 0 {
 			if err := json.Unmarshal(r.Evidence, &evs); err != nil {
-				return RecordedValue{}, false, fmt.Errorf("mes: %s v%d: evidence: %w", r.Stream, r.Version, err)
+				return RecordedValue{}, false, fmt.Errorf("correction: %s v%d: evidence: %w", r.Stream, r.Version, err)
 			}
 		}
 		for _, ev := range evs {
@@ -655,19 +630,19 @@ func valueIn(r *audit.Record, name string, source ValueSource) (RecordedValue, b
 	case SourceData:
 		var p event.Transition
 		if err := json.Unmarshal(r.Payload, &p); err != nil {
-			return RecordedValue{}, false, fmt.Errorf("mes: %s v%d: %w", r.Stream, r.Version, err)
+			return RecordedValue{}, false, fmt.Errorf("correction: %s v%d: %w", r.Stream, r.Version, err)
 		}
 		if len(p.Data) == 0 {
 			return RecordedValue{}, false, nil
 		}
 		var members map[string]json.RawMessage
 		if err := json.Unmarshal(p.Data, &members); err != nil {
-			return RecordedValue{}, false, fmt.Errorf("mes: %s v%d: data: %w", r.Stream, r.Version, err)
+			return RecordedValue{}, false, fmt.Errorf("correction: %s v%d: data: %w", r.Stream, r.Version, err)
 		}
 		if v, ok := members[name]; ok {
 			c, err := canonjson.Canonicalize(v)
 			if err != nil {
-				return RecordedValue{}, false, fmt.Errorf("mes: %s v%d: data %q: %w", r.Stream, r.Version, name, err)
+				return RecordedValue{}, false, fmt.Errorf("correction: %s v%d: data %q: %w", r.Stream, r.Version, name, err)
 			}
 			return JSONValue(c), true, nil
 		}
@@ -682,9 +657,9 @@ func callOf(ctx context.Context, a *gate.Attempt, f gate.Facts) (*correctionCall
 	if call == nil {
 		return nil, nil, nil
 	}
-	sf, ok := f.(RecordReader)
+	sf, ok := f.(mes.RecordReader)
 	if !ok {
-		return nil, nil, fmt.Errorf("mes: the correction gate needs the engine's facts, not %T", f)
+		return nil, nil, fmt.Errorf("correction: the correction gate needs the engine's facts, not %T", f)
 	}
 	recs, err := sf.Records(ctx, a.Subject)
 	if err != nil {
@@ -693,7 +668,7 @@ func callOf(ctx context.Context, a *gate.Attempt, f gate.Facts) (*correctionCall
 	return call, recs, nil
 }
 
-var directReason = gate.Reason{Gate: correctionGateName, Code: CodeCorrectionDirect,
+var directReason = gate.Reason{Gate: correctionGateName, Code: CodeDirect,
 	Message: "corrections are made with Engine.Correct and reviewed with Engine.ReviewCorrection, which check what they correct"}
 
 // correctionGate checks a correction against the subject's records as the
@@ -736,7 +711,7 @@ func (reviewGate) Check(ctx context.Context, a *gate.Attempt, f gate.Facts) (gat
 		return gate.Fail(directReason), nil
 	}
 	if step, err := correctionStepAt(recs, call.reviews); err != nil || step != call.step {
-		return gate.Verdict{}, fmt.Errorf("mes: review of v%d in step %q: %w", call.reviews, call.step, ErrNotACorrection)
+		return gate.Verdict{}, fmt.Errorf("correction: review of v%d in step %q: %w", call.reviews, call.step, ErrNotCorrection)
 	}
 	return gate.Pass(), nil
 }

@@ -1,4 +1,4 @@
-package mes
+package correction
 
 import (
 	"encoding/json"
@@ -6,19 +6,21 @@ import (
 	"slices"
 	"time"
 
+	"github.com/interlock-mes/interlock/mes"
+
 	"github.com/interlock-mes/interlock/audit"
 	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/internal/canonjson"
 )
 
-// CorrectionEntry is one correction as the record shows it, with what
+// Entry is one correction as the record shows it, with what
 // review by exception needs: the original value, the value before and
 // after, who corrected, approved and reviewed it, and why.
-type CorrectionEntry struct {
+type Entry struct {
 	Version   int64 // of the event.ValueCorrected record
 	CommandID string
-	Step      string // CorrectionStep(CommandID)
+	Step      string // Step(CommandID)
 	Actor     string // the corrector
 	Time      time.Time
 	// Corrects is the version of the record that first recorded the value,
@@ -39,7 +41,7 @@ type CorrectionEntry struct {
 }
 
 // Reviewed reports whether the correction has been reviewed.
-func (c *CorrectionEntry) Reviewed() bool { return c.Review != 0 }
+func (c *Entry) Reviewed() bool { return c.Review != 0 }
 
 // CurrentValue is one value recorded by a transition of a subject, with its
 // corrections applied: the latest correction wins, and the original and
@@ -54,14 +56,14 @@ type CurrentValue struct {
 	Original RecordedValue
 	Current  RecordedValue
 	// Corrections lists the value's corrections, oldest first.
-	Corrections []CorrectionEntry
+	Corrections []Entry
 }
 
-// CorrectionsOf returns every correction of the subject whose records, from
+// List returns every correction of the subject whose records, from
 // version 1, are recs, oldest first. It returns an error when a correction
 // or its original cannot be decoded.
-func CorrectionsOf(recs []audit.Record) ([]CorrectionEntry, error) {
-	var out []CorrectionEntry
+func List(recs []audit.Record) ([]Entry, error) {
+	var out []Entry
 	index := map[int64]int{} // version of a correction → its place in out
 	for i := range recs {
 		r := &recs[i]
@@ -72,7 +74,7 @@ func CorrectionsOf(recs []audit.Record) ([]CorrectionEntry, error) {
 			if err := decodeCorrection(r, &p, &d); err != nil {
 				return nil, err
 			}
-			if p.Model != CorrectionModelName {
+			if p.Model != ModelName {
 				continue
 			}
 			c, err := correctionEntry(recs, r, &p, &d)
@@ -84,15 +86,15 @@ func CorrectionsOf(recs []audit.Record) ([]CorrectionEntry, error) {
 		case event.CorrectionReviewed:
 			var p event.Transition
 			if err := json.Unmarshal(r.Payload, &p); err != nil {
-				return nil, fmt.Errorf("mes: %s v%d: %w", r.Stream, r.Version, err)
+				return nil, fmt.Errorf("correction: %s v%d: %w", r.Stream, r.Version, err)
 			}
 			var d reviewData
-			if err := json.Unmarshal(p.Data, &d); err != nil || p.Model != CorrectionModelName {
-				return nil, fmt.Errorf("mes: %s v%d: not a review of a correction: %s", r.Stream, r.Version, r.Payload)
+			if err := json.Unmarshal(p.Data, &d); err != nil || p.Model != ModelName {
+				return nil, fmt.Errorf("correction: %s v%d: not a review of a correction: %s", r.Stream, r.Version, r.Payload)
 			}
 			j, ok := index[d.Reviews]
 			if !ok {
-				return nil, fmt.Errorf("mes: %s v%d reviews v%d, which is no earlier correction", r.Stream, r.Version, d.Reviews)
+				return nil, fmt.Errorf("correction: %s v%d reviews v%d, which is no earlier correction", r.Stream, r.Version, d.Reviews)
 			}
 			if out[j].Review == 0 {
 				out[j].Review = r.Version
@@ -100,12 +102,12 @@ func CorrectionsOf(recs []audit.Record) ([]CorrectionEntry, error) {
 		case event.SignatureApplied:
 			var s event.Signature
 			if err := json.Unmarshal(r.Payload, &s); err != nil {
-				return nil, fmt.Errorf("mes: %s v%d: %w", r.Stream, r.Version, err)
+				return nil, fmt.Errorf("correction: %s v%d: %w", r.Stream, r.Version, err)
 			}
 			if s.Signature == nil {
-				return nil, fmt.Errorf("mes: %s v%d: a signature record without a signature", r.Stream, r.Version)
+				return nil, fmt.Errorf("correction: %s v%d: a signature record without a signature", r.Stream, r.Version)
 			}
-			who, meaning := s.Signature.Manifestation.SignerID, Meaning(s.Signature.Manifestation.Meaning)
+			who, meaning := s.Signature.Manifestation.SignerID, mes.Meaning(s.Signature.Manifestation.Meaning)
 			if j, ok := index[s.Signs]; ok && meaning == correctionMeaningApproval {
 				out[j].Approvers = append(out[j].Approvers, who)
 			}
@@ -120,11 +122,11 @@ func CorrectionsOf(recs []audit.Record) ([]CorrectionEntry, error) {
 }
 
 // correctionEntry reads the correction recorded at r.
-func correctionEntry(recs []audit.Record, r *audit.Record, p *event.Transition, d *correctionData) (CorrectionEntry, error) {
-	c := CorrectionEntry{Version: r.Version, CommandID: p.CommandID, Step: p.Step, Actor: r.Actor, Time: r.Time,
+func correctionEntry(recs []audit.Record, r *audit.Record, p *event.Transition, d *correctionData) (Entry, error) {
+	c := Entry{Version: r.Version, CommandID: p.CommandID, Step: p.Step, Actor: r.Actor, Time: r.Time,
 		Corrects: d.Corrects, Supersedes: d.Supersedes, Name: d.Name, Source: d.Source, Reason: d.Reason}
 	where := func(what string, err error) error {
-		return fmt.Errorf("mes: %s v%d: %s: %w", r.Stream, r.Version, what, err)
+		return fmt.Errorf("correction: %s v%d: %s: %w", r.Stream, r.Version, what, err)
 	}
 	if d.Corrects < 1 || d.Corrects >= r.Version {
 		return c, where("corrects", fmt.Errorf("version %d is not an earlier record", d.Corrects))
@@ -147,15 +149,15 @@ func correctionEntry(recs []audit.Record, r *audit.Record, p *event.Transition, 
 	return c, nil
 }
 
-// UnreviewedCorrections returns the corrections of the subject whose
+// Unreviewed returns the corrections of the subject whose
 // records are recs that have no review yet, oldest first: each blocks
 // release until it is reviewed.
-func UnreviewedCorrections(recs []audit.Record) ([]CorrectionEntry, error) {
-	all, err := CorrectionsOf(recs)
+func Unreviewed(recs []audit.Record) ([]Entry, error) {
+	all, err := List(recs)
 	if err != nil {
 		return nil, err
 	}
-	return slices.DeleteFunc(all, func(c CorrectionEntry) bool { return c.Reviewed() }), nil
+	return slices.DeleteFunc(all, func(c Entry) bool { return c.Reviewed() }), nil
 }
 
 // CurrentValues returns every value the subject's allowed transitions
@@ -163,7 +165,7 @@ func UnreviewedCorrections(recs []audit.Record) ([]CorrectionEntry, error) {
 // order, evidence in the order given and data members by name — with its
 // corrections applied. recs are the subject's records from version 1.
 func CurrentValues(recs []audit.Record) ([]CurrentValue, error) {
-	corrections, err := CorrectionsOf(recs)
+	corrections, err := List(recs)
 	if err != nil {
 		return nil, err
 	}
@@ -175,7 +177,7 @@ func CurrentValues(recs []audit.Record) ([]CurrentValue, error) {
 		}
 		var p event.Transition
 		if err := json.Unmarshal(r.Payload, &p); err != nil {
-			return nil, fmt.Errorf("mes: %s v%d: %w", r.Stream, r.Version, err)
+			return nil, fmt.Errorf("correction: %s v%d: %w", r.Stream, r.Version, err)
 		}
 		add := func(source ValueSource, name string, v RecordedValue) {
 			cv := CurrentValue{Record: r.Version, Type: r.Type, Actor: r.Actor, Step: p.Step,
@@ -191,7 +193,7 @@ func CurrentValues(recs []audit.Record) ([]CurrentValue, error) {
 		if len(r.Evidence) > 0 {
 			var evs []gate.Evidence
 			if err := json.Unmarshal(r.Evidence, &evs); err != nil {
-				return nil, fmt.Errorf("mes: %s v%d: evidence: %w", r.Stream, r.Version, err)
+				return nil, fmt.Errorf("correction: %s v%d: evidence: %w", r.Stream, r.Version, err)
 			}
 			for _, ev := range evs {
 				if ev.HasValue {
@@ -202,7 +204,7 @@ func CurrentValues(recs []audit.Record) ([]CurrentValue, error) {
 		if len(p.Data) > 0 {
 			var members map[string]json.RawMessage
 			if err := json.Unmarshal(p.Data, &members); err != nil {
-				return nil, fmt.Errorf("mes: %s v%d: data: %w", r.Stream, r.Version, err)
+				return nil, fmt.Errorf("correction: %s v%d: data: %w", r.Stream, r.Version, err)
 			}
 			names := make([]string, 0, len(members))
 			for k := range members {
@@ -212,7 +214,7 @@ func CurrentValues(recs []audit.Record) ([]CurrentValue, error) {
 			for _, k := range names {
 				v, err := canonjson.Canonicalize(members[k])
 				if err != nil {
-					return nil, fmt.Errorf("mes: %s v%d: data %q: %w", r.Stream, r.Version, k, err)
+					return nil, fmt.Errorf("correction: %s v%d: data %q: %w", r.Stream, r.Version, k, err)
 				}
 				add(SourceData, k, JSONValue(v))
 			}

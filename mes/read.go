@@ -1,0 +1,24 @@
+package mes
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/interlock-mes/interlock/audit"
+)
+
+// Records returns the records of stream from the engine's store, in
+// version order: what the packages built on the engine read before they
+// submit a command. It writes nothing.
+func (e *Engine) Records(ctx context.Context, stream string) ([]audit.Record, error) {
+	recs, err := e.store.Load(ctx, stream, 1)
+	if err != nil {
+		return nil, fmt.Errorf("mes: load %s: %w", stream, err)
+	}
+	return recs, nil
+}
+
+// MaxRetries is how often the engine evaluates a command again after the
+// streams it read moved under it (Config.MaxRetries); packages that prepare
+// a command from what they read retry as often.
+func (e *Engine) MaxRetries() int { return e.maxRetries }
