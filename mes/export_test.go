@@ -1,8 +1,6 @@
 package mes
 
 import (
-	"encoding/json"
-
 	"github.com/interlock-mes/interlock/storage"
 )
 
@@ -13,19 +11,9 @@ import (
 var (
 	AppendPayload    = appendPayload
 	AppendEvidence   = appendEvidence
-	DigestOf         = digestOf
 	CheckCalibration = checkCalibration
 	DispositionKinds = dispositionKinds
 )
-
-// EncodeRoute is r's canonical encoding.
-func EncodeRoute(r *Route) ([]byte, error) { return r.encode() }
-
-// RouteDraftData is the Data of a drafted route's record.
-func RouteDraftData(content []byte, digest string) []byte {
-	raw, _ := json.Marshal(routeDraft{Route: content, Digest: digest})
-	return raw
-}
 
 // StoreOf is the store e appends to.
 func StoreOf(e *Engine) storage.Store { return e.store }

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/interlock-mes/interlock/mes/route"
+
 	"github.com/interlock-mes/interlock/mes"
 	"github.com/interlock-mes/interlock/mes/weigh"
 
@@ -22,11 +24,11 @@ import (
 
 // weighRoute is a one-step route: S10 weighs 12.5 kg ± 0.05 kg, from a
 // device or typed in.
-func weighRoute(tb testing.TB, reqs ...mes.Requirement) *mes.Route {
+func weighRoute(tb testing.TB, reqs ...route.Requirement) *route.Route {
 	d := func(s string) decimal.Decimal { return decimalOf(tb, s) }
-	reqs = append([]mes.Requirement{mes.Weigh{Name: "net-weight", Target: d("12.5"), Below: d("0.05"), Above: d("0.05"), Unit: "kg",
+	reqs = append([]route.Requirement{route.Weigh{Name: "net-weight", Target: d("12.5"), Below: d("0.05"), Above: d("0.05"), Unit: "kg",
 		Bounds: gate.Inclusive}}, reqs...)
-	return &mes.Route{Product: "GAP-1", Version: 1, Operations: []mes.Operation{{ID: "OP10", Name: "Dispensing", Steps: []mes.Step{
+	return &route.Route{Product: "GAP-1", Version: 1, Operations: []route.Operation{{ID: "OP10", Name: "Dispensing", Steps: []route.Step{
 		{ID: "S10", Instructions: "Weigh 12.5 kg.", Requirements: reqs},
 	}}}}
 }
@@ -132,11 +134,11 @@ func TestRouteWeighTareAndMinimumWeight(t *testing.T) {
 			f.run("equipment", event.EquipmentStream(id), mes.CmdCalibrate, data)
 			f.run("equipment", event.EquipmentStream(id), mes.CmdClean, map[string]any{"status": "clean"})
 		}
-		routes := must[*mes.Routes](t)(mes.NewRoutes(sg.e, s, nil))
+		routes := must[*route.Registry](t)(route.NewRegistry(sg.e, s, nil))
 		must[*mes.Outcome](t)(routes.Draft(ctx, "draft", "qa-3", weighRoute(t)))
 		must[*mes.Outcome](t)(routes.Approve(ctx, "approve", "qa-4", "GAP-1", 1))
-		binding := must[mes.RouteBinding](t)(routes.Bind(ctx, "GAP-1", 1))
-		rr := &routeRun{t: t, sg: sg, routes: routes, batch: must[*mes.Model](t)(mes.BatchLifecycle(must[mes.Option](t)(mes.BindRouteOnStart())))}
+		binding := must[route.Binding](t)(routes.Bind(ctx, "GAP-1", 1))
+		rr := &routeRun{t: t, sg: sg, routes: routes, batch: must[*mes.Model](t)(mes.BatchLifecycle(must[mes.Option](t)(route.BindOnStart())))}
 
 		for i, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -180,12 +182,12 @@ func TestRouteWeighTareAndMinimumWeight(t *testing.T) {
 func TestRouteWeighNamesCollide(t *testing.T) {
 	t.Parallel()
 	for _, name := range []string{weigh.Tare("net-weight"), weigh.Gross("net-weight")} {
-		v := approvedVersion(t, weighRoute(t, mes.RecordValue{Name: name, Unit: "kg"}))
-		if _, err := mes.StepModel(v, "S10", nil); err == nil || !strings.Contains(err.Error(), name) {
+		v := approvedVersion(t, weighRoute(t, route.RecordValue{Name: name, Unit: "kg"}))
+		if _, err := route.StepModel(v, "S10", nil); err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("a value named %s beside weighing net-weight: StepModel error %v, want one naming it", name, err)
 		}
 	}
-	if _, err := mes.StepModel(approvedVersion(t, weighRoute(t)), "S10", nil); err != nil {
+	if _, err := route.StepModel(approvedVersion(t, weighRoute(t)), "S10", nil); err != nil {
 		t.Errorf("a weighing alone: %v", err)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/interlock-mes/interlock/mes/route"
+
 	"github.com/interlock-mes/interlock/mes"
 	"github.com/interlock-mes/interlock/mes/release"
 
@@ -27,9 +29,9 @@ func balance(tb testing.TB, issued, consumed, scrapped, returned, tol string) re
 		Scrapped: decimalOf(tb, scrapped), Returned: decimalOf(tb, returned), Tolerance: decimalOf(tb, tol)}
 }
 
-func yieldOf(tb testing.TB, expected, actual, lo, hi string) *mes.YieldCheck {
-	return &mes.YieldCheck{Expected: decimalOf(tb, expected), Actual: decimalOf(tb, actual), Unit: "kg",
-		Range: mes.Range{Min: decimalOf(tb, lo), Max: decimalOf(tb, hi)}}
+func yieldOf(tb testing.TB, expected, actual, lo, hi string) *route.YieldCheck {
+	return &route.YieldCheck{Expected: decimalOf(tb, expected), Actual: decimalOf(tb, actual), Unit: "kg",
+		Range: route.Range{Min: decimalOf(tb, lo), Max: decimalOf(tb, hi)}}
 }
 
 // TestReconcile: the balance and the yield are checked exactly, limits
@@ -96,7 +98,7 @@ func TestReconcileInputErrors(t *testing.T) {
 	bad := balance(t, "-1", "1", "0", "0", "-0.1")
 	bad.Unit = ""
 	in := release.ReconcileInput{Materials: []release.MaterialBalance{bad, balance(t, "1", "1", "0", "0", "0"), {Unit: "kg"}},
-		Yield: &mes.YieldCheck{Expected: decimal.Zero, Actual: decimalOf(t, "-2"), Range: mes.Range{Min: decimalOf(t, "-1"), Max: decimalOf(t, "-2")}}}
+		Yield: &route.YieldCheck{Expected: decimal.Zero, Actual: decimalOf(t, "-2"), Range: route.Range{Min: decimalOf(t, "-1"), Max: decimalOf(t, "-2")}}}
 	_, err := release.Reconcile(in)
 	var ie *release.ReconcileInputError
 	if !errors.As(err, &ie) || !errors.Is(err, release.ErrInvalidReconciliation) {
@@ -139,7 +141,7 @@ func TestReconcileAgainstRationals(t *testing.T) {
 		m := release.MaterialBalance{Material: "M", Unit: "kg", Issued: q("issued"), Consumed: q("consumed"), Scrapped: q("scrapped"),
 			Returned: q("returned"), Tolerance: q("tolerance")}
 		lo := q("min")
-		y := &mes.YieldCheck{Expected: q("expected").Add(decimal.New(1, -6)), Actual: q("actual"), Unit: "kg", Range: mes.Range{Min: lo, Max: lo.Add(q("width"))}}
+		y := &route.YieldCheck{Expected: q("expected").Add(decimal.New(1, -6)), Actual: q("actual"), Unit: "kg", Range: route.Range{Min: lo, Max: lo.Add(q("width"))}}
 		orig := *y
 		r, err := release.Reconcile(release.ReconcileInput{Materials: []release.MaterialBalance{m}, Yield: y})
 		if err != nil {

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/interlock-mes/interlock/mes/route"
+
 	"github.com/interlock-mes/interlock"
 	"github.com/interlock-mes/interlock/mes"
 	"github.com/interlock-mes/interlock/mes/correction"
@@ -142,7 +144,7 @@ func TestBatchEndToEnd(t *testing.T) {
 			Input: release.ReconcileInput{
 				Materials: []release.MaterialBalance{{Material: "API-100", Unit: "kg", Issued: decimalOf(t, "12.50"), Consumed: in[0].Quantity,
 					Returned: decimalOf(t, "0.01"), Tolerance: decimalOf(t, "0.005")}},
-				Yield: &mes.YieldCheck{Expected: decimalOf(t, "12.50"), Actual: made[0].Quantity, Unit: "kg", Range: mes.Range{Min: decimalOf(t, "98"), Max: decimalOf(t, "101")}},
+				Yield: &route.YieldCheck{Expected: decimalOf(t, "12.50"), Actual: made[0].Quantity, Unit: "kg", Range: route.Range{Min: decimalOf(t, "98"), Max: decimalOf(t, "101")}},
 			}, Consequence: mes.ConsequenceNone})
 		if err != nil || !rec.Balanced() || dev2 != nil || !rec.Yield.Percent.Equal(decimalOf(t, "99.2")) {
 			t.Fatalf("reconciliation %+v, %+v, %v; want it balanced at 99.2%%", rec, dev2, err)

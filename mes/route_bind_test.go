@@ -7,6 +7,8 @@ import (
 	"maps"
 	"testing"
 
+	"github.com/interlock-mes/interlock/mes/route"
+
 	"github.com/interlock-mes/interlock/mes"
 
 	"github.com/google/go-cmp/cmp"
@@ -20,7 +22,7 @@ import (
 // routeBatchModel is a batch whose start requires an approved route.
 func routeBatchModel(tb testing.TB) *mes.Model {
 	tb.Helper()
-	g, err := mes.RequireApprovedRoute(mes.RefRoute)
+	g, err := route.RequireApproved(route.Ref)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -37,13 +39,13 @@ func routeBatchModel(tb testing.TB) *mes.Model {
 }
 
 // routeApproved drafts r by qa-3 and approves it by qa-4.
-func routeApproved(tb testing.TB, rs *mes.Routes, r *mes.Route) {
+func routeApproved(tb testing.TB, rs *route.Registry, r *route.Route) {
 	tb.Helper()
 	ctx := context.Background()
-	if _, err := rs.Draft(ctx, "draft-"+mes.RouteStream(r.Product, r.Version), "qa-3", r); err != nil {
+	if _, err := rs.Draft(ctx, "draft-"+route.Stream(r.Product, r.Version), "qa-3", r); err != nil {
 		tb.Fatal(err)
 	}
-	if _, err := rs.Approve(ctx, "approve-"+mes.RouteStream(r.Product, r.Version), "qa-4", r.Product, r.Version); err != nil {
+	if _, err := rs.Approve(ctx, "approve-"+route.Stream(r.Product, r.Version), "qa-4", r.Product, r.Version); err != nil {
 		tb.Fatal(err)
 	}
 }
@@ -69,7 +71,7 @@ func TestNewVersionLeavesBoundBatch(t *testing.T) {
 
 	v2 := routeFixture()
 	v2.Version = 2
-	v2.Operations[0].Steps[1].Requirements[0] = mes.Weigh{Name: "net-weight", Material: "API-100", Target: routeDec("12.6"),
+	v2.Operations[0].Steps[1].Requirements[0] = route.Weigh{Name: "net-weight", Material: "API-100", Target: routeDec("12.6"),
 		Below: routeDec("0.05"), Above: routeDec("0.05"), Unit: "kg", Bounds: gate.Inclusive}
 	routeApproved(t, rs, v2)
 	if _, err := rs.Retire(ctx, "retire-v1", "qa-3", "P-100", 1); err != nil {
@@ -91,7 +93,7 @@ func TestNewVersionLeavesBoundBatch(t *testing.T) {
 	if err != nil {
 		t.Fatalf("VerifyBinding: %v", err)
 	}
-	if got.Digest != b.Digest || got.Status != mes.RouteRetired {
+	if got.Digest != b.Digest || got.Status != route.Retired {
 		t.Errorf("verified %s (%s), want v1's digest %s, retired", got.Digest, got.Status, b.Digest)
 	}
 	if diff := cmp.Diff(v1, got.Route, routeCmp); diff != "" {
@@ -102,7 +104,7 @@ func TestNewVersionLeavesBoundBatch(t *testing.T) {
 	if err := json.Unmarshal(recs[0].Payload, &p); err != nil {
 		t.Fatal(err)
 	}
-	var data struct{ Route mes.RouteBinding }
+	var data struct{ Route route.Binding }
 	if err := json.Unmarshal(p.Data, &data); err != nil || data.Route != b {
 		t.Errorf("start data %s: want the binding %+v", p.Data, b)
 	}
@@ -125,9 +127,9 @@ func TestRequireApprovedRoute(t *testing.T) {
 		refs map[string]string
 		want []gate.Code
 	}{
-		{"approved", map[string]string{mes.RefRoute: mes.RouteStream("P-100", 1)}, nil},
-		{"draft", map[string]string{mes.RefRoute: mes.RouteStream("P-100", 2)}, []gate.Code{mes.CodeRouteNotApproved}},
-		{"never drafted", map[string]string{mes.RefRoute: mes.RouteStream("P-100", 3)}, []gate.Code{mes.CodeRouteNotApproved}},
+		{"approved", map[string]string{route.Ref: route.Stream("P-100", 1)}, nil},
+		{"draft", map[string]string{route.Ref: route.Stream("P-100", 2)}, []gate.Code{route.CodeNotApproved}},
+		{"never drafted", map[string]string{route.Ref: route.Stream("P-100", 3)}, []gate.Code{route.CodeNotApproved}},
 		{"no reference", nil, []gate.Code{gate.CodeRefMissing}},
 	}
 	for i, tt := range tests {
@@ -145,7 +147,7 @@ func TestRequireApprovedRoute(t *testing.T) {
 			t.Errorf("%s: denial codes (-want +got):\n%s", tt.name, diff)
 		}
 	}
-	if _, err := mes.RequireApprovedRoute(""); err == nil {
+	if _, err := route.RequireApproved(""); err == nil {
 		t.Error("RequireApprovedRoute(\"\"): no error")
 	}
 }
@@ -165,9 +167,9 @@ func TestVerifyBindingDetects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stream := mes.RouteStream("P-100", 1)
+	stream := route.Stream("P-100", 1)
 	// A batch bound while the version was still a draft.
-	early := appendBatchRecord(t, s, "batch-early", map[string]string{mes.RefRoute: stream, mes.RefRouteDigest: digest})
+	early := appendBatchRecord(t, s, "batch-early", map[string]string{route.Ref: stream, route.RefDigest: digest})
 	if _, err := rs.Approve(ctx, "a-1", "qa-4", "P-100", 1); err != nil {
 		t.Fatal(err)
 	}
@@ -175,21 +177,21 @@ func TestVerifyBindingDetects(t *testing.T) {
 	if wrong == digest {
 		wrong = "sha256:" + digest[len(digest)-64:len(digest)-1] + "1"
 	}
-	good := map[string]string{mes.RefRoute: stream, mes.RefRouteDigest: digest}
+	good := map[string]string{route.Ref: stream, route.RefDigest: digest}
 	tests := []struct {
 		name    string
 		records []audit.Record
 		want    error
 	}{
 		{"bound after approval", appendBatchRecord(t, s, "batch-good", good), nil},
-		{"bound before approval", early, &mes.RouteNotApprovedError{Product: "P-100", Version: 1, Status: mes.RouteDraft}},
-		{"another digest recorded", appendBatchRecord(t, s, "batch-wrong", map[string]string{mes.RefRoute: stream, mes.RefRouteDigest: wrong}),
-			&mes.RouteMismatchError{Subject: "batch-wrong", Version: 1, Stream: stream, Recorded: wrong, Found: digest}},
+		{"bound before approval", early, &route.NotApprovedError{Product: "P-100", Version: 1, Status: route.Draft}},
+		{"another digest recorded", appendBatchRecord(t, s, "batch-wrong", map[string]string{route.Ref: stream, route.RefDigest: wrong}),
+			&route.MismatchError{Subject: "batch-wrong", Version: 1, Stream: stream, Recorded: wrong, Found: digest}},
 		{"records disagree", append(appendBatchRecord(t, s, "batch-two", good),
-			appendBatchRecord(t, s, "batch-two", map[string]string{mes.RefRoute: mes.RouteStream("P-100", 2), mes.RefRouteDigest: digest})...),
-			&mes.RouteMismatchError{Subject: "batch-two", Version: 2, Stream: mes.RouteStream("P-100", 2), Recorded: digest, Found: digest + " (" + stream + " at v1)"}},
-		{"no binding", appendBatchRecord(t, s, "batch-none", nil), mes.ErrNotBound},
-		{"a bound version never drafted", appendBatchRecord(t, s, "batch-ghost", map[string]string{mes.RefRoute: mes.RouteStream("P-100", 7), mes.RefRouteDigest: digest}), mes.ErrRouteNotFound},
+			appendBatchRecord(t, s, "batch-two", map[string]string{route.Ref: route.Stream("P-100", 2), route.RefDigest: digest})...),
+			&route.MismatchError{Subject: "batch-two", Version: 2, Stream: route.Stream("P-100", 2), Recorded: digest, Found: digest + " (" + stream + " at v1)"}},
+		{"no binding", appendBatchRecord(t, s, "batch-none", nil), route.ErrNotBound},
+		{"a bound version never drafted", appendBatchRecord(t, s, "batch-ghost", map[string]string{route.Ref: route.Stream("P-100", 7), route.RefDigest: digest}), route.ErrNotFound},
 	}
 	for _, tt := range tests {
 		_, err := rs.VerifyBinding(ctx, tt.records)
@@ -198,17 +200,17 @@ func TestVerifyBindingDetects(t *testing.T) {
 			if err != nil {
 				t.Errorf("%s: %v", tt.name, err)
 			}
-		case *mes.RouteMismatchError:
-			var got *mes.RouteMismatchError
-			if !errors.As(err, &got) || !errors.Is(err, mes.ErrRouteMismatch) {
+		case *route.MismatchError:
+			var got *route.MismatchError
+			if !errors.As(err, &got) || !errors.Is(err, route.ErrMismatch) {
 				t.Fatalf("%s: %v, want a *RouteMismatchError", tt.name, err)
 			}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("%s (-want +got):\n%s", tt.name, diff)
 			}
-		case *mes.RouteNotApprovedError:
-			var got *mes.RouteNotApprovedError
-			if !errors.As(err, &got) || !errors.Is(err, mes.ErrRouteNotApproved) {
+		case *route.NotApprovedError:
+			var got *route.NotApprovedError
+			if !errors.As(err, &got) || !errors.Is(err, route.ErrNotApproved) {
 				t.Fatalf("%s: %v, want a *RouteNotApprovedError", tt.name, err)
 			}
 			if diff := cmp.Diff(want, got); diff != "" {
@@ -246,7 +248,7 @@ func appendBatchRecord(tb testing.TB, s storage.Store, subject string, refs map[
 
 func TestRouteBindingRefs(t *testing.T) {
 	t.Parallel()
-	b := mes.RouteBinding{Product: "P-100", Version: 3, Digest: "sha256:ab"}
+	b := route.Binding{Product: "P-100", Version: 3, Digest: "sha256:ab"}
 	if diff := cmp.Diff(map[string]string{"route": "route/P-100/v3", "route-digest": "sha256:ab"}, b.Refs()); diff != "" {
 		t.Errorf("Refs (-want +got):\n%s", diff)
 	}

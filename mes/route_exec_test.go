@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/interlock-mes/interlock/mes/route"
+
 	"github.com/interlock-mes/interlock/mes"
 
 	"github.com/google/go-cmp/cmp"
@@ -26,32 +28,32 @@ import (
 // weighs it on a floor scale, S20 records a pH within limits, S30 records
 // the blend's appearance and is verified by a second person from QA.
 // Version 2 weighs 15 kg and adds a temperature step S15.
-func tabletRoute(tb testing.TB, v int) *mes.Route {
+func tabletRoute(tb testing.TB, v int) *route.Route {
 	d := func(s string) decimal.Decimal { return decimalOf(tb, s) }
 	ptr := func(s string) *decimal.Decimal { x := d(s); return &x }
 	target := "12.5"
 	if v > 1 {
 		target = "15"
 	}
-	dispense := []mes.Step{{ID: "S10", Instructions: "Scan the API lot and weigh it on the floor scale.", Requirements: []mes.Requirement{
-		mes.ScanLot{Name: "lot-scan", Material: "API-100"},
-		mes.Weigh{Name: "net-weight", Material: "API-100", Target: d(target), Below: d("0.05"), Above: d("0.05"), Unit: "kg",
+	dispense := []route.Step{{ID: "S10", Instructions: "Scan the API lot and weigh it on the floor scale.", Requirements: []route.Requirement{
+		route.ScanLot{Name: "lot-scan", Material: "API-100"},
+		route.Weigh{Name: "net-weight", Material: "API-100", Target: d(target), Below: d("0.05"), Above: d("0.05"), Unit: "kg",
 			Bounds: gate.Inclusive, InstrumentClass: "floor-scale", RequireDevice: true},
-	}, Branches: []mes.Branch{{When: &mes.Condition{Value: "net-weight", Outside: &mes.Range{Min: d("12.45"), Max: d("12.55")}}, OpenException: "deviation"}}}}
+	}, Branches: []route.Branch{{When: &route.Condition{Value: "net-weight", Outside: &route.Range{Min: d("12.45"), Max: d("12.55")}}, OpenException: "deviation"}}}}
 	if v > 1 {
-		dispense = append(dispense, mes.Step{ID: "S15", Instructions: "Record the room temperature.", Requirements: []mes.Requirement{
-			mes.RecordValue{Name: "temp", Unit: "C", Min: ptr("15"), Max: ptr("25")},
+		dispense = append(dispense, route.Step{ID: "S15", Instructions: "Record the room temperature.", Requirements: []route.Requirement{
+			route.RecordValue{Name: "temp", Unit: "C", Min: ptr("15"), Max: ptr("25")},
 		}})
 	}
-	return &mes.Route{Product: "TAB-500", Version: v, Operations: []mes.Operation{
-		{ID: "OP10", Name: "Dispensing", Steps: append(dispense, mes.Step{ID: "S20", Instructions: "Measure the pH of the solution.",
-			Requirements: []mes.Requirement{mes.RecordValue{Name: "ph", Unit: "pH", Min: ptr("6.5"), Max: ptr("7.5")}}})},
-		{ID: "OP20", Name: "Blending", Steps: []mes.Step{{ID: "S30", Instructions: "Check that the blend is uniform.",
-			Requirements: []mes.Requirement{mes.RecordValue{Name: "appearance"}, mes.SecondPersonVerification{Meaning: "verified", Roles: []string{"qa"}}}}}},
+	return &route.Route{Product: "TAB-500", Version: v, Operations: []route.Operation{
+		{ID: "OP10", Name: "Dispensing", Steps: append(dispense, route.Step{ID: "S20", Instructions: "Measure the pH of the solution.",
+			Requirements: []route.Requirement{route.RecordValue{Name: "ph", Unit: "pH", Min: ptr("6.5"), Max: ptr("7.5")}}})},
+		{ID: "OP20", Name: "Blending", Steps: []route.Step{{ID: "S30", Instructions: "Check that the blend is uniform.",
+			Requirements: []route.Requirement{route.RecordValue{Name: "appearance"}, route.SecondPersonVerification{Meaning: "verified", Roles: []string{"qa"}}}}}},
 	}}
 }
 
-var floorScales = &mes.StepConfig{InstrumentClasses: map[string][]string{"floor-scale": {"SC-01", "SC-02"}}}
+var floorScales = &route.StepConfig{InstrumentClasses: map[string][]string{"floor-scale": {"SC-01", "SC-02"}}}
 
 // transitionRow is what a test compares of a transition: its move, the
 // names of its gates and its evidence and signature requirements.
@@ -76,16 +78,16 @@ func rowsOf(m *mes.Model) []transitionRow {
 }
 
 // approvedVersion drafts and approves a route on a memory store and loads it.
-func approvedVersion(t *testing.T, r *mes.Route) *mes.RouteVersion {
+func approvedVersion(t *testing.T, r *route.Route) *route.Version {
 	t.Helper()
 	e, s, f := newEngineOn(t, memory.New(&memory.Config{Clock: func() time.Time { return now }}))
-	rs := must[*mes.Routes](t)(mes.NewRoutes(e, s, nil))
+	rs := must[*route.Registry](t)(route.NewRegistry(e, s, nil))
 	f.run("person", event.PersonStream("qa-4"), mes.CmdRegister, map[string]string{"name": "Quinn QA"})
 	f.run("person", event.PersonStream("qa-4"), mes.CmdGrantRole, map[string]string{"role": "qa"})
 	ctx := context.Background()
 	must[*mes.Outcome](t)(rs.Draft(ctx, "draft", "qa-3", r))
 	must[*mes.Outcome](t)(rs.Approve(ctx, "approve", "qa-4", r.Product, r.Version))
-	return must[*mes.RouteVersion](t)(rs.Load(ctx, r.Product, r.Version))
+	return must[*route.Version](t)(rs.Load(ctx, r.Product, r.Version))
 }
 
 // TestStepModelEnforcesRequirements shows the transitions a route step's
@@ -125,7 +127,7 @@ func TestStepModelEnforcesRequirements(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.step, func(t *testing.T) {
 			t.Parallel()
-			m := must[*mes.Model](t)(mes.StepModel(v, tt.step, floorScales))
+			m := must[*mes.Model](t)(route.StepModel(v, tt.step, floorScales))
 			if m.Name() != "route-step/TAB-500" || m.Version() != 1 {
 				t.Errorf("model %s v%d, want route-step/TAB-500 v1", m.Name(), m.Version())
 			}
@@ -143,31 +145,31 @@ func TestStepModelEnforcesRequirements(t *testing.T) {
 func TestStepModelErrors(t *testing.T) {
 	t.Parallel()
 	v := approvedVersion(t, tabletRoute(t, 1))
-	if _, err := mes.StepModel(v, "S99", floorScales); !errors.Is(err, mes.ErrUnknownStep) {
+	if _, err := route.StepModel(v, "S99", floorScales); !errors.Is(err, route.ErrUnknownStep) {
 		t.Errorf("unknown step: %v, want ErrUnknownStep", err)
 	}
-	if _, err := mes.StepModel(v, "S10", nil); err == nil || !strings.Contains(err.Error(), `class "floor-scale"`) {
+	if _, err := route.StepModel(v, "S10", nil); err == nil || !strings.Contains(err.Error(), `class "floor-scale"`) {
 		t.Errorf("weighing on an unlisted class: %v, want an error naming the class", err)
 	}
-	if _, err := mes.StepModel(v, "S20", nil); err != nil {
+	if _, err := route.StepModel(v, "S20", nil); err != nil {
 		t.Errorf("a step without weighing needs no classes: %v", err)
 	}
 	draft := *v
-	draft.Status, draft.Approved = mes.RouteDraft, mes.RouteEvent{}
-	var na *mes.RouteNotApprovedError
-	if _, err := mes.StepModel(&draft, "S20", nil); !errors.As(err, &na) || na.Status != mes.RouteDraft {
+	draft.Status, draft.Approved = route.Draft, route.Event{}
+	var na *route.NotApprovedError
+	if _, err := route.StepModel(&draft, "S20", nil); !errors.As(err, &na) || na.Status != route.Draft {
 		t.Errorf("draft version: %v, want a *RouteNotApprovedError", err)
 	}
 	twice := tabletRoute(t, 1)
 	twice.Operations[1].Steps[0].Requirements = append(twice.Operations[1].Steps[0].Requirements,
-		mes.SecondPersonVerification{Meaning: "verified", Roles: []string{"production"}})
+		route.SecondPersonVerification{Meaning: "verified", Roles: []string{"production"}})
 	v2 := approvedVersion(t, twice)
-	if _, err := mes.StepModel(v2, "S30", nil); err == nil || !strings.Contains(err.Error(), "different roles") {
+	if _, err := route.StepModel(v2, "S30", nil); err == nil || !strings.Contains(err.Error(), "different roles") {
 		t.Errorf("two verifications of one meaning with other roles: %v, want an error", err)
 	}
-	twice.Operations[1].Steps[0].Requirements[2] = mes.SecondPersonVerification{Meaning: "verified", Roles: []string{"qa"}}
+	twice.Operations[1].Steps[0].Requirements[2] = route.SecondPersonVerification{Meaning: "verified", Roles: []string{"qa"}}
 	v3 := approvedVersion(t, twice)
-	m := must[*mes.Model](t)(mes.StepModel(v3, "S30", nil))
+	m := must[*mes.Model](t)(route.StepModel(v3, "S30", nil))
 	verify := must[*mes.Transition](t)(m.Transition(mes.StepComplete, mes.CmdVerify))
 	want := []mes.SignatureRequirement{{Meaning: "verified", Count: 2, Roles: []string{"qa"}, NotPerformer: true, DistinctSigners: true}}
 	if diff := cmp.Diff(want, verify.Signatures); diff != "" {
@@ -187,7 +189,7 @@ func TestStepValues(t *testing.T) {
 		t.Errorf("S30 values (-want +got):\n%s", diff)
 	}
 	next, err := r.Next("S10", got)
-	if err != nil || next != (mes.NextStep{Step: "S20"}) {
+	if err != nil || next != (route.NextStep{Step: "S20"}) {
 		t.Errorf("Next after S10 = %+v, %v; want S20", next, err)
 	}
 }
@@ -196,7 +198,7 @@ func TestStepValues(t *testing.T) {
 type routeRun struct {
 	t      *testing.T
 	sg     *signing
-	routes *mes.Routes
+	routes *route.Registry
 	batch  *mes.Model
 }
 
@@ -277,13 +279,13 @@ func TestRouteRunsThroughTheEngine(t *testing.T) {
 		sg.facts.run("lot", event.LotStream("L9"), mes.CmdReceive, event.Receipt{Material: "EXC-200", Quantity: decimalOf(t, "10"), Unit: "kg"})
 		sg.facts.run("lot", event.LotStream("L9"), mes.CmdRelease, nil)
 		calibrate(sg.facts, "SC-01", "0.5") // route weighings need the scale's minimum weight
-		routes := must[*mes.Routes](t)(mes.NewRoutes(sg.e, s, nil))
-		bindOnStart := must[mes.Option](t)(mes.BindRouteOnStart())
+		routes := must[*route.Registry](t)(route.NewRegistry(sg.e, s, nil))
+		bindOnStart := must[mes.Option](t)(route.BindOnStart())
 		rr := &routeRun{t: t, sg: sg, routes: routes, batch: must[*mes.Model](t)(mes.BatchLifecycle(bindOnStart))}
 
 		must[*mes.Outcome](t)(routes.Draft(ctx, "draft-v1", "qa-3", tabletRoute(t, 1)))
 		must[*mes.Outcome](t)(routes.Approve(ctx, "approve-v1", "qa-4", "TAB-500", 1))
-		binding := must[mes.RouteBinding](t)(routes.Bind(ctx, "TAB-500", 1))
+		binding := must[route.Binding](t)(routes.Bind(ctx, "TAB-500", 1))
 
 		// The batch starts bound to v1, which the start's gate checked.
 		rr.ok(mes.Request{ID: "B1-release", Model: rr.batch, Subject: "batch-B1", Command: mes.CmdRelease, Actor: "op-7"})
@@ -314,13 +316,13 @@ func TestRouteRunsThroughTheEngine(t *testing.T) {
 			gate.CodeLotWrongMaterial, gate.CodeAboveUpperLimit)
 		rr.denied(complete("S10-typed", scan("L7"), typed), "evidence.wrong-source")
 		rr.denied(complete("S10-unstable", scan("L7"), weight(t, "12.50", gate.SourceDevice, false)), gate.CodeUnstable)
-		rr.denied(complete("S10-other-scale", scan("L7"), otherScale), mes.CodeWrongInstrument, mes.CodeContextInstrument)
+		rr.denied(complete("S10-other-scale", scan("L7"), otherScale), route.CodeWrongInstrument, mes.CodeContextInstrument)
 		evidence := []gate.Evidence{scan("L7"), weight(t, "12.48", gate.SourceDevice, true)}
 		if out := rr.ok(complete("S10-done", evidence...)); out.To != mes.StepComplete {
 			t.Fatalf("S10 complete moved to %s", out.To)
 		}
-		v1 := must[*mes.RouteVersion](t)(routes.Load(ctx, "TAB-500", 1))
-		if next := must[mes.NextStep](t)(v1.Route.Next("S10", v1.Route.Operations[0].Steps[0].Values(evidence))); next != (mes.NextStep{Step: "S20"}) {
+		v1 := must[*route.Version](t)(routes.Load(ctx, "TAB-500", 1))
+		if next := must[route.NextStep](t)(v1.Route.Next("S10", v1.Route.Operations[0].Steps[0].Values(evidence))); next != (route.NextStep{Step: "S20"}) {
 			t.Fatalf("after S10 the route goes to %+v, want S20", next)
 		}
 
@@ -328,7 +330,7 @@ func TestRouteRunsThroughTheEngine(t *testing.T) {
 		batchBefore := must[[]audit.Record](t)(s.Load(ctx, "batch-B1", 1))
 		must[*mes.Outcome](t)(routes.Draft(ctx, "draft-v2", "qa-3", tabletRoute(t, 2)))
 		must[*mes.Outcome](t)(routes.Approve(ctx, "approve-v2", "qa-4", "TAB-500", 2))
-		v2 := must[*mes.RouteVersion](t)(routes.Load(ctx, "TAB-500", 2))
+		v2 := must[*route.Version](t)(routes.Load(ctx, "TAB-500", 2))
 		if v2.Digest == binding.Digest {
 			t.Fatal("v2 has v1's digest")
 		}
@@ -336,19 +338,19 @@ func TestRouteRunsThroughTheEngine(t *testing.T) {
 		if diff := cmp.Diff(batchBefore, batchAfter); diff != "" {
 			t.Errorf("approving v2 changed batch-B1's records (-before +after):\n%s", diff)
 		}
-		if got := must[*mes.RouteVersion](t)(routes.VerifyBinding(ctx, batchAfter)); got.Route.Version != 1 || got.Digest != binding.Digest {
+		if got := must[*route.Version](t)(routes.VerifyBinding(ctx, batchAfter)); got.Route.Version != 1 || got.Digest != binding.Digest {
 			t.Errorf("VerifyBinding = v%d %s, want v1 %s", got.Route.Version, got.Digest, binding.Digest)
 		}
 		if st := must[mes.State](t)(mes.Fold(s10, "S10", batchAfter)); st != mes.StepComplete {
 			t.Errorf("S10 of batch-B1 is %s after v2, want complete", st)
 		}
 		// v2's steps do not run on a batch bound to v1.
-		s15v2 := must[*mes.Model](t)(mes.StepModel(v2, "S15", nil))
-		rr.denied(mes.Request{ID: "S15-v2", Model: s15v2, Subject: "batch-B1", Step: "S15", Command: mes.CmdStart, Actor: "op-7"}, mes.CodeRouteOtherVersion)
-		s20v2 := must[*mes.Model](t)(mes.StepModel(v2, "S20", nil))
-		rr.denied(mes.Request{ID: "S20-v2", Model: s20v2, Subject: "batch-B1", Step: "S20", Command: mes.CmdStart, Actor: "op-7"}, mes.CodeRouteOtherVersion)
+		s15v2 := must[*mes.Model](t)(route.StepModel(v2, "S15", nil))
+		rr.denied(mes.Request{ID: "S15-v2", Model: s15v2, Subject: "batch-B1", Step: "S15", Command: mes.CmdStart, Actor: "op-7"}, route.CodeOtherVersion)
+		s20v2 := must[*mes.Model](t)(route.StepModel(v2, "S20", nil))
+		rr.denied(mes.Request{ID: "S20-v2", Model: s20v2, Subject: "batch-B1", Step: "S20", Command: mes.CmdStart, Actor: "op-7"}, route.CodeOtherVersion)
 		// A step outside a bound batch does not run at all.
-		rr.denied(mes.Request{ID: "S20-unbound", Model: step("S20"), Subject: "batch-B9", Step: "S20", Command: mes.CmdStart, Actor: "op-7"}, mes.CodeRouteNotBound)
+		rr.denied(mes.Request{ID: "S20-unbound", Model: step("S20"), Subject: "batch-B9", Step: "S20", Command: mes.CmdStart, Actor: "op-7"}, route.CodeNotBound)
 
 		// The batch goes on with v1's S20 and S30.
 		s20 := step("S20")
@@ -386,25 +388,25 @@ func TestRouteRunsThroughTheEngine(t *testing.T) {
 		}
 
 		// Draft and retired versions cannot start a batch.
-		must[*mes.Outcome](t)(routes.Draft(ctx, "draft-v3", "qa-3", &mes.Route{Product: "TAB-500", Version: 3, Operations: tabletRoute(t, 1).Operations}))
-		var na *mes.RouteNotApprovedError
-		if _, err := routes.Bind(ctx, "TAB-500", 3); !errors.As(err, &na) || na.Status != mes.RouteDraft {
+		must[*mes.Outcome](t)(routes.Draft(ctx, "draft-v3", "qa-3", &route.Route{Product: "TAB-500", Version: 3, Operations: tabletRoute(t, 1).Operations}))
+		var na *route.NotApprovedError
+		if _, err := routes.Bind(ctx, "TAB-500", 3); !errors.As(err, &na) || na.Status != route.Draft {
 			t.Errorf("Bind(draft v3) = %v, want a *RouteNotApprovedError for a draft", err)
 		}
-		v3 := must[*mes.RouteVersion](t)(routes.Load(ctx, "TAB-500", 3))
-		draft := mes.RouteBinding{Product: "TAB-500", Version: 3, Digest: v3.Digest}
+		v3 := must[*route.Version](t)(routes.Load(ctx, "TAB-500", 3))
+		draft := route.Binding{Product: "TAB-500", Version: 3, Digest: v3.Digest}
 		rr.ok(mes.Request{ID: "B2-release", Model: rr.batch, Subject: "batch-B2", Command: mes.CmdRelease, Actor: "op-7"})
 		rr.denied(mes.Request{ID: "B2-start", Model: rr.batch, Subject: "batch-B2", Command: mes.CmdStart, Actor: "op-7",
-			Refs: draft.Refs(), Data: draft.Data()}, mes.CodeRouteNotApproved)
+			Refs: draft.Refs(), Data: draft.Data()}, route.CodeNotApproved)
 		rr.denied(mes.Request{ID: "B2-start-unbound", Model: rr.batch, Subject: "batch-B2", Command: mes.CmdStart, Actor: "op-7"}, gate.CodeRefMissing)
 
 		must[*mes.Outcome](t)(routes.Retire(ctx, "retire-v1", "qa-4", "TAB-500", 1))
-		if _, err := routes.Bind(ctx, "TAB-500", 1); !errors.As(err, &na) || na.Status != mes.RouteRetired {
+		if _, err := routes.Bind(ctx, "TAB-500", 1); !errors.As(err, &na) || na.Status != route.Retired {
 			t.Errorf("Bind(retired v1) = %v, want a *RouteNotApprovedError for a retired version", err)
 		}
 		rr.ok(mes.Request{ID: "B3-release", Model: rr.batch, Subject: "batch-B3", Command: mes.CmdRelease, Actor: "op-7"})
 		rr.denied(mes.Request{ID: "B3-start", Model: rr.batch, Subject: "batch-B3", Command: mes.CmdStart, Actor: "op-7",
-			Refs: binding.Refs(), Data: binding.Data()}, mes.CodeRouteNotApproved)
+			Refs: binding.Refs(), Data: binding.Data()}, route.CodeNotApproved)
 		// The running batch keeps its retired version to the end.
 		if m := step("S30"); m.Version() != 1 {
 			t.Errorf("batch-B1's step model is v%d after retirement, want v1", m.Version())

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/interlock-mes/interlock/mes/route"
+
 	"github.com/interlock-mes/interlock/mes"
 
 	"github.com/google/go-cmp/cmp"
@@ -46,13 +48,13 @@ func routePeople(tb testing.TB, s storage.Store, roles map[string]string) {
 
 // routeEnv is an engine, its store and Routes, with an author, two QA
 // people and an operator.
-func routeEnv(tb testing.TB, s storage.Store) (*mes.Engine, *mes.Routes) {
+func routeEnv(tb testing.TB, s storage.Store) (*mes.Engine, *route.Registry) {
 	tb.Helper()
 	e, err := mes.New(s, &mes.Config{Clock: func() time.Time { return routeNow }})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	rs, err := mes.NewRoutes(e, s, nil)
+	rs, err := route.NewRegistry(e, s, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -103,22 +105,22 @@ func testRouteLifecycle(t *testing.T, s storage.Store) {
 		t.Fatal(err)
 	}
 
-	if _, err := rs.Load(ctx, "P-100", 1); !errors.Is(err, mes.ErrRouteNotFound) {
+	if _, err := rs.Load(ctx, "P-100", 1); !errors.Is(err, route.ErrNotFound) {
 		t.Fatalf("Load before drafting: %v, want ErrRouteNotFound", err)
 	}
 	bad := routeFixture()
 	bad.Operations[0].Steps[0].Instructions = ""
-	if _, err := rs.Draft(ctx, "d-0", "qa-3", bad); !errors.Is(err, mes.ErrInvalidRoute) {
+	if _, err := rs.Draft(ctx, "d-0", "qa-3", bad); !errors.Is(err, route.ErrInvalid) {
 		t.Fatalf("Draft of an invalid route: %v, want ErrInvalidRoute", err)
 	}
-	if recs, _ := s.Load(ctx, mes.RouteStream("P-100", 1), 1); len(recs) != 0 {
+	if recs, _ := s.Load(ctx, route.Stream("P-100", 1), 1); len(recs) != 0 {
 		t.Fatalf("an invalid draft left %d records", len(recs))
 	}
 
-	if out, err := rs.Draft(ctx, "d-1", "qa-3", r); err != nil || out.To != mes.RouteDraft {
+	if out, err := rs.Draft(ctx, "d-1", "qa-3", r); err != nil || out.To != route.Draft {
 		t.Fatalf("Draft: %+v, %v", out, err)
 	}
-	if _, err := rs.Bind(ctx, "P-100", 1); !errors.Is(err, mes.ErrRouteNotApproved) {
+	if _, err := rs.Bind(ctx, "P-100", 1); !errors.Is(err, route.ErrNotApproved) {
 		t.Fatalf("Bind a draft: %v, want ErrRouteNotApproved", err)
 	}
 	// The author may not approve their own route, and an operator may not
@@ -134,7 +136,7 @@ func testRouteLifecycle(t *testing.T, s storage.Store) {
 	if _, err := rs.Draft(ctx, "d-2", "au-1", changed); !errors.Is(err, mes.ErrIllegalTransition) {
 		t.Fatalf("drafting v1 again: %v, want ErrIllegalTransition", err)
 	}
-	if out, err := rs.Approve(ctx, "a-3", "qa-4", "P-100", 1); err != nil || out.To != mes.RouteApproved {
+	if out, err := rs.Approve(ctx, "a-3", "qa-4", "P-100", 1); err != nil || out.To != route.Approved {
 		t.Fatalf("Approve by qa-4: %+v, %v", out, err)
 	}
 
@@ -148,20 +150,20 @@ func testRouteLifecycle(t *testing.T, s storage.Store) {
 	got := struct {
 		Digest, Drafter, Approver string
 		Status                    mes.State
-		Retired                   mes.RouteEvent
+		Retired                   route.Event
 	}{v.Digest, v.Drafted.Actor, v.Approved.Actor, v.Status, v.Retired}
 	wantV := struct {
 		Digest, Drafter, Approver string
 		Status                    mes.State
-		Retired                   mes.RouteEvent
-	}{want, "qa-3", "qa-4", mes.RouteApproved, mes.RouteEvent{}}
+		Retired                   route.Event
+	}{want, "qa-3", "qa-4", route.Approved, route.Event{}}
 	if diff := cmp.Diff(wantV, got); diff != "" {
 		t.Errorf("loaded version (-want +got):\n%s", diff)
 	}
 	if v.Approved.Position <= v.Drafted.Position || !v.Approved.Time.Equal(routeNow) {
 		t.Errorf("approval %+v after draft %+v: want a later position and the store's time", v.Approved, v.Drafted)
 	}
-	recs, err := s.Load(ctx, mes.RouteStream("P-100", 1), 1)
+	recs, err := s.Load(ctx, route.Stream("P-100", 1), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +180,7 @@ func testRouteLifecycle(t *testing.T, s storage.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(mes.RouteBinding{Product: "P-100", Version: 1, Digest: want}, b); diff != "" {
+	if diff := cmp.Diff(route.Binding{Product: "P-100", Version: 1, Digest: want}, b); diff != "" {
 		t.Errorf("binding (-want +got):\n%s", diff)
 	}
 
@@ -188,11 +190,11 @@ func testRouteLifecycle(t *testing.T, s storage.Store) {
 	if _, err := rs.Retire(ctx, "r-2", "qa-3", "P-100", 1); err != nil {
 		t.Fatal(err)
 	}
-	var na *mes.RouteNotApprovedError
-	if _, err := rs.Bind(ctx, "P-100", 1); !errors.As(err, &na) || na.Status != mes.RouteRetired {
+	var na *route.NotApprovedError
+	if _, err := rs.Bind(ctx, "P-100", 1); !errors.As(err, &na) || na.Status != route.Retired {
 		t.Fatalf("Bind a retired version: %v, want a *RouteNotApprovedError saying retired", err)
 	}
-	if v, err := rs.Load(ctx, "P-100", 1); err != nil || v.Retired.Actor != "qa-3" || v.Status != mes.RouteRetired {
+	if v, err := rs.Load(ctx, "P-100", 1); err != nil || v.Retired.Actor != "qa-3" || v.Status != route.Retired {
 		t.Errorf("Load after retirement: %+v, %v", v, err)
 	}
 }
@@ -206,7 +208,7 @@ func TestNewRoutesConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	custom, err := mes.RouteLifecycle([]string{"qa", "regulatory"})
+	custom, err := route.Lifecycle([]string{"qa", "regulatory"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,22 +220,22 @@ func TestNewRoutesConfig(t *testing.T) {
 		name   string
 		engine *mes.Engine
 		store  storage.Store
-		cfg    *mes.RoutesConfig
+		cfg    *route.Config
 		ok     bool
 	}{
 		{"defaults", e, s, nil, true},
-		{"own route model", e, s, &mes.RoutesConfig{Model: custom}, true},
+		{"own route model", e, s, &route.Config{Model: custom}, true},
 		{"no engine", nil, s, nil, false},
 		{"no store", e, nil, nil, false},
-		{"another model", e, s, &mes.RoutesConfig{Model: other}, false},
+		{"another model", e, s, &route.Config{Model: other}, false},
 	}
 	for _, tt := range tests {
-		_, err := mes.NewRoutes(tt.engine, tt.store, tt.cfg)
+		_, err := route.NewRegistry(tt.engine, tt.store, tt.cfg)
 		if (err == nil) != tt.ok {
 			t.Errorf("%s: error %v, want ok %v", tt.name, err, tt.ok)
 		}
 	}
-	if _, err := mes.RouteLifecycle(nil); err == nil {
+	if _, err := route.Lifecycle(nil); err == nil {
 		t.Error("RouteLifecycle without approver roles: no error")
 	}
 }
@@ -258,22 +260,22 @@ func TestRouteTamperDetected(t *testing.T) {
 		t.Fatal(err)
 	}
 	swapped := []byte(replaceOnce(string(good), string(instr), `"Scan any lot."`))
-	stream := mes.RouteStream("P-100", 1)
+	stream := route.Stream("P-100", 1)
 	tests := []struct {
 		name   string
 		drafts [][]byte // each the Data of one forged draft event
-		want   *mes.RouteTamperedError
+		want   *route.TamperedError
 	}{
-		{"content edited, digest kept", [][]byte{mes.RouteDraftData(swapped, mes.DigestOf(good))},
-			&mes.RouteTamperedError{Stream: stream, Version: 1, Reason: "the route content does not hash to its recorded digest", Recorded: mes.DigestOf(good), Computed: mes.DigestOf(swapped)}},
-		{"content of another version", [][]byte{mes.RouteDraftData(other, mes.DigestOf(other))},
-			&mes.RouteTamperedError{Stream: stream, Version: 1, Reason: `the content is route "P-100" v2, not the stream's`, Recorded: mes.DigestOf(other), Computed: mes.DigestOf(other)}},
-		{"content that does not parse", [][]byte{mes.RouteDraftData(edited, mes.DigestOf(edited))},
-			&mes.RouteTamperedError{Stream: stream, Version: 1, Recorded: mes.DigestOf(edited), Computed: mes.DigestOf(edited)}},
+		{"content edited, digest kept", [][]byte{routeDraftData(swapped, route.Digest(good))},
+			&route.TamperedError{Stream: stream, Version: 1, Reason: "the route content does not hash to its recorded digest", Recorded: route.Digest(good), Computed: route.Digest(swapped)}},
+		{"content of another version", [][]byte{routeDraftData(other, route.Digest(other))},
+			&route.TamperedError{Stream: stream, Version: 1, Reason: `the content is route "P-100" v2, not the stream's`, Recorded: route.Digest(other), Computed: route.Digest(other)}},
+		{"content that does not parse", [][]byte{routeDraftData(edited, route.Digest(edited))},
+			&route.TamperedError{Stream: stream, Version: 1, Recorded: route.Digest(edited), Computed: route.Digest(edited)}},
 		{"no content", [][]byte{[]byte(`{}`)},
-			&mes.RouteTamperedError{Stream: stream, Version: 1, Reason: "the draft carries no route content and digest"}},
-		{"drafted twice", [][]byte{mes.RouteDraftData(good, mes.DigestOf(good)), mes.RouteDraftData(good, mes.DigestOf(good))},
-			&mes.RouteTamperedError{Stream: stream, Version: 2, Reason: "the version is drafted a second time"}},
+			&route.TamperedError{Stream: stream, Version: 1, Reason: "the draft carries no route content and digest"}},
+		{"drafted twice", [][]byte{routeDraftData(good, route.Digest(good)), routeDraftData(good, route.Digest(good))},
+			&route.TamperedError{Stream: stream, Version: 2, Reason: "the version is drafted a second time"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -281,8 +283,8 @@ func TestRouteTamperDetected(t *testing.T) {
 			s := routeMemory(t)
 			_, rs := routeEnv(t, s)
 			for i, data := range tt.drafts {
-				payload, err := json.Marshal(event.Transition{CommandID: "forged", Model: mes.RouteModelName, ModelVersion: 1,
-					Command: mes.CmdDraftRoute, From: mes.RouteNew, To: mes.RouteDraft, Data: data})
+				payload, err := json.Marshal(event.Transition{CommandID: "forged", Model: route.ModelName, ModelVersion: 1,
+					Command: route.CmdDraft, From: route.Initial, To: route.Draft, Data: data})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -292,8 +294,8 @@ func TestRouteTamperDetected(t *testing.T) {
 				}
 			}
 			_, err := rs.Load(t.Context(), "P-100", 1)
-			var te *mes.RouteTamperedError
-			if !errors.As(err, &te) || !errors.Is(err, mes.ErrRouteTampered) {
+			var te *route.TamperedError
+			if !errors.As(err, &te) || !errors.Is(err, route.ErrTampered) {
 				t.Fatalf("Load: %v, want a *RouteTamperedError", err)
 			}
 			ignoreReason := tt.want.Reason == ""
@@ -303,7 +305,7 @@ func TestRouteTamperDetected(t *testing.T) {
 			if diff := cmp.Diff(tt.want, te); diff != "" {
 				t.Errorf("error (-want +got):\n%s", diff)
 			}
-			if _, err := rs.Bind(t.Context(), "P-100", 1); !errors.Is(err, mes.ErrRouteTampered) {
+			if _, err := rs.Bind(t.Context(), "P-100", 1); !errors.Is(err, route.ErrTampered) {
 				t.Errorf("Bind: %v, want ErrRouteTampered", err)
 			}
 		})
@@ -327,8 +329,8 @@ func TestParseRouteStream(t *testing.T) {
 		OK      bool
 	}
 	tests := map[string]parsed{
-		mes.RouteStream("P-100", 1):     {"P-100", 1, true},
-		mes.RouteStream("P.v2", 12):     {"P.v2", 12, true},
+		route.Stream("P-100", 1):        {"P-100", 1, true},
+		route.Stream("P.v2", 12):        {"P.v2", 12, true},
 		"route/P/v0":                    {},
 		"route/P/v01":                   {},
 		"route/P/v+1":                   {},
@@ -339,7 +341,7 @@ func TestParseRouteStream(t *testing.T) {
 		"route/P/v99999999999999999999": {},
 	}
 	for in, want := range tests {
-		p, v, err := mes.ParseRouteStream(in)
+		p, v, err := route.ParseStream(in)
 		if diff := cmp.Diff(want, parsed{p, v, err == nil}); diff != "" {
 			t.Errorf("ParseRouteStream(%q) (-want +got):\n%s", in, diff)
 		}
@@ -352,12 +354,22 @@ func FuzzParseRouteStream(f *testing.F) {
 	f.Add("route/P-100/v1")
 	f.Add("route/a/v/v2")
 	f.Fuzz(func(t *testing.T, in string) {
-		p, v, err := mes.ParseRouteStream(in)
+		p, v, err := route.ParseStream(in)
 		if err != nil {
 			return
 		}
-		if mes.RouteStream(p, v) != in || v < 1 || p == "" {
+		if route.Stream(p, v) != in || v < 1 || p == "" {
 			t.Fatalf("ParseRouteStream(%q) = %q, %d", in, p, v)
 		}
 	})
+}
+
+// routeDraftData is the Data of a drafted route's record, as a forger
+// would write it.
+func routeDraftData(content []byte, digest string) []byte {
+	raw, _ := json.Marshal(struct {
+		Route  json.RawMessage `json:"route"`
+		Digest string          `json:"digest"`
+	}{content, digest})
+	return raw
 }

@@ -3,9 +3,10 @@ package release_test
 import (
 	"fmt"
 
+	"github.com/interlock-mes/interlock/mes/route"
+
 	"github.com/shopspring/decimal"
 
-	"github.com/interlock-mes/interlock/mes"
 	"github.com/interlock-mes/interlock/mes/release"
 )
 
@@ -17,8 +18,8 @@ func ExampleReconcile() {
 	r, err := release.Reconcile(release.ReconcileInput{
 		Materials: []release.MaterialBalance{{Material: "API-100", Unit: "kg",
 			Issued: d("12.50"), Consumed: d("12.49"), Returned: d("0.01"), Tolerance: d("0.005")}},
-		Yield: &mes.YieldCheck{Expected: d("12.50"), Actual: d("12.10"), Unit: "kg",
-			Range: mes.Range{Min: d("98"), Max: d("101")}},
+		Yield: &route.YieldCheck{Expected: d("12.50"), Actual: d("12.10"), Unit: "kg",
+			Range: route.Range{Min: d("98"), Max: d("101")}},
 	})
 	if err != nil {
 		fmt.Println(err)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/interlock-mes/interlock/mes/route"
+
 	"github.com/interlock-mes/interlock"
 	"github.com/interlock-mes/interlock/mes"
 
@@ -41,7 +43,7 @@ type MaterialBalance struct {
 // ReconcileInput is what Reconcile checks.
 type ReconcileInput struct {
 	Materials []MaterialBalance
-	Yield     *mes.YieldCheck // optional
+	Yield     *route.YieldCheck // optional
 }
 
 // MaterialResult is the reconciliation of one material.

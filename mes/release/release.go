@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/interlock-mes/interlock/mes/correction"
 	"slices"
 	"strings"
+
+	"github.com/interlock-mes/interlock/mes/correction"
+	"github.com/interlock-mes/interlock/mes/route"
 
 	"github.com/interlock-mes/interlock"
 	"github.com/interlock-mes/interlock/mes"
@@ -64,11 +66,11 @@ type RequiredStep struct {
 // RequiredSteps lists the steps of route in order, each to be verified
 // when it has a SecondPersonVerification requirement. A route whose
 // branches skip steps needs the list of the steps the batch took instead.
-func RequiredSteps(route *mes.Route) []RequiredStep {
+func RequiredSteps(rt *route.Route) []RequiredStep {
 	var out []RequiredStep
-	for _, s := range route.Steps() {
-		verify := slices.ContainsFunc(s.Requirements, func(r mes.Requirement) bool {
-			_, ok := r.(mes.SecondPersonVerification)
+	for _, s := range rt.Steps() {
+		verify := slices.ContainsFunc(s.Requirements, func(r route.Requirement) bool {
+			_, ok := r.(route.SecondPersonVerification)
 			return ok
 		})
 		out = append(out, RequiredStep{ID: s.ID, Verify: verify})

@@ -19,6 +19,13 @@ const (
 	EvidenceNet   = "net"
 )
 
+// The references a weighing reads unless its Spec (or a route step's
+// StepConfig) names others.
+const (
+	DefaultScaleRef = "scale" // the reference naming the scale a weighing is weighed on
+	DefaultLotRef   = "lot"   // the reference naming the lot a weighing of a material weighs
+)
+
 // DefaultLotScan is the evidence name of a weigh step's lot scan unless
 // Spec.LotScan names another.
 const DefaultLotScan = "lot-scan"
@@ -152,10 +159,10 @@ type Spec struct {
 // model Build refuses (no Name, a Version below 1).
 func Step(spec Spec) (*mes.Model, error) {
 	if spec.ScaleRef == "" {
-		spec.ScaleRef = mes.DefaultScaleRef
+		spec.ScaleRef = DefaultScaleRef
 	}
 	if spec.LotRef == "" {
-		spec.LotRef = mes.DefaultLotRef
+		spec.LotRef = DefaultLotRef
 	}
 	if spec.LotScan == "" {
 		spec.LotScan = DefaultLotScan

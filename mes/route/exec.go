@@ -1,4 +1,4 @@
-package mes
+package route
 
 import (
 	"bytes"
@@ -8,24 +8,22 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/interlock-mes/interlock/mes"
+	"github.com/interlock-mes/interlock/mes/weigh"
+
 	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
+	"github.com/interlock-mes/interlock/internal/canonjson"
 	"github.com/interlock-mes/interlock/internal/quantity"
-)
-
-// Defaults of StepConfig.
-const (
-	DefaultScaleRef = "scale" // the reference naming the scale a Weigh is weighed on
-	DefaultLotRef   = "lot"   // the reference naming the lot a Weigh of a material weighs
 )
 
 // Codes of a route step's own gates.
 const (
-	// CodeRouteNotBound: the batch's records bind no route version.
-	CodeRouteNotBound gate.Code = "route.not-bound"
-	// CodeRouteOtherVersion: the batch is bound to another route version
+	// CodeNotBound: the batch's records bind no route version.
+	CodeNotBound gate.Code = "route.not-bound"
+	// CodeOtherVersion: the batch is bound to another route version
 	// (or the same version with another digest) than the step's.
-	CodeRouteOtherVersion gate.Code = "route.other-version"
+	CodeOtherVersion gate.Code = "route.other-version"
 	// CodeWrongInstrument: a device reading came from an instrument other
 	// than the scale the step is bound to; the same code as the gate's.
 	CodeWrongInstrument = gate.CodeWrongInstrument
@@ -41,10 +39,10 @@ const (
 // requirements check. The zero value (or nil) uses the defaults.
 type StepConfig struct {
 	// ScaleRef is the reference (Request.Refs) naming the scale every Weigh
-	// of the step is weighed on. Default DefaultScaleRef.
+	// of the step is weighed on. Default weigh.DefaultScaleRef.
 	ScaleRef string
 	// LotRef is the reference naming the lot a Weigh of a material weighs
-	// when the step scans no lot of that material. Default DefaultLotRef.
+	// when the step scans no lot of that material. Default weigh.DefaultLotRef.
 	LotRef string
 	// InstrumentClasses lists, for each instrument class, the instruments of
 	// that class. The equipment facts do not know classes, so a Weigh that
@@ -53,7 +51,7 @@ type StepConfig struct {
 	InstrumentClasses map[string][]string
 	// Options add to every transition of the step model, as StepLifecycle's
 	// options do: a role or training gate, a site-wide check.
-	Options []Option
+	Options []mes.Option
 }
 
 // routeStepModelPrefix starts the name of every route step model; the
@@ -68,9 +66,9 @@ const routeStepModelPrefix = "route-step/"
 // another version's model is an error.
 //
 // Every transition is guarded by the route binding: the batch's records
-// must bind exactly this version and digest (Routes.Bind, recorded on the
-// batch's start), or the attempt is denied with CodeRouteNotBound or
-// CodeRouteOtherVersion. A running batch therefore keeps the version it
+// must bind exactly this version and digest (Registry.Bind, recorded on the
+// batch's start), or the attempt is denied with CodeNotBound or
+// CodeOtherVersion. A running batch therefore keeps the version it
 // started with, whatever is approved later.
 //
 // The step's requirements become the enforcement of its transitions:
@@ -103,18 +101,18 @@ const routeStepModelPrefix = "route-step/"
 // evidence that is there.
 //
 // StepModel returns an error matching ErrUnknownStep when the route has no
-// such step, a *RouteNotApprovedError when the version was never approved
+// such step, a *NotApprovedError when the version was never approved
 // (a retired version that was approved still runs the batches bound to
 // it), and an error naming the problem for a Weigh whose InstrumentClass
 // StepConfig does not list, a Weigh whose tare or gross name another
 // requirement of the step uses, or requirements it cannot enforce.
-func StepModel(v *RouteVersion, stepID string, cfg *StepConfig) (*Model, error) {
+func StepModel(v *Version, stepID string, cfg *StepConfig) (*mes.Model, error) {
 	if v == nil || v.Route == nil {
-		return nil, errors.New("mes: StepModel: no route version")
+		return nil, errors.New("route: StepModel: no route version")
 	}
 	r := v.Route
 	if v.Approved.Position == 0 {
-		return nil, &RouteNotApprovedError{Product: r.Product, Version: r.Version, Status: v.Status}
+		return nil, &NotApprovedError{Product: r.Product, Version: r.Version, Status: v.Status}
 	}
 	var step *Step
 	for _, s := range r.Steps() {
@@ -124,9 +122,9 @@ func StepModel(v *RouteVersion, stepID string, cfg *StepConfig) (*Model, error) 
 		}
 	}
 	if step == nil {
-		return nil, fmt.Errorf("mes: StepModel: route %s v%d: step %q: %w", r.Product, r.Version, stepID, ErrUnknownStep)
+		return nil, fmt.Errorf("route: StepModel: route %s v%d: step %q: %w", r.Product, r.Version, stepID, ErrUnknownStep)
 	}
-	c := StepConfig{ScaleRef: DefaultScaleRef, LotRef: DefaultLotRef}
+	c := StepConfig{ScaleRef: weigh.DefaultScaleRef, LotRef: weigh.DefaultLotRef}
 	if cfg != nil {
 		c.InstrumentClasses, c.Options = cfg.InstrumentClasses, cfg.Options
 		if cfg.ScaleRef != "" {
@@ -138,38 +136,38 @@ func StepModel(v *RouteVersion, stepID string, cfg *StepConfig) (*Model, error) 
 	}
 	e, err := enforcementOf(step, &c)
 	if err != nil {
-		return nil, fmt.Errorf("mes: StepModel: route %s v%d step %s: %w", r.Product, r.Version, stepID, err)
+		return nil, fmt.Errorf("route: StepModel: route %s v%d step %s: %w", r.Product, r.Version, stepID, err)
 	}
-	bound, err := boundTo(RouteStream(r.Product, r.Version), v.Digest)
+	bound, err := boundTo(Stream(r.Product, r.Version), v.Digest)
 	if err != nil {
 		return nil, err
 	}
-	with := func(extra ...Option) []Option {
-		return append(append([]Option{WithGates(bound)}, c.Options...), extra...)
+	with := func(extra ...mes.Option) []mes.Option {
+		return append(append([]mes.Option{mes.WithGates(bound)}, c.Options...), extra...)
 	}
-	states, final := []State{StepPending, StepInProgress, StepBlocked, StepComplete}, []State{StepComplete, StepSkipped}
+	states, final := []mes.State{mes.StepPending, mes.StepInProgress, mes.StepBlocked, mes.StepComplete}, []mes.State{mes.StepComplete, mes.StepSkipped}
 	if len(e.signatures) > 0 {
 		// Only a step that asks for a second person has a verification;
 		// without one it is final once complete.
-		states, final = append(states, StepVerified), []State{StepVerified, StepSkipped}
+		states, final = append(states, mes.StepVerified), []mes.State{mes.StepVerified, mes.StepSkipped}
 	}
-	b := NewModel(routeStepModelPrefix+r.Product, r.Version).
-		States(append(states, StepSkipped)...).
-		Initial(StepPending).
+	b := mes.NewModel(routeStepModelPrefix+r.Product, r.Version).
+		States(append(states, mes.StepSkipped)...).
+		Initial(mes.StepPending).
 		Final(final...).
-		Permit(StepPending, CmdStart, StepInProgress, with(Recording("step.started"), WithGates(e.start...))...).
-		Permit(StepPending, CmdSkip, StepSkipped, with(Recording("step.skipped"),
-			WithSignatures(SignatureRequirement{Meaning: "approved", Count: 1, NotPerformer: true}))...).
-		Permit(StepInProgress, CmdBlock, StepBlocked, with(Recording("step.blocked"))...).
-		Permit(StepBlocked, CmdUnblock, StepInProgress, with(Recording("step.unblocked"))...).
-		Permit(StepInProgress, CmdComplete, StepComplete, with(Recording("step.completed"),
-			WithEvidence(e.evidence...), WithGates(e.complete...))...)
+		Permit(mes.StepPending, mes.CmdStart, mes.StepInProgress, with(mes.Recording("step.started"), mes.WithGates(e.start...))...).
+		Permit(mes.StepPending, mes.CmdSkip, mes.StepSkipped, with(mes.Recording("step.skipped"),
+			mes.WithSignatures(mes.SignatureRequirement{Meaning: "approved", Count: 1, NotPerformer: true}))...).
+		Permit(mes.StepInProgress, mes.CmdBlock, mes.StepBlocked, with(mes.Recording("step.blocked"))...).
+		Permit(mes.StepBlocked, mes.CmdUnblock, mes.StepInProgress, with(mes.Recording("step.unblocked"))...).
+		Permit(mes.StepInProgress, mes.CmdComplete, mes.StepComplete, with(mes.Recording("step.completed"),
+			mes.WithEvidence(e.evidence...), mes.WithGates(e.complete...))...)
 	if len(e.signatures) > 0 {
-		b.Permit(StepComplete, CmdVerify, StepVerified, with(Recording("step.verified"), WithSignatures(e.signatures...))...)
+		b.Permit(mes.StepComplete, mes.CmdVerify, mes.StepVerified, with(mes.Recording("step.verified"), mes.WithSignatures(e.signatures...))...)
 	}
 	m, err := b.Build()
 	if err != nil {
-		return nil, fmt.Errorf("mes: StepModel: route %s v%d step %s: %w", r.Product, r.Version, stepID, err)
+		return nil, fmt.Errorf("route: StepModel: route %s v%d step %s: %w", r.Product, r.Version, stepID, err)
 	}
 	return m, nil
 }
@@ -178,10 +176,10 @@ func StepModel(v *RouteVersion, stepID string, cfg *StepConfig) (*Model, error) 
 // batch is bound to, read and verified from the batch's records as
 // VerifyBinding does: a batch keeps running the version it started with.
 // It returns VerifyBinding's errors, and StepModel's.
-func (rs *Routes) StepModelFor(ctx context.Context, batch, stepID string, cfg *StepConfig) (*Model, *RouteVersion, error) {
+func (rs *Registry) StepModelFor(ctx context.Context, batch, stepID string, cfg *StepConfig) (*mes.Model, *Version, error) {
 	recs, err := rs.store.Load(ctx, batch, 1)
 	if err != nil {
-		return nil, nil, fmt.Errorf("mes: load %s: %w", batch, err)
+		return nil, nil, fmt.Errorf("route: load %s: %w", batch, err)
 	}
 	v, err := rs.VerifyBinding(ctx, recs)
 	if err != nil {
@@ -194,18 +192,18 @@ func (rs *Routes) StepModelFor(ctx context.Context, batch, stepID string, cfg *S
 	return m, v, nil
 }
 
-// BindRouteOnStart returns an option for BatchLifecycle (or a batch model
+// BindOnStart returns an option for BatchLifecycle (or a batch model
 // of one's own) that guards the start transitions alone with
-// RequireApprovedRoute(RefRoute). A batch binds its route when it starts;
+// RequireApproved(Ref). A batch binds its route when it starts;
 // its later transitions do not read the route, so retiring the version
 // does not stop the batches already running it.
-func BindRouteOnStart() (Option, error) {
-	g, err := RequireApprovedRoute(RefRoute)
+func BindOnStart() (mes.Option, error) {
+	g, err := RequireApproved(Ref)
 	if err != nil {
 		return nil, err
 	}
-	return func(t *Transition) {
-		if t.Command == CmdStart {
+	return func(t *mes.Transition) {
+		if t.Command == mes.CmdStart {
 			t.Gates = append(t.Gates, g)
 		}
 	}, nil
@@ -244,8 +242,8 @@ func (s *Step) Values(evidence []gate.Evidence) map[string]string {
 // enforcement is what a step's requirements demand of its transitions.
 type enforcement struct {
 	start, complete []gate.Gate
-	evidence        []EvidenceRequirement
-	signatures      []SignatureRequirement
+	evidence        []mes.EvidenceRequirement
+	signatures      []mes.SignatureRequirement
 }
 
 func enforcementOf(step *Step, c *StepConfig) (*enforcement, error) {
@@ -272,7 +270,7 @@ func enforcementOf(step *Step, c *StepConfig) (*enforcement, error) {
 	for _, req := range step.Requirements {
 		switch req := req.(type) {
 		case ScanLot:
-			e.evidence = append(e.evidence, EvidenceRequirement{Name: req.Name, Sources: []gate.Source{gate.SourceScanner}})
+			e.evidence = append(e.evidence, mes.EvidenceRequirement{Name: req.Name, Sources: []gate.Source{gate.SourceScanner}})
 			g, err := gate.LotUsable(gate.FromEvidence(req.Name), req.Material)
 			add(&e.complete, gate.IfEvidence(req.Name, g), err)
 		case Weigh:
@@ -280,7 +278,7 @@ func enforcementOf(step *Step, c *StepConfig) (*enforcement, error) {
 			if req.RequireDevice {
 				sources = sources[:1]
 			}
-			e.evidence = append(e.evidence, EvidenceRequirement{Name: req.Name, Sources: sources})
+			e.evidence = append(e.evidence, mes.EvidenceRequirement{Name: req.Name, Sources: sources})
 			if !scaleReady {
 				scaleReady = true
 				g, err := gate.EquipmentReady(gate.FromRef(c.ScaleRef))
@@ -306,7 +304,7 @@ func enforcementOf(step *Step, c *StepConfig) (*enforcement, error) {
 			add(&e.complete, gate.IfEvidence(req.Name, unlessOtherDevice(req.Name, c.ScaleRef, g)), err)
 			// A tare (or a gross) given with the weight makes the weight a
 			// net, which must be exactly gross − tare of one weighing.
-			tare, gross := req.Name+".tare", req.Name+".gross" // weigh.Tare, weigh.Gross: mes cannot import mes/weigh
+			tare, gross := weigh.Tare(req.Name), weigh.Gross(req.Name)
 			for _, n := range []string{tare, gross} {
 				if values[n] {
 					errs = append(errs, fmt.Errorf("weighing %s names its tare or gross %q, which another requirement of the step uses", req.Name, n))
@@ -322,14 +320,14 @@ func enforcementOf(step *Step, c *StepConfig) (*enforcement, error) {
 				add(&e.complete, g, err)
 			}
 		case RecordValue:
-			e.evidence = append(e.evidence, EvidenceRequirement{Name: req.Name})
+			e.evidence = append(e.evidence, mes.EvidenceRequirement{Name: req.Name})
 			g, err := recordedValue(req)
 			add(&e.complete, gate.IfEvidence(req.Name, g), err)
 		case SecondPersonVerification:
-			i := slices.IndexFunc(e.signatures, func(s SignatureRequirement) bool { return s.Meaning == req.Meaning })
+			i := slices.IndexFunc(e.signatures, func(s mes.SignatureRequirement) bool { return s.Meaning == req.Meaning })
 			switch {
 			case i < 0:
-				e.signatures = append(e.signatures, SignatureRequirement{Meaning: req.Meaning, Count: 1,
+				e.signatures = append(e.signatures, mes.SignatureRequirement{Meaning: req.Meaning, Count: 1,
 					Roles: slices.Clone(req.Roles), NotPerformer: true})
 			case slices.Equal(e.signatures[i].Roles, req.Roles):
 				// Two verifications of one meaning: two different people.
@@ -487,16 +485,16 @@ func unitOrNone(u string) string {
 // route version stream with digest: the first allowed transition that
 // records a route reference names them.
 func boundTo(stream, digest string) (gate.Gate, error) {
-	prefix, ok := member(nil, RefRoute, "route/")
+	prefix, ok := canonMember(nil, Ref, "route/")
 	if !ok {
-		return nil, errors.New("mes: route binding needle does not encode")
+		return nil, errors.New("route: route binding needle does not encode")
 	}
 	prefix = prefix[:len(prefix)-1] // open the string: any route stream
 	return gate.Named("route-binding", gate.Func(func(ctx context.Context, a *gate.Attempt, f gate.Facts) (gate.Verdict, error) {
 		if a == nil {
 			return gate.Verdict{}, gate.ErrNilAttempt
 		}
-		rr, ok := f.(RecordReader)
+		rr, ok := f.(mes.RecordReader)
 		if !ok {
 			return gate.Verdict{}, fmt.Errorf("the facts (%T) do not give the subject's records; run route steps through the engine", f)
 		}
@@ -515,18 +513,29 @@ func boundTo(stream, digest string) (gate.Gate, error) {
 			if err := json.Unmarshal(rec.Payload, &p); err != nil {
 				return gate.Verdict{}, fmt.Errorf("%s v%d: %w", rec.Stream, rec.Version, err)
 			}
-			s := p.Refs[RefRoute]
+			s := p.Refs[Ref]
 			if s == "" {
 				continue
 			}
-			if s != stream || p.Refs[RefRouteDigest] != digest {
-				return gate.Fail(gate.Reason{Code: CodeRouteOtherVersion,
+			if s != stream || p.Refs[RefDigest] != digest {
+				return gate.Fail(gate.Reason{Code: CodeOtherVersion,
 					Message: fmt.Sprintf("%s is bound to %s (digest %.12s…) at v%d; this step belongs to %s (digest %.12s…)",
-						a.Subject, s, p.Refs[RefRouteDigest], rec.Version, stream, digest)}), nil
+						a.Subject, s, p.Refs[RefDigest], rec.Version, stream, digest)}), nil
 			}
 			return gate.Pass(), nil
 		}
-		return gate.Fail(gate.Reason{Code: CodeRouteNotBound,
+		return gate.Fail(gate.Reason{Code: CodeNotBound,
 			Message: fmt.Sprintf("%s is bound to no route version; this step belongs to %s", a.Subject, stream)}), nil
 	}))
+}
+
+// canonMember returns the canonical JSON text of the member key: value, as
+// it appears in a stored (canonical) payload, appended to dst. A value
+// that is not valid UTF-8 cannot appear in one: ok is false.
+func canonMember(dst []byte, key, value string) (out []byte, ok bool) {
+	dst = append(dst, '"')
+	dst = append(dst, key...)
+	dst = append(dst, '"', ':')
+	out, err := canonjson.AppendString(dst, value)
+	return out, err == nil
 }

@@ -1,4 +1,4 @@
-package mes
+package route
 
 import (
 	"bytes"
@@ -8,6 +8,10 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/interlock-mes/interlock"
+
+	"github.com/interlock-mes/interlock/mes"
+
 	"github.com/shopspring/decimal"
 
 	"github.com/interlock-mes/interlock/gate"
@@ -15,10 +19,10 @@ import (
 	"github.com/interlock-mes/interlock/internal/quantity"
 )
 
-// RouteFormat names the layout of a route's canonical content. It is part
+// Format names the layout of a route's canonical content. It is part
 // of the content, so a future layout can never produce the digest of an
 // older one.
-const RouteFormat = "interlock.route/1"
+const Format = "interlock.route/1"
 
 // The canonical content of a route is the canonical JSON (internal/canonjson:
 // sorted keys, no white space, shortest escapes) of this layout:
@@ -34,7 +38,7 @@ const RouteFormat = "interlock.route/1"
 // the content never passes through float64 and equal quantities encode
 // alike. Empty optional fields are omitted. The wire types below are the
 // definition: changing a tag changes every digest, and needs a new
-// RouteFormat.
+// Format.
 type routeWire struct {
 	Format     string          `json:"format"`
 	Product    string          `json:"product"`
@@ -76,7 +80,7 @@ type requirementWire struct {
 	RequireDevice   bool            `json:"require_device,omitempty"`
 	Min             *string         `json:"min,omitempty"`
 	Max             *string         `json:"max,omitempty"`
-	Meaning         Meaning         `json:"meaning,omitempty"`
+	Meaning         mes.Meaning     `json:"meaning,omitempty"`
 	Roles           []string        `json:"roles,omitempty"`
 }
 
@@ -98,7 +102,7 @@ type rangeWire struct {
 }
 
 // Canonical returns the route's canonical content, the bytes its digest is
-// taken over. It returns a *RouteError when the route is not valid.
+// taken over. It returns a *Error when the route is not valid.
 func (r *Route) Canonical() ([]byte, error) {
 	if err := r.Validate(); err != nil {
 		return nil, err
@@ -109,22 +113,25 @@ func (r *Route) Canonical() ([]byte, error) {
 // Digest returns "sha256:" and the lower-case hex SHA-256 of the route's
 // canonical content. Any change to the route's meaning changes it; writing
 // the same quantity differently ("12.50" or "12.5") does not. It returns a
-// *RouteError when the route is not valid.
+// *Error when the route is not valid.
 func (r *Route) Digest() (string, error) {
 	c, err := r.Canonical()
 	if err != nil {
 		return "", err
 	}
-	return digestOf(c), nil
+	return Digest(c), nil
 }
 
-func digestOf(canonical []byte) string {
+// Digest returns the digest a route version is bound by: "sha256:"
+// followed by the hex SHA-256 of its canonical content, so anyone can
+// re-verify the content a batch executed.
+func Digest(canonical []byte) string {
 	sum := sha256.Sum256(canonical)
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
 func (r *Route) encode() ([]byte, error) {
-	w := routeWire{Format: RouteFormat, Product: r.Product, Version: r.Version, Operations: make([]operationWire, len(r.Operations))}
+	w := routeWire{Format: Format, Product: r.Product, Version: r.Version, Operations: make([]operationWire, len(r.Operations))}
 	if y := r.Yield; y != nil {
 		w.Yield = &yieldWire{Expected: y.Expected.String(), Unit: y.Unit, Min: y.Range.Min.String(), Max: y.Range.Max.String()}
 	}
@@ -185,17 +192,17 @@ func decimalString(d *decimal.Decimal) *string {
 	return &s
 }
 
-// ErrNotCanonical is matched (errors.Is) by ParseRoute's error for content
+// ErrNotCanonical is matched (errors.Is) by Parse's error for content
 // that decodes but is not exactly the canonical content of what it decodes
 // to (an unknown field, a field of another kind, a decimal not in shortest
 // form, white space): such content has no single digest.
-var ErrNotCanonical = errors.New("not canonical route content")
+var ErrNotCanonical = fmt.Errorf("not canonical route content: %w", interlock.ErrInvalid)
 
-// ParseRoute decodes canonical route content, as Canonical writes it. It
+// Parse decodes canonical route content, as Canonical writes it. It
 // does not validate the route. It returns an error for which
 // errors.Is(err, ErrNotCanonical) is true when the content decodes but is
 // not its own canonical form, and another error when it does not decode.
-func ParseRoute(canonical []byte) (*Route, error) {
+func Parse(canonical []byte) (*Route, error) {
 	dec := json.NewDecoder(bytes.NewReader(canonical))
 	dec.DisallowUnknownFields()
 	var w routeWire
@@ -205,8 +212,8 @@ func ParseRoute(canonical []byte) (*Route, error) {
 	if dec.More() {
 		return nil, fmt.Errorf("parse route: %w: data after the route", ErrNotCanonical)
 	}
-	if w.Format != RouteFormat {
-		return nil, fmt.Errorf("parse route: format %q, want %q", w.Format, RouteFormat)
+	if w.Format != Format {
+		return nil, fmt.Errorf("parse route: format %q, want %q", w.Format, Format)
 	}
 	r := &Route{Product: w.Product, Version: w.Version}
 	if y := w.Yield; y != nil {

@@ -1,4 +1,4 @@
-package mes_test
+package route_test
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/mes"
+	"github.com/interlock-mes/interlock/mes/route"
 	"github.com/interlock-mes/interlock/storage"
 	"github.com/interlock-mes/interlock/storage/memory"
 )
@@ -27,7 +28,7 @@ func Example_route() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	routes, err := mes.NewRoutes(engine, store, nil)
+	routes, err := route.NewRegistry(engine, store, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -44,22 +45,22 @@ func Example_route() {
 		}
 	}
 
-	route := &mes.Route{Product: "TAB-500", Version: 1, Operations: []mes.Operation{{
-		ID: "OP10", Name: "Dispensing", Steps: []mes.Step{
-			{ID: "S10", Instructions: "Scan the API lot.", Requirements: []mes.Requirement{
-				mes.ScanLot{Name: "api-lot", Material: "API-100"},
+	r := &route.Route{Product: "TAB-500", Version: 1, Operations: []route.Operation{{
+		ID: "OP10", Name: "Dispensing", Steps: []route.Step{
+			{ID: "S10", Instructions: "Scan the API lot.", Requirements: []route.Requirement{
+				route.ScanLot{Name: "api-lot", Material: "API-100"},
 			}},
-			{ID: "S20", Instructions: "Weigh 12.5 kg of API.", Requirements: []mes.Requirement{
-				mes.Weigh{Name: "net-weight", Material: "API-100", Target: decimal.RequireFromString("12.5"),
+			{ID: "S20", Instructions: "Weigh 12.5 kg of API.", Requirements: []route.Requirement{
+				route.Weigh{Name: "net-weight", Material: "API-100", Target: decimal.RequireFromString("12.5"),
 					Below: decimal.RequireFromString("0.05"), Above: decimal.RequireFromString("0.05"),
 					Unit: "kg", Bounds: gate.Inclusive, RequireDevice: true},
-			}, Branches: []mes.Branch{{
-				When:          &mes.Condition{Value: "net-weight", Outside: &mes.Range{Min: decimal.RequireFromString("12.45"), Max: decimal.RequireFromString("12.55")}},
+			}, Branches: []route.Branch{{
+				When:          &route.Condition{Value: "net-weight", Outside: &route.Range{Min: decimal.RequireFromString("12.45"), Max: decimal.RequireFromString("12.55")}},
 				OpenException: "deviation",
 			}}},
 		},
 	}}}
-	if _, err := routes.Draft(ctx, "draft-1", "qa-anna", route); err != nil {
+	if _, err := routes.Draft(ctx, "draft-1", "qa-anna", r); err != nil {
 		log.Fatal(err)
 	}
 	_, err = routes.Approve(ctx, "approve-1", "qa-anna", "TAB-500", 1)
@@ -84,7 +85,7 @@ func Example_route() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("a batch records", binding.Refs()[mes.RefRoute])
+	fmt.Println("a batch records", binding.Refs()[route.Ref])
 	// Output:
 	// approval by the author denied: duty.same-actor
 	// TAB-500 v1 is approved: drafted by qa-anna, approved by qa-ben

@@ -1,11 +1,14 @@
-package mes
+package route
 
 import (
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/interlock-mes/interlock"
+
+	"github.com/interlock-mes/interlock/mes"
 
 	"github.com/shopspring/decimal"
 
@@ -18,8 +21,8 @@ import (
 // instructions, the evidence it requires and its controlled branching.
 //
 // A Route is master data: it is drafted, approved and retired as a stream
-// (see Routes), and a batch is bound to one approved version by the digest
-// of its canonical content (see Route.Digest and RouteBinding). A Route
+// (see Registry), and a batch is bound to one approved version by the digest
+// of its canonical content (see Route.Digest and Binding). A Route
 // value is plain data; Validate says whether it can be drafted.
 type Route struct {
 	// Product identifies the product the route makes. It may not contain
@@ -133,7 +136,7 @@ type RecordValue struct {
 // SecondPersonVerification requires a second person, other than the one
 // who performed the step, to sign it with Meaning.
 type SecondPersonVerification struct {
-	Meaning Meaning
+	Meaning mes.Meaning
 	Roles   []string // the verifier must hold one; empty means any role
 }
 
@@ -203,24 +206,24 @@ type Range struct {
 	Min, Max decimal.Decimal
 }
 
-// ErrInvalidRoute is matched (errors.Is) by every *RouteError.
-var ErrInvalidRoute = errors.New("invalid route")
+// ErrInvalid is matched (errors.Is) by every *Error.
+var ErrInvalid = fmt.Errorf("invalid route: %w", interlock.ErrInvalid)
 
-// RouteProblem is one thing wrong with a route definition.
-type RouteProblem struct {
+// Problem is one thing wrong with a route definition.
+type Problem struct {
 	Where string // such as "operations[0].steps[1] (S20)"; "" for the route itself
 	What  string
 }
 
-// RouteError lists every problem of a route definition. It matches
-// ErrInvalidRoute.
-type RouteError struct {
+// Error lists every problem of a route definition. It matches
+// ErrInvalid.
+type Error struct {
 	Product  string
 	Version  int
-	Problems []RouteProblem
+	Problems []Problem
 }
 
-func (e *RouteError) Error() string {
+func (e *Error) Error() string {
 	lines := make([]string, len(e.Problems))
 	for i, p := range e.Problems {
 		if p.Where == "" {
@@ -232,10 +235,10 @@ func (e *RouteError) Error() string {
 	return fmt.Sprintf("route %q v%d: %d problem(s):\n  %s", e.Product, e.Version, len(e.Problems), strings.Join(lines, "\n  "))
 }
 
-// Unwrap makes errors.Is(err, ErrInvalidRoute) true.
-func (e *RouteError) Unwrap() error { return ErrInvalidRoute }
+// Unwrap makes errors.Is(err, ErrInvalid) true.
+func (e *Error) Unwrap() error { return ErrInvalid }
 
-// Validate checks the route and returns nil or a *RouteError listing every
+// Validate checks the route and returns nil or a *Error listing every
 // problem: a missing product or version, a product containing '/', no
 // operations, an operation without id or steps, a repeated operation or step
 // id, a step without instructions, malformed requirements (no name, a name
@@ -245,9 +248,9 @@ func (e *RouteError) Unwrap() error { return ErrInvalidRoute }
 // branch after an unconditional one), steps the first step cannot reach, and
 // branching that loops forever without reaching the end or an exception.
 func (r *Route) Validate() error {
-	var problems []RouteProblem
+	var problems []Problem
 	add := func(where, format string, args ...any) {
-		problems = append(problems, RouteProblem{Where: where, What: fmt.Sprintf(format, args...)})
+		problems = append(problems, Problem{Where: where, What: fmt.Sprintf(format, args...)})
 	}
 	switch {
 	case r.Product == "":
@@ -329,7 +332,7 @@ func (r *Route) Validate() error {
 		validateFlow(steps, index, add)
 	}
 	if len(problems) > 0 {
-		return &RouteError{Product: r.Product, Version: r.Version, Problems: problems}
+		return &Error{Product: r.Product, Version: r.Version, Problems: problems}
 	}
 	return nil
 }
@@ -518,7 +521,7 @@ func validateFlow(steps []*Step, index map[string]int, add func(string, string, 
 		}
 	}
 	// Steps that can finish: terminal ones, then their predecessors until
-	// nothing changes. Routes are small, so the simple fixpoint will do.
+	// nothing changes. Registry are small, so the simple fixpoint will do.
 	finishes := slices.Clone(terminal)
 	for changed := true; changed; {
 		changed = false

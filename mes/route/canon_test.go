@@ -1,13 +1,12 @@
-package mes_test
+package route
 
 import (
 	"bytes"
 	"errors"
+	"flag"
 	"os"
 	"path/filepath"
 	"testing"
-
-	"github.com/interlock-mes/interlock/mes"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/shopspring/decimal"
@@ -21,7 +20,7 @@ var routeCmp = cmp.Comparer(func(a, b decimal.Decimal) bool { return a.Equal(b) 
 
 // TestRouteCanonicalGolden pins the canonical content and digest of the
 // fixture: a change here changes the digest of every route ever approved,
-// so it needs a new RouteFormat. Run with -update to rewrite the files.
+// so it needs a new Format. Run with -update to rewrite the files.
 func TestRouteCanonicalGolden(t *testing.T) {
 	t.Parallel()
 	r := routeFixture()
@@ -69,16 +68,16 @@ func TestRouteDigestStable(t *testing.T) {
 	}
 	same := []struct {
 		name   string
-		change func(r *mes.Route)
+		change func(r *Route)
 	}{
-		{"rebuilt", func(*mes.Route) {}},
-		{"trailing zeros", func(r *mes.Route) {
-			w := r.Operations[0].Steps[1].Requirements[0].(mes.Weigh)
+		{"rebuilt", func(*Route) {}},
+		{"trailing zeros", func(r *Route) {
+			w := r.Operations[0].Steps[1].Requirements[0].(Weigh)
 			w.Target, w.Below = routeDec("12.5000"), routeDec("0.050")
 			r.Operations[0].Steps[1].Requirements[0] = w
 		}},
-		{"empty instead of nil", func(r *mes.Route) {
-			r.Operations[1].Steps[1].Requirements, r.Operations[1].Steps[1].Branches = []mes.Requirement{}, []mes.Branch{}
+		{"empty instead of nil", func(r *Route) {
+			r.Operations[1].Steps[1].Requirements, r.Operations[1].Steps[1].Branches = []Requirement{}, []Branch{}
 		}},
 	}
 	for _, tt := range same {
@@ -94,75 +93,75 @@ func TestRouteDigestStable(t *testing.T) {
 // time, and expects a new digest each time, different from all others.
 func TestRouteDigestSensitive(t *testing.T) {
 	t.Parallel()
-	step := func(r *mes.Route, op, st int) *mes.Step { return &r.Operations[op].Steps[st] }
-	weigh := func(f func(w *mes.Weigh)) func(r *mes.Route) {
-		return func(r *mes.Route) {
-			w := r.Operations[0].Steps[1].Requirements[0].(mes.Weigh)
+	step := func(r *Route, op, st int) *Step { return &r.Operations[op].Steps[st] }
+	weigh := func(f func(w *Weigh)) func(r *Route) {
+		return func(r *Route) {
+			w := r.Operations[0].Steps[1].Requirements[0].(Weigh)
 			f(&w)
 			r.Operations[0].Steps[1].Requirements[0] = w
 		}
 	}
-	changes := map[string]func(r *mes.Route){
-		"product":            func(r *mes.Route) { r.Product = "P-101" },
-		"version":            func(r *mes.Route) { r.Version = 2 },
-		"operation id":       func(r *mes.Route) { r.Operations[1].ID = "OP21" },
-		"operation name":     func(r *mes.Route) { r.Operations[1].Name = "Mixing" },
-		"no operation name":  func(r *mes.Route) { r.Operations[1].Name = "" },
-		"operation boundary": func(r *mes.Route) { moveStep(r) },
-		"step id":            func(r *mes.Route) { step(r, 1, 1).ID = "S41" },
-		"instructions":       func(r *mes.Route) { step(r, 0, 0).Instructions += " " },
-		"step order": func(r *mes.Route) {
+	changes := map[string]func(r *Route){
+		"product":            func(r *Route) { r.Product = "P-101" },
+		"version":            func(r *Route) { r.Version = 2 },
+		"operation id":       func(r *Route) { r.Operations[1].ID = "OP21" },
+		"operation name":     func(r *Route) { r.Operations[1].Name = "Mixing" },
+		"no operation name":  func(r *Route) { r.Operations[1].Name = "" },
+		"operation boundary": func(r *Route) { moveStep(r) },
+		"step id":            func(r *Route) { step(r, 1, 1).ID = "S41" },
+		"instructions":       func(r *Route) { step(r, 0, 0).Instructions += " " },
+		"step order": func(r *Route) {
 			s := r.Operations[1].Steps
 			s[0], s[1] = s[1], s[0]
 			step(r, 0, 1).Branches[1].GoTo = "S40"
 		},
-		"lot name":         func(r *mes.Route) { step(r, 0, 0).Requirements[0] = mes.ScanLot{Name: "lot", Material: "API-100"} },
-		"lot material":     func(r *mes.Route) { step(r, 0, 0).Requirements[0] = mes.ScanLot{Name: "api-lot", Material: "API-101"} },
-		"weigh target":     weigh(func(w *mes.Weigh) { w.Target = routeDec("12.51") }),
-		"weigh below":      weigh(func(w *mes.Weigh) { w.Below = routeDec("0.04") }),
-		"weigh above":      weigh(func(w *mes.Weigh) { w.Above = routeDec("0.06") }),
-		"weigh unit":       weigh(func(w *mes.Weigh) { w.Unit = "g" }),
-		"weigh bounds":     weigh(func(w *mes.Weigh) { w.Bounds = gate.Exclusive }),
-		"weigh material":   weigh(func(w *mes.Weigh) { w.Material = "" }),
-		"weigh instrument": weigh(func(w *mes.Weigh) { w.InstrumentClass = "" }),
-		"weigh device":     weigh(func(w *mes.Weigh) { w.RequireDevice = false }),
-		"weigh name": func(r *mes.Route) {
-			weigh(func(w *mes.Weigh) { w.Name = "gross" })(r)
+		"lot name":         func(r *Route) { step(r, 0, 0).Requirements[0] = ScanLot{Name: "lot", Material: "API-100"} },
+		"lot material":     func(r *Route) { step(r, 0, 0).Requirements[0] = ScanLot{Name: "api-lot", Material: "API-101"} },
+		"weigh target":     weigh(func(w *Weigh) { w.Target = routeDec("12.51") }),
+		"weigh below":      weigh(func(w *Weigh) { w.Below = routeDec("0.04") }),
+		"weigh above":      weigh(func(w *Weigh) { w.Above = routeDec("0.06") }),
+		"weigh unit":       weigh(func(w *Weigh) { w.Unit = "g" }),
+		"weigh bounds":     weigh(func(w *Weigh) { w.Bounds = gate.Exclusive }),
+		"weigh material":   weigh(func(w *Weigh) { w.Material = "" }),
+		"weigh instrument": weigh(func(w *Weigh) { w.InstrumentClass = "" }),
+		"weigh device":     weigh(func(w *Weigh) { w.RequireDevice = false }),
+		"weigh name": func(r *Route) {
+			weigh(func(w *Weigh) { w.Name = "gross" })(r)
 			step(r, 0, 1).Branches[0].When.Value = "gross"
 		},
-		"value unit": func(r *mes.Route) {
-			step(r, 1, 0).Requirements[0] = mes.RecordValue{Name: "ph", Unit: "pH", Min: routeDecPtr("0"), Max: routeDecPtr("14")}
+		"value unit": func(r *Route) {
+			step(r, 1, 0).Requirements[0] = RecordValue{Name: "ph", Unit: "pH", Min: routeDecPtr("0"), Max: routeDecPtr("14")}
 		},
-		"value min": func(r *mes.Route) {
-			step(r, 1, 0).Requirements[0] = mes.RecordValue{Name: "ph", Min: routeDecPtr("1"), Max: routeDecPtr("14")}
+		"value min": func(r *Route) {
+			step(r, 1, 0).Requirements[0] = RecordValue{Name: "ph", Min: routeDecPtr("1"), Max: routeDecPtr("14")}
 		},
-		"value no max":    func(r *mes.Route) { step(r, 1, 0).Requirements[0] = mes.RecordValue{Name: "ph", Min: routeDecPtr("0")} },
-		"value no limits": func(r *mes.Route) { step(r, 1, 0).Requirements[0] = mes.RecordValue{Name: "ph"} },
-		"verify meaning": func(r *mes.Route) {
-			step(r, 0, 1).Requirements[1] = mes.SecondPersonVerification{Meaning: "reviewed", Roles: []string{"qa", "supervisor"}}
+		"value no max":    func(r *Route) { step(r, 1, 0).Requirements[0] = RecordValue{Name: "ph", Min: routeDecPtr("0")} },
+		"value no limits": func(r *Route) { step(r, 1, 0).Requirements[0] = RecordValue{Name: "ph"} },
+		"verify meaning": func(r *Route) {
+			step(r, 0, 1).Requirements[1] = SecondPersonVerification{Meaning: "reviewed", Roles: []string{"qa", "supervisor"}}
 		},
-		"verify roles": func(r *mes.Route) {
-			step(r, 0, 1).Requirements[1] = mes.SecondPersonVerification{Meaning: "verified", Roles: []string{"qa"}}
+		"verify roles": func(r *Route) {
+			step(r, 0, 1).Requirements[1] = SecondPersonVerification{Meaning: "verified", Roles: []string{"qa"}}
 		},
-		"requirement order": func(r *mes.Route) {
+		"requirement order": func(r *Route) {
 			q := step(r, 0, 1).Requirements
 			q[0], q[1] = q[1], q[0]
 		},
-		"requirement removed": func(r *mes.Route) { step(r, 0, 1).Requirements = step(r, 0, 1).Requirements[:1] },
-		"branch target":       func(r *mes.Route) { step(r, 0, 2).Branches[0].GoTo = "S10" },
-		"branch exception":    func(r *mes.Route) { step(r, 1, 0).Branches[0].OpenException = "investigation" },
-		"branch equals":       func(r *mes.Route) { step(r, 1, 0).Branches[0].When.Equals = "hazy" },
-		"branch min":          func(r *mes.Route) { step(r, 1, 0).Branches[1].When.Outside.Min = routeDec("6.4") },
-		"branch max":          func(r *mes.Route) { step(r, 1, 0).Branches[1].When.Outside.Max = routeDec("7.6") },
-		"branch order": func(r *mes.Route) {
+		"requirement removed": func(r *Route) { step(r, 0, 1).Requirements = step(r, 0, 1).Requirements[:1] },
+		"branch target":       func(r *Route) { step(r, 0, 2).Branches[0].GoTo = "S10" },
+		"branch exception":    func(r *Route) { step(r, 1, 0).Branches[0].OpenException = "investigation" },
+		"branch equals":       func(r *Route) { step(r, 1, 0).Branches[0].When.Equals = "hazy" },
+		"branch min":          func(r *Route) { step(r, 1, 0).Branches[1].When.Outside.Min = routeDec("6.4") },
+		"branch max":          func(r *Route) { step(r, 1, 0).Branches[1].When.Outside.Max = routeDec("7.6") },
+		"branch order": func(r *Route) {
 			b := step(r, 1, 0).Branches
 			b[0], b[1] = b[1], b[0]
 		},
-		"branch condition added": func(r *mes.Route) {
-			step(r, 0, 1).Branches[1].When = &mes.Condition{Value: "net-weight", Equals: "12.5"}
+		"branch condition added": func(r *Route) {
+			step(r, 0, 1).Branches[1].When = &Condition{Value: "net-weight", Equals: "12.5"}
 		},
-		"branch value": func(r *mes.Route) {
-			step(r, 1, 0).Branches[0].When = &mes.Condition{Value: "ph", Equals: "cloudy"}
+		"branch value": func(r *Route) {
+			step(r, 1, 0).Branches[0].When = &Condition{Value: "ph", Equals: "cloudy"}
 		},
 	}
 	base, err := routeFixture().Digest()
@@ -187,7 +186,7 @@ func TestRouteDigestSensitive(t *testing.T) {
 
 // moveStep moves the fixture's S30 from OP20 to the end of OP10: the same
 // steps in the same order, grouped differently.
-func moveStep(r *mes.Route) {
+func moveStep(r *Route) {
 	r.Operations[0].Steps = append(r.Operations[0].Steps, r.Operations[1].Steps[0])
 	r.Operations[1].Steps = r.Operations[1].Steps[1:]
 }
@@ -199,12 +198,12 @@ func TestParseRouteRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := mes.ParseRoute(c)
+	got, err := Parse(c)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(want, got, routeCmp); diff != "" {
-		t.Errorf("ParseRoute(Canonical()) (-want +got):\n%s", diff)
+		t.Errorf("Parse(Canonical()) (-want +got):\n%s", diff)
 	}
 }
 
@@ -220,7 +219,7 @@ func TestParseRouteRejects(t *testing.T) {
 		notCanonical bool // the error must match ErrNotCanonical
 	}{
 		{"not JSON", []byte("{"), false},
-		{"wrong format", bytes.Replace(c, []byte(mes.RouteFormat), []byte("interlock.route/0"), 1), false},
+		{"wrong format", bytes.Replace(c, []byte(Format), []byte("interlock.route/0"), 1), false},
 		{"unknown field", bytes.Replace(c, []byte(`{"format"`), []byte(`{"extra":1,"format"`), 1), false},
 		{"unknown kind", bytes.Replace(c, []byte(`"kind":"scan-lot"`), []byte(`"kind":"scan-box"`), 1), false},
 		{"bad decimal", bytes.Replace(c, []byte(`"target":"12.5"`), []byte(`"target":"twelve"`), 1), false},
@@ -233,18 +232,18 @@ func TestParseRouteRejects(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := mes.ParseRoute(tt.in)
+			_, err := Parse(tt.in)
 			if err == nil {
-				t.Fatal("ParseRoute accepted it")
+				t.Fatal("Parse accepted it")
 			}
-			if got := errors.Is(err, mes.ErrNotCanonical); got != tt.notCanonical {
+			if got := errors.Is(err, ErrNotCanonical); got != tt.notCanonical {
 				t.Errorf("error %v: matches ErrNotCanonical = %v, want %v", err, got, tt.notCanonical)
 			}
 		})
 	}
 }
 
-// FuzzParseRoute checks that ParseRoute never panics, and that whatever it
+// FuzzParseRoute checks that Parse never panics, and that whatever it
 // accepts is canonical, encodes back to the same bytes and digests stably.
 func FuzzParseRoute(f *testing.F) {
 	c, err := routeFixture().Canonical()
@@ -258,14 +257,14 @@ func FuzzParseRoute(f *testing.F) {
 	// made comparing quantities allocate without bound.
 	f.Add([]byte(`{"format":"interlock.route/1","operations":[{"id":"a","steps":[{"id":"s","instructions":"i","requirements":[{"kind":"record-value","max":"1","min":"1e999999999","name":"v"}]}]}],"product":"p","version":1}`))
 	f.Fuzz(func(t *testing.T, in []byte) {
-		r, err := mes.ParseRoute(in)
+		r, err := Parse(in)
 		if err != nil {
 			return
 		}
 		if !canonjson.IsCanonical(in) {
 			t.Fatalf("accepted content that is not canonical JSON: %q", in)
 		}
-		again, err := mes.EncodeRoute(r)
+		again, err := r.encode()
 		if err != nil {
 			t.Fatalf("encode an accepted route: %v", err)
 		}
@@ -273,9 +272,11 @@ func FuzzParseRoute(f *testing.F) {
 			t.Fatalf("accepted %q, encodes back to %q", in, again)
 		}
 		if r.Validate() == nil {
-			if d, err := r.Digest(); err != nil || d != mes.DigestOf(in) {
-				t.Fatalf("digest %s, %v; want %s", d, err, mes.DigestOf(in))
+			if d, err := r.Digest(); err != nil || d != Digest(in) {
+				t.Fatalf("digest %s, %v; want %s", d, err, Digest(in))
 			}
 		}
 	})
 }
+
+var update = flag.Bool("update", false, "rewrite golden files in testdata")

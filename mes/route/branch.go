@@ -1,8 +1,9 @@
-package mes
+package route
 
 import (
-	"errors"
 	"fmt"
+
+	"github.com/interlock-mes/interlock"
 )
 
 // NextStep is where a route goes after a step: to Step, or opening an
@@ -15,10 +16,10 @@ type NextStep struct {
 }
 
 // ErrUnknownStep is matched (errors.Is) when a step id is not in the route.
-var ErrUnknownStep = errors.New("unknown step")
+var ErrUnknownStep = fmt.Errorf("unknown step: %w", interlock.ErrInvalid)
 
 // ErrBranchValue is matched (errors.Is) by every *BranchValueError.
-var ErrBranchValue = errors.New("branch value")
+var ErrBranchValue = fmt.Errorf("branch value: %w", interlock.ErrInvalid)
 
 // BranchValueError says that a branch condition could not be decided: the
 // value it tests was not given, or is not a number where a range needs one.
