@@ -128,6 +128,15 @@ const (
 var calibrationStatuses = []gate.CalibrationStatus{gate.CalibrationValid, gate.CalibrationFailed,
 	gate.CalibrationUnknown, gate.CalibrationNotRequired}
 
+// CalibrationRequest asks Engine.Calibrate to record a calibration of one
+// piece of equipment.
+type CalibrationRequest struct {
+	CommandID   string // identifies the command; a retry with the same id has one effect
+	Actor       string
+	Equipment   string // the equipment's id; its stream is event.EquipmentStream(Equipment)
+	Calibration Calibration
+}
+
 // Calibration is what a calibration determined, the Data of CmdCalibrate
 // (event.EquipmentCalibrated), which the equipment's facts read.
 type Calibration struct {
@@ -160,7 +169,8 @@ type Calibration struct {
 //
 // It returns an error when the model cannot be built from opts, and
 // otherwise what Engine.Execute returns.
-func (e *Engine) Calibrate(ctx context.Context, commandID, actor, id string, c Calibration, opts ...Option) (*Outcome, error) {
+func (e *Engine) Calibrate(ctx context.Context, req CalibrationRequest, opts ...Option) (*Outcome, error) {
+	commandID, actor, id, c := req.CommandID, req.Actor, req.Equipment, req.Calibration
 	data, err := json.Marshal(c)
 	if err != nil {
 		return nil, fmt.Errorf("mes: Calibrate: %w", err)

@@ -115,7 +115,7 @@ func TestCalibrateDenied(t *testing.T) {
 			t.Run(tt.name, func(t *testing.T) {
 				before := read(t)
 				recsBefore := must[[]audit.Record](t)(s.Load(ctx, event.EquipmentStream("SC-01"), 1))
-				_, err := e.Calibrate(ctx, "cal-"+string(rune('a'+i)), "admin", "SC-01", tt.c, tt.opts...)
+				_, err := e.Calibrate(ctx, mes.CalibrationRequest{CommandID: "cal-" + string(rune('a'+i)), Actor: "admin", Equipment: "SC-01", Calibration: tt.c}, tt.opts...)
 				var de *mes.DeniedError
 				if !errors.As(err, &de) {
 					t.Fatalf("Calibrate: %v, want a denial", err)
@@ -150,8 +150,8 @@ func TestCalibrateDenied(t *testing.T) {
 				}
 			})
 		}
-		out, err := e.Calibrate(ctx, "cal-good", "admin", "SC-01", mes.Calibration{Status: gate.CalibrationValid, Due: later,
-			MinWeight: ptr("0.5"), MinWeightUnit: "kg"})
+		out, err := e.Calibrate(ctx, mes.CalibrationRequest{CommandID: "cal-good", Actor: "admin", Equipment: "SC-01", Calibration: mes.Calibration{Status: gate.CalibrationValid, Due: later,
+			MinWeight: ptr("0.5"), MinWeightUnit: "kg"}})
 		if err != nil || out.Records[0].Type != event.EquipmentCalibrated {
 			t.Fatalf("a good calibration: %v, %+v", err, out)
 		}

@@ -42,10 +42,10 @@ func routeBatchModel(tb testing.TB) *mes.Model {
 func routeApproved(tb testing.TB, rs *route.Registry, r *route.Route) {
 	tb.Helper()
 	ctx := context.Background()
-	if _, err := rs.Draft(ctx, "draft-"+route.Stream(r.Product, r.Version), "qa-3", r); err != nil {
+	if _, err := rs.Draft(ctx, route.DraftRequest{CommandID: "draft-" + route.Stream(r.Product, r.Version), Actor: "qa-3", Route: r}); err != nil {
 		tb.Fatal(err)
 	}
-	if _, err := rs.Approve(ctx, "approve-"+route.Stream(r.Product, r.Version), "qa-4", r.Product, r.Version); err != nil {
+	if _, err := rs.Approve(ctx, route.VersionRequest{CommandID: "approve-" + route.Stream(r.Product, r.Version), Actor: "qa-4", Product: r.Product, Version: r.Version}); err != nil {
 		tb.Fatal(err)
 	}
 }
@@ -74,7 +74,7 @@ func TestNewVersionLeavesBoundBatch(t *testing.T) {
 	v2.Operations[0].Steps[1].Requirements[0] = route.Weigh{Name: "net-weight", Material: "API-100", Target: routeDec("12.6"),
 		Below: routeDec("0.05"), Above: routeDec("0.05"), Unit: "kg", Bounds: gate.Inclusive}
 	routeApproved(t, rs, v2)
-	if _, err := rs.Retire(ctx, "retire-v1", "qa-3", "P-100", 1); err != nil {
+	if _, err := rs.Retire(ctx, route.VersionRequest{CommandID: "retire-v1", Actor: "qa-3", Product: "P-100", Version: 1}); err != nil {
 		t.Fatal(err)
 	}
 	b2, err := rs.Bind(ctx, "P-100", 2)
@@ -118,7 +118,7 @@ func TestRequireApprovedRoute(t *testing.T) {
 	routeApproved(t, rs, routeFixture())
 	draft := routeFixture()
 	draft.Version = 2
-	if _, err := rs.Draft(ctx, "d-2", "qa-3", draft); err != nil {
+	if _, err := rs.Draft(ctx, route.DraftRequest{CommandID: "d-2", Actor: "qa-3", Route: draft}); err != nil {
 		t.Fatal(err)
 	}
 	m := routeBatchModel(t)
@@ -160,7 +160,7 @@ func TestVerifyBindingDetects(t *testing.T) {
 	s := routeMemory(t)
 	_, rs := routeEnv(t, s)
 	r := routeFixture()
-	if _, err := rs.Draft(ctx, "d-1", "qa-3", r); err != nil {
+	if _, err := rs.Draft(ctx, route.DraftRequest{CommandID: "d-1", Actor: "qa-3", Route: r}); err != nil {
 		t.Fatal(err)
 	}
 	digest, err := r.Digest()
@@ -170,7 +170,7 @@ func TestVerifyBindingDetects(t *testing.T) {
 	stream := route.Stream("P-100", 1)
 	// A batch bound while the version was still a draft.
 	early := appendBatchRecord(t, s, "batch-early", map[string]string{route.Ref: stream, route.RefDigest: digest})
-	if _, err := rs.Approve(ctx, "a-1", "qa-4", "P-100", 1); err != nil {
+	if _, err := rs.Approve(ctx, route.VersionRequest{CommandID: "a-1", Actor: "qa-4", Product: "P-100", Version: 1}); err != nil {
 		t.Fatal(err)
 	}
 	wrong := "sha256:" + digest[len(digest)-64:len(digest)-1] + "0"

@@ -85,8 +85,8 @@ func approvedVersion(t *testing.T, r *route.Route) *route.Version {
 	f.run("person", event.PersonStream("qa-4"), mes.CmdRegister, map[string]string{"name": "Quinn QA"})
 	f.run("person", event.PersonStream("qa-4"), mes.CmdGrantRole, map[string]string{"role": "qa"})
 	ctx := context.Background()
-	must[*mes.Outcome](t)(rs.Draft(ctx, "draft", "qa-3", r))
-	must[*mes.Outcome](t)(rs.Approve(ctx, "approve", "qa-4", r.Product, r.Version))
+	must[*mes.Outcome](t)(rs.Draft(ctx, route.DraftRequest{CommandID: "draft", Actor: "qa-3", Route: r}))
+	must[*mes.Outcome](t)(rs.Approve(ctx, route.VersionRequest{CommandID: "approve", Actor: "qa-4", Product: r.Product, Version: r.Version}))
 	return must[*route.Version](t)(rs.Load(ctx, r.Product, r.Version))
 }
 
@@ -283,8 +283,8 @@ func TestRouteRunsThroughTheEngine(t *testing.T) {
 		bindOnStart := must[mes.Option](t)(route.BindOnStart())
 		rr := &routeRun{t: t, sg: sg, routes: routes, batch: must[*mes.Model](t)(mes.BatchLifecycle(bindOnStart))}
 
-		must[*mes.Outcome](t)(routes.Draft(ctx, "draft-v1", "qa-3", tabletRoute(t, 1)))
-		must[*mes.Outcome](t)(routes.Approve(ctx, "approve-v1", "qa-4", "TAB-500", 1))
+		must[*mes.Outcome](t)(routes.Draft(ctx, route.DraftRequest{CommandID: "draft-v1", Actor: "qa-3", Route: tabletRoute(t, 1)}))
+		must[*mes.Outcome](t)(routes.Approve(ctx, route.VersionRequest{CommandID: "approve-v1", Actor: "qa-4", Product: "TAB-500", Version: 1}))
 		binding := must[route.Binding](t)(routes.Bind(ctx, "TAB-500", 1))
 
 		// The batch starts bound to v1, which the start's gate checked.
@@ -328,8 +328,8 @@ func TestRouteRunsThroughTheEngine(t *testing.T) {
 
 		// A new version with other steps, approved while the batch runs.
 		batchBefore := must[[]audit.Record](t)(s.Load(ctx, "batch-B1", 1))
-		must[*mes.Outcome](t)(routes.Draft(ctx, "draft-v2", "qa-3", tabletRoute(t, 2)))
-		must[*mes.Outcome](t)(routes.Approve(ctx, "approve-v2", "qa-4", "TAB-500", 2))
+		must[*mes.Outcome](t)(routes.Draft(ctx, route.DraftRequest{CommandID: "draft-v2", Actor: "qa-3", Route: tabletRoute(t, 2)}))
+		must[*mes.Outcome](t)(routes.Approve(ctx, route.VersionRequest{CommandID: "approve-v2", Actor: "qa-4", Product: "TAB-500", Version: 2}))
 		v2 := must[*route.Version](t)(routes.Load(ctx, "TAB-500", 2))
 		if v2.Digest == binding.Digest {
 			t.Fatal("v2 has v1's digest")
@@ -388,7 +388,7 @@ func TestRouteRunsThroughTheEngine(t *testing.T) {
 		}
 
 		// Draft and retired versions cannot start a batch.
-		must[*mes.Outcome](t)(routes.Draft(ctx, "draft-v3", "qa-3", &route.Route{Product: "TAB-500", Version: 3, Operations: tabletRoute(t, 1).Operations}))
+		must[*mes.Outcome](t)(routes.Draft(ctx, route.DraftRequest{CommandID: "draft-v3", Actor: "qa-3", Route: &route.Route{Product: "TAB-500", Version: 3, Operations: tabletRoute(t, 1).Operations}}))
 		var na *route.NotApprovedError
 		if _, err := routes.Bind(ctx, "TAB-500", 3); !errors.As(err, &na) || na.Status != route.Draft {
 			t.Errorf("Bind(draft v3) = %v, want a *RouteNotApprovedError for a draft", err)
@@ -400,7 +400,7 @@ func TestRouteRunsThroughTheEngine(t *testing.T) {
 			Refs: draft.Refs(), Data: draft.Data()}, route.CodeNotApproved)
 		rr.denied(mes.Request{ID: "B2-start-unbound", Model: rr.batch, Subject: "batch-B2", Command: mes.CmdStart, Actor: "op-7"}, gate.CodeRefMissing)
 
-		must[*mes.Outcome](t)(routes.Retire(ctx, "retire-v1", "qa-4", "TAB-500", 1))
+		must[*mes.Outcome](t)(routes.Retire(ctx, route.VersionRequest{CommandID: "retire-v1", Actor: "qa-4", Product: "TAB-500", Version: 1}))
 		if _, err := routes.Bind(ctx, "TAB-500", 1); !errors.As(err, &na) || na.Status != route.Retired {
 			t.Errorf("Bind(retired v1) = %v, want a *RouteNotApprovedError for a retired version", err)
 		}

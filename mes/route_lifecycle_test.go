@@ -110,14 +110,14 @@ func testRouteLifecycle(t *testing.T, s storage.Store) {
 	}
 	bad := routeFixture()
 	bad.Operations[0].Steps[0].Instructions = ""
-	if _, err := rs.Draft(ctx, "d-0", "qa-3", bad); !errors.Is(err, route.ErrInvalid) {
+	if _, err := rs.Draft(ctx, route.DraftRequest{CommandID: "d-0", Actor: "qa-3", Route: bad}); !errors.Is(err, route.ErrInvalid) {
 		t.Fatalf("Draft of an invalid route: %v, want ErrInvalidRoute", err)
 	}
 	if recs, _ := s.Load(ctx, route.Stream("P-100", 1), 1); len(recs) != 0 {
 		t.Fatalf("an invalid draft left %d records", len(recs))
 	}
 
-	if out, err := rs.Draft(ctx, "d-1", "qa-3", r); err != nil || out.To != route.Draft {
+	if out, err := rs.Draft(ctx, route.DraftRequest{CommandID: "d-1", Actor: "qa-3", Route: r}); err != nil || out.To != route.Draft {
 		t.Fatalf("Draft: %+v, %v", out, err)
 	}
 	if _, err := rs.Bind(ctx, "P-100", 1); !errors.Is(err, route.ErrNotApproved) {
@@ -125,18 +125,18 @@ func testRouteLifecycle(t *testing.T, s storage.Store) {
 	}
 	// The author may not approve their own route, and an operator may not
 	// approve at all; both attempts are on the record.
-	if codes := deniedCodes(t, ignoreOutcome(rs.Approve(ctx, "a-1", "qa-3", "P-100", 1))); !cmp.Equal(codes, []gate.Code{gate.CodeSameActor}) {
+	if codes := deniedCodes(t, ignoreOutcome(rs.Approve(ctx, route.VersionRequest{CommandID: "a-1", Actor: "qa-3", Product: "P-100", Version: 1}))); !cmp.Equal(codes, []gate.Code{gate.CodeSameActor}) {
 		t.Errorf("self-approval denied for %v, want [%s]", codes, gate.CodeSameActor)
 	}
-	if codes := deniedCodes(t, ignoreOutcome(rs.Approve(ctx, "a-2", "op-7", "P-100", 1))); !cmp.Equal(codes, []gate.Code{gate.CodeRoleMissing}) {
+	if codes := deniedCodes(t, ignoreOutcome(rs.Approve(ctx, route.VersionRequest{CommandID: "a-2", Actor: "op-7", Product: "P-100", Version: 1}))); !cmp.Equal(codes, []gate.Code{gate.CodeRoleMissing}) {
 		t.Errorf("approval by an operator denied for %v, want [%s]", codes, gate.CodeRoleMissing)
 	}
 	changed := routeFixture()
 	changed.Operations[0].Steps[0].Instructions = "Something else."
-	if _, err := rs.Draft(ctx, "d-2", "au-1", changed); !errors.Is(err, mes.ErrIllegalTransition) {
+	if _, err := rs.Draft(ctx, route.DraftRequest{CommandID: "d-2", Actor: "au-1", Route: changed}); !errors.Is(err, mes.ErrIllegalTransition) {
 		t.Fatalf("drafting v1 again: %v, want ErrIllegalTransition", err)
 	}
-	if out, err := rs.Approve(ctx, "a-3", "qa-4", "P-100", 1); err != nil || out.To != route.Approved {
+	if out, err := rs.Approve(ctx, route.VersionRequest{CommandID: "a-3", Actor: "qa-4", Product: "P-100", Version: 1}); err != nil || out.To != route.Approved {
 		t.Fatalf("Approve by qa-4: %+v, %v", out, err)
 	}
 
@@ -184,10 +184,10 @@ func testRouteLifecycle(t *testing.T, s storage.Store) {
 		t.Errorf("binding (-want +got):\n%s", diff)
 	}
 
-	if codes := deniedCodes(t, ignoreOutcome(rs.Retire(ctx, "r-1", "au-1", "P-100", 1))); !cmp.Equal(codes, []gate.Code{gate.CodeRoleMissing}) {
+	if codes := deniedCodes(t, ignoreOutcome(rs.Retire(ctx, route.VersionRequest{CommandID: "r-1", Actor: "au-1", Product: "P-100", Version: 1}))); !cmp.Equal(codes, []gate.Code{gate.CodeRoleMissing}) {
 		t.Errorf("retirement by the author denied for %v, want [%s]", codes, gate.CodeRoleMissing)
 	}
-	if _, err := rs.Retire(ctx, "r-2", "qa-3", "P-100", 1); err != nil {
+	if _, err := rs.Retire(ctx, route.VersionRequest{CommandID: "r-2", Actor: "qa-3", Product: "P-100", Version: 1}); err != nil {
 		t.Fatal(err)
 	}
 	var na *route.NotApprovedError

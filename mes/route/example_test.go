@@ -60,15 +60,15 @@ func Example_route() {
 			}}},
 		},
 	}}}
-	if _, err := routes.Draft(ctx, "draft-1", "qa-anna", r); err != nil {
+	if _, err := routes.Draft(ctx, route.DraftRequest{CommandID: "draft-1", Actor: "qa-anna", Route: r}); err != nil {
 		log.Fatal(err)
 	}
-	_, err = routes.Approve(ctx, "approve-1", "qa-anna", "TAB-500", 1)
+	_, err = routes.Approve(ctx, route.VersionRequest{CommandID: "approve-1", Actor: "qa-anna", Product: "TAB-500", Version: 1})
 	var denied *mes.DeniedError
 	if errors.As(err, &denied) {
 		fmt.Println("approval by the author denied:", denied.Reasons[0].Code)
 	}
-	if _, err := routes.Approve(ctx, "approve-2", "qa-ben", "TAB-500", 1); err != nil {
+	if _, err := routes.Approve(ctx, route.VersionRequest{CommandID: "approve-2", Actor: "qa-ben", Product: "TAB-500", Version: 1}); err != nil {
 		log.Fatal(err)
 	}
 	v, err := routes.Load(ctx, "TAB-500", 1)

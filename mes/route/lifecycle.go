@@ -167,6 +167,23 @@ func checkRouteModel(m *mes.Model) error {
 // Model returns the route lifecycle Registry runs.
 func (rs *Registry) Model() *mes.Model { return rs.model }
 
+// DraftRequest asks Registry.Draft to record Route as a draft of its
+// version.
+type DraftRequest struct {
+	CommandID string // identifies the command; a retry with the same id has one effect
+	Actor     string
+	Route     *Route
+}
+
+// VersionRequest asks Registry.Approve or Registry.Retire to act on one
+// route version.
+type VersionRequest struct {
+	CommandID string // identifies the command; a retry with the same id has one effect
+	Actor     string
+	Product   string
+	Version   int
+}
+
 // routeDraft is the Data of a drafted event.
 type routeDraft struct {
 	Route  json.RawMessage `json:"route"`
@@ -179,7 +196,11 @@ type routeDraft struct {
 // (a *DeniedError matching ErrIllegalTransition), so the content of a
 // version never changes; a change is a new version. Otherwise it returns
 // what Engine.Execute returns.
-func (rs *Registry) Draft(ctx context.Context, commandID, actor string, r *Route) (*mes.Outcome, error) {
+func (rs *Registry) Draft(ctx context.Context, req DraftRequest) (*mes.Outcome, error) {
+	r, commandID, actor := req.Route, req.CommandID, req.Actor
+	if r == nil {
+		return nil, fmt.Errorf("route: Draft: no route: %w", ErrInvalid)
+	}
 	c, err := r.Canonical()
 	if err != nil {
 		return nil, err
@@ -195,17 +216,17 @@ func (rs *Registry) Draft(ctx context.Context, commandID, actor string, r *Route
 // Approve approves a drafted version, by actor. The default lifecycle
 // denies it (a *DeniedError, recorded) unless actor holds role "qa" and did
 // not draft the version. It returns what Engine.Execute returns.
-func (rs *Registry) Approve(ctx context.Context, commandID, actor, product string, version int) (*mes.Outcome, error) {
-	return rs.engine.Execute(ctx, mes.Request{ID: commandID, Model: rs.model, Subject: Stream(product, version),
-		Command: CmdApprove, Actor: actor})
+func (rs *Registry) Approve(ctx context.Context, req VersionRequest) (*mes.Outcome, error) {
+	return rs.engine.Execute(ctx, mes.Request{ID: req.CommandID, Model: rs.model, Subject: Stream(req.Product, req.Version),
+		Command: CmdApprove, Actor: req.Actor})
 }
 
 // Retire retires a version, by actor: it can no longer be bound to a batch.
 // Batches already bound to it keep it. It returns what Engine.Execute
 // returns.
-func (rs *Registry) Retire(ctx context.Context, commandID, actor, product string, version int) (*mes.Outcome, error) {
-	return rs.engine.Execute(ctx, mes.Request{ID: commandID, Model: rs.model, Subject: Stream(product, version),
-		Command: CmdRetire, Actor: actor})
+func (rs *Registry) Retire(ctx context.Context, req VersionRequest) (*mes.Outcome, error) {
+	return rs.engine.Execute(ctx, mes.Request{ID: req.CommandID, Model: rs.model, Subject: Stream(req.Product, req.Version),
+		Command: CmdRetire, Actor: req.Actor})
 }
 
 // Version is a route version as the record holds it.
