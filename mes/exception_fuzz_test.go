@@ -5,7 +5,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/interlock-mes/interlock/mes"
+	"github.com/interlock-mes/interlock/mes/exception"
 
 	"github.com/interlock-mes/interlock/audit"
 	"github.com/interlock-mes/interlock/event"
@@ -31,9 +31,9 @@ func FuzzExceptionOf(f *testing.F) {
 			{Stream: "exception/DEV-1", Version: 2, Type: types[int(kind)%len(types)], Actor: "qa-4", Payload: second},
 			{Stream: "exception/DEV-1", Version: 3, Type: event.SignatureApplied, Actor: "qa-3", Payload: sig},
 		}
-		x, err := mes.ExceptionOf(recs)
+		x, err := exception.Read(recs)
 		if err != nil {
-			if errors.Is(err, mes.ErrExceptionNotFound) && x != nil {
+			if errors.Is(err, exception.ErrNotFound) && x != nil {
 				t.Fatalf("not found, and yet %+v", x)
 			}
 			return
@@ -46,7 +46,7 @@ func FuzzExceptionOf(f *testing.F) {
 				t.Fatalf("CAPA list %q", x.CAPA)
 			}
 		}
-		again, err := mes.ExceptionOf(recs)
+		again, err := exception.Read(recs)
 		if err != nil || again.State != x.State || again.ApprovedBy != x.ApprovedBy {
 			t.Fatalf("a second fold differs: %+v, %v", again, err)
 		}

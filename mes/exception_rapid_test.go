@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/interlock-mes/interlock/mes/exception"
+
 	"github.com/interlock-mes/interlock/mes"
 	"github.com/interlock-mes/interlock/mes/release"
 
@@ -58,10 +60,10 @@ func TestExceptionsAgainstModel(t *testing.T) {
 			"open": func(rt *rapid.T) {
 				who := rapid.SampledFrom(people).Draw(rt, "opener")
 				id := fmt.Sprintf("DEV-%d", len(ids)+1)
-				_, err := v.x.Open(ctx, cmd("open"), who, mes.Deviation{ID: id, Summary: "s", Subject: "batch-B42"})
+				_, err := v.x.Open(ctx, cmd("open"), who, exception.Deviation{ID: id, Summary: "s", Subject: "batch-B42"})
 				expect(rt, "open "+id, err, true)
 				ids = append(ids, id)
-				model[id] = &exc{state: mes.ExceptionOpen, took: map[string]bool{who: true}}
+				model[id] = &exc{state: exception.StateOpen, took: map[string]bool{who: true}}
 			},
 			"disposition": func(rt *rapid.T) {
 				if len(ids) == 0 {
@@ -69,18 +71,18 @@ func TestExceptionsAgainstModel(t *testing.T) {
 				}
 				id, x := pick(rt)
 				who := rapid.SampledFrom(people).Draw(rt, "actor")
-				d := mes.Disposition{Decision: rapid.SampledFrom(mes.DispositionKinds).Draw(rt, "decision"), Rationale: "r"}
-				if d.Decision == mes.DispositionSubstitute {
+				d := exception.Disposition{Decision: rapid.SampledFrom(exception.DispositionKinds()).Draw(rt, "decision"), Rationale: "r"}
+				if d.Decision == exception.DispositionSubstitute {
 					d.Substitute = "L8"
 				}
 				if rapid.Bool().Draw(rt, "with CAPA") {
 					d.CAPA = "CAPA-1"
 				}
 				_, err := v.x.Disposition(ctx, cmd("disp"), who, id, d)
-				ok := x.state == mes.ExceptionOpen
+				ok := x.state == exception.StateOpen
 				expect(rt, "disposition "+id, err, ok)
 				if ok {
-					x.state, x.took[who], x.investigate = mes.ExceptionDispositioned, true, d.Decision == mes.DispositionInvestigate
+					x.state, x.took[who], x.investigate = exception.StateDispositioned, true, d.Decision == exception.DispositionInvestigate
 					x.capa = x.capa || d.CAPA != ""
 				}
 			},
@@ -91,10 +93,10 @@ func TestExceptionsAgainstModel(t *testing.T) {
 				id, x := pick(rt)
 				who := rapid.SampledFrom(people).Draw(rt, "actor")
 				_, err := v.x.Reject(ctx, cmd("rej"), who, id, "no")
-				ok := x.state == mes.ExceptionDispositioned && qa[who]
+				ok := x.state == exception.StateDispositioned && qa[who]
 				expect(rt, "reject "+id, err, ok)
 				if ok {
-					x.state, x.took[who] = mes.ExceptionOpen, true
+					x.state, x.took[who] = exception.StateOpen, true
 				}
 			},
 			"capa": func(rt *rapid.T) {
@@ -114,20 +116,20 @@ func TestExceptionsAgainstModel(t *testing.T) {
 				id, x := pick(rt)
 				who := rapid.SampledFrom(people).Draw(rt, "signer")
 				_, err := v.x.Approve(ctx, cmd("appr"), who, id, mes.Sign{Challenge: full(who)})
-				ok := x.state == mes.ExceptionDispositioned && qa[who] && !x.took[who] && (!x.investigate || x.capa)
+				ok := x.state == exception.StateDispositioned && qa[who] && !x.took[who] && (!x.investigate || x.capa)
 				expect(rt, fmt.Sprintf("approve %s by %s", id, who), err, ok)
 				if ok {
-					x.state = mes.ExceptionClosed
+					x.state = exception.StateClosed
 				}
 			},
 			"": func(rt *rapid.T) {
 				var want []string
 				for _, id := range ids {
-					got := must[*mes.Exception](t)(v.x.Get(ctx, id))
+					got := must[*exception.Exception](t)(v.x.Get(ctx, id))
 					if got.State != model[id].state {
 						rt.Fatalf("%s is %s; the model says %s", id, got.State, model[id].state)
 					}
-					if got.State != mes.ExceptionClosed {
+					if got.State != exception.StateClosed {
 						want = append(want, id)
 					}
 				}

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/interlock-mes/interlock/mes/exception"
+
 	"github.com/interlock-mes/interlock/mes"
 
 	"github.com/google/go-cmp/cmp"
@@ -26,7 +28,7 @@ import (
 // batches; qa-3, qa-4 and qa-5 hold "qa"; sv-1 holds "supervisor".
 type excEnv struct {
 	*signing
-	x     *mes.Exceptions
+	x     *exception.Service
 	batch *mes.Model
 }
 
@@ -39,7 +41,7 @@ func newExcEnv(tb testing.TB, s storage.Store) *excEnv {
 		sg.facts.run("person", event.PersonStream(p.id), mes.CmdRegister, map[string]string{"name": p.name})
 		sg.facts.run("person", event.PersonStream(p.id), mes.CmdGrantRole, map[string]string{"role": p.role})
 	}
-	return &excEnv{signing: sg, x: must[*mes.Exceptions](tb)(mes.NewExceptions(sg.e, nil)), batch: must[*mes.Model](tb)(mes.BatchLifecycle())}
+	return &excEnv{signing: sg, x: must[*exception.Service](tb)(exception.New(sg.e, nil)), batch: must[*mes.Model](tb)(mes.BatchLifecycle())}
 }
 
 func (v *excEnv) exec(tb testing.TB, req mes.Request) *mes.Outcome {
@@ -88,13 +90,13 @@ func (v *excEnv) openIDs(tb testing.TB, subject string) []string {
 
 // dispositioned opens exception id on batch-B42 by opener and dispositions
 // it by dispositioner with decision.
-func (v *excEnv) dispositioned(tb testing.TB, id, opener, dispositioner string, decision mes.DispositionKind) {
+func (v *excEnv) dispositioned(tb testing.TB, id, opener, dispositioner string, decision exception.DispositionKind) {
 	tb.Helper()
 	ctx := context.Background()
-	if _, err := v.x.Open(ctx, "open-"+id, opener, mes.Deviation{ID: id, Summary: "label misprint", Subject: "batch-B42"}); err != nil {
+	if _, err := v.x.Open(ctx, "open-"+id, opener, exception.Deviation{ID: id, Summary: "label misprint", Subject: "batch-B42"}); err != nil {
 		tb.Fatalf("open %s: %v", id, err)
 	}
-	if _, err := v.x.Disposition(ctx, "disp-"+id, dispositioner, id, mes.Disposition{Decision: decision, Rationale: "reprint the labels"}); err != nil {
+	if _, err := v.x.Disposition(ctx, "disp-"+id, dispositioner, id, exception.Disposition{Decision: decision, Rationale: "reprint the labels"}); err != nil {
 		tb.Fatalf("disposition %s: %v", id, err)
 	}
 }
@@ -121,8 +123,8 @@ func TestExceptionLifecycle(t *testing.T) {
 		v := newExcEnv(t, s)
 		v.startBatch(t, "batch-B42")
 		photo := gate.Evidence{Name: "photo", Identity: "IMG-0042", Source: gate.SourceScanner, Instrument: "CAM-2"}
-		opened, err := v.x.Open(ctx, "dev-1", "op-7", mes.Deviation{ID: "DEV-1", Summary: "powder spilled at the mixer",
-			Subject: "batch-B42", Consequence: mes.ConsequenceBlock, Evidence: []gate.Evidence{photo}, Refs: map[string]string{"equipment": "MX-1"}})
+		opened, err := v.x.Open(ctx, "dev-1", "op-7", exception.Deviation{ID: "DEV-1", Summary: "powder spilled at the mixer",
+			Subject: "batch-B42", Consequence: exception.ConsequenceBlock, Evidence: []gate.Evidence{photo}, Refs: map[string]string{"equipment": "MX-1"}})
 		if err != nil {
 			t.Fatalf("open: %v", err)
 		}
@@ -140,7 +142,7 @@ func TestExceptionLifecycle(t *testing.T) {
 		if got := v.openIDs(t, "batch-B42"); !slices.Equal(got, []string{"DEV-1"}) {
 			t.Errorf("open exceptions %v; want DEV-1", got)
 		}
-		if _, err := v.x.Disposition(ctx, "disp-1", "qa-4", "DEV-1", mes.Disposition{Decision: mes.DispositionUseAsIs,
+		if _, err := v.x.Disposition(ctx, "disp-1", "qa-4", "DEV-1", exception.Disposition{Decision: exception.DispositionUseAsIs,
 			Rationale: "spill outside the product path; cleaned", CAPA: "CAPA-2026-017"}); err != nil {
 			t.Fatalf("disposition: %v", err)
 		}
@@ -149,16 +151,16 @@ func TestExceptionLifecycle(t *testing.T) {
 			t.Fatalf("approve: %v", err)
 		}
 		if len(approved.Records) != 3 || approved.Records[1].Type != event.SignatureApplied || approved.Records[2].Stream != "batch-B42" ||
-			approved.Records[2].Type != event.ExceptionClosed || approved.To != mes.ExceptionClosed {
+			approved.Records[2].Type != event.ExceptionClosed || approved.To != exception.StateClosed {
 			t.Fatalf("approval records %+v: want the approval, its signature and the closing marker on the batch", approved.Records)
 		}
 		got, err := v.x.Get(ctx, "DEV-1")
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := &mes.Exception{ID: "DEV-1", Kind: mes.ExceptionDeviation, Summary: "powder spilled at the mixer", Subject: "batch-B42",
-			Source: mes.SourcePerson, Consequence: mes.ConsequenceBlock, State: mes.ExceptionClosed, OpenedBy: "op-7", Opened: now,
-			Disposition:     &mes.Disposition{Decision: mes.DispositionUseAsIs, Rationale: "spill outside the product path; cleaned", CAPA: "CAPA-2026-017"},
+		want := &exception.Exception{ID: "DEV-1", Kind: exception.KindDeviation, Summary: "powder spilled at the mixer", Subject: "batch-B42",
+			Source: exception.SourcePerson, Consequence: exception.ConsequenceBlock, State: exception.StateClosed, OpenedBy: "op-7", Opened: now,
+			Disposition:     &exception.Disposition{Decision: exception.DispositionUseAsIs, Rationale: "spill outside the product path; cleaned", CAPA: "CAPA-2026-017"},
 			DispositionedBy: "qa-4", CAPA: []string{"CAPA-2026-017"}, ApprovedBy: "qa-3", Approved: now}
 		if d := cmp.Diff(want, got); d != "" {
 			t.Errorf("exception (-want +got):\n%s", d)
@@ -203,14 +205,14 @@ func TestExceptionSelfApprovalDenied(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			v := newExcEnv(t, memory.New(&memory.Config{Clock: func() time.Time { return now }}))
-			v.dispositioned(t, "DEV-1", tc.opener, tc.dispositioner, mes.DispositionRework)
+			v.dispositioned(t, "DEV-1", tc.opener, tc.dispositioner, exception.DispositionRework)
 			batchBefore := len(v.load(t, "batch-B42"))
 			out, err := v.x.Approve(ctx, "appr", tc.approver, "DEV-1", mes.Sign{Challenge: full(tc.approver)})
 			var de *mes.DeniedError
 			if !errors.As(err, &de) || !hasCode(de.Reasons, mes.CodeSignatureSelf) || len(de.Reasons) != 1 {
 				t.Fatalf("approve: %v; want a denial for self-approval alone", err)
 			}
-			if out == nil || out.To != mes.ExceptionDispositioned {
+			if out == nil || out.To != exception.StateDispositioned {
 				t.Errorf("outcome %+v; want the exception left dispositioned", out)
 			}
 			last := lastRecord(v.load(t, event.ExceptionStream("DEV-1")))
@@ -234,7 +236,7 @@ func TestExceptionClosesOnlyWhenDispositioned(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	v := newExcEnv(t, memory.New(&memory.Config{Clock: func() time.Time { return now }}))
-	if _, err := v.x.Open(ctx, "open-1", "op-7", mes.Deviation{ID: "DEV-1", Summary: "seal broken", Subject: "batch-B42"}); err != nil {
+	if _, err := v.x.Open(ctx, "open-1", "op-7", exception.Deviation{ID: "DEV-1", Summary: "seal broken", Subject: "batch-B42"}); err != nil {
 		t.Fatal(err)
 	}
 	_, err := v.x.Approve(ctx, "appr-0", "qa-3", "DEV-1", mes.Sign{Challenge: full("qa-3")})
@@ -245,19 +247,19 @@ func TestExceptionClosesOnlyWhenDispositioned(t *testing.T) {
 		t.Errorf("last record %s; want the denied approval on the record", last.Type)
 	}
 	// A rejected disposition: the exception is open again.
-	must[*mes.Outcome](t)(v.x.Disposition(ctx, "disp-1", "qa-4", "DEV-1", mes.Disposition{Decision: mes.DispositionScrap, Rationale: "seal broken"}))
+	must[*mes.Outcome](t)(v.x.Disposition(ctx, "disp-1", "qa-4", "DEV-1", exception.Disposition{Decision: exception.DispositionScrap, Rationale: "seal broken"}))
 	if _, err := v.x.Reject(ctx, "rej-0", "op-7", "DEV-1", "scrap is excessive"); !hasDenialCode(err, gate.CodeRoleMissing) {
 		t.Errorf("reject by an operator: %v; want role.missing", err)
 	}
 	must[*mes.Outcome](t)(v.x.Reject(ctx, "rej-1", "qa-3", "DEV-1", "scrap is excessive; the inner bag is intact"))
-	got := must[*mes.Exception](t)(v.x.Get(ctx, "DEV-1"))
-	if got.State != mes.ExceptionOpen || got.Disposition != nil || got.Rejected != 1 {
+	got := must[*exception.Exception](t)(v.x.Get(ctx, "DEV-1"))
+	if got.State != exception.StateOpen || got.Disposition != nil || got.Rejected != 1 {
 		t.Errorf("after rejection %+v; want open, no disposition, one rejection", got)
 	}
 	// An investigation is not approved without a CAPA reference.
-	must[*mes.Outcome](t)(v.x.Disposition(ctx, "disp-2", "qa-4", "DEV-1", mes.Disposition{Decision: mes.DispositionInvestigate, Rationale: "find why seals break"}))
-	if _, err := v.x.Approve(ctx, "appr-1", "qa-5", "DEV-1", mes.Sign{Challenge: full("qa-5")}); !hasDenialCode(err, mes.CodeCAPAMissing) {
-		t.Fatalf("approving an investigation without CAPA: %v; want %s", err, mes.CodeCAPAMissing)
+	must[*mes.Outcome](t)(v.x.Disposition(ctx, "disp-2", "qa-4", "DEV-1", exception.Disposition{Decision: exception.DispositionInvestigate, Rationale: "find why seals break"}))
+	if _, err := v.x.Approve(ctx, "appr-1", "qa-5", "DEV-1", mes.Sign{Challenge: full("qa-5")}); !hasDenialCode(err, exception.CodeCAPAMissing) {
+		t.Fatalf("approving an investigation without CAPA: %v; want %s", err, exception.CodeCAPAMissing)
 	}
 	must[*mes.Outcome](t)(v.x.AttachCAPA(ctx, "capa-1", "qa-4", "DEV-1", "CAPA-2026-021"))
 	if _, err := v.x.Approve(ctx, "appr-2", "qa-5", "DEV-1", mes.Sign{Challenge: full("qa-5")}); err != nil {
@@ -265,12 +267,12 @@ func TestExceptionClosesOnlyWhenDispositioned(t *testing.T) {
 	}
 	// A CAPA reference can still be attached once closed.
 	must[*mes.Outcome](t)(v.x.AttachCAPA(ctx, "capa-2", "qa-4", "DEV-1", "CAPA-2026-022"))
-	got = must[*mes.Exception](t)(v.x.Get(ctx, "DEV-1"))
-	if got.State != mes.ExceptionClosed || !slices.Equal(got.CAPA, []string{"CAPA-2026-021", "CAPA-2026-022"}) || got.ApprovedBy != "qa-5" {
+	got = must[*exception.Exception](t)(v.x.Get(ctx, "DEV-1"))
+	if got.State != exception.StateClosed || !slices.Equal(got.CAPA, []string{"CAPA-2026-021", "CAPA-2026-022"}) || got.ApprovedBy != "qa-5" {
 		t.Errorf("closed exception %+v", got)
 	}
 	// Nothing more can be decided on a closed exception.
-	if _, err := v.x.Disposition(ctx, "disp-3", "qa-4", "DEV-1", mes.Disposition{Decision: mes.DispositionRedo, Rationale: "again"}); !errors.Is(err, mes.ErrIllegalTransition) {
+	if _, err := v.x.Disposition(ctx, "disp-3", "qa-4", "DEV-1", exception.Disposition{Decision: exception.DispositionRedo, Rationale: "again"}); !errors.Is(err, mes.ErrIllegalTransition) {
 		t.Errorf("disposition of a closed exception: %v; want an illegal transition", err)
 	}
 }
@@ -286,48 +288,48 @@ func TestExceptionInputErrors(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	v := newExcEnv(t, memory.New(&memory.Config{Clock: func() time.Time { return now }}))
-	ok := mes.Deviation{ID: "DEV-9", Summary: "s", Subject: "batch-B42"}
-	with := func(f func(d *mes.Deviation)) mes.Deviation { d := ok; f(&d); return d }
-	for name, d := range map[string]mes.Deviation{
-		"no id":               with(func(d *mes.Deviation) { d.ID = "" }),
-		"no summary":          with(func(d *mes.Deviation) { d.Summary = "" }),
-		"no subject":          with(func(d *mes.Deviation) { d.Subject = "" }),
-		"exception subject":   with(func(d *mes.Deviation) { d.Subject = event.ExceptionStream("DEV-8") }),
-		"override source":     with(func(d *mes.Deviation) { d.Source = mes.SourceOverride }),
-		"unknown consequence": with(func(d *mes.Deviation) { d.Consequence = "stop" }),
-		"details not object":  with(func(d *mes.Deviation) { d.Details = json.RawMessage(`[1]`) }),
+	ok := exception.Deviation{ID: "DEV-9", Summary: "s", Subject: "batch-B42"}
+	with := func(f func(d *exception.Deviation)) exception.Deviation { d := ok; f(&d); return d }
+	for name, d := range map[string]exception.Deviation{
+		"no id":               with(func(d *exception.Deviation) { d.ID = "" }),
+		"no summary":          with(func(d *exception.Deviation) { d.Summary = "" }),
+		"no subject":          with(func(d *exception.Deviation) { d.Subject = "" }),
+		"exception subject":   with(func(d *exception.Deviation) { d.Subject = event.ExceptionStream("DEV-8") }),
+		"override source":     with(func(d *exception.Deviation) { d.Source = exception.SourceOverride }),
+		"unknown consequence": with(func(d *exception.Deviation) { d.Consequence = "stop" }),
+		"details not object":  with(func(d *exception.Deviation) { d.Details = json.RawMessage(`[1]`) }),
 	} {
-		if _, err := v.x.Open(ctx, "o-"+name, "op-7", d); !errors.Is(err, mes.ErrInvalidException) {
+		if _, err := v.x.Open(ctx, "o-"+name, "op-7", d); !errors.Is(err, exception.ErrInvalid) {
 			t.Errorf("%s: %v; want ErrInvalidException", name, err)
 		}
 	}
-	for name, d := range map[string]mes.Disposition{
+	for name, d := range map[string]exception.Disposition{
 		"unknown decision":         {Decision: "ignore", Rationale: "r"},
-		"no rationale":             {Decision: mes.DispositionRedo},
-		"substitution without lot": {Decision: mes.DispositionSubstitute, Rationale: "r"},
-		"substitute on a redo":     {Decision: mes.DispositionRedo, Rationale: "r", Substitute: "L8"},
+		"no rationale":             {Decision: exception.DispositionRedo},
+		"substitution without lot": {Decision: exception.DispositionSubstitute, Rationale: "r"},
+		"substitute on a redo":     {Decision: exception.DispositionRedo, Rationale: "r", Substitute: "L8"},
 	} {
-		if _, err := v.x.Disposition(ctx, "d-"+name, "qa-4", "DEV-9", d); !errors.Is(err, mes.ErrInvalidException) {
+		if _, err := v.x.Disposition(ctx, "d-"+name, "qa-4", "DEV-9", d); !errors.Is(err, exception.ErrInvalid) {
 			t.Errorf("disposition %s: %v; want ErrInvalidException", name, err)
 		}
 	}
-	if _, err := v.x.Reject(ctx, "r", "qa-3", "DEV-9", ""); !errors.Is(err, mes.ErrInvalidException) {
+	if _, err := v.x.Reject(ctx, "r", "qa-3", "DEV-9", ""); !errors.Is(err, exception.ErrInvalid) {
 		t.Errorf("reject without reason: %v", err)
 	}
-	if _, err := v.x.AttachCAPA(ctx, "c", "qa-3", "DEV-9", ""); !errors.Is(err, mes.ErrInvalidException) {
+	if _, err := v.x.AttachCAPA(ctx, "c", "qa-3", "DEV-9", ""); !errors.Is(err, exception.ErrInvalid) {
 		t.Errorf("empty CAPA: %v", err)
 	}
-	for name, h := range map[string]mes.Hold{
-		"no target": {ID: "L7", Reason: "r"}, "no id": {Target: mes.HoldLot, Reason: "r"}, "no reason": {Target: mes.HoldLot, ID: "L7"},
+	for name, h := range map[string]exception.Hold{
+		"no target": {ID: "L7", Reason: "r"}, "no id": {Target: exception.HoldLot, Reason: "r"}, "no reason": {Target: exception.HoldLot, ID: "L7"},
 	} {
-		if _, err := v.x.PlaceHold(ctx, "h-"+name, "qa-3", h); !errors.Is(err, mes.ErrInvalidException) {
+		if _, err := v.x.PlaceHold(ctx, "h-"+name, "qa-3", h); !errors.Is(err, exception.ErrInvalid) {
 			t.Errorf("hold %s: %v; want ErrInvalidException", name, err)
 		}
 	}
-	if _, err := v.x.Apply(ctx, mes.Rule{Name: "x"}, mes.Request{}, nil, nil); !errors.Is(err, mes.ErrInvalidException) {
+	if _, err := v.x.Apply(ctx, exception.Rule{Name: "x"}, mes.Request{}, nil, nil); !errors.Is(err, exception.ErrInvalid) {
 		t.Errorf("rule without codes: %v", err)
 	}
-	if _, err := v.x.Approve(ctx, "a", "qa-3", "DEV-9", mes.Sign{Challenge: full("qa-3")}); !errors.Is(err, mes.ErrExceptionNotFound) {
+	if _, err := v.x.Approve(ctx, "a", "qa-3", "DEV-9", mes.Sign{Challenge: full("qa-3")}); !errors.Is(err, exception.ErrNotFound) {
 		t.Errorf("approving an unknown exception: %v; want ErrExceptionNotFound", err)
 	}
 	for _, stream := range []string{event.ExceptionStream("DEV-9"), "batch-B42"} {
@@ -335,13 +337,13 @@ func TestExceptionInputErrors(t *testing.T) {
 			t.Errorf("%s holds %d records after refused input", stream, n)
 		}
 	}
-	if _, err := mes.NewExceptions(v.e, &mes.ExceptionsConfig{Model: v.batch}); err == nil {
+	if _, err := exception.New(v.e, &exception.Config{Model: v.batch}); err == nil {
 		t.Error("NewExceptions took the batch lifecycle as its exception model")
 	}
-	if _, err := mes.NewExceptions(v.e, &mes.ExceptionsConfig{MaxRetries: -1}); err == nil {
+	if _, err := exception.New(v.e, &exception.Config{MaxRetries: -1}); err == nil {
 		t.Error("NewExceptions took a negative MaxRetries")
 	}
-	if _, err := mes.ExceptionModel(nil); err == nil {
+	if _, err := exception.Model(nil); err == nil {
 		t.Error("ExceptionModel without approver roles")
 	}
 }
@@ -359,28 +361,28 @@ func TestHolds(t *testing.T) {
 				Refs: map[string]string{"lot": "L7", "scale": "SC-01"}, Evidence: []gate.Evidence{scan("L7")}})
 			return err
 		}
-		must[*mes.Outcome](t)(v.x.PlaceHold(ctx, "hold-lot", "qa-3", mes.Hold{Target: mes.HoldLot, ID: "L7", Reason: "supplier complaint", Exception: "DEV-3"}))
+		must[*mes.Outcome](t)(v.x.PlaceHold(ctx, "hold-lot", "qa-3", exception.Hold{Target: exception.HoldLot, ID: "L7", Reason: "supplier complaint", Exception: "DEV-3"}))
 		if err := start("B1"); !hasDenialCode(err, gate.CodeLotOnHold) {
 			t.Errorf("start with the lot held: %v; want %s", err, gate.CodeLotOnHold)
 		}
-		must[*mes.Outcome](t)(v.x.ReleaseHold(ctx, "unhold-lot", "qa-3", mes.Hold{Target: mes.HoldLot, ID: "L7", Reason: "complaint unfounded"}))
-		must[*mes.Outcome](t)(v.x.PlaceHold(ctx, "hold-scale", "sv-1", mes.Hold{Target: mes.HoldEquipment, ID: "SC-01", Reason: "drifting"}))
+		must[*mes.Outcome](t)(v.x.ReleaseHold(ctx, "unhold-lot", "qa-3", exception.Hold{Target: exception.HoldLot, ID: "L7", Reason: "complaint unfounded"}))
+		must[*mes.Outcome](t)(v.x.PlaceHold(ctx, "hold-scale", "sv-1", exception.Hold{Target: exception.HoldEquipment, ID: "SC-01", Reason: "drifting"}))
 		if err := start("B2"); !hasDenialCode(err, gate.CodeEquipmentUnavailable) {
 			t.Errorf("start with the scale held: %v; want %s", err, gate.CodeEquipmentUnavailable)
 		}
-		must[*mes.Outcome](t)(v.x.ReleaseHold(ctx, "unhold-scale", "sv-1", mes.Hold{Target: mes.HoldEquipment, ID: "SC-01", Reason: "recalibrated"}))
+		must[*mes.Outcome](t)(v.x.ReleaseHold(ctx, "unhold-scale", "sv-1", exception.Hold{Target: exception.HoldEquipment, ID: "SC-01", Reason: "recalibrated"}))
 		if err := start("B3"); err != nil {
 			t.Errorf("start with the holds released: %v", err)
 		}
 		v.startBatch(t, "batch-B42")
-		must[*mes.Outcome](t)(v.x.PlaceHold(ctx, "hold-batch", "qa-3", mes.Hold{Target: mes.HoldBatch, ID: "batch-B42", Reason: "pending lab result"}))
+		must[*mes.Outcome](t)(v.x.PlaceHold(ctx, "hold-batch", "qa-3", exception.Hold{Target: exception.HoldBatch, ID: "batch-B42", Reason: "pending lab result"}))
 		if st := v.state(t, v.batch, "batch-B42", ""); st != mes.BatchHeld {
 			t.Errorf("batch %s; want held", st)
 		}
-		if _, err := v.x.PlaceHold(ctx, "hold-batch-2", "qa-3", mes.Hold{Target: mes.HoldBatch, ID: "batch-B42", Reason: "again"}); !errors.Is(err, mes.ErrIllegalTransition) {
+		if _, err := v.x.PlaceHold(ctx, "hold-batch-2", "qa-3", exception.Hold{Target: exception.HoldBatch, ID: "batch-B42", Reason: "again"}); !errors.Is(err, mes.ErrIllegalTransition) {
 			t.Errorf("holding a held batch: %v; want an illegal transition", err)
 		}
-		must[*mes.Outcome](t)(v.x.ReleaseHold(ctx, "unhold-batch", "qa-3", mes.Hold{Target: mes.HoldBatch, ID: "batch-B42", Reason: "result in"}))
+		must[*mes.Outcome](t)(v.x.ReleaseHold(ctx, "unhold-batch", "qa-3", exception.Hold{Target: exception.HoldBatch, ID: "batch-B42", Reason: "result in"}))
 		if st := v.state(t, v.batch, "batch-B42", ""); st != mes.BatchInProgress {
 			t.Errorf("batch %s; want in-progress", st)
 		}
@@ -411,16 +413,16 @@ func TestExceptionRuleOutOfTolerance(t *testing.T) {
 		if !hasDenialCode(denied, gate.CodeAboveUpperLimit) {
 			t.Fatalf("weighing 12.61: %v; want it denied above the limit", denied)
 		}
-		opened, err := v.x.Apply(ctx, mes.OutOfTolerance(mes.ConsequenceHold), req, out, denied)
+		opened, err := v.x.Apply(ctx, exception.OutOfTolerance(exception.ConsequenceHold), req, out, denied)
 		if err != nil || opened == nil {
 			t.Fatalf("apply: %+v, %v", opened, err)
 		}
 		if opened.Consequence == nil || opened.Consequence.To != mes.BatchHeld {
 			t.Errorf("consequence %+v (%q); want the batch held", opened.Consequence, opened.NotApplied)
 		}
-		x := must[*mes.Exception](t)(v.x.Get(ctx, "oot-s10-c1"))
+		x := must[*exception.Exception](t)(v.x.Get(ctx, "oot-s10-c1"))
 		wantCause := &event.RecordRef{Stream: "batch-B42", Version: out.Records[0].Version}
-		if x.Source != mes.SourceRule || x.Step != "S10" || x.OpenedBy != "op-7" || !cmp.Equal(x.Cause, wantCause) ||
+		if x.Source != exception.SourceRule || x.Step != "S10" || x.OpenedBy != "op-7" || !cmp.Equal(x.Cause, wantCause) ||
 			!strings.Contains(x.Summary, "above the upper limit") {
 			t.Errorf("exception %+v; want a rule deviation on S10 caused by %v", x, wantCause)
 		}
@@ -431,7 +433,7 @@ func TestExceptionRuleOutOfTolerance(t *testing.T) {
 			t.Errorf("open exceptions %v", got)
 		}
 		n := len(v.load(t, "batch-B42"))
-		again, err := v.x.Apply(ctx, mes.OutOfTolerance(mes.ConsequenceHold), req, out, denied)
+		again, err := v.x.Apply(ctx, exception.OutOfTolerance(exception.ConsequenceHold), req, out, denied)
 		if err != nil || again == nil || !again.Exception.Replayed || again.Consequence == nil || !again.Consequence.Replayed || len(v.load(t, "batch-B42")) != n {
 			t.Errorf("applying again: %+v, %v; want both commands replayed and nothing new", again, err)
 		}
@@ -442,10 +444,10 @@ func TestExceptionRuleOutOfTolerance(t *testing.T) {
 		if !hasDenialCode(err2, gate.CodeUnstable) {
 			t.Fatalf("unstable reading: %v", err2)
 		}
-		if o, err := v.x.Apply(ctx, mes.OutOfTolerance(mes.ConsequenceHold), other, out2, err2); o != nil || err != nil {
+		if o, err := v.x.Apply(ctx, exception.OutOfTolerance(exception.ConsequenceHold), other, out2, err2); o != nil || err != nil {
 			t.Errorf("rule on an unstable reading: %+v, %v; want nothing", o, err)
 		}
-		if o, err := v.x.Apply(ctx, mes.OutOfTolerance(mes.ConsequenceHold), other, nil, nil); o != nil || err != nil {
+		if o, err := v.x.Apply(ctx, exception.OutOfTolerance(exception.ConsequenceHold), other, nil, nil); o != nil || err != nil {
 			t.Errorf("rule without a denial: %+v, %v; want nothing", o, err)
 		}
 	})
@@ -460,18 +462,18 @@ func TestExceptionStepBlock(t *testing.T) {
 	v := newExcEnv(t, memory.New(&memory.Config{Clock: func() time.Time { return now }}))
 	step := must[*mes.Model](t)(mes.StepLifecycle())
 	v.exec(t, mes.Request{ID: "s10-start", Model: step, Subject: "batch-B42", Step: "S10", Command: mes.CmdStart, Actor: "op-7"})
-	opened, err := v.x.Open(ctx, "open-1", "op-7", mes.Deviation{ID: "DEV-1", Summary: "wrong container", Subject: "batch-B42", Step: "S10",
-		Source: mes.SourceDevice, Consequence: mes.ConsequenceBlock})
+	opened, err := v.x.Open(ctx, "open-1", "op-7", exception.Deviation{ID: "DEV-1", Summary: "wrong container", Subject: "batch-B42", Step: "S10",
+		Source: exception.SourceDevice, Consequence: exception.ConsequenceBlock})
 	if err != nil || opened.Consequence == nil || opened.Consequence.To != mes.StepBlocked {
 		t.Fatalf("open: %+v, %v; want the step blocked", opened, err)
 	}
 	if _, err := v.e.Execute(ctx, mes.Request{ID: "s10-complete", Model: step, Subject: "batch-B42", Step: "S10", Command: mes.CmdComplete, Actor: "op-7"}); !errors.Is(err, mes.ErrIllegalTransition) {
 		t.Errorf("completing a blocked step: %v", err)
 	}
-	if _, err := v.x.Resume(ctx, "resume-0", "op-7", "DEV-1"); !errors.Is(err, mes.ErrNotResumable) {
+	if _, err := v.x.Resume(ctx, "resume-0", "op-7", "DEV-1"); !errors.Is(err, exception.ErrNotResumable) {
 		t.Errorf("resuming with the deviation open: %v; want ErrNotResumable", err)
 	}
-	must[*mes.Outcome](t)(v.x.Disposition(ctx, "disp-1", "qa-4", "DEV-1", mes.Disposition{Decision: mes.DispositionRedo, Rationale: "use the right container"}))
+	must[*mes.Outcome](t)(v.x.Disposition(ctx, "disp-1", "qa-4", "DEV-1", exception.Disposition{Decision: exception.DispositionRedo, Rationale: "use the right container"}))
 	must[*mes.Outcome](t)(v.x.Approve(ctx, "appr-1", "qa-3", "DEV-1", mes.Sign{Challenge: full("qa-3")}))
 	if _, err := v.x.Resume(ctx, "resume-1", "sv-1", "DEV-1"); !hasDenialCode(err, mes.CodeContextOperator) {
 		t.Errorf("resume by another person: %v; want %s", err, mes.CodeContextOperator)
@@ -482,7 +484,7 @@ func TestExceptionStepBlock(t *testing.T) {
 	if out, err := v.x.Resume(ctx, "resume-2", "op-7", "DEV-1"); err != nil || !out.Replayed {
 		t.Errorf("resume again: %+v, %v; want it replayed", out, err)
 	}
-	if _, err := v.x.Resume(ctx, "resume-3", "op-7", "DEV-1"); !errors.Is(err, mes.ErrNotResumable) {
+	if _, err := v.x.Resume(ctx, "resume-3", "op-7", "DEV-1"); !errors.Is(err, exception.ErrNotResumable) {
 		t.Errorf("resuming a running step: %v; want ErrNotResumable", err)
 	}
 }
@@ -494,7 +496,7 @@ func TestExceptionConsequenceNotApplied(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	v := newExcEnv(t, memory.New(&memory.Config{Clock: func() time.Time { return now }}))
-	opened, err := v.x.Open(ctx, "open-1", "qa-3", mes.Deviation{ID: "DEV-1", Summary: "late", Subject: "batch-B42", Consequence: mes.ConsequenceHold})
+	opened, err := v.x.Open(ctx, "open-1", "qa-3", exception.Deviation{ID: "DEV-1", Summary: "late", Subject: "batch-B42", Consequence: exception.ConsequenceHold})
 	if err != nil || opened.Consequence != nil || !strings.Contains(opened.NotApplied, `"planned"`) {
 		t.Fatalf("open on a planned batch: %+v, %v; want the hold not applied, saying the batch is planned", opened, err)
 	}
@@ -519,11 +521,11 @@ func TestExceptionOpenedByOverride(t *testing.T) {
 		Override: &mes.Override{Reason: "administrative hold", Sign: mes.Sign{Challenge: full("sv-1")}}}); err != nil {
 		t.Fatalf("override: %v", err)
 	}
-	x := must[*mes.Exception](t)(v.x.Get(ctx, "override-start-1"))
-	if x.Source != mes.SourceOverride || x.State != mes.ExceptionOpen || x.Subject != "batch-B42" {
+	x := must[*exception.Exception](t)(v.x.Get(ctx, "override-start-1"))
+	if x.Source != exception.SourceOverride || x.State != exception.StateOpen || x.Subject != "batch-B42" {
 		t.Fatalf("override exception %+v", x)
 	}
-	must[*mes.Outcome](t)(v.x.Disposition(ctx, "disp-1", "qa-4", x.ID, mes.Disposition{Decision: mes.DispositionUseAsIs, Rationale: "hold lifted by QA"}))
+	must[*mes.Outcome](t)(v.x.Disposition(ctx, "disp-1", "qa-4", x.ID, exception.Disposition{Decision: exception.DispositionUseAsIs, Rationale: "hold lifted by QA"}))
 	must[*mes.Outcome](t)(v.x.Approve(ctx, "appr-1", "qa-3", x.ID, mes.Sign{Challenge: full("qa-3")}))
 	if got := v.openIDs(t, "batch-B42"); len(got) != 0 {
 		t.Errorf("open exceptions %v; want none", got)
@@ -547,9 +549,9 @@ func TestExceptionMarkerRetried(t *testing.T) {
 		}
 		return gate.Pass(), nil
 	})
-	model := must[*mes.Model](t)(mes.ExceptionModel([]string{"qa"}, mes.WithGates(interloper)))
-	x := must[*mes.Exceptions](t)(mes.NewExceptions(v.e, &mes.ExceptionsConfig{Model: model}))
-	if _, err := x.Open(ctx, "open-1", "op-7", mes.Deviation{ID: "DEV-1", Summary: "s", Subject: "batch-B42"}); err != nil {
+	model := must[*mes.Model](t)(exception.Model([]string{"qa"}, mes.WithGates(interloper)))
+	x := must[*exception.Service](t)(exception.New(v.e, &exception.Config{Model: model}))
+	if _, err := x.Open(ctx, "open-1", "op-7", exception.Deviation{ID: "DEV-1", Summary: "s", Subject: "batch-B42"}); err != nil {
 		t.Fatalf("open: %v", err)
 	}
 	var types []string

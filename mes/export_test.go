@@ -12,7 +12,6 @@ var (
 	AppendPayload    = appendPayload
 	AppendEvidence   = appendEvidence
 	CheckCalibration = checkCalibration
-	DispositionKinds = dispositionKinds
 )
 
 // StoreOf is the store e appends to.

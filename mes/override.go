@@ -23,15 +23,16 @@ const (
 )
 
 // The exception an override opens, and the exception model's opening
-// transition it records (the exception model is "exception" version 1,
-// whose "open" command moves a new exception to "open").
+// transition it records: the exception model is "exception" version 1,
+// whose "open" command moves a new exception to "open" (package
+// mes/exception declares the same names, and its tests hold them equal).
 const (
-	ExceptionModelName            = "exception"
-	ExceptionModelVersion         = 1
-	ExceptionNew          State   = "new"
-	ExceptionOpen         State   = "open"
-	CmdOpenException      Command = "open"
-	ExceptionDeviation            = "deviation"
+	exceptionModelName            = "exception"
+	exceptionModelVersion         = 1
+	exceptionNew          State   = "new"
+	exceptionOpen         State   = "open"
+	cmdOpenException      Command = "open"
+	exceptionDeviation            = "deviation"
 )
 
 // overrideOf decides whether req's override applies to the failures of t:
@@ -102,7 +103,7 @@ func overrideException(req *Request, from State, o *event.Override) (storage.Eve
 		Step    string `json:"step,omitempty"`
 		Source  string `json:"source"`
 		From    State  `json:"from"`
-	}{o.Exception, ExceptionDeviation, summary, req.Subject, req.Step, "override", from})
+	}{o.Exception, exceptionDeviation, summary, req.Subject, req.Step, "override", from})
 	if err != nil {
 		return storage.Event{}, storage.StreamAppend{}, fmt.Errorf("mes: encode override exception: %w", err)
 	}
@@ -113,8 +114,8 @@ func overrideException(req *Request, from State, o *event.Override) (storage.Eve
 	if err != nil {
 		return storage.Event{}, storage.StreamAppend{}, fmt.Errorf("mes: encode override exception: %w", err)
 	}
-	open, err := json.Marshal(event.Transition{CommandID: req.ID, Model: ExceptionModelName, ModelVersion: ExceptionModelVersion,
-		Command: CmdOpenException, From: ExceptionNew, To: ExceptionOpen, Data: data})
+	open, err := json.Marshal(event.Transition{CommandID: req.ID, Model: exceptionModelName, ModelVersion: exceptionModelVersion,
+		Command: cmdOpenException, From: exceptionNew, To: exceptionOpen, Data: data})
 	if err != nil {
 		return storage.Event{}, storage.StreamAppend{}, fmt.Errorf("mes: encode override exception: %w", err)
 	}

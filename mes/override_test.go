@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/interlock-mes/interlock/mes/exception"
+
 	"github.com/interlock-mes/interlock/mes"
 
 	"github.com/interlock-mes/interlock/event"
@@ -81,7 +83,7 @@ func TestOverride(t *testing.T) {
 			t.Errorf("signatures: %+v", c)
 		}
 		open, err := mes.NewFacts(s, "", nil).OpenExceptions(ctx, "batch-B42")
-		if err != nil || len(open) != 1 || open[0].ID != "override-start-1" || open[0].Kind != mes.ExceptionDeviation {
+		if err != nil || len(open) != 1 || open[0].ID != "override-start-1" || open[0].Kind != exception.KindDeviation {
 			t.Fatalf("open exceptions %+v, %v; want the override's deviation", open, err)
 		}
 		_, err = sg.e.Execute(ctx, mes.Request{ID: "complete-1", Model: m, Subject: "batch-B42", Command: mes.CmdComplete, Actor: "op-7"})

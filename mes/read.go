@@ -22,3 +22,9 @@ func (e *Engine) Records(ctx context.Context, stream string) ([]audit.Record, er
 // streams it read moved under it (Config.MaxRetries); packages that prepare
 // a command from what they read retry as often.
 func (e *Engine) MaxRetries() int { return e.maxRetries }
+
+// Facts returns the facts the engine's gates would read for an attempt on
+// subject, whose records are recs (see NewFacts), over the engine's store.
+func (e *Engine) Facts(subject string, recs []audit.Record) Facts {
+	return newStreamFacts(e.store, subject, recs)
+}

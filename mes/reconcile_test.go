@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/interlock-mes/interlock/mes/exception"
+
 	"github.com/interlock-mes/interlock/mes/route"
 
 	"github.com/interlock-mes/interlock/mes"
@@ -190,15 +192,15 @@ func TestReconcileOpensDeviation(t *testing.T) {
 	v.exec(t, mes.Request{ID: "complete", Model: v.batch, Subject: "batch-B42", Command: mes.CmdComplete, Actor: "op-7"})
 	r, opened, err := release.ReconcileBatch(ctx, v.x, release.BatchReconciliation{CommandID: "rc-1", Actor: "op-7", Batch: "batch-B42",
 		Input: release.ReconcileInput{
-			Materials: []release.MaterialBalance{balance(t, "12.50", "12.00", "0", "0", "0.05")}, Yield: yieldOf(t, "12.5", "12", "95", "101")}, Consequence: mes.ConsequenceBlock})
+			Materials: []release.MaterialBalance{balance(t, "12.50", "12.00", "0", "0", "0.05")}, Yield: yieldOf(t, "12.5", "12", "95", "101")}, Consequence: exception.ConsequenceBlock})
 	if err != nil || r.Balanced() || opened == nil {
 		t.Fatalf("reconcile: %+v, %+v, %v; want a deviation", r, opened, err)
 	}
 	if opened.Consequence != nil || !strings.Contains(opened.NotApplied, `"complete"`) {
 		t.Errorf("consequence %+v (%q); a complete batch cannot be blocked", opened.Consequence, opened.NotApplied)
 	}
-	x := must[*mes.Exception](t)(v.x.Get(ctx, "reconcile-rc-1"))
-	if x.Source != mes.SourceRule || x.Subject != "batch-B42" || !strings.Contains(x.Summary, "beyond the tolerance") {
+	x := must[*exception.Exception](t)(v.x.Get(ctx, "reconcile-rc-1"))
+	if x.Source != exception.SourceRule || x.Subject != "batch-B42" || !strings.Contains(x.Summary, "beyond the tolerance") {
 		t.Errorf("deviation %+v", x)
 	}
 	first := v.load(t, event.ExceptionStream("reconcile-rc-1"))[0]
@@ -210,7 +212,7 @@ func TestReconcileOpensDeviation(t *testing.T) {
 	}
 	_, opened, err = release.ReconcileBatch(ctx, v.x, release.BatchReconciliation{CommandID: "rc-2", Actor: "op-7", Batch: "batch-B42",
 		Input: release.ReconcileInput{
-			Materials: []release.MaterialBalance{balance(t, "12.50", "12.00", "0.5", "0", "0")}}, Consequence: mes.ConsequenceNone})
+			Materials: []release.MaterialBalance{balance(t, "12.50", "12.00", "0.5", "0", "0")}}, Consequence: exception.ConsequenceNone})
 	if err != nil || opened != nil {
 		t.Errorf("balanced reconciliation: %+v, %v; want nothing opened", opened, err)
 	}

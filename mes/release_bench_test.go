@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/interlock-mes/interlock/mes/exception"
+
 	"github.com/interlock-mes/interlock/mes"
 	"github.com/interlock-mes/interlock/mes/release"
 
@@ -53,10 +55,10 @@ func BenchmarkExceptionOpenToClose(b *testing.B) {
 	for b.Loop() {
 		i++
 		id := fmt.Sprint("DEV-", i)
-		if _, err := v.x.Open(ctx, "open-"+id, "op-7", mes.Deviation{ID: id, Summary: "s", Subject: fmt.Sprint("batch-", i)}); err != nil {
+		if _, err := v.x.Open(ctx, "open-"+id, "op-7", exception.Deviation{ID: id, Summary: "s", Subject: fmt.Sprint("batch-", i)}); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := v.x.Disposition(ctx, "disp-"+id, "qa-4", id, mes.Disposition{Decision: mes.DispositionUseAsIs, Rationale: "r"}); err != nil {
+		if _, err := v.x.Disposition(ctx, "disp-"+id, "qa-4", id, exception.Disposition{Decision: exception.DispositionUseAsIs, Rationale: "r"}); err != nil {
 			b.Fatal(err)
 		}
 		if _, err := v.x.Approve(ctx, "appr-"+id, "qa-3", id, mes.Sign{Challenge: full("qa-3")}); err != nil {

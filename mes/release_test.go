@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/interlock-mes/interlock/mes/exception"
+
 	"github.com/interlock-mes/interlock/mes/route"
 
 	"github.com/interlock-mes/interlock"
@@ -92,7 +94,7 @@ func TestBatchEndToEnd(t *testing.T) {
 		if !hasDenialCode(denied, gate.CodeAboveUpperLimit) {
 			t.Fatalf("weighing 12.61: %v", denied)
 		}
-		opened, err := v.x.Apply(ctx, mes.OutOfTolerance(mes.ConsequenceHold), req, out, denied)
+		opened, err := v.x.Apply(ctx, exception.OutOfTolerance(exception.ConsequenceHold), req, out, denied)
 		if err != nil || opened.Consequence == nil || opened.Consequence.To != mes.BatchHeld {
 			t.Fatalf("deviation: %+v, %v; want it open and the batch held", opened, err)
 		}
@@ -111,13 +113,13 @@ func TestBatchEndToEnd(t *testing.T) {
 			t.Errorf("weighing with the deviation open: %v; want %s", err, gate.CodeExceptionOpen)
 		}
 		// Dispositioned, a self-approval refused, approved by a second person.
-		must[*mes.Outcome](t)(v.x.Disposition(ctx, "disp-1", "qa-4", dev, mes.Disposition{Decision: mes.DispositionRedo,
+		must[*mes.Outcome](t)(v.x.Disposition(ctx, "disp-1", "qa-4", dev, exception.Disposition{Decision: exception.DispositionRedo,
 			Rationale: "weigh again from the same lot; the excess goes back to the lot"}))
 		if _, err := v.x.Approve(ctx, "appr-0", "qa-4", dev, mes.Sign{Challenge: full("qa-4")}); !hasDenialCode(err, mes.CodeSignatureSelf) {
 			t.Errorf("self-approval: %v; want %s", err, mes.CodeSignatureSelf)
 		}
 		must[*mes.Outcome](t)(v.x.Approve(ctx, "appr-1", "qa-3", dev, mes.Sign{Challenge: full("qa-3"), Reason: "redo is adequate"}))
-		must[*mes.Outcome](t)(v.x.ReleaseHold(ctx, "unhold-1", "sv-1", mes.Hold{Target: mes.HoldBatch, ID: batch, Reason: "deviation closed", Exception: dev}))
+		must[*mes.Outcome](t)(v.x.ReleaseHold(ctx, "unhold-1", "sv-1", exception.Hold{Target: exception.HoldBatch, ID: batch, Reason: "deviation closed", Exception: dev}))
 
 		// Weighed again, in tolerance, and verified by a second person.
 		v.exec(t, weighing("s10-c3", "12.49"))
@@ -145,7 +147,7 @@ func TestBatchEndToEnd(t *testing.T) {
 				Materials: []release.MaterialBalance{{Material: "API-100", Unit: "kg", Issued: decimalOf(t, "12.50"), Consumed: in[0].Quantity,
 					Returned: decimalOf(t, "0.01"), Tolerance: decimalOf(t, "0.005")}},
 				Yield: &route.YieldCheck{Expected: decimalOf(t, "12.50"), Actual: made[0].Quantity, Unit: "kg", Range: route.Range{Min: decimalOf(t, "98"), Max: decimalOf(t, "101")}},
-			}, Consequence: mes.ConsequenceNone})
+			}, Consequence: exception.ConsequenceNone})
 		if err != nil || !rec.Balanced() || dev2 != nil || !rec.Yield.Percent.Equal(decimalOf(t, "99.2")) {
 			t.Fatalf("reconciliation %+v, %+v, %v; want it balanced at 99.2%%", rec, dev2, err)
 		}
@@ -207,7 +209,7 @@ func TestReleaseDeniedWithOpenException(t *testing.T) {
 		releaseModel := must[*mes.Model](t)(release.Model(nil, []string{"qa"}))
 		v.startBatch(t, "batch-B42")
 		v.exec(t, mes.Request{ID: "complete", Model: v.batch, Subject: "batch-B42", Command: mes.CmdComplete, Actor: "op-7"})
-		v.dispositioned(t, "DEV-1", "op-7", "qa-4", mes.DispositionUseAsIs)
+		v.dispositioned(t, "DEV-1", "op-7", "qa-4", exception.DispositionUseAsIs)
 		releaseReq := func(id string) mes.Request {
 			return mes.Request{ID: id, Model: releaseModel, Subject: "batch-B42", Command: mes.CmdRelease, Actor: "qa-5",
 				Signatures: []mes.Sign{{Meaning: mes.MeaningApproved, Challenge: full("qa-5")}}}
@@ -254,8 +256,8 @@ func TestReadinessBlockers(t *testing.T) {
 		Data: json.RawMessage(`{"containers":4}`), Consume: []event.Consumption{{Lot: "L7", Quantity: decimalOf(t, "2"), Unit: "kg"}}})
 	completed := lastRecord(v.load(t, b)).Version
 	v.exec(t, mes.Request{ID: "s30-start", Model: plain, Subject: b, Step: "S30", Command: mes.CmdStart, Actor: "op-7"})
-	must[*mes.Opened](t)(v.x.Open(ctx, "open-1", "op-7", mes.Deviation{ID: "DEV-1", Summary: "label misprint", Subject: b}))
-	must[*mes.Outcome](t)(v.x.PlaceHold(ctx, "hold-L7", "qa-3", mes.Hold{Target: mes.HoldLot, ID: "L7", Reason: "supplier complaint"}))
+	must[*exception.Opened](t)(v.x.Open(ctx, "open-1", "op-7", exception.Deviation{ID: "DEV-1", Summary: "label misprint", Subject: b}))
+	must[*mes.Outcome](t)(v.x.PlaceHold(ctx, "hold-L7", "qa-3", exception.Hold{Target: exception.HoldLot, ID: "L7", Reason: "supplier complaint"}))
 	cm := must[*correction.Model](t)(correction.NewModel(correction.Policy{Roles: []string{"supervisor"}, ReviewerRoles: []string{"qa"}}))
 	corr := must[*mes.Outcome](t)(correction.Correct(ctx, v.e, correction.Correction{ID: "corr-1", Model: cm, Subject: b, Corrects: completed, Name: "containers",
 		New: correction.JSONValue(json.RawMessage(`5`)), Reason: "miscounted", Actor: "sv-1"}))
@@ -284,7 +286,7 @@ func TestReadinessBlockers(t *testing.T) {
 		t.Errorf("readiness (-want +got):\n%s", d)
 	}
 	// A held batch says so.
-	must[*mes.Outcome](t)(v.x.PlaceHold(ctx, "hold-b", "qa-3", mes.Hold{Target: mes.HoldBatch, ID: b, Reason: "lab result pending"}))
+	must[*mes.Outcome](t)(v.x.PlaceHold(ctx, "hold-b", "qa-3", exception.Hold{Target: exception.HoldBatch, ID: b, Reason: "lab result pending"}))
 	got = must[*release.Verdict](t)(release.Readiness(ctx, v.s, b, cfg))
 	if got.Ready || got.Blocking[0].Code != release.CodeBatchHeld {
 		t.Errorf("first blocker %+v; want the hold", got.Blocking[0])

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/interlock-mes/interlock/mes/exception"
+
 	"github.com/interlock-mes/interlock/mes/correction"
 
 	"github.com/shopspring/decimal"
@@ -15,7 +17,6 @@ import (
 	"github.com/interlock-mes/interlock/audit"
 	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
-	"github.com/interlock-mes/interlock/mes"
 )
 
 // builder turns the records of one batch into a Report.
@@ -188,7 +189,7 @@ func (b *builder) classifyGroup(g *group) {
 			continue
 		}
 		e := &Entry{Kind: KindDeviation, Record: refOf(&b.recs[i]),
-			Exception: &Exception{ID: id, Kind: kind, Summary: summary, State: string(mes.ExceptionOpen)},
+			Exception: &Exception{ID: id, Kind: kind, Summary: summary, State: string(exception.StateOpen)},
 			Events:    []EventRef{refOf(&b.recs[i])}}
 		if id == "" {
 			e.Problem = "the exception marker names no exception id"
@@ -548,9 +549,9 @@ func exceptionKind(x *Exception) Kind {
 		decision = x.Disposition.Decision
 	}
 	switch {
-	case decision == string(mes.DispositionSubstitute) || x.Kind == "substitution":
+	case decision == string(exception.DispositionSubstitute) || x.Kind == "substitution":
 		return KindSubstitution
-	case decision == string(mes.DispositionRework) || x.Kind == "rework":
+	case decision == string(exception.DispositionRework) || x.Kind == "rework":
 		return KindRework
 	case x.Kind == string(KindOutOfLimit):
 		return KindOutOfLimit

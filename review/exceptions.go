@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/interlock-mes/interlock/mes/exception"
+
 	"github.com/interlock-mes/interlock/audit"
 	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
@@ -38,7 +40,7 @@ func (b *builder) readExceptions(ctx context.Context, src Reader) error {
 		b.chains = append(b.chains, chain)
 		b.sigs = append(b.sigs, signaturesOf(recs, b.opts.SealKey)...)
 		if e.Exception == nil {
-			e.Exception = &Exception{ID: id, Kind: mes.ExceptionDeviation, State: string(mes.ExceptionOpen)}
+			e.Exception = &Exception{ID: id, Kind: exception.KindDeviation, State: string(exception.StateOpen)}
 		}
 		x := e.Exception
 		if len(recs) == 0 {
@@ -49,7 +51,7 @@ func (b *builder) readExceptions(ctx context.Context, src Reader) error {
 		for i := range recs {
 			e.Events = append(e.Events, refOf(&recs[i]))
 		}
-		x.Closed = x.State == string(mes.ExceptionClosed) || b.closedByMarker[id]
+		x.Closed = x.State == string(exception.StateClosed) || b.closedByMarker[id]
 	}
 	b.finish()
 	return nil

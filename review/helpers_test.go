@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/interlock-mes/interlock/mes/exception"
+
 	"github.com/interlock-mes/interlock/mes/correction"
 
 	"github.com/shopspring/decimal"
@@ -108,7 +110,7 @@ type plant struct {
 
 	batch, weigh, check *mes.Model
 	corrections         *correction.Model
-	x                   *mes.Exceptions
+	x                   *exception.Service
 }
 
 func newPlant(tb testing.TB, s storage.Store, c *clock) *plant {
@@ -203,7 +205,7 @@ func (p *plant) models() {
 		Build())
 	p.corrections = must[*correction.Model](tb)(correction.NewModel(correction.Policy{
 		Roles: []string{"operator"}, ReviewerRoles: []string{"qa"}}))
-	p.x = must[*mes.Exceptions](tb)(mes.NewExceptions(p.e, &mes.ExceptionsConfig{Batch: p.batch,
+	p.x = must[*exception.Service](tb)(exception.New(p.e, &exception.Config{Batch: p.batch,
 		Steps: map[string]*mes.Model{"S10": p.weigh, "S20": p.weigh, "S40": p.weigh}}))
 }
 
@@ -244,7 +246,7 @@ func (p *plant) version(stream string) int64 {
 // marker on the batch.
 func (p *plant) openException(batch, id, summary, actor string) audit.Record {
 	p.tb.Helper()
-	opened, err := p.x.Open(context.Background(), "open-"+id, actor, mes.Deviation{ID: id, Summary: summary, Subject: batch})
+	opened, err := p.x.Open(context.Background(), "open-"+id, actor, exception.Deviation{ID: id, Summary: summary, Subject: batch})
 	if err != nil {
 		p.tb.Fatalf("open %s: %v", id, err)
 	}
@@ -263,10 +265,10 @@ func markerIn(tb testing.TB, recs []audit.Record, batch string) audit.Record {
 }
 
 // disposition records a disposition of exception id by sv-1.
-func (p *plant) disposition(id string, decision mes.DispositionKind, rationale, substitute string) {
+func (p *plant) disposition(id string, decision exception.DispositionKind, rationale, substitute string) {
 	p.tb.Helper()
 	if _, err := p.x.Disposition(context.Background(), "disposition-"+id, "sv-1", id,
-		mes.Disposition{Decision: decision, Rationale: rationale, Substitute: substitute}); err != nil {
+		exception.Disposition{Decision: decision, Rationale: rationale, Substitute: substitute}); err != nil {
 		p.tb.Fatalf("disposition of %s: %v", id, err)
 	}
 }
@@ -338,7 +340,7 @@ func (p *plant) exceptional(batch string) []injected {
 		Override: &mes.Override{Reason: "within the validated range of the process; see PV-12", Sign: sign("sv-1", "", "")}})
 	add(KindOutOfLimit, oolRecs[0], KindOverride)
 	oolException := "override-" + id("S10-complete")
-	p.disposition(oolException, mes.DispositionUseAsIs, "the blend is within the validated range", "")
+	p.disposition(oolException, exception.DispositionUseAsIs, "the blend is within the validated range", "")
 	p.approve(oolException)
 
 	// The out-of-tolerance rule turns a denied weighing into a deviation
@@ -349,13 +351,13 @@ func (p *plant) exceptional(batch string) []injected {
 	req := mes.Request{ID: id("S40-complete"), Model: p.weigh, Subject: batch, Step: "S40", Command: mes.CmdComplete, Actor: "op-7",
 		Refs: refs, Evidence: []gate.Evidence{weight(p.tb, "12.40")}}
 	denied, err := p.e.Execute(ctx, req)
-	opened, aerr := p.x.Apply(ctx, mes.OutOfTolerance(mes.ConsequenceBlock), req, denied, err)
+	opened, aerr := p.x.Apply(ctx, exception.OutOfTolerance(exception.ConsequenceBlock), req, denied, err)
 	if aerr != nil || opened == nil || opened.Consequence == nil {
 		p.tb.Fatalf("rule: %+v, %v; want a deviation that blocks S40", opened, aerr)
 	}
 	add(KindDeviation, denied.Records[0], KindOutOfLimit, KindDenied)
 	oot := "oot-" + req.ID
-	p.disposition(oot, mes.DispositionRedo, "reweigh on the calibrated scale", "")
+	p.disposition(oot, exception.DispositionRedo, "reweigh on the calibrated scale", "")
 	p.approve(oot)
 	if _, err := p.x.Resume(ctx, id("S40-resume"), "op-7", oot); err != nil {
 		p.tb.Fatalf("resume S40: %v", err)
@@ -395,13 +397,13 @@ func (p *plant) exceptional(batch string) []injected {
 	// Deviations opened by people: one accepted as is, one solved by a
 	// substitute lot, one sent to rework and not yet approved.
 	add(KindDeviation, p.openException(batch, "DEV-1", "mixer door found unlatched", "op-7"))
-	p.disposition("DEV-1", mes.DispositionUseAsIs, "door interlock tested; no product exposure", "")
+	p.disposition("DEV-1", exception.DispositionUseAsIs, "door interlock tested; no product exposure", "")
 	p.approve("DEV-1")
 	add(KindSubstitution, p.openException(batch, "DEV-2", "lot L8 is on hold", "op-7"))
-	p.disposition("DEV-2", mes.DispositionSubstitute, "use released lot L7 instead", "L7")
+	p.disposition("DEV-2", exception.DispositionSubstitute, "use released lot L7 instead", "L7")
 	p.approve("DEV-2")
 	add(KindRework, p.openException(batch, "DEV-3", "granules too coarse", "op-7"))
-	p.disposition("DEV-3", mes.DispositionRework, "re-mill by SOP-44", "")
+	p.disposition("DEV-3", exception.DispositionRework, "re-mill by SOP-44", "")
 
 	return out
 }

@@ -6,10 +6,11 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/interlock-mes/interlock/mes/exception"
+
 	"github.com/interlock-mes/interlock/mes/route"
 
 	"github.com/interlock-mes/interlock"
-	"github.com/interlock-mes/interlock/mes"
 
 	"github.com/shopspring/decimal"
 
@@ -254,7 +255,7 @@ type BatchReconciliation struct {
 	Input     ReconcileInput
 	// Consequence is what the deviation does to the batch (a completed
 	// batch usually permits none; the open deviation blocks its release).
-	Consequence mes.Consequence
+	Consequence exception.Consequence
 }
 
 // ReconcileBatch reconciles req.Batch (see the function Reconcile), and
@@ -263,7 +264,7 @@ type BatchReconciliation struct {
 // evidence, and the whole reconciliation as its details. It returns the
 // reconciliation, and what Exceptions.Open returns when a deviation opened
 // (nil when the batch is balanced).
-func ReconcileBatch(ctx context.Context, x *mes.Exceptions, req BatchReconciliation) (*Reconciliation, *mes.Opened, error) {
+func ReconcileBatch(ctx context.Context, x *exception.Service, req BatchReconciliation) (*Reconciliation, *exception.Opened, error) {
 	commandID, actor, batch, in, c := req.CommandID, req.Actor, req.Batch, req.Input, req.Consequence
 	r, err := Reconcile(in)
 	if err != nil {
@@ -289,9 +290,9 @@ func ReconcileBatch(ctx context.Context, x *mes.Exceptions, req BatchReconciliat
 	for i, d := range r.Discrepancies {
 		msgs[i] = d.Message
 	}
-	opened, err := x.Open(ctx, commandID, actor, mes.Deviation{
-		ID: "reconcile-" + commandID, Kind: mes.ExceptionDeviation, Summary: "reconciliation failed: " + strings.Join(msgs, "; "),
-		Subject: batch, Source: mes.SourceRule, Consequence: c, Evidence: evidence, Details: details,
+	opened, err := x.Open(ctx, commandID, actor, exception.Deviation{
+		ID: "reconcile-" + commandID, Kind: exception.KindDeviation, Summary: "reconciliation failed: " + strings.Join(msgs, "; "),
+		Subject: batch, Source: exception.SourceRule, Consequence: c, Evidence: evidence, Details: details,
 	})
 	return r, opened, err
 }

@@ -1,9 +1,11 @@
-package mes
+package exception
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
+
+	"github.com/interlock-mes/interlock/mes"
 
 	"github.com/interlock-mes/interlock/event"
 )
@@ -43,7 +45,7 @@ type holdData struct {
 	Status    string `json:"status,omitempty"`
 }
 
-func (x *Exceptions) holdRequest(commandID, actor string, h Hold, place bool) (Request, error) {
+func (x *Service) holdRequest(commandID, actor string, h Hold, place bool) (mes.Request, error) {
 	var problems []string
 	if h.ID == "" {
 		problems = append(problems, "the hold names nothing to hold")
@@ -51,33 +53,33 @@ func (x *Exceptions) holdRequest(commandID, actor string, h Hold, place bool) (R
 	if h.Reason == "" {
 		problems = append(problems, "the reason is empty")
 	}
-	req := Request{ID: commandID, Actor: actor}
+	req := mes.Request{ID: commandID, Actor: actor}
 	d := holdData{Reason: h.Reason, Exception: h.Exception}
 	switch h.Target {
 	case HoldLot:
-		req.Model, req.Subject, req.Command = x.lot, event.LotStream(h.ID), CmdReleaseHold
+		req.Model, req.Subject, req.Command = x.lot, event.LotStream(h.ID), mes.CmdReleaseHold
 		if place {
-			req.Command = CmdHold
+			req.Command = mes.CmdHold
 		}
 	case HoldBatch:
-		req.Model, req.Subject, req.Command = x.batch, h.ID, CmdRestart
+		req.Model, req.Subject, req.Command = x.batch, h.ID, mes.CmdRestart
 		if place {
-			req.Command = CmdHold
+			req.Command = mes.CmdHold
 		}
 	case HoldEquipment:
-		req.Model, req.Subject, req.Command = x.equipment, event.EquipmentStream(h.ID), CmdReturn
+		req.Model, req.Subject, req.Command = x.equipment, event.EquipmentStream(h.ID), mes.CmdReturn
 		if place {
-			req.Command, d.Status = CmdTakeOut, "out-of-service"
+			req.Command, d.Status = mes.CmdTakeOut, "out-of-service"
 		}
 	default:
 		problems = append(problems, fmt.Sprintf("target %q is not lot, batch or equipment", h.Target))
 	}
 	if len(problems) > 0 {
-		return Request{}, &ExceptionInputError{What: "hold", Problems: problems}
+		return mes.Request{}, &InputError{What: "hold", Problems: problems}
 	}
 	data, err := json.Marshal(d)
 	if err != nil {
-		return Request{}, fmt.Errorf("mes: encode hold of %s: %w", req.Subject, err)
+		return mes.Request{}, fmt.Errorf("exception: encode hold of %s: %w", req.Subject, err)
 	}
 	req.Data = data
 	return req, nil
@@ -87,11 +89,11 @@ func (x *Exceptions) holdRequest(commandID, actor string, h Hold, place bool) (R
 // actor, through the thing's own model, so the hold is gated and recorded
 // on the thing's stream and every gate that reads it blocks from then on.
 // A rule places one by calling it with the rule's actor. It returns an
-// error matching ErrInvalidException for a malformed h (nothing recorded),
+// error matching ErrInvalid for a malformed h (nothing recorded),
 // and otherwise what Engine.Execute returns: a denial when the model does
 // not permit a hold in the thing's state (a lot in quarantine, a batch that
 // is not running, one already held).
-func (x *Exceptions) PlaceHold(ctx context.Context, commandID, actor string, h Hold) (*Outcome, error) {
+func (x *Service) PlaceHold(ctx context.Context, commandID, actor string, h Hold) (*mes.Outcome, error) {
 	req, err := x.holdRequest(commandID, actor, h, true)
 	if err != nil {
 		return nil, err
@@ -102,7 +104,7 @@ func (x *Exceptions) PlaceHold(ctx context.Context, commandID, actor string, h H
 // ReleaseHold releases the hold h names, by actor: a lot's hold, a batch's
 // (it restarts), or equipment's (it returns to service). Errors as
 // PlaceHold.
-func (x *Exceptions) ReleaseHold(ctx context.Context, commandID, actor string, h Hold) (*Outcome, error) {
+func (x *Service) ReleaseHold(ctx context.Context, commandID, actor string, h Hold) (*mes.Outcome, error) {
 	req, err := x.holdRequest(commandID, actor, h, false)
 	if err != nil {
 		return nil, err

@@ -1,4 +1,4 @@
-package mes
+package exception
 
 import (
 	"context"
@@ -8,12 +8,14 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/interlock-mes/interlock/mes"
+
 	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 )
 
 // Rule turns a denied attempt into an exception: when the denial carries
-// one of Codes, Exceptions.Apply opens an exception on the attempt's
+// one of Codes, Service.Apply opens an exception on the attempt's
 // subject (and step) with the attempt's evidence as context, the denied
 // record as its cause, and Consequence.
 type Rule struct {
@@ -22,7 +24,7 @@ type Rule struct {
 	Name string
 	// Codes are the denial codes the rule answers. At least one.
 	Codes []gate.Code
-	// Kind of the exceptions opened. Default ExceptionDeviation.
+	// Kind of the exceptions opened. Default KindDeviation.
 	Kind string
 	// Consequence of the exceptions opened. Default ConsequenceNone.
 	Consequence Consequence
@@ -33,7 +35,7 @@ type Rule struct {
 // with consequence c: ConsequenceHold holds the batch, ConsequenceBlock
 // blocks the step.
 func OutOfTolerance(c Consequence) Rule {
-	return Rule{Name: "oot", Codes: []gate.Code{gate.CodeBelowLowerLimit, gate.CodeAboveUpperLimit}, Kind: ExceptionDeviation, Consequence: c}
+	return Rule{Name: "oot", Codes: []gate.Code{gate.CodeBelowLowerLimit, gate.CodeAboveUpperLimit}, Kind: KindDeviation, Consequence: c}
 }
 
 // Apply applies rule to the result of running req (out and err, as
@@ -43,7 +45,7 @@ func OutOfTolerance(c Consequence) Rule {
 // returns what Open returns. When the rule does not apply it returns nil
 // and no error: nothing is recorded. Applying a rule again to the same
 // denied attempt opens nothing new.
-func (x *Exceptions) Apply(ctx context.Context, rule Rule, req Request, out *Outcome, err error) (*Opened, error) {
+func (x *Service) Apply(ctx context.Context, rule Rule, req mes.Request, out *mes.Outcome, err error) (*Opened, error) {
 	var problems []string
 	if rule.Name == "" {
 		problems = append(problems, "the rule has no name")
@@ -52,9 +54,9 @@ func (x *Exceptions) Apply(ctx context.Context, rule Rule, req Request, out *Out
 		problems = append(problems, "the rule answers no code")
 	}
 	if len(problems) > 0 {
-		return nil, &ExceptionInputError{What: "rule", Problems: problems}
+		return nil, &InputError{What: "rule", Problems: problems}
 	}
-	var de *DeniedError
+	var de *mes.DeniedError
 	if !errors.As(err, &de) {
 		return nil, nil
 	}
@@ -73,11 +75,11 @@ func (x *Exceptions) Apply(ctx context.Context, rule Rule, req Request, out *Out
 	}
 	details, merr := json.Marshal(struct {
 		Rule    string        `json:"rule"`
-		Command Command       `json:"command"`
+		Command mes.Command   `json:"command"`
 		Reasons []gate.Reason `json:"reasons"`
 	}{rule.Name, req.Command, matched})
 	if merr != nil {
-		return nil, fmt.Errorf("mes: encode rule %s: %w", rule.Name, merr)
+		return nil, fmt.Errorf("exception: encode rule %s: %w", rule.Name, merr)
 	}
 	id := rule.Name + "-" + req.ID
 	return x.Open(ctx, "open-"+id, req.Actor, Deviation{
@@ -88,7 +90,7 @@ func (x *Exceptions) Apply(ctx context.Context, rule Rule, req Request, out *Out
 }
 
 // causeOf names the denied attempt of out, when out holds one.
-func causeOf(out *Outcome) *event.RecordRef {
+func causeOf(out *mes.Outcome) *event.RecordRef {
 	if out == nil || len(out.Records) == 0 || out.Records[0].Type != event.Denied {
 		return nil
 	}

@@ -1,4 +1,4 @@
-package mes
+package exception
 
 import (
 	"context"
@@ -8,25 +8,42 @@ import (
 	"slices"
 	"time"
 
+	"github.com/interlock-mes/interlock"
+	"github.com/interlock-mes/interlock/mes"
+
 	"github.com/interlock-mes/interlock/audit"
 	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 )
 
-// The states of an exception after it opens (ExceptionNew and ExceptionOpen
+// The exception model: its name and version, its first states and its
+// opening command. The engine writes the same names itself when a gate
+// override opens a deviation.
+const (
+	ModelName              = "exception"
+	ModelVersion           = 1
+	StateNew     mes.State = "new"
+	StateOpen    mes.State = "open"
+	// CmdOpen opens an exception.
+	CmdOpen mes.Command = "open"
+	// KindDeviation is the kind of a deviation; a gate override opens one.
+	KindDeviation = "deviation"
+)
+
+// The states of an exception after it opens (StateNew and StateOpen
 // are declared with overrides, which open exceptions too). An exception
 // closes only once it is dispositioned and that disposition is approved.
 const (
-	ExceptionDispositioned State = "dispositioned"
-	ExceptionClosed        State = "closed"
+	StateDispositioned mes.State = "dispositioned"
+	StateClosed        mes.State = "closed"
 )
 
-// The commands of the exception model beside CmdOpenException.
+// The commands of the exception model beside CmdOpen.
 const (
-	CmdDisposition Command = "disposition"
-	CmdApprove     Command = "approve"
-	CmdRejectDisp  Command = "reject-disposition"
-	CmdAttachCAPA  Command = "attach-capa"
+	CmdDisposition mes.Command = "disposition"
+	CmdApprove     mes.Command = "approve"
+	CmdReject      mes.Command = "reject-disposition"
+	CmdAttachCAPA  mes.Command = "attach-capa"
 )
 
 // The event types of an exception's own stream (ExceptionStream). Each is
@@ -35,20 +52,20 @@ const (
 // (written by overrides too); the others:
 const ()
 
-// Kinds of exception. ExceptionDeviation is declared with overrides.
+// Kinds of exception. KindDeviation is declared with overrides.
 const (
-	ExceptionHold = "hold"
+	KindHold = "hold"
 )
 
-// ExceptionSource says what opened an exception.
-type ExceptionSource string
+// Source says what opened an exception.
+type Source string
 
 // The sources of exceptions. The engine's gate overrides record "override".
 const (
-	SourcePerson   ExceptionSource = "person"   // a person saw something wrong
-	SourceRule     ExceptionSource = "rule"     // a rule turned a denied attempt or a check into it
-	SourceDevice   ExceptionSource = "device"   // a device event (alarm, fault)
-	SourceOverride ExceptionSource = "override" // a gate override (written by the engine)
+	SourcePerson   Source = "person"   // a person saw something wrong
+	SourceRule     Source = "rule"     // a rule turned a denied attempt or a check into it
+	SourceDevice   Source = "device"   // a device event (alarm, fault)
+	SourceOverride Source = "override" // a gate override (written by the engine)
 )
 
 // Consequence is what opening an exception does to its subject.
@@ -62,10 +79,10 @@ const (
 	ConsequenceNone Consequence = "none"
 	// ConsequenceBlock blocks the step (when the exception names one) or
 	// the batch (CmdBlock); once the exception is closed and no other is
-	// open on the subject, a person resumes it (Exceptions.Resume).
+	// open on the subject, a person resumes it (Service.Resume).
 	ConsequenceBlock Consequence = "block"
 	// ConsequenceHold holds the batch (CmdHold); a person releases the hold
-	// (Exceptions.ReleaseHold), closing the exception does not.
+	// (Service.ReleaseHold), closing the exception does not.
 	ConsequenceHold Consequence = "hold"
 )
 
@@ -109,7 +126,7 @@ func (d Disposition) validate() error {
 		problems = append(problems, fmt.Sprintf("a %s disposition names a substitute", d.Decision))
 	}
 	if len(problems) > 0 {
-		return &ExceptionInputError{What: "disposition", Problems: problems}
+		return &InputError{What: "disposition", Problems: problems}
 	}
 	return nil
 }
@@ -123,38 +140,38 @@ type exceptionOpenData struct {
 	Summary     string           `json:"summary"`
 	Subject     string           `json:"subject"`
 	Step        string           `json:"step,omitempty"`
-	Source      ExceptionSource  `json:"source"`
+	Source      Source           `json:"source"`
 	Consequence Consequence      `json:"consequence,omitempty"`
 	Cause       *event.RecordRef `json:"cause,omitempty"`
 	Details     json.RawMessage  `json:"details,omitempty"`
 }
 
-// ErrInvalidException is matched (errors.Is) by every *ExceptionInputError.
-var ErrInvalidException = errors.New("invalid exception input")
+// ErrInvalid is matched (errors.Is) by every *InputError.
+var ErrInvalid = fmt.Errorf("invalid exception input: %w", interlock.ErrInvalid)
 
-// ExceptionInputError lists what is wrong with an exception command's
+// InputError lists what is wrong with an exception command's
 // input; nothing was recorded.
-type ExceptionInputError struct {
+type InputError struct {
 	What     string // "deviation", "disposition", "hold", "rule" …
 	Problems []string
 }
 
-func (e *ExceptionInputError) Error() string {
-	return fmt.Sprintf("mes: invalid %s: %v", e.What, e.Problems)
+func (e *InputError) Error() string {
+	return fmt.Sprintf("exception: invalid %s: %v", e.What, e.Problems)
 }
 
-// Unwrap makes errors.Is(err, ErrInvalidException) true.
-func (e *ExceptionInputError) Unwrap() error { return ErrInvalidException }
+// Unwrap makes errors.Is(err, ErrInvalid) true.
+func (e *InputError) Unwrap() error { return ErrInvalid }
 
-// ErrExceptionNotFound is matched (errors.Is) when an exception's stream
+// ErrNotFound is matched (errors.Is) when an exception's stream
 // holds no opening record.
-var ErrExceptionNotFound = errors.New("exception not found")
+var ErrNotFound = errors.New("exception not found")
 
 // CodeCAPAMissing: an investigation is approved without a CAPA reference.
 const CodeCAPAMissing gate.Code = "exception.capa-missing"
 
-// ExceptionModel returns the exception model, named ExceptionModelName at
-// ExceptionModelVersion:
+// Model returns the exception model, named ModelName at
+// ModelVersion:
 //
 //	new --open--> open --disposition--> dispositioned --approve--> closed
 //	                   <--reject-disposition--
@@ -167,45 +184,45 @@ const CodeCAPAMissing gate.Code = "exception.capa-missing"
 // investigation is approved only once a CAPA reference is attached (with
 // the disposition or after it). Rejecting a disposition needs one of
 // approverRoles. opts add to every transition.
-func ExceptionModel(approverRoles []string, opts ...Option) (*Model, error) {
+func Model(approverRoles []string, opts ...mes.Option) (*mes.Model, error) {
 	if len(approverRoles) == 0 {
-		return nil, errors.New("mes: ExceptionModel: no role may approve dispositions; name at least one")
+		return nil, errors.New("exception: Model: no role may approve dispositions; name at least one")
 	}
 	role, err := gate.RequireRole(approverRoles...)
 	if err != nil {
-		return nil, fmt.Errorf("mes: ExceptionModel: %w", err)
+		return nil, fmt.Errorf("exception: Model: %w", err)
 	}
 	capa, err := gate.Named("capa-for-investigation", gate.Func(capaForInvestigation))
 	if err != nil {
-		return nil, fmt.Errorf("mes: ExceptionModel: %w", err)
+		return nil, fmt.Errorf("exception: Model: %w", err)
 	}
-	with := Prepend(opts)
-	return NewModel(ExceptionModelName, ExceptionModelVersion).
-		States(ExceptionNew, ExceptionOpen, ExceptionDispositioned, ExceptionClosed).
-		Initial(ExceptionNew).
-		Permit(ExceptionNew, CmdOpenException, ExceptionOpen, with(Recording(event.ExceptionOpened))...).
-		Permit(ExceptionOpen, CmdDisposition, ExceptionDispositioned, with(Recording(event.ExceptionDispositioned))...).
-		Permit(ExceptionDispositioned, CmdRejectDisp, ExceptionOpen, with(Recording(event.ExceptionRejected), WithGates(role))...).
-		Permit(ExceptionDispositioned, CmdApprove, ExceptionClosed, with(Recording(event.ExceptionApproved), WithGates(capa),
-			WithSignatures(SignatureRequirement{Meaning: MeaningApproved, Count: 1, Roles: approverRoles, NotPerformer: true}))...).
-		Permit(ExceptionOpen, CmdAttachCAPA, ExceptionOpen, with(Recording(event.ExceptionCAPA))...).
-		Permit(ExceptionDispositioned, CmdAttachCAPA, ExceptionDispositioned, with(Recording(event.ExceptionCAPA))...).
-		Permit(ExceptionClosed, CmdAttachCAPA, ExceptionClosed, with(Recording(event.ExceptionCAPA))...).
+	with := mes.Prepend(opts)
+	return mes.NewModel(ModelName, ModelVersion).
+		States(StateNew, StateOpen, StateDispositioned, StateClosed).
+		Initial(StateNew).
+		Permit(StateNew, CmdOpen, StateOpen, with(mes.Recording(event.ExceptionOpened))...).
+		Permit(StateOpen, CmdDisposition, StateDispositioned, with(mes.Recording(event.ExceptionDispositioned))...).
+		Permit(StateDispositioned, CmdReject, StateOpen, with(mes.Recording(event.ExceptionRejected), mes.WithGates(role))...).
+		Permit(StateDispositioned, CmdApprove, StateClosed, with(mes.Recording(event.ExceptionApproved), mes.WithGates(capa),
+			mes.WithSignatures(mes.SignatureRequirement{Meaning: mes.MeaningApproved, Count: 1, Roles: approverRoles, NotPerformer: true}))...).
+		Permit(StateOpen, CmdAttachCAPA, StateOpen, with(mes.Recording(event.ExceptionCAPA))...).
+		Permit(StateDispositioned, CmdAttachCAPA, StateDispositioned, with(mes.Recording(event.ExceptionCAPA))...).
+		Permit(StateClosed, CmdAttachCAPA, StateClosed, with(mes.Recording(event.ExceptionCAPA))...).
 		Build()
 }
 
 // capaForInvestigation fails the approval of an investigation that has no
 // CAPA reference. It reads the exception's own stream, the subject.
 func capaForInvestigation(ctx context.Context, a *gate.Attempt, f gate.Facts) (gate.Verdict, error) {
-	l, ok := f.(RecordReader)
+	l, ok := f.(mes.RecordReader)
 	if !ok {
-		return gate.Verdict{}, fmt.Errorf("mes: the CAPA check reads the exception's records, which %T does not give", f)
+		return gate.Verdict{}, fmt.Errorf("exception: the CAPA check reads the exception's records, which %T does not give", f)
 	}
 	recs, err := l.Records(ctx, a.Subject)
 	if err != nil {
 		return gate.Verdict{}, err
 	}
-	x, err := ExceptionOf(recs)
+	x, err := Read(recs)
 	if err != nil {
 		return gate.Verdict{}, err
 	}
@@ -223,10 +240,10 @@ type Exception struct {
 	Summary     string
 	Subject     string // the stream it is open on, such as "batch-B42"
 	Step        string // "" when it concerns the whole subject
-	Source      ExceptionSource
+	Source      Source
 	Consequence Consequence // "" for exceptions opened by an override
 	Cause       *event.RecordRef
-	State       State
+	State       mes.State
 	OpenedBy    string
 	Opened      time.Time
 	// Disposition is the current one: nil while none is pending or after
@@ -243,11 +260,11 @@ type Exception struct {
 	Approved   time.Time
 }
 
-// ExceptionOf folds the records of an exception's stream, from version 1,
-// into an Exception. It returns an error matching ErrExceptionNotFound
+// Read folds the records of an exception's stream, from version 1,
+// into an Exception. It returns an error matching ErrNotFound
 // when the stream has no opening record, and an error naming the record
 // for a payload it cannot decode. Denied attempts are skipped.
-func ExceptionOf(recs []audit.Record) (*Exception, error) {
+func Read(recs []audit.Record) (*Exception, error) {
 	var x *Exception
 	var approvedAt int64 // the version of the approval, which its signature signs
 	for i := range recs {
@@ -261,9 +278,9 @@ func ExceptionOf(recs []audit.Record) (*Exception, error) {
 			}
 			var p event.Signature
 			if err := json.Unmarshal(r.Payload, &p); err != nil {
-				return nil, fmt.Errorf("mes: %s v%d: %w", r.Stream, r.Version, err)
+				return nil, fmt.Errorf("exception: %s v%d: %w", r.Stream, r.Version, err)
 			}
-			if p.Signs == approvedAt && p.Signature != nil && Meaning(p.Signature.Manifestation.Meaning) == MeaningApproved {
+			if p.Signs == approvedAt && p.Signature != nil && mes.Meaning(p.Signature.Manifestation.Meaning) == mes.MeaningApproved {
 				x.ApprovedBy, x.Approved = p.Signature.Manifestation.SignerID, p.Signature.Manifestation.Time
 			}
 			continue
@@ -273,18 +290,18 @@ func ExceptionOf(recs []audit.Record) (*Exception, error) {
 		}
 		var p struct {
 			Model string          `json:"model"`
-			To    State           `json:"to"`
+			To    mes.State       `json:"to"`
 			Data  json.RawMessage `json:"data"`
 		}
 		if err := json.Unmarshal(r.Payload, &p); err != nil {
-			return nil, fmt.Errorf("mes: %s v%d: %w", r.Stream, r.Version, err)
+			return nil, fmt.Errorf("exception: %s v%d: %w", r.Stream, r.Version, err)
 		}
-		if p.Model != ExceptionModelName {
+		if p.Model != ModelName {
 			continue
 		}
 		if r.Type == event.ExceptionOpened {
 			if x != nil {
-				return nil, fmt.Errorf("mes: %s v%d opens the exception again", r.Stream, r.Version)
+				return nil, fmt.Errorf("exception: %s v%d opens the exception again", r.Stream, r.Version)
 			}
 			var d exceptionOpenData
 			if err := decodeData(r, p.Data, &d); err != nil {
@@ -295,7 +312,7 @@ func ExceptionOf(recs []audit.Record) (*Exception, error) {
 			continue
 		}
 		if x == nil {
-			return nil, fmt.Errorf("mes: %s v%d (%s) comes before the exception is opened", r.Stream, r.Version, r.Type)
+			return nil, fmt.Errorf("exception: %s v%d (%s) comes before the exception is opened", r.Stream, r.Version, r.Type)
 		}
 		x.State = p.To
 		switch r.Type {
@@ -326,7 +343,7 @@ func ExceptionOf(recs []audit.Record) (*Exception, error) {
 		if len(recs) > 0 {
 			stream = recs[0].Stream
 		}
-		return nil, fmt.Errorf("mes: %s: %w", stream, ErrExceptionNotFound)
+		return nil, fmt.Errorf("exception: %s: %w", stream, ErrNotFound)
 	}
 	return x, nil
 }
@@ -344,7 +361,10 @@ func decodeData(r *audit.Record, data json.RawMessage, v any) error {
 		return nil
 	}
 	if err := json.Unmarshal(data, v); err != nil {
-		return fmt.Errorf("mes: %s v%d (%s) data: %w", r.Stream, r.Version, r.Type, err)
+		return fmt.Errorf("exception: %s v%d (%s) data: %w", r.Stream, r.Version, r.Type, err)
 	}
 	return nil
 }
+
+// DispositionKinds returns every disposition, in a fixed order.
+func DispositionKinds() []DispositionKind { return slices.Clone(dispositionKinds) }

@@ -1,4 +1,4 @@
-package mes
+package exception
 
 import (
 	"context"
@@ -7,36 +7,38 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/interlock-mes/interlock/mes"
+
 	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/internal/canonjson"
 	"github.com/interlock-mes/interlock/storage"
 )
 
-// ExceptionsConfig configures Exceptions. The zero value is valid.
-type ExceptionsConfig struct {
-	// Model is the exception model. Default: ExceptionModel([]string{"qa"}).
-	// One's own must be built by ExceptionModel, so that its states,
-	// commands and event types are those Exceptions writes and reads.
-	Model *Model
+// Config configures Service. The zero value is valid.
+type Config struct {
+	// Model is the exception model. Default: Model([]string{"qa"}).
+	// One's own must be built by Model, so that its states,
+	// commands and event types are those Service writes and reads.
+	Model *mes.Model
 	// Batch runs the batch a consequence blocks, holds or resumes
 	// (CmdBlock, CmdUnblock, CmdHold, CmdRestart). Default: BatchLifecycle().
-	Batch *Model
+	Batch *mes.Model
 	// Step runs a step a consequence blocks or resumes, and Steps the steps
 	// that run another model, by step id. Default: StepLifecycle().
-	Step  *Model
-	Steps map[string]*Model
+	Step  *mes.Model
+	Steps map[string]*mes.Model
 	// Lot and Equipment run holds on lots and equipment. Defaults: LotModel()
 	// and EquipmentModel().
-	Lot       *Model
-	Equipment *Model
+	Lot       *mes.Model
+	Equipment *mes.Model
 	// MaxRetries bounds how often a command that writes a marker on the
 	// subject is submitted again because the subject moved meanwhile.
 	// Default 5; it must not be negative.
 	MaxRetries int
 }
 
-// Exceptions opens, dispositions, approves and closes exceptions, and
+// Service opens, dispositions, approves and closes exceptions, and
 // places and releases holds. Every write is a command run by the engine, so
 // every one is gated and recorded, and every denied one is on the record.
 //
@@ -63,47 +65,46 @@ type ExceptionsConfig struct {
 // which would write one of them ungated, and cannot write the subject,
 // where the marker goes.
 //
-// Exceptions is safe for concurrent use.
-type Exceptions struct {
-	engine     *Engine
-	store      storage.Store
-	model      *Model
-	batch      *Model
-	step       *Model
-	steps      map[string]*Model
-	lot        *Model
-	equipment  *Model
+// Service is safe for concurrent use.
+type Service struct {
+	engine     *mes.Engine
+	model      *mes.Model
+	batch      *mes.Model
+	step       *mes.Model
+	steps      map[string]*mes.Model
+	lot        *mes.Model
+	equipment  *mes.Model
 	maxRetries int
 }
 
-// NewExceptions returns Exceptions that write through engine. cfg may be
+// New returns Service that write through engine. cfg may be
 // nil. It returns an error naming the field when a configured model does
-// not have the shape Exceptions needs.
-func NewExceptions(engine *Engine, cfg *ExceptionsConfig) (*Exceptions, error) {
+// not have the shape Service needs.
+func New(engine *mes.Engine, cfg *Config) (*Service, error) {
 	if engine == nil {
-		return nil, errors.New("mes: NewExceptions: engine is nil")
+		return nil, errors.New("exception: New: engine is nil")
 	}
 	if cfg == nil {
-		cfg = &ExceptionsConfig{}
+		cfg = &Config{}
 	}
 	if cfg.MaxRetries < 0 {
-		return nil, fmt.Errorf("mes: NewExceptions: ExceptionsConfig.MaxRetries is %d; it must not be negative", cfg.MaxRetries)
+		return nil, fmt.Errorf("exception: New: Config.MaxRetries is %d; it must not be negative", cfg.MaxRetries)
 	}
-	x := &Exceptions{engine: engine, store: engine.store, model: cfg.Model, batch: cfg.Batch, step: cfg.Step, lot: cfg.Lot,
-		equipment: cfg.Equipment, maxRetries: cfg.MaxRetries, steps: map[string]*Model{}}
+	x := &Service{engine: engine, model: cfg.Model, batch: cfg.Batch, step: cfg.Step, lot: cfg.Lot,
+		equipment: cfg.Equipment, maxRetries: cfg.MaxRetries, steps: map[string]*mes.Model{}}
 	if x.maxRetries == 0 {
 		x.maxRetries = 5
 	}
 	defaults := []struct {
 		field string
-		m     **Model
-		build func() (*Model, error)
+		m     **mes.Model
+		build func() (*mes.Model, error)
 	}{
-		{"Model", &x.model, func() (*Model, error) { return ExceptionModel([]string{"qa"}) }},
-		{"Batch", &x.batch, func() (*Model, error) { return BatchLifecycle() }},
-		{"Step", &x.step, func() (*Model, error) { return StepLifecycle() }},
-		{"Lot", &x.lot, func() (*Model, error) { return LotModel() }},
-		{"Equipment", &x.equipment, func() (*Model, error) { return EquipmentModel() }},
+		{"Model", &x.model, func() (*mes.Model, error) { return Model([]string{"qa"}) }},
+		{"Batch", &x.batch, func() (*mes.Model, error) { return mes.BatchLifecycle() }},
+		{"Step", &x.step, func() (*mes.Model, error) { return mes.StepLifecycle() }},
+		{"Lot", &x.lot, func() (*mes.Model, error) { return mes.LotModel() }},
+		{"Equipment", &x.equipment, func() (*mes.Model, error) { return mes.EquipmentModel() }},
 	}
 	for _, d := range defaults {
 		if *d.m != nil {
@@ -111,16 +112,16 @@ func NewExceptions(engine *Engine, cfg *ExceptionsConfig) (*Exceptions, error) {
 		}
 		m, err := d.build()
 		if err != nil {
-			return nil, fmt.Errorf("mes: NewExceptions: default %s: %w", d.field, err)
+			return nil, fmt.Errorf("exception: New: default %s: %w", d.field, err)
 		}
 		*d.m = m
 	}
 	if err := checkExceptionModel(x.model); err != nil {
-		return nil, fmt.Errorf("mes: NewExceptions: ExceptionsConfig.Model: %w", err)
+		return nil, fmt.Errorf("exception: New: Config.Model: %w", err)
 	}
 	for id, m := range cfg.Steps {
 		if m == nil {
-			return nil, fmt.Errorf("mes: NewExceptions: ExceptionsConfig.Steps[%q] is nil", id)
+			return nil, fmt.Errorf("exception: New: Config.Steps[%q] is nil", id)
 		}
 		x.steps[id] = m
 	}
@@ -129,24 +130,24 @@ func NewExceptions(engine *Engine, cfg *ExceptionsConfig) (*Exceptions, error) {
 
 // checkExceptionModel makes sure a given model has the exception model's
 // shape.
-func checkExceptionModel(m *Model) error {
-	if m.Name() != ExceptionModelName || m.Version() != ExceptionModelVersion {
-		return fmt.Errorf("model %s v%d is not %s v%d", m.Name(), m.Version(), ExceptionModelName, ExceptionModelVersion)
+func checkExceptionModel(m *mes.Model) error {
+	if m.Name() != ModelName || m.Version() != ModelVersion {
+		return fmt.Errorf("model %s v%d is not %s v%d", m.Name(), m.Version(), ModelName, ModelVersion)
 	}
-	if m.Initial() != ExceptionNew {
-		return fmt.Errorf("initial state %q, want %q", m.Initial(), ExceptionNew)
+	if m.Initial() != StateNew {
+		return fmt.Errorf("initial state %q, want %q", m.Initial(), StateNew)
 	}
 	for _, want := range []struct {
-		from State
-		cmd  Command
-		to   State
+		from mes.State
+		cmd  mes.Command
+		to   mes.State
 		typ  string
 	}{
-		{ExceptionNew, CmdOpenException, ExceptionOpen, event.ExceptionOpened},
-		{ExceptionOpen, CmdDisposition, ExceptionDispositioned, event.ExceptionDispositioned},
-		{ExceptionDispositioned, CmdRejectDisp, ExceptionOpen, event.ExceptionRejected},
-		{ExceptionDispositioned, CmdApprove, ExceptionClosed, event.ExceptionApproved},
-		{ExceptionOpen, CmdAttachCAPA, ExceptionOpen, event.ExceptionCAPA},
+		{StateNew, CmdOpen, StateOpen, event.ExceptionOpened},
+		{StateOpen, CmdDisposition, StateDispositioned, event.ExceptionDispositioned},
+		{StateDispositioned, CmdReject, StateOpen, event.ExceptionRejected},
+		{StateDispositioned, CmdApprove, StateClosed, event.ExceptionApproved},
+		{StateOpen, CmdAttachCAPA, StateOpen, event.ExceptionCAPA},
 	} {
 		t, err := m.Transition(want.from, want.cmd)
 		if err != nil {
@@ -156,24 +157,24 @@ func checkExceptionModel(m *Model) error {
 			return fmt.Errorf("%s from %q must lead to %q recording %q", want.cmd, want.from, want.to, want.typ)
 		}
 	}
-	t, _ := m.Transition(ExceptionDispositioned, CmdApprove)
+	t, _ := m.Transition(StateDispositioned, CmdApprove)
 	for _, s := range t.Signatures {
-		if s.Meaning == MeaningApproved && s.NotPerformer {
+		if s.Meaning == mes.MeaningApproved && s.NotPerformer {
 			return nil
 		}
 	}
-	return fmt.Errorf("approve must need a signature meaning %q by someone who took no part (NotPerformer)", MeaningApproved)
+	return fmt.Errorf("approve must need a signature meaning %q by someone who took no part (NotPerformer)", mes.MeaningApproved)
 }
 
-// Model returns the exception model Exceptions runs.
-func (x *Exceptions) Model() *Model { return x.model }
+// Model returns the exception model Service runs.
+func (x *Service) Model() *mes.Model { return x.model }
 
 // Deviation is an exception to open: what went wrong, where, and what it
 // does to its subject.
 type Deviation struct {
 	// ID names the exception; its stream is event.ExceptionStream(ID). Required.
 	ID string
-	// Kind, such as ExceptionDeviation (the default) or ExceptionHold.
+	// Kind, such as KindDeviation (the default) or KindHold.
 	Kind string
 	// Summary is one line a person understands. Required.
 	Summary string
@@ -183,7 +184,7 @@ type Deviation struct {
 	// Step, when set, is the step of Subject concerned; a block blocks it.
 	Step string
 	// Source says what opened the exception. Default SourcePerson.
-	Source ExceptionSource
+	Source Source
 	// Consequence is what opening does to Subject. Default ConsequenceNone.
 	Consequence Consequence
 	// Cause names the record that gave rise to the exception, such as a
@@ -198,7 +199,7 @@ type Deviation struct {
 
 func (d *Deviation) normalize() error {
 	if d.Kind == "" {
-		d.Kind = ExceptionDeviation
+		d.Kind = KindDeviation
 	}
 	if d.Source == "" {
 		d.Source = SourcePerson
@@ -234,7 +235,7 @@ func (d *Deviation) normalize() error {
 		}
 	}
 	if len(problems) > 0 {
-		return &ExceptionInputError{What: "deviation", Problems: problems}
+		return &InputError{What: "deviation", Problems: problems}
 	}
 	return nil
 }
@@ -243,10 +244,10 @@ func (d *Deviation) normalize() error {
 type Opened struct {
 	// Exception is the opening: its records are the exception stream's
 	// first and the marker on the subject.
-	Exception *Outcome
+	Exception *mes.Outcome
 	// Consequence is the block or hold of the subject; nil when none was
 	// applied, and then NotApplied says why.
-	Consequence *Outcome
+	Consequence *mes.Outcome
 	NotApplied  string
 }
 
@@ -256,21 +257,21 @@ type Opened struct {
 // the subject, when its model permits it in the subject's current state
 // (otherwise Opened.NotApplied says why: a batch already held, or complete).
 //
-// It returns an error matching ErrInvalidException for a malformed d, and
+// It returns an error matching ErrInvalid for a malformed d, and
 // then records nothing. When the opening is denied (the exception exists
 // already) it returns the Outcome and the *DeniedError. When the exception
 // opened and its consequence was denied, it returns the Opened and the
 // consequence's *DeniedError: the exception stays open. Any other error
 // means nothing was decided after the step that failed; submitting the same
 // commandID again completes what is left, once.
-func (x *Exceptions) Open(ctx context.Context, commandID, actor string, d Deviation) (*Opened, error) {
+func (x *Service) Open(ctx context.Context, commandID, actor string, d Deviation) (*Opened, error) {
 	if err := d.normalize(); err != nil {
 		return nil, err
 	}
 	data, err := json.Marshal(exceptionOpenData{ID: d.ID, Kind: d.Kind, Summary: d.Summary, Subject: d.Subject, Step: d.Step,
 		Source: d.Source, Consequence: d.Consequence, Cause: d.Cause, Details: d.Details})
 	if err != nil {
-		return nil, fmt.Errorf("mes: encode exception %s: %w", d.ID, err)
+		return nil, fmt.Errorf("exception: encode exception %s: %w", d.ID, err)
 	}
 	// The marker says the consequence, so that gate.NoBlockingException
 	// stops the subject's work from the moment the exception is open, before
@@ -280,7 +281,7 @@ func (x *Exceptions) Open(ctx context.Context, commandID, actor string, d Deviat
 	if err != nil {
 		return nil, err
 	}
-	req := Request{ID: commandID, Model: x.model, Subject: event.ExceptionStream(d.ID), Command: CmdOpenException, Actor: actor,
+	req := mes.Request{ID: commandID, Model: x.model, Subject: event.ExceptionStream(d.ID), Command: CmdOpen, Actor: actor,
 		Refs: d.Refs, Evidence: d.Evidence, Data: data}
 	out, err := x.withMarker(ctx, req, d.Subject, storage.Event{Type: event.ExceptionOpened, Actor: actor, Payload: marker})
 	if err != nil {
@@ -293,23 +294,23 @@ func (x *Exceptions) Open(ctx context.Context, commandID, actor string, d Deviat
 	if d.Consequence == ConsequenceNone {
 		return opened, nil
 	}
-	model, step, cmd := x.batch, "", CmdHold
+	model, step, cmd := x.batch, "", mes.CmdHold
 	if d.Consequence == ConsequenceBlock {
-		cmd = CmdBlock
+		cmd = mes.CmdBlock
 		if d.Step != "" {
 			model, step = x.stepModel(d.Step), d.Step
 		}
 	}
 	cdata, err := json.Marshal(map[string]string{"exception": d.ID, "reason": d.Summary})
 	if err != nil {
-		return nil, fmt.Errorf("mes: encode %s of %s: %w", cmd, d.Subject, err)
+		return nil, fmt.Errorf("exception: encode %s of %s: %w", cmd, d.Subject, err)
 	}
-	opened.Consequence, opened.NotApplied, err = x.follow(ctx, Request{ID: commandID + "/" + string(d.Consequence), Model: model,
+	opened.Consequence, opened.NotApplied, err = x.follow(ctx, mes.Request{ID: commandID + "/" + string(d.Consequence), Model: model,
 		Subject: d.Subject, Step: step, Command: cmd, Actor: actor, Data: cdata})
 	return opened, err
 }
 
-func (x *Exceptions) stepModel(step string) *Model {
+func (x *Service) stepModel(step string) *mes.Model {
 	if m, ok := x.steps[step]; ok {
 		return m
 	}
@@ -320,13 +321,13 @@ func (x *Exceptions) stepModel(step string) *Model {
 // subject, unless the subject's model does not permit it in the state the
 // subject is in; then it returns why. A command recorded before is
 // replayed whatever the state.
-func (x *Exceptions) follow(ctx context.Context, req Request) (*Outcome, string, error) {
-	recs, err := x.store.Load(ctx, req.Subject, 1)
+func (x *Service) follow(ctx context.Context, req mes.Request) (*mes.Outcome, string, error) {
+	recs, err := x.engine.Records(ctx, req.Subject)
 	if err != nil {
-		return nil, "", fmt.Errorf("mes: load %s: %w", req.Subject, err)
+		return nil, "", fmt.Errorf("exception: load %s: %w", req.Subject, err)
 	}
-	if !CommandRecorded(recs, req.ID) {
-		state, err := Fold(req.Model, req.Step, recs)
+	if !mes.CommandRecorded(recs, req.ID) {
+		state, err := mes.Fold(req.Model, req.Step, recs)
 		if err != nil {
 			return nil, "", err
 		}
@@ -346,7 +347,7 @@ func markerPayload(commandID string, data map[string]string) ([]byte, error) {
 		Data      map[string]string `json:"data"`
 	}{commandID, data})
 	if err != nil {
-		return nil, fmt.Errorf("mes: encode exception marker: %w", err)
+		return nil, fmt.Errorf("exception: encode exception marker: %w", err)
 	}
 	return b, nil
 }
@@ -354,11 +355,11 @@ func markerPayload(commandID string, data map[string]string) ([]byte, error) {
 // withMarker runs req with marker appended to subject in the same append,
 // at the version of subject read just before; when subject moved in
 // between it tries again, up to maxRetries times.
-func (x *Exceptions) withMarker(ctx context.Context, req Request, subject string, marker storage.Event) (*Outcome, error) {
+func (x *Service) withMarker(ctx context.Context, req mes.Request, subject string, marker storage.Event) (*mes.Outcome, error) {
 	for attempt := 0; ; attempt++ {
-		recs, err := x.store.Load(ctx, subject, 1)
+		recs, err := x.engine.Records(ctx, subject)
 		if err != nil {
-			return nil, fmt.Errorf("mes: load %s: %w", subject, err)
+			return nil, fmt.Errorf("exception: load %s: %w", subject, err)
 		}
 		req.Extra = []storage.StreamAppend{{Stream: subject, ExpectedVersion: int64(len(recs)), Events: []storage.Event{marker}}}
 		out, err := x.engine.Execute(ctx, req)
@@ -370,50 +371,50 @@ func (x *Exceptions) withMarker(ctx context.Context, req Request, subject string
 }
 
 // Disposition records the decision d on exception id by actor. It returns
-// an error matching ErrInvalidException for a malformed d (nothing is
+// an error matching ErrInvalid for a malformed d (nothing is
 // recorded), and otherwise what Engine.Execute returns: a denial when the
 // exception is not open (no exception, one dispositioned already, or
 // closed).
-func (x *Exceptions) Disposition(ctx context.Context, commandID, actor, id string, d Disposition) (*Outcome, error) {
+func (x *Service) Disposition(ctx context.Context, commandID, actor, id string, d Disposition) (*mes.Outcome, error) {
 	if err := d.validate(); err != nil {
 		return nil, err
 	}
 	data, err := json.Marshal(d)
 	if err != nil {
-		return nil, fmt.Errorf("mes: encode disposition of %s: %w", id, err)
+		return nil, fmt.Errorf("exception: encode disposition of %s: %w", id, err)
 	}
-	return x.engine.Execute(ctx, Request{ID: commandID, Model: x.model, Subject: event.ExceptionStream(id), Command: CmdDisposition,
+	return x.engine.Execute(ctx, mes.Request{ID: commandID, Model: x.model, Subject: event.ExceptionStream(id), Command: CmdDisposition,
 		Actor: actor, Data: data})
 }
 
 // Reject sends the pending disposition of exception id back, by actor, for
 // reason: the exception is open again and needs another disposition. The
 // default model denies it unless actor holds an approver role. It returns
-// an error matching ErrInvalidException when reason is empty.
-func (x *Exceptions) Reject(ctx context.Context, commandID, actor, id, reason string) (*Outcome, error) {
+// an error matching ErrInvalid when reason is empty.
+func (x *Service) Reject(ctx context.Context, commandID, actor, id, reason string) (*mes.Outcome, error) {
 	if reason == "" {
-		return nil, &ExceptionInputError{What: "rejection", Problems: []string{"the reason is empty"}}
+		return nil, &InputError{What: "rejection", Problems: []string{"the reason is empty"}}
 	}
 	data, err := json.Marshal(map[string]string{"reason": reason})
 	if err != nil {
-		return nil, fmt.Errorf("mes: encode rejection of %s: %w", id, err)
+		return nil, fmt.Errorf("exception: encode rejection of %s: %w", id, err)
 	}
-	return x.engine.Execute(ctx, Request{ID: commandID, Model: x.model, Subject: event.ExceptionStream(id), Command: CmdRejectDisp,
+	return x.engine.Execute(ctx, mes.Request{ID: commandID, Model: x.model, Subject: event.ExceptionStream(id), Command: CmdReject,
 		Actor: actor, Data: data})
 }
 
 // AttachCAPA attaches the reference of a CAPA record to exception id, by
-// actor, open or closed. It returns an error matching ErrInvalidException
+// actor, open or closed. It returns an error matching ErrInvalid
 // when capa is empty.
-func (x *Exceptions) AttachCAPA(ctx context.Context, commandID, actor, id, capa string) (*Outcome, error) {
+func (x *Service) AttachCAPA(ctx context.Context, commandID, actor, id, capa string) (*mes.Outcome, error) {
 	if capa == "" {
-		return nil, &ExceptionInputError{What: "CAPA reference", Problems: []string{"the reference is empty"}}
+		return nil, &InputError{What: "CAPA reference", Problems: []string{"the reference is empty"}}
 	}
 	data, err := json.Marshal(map[string]string{"capa": capa})
 	if err != nil {
-		return nil, fmt.Errorf("mes: encode CAPA of %s: %w", id, err)
+		return nil, fmt.Errorf("exception: encode CAPA of %s: %w", id, err)
 	}
-	return x.engine.Execute(ctx, Request{ID: commandID, Model: x.model, Subject: event.ExceptionStream(id), Command: CmdAttachCAPA,
+	return x.engine.Execute(ctx, mes.Request{ID: commandID, Model: x.model, Subject: event.ExceptionStream(id), Command: CmdAttachCAPA,
 		Actor: actor, Data: data})
 }
 
@@ -427,10 +428,10 @@ func (x *Exceptions) AttachCAPA(ctx context.Context, commandID, actor, id, capa 
 // subject with the approval. Closing does not resume a blocked subject: a
 // person does, with Resume.
 //
-// It returns an error matching ErrExceptionNotFound when the exception
+// It returns an error matching ErrNotFound when the exception
 // was never opened, and then records nothing; otherwise what
 // Engine.Execute returns.
-func (x *Exceptions) Approve(ctx context.Context, commandID, actor, id string, sign Sign) (*Outcome, error) {
+func (x *Service) Approve(ctx context.Context, commandID, actor, id string, sign mes.Sign) (*mes.Outcome, error) {
 	exc, err := x.Get(ctx, id)
 	if err != nil {
 		return nil, err
@@ -439,9 +440,9 @@ func (x *Exceptions) Approve(ctx context.Context, commandID, actor, id string, s
 	if err != nil {
 		return nil, err
 	}
-	sign.Meaning = MeaningApproved
-	req := Request{ID: commandID, Model: x.model, Subject: event.ExceptionStream(id), Command: CmdApprove, Actor: actor,
-		Signatures: []Sign{sign}}
+	sign.Meaning = mes.MeaningApproved
+	req := mes.Request{ID: commandID, Model: x.model, Subject: event.ExceptionStream(id), Command: CmdApprove, Actor: actor,
+		Signatures: []mes.Sign{sign}}
 	return x.withMarker(ctx, req, exc.Subject, storage.Event{Type: event.ExceptionClosed, Actor: actor, Payload: marker})
 }
 
@@ -457,7 +458,7 @@ type NotResumableError struct {
 }
 
 func (e *NotResumableError) Error() string {
-	return fmt.Sprintf("mes: %s cannot resume after exception %s: %s", e.Scope, e.Exception, e.Reason)
+	return fmt.Sprintf("exception: %s cannot resume after exception %s: %s", e.Scope, e.Exception, e.Reason)
 }
 
 // Unwrap makes errors.Is(err, ErrNotResumable) true.
@@ -470,34 +471,34 @@ func (e *NotResumableError) Unwrap() error { return ErrNotResumable }
 // context lock denies anyone else). It returns a *NotResumableError
 // (errors.Is ErrNotResumable), recording nothing, when the exception did
 // not block, is not closed, others are open, or the model does not permit
-// unblocking in the current state; ErrExceptionNotFound when it was never
+// unblocking in the current state; ErrNotFound when it was never
 // opened; otherwise what Engine.Execute returns.
-func (x *Exceptions) Resume(ctx context.Context, commandID, actor, id string) (*Outcome, error) {
+func (x *Service) Resume(ctx context.Context, commandID, actor, id string) (*mes.Outcome, error) {
 	exc, err := x.Get(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	req := Request{ID: commandID, Model: x.batch, Subject: exc.Subject, Command: CmdUnblock, Actor: actor}
+	req := mes.Request{ID: commandID, Model: x.batch, Subject: exc.Subject, Command: mes.CmdUnblock, Actor: actor}
 	if exc.Step != "" {
 		req.Model, req.Step = x.stepModel(exc.Step), exc.Step
 	}
-	refuse := func(format string, args ...any) (*Outcome, error) {
+	refuse := func(format string, args ...any) (*mes.Outcome, error) {
 		return nil, &NotResumableError{Exception: id, Scope: req.Scope(), Reason: fmt.Sprintf(format, args...)}
 	}
-	recs, err := x.store.Load(ctx, exc.Subject, 1)
+	recs, err := x.engine.Records(ctx, exc.Subject)
 	if err != nil {
-		return nil, fmt.Errorf("mes: load %s: %w", exc.Subject, err)
+		return nil, fmt.Errorf("exception: load %s: %w", exc.Subject, err)
 	}
-	if !CommandRecorded(recs, req.ID) {
+	if !mes.CommandRecorded(recs, req.ID) {
 		switch {
 		case exc.Consequence != ConsequenceBlock:
 			return refuse("the exception did not block it (consequence %q)", exc.Consequence)
-		case exc.State != ExceptionClosed:
+		case exc.State != StateClosed:
 			return refuse("the exception is %q, not closed", exc.State)
 		}
-		open, err := NewFacts(x.store, exc.Subject, recs).OpenExceptions(ctx, exc.Subject)
+		open, err := x.engine.Facts(exc.Subject, recs).OpenExceptions(ctx, exc.Subject)
 		if err != nil {
-			return nil, fmt.Errorf("mes: open exceptions of %s: %w", exc.Subject, err)
+			return nil, fmt.Errorf("exception: open exceptions of %s: %w", exc.Subject, err)
 		}
 		if len(open) > 0 {
 			ids := make([]string, len(open))
@@ -506,31 +507,31 @@ func (x *Exceptions) Resume(ctx context.Context, commandID, actor, id string) (*
 			}
 			return refuse("exceptions %v are open on %s", ids, exc.Subject)
 		}
-		state, err := Fold(req.Model, req.Step, recs)
+		state, err := mes.Fold(req.Model, req.Step, recs)
 		if err != nil {
 			return nil, err
 		}
-		if _, err := req.Model.Transition(state, CmdUnblock); err != nil {
-			return refuse("it is %q in %s v%d, which does not permit %s", state, req.Model.Name(), req.Model.Version(), CmdUnblock)
+		if _, err := req.Model.Transition(state, mes.CmdUnblock); err != nil {
+			return refuse("it is %q in %s v%d, which does not permit %s", state, req.Model.Name(), req.Model.Version(), mes.CmdUnblock)
 		}
 	}
 	data, err := json.Marshal(map[string]string{"exception": id})
 	if err != nil {
-		return nil, fmt.Errorf("mes: encode unblock of %s: %w", exc.Subject, err)
+		return nil, fmt.Errorf("exception: encode unblock of %s: %w", exc.Subject, err)
 	}
 	req.Data = data
 	return x.engine.Execute(ctx, req)
 }
 
 // Get returns exception id as its stream tells it. It returns an error
-// matching ErrExceptionNotFound when the exception was never opened.
-func (x *Exceptions) Get(ctx context.Context, id string) (*Exception, error) {
-	recs, err := x.store.Load(ctx, event.ExceptionStream(id), 1)
+// matching ErrNotFound when the exception was never opened.
+func (x *Service) Get(ctx context.Context, id string) (*Exception, error) {
+	recs, err := x.engine.Records(ctx, event.ExceptionStream(id))
 	if err != nil {
-		return nil, fmt.Errorf("mes: load %s: %w", event.ExceptionStream(id), err)
+		return nil, fmt.Errorf("exception: load %s: %w", event.ExceptionStream(id), err)
 	}
 	if len(recs) == 0 {
-		return nil, fmt.Errorf("mes: exception %q: %w", id, ErrExceptionNotFound)
+		return nil, fmt.Errorf("exception: exception %q: %w", id, ErrNotFound)
 	}
-	return ExceptionOf(recs)
+	return Read(recs)
 }
