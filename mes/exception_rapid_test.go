@@ -60,7 +60,7 @@ func TestExceptionsAgainstModel(t *testing.T) {
 			"open": func(rt *rapid.T) {
 				who := rapid.SampledFrom(people).Draw(rt, "opener")
 				id := fmt.Sprintf("DEV-%d", len(ids)+1)
-				_, err := v.x.Open(ctx, cmd("open"), who, exception.Deviation{ID: id, Summary: "s", Subject: "batch-B42"})
+				_, err := v.x.Open(ctx, exception.By{CommandID: cmd("open"), Actor: who}, exception.Deviation{ID: id, Summary: "s", Subject: "batch-B42"})
 				expect(rt, "open "+id, err, true)
 				ids = append(ids, id)
 				model[id] = &exc{state: exception.StateOpen, took: map[string]bool{who: true}}
@@ -78,7 +78,7 @@ func TestExceptionsAgainstModel(t *testing.T) {
 				if rapid.Bool().Draw(rt, "with CAPA") {
 					d.CAPA = "CAPA-1"
 				}
-				_, err := v.x.Disposition(ctx, cmd("disp"), who, id, d)
+				_, err := v.x.Disposition(ctx, exception.By{CommandID: cmd("disp"), Actor: who}, id, d)
 				ok := x.state == exception.StateOpen
 				expect(rt, "disposition "+id, err, ok)
 				if ok {
@@ -92,7 +92,7 @@ func TestExceptionsAgainstModel(t *testing.T) {
 				}
 				id, x := pick(rt)
 				who := rapid.SampledFrom(people).Draw(rt, "actor")
-				_, err := v.x.Reject(ctx, cmd("rej"), who, id, "no")
+				_, err := v.x.Reject(ctx, exception.By{CommandID: cmd("rej"), Actor: who}, id, "no")
 				ok := x.state == exception.StateDispositioned && qa[who]
 				expect(rt, "reject "+id, err, ok)
 				if ok {
@@ -105,7 +105,7 @@ func TestExceptionsAgainstModel(t *testing.T) {
 				}
 				id, x := pick(rt)
 				who := rapid.SampledFrom(people).Draw(rt, "actor")
-				_, err := v.x.AttachCAPA(ctx, cmd("capa"), who, id, "CAPA-2")
+				_, err := v.x.AttachCAPA(ctx, exception.By{CommandID: cmd("capa"), Actor: who}, id, "CAPA-2")
 				expect(rt, "attach CAPA to "+id, err, true)
 				x.took[who], x.capa = true, true
 			},
@@ -115,7 +115,7 @@ func TestExceptionsAgainstModel(t *testing.T) {
 				}
 				id, x := pick(rt)
 				who := rapid.SampledFrom(people).Draw(rt, "signer")
-				_, err := v.x.Approve(ctx, cmd("appr"), who, id, mes.Sign{Challenge: full(who)})
+				_, err := v.x.Approve(ctx, exception.By{CommandID: cmd("appr"), Actor: who}, id, mes.Sign{Challenge: full(who)})
 				ok := x.state == exception.StateDispositioned && qa[who] && !x.took[who] && (!x.investigate || x.capa)
 				expect(rt, fmt.Sprintf("approve %s by %s", id, who), err, ok)
 				if ok {

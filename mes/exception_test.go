@@ -93,10 +93,10 @@ func (v *excEnv) openIDs(tb testing.TB, subject string) []string {
 func (v *excEnv) dispositioned(tb testing.TB, id, opener, dispositioner string, decision exception.DispositionKind) {
 	tb.Helper()
 	ctx := context.Background()
-	if _, err := v.x.Open(ctx, "open-"+id, opener, exception.Deviation{ID: id, Summary: "label misprint", Subject: "batch-B42"}); err != nil {
+	if _, err := v.x.Open(ctx, exception.By{CommandID: "open-" + id, Actor: opener}, exception.Deviation{ID: id, Summary: "label misprint", Subject: "batch-B42"}); err != nil {
 		tb.Fatalf("open %s: %v", id, err)
 	}
-	if _, err := v.x.Disposition(ctx, "disp-"+id, dispositioner, id, exception.Disposition{Decision: decision, Rationale: "reprint the labels"}); err != nil {
+	if _, err := v.x.Disposition(ctx, exception.By{CommandID: "disp-" + id, Actor: dispositioner}, id, exception.Disposition{Decision: decision, Rationale: "reprint the labels"}); err != nil {
 		tb.Fatalf("disposition %s: %v", id, err)
 	}
 }
@@ -123,7 +123,7 @@ func TestExceptionLifecycle(t *testing.T) {
 		v := newExcEnv(t, s)
 		v.startBatch(t, "batch-B42")
 		photo := gate.Evidence{Name: "photo", Identity: "IMG-0042", Source: gate.SourceScanner, Instrument: "CAM-2"}
-		opened, err := v.x.Open(ctx, "dev-1", "op-7", exception.Deviation{ID: "DEV-1", Summary: "powder spilled at the mixer",
+		opened, err := v.x.Open(ctx, exception.By{CommandID: "dev-1", Actor: "op-7"}, exception.Deviation{ID: "DEV-1", Summary: "powder spilled at the mixer",
 			Subject: "batch-B42", Consequence: exception.ConsequenceBlock, Evidence: []gate.Evidence{photo}, Refs: map[string]string{"equipment": "MX-1"}})
 		if err != nil {
 			t.Fatalf("open: %v", err)
@@ -142,11 +142,11 @@ func TestExceptionLifecycle(t *testing.T) {
 		if got := v.openIDs(t, "batch-B42"); !slices.Equal(got, []string{"DEV-1"}) {
 			t.Errorf("open exceptions %v; want DEV-1", got)
 		}
-		if _, err := v.x.Disposition(ctx, "disp-1", "qa-4", "DEV-1", exception.Disposition{Decision: exception.DispositionUseAsIs,
+		if _, err := v.x.Disposition(ctx, exception.By{CommandID: "disp-1", Actor: "qa-4"}, "DEV-1", exception.Disposition{Decision: exception.DispositionUseAsIs,
 			Rationale: "spill outside the product path; cleaned", CAPA: "CAPA-2026-017"}); err != nil {
 			t.Fatalf("disposition: %v", err)
 		}
-		approved, err := v.x.Approve(ctx, "appr-1", "qa-3", "DEV-1", mes.Sign{Challenge: full("qa-3"), Reason: "cleaning verified"})
+		approved, err := v.x.Approve(ctx, exception.By{CommandID: "appr-1", Actor: "qa-3"}, "DEV-1", mes.Sign{Challenge: full("qa-3"), Reason: "cleaning verified"})
 		if err != nil {
 			t.Fatalf("approve: %v", err)
 		}
@@ -171,12 +171,12 @@ func TestExceptionLifecycle(t *testing.T) {
 		if st := v.state(t, v.batch, "batch-B42", ""); st != mes.BatchBlocked {
 			t.Errorf("batch %s after closing; it stays blocked until a person resumes it", st)
 		}
-		resumed, err := v.x.Resume(ctx, "resume-1", "sv-1", "DEV-1")
+		resumed, err := v.x.Resume(ctx, exception.By{CommandID: "resume-1", Actor: "sv-1"}, "DEV-1")
 		if err != nil || resumed.To != mes.BatchInProgress {
 			t.Fatalf("resume: %+v, %v", resumed, err)
 		}
 		// Submitting the approval again replays it.
-		again, err := v.x.Approve(ctx, "appr-1", "qa-3", "DEV-1", mes.Sign{Challenge: full("qa-3")})
+		again, err := v.x.Approve(ctx, exception.By{CommandID: "appr-1", Actor: "qa-3"}, "DEV-1", mes.Sign{Challenge: full("qa-3")})
 		if err != nil || !again.Replayed {
 			t.Errorf("approval again: %+v, %v; want it replayed", again, err)
 		}
@@ -207,7 +207,7 @@ func TestExceptionSelfApprovalDenied(t *testing.T) {
 			v := newExcEnv(t, memory.New(&memory.Config{Clock: func() time.Time { return now }}))
 			v.dispositioned(t, "DEV-1", tc.opener, tc.dispositioner, exception.DispositionRework)
 			batchBefore := len(v.load(t, "batch-B42"))
-			out, err := v.x.Approve(ctx, "appr", tc.approver, "DEV-1", mes.Sign{Challenge: full(tc.approver)})
+			out, err := v.x.Approve(ctx, exception.By{CommandID: "appr", Actor: tc.approver}, "DEV-1", mes.Sign{Challenge: full(tc.approver)})
 			var de *mes.DeniedError
 			if !errors.As(err, &de) || !hasCode(de.Reasons, mes.CodeSignatureSelf) || len(de.Reasons) != 1 {
 				t.Fatalf("approve: %v; want a denial for self-approval alone", err)
@@ -236,10 +236,10 @@ func TestExceptionClosesOnlyWhenDispositioned(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	v := newExcEnv(t, memory.New(&memory.Config{Clock: func() time.Time { return now }}))
-	if _, err := v.x.Open(ctx, "open-1", "op-7", exception.Deviation{ID: "DEV-1", Summary: "seal broken", Subject: "batch-B42"}); err != nil {
+	if _, err := v.x.Open(ctx, exception.By{CommandID: "open-1", Actor: "op-7"}, exception.Deviation{ID: "DEV-1", Summary: "seal broken", Subject: "batch-B42"}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := v.x.Approve(ctx, "appr-0", "qa-3", "DEV-1", mes.Sign{Challenge: full("qa-3")})
+	_, err := v.x.Approve(ctx, exception.By{CommandID: "appr-0", Actor: "qa-3"}, "DEV-1", mes.Sign{Challenge: full("qa-3")})
 	if !errors.Is(err, mes.ErrIllegalTransition) {
 		t.Fatalf("approving an undispositioned exception: %v; want an illegal transition", err)
 	}
@@ -247,32 +247,32 @@ func TestExceptionClosesOnlyWhenDispositioned(t *testing.T) {
 		t.Errorf("last record %s; want the denied approval on the record", last.Type)
 	}
 	// A rejected disposition: the exception is open again.
-	must[*mes.Outcome](t)(v.x.Disposition(ctx, "disp-1", "qa-4", "DEV-1", exception.Disposition{Decision: exception.DispositionScrap, Rationale: "seal broken"}))
-	if _, err := v.x.Reject(ctx, "rej-0", "op-7", "DEV-1", "scrap is excessive"); !hasDenialCode(err, gate.CodeRoleMissing) {
+	must[*mes.Outcome](t)(v.x.Disposition(ctx, exception.By{CommandID: "disp-1", Actor: "qa-4"}, "DEV-1", exception.Disposition{Decision: exception.DispositionScrap, Rationale: "seal broken"}))
+	if _, err := v.x.Reject(ctx, exception.By{CommandID: "rej-0", Actor: "op-7"}, "DEV-1", "scrap is excessive"); !hasDenialCode(err, gate.CodeRoleMissing) {
 		t.Errorf("reject by an operator: %v; want role.missing", err)
 	}
-	must[*mes.Outcome](t)(v.x.Reject(ctx, "rej-1", "qa-3", "DEV-1", "scrap is excessive; the inner bag is intact"))
+	must[*mes.Outcome](t)(v.x.Reject(ctx, exception.By{CommandID: "rej-1", Actor: "qa-3"}, "DEV-1", "scrap is excessive; the inner bag is intact"))
 	got := must[*exception.Exception](t)(v.x.Get(ctx, "DEV-1"))
 	if got.State != exception.StateOpen || got.Disposition != nil || got.Rejected != 1 {
 		t.Errorf("after rejection %+v; want open, no disposition, one rejection", got)
 	}
 	// An investigation is not approved without a CAPA reference.
-	must[*mes.Outcome](t)(v.x.Disposition(ctx, "disp-2", "qa-4", "DEV-1", exception.Disposition{Decision: exception.DispositionInvestigate, Rationale: "find why seals break"}))
-	if _, err := v.x.Approve(ctx, "appr-1", "qa-5", "DEV-1", mes.Sign{Challenge: full("qa-5")}); !hasDenialCode(err, exception.CodeCAPAMissing) {
+	must[*mes.Outcome](t)(v.x.Disposition(ctx, exception.By{CommandID: "disp-2", Actor: "qa-4"}, "DEV-1", exception.Disposition{Decision: exception.DispositionInvestigate, Rationale: "find why seals break"}))
+	if _, err := v.x.Approve(ctx, exception.By{CommandID: "appr-1", Actor: "qa-5"}, "DEV-1", mes.Sign{Challenge: full("qa-5")}); !hasDenialCode(err, exception.CodeCAPAMissing) {
 		t.Fatalf("approving an investigation without CAPA: %v; want %s", err, exception.CodeCAPAMissing)
 	}
-	must[*mes.Outcome](t)(v.x.AttachCAPA(ctx, "capa-1", "qa-4", "DEV-1", "CAPA-2026-021"))
-	if _, err := v.x.Approve(ctx, "appr-2", "qa-5", "DEV-1", mes.Sign{Challenge: full("qa-5")}); err != nil {
+	must[*mes.Outcome](t)(v.x.AttachCAPA(ctx, exception.By{CommandID: "capa-1", Actor: "qa-4"}, "DEV-1", "CAPA-2026-021"))
+	if _, err := v.x.Approve(ctx, exception.By{CommandID: "appr-2", Actor: "qa-5"}, "DEV-1", mes.Sign{Challenge: full("qa-5")}); err != nil {
 		t.Fatalf("approving with CAPA: %v", err)
 	}
 	// A CAPA reference can still be attached once closed.
-	must[*mes.Outcome](t)(v.x.AttachCAPA(ctx, "capa-2", "qa-4", "DEV-1", "CAPA-2026-022"))
+	must[*mes.Outcome](t)(v.x.AttachCAPA(ctx, exception.By{CommandID: "capa-2", Actor: "qa-4"}, "DEV-1", "CAPA-2026-022"))
 	got = must[*exception.Exception](t)(v.x.Get(ctx, "DEV-1"))
 	if got.State != exception.StateClosed || !slices.Equal(got.CAPA, []string{"CAPA-2026-021", "CAPA-2026-022"}) || got.ApprovedBy != "qa-5" {
 		t.Errorf("closed exception %+v", got)
 	}
 	// Nothing more can be decided on a closed exception.
-	if _, err := v.x.Disposition(ctx, "disp-3", "qa-4", "DEV-1", exception.Disposition{Decision: exception.DispositionRedo, Rationale: "again"}); !errors.Is(err, mes.ErrIllegalTransition) {
+	if _, err := v.x.Disposition(ctx, exception.By{CommandID: "disp-3", Actor: "qa-4"}, "DEV-1", exception.Disposition{Decision: exception.DispositionRedo, Rationale: "again"}); !errors.Is(err, mes.ErrIllegalTransition) {
 		t.Errorf("disposition of a closed exception: %v; want an illegal transition", err)
 	}
 }
@@ -299,7 +299,7 @@ func TestExceptionInputErrors(t *testing.T) {
 		"unknown consequence": with(func(d *exception.Deviation) { d.Consequence = "stop" }),
 		"details not object":  with(func(d *exception.Deviation) { d.Details = json.RawMessage(`[1]`) }),
 	} {
-		if _, err := v.x.Open(ctx, "o-"+name, "op-7", d); !errors.Is(err, exception.ErrInvalid) {
+		if _, err := v.x.Open(ctx, exception.By{CommandID: "o-" + name, Actor: "op-7"}, d); !errors.Is(err, exception.ErrInvalid) {
 			t.Errorf("%s: %v; want ErrInvalidException", name, err)
 		}
 	}
@@ -309,27 +309,27 @@ func TestExceptionInputErrors(t *testing.T) {
 		"substitution without lot": {Decision: exception.DispositionSubstitute, Rationale: "r"},
 		"substitute on a redo":     {Decision: exception.DispositionRedo, Rationale: "r", Substitute: "L8"},
 	} {
-		if _, err := v.x.Disposition(ctx, "d-"+name, "qa-4", "DEV-9", d); !errors.Is(err, exception.ErrInvalid) {
+		if _, err := v.x.Disposition(ctx, exception.By{CommandID: "d-" + name, Actor: "qa-4"}, "DEV-9", d); !errors.Is(err, exception.ErrInvalid) {
 			t.Errorf("disposition %s: %v; want ErrInvalidException", name, err)
 		}
 	}
-	if _, err := v.x.Reject(ctx, "r", "qa-3", "DEV-9", ""); !errors.Is(err, exception.ErrInvalid) {
+	if _, err := v.x.Reject(ctx, exception.By{CommandID: "r", Actor: "qa-3"}, "DEV-9", ""); !errors.Is(err, exception.ErrInvalid) {
 		t.Errorf("reject without reason: %v", err)
 	}
-	if _, err := v.x.AttachCAPA(ctx, "c", "qa-3", "DEV-9", ""); !errors.Is(err, exception.ErrInvalid) {
+	if _, err := v.x.AttachCAPA(ctx, exception.By{CommandID: "c", Actor: "qa-3"}, "DEV-9", ""); !errors.Is(err, exception.ErrInvalid) {
 		t.Errorf("empty CAPA: %v", err)
 	}
 	for name, h := range map[string]exception.Hold{
 		"no target": {ID: "L7", Reason: "r"}, "no id": {Target: exception.HoldLot, Reason: "r"}, "no reason": {Target: exception.HoldLot, ID: "L7"},
 	} {
-		if _, err := v.x.PlaceHold(ctx, "h-"+name, "qa-3", h); !errors.Is(err, exception.ErrInvalid) {
+		if _, err := v.x.PlaceHold(ctx, exception.By{CommandID: "h-" + name, Actor: "qa-3"}, h); !errors.Is(err, exception.ErrInvalid) {
 			t.Errorf("hold %s: %v; want ErrInvalidException", name, err)
 		}
 	}
 	if _, err := v.x.Apply(ctx, exception.Rule{Name: "x"}, mes.Request{}, nil, nil); !errors.Is(err, exception.ErrInvalid) {
 		t.Errorf("rule without codes: %v", err)
 	}
-	if _, err := v.x.Approve(ctx, "a", "qa-3", "DEV-9", mes.Sign{Challenge: full("qa-3")}); !errors.Is(err, exception.ErrNotFound) {
+	if _, err := v.x.Approve(ctx, exception.By{CommandID: "a", Actor: "qa-3"}, "DEV-9", mes.Sign{Challenge: full("qa-3")}); !errors.Is(err, exception.ErrNotFound) {
 		t.Errorf("approving an unknown exception: %v; want ErrExceptionNotFound", err)
 	}
 	for _, stream := range []string{event.ExceptionStream("DEV-9"), "batch-B42"} {
@@ -361,28 +361,28 @@ func TestHolds(t *testing.T) {
 				Refs: map[string]string{"lot": "L7", "scale": "SC-01"}, Evidence: []gate.Evidence{scan("L7")}})
 			return err
 		}
-		must[*mes.Outcome](t)(v.x.PlaceHold(ctx, "hold-lot", "qa-3", exception.Hold{Target: exception.HoldLot, ID: "L7", Reason: "supplier complaint", Exception: "DEV-3"}))
+		must[*mes.Outcome](t)(v.x.PlaceHold(ctx, exception.By{CommandID: "hold-lot", Actor: "qa-3"}, exception.Hold{Target: exception.HoldLot, ID: "L7", Reason: "supplier complaint", Exception: "DEV-3"}))
 		if err := start("B1"); !hasDenialCode(err, gate.CodeLotOnHold) {
 			t.Errorf("start with the lot held: %v; want %s", err, gate.CodeLotOnHold)
 		}
-		must[*mes.Outcome](t)(v.x.ReleaseHold(ctx, "unhold-lot", "qa-3", exception.Hold{Target: exception.HoldLot, ID: "L7", Reason: "complaint unfounded"}))
-		must[*mes.Outcome](t)(v.x.PlaceHold(ctx, "hold-scale", "sv-1", exception.Hold{Target: exception.HoldEquipment, ID: "SC-01", Reason: "drifting"}))
+		must[*mes.Outcome](t)(v.x.ReleaseHold(ctx, exception.By{CommandID: "unhold-lot", Actor: "qa-3"}, exception.Hold{Target: exception.HoldLot, ID: "L7", Reason: "complaint unfounded"}))
+		must[*mes.Outcome](t)(v.x.PlaceHold(ctx, exception.By{CommandID: "hold-scale", Actor: "sv-1"}, exception.Hold{Target: exception.HoldEquipment, ID: "SC-01", Reason: "drifting"}))
 		if err := start("B2"); !hasDenialCode(err, gate.CodeEquipmentUnavailable) {
 			t.Errorf("start with the scale held: %v; want %s", err, gate.CodeEquipmentUnavailable)
 		}
-		must[*mes.Outcome](t)(v.x.ReleaseHold(ctx, "unhold-scale", "sv-1", exception.Hold{Target: exception.HoldEquipment, ID: "SC-01", Reason: "recalibrated"}))
+		must[*mes.Outcome](t)(v.x.ReleaseHold(ctx, exception.By{CommandID: "unhold-scale", Actor: "sv-1"}, exception.Hold{Target: exception.HoldEquipment, ID: "SC-01", Reason: "recalibrated"}))
 		if err := start("B3"); err != nil {
 			t.Errorf("start with the holds released: %v", err)
 		}
 		v.startBatch(t, "batch-B42")
-		must[*mes.Outcome](t)(v.x.PlaceHold(ctx, "hold-batch", "qa-3", exception.Hold{Target: exception.HoldBatch, ID: "batch-B42", Reason: "pending lab result"}))
+		must[*mes.Outcome](t)(v.x.PlaceHold(ctx, exception.By{CommandID: "hold-batch", Actor: "qa-3"}, exception.Hold{Target: exception.HoldBatch, ID: "batch-B42", Reason: "pending lab result"}))
 		if st := v.state(t, v.batch, "batch-B42", ""); st != mes.BatchHeld {
 			t.Errorf("batch %s; want held", st)
 		}
-		if _, err := v.x.PlaceHold(ctx, "hold-batch-2", "qa-3", exception.Hold{Target: exception.HoldBatch, ID: "batch-B42", Reason: "again"}); !errors.Is(err, mes.ErrIllegalTransition) {
+		if _, err := v.x.PlaceHold(ctx, exception.By{CommandID: "hold-batch-2", Actor: "qa-3"}, exception.Hold{Target: exception.HoldBatch, ID: "batch-B42", Reason: "again"}); !errors.Is(err, mes.ErrIllegalTransition) {
 			t.Errorf("holding a held batch: %v; want an illegal transition", err)
 		}
-		must[*mes.Outcome](t)(v.x.ReleaseHold(ctx, "unhold-batch", "qa-3", exception.Hold{Target: exception.HoldBatch, ID: "batch-B42", Reason: "result in"}))
+		must[*mes.Outcome](t)(v.x.ReleaseHold(ctx, exception.By{CommandID: "unhold-batch", Actor: "qa-3"}, exception.Hold{Target: exception.HoldBatch, ID: "batch-B42", Reason: "result in"}))
 		if st := v.state(t, v.batch, "batch-B42", ""); st != mes.BatchInProgress {
 			t.Errorf("batch %s; want in-progress", st)
 		}
@@ -462,7 +462,7 @@ func TestExceptionStepBlock(t *testing.T) {
 	v := newExcEnv(t, memory.New(&memory.Config{Clock: func() time.Time { return now }}))
 	step := must[*mes.Model](t)(mes.StepLifecycle())
 	v.exec(t, mes.Request{ID: "s10-start", Model: step, Subject: "batch-B42", Step: "S10", Command: mes.CmdStart, Actor: "op-7"})
-	opened, err := v.x.Open(ctx, "open-1", "op-7", exception.Deviation{ID: "DEV-1", Summary: "wrong container", Subject: "batch-B42", Step: "S10",
+	opened, err := v.x.Open(ctx, exception.By{CommandID: "open-1", Actor: "op-7"}, exception.Deviation{ID: "DEV-1", Summary: "wrong container", Subject: "batch-B42", Step: "S10",
 		Source: exception.SourceDevice, Consequence: exception.ConsequenceBlock})
 	if err != nil || opened.Consequence == nil || opened.Consequence.To != mes.StepBlocked {
 		t.Fatalf("open: %+v, %v; want the step blocked", opened, err)
@@ -470,21 +470,21 @@ func TestExceptionStepBlock(t *testing.T) {
 	if _, err := v.e.Execute(ctx, mes.Request{ID: "s10-complete", Model: step, Subject: "batch-B42", Step: "S10", Command: mes.CmdComplete, Actor: "op-7"}); !errors.Is(err, mes.ErrIllegalTransition) {
 		t.Errorf("completing a blocked step: %v", err)
 	}
-	if _, err := v.x.Resume(ctx, "resume-0", "op-7", "DEV-1"); !errors.Is(err, exception.ErrNotResumable) {
+	if _, err := v.x.Resume(ctx, exception.By{CommandID: "resume-0", Actor: "op-7"}, "DEV-1"); !errors.Is(err, exception.ErrNotResumable) {
 		t.Errorf("resuming with the deviation open: %v; want ErrNotResumable", err)
 	}
-	must[*mes.Outcome](t)(v.x.Disposition(ctx, "disp-1", "qa-4", "DEV-1", exception.Disposition{Decision: exception.DispositionRedo, Rationale: "use the right container"}))
-	must[*mes.Outcome](t)(v.x.Approve(ctx, "appr-1", "qa-3", "DEV-1", mes.Sign{Challenge: full("qa-3")}))
-	if _, err := v.x.Resume(ctx, "resume-1", "sv-1", "DEV-1"); !hasDenialCode(err, mes.CodeContextOperator) {
+	must[*mes.Outcome](t)(v.x.Disposition(ctx, exception.By{CommandID: "disp-1", Actor: "qa-4"}, "DEV-1", exception.Disposition{Decision: exception.DispositionRedo, Rationale: "use the right container"}))
+	must[*mes.Outcome](t)(v.x.Approve(ctx, exception.By{CommandID: "appr-1", Actor: "qa-3"}, "DEV-1", mes.Sign{Challenge: full("qa-3")}))
+	if _, err := v.x.Resume(ctx, exception.By{CommandID: "resume-1", Actor: "sv-1"}, "DEV-1"); !hasDenialCode(err, mes.CodeContextOperator) {
 		t.Errorf("resume by another person: %v; want %s", err, mes.CodeContextOperator)
 	}
-	if out, err := v.x.Resume(ctx, "resume-2", "op-7", "DEV-1"); err != nil || out.To != mes.StepInProgress {
+	if out, err := v.x.Resume(ctx, exception.By{CommandID: "resume-2", Actor: "op-7"}, "DEV-1"); err != nil || out.To != mes.StepInProgress {
 		t.Fatalf("resume by the operator: %+v, %v", out, err)
 	}
-	if out, err := v.x.Resume(ctx, "resume-2", "op-7", "DEV-1"); err != nil || !out.Replayed {
+	if out, err := v.x.Resume(ctx, exception.By{CommandID: "resume-2", Actor: "op-7"}, "DEV-1"); err != nil || !out.Replayed {
 		t.Errorf("resume again: %+v, %v; want it replayed", out, err)
 	}
-	if _, err := v.x.Resume(ctx, "resume-3", "op-7", "DEV-1"); !errors.Is(err, exception.ErrNotResumable) {
+	if _, err := v.x.Resume(ctx, exception.By{CommandID: "resume-3", Actor: "op-7"}, "DEV-1"); !errors.Is(err, exception.ErrNotResumable) {
 		t.Errorf("resuming a running step: %v; want ErrNotResumable", err)
 	}
 }
@@ -496,7 +496,7 @@ func TestExceptionConsequenceNotApplied(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	v := newExcEnv(t, memory.New(&memory.Config{Clock: func() time.Time { return now }}))
-	opened, err := v.x.Open(ctx, "open-1", "qa-3", exception.Deviation{ID: "DEV-1", Summary: "late", Subject: "batch-B42", Consequence: exception.ConsequenceHold})
+	opened, err := v.x.Open(ctx, exception.By{CommandID: "open-1", Actor: "qa-3"}, exception.Deviation{ID: "DEV-1", Summary: "late", Subject: "batch-B42", Consequence: exception.ConsequenceHold})
 	if err != nil || opened.Consequence != nil || !strings.Contains(opened.NotApplied, `"planned"`) {
 		t.Fatalf("open on a planned batch: %+v, %v; want the hold not applied, saying the batch is planned", opened, err)
 	}
@@ -525,8 +525,8 @@ func TestExceptionOpenedByOverride(t *testing.T) {
 	if x.Source != exception.SourceOverride || x.State != exception.StateOpen || x.Subject != "batch-B42" {
 		t.Fatalf("override exception %+v", x)
 	}
-	must[*mes.Outcome](t)(v.x.Disposition(ctx, "disp-1", "qa-4", x.ID, exception.Disposition{Decision: exception.DispositionUseAsIs, Rationale: "hold lifted by QA"}))
-	must[*mes.Outcome](t)(v.x.Approve(ctx, "appr-1", "qa-3", x.ID, mes.Sign{Challenge: full("qa-3")}))
+	must[*mes.Outcome](t)(v.x.Disposition(ctx, exception.By{CommandID: "disp-1", Actor: "qa-4"}, x.ID, exception.Disposition{Decision: exception.DispositionUseAsIs, Rationale: "hold lifted by QA"}))
+	must[*mes.Outcome](t)(v.x.Approve(ctx, exception.By{CommandID: "appr-1", Actor: "qa-3"}, x.ID, mes.Sign{Challenge: full("qa-3")}))
 	if got := v.openIDs(t, "batch-B42"); len(got) != 0 {
 		t.Errorf("open exceptions %v; want none", got)
 	}
@@ -551,7 +551,7 @@ func TestExceptionMarkerRetried(t *testing.T) {
 	})
 	model := must[*mes.Model](t)(exception.Model([]string{"qa"}, mes.WithGates(interloper)))
 	x := must[*exception.Service](t)(exception.New(v.e, &exception.Config{Model: model}))
-	if _, err := x.Open(ctx, "open-1", "op-7", exception.Deviation{ID: "DEV-1", Summary: "s", Subject: "batch-B42"}); err != nil {
+	if _, err := x.Open(ctx, exception.By{CommandID: "open-1", Actor: "op-7"}, exception.Deviation{ID: "DEV-1", Summary: "s", Subject: "batch-B42"}); err != nil {
 		t.Fatalf("open: %v", err)
 	}
 	var types []string

@@ -32,12 +32,12 @@ func TestBatchLifecycleOpenException(t *testing.T) {
 		closeB1 := mes.Request{ID: "B1-close", Model: v.batch, Subject: "batch-B1", Command: mes.CmdClose, Actor: "qa-5"}
 		closeExc := func(id string) {
 			t.Helper()
-			must[*mes.Outcome](t)(v.x.Disposition(ctx, "disp-"+id, "qa-4", id, exception.Disposition{Decision: exception.DispositionUseAsIs, Rationale: "no impact"}))
-			must[*mes.Outcome](t)(v.x.Approve(ctx, "appr-"+id, "qa-3", id, mes.Sign{Challenge: full("qa-3")}))
+			must[*mes.Outcome](t)(v.x.Disposition(ctx, exception.By{CommandID: "disp-" + id, Actor: "qa-4"}, id, exception.Disposition{Decision: exception.DispositionUseAsIs, Rationale: "no impact"}))
+			must[*mes.Outcome](t)(v.x.Approve(ctx, exception.By{CommandID: "appr-" + id, Actor: "qa-3"}, id, mes.Sign{Challenge: full("qa-3")}))
 		}
 
 		v.startBatch(t, "batch-B1")
-		must[*exception.Opened](t)(v.x.Open(ctx, "open-DEV-1", "op-7", exception.Deviation{ID: "DEV-1", Summary: "label misprint", Subject: "batch-B1"}))
+		must[*exception.Opened](t)(v.x.Open(ctx, exception.By{CommandID: "open-DEV-1", Actor: "op-7"}, exception.Deviation{ID: "DEV-1", Summary: "label misprint", Subject: "batch-B1"}))
 		// A deviation without a consequence lets production finish...
 		v.exec(t, mes.Request{ID: "B1-complete", Model: v.batch, Subject: "batch-B1", Command: mes.CmdComplete, Actor: "op-7"})
 		// ...but not its verification.
@@ -47,7 +47,7 @@ func TestBatchLifecycleOpenException(t *testing.T) {
 		if out := rr.ok(verify); out.To != mes.BatchVerified {
 			t.Fatalf("verify moved batch-B1 to %s", out.To)
 		}
-		must[*exception.Opened](t)(v.x.Open(ctx, "open-DEV-2", "qa-4", exception.Deviation{ID: "DEV-2", Summary: "record gap", Subject: "batch-B1"}))
+		must[*exception.Opened](t)(v.x.Open(ctx, exception.By{CommandID: "open-DEV-2", Actor: "qa-4"}, exception.Deviation{ID: "DEV-2", Summary: "record gap", Subject: "batch-B1"}))
 		rr.denied(closeB1, gate.CodeExceptionOpen)
 		closeExc("DEV-2")
 		closeB1.ID = "B1-close-again"
@@ -57,13 +57,13 @@ func TestBatchLifecycleOpenException(t *testing.T) {
 
 		// The ISA-88 paths stay open while an exception is.
 		v.startBatch(t, "batch-B2")
-		opened := must[*exception.Opened](t)(v.x.Open(ctx, "open-DEV-3", "qa-3", exception.Deviation{ID: "DEV-3", Summary: "pending lab result",
+		opened := must[*exception.Opened](t)(v.x.Open(ctx, exception.By{CommandID: "open-DEV-3", Actor: "qa-3"}, exception.Deviation{ID: "DEV-3", Summary: "pending lab result",
 			Subject: "batch-B2", Consequence: exception.ConsequenceHold}))
 		if opened.Consequence == nil || opened.Consequence.To != mes.BatchHeld {
 			t.Fatalf("hold consequence %+v (%s); want batch-B2 held", opened.Consequence, opened.NotApplied)
 		}
-		must[*mes.Outcome](t)(v.x.ReleaseHold(ctx, "restart-B2", "qa-3", exception.Hold{Target: exception.HoldBatch, ID: "batch-B2", Reason: "result in"}))
-		must[*mes.Outcome](t)(v.x.PlaceHold(ctx, "hold-B2", "qa-3", exception.Hold{Target: exception.HoldBatch, ID: "batch-B2", Reason: "second look", Exception: "DEV-3"}))
+		must[*mes.Outcome](t)(v.x.ReleaseHold(ctx, exception.By{CommandID: "restart-B2", Actor: "qa-3"}, exception.Hold{Target: exception.HoldBatch, ID: "batch-B2", Reason: "result in"}))
+		must[*mes.Outcome](t)(v.x.PlaceHold(ctx, exception.By{CommandID: "hold-B2", Actor: "qa-3"}, exception.Hold{Target: exception.HoldBatch, ID: "batch-B2", Reason: "second look", Exception: "DEV-3"}))
 		if out := rr.ok(mes.Request{ID: "B2-abort", Model: v.batch, Subject: "batch-B2", Command: mes.CmdAbort, Actor: "sv-1"}); out.To != mes.BatchAborted {
 			t.Fatalf("abort moved batch-B2 to %s", out.To)
 		}
@@ -104,7 +104,7 @@ func TestDeviationBlockWindow(t *testing.T) {
 	v := newExcEnv(t, s)
 	v.startBatch(t, "batch-B1")
 	dev := exception.Deviation{ID: "DEV-1", Summary: "foreign particle", Subject: "batch-B1", Consequence: exception.ConsequenceBlock}
-	if _, err := v.x.Open(ctx, "open-DEV-1", "op-7", dev); !errors.Is(err, errInjected) {
+	if _, err := v.x.Open(ctx, exception.By{CommandID: "open-DEV-1", Actor: "op-7"}, dev); !errors.Is(err, errInjected) {
 		t.Fatalf("open with the block lost: %v; want the injected failure", err)
 	}
 	if ids := v.openIDs(t, "batch-B1"); len(ids) != 1 || ids[0] != "DEV-1" {
@@ -132,12 +132,12 @@ func TestDeviationBlockWindow(t *testing.T) {
 	v.startBatch(t, "batch-B2")
 	dev.ID, dev.Subject = "DEV-2", "batch-B2"
 	s.key = "command/open-DEV-2/block"
-	if _, err := v.x.Open(ctx, "open-DEV-2", "op-7", dev); !errors.Is(err, errInjected) {
+	if _, err := v.x.Open(ctx, exception.By{CommandID: "open-DEV-2", Actor: "op-7"}, dev); !errors.Is(err, errInjected) {
 		t.Fatalf("open with the block lost: %v; want the injected failure", err)
 	}
 	s.key = "" // the store is back
 	for range 2 {
-		opened, err := v.x.Open(ctx, "open-DEV-2", "op-7", dev)
+		opened, err := v.x.Open(ctx, exception.By{CommandID: "open-DEV-2", Actor: "op-7"}, dev)
 		if err != nil || opened.Consequence == nil || opened.Consequence.To != mes.BatchBlocked {
 			t.Fatalf("open again: %+v, %v; want batch-B2 blocked", opened, err)
 		}

@@ -55,13 +55,13 @@ func BenchmarkExceptionOpenToClose(b *testing.B) {
 	for b.Loop() {
 		i++
 		id := fmt.Sprint("DEV-", i)
-		if _, err := v.x.Open(ctx, "open-"+id, "op-7", exception.Deviation{ID: id, Summary: "s", Subject: fmt.Sprint("batch-", i)}); err != nil {
+		if _, err := v.x.Open(ctx, exception.By{CommandID: "open-" + id, Actor: "op-7"}, exception.Deviation{ID: id, Summary: "s", Subject: fmt.Sprint("batch-", i)}); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := v.x.Disposition(ctx, "disp-"+id, "qa-4", id, exception.Disposition{Decision: exception.DispositionUseAsIs, Rationale: "r"}); err != nil {
+		if _, err := v.x.Disposition(ctx, exception.By{CommandID: "disp-" + id, Actor: "qa-4"}, id, exception.Disposition{Decision: exception.DispositionUseAsIs, Rationale: "r"}); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := v.x.Approve(ctx, "appr-"+id, "qa-3", id, mes.Sign{Challenge: full("qa-3")}); err != nil {
+		if _, err := v.x.Approve(ctx, exception.By{CommandID: "appr-" + id, Actor: "qa-3"}, id, mes.Sign{Challenge: full("qa-3")}); err != nil {
 			b.Fatal(err)
 		}
 	}

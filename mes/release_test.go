@@ -113,13 +113,13 @@ func TestBatchEndToEnd(t *testing.T) {
 			t.Errorf("weighing with the deviation open: %v; want %s", err, gate.CodeExceptionOpen)
 		}
 		// Dispositioned, a self-approval refused, approved by a second person.
-		must[*mes.Outcome](t)(v.x.Disposition(ctx, "disp-1", "qa-4", dev, exception.Disposition{Decision: exception.DispositionRedo,
+		must[*mes.Outcome](t)(v.x.Disposition(ctx, exception.By{CommandID: "disp-1", Actor: "qa-4"}, dev, exception.Disposition{Decision: exception.DispositionRedo,
 			Rationale: "weigh again from the same lot; the excess goes back to the lot"}))
-		if _, err := v.x.Approve(ctx, "appr-0", "qa-4", dev, mes.Sign{Challenge: full("qa-4")}); !hasDenialCode(err, mes.CodeSignatureSelf) {
+		if _, err := v.x.Approve(ctx, exception.By{CommandID: "appr-0", Actor: "qa-4"}, dev, mes.Sign{Challenge: full("qa-4")}); !hasDenialCode(err, mes.CodeSignatureSelf) {
 			t.Errorf("self-approval: %v; want %s", err, mes.CodeSignatureSelf)
 		}
-		must[*mes.Outcome](t)(v.x.Approve(ctx, "appr-1", "qa-3", dev, mes.Sign{Challenge: full("qa-3"), Reason: "redo is adequate"}))
-		must[*mes.Outcome](t)(v.x.ReleaseHold(ctx, "unhold-1", "sv-1", exception.Hold{Target: exception.HoldBatch, ID: batch, Reason: "deviation closed", Exception: dev}))
+		must[*mes.Outcome](t)(v.x.Approve(ctx, exception.By{CommandID: "appr-1", Actor: "qa-3"}, dev, mes.Sign{Challenge: full("qa-3"), Reason: "redo is adequate"}))
+		must[*mes.Outcome](t)(v.x.ReleaseHold(ctx, exception.By{CommandID: "unhold-1", Actor: "sv-1"}, exception.Hold{Target: exception.HoldBatch, ID: batch, Reason: "deviation closed", Exception: dev}))
 
 		// Weighed again, in tolerance, and verified by a second person.
 		v.exec(t, weighing("s10-c3", "12.49"))
@@ -227,7 +227,7 @@ func TestReleaseDeniedWithOpenException(t *testing.T) {
 		if n := len(mes.VerifySignatures(v.load(t, "batch-B42"), v.pub)); n != 0 {
 			t.Errorf("a denied release left %d signatures", n)
 		}
-		must[*mes.Outcome](t)(v.x.Approve(ctx, "appr-1", "qa-3", "DEV-1", mes.Sign{Challenge: full("qa-3")}))
+		must[*mes.Outcome](t)(v.x.Approve(ctx, exception.By{CommandID: "appr-1", Actor: "qa-3"}, "DEV-1", mes.Sign{Challenge: full("qa-3")}))
 		if out, err := v.e.Execute(ctx, releaseReq("rel-2")); err != nil || out.To != release.Released {
 			t.Fatalf("release with DEV-1 closed: %+v, %v", out, err)
 		}
@@ -256,8 +256,8 @@ func TestReadinessBlockers(t *testing.T) {
 		Data: json.RawMessage(`{"containers":4}`), Consume: []event.Consumption{{Lot: "L7", Quantity: decimalOf(t, "2"), Unit: "kg"}}})
 	completed := lastRecord(v.load(t, b)).Version
 	v.exec(t, mes.Request{ID: "s30-start", Model: plain, Subject: b, Step: "S30", Command: mes.CmdStart, Actor: "op-7"})
-	must[*exception.Opened](t)(v.x.Open(ctx, "open-1", "op-7", exception.Deviation{ID: "DEV-1", Summary: "label misprint", Subject: b}))
-	must[*mes.Outcome](t)(v.x.PlaceHold(ctx, "hold-L7", "qa-3", exception.Hold{Target: exception.HoldLot, ID: "L7", Reason: "supplier complaint"}))
+	must[*exception.Opened](t)(v.x.Open(ctx, exception.By{CommandID: "open-1", Actor: "op-7"}, exception.Deviation{ID: "DEV-1", Summary: "label misprint", Subject: b}))
+	must[*mes.Outcome](t)(v.x.PlaceHold(ctx, exception.By{CommandID: "hold-L7", Actor: "qa-3"}, exception.Hold{Target: exception.HoldLot, ID: "L7", Reason: "supplier complaint"}))
 	cm := must[*correction.Model](t)(correction.NewModel(correction.Policy{Roles: []string{"supervisor"}, ReviewerRoles: []string{"qa"}}))
 	corr := must[*mes.Outcome](t)(correction.Correct(ctx, v.e, correction.Correction{ID: "corr-1", Model: cm, Subject: b, Corrects: completed, Name: "containers",
 		New: correction.JSONValue(json.RawMessage(`5`)), Reason: "miscounted", Actor: "sv-1"}))
@@ -286,7 +286,7 @@ func TestReadinessBlockers(t *testing.T) {
 		t.Errorf("readiness (-want +got):\n%s", d)
 	}
 	// A held batch says so.
-	must[*mes.Outcome](t)(v.x.PlaceHold(ctx, "hold-b", "qa-3", exception.Hold{Target: exception.HoldBatch, ID: b, Reason: "lab result pending"}))
+	must[*mes.Outcome](t)(v.x.PlaceHold(ctx, exception.By{CommandID: "hold-b", Actor: "qa-3"}, exception.Hold{Target: exception.HoldBatch, ID: b, Reason: "lab result pending"}))
 	got = must[*release.Verdict](t)(release.Readiness(ctx, v.s, b, cfg))
 	if got.Ready || got.Blocking[0].Code != release.CodeBatchHeld {
 		t.Errorf("first blocker %+v; want the hold", got.Blocking[0])

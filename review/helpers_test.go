@@ -246,7 +246,7 @@ func (p *plant) version(stream string) int64 {
 // marker on the batch.
 func (p *plant) openException(batch, id, summary, actor string) audit.Record {
 	p.tb.Helper()
-	opened, err := p.x.Open(context.Background(), "open-"+id, actor, exception.Deviation{ID: id, Summary: summary, Subject: batch})
+	opened, err := p.x.Open(context.Background(), exception.By{CommandID: "open-" + id, Actor: actor}, exception.Deviation{ID: id, Summary: summary, Subject: batch})
 	if err != nil {
 		p.tb.Fatalf("open %s: %v", id, err)
 	}
@@ -267,8 +267,7 @@ func markerIn(tb testing.TB, recs []audit.Record, batch string) audit.Record {
 // disposition records a disposition of exception id by sv-1.
 func (p *plant) disposition(id string, decision exception.DispositionKind, rationale, substitute string) {
 	p.tb.Helper()
-	if _, err := p.x.Disposition(context.Background(), "disposition-"+id, "sv-1", id,
-		exception.Disposition{Decision: decision, Rationale: rationale, Substitute: substitute}); err != nil {
+	if _, err := p.x.Disposition(context.Background(), exception.By{CommandID: "disposition-" + id, Actor: "sv-1"}, id, exception.Disposition{Decision: decision, Rationale: rationale, Substitute: substitute}); err != nil {
 		p.tb.Fatalf("disposition of %s: %v", id, err)
 	}
 }
@@ -277,7 +276,7 @@ func (p *plant) disposition(id string, decision exception.DispositionKind, ratio
 // which closes it.
 func (p *plant) approve(id string) {
 	p.tb.Helper()
-	if _, err := p.x.Approve(context.Background(), "approve-"+id, "qa-3", id, sign("qa-3", "", "disposition is justified")); err != nil {
+	if _, err := p.x.Approve(context.Background(), exception.By{CommandID: "approve-" + id, Actor: "qa-3"}, id, sign("qa-3", "", "disposition is justified")); err != nil {
 		p.tb.Fatalf("approve %s: %v", id, err)
 	}
 }
@@ -359,7 +358,7 @@ func (p *plant) exceptional(batch string) []injected {
 	oot := "oot-" + req.ID
 	p.disposition(oot, exception.DispositionRedo, "reweigh on the calibrated scale", "")
 	p.approve(oot)
-	if _, err := p.x.Resume(ctx, id("S40-resume"), "op-7", oot); err != nil {
+	if _, err := p.x.Resume(ctx, exception.By{CommandID: id("S40-resume"), Actor: "op-7"}, oot); err != nil {
 		p.tb.Fatalf("resume S40: %v", err)
 	}
 	req.ID, req.Evidence = id("S40-complete-2"), []gate.Evidence{weight(p.tb, "12.50")}

@@ -93,7 +93,8 @@ func (x *Service) holdRequest(commandID, actor string, h Hold, place bool) (mes.
 // and otherwise what Engine.Execute returns: a denial when the model does
 // not permit a hold in the thing's state (a lot in quarantine, a batch that
 // is not running, one already held).
-func (x *Service) PlaceHold(ctx context.Context, commandID, actor string, h Hold) (*mes.Outcome, error) {
+func (x *Service) PlaceHold(ctx context.Context, by By, h Hold) (*mes.Outcome, error) {
+	commandID, actor := by.CommandID, by.Actor
 	req, err := x.holdRequest(commandID, actor, h, true)
 	if err != nil {
 		return nil, err
@@ -104,7 +105,8 @@ func (x *Service) PlaceHold(ctx context.Context, commandID, actor string, h Hold
 // ReleaseHold releases the hold h names, by actor: a lot's hold, a batch's
 // (it restarts), or equipment's (it returns to service). Errors as
 // PlaceHold.
-func (x *Service) ReleaseHold(ctx context.Context, commandID, actor string, h Hold) (*mes.Outcome, error) {
+func (x *Service) ReleaseHold(ctx context.Context, by By, h Hold) (*mes.Outcome, error) {
+	commandID, actor := by.CommandID, by.Actor
 	req, err := x.holdRequest(commandID, actor, h, false)
 	if err != nil {
 		return nil, err

@@ -82,7 +82,7 @@ func (x *Service) Apply(ctx context.Context, rule Rule, req mes.Request, out *me
 		return nil, fmt.Errorf("exception: encode rule %s: %w", rule.Name, merr)
 	}
 	id := rule.Name + "-" + req.ID
-	return x.Open(ctx, "open-"+id, req.Actor, Deviation{
+	return x.Open(ctx, By{CommandID: "open-" + id, Actor: req.Actor}, Deviation{
 		ID: id, Kind: rule.Kind, Summary: fmt.Sprintf("%s of %s denied: %s", req.Command, req.Scope(), strings.Join(msgs, "; ")),
 		Subject: req.Subject, Step: req.Step, Source: SourceRule, Consequence: rule.Consequence,
 		Cause: causeOf(out), Evidence: req.Evidence, Refs: req.Refs, Details: details,

@@ -240,6 +240,13 @@ func (d *Deviation) normalize() error {
 	return nil
 }
 
+// By names a command given to the Service: its id, which makes a retry
+// safe (the same id has one effect and one record), and who gives it.
+type By struct {
+	CommandID string
+	Actor     string
+}
+
 // Opened is what opening an exception did.
 type Opened struct {
 	// Exception is the opening: its records are the exception stream's
@@ -264,7 +271,8 @@ type Opened struct {
 // consequence's *DeniedError: the exception stays open. Any other error
 // means nothing was decided after the step that failed; submitting the same
 // commandID again completes what is left, once.
-func (x *Service) Open(ctx context.Context, commandID, actor string, d Deviation) (*Opened, error) {
+func (x *Service) Open(ctx context.Context, by By, d Deviation) (*Opened, error) {
+	commandID, actor := by.CommandID, by.Actor
 	if err := d.normalize(); err != nil {
 		return nil, err
 	}
@@ -375,7 +383,8 @@ func (x *Service) withMarker(ctx context.Context, req mes.Request, subject strin
 // recorded), and otherwise what Engine.Execute returns: a denial when the
 // exception is not open (no exception, one dispositioned already, or
 // closed).
-func (x *Service) Disposition(ctx context.Context, commandID, actor, id string, d Disposition) (*mes.Outcome, error) {
+func (x *Service) Disposition(ctx context.Context, by By, id string, d Disposition) (*mes.Outcome, error) {
+	commandID, actor := by.CommandID, by.Actor
 	if err := d.validate(); err != nil {
 		return nil, err
 	}
@@ -391,7 +400,8 @@ func (x *Service) Disposition(ctx context.Context, commandID, actor, id string, 
 // reason: the exception is open again and needs another disposition. The
 // default model denies it unless actor holds an approver role. It returns
 // an error matching ErrInvalid when reason is empty.
-func (x *Service) Reject(ctx context.Context, commandID, actor, id, reason string) (*mes.Outcome, error) {
+func (x *Service) Reject(ctx context.Context, by By, id, reason string) (*mes.Outcome, error) {
+	commandID, actor := by.CommandID, by.Actor
 	if reason == "" {
 		return nil, &InputError{What: "rejection", Problems: []string{"the reason is empty"}}
 	}
@@ -406,7 +416,8 @@ func (x *Service) Reject(ctx context.Context, commandID, actor, id, reason strin
 // AttachCAPA attaches the reference of a CAPA record to exception id, by
 // actor, open or closed. It returns an error matching ErrInvalid
 // when capa is empty.
-func (x *Service) AttachCAPA(ctx context.Context, commandID, actor, id, capa string) (*mes.Outcome, error) {
+func (x *Service) AttachCAPA(ctx context.Context, by By, id, capa string) (*mes.Outcome, error) {
+	commandID, actor := by.CommandID, by.Actor
 	if capa == "" {
 		return nil, &InputError{What: "CAPA reference", Problems: []string{"the reference is empty"}}
 	}
@@ -431,7 +442,8 @@ func (x *Service) AttachCAPA(ctx context.Context, commandID, actor, id, capa str
 // It returns an error matching ErrNotFound when the exception
 // was never opened, and then records nothing; otherwise what
 // Engine.Execute returns.
-func (x *Service) Approve(ctx context.Context, commandID, actor, id string, sign mes.Sign) (*mes.Outcome, error) {
+func (x *Service) Approve(ctx context.Context, by By, id string, sign mes.Sign) (*mes.Outcome, error) {
+	commandID, actor := by.CommandID, by.Actor
 	exc, err := x.Get(ctx, id)
 	if err != nil {
 		return nil, err
@@ -473,7 +485,8 @@ func (e *NotResumableError) Unwrap() error { return ErrNotResumable }
 // not block, is not closed, others are open, or the model does not permit
 // unblocking in the current state; ErrNotFound when it was never
 // opened; otherwise what Engine.Execute returns.
-func (x *Service) Resume(ctx context.Context, commandID, actor, id string) (*mes.Outcome, error) {
+func (x *Service) Resume(ctx context.Context, by By, id string) (*mes.Outcome, error) {
+	commandID, actor := by.CommandID, by.Actor
 	exc, err := x.Get(ctx, id)
 	if err != nil {
 		return nil, err

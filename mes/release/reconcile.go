@@ -290,7 +290,7 @@ func ReconcileBatch(ctx context.Context, x *exception.Service, req BatchReconcil
 	for i, d := range r.Discrepancies {
 		msgs[i] = d.Message
 	}
-	opened, err := x.Open(ctx, commandID, actor, exception.Deviation{
+	opened, err := x.Open(ctx, exception.By{CommandID: commandID, Actor: actor}, exception.Deviation{
 		ID: "reconcile-" + commandID, Kind: exception.KindDeviation, Summary: "reconciliation failed: " + strings.Join(msgs, "; "),
 		Subject: batch, Source: exception.SourceRule, Consequence: c, Evidence: evidence, Details: details,
 	})
