@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/interlock-mes/interlock/mes/lifecycle"
+
 	"github.com/interlock-mes/interlock/mes"
 
 	"github.com/interlock-mes/interlock/audit"
@@ -49,15 +51,15 @@ func newWeighing(tb testing.TB) weighing {
 		return gate.Tolerance{Target: decimalOf(tb, "12.50"), Below: decimalOf(tb, s), Above: decimalOf(tb, s), Unit: "kg", Bounds: gate.Inclusive}
 	}
 	weigh := must[*mes.Model](tb)(mes.NewModel("weigh-step", 1).
-		States(mes.StepPending, mes.StepInProgress, mes.StepComplete).Initial(mes.StepPending).Final(mes.StepComplete).
-		Permit(mes.StepPending, mes.CmdStart, mes.StepInProgress, mes.Recording("step.started"), mes.WithGates(
+		States(lifecycle.StepPending, lifecycle.StepInProgress, lifecycle.StepComplete).Initial(lifecycle.StepPending).Final(lifecycle.StepComplete).
+		Permit(lifecycle.StepPending, mes.CmdStart, lifecycle.StepInProgress, mes.Recording("step.started"), mes.WithGates(
 			g(gate.RequireRole("operator")),
 			g(gate.TrainingCurrent("dispensing")),
 			g(gate.EquipmentReady(gate.FromRef("scale"))),
 			g(gate.LotUsable(gate.FromRef("lot"), "API-100")),
 			g(gate.EvidencePresent("lot-scan", gate.FromRef("lot"))),
 		)).
-		Permit(mes.StepInProgress, mes.CmdComplete, mes.StepComplete, mes.Recording("step.completed"),
+		Permit(lifecycle.StepInProgress, mes.CmdComplete, lifecycle.StepComplete, mes.Recording("step.completed"),
 			mes.WithEvidence(mes.EvidenceRequirement{Name: "net-weight", Sources: []gate.Source{gate.SourceDevice}}),
 			mes.WithGates(
 				g(gate.WithinTolerance("net-weight", d("0.05"))),
@@ -67,8 +69,8 @@ func newWeighing(tb testing.TB) weighing {
 			)).
 		Build())
 	mix := must[*mes.Model](tb)(mes.NewModel("mix-step", 1).
-		States(mes.StepPending, mes.StepInProgress).Initial(mes.StepPending).Final(mes.StepInProgress).
-		Permit(mes.StepPending, mes.CmdStart, mes.StepInProgress, mes.Recording("step.started"), mes.WithGates(
+		States(lifecycle.StepPending, lifecycle.StepInProgress).Initial(lifecycle.StepPending).Final(lifecycle.StepInProgress).
+		Permit(lifecycle.StepPending, mes.CmdStart, lifecycle.StepInProgress, mes.Recording("step.started"), mes.WithGates(
 			g(gate.PriorSteps([]gate.StepState{gate.StepComplete, gate.StepVerified}, "S10")),
 		)).
 		Build())
@@ -298,7 +300,7 @@ func TestDispenseOnBothStores(t *testing.T) {
 		out, err := run(mes.Request{ID: "c1", Subject: "batch-B42", Step: "S10", Command: mes.CmdComplete, Actor: "op-7",
 			Refs: map[string]string{"lot": "L7", "scale": "SC-01"}, Evidence: []gate.Evidence{weight(t, "12.48", gate.SourceDevice, true)},
 			Consume: []event.Consumption{{Lot: "L7", Quantity: decimalOf(t, "12.48"), Unit: "kg"}}})
-		if err != nil || out.To != mes.StepComplete {
+		if err != nil || out.To != lifecycle.StepComplete {
 			t.Fatalf("complete: %+v, %v", out, err)
 		}
 		if len(out.Records) != 2 || out.Records[1].Stream != event.LotStream("L7") || out.Records[1].Type != event.LotConsumed {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/interlock-mes/interlock/mes/lifecycle"
+
 	"github.com/interlock-mes/interlock/mes"
 
 	"github.com/interlock-mes/interlock/event"
@@ -69,7 +71,7 @@ func TestStaleSubjectReplays(t *testing.T) {
 			t.Fatal(err)
 		}
 		again, err := b.Execute(ctx, complete)
-		if err != nil || !again.Replayed || again.To != mes.StepComplete || len(again.Records) != 1 || again.Records[0].Hash != first.Records[0].Hash {
+		if err != nil || !again.Replayed || again.To != lifecycle.StepComplete || len(again.Records) != 1 || again.Records[0].Hash != first.Records[0].Hash {
 			t.Fatalf("resubmitted to b: %+v, %v; want a's outcome replayed", again, err)
 		}
 		_, err = b.Execute(ctx, mes.Request{ID: "complete-2", Model: m, Subject: "batch-B42", Step: "S10", Command: mes.CmdComplete, Actor: "op-7"})

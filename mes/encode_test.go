@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/interlock-mes/interlock/mes/lifecycle"
+
 	"github.com/interlock-mes/interlock/mes"
 
 	"github.com/shopspring/decimal"
@@ -105,11 +107,11 @@ func TestReplayEscapedIDs(t *testing.T) {
 			t.Fatal(err)
 		}
 		out, err := e.Execute(context.Background(), req)
-		if err != nil || !out.Replayed || out.To != mes.StepInProgress {
+		if err != nil || !out.Replayed || out.To != lifecycle.StepInProgress {
 			t.Errorf("resubmitted %q: %+v, %v; want the first outcome replayed", id, out, err)
 		}
 		req.ID, req.Command = id+"-2", mes.CmdComplete
-		if out, err := e.Execute(context.Background(), req); err != nil || out.From != mes.StepInProgress {
+		if out, err := e.Execute(context.Background(), req); err != nil || out.From != lifecycle.StepInProgress {
 			t.Errorf("complete step %q: %+v, %v; want it to fold from in-progress", req.Step, out, err)
 		}
 	}

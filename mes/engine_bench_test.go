@@ -7,6 +7,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/interlock-mes/interlock/mes/lifecycle"
+
 	"github.com/interlock-mes/interlock/mes"
 
 	"github.com/interlock-mes/interlock/event"
@@ -95,8 +97,8 @@ func (r *recordingStore) Append(ctx context.Context, req storage.AppendRequest) 
 func benchTransitionModel(tb testing.TB) *mes.Model {
 	m := must[gate.Gate](tb)
 	return must[*mes.Model](tb)(mes.NewModel("dispense", 1).
-		States(mes.BatchReady, mes.BatchInProgress).Initial(mes.BatchReady).Final(mes.BatchInProgress).
-		Permit(mes.BatchReady, mes.CmdStart, mes.BatchInProgress, mes.Recording("batch.started"),
+		States(lifecycle.BatchReady, lifecycle.BatchInProgress).Initial(lifecycle.BatchReady).Final(lifecycle.BatchInProgress).
+		Permit(lifecycle.BatchReady, mes.CmdStart, lifecycle.BatchInProgress, mes.Recording("batch.started"),
 			mes.WithEvidence(mes.EvidenceRequirement{Name: "lot-scan", Sources: []gate.Source{gate.SourceScanner}}),
 			mes.WithGates(
 				m(gate.RequireRole("operator")),

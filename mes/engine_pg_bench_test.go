@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/interlock-mes/interlock/mes/lifecycle"
+
 	"github.com/interlock-mes/interlock/mes"
 
 	"github.com/interlock-mes/interlock/gate"
@@ -62,7 +64,7 @@ func BenchmarkStepsPostgres8(b *testing.B) {
 				return
 			}
 			out, err := e.Execute(b.Context(), complete(b, batch, step))
-			if err != nil || out.To != mes.StepComplete {
+			if err != nil || out.To != lifecycle.StepComplete {
 				b.Errorf("complete %s %s: %v", batch, step, err)
 				return
 			}
@@ -76,8 +78,8 @@ func benchStepModel(tb testing.TB) *mes.Model {
 	g := must[gate.Gate](tb)
 	tol := gate.Tolerance{Target: decimalOf(tb, "12.50"), Below: decimalOf(tb, "0.05"), Above: decimalOf(tb, "0.05"), Unit: "kg", Bounds: gate.Inclusive}
 	return must[*mes.Model](tb)(mes.NewModel("bench-step", 1).
-		States(mes.StepPending, mes.StepInProgress, mes.StepComplete).Initial(mes.StepPending).Final(mes.StepComplete).
-		Permit(mes.StepPending, mes.CmdStart, mes.StepInProgress, mes.Recording("step.started"),
+		States(lifecycle.StepPending, lifecycle.StepInProgress, lifecycle.StepComplete).Initial(lifecycle.StepPending).Final(lifecycle.StepComplete).
+		Permit(lifecycle.StepPending, mes.CmdStart, lifecycle.StepInProgress, mes.Recording("step.started"),
 			mes.WithEvidence(mes.EvidenceRequirement{Name: "lot-scan", Sources: []gate.Source{gate.SourceScanner}}),
 			mes.WithGates(
 				g(gate.RequireRole("operator")),
@@ -86,7 +88,7 @@ func benchStepModel(tb testing.TB) *mes.Model {
 				g(gate.LotUsable(gate.FromRef("lot"), "API-100")),
 				g(gate.EvidencePresent("lot-scan", gate.FromRef("lot"))),
 			)).
-		Permit(mes.StepInProgress, mes.CmdComplete, mes.StepComplete, mes.Recording("step.completed"),
+		Permit(lifecycle.StepInProgress, mes.CmdComplete, lifecycle.StepComplete, mes.Recording("step.completed"),
 			mes.WithEvidence(mes.EvidenceRequirement{Name: "net-weight", Sources: []gate.Source{gate.SourceDevice}}),
 			mes.WithGates(
 				g(gate.RequireRole("operator")),

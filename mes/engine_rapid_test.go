@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/interlock-mes/interlock/mes/lifecycle"
+
 	"github.com/interlock-mes/interlock/mes"
 
 	"github.com/shopspring/decimal"
@@ -36,7 +38,7 @@ func TestEngineAgainstModel(t *testing.T) {
 			state    mes.State
 			operator string
 		}
-		model := map[string]*step{"batch-B1": {state: mes.StepPending}, "batch-B2": {state: mes.StepPending}}
+		model := map[string]*step{"batch-B1": {state: lifecycle.StepPending}, "batch-B2": {state: lifecycle.StepPending}}
 		remaining := decimal.RequireFromString("50")
 		n := 0
 		rt.Repeat(map[string]func(*rapid.T){
@@ -46,10 +48,10 @@ func TestEngineAgainstModel(t *testing.T) {
 				n++
 				out, err := e.Execute(ctx, mes.Request{ID: fmt.Sprint("cmd-", n), Model: w.weigh, Subject: batch, Step: "S10",
 					Command: mes.CmdStart, Actor: actor, Refs: map[string]string{"lot": "L7", "scale": "SC-01"}, Evidence: []gate.Evidence{scan("L7")}})
-				want := model[batch].state == mes.StepPending && actor == "op-7"
+				want := model[batch].state == lifecycle.StepPending && actor == "op-7"
 				check(rt, s, batch, out, err, want)
 				if want {
-					model[batch] = &step{state: mes.StepInProgress, operator: actor}
+					model[batch] = &step{state: lifecycle.StepInProgress, operator: actor}
 				}
 			},
 			"complete": func(rt *rapid.T) {
@@ -64,11 +66,11 @@ func TestEngineAgainstModel(t *testing.T) {
 					Command: mes.CmdComplete, Actor: actor, Refs: map[string]string{"lot": "L7", "scale": "SC-01"},
 					Evidence: []gate.Evidence{ev}, Consume: []event.Consumption{{Lot: "L7", Quantity: qty, Unit: "kg"}}})
 				st := model[batch]
-				want := st.state == mes.StepInProgress && actor == st.operator &&
+				want := st.state == lifecycle.StepInProgress && actor == st.operator &&
 					src == gate.SourceDevice && !v.LessThan(lower) && !v.GreaterThan(upper) && !qty.GreaterThan(remaining)
 				check(rt, s, batch, out, err, want)
 				if want {
-					st.state = mes.StepComplete
+					st.state = lifecycle.StepComplete
 					remaining = remaining.Sub(qty)
 				}
 			},

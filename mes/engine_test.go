@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/interlock-mes/interlock/mes/lifecycle"
+
 	"github.com/interlock-mes/interlock/mes"
 
 	"github.com/interlock-mes/interlock/event"
@@ -87,10 +89,10 @@ func dispenseModel(tb testing.TB, extra ...gate.Gate) *mes.Model {
 		m(gate.NoOpenException()),
 	}, extra...)
 	b := mes.NewModel("dispense", 1).
-		States(mes.BatchReady, mes.BatchInProgress, mes.BatchComplete).
-		Initial(mes.BatchReady).Final(mes.BatchComplete).
-		Permit(mes.BatchReady, mes.CmdStart, mes.BatchInProgress, mes.WithGates(gates...), mes.Recording("batch.started")).
-		Permit(mes.BatchInProgress, mes.CmdComplete, mes.BatchComplete, mes.Recording("batch.completed"),
+		States(lifecycle.BatchReady, lifecycle.BatchInProgress, lifecycle.BatchComplete).
+		Initial(lifecycle.BatchReady).Final(lifecycle.BatchComplete).
+		Permit(lifecycle.BatchReady, mes.CmdStart, lifecycle.BatchInProgress, mes.WithGates(gates...), mes.Recording("batch.started")).
+		Permit(lifecycle.BatchInProgress, mes.CmdComplete, lifecycle.BatchComplete, mes.Recording("batch.completed"),
 			mes.WithEvidence(mes.EvidenceRequirement{Name: "net-weight", Sources: []gate.Source{gate.SourceDevice}}))
 	return must[*mes.Model](tb)(b.Build())
 }
@@ -121,11 +123,11 @@ func TestExecuteAllowed(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Execute: %v", err)
 	}
-	if !out.Allowed || out.From != mes.BatchReady || out.To != mes.BatchInProgress || len(out.Records) != 1 || out.Records[0].Type != "batch.started" {
+	if !out.Allowed || out.From != lifecycle.BatchReady || out.To != lifecycle.BatchInProgress || len(out.Records) != 1 || out.Records[0].Type != "batch.started" {
 		t.Fatalf("outcome %+v: want an allowed start recorded as batch.started", out)
 	}
 	recs, _ := s.Load(context.Background(), "batch-B42", 1)
-	if st, err := mes.Fold(m, "", recs); err != nil || st != mes.BatchInProgress {
+	if st, err := mes.Fold(m, "", recs); err != nil || st != lifecycle.BatchInProgress {
 		t.Errorf("state after start = %q, %v; want in-progress", st, err)
 	}
 }
@@ -150,7 +152,7 @@ func TestExecuteDeniedByGates(t *testing.T) {
 			t.Errorf("reasons %v lack %s: every failing gate must be recorded", codes, want)
 		}
 	}
-	if out.Allowed || out.To != mes.BatchReady {
+	if out.Allowed || out.To != lifecycle.BatchReady {
 		t.Errorf("outcome %+v: want denied, state unchanged", out)
 	}
 	recs, _ := s.Load(context.Background(), "batch-B42", 1)
@@ -161,7 +163,7 @@ func TestExecuteDeniedByGates(t *testing.T) {
 	if err := json.Unmarshal(recs[0].Payload, &p); err != nil || len(p.Reasons) != len(de.Reasons) {
 		t.Errorf("denied record payload %s: want the %d reasons", recs[0].Payload, len(de.Reasons))
 	}
-	if st, _ := mes.Fold(m, "", recs); st != mes.BatchReady {
+	if st, _ := mes.Fold(m, "", recs); st != lifecycle.BatchReady {
 		t.Errorf("state after a denial = %q, want ready", st)
 	}
 }
@@ -194,7 +196,7 @@ func TestExecuteManualEntryDenied(t *testing.T) {
 		t.Fatalf("manual entry where a device is demanded: error = %v, want a denial", err)
 	}
 	req.ID, req.Evidence[0].Source, req.Evidence[0].Instrument = "cmd-3", gate.SourceDevice, "SC-01"
-	if out, err := e.Execute(ctx, req); err != nil || out.To != mes.BatchComplete {
+	if out, err := e.Execute(ctx, req); err != nil || out.To != lifecycle.BatchComplete {
 		t.Fatalf("device reading: %+v, %v; want complete", out, err)
 	}
 }
@@ -206,7 +208,7 @@ func TestExecuteSameCommandTwice(t *testing.T) {
 	ctx := context.Background()
 	first := must[*mes.Outcome](t)(e.Execute(ctx, startReq(m, "cmd-1", "op-7")))
 	again, err := e.Execute(ctx, startReq(m, "cmd-1", "op-7"))
-	if err != nil || !again.Replayed || !again.Allowed || again.To != mes.BatchInProgress {
+	if err != nil || !again.Replayed || !again.Allowed || again.To != lifecycle.BatchInProgress {
 		t.Fatalf("retry: %+v, %v; want the first outcome, replayed", again, err)
 	}
 	if again.Records[0].Hash != first.Records[0].Hash {

@@ -8,6 +8,8 @@ import (
 	"log"
 	"time"
 
+	"github.com/interlock-mes/interlock/mes/lifecycle"
+
 	"github.com/shopspring/decimal"
 
 	"github.com/interlock-mes/interlock/event"
@@ -48,8 +50,8 @@ func Example() {
 	weighed, _ := gate.PriorSteps([]gate.StepState{gate.StepComplete}, "weigh")
 	step := func(name string, gates ...gate.Gate) *mes.Model {
 		m, err := mes.NewModel(name, 1).
-			States(mes.StepPending, mes.StepComplete).Initial(mes.StepPending).Final(mes.StepComplete).
-			Permit(mes.StepPending, mes.CmdComplete, mes.StepComplete, mes.Recording("step.completed"), mes.WithGates(gates...)).
+			States(lifecycle.StepPending, lifecycle.StepComplete).Initial(lifecycle.StepPending).Final(lifecycle.StepComplete).
+			Permit(lifecycle.StepPending, mes.CmdComplete, lifecycle.StepComplete, mes.Recording("step.completed"), mes.WithGates(gates...)).
 			Build()
 		if err != nil {
 			log.Fatal(err)

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/interlock-mes/interlock/mes/lifecycle"
+
 	"github.com/interlock-mes/interlock/mes/exception"
 
 	"github.com/interlock-mes/interlock/mes"
@@ -139,7 +141,7 @@ func TestExceptionsAgainstModel(t *testing.T) {
 				if !slices.Equal(want, open) && (len(want) > 0 || len(open) > 0) {
 					rt.Fatalf("open on the batch %v; the model says %v", open, want)
 				}
-				verdict := must[*release.Verdict](t)(release.Readiness(ctx, v.s, "batch-B42", &release.Config{Releasable: []mes.State{mes.BatchPlanned}}))
+				verdict := must[*release.Verdict](t)(release.Readiness(ctx, v.s, "batch-B42", &release.Config{Releasable: []mes.State{lifecycle.BatchPlanned}}))
 				var blocking []string
 				for _, b := range verdict.Blocking {
 					if b.Code != release.CodeExceptionOpen {

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/interlock-mes/interlock/mes/lifecycle"
+
 	"github.com/interlock-mes/interlock/mes/exception"
 
 	"github.com/interlock-mes/interlock/mes"
@@ -41,7 +43,7 @@ func newExcEnv(tb testing.TB, s storage.Store) *excEnv {
 		sg.facts.run("person", event.PersonStream(p.id), mes.CmdRegister, map[string]string{"name": p.name})
 		sg.facts.run("person", event.PersonStream(p.id), mes.CmdGrantRole, map[string]string{"role": p.role})
 	}
-	return &excEnv{signing: sg, x: must[*exception.Service](tb)(exception.New(sg.e, nil)), batch: must[*mes.Model](tb)(mes.BatchLifecycle())}
+	return &excEnv{signing: sg, x: must[*exception.Service](tb)(exception.New(sg.e, nil)), batch: must[*mes.Model](tb)(lifecycle.Batch())}
 }
 
 func (v *excEnv) exec(tb testing.TB, req mes.Request) *mes.Outcome {
@@ -136,7 +138,7 @@ func TestExceptionLifecycle(t *testing.T) {
 		if !strings.Contains(string(recs[0].Evidence), "IMG-0042") {
 			t.Errorf("the opening's evidence %s lacks the photo", recs[0].Evidence)
 		}
-		if opened.Consequence == nil || opened.Consequence.To != mes.BatchBlocked || opened.NotApplied != "" {
+		if opened.Consequence == nil || opened.Consequence.To != lifecycle.BatchBlocked || opened.NotApplied != "" {
 			t.Fatalf("consequence %+v (%q): want the batch blocked", opened.Consequence, opened.NotApplied)
 		}
 		if got := v.openIDs(t, "batch-B42"); !slices.Equal(got, []string{"DEV-1"}) {
@@ -168,11 +170,11 @@ func TestExceptionLifecycle(t *testing.T) {
 		if got := v.openIDs(t, "batch-B42"); len(got) != 0 {
 			t.Errorf("open exceptions after closing: %v", got)
 		}
-		if st := v.state(t, v.batch, "batch-B42", ""); st != mes.BatchBlocked {
+		if st := v.state(t, v.batch, "batch-B42", ""); st != lifecycle.BatchBlocked {
 			t.Errorf("batch %s after closing; it stays blocked until a person resumes it", st)
 		}
 		resumed, err := v.x.Resume(ctx, exception.By{CommandID: "resume-1", Actor: "sv-1"}, "DEV-1")
-		if err != nil || resumed.To != mes.BatchInProgress {
+		if err != nil || resumed.To != lifecycle.BatchInProgress {
 			t.Fatalf("resume: %+v, %v", resumed, err)
 		}
 		// Submitting the approval again replays it.
@@ -376,14 +378,14 @@ func TestHolds(t *testing.T) {
 		}
 		v.startBatch(t, "batch-B42")
 		must[*mes.Outcome](t)(v.x.PlaceHold(ctx, exception.By{CommandID: "hold-batch", Actor: "qa-3"}, exception.Hold{Target: exception.HoldBatch, ID: "batch-B42", Reason: "pending lab result"}))
-		if st := v.state(t, v.batch, "batch-B42", ""); st != mes.BatchHeld {
+		if st := v.state(t, v.batch, "batch-B42", ""); st != lifecycle.BatchHeld {
 			t.Errorf("batch %s; want held", st)
 		}
 		if _, err := v.x.PlaceHold(ctx, exception.By{CommandID: "hold-batch-2", Actor: "qa-3"}, exception.Hold{Target: exception.HoldBatch, ID: "batch-B42", Reason: "again"}); !errors.Is(err, mes.ErrIllegalTransition) {
 			t.Errorf("holding a held batch: %v; want an illegal transition", err)
 		}
 		must[*mes.Outcome](t)(v.x.ReleaseHold(ctx, exception.By{CommandID: "unhold-batch", Actor: "qa-3"}, exception.Hold{Target: exception.HoldBatch, ID: "batch-B42", Reason: "result in"}))
-		if st := v.state(t, v.batch, "batch-B42", ""); st != mes.BatchInProgress {
+		if st := v.state(t, v.batch, "batch-B42", ""); st != lifecycle.BatchInProgress {
 			t.Errorf("batch %s; want in-progress", st)
 		}
 		held := v.load(t, event.LotStream("L7"))
@@ -417,7 +419,7 @@ func TestExceptionRuleOutOfTolerance(t *testing.T) {
 		if err != nil || opened == nil {
 			t.Fatalf("apply: %+v, %v", opened, err)
 		}
-		if opened.Consequence == nil || opened.Consequence.To != mes.BatchHeld {
+		if opened.Consequence == nil || opened.Consequence.To != lifecycle.BatchHeld {
 			t.Errorf("consequence %+v (%q); want the batch held", opened.Consequence, opened.NotApplied)
 		}
 		x := must[*exception.Exception](t)(v.x.Get(ctx, "oot-s10-c1"))
@@ -460,11 +462,11 @@ func TestExceptionStepBlock(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	v := newExcEnv(t, memory.New(&memory.Config{Clock: func() time.Time { return now }}))
-	step := must[*mes.Model](t)(mes.StepLifecycle())
+	step := must[*mes.Model](t)(lifecycle.Step())
 	v.exec(t, mes.Request{ID: "s10-start", Model: step, Subject: "batch-B42", Step: "S10", Command: mes.CmdStart, Actor: "op-7"})
 	opened, err := v.x.Open(ctx, exception.By{CommandID: "open-1", Actor: "op-7"}, exception.Deviation{ID: "DEV-1", Summary: "wrong container", Subject: "batch-B42", Step: "S10",
 		Source: exception.SourceDevice, Consequence: exception.ConsequenceBlock})
-	if err != nil || opened.Consequence == nil || opened.Consequence.To != mes.StepBlocked {
+	if err != nil || opened.Consequence == nil || opened.Consequence.To != lifecycle.StepBlocked {
 		t.Fatalf("open: %+v, %v; want the step blocked", opened, err)
 	}
 	if _, err := v.e.Execute(ctx, mes.Request{ID: "s10-complete", Model: step, Subject: "batch-B42", Step: "S10", Command: mes.CmdComplete, Actor: "op-7"}); !errors.Is(err, mes.ErrIllegalTransition) {
@@ -478,7 +480,7 @@ func TestExceptionStepBlock(t *testing.T) {
 	if _, err := v.x.Resume(ctx, exception.By{CommandID: "resume-1", Actor: "sv-1"}, "DEV-1"); !hasDenialCode(err, mes.CodeContextOperator) {
 		t.Errorf("resume by another person: %v; want %s", err, mes.CodeContextOperator)
 	}
-	if out, err := v.x.Resume(ctx, exception.By{CommandID: "resume-2", Actor: "op-7"}, "DEV-1"); err != nil || out.To != mes.StepInProgress {
+	if out, err := v.x.Resume(ctx, exception.By{CommandID: "resume-2", Actor: "op-7"}, "DEV-1"); err != nil || out.To != lifecycle.StepInProgress {
 		t.Fatalf("resume by the operator: %+v, %v", out, err)
 	}
 	if out, err := v.x.Resume(ctx, exception.By{CommandID: "resume-2", Actor: "op-7"}, "DEV-1"); err != nil || !out.Replayed {

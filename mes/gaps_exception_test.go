@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/interlock-mes/interlock/mes/lifecycle"
+
 	"github.com/interlock-mes/interlock/mes/exception"
 
 	"github.com/interlock-mes/interlock/mes"
@@ -44,14 +46,14 @@ func TestBatchLifecycleOpenException(t *testing.T) {
 		rr.denied(verify, gate.CodeExceptionOpen)
 		closeExc("DEV-1")
 		verify.ID = "B1-verify-again" // the denied command stays denied; this is a new one
-		if out := rr.ok(verify); out.To != mes.BatchVerified {
+		if out := rr.ok(verify); out.To != lifecycle.BatchVerified {
 			t.Fatalf("verify moved batch-B1 to %s", out.To)
 		}
 		must[*exception.Opened](t)(v.x.Open(ctx, exception.By{CommandID: "open-DEV-2", Actor: "qa-4"}, exception.Deviation{ID: "DEV-2", Summary: "record gap", Subject: "batch-B1"}))
 		rr.denied(closeB1, gate.CodeExceptionOpen)
 		closeExc("DEV-2")
 		closeB1.ID = "B1-close-again"
-		if out := rr.ok(closeB1); out.To != mes.BatchClosed {
+		if out := rr.ok(closeB1); out.To != lifecycle.BatchClosed {
 			t.Fatalf("close moved batch-B1 to %s", out.To)
 		}
 
@@ -59,12 +61,12 @@ func TestBatchLifecycleOpenException(t *testing.T) {
 		v.startBatch(t, "batch-B2")
 		opened := must[*exception.Opened](t)(v.x.Open(ctx, exception.By{CommandID: "open-DEV-3", Actor: "qa-3"}, exception.Deviation{ID: "DEV-3", Summary: "pending lab result",
 			Subject: "batch-B2", Consequence: exception.ConsequenceHold}))
-		if opened.Consequence == nil || opened.Consequence.To != mes.BatchHeld {
+		if opened.Consequence == nil || opened.Consequence.To != lifecycle.BatchHeld {
 			t.Fatalf("hold consequence %+v (%s); want batch-B2 held", opened.Consequence, opened.NotApplied)
 		}
 		must[*mes.Outcome](t)(v.x.ReleaseHold(ctx, exception.By{CommandID: "restart-B2", Actor: "qa-3"}, exception.Hold{Target: exception.HoldBatch, ID: "batch-B2", Reason: "result in"}))
 		must[*mes.Outcome](t)(v.x.PlaceHold(ctx, exception.By{CommandID: "hold-B2", Actor: "qa-3"}, exception.Hold{Target: exception.HoldBatch, ID: "batch-B2", Reason: "second look", Exception: "DEV-3"}))
-		if out := rr.ok(mes.Request{ID: "B2-abort", Model: v.batch, Subject: "batch-B2", Command: mes.CmdAbort, Actor: "sv-1"}); out.To != mes.BatchAborted {
+		if out := rr.ok(mes.Request{ID: "B2-abort", Model: v.batch, Subject: "batch-B2", Command: mes.CmdAbort, Actor: "sv-1"}); out.To != lifecycle.BatchAborted {
 			t.Fatalf("abort moved batch-B2 to %s", out.To)
 		}
 		if ids := v.openIDs(t, "batch-B2"); len(ids) != 1 || ids[0] != "DEV-3" {
@@ -110,7 +112,7 @@ func TestDeviationBlockWindow(t *testing.T) {
 	if ids := v.openIDs(t, "batch-B1"); len(ids) != 1 || ids[0] != "DEV-1" {
 		t.Fatalf("open on batch-B1: %v; want DEV-1", ids)
 	}
-	if st := v.state(t, v.batch, "batch-B1", ""); st != mes.BatchInProgress {
+	if st := v.state(t, v.batch, "batch-B1", ""); st != lifecycle.BatchInProgress {
 		t.Fatalf("batch-B1 is %s; want in-progress: the window this test is about", st)
 	}
 	// In the window the deviation's consequence already stops the batch:
@@ -120,7 +122,7 @@ func TestDeviationBlockWindow(t *testing.T) {
 	if !hasDenialCode(err, gate.CodeExceptionBlocks) {
 		t.Errorf("complete in the window: %v; want %s", err, gate.CodeExceptionBlocks)
 	}
-	if st := v.state(t, v.batch, "batch-B1", ""); st != mes.BatchInProgress {
+	if st := v.state(t, v.batch, "batch-B1", ""); st != lifecycle.BatchInProgress {
 		t.Errorf("batch-B1 is %s after the denied completion; want in-progress", st)
 	}
 	verdict := must[*release.Verdict](t)(release.Readiness(ctx, s, "batch-B1", nil))
@@ -138,7 +140,7 @@ func TestDeviationBlockWindow(t *testing.T) {
 	s.key = "" // the store is back
 	for range 2 {
 		opened, err := v.x.Open(ctx, exception.By{CommandID: "open-DEV-2", Actor: "op-7"}, dev)
-		if err != nil || opened.Consequence == nil || opened.Consequence.To != mes.BatchBlocked {
+		if err != nil || opened.Consequence == nil || opened.Consequence.To != lifecycle.BatchBlocked {
 			t.Fatalf("open again: %+v, %v; want batch-B2 blocked", opened, err)
 		}
 	}

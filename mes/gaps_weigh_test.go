@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/interlock-mes/interlock/mes/lifecycle"
+
 	"github.com/interlock-mes/interlock/mes/route"
 
 	"github.com/interlock-mes/interlock/mes"
@@ -138,7 +140,7 @@ func TestRouteWeighTareAndMinimumWeight(t *testing.T) {
 		must[*mes.Outcome](t)(routes.Draft(ctx, route.DraftRequest{CommandID: "draft", Actor: "qa-3", Route: weighRoute(t)}))
 		must[*mes.Outcome](t)(routes.Approve(ctx, route.VersionRequest{CommandID: "approve", Actor: "qa-4", Product: "GAP-1", Version: 1}))
 		binding := must[route.Binding](t)(routes.Bind(ctx, "GAP-1", 1))
-		rr := &routeRun{t: t, sg: sg, routes: routes, batch: must[*mes.Model](t)(mes.BatchLifecycle(must[mes.Option](t)(route.BindOnStart())))}
+		rr := &routeRun{t: t, sg: sg, routes: routes, batch: must[*mes.Model](t)(lifecycle.Batch(must[mes.Option](t)(route.BindOnStart())))}
 
 		for i, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -160,7 +162,7 @@ func TestRouteWeighTareAndMinimumWeight(t *testing.T) {
 					return
 				}
 				out := rr.ok(req)
-				if out.To != mes.StepComplete {
+				if out.To != lifecycle.StepComplete {
 					t.Fatalf("S10 moved to %s, want complete", out.To)
 				}
 				// The tare, when there is one, is on the completion's record.

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/interlock-mes/interlock/mes/lifecycle"
+
 	"github.com/interlock-mes/interlock/mes"
 
 	"github.com/google/go-cmp/cmp"
@@ -67,9 +69,9 @@ func TestEveryLifecyclePairThroughTheEngine(t *testing.T) {
 		stream func(id string) string
 		step   string // run as this step of the subject
 	}{
-		{"order", mes.OrderLifecycle, func(id string) string { return "order-" + id }, ""},
-		{"batch", mes.BatchLifecycle, func(id string) string { return "batch-" + id }, ""},
-		{"step", mes.StepLifecycle, func(id string) string { return "batch-" + id }, "S10"},
+		{"order", lifecycle.Order, func(id string) string { return "order-" + id }, ""},
+		{"batch", lifecycle.Batch, func(id string) string { return "batch-" + id }, ""},
+		{"step", lifecycle.Step, func(id string) string { return "batch-" + id }, "S10"},
 		{"lot", mes.LotModel, event.LotStream, ""},
 		{"equipment", mes.EquipmentModel, event.EquipmentStream, ""},
 		{"person", mes.PersonModel, event.PersonStream, ""},

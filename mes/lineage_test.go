@@ -7,6 +7,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/interlock-mes/interlock/mes/lifecycle"
+
 	"github.com/interlock-mes/interlock/mes"
 
 	"github.com/google/go-cmp/cmp"
@@ -20,9 +22,9 @@ import (
 
 // makeModel is a batch that consumes and produces in one transition.
 func makeModel(tb testing.TB) *mes.Model {
-	return must[*mes.Model](tb)(mes.NewModel("make", 1).States(mes.BatchInProgress, mes.BatchComplete).
-		Initial(mes.BatchInProgress).Final(mes.BatchComplete).
-		Permit(mes.BatchInProgress, mes.CmdComplete, mes.BatchComplete, mes.Recording("batch.completed")).Build())
+	return must[*mes.Model](tb)(mes.NewModel("make", 1).States(lifecycle.BatchInProgress, lifecycle.BatchComplete).
+		Initial(lifecycle.BatchInProgress).Final(lifecycle.BatchComplete).
+		Permit(lifecycle.BatchInProgress, mes.CmdComplete, lifecycle.BatchComplete, mes.Recording("batch.completed")).Build())
 }
 
 // TestLineage runs material through the engine on both stores: a batch

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/interlock-mes/interlock/mes/lifecycle"
+
 	"github.com/interlock-mes/interlock/mes"
 
 	"github.com/google/go-cmp/cmp"
@@ -74,32 +76,32 @@ func TestFinalStateCannotBeLeft(t *testing.T) {
 // commands it permits and where they lead. Every other pair is illegal.
 var lifecycleTable = map[string]map[mes.State]map[mes.Command]mes.State{
 	"batch": {
-		mes.BatchPlanned:    {mes.CmdRelease: mes.BatchReady, mes.CmdCancel: mes.BatchCancelled},
-		mes.BatchReady:      {mes.CmdStart: mes.BatchInProgress, mes.CmdCancel: mes.BatchCancelled},
-		mes.BatchInProgress: {mes.CmdBlock: mes.BatchBlocked, mes.CmdHold: mes.BatchHeld, mes.CmdAbort: mes.BatchAborted, mes.CmdComplete: mes.BatchComplete},
-		mes.BatchBlocked:    {mes.CmdUnblock: mes.BatchInProgress, mes.CmdAbort: mes.BatchAborted},
-		mes.BatchHeld:       {mes.CmdRestart: mes.BatchInProgress, mes.CmdAbort: mes.BatchAborted},
-		mes.BatchComplete:   {mes.CmdVerify: mes.BatchVerified},
-		mes.BatchVerified:   {mes.CmdClose: mes.BatchClosed},
-		mes.BatchClosed:     {},
-		mes.BatchCancelled:  {},
-		mes.BatchAborted:    {},
+		lifecycle.BatchPlanned:    {mes.CmdRelease: lifecycle.BatchReady, mes.CmdCancel: lifecycle.BatchCancelled},
+		lifecycle.BatchReady:      {mes.CmdStart: lifecycle.BatchInProgress, mes.CmdCancel: lifecycle.BatchCancelled},
+		lifecycle.BatchInProgress: {mes.CmdBlock: lifecycle.BatchBlocked, mes.CmdHold: lifecycle.BatchHeld, mes.CmdAbort: lifecycle.BatchAborted, mes.CmdComplete: lifecycle.BatchComplete},
+		lifecycle.BatchBlocked:    {mes.CmdUnblock: lifecycle.BatchInProgress, mes.CmdAbort: lifecycle.BatchAborted},
+		lifecycle.BatchHeld:       {mes.CmdRestart: lifecycle.BatchInProgress, mes.CmdAbort: lifecycle.BatchAborted},
+		lifecycle.BatchComplete:   {mes.CmdVerify: lifecycle.BatchVerified},
+		lifecycle.BatchVerified:   {mes.CmdClose: lifecycle.BatchClosed},
+		lifecycle.BatchClosed:     {},
+		lifecycle.BatchCancelled:  {},
+		lifecycle.BatchAborted:    {},
 	},
 	"order": {
-		mes.OrderCreated:    {mes.CmdRelease: mes.OrderReleased, mes.CmdCancel: mes.OrderCancelled},
-		mes.OrderReleased:   {mes.CmdStart: mes.OrderInProgress, mes.CmdCancel: mes.OrderCancelled},
-		mes.OrderInProgress: {mes.CmdComplete: mes.OrderCompleted},
-		mes.OrderCompleted:  {mes.CmdClose: mes.OrderClosed},
-		mes.OrderClosed:     {},
-		mes.OrderCancelled:  {},
+		lifecycle.OrderCreated:    {mes.CmdRelease: lifecycle.OrderReleased, mes.CmdCancel: lifecycle.OrderCancelled},
+		lifecycle.OrderReleased:   {mes.CmdStart: lifecycle.OrderInProgress, mes.CmdCancel: lifecycle.OrderCancelled},
+		lifecycle.OrderInProgress: {mes.CmdComplete: lifecycle.OrderCompleted},
+		lifecycle.OrderCompleted:  {mes.CmdClose: lifecycle.OrderClosed},
+		lifecycle.OrderClosed:     {},
+		lifecycle.OrderCancelled:  {},
 	},
 	"step": {
-		mes.StepPending:    {mes.CmdStart: mes.StepInProgress, mes.CmdSkip: mes.StepSkipped},
-		mes.StepInProgress: {mes.CmdBlock: mes.StepBlocked, mes.CmdComplete: mes.StepComplete},
-		mes.StepBlocked:    {mes.CmdUnblock: mes.StepInProgress},
-		mes.StepComplete:   {mes.CmdVerify: mes.StepVerified},
-		mes.StepVerified:   {},
-		mes.StepSkipped:    {},
+		lifecycle.StepPending:    {mes.CmdStart: lifecycle.StepInProgress, mes.CmdSkip: lifecycle.StepSkipped},
+		lifecycle.StepInProgress: {mes.CmdBlock: lifecycle.StepBlocked, mes.CmdComplete: lifecycle.StepComplete},
+		lifecycle.StepBlocked:    {mes.CmdUnblock: lifecycle.StepInProgress},
+		lifecycle.StepComplete:   {mes.CmdVerify: lifecycle.StepVerified},
+		lifecycle.StepVerified:   {},
+		lifecycle.StepSkipped:    {},
 	},
 }
 
@@ -110,7 +112,7 @@ var allCommands = []mes.Command{mes.CmdRelease, mes.CmdStart, mes.CmdBlock, mes.
 func TestLifecyclesEveryPair(t *testing.T) {
 	t.Parallel()
 	for name, build := range map[string]func(...mes.Option) (*mes.Model, error){
-		"batch": mes.BatchLifecycle, "order": mes.OrderLifecycle, "step": mes.StepLifecycle,
+		"batch": lifecycle.Batch, "order": lifecycle.Order, "step": lifecycle.Step,
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -153,7 +155,7 @@ func TestLifecyclesEveryPair(t *testing.T) {
 func TestDOTGolden(t *testing.T) {
 	t.Parallel()
 	for name, build := range map[string]func(...mes.Option) (*mes.Model, error){
-		"batch": mes.BatchLifecycle, "order": mes.OrderLifecycle, "step": mes.StepLifecycle,
+		"batch": lifecycle.Batch, "order": lifecycle.Order, "step": lifecycle.Step,
 	} {
 		m, err := build()
 		if err != nil {

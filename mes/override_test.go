@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/interlock-mes/interlock/mes/lifecycle"
+
 	"github.com/interlock-mes/interlock/mes/exception"
 
 	"github.com/interlock-mes/interlock/mes"
@@ -27,9 +29,9 @@ func overridable(tb testing.TB, allow bool) *mes.Model {
 		opts = append(opts, mes.AllowOverride("supervisor"))
 	}
 	return must[*mes.Model](tb)(mes.NewModel("dispense", 1).
-		States(mes.BatchReady, mes.BatchInProgress, mes.BatchComplete).Initial(mes.BatchReady).Final(mes.BatchComplete).
-		Permit(mes.BatchReady, mes.CmdStart, mes.BatchInProgress, opts...).
-		Permit(mes.BatchInProgress, mes.CmdComplete, mes.BatchComplete, mes.Recording("batch.completed"), mes.WithGates(g(gate.NoOpenException()))).
+		States(lifecycle.BatchReady, lifecycle.BatchInProgress, lifecycle.BatchComplete).Initial(lifecycle.BatchReady).Final(lifecycle.BatchComplete).
+		Permit(lifecycle.BatchReady, mes.CmdStart, lifecycle.BatchInProgress, opts...).
+		Permit(lifecycle.BatchInProgress, mes.CmdComplete, lifecycle.BatchComplete, mes.Recording("batch.completed"), mes.WithGates(g(gate.NoOpenException()))).
 		Build())
 }
 
@@ -58,7 +60,7 @@ func TestOverride(t *testing.T) {
 		if err != nil {
 			t.Fatalf("override: %v", err)
 		}
-		if out.To != mes.BatchInProgress || len(out.Records) != 4 {
+		if out.To != lifecycle.BatchInProgress || len(out.Records) != 4 {
 			t.Fatalf("outcome %+v: want start, signature, exception marker on the batch and the exception's record", out)
 		}
 		var p event.Transition

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/interlock-mes/interlock/mes/lifecycle"
+
 	"github.com/interlock-mes/interlock/mes/exception"
 
 	"github.com/interlock-mes/interlock/mes"
@@ -20,7 +22,7 @@ import (
 func BenchmarkReadiness(b *testing.B) {
 	ctx := context.Background()
 	v := newExcEnv(b, memory.New(&memory.Config{Clock: func() time.Time { return now }}))
-	step := must[*mes.Model](b)(mes.StepLifecycle())
+	step := must[*mes.Model](b)(lifecycle.Step())
 	v.startBatch(b, "batch-B42")
 	var steps []release.RequiredStep
 	for i := range 50 {

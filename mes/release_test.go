@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/interlock-mes/interlock/mes/lifecycle"
+
 	"github.com/interlock-mes/interlock/mes/exception"
 
 	"github.com/interlock-mes/interlock/mes/route"
@@ -33,17 +35,17 @@ func weighVerified(tb testing.TB) *mes.Model {
 	g := must[gate.Gate](tb)
 	tol := gate.Tolerance{Target: decimalOf(tb, "12.50"), Below: decimalOf(tb, "0.05"), Above: decimalOf(tb, "0.05"), Unit: "kg", Bounds: gate.Inclusive}
 	return must[*mes.Model](tb)(mes.NewModel("weigh-step", 1).
-		States(mes.StepPending, mes.StepInProgress, mes.StepBlocked, mes.StepComplete, mes.StepVerified).
-		Initial(mes.StepPending).Final(mes.StepVerified).
-		Permit(mes.StepPending, mes.CmdStart, mes.StepInProgress, mes.Recording("step.started"), mes.WithGates(
+		States(lifecycle.StepPending, lifecycle.StepInProgress, lifecycle.StepBlocked, lifecycle.StepComplete, lifecycle.StepVerified).
+		Initial(lifecycle.StepPending).Final(lifecycle.StepVerified).
+		Permit(lifecycle.StepPending, mes.CmdStart, lifecycle.StepInProgress, mes.Recording("step.started"), mes.WithGates(
 			g(gate.RequireRole("operator")), g(gate.TrainingCurrent("dispensing")), g(gate.EquipmentReady(gate.FromRef("scale"))),
 			g(gate.LotUsable(gate.FromRef("lot"), "API-100")), g(gate.EvidencePresent("lot-scan", gate.FromRef("lot"))))).
-		Permit(mes.StepInProgress, mes.CmdBlock, mes.StepBlocked, mes.Recording("step.blocked")).
-		Permit(mes.StepBlocked, mes.CmdUnblock, mes.StepInProgress, mes.Recording("step.unblocked")).
-		Permit(mes.StepInProgress, mes.CmdComplete, mes.StepComplete, mes.Recording("step.completed"),
+		Permit(lifecycle.StepInProgress, mes.CmdBlock, lifecycle.StepBlocked, mes.Recording("step.blocked")).
+		Permit(lifecycle.StepBlocked, mes.CmdUnblock, lifecycle.StepInProgress, mes.Recording("step.unblocked")).
+		Permit(lifecycle.StepInProgress, mes.CmdComplete, lifecycle.StepComplete, mes.Recording("step.completed"),
 			mes.WithEvidence(mes.EvidenceRequirement{Name: "net-weight", Sources: []gate.Source{gate.SourceDevice}}),
 			mes.WithGates(g(gate.WithinTolerance("net-weight", tol)), g(gate.RequireStable("net-weight")), g(gate.NoOpenException()))).
-		Permit(mes.StepComplete, mes.CmdVerify, mes.StepVerified, mes.Recording("step.verified"),
+		Permit(lifecycle.StepComplete, mes.CmdVerify, lifecycle.StepVerified, mes.Recording("step.verified"),
 			mes.WithSignatures(mes.SignatureRequirement{Meaning: "verified", Count: 1, Roles: []string{"qa"}, NotPerformer: true})).
 		Build())
 }
@@ -68,7 +70,7 @@ func TestBatchEndToEnd(t *testing.T) {
 	stores(t, func(t *testing.T, s storage.Store) {
 		ctx := context.Background()
 		v := newExcEnv(t, s)
-		weigh, plain := weighVerified(t), must[*mes.Model](t)(mes.StepLifecycle())
+		weigh, plain := weighVerified(t), must[*mes.Model](t)(lifecycle.Step())
 		const batch = "batch-B42"
 		ready := &release.Config{Steps: []release.RequiredStep{{ID: "S10", Verify: true}, {ID: "S20", Verify: true}}, Key: v.pub}
 		releaseModel := must[*mes.Model](t)(release.Model(ready, []string{"qa"}))
@@ -95,7 +97,7 @@ func TestBatchEndToEnd(t *testing.T) {
 			t.Fatalf("weighing 12.61: %v", denied)
 		}
 		opened, err := v.x.Apply(ctx, exception.OutOfTolerance(exception.ConsequenceHold), req, out, denied)
-		if err != nil || opened.Consequence == nil || opened.Consequence.To != mes.BatchHeld {
+		if err != nil || opened.Consequence == nil || opened.Consequence.To != lifecycle.BatchHeld {
 			t.Fatalf("deviation: %+v, %v; want it open and the batch held", opened, err)
 		}
 		dev := "oot-s10-c1"
@@ -240,12 +242,12 @@ func TestReadinessBlockers(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	v := newExcEnv(t, memory.New(&memory.Config{Clock: func() time.Time { return now }}))
-	unsigned := must[*mes.Model](t)(mes.NewModel("unsigned-step", 1).States(mes.StepPending, mes.StepInProgress, mes.StepComplete, mes.StepVerified).
-		Initial(mes.StepPending).Final(mes.StepVerified).
-		Permit(mes.StepPending, mes.CmdStart, mes.StepInProgress, mes.Recording("step.started")).
-		Permit(mes.StepInProgress, mes.CmdComplete, mes.StepComplete, mes.Recording("step.completed")).
-		Permit(mes.StepComplete, mes.CmdVerify, mes.StepVerified, mes.Recording("step.verified")).Build())
-	plain := must[*mes.Model](t)(mes.StepLifecycle())
+	unsigned := must[*mes.Model](t)(mes.NewModel("unsigned-step", 1).States(lifecycle.StepPending, lifecycle.StepInProgress, lifecycle.StepComplete, lifecycle.StepVerified).
+		Initial(lifecycle.StepPending).Final(lifecycle.StepVerified).
+		Permit(lifecycle.StepPending, mes.CmdStart, lifecycle.StepInProgress, mes.Recording("step.started")).
+		Permit(lifecycle.StepInProgress, mes.CmdComplete, lifecycle.StepComplete, mes.Recording("step.completed")).
+		Permit(lifecycle.StepComplete, mes.CmdVerify, lifecycle.StepVerified, mes.Recording("step.verified")).Build())
+	plain := must[*mes.Model](t)(lifecycle.Step())
 	const b = "batch-B42"
 	v.startBatch(t, b)
 	for _, c := range []mes.Command{mes.CmdStart, mes.CmdComplete, mes.CmdVerify} {
@@ -322,7 +324,7 @@ func TestReadinessSignatures(t *testing.T) {
 	v.completeStep(t, m, "batch-B42")
 	v.exec(t, mes.Request{ID: "v1", Model: m, Subject: "batch-B42", Step: "S10", Command: mes.CmdVerify, Actor: "qa-3",
 		Signatures: []mes.Sign{{Meaning: "verified", Challenge: full("qa-3")}}})
-	cfg := &release.Config{Releasable: []mes.State{mes.BatchPlanned}, Steps: []release.RequiredStep{{ID: "S10", Verify: true}}, Key: v.pub}
+	cfg := &release.Config{Releasable: []mes.State{lifecycle.BatchPlanned}, Steps: []release.RequiredStep{{ID: "S10", Verify: true}}, Key: v.pub}
 	if got := must[*release.Verdict](t)(release.Readiness(ctx, v.s, "batch-B42", cfg)); !got.Ready {
 		t.Fatalf("readiness with the right key: %+v", got)
 	}

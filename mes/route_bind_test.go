@@ -7,6 +7,8 @@ import (
 	"maps"
 	"testing"
 
+	"github.com/interlock-mes/interlock/mes/lifecycle"
+
 	"github.com/interlock-mes/interlock/mes/route"
 
 	"github.com/interlock-mes/interlock/mes"
@@ -27,10 +29,10 @@ func routeBatchModel(tb testing.TB) *mes.Model {
 		tb.Fatal(err)
 	}
 	m, err := mes.NewModel("routed-batch", 1).
-		States(mes.BatchReady, mes.BatchInProgress, mes.BatchComplete).
-		Initial(mes.BatchReady).Final(mes.BatchComplete).
-		Permit(mes.BatchReady, mes.CmdStart, mes.BatchInProgress, mes.WithGates(g), mes.Recording("batch.started")).
-		Permit(mes.BatchInProgress, mes.CmdComplete, mes.BatchComplete, mes.Recording("batch.completed")).
+		States(lifecycle.BatchReady, lifecycle.BatchInProgress, lifecycle.BatchComplete).
+		Initial(lifecycle.BatchReady).Final(lifecycle.BatchComplete).
+		Permit(lifecycle.BatchReady, mes.CmdStart, lifecycle.BatchInProgress, mes.WithGates(g), mes.Recording("batch.started")).
+		Permit(lifecycle.BatchInProgress, mes.CmdComplete, lifecycle.BatchComplete, mes.Recording("batch.completed")).
 		Build()
 	if err != nil {
 		tb.Fatal(err)
@@ -234,7 +236,7 @@ func appendBatchRecord(tb testing.TB, s storage.Store, subject string, refs map[
 		tb.Fatal(err)
 	}
 	payload, _ := json.Marshal(event.Transition{CommandID: subject + "-start", Model: "routed-batch", ModelVersion: 1,
-		Command: mes.CmdStart, From: mes.BatchReady, To: mes.BatchInProgress, Refs: maps.Clone(refs)})
+		Command: mes.CmdStart, From: lifecycle.BatchReady, To: lifecycle.BatchInProgress, Refs: maps.Clone(refs)})
 	if _, err := s.Append(ctx, storage.AppendRequest{Streams: []storage.StreamAppend{{Stream: subject, ExpectedVersion: int64(len(recs)),
 		Events: []storage.Event{{Type: "batch.started", Actor: "op-7", Payload: payload}}}}}); err != nil {
 		tb.Fatal(err)

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/interlock-mes/interlock/mes/lifecycle"
+
 	"github.com/interlock-mes/interlock/mes/route"
 
 	"github.com/interlock-mes/interlock/mes"
@@ -99,29 +101,29 @@ func TestStepModelEnforcesRequirements(t *testing.T) {
 	bound := []string{"route-binding"}
 	common := func(complete transitionRow, start ...string) []transitionRow {
 		return []transitionRow{
-			{From: mes.StepPending, To: mes.StepSkipped, Command: mes.CmdSkip, Gates: bound, Signatures: []mes.SignatureRequirement{approve}},
-			{From: mes.StepPending, To: mes.StepInProgress, Command: mes.CmdStart, Gates: append(bound, start...)},
-			{From: mes.StepInProgress, To: mes.StepBlocked, Command: mes.CmdBlock, Gates: bound},
+			{From: lifecycle.StepPending, To: lifecycle.StepSkipped, Command: mes.CmdSkip, Gates: bound, Signatures: []mes.SignatureRequirement{approve}},
+			{From: lifecycle.StepPending, To: lifecycle.StepInProgress, Command: mes.CmdStart, Gates: append(bound, start...)},
+			{From: lifecycle.StepInProgress, To: lifecycle.StepBlocked, Command: mes.CmdBlock, Gates: bound},
 			complete,
-			{From: mes.StepBlocked, To: mes.StepInProgress, Command: mes.CmdUnblock, Gates: bound},
+			{From: lifecycle.StepBlocked, To: lifecycle.StepInProgress, Command: mes.CmdUnblock, Gates: bound},
 		}
 	}
 	tests := []struct {
 		step string
 		want []transitionRow
 	}{
-		{"S10", common(transitionRow{From: mes.StepInProgress, To: mes.StepComplete, Command: mes.CmdComplete,
+		{"S10", common(transitionRow{From: lifecycle.StepInProgress, To: lifecycle.StepComplete, Command: mes.CmdComplete,
 			Gates: []string{"route-binding", "lot-usable", "equipment-ready", "instrument-class", "within-tolerance", "device-reading",
 				"minimum-weight", "gross-minus-tare", "require-stable"},
 			Evidence: []mes.EvidenceRequirement{
 				{Name: "lot-scan", Sources: []gate.Source{gate.SourceScanner}},
 				{Name: "net-weight", Sources: []gate.Source{gate.SourceDevice}},
 			}}, "equipment-ready", "instrument-class")},
-		{"S20", common(transitionRow{From: mes.StepInProgress, To: mes.StepComplete, Command: mes.CmdComplete,
+		{"S20", common(transitionRow{From: lifecycle.StepInProgress, To: lifecycle.StepComplete, Command: mes.CmdComplete,
 			Gates: []string{"route-binding", "recorded-value"}, Evidence: []mes.EvidenceRequirement{{Name: "ph"}}})},
-		{"S30", append(common(transitionRow{From: mes.StepInProgress, To: mes.StepComplete, Command: mes.CmdComplete,
+		{"S30", append(common(transitionRow{From: lifecycle.StepInProgress, To: lifecycle.StepComplete, Command: mes.CmdComplete,
 			Gates: []string{"route-binding", "recorded-value"}, Evidence: []mes.EvidenceRequirement{{Name: "appearance"}}}),
-			transitionRow{From: mes.StepComplete, To: mes.StepVerified, Command: mes.CmdVerify, Gates: bound,
+			transitionRow{From: lifecycle.StepComplete, To: lifecycle.StepVerified, Command: mes.CmdVerify, Gates: bound,
 				Signatures: []mes.SignatureRequirement{{Meaning: "verified", Count: 1, Roles: []string{"qa"}, NotPerformer: true}}})},
 	}
 	for _, tt := range tests {
@@ -135,8 +137,8 @@ func TestStepModelEnforcesRequirements(t *testing.T) {
 				t.Errorf("transitions (-want +got):\n%s", diff)
 			}
 			verifies := slices.ContainsFunc(m.Transitions(), func(t *mes.Transition) bool { return t.Command == mes.CmdVerify })
-			if m.IsFinal(mes.StepComplete) == verifies {
-				t.Errorf("complete is final: %v; the step verifies: %v; want exactly one", m.IsFinal(mes.StepComplete), verifies)
+			if m.IsFinal(lifecycle.StepComplete) == verifies {
+				t.Errorf("complete is final: %v; the step verifies: %v; want exactly one", m.IsFinal(lifecycle.StepComplete), verifies)
 			}
 		})
 	}
@@ -170,7 +172,7 @@ func TestStepModelErrors(t *testing.T) {
 	twice.Operations[1].Steps[0].Requirements[2] = route.SecondPersonVerification{Meaning: "verified", Roles: []string{"qa"}}
 	v3 := approvedVersion(t, twice)
 	m := must[*mes.Model](t)(route.StepModel(v3, "S30", nil))
-	verify := must[*mes.Transition](t)(m.Transition(mes.StepComplete, mes.CmdVerify))
+	verify := must[*mes.Transition](t)(m.Transition(lifecycle.StepComplete, mes.CmdVerify))
 	want := []mes.SignatureRequirement{{Meaning: "verified", Count: 2, Roles: []string{"qa"}, NotPerformer: true, DistinctSigners: true}}
 	if diff := cmp.Diff(want, verify.Signatures); diff != "" {
 		t.Errorf("two verifications of one meaning (-want +got):\n%s", diff)
@@ -281,7 +283,7 @@ func TestRouteRunsThroughTheEngine(t *testing.T) {
 		calibrate(sg.facts, "SC-01", "0.5") // route weighings need the scale's minimum weight
 		routes := must[*route.Registry](t)(route.NewRegistry(sg.e, s, nil))
 		bindOnStart := must[mes.Option](t)(route.BindOnStart())
-		rr := &routeRun{t: t, sg: sg, routes: routes, batch: must[*mes.Model](t)(mes.BatchLifecycle(bindOnStart))}
+		rr := &routeRun{t: t, sg: sg, routes: routes, batch: must[*mes.Model](t)(lifecycle.Batch(bindOnStart))}
 
 		must[*mes.Outcome](t)(routes.Draft(ctx, route.DraftRequest{CommandID: "draft-v1", Actor: "qa-3", Route: tabletRoute(t, 1)}))
 		must[*mes.Outcome](t)(routes.Approve(ctx, route.VersionRequest{CommandID: "approve-v1", Actor: "qa-4", Product: "TAB-500", Version: 1}))
@@ -318,7 +320,7 @@ func TestRouteRunsThroughTheEngine(t *testing.T) {
 		rr.denied(complete("S10-unstable", scan("L7"), weight(t, "12.50", gate.SourceDevice, false)), gate.CodeUnstable)
 		rr.denied(complete("S10-other-scale", scan("L7"), otherScale), route.CodeWrongInstrument, mes.CodeContextInstrument)
 		evidence := []gate.Evidence{scan("L7"), weight(t, "12.48", gate.SourceDevice, true)}
-		if out := rr.ok(complete("S10-done", evidence...)); out.To != mes.StepComplete {
+		if out := rr.ok(complete("S10-done", evidence...)); out.To != lifecycle.StepComplete {
 			t.Fatalf("S10 complete moved to %s", out.To)
 		}
 		v1 := must[*route.Version](t)(routes.Load(ctx, "TAB-500", 1))
@@ -341,7 +343,7 @@ func TestRouteRunsThroughTheEngine(t *testing.T) {
 		if got := must[*route.Version](t)(routes.VerifyBinding(ctx, batchAfter)); got.Route.Version != 1 || got.Digest != binding.Digest {
 			t.Errorf("VerifyBinding = v%d %s, want v1 %s", got.Route.Version, got.Digest, binding.Digest)
 		}
-		if st := must[mes.State](t)(mes.Fold(s10, "S10", batchAfter)); st != mes.StepComplete {
+		if st := must[mes.State](t)(mes.Fold(s10, "S10", batchAfter)); st != lifecycle.StepComplete {
 			t.Errorf("S10 of batch-B1 is %s after v2, want complete", st)
 		}
 		// v2's steps do not run on a batch bound to v1.
@@ -382,7 +384,7 @@ func TestRouteRunsThroughTheEngine(t *testing.T) {
 		rr.denied(verify("S30-verify-unsigned", "qa-3"), mes.CodeSignatureMissing)
 		rr.denied(verify("S30-verify-self", "op-7", "op-7"), mes.CodeSignatureSelf, mes.CodeSignatureRole)
 		out := rr.ok(verify("S30-verify", "qa-3", "qa-3"))
-		if out.To != mes.StepVerified || len(out.Signatures) != 1 || out.Signatures[0].Manifestation.SignerID != "qa-3" ||
+		if out.To != lifecycle.StepVerified || len(out.Signatures) != 1 || out.Signatures[0].Manifestation.SignerID != "qa-3" ||
 			out.Signatures[0].Manifestation.Meaning != signature.Meaning("verified") {
 			t.Errorf("verification: to %s with signatures %+v; want verified, signed by qa-3", out.To, out.Signatures)
 		}
@@ -411,7 +413,7 @@ func TestRouteRunsThroughTheEngine(t *testing.T) {
 		if m := step("S30"); m.Version() != 1 {
 			t.Errorf("batch-B1's step model is v%d after retirement, want v1", m.Version())
 		}
-		if out := rr.ok(mes.Request{ID: "B1-complete", Model: rr.batch, Subject: "batch-B1", Command: mes.CmdComplete, Actor: "op-7"}); out.To != mes.BatchComplete {
+		if out := rr.ok(mes.Request{ID: "B1-complete", Model: rr.batch, Subject: "batch-B1", Command: mes.CmdComplete, Actor: "op-7"}); out.To != lifecycle.BatchComplete {
 			t.Errorf("batch-B1 complete moved to %s", out.To)
 		}
 		if _, err := storage.Verify(ctx, s, nil, nil); err != nil {

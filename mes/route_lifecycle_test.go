@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/interlock-mes/interlock/mes/lifecycle"
+
 	"github.com/interlock-mes/interlock/mes/route"
 
 	"github.com/interlock-mes/interlock/mes"
@@ -212,7 +214,7 @@ func TestNewRoutesConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := mes.StepLifecycle()
+	other, err := lifecycle.Step()
 	if err != nil {
 		t.Fatal(err)
 	}

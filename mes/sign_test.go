@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/interlock-mes/interlock/mes/lifecycle"
+
 	"github.com/interlock-mes/interlock/mes"
 
 	"github.com/interlock-mes/interlock/audit"
@@ -62,11 +64,11 @@ func full(user string) signature.Challenge {
 // the qa role; dual needs two distinct signers.
 func verifyModel(tb testing.TB, count int) *mes.Model {
 	return must[*mes.Model](tb)(mes.NewModel("checked-step", 1).
-		States(mes.StepPending, mes.StepInProgress, mes.StepComplete, mes.StepVerified).
-		Initial(mes.StepPending).Final(mes.StepVerified).
-		Permit(mes.StepPending, mes.CmdStart, mes.StepInProgress, mes.Recording("step.started")).
-		Permit(mes.StepInProgress, mes.CmdComplete, mes.StepComplete, mes.Recording("step.completed")).
-		Permit(mes.StepComplete, mes.CmdVerify, mes.StepVerified, mes.Recording("step.verified"), mes.WithSignatures(mes.SignatureRequirement{
+		States(lifecycle.StepPending, lifecycle.StepInProgress, lifecycle.StepComplete, lifecycle.StepVerified).
+		Initial(lifecycle.StepPending).Final(lifecycle.StepVerified).
+		Permit(lifecycle.StepPending, mes.CmdStart, lifecycle.StepInProgress, mes.Recording("step.started")).
+		Permit(lifecycle.StepInProgress, mes.CmdComplete, lifecycle.StepComplete, mes.Recording("step.completed")).
+		Permit(lifecycle.StepComplete, mes.CmdVerify, lifecycle.StepVerified, mes.Recording("step.verified"), mes.WithSignatures(mes.SignatureRequirement{
 			Meaning: "verified", Count: count, Roles: []string{"qa"}, NotPerformer: true, DistinctSigners: count > 1})).
 		Build())
 }
@@ -96,7 +98,7 @@ func TestSignedVerification(t *testing.T) {
 		if err != nil {
 			t.Fatalf("verify: %v", err)
 		}
-		if out.To != mes.StepVerified || len(out.Records) != 2 || out.Records[1].Type != event.SignatureApplied || len(out.Signatures) != 1 || len(out.Sessions) != 1 {
+		if out.To != lifecycle.StepVerified || len(out.Records) != 2 || out.Records[1].Type != event.SignatureApplied || len(out.Signatures) != 1 || len(out.Sessions) != 1 {
 			t.Fatalf("outcome %+v: want the verification and one signature record", out)
 		}
 		man := out.Signatures[0].Manifestation
@@ -167,7 +169,7 @@ func TestSignatureDenials(t *testing.T) {
 			if len(after) != len(before)+1 || after[len(after)-1].Type != event.Denied || !strings.Contains(string(after[len(after)-1].Payload), string(tc.want)) {
 				t.Fatalf("the record gained %d records, last %+v; want one denied attempt with %s", len(after)-len(before), after[len(after)-1], tc.want)
 			}
-			if st, _ := mes.Fold(m, "S10", after); st != mes.StepComplete || out.To != mes.StepComplete {
+			if st, _ := mes.Fold(m, "S10", after); st != lifecycle.StepComplete || out.To != lifecycle.StepComplete {
 				t.Errorf("state %s / outcome %s; want complete", st, out.To)
 			}
 			if len(mes.VerifySignatures(after, sg.pub)) != 0 {

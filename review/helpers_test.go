@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/interlock-mes/interlock/mes/lifecycle"
+
 	"github.com/interlock-mes/interlock/mes/exception"
 
 	"github.com/interlock-mes/interlock/mes/correction"
@@ -182,25 +184,25 @@ func (p *plant) masterData() {
 func (p *plant) models() {
 	tb := p.tb
 	g := must[gate.Gate](tb)
-	p.batch = must[*mes.Model](tb)(mes.BatchLifecycle())
+	p.batch = must[*mes.Model](tb)(lifecycle.Batch())
 	p.weigh = must[*mes.Model](tb)(mes.NewModel("weigh-step", 1).
-		States(mes.StepPending, mes.StepInProgress, mes.StepBlocked, mes.StepComplete, mes.StepVerified).
-		Initial(mes.StepPending).Final(mes.StepVerified).
-		Permit(mes.StepPending, mes.CmdStart, mes.StepInProgress, mes.Recording("step.started"), mes.AllowOverride("supervisor"),
+		States(lifecycle.StepPending, lifecycle.StepInProgress, lifecycle.StepBlocked, lifecycle.StepComplete, lifecycle.StepVerified).
+		Initial(lifecycle.StepPending).Final(lifecycle.StepVerified).
+		Permit(lifecycle.StepPending, mes.CmdStart, lifecycle.StepInProgress, mes.Recording("step.started"), mes.AllowOverride("supervisor"),
 			mes.WithGates(g(gate.RequireRole("operator")), g(gate.LotUsable(gate.FromRef("lot"), "API-100")),
 				g(gate.EquipmentReady(gate.FromRef("scale"))))).
-		Permit(mes.StepInProgress, mes.CmdComplete, mes.StepComplete, mes.Recording("step.completed"), mes.AllowOverride("supervisor"),
+		Permit(lifecycle.StepInProgress, mes.CmdComplete, lifecycle.StepComplete, mes.Recording("step.completed"), mes.AllowOverride("supervisor"),
 			mes.WithEvidence(mes.EvidenceRequirement{Name: "net-weight", Sources: []gate.Source{gate.SourceDevice}}),
 			mes.WithGates(g(gate.WithinTolerance("net-weight", gate.Tolerance{Target: dec(tb, "12.50"), Below: dec(tb, "0.05"),
 				Above: dec(tb, "0.05"), Unit: "kg", Bounds: gate.Inclusive})))).
-		Permit(mes.StepInProgress, mes.CmdBlock, mes.StepBlocked, mes.Recording("step.blocked")).
-		Permit(mes.StepBlocked, mes.CmdUnblock, mes.StepInProgress, mes.Recording("step.unblocked")).
-		Permit(mes.StepComplete, mes.CmdVerify, mes.StepVerified, mes.Recording("step.verified"),
+		Permit(lifecycle.StepInProgress, mes.CmdBlock, lifecycle.StepBlocked, mes.Recording("step.blocked")).
+		Permit(lifecycle.StepBlocked, mes.CmdUnblock, lifecycle.StepInProgress, mes.Recording("step.unblocked")).
+		Permit(lifecycle.StepComplete, mes.CmdVerify, lifecycle.StepVerified, mes.Recording("step.verified"),
 			mes.WithSignatures(mes.SignatureRequirement{Meaning: "verified", Count: 1, Roles: []string{"qa"}, NotPerformer: true})).
 		Build())
 	p.check = must[*mes.Model](tb)(mes.NewModel("check-step", 1).
-		States(mes.StepPending, mes.StepComplete).Initial(mes.StepPending).Final(mes.StepComplete).
-		Permit(mes.StepPending, mes.CmdComplete, mes.StepComplete, mes.Recording("step.completed"),
+		States(lifecycle.StepPending, lifecycle.StepComplete).Initial(lifecycle.StepPending).Final(lifecycle.StepComplete).
+		Permit(lifecycle.StepPending, mes.CmdComplete, lifecycle.StepComplete, mes.Recording("step.completed"),
 			mes.WithEvidence(mes.EvidenceRequirement{Name: "label-count", Sources: []gate.Source{gate.SourceScanner, gate.SourceManual}})).
 		Build())
 	p.corrections = must[*correction.Model](tb)(correction.NewModel(correction.Policy{

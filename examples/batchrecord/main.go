@@ -31,6 +31,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/interlock-mes/interlock/mes/lifecycle"
+
 	"github.com/shopspring/decimal"
 
 	"github.com/interlock-mes/interlock/event"
@@ -128,7 +130,7 @@ func newPlant(ctx context.Context, w io.Writer, store storage.Store, clock stora
 	}
 	p := &plant{w: w, store: store, engine: engine, signer: signer, models: map[string]*mes.Model{}}
 	for name, build := range map[string]func(...mes.Option) (*mes.Model, error){
-		"lot": mes.LotModel, "equipment": mes.EquipmentModel, "person": mes.PersonModel, "batch": mes.BatchLifecycle,
+		"lot": mes.LotModel, "equipment": mes.EquipmentModel, "person": mes.PersonModel, "batch": lifecycle.Batch,
 	} {
 		if p.models[name], err = build(); err != nil {
 			return nil, err
@@ -249,13 +251,13 @@ func weighStep() (*mes.Model, error) {
 		return nil, err
 	}
 	return mes.NewModel("weigh-step", 1).
-		States(mes.StepPending, mes.StepInProgress, mes.StepComplete, mes.StepVerified).
-		Initial(mes.StepPending).Final(mes.StepVerified).
-		Permit(mes.StepPending, mes.CmdStart, mes.StepInProgress, mes.Recording("step.started"), mes.WithGates(gs...)).
-		Permit(mes.StepInProgress, mes.CmdComplete, mes.StepComplete, mes.Recording("step.completed"),
+		States(lifecycle.StepPending, lifecycle.StepInProgress, lifecycle.StepComplete, lifecycle.StepVerified).
+		Initial(lifecycle.StepPending).Final(lifecycle.StepVerified).
+		Permit(lifecycle.StepPending, mes.CmdStart, lifecycle.StepInProgress, mes.Recording("step.started"), mes.WithGates(gs...)).
+		Permit(lifecycle.StepInProgress, mes.CmdComplete, lifecycle.StepComplete, mes.Recording("step.completed"),
 			mes.WithEvidence(mes.EvidenceRequirement{Name: "net-weight", Sources: []gate.Source{gate.SourceDevice}}),
 			mes.WithGates(tol, stable)).
-		Permit(mes.StepComplete, mes.CmdVerify, mes.StepVerified, mes.Recording("step.verified"),
+		Permit(lifecycle.StepComplete, mes.CmdVerify, lifecycle.StepVerified, mes.Recording("step.verified"),
 			mes.WithSignatures(mes.SignatureRequirement{Meaning: "verified", Count: 1, Roles: []string{"qa"}, NotPerformer: true})).
 		Build()
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/interlock-mes/interlock/mes/lifecycle"
+
 	"github.com/interlock-mes/interlock/mes"
 
 	"github.com/interlock-mes/interlock/event"
@@ -101,8 +103,8 @@ func New(engine *mes.Engine, cfg *Config) (*Service, error) {
 		build func() (*mes.Model, error)
 	}{
 		{"Model", &x.model, func() (*mes.Model, error) { return Model([]string{"qa"}) }},
-		{"Batch", &x.batch, func() (*mes.Model, error) { return mes.BatchLifecycle() }},
-		{"Step", &x.step, func() (*mes.Model, error) { return mes.StepLifecycle() }},
+		{"Batch", &x.batch, func() (*mes.Model, error) { return lifecycle.Batch() }},
+		{"Step", &x.step, func() (*mes.Model, error) { return lifecycle.Step() }},
 		{"Lot", &x.lot, func() (*mes.Model, error) { return mes.LotModel() }},
 		{"Equipment", &x.equipment, func() (*mes.Model, error) { return mes.EquipmentModel() }},
 	}

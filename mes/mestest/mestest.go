@@ -139,7 +139,7 @@ func (env *Env) Plant() *Env {
 }
 
 // Must returns a function that returns its value, or fails tb with the
-// error: Must[*mes.Model](t)(mes.BatchLifecycle()).
+// error: Must[*mes.Model](t)(lifecycle.Batch()).
 func Must[T any](tb testing.TB) func(T, error) T {
 	return func(v T, err error) T {
 		tb.Helper()

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/interlock-mes/interlock/mes/lifecycle"
+
 	"github.com/interlock-mes/interlock/mes/correction"
 	"github.com/interlock-mes/interlock/mes/route"
 
@@ -117,20 +119,20 @@ func newReadiness(cfg *Config) (*readiness, error) {
 	r := &readiness{batch: cfg.Batch, releasable: slices.Clone(cfg.Releasable), held: cfg.Held,
 		steps: slices.Clone(cfg.Steps), done: slices.Clone(cfg.StepDone), key: cfg.Key}
 	if r.batch == nil {
-		m, err := mes.BatchLifecycle()
+		m, err := lifecycle.Batch()
 		if err != nil {
 			return nil, err
 		}
 		r.batch = m
 	}
 	if len(r.releasable) == 0 {
-		r.releasable = []mes.State{mes.BatchComplete, mes.BatchVerified, mes.BatchClosed}
+		r.releasable = []mes.State{lifecycle.BatchComplete, lifecycle.BatchVerified, lifecycle.BatchClosed}
 	}
 	if r.held == "" {
-		r.held = mes.BatchHeld
+		r.held = lifecycle.BatchHeld
 	}
 	if len(r.done) == 0 {
-		r.done = []mes.State{mes.StepComplete, mes.StepVerified, mes.StepSkipped}
+		r.done = []mes.State{lifecycle.StepComplete, lifecycle.StepVerified, lifecycle.StepSkipped}
 	}
 	var problems []string
 	states := r.batch.States()
@@ -336,7 +338,7 @@ func (r *readiness) check(ctx context.Context, f mes.Facts, batch string) ([]Blo
 			stepOrder = append(stepOrder, p.Step)
 		}
 		steps[p.Step] = p.To
-		if p.To == mes.StepVerified {
+		if p.To == lifecycle.StepVerified {
 			verifiedAt[p.Step] = rec.Version
 		} else {
 			delete(verifiedAt, p.Step)
@@ -349,7 +351,7 @@ func (r *readiness) check(ctx context.Context, f mes.Facts, batch string) ([]Blo
 			add(CodeStepNotDone, s.ID, 0, "step %s of %s has not been started", s.ID, batch)
 		case !slices.Contains(r.done, st):
 			add(CodeStepNotDone, s.ID, 0, "step %s of %s is %q, not done", s.ID, batch, st)
-		case s.Verify && st != mes.StepVerified && st != mes.StepSkipped:
+		case s.Verify && st != lifecycle.StepVerified && st != lifecycle.StepSkipped:
 			add(CodeVerificationMissing, s.ID, 0, "step %s of %s is %q and needs a verification by a second person", s.ID, batch, st)
 		}
 	}

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/interlock-mes/interlock/mes/lifecycle"
+
 	"github.com/interlock-mes/interlock/mes"
 	"github.com/interlock-mes/interlock/mes/weigh"
 
@@ -145,25 +147,25 @@ func StepModel(v *Version, stepID string, cfg *StepConfig) (*mes.Model, error) {
 	with := func(extra ...mes.Option) []mes.Option {
 		return append(append([]mes.Option{mes.WithGates(bound)}, c.Options...), extra...)
 	}
-	states, final := []mes.State{mes.StepPending, mes.StepInProgress, mes.StepBlocked, mes.StepComplete}, []mes.State{mes.StepComplete, mes.StepSkipped}
+	states, final := []mes.State{lifecycle.StepPending, lifecycle.StepInProgress, lifecycle.StepBlocked, lifecycle.StepComplete}, []mes.State{lifecycle.StepComplete, lifecycle.StepSkipped}
 	if len(e.signatures) > 0 {
 		// Only a step that asks for a second person has a verification;
 		// without one it is final once complete.
-		states, final = append(states, mes.StepVerified), []mes.State{mes.StepVerified, mes.StepSkipped}
+		states, final = append(states, lifecycle.StepVerified), []mes.State{lifecycle.StepVerified, lifecycle.StepSkipped}
 	}
 	b := mes.NewModel(routeStepModelPrefix+r.Product, r.Version).
-		States(append(states, mes.StepSkipped)...).
-		Initial(mes.StepPending).
+		States(append(states, lifecycle.StepSkipped)...).
+		Initial(lifecycle.StepPending).
 		Final(final...).
-		Permit(mes.StepPending, mes.CmdStart, mes.StepInProgress, with(mes.Recording("step.started"), mes.WithGates(e.start...))...).
-		Permit(mes.StepPending, mes.CmdSkip, mes.StepSkipped, with(mes.Recording("step.skipped"),
+		Permit(lifecycle.StepPending, mes.CmdStart, lifecycle.StepInProgress, with(mes.Recording("step.started"), mes.WithGates(e.start...))...).
+		Permit(lifecycle.StepPending, mes.CmdSkip, lifecycle.StepSkipped, with(mes.Recording("step.skipped"),
 			mes.WithSignatures(mes.SignatureRequirement{Meaning: "approved", Count: 1, NotPerformer: true}))...).
-		Permit(mes.StepInProgress, mes.CmdBlock, mes.StepBlocked, with(mes.Recording("step.blocked"))...).
-		Permit(mes.StepBlocked, mes.CmdUnblock, mes.StepInProgress, with(mes.Recording("step.unblocked"))...).
-		Permit(mes.StepInProgress, mes.CmdComplete, mes.StepComplete, with(mes.Recording("step.completed"),
+		Permit(lifecycle.StepInProgress, mes.CmdBlock, lifecycle.StepBlocked, with(mes.Recording("step.blocked"))...).
+		Permit(lifecycle.StepBlocked, mes.CmdUnblock, lifecycle.StepInProgress, with(mes.Recording("step.unblocked"))...).
+		Permit(lifecycle.StepInProgress, mes.CmdComplete, lifecycle.StepComplete, with(mes.Recording("step.completed"),
 			mes.WithEvidence(e.evidence...), mes.WithGates(e.complete...))...)
 	if len(e.signatures) > 0 {
-		b.Permit(mes.StepComplete, mes.CmdVerify, mes.StepVerified, with(mes.Recording("step.verified"), mes.WithSignatures(e.signatures...))...)
+		b.Permit(lifecycle.StepComplete, mes.CmdVerify, lifecycle.StepVerified, with(mes.Recording("step.verified"), mes.WithSignatures(e.signatures...))...)
 	}
 	m, err := b.Build()
 	if err != nil {

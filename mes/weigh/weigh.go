@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/interlock-mes/interlock/mes/lifecycle"
+
 	"github.com/interlock-mes/interlock"
 	"github.com/interlock-mes/interlock/mes"
 
@@ -225,15 +227,15 @@ func Step(spec Spec) (*mes.Model, error) {
 
 	with := mes.Prepend(spec.Options)
 	m, berr := mes.NewModel(spec.Name, spec.Version).
-		States(mes.StepPending, mes.StepInProgress, mes.StepBlocked, mes.StepComplete).
-		Initial(mes.StepPending).
-		Final(mes.StepComplete).
-		Permit(mes.StepPending, mes.CmdStart, mes.StepInProgress, with(mes.Recording("step.started"),
+		States(lifecycle.StepPending, lifecycle.StepInProgress, lifecycle.StepBlocked, lifecycle.StepComplete).
+		Initial(lifecycle.StepPending).
+		Final(lifecycle.StepComplete).
+		Permit(lifecycle.StepPending, mes.CmdStart, lifecycle.StepInProgress, with(mes.Recording("step.started"),
 			mes.WithEvidence(mes.EvidenceRequirement{Name: spec.LotScan, Sources: []gate.Source{gate.SourceScanner}}),
 			mes.WithGates(start...))...).
-		Permit(mes.StepInProgress, mes.CmdBlock, mes.StepBlocked, with(mes.Recording("step.blocked"))...).
-		Permit(mes.StepBlocked, mes.CmdUnblock, mes.StepInProgress, with(mes.Recording("step.unblocked"))...).
-		Permit(mes.StepInProgress, mes.CmdComplete, mes.StepComplete, with(mes.Recording("step.completed"),
+		Permit(lifecycle.StepInProgress, mes.CmdBlock, lifecycle.StepBlocked, with(mes.Recording("step.blocked"))...).
+		Permit(lifecycle.StepBlocked, mes.CmdUnblock, lifecycle.StepInProgress, with(mes.Recording("step.unblocked"))...).
+		Permit(lifecycle.StepInProgress, mes.CmdComplete, lifecycle.StepComplete, with(mes.Recording("step.completed"),
 			mes.WithEvidence(mes.EvidenceRequirement{Name: EvidenceTare}, mes.EvidenceRequirement{Name: EvidenceGross},
 				mes.EvidenceRequirement{Name: EvidenceNet}),
 			mes.WithGates(complete...))...).

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/interlock-mes/interlock/mes/lifecycle"
+
 	"github.com/interlock-mes/interlock/mes"
 	"github.com/interlock-mes/interlock/mes/mestest"
 
@@ -190,7 +192,7 @@ func TestWeighThroughScaleSimulator(t *testing.T) {
 		}
 		ev := weighOn(t, b.sim, b.scale, "1.250", "13.750", true)
 		out, err := b.complete(t, "complete-2", "batch-B42", ev)
-		if err != nil || out.To != mes.StepComplete {
+		if err != nil || out.To != lifecycle.StepComplete {
 			t.Fatalf("complete: %+v, %v", out, err)
 		}
 
@@ -333,8 +335,8 @@ func TestWeighDenied(t *testing.T) {
 				if diff := cmp.Diff(ev, recordedEvidence(t, last), equateDecimals); diff != "" {
 					t.Errorf("evidence on the denied record (-given +recorded):\n%s", diff)
 				}
-				if st := mestest.Must[mes.State](t)(mes.Fold(b.m, "S10", after)); st != mes.StepInProgress {
-					t.Errorf("S10 is %s after a denial, want %s", st, mes.StepInProgress)
+				if st := mestest.Must[mes.State](t)(mes.Fold(b.m, "S10", after)); st != lifecycle.StepInProgress {
+					t.Errorf("S10 is %s after a denial, want %s", st, lifecycle.StepInProgress)
 				}
 				if got := len(mestest.Must[[]audit.Record](t)(s.Load(context.Background(), event.LotStream("L7"), 1))); got != lotBefore {
 					t.Errorf("lot L7 stream grew from %d to %d records on a denial", lotBefore, got)

@@ -1,0 +1,128 @@
+package lifecycle
+
+import (
+	"fmt"
+
+	"github.com/interlock-mes/interlock/mes"
+
+	"github.com/interlock-mes/interlock/gate"
+)
+
+// The states and commands of the standard lifecycles. They are plain values
+// of State and Command: a user's model may reuse them or define its own.
+const (
+	// Batch states, after ISA-88: a batch is planned, released to the floor
+	// (ready), runs, may be blocked by an exception or held by a person,
+	// completes, is verified and closed; it may be cancelled before it
+	// starts or aborted once it has.
+	BatchPlanned    mes.State = "planned"
+	BatchReady      mes.State = "ready"
+	BatchInProgress mes.State = "in-progress"
+	BatchBlocked    mes.State = "blocked"
+	BatchHeld       mes.State = "held"
+	BatchComplete   mes.State = "complete"
+	BatchVerified   mes.State = "verified"
+	BatchClosed     mes.State = "closed"
+	BatchCancelled  mes.State = "cancelled"
+	BatchAborted    mes.State = "aborted"
+
+	// Order states.
+	OrderCreated    mes.State = "created"
+	OrderReleased   mes.State = "released"
+	OrderInProgress mes.State = "in-progress"
+	OrderCompleted  mes.State = "completed"
+	OrderClosed     mes.State = "closed"
+	OrderCancelled  mes.State = "cancelled"
+
+	// Step states.
+	StepPending    mes.State = "pending"
+	StepInProgress mes.State = "in-progress"
+	StepBlocked    mes.State = "blocked"
+	StepComplete   mes.State = "complete"
+	StepVerified   mes.State = "verified"
+	StepSkipped    mes.State = "skipped"
+)
+
+// Batch returns the standard batch model. Verification needs a
+// signature meaning "verified" by someone other than the performer; opts
+// add gates to every transition (for example a site-wide role gate).
+//
+// Verify and close are guarded by gate.NoOpenException: while an
+// exception (a deviation, a hold) is open on the batch, its release path
+// is blocked, and each attempt is denied and recorded with one
+// gate.CodeExceptionOpen reason per open exception. Complete is guarded by
+// gate.NoBlockingException: an open exception whose consequence is to
+// block or hold the batch stops its completion from the moment it is
+// opened, also before the block or hold itself is recorded (Exceptions.Open
+// records them in two appends). The rest stays usable: a batch with a
+// deviation that has no consequence may still complete, and hold, restart,
+// block, unblock and abort do not read open exceptions, so a held batch can
+// restart and any batch can be aborted while its exceptions are
+// investigated.
+func Batch(opts ...mes.Option) (*mes.Model, error) {
+	noOpen, err := gate.NoOpenException()
+	if err != nil {
+		return nil, fmt.Errorf("mes: Batch: %w", err)
+	}
+	noBlocking, err := gate.NoBlockingException()
+	if err != nil {
+		return nil, fmt.Errorf("mes: Batch: %w", err)
+	}
+	with := mes.Prepend(opts)
+	return mes.NewModel("batch", 1).
+		States(BatchPlanned, BatchReady, BatchInProgress, BatchBlocked, BatchHeld,
+			BatchComplete, BatchVerified, BatchClosed, BatchCancelled, BatchAborted).
+		Initial(BatchPlanned).
+		Final(BatchClosed, BatchCancelled, BatchAborted).
+		Permit(BatchPlanned, mes.CmdRelease, BatchReady, with(mes.Recording("batch.released"))...).
+		Permit(BatchPlanned, mes.CmdCancel, BatchCancelled, with(mes.Recording("batch.cancelled"))...).
+		Permit(BatchReady, mes.CmdStart, BatchInProgress, with(mes.Recording("batch.started"))...).
+		Permit(BatchReady, mes.CmdCancel, BatchCancelled, with(mes.Recording("batch.cancelled"))...).
+		Permit(BatchInProgress, mes.CmdBlock, BatchBlocked, with(mes.Recording("batch.blocked"))...).
+		Permit(BatchBlocked, mes.CmdUnblock, BatchInProgress, with(mes.Recording("batch.unblocked"))...).
+		Permit(BatchInProgress, mes.CmdHold, BatchHeld, with(mes.Recording("batch.held"))...).
+		Permit(BatchHeld, mes.CmdRestart, BatchInProgress, with(mes.Recording("batch.restarted"))...).
+		Permit(BatchInProgress, mes.CmdAbort, BatchAborted, with(mes.Recording("batch.aborted"))...).
+		Permit(BatchBlocked, mes.CmdAbort, BatchAborted, with(mes.Recording("batch.aborted"))...).
+		Permit(BatchHeld, mes.CmdAbort, BatchAborted, with(mes.Recording("batch.aborted"))...).
+		Permit(BatchInProgress, mes.CmdComplete, BatchComplete, with(mes.Recording("batch.completed"), mes.WithGates(noBlocking))...).
+		Permit(BatchComplete, mes.CmdVerify, BatchVerified, with(mes.Recording("batch.verified"), mes.WithGates(noOpen),
+			mes.WithSignatures(mes.SignatureRequirement{Meaning: "verified", Count: 1, NotPerformer: true}))...).
+		Permit(BatchVerified, mes.CmdClose, BatchClosed, with(mes.Recording("batch.closed"), mes.WithGates(noOpen))...).
+		Build()
+}
+
+// Order returns the standard production order model.
+func Order(opts ...mes.Option) (*mes.Model, error) {
+	with := mes.Prepend(opts)
+	return mes.NewModel("order", 1).
+		States(OrderCreated, OrderReleased, OrderInProgress, OrderCompleted, OrderClosed, OrderCancelled).
+		Initial(OrderCreated).
+		Final(OrderClosed, OrderCancelled).
+		Permit(OrderCreated, mes.CmdRelease, OrderReleased, with(mes.Recording("order.released"))...).
+		Permit(OrderCreated, mes.CmdCancel, OrderCancelled, with(mes.Recording("order.cancelled"))...).
+		Permit(OrderReleased, mes.CmdStart, OrderInProgress, with(mes.Recording("order.started"))...).
+		Permit(OrderReleased, mes.CmdCancel, OrderCancelled, with(mes.Recording("order.cancelled"))...).
+		Permit(OrderInProgress, mes.CmdComplete, OrderCompleted, with(mes.Recording("order.completed"))...).
+		Permit(OrderCompleted, mes.CmdClose, OrderClosed, with(mes.Recording("order.closed"))...).
+		Build()
+}
+
+// Step returns the standard step model. A step's own evidence,
+// gates and signatures come from the route; opts add to every transition.
+func Step(opts ...mes.Option) (*mes.Model, error) {
+	with := mes.Prepend(opts)
+	return mes.NewModel("step", 1).
+		States(StepPending, StepInProgress, StepBlocked, StepComplete, StepVerified, StepSkipped).
+		Initial(StepPending).
+		Final(StepVerified, StepSkipped).
+		Permit(StepPending, mes.CmdStart, StepInProgress, with(mes.Recording("step.started"))...).
+		Permit(StepPending, mes.CmdSkip, StepSkipped, with(mes.Recording("step.skipped"),
+			mes.WithSignatures(mes.SignatureRequirement{Meaning: "approved", Count: 1, NotPerformer: true}))...).
+		Permit(StepInProgress, mes.CmdBlock, StepBlocked, with(mes.Recording("step.blocked"))...).
+		Permit(StepBlocked, mes.CmdUnblock, StepInProgress, with(mes.Recording("step.unblocked"))...).
+		Permit(StepInProgress, mes.CmdComplete, StepComplete, with(mes.Recording("step.completed"))...).
+		Permit(StepComplete, mes.CmdVerify, StepVerified, with(mes.Recording("step.verified"),
+			mes.WithSignatures(mes.SignatureRequirement{Meaning: "verified", Count: 1, NotPerformer: true}))...).
+		Build()
+}
