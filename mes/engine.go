@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/interlock-mes/interlock/audit"
@@ -94,11 +93,6 @@ type Request struct {
 	// Declare says what the subject is, for the lot graph: a received lot
 	// with its supplier lot, a shipment with its customer. Optional.
 	Declare *Declaration
-	// Extra are further appends made atomically with the transition; their
-	// expected versions are those the caller read. A conflict on one of them
-	// is returned at once (errors.Is ErrConflict): the caller reads again
-	// and submits again.
-	Extra []storage.StreamAppend
 	// Signatures are the electronic signatures given with the command. The
 	// engine re-authenticates each signer, checks them against the
 	// transition's SignatureRequirements once every gate has passed, and
@@ -186,11 +180,6 @@ func (r *Request) validate() error {
 			return fmt.Errorf("mes: request data is not a JSON object: %.40q", r.Data)
 		}
 	}
-	for _, x := range r.Extra {
-		if x.Stream == r.Subject {
-			return fmt.Errorf("mes: extra append to the subject %q; the transition writes it", r.Subject)
-		}
-	}
 	if err := r.validateFlows(); err != nil {
 		return err
 	}
@@ -226,25 +215,13 @@ func (e *Engine) Execute(ctx context.Context, req Request) (*Outcome, error) {
 // retryable says whether a failed attempt should run again on fresh
 // records: after a conflict on a stream the engine read or writes on its
 // own, and after the first attempt's idempotency key clashed (another
-// engine ran the command; the fresh read finds it and replays it). A
-// conflict on a stream of Request.Extra is the caller's to resolve: the
-// expected version came from them.
+// engine ran the command; the fresh read finds it and replays it). Every
+// stream an append writes is one the engine chose and read itself.
 func (e *Engine) retryable(req *Request, err error, attempt int) bool {
 	if attempt == 0 && errors.Is(err, storage.ErrIdempotencyKeyReused) {
 		return true
 	}
-	if !errors.Is(err, storage.ErrConflict) {
-		return false
-	}
-	var ce *storage.ConflictError
-	if errors.As(err, &ce) {
-		for _, x := range req.Extra {
-			if x.Stream == ce.Stream {
-				return false
-			}
-		}
-	}
-	return true
+	return errors.Is(err, storage.ErrConflict)
 }
 
 func (e *Engine) try(ctx context.Context, req *Request, fresh bool) (*Outcome, error) {
@@ -265,7 +242,7 @@ func (e *Engine) try(ctx context.Context, req *Request, fresh bool) (*Outcome, e
 		CommandID: req.ID, Model: req.Model.Name(), ModelVersion: req.Model.Version(), Step: req.Step,
 		Command: req.Command, From: state, Refs: req.Refs, Data: req.Data,
 	}
-	t, terr := req.Model.Transition(state, req.Command)
+	t, terr := req.Model.transition(state, req.Command)
 	var illegal *IllegalTransitionError
 	var reasons []gate.Reason
 	if terr != nil {
@@ -275,9 +252,17 @@ func (e *Engine) try(ctx context.Context, req *Request, fresh bool) (*Outcome, e
 		reasons = []gate.Reason{{Gate: "model", Code: "transition.illegal", Message: terr.Error()}}
 	} else {
 		var gateOnly bool
+		if err := readMirrorTarget(ctx, req, t, facts); err != nil {
+			return nil, err
+		}
 		reasons, gateOnly, err = e.evaluate(ctx, req, t, facts)
 		if err != nil {
 			return nil, err
+		}
+		if t.Mirror != nil {
+			if r := mirrorTarget(req, t); r != nil {
+				reasons, gateOnly = append(reasons, *r), false
+			}
 		}
 		if req.Step != "" {
 			if r := bound.check(req, t); len(r) > 0 {
@@ -372,7 +357,7 @@ func (e *Engine) try(ctx context.Context, req *Request, fresh bool) (*Outcome, e
 		types = []string{string(t.Command)}
 	}
 	own := storage.Event{Type: types[0], Actor: req.Actor, Payload: data, Evidence: (*buf)[:mark], Links: links}
-	extra := slices.Clone(req.Extra)
+	var extra []storage.StreamAppend
 	for _, c := range req.Consume {
 		c.Into = req.Subject
 		cdata, err := json.Marshal(struct {
@@ -406,6 +391,13 @@ func (e *Engine) try(ctx context.Context, req *Request, fresh bool) (*Outcome, e
 	}
 	for _, se := range sigEvents {
 		subject.Events = append(subject.Events, storage.Event{Type: se.typ, Actor: se.actor, Payload: se.payload})
+	}
+	if t.Mirror != nil {
+		m, err := mirrorAppend(ctx, req, t, facts)
+		if err != nil {
+			return nil, err
+		}
+		extra = append(extra, m)
 	}
 	if payload.Override != nil {
 		marker, opened, err := overrideException(req, state, payload.Override)

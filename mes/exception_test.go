@@ -342,8 +342,18 @@ func TestExceptionInputErrors(t *testing.T) {
 	if _, err := exception.New(v.e, &exception.Config{Model: v.batch}); err == nil {
 		t.Error("NewExceptions took the batch lifecycle as its exception model")
 	}
-	if _, err := exception.New(v.e, &exception.Config{MaxRetries: -1}); err == nil {
-		t.Error("NewExceptions took a negative MaxRetries")
+	unmirrored := must[*mes.Model](t)(mes.NewModel(exception.ModelName, exception.ModelVersion).
+		States(exception.StateNew, exception.StateOpen, exception.StateDispositioned, exception.StateClosed).
+		Initial(exception.StateNew).Final(exception.StateClosed).
+		Permit(exception.StateNew, exception.CmdOpen, exception.StateOpen, mes.Recording(event.ExceptionOpened)).
+		Permit(exception.StateOpen, exception.CmdDisposition, exception.StateDispositioned, mes.Recording(event.ExceptionDispositioned)).
+		Permit(exception.StateDispositioned, exception.CmdReject, exception.StateOpen, mes.Recording(event.ExceptionRejected)).
+		Permit(exception.StateDispositioned, exception.CmdApprove, exception.StateClosed, mes.Recording(event.ExceptionApproved),
+			mes.WithSignatures(mes.SignatureRequirement{Meaning: mes.MeaningApproved, Count: 1, NotPerformer: true})).
+		Permit(exception.StateOpen, exception.CmdAttachCAPA, exception.StateOpen, mes.Recording(event.ExceptionCAPA)).
+		Build())
+	if _, err := exception.New(v.e, &exception.Config{Model: unmirrored}); err == nil || !strings.Contains(err.Error(), "mirrored") {
+		t.Errorf("New took an exception model that does not mirror its opening onto the subject: %v", err)
 	}
 	if _, err := exception.Model(nil); err == nil {
 		t.Error("ExceptionModel without approver roles")

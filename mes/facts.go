@@ -1,6 +1,7 @@
 package mes
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -454,6 +455,15 @@ func (f *streamFacts) OpenExceptions(ctx context.Context, subject string) ([]gat
 			open = append(open, gate.Exception{ID: p.ID, Kind: p.Kind, Summary: p.Summary, Opened: recs[i].Time, Consequence: p.Consequence})
 			continue
 		}
+		closed, err := f.closingConfirmed(ctx, &recs[i], p.ID)
+		if err != nil {
+			return nil, err
+		}
+		if !closed {
+			// A closing marker the exception's own stream does not hold
+			// closes nothing: only the exception model's approval does.
+			continue
+		}
 		for j, e := range open {
 			if e.ID == p.ID {
 				open = append(open[:j], open[j+1:]...)
@@ -462,6 +472,40 @@ func (f *streamFacts) OpenExceptions(ctx context.Context, subject string) ([]gat
 		}
 	}
 	return open, nil
+}
+
+// closingConfirmed reports whether the exception id's own stream holds
+// the closing transition that the marker r, on the subject, mirrors: an
+// allowed transition of the exception model to "closed" by the marker's
+// command. The exception's stream is read as a fact, so its version is
+// asserted at append.
+func (f *streamFacts) closingConfirmed(ctx context.Context, r *audit.Record, id string) (bool, error) {
+	var m event.Marker
+	if err := json.Unmarshal(r.Payload, &m); err != nil || m.CommandID == "" {
+		return false, nil
+	}
+	recs, err := f.load(ctx, event.ExceptionStream(id))
+	if err != nil {
+		return false, err
+	}
+	var arr [128]byte
+	needle, ok := member(arr[:0], "command_id", m.CommandID)
+	if !ok {
+		return false, nil
+	}
+	for i := range recs {
+		if recs[i].Type == event.Denied || !bytes.Contains(recs[i].Payload, needle) {
+			continue
+		}
+		var t event.Transition
+		if err := json.Unmarshal(recs[i].Payload, &t); err != nil {
+			continue
+		}
+		if t.CommandID == m.CommandID && t.Model == exceptionModelName && t.To == exceptionClosed {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // Steps reads step events of the subject: the step lifecycle's recorded

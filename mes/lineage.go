@@ -153,13 +153,6 @@ func (r *Request) validateFlows() error {
 			return err
 		}
 	}
-	for _, x := range r.Extra {
-		for lot := range seen {
-			if x.Stream == event.LotStream(lot) {
-				return fmt.Errorf("mes: lot %q is both moved by the command and written by an extra append", lot)
-			}
-		}
-	}
 	return nil
 }
 

@@ -57,6 +57,42 @@ type Transition struct {
 	// Override, when set, lets a failure of Gates be overridden (see
 	// Request.Override). Nil: a failed gate always blocks.
 	Override *OverridePolicy
+	// Mirror, when set, says where and as what the transition's own record
+	// is mirrored (see the option Mirror).
+	Mirror *Mirroring
+}
+
+// Mirroring is where a transition's record is mirrored: onto the stream
+// named by the attempt's reference Ref, as a record of type Type.
+type Mirroring struct {
+	Ref  string
+	Type string
+}
+
+// clone returns a copy of t that shares nothing a caller could change
+// with t.
+func (t *Transition) clone() *Transition {
+	c := *t
+	c.Gates = slices.Clone(t.Gates)
+	c.Evidence = slices.Clone(t.Evidence)
+	for i := range c.Evidence {
+		c.Evidence[i].Sources = slices.Clone(c.Evidence[i].Sources)
+	}
+	c.Signatures = slices.Clone(t.Signatures)
+	for i := range c.Signatures {
+		c.Signatures[i].Roles = slices.Clone(c.Signatures[i].Roles)
+	}
+	c.Records = slices.Clone(t.Records)
+	if t.Mirror != nil {
+		m := *t.Mirror
+		c.Mirror = &m
+	}
+	if t.Override != nil {
+		o := *t.Override
+		o.Roles = slices.Clone(o.Roles)
+		c.Override = &o
+	}
+	return &c
 }
 
 // OverridePolicy says who may approve overriding a transition's failed
@@ -73,6 +109,19 @@ type OverridePolicy struct {
 // executor; the engine then opens a deviation. See Request.Override.
 func AllowOverride(roles ...string) Option {
 	return func(t *Transition) { t.Override = &OverridePolicy{Roles: roles} }
+}
+
+// Mirror mirrors an allowed transition's own record onto a second stream,
+// the one named by the attempt's reference ref (Request.Refs[ref]), in the
+// same atomic append: a record of type recordType carrying an event.Marker
+// with the command's id and the transition's Data, appended at the version
+// of that stream the engine read, so a concurrent change to it makes the
+// engine evaluate the command again. The exception model uses it to put an
+// exception's opening and closing on the subject it concerns, where gates
+// and release readiness read them. An attempt whose reference is missing
+// or names the subject itself is denied (CodeMirrorTarget).
+func Mirror(ref, recordType string) Option {
+	return func(t *Transition) { t.Mirror = &Mirroring{Ref: ref, Type: recordType} }
 }
 
 // Option configures a transition in Builder.Permit.
@@ -242,6 +291,9 @@ func (b *Builder) Build() (*Model, error) {
 				add("%s: evidence requirement %d has no name", where, j)
 			}
 		}
+		if m := t.Mirror; m != nil && (m.Ref == "" || m.Type == "") {
+			add("%s: a mirror needs a reference and a record type", where)
+		}
 		for j, s := range t.Signatures {
 			if s.Meaning == "" {
 				add("%s: signature requirement %d has no meaning", where, j)
@@ -346,9 +398,20 @@ func (e *IllegalTransitionError) Error() string {
 // Unwrap makes errors.Is(err, ErrIllegalTransition) true.
 func (e *IllegalTransitionError) Unwrap() error { return ErrIllegalTransition }
 
-// Transition returns the transition command asks for in state from, or an
-// *IllegalTransitionError when the model does not permit it.
+// Transition returns a copy of the transition command asks for in state
+// from, or an *IllegalTransitionError when the model does not permit it.
+// Changing the copy does not change the model.
 func (m *Model) Transition(from State, command Command) (*Transition, error) {
+	t, err := m.transition(from, command)
+	if err != nil {
+		return nil, err
+	}
+	return t.clone(), nil
+}
+
+// transition is Transition without the copy: the engine's, which changes
+// nothing.
+func (m *Model) transition(from State, command Command) (*Transition, error) {
 	if t, ok := m.byFrom[from][command]; ok {
 		return t, nil
 	}
@@ -360,8 +423,9 @@ func (m *Model) Transition(from State, command Command) (*Transition, error) {
 	return nil, &IllegalTransitionError{Model: m.name, State: from, Command: command, Permitted: permitted}
 }
 
-// Transitions returns every transition, ordered by state declaration and
-// then by command.
+// Transitions returns a copy of every transition, ordered by state
+// declaration and then by command. Changing the copies does not change the
+// model.
 func (m *Model) Transitions() []*Transition {
 	var out []*Transition
 	for _, s := range m.states {
@@ -371,7 +435,7 @@ func (m *Model) Transitions() []*Transition {
 		}
 		slices.Sort(cmds)
 		for _, c := range cmds {
-			out = append(out, m.byFrom[s][c])
+			out = append(out, m.byFrom[s][c].clone())
 		}
 	}
 	return out

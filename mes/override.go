@@ -31,6 +31,7 @@ const (
 	exceptionModelVersion         = 1
 	exceptionNew          State   = "new"
 	exceptionOpen         State   = "open"
+	exceptionClosed       State   = "closed"
 	cmdOpenException      Command = "open"
 	exceptionDeviation            = "deviation"
 )

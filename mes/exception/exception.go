@@ -28,6 +28,10 @@ const (
 	CmdOpen mes.Command = "open"
 	// KindDeviation is the kind of a deviation; a gate override opens one.
 	KindDeviation = "deviation"
+	// RefSubject is the reference of the exception model's opening and
+	// closing that names the subject the exception concerns: the engine
+	// mirrors both onto it (mes.Mirror). A Deviation's Refs may not use it.
+	RefSubject = "subject"
 )
 
 // The states of an exception after it opens (StateNew and StateOpen
@@ -200,10 +204,10 @@ func Model(approverRoles []string, opts ...mes.Option) (*mes.Model, error) {
 	return mes.NewModel(ModelName, ModelVersion).
 		States(StateNew, StateOpen, StateDispositioned, StateClosed).
 		Initial(StateNew).
-		Permit(StateNew, CmdOpen, StateOpen, with(mes.Recording(event.ExceptionOpened))...).
+		Permit(StateNew, CmdOpen, StateOpen, with(mes.Recording(event.ExceptionOpened), mes.Mirror(RefSubject, event.ExceptionOpened))...).
 		Permit(StateOpen, CmdDisposition, StateDispositioned, with(mes.Recording(event.ExceptionDispositioned))...).
 		Permit(StateDispositioned, CmdReject, StateOpen, with(mes.Recording(event.ExceptionRejected), mes.WithGates(role))...).
-		Permit(StateDispositioned, CmdApprove, StateClosed, with(mes.Recording(event.ExceptionApproved), mes.WithGates(capa),
+		Permit(StateDispositioned, CmdApprove, StateClosed, with(mes.Recording(event.ExceptionApproved), mes.Mirror(RefSubject, event.ExceptionClosed), mes.WithGates(capa),
 			mes.WithSignatures(mes.SignatureRequirement{Meaning: mes.MeaningApproved, Count: 1, Roles: approverRoles, NotPerformer: true}))...).
 		Permit(StateOpen, CmdAttachCAPA, StateOpen, with(mes.Recording(event.ExceptionCAPA))...).
 		Permit(StateDispositioned, CmdAttachCAPA, StateDispositioned, with(mes.Recording(event.ExceptionCAPA))...).

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/interlock-mes/interlock/mes/lifecycle"
@@ -14,7 +15,6 @@ import (
 	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/internal/canonjson"
-	"github.com/interlock-mes/interlock/storage"
 )
 
 // Config configures Service. The zero value is valid.
@@ -34,10 +34,6 @@ type Config struct {
 	// and EquipmentModel().
 	Lot       *mes.Model
 	Equipment *mes.Model
-	// MaxRetries bounds how often a command that writes a marker on the
-	// subject is submitted again because the subject moved meanwhile.
-	// Default 5; it must not be negative.
-	MaxRetries int
 }
 
 // Service opens, dispositions, approves and closes exceptions, and
@@ -69,14 +65,13 @@ type Config struct {
 //
 // Service is safe for concurrent use.
 type Service struct {
-	engine     *mes.Engine
-	model      *mes.Model
-	batch      *mes.Model
-	step       *mes.Model
-	steps      map[string]*mes.Model
-	lot        *mes.Model
-	equipment  *mes.Model
-	maxRetries int
+	engine    *mes.Engine
+	model     *mes.Model
+	batch     *mes.Model
+	step      *mes.Model
+	steps     map[string]*mes.Model
+	lot       *mes.Model
+	equipment *mes.Model
 }
 
 // New returns Service that write through engine. cfg may be
@@ -89,14 +84,8 @@ func New(engine *mes.Engine, cfg *Config) (*Service, error) {
 	if cfg == nil {
 		cfg = &Config{}
 	}
-	if cfg.MaxRetries < 0 {
-		return nil, fmt.Errorf("exception: New: Config.MaxRetries is %d; it must not be negative", cfg.MaxRetries)
-	}
 	x := &Service{engine: engine, model: cfg.Model, batch: cfg.Batch, step: cfg.Step, lot: cfg.Lot,
-		equipment: cfg.Equipment, maxRetries: cfg.MaxRetries, steps: map[string]*mes.Model{}}
-	if x.maxRetries == 0 {
-		x.maxRetries = 5
-	}
+		equipment: cfg.Equipment, steps: map[string]*mes.Model{}}
 	defaults := []struct {
 		field string
 		m     **mes.Model
@@ -157,6 +146,16 @@ func checkExceptionModel(m *mes.Model) error {
 		}
 		if t.To != want.to || len(t.Records) == 0 || t.Records[0] != want.typ {
 			return fmt.Errorf("%s from %q must lead to %q recording %q", want.cmd, want.from, want.to, want.typ)
+		}
+	}
+	for _, c := range []struct {
+		from mes.State
+		cmd  mes.Command
+		typ  string
+	}{{StateNew, CmdOpen, event.ExceptionOpened}, {StateDispositioned, CmdApprove, event.ExceptionClosed}} {
+		t, _ := m.Transition(c.from, c.cmd)
+		if t.Mirror == nil || t.Mirror.Ref != RefSubject || t.Mirror.Type != c.typ {
+			return fmt.Errorf("%s must be mirrored onto reference %q as %q (mes.Mirror), so the subject shows it", c.cmd, RefSubject, c.typ)
 		}
 	}
 	t, _ := m.Transition(StateDispositioned, CmdApprove)
@@ -221,6 +220,9 @@ func (d *Deviation) normalize() error {
 	} else if strings.HasPrefix(d.Subject, "exception/") {
 		problems = append(problems, fmt.Sprintf("the subject %q is an exception; exceptions are opened on what they concern", d.Subject))
 	}
+	if _, ok := d.Refs[RefSubject]; ok {
+		problems = append(problems, fmt.Sprintf("reference %q is the engine's: it names the subject", RefSubject))
+	}
 	switch d.Source {
 	case SourcePerson, SourceRule, SourceDevice:
 	default:
@@ -283,17 +285,18 @@ func (x *Service) Open(ctx context.Context, by By, d Deviation) (*Opened, error)
 	if err != nil {
 		return nil, fmt.Errorf("exception: encode exception %s: %w", d.ID, err)
 	}
-	// The marker says the consequence, so that gate.NoBlockingException
-	// stops the subject's work from the moment the exception is open, before
-	// the block or hold that follows is recorded.
-	marker, err := markerPayload(commandID, map[string]string{"id": d.ID, "kind": d.Kind, "summary": d.Summary,
-		"consequence": string(d.Consequence)})
-	if err != nil {
-		return nil, err
+	// The engine mirrors the opening, with this data, onto the subject
+	// (RefSubject): the marker says the consequence, so that
+	// gate.NoBlockingException stops the subject's work from the moment the
+	// exception is open, before the block or hold that follows is recorded.
+	refs := maps.Clone(d.Refs)
+	if refs == nil {
+		refs = map[string]string{}
 	}
+	refs[RefSubject] = d.Subject
 	req := mes.Request{ID: commandID, Model: x.model, Subject: event.ExceptionStream(d.ID), Command: CmdOpen, Actor: actor,
-		Refs: d.Refs, Evidence: d.Evidence, Data: data}
-	out, err := x.withMarker(ctx, req, d.Subject, storage.Event{Type: event.ExceptionOpened, Actor: actor, Payload: marker})
+		Refs: refs, Evidence: d.Evidence, Data: data}
+	out, err := x.engine.Execute(ctx, req)
 	if err != nil {
 		if out != nil {
 			return &Opened{Exception: out}, err
@@ -348,36 +351,6 @@ func (x *Service) follow(ctx context.Context, req mes.Request) (*mes.Outcome, st
 	}
 	out, err := x.engine.Execute(ctx, req)
 	return out, "", err
-}
-
-// markerPayload is the payload of a marker on an exception's subject.
-func markerPayload(commandID string, data map[string]string) ([]byte, error) {
-	b, err := json.Marshal(struct {
-		CommandID string            `json:"command_id"`
-		Data      map[string]string `json:"data"`
-	}{commandID, data})
-	if err != nil {
-		return nil, fmt.Errorf("exception: encode exception marker: %w", err)
-	}
-	return b, nil
-}
-
-// withMarker runs req with marker appended to subject in the same append,
-// at the version of subject read just before; when subject moved in
-// between it tries again, up to maxRetries times.
-func (x *Service) withMarker(ctx context.Context, req mes.Request, subject string, marker storage.Event) (*mes.Outcome, error) {
-	for attempt := 0; ; attempt++ {
-		recs, err := x.engine.Records(ctx, subject)
-		if err != nil {
-			return nil, fmt.Errorf("exception: load %s: %w", subject, err)
-		}
-		req.Extra = []storage.StreamAppend{{Stream: subject, ExpectedVersion: int64(len(recs)), Events: []storage.Event{marker}}}
-		out, err := x.engine.Execute(ctx, req)
-		if errors.Is(err, storage.ErrConflict) && attempt < x.maxRetries {
-			continue
-		}
-		return out, err
-	}
 }
 
 // Disposition records the decision d on exception id by actor. It returns
@@ -450,14 +423,15 @@ func (x *Service) Approve(ctx context.Context, by By, id string, sign mes.Sign) 
 	if err != nil {
 		return nil, err
 	}
-	marker, err := markerPayload(commandID, map[string]string{"id": id})
+	data, err := json.Marshal(map[string]string{"id": id})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("exception: encode approval of %s: %w", id, err)
 	}
 	sign.Meaning = mes.MeaningApproved
+	// The engine mirrors the closing, {"id"}, onto the subject.
 	req := mes.Request{ID: commandID, Model: x.model, Subject: event.ExceptionStream(id), Command: CmdApprove, Actor: actor,
-		Signatures: []mes.Sign{sign}}
-	return x.withMarker(ctx, req, exc.Subject, storage.Event{Type: event.ExceptionClosed, Actor: actor, Payload: marker})
+		Refs: map[string]string{RefSubject: exc.Subject}, Data: data, Signatures: []mes.Sign{sign}}
+	return x.engine.Execute(ctx, req)
 }
 
 // ErrNotResumable is matched (errors.Is) by every *NotResumableError.
