@@ -96,3 +96,34 @@ func TestArrowsPointOneWay(t *testing.T) {
 		t.Errorf("go list found %d packages; want the whole module", n)
 	}
 }
+
+// TestEngineLinksNoDriver: a service that imports the engine, or the core
+// device types, links no serial or Modbus driver; only the protocol
+// packages that need one do.
+func TestEngineLinksNoDriver(t *testing.T) {
+	drivers := []string{"go.bug.st/serial", "github.com/goburrow/serial", "github.com/simonvetter/modbus"}
+	deps := func(pkg string) []string {
+		out, err := exec.Command("go", "list", "-deps", pkg).Output()
+		if err != nil {
+			t.Fatalf("go list -deps %s: %v", pkg, err)
+		}
+		return strings.Fields(string(out))
+	}
+	for _, pkg := range []string{"./mes", "./mes/weigh", "./mes/packml", "./device", "./device/gs1", "./device/packml", "./event"} {
+		for _, d := range deps(pkg) {
+			for _, drv := range drivers {
+				if d == drv || strings.HasPrefix(d, drv+"/") {
+					t.Errorf("%s links %s", pkg, d)
+				}
+			}
+		}
+	}
+	// The check can fail: the scale package does link a serial driver.
+	found := false
+	for _, d := range deps("./device/scale") {
+		found = found || strings.HasPrefix(d, "go.bug.st/serial")
+	}
+	if !found {
+		t.Error("device/scale does not link go.bug.st/serial; the check above proves nothing")
+	}
+}

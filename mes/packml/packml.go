@@ -7,32 +7,32 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/interlock-mes/interlock/mes"
+	pml "github.com/interlock-mes/interlock/device/packml"
 
-	"github.com/interlock-mes/interlock/device"
+	"github.com/interlock-mes/interlock/mes"
 )
 
 // The 17 PackML states as model states. Their values are the names of
-// device.PackMLState, so that a state read from equipment is a state of the
+// pml.State, so that a state read from equipment is a state of the
 // model without translation.
 const (
-	Clearing     = mes.State(device.PackMLClearing)
-	Stopped      = mes.State(device.PackMLStopped)
-	Starting     = mes.State(device.PackMLStarting)
-	Idle         = mes.State(device.PackMLIdle)
-	Suspended    = mes.State(device.PackMLSuspended)
-	Execute      = mes.State(device.PackMLExecute)
-	Stopping     = mes.State(device.PackMLStopping)
-	Aborting     = mes.State(device.PackMLAborting)
-	Aborted      = mes.State(device.PackMLAborted)
-	Holding      = mes.State(device.PackMLHolding)
-	Held         = mes.State(device.PackMLHeld)
-	Unholding    = mes.State(device.PackMLUnholding)
-	Suspending   = mes.State(device.PackMLSuspending)
-	Unsuspending = mes.State(device.PackMLUnsuspending)
-	Resetting    = mes.State(device.PackMLResetting)
-	Completing   = mes.State(device.PackMLCompleting)
-	Complete     = mes.State(device.PackMLComplete)
+	Clearing     = mes.State(pml.Clearing)
+	Stopped      = mes.State(pml.Stopped)
+	Starting     = mes.State(pml.Starting)
+	Idle         = mes.State(pml.Idle)
+	Suspended    = mes.State(pml.Suspended)
+	Execute      = mes.State(pml.Execute)
+	Stopping     = mes.State(pml.Stopping)
+	Aborting     = mes.State(pml.Aborting)
+	Aborted      = mes.State(pml.Aborted)
+	Holding      = mes.State(pml.Holding)
+	Held         = mes.State(pml.Held)
+	Unholding    = mes.State(pml.Unholding)
+	Suspending   = mes.State(pml.Suspending)
+	Unsuspending = mes.State(pml.Unsuspending)
+	Resetting    = mes.State(pml.Resetting)
+	Completing   = mes.State(pml.Completing)
+	Complete     = mes.State(pml.Complete)
 )
 
 // The PackML commands, and CmdSC, the "state complete" of an acting
@@ -121,7 +121,7 @@ var packMLTransitions = []struct {
 }
 
 // Model returns the PackML equipment state machine ("packml",
-// version 1): the 17 states of device.PackMLStates, in the same order, and
+// version 1): the 17 states of pml.States, in the same order, and
 // every command and state-complete transition of the ISA-TR88.00.02 base
 // state model. It has no final state, because equipment runs through the
 // model for as long as it exists.
@@ -136,7 +136,7 @@ var packMLTransitions = []struct {
 // such as "packml.stopping".
 func Model() (*mes.Model, error) {
 	b := mes.NewModel("packml", 1).Initial(Stopped)
-	for _, s := range device.PackMLStates() {
+	for _, s := range pml.States() {
 		b.States(mes.State(s))
 	}
 	for _, t := range packMLTransitions {
@@ -167,7 +167,7 @@ func (e *UnknownStateError) Unwrap() error { return ErrUnknownState }
 
 // StateOf returns the model state for a device's PackML state, or an
 // *UnknownStateError when s is not one of the 17.
-func StateOf(s device.PackMLState) (mes.State, error) {
+func StateOf(s pml.State) (mes.State, error) {
 	if s.Number() == 0 {
 		return "", &UnknownStateError{State: string(s)}
 	}
@@ -176,8 +176,8 @@ func StateOf(s device.PackMLState) (mes.State, error) {
 
 // DeviceState returns the device's PackML state for a state of the
 // PackML model, or an *UnknownStateError when s is not one of the 17.
-func DeviceState(s mes.State) (device.PackMLState, error) {
-	d := device.PackMLState(s)
+func DeviceState(s mes.State) (pml.State, error) {
+	d := pml.State(s)
 	if d.Number() == 0 {
 		return "", &UnknownStateError{State: string(s)}
 	}
@@ -192,13 +192,13 @@ var ErrNoPriorState = errors.New("no prior PackML state")
 // ChangeError says no single command or state complete of the
 // standard moves equipment from From to To. It matches ErrIllegalTransition.
 type ChangeError struct {
-	From, To device.PackMLState
+	From, To pml.State
 	// Accepted lists the commands (and SC) that From accepts, sorted.
 	Accepted []mes.Command
 	// Missed lists the states between From and To on the shortest route
 	// the standard allows. A device polled more slowly than it moves
 	// passes through them unseen; a device that jumped is at fault.
-	Missed []device.PackMLState
+	Missed []pml.State
 }
 
 func (e *ChangeError) Error() string {
@@ -222,7 +222,7 @@ var packML = sync.OnceValues(Model)
 // state is not a PackML state; and a *ChangeError (which matches
 // ErrIllegalTransition) when the standard does not allow the move,
 // including a "move" to the same state.
-func Explain(change device.PackMLChange) (mes.Command, error) {
+func Explain(change pml.Change) (mes.Command, error) {
 	m, err := packML()
 	if err != nil {
 		return "", fmt.Errorf("build PackML model: %w", err)
@@ -255,7 +255,7 @@ func Explain(change device.PackMLChange) (mes.Command, error) {
 // shortestRoute returns the states strictly between from and to on a
 // shortest path of m, or nil when to cannot be reached. from is not marked
 // as seen at the start, so a route from a state back to itself is found.
-func shortestRoute(m *mes.Model, from, to mes.State) []device.PackMLState {
+func shortestRoute(m *mes.Model, from, to mes.State) []pml.State {
 	prev := make(map[mes.State]mes.State)
 	seen := make(map[mes.State]bool)
 	queue := []mes.State{from}
@@ -270,9 +270,9 @@ func shortestRoute(m *mes.Model, from, to mes.State) []device.PackMLState {
 			seen[t.To] = true
 			prev[t.To] = s
 			if t.To == to {
-				var route []device.PackMLState
+				var route []pml.State
 				for at := prev[to]; at != from; at = prev[at] {
-					route = append(route, device.PackMLState(at))
+					route = append(route, pml.State(at))
 				}
 				slices.Reverse(route)
 				return route

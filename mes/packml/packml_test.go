@@ -8,12 +8,12 @@ import (
 	"path/filepath"
 	"testing"
 
+	pml "github.com/interlock-mes/interlock/device/packml"
+
 	"github.com/interlock-mes/interlock/mes"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
-
-	"github.com/interlock-mes/interlock/device"
 )
 
 // packMLAccepts is the expected PackML behaviour, written apart from
@@ -89,7 +89,7 @@ func TestPackMLModelShape(t *testing.T) {
 	t.Parallel()
 	m := buildPackML(t)
 	var wantStates []mes.State
-	for _, s := range device.PackMLStates() {
+	for _, s := range pml.States() {
 		wantStates = append(wantStates, mes.State(s))
 	}
 	type shape struct {
@@ -179,7 +179,7 @@ func lower(s string) string {
 func TestPackMLStateMapping(t *testing.T) {
 	t.Parallel()
 	m := buildPackML(t)
-	for _, d := range device.PackMLStates() {
+	for _, d := range pml.States() {
 		s, err := StateOf(d)
 		if err != nil {
 			t.Errorf("StateOf(%q): %v", d, err)
@@ -199,7 +199,7 @@ func TestPackMLStateMapping(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"", "stopped", "Running", "Undefined", "Stopped "} {
-		_, err1 := StateOf(device.PackMLState(bad))
+		_, err1 := StateOf(pml.State(bad))
 		_, err2 := DeviceState(mes.State(bad))
 		for _, err := range []error{err1, err2} {
 			var ue *UnknownStateError
@@ -225,7 +225,7 @@ func containsState(ss []mes.State, s mes.State) bool {
 // *ChangeError whose route of missed states is legal step by step.
 func TestExplainPackMLChangeEveryPair(t *testing.T) {
 	t.Parallel()
-	states := device.PackMLStates()
+	states := pml.States()
 	for _, from := range states {
 		for _, to := range states {
 			var want []mes.Command
@@ -237,7 +237,7 @@ func TestExplainPackMLChangeEveryPair(t *testing.T) {
 			if len(want) > 1 {
 				t.Fatalf("%s -> %s: the expectation allows %v; the standard never offers two", from, to, want)
 			}
-			got, err := Explain(device.PackMLChange{From: from, To: to})
+			got, err := Explain(pml.Change{From: from, To: to})
 			if len(want) == 1 {
 				if err != nil || got != want[0] {
 					t.Errorf("Explain(%s -> %s) = %q, %v; want %q", from, to, got, err, want[0])
@@ -256,7 +256,7 @@ func TestExplainPackMLChangeEveryPair(t *testing.T) {
 				t.Errorf("%s -> %s: accepted commands (-want +got):\n%s", from, to, diff)
 			}
 			// Every PackML state can reach every other, so a route always exists.
-			route := append(append([]device.PackMLState{from}, ce.Missed...), to)
+			route := append(append([]pml.State{from}, ce.Missed...), to)
 			if len(ce.Missed) == 0 {
 				t.Errorf("%s -> %s: no missed states, but the move is not a single step", from, to)
 			}
@@ -282,26 +282,26 @@ func TestExplainPackMLChangeErrors(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name   string
-		change device.PackMLChange
+		change pml.Change
 		is     error
-		missed []device.PackMLState // for a *ChangeError
+		missed []pml.State // for a *ChangeError
 	}{
-		{"first read", device.PackMLChange{To: device.PackMLIdle}, ErrNoPriorState, nil},
-		{"unknown from", device.PackMLChange{From: "Running", To: device.PackMLIdle}, ErrUnknownState, nil},
-		{"unknown to", device.PackMLChange{From: device.PackMLIdle, To: "idle"}, ErrUnknownState, nil},
-		{"empty to", device.PackMLChange{From: device.PackMLIdle}, ErrUnknownState, nil},
-		{"hold seen late", device.PackMLChange{From: device.PackMLExecute, To: device.PackMLHeld}, mes.ErrIllegalTransition,
-			[]device.PackMLState{device.PackMLHolding}},
-		{"start from stopped", device.PackMLChange{From: device.PackMLStopped, To: device.PackMLExecute}, mes.ErrIllegalTransition,
-			[]device.PackMLState{device.PackMLResetting, device.PackMLIdle, device.PackMLStarting}},
-		{"optional hold from suspended", device.PackMLChange{From: device.PackMLSuspended, To: device.PackMLHolding}, mes.ErrIllegalTransition,
-			[]device.PackMLState{device.PackMLUnsuspending, device.PackMLExecute}},
-		{"aborted skips clearing", device.PackMLChange{From: device.PackMLAborted, To: device.PackMLStopped}, mes.ErrIllegalTransition,
-			[]device.PackMLState{device.PackMLClearing}},
+		{"first read", pml.Change{To: pml.Idle}, ErrNoPriorState, nil},
+		{"unknown from", pml.Change{From: "Running", To: pml.Idle}, ErrUnknownState, nil},
+		{"unknown to", pml.Change{From: pml.Idle, To: "idle"}, ErrUnknownState, nil},
+		{"empty to", pml.Change{From: pml.Idle}, ErrUnknownState, nil},
+		{"hold seen late", pml.Change{From: pml.Execute, To: pml.Held}, mes.ErrIllegalTransition,
+			[]pml.State{pml.Holding}},
+		{"start from stopped", pml.Change{From: pml.Stopped, To: pml.Execute}, mes.ErrIllegalTransition,
+			[]pml.State{pml.Resetting, pml.Idle, pml.Starting}},
+		{"optional hold from suspended", pml.Change{From: pml.Suspended, To: pml.Holding}, mes.ErrIllegalTransition,
+			[]pml.State{pml.Unsuspending, pml.Execute}},
+		{"aborted skips clearing", pml.Change{From: pml.Aborted, To: pml.Stopped}, mes.ErrIllegalTransition,
+			[]pml.State{pml.Clearing}},
 		// A state never moves to itself; the shortest way round is through
 		// Holding, the first of Execute's commands in sorted order.
-		{"no move", device.PackMLChange{From: device.PackMLExecute, To: device.PackMLExecute}, mes.ErrIllegalTransition,
-			[]device.PackMLState{device.PackMLHolding, device.PackMLHeld, device.PackMLUnholding}},
+		{"no move", pml.Change{From: pml.Execute, To: pml.Execute}, mes.ErrIllegalTransition,
+			[]pml.State{pml.Holding, pml.Held, pml.Unholding}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -343,10 +343,10 @@ func TestPackMLDOTGolden(t *testing.T) {
 
 func ExampleExplain() {
 	// Moves as a PLC's PackML state register reports them.
-	for _, change := range []device.PackMLChange{
-		{From: device.PackMLIdle, To: device.PackMLStarting},
-		{From: device.PackMLStarting, To: device.PackMLExecute},
-		{From: device.PackMLExecute, To: device.PackMLHeld},
+	for _, change := range []pml.Change{
+		{From: pml.Idle, To: pml.Starting},
+		{From: pml.Starting, To: pml.Execute},
+		{From: pml.Execute, To: pml.Held},
 	} {
 		command, err := Explain(change)
 		var ce *ChangeError
@@ -384,7 +384,7 @@ func ExampleModel() {
 // never panic, must fail only with its documented errors, and an
 // explanation it gives must be a transition of the model to the same state.
 func FuzzExplainPackMLChange(f *testing.F) {
-	for _, s := range device.PackMLStates() {
+	for _, s := range pml.States() {
 		f.Add(string(s), "Stopping")
 	}
 	f.Add("", "Idle")
@@ -396,14 +396,14 @@ func FuzzExplainPackMLChange(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, from, to string) {
-		command, err := Explain(device.PackMLChange{From: device.PackMLState(from), To: device.PackMLState(to)})
+		command, err := Explain(pml.Change{From: pml.State(from), To: pml.State(to)})
 		if err != nil {
 			var ce *ChangeError
 			switch {
 			case errors.Is(err, ErrNoPriorState) && from == "":
 			case errors.Is(err, ErrUnknownState):
 			case errors.As(err, &ce):
-				if ce.From != device.PackMLState(from) || ce.To != device.PackMLState(to) {
+				if ce.From != pml.State(from) || ce.To != pml.State(to) {
 					t.Fatalf("error %v names another move than %q -> %q", err, from, to)
 				}
 			default:

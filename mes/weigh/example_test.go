@@ -22,7 +22,7 @@ import (
 // SC-01, whose calibration set a minimum weight of 0.5 kg. A reading taken
 // while the pan still moved is denied and recorded; the settled one
 // completes the step, consumes the lot, and puts the tare on the record.
-// The readings are those device.Scale returns for a tare (T) and a weight
+// The readings are those scale.Scale returns for a tare (T) and a weight
 // (SI, then S).
 func Example_dispensing() {
 	ctx := context.Background()

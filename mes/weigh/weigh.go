@@ -38,8 +38,8 @@ var ErrMixed = fmt.Errorf("readings are not one weighing: %w", interlock.ErrInva
 
 // Evidence turns one weighing on a tared scale into a step's
 // evidence: the tare (the reading a tare command returns, such as
-// device.Scale.Tare) and the net weight then read on the pan (such as
-// device.Scale.StableWeight), as evidence EvidenceTare and EvidenceNet, and
+// scale.Scale.Tare) and the net weight then read on the pan (such as
+// scale.Scale.StableWeight), as evidence EvidenceTare and EvidenceNet, and
 // the gross weight they imply, tare + net, as EvidenceGross. Each carries
 // its reading's instrument, unit and source; the gross is stable only when
 // both readings were. Completing a Step with them puts the tare on the

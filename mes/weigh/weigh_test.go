@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/interlock-mes/interlock/device/scale"
 	"slices"
 	"strings"
 	"testing"
@@ -22,7 +23,7 @@ import (
 
 	"github.com/interlock-mes/interlock/audit"
 	"github.com/interlock-mes/interlock/device"
-	"github.com/interlock-mes/interlock/device/scalesim"
+	"github.com/interlock-mes/interlock/device/scale/scalesim"
 	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/storage"
@@ -31,9 +32,9 @@ import (
 var equateDecimals = cmp.Comparer(func(a, b decimal.Decimal) bool { return a.Equal(b) })
 
 // simScale starts a simulated MT-SICS scale (kg, three decimals) on a
-// pseudo-terminal and connects a device.Scale to it through go.bug.st/serial,
+// pseudo-terminal and connects a scale.Scale to it through go.bug.st/serial,
 // reading as instrument.
-func simScale(t *testing.T, instrument string) (*scalesim.Simulator, *device.Scale) {
+func simScale(t *testing.T, instrument string) (*scalesim.Simulator, *scale.Scale) {
 	t.Helper()
 	sim, err := scalesim.New(&scalesim.Config{Unit: "kg", Decimals: 3})
 	if err != nil {
@@ -44,8 +45,8 @@ func simScale(t *testing.T, instrument string) (*scalesim.Simulator, *device.Sca
 			t.Errorf("close simulator: %v", err)
 		}
 	})
-	scale, err := device.NewScale(&device.ScaleConfig{
-		Serial:     device.SerialLine{Port: sim.Path(), MinBackoff: 5 * time.Millisecond, MaxBackoff: 20 * time.Millisecond},
+	scale, err := scale.New(&scale.Config{
+		Serial:     scale.SerialLine{Port: sim.Path(), MinBackoff: 5 * time.Millisecond, MaxBackoff: 20 * time.Millisecond},
 		Instrument: instrument,
 		Clock:      func() time.Time { return mestest.Now },
 	})
@@ -63,7 +64,7 @@ func simScale(t *testing.T, instrument string) (*scalesim.Simulator, *device.Sca
 // weighOn tares the container on the scale, puts gross on the pan and reads
 // the net weight: with S once the pan settles, or with SI while it still
 // moves when settled is false.
-func weighOn(t *testing.T, sim *scalesim.Simulator, scale *device.Scale, container, gross string, settled bool) []gate.Evidence {
+func weighOn(t *testing.T, sim *scalesim.Simulator, scale *scale.Scale, container, gross string, settled bool) []gate.Evidence {
 	t.Helper()
 	ctx := t.Context()
 	sim.SetStable(true)
@@ -116,7 +117,7 @@ type weighBench struct {
 	f     *mestest.Env
 	clock *mestest.Clock
 	sim   *scalesim.Simulator
-	scale *device.Scale
+	scale *scale.Scale
 	m     *mes.Model
 }
 
@@ -170,7 +171,7 @@ func recordedEvidence(t *testing.T, r audit.Record) []gate.Evidence {
 
 // TestWeighThroughScaleSimulator dispenses 12.5 kg of API-100 into a
 // container on a simulated scale, read over a pseudo-terminal through
-// device.Scale: the container is tared, the material put on, the stable net
+// scale.Scale: the container is tared, the material put on, the stable net
 // weight read, and the step completed through the engine with the lot's
 // consumption, on both stores. A weighing off target first is denied and
 // recorded; the tare is on the completion's record.

@@ -1,0 +1,7 @@
+// Package zpl renders GS1 lot labels in ZPL, the page language of Zebra
+// and compatible label printers, and sends them to a printer over TCP.
+// RenderLotLabel lays out the product, GTIN, batch and expiry in human
+// readable text and as a GS1-128 barcode whose data parses back to the
+// same element string; data that cannot be printed correctly is refused
+// with an *Error naming the field.
+package zpl

@@ -1,0 +1,154 @@
+package zpl
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/interlock-mes/interlock"
+
+	"github.com/interlock-mes/interlock/device/gs1"
+)
+
+// ErrInvalid is wrapped by every error of RenderLotLabel about its
+// input.
+var ErrInvalid = fmt.Errorf("invalid label: %w", interlock.ErrInvalid)
+
+// Error says which field of a label is wrong and why.
+type Error struct {
+	Field  string // such as "GTIN"
+	Value  string
+	Reason string
+	Err    error // ErrInvalid, or a GS1 sentinel such as gs1.ErrCheckDigit
+}
+
+// Error names the field, its value and the reason.
+func (e *Error) Error() string {
+	return fmt.Sprintf("label %s %q: %s", e.Field, e.Value, e.Reason)
+}
+
+// Unwrap returns ErrInvalid and, when the field failed a GS1 check, that
+// check's sentinel too.
+func (e *Error) Unwrap() []error {
+	if e.Err == nil || e.Err == ErrInvalid {
+		return []error{ErrInvalid}
+	}
+	return []error{ErrInvalid, e.Err}
+}
+
+// maxProductRunes keeps the product name on one line of the label.
+const maxProductRunes = 40
+
+// LotLabel is what a lot label shows: a GS1-128 barcode with (01) GTIN,
+// (17) expiry and (10) batch, and the same in human-readable lines.
+type LotLabel struct {
+	Product string   // product name, printed as the title
+	GTIN    string   // GTIN-8, -12, -13 or -14; encoded as 14 digits
+	Batch   string   // GS1 AI (10): 1 to 20 characters of GS1 character set 82, but not '>'
+	Expiry  gs1.Date // required
+}
+
+// RenderLotLabel returns the ZPL II for a 4 x 2 inch label at 203 dpi. The
+// barcode is Code 128 started in subset C with FNC1 (">;>8"), which a scanner
+// reports as ]C1, that is GS1-128. Fixed-length (01) and (17) come first so
+// the variable-length batch ends the symbol and needs no separator.
+//
+// The error is a *Error wrapping ErrInvalid (and gs1.ErrCheckDigit for
+// a bad GTIN) naming the first bad field.
+func RenderLotLabel(l LotLabel) ([]byte, error) {
+	bad := func(field, value, reason string, sentinel error) error {
+		return &Error{Field: field, Value: value, Reason: reason, Err: sentinel}
+	}
+	if l.Product == "" {
+		return nil, bad("Product", l.Product, "required", ErrInvalid)
+	}
+	if !utf8.ValidString(l.Product) {
+		return nil, bad("Product", l.Product, "not UTF-8", ErrInvalid)
+	}
+	if n := utf8.RuneCountInString(l.Product); n > maxProductRunes {
+		return nil, bad("Product", l.Product, fmt.Sprintf("%d characters, at most %d fit", n, maxProductRunes), ErrInvalid)
+	}
+	for _, r := range l.Product {
+		if unicode.IsControl(r) {
+			return nil, bad("Product", l.Product, fmt.Sprintf("control character %U", r), ErrInvalid)
+		}
+	}
+	gtin, err := gs1.GTIN14(l.GTIN)
+	if err != nil {
+		var ge *gs1.Error
+		if errors.As(err, &ge) && errors.Is(err, gs1.ErrCheckDigit) {
+			return nil, bad("GTIN", l.GTIN, ge.Reason, gs1.ErrCheckDigit)
+		}
+		return nil, bad("GTIN", l.GTIN, "want 8, 12, 13 or 14 digits", ErrInvalid)
+	}
+	if err := gs1.CheckValue("10", l.Batch); err != nil {
+		var ge *gs1.Error
+		if errors.As(err, &ge) {
+			return nil, bad("Batch", l.Batch, ge.Err.Error()+": "+ge.Reason, ge.Err)
+		}
+		return nil, bad("Batch", l.Batch, err.Error(), ErrInvalid)
+	}
+	if strings.ContainsRune(l.Batch, '>') {
+		// '>' introduces ZPL's Code 128 invocation codes; escaping it is
+		// not supported, so refuse rather than print a different batch.
+		return nil, bad("Batch", l.Batch, "'>' cannot be printed in a ZPL Code 128 field", ErrInvalid)
+	}
+	if l.Expiry.IsZero() {
+		return nil, bad("Expiry", "", "required", ErrInvalid)
+	}
+	if !l.Expiry.Valid() {
+		return nil, bad("Expiry", l.Expiry.String(), "not a calendar date", gs1.ErrInvalidDate)
+	}
+	exp := l.Expiry.YYMMDD()
+
+	// Subset C packs the all-digit head, "01"+GTIN+"17"+YYMMDD+"10", two
+	// digits per symbol character; the batch stays in C only when it is an
+	// even run of digits, and otherwise goes in subset B (">6").
+	code := ">;>801" + gtin + "17" + exp + "10"
+	if isDigits(l.Batch) && len(l.Batch)%2 == 0 {
+		code += l.Batch
+	} else {
+		code += ">6" + l.Batch
+	}
+	hri := fmt.Sprintf("(01)%s(17)%s(10)%s", gtin, exp, l.Batch)
+
+	var b strings.Builder
+	b.WriteString("^XA\n")
+	b.WriteString("^CI28\n") // UTF-8 field data
+	b.WriteString("^PW812\n^LL406\n^LH0,0\n")
+	fmt.Fprintf(&b, "^FO40,30^A0N,40,40^FH^FD%s^FS\n", zplText(l.Product))
+	fmt.Fprintf(&b, "^FO40,85^A0N,28,28^FH^FDGTIN: %s^FS\n", zplText(gtin))
+	fmt.Fprintf(&b, "^FO40,120^A0N,28,28^FH^FDBatch: %s^FS\n", zplText(l.Batch))
+	fmt.Fprintf(&b, "^FO40,155^A0N,28,28^FH^FDExpiry: %s^FS\n", zplText(l.Expiry.String()))
+	fmt.Fprintf(&b, "^FO40,200^BY2^BCN,120,N,N,N,N^FD%s^FS\n", code)
+	fmt.Fprintf(&b, "^FO40,330^A0N,24,24^FH^FD%s^FS\n", zplText(hri))
+	b.WriteString("^XZ\n")
+	return []byte(b.String()), nil
+}
+
+// zplText escapes s for a field introduced by ^FH (hex indicator '_'): the
+// command prefixes '^' and '~', the indicator itself and any byte outside
+// printable ASCII are written as _XX, so no input can end the field early.
+func zplText(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '^' || c == '~' || c == '_' || c < 0x20 || c >= 0x7f {
+			fmt.Fprintf(&b, "_%02X", c)
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
