@@ -37,7 +37,7 @@
 // integers and adjacency is kept in CSR arrays both ways, with the proving
 // event of each edge in side arrays: a million lots and two million links
 // take under 300 MB, and a typical trace takes microseconds (see
-// BENCHMARKS.md). Trace follows storage.Walk's rules exactly, each node
+// BENCHMARKS.md). Trace follows backend.Walk's rules exactly, each node
 // expanded once at its shortest distance, so cycles end and the answers
 // equal the store's own Traverse, which a test checks on the memory and
 // Postgres stores.

@@ -63,7 +63,7 @@ type annotation struct {
 // safe for concurrent use: traces share a read lock, Update and Apply take
 // the write lock.
 type Graph struct {
-	store    storage.Store
+	store    storage.Reader
 	pageSize int
 
 	mu    sync.RWMutex
@@ -143,7 +143,7 @@ func (g *Graph) kindOf(n uint32) NodeKind { return nodeKinds[g.kind[n]] }
 
 // New returns an empty graph that reads store. cfg may be nil. It returns an
 // error for a nil store or a Config field that is not valid, naming it.
-func New(store storage.Store, cfg *Config) (*Graph, error) {
+func New(store storage.Reader, cfg *Config) (*Graph, error) {
 	if store == nil {
 		return nil, errors.New("genealogy: New: store is nil")
 	}
@@ -180,7 +180,7 @@ func New(store storage.Store, cfg *Config) (*Graph, error) {
 }
 
 // Build returns a graph of every record store holds: New, then Update.
-func Build(ctx context.Context, store storage.Store, cfg *Config) (*Graph, error) {
+func Build(ctx context.Context, store storage.Reader, cfg *Config) (*Graph, error) {
 	g, err := New(store, cfg)
 	if err != nil {
 		return nil, err
@@ -296,7 +296,7 @@ func (g *Graph) apply(r *audit.Record) error {
 		}
 	}
 	// Links of one event go in (from, to, kind) order, so that edge ids
-	// follow the order storage.Walk sorts by.
+	// follow the order backend.Walk sorts by.
 	links := r.Links
 	if !slices.IsSortedFunc(links, compareLinks) {
 		links = slices.Clone(links)

@@ -6,6 +6,8 @@ import (
 	"math/bits"
 	"slices"
 
+	"github.com/interlock-mes/interlock/storage/backend"
+
 	"github.com/shopspring/decimal"
 
 	"github.com/interlock-mes/interlock/storage"
@@ -35,7 +37,7 @@ type Edge struct {
 	Proof    Proof
 }
 
-// Trace is the result of a trace: the edges found, in the order storage.Walk
+// Trace is the result of a trace: the edges found, in the order backend.Walk
 // gives (depth, position, from, to, kind), each with its proof. It reads the
 // graph lazily, so a trace of a quarter of a million edges costs only its
 // edge ids until they are asked for.
@@ -113,18 +115,18 @@ type visit struct {
 	bits           []uint64 // edge bitset for sorting large levels
 }
 
-// Trace walks the graph from req.From, with the semantics of storage.Walk:
+// Trace walks the graph from req.From, with the semantics of backend.Walk:
 // each node is expanded once, at its shortest distance from a start node,
 // so cycles end; edges of other kinds are neither returned nor followed.
 // Start nodes the graph does not know give no edges. It returns an error
-// matching storage.ErrInvalid for a request storage.ValidateTraverse
+// matching storage.ErrInvalid for a request backend.ValidateTraverse
 // rejects or a kind that is not a flow kind.
 func (g *Graph) Trace(ctx context.Context, req TraceRequest) (*Trace, error) {
 	sreq := storage.TraverseRequest{From: req.From, Direction: req.Direction, MaxDepth: req.MaxDepth}
 	for _, k := range req.Kinds {
 		sreq.Kinds = append(sreq.Kinds, string(k))
 	}
-	if err := storage.ValidateTraverse(sreq); err != nil {
+	if err := backend.ValidateTraverse(sreq); err != nil {
 		return nil, fmt.Errorf("genealogy: trace: %w", err)
 	}
 	var mask uint16

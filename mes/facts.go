@@ -51,7 +51,7 @@ type factPayload struct {
 // of every stream it read, so that the append can assert them. Within one
 // attempt every read of a stream sees the same version.
 type streamFacts struct {
-	store storage.Store
+	store storage.Reader
 	// cache, when set, holds facts folded earlier; unless fresh is set they
 	// are trusted without reading the store (the append asserts their
 	// version). fresh reads every fact stream from its cached version on.
@@ -98,7 +98,7 @@ type Facts interface {
 // attempt on subject whose records are recs (which it reads as they are,
 // without loading them again). It lets a caller evaluate gates outside a
 // command, as release readiness does.
-func NewFacts(store storage.Store, subject string, recs []audit.Record) Facts {
+func NewFacts(store storage.Reader, subject string, recs []audit.Record) Facts {
 	return newStreamFacts(store, subject, recs)
 }
 
@@ -107,7 +107,7 @@ func (f *streamFacts) Records(ctx context.Context, stream string) ([]audit.Recor
 	return f.load(ctx, stream)
 }
 
-func newStreamFacts(s storage.Store, subject string, subjectRecords []audit.Record) *streamFacts {
+func newStreamFacts(s storage.Reader, subject string, subjectRecords []audit.Record) *streamFacts {
 	f := &streamFacts{store: s, subject: subject, subjectRecords: subjectRecords}
 	f.facts = f.factsBuf[:0]
 	return f

@@ -136,7 +136,7 @@ func TestRouteWeighTareAndMinimumWeight(t *testing.T) {
 			f.run("equipment", event.EquipmentStream(id), mes.CmdCalibrate, data)
 			f.run("equipment", event.EquipmentStream(id), mes.CmdClean, map[string]any{"status": "clean"})
 		}
-		routes := must[*route.Registry](t)(route.NewRegistry(sg.e, s, nil))
+		routes := must[*route.Registry](t)(route.NewRegistry(sg.e, nil))
 		must[*mes.Outcome](t)(routes.Draft(ctx, route.DraftRequest{CommandID: "draft", Actor: "qa-3", Route: weighRoute(t)}))
 		must[*mes.Outcome](t)(routes.Approve(ctx, route.VersionRequest{CommandID: "approve", Actor: "qa-4", Product: "GAP-1", Version: 1}))
 		binding := must[route.Binding](t)(routes.Bind(ctx, "GAP-1", 1))

@@ -82,8 +82,8 @@ func rowsOf(m *mes.Model) []transitionRow {
 // approvedVersion drafts and approves a route on a memory store and loads it.
 func approvedVersion(t *testing.T, r *route.Route) *route.Version {
 	t.Helper()
-	e, s, f := newEngineOn(t, memory.New(&memory.Config{Clock: func() time.Time { return now }}))
-	rs := must[*route.Registry](t)(route.NewRegistry(e, s, nil))
+	e, _, f := newEngineOn(t, memory.New(&memory.Config{Clock: func() time.Time { return now }}))
+	rs := must[*route.Registry](t)(route.NewRegistry(e, nil))
 	f.run("person", event.PersonStream("qa-4"), mes.CmdRegister, map[string]string{"name": "Quinn QA"})
 	f.run("person", event.PersonStream("qa-4"), mes.CmdGrantRole, map[string]string{"role": "qa"})
 	ctx := context.Background()
@@ -281,7 +281,7 @@ func TestRouteRunsThroughTheEngine(t *testing.T) {
 		sg.facts.run("lot", event.LotStream("L9"), mes.CmdReceive, event.Receipt{Material: "EXC-200", Quantity: decimalOf(t, "10"), Unit: "kg"})
 		sg.facts.run("lot", event.LotStream("L9"), mes.CmdRelease, nil)
 		calibrate(sg.facts, "SC-01", "0.5") // route weighings need the scale's minimum weight
-		routes := must[*route.Registry](t)(route.NewRegistry(sg.e, s, nil))
+		routes := must[*route.Registry](t)(route.NewRegistry(sg.e, nil))
 		bindOnStart := must[mes.Option](t)(route.BindOnStart())
 		rr := &routeRun{t: t, sg: sg, routes: routes, batch: must[*mes.Model](t)(lifecycle.Batch(bindOnStart))}
 

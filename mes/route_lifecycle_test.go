@@ -56,7 +56,7 @@ func routeEnv(tb testing.TB, s storage.Store) (*mes.Engine, *route.Registry) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	rs, err := route.NewRegistry(e, s, nil)
+	rs, err := route.NewRegistry(e, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -228,11 +228,10 @@ func TestNewRoutesConfig(t *testing.T) {
 		{"defaults", e, s, nil, true},
 		{"own route model", e, s, &route.Config{Model: custom}, true},
 		{"no engine", nil, s, nil, false},
-		{"no store", e, nil, nil, false},
 		{"another model", e, s, &route.Config{Model: other}, false},
 	}
 	for _, tt := range tests {
-		_, err := route.NewRegistry(tt.engine, tt.store, tt.cfg)
+		_, err := route.NewRegistry(tt.engine, tt.cfg)
 		if (err == nil) != tt.ok {
 			t.Errorf("%s: error %v, want ok %v", tt.name, err, tt.ok)
 		}

@@ -8,26 +8,11 @@ import (
 	"github.com/interlock-mes/interlock/audit"
 )
 
-// Store keeps the record. All methods are safe for concurrent use.
-type Store interface {
-	// Append writes the events of req atomically: either every stream in
-	// req.Streams moves from its ExpectedVersion by its events, and every
-	// stream in req.Reads still stands at its version, or nothing is written.
-	// The store assigns versions, global positions, the time (from its clock)
-	// and hashes, and indexes the links in the same transaction.
-	//
-	// It returns an error for which errors.Is(err, ErrConflict) is true when
-	// an expected or read version is stale (errors.As gives *ConflictError),
-	// and errors.Is(err, ErrInvalid) for bad input (*ValidationError); in both
-	// cases nothing is written. An append that reuses an IdempotencyKey
-	// returns the records of the first append with that key, Replayed set,
-	// and writes nothing; with different content the error matches
-	// ErrIdempotencyKeyReused.
-	//
-	// Append does not keep req or its byte slices after it returns: the
-	// caller may reuse them.
-	Append(ctx context.Context, req AppendRequest) (AppendResult, error)
-
+// Reader reads the record: what read-only consumers (verification,
+// genealogy, review by exception, release readiness, a service's read
+// side) take, so that they cannot write. All methods are safe for
+// concurrent use.
+type Reader interface {
 	// Load returns the records of stream with version >= from (from 1 for the
 	// whole stream), in version order. A stream without events gives an
 	// empty slice and no error.
@@ -46,14 +31,47 @@ type Store interface {
 	// Traverse walks the link index from req.From, see TraverseRequest.
 	Traverse(ctx context.Context, req TraverseRequest) ([]Edge, error)
 
-	// SaveCheckpoint stores a signed checkpoint. Checkpoints are append-only:
-	// saving one at a position that is already stored matches ErrConflict.
-	SaveCheckpoint(ctx context.Context, cp *audit.Checkpoint) error
-
 	// LatestCheckpoint returns the checkpoint with the highest position, or
 	// an error matching ErrNotFound when none is stored.
 	LatestCheckpoint(ctx context.Context) (*audit.Checkpoint, error)
 }
+
+// Store keeps the record: a Reader that also appends and saves
+// checkpoints. All methods are safe for concurrent use.
+type Store interface {
+	Reader
+
+	// Append writes the events of req atomically: either every stream in
+	// req.Streams moves from its ExpectedVersion by its events, and every
+	// stream in req.Reads still stands at its version, or nothing is written.
+	// The store assigns versions, global positions, the time (from its clock)
+	// and hashes, and indexes the links in the same transaction.
+	//
+	// It returns an error for which errors.Is(err, ErrConflict) is true when
+	// an expected or read version is stale (errors.As gives *ConflictError),
+	// and errors.Is(err, ErrInvalid) for bad input (*ValidationError); in both
+	// cases nothing is written. An append that reuses an IdempotencyKey
+	// returns the records of the first append with that key, Replayed set,
+	// and writes nothing; with different content the error matches
+	// ErrIdempotencyKeyReused.
+	//
+	// Append does not keep req or its byte slices after it returns: the
+	// caller may reuse them.
+	Append(ctx context.Context, req AppendRequest) (AppendResult, error)
+
+	// SaveCheckpoint stores a signed checkpoint. Checkpoints are append-only:
+	// saving one at a position that is already stored matches ErrConflict.
+	SaveCheckpoint(ctx context.Context, cp *audit.Checkpoint) error
+}
+
+// Limits on what one append may carry. A request beyond them is rejected with
+// ErrInvalid; nothing is written.
+const (
+	MaxPayloadBytes  = 1 << 20 // canonical payload of one event
+	MaxEvidenceBytes = 1 << 20 // canonical evidence of one event
+	MaxEvents        = 10_000  // events in one append, over all streams
+	MaxIDBytes       = 512     // stream ids, types, actors, link ends and kinds, keys
+)
 
 // Scanner is an optional ability of a Store: visiting records in global order
 // without copying them. Verify and Checkpoint use it when the store has it.

@@ -34,7 +34,7 @@ type Report struct {
 // break (errors.As with *audit.BreakError, errors.Is with audit.ErrBroken),
 // or an error matching audit.ErrBadSignature when cp is not signed by pub. A
 // failure to read the store is returned as it is, with a nil report.
-func Verify(ctx context.Context, s Store, cp *audit.Checkpoint, pub ed25519.PublicKey) (*Report, error) {
+func Verify(ctx context.Context, s Reader, cp *audit.Checkpoint, pub ed25519.PublicKey) (*Report, error) {
 	if cp != nil {
 		if err := cp.Verify(pub); err != nil {
 			return nil, err
@@ -95,7 +95,7 @@ func Checkpoint(ctx context.Context, s Store, key ed25519.PrivateKey, now time.T
 }
 
 // scanPages visits every record of s through ReadAll, a page at a time.
-func scanPages(ctx context.Context, s Store, fn func(*audit.Record)) error {
+func scanPages(ctx context.Context, s Reader, fn func(*audit.Record)) error {
 	var after int64
 	for {
 		recs, err := s.ReadAll(ctx, after, readPage)

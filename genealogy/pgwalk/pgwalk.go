@@ -35,6 +35,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/interlock-mes/interlock/storage/backend"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -256,11 +258,11 @@ func distinct(from []string) []string {
 // Reach walks the integer index and returns the edges found, in order of
 // depth, without names or proofs: the part of a trace whose cost grows with
 // the graph. It returns an error matching storage.ErrInvalid for
-// a request storage.ValidateTraverse rejects. A single node's large trace
+// a request backend.ValidateTraverse rejects. A single node's large trace
 // may store the node's closure (Config.ClosureEdges); an error doing so is
 // returned.
 func (w *Walker) Reach(ctx context.Context, req storage.TraverseRequest) ([]Ref, error) {
-	if err := storage.ValidateTraverse(req); err != nil {
+	if err := backend.ValidateTraverse(req); err != nil {
 		return nil, err
 	}
 	req.From = distinct(req.From)
@@ -280,11 +282,11 @@ func (w *Walker) Reach(ctx context.Context, req storage.TraverseRequest) ([]Ref,
 // dictionary stored beside its closure where there is one, and the rest
 // read in one round trip (ids, names and events are append-only, so
 // resolving them after the walk reads what the walk saw). It returns an
-// error matching storage.ErrInvalid for a request storage.ValidateTraverse
+// error matching storage.ErrInvalid for a request backend.ValidateTraverse
 // rejects. A trace from a stored closure that read many names and events
 // stores them in its dictionary; an error doing so is returned.
 func (w *Walker) Traverse(ctx context.Context, req storage.TraverseRequest) ([]storage.Edge, error) {
-	if err := storage.ValidateTraverse(req); err != nil {
+	if err := backend.ValidateTraverse(req); err != nil {
 		return nil, err
 	}
 	req.From = distinct(req.From)
@@ -360,7 +362,7 @@ func (w *Walker) traverseLarge(ctx context.Context, req storage.TraverseRequest,
 	return out, nil
 }
 
-// compareEdges is storage.Walk's order: depth, position, from, to, kind.
+// compareEdges is backend.Walk's order: depth, position, from, to, kind.
 func compareEdges(a, b storage.Edge) int {
 	if a.Depth != b.Depth {
 		return cmp.Compare(a.Depth, b.Depth)
@@ -461,7 +463,7 @@ func (w *Walker) small(ctx context.Context, req storage.TraverseRequest, resolve
 	if cut {
 		return false, stored, nil
 	}
-	// The rows have every depth each edge is reached at; storage.Walk's
+	// The rows have every depth each edge is reached at; backend.Walk's
 	// edges are those whose near end is at its shortest distance. In
 	// depth order, an end's first depth is its shortest; start nodes with
 	// edges are the near ends at depth 1.
@@ -584,7 +586,7 @@ func (w *Walker) kindNames(ctx context.Context, q querier, need ...int16) (map[i
 }
 
 // levels walks breadth first, one batched query per level, each node
-// expanded once at its shortest distance, as storage.Walk does. whole is
+// expanded once at its shortest distance, as backend.Walk does. whole is
 // true when the walk saw every edge it reached: it ended before
 // req.MaxDepth or at storage.MaxTraverseDepth, and left none out by kind.
 func (w *Walker) levels(ctx context.Context, tx pgx.Tx, req storage.TraverseRequest) (refs []Ref, whole bool, err error) {

@@ -171,7 +171,7 @@ func newReadiness(cfg *Config) (*readiness, error) {
 //
 // It returns an error for an invalid cfg (matching ErrInvalidException),
 // when a record cannot be read, and when a lot the batch names is unknown.
-func Readiness(ctx context.Context, store storage.Store, batch string, cfg *Config) (*Verdict, error) {
+func Readiness(ctx context.Context, store storage.Reader, batch string, cfg *Config) (*Verdict, error) {
 	r, err := newReadiness(cfg)
 	if err != nil {
 		return nil, err

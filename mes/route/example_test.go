@@ -28,7 +28,7 @@ func Example_route() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	routes, err := route.NewRegistry(engine, store, nil)
+	routes, err := route.NewRegistry(engine, nil)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -179,7 +179,7 @@ func StepModel(v *Version, stepID string, cfg *StepConfig) (*mes.Model, error) {
 // VerifyBinding does: a batch keeps running the version it started with.
 // It returns VerifyBinding's errors, and StepModel's.
 func (rs *Registry) StepModelFor(ctx context.Context, batch, stepID string, cfg *StepConfig) (*mes.Model, *Version, error) {
-	recs, err := rs.store.Load(ctx, batch, 1)
+	recs, err := rs.engine.Records(ctx, batch)
 	if err != nil {
 		return nil, nil, fmt.Errorf("route: load %s: %w", batch, err)
 	}

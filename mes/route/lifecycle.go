@@ -15,7 +15,6 @@ import (
 	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/internal/canonjson"
-	"github.com/interlock-mes/interlock/storage"
 )
 
 // The states of a route version. Only an approved version can be bound to a
@@ -106,20 +105,16 @@ type Config struct {
 // use.
 type Registry struct {
 	engine *mes.Engine
-	store  storage.Store
 	model  *mes.Model
 }
 
-// NewRegistry returns Registry over engine and store, which must be the store
-// the engine writes. cfg may be nil.
-func NewRegistry(engine *mes.Engine, store storage.Store, cfg *Config) (*Registry, error) {
+// NewRegistry returns a Registry that runs route versions through engine
+// and reads them through it. cfg may be nil.
+func NewRegistry(engine *mes.Engine, cfg *Config) (*Registry, error) {
 	if engine == nil {
 		return nil, errors.New("route: NewRegistry: engine is nil")
 	}
-	if store == nil {
-		return nil, errors.New("route: NewRegistry: store is nil")
-	}
-	rs := &Registry{engine: engine, store: store}
+	rs := &Registry{engine: engine}
 	if cfg != nil && cfg.Model != nil {
 		if err := checkRouteModel(cfg.Model); err != nil {
 			return nil, fmt.Errorf("route: NewRegistry: Config.Model: %w", err)
@@ -284,7 +279,7 @@ func (e *TamperedError) Unwrap() error { return ErrTampered }
 // cannot be trusted. Denied attempts in the stream change nothing.
 func (rs *Registry) Load(ctx context.Context, product string, version int) (*Version, error) {
 	stream := Stream(product, version)
-	recs, err := rs.store.Load(ctx, stream, 1)
+	recs, err := rs.engine.Records(ctx, stream)
 	if err != nil {
 		return nil, fmt.Errorf("route: load %s: %w", stream, err)
 	}

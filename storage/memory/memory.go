@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/interlock-mes/interlock/storage/backend"
+
 	"github.com/interlock-mes/interlock/audit"
 	"github.com/interlock-mes/interlock/storage"
 )
@@ -60,7 +62,7 @@ type Store struct {
 
 // idempotent remembers a keyed append: its key, kept in the arena, and its
 // records, which have consecutive positions. A later append with the key
-// is compared with them (storage.Prepared.SameContent), so no digest is
+// is compared with them (backend.Prepared.SameContent), so no digest is
 // kept.
 type idempotent struct {
 	first int64 // position of the first record
@@ -96,7 +98,7 @@ func (s *Store) Append(ctx context.Context, req storage.AppendRequest) (storage.
 	if err := ctx.Err(); err != nil {
 		return storage.AppendResult{}, err
 	}
-	p, err := storage.Prepare(req)
+	p, err := backend.Prepare(req)
 	if err != nil {
 		return storage.AppendResult{}, err
 	}
@@ -429,12 +431,12 @@ func (s *Store) Traverse(ctx context.Context, req storage.TraverseRequest) ([]st
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if err := storage.ValidateTraverse(req); err != nil {
+	if err := backend.ValidateTraverse(req); err != nil {
 		return nil, err
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return storage.Walk(ctx, req, func(_ context.Context, nodes []string) ([]storage.Edge, error) {
+	return backend.Walk(ctx, req, func(_ context.Context, nodes []string) ([]storage.Edge, error) {
 		var out []storage.Edge
 		for _, name := range nodes {
 			node, ok := s.nodes.ids[name]
@@ -475,7 +477,7 @@ func (s *Store) SaveCheckpoint(ctx context.Context, cp *audit.Checkpoint) error 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := storage.ValidateCheckpoint(cp); err != nil {
+	if err := backend.ValidateCheckpoint(cp); err != nil {
 		return err
 	}
 	s.mu.Lock()

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/interlock-mes/interlock/storage/backend"
+
 	"github.com/interlock-mes/interlock/audit"
 	"github.com/interlock-mes/interlock/storage"
 )
@@ -30,7 +32,7 @@ func (s *Store) Append(ctx context.Context, req storage.AppendRequest) (storage.
 	if err := ctx.Err(); err != nil {
 		return storage.AppendResult{}, err
 	}
-	p, err := storage.Prepare(req)
+	p, err := backend.Prepare(req)
 	if err != nil {
 		return storage.AppendResult{}, err
 	}
@@ -96,7 +98,7 @@ type written struct {
 
 // isOne reports whether p is one event on one stream without reads, key or
 // links: what the append_one function does.
-func isOne(p *storage.Prepared) bool {
+func isOne(p *backend.Prepared) bool {
 	return len(p.Streams) == 1 && len(p.Streams[0].Events) == 1 && len(p.Reads) == 0 &&
 		p.IdempotencyKey == "" && len(p.Streams[0].Events[0].Links) == 0
 }
@@ -108,14 +110,14 @@ const maxKeyedReads = 63
 
 // isKeyed reports whether p is one event on one stream without links, with
 // a key or reads: what the append_keyed function does.
-func isKeyed(p *storage.Prepared) bool {
+func isKeyed(p *backend.Prepared) bool {
 	return len(p.Streams) == 1 && len(p.Streams[0].Events) == 1 && len(p.Streams[0].Events[0].Links) == 0 &&
 		(p.IdempotencyKey != "" || len(p.Reads) > 0) && len(p.Reads) <= maxKeyedReads
 }
 
 // keyedArgs lays out the arguments of append_keyed for p, whose one record
 // is r with canonical encoding canon.
-func keyedArgs(p *storage.Prepared, r *audit.Record, canon []byte) []any {
+func keyedArgs(p *backend.Prepared, r *audit.Record, canon []byte) []any {
 	genesis := audit.Genesis(r.Stream)
 	var key any // NULL: no key
 	var digest audit.Hash
@@ -177,7 +179,7 @@ func (s *Store) replay(ctx context.Context, positions []int64) (storage.AppendRe
 // appendArgs lays p out as the arguments of the append function: one array
 // per column. recs are p.Records, whose canonical encodings the database
 // hashes. Slices are never nil, which pgx would send as NULL.
-func appendArgs(p *storage.Prepared, recs []audit.Record) ([]any, error) {
+func appendArgs(p *backend.Prepared, recs []audit.Record) ([]any, error) {
 	n := len(recs)
 	var (
 		streams  = make([]string, len(p.Streams))

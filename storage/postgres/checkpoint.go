@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/interlock-mes/interlock/storage/backend"
+
 	"github.com/jackc/pgx/v5"
 
 	"github.com/interlock-mes/interlock/audit"
@@ -20,7 +22,7 @@ func (s *Store) SaveCheckpoint(ctx context.Context, cp *audit.Checkpoint) error 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := storage.ValidateCheckpoint(cp); err != nil {
+	if err := backend.ValidateCheckpoint(cp); err != nil {
 		return err
 	}
 	// The signature covers the time to the microsecond, which timestamptz

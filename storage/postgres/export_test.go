@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/interlock-mes/interlock/storage/backend"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -18,7 +20,7 @@ import (
 // key or links, append_keyed for one without links but with a key or reads,
 // append otherwise.
 func AppendInTx(ctx context.Context, s *Store, tx pgx.Tx, req storage.AppendRequest) error {
-	p, err := storage.Prepare(req)
+	p, err := backend.Prepare(req)
 	if err != nil {
 		return err
 	}
@@ -58,7 +60,7 @@ func AppendInTx(ctx context.Context, s *Store, tx pgx.Tx, req storage.AppendRequ
 // AppendGeneral runs req through the append function whatever its shape,
 // on a schema that may lack later functions.
 func AppendGeneral(ctx context.Context, s *Store, req storage.AppendRequest) error {
-	p, err := storage.Prepare(req)
+	p, err := backend.Prepare(req)
 	if err != nil {
 		return err
 	}

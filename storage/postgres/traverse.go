@@ -3,12 +3,14 @@ package postgres
 import (
 	"context"
 
+	"github.com/interlock-mes/interlock/storage/backend"
+
 	"github.com/jackc/pgx/v5"
 
 	"github.com/interlock-mes/interlock/storage"
 )
 
-// Traverse implements storage.Store with storage.Walk, one indexed query per
+// Traverse implements storage.Store with backend.Walk, one indexed query per
 // level, all in one read-only REPEATABLE READ transaction so that the walk
 // sees one state of the record, as the memory store's does. It returns a
 // *storage.ValidationError for a request ValidateTraverse rejects.
@@ -16,7 +18,7 @@ func (s *Store) Traverse(ctx context.Context, req storage.TraverseRequest) ([]st
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if err := storage.ValidateTraverse(req); err != nil {
+	if err := backend.ValidateTraverse(req); err != nil {
 		return nil, err
 	}
 	sql, kinds := s.q.linksFrom, []any{}
@@ -32,7 +34,7 @@ func (s *Store) Traverse(ctx context.Context, req storage.TraverseRequest) ([]st
 	var out []storage.Edge
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		var err error
-		out, err = storage.Walk(ctx, req, func(ctx context.Context, nodes []string) ([]storage.Edge, error) {
+		out, err = backend.Walk(ctx, req, func(ctx context.Context, nodes []string) ([]storage.Edge, error) {
 			rows, err := tx.Query(ctx, sql, append([]any{nodes}, kinds...)...)
 			if err != nil {
 				return nil, err

@@ -1,4 +1,4 @@
-package storage
+package backend
 
 import (
 	"bytes"
@@ -11,22 +11,14 @@ import (
 
 	"github.com/interlock-mes/interlock/audit"
 	"github.com/interlock-mes/interlock/internal/canonjson"
-)
-
-// Limits on what one append may carry. A request beyond them is rejected with
-// ErrInvalid; nothing is written.
-const (
-	MaxPayloadBytes  = 1 << 20 // canonical payload of one event
-	MaxEvidenceBytes = 1 << 20 // canonical evidence of one event
-	MaxEvents        = 10_000  // events in one append, over all streams
-	MaxIDBytes       = 512     // stream ids, types, actors, link ends and kinds, keys
+	"github.com/interlock-mes/interlock/storage"
 )
 
 // Prepared is an append request that passed validation, with payloads and
 // evidence in canonical form. Stores build their records from it.
 type Prepared struct {
 	Streams        []PreparedStream // in request order
-	Reads          []StreamVersion
+	Reads          []storage.StreamVersion
 	IdempotencyKey string
 	// Events is the total number of events.
 	Events int
@@ -51,10 +43,10 @@ type PreparedEvent struct {
 }
 
 // Prepare validates req and canonicalizes its payloads and evidence. It
-// returns an error matching ErrInvalid (a *ValidationError naming the field)
+// returns an error matching storage.ErrInvalid (a *storage.ValidationError naming the field)
 // for any bad input. Stores call it first, so that every store rejects
 // exactly the same requests.
-func Prepare(req AppendRequest) (*Prepared, error) {
+func Prepare(req storage.AppendRequest) (*Prepared, error) {
 	if len(req.Streams) == 0 {
 		return nil, invalid("streams", "an append writes at least one stream")
 	}
@@ -65,11 +57,11 @@ func Prepare(req AppendRequest) (*Prepared, error) {
 	for _, sa := range req.Streams {
 		n += len(sa.Events)
 		for _, ev := range sa.Events {
-			raw += min(len(ev.Payload), 4*MaxPayloadBytes) + min(len(ev.Evidence), 4*MaxEvidenceBytes)
+			raw += min(len(ev.Payload), 4*storage.MaxPayloadBytes) + min(len(ev.Evidence), 4*storage.MaxEvidenceBytes)
 		}
 	}
-	if n > MaxEvents {
-		return nil, invalid("streams", "%d events in one append, over the limit of %d", n, MaxEvents)
+	if n > storage.MaxEvents {
+		return nil, invalid("streams", "%d events in one append, over the limit of %d", n, storage.MaxEvents)
 	}
 	p, events := newPrepared(len(req.Streams), n)
 	p.Reads, p.IdempotencyKey, p.Events = req.Reads, req.IdempotencyKey, n
@@ -211,7 +203,7 @@ func (p *Prepared) SameContent(recs []audit.Record) bool {
 
 // prepareEvent validates ev into out, appending its canonical payload and
 // evidence to buf, and returns the extended buffer.
-func prepareEvent(out *PreparedEvent, buf []byte, stream, event int, ev Event) ([]byte, error) {
+func prepareEvent(out *PreparedEvent, buf []byte, stream, event int, ev storage.Event) ([]byte, error) {
 	field := func(name string) string {
 		return fmt.Sprintf("streams[%d].events[%d].%s", stream, event, name)
 	}
@@ -221,11 +213,11 @@ func prepareEvent(out *PreparedEvent, buf []byte, stream, event int, ev Event) (
 	if err := checkID("", ev.Actor, false); err != nil {
 		return buf, relabel(err, field("actor"))
 	}
-	buf, payload, err := canonical(buf, ev.Payload, MaxPayloadBytes)
+	buf, payload, err := canonical(buf, ev.Payload, storage.MaxPayloadBytes)
 	if err != nil {
 		return buf, relabel(err, field("payload"))
 	}
-	buf, evidence, err := canonical(buf, ev.Evidence, MaxEvidenceBytes)
+	buf, evidence, err := canonical(buf, ev.Evidence, storage.MaxEvidenceBytes)
 	if err != nil {
 		return buf, relabel(err, field("evidence"))
 	}
@@ -243,9 +235,9 @@ func prepareEvent(out *PreparedEvent, buf []byte, stream, event int, ev Event) (
 	return buf, nil
 }
 
-// relabel sets the field of a *ValidationError made without one.
+// relabel sets the field of a *storage.ValidationError made without one.
 func relabel(err error, field string) error {
-	if ve, ok := err.(*ValidationError); ok {
+	if ve, ok := err.(*storage.ValidationError); ok {
 		ve.Field = field
 	}
 	return err
@@ -274,15 +266,15 @@ func canonical(buf, raw []byte, limit int) ([]byte, []byte, error) {
 }
 
 // checkID validates an identifier-like string: UTF-8, no control characters,
-// at most MaxIDBytes, and not empty unless optional.
+// at most storage.MaxIDBytes, and not empty unless optional.
 func checkID(field, s string, optional bool) error {
 	switch {
 	case s == "" && optional:
 		return nil
 	case s == "":
 		return invalid(field, "empty")
-	case len(s) > MaxIDBytes:
-		return invalid(field, "%d bytes is over the limit of %d", len(s), MaxIDBytes)
+	case len(s) > storage.MaxIDBytes:
+		return invalid(field, "%d bytes is over the limit of %d", len(s), storage.MaxIDBytes)
 	}
 	// Most identifiers are printable ASCII, which one pass over the bytes
 	// confirms; anything else takes the full check.
@@ -334,4 +326,8 @@ func (p *Prepared) Records(at time.Time) []audit.Record {
 		}
 	}
 	return out
+}
+
+func invalid(field, format string, args ...any) error {
+	return &storage.ValidationError{Field: field, Reason: fmt.Sprintf(format, args...)}
 }

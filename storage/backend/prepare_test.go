@@ -1,4 +1,4 @@
-package storage
+package backend
 
 import (
 	"encoding/json"
@@ -10,17 +10,18 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/interlock-mes/interlock/audit"
+	"github.com/interlock-mes/interlock/storage"
 )
 
 // genRequest draws an append of one to three streams of one to three
 // events, with optional evidence and links.
-func genRequest(t *rapid.T) AppendRequest {
+func genRequest(t *rapid.T) storage.AppendRequest {
 	names := rapid.SliceOfNDistinct(rapid.SampledFrom([]string{"batch-1", "batch-2", "lot/L1", "lot/L2"}), 1, 3, rapid.ID).Draw(t, "streams")
-	req := AppendRequest{IdempotencyKey: "cmd-1"}
+	req := storage.AppendRequest{IdempotencyKey: "cmd-1"}
 	for _, name := range names {
-		sa := StreamAppend{Stream: name, ExpectedVersion: rapid.Int64Range(0, 3).Draw(t, "expected")}
+		sa := storage.StreamAppend{Stream: name, ExpectedVersion: rapid.Int64Range(0, 3).Draw(t, "expected")}
 		for range rapid.IntRange(1, 3).Draw(t, "events") {
-			ev := Event{
+			ev := storage.Event{
 				Type:    rapid.SampledFrom([]string{"step.started", "step.completed"}).Draw(t, "type"),
 				Actor:   rapid.SampledFrom([]string{"op-1", "op-2"}).Draw(t, "actor"),
 				Payload: json.RawMessage(fmt.Sprintf(`{"n": %d}`, rapid.IntRange(0, 2).Draw(t, "payload"))),
@@ -40,7 +41,7 @@ func genRequest(t *rapid.T) AppendRequest {
 
 // mutate changes one thing of req, or nothing, and says whether the
 // change is to its content (what Digest covers).
-func mutate(t *rapid.T, req AppendRequest) (AppendRequest, bool) {
+func mutate(t *rapid.T, req storage.AppendRequest) (storage.AppendRequest, bool) {
 	out := req
 	out.Streams = slices.Clone(req.Streams)
 	for i := range out.Streams {

@@ -1,4 +1,4 @@
-package storage
+package backend
 
 import (
 	"cmp"
@@ -8,13 +8,14 @@ import (
 	"strings"
 
 	"github.com/interlock-mes/interlock/audit"
+	"github.com/interlock-mes/interlock/storage"
 )
 
 // ValidateTraverse checks a traversal request; stores call it first. It
-// returns an error matching ErrInvalid for a request without start nodes,
+// returns an error matching storage.ErrInvalid for a request without start nodes,
 // with an empty start node, an unknown direction or a depth outside
 // 1..MaxTraverseDepth.
-func ValidateTraverse(req TraverseRequest) error {
+func ValidateTraverse(req storage.TraverseRequest) error {
 	if len(req.From) == 0 {
 		return invalid("from", "a traversal needs at least one start node")
 	}
@@ -23,11 +24,11 @@ func ValidateTraverse(req TraverseRequest) error {
 			return err
 		}
 	}
-	if req.Direction != Forward && req.Direction != Backward {
-		return invalid("direction", "%d is neither Forward nor Backward", req.Direction)
+	if req.Direction != storage.Forward && req.Direction != storage.Backward {
+		return invalid("direction", "%d is neither storage.Forward nor storage.Backward", req.Direction)
 	}
-	if req.MaxDepth < 1 || req.MaxDepth > MaxTraverseDepth {
-		return invalid("max_depth", "%d is outside 1..%d", req.MaxDepth, MaxTraverseDepth)
+	if req.MaxDepth < 1 || req.MaxDepth > storage.MaxTraverseDepth {
+		return invalid("max_depth", "%d is outside 1..%d", req.MaxDepth, storage.MaxTraverseDepth)
 	}
 	for i, k := range req.Kinds {
 		if err := checkID(fmt.Sprintf("kinds[%d]", i), k, false); err != nil {
@@ -40,7 +41,7 @@ func ValidateTraverse(req TraverseRequest) error {
 // FetchLinks returns every link occurrence whose near end (From when walking
 // forward, To when walking backward) is one of nodes, each with its proving
 // event; Depth is ignored. A store implements it with one lookup per level.
-type FetchLinks func(ctx context.Context, nodes []string) ([]Edge, error)
+type FetchLinks func(ctx context.Context, nodes []string) ([]storage.Edge, error)
 
 // Walk runs a breadth-first traversal with fetch, the one definition of
 // traversal that every store shares: each node is expanded once, at its
@@ -48,7 +49,7 @@ type FetchLinks func(ctx context.Context, nodes []string) ([]Edge, error)
 // that distance plus one; edges of kinds not in req.Kinds are neither
 // returned nor followed. The edges come sorted by depth, position, from, to
 // and kind.
-func Walk(ctx context.Context, req TraverseRequest, fetch FetchLinks) ([]Edge, error) {
+func Walk(ctx context.Context, req storage.TraverseRequest, fetch FetchLinks) ([]storage.Edge, error) {
 	kinds := make(map[string]bool, len(req.Kinds))
 	for _, k := range req.Kinds {
 		kinds[k] = true
@@ -61,7 +62,7 @@ func Walk(ctx context.Context, req TraverseRequest, fetch FetchLinks) ([]Edge, e
 			frontier = append(frontier, n)
 		}
 	}
-	var out []Edge
+	var out []storage.Edge
 	for depth := 1; depth <= req.MaxDepth && len(frontier) > 0; depth++ {
 		edges, err := fetch(ctx, frontier)
 		if err != nil {
@@ -75,7 +76,7 @@ func Walk(ctx context.Context, req TraverseRequest, fetch FetchLinks) ([]Edge, e
 			e.Depth = depth
 			out = append(out, e)
 			far := e.To
-			if req.Direction == Backward {
+			if req.Direction == storage.Backward {
 				far = e.From
 			}
 			if !seen[far] {
@@ -89,7 +90,7 @@ func Walk(ctx context.Context, req TraverseRequest, fetch FetchLinks) ([]Edge, e
 	return out, nil
 }
 
-func compareEdges(a, b Edge) int {
+func compareEdges(a, b storage.Edge) int {
 	return cmp.Or(
 		cmp.Compare(a.Depth, b.Depth),
 		cmp.Compare(a.Position, b.Position),
@@ -101,7 +102,7 @@ func compareEdges(a, b Edge) int {
 
 // ValidateCheckpoint checks that cp can be stored: not nil, a position that
 // is not negative, heads sorted by stream without repeats, and an ed25519
-// signature. Stores call it first; it returns an error matching ErrInvalid.
+// signature. Stores call it first; it returns an error matching storage.ErrInvalid.
 func ValidateCheckpoint(cp *audit.Checkpoint) error {
 	if cp == nil {
 		return invalid("checkpoint", "nil")
