@@ -42,7 +42,7 @@
 // equal the store's own Traverse, which a test checks on the memory and
 // Postgres stores.
 //
-// On Postgres, package genealogy/pgwalk walks an integer copy of the link
+// On Postgres, package storage/postgres/pgwalk walks an integer copy of the link
 // index kept by a trigger, for callers that query the database directly.
 //
 // # Export

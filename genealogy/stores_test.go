@@ -10,11 +10,11 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/interlock-mes/interlock/genealogy"
-	"github.com/interlock-mes/interlock/genealogy/pgwalk"
 	"github.com/interlock-mes/interlock/storage"
 	"github.com/interlock-mes/interlock/storage/memory"
 	"github.com/interlock-mes/interlock/storage/postgres"
 	"github.com/interlock-mes/interlock/storage/postgres/pgtest"
+	"github.com/interlock-mes/interlock/storage/postgres/pgwalk"
 )
 
 var epoch = time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
@@ -157,9 +157,6 @@ func newStores(t *testing.T) []storeUnderTest {
 	stores := []storeUnderTest{{name: "memory", store: memory.New(&memory.Config{Clock: fixedClock()})}}
 	if pgAvailable(t) {
 		pool, schema := pgtest.Pool(t)
-		if err := pgwalk.Install(t.Context(), pool, schema); err != nil {
-			t.Fatal(err)
-		}
 		st, err := postgres.New(pool, &postgres.Config{Schema: schema, Clock: fixedClock()})
 		if err != nil {
 			t.Fatal(err)

@@ -20,6 +20,10 @@
 //     closure (it saw every edge) is stored as one when it reaches
 //     Config.ClosureEdges edges.
 //
+// Its tables, functions and trigger are installed by postgres.Migrate
+// (migration 0004_genealogy), which backfills them from the links already
+// recorded.
+//
 // Its answers are exactly storage.Store.Traverse's (the shared test in
 // package genealogy and this package's tests check it, with appends running
 // while closures are read).
@@ -44,55 +48,6 @@ import (
 	"github.com/interlock-mes/interlock/audit"
 	"github.com/interlock-mes/interlock/storage"
 )
-
-//go:embed schema.sql
-var schemaSQL string
-
-//go:embed walk.sql
-var walkSQL string
-
-//go:embed walkcte.sql
-var walkCTE string
-
-// Install creates the walker's tables, indexes, functions and trigger in
-// schema (which postgres.Migrate must have migrated) and fills them from the
-// links already there, in one transaction; running it again changes
-// nothing, and brings an index installed by an earlier version up to date.
-// Until the store's migrations take it over, call it after postgres.Migrate.
-func Install(ctx context.Context, pool *pgxpool.Pool, schema string) error {
-	if pool == nil {
-		return errors.New("pgwalk: install: pool is nil")
-	}
-	if schema == "" {
-		return errors.New("pgwalk: install: empty schema")
-	}
-	s := pgx.Identifier{schema}.Sanitize()
-	sql := strings.ReplaceAll(schemaSQL, "{schema}", s)
-	// The walk's CTEs, without their comment, go into both of the
-	// function's statements.
-	_, cte, _ := strings.Cut(walkCTE, "\nWITH ")
-	cte = "WITH " + strings.TrimSpace(cte)
-	for _, d := range []struct{ dir, near, far, backward string }{
-		{"forward", "from_n", "to_n", "false"},
-		{"backward", "to_n", "from_n", "true"},
-	} {
-		// Dropped first: CREATE OR REPLACE cannot change the columns an
-		// earlier version returned.
-		fn := "DROP FUNCTION IF EXISTS {schema}.genealogy_{dir}(text[], integer, text[], integer, boolean);\n" +
-			strings.ReplaceAll(walkSQL, "{walk}", cte)
-		sql += "\n" + strings.NewReplacer("{schema}", s, "{dir}", d.dir, "{near}", d.near, "{far}", d.far, "{backward}", d.backward).Replace(fn)
-	}
-	// An earlier version walked in genealogy_walk.
-	sql += "\nDROP FUNCTION IF EXISTS " + s + ".genealogy_walk(text[], boolean, integer, text[], integer);\n"
-	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, sql)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("pgwalk: install in %s: %w", schema, err)
-	}
-	return nil
-}
 
 // Defaults of the Config fields left zero.
 const (

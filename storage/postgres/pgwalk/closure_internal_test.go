@@ -82,9 +82,6 @@ func TestClosureStoredAgainInOrder(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	pool, schema := pgtest.Pool(t)
-	if err := Install(ctx, pool, schema); err != nil {
-		t.Fatal(err)
-	}
 	st, err := postgres.New(pool, &postgres.Config{Schema: schema})
 	if err != nil {
 		t.Fatal(err)

@@ -1,53 +1,29 @@
-package pgwalk_test
+package postgres_test
 
 import (
 	"context"
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/interlock-mes/interlock/audit"
-	"github.com/interlock-mes/interlock/genealogy/pgwalk"
 	"github.com/interlock-mes/interlock/storage"
 	"github.com/interlock-mes/interlock/storage/postgres"
 	"github.com/interlock-mes/interlock/storage/postgres/pgtest"
+	"github.com/interlock-mes/interlock/storage/postgres/pgwalk"
+	"github.com/jackc/pgx/v5"
 )
 
-func TestNewValidates(t *testing.T) {
-	t.Parallel()
-	if _, err := pgwalk.New(nil, &pgwalk.Config{Schema: "s"}); err == nil {
-		t.Error("nil pool: no error")
-	}
-	// New does no I/O: a pool that cannot connect will do.
-	pool, err := pgxpool.New(t.Context(), "postgres://nobody@127.0.0.1:1/none")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	for name, cfg := range map[string]*pgwalk.Config{
-		"nil config":            nil,
-		"no schema":             {},
-		"negative SmallWalk":    {Schema: "s", SmallWalk: -1},
-		"negative ClosureDelta": {Schema: "s", ClosureDelta: -1},
-	} {
-		if _, err := pgwalk.New(pool, cfg); err == nil {
-			t.Errorf("%s: no error", name)
-		}
-	}
-	if _, err := pgwalk.New(pool, &pgwalk.Config{Schema: "s", ClosureEdges: -1}); err != nil {
-		t.Errorf("ClosureEdges -1 (never store): %v", err)
-	}
-}
-
-// TestInstallBackfillsAndTracks: links written before Install are
-// backfilled, links written after are indexed by the trigger, and running
-// Install again changes nothing.
-func TestInstallBackfillsAndTracks(t *testing.T) {
+// TestGenealogyMigrationBackfillsAndTracks: links written before
+// migration 0004 are backfilled into the walker's tables, links written
+// after are indexed by its trigger, and migrating again changes nothing.
+func TestGenealogyMigrationBackfillsAndTracks(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	pool, schema := pgtest.Pool(t)
+	pool := pgtest.Connect(t)
+	schema := pgtest.Schema(t, pool)
+	if err := postgres.MigrateTo(ctx, pool, schema, 3); err != nil {
+		t.Fatal(err)
+	}
 	st, err := postgres.New(pool, &postgres.Config{Schema: schema})
 	if err != nil {
 		t.Fatal(err)
@@ -62,12 +38,12 @@ func TestInstallBackfillsAndTracks(t *testing.T) {
 		}
 	}
 	link("B1", "L1", "B1")
-	if err := pgwalk.Install(ctx, pool, schema); err != nil {
+	if err := postgres.Migrate(ctx, pool, schema); err != nil {
 		t.Fatal(err)
 	}
 	link("B2", "B1", "B2")
-	if err := pgwalk.Install(ctx, pool, schema); err != nil {
-		t.Fatalf("second install: %v", err)
+	if err := postgres.Migrate(ctx, pool, schema); err != nil {
+		t.Fatalf("second migrate: %v", err)
 	}
 	w, err := pgwalk.New(pool, &pgwalk.Config{Schema: schema})
 	if err != nil {

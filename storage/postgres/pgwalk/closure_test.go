@@ -15,10 +15,10 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/interlock-mes/interlock/audit"
-	"github.com/interlock-mes/interlock/genealogy/pgwalk"
 	"github.com/interlock-mes/interlock/storage"
 	"github.com/interlock-mes/interlock/storage/postgres"
 	"github.com/interlock-mes/interlock/storage/postgres/pgtest"
+	"github.com/interlock-mes/interlock/storage/postgres/pgwalk"
 )
 
 // env is a migrated schema with the walker installed, its store, and an
@@ -35,9 +35,6 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	pool, schema := pgtest.Pool(t)
-	if err := pgwalk.Install(t.Context(), pool, schema); err != nil {
-		t.Fatal(err)
-	}
 	st, err := postgres.New(pool, &postgres.Config{Schema: schema})
 	if err != nil {
 		t.Fatal(err)
