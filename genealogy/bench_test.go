@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/interlock-mes/interlock/genealogy/genealogytest"
+
 	"github.com/interlock-mes/interlock/genealogy"
 	"github.com/interlock-mes/interlock/storage"
 	"github.com/interlock-mes/interlock/storage/memory"
@@ -17,7 +19,7 @@ import (
 var plantLots = flag.Int("plant", 20000, "lots in the benchmark plant")
 
 type benchPlant struct {
-	plant *genealogy.Plant
+	plant *genealogytest.Plant
 	store *memory.Store
 	graph *genealogy.Graph
 	held  float64 // MB the graph holds
@@ -34,7 +36,7 @@ func loadBench(b *testing.B) *benchPlant {
 	b.Helper()
 	benchOnce.Do(func() {
 		ctx := context.Background()
-		p, err := genealogy.NewPlant(genealogy.PlantConfig{Seed: 1, Lots: *plantLots})
+		p, err := genealogytest.NewPlant(genealogytest.PlantConfig{Seed: 1, Lots: *plantLots})
 		if err != nil {
 			b.Fatal(err)
 		}

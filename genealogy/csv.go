@@ -10,9 +10,12 @@ import (
 	"strings"
 )
 
-// CSVHeader names the columns of CSV: the key data elements of each
-// tracking event, in the spirit of an FSMA 204 sortable spreadsheet.
-var CSVHeader = []string{
+// CSVHeader returns the names of the columns of CSV: the key data elements
+// of each tracking event, in the spirit of an FSMA 204 sortable
+// spreadsheet. Each call returns a new slice.
+func CSVHeader() []string { return slices.Clone(csvHeader) }
+
+var csvHeader = []string{
 	"event_time", "tracking_event", "event_type", "link", "from", "from_kind", "from_material",
 	"to", "to_kind", "to_material", "quantity", "unit", "supplier", "supplier_lot", "customer",
 	"identity_source", "step", "critical", "depth", "stream", "version", "position", "record_hash",
@@ -106,7 +109,7 @@ func (x *Exporter) CSV(t *Trace) ([]byte, error) {
 	})
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
-	if err := w.Write(CSVHeader); err != nil {
+	if err := w.Write(csvHeader); err != nil {
 		return nil, err
 	}
 	for _, r := range rows {

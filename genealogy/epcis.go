@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
 	"slices"
 	"time"
+
+	"github.com/interlock-mes/interlock"
 
 	"github.com/shopspring/decimal"
 )
@@ -23,7 +26,7 @@ type ExportConfig struct {
 	// Default: DefaultIDBase.
 	IDBase string
 	// Units maps the units of the record to UN/CEFACT codes, which EPCIS
-	// requires. Default: DefaultUnits. A quantity in a unit the map lacks
+	// requires. Default: DefaultUnits(). A quantity in a unit the map lacks
 	// fails the export with ErrUnit.
 	Units map[string]string
 }
@@ -32,13 +35,16 @@ type ExportConfig struct {
 // top-level domain can never resolve: set a domain you own.
 const DefaultIDBase = "https://id.interlock.invalid/"
 
-// DefaultUnits are the unit codes of a config that leaves Units nil.
-var DefaultUnits = map[string]string{
+// DefaultUnits returns the unit codes of a config that leaves Units nil.
+// Each call returns a new map.
+func DefaultUnits() map[string]string { return maps.Clone(defaultUnits) }
+
+var defaultUnits = map[string]string{
 	"kg": "KGM", "g": "GRM", "mg": "MGM", "t": "TNE", "l": "LTR", "ml": "MLT", "m3": "MTQ", "ea": "H87", "pcs": "H87",
 }
 
 // ErrUnit is matched by export errors for a unit without a UN/CEFACT code.
-var ErrUnit = errors.New("genealogy: unit has no UN/CEFACT code")
+var ErrUnit = fmt.Errorf("genealogy: unit has no UN/CEFACT code: %w", interlock.ErrInvalid)
 
 // Exporter writes traces as GS1 EPCIS 2.0 JSON-LD, CSV and Graphviz DOT.
 type Exporter struct {
@@ -71,7 +77,7 @@ func NewExporter(g *Graph, cfg *ExportConfig) (*Exporter, error) {
 		return nil, fmt.Errorf("genealogy: NewExporter: ExportConfig.IDBase: %q is not an absolute URI ending in /", c.IDBase)
 	}
 	if c.Units == nil {
-		c.Units = DefaultUnits
+		c.Units = defaultUnits
 	}
 	for unit, code := range c.Units {
 		if !uomPattern.MatchString(code) {

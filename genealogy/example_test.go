@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log"
 
+	"github.com/interlock-mes/interlock/genealogy/genealogytest"
+
 	"github.com/shopspring/decimal"
 
 	"github.com/interlock-mes/interlock/genealogy"
@@ -29,16 +31,16 @@ func Example() {
 			}
 		}
 	}
-	appendTo("LOT-1", 0)(genealogy.ReceiveEvent("receiving", genealogy.Receipt{
+	appendTo("LOT-1", 0)(genealogytest.ReceiveEvent("receiving", genealogytest.Receipt{
 		Lot: "LOT-1", Material: "API", Supplier: "Acme", SupplierLot: "A-77",
 		Quantity: kg("10"), Unit: "kg", IdentitySource: genealogy.SourceScan,
 	}))
-	appendTo("BATCH-1", 0)(genealogy.FlowEvent("operator", genealogy.Flow{
-		Kind: genealogy.Consumed, Inputs: []genealogy.Portion{{Lot: "LOT-1", Quantity: kg("2.5")}}, Unit: "kg",
+	appendTo("BATCH-1", 0)(genealogytest.FlowEvent("operator", genealogytest.Flow{
+		Kind: genealogy.Consumed, Inputs: []genealogytest.Portion{{Lot: "LOT-1", Quantity: kg("2.5")}}, Unit: "kg",
 		To: "BATCH-1", ToKind: genealogy.NodeBatch, Step: "charge", Critical: true, IdentitySource: genealogy.SourceScan,
 	}))
-	appendTo("BATCH-1", 1)(genealogy.ProduceEvent("operator", "BATCH-1", "kg", "discharge",
-		[]genealogy.Output{{Lot: "FG-1", Material: "Tablets", Quantity: kg("2.4")}}, genealogy.SourceDevice))
+	appendTo("BATCH-1", 1)(genealogytest.ProduceEvent("operator", "BATCH-1", "kg", "discharge",
+		[]genealogytest.Output{{Lot: "FG-1", Material: "Tablets", Quantity: kg("2.4")}}, genealogy.SourceDevice))
 
 	g, err := genealogy.Build(ctx, store, nil)
 	if err != nil {

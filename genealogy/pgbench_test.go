@@ -9,11 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/interlock-mes/interlock/genealogy/genealogytest"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/interlock-mes/interlock/audit"
-	"github.com/interlock-mes/interlock/genealogy"
 	"github.com/interlock-mes/interlock/storage"
 	"github.com/interlock-mes/interlock/storage/postgres"
 	"github.com/interlock-mes/interlock/storage/postgres/pgtest"
@@ -207,7 +208,7 @@ const typicalLots = 20
 // pgwalk's bulk trace with its closure stored) rather than the disk.
 func BenchmarkPostgresTrace(b *testing.B) {
 	pg := loadPG(b)
-	p, err := genealogy.NewPlant(genealogy.PlantConfig{Seed: 1, Lots: *plantLots})
+	p, err := genealogytest.NewPlant(genealogytest.PlantConfig{Seed: 1, Lots: *plantLots})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -292,7 +293,7 @@ func BenchmarkPostgresTrace(b *testing.B) {
 // both stored.
 func BenchmarkPostgresFirstTraverse(b *testing.B) {
 	pg := loadPG(b)
-	p, err := genealogy.NewPlant(genealogy.PlantConfig{Seed: 1, Lots: *plantLots})
+	p, err := genealogytest.NewPlant(genealogytest.PlantConfig{Seed: 1, Lots: *plantLots})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"github.com/interlock-mes/interlock/genealogy/genealogytest"
+
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/interlock-mes/interlock/genealogy"
@@ -36,52 +38,54 @@ func proofPlant(t testing.TB, store storage.Store) {
 		versions[stream]++
 	}
 	receive := func(lot, material, supplier, slot, qty string, src genealogy.Source) {
-		ev, err := genealogy.ReceiveEvent("receiving", genealogy.Receipt{
+		ev, err := genealogytest.ReceiveEvent("receiving", genealogytest.Receipt{
 			Lot: lot, Material: material, Supplier: supplier, SupplierLot: slot,
 			Quantity: dec(qty), Unit: "kg", IdentitySource: src,
 		})
 		write(lot, ev, err)
 	}
-	consume := func(batch, step string, critical bool, inputs ...genealogy.Portion) {
-		ev, err := genealogy.FlowEvent("operator", genealogy.Flow{
+	consume := func(batch, step string, critical bool, inputs ...genealogytest.Portion) {
+		ev, err := genealogytest.FlowEvent("operator", genealogytest.Flow{
 			Kind: genealogy.Consumed, Inputs: inputs, Unit: "kg", To: batch, ToKind: genealogy.NodeBatch,
 			Step: step, Critical: critical, IdentitySource: genealogy.SourceScan,
 		})
 		write(batch, ev, err)
 	}
-	produce := func(batch string, out genealogy.Output) {
-		ev, err := genealogy.ProduceEvent("operator", batch, "kg", "discharge", []genealogy.Output{out}, genealogy.SourceDevice)
+	produce := func(batch string, out genealogytest.Output) {
+		ev, err := genealogytest.ProduceEvent("operator", batch, "kg", "discharge", []genealogytest.Output{out}, genealogy.SourceDevice)
 		write(batch, ev, err)
 	}
-	p := func(lot, qty string) genealogy.Portion { return genealogy.Portion{Lot: lot, Quantity: dec(qty)} }
+	p := func(lot, qty string) genealogytest.Portion {
+		return genealogytest.Portion{Lot: lot, Quantity: dec(qty)}
+	}
 
 	receive(supplierLot, "API", "Acme Pharma", "ACME-4711", "25", genealogy.SourceScan)
 	receive("RESIN-1", "Resin", "Polymers Ltd", "PL-88", "500", genealogy.SourceManual)
 	receive("FILLER-1", "Filler", "Minerals AG", "MAG-3", "200", genealogy.SourceScan)
 	consume("BATCH-1", "S10 charge API", true, p(supplierLot, "25"), p("RESIN-1", "5"))
-	produce("BATCH-1", genealogy.Output{Lot: "INT-1", Material: "Granulate", Quantity: dec("30")})
-	ev, err := genealogy.SplitEvent("operator", "INT-1", dec("30"), "kg", []genealogy.Portion{p("INT-1A", "20"), p("INT-1B", "10")}, genealogy.SourceScan)
+	produce("BATCH-1", genealogytest.Output{Lot: "INT-1", Material: "Granulate", Quantity: dec("30")})
+	ev, err := genealogytest.SplitEvent("operator", "INT-1", dec("30"), "kg", []genealogytest.Portion{p("INT-1A", "20"), p("INT-1B", "10")}, genealogy.SourceScan)
 	write("INT-1", ev, err)
 	consume("BATCH-2", "S20 compress", true, p("INT-1A", "20"))
-	produce("BATCH-2", genealogy.Output{Lot: "FG-1", Material: "Tablets", GTIN: "09506000134352", Quantity: dec("19.5")})
+	produce("BATCH-2", genealogytest.Output{Lot: "FG-1", Material: "Tablets", GTIN: "09506000134352", Quantity: dec("19.5")})
 	consume("BATCH-3", "S20 blend", false, p("INT-1B", "10"), p("FILLER-1", "50"))
-	produce("BATCH-3", genealogy.Output{Lot: "FG-2", Material: "Tablets", Quantity: dec("59.0")})
+	produce("BATCH-3", genealogytest.Output{Lot: "FG-2", Material: "Tablets", Quantity: dec("59.0")})
 	consume("BATCH-4", "S20 blend", false, p("FILLER-1", "20"))
-	ev, err = genealogy.FlowEvent("packing", genealogy.Flow{
-		Kind: genealogy.Packed, Inputs: []genealogy.Portion{p("FG-1", "19.5")}, Unit: "kg", To: sscc,
+	ev, err = genealogytest.FlowEvent("packing", genealogytest.Flow{
+		Kind: genealogy.Packed, Inputs: []genealogytest.Portion{p("FG-1", "19.5")}, Unit: "kg", To: sscc,
 		ToKind: genealogy.NodeContainer, IdentitySource: genealogy.SourceScan,
 	})
 	write(sscc, ev, err)
-	ev, err = genealogy.FlowEvent("shipping", genealogy.Flow{
-		Kind: genealogy.Shipped, Inputs: []genealogy.Portion{{Lot: sscc}}, To: "SHP-1",
+	ev, err = genealogytest.FlowEvent("shipping", genealogytest.Flow{
+		Kind: genealogy.Shipped, Inputs: []genealogytest.Portion{{Lot: sscc}}, To: "SHP-1",
 		ToKind: genealogy.NodeShipment, Customer: "City Pharmacy", IdentitySource: genealogy.SourceScan,
 	})
 	write("SHP-1", ev, err)
-	ev, err = genealogy.AnnotationEvent("qa", genealogy.TypeDeviation, "DEV-7", "compression force out of range", "BATCH-2", "FG-1")
+	ev, err = genealogytest.AnnotationEvent("qa", genealogy.TypeDeviation, "DEV-7", "compression force out of range", "BATCH-2", "FG-1")
 	write("DEV-7", ev, err)
-	ev, err = genealogy.AnnotationEvent("qa", genealogy.TypeHold, "HOLD-3", "pending investigation of DEV-7", "FG-2")
+	ev, err = genealogytest.AnnotationEvent("qa", genealogy.TypeHold, "HOLD-3", "pending investigation of DEV-7", "FG-2")
 	write("HOLD-3", ev, err)
-	ev, err = genealogy.AnnotationEvent("qa", genealogy.TypeRework, "RW-2", "re-sieved", "INT-1B")
+	ev, err = genealogytest.AnnotationEvent("qa", genealogy.TypeRework, "RW-2", "re-sieved", "INT-1B")
 	write("RW-2", ev, err)
 }
 

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/interlock-mes/interlock/genealogy/genealogytest"
+
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/shopspring/decimal"
@@ -46,33 +48,33 @@ func extras(t testing.TB) []storage.AppendRequest {
 		return storage.AppendRequest{Streams: []storage.StreamAppend{{Stream: stream, ExpectedVersion: v, Events: evs}}}
 	}
 	return []storage.AppendRequest{
-		one("SPLIT-P", must(genealogy.ReceiveEvent("receiving", genealogy.Receipt{
+		one("SPLIT-P", must(genealogytest.ReceiveEvent("receiving", genealogytest.Receipt{
 			Lot: "SPLIT-P", Material: "MAT-SPLIT", Supplier: "SUP-X", SupplierLot: "X-1",
 			Quantity: dec("100"), Unit: "kg", IdentitySource: genealogy.SourceManual,
 		}))),
-		one("SPLIT-P", must(genealogy.SplitEvent("operator", "SPLIT-P", dec("100"), "kg", []genealogy.Portion{
+		one("SPLIT-P", must(genealogytest.SplitEvent("operator", "SPLIT-P", dec("100"), "kg", []genealogytest.Portion{
 			{Lot: "SPLIT-A", Quantity: dec("60")}, {Lot: "SPLIT-B", Quantity: dec("40")},
 		}, genealogy.SourceScan))),
-		one("MERGE-M", must(genealogy.MergeEvent("operator", "MERGE-M", "kg", []genealogy.Portion{
+		one("MERGE-M", must(genealogytest.MergeEvent("operator", "MERGE-M", "kg", []genealogytest.Portion{
 			{Lot: "SPLIT-A", Quantity: dec("60")}, {Lot: "RAW-0000001", Quantity: dec("5.5")},
 		}, genealogy.SourceScan))),
-		one("CYC-A", must(genealogy.FlowEvent("operator", genealogy.Flow{
-			Kind: genealogy.Transferred, Inputs: []genealogy.Portion{{Lot: "MERGE-M"}}, To: "CYC-A", IdentitySource: genealogy.SourceScan,
+		one("CYC-A", must(genealogytest.FlowEvent("operator", genealogytest.Flow{
+			Kind: genealogy.Transferred, Inputs: []genealogytest.Portion{{Lot: "MERGE-M"}}, To: "CYC-A", IdentitySource: genealogy.SourceScan,
 		}))),
-		one("CYC-B", must(genealogy.FlowEvent("operator", genealogy.Flow{
-			Kind: genealogy.Transferred, Inputs: []genealogy.Portion{{Lot: "CYC-A"}}, To: "CYC-B", IdentitySource: genealogy.SourceScan,
+		one("CYC-B", must(genealogytest.FlowEvent("operator", genealogytest.Flow{
+			Kind: genealogy.Transferred, Inputs: []genealogytest.Portion{{Lot: "CYC-A"}}, To: "CYC-B", IdentitySource: genealogy.SourceScan,
 		}))),
-		one("CYC-A", must(genealogy.FlowEvent("operator", genealogy.Flow{
-			Kind: genealogy.Transferred, Inputs: []genealogy.Portion{{Lot: "CYC-B"}}, To: "CYC-A", IdentitySource: genealogy.SourceScan,
+		one("CYC-A", must(genealogytest.FlowEvent("operator", genealogytest.Flow{
+			Kind: genealogy.Transferred, Inputs: []genealogytest.Portion{{Lot: "CYC-B"}}, To: "CYC-A", IdentitySource: genealogy.SourceScan,
 		}))),
-		one("HOLD-1", must(genealogy.AnnotationEvent("qa", genealogy.TypeHold, "HOLD-1", "supplier complaint", "SPLIT-P"))),
+		one("HOLD-1", must(genealogytest.AnnotationEvent("qa", genealogy.TypeHold, "HOLD-1", "supplier complaint", "SPLIT-P"))),
 	}
 }
 
 // writePlant appends a small plant and the extras to store.
-func writePlant(t testing.TB, store storage.Store) *genealogy.Plant {
+func writePlant(t testing.TB, store storage.Store) *genealogytest.Plant {
 	t.Helper()
-	plant, err := genealogy.NewPlant(genealogy.PlantConfig{Seed: 7, Lots: 400, BulkFanout: 15, Levels: 4})
+	plant, err := genealogytest.NewPlant(genealogytest.PlantConfig{Seed: 7, Lots: 400, BulkFanout: 15, Levels: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +110,7 @@ type traceCase struct {
 	req  genealogy.TraceRequest
 }
 
-func traceCases(plant *genealogy.Plant) []traceCase {
+func traceCases(plant *genealogytest.Plant) []traceCase {
 	var cs []traceCase
 	starts := []struct {
 		name string
@@ -184,7 +186,7 @@ func newStores(t *testing.T) []storeUnderTest {
 func TestStoresAgree(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	var plant *genealogy.Plant
+	var plant *genealogytest.Plant
 	type answer struct {
 		Edges  []genealogy.Edge
 		Recall *genealogy.RecallScope

@@ -11,36 +11,37 @@ import (
 
 	"github.com/interlock-mes/interlock/audit"
 	"github.com/interlock-mes/interlock/genealogy"
+	"github.com/interlock-mes/interlock/genealogy/genealogytest"
 	"github.com/interlock-mes/interlock/storage"
 	"github.com/interlock-mes/interlock/storage/memory"
 )
 
 func TestSplitConservesQuantity(t *testing.T) {
 	t.Parallel()
-	p := func(lot, q string) genealogy.Portion { return genealogy.Portion{Lot: lot, Quantity: dec(q)} }
+	p := func(lot, q string) genealogytest.Portion { return genealogytest.Portion{Lot: lot, Quantity: dec(q)} }
 	tests := []struct {
 		name     string
 		quantity string
-		children []genealogy.Portion
+		children []genealogytest.Portion
 		want     error
 	}{
-		{"exact", "100", []genealogy.Portion{p("A", "60"), p("B", "40.000")}, nil},
-		{"short", "100", []genealogy.Portion{p("A", "60"), p("B", "39.999")}, genealogy.ErrConservation},
-		{"over", "100", []genealogy.Portion{p("A", "60"), p("B", "40.001")}, genealogy.ErrConservation},
-		{"no children", "100", nil, genealogy.ErrSpec},
-		{"child is parent", "100", []genealogy.Portion{p("P", "100")}, genealogy.ErrSpec},
-		{"repeated child", "100", []genealogy.Portion{p("A", "50"), p("A", "50")}, genealogy.ErrSpec},
-		{"zero child", "100", []genealogy.Portion{p("A", "100"), p("B", "0")}, genealogy.ErrSpec},
-		{"negative", "-1", []genealogy.Portion{p("A", "-1")}, genealogy.ErrSpec},
+		{"exact", "100", []genealogytest.Portion{p("A", "60"), p("B", "40.000")}, nil},
+		{"short", "100", []genealogytest.Portion{p("A", "60"), p("B", "39.999")}, genealogytest.ErrConservation},
+		{"over", "100", []genealogytest.Portion{p("A", "60"), p("B", "40.001")}, genealogytest.ErrConservation},
+		{"no children", "100", nil, genealogytest.ErrSpec},
+		{"child is parent", "100", []genealogytest.Portion{p("P", "100")}, genealogytest.ErrSpec},
+		{"repeated child", "100", []genealogytest.Portion{p("A", "50"), p("A", "50")}, genealogytest.ErrSpec},
+		{"zero child", "100", []genealogytest.Portion{p("A", "100"), p("B", "0")}, genealogytest.ErrSpec},
+		{"negative", "-1", []genealogytest.Portion{p("A", "-1")}, genealogytest.ErrSpec},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := genealogy.SplitEvent("op", "P", dec(tt.quantity), "kg", tt.children, genealogy.SourceScan)
+			_, err := genealogytest.SplitEvent("op", "P", dec(tt.quantity), "kg", tt.children, genealogy.SourceScan)
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("got %v, want %v", err, tt.want)
 			}
-			var ce *genealogy.ConservationError
+			var ce *genealogytest.ConservationError
 			if errors.As(err, &ce) && (!ce.Want.Equal(dec(tt.quantity)) || ce.Lot != "P") {
 				t.Errorf("conservation error carries %+v", ce)
 			}
@@ -55,18 +56,18 @@ func TestBuildersReject(t *testing.T) {
 		name string
 		err  error
 	}{
-		{"receipt without supplier lot", second(genealogy.ReceiveEvent("op", genealogy.Receipt{Lot: "L", Supplier: "S", Quantity: q, Unit: "kg", IdentitySource: genealogy.SourceScan}))},
-		{"receipt with unknown source", second(genealogy.ReceiveEvent("op", genealogy.Receipt{Lot: "L", Supplier: "S", SupplierLot: "x", Quantity: q, Unit: "kg", IdentitySource: "guess"}))},
-		{"receipt without unit", second(genealogy.ReceiveEvent("op", genealogy.Receipt{Lot: "L", Supplier: "S", SupplierLot: "x", Quantity: q, IdentitySource: genealogy.SourceScan}))},
-		{"merge of one parent", second(genealogy.MergeEvent("op", "M", "kg", []genealogy.Portion{{Lot: "A", Quantity: q}}, genealogy.SourceScan))},
-		{"flow of kind split", second(genealogy.FlowEvent("op", genealogy.Flow{Kind: genealogy.Split, Inputs: []genealogy.Portion{{Lot: "A"}}, To: "B", IdentitySource: genealogy.SourceScan}))},
-		{"flow without inputs", second(genealogy.FlowEvent("op", genealogy.Flow{Kind: genealogy.Consumed, To: "B", IdentitySource: genealogy.SourceScan}))},
-		{"production without outputs", second(genealogy.ProduceEvent("op", "B", "kg", "s", nil, genealogy.SourceDevice))},
-		{"annotation of unknown type", second(genealogy.AnnotationEvent("op", "lot.liked", "X", "r", "L"))},
-		{"empty actor", second(genealogy.FlowEvent("", genealogy.Flow{Kind: genealogy.Consumed, Inputs: []genealogy.Portion{{Lot: "A"}}, To: "B", IdentitySource: genealogy.SourceScan}))},
+		{"receipt without supplier lot", second(genealogytest.ReceiveEvent("op", genealogytest.Receipt{Lot: "L", Supplier: "S", Quantity: q, Unit: "kg", IdentitySource: genealogy.SourceScan}))},
+		{"receipt with unknown source", second(genealogytest.ReceiveEvent("op", genealogytest.Receipt{Lot: "L", Supplier: "S", SupplierLot: "x", Quantity: q, Unit: "kg", IdentitySource: "guess"}))},
+		{"receipt without unit", second(genealogytest.ReceiveEvent("op", genealogytest.Receipt{Lot: "L", Supplier: "S", SupplierLot: "x", Quantity: q, IdentitySource: genealogy.SourceScan}))},
+		{"merge of one parent", second(genealogytest.MergeEvent("op", "M", "kg", []genealogytest.Portion{{Lot: "A", Quantity: q}}, genealogy.SourceScan))},
+		{"flow of kind split", second(genealogytest.FlowEvent("op", genealogytest.Flow{Kind: genealogy.Split, Inputs: []genealogytest.Portion{{Lot: "A"}}, To: "B", IdentitySource: genealogy.SourceScan}))},
+		{"flow without inputs", second(genealogytest.FlowEvent("op", genealogytest.Flow{Kind: genealogy.Consumed, To: "B", IdentitySource: genealogy.SourceScan}))},
+		{"production without outputs", second(genealogytest.ProduceEvent("op", "B", "kg", "s", nil, genealogy.SourceDevice))},
+		{"annotation of unknown type", second(genealogytest.AnnotationEvent("op", "lot.liked", "X", "r", "L"))},
+		{"empty actor", second(genealogytest.FlowEvent("", genealogytest.Flow{Kind: genealogy.Consumed, Inputs: []genealogytest.Portion{{Lot: "A"}}, To: "B", IdentitySource: genealogy.SourceScan}))},
 	}
 	for _, tt := range tests {
-		if !errors.Is(tt.err, genealogy.ErrSpec) {
+		if !errors.Is(tt.err, genealogytest.ErrSpec) {
 			t.Errorf("%s: got %v, want ErrSpec", tt.name, tt.err)
 		}
 	}
@@ -76,7 +77,7 @@ func second(_ storage.Event, err error) error { return err }
 
 func TestMergeLinksEveryParent(t *testing.T) {
 	t.Parallel()
-	ev, err := genealogy.MergeEvent("op", "M", "kg", []genealogy.Portion{{Lot: "A", Quantity: dec("1.5")}, {Lot: "B", Quantity: dec("2")}}, genealogy.SourceScan)
+	ev, err := genealogytest.MergeEvent("op", "M", "kg", []genealogytest.Portion{{Lot: "A", Quantity: dec("1.5")}, {Lot: "B", Quantity: dec("2")}}, genealogy.SourceScan)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +131,7 @@ func TestNewValidates(t *testing.T) {
 	if _, err := genealogy.New(memory.New(nil), &genealogy.Config{PageSize: -1}); err == nil {
 		t.Error("New with a negative PageSize: no error")
 	}
-	if _, err := genealogy.NewPlant(genealogy.PlantConfig{Lots: 10}); err == nil {
+	if _, err := genealogytest.NewPlant(genealogytest.PlantConfig{Lots: 10}); err == nil {
 		t.Error("NewPlant with 10 lots: no error")
 	}
 	g, _ := genealogy.New(memory.New(nil), nil)
@@ -148,7 +149,7 @@ func TestNewValidates(t *testing.T) {
 func TestPlantReproducible(t *testing.T) {
 	t.Parallel()
 	heads := func(seed uint64) []audit.Head {
-		p, err := genealogy.NewPlant(genealogy.PlantConfig{Seed: seed, Lots: 300})
+		p, err := genealogytest.NewPlant(genealogytest.PlantConfig{Seed: seed, Lots: 300})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -178,7 +179,7 @@ func TestApplyKeepsGraphCurrent(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	st := memory.New(&memory.Config{Clock: fixedClock()})
-	p, err := genealogy.NewPlant(genealogy.PlantConfig{Seed: 9, Lots: 200})
+	p, err := genealogytest.NewPlant(genealogytest.PlantConfig{Seed: 9, Lots: 200})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,7 +283,7 @@ func TestWideQuantity(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	st := memory.New(nil)
-	ev, err := genealogy.MergeEvent("op", "M", "g", []genealogy.Portion{
+	ev, err := genealogytest.MergeEvent("op", "M", "g", []genealogytest.Portion{
 		{Lot: "A", Quantity: dec("99999999999999999999.5")}, {Lot: "B", Quantity: dec("0.000001")},
 	}, genealogy.SourceScan)
 	if err != nil {

@@ -21,10 +21,12 @@ type Argon2Params struct {
 	KeyLen    uint32 // hash output, bytes; 16..64
 }
 
-// DefaultArgon2Params is the second recommended option of RFC 9106 §4:
+// DefaultArgon2Params returns the second recommended option of RFC 9106 §4:
 // t=3 passes, 64 MiB, 4 lanes, a 128-bit salt and a 256-bit tag. One hash
 // takes roughly 50–150 ms on a current server core.
-var DefaultArgon2Params = Argon2Params{Time: 3, MemoryKiB: 64 * 1024, Threads: 4, SaltLen: 16, KeyLen: 32}
+func DefaultArgon2Params() Argon2Params {
+	return Argon2Params{Time: 3, MemoryKiB: 64 * 1024, Threads: 4, SaltLen: 16, KeyLen: 32}
+}
 
 // Bounds on parameters read back from a stored hash, so that a tampered
 // credential row cannot make verification take hours or all the memory.

@@ -106,7 +106,7 @@ func TestArgon2ParamsValidate(t *testing.T) {
 		p    Argon2Params
 		ok   bool
 	}{
-		{"defaults", DefaultArgon2Params, true},
+		{"defaults", DefaultArgon2Params(), true},
 		{"cheap", cheapParams, true},
 		{"zero", Argon2Params{}, false},
 		{"no time", Argon2Params{MemoryKiB: 64, Threads: 1, SaltLen: 16, KeyLen: 32}, false},

@@ -55,7 +55,7 @@ func (c *Config) withDefaults() (Config, error) {
 		cfg.Clock = time.Now
 	}
 	if cfg.Hash == (Argon2Params{}) {
-		cfg.Hash = DefaultArgon2Params
+		cfg.Hash = DefaultArgon2Params()
 	}
 	if cfg.MaxFailures == 0 {
 		cfg.MaxFailures = DefaultMaxFailures

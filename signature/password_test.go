@@ -507,7 +507,7 @@ func TestDefaultArgon2Params(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(DefaultArgon2Params, c.Hash.Params); diff != "" {
+	if diff := cmp.Diff(DefaultArgon2Params(), c.Hash.Params); diff != "" {
 		t.Errorf("hash parameters (-want +got):\n%s", diff)
 	}
 	if _, err := a.Authenticate(ctx, Challenge{UserID: "alice", Secret: NewSecret(aliceSecret)}); err != nil {

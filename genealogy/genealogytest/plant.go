@@ -1,10 +1,12 @@
-package genealogy
+package genealogytest
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+
+	"github.com/interlock-mes/interlock/genealogy"
 
 	"github.com/shopspring/decimal"
 
@@ -131,7 +133,7 @@ func (p *Plant) Each(fn func(storage.AppendRequest) error) (int, error) {
 		ev, err := ReceiveEvent("receiving", Receipt{
 			Lot: lot, Material: fmt.Sprintf("MAT-%03d", i%c.Materials),
 			Supplier: fmt.Sprintf("SUP-%02d", i%c.Suppliers), SupplierLot: fmt.Sprintf("S%d-%06d", i%c.Suppliers, i),
-			Quantity: qty(), Unit: "kg", IdentitySource: SourceScan,
+			Quantity: qty(), Unit: "kg", IdentitySource: genealogy.SourceScan,
 		})
 		if err != nil {
 			return err
@@ -180,8 +182,8 @@ func (p *Plant) Each(fn func(storage.AppendRequest) error) (int, error) {
 				}
 			}
 			consume, err := FlowEvent("operator", Flow{
-				Kind: Consumed, Inputs: inputs, Unit: "kg", To: batch, ToKind: NodeBatch,
-				Step: "charge", Critical: true, IdentitySource: SourceScan,
+				Kind: genealogy.Consumed, Inputs: inputs, Unit: "kg", To: batch, ToKind: genealogy.NodeBatch,
+				Step: "charge", Critical: true, IdentitySource: genealogy.SourceScan,
 			})
 			if err != nil {
 				return n, err
@@ -214,8 +216,8 @@ func (p *Plant) Each(fn func(storage.AppendRequest) error) (int, error) {
 	ship := func() error {
 		s := fmt.Sprintf("SHP-%06d", shipment)
 		ev, err := FlowEvent("shipping", Flow{
-			Kind: Shipped, Inputs: pallets, To: s, ToKind: NodeShipment,
-			Customer: fmt.Sprintf("CUST-%03d", rng.IntN(c.Customers)), IdentitySource: SourceScan,
+			Kind: genealogy.Shipped, Inputs: pallets, To: s, ToKind: genealogy.NodeShipment,
+			Customer: fmt.Sprintf("CUST-%03d", rng.IntN(c.Customers)), IdentitySource: genealogy.SourceScan,
 		})
 		if err != nil {
 			return err
@@ -230,7 +232,7 @@ func (p *Plant) Each(fn func(storage.AppendRequest) error) (int, error) {
 		for i := range items {
 			items[i] = Portion{Lot: p.Finished(first + i)}
 		}
-		ev, err := FlowEvent("packing", Flow{Kind: Packed, Inputs: items, To: pal, ToKind: NodeContainer, IdentitySource: SourceScan})
+		ev, err := FlowEvent("packing", Flow{Kind: genealogy.Packed, Inputs: items, To: pal, ToKind: genealogy.NodeContainer, IdentitySource: genealogy.SourceScan})
 		if err != nil {
 			return n, err
 		}
@@ -261,5 +263,5 @@ func (p *Plant) produce(batch string, level, first, count int, qty func() decima
 		}
 		outs[i] = Output{Lot: p.Lot(level, first+i), Material: mat, Quantity: qty()}
 	}
-	return ProduceEvent("operator", batch, "kg", "discharge", outs, SourceDevice)
+	return ProduceEvent("operator", batch, "kg", "discharge", outs, genealogy.SourceDevice)
 }
