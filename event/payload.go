@@ -18,17 +18,20 @@ type Payload interface{ payload() }
 // attempt (type Denied). The other records of an allowed transition (its
 // extra types) carry the same payload.
 type Transition struct {
-	CommandID    string            `json:"command_id"`
-	Model        string            `json:"model"`
-	ModelVersion int               `json:"model_version"`
-	Step         string            `json:"step,omitempty"`
-	Command      gate.Command      `json:"command"`
-	From         gate.State        `json:"from"`
-	To           gate.State        `json:"to,omitempty"` // empty for a denied attempt
-	Refs         map[string]string `json:"refs,omitempty"`
-	Reasons      []gate.Reason     `json:"reasons,omitempty"` // why it was denied
-	Data         json.RawMessage   `json:"data,omitempty"`    // the model's content
-	Override     *Override         `json:"override,omitempty"`
+	CommandID    string `json:"command_id"`
+	Model        string `json:"model"`
+	ModelVersion int    `json:"model_version"`
+	Step         string `json:"step,omitempty"`
+	// Critical marks a critical step (a critical tracking event of FSMA
+	// 204); the lot graph reports it.
+	Critical bool              `json:"critical,omitempty"`
+	Command  gate.Command      `json:"command"`
+	From     gate.State        `json:"from"`
+	To       gate.State        `json:"to,omitempty"` // empty for a denied attempt
+	Refs     map[string]string `json:"refs,omitempty"`
+	Reasons  []gate.Reason     `json:"reasons,omitempty"` // why it was denied
+	Data     json.RawMessage   `json:"data,omitempty"`    // the model's content
+	Override *Override         `json:"override,omitempty"`
 	// IdentitySource, Quantities and Nodes are the material flow of an
 	// allowed transition, as the lot graph reads it: how the identities of
 	// its links were established, the quantity along each link, and what

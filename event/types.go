@@ -78,6 +78,18 @@ const (
 	AuditReviewed      = "audit.reviewed"
 )
 
+// Event types the lot graph (package genealogy) reads beside the engine's
+// own: material moved, packed or shipped, and annotations of a lot (a
+// deviation, rework). A model records them by naming them in
+// mes.Recording; the graph maps them to EPCIS.
+const (
+	LotTransferred  = "lot.transferred"
+	LotPacked       = "lot.packed"
+	ShipmentShipped = "shipment.shipped"
+	DeviationOpened = "deviation.opened"
+	LotReworked     = "lot.reworked"
+)
+
 // Link kinds the engine writes for material flow. A link points the way
 // material flows: From went into, or became part of, To.
 const (
@@ -88,6 +100,9 @@ const (
 	LinkShipped     = "shipped"     // lot → subject (a shipment)
 	LinkPacked      = "packed"      // lot → subject (a container)
 	LinkTransferred = "transferred" // lot → subject (a lot or container)
+	// LinkConcerns links an exception to the lot it is about. It is not
+	// material flow: traces report it as an annotation of the lot.
+	LinkConcerns = "concerns"
 )
 
 // The streams that hold facts gates read. Every fact has its own stream, so

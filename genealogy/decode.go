@@ -15,7 +15,7 @@ import (
 // The graph reads a payload per event it indexes; at a million lots
 // encoding/json with decimal.Decimal (a big.Int each) made building the
 // graph three times slower than everything else together. This is a small
-// decoder for exactly the fields Payload has, with quantities kept as int64
+// decoder for exactly the fields of event.Transition the graph reads, with quantities kept as int64
 // coefficients. FuzzDecodePayload holds it to encoding/json's answers.
 
 // num is a decoded quantity: coef × 10^exp, or wide when it does not fit.
@@ -45,7 +45,7 @@ type rawNode struct {
 	q                                                               num
 }
 
-// rawPayload is Payload as the decoder fills it; reused between records.
+// rawPayload is what the decoder fills; reused between records.
 type rawPayload struct {
 	source, step, reason []byte
 	critical             bool
@@ -94,7 +94,7 @@ func decodePayload(b []byte, p *rawPayload) error {
 	*p = rawPayload{quantities: p.quantities[:0], nodes: p.nodes[:0]}
 	d := decoder{b: b}
 	if d.peek() == 0 && d.i == len(d.b) {
-		return nil // empty, as ParsePayload reads it
+		return nil // empty, as CheckPayload reads it
 	}
 	if d.lit("null") {
 	} else if err := d.object(func(key []byte) error { return d.payloadField(key, p) }); err != nil {
@@ -178,8 +178,18 @@ func (d *decoder) payloadField(key []byte, p *rawPayload) error {
 		return d.strOrNull(&p.source)
 	case fold(key, "step"):
 		return d.strOrNull(&p.step)
-	case fold(key, "reason"):
-		return d.strOrNull(&p.reason)
+	case fold(key, "data"):
+		// The model's content; the graph reads an annotation's reason
+		// from it.
+		if d.peek() != '{' {
+			return d.skip()
+		}
+		return d.object(func(k []byte) error {
+			if fold(k, "reason") {
+				return d.strOrNull(&p.reason)
+			}
+			return d.skip()
+		})
 	case fold(key, "critical"):
 		switch {
 		case d.lit("true"):
@@ -499,7 +509,7 @@ func (d *decoder) hex4() (rune, bool) {
 	return rune(v), true
 }
 
-// check validates a decoded payload as ParsePayload does.
+// check validates a decoded payload as CheckPayload does.
 func (p *rawPayload) check() error {
 	switch Source(p.source) {
 	case "", SourceScan, SourceDevice, SourceManual:

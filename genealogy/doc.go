@@ -10,20 +10,20 @@
 // The graph reads events, not inventory. A link always points the way
 // material flows, From into To, and its kind says how:
 //
-//	consumed     lot or container → batch       (TypeConsumed, in the batch's stream)
-//	produced     batch → lot                    (TypeProduced)
+//	consumed     lot or container → batch       (event.LotConsumed, in the batch's stream)
+//	produced     batch → lot                    (event.LotProduced)
 //	transferred  lot or container → lot or container
-//	split        parent lot → child lot         (TypeSplit: quantities conserved)
-//	merged       parent lot → new lot           (TypeMerged: one link per parent)
-//	packed       lot or item → container        (TypePacked: EPCIS aggregation)
-//	shipped      lot or container → shipment    (TypeShipped: the customer on the shipment)
+//	split        parent lot → child lot         (event.LotSplit: quantities conserved)
+//	merged       parent lot → new lot           (event.LotMerged: one link per parent)
+//	packed       lot or item → container        (event.LotPacked: EPCIS aggregation)
+//	shipped      lot or container → shipment    (event.ShipmentShipped: the customer on the shipment)
 //	concerns     hold, deviation or rework → lot (not followed; an annotation)
 //
 // The payload fields the graph reads are those of Payload: the identity
 // source of the event's links (scan, device, manual), the step and whether
 // it is critical, the quantity and unit of each link, and declarations of
 // the nodes named (kind, material, GTIN, supplier and the supplier's lot
-// number, customer, quantity). A receipt (TypeReceived) has no links: it
+// number, customer, quantity). A receipt (event.LotReceived) has no links: it
 // declares a received lot with its supplier lot. ReceiveEvent, FlowEvent,
 // ProduceEvent, SplitEvent, MergeEvent and AnnotationEvent build these
 // events and check them (SplitEvent refuses a split whose parts do not add

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/interlock-mes/interlock"
+	"github.com/interlock-mes/interlock/event"
 
 	"github.com/shopspring/decimal"
 )
@@ -328,7 +329,7 @@ func (x *Exporter) EPCISRange(from, to time.Time) ([]byte, error) {
 	var ps []uint32
 	lo, hi := from.UnixMicro(), to.UnixMicro()
 	for i, p := range x.g.proofs {
-		if p.micros >= lo && p.micros < hi && (x.g.proofFlows(uint32(i)) || x.g.strs.name(p.typ) == TypeReceived) {
+		if p.micros >= lo && p.micros < hi && (x.g.proofFlows(uint32(i)) || x.g.strs.name(p.typ) == event.LotReceived) {
 			ps = append(ps, uint32(i))
 		}
 	}

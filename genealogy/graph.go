@@ -15,6 +15,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/interlock-mes/interlock/audit"
+	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/storage"
 )
 
@@ -265,7 +266,7 @@ func (g *Graph) apply(r *audit.Record) error {
 		return nil
 	}
 	g.last = r.Position
-	relevant := r.Type == TypeReceived
+	relevant := r.Type == event.LotReceived
 	for _, l := range r.Links {
 		if kindIndex(Kind(l.Kind)) >= 0 || Kind(l.Kind) == Concerns {
 			relevant = true
@@ -291,7 +292,7 @@ func (g *Graph) apply(r *audit.Record) error {
 	g.firstEdge = append(g.firstEdge, uint32(len(g.eFrom)))
 	for i := range p.nodes {
 		n := g.declare(&p.nodes[i])
-		if r.Type == TypeReceived {
+		if r.Type == event.LotReceived {
 			g.origin[n] = pi
 		}
 	}
@@ -508,7 +509,7 @@ func (g *Graph) info(n uint32) NodeInfo {
 type Annotation struct {
 	Lot       string
 	Exception string // the hold, deviation or rework
-	Type      string // TypeHold, TypeDeviation or TypeRework (or another event type)
+	Type      string // event.LotHeld, event.DeviationOpened or event.LotReworked (or another event type)
 	Reason    string
 	Proof     Proof
 }

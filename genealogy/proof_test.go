@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/genealogy/genealogytest"
 
 	"github.com/google/go-cmp/cmp"
@@ -81,11 +82,11 @@ func proofPlant(t testing.TB, store storage.Store) {
 		ToKind: genealogy.NodeShipment, Customer: "City Pharmacy", IdentitySource: genealogy.SourceScan,
 	})
 	write("SHP-1", ev, err)
-	ev, err = genealogytest.AnnotationEvent("qa", genealogy.TypeDeviation, "DEV-7", "compression force out of range", "BATCH-2", "FG-1")
+	ev, err = genealogytest.AnnotationEvent("qa", event.DeviationOpened, "DEV-7", "compression force out of range", "BATCH-2", "FG-1")
 	write("DEV-7", ev, err)
-	ev, err = genealogytest.AnnotationEvent("qa", genealogy.TypeHold, "HOLD-3", "pending investigation of DEV-7", "FG-2")
+	ev, err = genealogytest.AnnotationEvent("qa", event.LotHeld, "HOLD-3", "pending investigation of DEV-7", "FG-2")
 	write("HOLD-3", ev, err)
-	ev, err = genealogytest.AnnotationEvent("qa", genealogy.TypeRework, "RW-2", "re-sieved", "INT-1B")
+	ev, err = genealogytest.AnnotationEvent("qa", event.LotReworked, "RW-2", "re-sieved", "INT-1B")
 	write("RW-2", ev, err)
 }
 

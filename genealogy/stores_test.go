@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/genealogy/genealogytest"
 
 	"github.com/google/go-cmp/cmp"
@@ -67,7 +68,7 @@ func extras(t testing.TB) []storage.AppendRequest {
 		one("CYC-A", must(genealogytest.FlowEvent("operator", genealogytest.Flow{
 			Kind: genealogy.Transferred, Inputs: []genealogytest.Portion{{Lot: "CYC-B"}}, To: "CYC-A", IdentitySource: genealogy.SourceScan,
 		}))),
-		one("HOLD-1", must(genealogytest.AnnotationEvent("qa", genealogy.TypeHold, "HOLD-1", "supplier complaint", "SPLIT-P"))),
+		one("HOLD-1", must(genealogytest.AnnotationEvent("qa", event.LotHeld, "HOLD-1", "supplier complaint", "SPLIT-P"))),
 	}
 }
 

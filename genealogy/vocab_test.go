@@ -85,7 +85,7 @@ func TestMergeLinksEveryParent(t *testing.T) {
 	if diff := cmp.Diff(want, ev.Links); diff != "" {
 		t.Errorf("links (-want +got):\n%s", diff)
 	}
-	p, err := genealogy.ParsePayload(ev.Payload)
+	p, err := genealogy.CheckPayload(ev.Payload)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,11 +94,11 @@ func TestMergeLinksEveryParent(t *testing.T) {
 	}
 }
 
-func TestParsePayloadRejects(t *testing.T) {
+func TestCheckPayloadRejects(t *testing.T) {
 	t.Parallel()
 	for _, in := range []string{`[1]`, `{"identity_source":"guess"}`, `{"nodes":[{"kind":"lot"}]}`,
 		`{"quantities":[{"from":"a","to":"b","quantity":"x","unit":"kg"}]}`, `{"quantities":[{"from":"a","to":"b","quantity":"1"}]}`} {
-		if _, err := genealogy.ParsePayload([]byte(in)); !errors.Is(err, genealogy.ErrPayload) {
+		if _, err := genealogy.CheckPayload([]byte(in)); !errors.Is(err, genealogy.ErrPayload) {
 			t.Errorf("%s: got %v, want ErrPayload", in, err)
 		}
 	}

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/interlock-mes/interlock/event"
+
 	"github.com/interlock-mes/interlock"
 
 	"github.com/interlock-mes/interlock/audit"
@@ -72,7 +74,7 @@ func checkQuantity(what string, q decimal.Decimal, unit string) error {
 	return nil
 }
 
-func event(typ, actor string, p genealogy.Payload, links []audit.Link) (storage.Event, error) {
+func newEvent(typ, actor string, p event.Transition, links []audit.Link) (storage.Event, error) {
 	if actor == "" {
 		return storage.Event{}, specErr("empty actor")
 	}
@@ -101,10 +103,10 @@ func ReceiveEvent(actor string, r Receipt) (storage.Event, error) {
 		return storage.Event{}, err
 	}
 	q := r.Quantity
-	return event(genealogy.TypeReceived, actor, genealogy.Payload{
-		IdentitySource: r.IdentitySource,
-		Nodes: []genealogy.NodeInfo{{
-			ID: r.Lot, Kind: genealogy.NodeLot, Material: r.Material, GTIN: r.GTIN,
+	return newEvent(event.LotReceived, actor, event.Transition{
+		IdentitySource: string(r.IdentitySource),
+		Nodes: []event.Node{{
+			ID: r.Lot, Kind: string(genealogy.NodeLot), Material: r.Material, GTIN: r.GTIN,
 			Supplier: r.Supplier, SupplierLot: r.SupplierLot, Quantity: &q, Unit: r.Unit,
 		}},
 	}, nil)
@@ -128,7 +130,7 @@ func SplitEvent(actor, parent string, quantity decimal.Decimal, unit string, chi
 	if err := checkSource(src); err != nil {
 		return storage.Event{}, err
 	}
-	p := genealogy.Payload{IdentitySource: src}
+	p := event.Transition{IdentitySource: string(src)}
 	links := make([]audit.Link, 0, len(children))
 	sum := decimal.Zero
 	seen := map[string]bool{parent: true}
@@ -143,13 +145,13 @@ func SplitEvent(actor, parent string, quantity decimal.Decimal, unit string, chi
 		sum = sum.Add(c.Quantity)
 		q := c.Quantity
 		links = append(links, audit.Link{From: parent, To: c.Lot, Kind: string(genealogy.Split)})
-		p.Quantities = append(p.Quantities, genealogy.LinkQuantity{From: parent, To: c.Lot, Quantity: c.Quantity, Unit: unit})
-		p.Nodes = append(p.Nodes, genealogy.NodeInfo{ID: c.Lot, Kind: genealogy.NodeLot, Quantity: &q, Unit: unit})
+		p.Quantities = append(p.Quantities, event.Quantity{From: parent, To: c.Lot, Quantity: c.Quantity, Unit: unit})
+		p.Nodes = append(p.Nodes, event.Node{ID: c.Lot, Kind: string(genealogy.NodeLot), Quantity: &q, Unit: unit})
 	}
 	if !sum.Equal(quantity) {
 		return storage.Event{}, &ConservationError{Lot: parent, Want: quantity, Got: sum, Unit: unit}
 	}
-	return event(genealogy.TypeSplit, actor, p, links)
+	return newEvent(event.LotSplit, actor, p, links)
 }
 
 // MergeEvent builds the event that merges parents into a new lot, whose
@@ -166,7 +168,7 @@ func MergeEvent(actor, lot, unit string, parents []Portion, src genealogy.Source
 	if err := checkSource(src); err != nil {
 		return storage.Event{}, err
 	}
-	p := genealogy.Payload{IdentitySource: src}
+	p := event.Transition{IdentitySource: string(src)}
 	links := make([]audit.Link, 0, len(parents))
 	sum := decimal.Zero
 	seen := map[string]bool{lot: true}
@@ -180,10 +182,10 @@ func MergeEvent(actor, lot, unit string, parents []Portion, src genealogy.Source
 		}
 		sum = sum.Add(par.Quantity)
 		links = append(links, audit.Link{From: par.Lot, To: lot, Kind: string(genealogy.Merged)})
-		p.Quantities = append(p.Quantities, genealogy.LinkQuantity{From: par.Lot, To: lot, Quantity: par.Quantity, Unit: unit})
+		p.Quantities = append(p.Quantities, event.Quantity{From: par.Lot, To: lot, Quantity: par.Quantity, Unit: unit})
 	}
-	p.Nodes = []genealogy.NodeInfo{{ID: lot, Kind: genealogy.NodeLot, Quantity: &sum, Unit: unit}}
-	return event(genealogy.TypeMerged, actor, p, links)
+	p.Nodes = []event.Node{{ID: lot, Kind: string(genealogy.NodeLot), Quantity: &sum, Unit: unit}}
+	return newEvent(event.LotMerged, actor, p, links)
 }
 
 // Flow describes a consumption, production, transfer, packing or shipment:
@@ -210,8 +212,8 @@ type Flow struct {
 // empty or repeated input, or an unknown source.
 func FlowEvent(actor string, f Flow) (storage.Event, error) {
 	typ := map[genealogy.Kind]string{
-		genealogy.Consumed: genealogy.TypeConsumed, genealogy.Transferred: genealogy.TypeTransferred,
-		genealogy.Packed: genealogy.TypePacked, genealogy.Shipped: genealogy.TypeShipped,
+		genealogy.Consumed: event.LotConsumed, genealogy.Transferred: event.LotTransferred,
+		genealogy.Packed: event.LotPacked, genealogy.Shipped: event.ShipmentShipped,
 	}[f.Kind]
 	if typ == "" {
 		return storage.Event{}, specErr("flow kind %q: want consumed, transferred, packed or shipped", f.Kind)
@@ -222,7 +224,7 @@ func FlowEvent(actor string, f Flow) (storage.Event, error) {
 	if err := checkSource(f.IdentitySource); err != nil {
 		return storage.Event{}, err
 	}
-	p := genealogy.Payload{IdentitySource: f.IdentitySource, Step: f.Step, Critical: f.Critical}
+	p := event.Transition{IdentitySource: string(f.IdentitySource), Step: f.Step, Critical: f.Critical}
 	links := make([]audit.Link, 0, len(f.Inputs))
 	seen := map[string]bool{}
 	for _, in := range f.Inputs {
@@ -235,23 +237,23 @@ func FlowEvent(actor string, f Flow) (storage.Event, error) {
 			if err := checkQuantity(string(f.Kind)+" "+in.Lot, in.Quantity, f.Unit); err != nil {
 				return storage.Event{}, err
 			}
-			p.Quantities = append(p.Quantities, genealogy.LinkQuantity{From: in.Lot, To: f.To, Quantity: in.Quantity, Unit: f.Unit})
+			p.Quantities = append(p.Quantities, event.Quantity{From: in.Lot, To: f.To, Quantity: in.Quantity, Unit: f.Unit})
 		}
 	}
 	if f.ToKind != genealogy.NodeUnknown || f.Customer != "" {
-		p.Nodes = []genealogy.NodeInfo{{ID: f.To, Kind: f.ToKind, Customer: f.Customer}}
+		p.Nodes = []event.Node{{ID: f.To, Kind: string(f.ToKind), Customer: f.Customer}}
 	}
-	return event(typ, actor, p, links)
+	return newEvent(typ, actor, p, links)
 }
 
-// AnnotationEvent builds a hold, deviation or rework event (typ is TypeHold,
-// TypeDeviation or TypeRework) with Concerns links from exception (the id of
+// AnnotationEvent builds a hold, deviation or rework event (typ is event.LotHeld,
+// event.DeviationOpened or event.LotReworked) with Concerns links from exception (the id of
 // the hold, deviation or rework, usually its stream) to each lot. It returns
 // an error matching ErrSpec for another type, an empty exception or reason,
 // or no lots.
 func AnnotationEvent(actor, typ, exception, reason string, lots ...string) (storage.Event, error) {
-	if typ != genealogy.TypeHold && typ != genealogy.TypeDeviation && typ != genealogy.TypeRework {
-		return storage.Event{}, specErr("annotation type %q: want %s, %s or %s", typ, genealogy.TypeHold, genealogy.TypeDeviation, genealogy.TypeRework)
+	if typ != event.LotHeld && typ != event.DeviationOpened && typ != event.LotReworked {
+		return storage.Event{}, specErr("annotation type %q: want %s, %s or %s", typ, event.LotHeld, event.DeviationOpened, event.LotReworked)
 	}
 	if exception == "" || reason == "" || len(lots) == 0 {
 		return storage.Event{}, specErr("%s: needs an exception id, a reason and at least one lot", typ)
@@ -263,7 +265,11 @@ func AnnotationEvent(actor, typ, exception, reason string, lots ...string) (stor
 		}
 		links = append(links, audit.Link{From: exception, To: l, Kind: string(genealogy.Concerns)})
 	}
-	return event(typ, actor, genealogy.Payload{Reason: reason}, links)
+	data, err := json.Marshal(map[string]string{"reason": reason})
+	if err != nil {
+		return storage.Event{}, fmt.Errorf("encode reason: %w", err)
+	}
+	return newEvent(typ, actor, event.Transition{Data: data}, links)
 }
 
 // Output is a lot a batch produced.
@@ -284,7 +290,7 @@ func ProduceEvent(actor, batch, unit, step string, outputs []Output, src genealo
 	if err := checkSource(src); err != nil {
 		return storage.Event{}, err
 	}
-	p := genealogy.Payload{IdentitySource: src, Step: step}
+	p := event.Transition{IdentitySource: string(src), Step: step}
 	links := make([]audit.Link, 0, len(outputs))
 	seen := map[string]bool{batch: true}
 	for _, o := range outputs {
@@ -297,8 +303,8 @@ func ProduceEvent(actor, batch, unit, step string, outputs []Output, src genealo
 		}
 		q := o.Quantity
 		links = append(links, audit.Link{From: batch, To: o.Lot, Kind: string(genealogy.Produced)})
-		p.Quantities = append(p.Quantities, genealogy.LinkQuantity{From: batch, To: o.Lot, Quantity: q, Unit: unit})
-		p.Nodes = append(p.Nodes, genealogy.NodeInfo{ID: o.Lot, Kind: genealogy.NodeLot, Material: o.Material, GTIN: o.GTIN, Quantity: &q, Unit: unit})
+		p.Quantities = append(p.Quantities, event.Quantity{From: batch, To: o.Lot, Quantity: q, Unit: unit})
+		p.Nodes = append(p.Nodes, event.Node{ID: o.Lot, Kind: string(genealogy.NodeLot), Material: o.Material, GTIN: o.GTIN, Quantity: &q, Unit: unit})
 	}
-	return event(genealogy.TypeProduced, actor, p, links)
+	return newEvent(event.LotProduced, actor, p, links)
 }
