@@ -144,17 +144,17 @@ func (b *builder) classifyGroup(g *group) {
 		if r.Type != event.Denied {
 			b.transitions++
 			if d.p.Step == "" && d.p.Model != correction.ModelName && d.p.To != "" {
-				b.state = d.p.To
+				b.state = string(d.p.To)
 			}
-			if m := d.p.model(); m != "" && !slices.Contains(b.models, m) {
+			if m := modelOf(&d.p); m != "" && !slices.Contains(b.models, m) {
 				b.models = append(b.models, m)
 			}
 		}
 		switch {
 		case r.Type == event.Denied:
 			home = b.transitionEntry(KindDenied, d)
-			home.Reasons = reasonsOrNil(d.p.Reasons)
-			if hasLimitCode(d.p.Reasons) {
+			home.Reasons = reasonsOf(d.p.Reasons)
+			if hasLimitCode(reasonsOf(d.p.Reasons)) {
 				home.Also = append(home.Also, KindOutOfLimit)
 			}
 		case d.p.Model == correction.ModelName && r.Type == event.ValueCorrected:
@@ -163,7 +163,7 @@ func (b *builder) classifyGroup(g *group) {
 			home = b.correctionReview(d)
 		case d.p.Override != nil:
 			home = b.transitionEntry(KindOverride, d)
-			home.Reasons, home.OverrideReason = reasonsOrNil(d.p.Override.Overridden), d.p.Override.Reason
+			home.Reasons, home.OverrideReason = reasonsOf(d.p.Override.Overridden), d.p.Override.Reason
 			if hasLimitCode(home.Reasons) {
 				home.Kind, home.Also = KindOutOfLimit, []Kind{KindOverride}
 			}
@@ -261,8 +261,8 @@ func containsRef(refs []EventRef, r *audit.Record) bool {
 
 // transitionEntry starts an entry for a transition or denied attempt.
 func (b *builder) transitionEntry(k Kind, d *decoded) *Entry {
-	e := &Entry{Kind: k, Record: refOf(d.rec), Step: d.p.Step, Model: d.p.model(), Command: d.p.Command,
-		From: d.p.From, To: d.p.To, Evidence: evidenceOf(d.rec), Events: []EventRef{refOf(d.rec)}}
+	e := &Entry{Kind: k, Record: refOf(d.rec), Step: d.p.Step, Model: modelOf(&d.p), Command: string(d.p.Command),
+		From: string(d.p.From), To: string(d.p.To), Evidence: evidenceOf(d.rec), Events: []EventRef{refOf(d.rec)}}
 	b.entries = append(b.entries, e)
 	return e
 }
@@ -272,25 +272,21 @@ func (b *builder) routineOf(d *decoded, sigs int) {
 	b.routineN++
 	s := b.routineStep[d.p.Step]
 	if s == nil {
-		s = &RoutineStep{Step: d.p.Step, Model: d.p.model(), First: d.rec.Time}
+		s = &RoutineStep{Step: d.p.Step, Model: modelOf(&d.p), First: d.rec.Time}
 		b.routineStep[d.p.Step] = s
 		b.routine = append(b.routine, s)
 		b.actors[s] = map[string]bool{}
 	}
 	s.Transitions++
-	s.Commands = append(s.Commands, d.p.Command+" → "+d.p.To)
-	s.State, s.Last = d.p.To, d.rec.Time
+	s.Commands = append(s.Commands, string(d.p.Command)+" → "+string(d.p.To))
+	s.State, s.Last = string(d.p.To), d.rec.Time
 	s.Signatures += sigs
 	b.actors[s][d.rec.Actor] = true
 }
 
 // markerData reads the "data" of an exception marker.
 func markerData(d *decoded) (id, kind, summary string) {
-	var m struct {
-		ID      string `json:"id"`
-		Kind    string `json:"kind"`
-		Summary string `json:"summary"`
-	}
+	var m event.ExceptionContext
 	if len(d.p.Data) > 0 {
 		_ = json.Unmarshal(d.p.Data, &m) // a marker without readable data names no id, which the caller reports
 	}
@@ -566,6 +562,18 @@ func compactKinds(k Kind, also []Kind) []Kind {
 		if c != k && slices.Contains(also, c) {
 			out = append(out, c)
 		}
+	}
+	return out
+}
+
+// reasonsOf turns the gate reasons a record holds into the report's.
+func reasonsOf(rs []gate.Reason) []Reason {
+	if len(rs) == 0 {
+		return nil
+	}
+	out := make([]Reason, len(rs))
+	for i, r := range rs {
+		out[i] = Reason{Gate: r.Gate, Code: string(r.Code), Message: r.Message}
 	}
 	return out
 }

@@ -57,21 +57,6 @@ func (b *builder) readExceptions(ctx context.Context, src Reader) error {
 	return nil
 }
 
-// openData is the data of an exception's opening record.
-type openData struct {
-	ID          string `json:"id"`
-	Kind        string `json:"kind"`
-	Summary     string `json:"summary"`
-	Subject     string `json:"subject"`
-	Step        string `json:"step"`
-	Source      string `json:"source"`
-	Consequence string `json:"consequence"`
-	Cause       *struct {
-		Stream  string `json:"stream"`
-		Version int64  `json:"version"`
-	} `json:"cause"`
-}
-
 // readException folds the records of an exception's stream into x and
 // returns what could not be read ("" when everything could).
 func (b *builder) readException(x *Exception, recs []audit.Record) string {
@@ -79,7 +64,7 @@ func (b *builder) readException(x *Exception, recs []audit.Record) string {
 	for i := range recs {
 		r := &recs[i]
 		d := decode(r)
-		ev := ExceptionEvent{Event: refOf(r), From: d.p.From, To: d.p.To}
+		ev := ExceptionEvent{Event: refOf(r), From: string(d.p.From), To: string(d.p.To)}
 		if d.err != nil {
 			problems = append(problems, fmt.Sprintf("v%d: %v", r.Version, d.err))
 			x.History = append(x.History, ev)
@@ -96,11 +81,11 @@ func (b *builder) readException(x *Exception, recs []audit.Record) string {
 		switch r.Type {
 		case event.Denied:
 			ev.To = ""
-			ev.Note = "denied: " + reasonCodes(d.p.Reasons)
+			ev.Note = "denied: " + reasonCodes(reasonsOf(d.p.Reasons))
 		case event.SignatureApplied:
 			ev.Note = "signature"
 		case event.ExceptionOpened:
-			var o openData
+			var o event.ExceptionContext
 			data(&o)
 			if o.ID != "" && o.ID != x.ID {
 				problems = append(problems, fmt.Sprintf("v%d opens exception %q, not %q", r.Version, o.ID, x.ID))
@@ -139,7 +124,7 @@ func (b *builder) readException(x *Exception, recs []audit.Record) string {
 			ev.Note = "CAPA " + c.CAPA
 		}
 		if r.Type != event.Denied && r.Type != event.SignatureApplied && d.p.To != "" {
-			x.State = d.p.To
+			x.State = string(d.p.To)
 		}
 		x.History = append(x.History, ev)
 	}

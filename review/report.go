@@ -3,13 +3,13 @@ package review
 import (
 	"context"
 	"crypto/ed25519"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"time"
 
 	"github.com/interlock-mes/interlock/audit"
+	"github.com/interlock-mes/interlock/event"
 )
 
 // Reader is what a review reads from the record. Every storage.Store is
@@ -341,46 +341,40 @@ func Build(ctx context.Context, src Reader, batch string, opts *Options) (*Repor
 	return b.report(), nil
 }
 
-// payload is the union of the members of the payloads the engine writes
-// on a batch: transitions and denied attempts, signatures, and exception
-// markers.
-type payload struct {
-	CommandID    string          `json:"command_id"`
-	Model        string          `json:"model"`
-	ModelVersion int             `json:"model_version"`
-	Step         string          `json:"step"`
-	Command      string          `json:"command"`
-	From         string          `json:"from"`
-	To           string          `json:"to"`
-	Reasons      []Reason        `json:"reasons"`
-	Data         json.RawMessage `json:"data"`
-	Override     *struct {
-		Reason     string   `json:"reason"`
-		Overridden []Reason `json:"overridden"`
-		Exception  string   `json:"exception"`
-	} `json:"override"`
-	Signs     int64           `json:"signs"`
-	Signature json.RawMessage `json:"signature"`
-}
-
-func (p *payload) model() string {
-	if p.Model == "" {
+// modelOf names the model a transition ran, with its version; "" when the
+// record names none.
+func modelOf(t *event.Transition) string {
+	if t.Model == "" {
 		return ""
 	}
-	return fmt.Sprintf("%s v%d", p.Model, p.ModelVersion)
+	return fmt.Sprintf("%s v%d", t.Model, t.ModelVersion)
 }
 
-// decoded is a record with its payload read.
+// decoded is a record with its payload read through package event: a
+// transition (or denied attempt) in p; a marker's command id and data in
+// p too; a signature's command id in p.
 type decoded struct {
 	rec *audit.Record
-	p   payload
+	p   event.Transition
 	err error // why the payload could not be read
 }
 
 func decode(r *audit.Record) decoded {
 	d := decoded{rec: r}
-	if err := json.Unmarshal(r.Payload, &d.p); err != nil {
+	pl, err := event.Decode(r)
+	if err != nil {
 		d.err = fmt.Errorf("payload: %w", err)
+		return d
+	}
+	switch v := pl.(type) {
+	case *event.Transition:
+		d.p = *v
+	case *event.Marker:
+		d.p.CommandID, d.p.Data = v.CommandID, v.Data
+	case *event.Signature:
+		d.p.CommandID = v.CommandID
+	case *event.Consumed:
+		d.p.CommandID = v.CommandID
 	}
 	return d
 }

@@ -111,7 +111,7 @@ func (env *Env) Fact(model, subject string, cmd mes.Command, data any) {
 	if !ok {
 		env.TB.Fatalf("mestest: no fact model %q; want lot, equipment or person", model)
 	}
-	if _, err := env.Engine.Execute(context.Background(), mes.Request{ID: fmt.Sprintf("fact-%d", env.n), Model: m,
+	if _, err := env.Engine.Execute(context.Background(), mes.Request{ID: fmt.Sprintf("mestest-fact-%d", env.n), Model: m,
 		Subject: subject, Command: cmd, Actor: "admin", Data: raw}); err != nil {
 		env.TB.Fatalf("%s %s: %v", cmd, subject, err)
 	}
