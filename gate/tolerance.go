@@ -38,13 +38,13 @@ func (t Tolerance) Upper() decimal.Decimal { return t.Target.Add(t.Above) }
 func (t Tolerance) validate() error {
 	var errs []error
 	if t.Below.IsNegative() {
-		errs = append(errs, fmt.Errorf("Below is negative (%s)", t.Below))
+		errs = append(errs, fmt.Errorf("tolerance: Below is negative (%s)", t.Below))
 	}
 	if t.Above.IsNegative() {
-		errs = append(errs, fmt.Errorf("Above is negative (%s)", t.Above))
+		errs = append(errs, fmt.Errorf("tolerance: Above is negative (%s)", t.Above))
 	}
 	if t.Unit == "" {
-		errs = append(errs, errors.New("Unit is empty"))
+		errs = append(errs, errors.New("tolerance: Unit is empty"))
 	}
 	switch t.Bounds {
 	case Inclusive:

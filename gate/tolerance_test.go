@@ -164,13 +164,13 @@ func TestWithinToleranceRefusesBadDefinitions(t *testing.T) {
 		"Several":        build("", with(func(t *gate.Tolerance) { t.Unit, t.Bounds = "", "" })),
 	}, map[string]string{
 		"EmptyName":      "gate: WithinTolerance: name is empty",
-		"NegativeBelow":  "gate: WithinTolerance: Below is negative (-0.1)",
-		"NegativeAbove":  "gate: WithinTolerance: Above is negative (-2)",
-		"EmptyUnit":      "gate: WithinTolerance: Unit is empty",
+		"NegativeBelow":  "gate: WithinTolerance: tolerance: Below is negative (-0.1)",
+		"NegativeAbove":  "gate: WithinTolerance: tolerance: Above is negative (-2)",
+		"EmptyUnit":      "gate: WithinTolerance: tolerance: Unit is empty",
 		"UnsetBounds":    `gate: WithinTolerance: Bounds is "", want "inclusive" or "exclusive"`,
 		"UnknownBounds":  `gate: WithinTolerance: Bounds is "open", want "inclusive" or "exclusive"`,
 		"ExclusiveEmpty": "gate: WithinTolerance: Bounds is exclusive and Below and Above are zero, so no value is accepted",
-		"Several":        "gate: WithinTolerance: name is empty\nUnit is empty\n" + `Bounds is "", want "inclusive" or "exclusive"`,
+		"Several":        "gate: WithinTolerance: name is empty\ntolerance: Unit is empty\n" + `Bounds is "", want "inclusive" or "exclusive"`,
 	})
 	// Exact-match inclusive tolerance is a valid definition.
 	if _, err := gate.WithinTolerance("w", with(func(t *gate.Tolerance) { t.Below, t.Above = d("0"), d("0") })); err != nil {

@@ -22,9 +22,6 @@ func newInterner() interner {
 	return interner{ends: []uint32{0}, table: make([]uint32, 1024), seed: maphash.MakeSeed()}
 }
 
-// len returns the number of ids, the empty name's included.
-func (in *interner) len() int { return len(in.ends) }
-
 // name returns name id. The string shares the arena's memory, which is
 // never written again once a name is in it.
 func (in *interner) name(id uint32) string {

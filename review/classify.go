@@ -328,13 +328,6 @@ func evidenceOf(r *audit.Record) []Evidence {
 
 // reasonsOrNil keeps an empty list of reasons nil, as its JSON (omitted)
 // reads back.
-func reasonsOrNil(rs []Reason) []Reason {
-	if len(rs) == 0 {
-		return nil
-	}
-	return rs
-}
-
 func hasManual(evs []Evidence) bool {
 	return slices.ContainsFunc(evs, func(e Evidence) bool { return e.Source == string(gate.SourceManual) })
 }

@@ -235,15 +235,6 @@ func (p *plant) deny(req mes.Request) audit.Record {
 	return out.Records[0]
 }
 
-func (p *plant) version(stream string) int64 {
-	p.tb.Helper()
-	recs, err := p.s.Load(context.Background(), stream, 1)
-	if err != nil {
-		p.tb.Fatal(err)
-	}
-	return int64(len(recs))
-}
-
 // openException opens exception id on batch by actor and returns its
 // marker on the batch.
 func (p *plant) openException(batch, id, summary, actor string) audit.Record {

@@ -179,13 +179,13 @@ func Step(spec Spec) (*mes.Model, error) {
 		*to = append(*to, g)
 	}
 	if spec.Material == "" {
-		errs = append(errs, errors.New("Material is empty"))
+		errs = append(errs, errors.New("spec: Material is empty"))
 	}
 	if spec.Role == "" {
-		errs = append(errs, errors.New("Role is empty"))
+		errs = append(errs, errors.New("spec: Role is empty"))
 	}
 	if spec.Skill == "" {
-		errs = append(errs, errors.New("Skill is empty"))
+		errs = append(errs, errors.New("spec: Skill is empty"))
 	}
 	if spec.ScaleRef == spec.LotRef {
 		errs = append(errs, fmt.Errorf("ScaleRef and LotRef are both %q", spec.ScaleRef))

@@ -6,11 +6,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/interlock-mes/interlock/device/scale"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/interlock-mes/interlock/device/scale"
 
 	"github.com/interlock-mes/interlock/mes/lifecycle"
 
@@ -453,10 +454,10 @@ func TestWeighStepRefusesBadSpecs(t *testing.T) {
 		t.Errorf("error %v does not match ErrDefinition (no name, no version)", err)
 	}
 	for _, want := range []string{
-		"Material is empty", "Role is empty", "Skill is empty",
+		"spec: Material is empty", "spec: Role is empty", "spec: Skill is empty",
 		`ScaleRef and LotRef are both "scale"`,
 		`LotScan "net" is the name of the weighing's evidence`,
-		"gate: WithinTolerance: Unit is empty",
+		"gate: WithinTolerance: tolerance: Unit is empty",
 		"the model has no name", "version 0: versions start at 1",
 	} {
 		if !strings.Contains(err.Error(), want) {

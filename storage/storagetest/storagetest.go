@@ -8,7 +8,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"testing"
 	"time"
 
@@ -128,5 +127,3 @@ func expectEmpty(tb testing.TB, s storage.Store) {
 		tb.Fatalf("store has heads %v, want none", heads)
 	}
 }
-
-func name(prefix string, i int) string { return fmt.Sprintf("%s-%d", prefix, i) }
