@@ -26,7 +26,7 @@
 // Find selects records of the audit trail by actor, stream, type and time
 // range; WriteCSV exports them (RFC 4180, a fixed column order, times that
 // sort as text). SignAuditReview records the review itself through the
-// engine: the ReviewModel's "review" transition, signed "reviewed", whose
+// engine: the AuditModel's "review" transition, signed "reviewed", whose
 // data holds the query and the SHA-256 of the exported CSV, so that
 // CheckAuditReview can later prove the trail still reads as it was
 // reviewed.

@@ -8,40 +8,39 @@ import (
 	"slices"
 
 	"github.com/interlock-mes/interlock/audit"
+	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/mes"
 )
 
 // The audit review model: each review is a stream of its own
-// (ReviewStream), moved from pending to reviewed by one signed transition
+// (AuditStream), moved from pending to reviewed by one signed transition
 // whose data records the query and the digest of the exported CSV.
 const (
-	ReviewModelName              = "audit-review"
-	ReviewModelVersion           = 1
-	ReviewPending      mes.State = "pending"
-	ReviewDone         mes.State = "reviewed"
+	AuditModelName              = "audit-review"
+	AuditModelVersion           = 1
+	AuditPending      mes.State = "pending"
+	AuditReviewed     mes.State = "reviewed"
 	// CmdReview is the command that records a review.
 	CmdReview mes.Command = "review"
-	// EventAuditReviewed is the type of the review's record.
-	EventAuditReviewed = "audit.reviewed"
 	// MeaningReviewed is the meaning of the reviewer's signature.
 	MeaningReviewed mes.Meaning = "reviewed"
 )
 
-// ReviewStream is the stream of the audit review id.
-func ReviewStream(id string) string { return "audit-review/" + id }
+// AuditStream is the stream of the audit review id.
+func AuditStream(id string) string { return "audit-review/" + id }
 
-// ReviewModel returns the audit review model: pending --review-->
-// reviewed, recording EventAuditReviewed and requiring one signature
+// AuditModel returns the audit review model: pending --review-->
+// reviewed, recording event.AuditReviewed and requiring one signature
 // meaning "reviewed" by a person holding one of roles (any person when
 // roles is empty). It returns an error for an empty role.
-func ReviewModel(roles ...string) (*mes.Model, error) {
+func AuditModel(roles ...string) (*mes.Model, error) {
 	if slices.Contains(roles, "") {
-		return nil, errors.New("review: ReviewModel: a role is empty")
+		return nil, errors.New("review: AuditModel: a role is empty")
 	}
-	return mes.NewModel(ReviewModelName, ReviewModelVersion).
-		States(ReviewPending, ReviewDone).
-		Initial(ReviewPending).Final(ReviewDone).
-		Permit(ReviewPending, CmdReview, ReviewDone, mes.Recording(EventAuditReviewed),
+	return mes.NewModel(AuditModelName, AuditModelVersion).
+		States(AuditPending, AuditReviewed).
+		Initial(AuditPending).Final(AuditReviewed).
+		Permit(AuditPending, CmdReview, AuditReviewed, mes.Recording(event.AuditReviewed),
 			mes.WithSignatures(mes.SignatureRequirement{Meaning: MeaningReviewed, Count: 1, Roles: slices.Clone(roles)})).
 		Build()
 }
@@ -49,9 +48,9 @@ func ReviewModel(roles ...string) (*mes.Model, error) {
 // AuditReview asks to record a signed review of part of the audit trail.
 type AuditReview struct {
 	// ID names the review: it is the command's ID and the review's stream
-	// is ReviewStream(ID). Submitted again, it has one effect. Required.
+	// is AuditStream(ID). Submitted again, it has one effect. Required.
 	ID    string
-	Model *mes.Model // from ReviewModel; required
+	Model *mes.Model // from AuditModel; required
 	Actor string     // the reviewer; required
 	// Query selects what was reviewed. Leave Through 0 to review the trail
 	// as it stands; the recorded query has it set.
@@ -82,7 +81,7 @@ type SignedReview struct {
 
 // SignAuditReview runs r.Query on src, exports the trail as CSV and
 // records the review through e.Execute: the model's review transition on
-// ReviewStream(r.ID), whose data is {"query", "records", "csv_sha256",
+// AuditStream(r.ID), whose data is {"query", "records", "csv_sha256",
 // "comment"}, signed by the reviewer with the meaning "reviewed". The
 // engine re-authenticates the signer and records the signature after the
 // review, bound to its exact payload.
@@ -102,9 +101,9 @@ func SignAuditReview(ctx context.Context, e *mes.Engine, src Reader, r AuditRevi
 	case r.ID == "":
 		return nil, errors.New("review: SignAuditReview: the review has no ID")
 	case r.Model == nil:
-		return nil, errors.New("review: SignAuditReview: no model (use ReviewModel)")
-	case r.Model.Name() != ReviewModelName:
-		return nil, fmt.Errorf("review: SignAuditReview: model %q is not the audit review model %q", r.Model.Name(), ReviewModelName)
+		return nil, errors.New("review: SignAuditReview: no model (use AuditModel)")
+	case r.Model.Name() != AuditModelName:
+		return nil, fmt.Errorf("review: SignAuditReview: model %q is not the audit review model %q", r.Model.Name(), AuditModelName)
 	case r.Actor == "":
 		return nil, errors.New("review: SignAuditReview: the review has no actor")
 	}
@@ -125,7 +124,7 @@ func SignAuditReview(ctx context.Context, e *mes.Engine, src Reader, r AuditRevi
 	}
 	sign := r.Sign
 	sign.Meaning = MeaningReviewed
-	out, err := e.Execute(ctx, mes.Request{ID: r.ID, Model: r.Model, Subject: ReviewStream(r.ID), Command: CmdReview,
+	out, err := e.Execute(ctx, mes.Request{ID: r.ID, Model: r.Model, Subject: AuditStream(r.ID), Command: CmdReview,
 		Actor: r.Actor, Data: payload, Signatures: []mes.Sign{sign}})
 	if err != nil {
 		if out == nil {
@@ -179,11 +178,11 @@ func CheckAuditReview(ctx context.Context, src Reader, rec audit.Record) (*Trail
 		Model string     `json:"model"`
 		Data  reviewData `json:"data"`
 	}
-	if rec.Type != EventAuditReviewed {
-		return nil, fmt.Errorf("review: %s v%d is a %s record, not %s", rec.Stream, rec.Version, rec.Type, EventAuditReviewed)
+	if rec.Type != event.AuditReviewed {
+		return nil, fmt.Errorf("review: %s v%d is a %s record, not %s", rec.Stream, rec.Version, rec.Type, event.AuditReviewed)
 	}
-	if err := json.Unmarshal(rec.Payload, &p); err != nil || p.Model != ReviewModelName || p.Data.CSVSHA256 == "" {
-		return nil, fmt.Errorf("review: %s v%d is not a review recorded by model %q", rec.Stream, rec.Version, ReviewModelName)
+	if err := json.Unmarshal(rec.Payload, &p); err != nil || p.Model != AuditModelName || p.Data.CSVSHA256 == "" {
+		return nil, fmt.Errorf("review: %s v%d is not a review recorded by model %q", rec.Stream, rec.Version, AuditModelName)
 	}
 	if p.Data.Query.Through == 0 {
 		return nil, fmt.Errorf("review: %s v%d records a query without a bound (through)", rec.Stream, rec.Version)

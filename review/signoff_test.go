@@ -29,7 +29,7 @@ func TestSignAuditReview(t *testing.T) {
 		ctx := context.Background()
 		p := newPlant(t, s, c)
 		p.exceptional("B-EXC")
-		model := must[*mes.Model](t)(ReviewModel("qa"))
+		model := must[*mes.Model](t)(AuditModel("qa"))
 		q := Query{Subjects: []string{"B-EXC"}, Types: []string{event.Denied}}
 		sr, err := SignAuditReview(ctx, p.e, s, AuditReview{ID: "AR-1", Model: model, Actor: "qa-3", Query: q,
 			Comment: "both denials were followed up", Sign: sign("qa-3", "", "trail read in full")})
@@ -40,11 +40,11 @@ func TestSignAuditReview(t *testing.T) {
 		if sr.Digest != hex.EncodeToString(sum[:]) || len(sr.Trail.Records) != 2 || len(readCSV(t, sr.CSV)) != 3 {
 			t.Fatalf("review: digest %s, %d records; want the CSV's digest over the two denied attempts", sr.Digest, len(sr.Trail.Records))
 		}
-		recs, err := s.Load(ctx, ReviewStream("AR-1"), 1)
+		recs, err := s.Load(ctx, AuditStream("AR-1"), 1)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(recs) != 2 || recs[0].Type != EventAuditReviewed || recs[0].Actor != "qa-3" || recs[1].Type != event.SignatureApplied {
+		if len(recs) != 2 || recs[0].Type != event.AuditReviewed || recs[0].Actor != "qa-3" || recs[1].Type != event.SignatureApplied {
 			t.Fatalf("review stream %v; want the review and its signature", types(recs))
 		}
 		var payload struct {
@@ -56,7 +56,7 @@ func TestSignAuditReview(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := reviewData{Query: sr.Trail.Query, Records: 2, CSVSHA256: sr.Digest, Comment: "both denials were followed up"}
-		if diff := cmp.Diff(want, payload.Data); diff != "" || payload.To != string(ReviewDone) {
+		if diff := cmp.Diff(want, payload.Data); diff != "" || payload.To != string(AuditReviewed) {
 			t.Errorf("recorded review (-want +got):\n%s\nstate %q", diff, payload.To)
 		}
 		if payload.Data.Query.Through == 0 || payload.Data.Query.Through >= recs[0].Position {
@@ -89,7 +89,7 @@ func TestSignAuditReview(t *testing.T) {
 		if !errors.As(err, &de) || de.Reasons[0].Code != mes.CodeSignatureRole || denied == nil || denied.Outcome.Allowed {
 			t.Fatalf("review signed by an operator: %v; want it denied with %s", err, mes.CodeSignatureRole)
 		}
-		if recs, _ := s.Load(ctx, ReviewStream("AR-2"), 1); len(recs) != 1 || recs[0].Type != event.Denied {
+		if recs, _ := s.Load(ctx, AuditStream("AR-2"), 1); len(recs) != 1 || recs[0].Type != event.Denied {
 			t.Errorf("the denied review left %v; want one denied attempt", types(recs))
 		}
 	})
@@ -130,7 +130,7 @@ func TestCheckAuditReviewDetectsChange(t *testing.T) {
 	p := newPlant(t, s, c)
 	inj := p.exceptional("B-EXC")
 	ctx := context.Background()
-	sr, err := SignAuditReview(ctx, p.e, s, AuditReview{ID: "AR-1", Model: must[*mes.Model](t)(ReviewModel()), Actor: "qa-3",
+	sr, err := SignAuditReview(ctx, p.e, s, AuditReview{ID: "AR-1", Model: must[*mes.Model](t)(AuditModel()), Actor: "qa-3",
 		Query: Query{Types: []string{event.Denied}}, Sign: sign("qa-3", "", "")})
 	if err != nil {
 		t.Fatal(err)
@@ -153,7 +153,7 @@ func TestSignAuditReviewInput(t *testing.T) {
 	s := memory.New(&memory.Config{Clock: c.next})
 	p := newPlant(t, s, c)
 	ctx := context.Background()
-	model := must[*mes.Model](t)(ReviewModel("qa"))
+	model := must[*mes.Model](t)(AuditModel("qa"))
 	for name, r := range map[string]AuditReview{
 		"no id":         {Model: model, Actor: "qa-3"},
 		"no model":      {ID: "AR-1", Actor: "qa-3"},
@@ -165,10 +165,10 @@ func TestSignAuditReviewInput(t *testing.T) {
 			t.Errorf("%s: no error", name)
 		}
 	}
-	if recs, _ := s.Load(ctx, ReviewStream("AR-1"), 1); len(recs) != 0 {
+	if recs, _ := s.Load(ctx, AuditStream("AR-1"), 1); len(recs) != 0 {
 		t.Errorf("malformed reviews recorded %v", types(recs))
 	}
-	if _, err := ReviewModel("qa", ""); err == nil {
-		t.Error("ReviewModel with an empty role: no error")
+	if _, err := AuditModel("qa", ""); err == nil {
+		t.Error("AuditModel with an empty role: no error")
 	}
 }
