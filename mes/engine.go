@@ -224,6 +224,9 @@ func (e *Engine) retryable(req *Request, err error, attempt int) bool {
 	return errors.Is(err, storage.ErrConflict)
 }
 
+// try evaluates req once and records what it decided: decide reads and
+// judges, sign collects the signatures an allowed transition needs (which
+// may still deny it), and the record functions encode and append.
 func (e *Engine) try(ctx context.Context, req *Request, fresh bool) (*Outcome, error) {
 	recs, err := e.subjectRecords(ctx, req.Subject, fresh)
 	if err != nil {
@@ -232,201 +235,26 @@ func (e *Engine) try(ctx context.Context, req *Request, fresh bool) (*Outcome, e
 	if out, ok, err := replay(recs, req); ok || err != nil {
 		return out, err
 	}
-	state, bound, err := e.fold(req.Model, req.Subject, req.Step, recs)
-	if err != nil {
+	var a attempt
+	if err := e.decide(ctx, &a, req, recs, fresh); err != nil {
 		return nil, err
-	}
-	facts := newStreamFacts(e.store, req.Subject, recs)
-	facts.cache, facts.fresh = e.cache, fresh
-	payload := event.Transition{
-		CommandID: req.ID, Model: req.Model.Name(), ModelVersion: req.Model.Version(), Step: req.Step,
-		Command: req.Command, From: state, Refs: req.Refs, Data: req.Data,
-	}
-	t, terr := req.Model.transition(state, req.Command)
-	var illegal *IllegalTransitionError
-	var reasons []gate.Reason
-	if terr != nil {
-		if il := (*IllegalTransitionError)(nil); errors.As(terr, &il) {
-			illegal = il
-		}
-		reasons = []gate.Reason{{Gate: "model", Code: "transition.illegal", Message: terr.Error()}}
-	} else {
-		var gateOnly bool
-		if err := readMirrorTarget(ctx, req, t, facts); err != nil {
-			return nil, err
-		}
-		reasons, gateOnly, err = e.evaluate(ctx, req, t, facts)
-		if err != nil {
-			return nil, err
-		}
-		if t.Mirror != nil {
-			if r := mirrorTarget(req, t); r != nil {
-				reasons, gateOnly = append(reasons, *r), false
-			}
-		}
-		if req.Step != "" {
-			if r := bound.check(req, t); len(r) > 0 {
-				reasons, gateOnly = append(reasons, r...), false
-			}
-		}
-		if req.Override != nil {
-			payload.Override, reasons = overrideOf(req, t, reasons, gateOnly)
-		}
-	}
-	if illegal != nil && req.Override != nil {
-		reasons = append(reasons, gate.Reason{Gate: "override", Code: CodeOverrideNotAllowed,
-			Message: fmt.Sprintf("%s is not permitted in state %q; that cannot be overridden", req.Command, state)})
 	}
 	buf := getBuf()
 	defer putBuf(buf)
-	*buf, err = appendEvidence(*buf, req.Evidence)
-	if err != nil {
+	a.buf = buf
+	if *buf, err = appendEvidence(*buf, req.Evidence); err != nil {
 		return nil, fmt.Errorf("mes: encode evidence: %w", err)
 	}
-	mark := len(*buf)               // the evidence is (*buf)[:mark]
-	version := int64(len(recs)) + 1 // of the transition's own record
-	var sigs []signed
-	var data []byte
-	var links []audit.Link
-	if len(reasons) == 0 {
-		payload.To = t.To
-		links = lineage(req, &payload)
-		if *buf, err = appendPayload(*buf, &payload); err != nil {
-			return nil, fmt.Errorf("mes: encode transition: %w", err)
-		}
-		data = (*buf)[mark:]
-		if len(t.Signatures) > 0 || len(req.Signatures) > 0 {
-			if reasons = checkSignatureInputs(req, t); len(reasons) == 0 {
-				content, err := canonjson.Canonicalize(data)
-				if err != nil {
-					return nil, fmt.Errorf("mes: encode transition: %w", err)
-				}
-				if sigs, reasons, err = e.collectSignatures(ctx, req, t, facts, recs, content, version); err != nil {
-					return nil, err
-				}
-			}
-		}
-		if payload.Override != nil && len(reasons) == 0 {
-			content, err := canonjson.Canonicalize(data)
-			if err != nil {
-				return nil, fmt.Errorf("mes: encode transition: %w", err)
-			}
-			var ov *signed
-			if ov, reasons, err = e.signOverride(ctx, req, t, facts, content, version); err != nil {
-				return nil, err
-			}
-			if ov != nil {
-				sigs = append(sigs, *ov)
-			}
-		}
-		if len(reasons) > 0 {
-			payload.To = ""
-			payload.IdentitySource, payload.Quantities, payload.Nodes = "", nil, nil
-			if payload.Override != nil {
-				// The gates failed after all; the record shows them with
-				// why the override did not carry.
-				reasons = append(payload.Override.Overridden, reasons...)
-				payload.Override = nil
-			}
-		}
-	}
-	subject := storage.StreamAppend{Stream: req.Subject, ExpectedVersion: int64(len(recs)), Events: facts.eventsBuf[:0]}
-	appendReq := storage.AppendRequest{IdempotencyKey: "command/" + req.ID, Reads: facts.reads()}
-	if len(reasons) > 0 {
-		payload.Reasons = reasons
-		*buf, err = appendPayload((*buf)[:mark], &payload)
-		if err != nil {
-			return nil, fmt.Errorf("mes: encode denied attempt: %w", err)
-		}
-		data, evidence := (*buf)[mark:], (*buf)[:mark]
-		subject.Events = append(subject.Events, storage.Event{Type: event.Denied, Actor: req.Actor, Payload: data, Evidence: evidence})
-		appendReq.Streams = append(facts.streamsBuf[:0], subject)
-		res, err := e.store.Append(ctx, appendReq)
-		if err != nil {
-			return nil, fmt.Errorf("mes: record denied %s: %w", req.Command, err)
-		}
-		if !res.Replayed {
-			e.cache.observe(res.Records)
-			e.remember(req.Subject, res.Records)
-		}
-		out := &Outcome{From: state, To: state, Reasons: reasons, Records: res.Records, Replayed: res.Replayed}
-		return out, &DeniedError{Command: req.Command, Subject: req.Subject, State: state, Reasons: reasons, Illegal: illegal}
-	}
-	types := t.Records
-	if len(types) == 0 {
-		types = []string{string(t.Command)}
-	}
-	own := storage.Event{Type: types[0], Actor: req.Actor, Payload: data, Evidence: (*buf)[:mark], Links: links}
-	var extra []storage.StreamAppend
-	for _, c := range req.Consume {
-		c.Into = req.Subject
-		cdata, err := json.Marshal(struct {
-			CommandID string            `json:"command_id"`
-			Data      event.Consumption `json:"data"`
-		}{req.ID, c})
-		if err != nil {
-			return nil, fmt.Errorf("mes: encode consumption: %w", err)
-		}
-		lotStream := event.LotStream(c.Lot)
-		extra = append(extra, storage.StreamAppend{
-			Stream:          lotStream,
-			ExpectedVersion: facts.version(lotStream),
-			Events:          []storage.Event{{Type: event.LotConsumed, Actor: req.Actor, Payload: cdata}},
-		})
-	}
-	if len(req.Produce) > 0 {
-		made, err := productionAppends(req)
-		if err != nil {
+	a.mark = len(*buf)
+	if len(a.reasons) == 0 {
+		if err := e.sign(ctx, &a, req); err != nil {
 			return nil, err
 		}
-		extra = append(extra, made...)
 	}
-	subject.Events = append(subject.Events, own)
-	for _, typ := range types[1:] {
-		subject.Events = append(subject.Events, storage.Event{Type: typ, Actor: req.Actor, Payload: data})
+	if len(a.reasons) > 0 {
+		return e.recordDenied(ctx, &a, req)
 	}
-	sigEvents, err := signatureEvents(req, version, sigs)
-	if err != nil {
-		return nil, err
-	}
-	for _, se := range sigEvents {
-		subject.Events = append(subject.Events, storage.Event{Type: se.typ, Actor: se.actor, Payload: se.payload})
-	}
-	if t.Mirror != nil {
-		m, err := mirrorAppend(ctx, req, t, facts)
-		if err != nil {
-			return nil, err
-		}
-		extra = append(extra, m)
-	}
-	if payload.Override != nil {
-		marker, opened, err := overrideException(req, state, payload.Override)
-		if err != nil {
-			return nil, err
-		}
-		subject.Events = append(subject.Events, marker)
-		extra = append(extra, opened)
-	}
-	appendReq.Streams = append(append(facts.streamsBuf[:0], subject), extra...)
-	// A stream both read by a gate and written by an extra append is
-	// asserted by its expected version alone.
-	appendReq.Reads = withoutWritten(appendReq.Reads, extra)
-	res, err := e.store.Append(ctx, appendReq)
-	if err != nil {
-		return nil, fmt.Errorf("mes: record %s: %w", req.Command, err)
-	}
-	if !res.Replayed {
-		e.cache.observe(res.Records)
-		e.remember(req.Subject, res.Records)
-	}
-	out := &Outcome{Allowed: true, From: state, To: t.To, Records: res.Records, Replayed: res.Replayed}
-	if !res.Replayed {
-		for _, s := range sigs {
-			out.Signatures = append(out.Signatures, s.sig)
-			out.Sessions = append(out.Sessions, s.session)
-		}
-	}
-	return out, nil
+	return e.recordAllowed(ctx, &a, req)
 }
 
 func withoutWritten(reads []storage.StreamVersion, written []storage.StreamAppend) []storage.StreamVersion {
@@ -528,9 +356,15 @@ func checkConsumption(ctx context.Context, a *gate.Attempt, facts gate.Facts, c 
 
 // Codes of the engine's own checks.
 const (
-	CodeSignatureMissing gate.Code = "signature.missing"
-	CodeOverConsumption  gate.Code = "consumption.over-available"
-	CodeUnitMismatch     gate.Code = "consumption.unit-mismatch"
+	// CodeIllegalTransition: the model does not permit the command in the
+	// subject's state.
+	CodeIllegalTransition gate.Code = "transition.illegal"
+	// CodeEvidenceWrongSource: required evidence came from a source the
+	// transition does not accept.
+	CodeEvidenceWrongSource gate.Code = "evidence.wrong-source"
+	CodeSignatureMissing    gate.Code = "signature.missing"
+	CodeOverConsumption     gate.Code = "consumption.over-available"
+	CodeUnitMismatch        gate.Code = "consumption.unit-mismatch"
 )
 
 // checkEvidence enforces an evidence requirement of the model.
@@ -553,7 +387,7 @@ func checkEvidence(a *gate.Attempt, need EvidenceRequirement) []gate.Reason {
 			return nil
 		}
 	}
-	return []gate.Reason{{Gate: "model", Code: "evidence.wrong-source", Message: fmt.Sprintf("evidence %q came from %s; the transition accepts only %v", need.Name, found.Source, need.Sources)}}
+	return []gate.Reason{{Gate: "model", Code: CodeEvidenceWrongSource, Message: fmt.Sprintf("evidence %q came from %s; the transition accepts only %v", need.Name, found.Source, need.Sources)}}
 }
 
 // CommandRecorded reports whether recs, a subject's records, hold the

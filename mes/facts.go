@@ -65,12 +65,6 @@ type streamFacts struct {
 	// which factsBuf holds without growing a slice.
 	facts    []readFact
 	factsBuf [6]readFact
-	// Room for the attempt's append request, so that a common command
-	// allocates it with the facts: the reads it asserts, the streams it
-	// writes and the events of its subject. The store does not keep them.
-	readsBuf   [6]storage.StreamVersion
-	streamsBuf [2]storage.StreamAppend
-	eventsBuf  [2]storage.Event
 }
 
 // readFact is a fact read in an attempt.
@@ -108,9 +102,15 @@ func (f *streamFacts) Records(ctx context.Context, stream string) ([]audit.Recor
 }
 
 func newStreamFacts(s storage.Reader, subject string, subjectRecords []audit.Record) *streamFacts {
-	f := &streamFacts{store: s, subject: subject, subjectRecords: subjectRecords}
-	f.facts = f.factsBuf[:0]
+	f := &streamFacts{}
+	f.init(s, subject, subjectRecords)
 	return f
+}
+
+// init makes f the facts of an attempt on subject over s.
+func (f *streamFacts) init(s storage.Reader, subject string, subjectRecords []audit.Record) {
+	*f = streamFacts{store: s, subject: subject, subjectRecords: subjectRecords}
+	f.facts = f.factsBuf[:0]
 }
 
 func (f *streamFacts) load(ctx context.Context, stream string) ([]audit.Record, error) {
@@ -143,11 +143,9 @@ func (f *streamFacts) version(stream string) int64 {
 	return int64(len(f.loaded[stream]))
 }
 
-// reads returns the version of every stream read other than the subject,
-// in the fact set's own room (readsBuf): an attempt calls it once, for its
-// append.
-func (f *streamFacts) reads() []storage.StreamVersion {
-	out := f.readsBuf[:0]
+// reads appends to out the version of every stream read other than the
+// subject: an attempt calls it once, for its append.
+func (f *streamFacts) reads(out []storage.StreamVersion) []storage.StreamVersion {
 	for s, recs := range f.loaded {
 		out = append(out, storage.StreamVersion{Stream: s, Version: int64(len(recs))})
 	}
