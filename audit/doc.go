@@ -1,5 +1,7 @@
 // Package audit defines Interlock's record and proves its integrity.
 //
+// # The chain
+//
 // Every change on the shop floor is a Record appended to a stream (one stream
 // per batch, lot, piece of equipment, order, person …). Records of a stream
 // form a hash chain:
@@ -9,6 +11,8 @@
 // where hash(0), the genesis value of a stream, is Genesis(streamID). Encode
 // is the canonical encoding documented on that function: the same logical
 // record always gives the same bytes.
+//
+// # Verification and checkpoints
 //
 // Verification is a pure function of the records: a Verifier reads records
 // in global order and reports the first one that breaks its stream's chain

@@ -16,10 +16,14 @@
 // a failing verdict (CodeLotUnknown …): an unknown lot is a reason to block,
 // not an outage.
 //
+// # Composing gates
+//
 // Gates compose: All evaluates every gate and returns every failure, Any
 // passes when one passes, Not inverts with a reason you supply. Users write
 // their own gates by implementing Gate or with Func, and name them with Named
 // so their reasons say which gate failed.
+//
+// # Built-in gates
 //
 // The built-in gates cover what an MES checks before it lets work proceed:
 //
