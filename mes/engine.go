@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/interlock-mes/interlock"
+
 	"github.com/interlock-mes/interlock/audit"
 	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
@@ -162,22 +164,39 @@ func (e *DeniedError) Is(target error) bool {
 	return target == ErrDenied || (e.Illegal != nil && target == ErrIllegalTransition)
 }
 
+// RequestError says which field of a Request is wrong; nothing was
+// decided or recorded. It matches interlock.ErrInvalid.
+type RequestError struct {
+	Field  string // such as "ID", "Consume", "Data"
+	Reason string
+}
+
+func (e *RequestError) Error() string { return "mes: request " + e.Field + ": " + e.Reason }
+
+// Unwrap makes errors.Is(err, interlock.ErrInvalid) true.
+func (e *RequestError) Unwrap() error { return interlock.ErrInvalid }
+
+func invalidRequest(field, format string, args ...any) error {
+	return &RequestError{Field: field, Reason: fmt.Sprintf(format, args...)}
+}
+
+// validate returns a *RequestError for the first field of r that is wrong.
 func (r *Request) validate() error {
 	switch {
 	case r.ID == "":
-		return errors.New("mes: request has no command ID")
+		return invalidRequest("ID", "no command ID")
 	case r.Model == nil:
-		return errors.New("mes: request has no model")
+		return invalidRequest("Model", "no model")
 	case r.Subject == "":
-		return errors.New("mes: request has no subject")
+		return invalidRequest("Subject", "no subject")
 	case r.Command == "":
-		return errors.New("mes: request has no command")
+		return invalidRequest("Command", "no command")
 	case r.Actor == "":
-		return errors.New("mes: request has no actor")
+		return invalidRequest("Actor", "no actor")
 	}
 	if len(r.Data) > 0 {
 		if d := bytes.TrimLeft(r.Data, " \t\r\n"); len(d) == 0 || d[0] != '{' || !canonjson.Valid(r.Data) {
-			return fmt.Errorf("mes: request data is not a JSON object: %.40q", r.Data)
+			return invalidRequest("Data", "not a JSON object: %.40q", r.Data)
 		}
 	}
 	if err := r.validateFlows(); err != nil {

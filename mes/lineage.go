@@ -72,13 +72,13 @@ type Declaration struct {
 func (d *Declaration) validate() error {
 	switch {
 	case !slices.Contains([]string{"lot", "batch", "container", "shipment"}, d.Kind):
-		return fmt.Errorf("mes: declaration kind %q is not lot, batch, container or shipment", d.Kind)
+		return invalidRequest("Declare", "declaration kind %q is not lot, batch, container or shipment", d.Kind)
 	case d.IdentitySource != gate.SourceScanner && d.IdentitySource != gate.SourceDevice && d.IdentitySource != gate.SourceManual:
-		return fmt.Errorf("mes: declaration identity source %q is not scanner, device or manual", d.IdentitySource)
+		return invalidRequest("Declare", "declaration identity source %q is not scanner, device or manual", d.IdentitySource)
 	case d.Kind != "shipment" && d.Customer != "":
-		return fmt.Errorf("mes: only a shipment has a customer; the subject is declared a %s", d.Kind)
+		return invalidRequest("Declare", "only a shipment has a customer; the subject is declared a %s", d.Kind)
 	case d.Kind != "lot" && (d.Supplier != "" || d.SupplierLot != ""):
-		return fmt.Errorf("mes: only a lot has a supplier; the subject is declared a %s", d.Kind)
+		return invalidRequest("Declare", "only a lot has a supplier; the subject is declared a %s", d.Kind)
 	}
 	return nil
 }
@@ -115,36 +115,36 @@ func (r *Request) validateFlows() error {
 	for i, c := range r.Consume {
 		switch {
 		case c.Lot == "":
-			return fmt.Errorf("mes: consumption %d names no lot", i)
+			return invalidRequest("Consume", "consumption %d names no lot", i)
 		case seen[c.Lot]:
-			return fmt.Errorf("mes: lot %q is consumed twice in one command; give the total once", c.Lot)
+			return invalidRequest("Consume", "lot %q is consumed twice in one command; give the total once", c.Lot)
 		case !c.Quantity.IsPositive():
-			return fmt.Errorf("mes: consumption of lot %q: quantity %s is not positive", c.Lot, c.Quantity)
+			return invalidRequest("Consume", "consumption of lot %q: quantity %s is not positive", c.Lot, c.Quantity)
 		case c.Unit == "":
-			return fmt.Errorf("mes: consumption of lot %q has no unit", c.Lot)
+			return invalidRequest("Consume", "consumption of lot %q has no unit", c.Lot)
 		case event.LotStream(c.Lot) == r.Subject:
-			return fmt.Errorf("mes: lot %q cannot be consumed into itself", c.Lot)
+			return invalidRequest("Consume", "lot %q cannot be consumed into itself", c.Lot)
 		case !slices.Contains([]string{event.LinkConsumed, event.LinkMerged, event.LinkShipped, event.LinkPacked, event.LinkTransferred}, consumptionKind(c)):
-			return fmt.Errorf("mes: consumption of lot %q: kind %q is not one of consumed, merged, shipped, packed, transferred", c.Lot, c.Kind)
+			return invalidRequest("Consume", "consumption of lot %q: kind %q is not one of consumed, merged, shipped, packed, transferred", c.Lot, c.Kind)
 		}
 		seen[c.Lot] = true
 	}
 	for i, p := range r.Produce {
 		switch {
 		case p.Lot == "":
-			return fmt.Errorf("mes: production %d names no lot", i)
+			return invalidRequest("Produce", "production %d names no lot", i)
 		case seen[p.Lot]:
-			return fmt.Errorf("mes: lot %q is named twice in one command's material", p.Lot)
+			return invalidRequest("Produce", "lot %q is named twice in one command's material", p.Lot)
 		case event.LotStream(p.Lot) == r.Subject:
-			return fmt.Errorf("mes: lot %q cannot be produced by itself", p.Lot)
+			return invalidRequest("Produce", "lot %q cannot be produced by itself", p.Lot)
 		case !p.Quantity.IsPositive():
-			return fmt.Errorf("mes: production of lot %q: quantity %s is not positive", p.Lot, p.Quantity)
+			return invalidRequest("Produce", "production of lot %q: quantity %s is not positive", p.Lot, p.Quantity)
 		case p.Unit == "":
-			return fmt.Errorf("mes: production of lot %q has no unit", p.Lot)
+			return invalidRequest("Produce", "production of lot %q has no unit", p.Lot)
 		case p.Material == "":
-			return fmt.Errorf("mes: production of lot %q names no material", p.Lot)
+			return invalidRequest("Produce", "production of lot %q names no material", p.Lot)
 		case productionKind(p) != event.LinkProduced && productionKind(p) != event.LinkSplit:
-			return fmt.Errorf("mes: production of lot %q: kind %q is not produced or split", p.Lot, p.Kind)
+			return invalidRequest("Produce", "production of lot %q: kind %q is not produced or split", p.Lot, p.Kind)
 		}
 		seen[p.Lot] = true
 	}

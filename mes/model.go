@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/interlock-mes/interlock"
+
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/signature"
 )
@@ -218,7 +220,7 @@ func (e *DefinitionError) Error() string {
 }
 
 // ErrDefinition is matched (errors.Is) by every *DefinitionError.
-var ErrDefinition = errors.New("invalid model definition")
+var ErrDefinition = interlock.NewInvalid("invalid model definition")
 
 // Unwrap makes errors.Is(err, ErrDefinition) true.
 func (e *DefinitionError) Unwrap() error { return ErrDefinition }

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/interlock-mes/interlock"
+
 	"github.com/interlock-mes/interlock/audit"
 	"github.com/interlock-mes/interlock/storage"
 )
@@ -43,7 +45,7 @@ type Query struct {
 }
 
 // ErrInvalidQuery is matched (errors.Is) by every *QueryError.
-var ErrInvalidQuery = errors.New("review: invalid query")
+var ErrInvalidQuery = interlock.NewInvalid("review: invalid query")
 
 // QueryError names the part of a Query that is wrong.
 type QueryError struct {

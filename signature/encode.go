@@ -9,12 +9,14 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/interlock-mes/interlock"
+
 	"github.com/interlock-mes/interlock/internal/canonjson"
 )
 
 // ErrMalformed is returned by Decode for bytes that are not an encoded
 // signature.
-var ErrMalformed = errors.New("signature: malformed encoding")
+var ErrMalformed = interlock.NewInvalid("signature: malformed encoding")
 
 // Encode returns the canonical JSON form of s, the object of SealedBytes
 // with the seal added as a "seal" member in lower-case hex. It is what the

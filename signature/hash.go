@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/interlock-mes/interlock"
+
 	"golang.org/x/crypto/argon2"
 )
 
@@ -101,7 +103,7 @@ func (h PasswordHash) String() string {
 
 // ErrBadHash is returned by ParsePasswordHash for text that is not an
 // argon2id hash in the form String writes.
-var ErrBadHash = errors.New("signature: malformed password hash")
+var ErrBadHash = interlock.NewInvalid("signature: malformed password hash")
 
 // ParsePasswordHash reads the form String writes. Only argon2id version 19
 // with parameters that pass Validate is accepted; anything else, including a

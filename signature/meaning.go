@@ -1,8 +1,9 @@
 package signature
 
 import (
-	"errors"
 	"fmt"
+
+	"github.com/interlock-mes/interlock"
 )
 
 // Meaning is what a signature attests (21 CFR 11.50(a)(3)). The four
@@ -23,7 +24,7 @@ const MaxMeaningLength = 64
 
 // ErrInvalidMeaning is returned for a meaning that breaks the rules of
 // NewMeaning.
-var ErrInvalidMeaning = errors.New("signature: invalid meaning")
+var ErrInvalidMeaning = interlock.NewInvalid("signature: invalid meaning")
 
 // NewMeaning returns a user-defined meaning such as "released" or
 // "approved for shipment". A meaning is shown to people and compared by

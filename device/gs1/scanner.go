@@ -15,7 +15,7 @@ import (
 
 // ErrLineTooLong is wrapped by the *LineTooLongError that Scanner.Next
 // returns for a line longer than ScannerConfig.MaxLineBytes.
-var ErrLineTooLong = errors.New("scanned line too long")
+var ErrLineTooLong = interlock.NewInvalid("scanned line too long")
 
 // LineTooLongError reports a line that was skipped whole because it was
 // longer than the limit. Scanner.Next can be called again after it.

@@ -1,11 +1,12 @@
 package packml
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/interlock-mes/interlock"
 
 	pml "github.com/interlock-mes/interlock/device/packml"
 
@@ -151,7 +152,7 @@ func packMLEventType(entered mes.State) string {
 
 // ErrUnknownState is matched (errors.Is) by every
 // *UnknownStateError.
-var ErrUnknownState = errors.New("not a PackML state")
+var ErrUnknownState = interlock.NewInvalid("not a PackML state")
 
 // UnknownStateError says a name is none of the 17 PackML states.
 type UnknownStateError struct {
@@ -187,7 +188,7 @@ func DeviceState(s mes.State) (pml.State, error) {
 // ErrNoPriorState is returned by Explain for a change with
 // no From: the device's first read, or its first valid state after an
 // invalid number. There is no move to check.
-var ErrNoPriorState = errors.New("no prior PackML state")
+var ErrNoPriorState = interlock.NewInvalid("no prior PackML state")
 
 // ChangeError says no single command or state complete of the
 // standard moves equipment from From to To. It matches ErrIllegalTransition.
