@@ -338,30 +338,18 @@ func hasLimitCode(rs []Reason) bool {
 	})
 }
 
-// correctionData is the data of a value.corrected record (see
-// mes.Engine.Correct).
-type correctionData struct {
-	Corrects   int64           `json:"corrects"`
-	Name       string          `json:"name"`
-	Source     string          `json:"source"`
-	Old        json.RawMessage `json:"old"`
-	New        json.RawMessage `json:"new"`
-	Reason     string          `json:"reason"`
-	Supersedes int64           `json:"supersedes"`
-}
-
 // correction starts the entry of a correction.
 func (b *builder) correction(d *decoded) *Entry {
 	e := b.transitionEntry(KindCorrection, d)
 	e.Open = true // until its review is found
 	b.corrections[d.rec.Version] = e
-	var cd correctionData
+	var cd correction.Data
 	if err := json.Unmarshal(d.p.Data, &cd); err != nil {
 		e.Problem = fmt.Sprintf("the correction's data cannot be read: %v", err)
 		return e
 	}
-	c := &Correction{Name: cd.Name, Source: cd.Source, Reason: cd.Reason, Supersedes: cd.Supersedes,
-		Old: valueText(cd.Source, cd.Old), New: valueText(cd.Source, cd.New)}
+	c := &Correction{Name: cd.Name, Source: string(cd.Source), Reason: cd.Reason, Supersedes: cd.Supersedes,
+		Old: valueText(string(cd.Source), cd.Old), New: valueText(string(cd.Source), cd.New)}
 	e.Correction = c
 	if cd.Corrects < 1 || cd.Corrects >= d.rec.Version {
 		e.Problem = fmt.Sprintf("the correction names v%d, which is no earlier record", cd.Corrects)
@@ -369,7 +357,7 @@ func (b *builder) correction(d *decoded) *Entry {
 	}
 	orig := &b.recs[cd.Corrects-1]
 	c.Corrects = refOf(orig)
-	if v, ok := originalValue(orig, cd.Name, cd.Source); ok {
+	if v, ok := originalValue(orig, cd.Name, string(cd.Source)); ok {
 		c.Original = v
 	} else {
 		e.Problem = fmt.Sprintf("v%d holds no %s value %q", cd.Corrects, cd.Source, cd.Name)
@@ -380,9 +368,7 @@ func (b *builder) correction(d *decoded) *Entry {
 // correctionReview adds a review to the entry of the correction it
 // reviews.
 func (b *builder) correctionReview(d *decoded) *Entry {
-	var rd struct {
-		Reviews int64 `json:"reviews"`
-	}
+	var rd correction.ReviewData
 	_ = json.Unmarshal(d.p.Data, &rd) // an unreadable review names no correction, reported below
 	e := b.corrections[rd.Reviews]
 	if e == nil {

@@ -287,8 +287,11 @@ type Correction struct {
 	Signatures []mes.Sign
 }
 
-// correctionData is the data of a correction's record.
-type correctionData struct {
+// Data is the Data of a correction's own record (event.ValueCorrected):
+// the version of the record whose value it corrects (always the original,
+// also for a correction of a correction), the value's name and source, the
+// values before and after, why, and the correction it replaces.
+type Data struct {
 	Corrects   int64           `json:"corrects"`
 	Name       string          `json:"name"`
 	Source     ValueSource     `json:"source"`
@@ -298,8 +301,9 @@ type correctionData struct {
 	Supersedes int64           `json:"supersedes,omitempty"`
 }
 
-// reviewData is the data of a review's record.
-type reviewData struct {
+// ReviewData is the Data of a correction review's record
+// (event.CorrectionReviewed): the version of the correction it reviews.
+type ReviewData struct {
 	Reviews int64 `json:"reviews"`
 }
 
@@ -421,7 +425,7 @@ func ReviewCorrection(ctx context.Context, e *mes.Engine, r Review) (*mes.Outcom
 	if err != nil {
 		return nil, fmt.Errorf("correction: review correction on %s: %w", r.Subject, err)
 	}
-	data, err := json.Marshal(reviewData{Reviews: r.Reviews})
+	data, err := json.Marshal(ReviewData{Reviews: r.Reviews})
 	if err != nil {
 		return nil, fmt.Errorf("correction: encode review: %w", err)
 	}
@@ -468,7 +472,7 @@ func prepareCorrection(recs []audit.Record, c *Correction) ([]byte, []gate.Reaso
 	if err != nil {
 		return nil, nil, err
 	}
-	d := correctionData{Corrects: c.Corrects, Name: c.Name, Source: c.New.Source(), Reason: c.Reason}
+	d := Data{Corrects: c.Corrects, Name: c.Name, Source: c.New.Source(), Reason: c.Reason}
 	if d.New, err = c.New.encode(); err != nil {
 		return nil, nil, fmt.Errorf("correction: encode correction: %w", err)
 	}
@@ -530,7 +534,7 @@ func resolveCorrection(recs []audit.Record, version int64, name string, source V
 	target := &recs[version-1]
 	if target.Type == event.ValueCorrected {
 		var p event.Transition
-		var d correctionData
+		var d Data
 		if err := decodeCorrection(target, &p, &d); err != nil {
 			return nil, nil, err
 		}
@@ -560,7 +564,7 @@ func resolveCorrection(recs []audit.Record, version int64, name string, source V
 			continue
 		}
 		var p event.Transition
-		var d correctionData
+		var d Data
 		if err := decodeCorrection(r, &p, &d); err != nil {
 			return nil, nil, err
 		}
@@ -576,7 +580,7 @@ func resolveCorrection(recs []audit.Record, version int64, name string, source V
 	return res, nil, nil
 }
 
-func decodeCorrection(r *audit.Record, p *event.Transition, d *correctionData) error {
+func decodeCorrection(r *audit.Record, p *event.Transition, d *Data) error {
 	if err := json.Unmarshal(r.Payload, p); err != nil {
 		return fmt.Errorf("correction: %s v%d: %w", r.Stream, r.Version, err)
 	}

@@ -70,7 +70,7 @@ func List(recs []audit.Record) ([]Entry, error) {
 		switch r.Type {
 		case event.ValueCorrected:
 			var p event.Transition
-			var d correctionData
+			var d Data
 			if err := decodeCorrection(r, &p, &d); err != nil {
 				return nil, err
 			}
@@ -88,7 +88,7 @@ func List(recs []audit.Record) ([]Entry, error) {
 			if err := json.Unmarshal(r.Payload, &p); err != nil {
 				return nil, fmt.Errorf("correction: %s v%d: %w", r.Stream, r.Version, err)
 			}
-			var d reviewData
+			var d ReviewData
 			if err := json.Unmarshal(p.Data, &d); err != nil || p.Model != ModelName {
 				return nil, fmt.Errorf("correction: %s v%d: not a review of a correction: %s", r.Stream, r.Version, r.Payload)
 			}
@@ -122,7 +122,7 @@ func List(recs []audit.Record) ([]Entry, error) {
 }
 
 // correctionEntry reads the correction recorded at r.
-func correctionEntry(recs []audit.Record, r *audit.Record, p *event.Transition, d *correctionData) (Entry, error) {
+func correctionEntry(recs []audit.Record, r *audit.Record, p *event.Transition, d *Data) (Entry, error) {
 	c := Entry{Version: r.Version, CommandID: p.CommandID, Step: p.Step, Actor: r.Actor, Time: r.Time,
 		Corrects: d.Corrects, Supersedes: d.Supersedes, Name: d.Name, Source: d.Source, Reason: d.Reason}
 	where := func(what string, err error) error {
