@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"slices"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/interlock-mes/interlock/audit"
 	"github.com/interlock-mes/interlock/internal/canonjson"
 	"github.com/interlock-mes/interlock/storage"
+	"golang.org/x/text/unicode/norm"
 )
 
 // Prepared is an append request that passed validation, with payloads and
@@ -292,9 +294,19 @@ func checkID(field, s string, optional bool) error {
 		return invalid(field, "not valid UTF-8")
 	}
 	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
+		switch {
+		case r < 0x20 || (r >= 0x7f && r <= 0x9f):
 			return invalid(field, "control character %U in %q", r, s)
+		case unicode.Is(unicode.Bidi_Control, r):
+			return invalid(field, "bidirectional control %U in %q", r, s)
+		case r == 0x200b || r == 0x200c || r == 0x200d || r == 0x2060 || r == 0xfeff:
+			return invalid(field, "zero-width character %U in %q", r, s)
 		}
+	}
+	// One name, one spelling: "é" as one code point and as "e" with a
+	// combining accent would otherwise be two streams, two actors.
+	if !norm.NFC.IsNormalString(s) {
+		return invalid(field, "%q is not in Unicode normal form C; spell it %q", s, norm.NFC.String(s))
 	}
 	return nil
 }

@@ -152,6 +152,16 @@ func testAppend(t *testing.T, newStore NewStore) {
 		expectConflict(t, err, "training-op-1", 0)
 	})
 
+	t.Run("UnicodeNamesInNormalForm", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		// Precomposed (NFC) names outside ASCII are names like any other.
+		res, err := s.Append(ctx, one("lot-Mé-Ø", 0, storage.Event{Type: "lot.received", Actor: "Jürgen Müller"}))
+		if err != nil || len(res.Records) != 1 || res.Records[0].Stream != "lot-Mé-Ø" || res.Records[0].Actor != "Jürgen Müller" {
+			t.Fatalf("append with NFC names: %+v, %v", res, err)
+		}
+	})
+
 	t.Run("InvalidInput", func(t *testing.T) {
 		t.Parallel()
 		big := `"` + strings.Repeat("x", storage.MaxPayloadBytes) + `"`
@@ -163,6 +173,12 @@ func testAppend(t *testing.T, newStore NewStore) {
 			{"no streams", storage.AppendRequest{}, "streams"},
 			{"empty stream id", one("", 0, ev("t", `{}`)), "streams[0].stream"},
 			{"control character in stream id", one("a\nb", 0, ev("t", `{}`)), "streams[0].stream"},
+			{"NUL in stream id", one("a\x00b", 0, ev("t", `{}`)), "streams[0].stream"},
+			{"C1 control in stream id", one("a\u0085b", 0, ev("t", `{}`)), "streams[0].stream"},
+			{"bidi override in stream id", one("lot-\u202e7L", 0, ev("t", `{}`)), "streams[0].stream"},
+			{"zero-width space in actor", one("s", 0, storage.Event{Type: "t", Actor: "op\u200b7"}), "streams[0].events[0].actor"},
+			{"decomposed accent in stream id", one("lot-Me\u0301", 0, ev("t", `{}`)), "streams[0].stream"},
+			{"bidi isolate in a link", one("s", 0, ev("t", `{}`, audit.Link{From: "a\u2066", To: "b", Kind: "k"})), "streams[0].events[0].links[0].from"},
 			{"negative expected version", one("s", -1, ev("t", `{}`)), "streams[0].expected_version"},
 			{"no events", one("s", 0), "streams[0].events"},
 			{"empty type", one("s", 0, ev("", `{}`)), "streams[0].events[0].type"},
