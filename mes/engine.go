@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/interlock-mes/interlock"
@@ -417,6 +418,100 @@ func CommandRecorded(recs []audit.Record, id string) bool {
 	return ok
 }
 
+// RecordedTransition returns the payload recorded for command id among
+// recs, a subject's records, or nil when the command has not run. A
+// service that derives a command's Data from what it reads (a correction's
+// old value, an audit review's digest) resubmits the recorded Data, so that
+// its retry repeats the request and replays.
+func RecordedTransition(recs []audit.Record, id string) *event.Transition {
+	var arr [128]byte
+	needle, ok := member(arr[:0], "command_id", id)
+	if !ok {
+		return nil
+	}
+	for i := range recs {
+		if !bytes.Contains(recs[i].Payload, needle) {
+			continue
+		}
+		var p event.Transition
+		if json.Unmarshal(recs[i].Payload, &p) == nil && p.CommandID == id {
+			return &p
+		}
+	}
+	return nil
+}
+
+// ErrCommandReused is matched (errors.Is) by every *CommandReusedError.
+var ErrCommandReused = interlock.NewInvalid("command id reused for another request")
+
+// CommandReusedError says that a command id came back with a request that
+// differs from the one first recorded under it: a retry must repeat its
+// request exactly, so the second is refused, not answered with the first
+// one's outcome. Nothing is recorded. It matches ErrCommandReused and
+// interlock.ErrInvalid.
+type CommandReusedError struct {
+	ID, Subject string
+	Field       string // the first field that differs, such as "Actor" or "Data"
+}
+
+func (e *CommandReusedError) Error() string {
+	return fmt.Sprintf("mes: command %s on %s was recorded with another %s; a retry must repeat its request", e.ID, e.Subject, e.Field)
+}
+
+// Unwrap makes errors.Is(err, ErrCommandReused) true.
+func (e *CommandReusedError) Unwrap() error { return ErrCommandReused }
+
+// differs names the first field in which req differs from the request
+// recorded as r, whose payload is p, or returns "" when they agree.
+func differs(r *audit.Record, p *event.Transition, req *Request) string {
+	switch {
+	case r.Actor != req.Actor:
+		return "Actor"
+	case p.Model != req.Model.Name() || p.ModelVersion != req.Model.Version():
+		return "Model"
+	case p.Step != req.Step:
+		return "Step"
+	case p.Command != req.Command:
+		return "Command"
+	case !maps.Equal(p.Refs, req.Refs):
+		return "Refs"
+	}
+	if !sameJSON(p.Data, req.Data) {
+		return "Data"
+	}
+	ev, err := appendEvidence(nil, req.Evidence)
+	if err != nil || !sameJSON(r.Evidence, ev) {
+		return "Evidence"
+	}
+	if (p.Override != nil) != (req.Override != nil) || (p.Override != nil && p.Override.Reason != req.Override.Reason) {
+		// A denied override keeps no override in the payload; its
+		// reasons say what was asked.
+		if r.Type != event.Denied {
+			return "Override"
+		}
+	}
+	if r.Type != event.Denied && len(p.Quantities) != len(req.Consume)+len(req.Produce) {
+		return "Consume"
+	}
+	return ""
+}
+
+// sameJSON reports whether two JSON texts are the same value; empty and
+// null are the same.
+func sameJSON(a, b []byte) bool {
+	norm := func(x []byte) []byte {
+		if t := bytes.TrimSpace(x); len(t) == 0 || string(t) == "null" {
+			return nil
+		}
+		c, err := canonjson.Canonicalize(x)
+		if err != nil {
+			return x
+		}
+		return c
+	}
+	return bytes.Equal(norm(a), norm(b))
+}
+
 // replay finds the command's own record in the subject's stream: the
 // command ran before, so its outcome is returned and nothing is appended.
 func replay(recs []audit.Record, req *Request) (*Outcome, bool, error) {
@@ -433,6 +528,9 @@ func replay(recs []audit.Record, req *Request) (*Outcome, bool, error) {
 		var p event.Transition
 		if err := json.Unmarshal(r.Payload, &p); err != nil || p.CommandID != req.ID {
 			continue
+		}
+		if field := differs(r, &p, req); field != "" {
+			return nil, true, &CommandReusedError{ID: req.ID, Subject: req.Subject, Field: field}
 		}
 		out := &Outcome{From: p.From, Replayed: true, Reasons: p.Reasons}
 		j := i

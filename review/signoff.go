@@ -122,6 +122,13 @@ func SignAuditReview(ctx context.Context, e *mes.Engine, src Reader, r AuditRevi
 	if err != nil {
 		return nil, fmt.Errorf("review: encode review: %w", err)
 	}
+	// A retry resubmits the data first recorded, which the trail, grown
+	// since, would no longer give; the replay is checked below.
+	if recs, err := e.Records(ctx, AuditStream(r.ID)); err != nil {
+		return nil, fmt.Errorf("review: read review %s: %w", r.ID, err)
+	} else if t := mes.RecordedTransition(recs, r.ID); t != nil {
+		payload = t.Data
+	}
 	sign := r.Sign
 	sign.Meaning = MeaningReviewed
 	out, err := e.Execute(ctx, mes.Request{ID: r.ID, Model: r.Model, Subject: AuditStream(r.ID), Command: CmdReview,

@@ -363,8 +363,12 @@ func Correct(ctx context.Context, e *mes.Engine, c Correction) (*mes.Outcome, er
 		if err != nil {
 			return nil, fmt.Errorf("correction: correct: load %s: %w", c.Subject, err)
 		}
-		data, _, err := prepareCorrection(recs, &c)
-		if err != nil {
+		var data []byte
+		if t := mes.RecordedTransition(recs, c.ID); t != nil {
+			// A retry: the correction's data as first recorded, so the
+			// engine replays it.
+			data = t.Data
+		} else if data, _, err = prepareCorrection(recs, &c); err != nil {
 			return nil, err
 		}
 		call := &correctionCall{c: &c, data: data}
