@@ -196,8 +196,20 @@ func (r *Request) validate() error {
 		return invalidRequest("Actor", "no actor")
 	}
 	if len(r.Data) > 0 {
-		if d := bytes.TrimLeft(r.Data, " \t\r\n"); len(d) == 0 || d[0] != '{' || !canonjson.Valid(r.Data) {
+		// Sizes first, before anything is expanded: a record's payload, Data
+		// included, is at most storage.MaxPayloadBytes in canonical form.
+		if len(r.Data) > 4*storage.MaxPayloadBytes {
+			return invalidRequest("Data", "%d bytes is over the limit of %d", len(r.Data), 4*storage.MaxPayloadBytes)
+		}
+		if d := bytes.TrimLeft(r.Data, " \t\r\n"); len(d) == 0 || d[0] != '{' {
 			return invalidRequest("Data", "not a JSON object: %.40q", r.Data)
+		}
+		c, err := canonjson.AppendLimit(nil, r.Data, storage.MaxPayloadBytes)
+		switch {
+		case err != nil:
+			return invalidRequest("Data", "%v", err)
+		case len(c) > storage.MaxPayloadBytes:
+			return invalidRequest("Data", "%d bytes in canonical form is over the limit of %d", len(c), storage.MaxPayloadBytes)
 		}
 	}
 	if err := r.validateFlows(); err != nil {

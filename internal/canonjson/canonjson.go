@@ -37,17 +37,27 @@ func Canonicalize(src []byte) ([]byte, error) {
 // returns the extended buffer. On error dst is returned unchanged in length
 // (its spare capacity may have been written) together with a *SyntaxError.
 func Append(dst, src []byte) ([]byte, error) {
+	return AppendLimit(dst, src, 0)
+}
+
+// AppendLimit is Append for a canonical form of at most limit bytes (no
+// limit when limit is 0): a number whose canonical form would take the
+// output past it is refused, with a *SyntaxError, before it is written,
+// so the cost of hostile input is bounded by the limit, not by what its
+// numbers expand to. The result may still exceed limit by less than one
+// number's or string's width; callers check the final length.
+func AppendLimit(dst, src []byte, limit int) ([]byte, error) {
 	if canonicalEnd(src, 0, 0) == len(src) {
 		return append(dst, src...), nil
 	}
 	if out, ok := appendFlat(dst, src); ok {
 		return out, nil
 	}
-	return appendParsed(dst, src)
+	return appendParsed(dst, src, limit)
 }
 
 // appendParsed is Append through the general parser.
-func appendParsed(dst, src []byte) ([]byte, error) {
+func appendParsed(dst, src []byte, limit int) ([]byte, error) {
 	p := parsers.Get().(*parser)
 	defer func() {
 		p.src, p.out = nil, nil
@@ -55,6 +65,7 @@ func appendParsed(dst, src []byte) ([]byte, error) {
 	}()
 	p.src, p.pos, p.out = src, 0, dst
 	start := len(dst)
+	p.base, p.limit = start, limit
 	p.skipSpace()
 	if err := p.value(0); err != nil {
 		return dst[:start], err
@@ -86,6 +97,8 @@ type parser struct {
 	src     []byte
 	pos     int
 	out     []byte
+	base    int      // where this value's output starts in out
+	limit   int      // the most bytes the value's canonical form may take; 0: no limit
 	scratch []byte   // reused when members of an object must be reordered
 	members []member // a stack: each open object owns the tail from its base
 	numBuf  []byte   // significant digits of the number being read

@@ -279,3 +279,24 @@ func BenchmarkCanonicalize(b *testing.B) {
 		}
 	}
 }
+
+func TestAppendLimit(t *testing.T) {
+	src := []byte(`{"b":[1e3, 2.50],"a":"x"}`)
+	want, err := Canonicalize(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, limit := range []int{0, len(want), 1 << 20} {
+		got, err := AppendLimit(nil, src, limit)
+		if err != nil || string(got) != string(want) {
+			t.Errorf("AppendLimit(limit %d) = %s, %v; want %s", limit, got, err, want)
+		}
+	}
+	hostile := []byte(`[1e1000,1e1000,1e1000]`)
+	if _, err := AppendLimit(nil, hostile, 1500); err == nil {
+		t.Error("three numbers of 1001 digits fit a limit of 1500 bytes")
+	}
+	if got, err := AppendLimit(nil, hostile, 0); err != nil || len(got) != 3*1001+4 {
+		t.Errorf("without a limit: %d bytes, %v; want the full expansion", len(got), err)
+	}
+}

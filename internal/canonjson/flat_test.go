@@ -13,7 +13,7 @@ import (
 // the parser has one.
 func sameAsParser(t interface{ Fatalf(string, ...any) }, src []byte) {
 	prefix := []byte("prefix:")
-	want, wantErr := appendParsed(bytes.Clone(prefix), src)
+	want, wantErr := appendParsed(bytes.Clone(prefix), src, 0)
 	got, gotErr := Append(bytes.Clone(prefix), src)
 	if (wantErr == nil) != (gotErr == nil) || !bytes.Equal(want, got) {
 		t.Fatalf("Append(%q) = %q, %v; the parser gives %q, %v", src, got, gotErr, want, wantErr)
@@ -106,7 +106,7 @@ func BenchmarkCanonicalizeParsed(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		var err error
-		buf, err = appendParsed(buf[:0], src)
+		buf, err = appendParsed(buf[:0], src, 0)
 		if err != nil {
 			b.Fatal(err)
 		}

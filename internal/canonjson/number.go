@@ -1,6 +1,9 @@
 package canonjson
 
-import "strconv"
+import (
+	"fmt"
+	"strconv"
+)
 
 // number reads a JSON number at p.pos and writes it as an exact decimal in
 // canonical form (see the package documentation).
@@ -75,6 +78,13 @@ func (p *parser) number() error {
 	// The exponent that matters is the one of the most significant digit.
 	if top := exp + len(digits) - 1; top > MaxExponent || exp < -MaxExponent {
 		return &SyntaxError{Offset: start, Msg: "number exponent out of range"}
+	}
+	// The canonical form is known before it is written: refuse one that
+	// would take the output past its budget, so that short inputs such as
+	// 1e1000 cannot make a few megabytes of text cost gigabytes.
+	width := len(digits) + max(exp, 0) + max(-(len(digits)+exp), 0) + 2
+	if p.limit > 0 && len(p.out)-p.base+width > p.limit {
+		return &SyntaxError{Offset: start, Msg: fmt.Sprintf("canonical form over the limit of %d bytes", p.limit)}
 	}
 	if neg {
 		p.out = append(p.out, '-')

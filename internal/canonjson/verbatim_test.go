@@ -66,7 +66,7 @@ func TestVerbatimAgainstParser(t *testing.T) {
 		src := []byte(genValue(t, 4))
 		sameAsParser(t, src)
 		if canonicalEnd(src, 0, 0) == len(src) {
-			want, err := appendParsed(nil, src)
+			want, err := appendParsed(nil, src, 0)
 			if err != nil || !bytes.Equal(want, src) {
 				t.Fatalf("copied %q as canonical; the parser gives %q, %v", src, want, err)
 			}
@@ -108,7 +108,7 @@ func FuzzVerbatim(f *testing.F) {
 		if canonicalEnd(src, 0, 0) != len(src) {
 			return
 		}
-		want, err := appendParsed(nil, src)
+		want, err := appendParsed(nil, src, 0)
 		if err != nil || !bytes.Equal(want, src) {
 			t.Fatalf("copied %q as canonical; the parser gives %q, %v", src, want, err)
 		}

@@ -257,7 +257,7 @@ func canonical(buf, raw []byte, limit int) ([]byte, []byte, error) {
 	if len(raw) > 4*limit {
 		return buf, nil, invalid("", "%d bytes is over the limit of %d", len(raw), limit)
 	}
-	buf, err := canonjson.Append(buf, raw)
+	buf, err := canonjson.AppendLimit(buf, raw, limit)
 	if err != nil {
 		return buf, nil, invalid("", "not valid JSON: %v", err)
 	}

@@ -2,8 +2,11 @@ package backend
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"runtime"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,4 +115,29 @@ func TestSameContentAgreesWithDigest(t *testing.T) {
 			t.Fatalf("SameContent = %v after a change to content = %v", same, changed)
 		}
 	})
+}
+
+// TestPrepareHostileNumbersCostLittle: a payload just under four times the
+// limit, of numbers that would expand a hundredfold, is refused as invalid
+// without expanding them: allocation stays under ten times the input.
+func TestPrepareHostileNumbersCostLittle(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`[1e1000`)
+	for b.Len()+9 < 4*storage.MaxPayloadBytes {
+		b.WriteString(`,1e1000`)
+	}
+	b.WriteString(`]`)
+	raw := []byte(b.String())
+	req := storage.AppendRequest{Streams: []storage.StreamAppend{{Stream: "s", Events: []storage.Event{{Type: "t", Actor: "a", Payload: raw}}}}}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := Prepare(req)
+	runtime.ReadMemStats(&after)
+	var ve *storage.ValidationError
+	if !errors.As(err, &ve) || ve.Field != "streams[0].events[0].payload" {
+		t.Fatalf("Prepare of %d bytes of hostile numbers: %v; want a ValidationError naming the payload", len(raw), err)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > uint64(10*len(raw)) {
+		t.Errorf("refusing %d bytes allocated %d bytes; want under ten times the input", len(raw), grew)
+	}
 }
