@@ -226,9 +226,14 @@ func (r *Request) validate() error {
 // Config.MaxRetries times.
 //
 // A denied command returns its Outcome and a *DeniedError (errors.Is
-// ErrDenied); the denied attempt is on the record. Any other error means
-// nothing was decided, and the command may be submitted again with the same
-// ID.
+// ErrDenied); the denied attempt is on the record. An error matching
+// storage.ErrOutcomeUnknown means the record may or may not have been
+// written (the context ended or the connection broke while the store was
+// appending): submit the same request again with the same ID, and the
+// recorded outcome comes back, or the command runs once. Any other error
+// means nothing was decided, and the command may be submitted again with
+// the same ID; a request that differs from the one recorded under its ID is
+// refused (ErrCommandReused).
 func (e *Engine) Execute(ctx context.Context, req Request) (*Outcome, error) {
 	if err := req.validate(); err != nil {
 		return nil, err

@@ -18,6 +18,12 @@ var (
 	// ErrIdempotencyKeyReused means an idempotency key came back with
 	// different content than the append that first used it.
 	ErrIdempotencyKeyReused = errors.New("storage: idempotency key reused with different content")
+	// ErrOutcomeUnknown means the append may or may not have been written:
+	// the request reached the database, and then the context ended or the
+	// connection broke before the answer came back. Retry it with the same
+	// idempotency key (for the engine, the same command id): an append that
+	// landed is replayed, one that did not is written, once.
+	ErrOutcomeUnknown = errors.New("storage: outcome unknown; retry with the same idempotency key")
 )
 
 // ConflictError tells which stream was not at the version the writer

@@ -50,7 +50,10 @@ type Store interface {
 	// It returns an error for which errors.Is(err, ErrConflict) is true when
 	// an expected or read version is stale (errors.As gives *ConflictError),
 	// and errors.Is(err, ErrInvalid) for bad input (*ValidationError); in both
-	// cases nothing is written. An append that reuses an IdempotencyKey
+	// cases nothing is written. An error matching ErrOutcomeUnknown means
+	// the append may have been written (the request reached the store and
+	// the context ended or the connection broke before its answer): retry
+	// with the same IdempotencyKey. An append that reuses an IdempotencyKey
 	// returns the records of the first append with that key, Replayed set,
 	// and writes nothing; with different content the error matches
 	// ErrIdempotencyKeyReused.

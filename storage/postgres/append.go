@@ -59,7 +59,7 @@ func (s *Store) Append(ctx context.Context, req storage.AppendRequest) (storage.
 		w, err = s.appendMany(ctx, s.q.append, args)
 	}
 	if err != nil {
-		return storage.AppendResult{}, interpretError(ctx, "append", err, onAbort)
+		return storage.AppendResult{}, interpretWrite(ctx, "append", err, onAbort, true)
 	}
 	if w.replayed {
 		return s.replay(ctx, w.positions)

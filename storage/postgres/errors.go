@@ -50,14 +50,31 @@ const (
 // for a conflict that Postgres found without knowing a stream (a deadlock or
 // serialization failure).
 func interpretError(ctx context.Context, op string, err error, conflict *storage.ConflictError) error {
+	return interpretWrite(ctx, op, err, conflict, false)
+}
+
+// interpretWrite is interpretError for a statement that writes when unknown
+// is set: an error that leaves its outcome open is then ErrOutcomeUnknown.
+func interpretWrite(ctx context.Context, op string, err error, conflict *storage.ConflictError, unknown bool) error {
 	if err == nil {
 		return nil
 	}
-	if ctxErr := ctx.Err(); ctxErr != nil {
+	var pgErr *pgconn.PgError
+	isPg := errors.As(err, &pgErr)
+	if unknown && !isPg && !pgconn.SafeToRetry(err) {
+		// The statement was sent and no answer says what became of it: it
+		// may still commit after this returns.
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return fmt.Errorf("%s: %w: %w", op, storage.ErrOutcomeUnknown, ctxErr)
+		}
+		return fmt.Errorf("%s: %w: %v", op, storage.ErrOutcomeUnknown, err)
+	}
+	// A statement the server cancelled (57014) was rolled back: nothing was
+	// written, and the context says why.
+	if ctxErr := ctx.Err(); ctxErr != nil && (!isPg || pgErr.Code == "57014") {
 		return fmt.Errorf("%s: %w", op, ctxErr)
 	}
-	var pgErr *pgconn.PgError
-	if !errors.As(err, &pgErr) {
+	if !isPg {
 		// Our own errors pass through; anything of the driver's is flattened.
 		if errors.Is(err, storage.ErrConflict) || errors.Is(err, storage.ErrInvalid) ||
 			errors.Is(err, storage.ErrNotFound) || errors.Is(err, ErrHashDrift) {
