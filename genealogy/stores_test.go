@@ -160,7 +160,7 @@ func newStores(t *testing.T) []storeUnderTest {
 	stores := []storeUnderTest{{name: "memory", store: memory.New(&memory.Config{Clock: fixedClock()})}}
 	if pgAvailable(t) {
 		pool, schema := pgtest.Pool(t)
-		st, err := postgres.New(pool, &postgres.Config{Schema: schema, Clock: fixedClock()})
+		st, err := postgres.New(pool, &postgres.Config{Schema: schema, Clock: fixedClock(), ReadAllWait: 30 * time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -40,7 +40,7 @@ func TestExecuteOutcomeUnknown(t *testing.T) {
 	if _, err := blocker.Exec(ctx, `LOCK TABLE `+pgx.Identifier{schema, "events"}.Sanitize()+` IN SHARE ROW EXCLUSIVE MODE`); err != nil {
 		t.Fatal(err)
 	}
-	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 	_, err = env.Engine.Execute(short, req)
 	cancel()
 	if !errors.Is(err, storage.ErrOutcomeUnknown) {

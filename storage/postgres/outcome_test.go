@@ -41,7 +41,7 @@ func TestOutcomeUnknownWhenTheDeadlinePassesInFlight(t *testing.T) {
 	if _, err := blocker.Exec(ctx, `LOCK TABLE `+pgx.Identifier{schema, "events"}.Sanitize()+` IN SHARE ROW EXCLUSIVE MODE`); err != nil {
 		t.Fatal(err)
 	}
-	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 	_, err = s.Append(short, req)
 	cancel()
 	if !errors.Is(err, storage.ErrOutcomeUnknown) || !errors.Is(err, context.DeadlineExceeded) {
