@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/interlock-mes/interlock/mes/lifecycle"
+	"github.com/interlock-mes/interlock/mes/mestest"
 
 	"github.com/interlock-mes/interlock/mes/exception"
 
@@ -575,5 +576,22 @@ func TestExceptionMarkerRetried(t *testing.T) {
 	}
 	if n := len(v.load(t, event.ExceptionStream("DEV-1"))); n != 1 || calls.Load() < 2 {
 		t.Errorf("exception stream holds %d records after %d evaluations; want one opening after a retry", n, calls.Load())
+	}
+}
+
+// TestServiceTakesModelsFromARegistry: a service configured with one
+// registry runs the registry's models, not the defaults.
+func TestServiceTakesModelsFromARegistry(t *testing.T) {
+	t.Parallel()
+	env := mestest.New(t, nil).Plant()
+	batch := must[*mes.Model](t)(mes.NewModel("batch", 7).States("a", "b").Initial("a").Final("b").Permit("a", "go", "b").Build())
+	reg := must[*mes.Registry](t)(mes.NewRegistry(batch, must[*mes.Model](t)(exception.Model([]string{"qa"}))))
+	x := must[*exception.Service](t)(exception.New(env.Engine, &exception.Config{Models: reg}))
+	opened, err := x.Open(context.Background(), exception.By{CommandID: "open-r", Actor: "op-7"},
+		exception.Deviation{ID: "DEV-R", Summary: "s", Subject: "batch-R", Consequence: exception.ConsequenceHold})
+	// The registry's batch model (version 7) has no hold: the consequence
+	// is not applied, and NotApplied names that model.
+	if err != nil || opened == nil || opened.Consequence != nil || !strings.Contains(opened.NotApplied, "batch v7") {
+		t.Fatalf("open with the registry's batch model: %+v, %v; want the hold not applied under batch v7", opened, err)
 	}
 }

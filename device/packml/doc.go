@@ -4,4 +4,10 @@
 // with the number a PLC reports it by (StateFromNumber), and a Change
 // between two of them. The engine's PackML model (mes/packml) is built
 // from these names.
+//
+// # Numbers
+//
+// A PLC reports the state as a number from 1 (Clearing) to 17
+// (Complete); 0 is "undefined" and, like any other number, an
+// *InvalidStateError.
 package packml

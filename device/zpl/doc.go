@@ -4,4 +4,10 @@
 // readable text and as a GS1-128 barcode whose data parses back to the
 // same element string; data that cannot be printed correctly is refused
 // with an *Error naming the field.
+//
+// # Printing
+//
+// A Printer sends a rendered label to a printer's raw TCP port (9100 by
+// convention) with dial and write timeouts, and reports a failure as a
+// *PrinterError matching ErrPrinter.
 package zpl

@@ -7,4 +7,10 @@
 // come from the engine; these builders exist so that the graph, its
 // exports and the Postgres walker can be tested and measured at a scale no
 // test would drive through the engine.
+//
+// # Sizes
+//
+// NewPlant's PlantConfig sets the seed, the number of lots, the levels of
+// transformation and the fan-out of bulk inputs; the same seed gives the
+// same plant, so benchmark runs compare.
 package genealogytest

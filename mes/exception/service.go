@@ -34,18 +34,26 @@ type Config struct {
 	// and EquipmentModel().
 	Lot       *mes.Model
 	Equipment *mes.Model
+	// Models, when set, gives the models left nil above, each the latest
+	// version of its name in the registry: the exception model (ModelName),
+	// "batch", "step", "lot" and "equipment", so that a service configured
+	// with one registry passes it here. A name the registry lacks takes the
+	// default.
+	Models *mes.Registry
 }
 
 // Service opens, dispositions, approves and closes exceptions, and
 // places and releases holds. Every write is a command run by the engine, so
 // every one is gated and recorded, and every denied one is on the record.
 //
-// An exception lives in its own stream (ExceptionStream) run by the
+// An exception lives in its own stream (event.ExceptionStream) run by the
 // exception model, and is mirrored on its subject by the markers
 // event.ExceptionOpened and event.ExceptionClosed, which gate.NoOpenException
-// and the release readiness read. Each marker is appended atomically with
-// the exception's transition (Request.Extra), at the subject version read
-// just before: if the subject moved, the command is submitted again.
+// and the release readiness read. The model's opening and closing mirror
+// themselves onto the subject (mes.Mirror, reference RefSubject), so the
+// engine appends each marker atomically with the exception's transition,
+// at the subject version it read; if the subject moved, the engine
+// evaluates the command again.
 //
 // A consequence (block, hold) is a command of its own on the subject, run
 // right after the exception's opening with a command id derived from the
@@ -56,12 +64,10 @@ type Config struct {
 // verify and close) and the release readiness; and the marker says the
 // consequence, so that gate.NoBlockingException (on the standard batch
 // lifecycle's complete) stops the batch from completing while the block or
-// hold is not yet recorded. The two are separate
-// appends because the engine evaluates one transition per command, and
-// both the opening (the exception model) and the consequence (the
-// subject's model) must be evaluated: Request.Extra carries raw events,
-// which would write one of them ungated, and cannot write the subject,
-// where the marker goes.
+// hold is not yet recorded. The two are separate appends because the
+// engine evaluates one transition per command, and both the opening (the
+// exception model) and the consequence (the subject's model) must be
+// evaluated by their own gates.
 //
 // Service is safe for concurrent use.
 type Service struct {
@@ -88,18 +94,25 @@ func New(engine *mes.Engine, cfg *Config) (*Service, error) {
 		equipment: cfg.Equipment, steps: map[string]*mes.Model{}}
 	defaults := []struct {
 		field string
+		name  string
 		m     **mes.Model
 		build func() (*mes.Model, error)
 	}{
-		{"Model", &x.model, func() (*mes.Model, error) { return Model([]string{"qa"}) }},
-		{"Batch", &x.batch, func() (*mes.Model, error) { return lifecycle.Batch() }},
-		{"Step", &x.step, func() (*mes.Model, error) { return lifecycle.Step() }},
-		{"Lot", &x.lot, func() (*mes.Model, error) { return mes.LotModel() }},
-		{"Equipment", &x.equipment, func() (*mes.Model, error) { return mes.EquipmentModel() }},
+		{"Model", ModelName, &x.model, func() (*mes.Model, error) { return Model([]string{"qa"}) }},
+		{"Batch", "batch", &x.batch, func() (*mes.Model, error) { return lifecycle.Batch() }},
+		{"Step", "step", &x.step, func() (*mes.Model, error) { return lifecycle.Step() }},
+		{"Lot", "lot", &x.lot, func() (*mes.Model, error) { return mes.LotModel() }},
+		{"Equipment", "equipment", &x.equipment, func() (*mes.Model, error) { return mes.EquipmentModel() }},
 	}
 	for _, d := range defaults {
 		if *d.m != nil {
 			continue
+		}
+		if cfg.Models != nil {
+			if m, ok := cfg.Models.Latest(d.name); ok {
+				*d.m = m
+				continue
+			}
 		}
 		m, err := d.build()
 		if err != nil {

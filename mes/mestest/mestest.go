@@ -4,6 +4,13 @@
 // operator, a QA person, a released lot and a calibrated, clean scale) to
 // run batches against. It is for tests, an integrator's as much as ours;
 // nothing in it is for production.
+//
+// # Use
+//
+// New (or NewOn, over a store of one's own) gives an Env; Plant records the
+// master data; Fact runs further fact commands; Stores runs a test on both
+// the memory store and a fresh Postgres schema; Must and Decimal shorten
+// test code.
 package mestest
 
 import (

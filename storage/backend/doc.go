@@ -6,6 +6,10 @@
 // given a way to fetch one hop; ValidateTraverse and ValidateCheckpoint
 // check requests as every store must.
 //
-// A new store passes storage/storagetest's conformance suite; the memory
-// and Postgres stores are built on this package.
+// # Writing a store
+//
+// A new store calls Prepare on every append and writes the records it
+// returns, asserting the expected and read versions atomically; it passes
+// storage/storagetest's conformance suite. The memory and Postgres stores
+// are built on this package.
 package backend

@@ -1,6 +1,13 @@
 // Package memory is a Store that keeps the record in process memory. It is
 // the embedded default for examples and tests; it passes the same
 // conformance suite as the Postgres store, and nothing survives the process.
+//
+// # Layout
+//
+// Records are kept in pointer-free form, so the garbage collector neither
+// scans nor zeroes them: payloads and evidence in byte chunks, a fixed
+// index entry per record, stream names and idempotency keys numbered by an
+// open-addressing index. Callers get audit.Record values built from it.
 package memory
 
 import (

@@ -2,6 +2,14 @@
 // passes. A store's own test calls Run with a constructor that returns a
 // fresh, empty store; its benchmark calls Bench, so that one benchstat
 // compares the stores.
+//
+// # What it checks
+//
+// Appends (round trip, chains across appends, stale versions and reads,
+// multi-stream atomicity, invalid input field by field, identifiers), reads
+// in stream and global order, heads, links and traversal, checkpoints,
+// idempotency keys and concurrency (one winner per version, no deadlock
+// across streams, retries), each as a parallel subtest on a fresh store.
 package storagetest
 
 import (

@@ -14,5 +14,7 @@
 // re-pointed on every plug, like socat's link= option. Adapters open that
 // path as their serial port name.
 //
+// # Platform
+//
 // The package is Linux only: it creates ptys with /dev/ptmx ioctls.
 package scalesim

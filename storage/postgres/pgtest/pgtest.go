@@ -5,6 +5,11 @@
 // postgres://postgres@127.0.0.1:5432/test?sslmode=disable. When it is unset
 // or the server cannot be reached, tests are skipped with a message; under
 // CI=true they fail instead, so that a CI run cannot pass by skipping.
+//
+// # Schemas
+//
+// Pool gives each test a schema of its own, migrated, and drops it when the
+// test ends, so tests run in parallel and leave nothing behind.
 package pgtest
 
 import (

@@ -27,6 +27,12 @@
 // Its answers are exactly storage.Store.Traverse's (the shared test in
 // package genealogy and this package's tests check it, with appends running
 // while closures are read).
+//
+// # Use
+//
+// New returns a Walker over a migrated schema; its Traverse answers a
+// storage.TraverseRequest with names and proving events, and Reach with
+// edge ids only.
 package pgwalk
 
 import (
