@@ -40,11 +40,19 @@ func TestExecuteOutcomeUnknown(t *testing.T) {
 	if _, err := blocker.Exec(ctx, `LOCK TABLE `+pgx.Identifier{schema, "events"}.Sanitize()+` IN SHARE ROW EXCLUSIVE MODE`); err != nil {
 		t.Fatal(err)
 	}
-	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
-	_, err = env.Engine.Execute(short, req)
+	// The context ends while the append waits on the lock: in flight,
+	// not before it was sent.
+	short, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		_, err := env.Engine.Execute(short, req)
+		done <- err
+	}()
+	pgtest.WaitForLockWait(t, pool, schema)
 	cancel()
+	err = <-done
 	if !errors.Is(err, storage.ErrOutcomeUnknown) {
-		t.Errorf("command whose deadline passed in flight: %v; want storage.ErrOutcomeUnknown", err)
+		t.Errorf("command whose context ended in flight: %v; want storage.ErrOutcomeUnknown", err)
 	}
 	if err := blocker.Commit(ctx); err != nil {
 		t.Fatal(err)

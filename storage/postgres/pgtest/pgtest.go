@@ -128,3 +128,24 @@ func unavailable(tb testing.TB, msg string) {
 	}
 	tb.Skip("pgtest: " + msg)
 }
+
+// WaitForLockWait waits until a statement that names schema waits on a
+// lock, so that a test can end its context while the statement is in
+// flight rather than before it was sent. It fails tb after ten seconds.
+func WaitForLockWait(tb testing.TB, pool *pgxpool.Pool, schema string) {
+	tb.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		var n int
+		err := pool.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity
+			WHERE wait_event_type = 'Lock' AND position($1 in query) > 0`, schema).Scan(&n)
+		if err != nil {
+			tb.Fatalf("pgtest: look for a lock wait: %v", err)
+		}
+		if n > 0 {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	tb.Fatalf("pgtest: no statement on schema %s waited on a lock within 10 s", schema)
+}
