@@ -96,22 +96,12 @@ func (e *Engine) signOverride(ctx context.Context, req *Request, t *Transition, 
 // the subject, and the first record of the exception's own stream.
 func overrideException(req *Request, from State, o *event.Override) (storage.Event, storage.StreamAppend, error) {
 	summary := fmt.Sprintf("%s of %s overridden by approval: %s", req.Command, req.Scope(), o.Reason)
-	data, err := json.Marshal(struct {
-		ID      string `json:"id"`
-		Kind    string `json:"kind"`
-		Summary string `json:"summary"`
-		Subject string `json:"subject"`
-		Step    string `json:"step,omitempty"`
-		Source  string `json:"source"`
-		From    State  `json:"from"`
-	}{o.Exception, exceptionDeviation, summary, req.Subject, req.Step, "override", from})
+	data, err := json.Marshal(event.ExceptionContext{ID: o.Exception, Kind: exceptionDeviation, Summary: summary,
+		Subject: req.Subject, Step: req.Step, Source: "override", From: from})
 	if err != nil {
 		return storage.Event{}, storage.StreamAppend{}, fmt.Errorf("mes: encode override exception: %w", err)
 	}
-	marker, err := json.Marshal(struct {
-		CommandID string          `json:"command_id"`
-		Data      json.RawMessage `json:"data"`
-	}{req.ID, data})
+	marker, err := json.Marshal(event.Marker{CommandID: req.ID, Data: data})
 	if err != nil {
 		return storage.Event{}, storage.StreamAppend{}, fmt.Errorf("mes: encode override exception: %w", err)
 	}
