@@ -20,10 +20,14 @@ var ErrBadSignature = errors.New("audit: checkpoint signature does not verify")
 // an ed25519 key that the database does not hold, it lets a verifier detect
 // a deleted stream, a truncated one, or one rewritten with recomputed hashes.
 type Checkpoint struct {
-	Position  int64     // every record at or below it is covered
-	Time      time.Time // when the checkpoint was made (system time, UTC)
-	Heads     []Head    // one per stream, sorted by stream, versions > 0
-	Signature []byte    // ed25519 over SignedBytes
+	Position int64     // every record at or below it is covered
+	Time     time.Time // when the checkpoint was made (system time, UTC)
+	Heads    []Head    // one per stream, sorted by stream, versions > 0
+	// KeyID names the key that signed it (see KeyID). It is a hint for
+	// choosing among trusted keys and is not itself signed: naming another
+	// key only makes verification fail.
+	KeyID     string
+	Signature []byte // ed25519 over SignedBytes
 }
 
 // checkpointDomain separates checkpoint signatures from any other use of the
@@ -79,7 +83,8 @@ func (c *Checkpoint) SignedBytes() ([]byte, error) {
 	return append(b, `"}`...), nil
 }
 
-// Sign signs the checkpoint with key, replacing any earlier signature.
+// Sign signs the checkpoint with key, replacing any earlier signature, and
+// sets KeyID to the id of key's public half.
 func (c *Checkpoint) Sign(key ed25519.PrivateKey) error {
 	if len(key) != ed25519.PrivateKeySize {
 		return fmt.Errorf("audit: signing key has %d bytes, want %d", len(key), ed25519.PrivateKeySize)
@@ -89,6 +94,7 @@ func (c *Checkpoint) Sign(key ed25519.PrivateKey) error {
 		return err
 	}
 	c.Signature = ed25519.Sign(key, msg)
+	c.KeyID = KeyID(key.Public().(ed25519.PublicKey))
 	return nil
 }
 

@@ -261,3 +261,105 @@ func TestVerifierMatchesReference(t *testing.T) {
 		}
 	})
 }
+
+// TestBackdated slips records in behind a checkpoint: at every position
+// at or below it, a record of a new stream, and one past a stream's head,
+// are named as back-dated; a record the checkpoint holds that moved above
+// its position is too.
+func TestBackdated(t *testing.T) {
+	t.Parallel()
+	base := buildChain(t, 12, "batch-1", "lot-7")
+	cp, _ := signedCheckpoint(t, base[:8])
+	for i := range 8 {
+		at := base[i].Position
+		// Positions are 1, 2, …; make room below base[i].
+		shift := func() []Record {
+			recs := slices.Clone(base)
+			for k := range recs {
+				recs[k].Position *= 10
+			}
+			return recs
+		}
+		t.Run(fmt.Sprintf("new-stream-before-%d", i), func(t *testing.T) {
+			recs := shift()
+			intruder := Record{Stream: "batch-9", Version: 1, Position: at*10 - 5, Type: "batch.released", Actor: "mallory",
+				Time: t0, Payload: json.RawMessage(`{}`), Evidence: json.RawMessage(`null`), PrevHash: Genesis("batch-9")}
+			var err error
+			if intruder.Hash, _, err = ComputeHash(nil, &intruder); err != nil {
+				t.Fatal(err)
+			}
+			recs = slices.Insert(recs, i, intruder)
+			c := *cp
+			c.Position *= 10
+			c.Heads = slices.Clone(cp.Heads)
+			if got, w := first(t, verifyAll(recs, &c)), (want{"batch-9", 1, BreakBackdated}); got != w {
+				t.Errorf("break = %+v, want %+v", got, w)
+			}
+		})
+	}
+	t.Run("past-head-below-position", func(t *testing.T) {
+		// The checkpoint claims fewer records of batch-1 than stand below
+		// its position: one was appended behind it.
+		c := *cp
+		c.Position = base[9].Position
+		if got := first(t, verifyAll(base, &c)); got.kind != BreakBackdated {
+			t.Errorf("break = %+v, want back-dated", got)
+		}
+	})
+	t.Run("moved-above", func(t *testing.T) {
+		c := *cp
+		c.Position = base[6].Position
+		got := first(t, verifyAll(base, &c))
+		if got.kind != BreakBackdated || got.version > 8 {
+			t.Errorf("break = %+v, want a back-dated record the checkpoint holds", got)
+		}
+	})
+}
+
+// TestExpectedHeads checks that a head the store reports but the records
+// never reach is named, with its stream and version, and one reached with
+// another hash too.
+func TestExpectedHeads(t *testing.T) {
+	t.Parallel()
+	base := buildChain(t, 6, "batch-1", "lot-7")
+	v := NewVerifier(nil)
+	heads := lastHeads(base)
+	unread := Head{Stream: "batch-1", Version: heads["batch-1"].Version + 1, Hash: Hash{1}}
+	rewritten := heads["lot-7"]
+	rewritten.Hash[0] ^= 1
+	v.Expect(unread)
+	v.Expect(rewritten)
+	v.Expect(Head{Stream: "eq-4", Version: 1, Hash: Hash{2}})
+	for i := range base {
+		if err := v.Add(&base[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []want
+	for _, b := range v.Finish() {
+		got = append(got, want{b.Stream, b.Version, b.Kind})
+	}
+	w := []want{{"batch-1", unread.Version, BreakUnread}, {"eq-4", 1, BreakUnread}, {"lot-7", rewritten.Version, BreakHashMismatch}}
+	if !slices.Equal(got, w) {
+		t.Errorf("Finish = %+v, want %+v", got, w)
+	}
+	// Heads that were read are not reported.
+	v = NewVerifier(nil)
+	for _, h := range heads {
+		v.Expect(h)
+	}
+	for i := range base {
+		v.Add(&base[i])
+	}
+	if b := v.Finish(); len(b) != 0 {
+		t.Errorf("Finish with every head read = %v", b)
+	}
+}
+
+func lastHeads(recs []Record) map[string]Head {
+	out := map[string]Head{}
+	for _, r := range recs {
+		out[r.Stream] = Head{Stream: r.Stream, Version: r.Version, Hash: r.Hash}
+	}
+	return out
+}

@@ -32,6 +32,19 @@ const (
 	BreakTruncated BreakKind = "truncated"
 	// BreakStreamDeleted: a stream a trusted checkpoint holds has no records.
 	BreakStreamDeleted BreakKind = "stream-deleted"
+	// BreakBackdated: a record sits at or below a trusted checkpoint's
+	// position but the checkpoint does not hold it (its stream is not in
+	// the checkpoint, or its version is past the checkpoint's head): it was
+	// slipped in behind the checkpoint. A record the checkpoint holds that
+	// now sits above its position was moved, and is reported so too.
+	BreakBackdated BreakKind = "back-dated"
+	// BreakUnread: the store reports a stream head that reading the records
+	// in global order never reached: a record planted outside the range the
+	// store's global read covers, which its stream reads (and so the
+	// engine) would use unverified. On Postgres a record held back by a
+	// transaction that stays open past the read's wait is reported so too;
+	// verifying again once it has ended tells the two apart.
+	BreakUnread BreakKind = "unread"
 )
 
 // BreakError is the evidence of a broken chain: which stream, which version,
@@ -62,17 +75,21 @@ type streamState struct {
 type Verifier struct {
 	streams    map[string]*streamState
 	checkpoint map[string]Head // heads of a trusted checkpoint, if any
+	cpPosition int64           // its position; -1 without one
 	position   int64
 	count      int64
 	buf        []byte
+	expected   map[string]Head // heads the store reported, checked by Finish
+	reached    map[string]Hash // the hash read at each expected head's version
 }
 
 // NewVerifier returns a verifier that starts from empty streams. When cp is
 // not nil, the records are also checked against its heads; cp's signature
 // must have been checked by the caller (Checkpoint.Verify).
 func NewVerifier(cp *Checkpoint) *Verifier {
-	v := &Verifier{streams: make(map[string]*streamState), buf: make([]byte, 0, 512)}
+	v := &Verifier{streams: make(map[string]*streamState), buf: make([]byte, 0, 512), cpPosition: -1}
 	if cp != nil {
+		v.cpPosition = cp.Position
 		v.checkpoint = make(map[string]Head, len(cp.Heads))
 		for _, h := range cp.Heads {
 			v.checkpoint[h.Stream] = h
@@ -97,6 +114,11 @@ func (v *Verifier) Add(r *Record) error {
 	}
 	if r.Version > st.version {
 		st.version, st.hash = r.Version, r.Hash
+	}
+	if v.expected != nil {
+		if h, ok := v.expected[r.Stream]; ok && h.Version == r.Version {
+			v.reached[r.Stream] = r.Hash
+		}
 	}
 	return err
 }
@@ -129,17 +151,61 @@ func (v *Verifier) check(st *streamState, r *Record) error {
 	if r.PrevHash != st.hash {
 		return brk(BreakHashMismatch, st.hash.String(), r.PrevHash.String())
 	}
-	if h, ok := v.checkpoint[r.Stream]; ok && h.Version == r.Version && h.Hash != r.Hash {
+	if v.checkpoint == nil {
+		return nil
+	}
+	h, held := v.checkpoint[r.Stream]
+	if held && h.Version == r.Version && h.Hash != r.Hash {
 		return brk(BreakHashMismatch, h.Hash.String(), r.Hash.String())
+	}
+	switch {
+	case r.Position <= v.cpPosition && !held:
+		return brk(BreakBackdated, fmt.Sprintf("no record of the stream at or below checkpoint position %d", v.cpPosition),
+			fmt.Sprintf("position %d", r.Position))
+	case r.Position <= v.cpPosition && r.Version > h.Version:
+		return brk(BreakBackdated, fmt.Sprintf("version <= %d at or below checkpoint position %d", h.Version, v.cpPosition),
+			fmt.Sprintf("version %d at position %d", r.Version, r.Position))
+	case r.Position > v.cpPosition && held && r.Version <= h.Version:
+		return brk(BreakBackdated, fmt.Sprintf("position <= %d, as the checkpoint holds version %d", v.cpPosition, h.Version),
+			fmt.Sprintf("position %d", r.Position))
 	}
 	return nil
 }
 
+// Expect checks at Finish that the records reached head: a stream head the
+// store reports. Every head the store gave before the records were read
+// must have been read; one that was not is reported as BreakUnread, and
+// one read with another hash as BreakHashMismatch.
+// Expect must be called before the records are added.
+func (v *Verifier) Expect(head Head) {
+	if v.expected == nil {
+		v.expected = make(map[string]Head)
+		v.reached = make(map[string]Hash)
+	}
+	v.expected[head.Stream] = head
+}
+
 // Finish reports what only the end of the records shows: streams of the
-// trusted checkpoint that are missing or shorter than it holds. It returns
-// every such break, sorted by stream.
+// trusted checkpoint that are missing or shorter than it holds, and heads
+// given to Expect that the records never reached. It returns every such
+// break, sorted by stream.
 func (v *Verifier) Finish() []*BreakError {
 	var out []*BreakError
+	for _, h := range v.expected {
+		got, ok := v.reached[h.Stream]
+		switch {
+		case !ok:
+			read := "no records"
+			if st := v.streams[h.Stream]; st != nil {
+				read = fmt.Sprintf("version %d", st.version)
+			}
+			out = append(out, &BreakError{Stream: h.Stream, Version: h.Version, Kind: BreakUnread,
+				Want: fmt.Sprintf("version %d, the store's head", h.Version), Got: read})
+		case got != h.Hash:
+			out = append(out, &BreakError{Stream: h.Stream, Version: h.Version, Kind: BreakHashMismatch,
+				Want: h.Hash.String(), Got: got.String()})
+		}
+	}
 	for _, h := range v.checkpoint {
 		st := v.streams[h.Stream]
 		switch {

@@ -3,6 +3,7 @@ package storage
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/interlock-mes/interlock"
 )
@@ -24,7 +25,29 @@ var (
 	// idempotency key (for the engine, the same command id): an append that
 	// landed is replayed, one that did not is written, once.
 	ErrOutcomeUnknown = errors.New("storage: outcome unknown; retry with the same idempotency key")
+	// ErrClockBehind means the store's clock read earlier than the time of
+	// the head of a stream the append writes: time never runs backwards
+	// within a stream, so the append is refused and nothing is written. It
+	// shows a clock that was set back, or writers whose clocks disagree;
+	// retrying once the clock has passed the head's time succeeds.
+	ErrClockBehind = errors.New("storage: clock reads earlier than the stream's head")
 )
+
+// ClockError tells which stream's head is later than the clock. It matches
+// ErrClockBehind.
+type ClockError struct {
+	Stream string
+	Head   time.Time // the time of the stream's last record
+	Clock  time.Time // what the store's clock read for the append
+}
+
+func (e *ClockError) Error() string {
+	return fmt.Sprintf("storage: stream %q: clock reads %s, earlier than its head's %s",
+		e.Stream, e.Clock.UTC().Format(time.RFC3339Nano), e.Head.UTC().Format(time.RFC3339Nano))
+}
+
+// Unwrap makes errors.Is(err, ErrClockBehind) true.
+func (e *ClockError) Unwrap() error { return ErrClockBehind }
 
 // ConflictError tells which stream was not at the version the writer
 // expected. It matches ErrConflict.

@@ -31,9 +31,13 @@ type Reader interface {
 	// Traverse walks the link index from req.From, see TraverseRequest.
 	Traverse(ctx context.Context, req TraverseRequest) ([]Edge, error)
 
-	// LatestCheckpoint returns the checkpoint with the highest position, or
-	// an error matching ErrNotFound when none is stored.
-	LatestCheckpoint(ctx context.Context) (*audit.Checkpoint, error)
+	// LatestCheckpoint returns the checkpoint with the highest position
+	// among those signed by a key of keys (see audit.Keys.Verify), or an
+	// error matching ErrNotFound when none is stored. Checkpoints not
+	// signed by a trusted key are passed over: anyone who can write the
+	// checkpoints table can store one. A nil keys is an error matching
+	// ErrInvalid.
+	LatestCheckpoint(ctx context.Context, keys *audit.Keys) (*audit.Checkpoint, error)
 }
 
 // Store keeps the record: a Reader that also appends and saves
@@ -50,7 +54,10 @@ type Store interface {
 	// It returns an error for which errors.Is(err, ErrConflict) is true when
 	// an expected or read version is stale (errors.As gives *ConflictError),
 	// and errors.Is(err, ErrInvalid) for bad input (*ValidationError); in both
-	// cases nothing is written. An error matching ErrOutcomeUnknown means
+	// cases nothing is written. Time never runs backwards within a stream:
+	// when the store's clock reads earlier than the time of a written
+	// stream's head, nothing is written and the error matches
+	// ErrClockBehind (*ClockError). An error matching ErrOutcomeUnknown means
 	// the append may have been written (the request reached the store and
 	// the context ended or the connection broke before its answer): retry
 	// with the same IdempotencyKey. An append that reuses an IdempotencyKey

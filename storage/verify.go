@@ -27,20 +27,38 @@ type Report struct {
 }
 
 // Verify reads every record of s in global order and checks every stream's
-// chain, and, when cp is not nil, checks the records against it: cp must be
-// signed by pub, and every stream head it holds must still be there.
+// chain. It first asks s for its stream heads (Heads) and checks that the
+// records reach each of them, so that a record the store would give a
+// stream read (and so the engine) but not the global read is reported
+// (audit.BreakUnread) rather than trusted unseen.
+//
+// When cp is not nil, the records are also checked against it: cp must be
+// signed by one of keys, every stream head it holds must still be there,
+// and no record at or below its position may be one it does not hold
+// (audit.BreakBackdated). Take cp from where the database's writers cannot
+// change it (a Witness), not from the store alone: whoever can rewrite the
+// records can also store a checkpoint of the rewrite, though not one signed
+// by a trusted key, and can delete the newest checkpoint.
 //
 // It returns the report and, if anything is broken, an error: the first
 // break (errors.As with *audit.BreakError, errors.Is with audit.ErrBroken),
-// or an error matching audit.ErrBadSignature when cp is not signed by pub. A
-// failure to read the store is returned as it is, with a nil report.
-func Verify(ctx context.Context, s Reader, cp *audit.Checkpoint, pub ed25519.PublicKey) (*Report, error) {
+// or an error matching audit.ErrBadSignature when cp is not signed by a key
+// of keys. A failure to read the store is returned as it is, with a nil
+// report.
+func Verify(ctx context.Context, s Reader, cp *audit.Checkpoint, keys *audit.Keys) (*Report, error) {
 	if cp != nil {
-		if err := cp.Verify(pub); err != nil {
+		if err := keys.Verify(cp); err != nil {
 			return nil, err
 		}
 	}
+	heads, err := s.Heads(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
 	v := audit.NewVerifier(cp)
+	for _, h := range heads {
+		v.Expect(h)
+	}
 	rep := &Report{}
 	note := func(err error) {
 		if err == nil {
@@ -74,9 +92,12 @@ func Verify(ctx context.Context, s Reader, cp *audit.Checkpoint, pub ed25519.Pub
 }
 
 // Checkpoint verifies every stream of s, then makes a checkpoint of their
-// heads at the highest position read, signs it with key, saves it in s and
-// returns it. A broken chain is never signed: the break is returned instead.
-func Checkpoint(ctx context.Context, s Store, key ed25519.PrivateKey, now time.Time) (*audit.Checkpoint, error) {
+// heads at the highest position read, signs it with key, saves it in s,
+// hands it to every witness in turn and returns it. A broken chain is never
+// signed: the break is returned instead. When a witness fails, the
+// checkpoint is saved in s but the error is returned: the checkpoint is
+// only as good as its copy outside the database.
+func Checkpoint(ctx context.Context, s Store, key ed25519.PrivateKey, now time.Time, witnesses ...Witness) (*audit.Checkpoint, error) {
 	rep, err := Verify(ctx, s, nil, nil)
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint: %w", err)
@@ -91,7 +112,27 @@ func Checkpoint(ctx context.Context, s Store, key ed25519.PrivateKey, now time.T
 	if err := s.SaveCheckpoint(ctx, cp); err != nil {
 		return nil, fmt.Errorf("checkpoint: %w", err)
 	}
+	for i, w := range witnesses {
+		if err := w.Witness(ctx, cp); err != nil {
+			return cp, fmt.Errorf("checkpoint at %d saved, but witness %d failed: %w", cp.Position, i, err)
+		}
+	}
 	return cp, nil
+}
+
+// A Witness keeps signed checkpoints where the writers of the database
+// cannot change them: a file on another machine, a write-once bucket, a
+// transparency log, a second organisation. The newest checkpoint must live
+// outside the database, because anyone who can rewrite the records can
+// also delete the checkpoints stored beside them and so make a rewrite of
+// everything since an older checkpoint look untouched (a signature proves
+// who made a checkpoint, not that it is the newest). Verify against the
+// witness's newest checkpoint.
+type Witness interface {
+	// Witness records cp, which is signed. It returns once cp is kept
+	// durably; a witness that has a checkpoint at a higher position must
+	// refuse cp.
+	Witness(ctx context.Context, cp *audit.Checkpoint) error
 }
 
 // scanPages visits every record of s through ReadAll, a page at a time.

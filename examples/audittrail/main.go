@@ -64,7 +64,13 @@ func run(ctx context.Context, w io.Writer, s storage.Store) error {
 	if err != nil {
 		return err
 	}
-	rep, err := storage.Verify(ctx, s, cp, pub)
+	// Verifiers trust a set of keys: the old and the new one while a key
+	// rotates.
+	trusted, err := audit.NewKeys(pub)
+	if err != nil {
+		return err
+	}
+	rep, err := storage.Verify(ctx, s, cp, trusted)
 	if err != nil {
 		return err
 	}

@@ -31,6 +31,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/interlock-mes/interlock/audit"
 	"github.com/interlock-mes/interlock/mes/lifecycle"
 
 	"github.com/shopspring/decimal"
@@ -431,7 +432,11 @@ func (p *plant) verify(ctx context.Context, clock storage.Clock) error {
 	if err != nil {
 		return err
 	}
-	rep, err := storage.Verify(ctx, p.store, cp, key.Public().(ed25519.PublicKey))
+	trusted, err := audit.NewKeys(key.Public().(ed25519.PublicKey))
+	if err != nil {
+		return err
+	}
+	rep, err := storage.Verify(ctx, p.store, cp, trusted)
 	if err != nil {
 		return err
 	}

@@ -155,9 +155,21 @@ func (s *Store) Append(ctx context.Context, req storage.AppendRequest) (storage.
 		return storage.AppendResult{}, fmt.Errorf("append: %d records and %d links: %w", p.Events, nlinks, ErrFull)
 	}
 
+	// Time never runs backwards within a stream.
+	now := s.clock().UTC().Truncate(audit.TimePrecision)
+	for i, ps := range p.Streams {
+		if ids[i] == noStream {
+			continue
+		}
+		st := &s.streams[ids[i]]
+		head := s.entries.at(int(st.entries[len(st.entries)-1]))
+		if ht := time.Unix(head.sec, int64(head.nsec)).UTC(); ht.After(now) {
+			return storage.AppendResult{}, &storage.ClockError{Stream: ps.Stream, Head: ht, Clock: now}
+		}
+	}
 	// The records' payload, evidence and links are Prepare's copies, made
 	// for this request alone, so the caller may have them.
-	recs := p.Records(s.clock())
+	recs := p.Records(now)
 	// Hash everything before changing anything, so that a failure leaves the
 	// store as it was.
 	base := int64(s.entries.len())
@@ -500,16 +512,21 @@ func (s *Store) SaveCheckpoint(ctx context.Context, cp *audit.Checkpoint) error 
 }
 
 // LatestCheckpoint implements storage.Store.
-func (s *Store) LatestCheckpoint(ctx context.Context) (*audit.Checkpoint, error) {
+func (s *Store) LatestCheckpoint(ctx context.Context, keys *audit.Keys) (*audit.Checkpoint, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if keys == nil {
+		return nil, &storage.ValidationError{Field: "keys", Reason: "nil: no key is trusted"}
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if len(s.checkpoints) == 0 {
-		return nil, fmt.Errorf("latest checkpoint: %w", storage.ErrNotFound)
+	for i := len(s.checkpoints) - 1; i >= 0; i-- {
+		if keys.Verify(s.checkpoints[i]) == nil {
+			return cloneCheckpoint(s.checkpoints[i]), nil
+		}
 	}
-	return cloneCheckpoint(s.checkpoints[len(s.checkpoints)-1]), nil
+	return nil, fmt.Errorf("latest checkpoint: %w", storage.ErrNotFound)
 }
 
 func cloneCheckpoint(cp *audit.Checkpoint) *audit.Checkpoint {

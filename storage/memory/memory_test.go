@@ -15,6 +15,13 @@ func TestConformance(t *testing.T) {
 	storagetest.Run(t, newStore)
 }
 
+func TestClock(t *testing.T) {
+	t.Parallel()
+	storagetest.RunClock(t, func(_ testing.TB, clock storage.Clock) storage.Store {
+		return memory.New(&memory.Config{Clock: clock})
+	})
+}
+
 func BenchmarkStore(b *testing.B) {
 	storagetest.Bench(b, newStore)
 }

@@ -3,12 +3,9 @@ package postgres
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/interlock-mes/interlock/storage/backend"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/interlock-mes/interlock/audit"
 	"github.com/interlock-mes/interlock/storage"
@@ -33,34 +30,49 @@ func (s *Store) SaveCheckpoint(ctx context.Context, cp *audit.Checkpoint) error 
 	if err != nil {
 		return fmt.Errorf("save checkpoint at %d: %w", cp.Position, err)
 	}
-	tag, err := s.pool.Exec(ctx, s.q.saveCheckpoint, cp.Position, cp.Time.Truncate(audit.TimePrecision), string(heads), cp.Signature)
+	var saved bool
+	err = s.pool.QueryRow(ctx, s.q.saveCheckpoint, cp.Position, cp.Time.Truncate(audit.TimePrecision), string(heads), cp.KeyID, cp.Signature).Scan(&saved)
 	if err != nil {
 		return interpretError(ctx, fmt.Sprintf("save checkpoint at %d", cp.Position), err, nil)
 	}
-	if tag.RowsAffected() == 0 {
+	if !saved {
 		return fmt.Errorf("save checkpoint at %d: %w", cp.Position, storage.ErrConflict)
 	}
 	return nil
 }
 
-// LatestCheckpoint implements storage.Store. It returns an error matching
-// storage.ErrNotFound when no checkpoint is stored.
-func (s *Store) LatestCheckpoint(ctx context.Context) (*audit.Checkpoint, error) {
+// LatestCheckpoint implements storage.Store: it reads checkpoints from the
+// newest down and returns the first one a key of keys signed. It returns an
+// error matching storage.ErrNotFound when there is none.
+func (s *Store) LatestCheckpoint(ctx context.Context, keys *audit.Keys) (*audit.Checkpoint, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	var cp audit.Checkpoint
-	var heads []byte
-	err := s.pool.QueryRow(ctx, s.q.latestCheckpoint).Scan(&cp.Position, &cp.Time, &heads, &cp.Signature)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("latest checkpoint: %w", storage.ErrNotFound)
+	if keys == nil {
+		return nil, &storage.ValidationError{Field: "keys", Reason: "nil: no key is trusted"}
 	}
+	rows, err := s.pool.Query(ctx, s.q.latestCheckpoint)
 	if err != nil {
 		return nil, interpretError(ctx, "latest checkpoint", err, nil)
 	}
-	if err := json.Unmarshal(heads, &cp.Heads); err != nil {
-		return nil, fmt.Errorf("latest checkpoint at %d: heads: %w", cp.Position, err)
+	defer rows.Close()
+	for rows.Next() {
+		var cp audit.Checkpoint
+		var heads []byte
+		if err := rows.Scan(&cp.Position, &cp.Time, &heads, &cp.KeyID, &cp.Signature); err != nil {
+			return nil, interpretError(ctx, "latest checkpoint", err, nil)
+		}
+		// Heads that do not decode cannot be what a trusted key signed.
+		if json.Unmarshal(heads, &cp.Heads) != nil {
+			continue
+		}
+		cp.Time = cp.Time.UTC()
+		if keys.Verify(&cp) == nil {
+			return &cp, nil
+		}
 	}
-	cp.Time = cp.Time.UTC()
-	return &cp, nil
+	if err := rows.Err(); err != nil {
+		return nil, interpretError(ctx, "latest checkpoint", err, nil)
+	}
+	return nil, fmt.Errorf("latest checkpoint: %w", storage.ErrNotFound)
 }

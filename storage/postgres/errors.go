@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -15,6 +16,10 @@ var (
 	// ErrNotMigrated means the schema lacks the tables or functions this
 	// version of the package needs: call Migrate.
 	ErrNotMigrated = errors.New("postgres: schema not migrated; call Migrate")
+	// ErrPermissionDenied means the role the pool connects as may not do
+	// what was asked: an application role (see GrantApp) that tried to
+	// write a table, or one that was never granted the store's functions.
+	ErrPermissionDenied = errors.New("postgres: permission denied")
 	// ErrHashDrift means the hash Postgres computed for an appended record
 	// differs from the one audit.ComputeHash gives for it: the SQL and Go
 	// encodings disagree. The append was written; Verify will report it.
@@ -43,6 +48,7 @@ const (
 	codeKeyReused    = "IL002"
 	codeAppendOnly   = "IL003"
 	codeOneAppendPer = "IL004"
+	codeClockBehind  = "IL007"
 )
 
 // interpretError is the one place where driver errors become this package's
@@ -95,6 +101,18 @@ func interpretWrite(ctx context.Context, op string, err error, conflict *storage
 		return &storage.ConflictError{Stream: d.Stream, Expected: d.Expected, Actual: d.Actual}
 	case codeKeyReused:
 		return fmt.Errorf("%s: key %q: %w", op, pgErr.Detail, storage.ErrIdempotencyKeyReused)
+	case codeClockBehind:
+		var d struct {
+			Stream string    `json:"stream"`
+			Head   time.Time `json:"head"`
+			Clock  time.Time `json:"clock"`
+		}
+		if jerr := json.Unmarshal([]byte(pgErr.Detail), &d); jerr != nil {
+			return &Error{Op: op, Code: pgErr.Code, Message: fmt.Sprintf("%s: unreadable detail %q", pgErr.Message, pgErr.Detail)}
+		}
+		return &storage.ClockError{Stream: d.Stream, Head: d.Head.UTC(), Clock: d.Clock.UTC()}
+	case "42501": // insufficient privilege
+		return fmt.Errorf("%s: %s: %w", op, pgErr.Message, ErrPermissionDenied)
 	case "40001", "40P01", "23505": // serialization failure, deadlock, unique violation
 		if conflict != nil {
 			c := *conflict

@@ -82,8 +82,17 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, schema string) error {
 		}
 		// Both statements are safe only under the lock: two concurrent
 		// IF NOT EXISTS can still collide on the catalog's unique index.
-		if _, err := tx.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS `+quoted); err != nil {
+		// A schema made beforehand for a least-privilege owner (CREATE
+		// SCHEMA … AUTHORIZATION) is used as it is: creating it needs
+		// CREATE on the database, which such an owner does not hold.
+		var exists bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_namespace WHERE nspname = $1)`, schema).Scan(&exists); err != nil {
 			return err
+		}
+		if !exists {
+			if _, err := tx.Exec(ctx, `CREATE SCHEMA `+quoted); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+quoted+`.schema_migrations (
 			version integer PRIMARY KEY,

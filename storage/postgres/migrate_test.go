@@ -50,7 +50,7 @@ func TestMigrateConcurrently(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]applied{{1, "initial"}, {2, "no_heads"}, {3, "append_keyed"}, {4, "genealogy"}}, got); diff != "" {
+	if diff := cmp.Diff([]applied{{1, "initial"}, {2, "no_heads"}, {3, "append_keyed"}, {4, "genealogy"}, {5, "least_privilege"}}, got); diff != "" {
 		t.Errorf("schema_migrations (-want +got):\n%s", diff)
 	}
 

@@ -83,8 +83,8 @@ func TestTimesAndPayloadsRoundTrip(t *testing.T) {
 	t.Parallel()
 	pool, schema := pgtest.Pool(t)
 	at := []time.Time{
-		time.Date(2026, 11, 25, 3, 4, 5, 123456789, time.FixedZone("CET", 3600)),
 		time.Date(1999, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Date(2026, 11, 25, 3, 4, 5, 123456789, time.FixedZone("CET", 3600)),
 	}
 	var i int
 	s, err := postgres.New(pool, &postgres.Config{Schema: schema, Clock: func() time.Time { i++; return at[(i-1)%len(at)] }})

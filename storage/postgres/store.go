@@ -168,8 +168,8 @@ func newQueries(schema string) queries {
 		linksFromKinds:   linkColumns + ` WHERE l.from_id = ANY($1) AND l.kind = ANY($2)`,
 		linksTo:          linkColumns + ` WHERE l.to_id = ANY($1)`,
 		linksToKinds:     linkColumns + ` WHERE l.to_id = ANY($1) AND l.kind = ANY($2)`,
-		saveCheckpoint:   `INSERT INTO {schema}.checkpoints (position, time, heads, signature) VALUES ($1, $2, $3, $4) ON CONFLICT (position) DO NOTHING`,
-		latestCheckpoint: `SELECT position, time, heads, signature FROM {schema}.checkpoints ORDER BY position DESC LIMIT 1`,
+		saveCheckpoint:   `SELECT {schema}.save_checkpoint($1, $2, $3, $4, $5)`,
+		latestCheckpoint: `SELECT position, time, heads, key_id, signature FROM {schema}.checkpoints ORDER BY position DESC`,
 	}
 	quoted := quoteSchema(schema)
 	for _, s := range []*string{&q.append, &q.appendOne, &q.appendKeyed, &q.loadRange, &q.load, &q.readAll, &q.heads, &q.maxPosition, &q.readBound, &q.scan, &q.scanState,

@@ -31,6 +31,33 @@ func TestConformance(t *testing.T) {
 	storagetest.Run(t, newStore)
 }
 
+func TestClock(t *testing.T) {
+	t.Parallel()
+	storagetest.RunClock(t, func(tb testing.TB, clock storage.Clock) storage.Store {
+		pool, schema := pgtest.Pool(tb)
+		s, err := postgres.New(pool, &postgres.Config{Schema: schema, Clock: clock, ReadAllWait: testReadAllWait})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return s
+	})
+}
+
+// TestConformanceAsApp runs the conformance suite on a pool that connects
+// as an application role granted only what GrantApp grants, on a schema
+// another role owns and migrated.
+func TestConformanceAsApp(t *testing.T) {
+	t.Parallel()
+	storagetest.Run(t, func(tb testing.TB) storage.Store {
+		l := pgtest.Roles(tb)
+		s, err := postgres.New(l.App, &postgres.Config{Schema: l.Schema, ReadAllWait: testReadAllWait})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return s
+	})
+}
+
 func BenchmarkStore(b *testing.B) {
 	storagetest.Bench(b, func(tb testing.TB) storage.Store {
 		pool, schema := pgtest.DurablePool(tb)

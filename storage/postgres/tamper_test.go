@@ -32,6 +32,10 @@ func TestTamper(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	trusted, err := audit.NewKeys(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name       string
 		checkpoint bool // verify against a checkpoint made before the edit
@@ -100,7 +104,7 @@ func TestTamper(t *testing.T) {
 				}
 			}
 			tt.edit(t, pool, schema, s)
-			rep, err := storage.Verify(t.Context(), s, cp, pub)
+			rep, err := storage.Verify(t.Context(), s, cp, trusted)
 			var be *audit.BreakError
 			if !errors.As(err, &be) {
 				t.Fatalf("Verify error = %v, want a *audit.BreakError", err)

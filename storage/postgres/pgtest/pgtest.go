@@ -10,6 +10,13 @@
 //
 // Pool gives each test a schema of its own, migrated, and drops it when the
 // test ends, so tests run in parallel and leave nothing behind.
+//
+// # Roles
+//
+// Roles gives a test the two roles of a least-privilege deployment: an
+// owner that ran the migrations, and an application role that was granted
+// only what postgres.GrantApp grants. Both are made for the test and
+// dropped when it ends.
 package pgtest
 
 import (
@@ -119,6 +126,85 @@ func Schema(tb testing.TB, pool *pgxpool.Pool) string {
 		}
 	})
 	return schema
+}
+
+// Least is what Roles returns: pools that connect as a schema's owner and
+// as an application role with least privilege, and the names.
+type Least struct {
+	Owner, App         *pgxpool.Pool
+	Schema             string
+	OwnerRole, AppRole string
+}
+
+// Roles makes two login roles for tb alone, a schema owned by the first
+// and migrated by it, grants the second what postgres.GrantApp grants, and
+// returns pools that connect as each. The pools are closed and the schema
+// and roles dropped when tb ends. The test database's URL must name a role
+// that may create roles (a superuser, as in CI). It skips tb, or fails it
+// under CI=true, when the database is not configured or not reachable.
+func Roles(tb testing.TB) Least {
+	tb.Helper()
+	admin := Connect(tb)
+	var b [6]byte
+	rand.Read(b[:])
+	suffix := hex.EncodeToString(b[:])
+	l := Least{Schema: "interlock_test_" + suffix, OwnerRole: "interlock_owner_" + suffix, AppRole: "interlock_app_" + suffix}
+	ctx := tb.Context()
+	for _, stmt := range []string{
+		"CREATE ROLE " + l.OwnerRole + " LOGIN",
+		"CREATE ROLE " + l.AppRole + " LOGIN",
+		"CREATE SCHEMA " + l.Schema + " AUTHORIZATION " + l.OwnerRole,
+	} {
+		if _, err := admin.Exec(ctx, stmt); err != nil {
+			tb.Fatalf("pgtest: %s: %v", stmt, err)
+		}
+	}
+	l.Owner = connectAs(tb, l.OwnerRole)
+	l.App = connectAs(tb, l.AppRole)
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(tb.Context()), cleanupTimeout)
+		defer cancel()
+		l.Owner.Close()
+		l.App.Close()
+		for _, stmt := range []string{
+			"DROP SCHEMA " + l.Schema + " CASCADE",
+			"DROP OWNED BY " + l.OwnerRole + ", " + l.AppRole,
+			"DROP ROLE " + l.AppRole,
+			"DROP ROLE " + l.OwnerRole,
+		} {
+			if _, err := admin.Exec(ctx, stmt); err != nil {
+				tb.Errorf("pgtest: %s: %v", stmt, err)
+			}
+		}
+	})
+	if err := postgres.Migrate(ctx, l.Owner, l.Schema); err != nil {
+		tb.Fatalf("pgtest: migrate %s as %s: %v", l.Schema, l.OwnerRole, err)
+	}
+	if err := postgres.GrantApp(ctx, l.Owner, l.Schema, l.AppRole); err != nil {
+		tb.Fatalf("pgtest: grant %s: %v", l.AppRole, err)
+	}
+	return l
+}
+
+// connectAs is Connect as another role of the test database's server.
+func connectAs(tb testing.TB, role string) *pgxpool.Pool {
+	tb.Helper()
+	cfg, err := pgxpool.ParseConfig(os.Getenv(EnvURL))
+	if err != nil {
+		tb.Fatalf("pgtest: %s: %v", EnvURL, err)
+	}
+	cfg.MaxConns = MaxConns
+	cfg.ConnConfig.User = role
+	cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
+	pool, err := pgxpool.NewWithConfig(tb.Context(), cfg)
+	if err != nil {
+		tb.Fatalf("pgtest: connect as %s: %v", role, err)
+	}
+	tb.Cleanup(pool.Close)
+	if err := pool.Ping(tb.Context()); err != nil {
+		tb.Fatalf("pgtest: connect as %s: %v", role, err)
+	}
+	return pool
 }
 
 func unavailable(tb testing.TB, msg string) {

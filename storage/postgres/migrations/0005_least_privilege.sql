@@ -1,0 +1,416 @@
+-- Least privilege, monotonic time, and checkpoints that name their key.
+--
+-- Least privilege: the append functions and save_checkpoint run with their
+-- owner's rights (SECURITY DEFINER, with a fixed search_path so that a
+-- caller cannot slip its own operators or tables in), so the role an
+-- application connects as needs only SELECT on the tables and EXECUTE on
+-- those functions, and no INSERT, UPDATE, DELETE or TRUNCATE anywhere (see
+-- postgres.GrantApp). Nobody but the owner may run a function of the
+-- schema until it is granted.
+--
+-- Monotonic time: an append whose time (from the writer's clock) is
+-- earlier than the time of a written stream's head is refused with IL007
+-- and a JSON detail {"stream","head","clock"}, so that a stream's times
+-- never run backwards.
+--
+-- Positions: no event may sit at a position below 1, which no read covers.
+-- Only the append functions write events, and they assign positions from
+-- the transaction id; a row planted at another position by the owner is
+-- found by storage.Verify, which reconciles what it read with Heads.
+--
+-- Genealogy's derived tables become append-only like the events.
+
+ALTER TABLE {schema}.events ADD CONSTRAINT events_position_positive CHECK (position > 0);
+
+ALTER TABLE {schema}.checkpoints ADD COLUMN key_id text NOT NULL DEFAULT '';
+
+-- refuse_append raises the error of a single-stream append whose insert
+-- found the stream not at p_expected (IL001) or with a head later than
+-- p_time (IL007).
+CREATE FUNCTION {schema}.refuse_append(p_stream text, p_expected bigint, p_time timestamptz) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    v_version bigint;
+    v_time    timestamptz;
+BEGIN
+    SELECT e.version, e.time INTO v_version, v_time FROM {schema}.events e WHERE e.stream = p_stream
+    ORDER BY e.version DESC LIMIT 1;
+    v_version := coalesce(v_version, 0);
+    IF v_version = p_expected AND v_time > p_time THEN
+        RAISE EXCEPTION USING ERRCODE = 'IL007',
+            MESSAGE = 'interlock: the clock reads earlier than the stream''s head',
+            DETAIL = json_build_object('stream', p_stream, 'head', v_time, 'clock', p_time)::text;
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = 'IL001',
+        MESSAGE = 'interlock: version conflict',
+        DETAIL = json_build_object('stream', p_stream, 'expected', p_expected, 'actual', v_version)::text;
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION {schema}.append(
+    p_key             text,
+    p_digest          bytea,
+    p_streams         text[],
+    p_expected        bigint[],
+    p_genesis         bytea[],
+    p_reads           text[],
+    p_read_versions   bigint[],
+    p_time            timestamptz,
+    p_ev_stream       integer[],
+    p_ev_version      bigint[],
+    p_types           text[],
+    p_actors          text[],
+    p_payloads        text[],
+    p_evidence        text[],
+    p_canonical       bytea[],
+    p_link_event      integer[],
+    p_link_ord        integer[],
+    p_link_from       text[],
+    p_link_to         text[],
+    p_link_kind       text[]
+) RETURNS TABLE (out_position bigint, out_prev_hash bytea, out_hash bytea, out_replayed boolean)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    -- Lock keys hash the stream with a seed of this schema (the oid of the
+    -- events row type), so that streams of the same name in two schemas do
+    -- not wait for each other. Two streams whose keys collide only wait for
+    -- each other; no check depends on keys being distinct.
+    v_seed      bigint;
+    v_n         integer;
+    v_base      bigint;
+    v_key       {schema}.idempotency_keys%ROWTYPE;
+    v_versions  bigint[];
+    v_heads     bytea[];
+    v_times     timestamptz[];
+    v_prevs     bytea[];
+    v_hashes    bytea[];
+    v_lock      bigint;
+    v_exclusive boolean;
+    v_stream    text;
+    v_expected  bigint;
+    v_version   bigint;
+    k           integer;
+BEGIN
+    -- Positions come from the transaction id, so two appends in one
+    -- transaction would collide.
+    IF pg_current_xact_id_if_assigned() IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'IL004',
+            MESSAGE = 'interlock: append must be the first write of its transaction';
+    END IF;
+    -- The checks read heads with a snapshot taken after the locks; a
+    -- transaction-wide snapshot could predate an append that held them.
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION USING ERRCODE = 'IL006',
+            MESSAGE = format('interlock: append needs READ COMMITTED isolation, not %s', upper(current_setting('transaction_isolation')));
+    END IF;
+    v_n := cardinality(p_types);
+    IF v_n < 1 OR v_n >= 16384 OR cardinality(p_streams) < 1 THEN
+        RAISE EXCEPTION USING ERRCODE = 'IL005',
+            MESSAGE = format('interlock: %s events on %s streams in one append, want 1..16383 on at least one', v_n, cardinality(p_streams));
+    END IF;
+
+    -- The store's lock first, then the streams' in the order of their
+    -- keys, so that appends never deadlock each other; a key both written
+    -- and read (a collision) is locked exclusively. Streams and reads hold
+    -- no duplicates (storage.Prepare refuses them), so their count is the
+    -- number of locks.
+    v_seed := pg_typeof(NULL::{schema}.events)::oid::bigint;
+    IF cardinality(p_streams) + cardinality(p_reads) > 64 THEN
+        PERFORM pg_advisory_xact_lock(hashtextextended('', v_seed));
+    ELSE
+        PERFORM pg_advisory_xact_lock_shared(hashtextextended('', v_seed));
+        FOR v_lock, v_exclusive IN
+            SELECT u.k, bool_or(u.w) FROM (
+                SELECT hashtextextended(s, v_seed), true FROM unnest(p_streams) AS s
+                UNION ALL
+                SELECT hashtextextended(s, v_seed), false FROM unnest(p_reads) AS s
+            ) AS u(k, w)
+            GROUP BY u.k ORDER BY u.k
+        LOOP
+            IF v_exclusive THEN
+                PERFORM pg_advisory_xact_lock(v_lock);
+            ELSE
+                PERFORM pg_advisory_xact_lock_shared(v_lock);
+            END IF;
+        END LOOP;
+    END IF;
+
+    -- The transaction id, and so the positions, only now.
+    v_base := (pg_current_xact_id()::text)::bigint * 16384;
+
+    IF p_key IS NOT NULL THEN
+        INSERT INTO {schema}.idempotency_keys (key, digest, first_position, count)
+        VALUES (p_key, p_digest, v_base, v_n)
+        ON CONFLICT (key) DO NOTHING;
+        IF NOT FOUND THEN
+            -- The conflicting insert has committed (ON CONFLICT waited for
+            -- it), so this statement's snapshot sees it. A key holder
+            -- already holds all its locks, so this wait cannot deadlock.
+            SELECT * INTO STRICT v_key FROM {schema}.idempotency_keys WHERE key = p_key;
+            IF v_key.digest <> p_digest THEN
+                RAISE EXCEPTION USING ERRCODE = 'IL002',
+                    MESSAGE = 'interlock: idempotency key reused with different content',
+                    DETAIL = p_key;
+            END IF;
+            RETURN QUERY
+                SELECT e.position, e.prev_hash, e.hash, true
+                FROM {schema}.events e
+                WHERE e.position >= v_key.first_position AND e.position < v_key.first_position + v_key.count
+                ORDER BY e.position;
+            RETURN;
+        END IF;
+    END IF;
+
+    -- A stream's head is its last event. Streams are checked in request
+    -- order, as the memory store does, so both name the same stream when
+    -- several are stale.
+    SELECT array_agg(coalesce(h.version, 0) ORDER BY u.i), array_agg(coalesce(h.hash, p_genesis[u.i]) ORDER BY u.i),
+        array_agg(h.time ORDER BY u.i)
+    INTO v_versions, v_heads, v_times
+    FROM unnest(p_streams) WITH ORDINALITY AS u(s, i)
+    LEFT JOIN LATERAL (
+        SELECT e.version, e.hash, e.time FROM {schema}.events e WHERE e.stream = u.s
+        ORDER BY e.version DESC LIMIT 1
+    ) h ON true;
+    FOR k IN 1..cardinality(p_streams) LOOP
+        IF v_versions[k] <> p_expected[k] THEN
+            RAISE EXCEPTION USING ERRCODE = 'IL001',
+                MESSAGE = 'interlock: version conflict',
+                DETAIL = json_build_object('stream', p_streams[k], 'expected', p_expected[k], 'actual', v_versions[k])::text;
+        END IF;
+    END LOOP;
+    -- Time never runs backwards within a stream.
+    FOR k IN 1..cardinality(p_streams) LOOP
+        IF v_times[k] > p_time THEN
+            RAISE EXCEPTION USING ERRCODE = 'IL007',
+                MESSAGE = 'interlock: the clock reads earlier than the stream''s head',
+                DETAIL = json_build_object('stream', p_streams[k], 'head', v_times[k], 'clock', p_time)::text;
+        END IF;
+    END LOOP;
+    IF cardinality(p_reads) > 0 THEN
+        SELECT u.s, u.v, coalesce(h.version, 0) INTO v_stream, v_expected, v_version
+        FROM unnest(p_reads, p_read_versions) WITH ORDINALITY AS u(s, v, i)
+        LEFT JOIN LATERAL (
+            SELECT e.version FROM {schema}.events e WHERE e.stream = u.s
+            ORDER BY e.version DESC LIMIT 1
+        ) h ON true
+        WHERE coalesce(h.version, 0) <> u.v
+        ORDER BY u.i LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = 'IL001',
+                MESSAGE = 'interlock: version conflict',
+                DETAIL = json_build_object('stream', v_stream, 'expected', v_expected, 'actual', v_version)::text;
+        END IF;
+    END IF;
+
+    v_prevs := '{}';
+    v_hashes := '{}';
+    FOR i IN 1..v_n LOOP
+        k := p_ev_stream[i];
+        IF k IS NULL OR k < 1 OR k > cardinality(p_streams) OR p_ev_version[i] IS DISTINCT FROM v_versions[k] + 1 THEN
+            RAISE EXCEPTION USING ERRCODE = 'IL005',
+                MESSAGE = format('interlock: event %s names stream %s at version %s; want version %s', i, k, p_ev_version[i], v_versions[k] + 1);
+        END IF;
+        v_versions[k] := p_ev_version[i];
+        v_prevs[i] := v_heads[k];
+        v_heads[k] := sha256(v_heads[k] || p_canonical[i]);
+        v_hashes[i] := v_heads[k];
+    END LOOP;
+
+    INSERT INTO {schema}.events (position, version, time, stream, type, actor, prev_hash, hash, payload, evidence)
+    SELECT v_base + u.o - 1, u.ver, p_time, p_streams[u.st], u.ty, u.ac, u.pr, u.h, u.pl, u.ev
+    FROM unnest(p_ev_stream, p_ev_version, p_types, p_actors, p_payloads, p_evidence, v_prevs, v_hashes)
+        WITH ORDINALITY AS u(st, ver, ty, ac, pl, ev, pr, h, o);
+    IF cardinality(p_link_event) > 0 THEN
+        INSERT INTO {schema}.links (position, ord, stream, version, from_id, to_id, kind)
+        SELECT v_base + u.e - 1, u.ord, p_streams[p_ev_stream[u.e]], p_ev_version[u.e], u.f, u.t, u.k
+        FROM unnest(p_link_event, p_link_ord, p_link_from, p_link_to, p_link_kind) AS u(e, ord, f, t, k);
+    END IF;
+    -- Positions and hashes are known here; nothing is read back.
+    out_replayed := false;
+    FOR i IN 1..v_n LOOP
+        out_position := v_base + i - 1;
+        out_prev_hash := v_prevs[i];
+        out_hash := v_hashes[i];
+        RETURN NEXT;
+    END LOOP;
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION {schema}.append_one(
+    p_stream    text,
+    p_expected  bigint,
+    p_genesis   bytea,
+    p_time      timestamptz,
+    p_type      text,
+    p_actor     text,
+    p_payload   text,
+    p_evidence  text,
+    p_canonical bytea,
+    OUT out_position  bigint,
+    OUT out_prev_hash bytea,
+    OUT out_hash      bytea
+)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+BEGIN
+    IF pg_current_xact_id_if_assigned() IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'IL004',
+            MESSAGE = 'interlock: append must be the first write of its transaction';
+    END IF;
+    -- The same locks as append's, and taken before the transaction id.
+    PERFORM pg_advisory_xact_lock_shared(hashtextextended('', pg_typeof(NULL::{schema}.events)::oid::bigint));
+    PERFORM pg_advisory_xact_lock(hashtextextended(p_stream, pg_typeof(NULL::{schema}.events)::oid::bigint));
+    INSERT INTO {schema}.events (position, version, time, stream, type, actor, prev_hash, hash, payload, evidence)
+    SELECT (pg_current_xact_id()::text)::bigint * 16384, p_expected + 1, p_time, p_stream, p_type, p_actor,
+        coalesce(h.hash, p_genesis), sha256(coalesce(h.hash, p_genesis) || p_canonical), p_payload, p_evidence
+    FROM (VALUES (1)) AS one(x)
+    LEFT JOIN LATERAL (
+        SELECT e.version, e.hash, e.time FROM {schema}.events e WHERE e.stream = p_stream
+        ORDER BY e.version DESC LIMIT 1
+    ) h ON true
+    WHERE coalesce(h.version, 0) = p_expected AND (h.time IS NULL OR h.time <= p_time)
+    RETURNING position, prev_hash, hash INTO out_position, out_prev_hash, out_hash;
+    IF NOT FOUND THEN
+        PERFORM {schema}.refuse_append(p_stream, p_expected, p_time);
+    END IF;
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION {schema}.append_keyed(
+    p_stream        text,
+    p_expected      bigint,
+    p_genesis       bytea,
+    p_time          timestamptz,
+    p_type          text,
+    p_actor         text,
+    p_payload       text,
+    p_evidence      text,
+    p_canonical     bytea,
+    p_key           text,
+    p_digest        bytea,
+    p_reads         text[],
+    p_read_versions bigint[]
+) RETURNS TABLE (out_position bigint, out_prev_hash bytea, out_hash bytea, out_replayed boolean)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    v_seed      bigint := pg_typeof(NULL::{schema}.events)::oid::bigint;
+    v_key       {schema}.idempotency_keys%ROWTYPE;
+    v_lock      bigint;
+    v_exclusive boolean;
+    v_stream    text;
+    v_expected  bigint;
+    v_version   bigint;
+BEGIN
+    IF pg_current_xact_id_if_assigned() IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'IL004',
+            MESSAGE = 'interlock: append must be the first write of its transaction';
+    END IF;
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION USING ERRCODE = 'IL006',
+            MESSAGE = format('interlock: append needs READ COMMITTED isolation, not %s', upper(current_setting('transaction_isolation')));
+    END IF;
+    PERFORM pg_advisory_xact_lock_shared(hashtextextended('', v_seed));
+    IF cardinality(p_reads) = 0 THEN
+        PERFORM pg_advisory_xact_lock(hashtextextended(p_stream, v_seed));
+    ELSE
+        FOR v_lock, v_exclusive IN
+            SELECT u.k, bool_or(u.w) FROM (
+                SELECT hashtextextended(p_stream, v_seed), true
+                UNION ALL
+                SELECT hashtextextended(s, v_seed), false FROM unnest(p_reads) AS s
+            ) AS u(k, w)
+            GROUP BY u.k ORDER BY u.k
+        LOOP
+            IF v_exclusive THEN
+                PERFORM pg_advisory_xact_lock(v_lock);
+            ELSE
+                PERFORM pg_advisory_xact_lock_shared(v_lock);
+            END IF;
+        END LOOP;
+    END IF;
+
+    IF p_key IS NOT NULL THEN
+        INSERT INTO {schema}.idempotency_keys (key, digest, first_position, count)
+        VALUES (p_key, p_digest, (pg_current_xact_id()::text)::bigint * 16384, 1)
+        ON CONFLICT (key) DO NOTHING;
+        IF NOT FOUND THEN
+            SELECT * INTO STRICT v_key FROM {schema}.idempotency_keys WHERE key = p_key;
+            IF v_key.digest <> p_digest THEN
+                RAISE EXCEPTION USING ERRCODE = 'IL002',
+                    MESSAGE = 'interlock: idempotency key reused with different content',
+                    DETAIL = p_key;
+            END IF;
+            RETURN QUERY
+                SELECT e.position, e.prev_hash, e.hash, true
+                FROM {schema}.events e
+                WHERE e.position >= v_key.first_position AND e.position < v_key.first_position + v_key.count
+                ORDER BY e.position;
+            RETURN;
+        END IF;
+    END IF;
+
+    RETURN QUERY
+        INSERT INTO {schema}.events AS n (position, version, time, stream, type, actor, prev_hash, hash, payload, evidence)
+        SELECT (pg_current_xact_id()::text)::bigint * 16384, p_expected + 1, p_time, p_stream, p_type, p_actor,
+            coalesce(h.hash, p_genesis), sha256(coalesce(h.hash, p_genesis) || p_canonical), p_payload, p_evidence
+        FROM (VALUES (1)) AS one(x)
+        LEFT JOIN LATERAL (
+            SELECT e.version, e.hash, e.time FROM {schema}.events e WHERE e.stream = p_stream
+            ORDER BY e.version DESC LIMIT 1
+        ) h ON true
+        WHERE coalesce(h.version, 0) = p_expected AND (h.time IS NULL OR h.time <= p_time)
+        RETURNING n.position, n.prev_hash, n.hash, false;
+    IF NOT FOUND THEN
+        PERFORM {schema}.refuse_append(p_stream, p_expected, p_time);
+    END IF;
+    -- The reads after the stream, as append checks them; a stale one
+    -- raises, which undoes the insert.
+    IF cardinality(p_reads) > 0 THEN
+        SELECT u.s, u.v, coalesce(h.version, 0) INTO v_stream, v_expected, v_version
+        FROM unnest(p_reads, p_read_versions) WITH ORDINALITY AS u(s, v, i)
+        LEFT JOIN LATERAL (
+            SELECT e.version FROM {schema}.events e WHERE e.stream = u.s
+            ORDER BY e.version DESC LIMIT 1
+        ) h ON true
+        WHERE coalesce(h.version, 0) <> u.v
+        ORDER BY u.i LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = 'IL001',
+                MESSAGE = 'interlock: version conflict',
+                DETAIL = json_build_object('stream', v_stream, 'expected', v_expected, 'actual', v_version)::text;
+        END IF;
+    END IF;
+END
+$fn$;
+
+-- save_checkpoint stores a signed checkpoint; false when one is already
+-- stored at its position (checkpoints are append-only).
+CREATE FUNCTION {schema}.save_checkpoint(
+    p_position  bigint,
+    p_time      timestamptz,
+    p_heads     jsonb,
+    p_key_id    text,
+    p_signature bytea
+) RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+BEGIN
+    INSERT INTO {schema}.checkpoints (position, time, heads, key_id, signature)
+    VALUES (p_position, p_time, p_heads, p_key_id, p_signature)
+    ON CONFLICT (position) DO NOTHING;
+    RETURN FOUND;
+END
+$fn$;
+
+CREATE TRIGGER genealogy_nodes_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON {schema}.genealogy_nodes
+    FOR EACH STATEMENT EXECUTE FUNCTION {schema}.reject_change();
+CREATE TRIGGER genealogy_kinds_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON {schema}.genealogy_kinds
+    FOR EACH STATEMENT EXECUTE FUNCTION {schema}.reject_change();
+CREATE TRIGGER genealogy_edges_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON {schema}.genealogy_edges
+    FOR EACH STATEMENT EXECUTE FUNCTION {schema}.reject_change();
+CREATE TRIGGER genealogy_resolved_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON {schema}.genealogy_resolved
+    FOR EACH STATEMENT EXECUTE FUNCTION {schema}.reject_change();
+
+-- Functions are executable by PUBLIC unless revoked.
+REVOKE ALL ON ALL TABLES IN SCHEMA {schema} FROM PUBLIC;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA {schema} FROM PUBLIC;
+ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;
