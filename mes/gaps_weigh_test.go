@@ -140,7 +140,7 @@ func TestRouteWeighTareAndMinimumWeight(t *testing.T) {
 		must[*mes.Outcome](t)(routes.Draft(ctx, route.DraftRequest{CommandID: "draft", Actor: "qa-3", Route: weighRoute(t)}))
 		must[*mes.Outcome](t)(routes.Approve(ctx, route.VersionRequest{CommandID: "approve", Actor: "qa-4", Product: "GAP-1", Version: 1}))
 		binding := must[route.Binding](t)(routes.Bind(ctx, "GAP-1", 1))
-		rr := &routeRun{t: t, sg: sg, routes: routes, batch: must[*mes.Model](t)(lifecycle.Batch(must[mes.Option](t)(route.BindOnStart())))}
+		rr := &routeRun{t: t, sg: sg, routes: routes, batch: must[*mes.Model](t)(lifecycle.Batch(lifecycle.WithoutRoles(), lifecycle.Every(must[mes.Option](t)(route.BindOnStart()))))}
 
 		for i, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {

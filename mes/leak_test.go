@@ -120,7 +120,11 @@ func TestModelsCannotBeChanged(t *testing.T) {
 	// The engine still runs the gates: with a blocking exception open,
 	// completing the batch is denied.
 	run := func(id string, cmd mes.Command) error {
-		_, err := env.Engine.Execute(ctx, mes.Request{ID: id, Model: batch, Subject: "batch-B2", Command: cmd, Actor: "op-7"})
+		actor := "op-7"
+		if cmd == mes.CmdRelease {
+			actor = "sv-1"
+		}
+		_, err := env.Engine.Execute(ctx, mes.Request{ID: id, Model: batch, Subject: "batch-B2", Command: cmd, Actor: actor})
 		return err
 	}
 	for _, c := range []mes.Command{mes.CmdRelease, mes.CmdStart} {

@@ -111,7 +111,7 @@ var allCommands = []mes.Command{mes.CmdRelease, mes.CmdStart, mes.CmdBlock, mes.
 // lifecycle against the table.
 func TestLifecyclesEveryPair(t *testing.T) {
 	t.Parallel()
-	for name, build := range map[string]func(...mes.Option) (*mes.Model, error){
+	for name, build := range map[string]func(...lifecycle.Option) (*mes.Model, error){
 		"batch": lifecycle.Batch, "order": lifecycle.Order, "step": lifecycle.Step,
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -154,7 +154,7 @@ func TestLifecyclesEveryPair(t *testing.T) {
 
 func TestDOTGolden(t *testing.T) {
 	t.Parallel()
-	for name, build := range map[string]func(...mes.Option) (*mes.Model, error){
+	for name, build := range map[string]func(...lifecycle.Option) (*mes.Model, error){
 		"batch": lifecycle.Batch, "order": lifecycle.Order, "step": lifecycle.Step,
 	} {
 		m, err := build()

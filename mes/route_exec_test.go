@@ -283,7 +283,7 @@ func TestRouteRunsThroughTheEngine(t *testing.T) {
 		calibrate(sg.facts, "SC-01", "0.5") // route weighings need the scale's minimum weight
 		routes := must[*route.Registry](t)(route.NewRegistry(sg.e, nil))
 		bindOnStart := must[mes.Option](t)(route.BindOnStart())
-		rr := &routeRun{t: t, sg: sg, routes: routes, batch: must[*mes.Model](t)(lifecycle.Batch(bindOnStart))}
+		rr := &routeRun{t: t, sg: sg, routes: routes, batch: must[*mes.Model](t)(lifecycle.Batch(lifecycle.WithoutRoles(), lifecycle.Every(bindOnStart)))}
 
 		must[*mes.Outcome](t)(routes.Draft(ctx, route.DraftRequest{CommandID: "draft-v1", Actor: "qa-3", Route: tabletRoute(t, 1)}))
 		must[*mes.Outcome](t)(routes.Approve(ctx, route.VersionRequest{CommandID: "approve-v1", Actor: "qa-4", Product: "TAB-500", Version: 1}))

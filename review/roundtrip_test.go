@@ -32,7 +32,7 @@ func TestEngineRecordsRoundTripThroughEvent(t *testing.T) {
 	env := mestest.New(t, nil).Plant()
 	batch := mestest.Must[*mes.Model](t)(lifecycle.Batch())
 	for _, req := range []mes.Request{
-		{ID: "flow-release", Model: batch, Subject: "B-FLOW", Command: mes.CmdRelease, Actor: "op-7"},
+		{ID: "flow-release", Model: batch, Subject: "B-FLOW", Command: mes.CmdRelease, Actor: "sv-1"},
 		{ID: "flow-start", Model: batch, Subject: "B-FLOW", Command: mes.CmdStart, Actor: "op-7",
 			Consume: []event.Consumption{{Lot: "L7", Quantity: decimal.RequireFromString("2.5"), Unit: "kg"}}},
 		{ID: "flow-complete", Model: batch, Subject: "B-FLOW", Command: mes.CmdComplete, Actor: "op-7",

@@ -130,8 +130,9 @@ func newPlant(ctx context.Context, w io.Writer, store storage.Store, clock stora
 		return nil, err
 	}
 	p := &plant{w: w, store: store, engine: engine, signer: signer, models: map[string]*mes.Model{}}
-	for name, build := range map[string]func(...mes.Option) (*mes.Model, error){
-		"lot": mes.LotModel, "equipment": mes.EquipmentModel, "person": mes.PersonModel, "batch": lifecycle.Batch,
+	for name, build := range map[string]func() (*mes.Model, error){
+		"lot": func() (*mes.Model, error) { return mes.LotModel() }, "equipment": func() (*mes.Model, error) { return mes.EquipmentModel() },
+		"person": func() (*mes.Model, error) { return mes.PersonModel() }, "batch": func() (*mes.Model, error) { return lifecycle.Batch() },
 	} {
 		if p.models[name], err = build(); err != nil {
 			return nil, err
@@ -270,8 +271,13 @@ func (p *plant) batch(ctx context.Context) error {
 		return err
 	}
 	fmt.Fprintln(p.w, "batch B-2026-001:")
-	for _, c := range []mes.Command{mes.CmdRelease, mes.CmdStart} {
-		if _, err := p.exec(ctx, string(c)+" the batch", mes.Request{Model: p.models["batch"], Subject: batch, Command: c, Actor: "sv-1"}); err != nil {
+	// The standard lifecycle gates every command by role: a supervisor
+	// releases the batch to the floor, an operator starts it.
+	for _, c := range []struct {
+		cmd   mes.Command
+		actor string
+	}{{mes.CmdRelease, "sv-1"}, {mes.CmdStart, "op-7"}} {
+		if _, err := p.exec(ctx, string(c.cmd)+" the batch", mes.Request{Model: p.models["batch"], Subject: batch, Command: c.cmd, Actor: c.actor}); err != nil {
 			return err
 		}
 	}

@@ -59,7 +59,7 @@ const (
 // block, unblock and abort do not read open exceptions, so a held batch can
 // restart and any batch can be aborted while its exceptions are
 // investigated.
-func Batch(opts ...mes.Option) (*mes.Model, error) {
+func Batch(opts ...Option) (*mes.Model, error) {
 	noOpen, err := gate.NoOpenException()
 	if err != nil {
 		return nil, fmt.Errorf("mes: Batch: %w", err)
@@ -68,61 +68,71 @@ func Batch(opts ...mes.Option) (*mes.Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mes: Batch: %w", err)
 	}
-	with := mes.Prepend(opts)
+	with, err := build("batch", []mes.Command{mes.CmdRelease, mes.CmdCancel, mes.CmdStart, mes.CmdBlock, mes.CmdUnblock,
+		mes.CmdHold, mes.CmdRestart, mes.CmdAbort, mes.CmdComplete, mes.CmdVerify, mes.CmdClose}, opts)
+	if err != nil {
+		return nil, err
+	}
 	return mes.NewModel("batch", 1).
 		States(BatchPlanned, BatchReady, BatchInProgress, BatchBlocked, BatchHeld,
 			BatchComplete, BatchVerified, BatchClosed, BatchCancelled, BatchAborted).
 		Initial(BatchPlanned).
 		Final(BatchClosed, BatchCancelled, BatchAborted).
-		Permit(BatchPlanned, mes.CmdRelease, BatchReady, with(mes.Recording("batch.released"))...).
-		Permit(BatchPlanned, mes.CmdCancel, BatchCancelled, with(mes.Recording("batch.cancelled"))...).
-		Permit(BatchReady, mes.CmdStart, BatchInProgress, with(mes.Recording("batch.started"))...).
-		Permit(BatchReady, mes.CmdCancel, BatchCancelled, with(mes.Recording("batch.cancelled"))...).
-		Permit(BatchInProgress, mes.CmdBlock, BatchBlocked, with(mes.Recording("batch.blocked"))...).
-		Permit(BatchBlocked, mes.CmdUnblock, BatchInProgress, with(mes.Recording("batch.unblocked"))...).
-		Permit(BatchInProgress, mes.CmdHold, BatchHeld, with(mes.Recording("batch.held"))...).
-		Permit(BatchHeld, mes.CmdRestart, BatchInProgress, with(mes.Recording("batch.restarted"))...).
-		Permit(BatchInProgress, mes.CmdAbort, BatchAborted, with(mes.Recording("batch.aborted"))...).
-		Permit(BatchBlocked, mes.CmdAbort, BatchAborted, with(mes.Recording("batch.aborted"))...).
-		Permit(BatchHeld, mes.CmdAbort, BatchAborted, with(mes.Recording("batch.aborted"))...).
-		Permit(BatchInProgress, mes.CmdComplete, BatchComplete, with(mes.Recording("batch.completed"), mes.WithGates(noBlocking))...).
-		Permit(BatchComplete, mes.CmdVerify, BatchVerified, with(mes.Recording("batch.verified"), mes.WithGates(noOpen),
+		Permit(BatchPlanned, mes.CmdRelease, BatchReady, with(mes.CmdRelease, mes.Recording("batch.released"))...).
+		Permit(BatchPlanned, mes.CmdCancel, BatchCancelled, with(mes.CmdCancel, mes.Recording("batch.cancelled"))...).
+		Permit(BatchReady, mes.CmdStart, BatchInProgress, with(mes.CmdStart, mes.Recording("batch.started"))...).
+		Permit(BatchReady, mes.CmdCancel, BatchCancelled, with(mes.CmdCancel, mes.Recording("batch.cancelled"))...).
+		Permit(BatchInProgress, mes.CmdBlock, BatchBlocked, with(mes.CmdBlock, mes.Recording("batch.blocked"))...).
+		Permit(BatchBlocked, mes.CmdUnblock, BatchInProgress, with(mes.CmdUnblock, mes.Recording("batch.unblocked"))...).
+		Permit(BatchInProgress, mes.CmdHold, BatchHeld, with(mes.CmdHold, mes.Recording("batch.held"))...).
+		Permit(BatchHeld, mes.CmdRestart, BatchInProgress, with(mes.CmdRestart, mes.Recording("batch.restarted"))...).
+		Permit(BatchInProgress, mes.CmdAbort, BatchAborted, with(mes.CmdAbort, mes.Recording("batch.aborted"))...).
+		Permit(BatchBlocked, mes.CmdAbort, BatchAborted, with(mes.CmdAbort, mes.Recording("batch.aborted"))...).
+		Permit(BatchHeld, mes.CmdAbort, BatchAborted, with(mes.CmdAbort, mes.Recording("batch.aborted"))...).
+		Permit(BatchInProgress, mes.CmdComplete, BatchComplete, with(mes.CmdComplete, mes.Recording("batch.completed"), mes.WithGates(noBlocking))...).
+		Permit(BatchComplete, mes.CmdVerify, BatchVerified, with(mes.CmdVerify, mes.Recording("batch.verified"), mes.WithGates(noOpen),
 			mes.WithSignatures(mes.SignatureRequirement{Meaning: "verified", Count: 1, NotPerformer: true}))...).
-		Permit(BatchVerified, mes.CmdClose, BatchClosed, with(mes.Recording("batch.closed"), mes.WithGates(noOpen))...).
+		Permit(BatchVerified, mes.CmdClose, BatchClosed, with(mes.CmdClose, mes.Recording("batch.closed"), mes.WithGates(noOpen))...).
 		Build()
 }
 
 // Order returns the standard production order model.
-func Order(opts ...mes.Option) (*mes.Model, error) {
-	with := mes.Prepend(opts)
+func Order(opts ...Option) (*mes.Model, error) {
+	with, err := build("order", []mes.Command{mes.CmdRelease, mes.CmdCancel, mes.CmdStart, mes.CmdComplete, mes.CmdClose}, opts)
+	if err != nil {
+		return nil, err
+	}
 	return mes.NewModel("order", 1).
 		States(OrderCreated, OrderReleased, OrderInProgress, OrderCompleted, OrderClosed, OrderCancelled).
 		Initial(OrderCreated).
 		Final(OrderClosed, OrderCancelled).
-		Permit(OrderCreated, mes.CmdRelease, OrderReleased, with(mes.Recording("order.released"))...).
-		Permit(OrderCreated, mes.CmdCancel, OrderCancelled, with(mes.Recording("order.cancelled"))...).
-		Permit(OrderReleased, mes.CmdStart, OrderInProgress, with(mes.Recording("order.started"))...).
-		Permit(OrderReleased, mes.CmdCancel, OrderCancelled, with(mes.Recording("order.cancelled"))...).
-		Permit(OrderInProgress, mes.CmdComplete, OrderCompleted, with(mes.Recording("order.completed"))...).
-		Permit(OrderCompleted, mes.CmdClose, OrderClosed, with(mes.Recording("order.closed"))...).
+		Permit(OrderCreated, mes.CmdRelease, OrderReleased, with(mes.CmdRelease, mes.Recording("order.released"))...).
+		Permit(OrderCreated, mes.CmdCancel, OrderCancelled, with(mes.CmdCancel, mes.Recording("order.cancelled"))...).
+		Permit(OrderReleased, mes.CmdStart, OrderInProgress, with(mes.CmdStart, mes.Recording("order.started"))...).
+		Permit(OrderReleased, mes.CmdCancel, OrderCancelled, with(mes.CmdCancel, mes.Recording("order.cancelled"))...).
+		Permit(OrderInProgress, mes.CmdComplete, OrderCompleted, with(mes.CmdComplete, mes.Recording("order.completed"))...).
+		Permit(OrderCompleted, mes.CmdClose, OrderClosed, with(mes.CmdClose, mes.Recording("order.closed"))...).
 		Build()
 }
 
 // Step returns the standard step model. A step's own evidence,
 // gates and signatures come from the route; opts add to every transition.
-func Step(opts ...mes.Option) (*mes.Model, error) {
-	with := mes.Prepend(opts)
+func Step(opts ...Option) (*mes.Model, error) {
+	with, err := build("step", []mes.Command{mes.CmdStart, mes.CmdSkip, mes.CmdBlock, mes.CmdUnblock, mes.CmdComplete, mes.CmdVerify}, opts)
+	if err != nil {
+		return nil, err
+	}
 	return mes.NewModel("step", 1).
 		States(StepPending, StepInProgress, StepBlocked, StepComplete, StepVerified, StepSkipped).
 		Initial(StepPending).
 		Final(StepVerified, StepSkipped).
-		Permit(StepPending, mes.CmdStart, StepInProgress, with(mes.Recording("step.started"))...).
-		Permit(StepPending, mes.CmdSkip, StepSkipped, with(mes.Recording("step.skipped"),
+		Permit(StepPending, mes.CmdStart, StepInProgress, with(mes.CmdStart, mes.Recording("step.started"))...).
+		Permit(StepPending, mes.CmdSkip, StepSkipped, with(mes.CmdSkip, mes.Recording("step.skipped"),
 			mes.WithSignatures(mes.SignatureRequirement{Meaning: "approved", Count: 1, NotPerformer: true}))...).
-		Permit(StepInProgress, mes.CmdBlock, StepBlocked, with(mes.Recording("step.blocked"))...).
-		Permit(StepBlocked, mes.CmdUnblock, StepInProgress, with(mes.Recording("step.unblocked"))...).
-		Permit(StepInProgress, mes.CmdComplete, StepComplete, with(mes.Recording("step.completed"))...).
-		Permit(StepComplete, mes.CmdVerify, StepVerified, with(mes.Recording("step.verified"),
+		Permit(StepInProgress, mes.CmdBlock, StepBlocked, with(mes.CmdBlock, mes.Recording("step.blocked"))...).
+		Permit(StepBlocked, mes.CmdUnblock, StepInProgress, with(mes.CmdUnblock, mes.Recording("step.unblocked"))...).
+		Permit(StepInProgress, mes.CmdComplete, StepComplete, with(mes.CmdComplete, mes.Recording("step.completed"))...).
+		Permit(StepComplete, mes.CmdVerify, StepVerified, with(mes.CmdVerify, mes.Recording("step.verified"),
 			mes.WithSignatures(mes.SignatureRequirement{Meaning: "verified", Count: 1, NotPerformer: true}))...).
 		Build()
 }

@@ -125,8 +125,9 @@ func (env *Env) Fact(model, subject string, cmd mes.Command, data any) {
 }
 
 // Plant records the master data most tests need: operator op-7 ("Olga
-// Operator", role operator, trained in dispensing for a day), QA person
-// qa-3 ("Quentin QA", role qa), lot L7 (50 kg of API-100, released,
+// Operator", role operator, trained in dispensing for a day),
+// supervisor sv-1 ("Sam Supervisor", role supervisor), QA person qa-3
+// ("Quentin QA", role qa), lot L7 (50 kg of API-100, released,
 // expiring in 90 days) and scale SC-01 (available, calibrated for 30 days,
 // clean). It returns env.
 func (env *Env) Plant() *Env {
@@ -135,6 +136,8 @@ func (env *Env) Plant() *Env {
 	env.Fact("person", event.PersonStream("op-7"), mes.CmdRegister, map[string]string{"name": "Olga Operator"})
 	env.Fact("person", event.PersonStream("op-7"), mes.CmdGrantRole, map[string]string{"role": "operator"})
 	env.Fact("person", event.PersonStream("op-7"), mes.CmdRecordTrained, map[string]any{"skill": "dispensing", "until": now.Add(24 * time.Hour)})
+	env.Fact("person", event.PersonStream("sv-1"), mes.CmdRegister, map[string]string{"name": "Sam Supervisor"})
+	env.Fact("person", event.PersonStream("sv-1"), mes.CmdGrantRole, map[string]string{"role": "supervisor"})
 	env.Fact("person", event.PersonStream("qa-3"), mes.CmdRegister, map[string]string{"name": "Quentin QA"})
 	env.Fact("person", event.PersonStream("qa-3"), mes.CmdGrantRole, map[string]string{"role": "qa"})
 	env.Fact("lot", event.LotStream("L7"), mes.CmdReceive, event.Receipt{Material: "API-100", Quantity: decimal.NewFromInt(50), Unit: "kg", Expiry: now.Add(90 * 24 * time.Hour)})
