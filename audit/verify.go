@@ -45,6 +45,11 @@ const (
 	// transaction that stays open past the read's wait is reported so too;
 	// verifying again once it has ended tells the two apart.
 	BreakUnread BreakKind = "unread"
+	// BreakUnattested: the record is sound in its chain but carries no
+	// valid attestation by a trusted engine key (see Attested): it was
+	// written around the engine, or by an engine with another key. Only a
+	// verifier given attestation keys (Verifier.Attestation) reports it.
+	BreakUnattested BreakKind = "unattested"
 )
 
 // BreakError is the evidence of a broken chain: which stream, which version,
@@ -79,6 +84,7 @@ type Verifier struct {
 	position   int64
 	count      int64
 	buf        []byte
+	attest     *Attested       // when set, every record must be attested
 	expected   map[string]Head // heads the store reported, checked by Finish
 	reached    map[string]Hash // the hash read at each expected head's version
 }
@@ -151,6 +157,19 @@ func (v *Verifier) check(st *streamState, r *Record) error {
 	if r.PrevHash != st.hash {
 		return brk(BreakHashMismatch, st.hash.String(), r.PrevHash.String())
 	}
+	if err := v.checkAgainstCheckpoint(r, brk); err != nil {
+		return err
+	}
+	if v.attest != nil {
+		if err := v.attest.Check(r); err != nil {
+			return brk(BreakUnattested, "an attestation by a trusted engine key", err.Error())
+		}
+	}
+	return nil
+}
+
+// checkAgainstCheckpoint checks r against the trusted checkpoint, if any.
+func (v *Verifier) checkAgainstCheckpoint(r *Record, brk func(kind BreakKind, want, got string) error) error {
 	if v.checkpoint == nil {
 		return nil
 	}
@@ -170,6 +189,13 @@ func (v *Verifier) check(st *streamState, r *Record) error {
 			fmt.Sprintf("position %d", r.Position))
 	}
 	return nil
+}
+
+// Attestation makes the verifier report every record that carries no valid
+// attestation by one of keys (BreakUnattested). It must be called before
+// the records are added.
+func (v *Verifier) Attestation(keys *Attested) {
+	v.attest = keys
 }
 
 // Expect checks at Finish that the records reached head: a stream head the
