@@ -185,11 +185,11 @@ func FuzzSplitAttestation(f *testing.F) {
 	f.Fuzz(func(t *testing.T, payload []byte) {
 		id, _, rest, ok := SplitAttestation(payload)
 		if ok {
-			if id == "" || len(rest) == 0 || rest[len(rest)-1] != '}' && len(rest) > 0 && rest[0] != '}' {
-				// rest is what follows "{" in the original.
+			if id == "" || len(rest) == 0 {
+				t.Fatalf("split %q: id %q, rest %q", payload, id, rest)
 			}
-			if s := StripAttestation(payload); s[0] != '{' {
-				t.Fatalf("stripped %q", s)
+			if s := StripAttestation(payload); s[0] != '{' || len(s) != len(rest)+1 {
+				t.Fatalf("stripped %q to %q", payload, s)
 			}
 		}
 		r := Record{Stream: "s", Version: 1, Payload: payload}
