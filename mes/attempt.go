@@ -183,6 +183,9 @@ func (e *Engine) recordDenied(ctx context.Context, a *attempt, req *Request) (*O
 	appendReq, subject := a.appendRequest(req)
 	subject.Events = append(subject.Events, storage.Event{Type: event.Denied, Actor: req.Actor, Payload: (*a.buf)[a.mark:], Evidence: a.evidence()})
 	appendReq.Streams = append(a.room.streams[:0], subject)
+	if err := attestAll(e.attest, &appendReq); err != nil {
+		return nil, err
+	}
 	res, err := e.store.Append(ctx, appendReq)
 	if err != nil {
 		return nil, fmt.Errorf("mes: record denied %s: %w", req.Command, err)
@@ -245,6 +248,9 @@ func (e *Engine) recordAllowed(ctx context.Context, a *attempt, req *Request) (*
 	// A stream both read by a gate and written by the append is asserted
 	// by its expected version alone.
 	appendReq.Reads = withoutWritten(appendReq.Reads, extra)
+	if err := attestAll(e.attest, &appendReq); err != nil {
+		return nil, err
+	}
 	res, err := e.store.Append(ctx, appendReq)
 	if err != nil {
 		return nil, fmt.Errorf("mes: record %s: %w", req.Command, err)

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/interlock-mes/interlock/audit"
 	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/signature"
 	"github.com/interlock-mes/interlock/storage"
@@ -19,17 +20,20 @@ import (
 // cannot be recorded is then refused, so no signing happens off the record.
 // It is safe for concurrent use.
 type AuthTrail struct {
-	store storage.Store
-	mu    sync.Mutex
-	heads map[string]int64 // last version seen per stream; a guess, checked by the append
+	store  storage.Store
+	attest *audit.Attested
+	mu     sync.Mutex
+	heads  map[string]int64 // last version seen per stream; a guess, checked by the append
 }
 
-// NewAuthTrail returns an AuthTrail over store.
-func NewAuthTrail(store storage.Store) (*AuthTrail, error) {
+// NewAuthTrail returns an AuthTrail over store. With attestation keys
+// (give the engine's, Config.Attestation), its records are attested as the
+// engine's are; attest may be nil.
+func NewAuthTrail(store storage.Store, attest *audit.Attested) (*AuthTrail, error) {
 	if store == nil {
 		return nil, errors.New("mes: NewAuthTrail: store is nil")
 	}
-	return &AuthTrail{store: store, heads: map[string]int64{}}, nil
+	return &AuthTrail{store: store, attest: attest, heads: map[string]int64{}}, nil
 }
 
 // authEvent is the payload of an authentication event. It never holds a
@@ -74,10 +78,14 @@ func (a *AuthTrail) Observe(ctx context.Context, e signature.Event) error {
 		if n := len(recs); n > 0 {
 			head = recs[n-1].Version
 		}
-		_, err = a.store.Append(ctx, storage.AppendRequest{Streams: []storage.StreamAppend{{
+		req := storage.AppendRequest{Streams: []storage.StreamAppend{{
 			Stream: stream, ExpectedVersion: head,
 			Events: []storage.Event{{Type: event.AuthPrefix + string(e.Kind), Actor: actor, Payload: payload}},
-		}}})
+		}}}
+		if err := attestAll(a.attest, &req); err != nil {
+			return err
+		}
+		_, err = a.store.Append(ctx, req)
 		if errors.Is(err, storage.ErrConflict) {
 			continue
 		}

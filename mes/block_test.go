@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/interlock-mes/interlock/mes/lifecycle"
+	"github.com/interlock-mes/interlock/mes/mestest"
 
 	"github.com/interlock-mes/interlock/mes"
 
@@ -140,7 +141,7 @@ func TestBlocks(t *testing.T) {
 			// Calibrated two hours ago, due an hour ago: recorded through an
 			// engine whose clock stands at the calibration, since a
 			// calibration already due when recorded is itself denied.
-			earlier, err := mes.New(mes.StoreOf(e), &mes.Config{Clock: func() time.Time { return now.Add(-2 * time.Hour) }})
+			earlier, err := mes.New(mes.StoreOf(e), &mes.Config{Clock: func() time.Time { return now.Add(-2 * time.Hour) }, Attestation: mestest.Attestation()})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/interlock-mes/interlock/mes/lifecycle"
+	"github.com/interlock-mes/interlock/mes/mestest"
 
 	"github.com/interlock-mes/interlock/mes"
 
@@ -23,7 +24,7 @@ func TestStaleCacheNeverDecides(t *testing.T) {
 	stores(t, func(t *testing.T, s storage.Store) {
 		ctx := context.Background()
 		a, _, _ := newEngineOn(t, s)
-		b := must[*mes.Engine](t)(mes.New(s, &mes.Config{Clock: mes.ClockOf(a)}))
+		b := must[*mes.Engine](t)(mes.New(s, &mes.Config{Clock: mes.ClockOf(a), Attestation: mestest.Attestation()}))
 		fb := newFacts(t, b)
 		fb.n = 1000 // command ids apart from the plant's
 		m := dispenseModel(t)
@@ -59,7 +60,7 @@ func TestStaleSubjectReplays(t *testing.T) {
 	stores(t, func(t *testing.T, s storage.Store) {
 		ctx := context.Background()
 		a, _, _ := newEngineOn(t, s)
-		b := must[*mes.Engine](t)(mes.New(s, &mes.Config{Clock: mes.ClockOf(a)}))
+		b := must[*mes.Engine](t)(mes.New(s, &mes.Config{Clock: mes.ClockOf(a), Attestation: mestest.Attestation()}))
 		m := verifyModel(t, 1)
 		start := mes.Request{ID: "start", Model: m, Subject: "batch-B42", Step: "S10", Command: mes.CmdStart, Actor: "op-7"}
 		if _, err := b.Execute(ctx, start); err != nil {

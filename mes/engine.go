@@ -31,6 +31,16 @@ type Config struct {
 	// (Request.Signatures). Without one, a command that gives signatures
 	// fails with an error and nothing is recorded.
 	Signer *signature.Signer
+	// Attestation holds the engine's attestation keys. With them, every
+	// record the engine writes carries an attestation by the current key
+	// (see audit.Attester), proof that it was written by the engine after
+	// its gates passed; and the engine folds a subject's state only from
+	// transition records that carry a valid one by any of the keys, so
+	// that a record written around the engine moves nothing (the command
+	// fails with an *UnprovenError). Keep the keys outside the database.
+	// Without them records are not attested, and the engine still refuses
+	// a transition record its model does not allow.
+	Attestation *audit.Attested
 }
 
 // Engine runs commands through models, gates and the store. It holds no
@@ -42,6 +52,7 @@ type Engine struct {
 	clock      storage.Clock
 	maxRetries int
 	signer     *signature.Signer
+	attest     *audit.Attested
 	cache      *cache
 	subjects   *subjects
 }
@@ -63,6 +74,7 @@ func New(store storage.Store, cfg *Config) (*Engine, error) {
 			e.maxRetries = cfg.MaxRetries
 		}
 		e.signer = cfg.Signer
+		e.attest = cfg.Attestation
 	}
 	return e, nil
 }

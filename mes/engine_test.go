@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/interlock-mes/interlock/mes/lifecycle"
+	"github.com/interlock-mes/interlock/mes/mestest"
 
 	"github.com/interlock-mes/interlock/mes"
 
@@ -103,7 +104,7 @@ func newEngine(tb testing.TB) (*mes.Engine, storage.Store) {
 }
 
 func newEngineOn(tb testing.TB, s storage.Store) (*mes.Engine, storage.Store, *facts) {
-	e, err := mes.New(s, &mes.Config{Clock: func() time.Time { return now }})
+	e, err := mes.New(s, &mes.Config{Clock: func() time.Time { return now }, Attestation: mestest.Attestation()})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package mes
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/interlock-mes/interlock/audit"
@@ -13,10 +14,20 @@ import (
 // records: the state the last transition of model m led to, or the model's
 // initial state. Only records whose type the model records as a
 // transition's own event are decoded, so folding a long stream is cheap.
-// It returns an error when a record cannot be decoded, or when the subject
-// runs another version of the model.
+// It returns an error when a record cannot be decoded, when the subject
+// runs another version of the model, and an *UnprovenError for a
+// transition record the model does not allow from the state before it.
 func Fold(m *Model, step string, recs []audit.Record) (State, error) {
-	return foldFrom(m, step, recs, m.initial, nil)
+	return foldFrom(m, step, recs, m.initial, nil, nil)
+}
+
+// FoldAttested is Fold that also refuses, with an *UnprovenError, a
+// transition record without a valid attestation by one of keys.
+func FoldAttested(m *Model, step string, recs []audit.Record, keys *audit.Attested) (State, error) {
+	if keys == nil {
+		return "", errors.New("mes: FoldAttested: no attestation keys")
+	}
+	return foldFrom(m, step, recs, m.initial, nil, keys)
 }
 
 // fold folds as the function fold does, from where the engine folded the
@@ -29,7 +40,7 @@ func (e *Engine) fold(m *Model, subject, step string, recs []audit.Record) (Stat
 	if fe, ok := e.cache.fold(k); ok && fe.n <= len(recs) {
 		start, state, bound = fe.n, fe.state, fe.bound
 	}
-	state, err := foldFrom(m, step, recs[start:], state, &bound)
+	state, err := foldFrom(m, step, recs[start:], state, &bound, e.attest)
 	if err != nil {
 		return "", boundContext{}, err
 	}
@@ -40,8 +51,9 @@ func (e *Engine) fold(m *Model, subject, step string, recs []audit.Record) (Stat
 }
 
 // foldFrom folds recs into state. When bound is not nil and not yet
-// started, the first transition of the step in recs sets it.
-func foldFrom(m *Model, step string, recs []audit.Record, state State, bound *boundContext) (State, error) {
+// started, the first transition of the step in recs sets it. With keys,
+// every transition folded must be attested by one of them.
+func foldFrom(m *Model, step string, recs []audit.Record, state State, bound *boundContext, keys *audit.Attested) (State, error) {
 	var stepNeedle []byte
 	if step != "" {
 		var ok bool
@@ -66,6 +78,20 @@ func foldFrom(m *Model, step string, recs []audit.Record, state State, bound *bo
 		}
 		if p.ModelVersion != m.version {
 			return "", fmt.Errorf("mes: %s runs %s v%d, not v%d", r.Stream, p.Model, p.ModelVersion, m.version)
+		}
+		unproven := func(format string, args ...any) error {
+			return &UnprovenError{Stream: r.Stream, Version: r.Version, Model: m.name, Reason: fmt.Sprintf(format, args...)}
+		}
+		if keys != nil {
+			if err := keys.Check(r); err != nil {
+				return "", unproven("%v", err)
+			}
+		}
+		if p.From != state {
+			return "", unproven("it moves from %q, but the subject stood in %q", p.From, state)
+		}
+		if t, err := m.transition(state, p.Command); err != nil || t.To != p.To {
+			return "", unproven("the model does not move from %q by %q to %q", state, p.Command, p.To)
 		}
 		if bound != nil && step != "" && !bound.started {
 			*bound = boundContext{started: true, operator: r.Actor, refs: p.Refs}

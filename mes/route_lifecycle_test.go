@@ -276,7 +276,7 @@ func TestRouteTamperDetected(t *testing.T) {
 		{"no content", [][]byte{[]byte(`{}`)},
 			&route.TamperedError{Stream: stream, Version: 1, Reason: "the draft carries no route content and digest"}},
 		{"drafted twice", [][]byte{routeDraftData(good, route.Digest(good)), routeDraftData(good, route.Digest(good))},
-			&route.TamperedError{Stream: stream, Version: 2, Reason: "the version is drafted a second time"}},
+			&route.TamperedError{Stream: stream, Version: 2, Reason: `the record is not proven: it moves from "new", but the subject stood in "draft"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -203,7 +203,8 @@ type SignatureCheck struct {
 
 // VerifySignatures checks every signature in recs, the records of one
 // stream from version 1: each must decode, name a record of the stream, and
-// verify against that record's exact payload and reference under pub.
+// verify against that record's exact payload (less its attestation) and
+// reference under pub.
 // A signature moved onto another record fails with signature.ErrWrongRecord,
 // one over changed content with signature.ErrContentMismatch, a forged one
 // with signature.ErrBadSeal.
@@ -237,7 +238,9 @@ func VerifySignatures(recs []audit.Record, pub ed25519.PublicKey) []SignatureChe
 			out = append(out, c)
 			continue
 		}
-		c.Err = signature.Verify(p.Signature, target.Payload,
+		// A signature signs the payload as the engine decided it, before
+		// its attestation was added (audit.StripAttestation).
+		c.Err = signature.Verify(p.Signature, audit.StripAttestation(target.Payload),
 			signature.RecordRef{Stream: target.Stream, Version: target.Version, Key: tp.CommandID}, pub)
 		out = append(out, c)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/interlock-mes/interlock/mes/lifecycle"
+	"github.com/interlock-mes/interlock/mes/mestest"
 
 	"github.com/interlock-mes/interlock/mes"
 
@@ -37,7 +38,7 @@ func newSigning(tb testing.TB, s storage.Store, people ...string) *signing {
 	tb.Helper()
 	ctx := context.Background()
 	clock := func() time.Time { return now }
-	trail := must[*mes.AuthTrail](tb)(mes.NewAuthTrail(s))
+	trail := must[*mes.AuthTrail](tb)(mes.NewAuthTrail(s, mestest.Attestation()))
 	auth := must[*signature.PasswordAuthenticator](tb)(signature.NewPasswordAuthenticator(&signature.Config{
 		Store: &signature.MemoryCredentials{}, Observer: trail, Clock: clock, MaxFailures: 3,
 		Hash: signature.Argon2Params{Time: 1, MemoryKiB: 8, Threads: 1, SaltLen: 16, KeyLen: 32},
@@ -47,7 +48,7 @@ func newSigning(tb testing.TB, s storage.Store, people ...string) *signing {
 		tb.Fatal(err)
 	}
 	signer := must[*signature.Signer](tb)(signature.NewSigner(&signature.SignerConfig{Authenticator: auth, Key: key, Clock: clock}))
-	e := must[*mes.Engine](tb)(mes.New(s, &mes.Config{Clock: clock, Signer: signer}))
+	e := must[*mes.Engine](tb)(mes.New(s, &mes.Config{Clock: clock, Signer: signer, Attestation: mestest.Attestation()}))
 	for _, p := range people {
 		if err := auth.SetCredential(ctx, "admin", p, "Person "+p, signature.NewSecret(testSecret)); err != nil {
 			tb.Fatal(err)

@@ -21,10 +21,11 @@ import (
 
 // builder turns the records of one batch into a Report.
 type builder struct {
-	batch string
-	opts  Options
-	recs  []audit.Record
-	dec   []decoded
+	batch       string
+	opts        Options
+	recs        []audit.Record
+	unattestedN int // records without a valid attestation (Options.Attestation)
+	dec         []decoded
 
 	entries []*Entry
 	// exceptions are the entries that hold an exception, by its id, in
@@ -209,6 +210,24 @@ func (b *builder) classifyGroup(g *group) {
 		}
 		b.unrecognised(i, fmt.Sprintf("the marker closes exception %q, which the batch never opened", id))
 	}
+	if bad := b.unattested(g); bad != "" {
+		switch {
+		case home == nil && len(g.trans) > 0:
+			home = b.transitionEntry(KindUnattested, &b.dec[g.trans[0]])
+		case home == nil:
+			i := slices.Concat(g.sigs, g.opened, g.closed)[0]
+			home = &Entry{Kind: KindUnattested, Record: refOf(&b.recs[i]), Events: []EventRef{refOf(&b.recs[i])}}
+			b.entries = append(b.entries, home)
+		default:
+			home.Also = append([]Kind{home.Kind}, home.Also...)
+			home.Kind = KindUnattested
+		}
+		home.Open = true
+		if home.Problem != "" {
+			home.Problem += "; "
+		}
+		home.Problem += bad
+	}
 	switch {
 	case home != nil:
 		for _, i := range slices.Concat(g.trans, g.sigs) {
@@ -226,6 +245,23 @@ func (b *builder) classifyGroup(g *group) {
 		}
 		b.routineOf(&b.dec[g.trans[0]], len(g.sigs))
 	}
+}
+
+// unattested checks the attestation of every record of g when the report
+// checks them, and says which fail and why; "" when none does.
+func (b *builder) unattested(g *group) string {
+	if b.opts.Attestation == nil {
+		return ""
+	}
+	var bad []string
+	for _, i := range slices.Concat(g.trans, g.sigs, g.opened, g.closed) {
+		r := &b.recs[i]
+		if err := b.opts.Attestation.Check(r); err != nil {
+			b.unattestedN++
+			bad = append(bad, fmt.Sprintf("%s v%d carries no valid engine attestation (%v)", r.Stream, r.Version, err))
+		}
+	}
+	return strings.Join(bad, "; ")
 }
 
 // consequenceOf returns the exception an allowed transition names in its

@@ -266,6 +266,9 @@ func (b *builder) report() *Report {
 	for _, c := range b.chains {
 		rep.Integrity.OK = rep.Integrity.OK && c.OK
 	}
+	if b.unattestedN > 0 {
+		rep.Integrity.Unattested, rep.Integrity.OK = b.unattestedN, false
+	}
 	for _, s := range rep.Signatures {
 		rep.Integrity.Signatures[s.Status]++
 		if s.Status == StatusInvalid {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/interlock-mes/interlock/mes/lifecycle"
+	"github.com/interlock-mes/interlock/mes/mestest"
 
 	"github.com/interlock-mes/interlock/mes/exception"
 
@@ -118,7 +119,7 @@ type plant struct {
 func newPlant(tb testing.TB, s storage.Store, c *clock) *plant {
 	tb.Helper()
 	ctx := context.Background()
-	trail := must[*mes.AuthTrail](tb)(mes.NewAuthTrail(s))
+	trail := must[*mes.AuthTrail](tb)(mes.NewAuthTrail(s, mestest.Attestation()))
 	auth := must[*signature.PasswordAuthenticator](tb)(signature.NewPasswordAuthenticator(&signature.Config{
 		Store: &signature.MemoryCredentials{}, Observer: trail, Clock: c.now, MaxFailures: 3,
 		Hash: signature.Argon2Params{Time: 1, MemoryKiB: 8, Threads: 1, SaltLen: 16, KeyLen: 32},
@@ -129,7 +130,7 @@ func newPlant(tb testing.TB, s storage.Store, c *clock) *plant {
 	key := ed25519.NewKeyFromSeed(seed[:])
 	signer := must[*signature.Signer](tb)(signature.NewSigner(&signature.SignerConfig{Authenticator: auth, Key: key, Clock: c.now}))
 	p := &plant{tb: tb, s: s, pub: key.Public().(ed25519.PublicKey), facts: map[string]*mes.Model{},
-		e: must[*mes.Engine](tb)(mes.New(s, &mes.Config{Clock: c.now, Signer: signer}))}
+		e: must[*mes.Engine](tb)(mes.New(s, &mes.Config{Clock: c.now, Signer: signer, Attestation: mestest.Attestation()}))}
 	for name, build := range map[string]func(...mes.Option) (*mes.Model, error){
 		"lot": mes.LotModel, "equipment": mes.EquipmentModel, "person": mes.PersonModel,
 	} {

@@ -34,6 +34,13 @@ type Options struct {
 	// record it signs; without it signatures are shown, marked
 	// StatusNotChecked.
 	SealKey ed25519.PublicKey
+	// Attestation holds the engine's attestation keys. With them every
+	// record of the batch must carry a valid attestation (see
+	// audit.Attested): one that does not was written around the engine,
+	// and its command is listed as a KindUnattested exception, never as
+	// routine, and the report's Integrity is not OK. Without them
+	// attestations are not checked.
+	Attestation *audit.Attested
 }
 
 // Kind names a kind of exception. Each entry of a report has one Kind,
@@ -43,6 +50,11 @@ type Kind string
 
 // The kinds of exception a report lists in full.
 const (
+	// KindUnattested: a record of the command carries no valid engine
+	// attestation (Options.Attestation): it did not come through the
+	// engine's gates, whatever it says. It comes first: nothing else a
+	// record claims counts until this is explained.
+	KindUnattested Kind = "unattested"
 	// KindOutOfLimit: a measured value outside its limits was accepted
 	// onto the record (a gate override of a limit check), or an exception
 	// of kind "out-of-limit" was opened.
@@ -70,7 +82,7 @@ const (
 )
 
 // kinds lists every Kind in the order reports count them.
-var kinds = []Kind{KindOutOfLimit, KindOverride, KindManualEntry, KindSubstitution, KindRework,
+var kinds = []Kind{KindUnattested, KindOutOfLimit, KindOverride, KindManualEntry, KindSubstitution, KindRework,
 	KindDeviation, KindCorrection, KindDenied, KindUnrecognised}
 
 // Kinds returns every Kind, in the order reports count them.
@@ -283,9 +295,13 @@ type Signature struct {
 
 // Integrity is the verification of what the report was read from.
 type Integrity struct {
-	// OK is set when every chain verifies and no signature is invalid.
-	OK     bool    `json:"ok"`
-	Chains []Chain `json:"chains"`
+	// OK is set when every chain verifies, no signature is invalid and,
+	// with Options.Attestation, every record is attested.
+	OK bool `json:"ok"`
+	// Unattested counts the records without a valid attestation; 0 when
+	// attestations were not checked.
+	Unattested int     `json:"unattested,omitempty"`
+	Chains     []Chain `json:"chains"`
 	// Signatures counts signatures by status.
 	Signatures map[SignatureStatus]int `json:"signatures"`
 }

@@ -24,6 +24,23 @@ type Report struct {
 	Position int64               // highest global position read
 	Breaks   []*audit.BreakError // every break found, in the order found, at most MaxReportedBreaks
 	Heads    []audit.Head        // stream heads as the records give them
+	// Unattested counts the records without a valid attestation, when
+	// attestations were checked (VerifyConfig.Attestation); each is also a
+	// BreakUnattested in Breaks, as far as MaxReportedBreaks allows.
+	Unattested int64
+}
+
+// VerifyConfig is what VerifyWith checks the records against, beyond their
+// chains and the store's heads. Every field may be left zero.
+type VerifyConfig struct {
+	// Checkpoint, signed by one of Keys, is a trusted state of the store
+	// (see Verify).
+	Checkpoint *audit.Checkpoint
+	Keys       *audit.Keys
+	// Attestation holds the engine's attestation keys: every record must
+	// then carry a valid attestation, and each that does not (written
+	// around the engine) is a break of kind audit.BreakUnattested.
+	Attestation *audit.Attested
 }
 
 // Verify reads every record of s in global order and checks every stream's
@@ -46,8 +63,14 @@ type Report struct {
 // of keys. A failure to read the store is returned as it is, with a nil
 // report.
 func Verify(ctx context.Context, s Reader, cp *audit.Checkpoint, keys *audit.Keys) (*Report, error) {
+	return VerifyWith(ctx, s, VerifyConfig{Checkpoint: cp, Keys: keys})
+}
+
+// VerifyWith is Verify with every check cfg asks for; see VerifyConfig.
+func VerifyWith(ctx context.Context, s Reader, cfg VerifyConfig) (*Report, error) {
+	cp := cfg.Checkpoint
 	if cp != nil {
-		if err := keys.Verify(cp); err != nil {
+		if err := cfg.Keys.Verify(cp); err != nil {
 			return nil, err
 		}
 	}
@@ -56,6 +79,9 @@ func Verify(ctx context.Context, s Reader, cp *audit.Checkpoint, keys *audit.Key
 		return nil, fmt.Errorf("verify: %w", err)
 	}
 	v := audit.NewVerifier(cp)
+	if cfg.Attestation != nil {
+		v.Attestation(cfg.Attestation)
+	}
 	for _, h := range heads {
 		v.Expect(h)
 	}
@@ -65,7 +91,13 @@ func Verify(ctx context.Context, s Reader, cp *audit.Checkpoint, keys *audit.Key
 			return
 		}
 		var be *audit.BreakError
-		if errors.As(err, &be) && len(rep.Breaks) < MaxReportedBreaks {
+		if !errors.As(err, &be) {
+			return
+		}
+		if be.Kind == audit.BreakUnattested {
+			rep.Unattested++
+		}
+		if len(rep.Breaks) < MaxReportedBreaks {
 			rep.Breaks = append(rep.Breaks, be)
 		}
 	}

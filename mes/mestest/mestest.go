@@ -23,6 +23,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/interlock-mes/interlock/audit"
 	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/mes"
 	"github.com/interlock-mes/interlock/storage"
@@ -68,12 +69,32 @@ type Env struct {
 	Engine *mes.Engine
 	Store  storage.Store
 	Clock  *Clock
-	n      int
-	models map[string]*mes.Model
+	// Attestation holds the engine's attestation keys: the Config's, or
+	// Attestation() when it gave none.
+	Attestation *audit.Attested
+	n           int
+	models      map[string]*mes.Model
+}
+
+// Attestation returns the attestation keys an Env's engine uses when its
+// Config gives none: one fixed key, id "mestest", so that every test's
+// records are attested as a production engine's are. It is a test key;
+// never use it in production.
+func Attestation() *audit.Attested {
+	a, err := audit.NewAttester("mestest", []byte("mestest attestation key, 32 byte"))
+	if err != nil {
+		panic(err)
+	}
+	k, err := audit.NewAttested(a)
+	if err != nil {
+		panic(err)
+	}
+	return k
 }
 
 // New returns an Env over a new memory store, its clock at Now. cfg, which
-// may be nil, configures the engine; its Clock is replaced by the Env's.
+// may be nil, configures the engine; its Clock is replaced by the Env's,
+// and a nil Attestation by Attestation().
 func New(tb testing.TB, cfg *mes.Config) *Env {
 	tb.Helper()
 	clock := NewClock(Now)
@@ -89,11 +110,14 @@ func NewOn(tb testing.TB, store storage.Store, clock *Clock, cfg *mes.Config) *E
 		c = *cfg
 	}
 	c.Clock = clock.Now
+	if c.Attestation == nil {
+		c.Attestation = Attestation()
+	}
 	e, err := mes.New(store, &c)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	env := &Env{TB: tb, Engine: e, Store: store, Clock: clock, models: map[string]*mes.Model{}}
+	env := &Env{TB: tb, Engine: e, Store: store, Clock: clock, Attestation: c.Attestation, models: map[string]*mes.Model{}}
 	for name, build := range map[string]func(...mes.Option) (*mes.Model, error){
 		"lot": mes.LotModel, "equipment": mes.EquipmentModel, "person": mes.PersonModel} {
 		env.models[name] = Must[*mes.Model](tb)(build())

@@ -292,6 +292,10 @@ func (rs *Registry) Load(ctx context.Context, product string, version int) (*Ver
 
 func (rs *Registry) readVersion(stream, product string, version int, recs []audit.Record) (*Version, error) {
 	status, err := mes.Fold(rs.model, "", recs)
+	var ue *mes.UnprovenError
+	if errors.As(err, &ue) {
+		return nil, &TamperedError{Stream: stream, Version: ue.Version, Reason: "the record is not proven: " + ue.Reason}
+	}
 	if err != nil {
 		return nil, err
 	}

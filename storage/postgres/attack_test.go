@@ -118,9 +118,7 @@ func TestOwnerPlantsAreFound(t *testing.T) {
 	}
 	setup := func(t *testing.T) (*pgxpool.Pool, string, storage.Store, []audit.Record, *audit.Checkpoint) {
 		pool, schema := pgtest.Pool(t)
-		// Short: the plant beyond the read range makes Verify wait for
-		// the transaction that position would belong to.
-		s, err := postgres.New(pool, &postgres.Config{Schema: schema, ReadAllWait: 200 * time.Millisecond, Clock: func() time.Time { return at }})
+		s, err := postgres.New(pool, &postgres.Config{Schema: schema, ReadAllWait: testReadAllWait, Clock: func() time.Time { return at }})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -138,7 +136,13 @@ func TestOwnerPlantsAreFound(t *testing.T) {
 
 	t.Run("BeyondTheReadRange", func(t *testing.T) {
 		t.Parallel()
-		pool, schema, s, recs, cp := setup(t)
+		pool, schema, _, recs, cp := setup(t)
+		// A short wait: the plant makes every global read wait for the
+		// transaction its position would belong to, which never comes.
+		s, err := postgres.New(pool, &postgres.Config{Schema: schema, ReadAllWait: 2 * time.Second, Clock: func() time.Time { return at }})
+		if err != nil {
+			t.Fatal(err)
+		}
 		last := recs[len(recs)-1]
 		// A position no transaction has reached yet: the global read
 		// stops below it, the stream's read does not.
@@ -146,7 +150,7 @@ func TestOwnerPlantsAreFound(t *testing.T) {
 		if got := load(t, s, "batch-1"); len(got) != 4 {
 			t.Fatalf("Load sees %d records, want the plant too (4)", len(got))
 		}
-		_, err := storage.Verify(t.Context(), s, cp, trusted)
+		_, err = storage.Verify(t.Context(), s, cp, trusted)
 		expectBreak(t, err, brk{"batch-1", 4, audit.BreakUnread})
 		if _, err := storage.Checkpoint(t.Context(), s, key, at); !errors.Is(err, audit.ErrBroken) {
 			t.Errorf("Checkpoint over the plant: error = %v, want a break", err)
