@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/interlock-mes/interlock/mes/lifecycle"
 
@@ -23,6 +24,23 @@ import (
 // transition with its evidence asserting the read versions.
 func BenchmarkGatedTransition(b *testing.B) {
 	e, _ := newEngine(b)
+	benchGated(b, e)
+}
+
+// BenchmarkGatedTransitionUnattested is BenchmarkGatedTransition on an
+// engine without attestation keys: the difference is what attesting
+// every record costs.
+func BenchmarkGatedTransitionUnattested(b *testing.B) {
+	s := memory.New(&memory.Config{Clock: func() time.Time { return now }})
+	e, err := mes.New(s, &mes.Config{Clock: func() time.Time { return now }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	plant(b, e)
+	benchGated(b, e)
+}
+
+func benchGated(b *testing.B, e *mes.Engine) {
 	m := benchTransitionModel(b)
 	ctx := context.Background()
 	ev := []gate.Evidence{scan("L7")}
