@@ -25,3 +25,14 @@ func TestClock(t *testing.T) {
 func BenchmarkStore(b *testing.B) {
 	storagetest.Bench(b, newStore)
 }
+
+// TestAttacks runs the attack suite on the memory store: its records are
+// changed in a snapshot of them, as whoever could write the process's
+// memory would change them.
+func TestAttacks(t *testing.T) {
+	t.Parallel()
+	storagetest.RunAttacks(t, func(tb testing.TB) (storage.Store, func() storagetest.Attacker) {
+		s := memory.New(nil)
+		return s, func() storagetest.Attacker { return storagetest.SnapshotAttacker(tb, s) }
+	})
+}

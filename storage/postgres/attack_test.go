@@ -1,6 +1,7 @@
 package postgres_test
 
 import (
+	"context"
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"github.com/interlock-mes/interlock/storage"
 	"github.com/interlock-mes/interlock/storage/postgres"
 	"github.com/interlock-mes/interlock/storage/postgres/pgtest"
+	"github.com/interlock-mes/interlock/storage/storagetest"
 )
 
 // TestAppRoleCannotWriteAround plays an attacker who holds the application
@@ -212,4 +214,73 @@ func expectBreak(t *testing.T, err error, want brk) {
 	if got := (brk{be.Stream, be.Version, be.Kind}); got != want {
 		t.Errorf("break = %+v, want %+v (%v)", got, want, be)
 	}
+}
+
+// sqlAttacker changes the store's tables with SQL, as a superuser who
+// switches the append-only triggers off for its session could.
+type sqlAttacker struct {
+	pool   *pgxpool.Pool
+	schema string
+	reader storage.Reader
+}
+
+func (a *sqlAttacker) exec(tb testing.TB, sql string, args ...any) {
+	tb.Helper()
+	ctx := context.Background()
+	tx, err := a.pool.Begin(ctx)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `SET LOCAL session_replication_role = replica`); err != nil {
+		tb.Fatal(err)
+	}
+	tag, err := tx.Exec(ctx, replaceSchema(sql, a.schema), args...)
+	if err != nil {
+		tb.Fatalf("%s: %v", sql, err)
+	}
+	if tag.RowsAffected() != 1 {
+		tb.Fatalf("%s: %d rows, want 1", sql, tag.RowsAffected())
+	}
+	if err := tx.Commit(ctx); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+func (a *sqlAttacker) Replace(tb testing.TB, r audit.Record) {
+	a.exec(tb, `UPDATE {s}.events SET payload = $3, evidence = $4, prev_hash = $5, hash = $6 WHERE stream = $1 AND version = $2`,
+		r.Stream, r.Version, string(r.Payload), string(r.Evidence), r.PrevHash[:], r.Hash[:])
+}
+
+func (a *sqlAttacker) Delete(tb testing.TB, stream string, version int64) {
+	a.exec(tb, `DELETE FROM {s}.events WHERE stream = $1 AND version = $2`, stream, version)
+}
+
+func (a *sqlAttacker) Plant(tb testing.TB, r audit.Record, _ bool) {
+	a.exec(tb, `INSERT INTO {s}.events (position, version, time, stream, type, actor, prev_hash, hash, payload, evidence)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		r.Position, r.Version, r.Time, r.Stream, r.Type, r.Actor, r.PrevHash[:], r.Hash[:], string(r.Payload), string(r.Evidence))
+}
+
+func (a *sqlAttacker) Reader() storage.Reader { return a.reader }
+
+// TestAttacks runs the attack suite on Postgres, every change made in the
+// tables with SQL.
+func TestAttacks(t *testing.T) {
+	t.Parallel()
+	storagetest.RunAttacks(t, func(tb testing.TB) (storage.Store, func() storagetest.Attacker) {
+		pool, schema := pgtest.Pool(tb)
+		s, err := postgres.New(pool, &postgres.Config{Schema: schema, ReadAllWait: testReadAllWait})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		// The verifier's store waits less: a row planted beyond the
+		// global read makes every read wait for a transaction that never
+		// comes.
+		reader, err := postgres.New(pool, &postgres.Config{Schema: schema, ReadAllWait: 2 * time.Second})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return s, func() storagetest.Attacker { return &sqlAttacker{pool: pool, schema: schema, reader: reader} }
+	})
 }

@@ -114,6 +114,8 @@ type queries struct {
 	small, level, delta, readClosure, readResolved [2]string
 	names, ids, kinds, proofs                      string
 	writeClosure, writeDict, snapshot              string
+	verifyEdges, verifyResolved, allClosures       string
+	verifyClosure                                  [2]string
 }
 
 // New returns a walker; it does no I/O. It returns an error for a nil pool,
@@ -184,6 +186,32 @@ func newQueries(s string) queries {
 	q.writeDict = `UPDATE ` + s + `.genealogy_closures SET resolved = $3::bytea
 		WHERE root = $1 AND backward = $2 AND (resolved IS NULL OR octet_length(resolved) < octet_length($3::bytea))`
 	q.snapshot = `SELECT pg_current_snapshot()::text`
+	q.verifyEdges = `SELECT coalesce(x.position, l.position), coalesce(x.ord, l.ord),
+			CASE WHEN l.position IS NULL THEN 'no link holds this edge'
+				WHEN x.position IS NULL THEN 'the link has no edge'
+				ELSE 'the edge differs from its link' END
+		FROM (SELECT e.position, e.ord, f.name AS f, t.name AS t, k.kind AS k FROM ` + s + `.genealogy_edges e
+			JOIN ` + s + `.genealogy_nodes f ON f.id = e.from_n JOIN ` + s + `.genealogy_nodes t ON t.id = e.to_n
+			JOIN ` + s + `.genealogy_kinds k ON k.id = e.kind) x
+		FULL JOIN ` + s + `.links l ON l.position = x.position AND l.ord = x.ord
+		WHERE l.position IS NULL OR x.position IS NULL OR l.from_id <> x.f OR l.to_id <> x.t OR l.kind <> x.k
+		ORDER BY 1, 2`
+	q.verifyResolved = `SELECT coalesce(r.position, l.position), coalesce(r.ord, l.ord),
+			CASE WHEN l.position IS NULL THEN 'no link holds this row'
+				WHEN r.position IS NULL THEN 'the link has no row'
+				ELSE 'the row differs from its link or its record' END
+		FROM ` + s + `.genealogy_resolved r
+		FULL JOIN (` + s + `.links l JOIN ` + s + `.events ev ON ev.position = l.position)
+			ON l.position = r.position AND l.ord = r.ord
+		WHERE l.position IS NULL OR r.position IS NULL OR r.from_id <> l.from_id OR r.to_id <> l.to_id
+			OR r.stream <> l.stream OR r.version <> l.version OR r.hash <> ev.hash
+		ORDER BY 1, 2`
+	q.allClosures = `SELECT root, backward, refs, coalesce(resolved, ''::bytea) FROM ` + s + `.genealogy_closures ORDER BY root, backward`
+	for i, d := range []struct{ near, far string }{{"from_n", "to_n"}, {"to_n", "from_n"}} {
+		q.verifyClosure[i] = `SELECT u.p, u.o FROM unnest($1::int8[], $2::int4[], $3::int4[], $4::int4[], $5::int2[]) AS u(p, o, n, f, k)
+			LEFT JOIN ` + s + `.genealogy_edges e ON e.position = u.p AND e.ord = u.o
+			WHERE e.position IS NULL OR e.` + d.near + ` <> u.n OR e.` + d.far + ` <> u.f OR e.kind <> u.k`
+	}
 	return q
 }
 
