@@ -2,10 +2,59 @@
 // through pgx v5 and a pgxpool.Pool that the caller owns.
 //
 // Call Migrate once per schema (it is idempotent and safe to run from
-// several processes at once), then New for a Store:
+// several processes at once) on a pool that connects as the schema's
+// owner, grant the application's role with GrantApp, then New for a Store
+// on a pool that connects as the application's role:
 //
-//	if err := postgres.Migrate(ctx, pool, "interlock"); err != nil { ... }
-//	store, err := postgres.New(pool, &postgres.Config{Schema: "interlock"})
+//	if err := postgres.Migrate(ctx, ownerPool, "interlock"); err != nil { ... }
+//	if err := postgres.GrantApp(ctx, ownerPool, "interlock", "interlock_app"); err != nil { ... }
+//	store, err := postgres.New(appPool, &postgres.Config{Schema: "interlock"})
+//
+// # Roles
+//
+// Run the application with least privilege: two roles, one that owns the
+// schema and runs the migrations, one the application connects as. As a
+// superuser (or a role with CREATEROLE):
+//
+//	CREATE ROLE interlock_owner LOGIN PASSWORD '…';  -- runs Migrate, not the app
+//	CREATE ROLE interlock_app LOGIN PASSWORD '…';    -- the app's pool
+//	CREATE SCHEMA interlock AUTHORIZATION interlock_owner;
+//
+// then Migrate and GrantApp as interlock_owner. The application role holds
+// SELECT on the tables and EXECUTE on the schema's functions, nothing
+// else: every write goes through the append functions and save_checkpoint,
+// which run with the owner's rights (SECURITY DEFINER, search_path fixed
+// to pg_catalog), assign positions from the transaction id, chain the
+// hashes and check versions, keys and time themselves. Not owning the
+// tables, the application role cannot insert, update, delete or truncate
+// them, nor disable a trigger; the tests run the conformance suite as such
+// a role and try each of those writes as it. The one table it may write is
+// genealogy_closures, pgwalk's cache of large traces, whose rows
+// pgwalk.Walker.Verify checks.
+//
+// # What is protected, against whom
+//
+// Against the application role (its credentials stolen, or SQL injected
+// into the service): it cannot change or remove a record, plant one at a
+// position of its choosing, nor store a checkpoint under a key it does not
+// hold. It can call the append functions directly, and so append records
+// that did not pass the engine's gates: with the engine's attestation keys
+// (mes.Config.Attestation), storage.VerifyWith names every such record, the
+// engine refuses to fold it and review by exception lists it.
+//
+// Against the owner or a superuser (a DBA, a stolen backup restored and
+// edited): they can do anything the database allows, triggers off
+// included, so nothing is refused; it is found instead. storage.Verify
+// recomputes every chain, reconciles what the global read returned with
+// the stream heads (a row planted outside the read range is named), and,
+// against a checkpoint signed by a trusted key, finds deleted, truncated,
+// rewritten and back-dated streams and records. What it cannot find:
+// records written after the newest checkpoint it is given, which can be cut
+// off unseen, and a checkpoint deleted from the database along with
+// everything after an older one. Keep each checkpoint outside the database
+// as it is made (storage.Witness; storage/witness.File) and verify against
+// the witness's newest. The checkpoint's signing key and the engine's
+// attestation key must not be readable by either role.
 //
 // # How the record is kept
 //
@@ -45,7 +94,10 @@
 // Payload and evidence are stored as text holding the exact canonical JSON
 // that was hashed; times as timestamptz (microseconds, audit.TimePrecision);
 // hashes as bytea. The events, links, idempotency keys and checkpoints
-// tables are append-only: a trigger rejects UPDATE, DELETE and TRUNCATE.
+// tables, and genealogy's index tables, are append-only: a trigger rejects
+// UPDATE, DELETE and TRUNCATE. Positions must be positive. An append whose
+// clock reads earlier than a written stream's head is refused
+// (storage.ErrClockBehind).
 //
 // # Global positions
 //
