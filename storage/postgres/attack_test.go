@@ -51,6 +51,8 @@ func TestAppRoleCannotWriteAround(t *testing.T) {
 		`UPDATE {s}.genealogy_resolved SET to_id = 'batch-2'`,
 		`UPDATE {s}.genealogy_nodes SET name = 'batch-2' WHERE name = 'batch-1'`,
 		`DELETE FROM {s}.genealogy_edges`,
+		`INSERT INTO {s}.genealogy_closures (root, backward, snap, edges, refs) VALUES (1, false, pg_current_snapshot(), 0, '')`,
+		`UPDATE {s}.genealogy_closures SET refs = ''`,
 		`ALTER TABLE {s}.events DISABLE TRIGGER events_append_only`,
 		`DROP TRIGGER events_append_only ON {s}.events`,
 		`ALTER TABLE {s}.events DROP CONSTRAINT events_position_positive`,

@@ -28,9 +28,10 @@
 // hashes and check versions, keys and time themselves. Not owning the
 // tables, the application role cannot insert, update, delete or truncate
 // them, nor disable a trigger; the tests run the conformance suite as such
-// a role and try each of those writes as it. The one table it may write is
-// genealogy_closures, pgwalk's cache of large traces, whose rows
-// pgwalk.Walker.Verify checks.
+// a role and try each of those writes as it. pgwalk's cache of large
+// traces (genealogy_closures) is written through two such functions too;
+// what a caller stores there is its own walk, which pgwalk.Walker.Verify
+// checks against the edges.
 //
 // # What is protected, against whom
 //

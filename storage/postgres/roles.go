@@ -12,12 +12,10 @@ import (
 // GrantApp gives role what an application needs to use the store in schema,
 // and nothing more: USAGE on the schema, SELECT on its tables and EXECUTE
 // on its functions. Every write goes through the append functions and
-// save_checkpoint, which run with the owner's rights, so role holds no
-// INSERT, UPDATE, DELETE or TRUNCATE on the events, links, idempotency keys,
-// checkpoints or genealogy index, and, not owning them, cannot disable
-// their triggers. The one exception is genealogy_closures, pgwalk's cache of
-// large traces, which role may insert and update (see the package
-// documentation, "Roles").
+// save_checkpoint (and pgwalk's closure cache through its two functions),
+// which run with the owner's rights, so role holds no INSERT, UPDATE,
+// DELETE or TRUNCATE on any table, and, not owning them, cannot disable
+// their triggers.
 //
 // pool must connect as the schema's owner: the role that ran Migrate.
 // GrantApp is idempotent; run it after every Migrate, so that functions a
@@ -40,7 +38,6 @@ func GrantApp(ctx context.Context, pool *pgxpool.Pool, schema, role string) erro
 			`GRANT USAGE ON SCHEMA ` + s + ` TO ` + r,
 			`GRANT SELECT ON ALL TABLES IN SCHEMA ` + s + ` TO ` + r,
 			`GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA ` + s + ` TO ` + r,
-			`GRANT INSERT, UPDATE ON ` + s + `.genealogy_closures TO ` + r,
 		} {
 			if _, err := tx.Exec(ctx, stmt); err != nil {
 				return err

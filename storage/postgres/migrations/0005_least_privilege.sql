@@ -401,6 +401,27 @@ BEGIN
 END
 $fn$;
 
+-- pgwalk's closure cache is written through these two functions, so that
+-- the application role needs no INSERT or UPDATE on any table. What they
+-- store is the caller's walk: a cache that pgwalk.Walker.Verify checks
+-- against the edges, never a record. A closure replaces another only when
+-- its snapshot is not older; a dictionary replaces a smaller one only.
+CREATE FUNCTION {schema}.genealogy_store_closure(
+    p_root integer, p_backward boolean, p_snap text, p_edges integer, p_refs bytea
+) RETURNS void
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+    INSERT INTO {schema}.genealogy_closures AS c (root, backward, snap, edges, refs)
+    VALUES (p_root, p_backward, p_snap::pg_snapshot, p_edges, p_refs)
+    ON CONFLICT (root, backward) DO UPDATE SET snap = excluded.snap, edges = excluded.edges, refs = excluded.refs
+    WHERE pg_snapshot_xmin(c.snap) <= pg_snapshot_xmin(excluded.snap)
+$fn$;
+
+CREATE FUNCTION {schema}.genealogy_store_dict(p_root integer, p_backward boolean, p_resolved bytea) RETURNS void
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+    UPDATE {schema}.genealogy_closures SET resolved = p_resolved
+    WHERE root = p_root AND backward = p_backward AND (resolved IS NULL OR octet_length(resolved) < octet_length(p_resolved))
+$fn$;
+
 CREATE TRIGGER genealogy_nodes_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON {schema}.genealogy_nodes
     FOR EACH STATEMENT EXECUTE FUNCTION {schema}.reject_change();
 CREATE TRIGGER genealogy_kinds_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON {schema}.genealogy_kinds

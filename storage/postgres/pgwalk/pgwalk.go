@@ -175,16 +175,13 @@ func newQueries(s string) queries {
 	q.ids = `SELECT id, name FROM ` + s + `.genealogy_nodes WHERE id = ANY($1::int4[])`
 	q.kinds = `SELECT id, kind FROM ` + s + `.genealogy_kinds`
 	q.proofs = `SELECT e.position, e.stream, e.version, e.hash FROM ` + s + `.events e WHERE e.position = ANY($1::int8[])`
-	// A closure replaces another only when its snapshot is not older, so
-	// that two walkers storing at once keep the fresher.
-	q.writeClosure = `INSERT INTO ` + s + `.genealogy_closures AS c (root, backward, snap, edges, refs)
-		VALUES ($1, $2, $3::pg_snapshot, $4, $5)
-		ON CONFLICT (root, backward) DO UPDATE SET snap = excluded.snap, edges = excluded.edges, refs = excluded.refs
-		WHERE pg_snapshot_xmin(c.snap) <= pg_snapshot_xmin(excluded.snap)`
-	// A dictionary replaces a smaller one only: every dictionary is
-	// right, and a larger one leaves less to look up.
-	q.writeDict = `UPDATE ` + s + `.genealogy_closures SET resolved = $3::bytea
-		WHERE root = $1 AND backward = $2 AND (resolved IS NULL OR octet_length(resolved) < octet_length($3::bytea))`
+	// Through the migration's functions, which run with the owner's
+	// rights: a closure replaces another only when its snapshot is not
+	// older, so that two walkers storing at once keep the fresher; a
+	// dictionary replaces a smaller one only, as every dictionary is right
+	// and a larger one leaves less to look up.
+	q.writeClosure = `SELECT ` + s + `.genealogy_store_closure($1, $2, $3, $4, $5)`
+	q.writeDict = `SELECT ` + s + `.genealogy_store_dict($1, $2, $3::bytea)`
 	q.snapshot = `SELECT pg_current_snapshot()::text`
 	q.verifyEdges = `SELECT coalesce(x.position, l.position), coalesce(x.ord, l.ord),
 			CASE WHEN l.position IS NULL THEN 'no link holds this edge'

@@ -5,7 +5,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/interlock-mes/interlock/audit"
 	"github.com/interlock-mes/interlock/storage"
+	"github.com/interlock-mes/interlock/storage/postgres"
+	"github.com/interlock-mes/interlock/storage/postgres/pgtest"
 	"github.com/interlock-mes/interlock/storage/postgres/pgwalk"
 )
 
@@ -78,5 +81,45 @@ func TestVerifyFindsEditedDerivedTables(t *testing.T) {
 				t.Errorf("problems %v; want one in %s", problems, tt.table)
 			}
 		})
+	}
+}
+
+// TestWalkerAsApp: a walker on a least-privilege application role (see
+// postgres.GrantApp) traces and stores its closures and dictionaries,
+// through the migration's functions, without any write grant.
+func TestWalkerAsApp(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	least := pgtest.Roles(t)
+	st, err := postgres.New(least.App, &postgres.Config{Schema: least.Schema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, b := range []string{"batch-1", "batch-2", "batch-3", "batch-4", "batch-5", "batch-6"} {
+		if _, err := st.Append(ctx, storage.AppendRequest{Streams: []storage.StreamAppend{{Stream: b,
+			Events: []storage.Event{{Type: "lot.linked", Actor: "op", Links: []audit.Link{l("lot-1", b, "consumed")}}}}}}); err != nil {
+			t.Fatalf("append %d: %v", i, err)
+		}
+	}
+	w, err := pgwalk.New(least.App, &pgwalk.Config{Schema: least.Schema, ClosureEdges: 1, SmallWalk: 1, ClosureDelta: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := storage.TraverseRequest{From: []string{"lot-1"}, Direction: storage.Forward, MaxDepth: storage.MaxTraverseDepth}
+	for range 2 {
+		if edges, err := w.Traverse(ctx, req); err != nil || len(edges) != 6 {
+			t.Fatalf("traverse as the app role: %d edges, %v", len(edges), err)
+		}
+	}
+	var n int
+	var dict bool
+	if err := least.Owner.QueryRow(ctx, `SELECT count(*), bool_or(resolved IS NOT NULL) FROM `+least.Schema+`.genealogy_closures`).Scan(&n, &dict); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 || !dict {
+		t.Errorf("%d closures stored, dictionary %v; want one with its dictionary", n, dict)
+	}
+	if p, err := w.Verify(ctx); err != nil || len(p) != 0 {
+		t.Errorf("Verify as the app role: %v, %v", p, err)
 	}
 }
