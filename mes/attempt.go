@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/interlock-mes/interlock/audit"
 	"github.com/interlock-mes/interlock/event"
@@ -56,14 +57,30 @@ func (a *attempt) evidence() []byte { return (*a.buf)[:a.mark] }
 // decide folds the subject's state, finds the transition and evaluates
 // every gate, evidence requirement, material check, mirror target, bound
 // context and override, collecting every failure in a.reasons.
-func (e *Engine) decide(ctx context.Context, a *attempt, req *Request, recs []audit.Record, fresh bool) error {
-	state, bound, err := e.fold(req.Model, req.Subject, req.Step, recs)
+//
+// With a view (the read side: Check, CheckAt), it reads through the view's
+// reader, trusts no cached fact, and judges at the view's time.
+func (e *Engine) decide(ctx context.Context, a *attempt, req *Request, recs []audit.Record, fresh bool, v *view) error {
+	var state State
+	var bound boundContext
+	var err error
+	at := time.Time{}
+	if v == nil {
+		state, bound, err = e.fold(req.Model, req.Subject, req.Step, recs)
+	} else {
+		state, err = foldFrom(req.Model, req.Step, recs, req.Model.initial, &bound, e.attest)
+		at = v.at
+	}
 	if err != nil {
 		return err
 	}
 	room := &attemptRoom{}
-	room.facts.init(e.store, req.Subject, recs)
-	room.facts.cache, room.facts.fresh = e.cache, fresh
+	if v == nil {
+		room.facts.init(e.store, req.Subject, recs)
+		room.facts.cache, room.facts.fresh = e.cache, fresh
+	} else {
+		room.facts.init(v.reader, req.Subject, recs)
+	}
 	*a = attempt{recs: recs, state: state, facts: &room.facts, room: room}
 	a.payload = event.Transition{
 		CommandID: req.ID, Model: req.Model.Name(), ModelVersion: req.Model.Version(), Step: req.Step,
@@ -85,7 +102,7 @@ func (e *Engine) decide(ctx context.Context, a *attempt, req *Request, recs []au
 	if err := readMirrorTarget(ctx, req, t, a.facts); err != nil {
 		return err
 	}
-	reasons, gateOnly, err := e.evaluate(ctx, req, t, a.facts)
+	reasons, gateOnly, err := e.evaluate(ctx, req, t, a.facts, at)
 	if err != nil {
 		return err
 	}

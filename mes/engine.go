@@ -285,7 +285,7 @@ func (e *Engine) try(ctx context.Context, req *Request, fresh bool) (*Outcome, e
 		return out, err
 	}
 	var a attempt
-	if err := e.decide(ctx, &a, req, recs, fresh); err != nil {
+	if err := e.decide(ctx, &a, req, recs, fresh, nil); err != nil {
 		return nil, err
 	}
 	buf := getBuf()
@@ -328,7 +328,12 @@ func withoutWritten(reads []storage.StreamVersion, written []storage.StreamAppen
 //
 // gateOnly reports whether every failure came from the transition's Gates,
 // so that an override may apply.
-func (e *Engine) evaluate(ctx context.Context, req *Request, t *Transition, facts *streamFacts) (reasons []gate.Reason, gateOnly bool, err error) {
+//
+// The gates judge at the engine's clock, or at at when it is not zero.
+func (e *Engine) evaluate(ctx context.Context, req *Request, t *Transition, facts *streamFacts, at time.Time) (reasons []gate.Reason, gateOnly bool, err error) {
+	if at.IsZero() {
+		at = e.clock()
+	}
 	var roles []string
 	if p, err := facts.Person(ctx, req.Actor); err == nil {
 		roles = p.Roles
@@ -338,7 +343,7 @@ func (e *Engine) evaluate(ctx context.Context, req *Request, t *Transition, fact
 	a := &gate.Attempt{
 		Actor: req.Actor, Roles: roles, Subject: req.Subject, Refs: req.Refs, Evidence: req.Evidence, Data: req.Data,
 		Transition: gate.Transition{From: t.From, To: t.To, Command: t.Command},
-		Time:       e.clock().UTC(),
+		Time:       at.UTC(),
 	}
 	for _, need := range t.Evidence {
 		reasons = append(reasons, checkEvidence(a, need)...)
