@@ -158,3 +158,28 @@ func TestDispatch(t *testing.T) {
 		}
 	})
 }
+
+// TestAnotherModelVersionIsTyped: a subject that runs v1 of a model, asked
+// to run v2, fails with a *ModelVersionError naming both, on Execute and
+// on the read side.
+func TestAnotherModelVersionIsTyped(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := mestest.New(t, nil).Plant()
+	build := func(v int) *mes.Model {
+		return mestest.Must[*mes.Model](t)(mes.NewModel("widget", v).States("new", "made").Initial("new").Final("made").
+			Permit("new", mes.CmdComplete, "made", mes.Recording("widget.made")).Build())
+	}
+	v1, v2 := build(1), build(2)
+	if _, err := env.Engine.Execute(ctx, mes.Request{ID: "w1", Model: v1, Subject: "widget-1", Command: mes.CmdComplete, Actor: "op-7"}); err != nil {
+		t.Fatal(err)
+	}
+	var mv *mes.ModelVersionError
+	_, err := env.Engine.Execute(ctx, mes.Request{ID: "w2", Model: v2, Subject: "widget-1", Command: mes.CmdComplete, Actor: "op-7"})
+	if !errors.As(err, &mv) || !errors.Is(err, mes.ErrModelVersion) || mv.Running != 1 || mv.Asked != 2 || mv.Stream != "widget-1" {
+		t.Errorf("Execute under v2: %v, want a *ModelVersionError running 1, asked 2", err)
+	}
+	if _, err := env.Engine.State(ctx, v2, "widget-1", ""); !errors.As(err, &mv) {
+		t.Errorf("State under v2: %v", err)
+	}
+}

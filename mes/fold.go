@@ -10,12 +10,34 @@ import (
 	"github.com/interlock-mes/interlock/event"
 )
 
+// ErrModelVersion is matched (errors.Is) by every *ModelVersionError.
+var ErrModelVersion = errors.New("mes: the subject runs another version of the model")
+
+// ModelVersionError says that a subject runs another version of a model
+// than the one a command or a fold named: a model's version cannot change
+// in the middle of a subject's life. Look the running version up in a
+// Registry (Registry.Model) and use it.
+type ModelVersionError struct {
+	Stream  string
+	Version int64 // the record that shows the running version
+	Model   string
+	Running int // the version the subject runs
+	Asked   int // the version named
+}
+
+func (e *ModelVersionError) Error() string {
+	return fmt.Sprintf("mes: %s runs %s v%d (record v%d), not v%d", e.Stream, e.Model, e.Running, e.Version, e.Asked)
+}
+
+// Unwrap makes errors.Is(err, ErrModelVersion) true.
+func (e *ModelVersionError) Unwrap() error { return ErrModelVersion }
+
 // Fold derives the state of a subject (or of one step of it) from its
 // records: the state the last transition of model m led to, or the model's
 // initial state. Only records whose type the model records as a
 // transition's own event are decoded, so folding a long stream is cheap.
-// It returns an error when a record cannot be decoded, when the subject
-// runs another version of the model, and an *UnprovenError for a
+// It returns an error when a record cannot be decoded, a *ModelVersionError
+// when the subject runs another version of the model, and an *UnprovenError for a
 // transition record the model does not allow from the state before it.
 func Fold(m *Model, step string, recs []audit.Record) (State, error) {
 	return foldFrom(m, step, recs, m.initial, nil, nil)
@@ -77,7 +99,7 @@ func foldFrom(m *Model, step string, recs []audit.Record, state State, bound *bo
 			continue
 		}
 		if p.ModelVersion != m.version {
-			return "", fmt.Errorf("mes: %s runs %s v%d, not v%d", r.Stream, p.Model, p.ModelVersion, m.version)
+			return "", &ModelVersionError{Stream: r.Stream, Version: r.Version, Model: m.name, Running: p.ModelVersion, Asked: m.version}
 		}
 		unproven := func(format string, args ...any) error {
 			return &UnprovenError{Stream: r.Stream, Version: r.Version, Model: m.name, Reason: fmt.Sprintf(format, args...)}
