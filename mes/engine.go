@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"maps"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/internal/canonjson"
+	"github.com/interlock-mes/interlock/internal/quantity"
 	"github.com/interlock-mes/interlock/signature"
 	"github.com/interlock-mes/interlock/storage"
 )
@@ -357,6 +359,20 @@ func (e *Engine) evaluate(ctx context.Context, req *Request, t *Transition, fact
 		reasons = append(reasons, v.Reasons...)
 	}
 	n := len(reasons)
+	// The lots a merge takes from become one quantity: their units must
+	// be convertible into each other.
+	var mergedUnit string
+	for _, c := range req.Consume {
+		if c.Kind != event.LinkMerged {
+			continue
+		}
+		if mergedUnit == "" {
+			mergedUnit = c.Unit
+		} else if !quantity.Compatible(c.Unit, mergedUnit) {
+			reasons = append(reasons, gate.Reason{Gate: "consumption", Code: CodeUnitMismatch,
+				Message: fmt.Sprintf("%s %s of lot %s cannot be merged with quantities in %s", c.Quantity, c.Unit, c.Lot, mergedUnit)})
+		}
+	}
 	for _, c := range req.Consume {
 		rs, err := checkConsumption(ctx, a, facts, c)
 		if err != nil {
@@ -372,6 +388,15 @@ func (e *Engine) evaluate(ctx context.Context, req *Request, t *Transition, fact
 		reasons = append(reasons, rs...)
 	}
 	others += len(reasons) - n
+	// One reason per failed rule: the consumption check runs the lot gate
+	// the model may also run on the same lot, and says the same thing.
+	for i := n; i < len(reasons); i++ {
+		if slices.Contains(reasons[:i], reasons[i]) {
+			reasons = slices.Delete(reasons, i, i+1)
+			others--
+			i--
+		}
+	}
 	return reasons, others == 0, nil
 }
 
@@ -397,11 +422,14 @@ func checkConsumption(ctx context.Context, a *gate.Attempt, facts gate.Facts, c 
 		}
 		return nil, err
 	}
+	// Quantities are converted exactly between compatible units, never
+	// compared raw.
+	q, ok := quantity.Convert(c.Quantity, c.Unit, lot.Unit)
 	switch {
-	case lot.Unit != c.Unit:
+	case !ok:
 		reasons = append(reasons, gate.Reason{Gate: "consumption", Code: CodeUnitMismatch,
 			Message: fmt.Sprintf("lot %s is kept in %s; %s %s cannot be taken from it", c.Lot, lot.Unit, c.Quantity, c.Unit)})
-	case lot.Available.LessThan(c.Quantity):
+	case lot.Available.LessThan(q):
 		reasons = append(reasons, gate.Reason{Gate: "consumption", Code: CodeOverConsumption,
 			Message: fmt.Sprintf("lot %s holds %s %s; %s %s cannot be taken from it", c.Lot, lot.Available, lot.Unit, c.Quantity, c.Unit)})
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -92,7 +93,9 @@ func EquipmentModel(opts ...Option) (*Model, error) {
 }
 
 // PersonModel returns the person lifecycle: registered, then roles granted
-// and revoked and training recorded, each on the record.
+// and revoked and training recorded, each on the record. A person's roles
+// are a set: granting a role held changes nothing, one revocation ends it,
+// and revoking a role not held is denied (CodeRoleNotHeld).
 func PersonModel(opts ...Option) (*Model, error) {
 	with := Prepend(opts)
 	return NewModel("person", 1).
@@ -100,7 +103,7 @@ func PersonModel(opts ...Option) (*Model, error) {
 		Initial(FactNew).
 		Permit(FactNew, CmdRegister, PersonActive, with(Recording(event.PersonRegistered))...).
 		Permit(PersonActive, CmdGrantRole, PersonActive, with(Recording(event.PersonRoleGranted))...).
-		Permit(PersonActive, CmdRevokeRole, PersonActive, with(Recording(event.PersonRoleRevoked))...).
+		Permit(PersonActive, CmdRevokeRole, PersonActive, with(Recording(event.PersonRoleRevoked), WithGates(roleHeld))...).
 		Permit(PersonActive, CmdRecordTrained, PersonActive, with(Recording(event.PersonTrained))...).
 		Build()
 }
@@ -193,6 +196,40 @@ var calibrationData = mustNamed("calibration-data", gate.Func(func(_ context.Con
 		return gate.Fail(gate.Reason{Code: gate.CodeTimeMissing, Message: "the attempt has no time at which to judge the calibration's due date"}), nil
 	}
 	return gate.Verdict{Reasons: checkCalibration(a.Data, a.Time)}, nil
+}))
+
+// CodeRoleNotHeld: a revocation names a role the person does not hold.
+const CodeRoleNotHeld gate.Code = "person.role-not-held"
+
+// roleHeld denies revoking a role the person (the subject) does not hold,
+// or a revocation that names no role.
+var roleHeld = mustNamed("role-held", gate.Func(func(ctx context.Context, a *gate.Attempt, f gate.Facts) (gate.Verdict, error) {
+	if a == nil {
+		return gate.Verdict{}, gate.ErrNilAttempt
+	}
+	var d struct {
+		Role string `json:"role"`
+	}
+	if len(a.Data) > 0 {
+		if err := json.Unmarshal(a.Data, &d); err != nil {
+			return gate.Fail(gate.Reason{Code: CodeRoleNotHeld, Message: fmt.Sprintf("the revocation's data cannot be read: %v", err)}), nil
+		}
+	}
+	if d.Role == "" {
+		return gate.Fail(gate.Reason{Code: CodeRoleNotHeld, Message: "the revocation names no role"}), nil
+	}
+	id, ok := strings.CutPrefix(a.Subject, event.PersonStream(""))
+	if !ok {
+		return gate.Fail(gate.Reason{Code: CodeRoleNotHeld, Message: fmt.Sprintf("%s is not a person's stream", a.Subject)}), nil
+	}
+	p, err := f.Person(ctx, id)
+	if err != nil && !errors.Is(err, gate.ErrUnknown) {
+		return gate.Verdict{}, err
+	}
+	if !slices.Contains(p.Roles, d.Role) {
+		return gate.Fail(gate.Reason{Code: CodeRoleNotHeld, Message: fmt.Sprintf("%s does not hold the role %q", id, d.Role)}), nil
+	}
+	return gate.Pass(), nil
 }))
 
 // mustNamed names a gate of this package; it panics only on a name or gate

@@ -14,6 +14,7 @@ import (
 	"github.com/interlock-mes/interlock/audit"
 	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
+	"github.com/interlock-mes/interlock/internal/quantity"
 	"github.com/interlock-mes/interlock/storage"
 )
 
@@ -289,15 +290,25 @@ func decodeFact(r *audit.Record) (factPayload, error) {
 	return p.Data, nil
 }
 
-// flowed sums the quantities of p that left (out) or reached stream.
-func (p *factPayload) flowed(stream string, out bool) (decimal.Decimal, string) {
-	sum, unit := decimal.Zero, ""
+// flowed sums the quantities of p that left (out) or reached stream, in
+// unit, or in the unit of the first of them when unit is empty, converting
+// each exactly (quantity.Convert). It returns an error for a quantity in a
+// unit that cannot be converted: quantities are never added raw.
+func (p *factPayload) flowed(stream string, out bool, unit string) (decimal.Decimal, string, error) {
+	sum := decimal.Zero
 	for _, q := range p.quantities {
 		if (out && q.From == stream) || (!out && q.To == stream) {
-			sum, unit = sum.Add(q.Quantity), q.Unit
+			if unit == "" {
+				unit = q.Unit
+			}
+			c, ok := quantity.Convert(q.Quantity, q.Unit, unit)
+			if !ok {
+				return decimal.Zero, "", fmt.Errorf("%s %s cannot be added to a quantity in %s", q.Quantity, q.Unit, unit)
+			}
+			sum = sum.Add(c)
 		}
 	}
-	return sum, unit
+	return sum, unit, nil
 }
 
 // apply folds one record of a fact stream into e. Person's map and slice
@@ -332,10 +343,16 @@ func (e *factEntry) applyLot(r *audit.Record) error {
 	case event.LotReceived, event.LotProduced:
 		lot.Material, lot.Available, lot.Unit, lot.Expiry = p.Material, p.Quantity, p.Unit, p.Expiry
 	case event.LotSplit:
-		q, _ := p.flowed(r.Stream, true)
+		q, _, err := p.flowed(r.Stream, true, lot.Unit)
+		if err != nil {
+			return fmt.Errorf("%s v%d: split: %w", r.Stream, r.Version, err)
+		}
 		lot.Available = lot.Available.Sub(q)
 	case event.LotMerged:
-		q, unit := p.flowed(r.Stream, false)
+		q, unit, err := p.flowed(r.Stream, false, "")
+		if err != nil {
+			return fmt.Errorf("%s v%d: merge: %w", r.Stream, r.Version, err)
+		}
 		lot.Material, lot.Available, lot.Unit, lot.Expiry = p.Material, q, unit, p.Expiry
 	case event.LotReleased:
 		lot.Status = gate.LotReleased
@@ -346,7 +363,14 @@ func (e *factEntry) applyLot(r *audit.Record) error {
 	case event.LotHoldReleased:
 		lot.OnHold, lot.HoldReason = false, ""
 	case event.LotConsumed:
-		lot.Available = lot.Available.Sub(p.Quantity)
+		q, ok := p.Quantity, true
+		if p.Unit != "" && lot.Unit != "" {
+			q, ok = quantity.Convert(p.Quantity, p.Unit, lot.Unit)
+		}
+		if !ok {
+			return fmt.Errorf("%s v%d: %s %s cannot be taken from a lot kept in %s", r.Stream, r.Version, p.Quantity, p.Unit, lot.Unit)
+		}
+		lot.Available = lot.Available.Sub(q)
 	}
 	return nil
 }
@@ -397,11 +421,13 @@ func (e *factEntry) applyPerson(r *audit.Record) error {
 	case event.PersonRegistered:
 		p.Name = d.Name
 	case event.PersonRoleGranted:
-		p.Roles = append(p.Roles, d.Role)
-	case event.PersonRoleRevoked:
-		if j := slices.Index(p.Roles, d.Role); j >= 0 {
-			p.Roles = slices.Delete(p.Roles, j, j+1)
+		// Roles are a set: a second grant of a role held changes
+		// nothing, and one revocation ends it.
+		if !slices.Contains(p.Roles, d.Role) {
+			p.Roles = append(p.Roles, d.Role)
 		}
+	case event.PersonRoleRevoked:
+		p.Roles = slices.DeleteFunc(p.Roles, func(r string) bool { return r == d.Role })
 	case event.PersonTrained:
 		if p.Training == nil {
 			p.Training = map[string]time.Time{}

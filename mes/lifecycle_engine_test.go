@@ -81,6 +81,9 @@ func TestEveryLifecyclePairThroughTheEngine(t *testing.T) {
 	// dataFor is the Data of command c: a calibration's, which the
 	// equipment model checks; none for the others.
 	dataFor := func(t *testing.T, c mes.Command) json.RawMessage {
+		if c == mes.CmdGrantRole || c == mes.CmdRevokeRole {
+			return json.RawMessage(`{"role":"walker"}`)
+		}
 		if c != mes.CmdCalibrate {
 			return nil
 		}
@@ -113,6 +116,12 @@ func TestEveryLifecyclePairThroughTheEngine(t *testing.T) {
 						for i, tr := range paths[state] {
 							if _, err := run(fmt.Sprintf("%s-path-%d", subject, i), tr.Command, signaturesFor(tr)); err != nil {
 								t.Fatalf("%s: driving to %s, %s: %v", subject, state, tr.Command, err)
+							}
+						}
+						if _, err := m.Transition(state, mes.CmdGrantRole); err == nil && cmd == mes.CmdRevokeRole {
+							// Only a role held can be revoked.
+							if _, err := run(subject+"-grant", mes.CmdGrantRole, nil); err != nil {
+								t.Fatalf("%s: grant before revoking: %v", subject, err)
 							}
 						}
 						before := must[[]audit.Record](t)(s.Load(ctx, subject, 1))

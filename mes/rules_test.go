@@ -1,0 +1,131 @@
+package mes_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/interlock-mes/interlock/event"
+	"github.com/interlock-mes/interlock/gate"
+	"github.com/interlock-mes/interlock/mes"
+	"github.com/interlock-mes/interlock/mes/lifecycle"
+	"github.com/interlock-mes/interlock/mes/mestest"
+	"github.com/interlock-mes/interlock/storage"
+)
+
+// TestRolesAreASet: a role granted twice and revoked once is gone, at
+// once, for role gates; revoking a role never held is denied.
+func TestRolesAreASet(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	clock := mestest.NewClock(mestest.Now)
+	mestest.Stores(t, clock, func(t *testing.T, s storage.Store) {
+		env := mestest.NewOn(t, s, clock, nil).Plant()
+		batch := mestest.Must[*mes.Model](t)(lifecycle.Batch())
+		person := mestest.Must[*mes.Model](t)(mes.PersonModel())
+		env.Fact("person", event.PersonStream("sv-1"), mes.CmdGrantRole, map[string]string{"role": "supervisor"})
+		env.Fact("person", event.PersonStream("sv-1"), mes.CmdRevokeRole, map[string]string{"role": "supervisor"})
+		_, err := env.Engine.Execute(ctx, mes.Request{ID: "rel", Model: batch, Subject: "batch-R", Command: mes.CmdRelease, Actor: "sv-1"})
+		if !hasDenialCode(err, gate.CodeRoleMissing) {
+			t.Errorf("release after the role was granted twice and revoked once: %v; want %s", err, gate.CodeRoleMissing)
+		}
+		data, _ := json.Marshal(map[string]string{"role": "qa"})
+		_, err = env.Engine.Execute(ctx, mes.Request{ID: "rev", Model: person, Subject: event.PersonStream("op-7"), Command: mes.CmdRevokeRole,
+			Actor: "admin", Data: data})
+		if !hasDenialCode(err, mes.CodeRoleNotHeld) {
+			t.Errorf("revoking a role never held: %v; want %s", err, mes.CodeRoleNotHeld)
+		}
+	})
+}
+
+// TestMergeConvertsUnits: 5 kg merged with 300 g is 5.3 kg, whichever
+// comes first, and 300 kg cannot then be taken from it; units that cannot
+// be converted are refused.
+func TestMergeConvertsUnits(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	clock := mestest.NewClock(mestest.Now)
+	mestest.Stores(t, clock, func(t *testing.T, s storage.Store) {
+		env := mestest.NewOn(t, s, clock, nil).Plant()
+		lotModel := mestest.Must[*mes.Model](t)(mes.LotModel())
+		receive := func(id, qty, unit string) {
+			env.Fact("lot", event.LotStream(id), mes.CmdReceive, event.Receipt{Material: "API-100", Quantity: mestest.Decimal(t, qty), Unit: unit,
+				Expiry: clock.Now().Add(90 * 24 * time.Hour)})
+			env.Fact("lot", event.LotStream(id), mes.CmdRelease, nil)
+		}
+		receive("A", "5", "kg")
+		receive("B", "300", "g")
+		receive("C", "2", "l")
+		data, _ := json.Marshal(map[string]string{"material": "API-100"})
+		merge := func(id, into string, cs ...event.Consumption) error {
+			_, err := env.Engine.Execute(ctx, mes.Request{ID: id, Model: lotModel, Subject: event.LotStream(into), Command: mes.CmdMerge,
+				Actor: "op-7", Data: data, Consume: cs})
+			return err
+		}
+		if err := merge("m1", "M", event.Consumption{Lot: "B", Quantity: mestest.Decimal(t, "300"), Unit: "g", Kind: event.LinkMerged},
+			event.Consumption{Lot: "A", Quantity: mestest.Decimal(t, "5"), Unit: "kg", Kind: event.LinkMerged}); err != nil {
+			t.Fatal(err)
+		}
+		facts := env.Engine.Facts("x", nil)
+		m, err := facts.Lot(ctx, "M")
+		if err != nil || !m.Available.Equal(mestest.Decimal(t, "5300")) || m.Unit != "g" {
+			t.Errorf("merged lot %+v, %v; want 5300 g", m, err)
+		}
+		// Consuming in a compatible unit converts; too much is refused.
+		batch := mestest.Must[*mes.Model](t)(lifecycle.Batch(lifecycle.WithoutRoles()))
+		if _, err := env.Engine.Execute(ctx, mes.Request{ID: "b-rel", Model: batch, Subject: "batch-U", Command: mes.CmdRelease, Actor: "op-7"}); err != nil {
+			t.Fatal(err)
+		}
+		env.Fact("lot", event.LotStream("M"), mes.CmdRelease, nil)
+		_, err = env.Engine.Execute(ctx, mes.Request{ID: "b-start-1", Model: batch, Subject: "batch-U", Command: mes.CmdStart, Actor: "op-7",
+			Consume: []event.Consumption{{Lot: "M", Quantity: mestest.Decimal(t, "300"), Unit: "kg"}}})
+		if !hasDenialCode(err, mes.CodeOverConsumption) {
+			t.Errorf("taking 300 kg from 5.3 kg: %v; want %s", err, mes.CodeOverConsumption)
+		}
+		if _, err := env.Engine.Execute(ctx, mes.Request{ID: "b-start-2", Model: batch, Subject: "batch-U", Command: mes.CmdStart, Actor: "op-7",
+			Consume: []event.Consumption{{Lot: "M", Quantity: mestest.Decimal(t, "1.3"), Unit: "kg"}}}); err != nil {
+			t.Fatalf("taking 1.3 kg from 5300 g: %v", err)
+		}
+		if m, err := env.Engine.Facts("x", nil).Lot(ctx, "M"); err != nil || !m.Available.Equal(mestest.Decimal(t, "4000")) {
+			t.Errorf("after taking 1.3 kg: %+v, %v; want 4000 g", m, err)
+		}
+		// Mass and volume do not merge.
+		err = merge("m2", "N", event.Consumption{Lot: "A", Quantity: mestest.Decimal(t, "1"), Unit: "kg", Kind: event.LinkMerged},
+			event.Consumption{Lot: "C", Quantity: mestest.Decimal(t, "1"), Unit: "l", Kind: event.LinkMerged})
+		if !hasDenialCode(err, mes.CodeUnitMismatch) {
+			t.Errorf("merging kg with l: %v; want %s", err, mes.CodeUnitMismatch)
+		}
+	})
+}
+
+// TestOneReasonPerRule: an expired lot consumed through a step whose lot
+// gate also checks it is denied once for its expiry, not twice.
+func TestOneReasonPerRule(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := mestest.New(t, nil).Plant()
+	env.Fact("lot", event.LotStream("OLD"), mes.CmdReceive, event.Receipt{Material: "API-100", Quantity: mestest.Decimal(t, "10"), Unit: "kg",
+		Expiry: mestest.Now.Add(time.Hour)})
+	env.Fact("lot", event.LotStream("OLD"), mes.CmdRelease, nil)
+	env.Clock.Advance(2 * time.Hour)
+	usable := mestest.Must[gate.Gate](t)(gate.LotUsable(gate.FromRef("lot")))
+	m := mestest.Must[*mes.Model](t)(mes.NewModel("dose", 1).States("ready", "dosed").Initial("ready").Final("dosed").
+		Permit("ready", mes.CmdComplete, "dosed", mes.Recording("dose.done"), mes.WithGates(usable)).Build())
+	_, err := env.Engine.Execute(ctx, mes.Request{ID: "d1", Model: m, Subject: "batch-E", Command: mes.CmdComplete, Actor: "op-7",
+		Refs: map[string]string{"lot": "OLD"}, Consume: []event.Consumption{{Lot: "OLD", Quantity: mestest.Decimal(t, "1"), Unit: "kg"}}})
+	var de *mes.DeniedError
+	if !errors.As(err, &de) {
+		t.Fatalf("consuming an expired lot: %v; want denied", err)
+	}
+	n := 0
+	for _, r := range de.Reasons {
+		if r.Code == gate.CodeLotExpired {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d %s reasons, want 1: %v", n, gate.CodeLotExpired, de.Reasons)
+	}
+}
