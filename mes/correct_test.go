@@ -201,7 +201,7 @@ func TestCorrectDenials(t *testing.T) {
 		}
 		const denied, correctionAt, approval = 3, 4, 5
 		session := signature.Challenge{Session: "a-session", Secret: signature.NewSecret(testSecret)}
-		self, role := mes.CodeSignatureSelf, mes.CodeSignatureRole
+		self := mes.CodeSignatureSelf
 		cases := []struct {
 			name   string
 			modify func(*correction.Correction)
@@ -213,7 +213,7 @@ func TestCorrectDenials(t *testing.T) {
 			{"self-approval", func(x *correction.Correction) { x.Actor, x.Signatures = "qa-5", approvedBy("qa-5") }, []gate.Code{self}},
 			{"approval by who recorded the value", func(x *correction.Correction) { x.Signatures = approvedBy("op-7") }, []gate.Code{self}},
 			{"approval by an earlier corrector of the value", func(x *correction.Correction) { x.Signatures = approvedBy("qa-4") }, []gate.Code{self}},
-			{"approver without a role", func(x *correction.Correction) { x.Signatures = approvedBy("op-9") }, []gate.Code{role}},
+			{"approver the plant does not know", func(x *correction.Correction) { x.Signatures = approvedBy("op-9") }, []gate.Code{mes.CodeSignerUnknown}},
 			{"approver not named", func(x *correction.Correction) { x.Signatures = []mes.Sign{{Meaning: "approved", Challenge: session}} },
 				[]gate.Code{correction.CodeApproverUnnamed}},
 			{"corrector without a role", func(x *correction.Correction) { x.Actor = "op-9" }, []gate.Code{gate.CodeRoleMissing}},
@@ -279,6 +279,8 @@ func TestCorrectionReview(t *testing.T) {
 			t.Fatalf("correct: %v", err)
 		}
 		corr := out.Records[0].Version
+		// op-9 is known to the plant, with no role.
+		c.facts.run("person", event.PersonStream("op-9"), mes.CmdRegister, map[string]string{"name": "Otto Outsider"})
 		review := func(id string, version int64, signer string) correction.Review {
 			r := correction.Review{ID: id, Model: c.cm, Subject: correctedBatch, Reviews: version, Actor: signer}
 			if signer != "" {

@@ -129,3 +129,31 @@ func TestOneReasonPerRule(t *testing.T) {
 		t.Errorf("%d %s reasons, want 1: %v", n, gate.CodeLotExpired, de.Reasons)
 	}
 }
+
+// TestSignersAreParticipants: someone who only signed a step's
+// verification (another person gave the command) took part in the batch,
+// and may not then sign its release.
+func TestSignersAreParticipants(t *testing.T) {
+	t.Parallel()
+	clock := mestest.NewClock(mestest.Now)
+	mestest.Stores(t, clock, func(t *testing.T, s storage.Store) {
+		ctx := context.Background()
+		sg := newSigning(t, s, "qa-3", "qa-4")
+		sg.facts.run("person", event.PersonStream("qa-4"), mes.CmdRegister, map[string]string{"name": "Quinn QA"})
+		sg.facts.run("person", event.PersonStream("qa-4"), mes.CmdGrantRole, map[string]string{"role": "qa"})
+		step := verifyModel(t, 1)
+		sg.completeStep(t, step, "batch-S")
+		if _, err := sg.e.Execute(ctx, mes.Request{ID: "verify", Model: step, Subject: "batch-S", Step: "S10", Command: mes.CmdVerify,
+			Actor: "qa-4", Signatures: []mes.Sign{{Meaning: "verified", Challenge: full("qa-3")}}}); err != nil {
+			t.Fatal(err)
+		}
+		release := mestest.Must[*mes.Model](t)(mes.NewModel("releasing", 1).States("pending", "released").Initial("pending").Final("released").
+			Permit("pending", mes.CmdRelease, "released", mes.Recording("batch.qa-released"), mes.WithSignatures(mes.SignatureRequirement{
+				Meaning: mes.MeaningApproved, Count: 1, Roles: []string{"qa"}, NotPerformer: true})).Build())
+		_, err := sg.e.Execute(ctx, mes.Request{ID: "release", Model: release, Subject: "batch-S", Command: mes.CmdRelease, Actor: "qa-4",
+			Signatures: []mes.Sign{{Meaning: mes.MeaningApproved, Challenge: full("qa-3")}}})
+		if !hasDenialCode(err, mes.CodeSignatureSelf) {
+			t.Errorf("release signed by the step's verifier: %v; want %s", err, mes.CodeSignatureSelf)
+		}
+	})
+}

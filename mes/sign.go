@@ -22,7 +22,10 @@ const (
 	CodeSignatureUnexpected       gate.Code = "signature.unexpected"
 	CodeSignatureRole             gate.Code = "signature.role"
 	CodeSignatureSelf             gate.Code = "signature.self"
-	CodeSignatureNotDistinct      gate.Code = "signature.not-distinct"
+	// CodeSignerUnknown: the signer has a credential but no person record:
+	// nobody the plant knows signed.
+	CodeSignerUnknown        gate.Code = "signature.signer-unknown"
+	CodeSignatureNotDistinct gate.Code = "signature.not-distinct"
 )
 
 // Sign is one person's signature given with a command: the challenge that
@@ -113,11 +116,15 @@ func (e *Engine) collectSignatures(ctx context.Context, req *Request, t *Transit
 				reasons = append(reasons, gate.Reason{Gate: "signature", Code: CodeSignatureSelf,
 					Message: fmt.Sprintf("%s took part in the work on %s and may not sign it %q", who, req.Scope(), r.Meaning)})
 			}
-			if len(r.Roles) > 0 {
-				p, err := facts.Person(ctx, who)
-				if err != nil && !errors.Is(err, gate.ErrUnknown) {
-					return nil, nil, fmt.Errorf("mes: look up signer %s: %w", who, err)
-				}
+			p, err := facts.Person(ctx, who)
+			known := err == nil
+			if errors.Is(err, gate.ErrUnknown) {
+				reasons = append(reasons, gate.Reason{Gate: "signature", Code: CodeSignerUnknown,
+					Message: fmt.Sprintf("%s holds a credential but no person record; a signature must be by someone the plant knows", who)})
+			} else if err != nil {
+				return nil, nil, fmt.Errorf("mes: look up signer %s: %w", who, err)
+			}
+			if known && len(r.Roles) > 0 {
 				if !slices.ContainsFunc(p.Roles, func(role string) bool { return slices.Contains(r.Roles, role) }) {
 					reasons = append(reasons, gate.Reason{Gate: "signature", Code: CodeSignatureRole,
 						Message: fmt.Sprintf("%s holds none of the roles %v that may sign %s %q", who, r.Roles, t.Command, r.Meaning)})
@@ -141,8 +148,10 @@ func (e *Engine) collectSignatures(ctx context.Context, req *Request, t *Transit
 
 // performersOf returns who took part in the work a transition signs: the
 // actors of the subject's earlier records — of the step's records when the
-// request runs a step — other than denied attempts, signatures and reviews
-// of corrections (reviewing is not doing the work).
+// request runs a step — other than denied attempts and reviews of
+// corrections (reviewing is not doing the work), and everyone who signed
+// one of them (a verifier, an approver of an override or an exception):
+// whoever vouched for the work is part of it.
 func performersOf(req *Request, recs []audit.Record) map[string]bool {
 	out := map[string]bool{}
 	var needle []byte
@@ -154,7 +163,7 @@ func performersOf(req *Request, recs []audit.Record) map[string]bool {
 	}
 	for i := range recs {
 		r := &recs[i]
-		if r.Type == event.Denied || r.Type == event.SignatureApplied || r.Type == event.CorrectionReviewed {
+		if r.Type == event.Denied || r.Type == event.CorrectionReviewed {
 			continue
 		}
 		if needle != nil && !bytes.Contains(r.Payload, needle) {

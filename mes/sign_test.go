@@ -145,6 +145,7 @@ func TestSignatureDenials(t *testing.T) {
 		{"none given", 1, "qa-3", nil, mes.CodeSignatureMissing},
 		{"self-verification by the performer", 1, "op-7", []mes.Sign{{Meaning: "verified", Challenge: full("op-7")}}, mes.CodeSignatureSelf},
 		{"signer without the role", 1, "qa-3", []mes.Sign{{Meaning: "verified", Challenge: full("op-9")}}, mes.CodeSignatureRole},
+		{"signer the plant does not know", 1, "qa-3", []mes.Sign{{Meaning: "verified", Challenge: full("op-8")}}, mes.CodeSignerUnknown},
 		{"wrong secret", 1, "qa-3", []mes.Sign{{Meaning: "verified", Challenge: signature.Challenge{UserID: "qa-3", Secret: signature.NewSecret("wrong secret!")}}}, mes.CodeSignatureNotAuthenticated},
 		{"unknown signer", 1, "qa-3", []mes.Sign{{Meaning: "verified", Challenge: full("nobody")}}, mes.CodeSignatureNotAuthenticated},
 		{"meaning not asked for", 1, "qa-3", []mes.Sign{{Meaning: "verified", Challenge: full("qa-3")}, {Meaning: "approved", Challenge: full("qa-4")}}, mes.CodeSignatureUnexpected},
@@ -155,8 +156,10 @@ func TestSignatureDenials(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			sg := newSigning(t, memory.New(&memory.Config{Clock: func() time.Time { return now }}), "qa-3", "qa-4", "op-7", "op-9")
+			sg := newSigning(t, memory.New(&memory.Config{Clock: func() time.Time { return now }}), "qa-3", "qa-4", "op-7", "op-8", "op-9")
 			sg.facts.run("person", event.PersonStream("qa-4"), mes.CmdRegister, map[string]string{"name": "Quinn QA"})
+			// op-9 is known, without a role; op-8 holds a credential only.
+			sg.facts.run("person", event.PersonStream("op-9"), mes.CmdRegister, map[string]string{"name": "Otto Outsider"})
 			sg.facts.run("person", event.PersonStream("qa-4"), mes.CmdGrantRole, map[string]string{"role": "qa"})
 			m := verifyModel(t, tc.count)
 			sg.completeStep(t, m, "batch-B42")
