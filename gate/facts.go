@@ -160,6 +160,12 @@ const (
 	StepInProgress StepState = "in-progress"
 	StepComplete   StepState = "complete"
 	StepVerified   StepState = "verified"
+	// StepBlocked: the step was blocked (by an exception) and not yet
+	// unblocked.
+	StepBlocked StepState = "blocked"
+	// StepSkipped: the step was skipped, with the approval its model asks
+	// for. A PriorSteps gate that accepts skipped steps must list it.
+	StepSkipped StepState = "skipped"
 )
 
 // Step is the current state of one step on a subject.

@@ -533,7 +533,8 @@ func (f *streamFacts) closingConfirmed(ctx context.Context, r *audit.Record, id 
 }
 
 // Steps reads step events of the subject: the step lifecycle's recorded
-// events, each naming its step in the payload.
+// events (started, blocked, unblocked, completed, verified, skipped), each
+// naming its step in the payload.
 func (f *streamFacts) Steps(ctx context.Context, subject string) ([]gate.Step, error) {
 	recs, err := f.load(ctx, subject)
 	if err != nil {
@@ -549,6 +550,12 @@ func (f *streamFacts) Steps(ctx context.Context, subject string) ([]gate.Step, e
 			state = gate.StepComplete
 		case "step.verified":
 			state = gate.StepVerified
+		case "step.skipped":
+			state = gate.StepSkipped
+		case "step.blocked":
+			state = gate.StepBlocked
+		case "step.unblocked":
+			state = gate.StepInProgress
 		default:
 			continue
 		}

@@ -97,12 +97,13 @@ func approvedVersion(t *testing.T, r *route.Route) *route.Version {
 func TestStepModelEnforcesRequirements(t *testing.T) {
 	t.Parallel()
 	v := approvedVersion(t, tabletRoute(t, 1))
-	approve := mes.SignatureRequirement{Meaning: "approved", Count: 1, NotPerformer: true}
+	approve := mes.SignatureRequirement{Meaning: "approved", Count: 1, Roles: route.DefaultSkipRoles, NotPerformer: true}
 	bound := []string{"route-binding"}
 	common := func(complete transitionRow, start ...string) []transitionRow {
 		return []transitionRow{
-			{From: lifecycle.StepPending, To: lifecycle.StepSkipped, Command: mes.CmdSkip, Gates: bound, Signatures: []mes.SignatureRequirement{approve}},
-			{From: lifecycle.StepPending, To: lifecycle.StepInProgress, Command: mes.CmdStart, Gates: append(bound, start...)},
+			{From: lifecycle.StepPending, To: lifecycle.StepSkipped, Command: mes.CmdSkip, Gates: []string{"route-binding", "route-order", "require-role"},
+				Signatures: []mes.SignatureRequirement{approve}},
+			{From: lifecycle.StepPending, To: lifecycle.StepInProgress, Command: mes.CmdStart, Gates: append([]string{"route-binding", "route-order"}, start...)},
 			{From: lifecycle.StepInProgress, To: lifecycle.StepBlocked, Command: mes.CmdBlock, Gates: bound},
 			complete,
 			{From: lifecycle.StepBlocked, To: lifecycle.StepInProgress, Command: mes.CmdUnblock, Gates: bound},

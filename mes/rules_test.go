@@ -157,3 +157,33 @@ func TestSignersAreParticipants(t *testing.T) {
 		}
 	})
 }
+
+// TestPriorStepsSeeSkips: a skipped step shows as skipped to the
+// prior-steps gate, so a gate that accepts skipped steps lets the next one
+// start, and one that does not names it as incomplete.
+func TestPriorStepsSeeSkips(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := mestest.New(t, nil).Plant()
+	skippable := mestest.Must[*mes.Model](t)(mes.NewModel("skippable", 1).States("pending", "skipped", "done").Initial("pending").Final("skipped", "done").
+		Permit("pending", mes.CmdSkip, "skipped", mes.Recording("step.skipped")).
+		Permit("pending", mes.CmdComplete, "done", mes.Recording("step.completed")).Build())
+	if _, err := env.Engine.Execute(ctx, mes.Request{ID: "skip", Model: skippable, Subject: "batch-P", Step: "S10", Command: mes.CmdSkip, Actor: "sv-1"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		states []gate.StepState
+		pass   bool
+	}{{[]gate.StepState{gate.StepComplete, gate.StepSkipped}, true}, {[]gate.StepState{gate.StepComplete}, false}} {
+		prior := mestest.Must[gate.Gate](t)(gate.PriorSteps(c.states, "S10"))
+		next := mestest.Must[*mes.Model](t)(mes.NewModel("next", 1).States("pending", "done").Initial("pending").Final("done").
+			Permit("pending", mes.CmdComplete, "done", mes.Recording("step.completed"), mes.WithGates(prior)).Build())
+		v, err := env.Engine.Check(ctx, mes.Request{Model: next, Subject: "batch-P", Step: "S20", Command: mes.CmdComplete, Actor: "op-7"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.Allowed != c.pass || (!c.pass && !hasCode(v.Reasons, gate.CodeStepIncomplete)) {
+			t.Errorf("prior steps in %v after S10 was skipped: %+v; want allowed %v", c.states, v, c.pass)
+		}
+	}
+}

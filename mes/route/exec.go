@@ -54,6 +54,10 @@ type StepConfig struct {
 	// Options add to every transition of the step model, as StepLifecycle's
 	// options do: a role or training gate, a site-wide check.
 	Options []mes.Option
+	// SkipRoles are the roles that may skip a step: the one who skips must
+	// hold one, and so must the second person who signs the approval.
+	// Default DefaultSkipRoles.
+	SkipRoles []string
 }
 
 // routeStepModelPrefix starts the name of every route step model; the
@@ -128,7 +132,7 @@ func StepModel(v *Version, stepID string, cfg *StepConfig) (*mes.Model, error) {
 	}
 	c := StepConfig{ScaleRef: weigh.DefaultScaleRef, LotRef: weigh.DefaultLotRef}
 	if cfg != nil {
-		c.InstrumentClasses, c.Options = cfg.InstrumentClasses, cfg.Options
+		c.InstrumentClasses, c.Options, c.SkipRoles = cfg.InstrumentClasses, cfg.Options, cfg.SkipRoles
 		if cfg.ScaleRef != "" {
 			c.ScaleRef = cfg.ScaleRef
 		}
@@ -144,6 +148,17 @@ func StepModel(v *Version, stepID string, cfg *StepConfig) (*mes.Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	order, err := inOrder(r, routeStepModelPrefix+r.Product, stepID, bound)
+	if err != nil {
+		return nil, err
+	}
+	if len(c.SkipRoles) == 0 {
+		c.SkipRoles = DefaultSkipRoles
+	}
+	skipRole, err := gate.RequireRole(c.SkipRoles...)
+	if err != nil {
+		return nil, fmt.Errorf("route: StepModel: StepConfig.SkipRoles: %w", err)
+	}
 	with := func(extra ...mes.Option) []mes.Option {
 		return append(append([]mes.Option{mes.WithGates(bound)}, c.Options...), extra...)
 	}
@@ -157,9 +172,9 @@ func StepModel(v *Version, stepID string, cfg *StepConfig) (*mes.Model, error) {
 		States(append(states, lifecycle.StepSkipped)...).
 		Initial(lifecycle.StepPending).
 		Final(final...).
-		Permit(lifecycle.StepPending, mes.CmdStart, lifecycle.StepInProgress, with(mes.Recording("step.started"), mes.WithGates(e.start...))...).
-		Permit(lifecycle.StepPending, mes.CmdSkip, lifecycle.StepSkipped, with(mes.Recording("step.skipped"),
-			mes.WithSignatures(mes.SignatureRequirement{Meaning: "approved", Count: 1, NotPerformer: true}))...).
+		Permit(lifecycle.StepPending, mes.CmdStart, lifecycle.StepInProgress, with(mes.Recording("step.started"), mes.WithGates(order), mes.WithGates(e.start...))...).
+		Permit(lifecycle.StepPending, mes.CmdSkip, lifecycle.StepSkipped, with(mes.Recording("step.skipped"), mes.WithGates(order, skipRole),
+			mes.WithSignatures(mes.SignatureRequirement{Meaning: "approved", Count: 1, Roles: c.SkipRoles, NotPerformer: true}))...).
 		Permit(lifecycle.StepInProgress, mes.CmdBlock, lifecycle.StepBlocked, with(mes.Recording("step.blocked"))...).
 		Permit(lifecycle.StepBlocked, mes.CmdUnblock, lifecycle.StepInProgress, with(mes.Recording("step.unblocked"))...).
 		Permit(lifecycle.StepInProgress, mes.CmdComplete, lifecycle.StepComplete, with(mes.Recording("step.completed"),
