@@ -38,6 +38,9 @@ func (m *Model) DOT() string {
 			if s.NotPerformer {
 				sig += ", not performer"
 			}
+			if s.NotActor {
+				sig += ", not actor"
+			}
 			label = append(label, sig)
 		}
 		fmt.Fprintf(&b, "\t%q -> %q [label=%q];\n", string(t.From), string(t.To), strings.Join(label, "\n"))

@@ -28,12 +28,16 @@ type SignatureRequirement struct {
 	Roles   []string // a signer must hold one of these; empty means any role
 	// NotPerformer forbids anyone who took part in the work from signing:
 	// the actor of any earlier record of the subject (of the step, when the
-	// transition runs a step), denied attempts, signatures and reviews of
-	// corrections aside. The
-	// system, not a policy, prevents self-verification and self-approval.
-	// The actor submitting the transition may sign it if they did not
-	// perform the work (a QA reviewer releasing a batch).
+	// transition runs a step) and whoever signed one, denied attempts and
+	// reviews of corrections aside. The system, not a policy, prevents
+	// self-verification and self-approval. The actor submitting the
+	// transition may sign it if they did not perform the work (a QA
+	// reviewer releasing a batch), unless NotActor is set.
 	NotPerformer bool
+	// NotActor forbids the actor submitting the transition from signing
+	// it: the signature is a second person's (a skip approved by someone
+	// other than who skips).
+	NotActor bool
 	// DistinctSigners requires the Count signatures to come from different
 	// people (dual verification).
 	DistinctSigners bool

@@ -97,7 +97,7 @@ func approvedVersion(t *testing.T, r *route.Route) *route.Version {
 func TestStepModelEnforcesRequirements(t *testing.T) {
 	t.Parallel()
 	v := approvedVersion(t, tabletRoute(t, 1))
-	approve := mes.SignatureRequirement{Meaning: "approved", Count: 1, Roles: route.DefaultSkipRoles, NotPerformer: true}
+	approve := mes.SignatureRequirement{Meaning: "approved", Count: 1, Roles: route.DefaultSkipRoles, NotPerformer: true, NotActor: true}
 	bound := []string{"route-binding"}
 	common := func(complete transitionRow, start ...string) []transitionRow {
 		return []transitionRow{

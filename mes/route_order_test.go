@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"pgregory.net/rapid"
 
@@ -150,4 +151,45 @@ func TestRouteOrderModel(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestRouteSkipNeedsASecondPerson: a supervisor skips a step with a
+// supervisor's approval; the one who skips cannot approve it too.
+func TestRouteSkipNeedsASecondPerson(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := memory.New(&memory.Config{Clock: func() time.Time { return now }})
+	sg := newSigning(t, s, "sv-1", "sv-2")
+	for _, id := range []string{"sv-1", "sv-2"} {
+		sg.facts.run("person", event.PersonStream(id), mes.CmdRegister, map[string]string{"name": "Sam " + id})
+		sg.facts.run("person", event.PersonStream(id), mes.CmdGrantRole, map[string]string{"role": "supervisor"})
+	}
+	v := approvedVersion(t, orderRoute())
+	rs := mestest.Must[*route.Registry](t)(route.NewRegistry(sg.e, nil))
+	sg.facts.run("person", event.PersonStream("qa-4"), mes.CmdRegister, map[string]string{"name": "Quinn QA"})
+	sg.facts.run("person", event.PersonStream("qa-4"), mes.CmdGrantRole, map[string]string{"role": "qa"})
+	mestest.Must[*mes.Outcome](t)(rs.Draft(ctx, route.DraftRequest{CommandID: "draft", Actor: "qa-3", Route: orderRoute()}))
+	mestest.Must[*mes.Outcome](t)(rs.Approve(ctx, route.VersionRequest{CommandID: "approve", Actor: "qa-4", Product: "ORD-1", Version: 1}))
+	binding := mestest.Must[route.Binding](t)(rs.Bind(ctx, "ORD-1", 1))
+	batch := mestest.Must[*mes.Model](t)(lifecycle.Batch(lifecycle.WithoutRoles(), lifecycle.Every(mestest.Must[mes.Option](t)(route.BindOnStart()))))
+	for _, req := range []mes.Request{
+		{ID: "release", Model: batch, Subject: "batch-K", Command: mes.CmdRelease, Actor: "sv-1"},
+		{ID: "start", Model: batch, Subject: "batch-K", Command: mes.CmdStart, Actor: "op-7", Refs: binding.Refs(), Data: binding.Data()},
+	} {
+		if _, err := sg.e.Execute(ctx, req); err != nil {
+			t.Fatalf("%s: %v", req.ID, err)
+		}
+	}
+	r1 := mestest.Must[*mes.Model](t)(route.StepModel(v, "R1", nil))
+	skip := func(id, signer string) error {
+		_, err := sg.e.Execute(ctx, mes.Request{ID: id, Model: r1, Subject: "batch-K", Step: "R1", Command: mes.CmdSkip, Actor: "sv-1",
+			Signatures: []mes.Sign{{Meaning: "approved", Challenge: full(signer)}}})
+		return err
+	}
+	if err := skip("skip-self", "sv-1"); !hasDenialCode(err, mes.CodeSignatureSelf) {
+		t.Errorf("a skip approved by who skips: %v; want %s", err, mes.CodeSignatureSelf)
+	}
+	if err := skip("skip-2", "sv-2"); err != nil {
+		t.Errorf("a skip approved by a second supervisor: %v", err)
+	}
 }

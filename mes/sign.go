@@ -112,9 +112,13 @@ func (e *Engine) collectSignatures(ctx context.Context, req *Request, t *Transit
 				continue
 			}
 			who := s.sig.Manifestation.SignerID
-			if r.NotPerformer && performers[who] {
+			switch {
+			case r.NotPerformer && performers[who]:
 				reasons = append(reasons, gate.Reason{Gate: "signature", Code: CodeSignatureSelf,
 					Message: fmt.Sprintf("%s took part in the work on %s and may not sign it %q", who, req.Scope(), r.Meaning)})
+			case r.NotActor && who == req.Actor:
+				reasons = append(reasons, gate.Reason{Gate: "signature", Code: CodeSignatureSelf,
+					Message: fmt.Sprintf("%s gives the command %s on %s and may not also sign it %q; a second person must", who, t.Command, req.Scope(), r.Meaning)})
 			}
 			p, err := facts.Person(ctx, who)
 			known := err == nil

@@ -174,7 +174,7 @@ func StepModel(v *Version, stepID string, cfg *StepConfig) (*mes.Model, error) {
 		Final(final...).
 		Permit(lifecycle.StepPending, mes.CmdStart, lifecycle.StepInProgress, with(mes.Recording("step.started"), mes.WithGates(order), mes.WithGates(e.start...))...).
 		Permit(lifecycle.StepPending, mes.CmdSkip, lifecycle.StepSkipped, with(mes.Recording("step.skipped"), mes.WithGates(order, skipRole),
-			mes.WithSignatures(mes.SignatureRequirement{Meaning: "approved", Count: 1, Roles: c.SkipRoles, NotPerformer: true}))...).
+			mes.WithSignatures(mes.SignatureRequirement{Meaning: "approved", Count: 1, Roles: c.SkipRoles, NotPerformer: true, NotActor: true}))...).
 		Permit(lifecycle.StepInProgress, mes.CmdBlock, lifecycle.StepBlocked, with(mes.Recording("step.blocked"))...).
 		Permit(lifecycle.StepBlocked, mes.CmdUnblock, lifecycle.StepInProgress, with(mes.Recording("step.unblocked"))...).
 		Permit(lifecycle.StepInProgress, mes.CmdComplete, lifecycle.StepComplete, with(mes.Recording("step.completed"),
