@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"testing"
-	"time"
 
 	"pgregory.net/rapid"
 
@@ -157,8 +156,11 @@ func TestRouteOrderModel(t *testing.T) {
 // supervisor's approval; the one who skips cannot approve it too.
 func TestRouteSkipNeedsASecondPerson(t *testing.T) {
 	t.Parallel()
+	stores(t, routeSkipNeedsASecondPerson)
+}
+
+func routeSkipNeedsASecondPerson(t *testing.T, s storage.Store) {
 	ctx := context.Background()
-	s := memory.New(&memory.Config{Clock: func() time.Time { return now }})
 	sg := newSigning(t, s, "sv-1", "sv-2")
 	for _, id := range []string{"sv-1", "sv-2"} {
 		sg.facts.run("person", event.PersonStream(id), mes.CmdRegister, map[string]string{"name": "Sam " + id})

@@ -104,8 +104,14 @@ func TestMergeConvertsUnits(t *testing.T) {
 // gate also checks it is denied once for its expiry, not twice.
 func TestOneReasonPerRule(t *testing.T) {
 	t.Parallel()
+	clock := mestest.NewClock(mestest.Now)
+	mestest.Stores(t, clock, func(t *testing.T, s storage.Store) {
+		oneReasonPerRule(t, mestest.NewOn(t, s, mestest.NewClock(mestest.Now), nil).Plant())
+	})
+}
+
+func oneReasonPerRule(t *testing.T, env *mestest.Env) {
 	ctx := context.Background()
-	env := mestest.New(t, nil).Plant()
 	env.Fact("lot", event.LotStream("OLD"), mes.CmdReceive, event.Receipt{Material: "API-100", Quantity: mestest.Decimal(t, "10"), Unit: "kg",
 		Expiry: mestest.Now.Add(time.Hour)})
 	env.Fact("lot", event.LotStream("OLD"), mes.CmdRelease, nil)
