@@ -98,10 +98,11 @@ func TestArrowsPointOneWay(t *testing.T) {
 }
 
 // TestEngineLinksNoDriver: a service that imports the engine, or the core
-// device types, links no serial or Modbus driver; only the protocol
-// packages that need one do.
+// device types, links no serial or Modbus driver, and no OpenTelemetry
+// SDK (the engine uses the API only; the service picks its SDK); only the
+// protocol packages that need a driver do.
 func TestEngineLinksNoDriver(t *testing.T) {
-	drivers := []string{"go.bug.st/serial", "github.com/goburrow/serial", "github.com/simonvetter/modbus"}
+	drivers := []string{"go.bug.st/serial", "github.com/goburrow/serial", "github.com/simonvetter/modbus", "go.opentelemetry.io/otel/sdk"}
 	deps := func(pkg string) []string {
 		out, err := exec.Command("go", "list", "-deps", pkg).Output()
 		if err != nil {

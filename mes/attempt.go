@@ -203,7 +203,9 @@ func (e *Engine) recordDenied(ctx context.Context, a *attempt, req *Request) (*O
 	if err := attestAll(e.attest, &appendReq); err != nil {
 		return nil, err
 	}
+	began := time.Now()
 	res, err := e.store.Append(ctx, appendReq)
+	e.obs.appended(ctx, began)
 	if err != nil {
 		return nil, fmt.Errorf("mes: record denied %s: %w", req.Command, err)
 	}
@@ -268,7 +270,9 @@ func (e *Engine) recordAllowed(ctx context.Context, a *attempt, req *Request) (*
 	if err := attestAll(e.attest, &appendReq); err != nil {
 		return nil, err
 	}
+	began := time.Now()
 	res, err := e.store.Append(ctx, appendReq)
+	e.obs.appended(ctx, began)
 	if err != nil {
 		return nil, fmt.Errorf("mes: record %s: %w", req.Command, err)
 	}

@@ -6,11 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"slices"
 	"time"
 
 	"github.com/interlock-mes/interlock"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/interlock-mes/interlock/audit"
 	"github.com/interlock-mes/interlock/event"
@@ -43,6 +46,18 @@ type Config struct {
 	// Without them records are not attested, and the engine still refuses
 	// a transition record its model does not allow.
 	Attestation *audit.Attested
+	// Logger receives the engine's logs: denials at Info, failures at
+	// Error (Warn for an unknown outcome), the rest at Debug. Default:
+	// silent.
+	Logger *slog.Logger
+	// TracerProvider and MeterProvider receive a span per Execute
+	// ("interlock.execute", with its outcome and a "gate failed" event
+	// per reason) and the metrics interlock.commands (by model, command
+	// and outcome), interlock.gate.failures (by gate and code),
+	// interlock.retries and interlock.append.duration. Only these are used:
+	// the engine reads no global provider. Default: none.
+	TracerProvider trace.TracerProvider
+	MeterProvider  metric.MeterProvider
 }
 
 // Engine runs commands through models, gates and the store. It holds no
@@ -55,6 +70,7 @@ type Engine struct {
 	maxRetries int
 	signer     *signature.Signer
 	attest     *audit.Attested
+	obs        *observer
 	cache      *cache
 	subjects   *subjects
 }
@@ -78,6 +94,11 @@ func New(store storage.Store, cfg *Config) (*Engine, error) {
 		e.signer = cfg.Signer
 		e.attest = cfg.Attestation
 	}
+	obs, err := newObserver(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("mes: New: metrics: %w", err)
+	}
+	e.obs = obs
 	return e, nil
 }
 
@@ -248,7 +269,9 @@ func (r *Request) validate() error {
 // means nothing was decided, and the command may be submitted again with
 // the same ID; a request that differs from the one recorded under its ID is
 // refused (ErrCommandReused).
-func (e *Engine) Execute(ctx context.Context, req Request) (*Outcome, error) {
+func (e *Engine) Execute(ctx context.Context, req Request) (out *Outcome, err error) {
+	ctx, span := e.obs.start(ctx, &req)
+	defer func() { e.obs.finish(ctx, span, &req, out, err) }()
 	if err := req.validate(); err != nil {
 		return nil, err
 	}
@@ -257,6 +280,7 @@ func (e *Engine) Execute(ctx context.Context, req Request) (*Outcome, error) {
 		// every fact stream is read again.
 		out, err := e.try(ctx, &req, attempt > 0)
 		if attempt < e.maxRetries && e.retryable(&req, err, attempt) {
+			e.obs.retried(ctx, &req, attempt+1, err)
 			continue
 		}
 		return out, err
