@@ -265,7 +265,10 @@ func (g *Graph) apply(r *audit.Record) error {
 	if r.Position <= g.last {
 		return nil
 	}
-	g.last = r.Position
+	// The position moves only past a record the graph took (or had no use
+	// for): a record whose payload cannot be read stops the graph before
+	// it, and every later Update reports it again, rather than leave its
+	// edges out for good.
 	relevant := r.Type == event.LotReceived
 	for _, l := range r.Links {
 		if kindIndex(Kind(l.Kind)) >= 0 || Kind(l.Kind) == Concerns {
@@ -274,6 +277,7 @@ func (g *Graph) apply(r *audit.Record) error {
 		}
 	}
 	if !relevant {
+		g.last = r.Position
 		return nil
 	}
 	p := &g.scratch
@@ -283,6 +287,17 @@ func (g *Graph) apply(r *audit.Record) error {
 	if err := p.check(); err != nil {
 		return &PayloadError{Stream: r.Stream, Version: r.Version, Reason: err.Error()}
 	}
+	edges := 0
+	for _, l := range r.Links {
+		if kindIndex(Kind(l.Kind)) >= 0 {
+			edges++
+		}
+	}
+	if len(g.eFrom)+edges > MaxEdges {
+		return &PayloadError{Stream: r.Stream, Version: r.Version, Reason: fmt.Sprintf("the graph holds %d edges, its limit", MaxEdges)}
+	}
+	// Nothing below fails: the record is taken whole.
+	g.last = r.Position
 	pi := uint32(len(g.proofs))
 	g.proofs = append(g.proofs, proof{
 		stream: g.nodeString(r.Stream), version: r.Version, position: r.Position, hash: r.Hash,
@@ -312,9 +327,6 @@ func (g *Graph) apply(r *audit.Record) error {
 		k := kindIndex(Kind(l.Kind))
 		if k < 0 {
 			continue
-		}
-		if len(g.eFrom) >= MaxEdges {
-			return &PayloadError{Stream: r.Stream, Version: r.Version, Reason: fmt.Sprintf("the graph holds %d edges, its limit", MaxEdges)}
 		}
 		from, to := g.nodeString(l.From), g.nodeString(l.To)
 		e := uint32(len(g.eFrom))

@@ -3,6 +3,7 @@ package genealogy_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 
@@ -310,5 +311,36 @@ func TestWideQuantity(t *testing.T) {
 	info, _ := g.NodeInfo("M")
 	if info.Quantity == nil || !info.Quantity.Equal(dec("99999999999999999999.500001")) {
 		t.Errorf("merged lot quantity %v", info.Quantity)
+	}
+}
+
+// TestUpdateDoesNotSkipABadRecord: after Update fails on a record it
+// cannot read, the next Update fails on it again rather than succeed
+// without its edges, and a graph built later agrees.
+func TestUpdateDoesNotSkipABadRecord(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := memory.New(nil)
+	g, err := genealogy.Build(ctx, st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, payload := range []string{`{"identity_source":"telepathy"}`, `{}`} {
+		_, err := st.Append(ctx, storage.AppendRequest{Streams: []storage.StreamAppend{{Stream: fmt.Sprint("B", i+1), Events: []storage.Event{{
+			Type: "lot.consumed", Actor: "op", Payload: []byte(payload),
+			Links: []audit.Link{{From: fmt.Sprint("L", i+1), To: fmt.Sprint("B", i+1), Kind: "consumed"}},
+		}}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 2 {
+		var pe *genealogy.PayloadError
+		if err := g.Update(ctx); !errors.As(err, &pe) || pe.Stream != "B1" {
+			t.Fatalf("Update: %v; want the PayloadError for B1 every time", err)
+		}
+	}
+	if g.Position() != 0 {
+		t.Errorf("the graph moved to position %d past the record it could not read", g.Position())
 	}
 }
