@@ -61,12 +61,19 @@ var errCommandTimeout = errors.New("command timeout")
 // by a later command, at once the first time and then with a backoff that
 // doubles from Serial.MinBackoff to Serial.MaxBackoff while opening fails.
 //
-// A reply that comes after its command timed out is discarded: the input
-// is flushed before each command, and lines that do not start with the
-// expected identifier are skipped. MT-SICS replies carry no sequence number,
-// so a late reply to S that arrives after the next SI was sent would still
-// be taken for the reply to SI; the port is kept open after a timeout,
-// because reopening it would not stop the late reply either.
+// A reading is only ever paired with the command that asked for it.
+// MT-SICS replies carry no sequence number, so after a command whose
+// reply did not come (a timeout, the caller's context ending, a garbled
+// line), the next command first resynchronises the line: it sends the
+// MT-SICS cancel command @, which makes the scale drop what it was doing,
+// reads until the scale's I4 answer to it (every late reply before it is
+// discarded), and flushes the input; only then is the command sent. A
+// resynchronisation that gets no I4 in time fails the command with a
+// *TimeoutError for "@", and the next command tries again. @ resets the
+// scale as at power-on, its tare memory included: a weighing whose command
+// timed out must tare again. The port is
+// kept open after a timeout, because reopening it would not stop a late
+// reply.
 //
 // Every command returns an error for which errors.Is(err, plc.ErrTimeout) is
 // true when the reply did not come within Timeout; errors.Is(err,
@@ -87,6 +94,9 @@ type Scale struct {
 	lines lineSplitter
 	retry backoff
 	buf   []byte
+	// dirty: a command went on the wire and its reply was not read, so a
+	// late reply may still come; the next command resynchronises first.
+	dirty bool
 }
 
 // New returns a Scale for the configured port. It does not open the
@@ -278,6 +288,18 @@ func (s *Scale) command(ctx context.Context, cmd, reply string) (Response, []byt
 
 	// A reply that came after its command timed out must not answer this
 	// one.
+	if s.dirty && cmd != "@" {
+		if _, _, err := s.exchange(ctx, "@", "I4", ctxErr, wrap); err != nil {
+			return Response{}, nil, fmt.Errorf("resynchronising before %s: %w", cmd, err)
+		}
+	}
+	return s.exchange(ctx, cmd, reply, ctxErr, wrap)
+}
+
+// exchange flushes the input, sends cmd and reads its reply. A command
+// whose reply is not read marks the line dirty; one whose reply is read
+// (an error reply included) leaves it clean.
+func (s *Scale) exchange(ctx context.Context, cmd, reply string, ctxErr func() error, wrap func(error) error) (Response, []byte, error) {
 	s.lines.reset()
 	if err := s.port.ResetInputBuffer(); err != nil {
 		return Response{}, nil, wrap(s.drop(err))
@@ -285,6 +307,7 @@ func (s *Scale) command(ctx context.Context, cmd, reply string) (Response, []byt
 	if _, err := s.port.Write([]byte(cmd + "\r\n")); err != nil {
 		return Response{}, nil, wrap(s.drop(err))
 	}
+	s.dirty = true
 	for {
 		for {
 			line, ok := s.lines.next()
@@ -295,11 +318,15 @@ func (s *Scale) command(ctx context.Context, cmd, reply string) (Response, []byt
 			_, generic := mtsicsErrors[r.Command]
 			switch {
 			case errors.Is(err, ErrMalformed):
+				// A garbled line: what follows cannot be trusted to
+				// answer the next command either.
 				return r, line, wrap(err)
 			case r.Command == reply && err == nil:
+				s.dirty = false
 				return r, line, nil
 			case r.Command == reply || generic:
 				// ES, ET and EL answer whatever command was sent.
+				s.dirty = false
 				return r, line, wrap(err)
 			}
 		}

@@ -271,13 +271,16 @@ func TestScaleTimeoutWaitingForStability(t *testing.T) {
 		t.Fatalf("Tare while unstable = %v; want ErrTimeout", err)
 	}
 	// Once stable, the scale completes the tare and sends its late "T S"
-	// reply. Flushed or skipped, it must not answer SI.
+	// reply, which must not answer SI. The adapter resynchronises with @,
+	// which resets the scale (its tare memory included, as after power-on),
+	// so SI reads the gross weight: a weighing must tare again after a
+	// timeout.
 	sim.SetStable(true)
 	got, err := s.ImmediateWeight(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(reading("0", "g", true, "S S       0.00 g"), got, decimalEqual); diff != "" {
+	if diff := cmp.Diff(reading("5", "g", true, "S S       5.00 g"), got, decimalEqual); diff != "" {
 		t.Errorf("reading (-want +got):\n%s", diff)
 	}
 }
@@ -518,4 +521,39 @@ func TestScaleNoGoroutineLeak(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkNoLeak(t)
+}
+
+// TestScaleLateReplyNeverAnswersTheNextCommand: S times out, its reply
+// comes after the next command was sent, with a weight that is no longer
+// on the scale. The next reading is the current weight, not the late one:
+// the adapter cancels with @ and waits for its I4 before sending.
+func TestScaleLateReplyNeverAnswersTheNextCommand(t *testing.T) {
+	t.Parallel()
+	sim := newSimulator(t, nil)
+	s := newScale(t, sim, 300*time.Millisecond)
+	sim.SetLoad(dec("5"))
+	sim.SetDelay(400 * time.Millisecond) // S's reply will come late
+	if _, err := s.StableWeight(t.Context()); !errors.Is(err, plc.ErrTimeout) {
+		t.Fatalf("StableWeight with a slow reply = %v; want ErrTimeout", err)
+	}
+	sim.SetDelay(0)
+	sim.SetLoad(dec("7"))
+	got, err := s.ImmediateWeight(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.Value.Equal(dec("7")) {
+		t.Errorf("reading after a late reply = %s %s (%q); want the current 7 g, not the late 5 g", got.Value, got.Unit, got.Raw)
+	}
+	cmds := sim.Commands()
+	if n := len(cmds); n < 3 || cmds[n-2] != "@" || cmds[n-1] != "SI" {
+		t.Errorf("commands %v; want @ sent before SI", cmds)
+	}
+	// Once resynchronised, commands go straight on.
+	if _, err := s.ImmediateWeight(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if cmds := sim.Commands(); cmds[len(cmds)-2] == "@" {
+		t.Errorf("commands %v; a clean line needs no @", cmds)
+	}
 }
