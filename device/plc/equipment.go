@@ -135,8 +135,10 @@ func (n *normaliser) observe(now time.Time, values map[string]TagValue, bad []ba
 		e.Invalid = b.err
 		evs = append(evs, e)
 	}
+	// Each role's events go to a bucket, so that they come out in the
+	// documented order whatever order the tag map lists the tags in.
 	var counts []Tag
-	var params []Event // after the counts, as documented
+	var running, faults, states, params []Event
 	for _, t := range n.tags {
 		cur, ok := values[t.Name]
 		if !ok {
@@ -153,7 +155,7 @@ func (n *normaliser) observe(now time.Time, values map[string]TagValue, bad []ba
 			if !cur.Value.IsZero() {
 				kind = EventRunning
 			}
-			evs = append(evs, ev(kind, cur))
+			running = append(running, ev(kind, cur))
 		case RoleFaultCode:
 			if !changed {
 				continue
@@ -161,12 +163,12 @@ func (n *normaliser) observe(now time.Time, values map[string]TagValue, bad []ba
 			if seen && !prev.Value.IsZero() {
 				e := ev(EventFaultCleared, cur)
 				e.Fault = &Fault{Code: prev.Value.IntPart()}
-				evs = append(evs, e)
+				faults = append(faults, e)
 			}
 			if !cur.Value.IsZero() {
 				e := ev(EventFault, cur)
 				e.Fault = &Fault{Code: cur.Value.IntPart()}
-				evs = append(evs, e)
+				faults = append(faults, e)
 			}
 		case RolePackMLState:
 			if !changed {
@@ -176,13 +178,13 @@ func (n *normaliser) observe(now time.Time, values map[string]TagValue, bad []ba
 			if err != nil {
 				e := ev(EventInvalidValue, cur)
 				e.Invalid = fmt.Errorf("tag %q: %w", t.Name, err)
-				evs = append(evs, e)
+				states = append(states, e)
 				n.state = ""
 				continue
 			}
 			e := ev(EventPackMLState, cur)
 			e.PackML = &packml.Change{From: n.state, To: st}
-			evs = append(evs, e)
+			states = append(states, e)
 			n.state = st
 		case RoleGoodCount, RoleRejectCount:
 			if seen && changed {
@@ -200,6 +202,7 @@ func (n *normaliser) observe(now time.Time, values map[string]TagValue, bad []ba
 			params = append(params, e)
 		}
 	}
+	evs = slices.Concat(evs, running, faults, states)
 	if len(counts) > 0 {
 		evs = append(evs, n.countEvent(now, values))
 	}

@@ -226,3 +226,32 @@ func TestNormaliserUndecodable(t *testing.T) {
 		t.Errorf("NaN after a good value (-want +got):\n%s", diff)
 	}
 }
+
+// TestNormaliserOrderIsNotTheMapOrder: a tag map that lists the PackML
+// state, then the fault, then the running flag still gives running, fault,
+// state, in the documented order.
+func TestNormaliserOrderIsNotTheMapOrder(t *testing.T) {
+	t.Parallel()
+	tags := []Tag{
+		{Name: "speed", Area: AreaHoldingRegister, Address: 4, Type: TypeInt16, Role: RoleParameter},
+		{Name: "state", Area: AreaHoldingRegister, Address: 1, Type: TypeUint16, Role: RolePackMLState},
+		{Name: "fault", Area: AreaHoldingRegister, Type: TypeUint16, Role: RoleFaultCode},
+		{Name: "run", Area: AreaCoil, Type: TypeBool, Role: RoleRunning},
+	}
+	n := newNormaliser("FILL-1", tags)
+	at := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
+	values := map[string]TagValue{
+		"speed": {Tag: "speed", Value: decimal.NewFromInt(12)},
+		"state": {Tag: "state", Value: decimal.NewFromInt(6)},
+		"fault": {Tag: "fault", Value: decimal.NewFromInt(3)},
+		"run":   {Tag: "run", Value: decimal.NewFromInt(1)},
+	}
+	var got []EventKind
+	for _, e := range n.observe(at, values, nil) {
+		got = append(got, e.Kind)
+	}
+	want := []EventKind{EventRunning, EventFault, EventPackMLState, EventParameterChange}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("event order (-want +got):\n%s", diff)
+	}
+}
