@@ -79,9 +79,30 @@ func buildAITable() map[string]aiDef {
 		{ai: "412", title: "PURCHASE FROM", length: 13, format: aiNumeric, check: true},
 		{ai: "413", title: "SHIP FOR LOC", length: 13, format: aiNumeric, check: true},
 		{ai: "414", title: "LOC No.", length: 13, format: aiNumeric, check: true},
+		{ai: "415", title: "PAY TO", length: 13, format: aiNumeric, check: true},
+		{ai: "416", title: "PROD/SERV LOC", length: 13, format: aiNumeric, check: true},
+		{ai: "417", title: "PARTY", length: 13, format: aiNumeric, check: true},
 		{ai: "420", title: "SHIP TO POST", max: 20, format: aiCSET82},
+		{ai: "421", title: "SHIP TO POST", max: 12, format: aiCSET82},
+		{ai: "422", title: "ORIGIN", length: 3, format: aiNumeric},
+		{ai: "423", title: "COUNTRY - INITIAL PROCESS.", max: 15, format: aiNumeric},
+		{ai: "424", title: "COUNTRY - PROCESS.", length: 3, format: aiNumeric},
+		{ai: "425", title: "COUNTRY - DISASSEMBLY", max: 15, format: aiNumeric},
+		{ai: "426", title: "COUNTRY - FULL PROCESS", length: 3, format: aiNumeric},
+		{ai: "427", title: "ORIGIN SUBDIVISION", max: 3, format: aiCSET82},
+		{ai: "7001", title: "NSN", length: 13, format: aiNumeric},
+		{ai: "7002", title: "MEAT CUT", max: 30, format: aiCSET82},
 		{ai: "7003", title: "EXPIRY TIME", length: 10, format: aiDateTime},
 		{ai: "8004", title: "GIAI", max: 30, format: aiCSET82},
+		{ai: "8005", title: "PRICE PER UNIT", length: 6, format: aiNumeric},
+		{ai: "8017", title: "GSRN - PROVIDER", length: 18, format: aiNumeric, check: true},
+		{ai: "8018", title: "GSRN - RECIPIENT", length: 18, format: aiNumeric, check: true},
+		{ai: "8020", title: "REF No.", max: 25, format: aiCSET82},
+		{ai: "90", title: "INTERNAL", max: 30, format: aiCSET82},
+	}
+	// 91 to 99: company internal information.
+	for n := '1'; n <= '9'; n++ {
+		defs = append(defs, aiDef{ai: "9" + string(n), title: "INTERNAL", max: 90, format: aiCSET82})
 	}
 	for n := '0'; n <= '5'; n++ {
 		defs = append(defs,

@@ -99,7 +99,7 @@ func TestParseDigitalLinkErrors(t *testing.T) {
 		{"primary key in query", "https://example.com/01/09506000134352?00=376130321109103420", ErrInvalidDigitalLink, "00"},
 		{"bad check digit", "https://example.com/01/09506000134353", ErrCheckDigit, "01"},
 		{"GTIN of 11 digits", "https://example.com/01/95060001343", ErrTruncated, "01"},
-		{"unknown query AI", "https://example.com/01/09506000134352?99=1", ErrUnknownAI, "99"},
+		{"unknown query AI", "https://example.com/01/09506000134352?89=1", ErrUnknownAI, "89"},
 		{"bad query date", "https://example.com/01/09506000134352?17=271331", ErrInvalidDate, "17"},
 		{"batch too long", "https://example.com/01/09506000134352/10/ABCDEFGHIJKLMNOPQRSTU", ErrFieldTooLong, "10"},
 		{"empty batch", "https://example.com/01/09506000134352/10/", ErrInvalidDigitalLink, ""},

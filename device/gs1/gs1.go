@@ -356,6 +356,10 @@ func addElement(d *Data, def aiDef, v string, now time.Time) error {
 		d.ExpiryTime = t
 	case "8004":
 		d.GIAI = v
+	case "415", "416", "417", "421", "422", "423", "424", "425", "426", "427", "7001", "7002", "8005", "8017", "8018", "8020",
+		"90", "91", "92", "93", "94", "95", "96", "97", "98", "99":
+		// Understood and checked, with no field of their own: they are in
+		// Elements.
 	default:
 		switch def.ai[:3] {
 		case "310", "320":

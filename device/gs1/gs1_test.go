@@ -59,6 +59,17 @@ func TestParseElementString(t *testing.T) {
 			},
 		},
 		{
+			name: "origin, reference and company-internal AIs",
+			in:   "]d2" + "0109506000134352" + "422276\x1d" + "8020INV-42\x1d" + "415" + "5412345678908" + "91INTERNAL/7\x1d" + "10LOT7",
+			want: Data{
+				Symbology: SymbologyGS1DataMatrix,
+				Elements: []Element{{"01", "09506000134352"}, {"422", "276"}, {"8020", "INV-42"}, {"415", "5412345678908"},
+					{"91", "INTERNAL/7"}, {"10", "LOT7"}},
+				GTIN:  "09506000134352",
+				Batch: "LOT7",
+			},
+		},
+		{
 			name: "DataMatrix with separator after variable fields",
 			in:   "]d2" + "0109506000134352" + "10LOT7\x1d" + "21SER/9\x1d" + "3103000195",
 			want: Data{
@@ -172,8 +183,8 @@ func TestParseElementStringErrors(t *testing.T) {
 		{"bad GTIN check digit", "0109506000134353", ErrCheckDigit, "01"},
 		{"bad SSCC check digit", "00376130321109103421", ErrCheckDigit, "00"},
 		{"bad GLN check digit", "4109501101020918", ErrCheckDigit, "410"},
-		{"unknown AI", "99ABC", ErrUnknownAI, ""},
-		{"unknown AI after a good one", "0109506000134352" + "95X", ErrUnknownAI, ""},
+		{"unknown AI", "89ABC", ErrUnknownAI, ""},
+		{"unknown AI after a good one", "0109506000134352" + "89X", ErrUnknownAI, ""},
 		{"one digit left", "0109506000134352" + "1", ErrTruncated, ""},
 		{"batch too long", "10" + strings.Repeat("A", 21), ErrFieldTooLong, "10"},
 		{"separator missing after batch", "10ABC" + "17271231" + "21" + strings.Repeat("9", 10), ErrFieldTooLong, "10"},
@@ -297,7 +308,7 @@ func TestEncodeElementString(t *testing.T) {
 		{"no identifier", SymbologyNone, []Element{{"17", "271231"}}, "17271231", nil},
 		{"bad identifier", "]C0", []Element{{"17", "271231"}}, "", ErrNotGS1},
 		{"empty", SymbologyGS1128, nil, "", ErrTruncated},
-		{"unknown AI", SymbologyGS1128, []Element{{"99", "x"}}, "", ErrUnknownAI},
+		{"unknown AI", SymbologyGS1128, []Element{{"89", "x"}}, "", ErrUnknownAI},
 		{"bad check digit", SymbologyGS1128, []Element{{"01", "09506000134353"}}, "", ErrCheckDigit},
 		{"too long", SymbologyGS1128, []Element{{"21", strings.Repeat("1", 21)}}, "", ErrFieldTooLong},
 		{"bad month", SymbologyGS1128, []Element{{"11", "261301"}}, "", ErrInvalidDate},
