@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/interlock-mes/interlock/audit"
+	"github.com/interlock-mes/interlock/storage"
 )
 
 // Records returns the records of stream from the engine's store, in
@@ -27,4 +28,17 @@ func (e *Engine) MaxRetries() int { return e.maxRetries }
 // subject, whose records are recs (see NewFacts), over the engine's store.
 func (e *Engine) Facts(subject string, recs []audit.Record) Facts {
 	return newStreamFacts(e.store, subject, recs)
+}
+
+// On returns an engine that runs on store instead, sharing this engine's
+// configuration (clock, signer, attestation keys, logger and providers)
+// but none of its caches: use it for commands inside a transaction the
+// caller owns (postgres.Store.Tx), whose writes must not be cached before
+// the transaction commits. Make one per transaction; it is as safe for
+// concurrent use as the store it runs on.
+func (e *Engine) On(store storage.Store) *Engine {
+	c := *e
+	c.store = store
+	c.cache, c.subjects = newCache(), newSubjects()
+	return &c
 }

@@ -138,29 +138,35 @@ func keyedArgs(p *backend.Prepared, r *audit.Record, canon []byte) []any {
 func (s *Store) appendOne(ctx context.Context, r *audit.Record, canon []byte) (written, error) {
 	genesis := audit.Genesis(r.Stream)
 	w := written{positions: make([]int64, 1), prevs: make([][]byte, 1), hashes: make([][]byte, 1)}
-	err := s.pool.QueryRow(ctx, s.q.appendOne, r.Stream, r.Version-1, genesis[:], r.Time,
-		r.Type, r.Actor, string(r.Payload), string(r.Evidence), canon).Scan(&w.positions[0], &w.prevs[0], &w.hashes[0])
+	err := s.write(ctx, func(q querier) error {
+		return q.QueryRow(ctx, s.q.appendOne, r.Stream, r.Version-1, genesis[:], r.Time,
+			r.Type, r.Actor, string(r.Payload), string(r.Evidence), canon).Scan(&w.positions[0], &w.prevs[0], &w.hashes[0])
+	})
 	return w, err
 }
 
 // appendMany writes an append laid out by appendArgs with the append
 // function, or by keyedArgs with append_keyed.
 func (s *Store) appendMany(ctx context.Context, query string, args []any) (written, error) {
-	rows, err := s.pool.Query(ctx, query, args...)
-	if err != nil {
-		return written{}, err
-	}
-	defer rows.Close()
 	var w written
-	for rows.Next() {
-		var pos int64
-		var prev, hash []byte
-		if err := rows.Scan(&pos, &prev, &hash, &w.replayed); err != nil {
-			return written{}, err
+	err := s.write(ctx, func(q querier) error {
+		w = written{}
+		rows, err := q.Query(ctx, query, args...)
+		if err != nil {
+			return err
 		}
-		w.positions, w.prevs, w.hashes = append(w.positions, pos), append(w.prevs, prev), append(w.hashes, hash)
-	}
-	return w, rows.Err()
+		defer rows.Close()
+		for rows.Next() {
+			var pos int64
+			var prev, hash []byte
+			if err := rows.Scan(&pos, &prev, &hash, &w.replayed); err != nil {
+				return err
+			}
+			w.positions, w.prevs, w.hashes = append(w.positions, pos), append(w.prevs, prev), append(w.hashes, hash)
+		}
+		return rows.Err()
+	})
+	return w, err
 }
 
 // replay returns the records the first append with a key wrote.

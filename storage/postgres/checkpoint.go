@@ -31,7 +31,9 @@ func (s *Store) SaveCheckpoint(ctx context.Context, cp *audit.Checkpoint) error 
 		return fmt.Errorf("save checkpoint at %d: %w", cp.Position, err)
 	}
 	var saved bool
-	err = s.pool.QueryRow(ctx, s.q.saveCheckpoint, cp.Position, cp.Time.Truncate(audit.TimePrecision), string(heads), cp.KeyID, cp.Signature).Scan(&saved)
+	err = s.write(ctx, func(q querier) error {
+		return q.QueryRow(ctx, s.q.saveCheckpoint, cp.Position, cp.Time.Truncate(audit.TimePrecision), string(heads), cp.KeyID, cp.Signature).Scan(&saved)
+	})
 	if err != nil {
 		return interpretError(ctx, fmt.Sprintf("save checkpoint at %d", cp.Position), err, nil)
 	}
@@ -51,7 +53,7 @@ func (s *Store) LatestCheckpoint(ctx context.Context, keys *audit.Keys) (*audit.
 	if keys == nil {
 		return nil, &storage.ValidationError{Field: "keys", Reason: "nil: no key is trusted"}
 	}
-	rows, err := s.pool.Query(ctx, s.q.latestCheckpoint)
+	rows, err := s.db.Query(ctx, s.q.latestCheckpoint)
 	if err != nil {
 		return nil, interpretError(ctx, "latest checkpoint", err, nil)
 	}

@@ -44,11 +44,11 @@ func (e *Error) Error() string {
 
 // SQLSTATEs raised by the migration's functions.
 const (
-	codeConflict     = "IL001"
-	codeKeyReused    = "IL002"
-	codeAppendOnly   = "IL003"
-	codeOneAppendPer = "IL004"
-	codeClockBehind  = "IL007"
+	codeConflict    = "IL001"
+	codeKeyReused   = "IL002"
+	codeAppendOnly  = "IL003"
+	codeClockBehind = "IL007"
+	codeNewerWriter = "IL008"
 )
 
 // interpretError is the one place where driver errors become this package's
@@ -111,6 +111,9 @@ func interpretWrite(ctx context.Context, op string, err error, conflict *storage
 			return &Error{Op: op, Code: pgErr.Code, Message: fmt.Sprintf("%s: unreadable detail %q", pgErr.Message, pgErr.Detail)}
 		}
 		return &storage.ClockError{Stream: d.Stream, Head: d.Head.UTC(), Clock: d.Clock.UTC()}
+	case codeNewerWriter:
+		return fmt.Errorf("%s: stream %q: a transaction newer than this one wrote it first; retry the whole transaction: %w",
+			op, pgErr.Detail, storage.ErrConflict)
 	case "42501": // insufficient privilege
 		return fmt.Errorf("%s: %s: %w", op, pgErr.Message, ErrPermissionDenied)
 	case "40001", "40P01", "23505": // serialization failure, deadlock, unique violation

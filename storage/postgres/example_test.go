@@ -68,3 +68,34 @@ func Example() {
 	}
 	log.Printf("%d records verify", rep.Records)
 }
+
+// A vendor's own write and the engine's record, committed together: the
+// store's Tx view appends inside the caller's transaction, after its own
+// writes; mes.Engine.On runs commands on it. (Compiled, not run.)
+func ExampleStore_Tx() {
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, "postgres://interlock_app@db.example/mes")
+	if err != nil {
+		log.Fatal(err)
+	}
+	store, err := postgres.New(pool, &postgres.Config{Schema: "interlock"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `INSERT INTO vendor.orders (id, batch) VALUES ('PO-1', 'batch/B1')`); err != nil {
+		log.Fatal(err)
+	}
+	// With an engine: engine.On(store.Tx(tx)).Execute(ctx, req)
+	if _, err := store.Tx(tx).Append(ctx, storage.AppendRequest{Streams: []storage.StreamAppend{{Stream: "batch/B1",
+		Events: []storage.Event{{Type: "batch.planned", Actor: "erp"}}}}}); err != nil {
+		log.Fatal(err) // an ErrConflict here means: roll back and run the transaction again
+	}
+	if err := tx.Commit(ctx); err != nil {
+		log.Fatal(err)
+	}
+}

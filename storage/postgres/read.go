@@ -54,7 +54,7 @@ func (s *Store) ReadAll(ctx context.Context, after int64, limit int) ([]audit.Re
 		last = recs[len(recs)-1].Position
 	}
 	var top int64
-	if err := s.pool.QueryRow(ctx, s.q.maxPosition).Scan(&top); err != nil {
+	if err := s.db.QueryRow(ctx, s.q.maxPosition).Scan(&top); err != nil {
 		return nil, interpretError(ctx, "read all", err, nil)
 	}
 	if top <= last {
@@ -82,7 +82,7 @@ func (s *Store) Scan(ctx context.Context, after int64, fn func(*audit.Record) er
 		return &storage.ValidationError{Field: "after", Reason: fmt.Sprintf("position %d is negative", after)}
 	}
 	var bound, top int64
-	if err := s.pool.QueryRow(ctx, s.q.scanState).Scan(&bound, &top); err != nil {
+	if err := s.db.QueryRow(ctx, s.q.scanState).Scan(&bound, &top); err != nil {
 		return interpretError(ctx, "scan", err, nil)
 	}
 	if top >= bound {
@@ -90,7 +90,7 @@ func (s *Store) Scan(ctx context.Context, after int64, fn func(*audit.Record) er
 			return err
 		}
 	}
-	rows, err := s.pool.Query(ctx, s.q.scan, after)
+	rows, err := s.db.Query(ctx, s.q.scan, after)
 	if err != nil {
 		return interpretError(ctx, "scan", err, nil)
 	}
@@ -115,7 +115,7 @@ func (s *Store) waitForBound(ctx context.Context, position int64) error {
 	defer deadline.Stop()
 	for pause := 500 * time.Microsecond; ; pause = min(2*pause, 16*time.Millisecond) {
 		var bound int64
-		if err := s.pool.QueryRow(ctx, s.q.readBound).Scan(&bound); err != nil {
+		if err := s.db.QueryRow(ctx, s.q.readBound).Scan(&bound); err != nil {
 			return interpretError(ctx, "read all", err, nil)
 		}
 		if bound > position {
@@ -139,7 +139,7 @@ func (s *Store) Heads(ctx context.Context) ([]audit.Head, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	rows, err := s.pool.Query(ctx, s.q.heads)
+	rows, err := s.db.Query(ctx, s.q.heads)
 	if err != nil {
 		return nil, interpretError(ctx, "heads", err, nil)
 	}
@@ -162,7 +162,7 @@ func (s *Store) Heads(ctx context.Context) ([]audit.Head, error) {
 
 // query runs a statement that selects recordColumns.
 func (s *Store) query(ctx context.Context, op, sql string, args ...any) ([]audit.Record, error) {
-	rows, err := s.pool.Query(ctx, sql, args...)
+	rows, err := s.db.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, interpretError(ctx, op, err, nil)
 	}

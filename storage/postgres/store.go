@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -47,7 +48,11 @@ const DefaultReadAllWait = time.Second
 // Store is a storage.Store in Postgres. It is safe for concurrent use. The
 // zero value is not usable; call New.
 type Store struct {
-	pool     *pgxpool.Pool
+	pool *pgxpool.Pool
+	// db runs the store's statements: the pool, or the caller's
+	// transaction for a store made by Tx (then tx is set).
+	db       querier
+	tx       pgx.Tx
 	clock    storage.Clock
 	readWait time.Duration
 	q        queries
@@ -83,7 +88,56 @@ func New(pool *pgxpool.Pool, cfg *Config) (*Store, error) {
 	case c.ReadAllWait == 0:
 		c.ReadAllWait = DefaultReadAllWait
 	}
-	return &Store{pool: pool, clock: c.Clock, readWait: c.ReadAllWait, q: newQueries(c.Schema)}, nil
+	return &Store{pool: pool, db: pool, clock: c.Clock, readWait: c.ReadAllWait, q: newQueries(c.Schema)}, nil
+}
+
+// querier is what the store runs its statements on: a pool or a
+// transaction.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// Tx returns the store as seen from tx, a transaction the caller owns
+// (begun on a pool of the same database, READ COMMITTED): its appends are
+// written inside tx, together with the caller's own writes, and commit or
+// roll back with it; its reads see what tx sees, its own writes included.
+// Hand it to mes.Engine.On to run commands inside tx.
+//
+// An append may come at any point of tx, after the caller's own writes
+// and after other appends. Each runs in a savepoint, so an append that is
+// refused (a conflict, a denial's write failing) leaves tx usable. When tx
+// already had its transaction id before the append took its streams' locks
+// (it wrote something before), and a transaction that took its id later
+// has written one of those streams first, the append is refused with an
+// error matching storage.ErrConflict: tx's records would otherwise come
+// before that transaction's in global order. Roll tx back and run it
+// again; a retry inside tx cannot succeed. ReadAll and Scan on the
+// returned store do not wait for other transactions (tx itself would hold
+// them back); use the pool's store for them. The store must not be used
+// after tx ends.
+func (s *Store) Tx(tx pgx.Tx) *Store {
+	c := *s
+	c.db, c.tx, c.readWait = tx, tx, 0
+	return &c
+}
+
+// write runs fn on the store's database: on the pool, or in a savepoint of
+// the caller's transaction, released when fn succeeds and rolled back when
+// it fails, so that a refused append does not abort the transaction.
+func (s *Store) write(ctx context.Context, fn func(q querier) error) error {
+	if s.tx == nil {
+		return fn(s.pool)
+	}
+	sp, err := s.tx.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	if err := fn(sp); err != nil {
+		_ = sp.Rollback(context.WithoutCancel(ctx))
+		return err
+	}
+	return sp.Commit(ctx)
 }
 
 // checkSchema rejects names Postgres would truncate or cannot hold; any

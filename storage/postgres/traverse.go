@@ -32,7 +32,7 @@ func (s *Store) Traverse(ctx context.Context, req storage.TraverseRequest) ([]st
 		}
 	}
 	var out []storage.Edge
-	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+	walk := func(tx querier) error {
 		var err error
 		out, err = backend.Walk(ctx, req, func(ctx context.Context, nodes []string) ([]storage.Edge, error) {
 			rows, err := tx.Query(ctx, sql, append([]any{nodes}, kinds...)...)
@@ -53,7 +53,17 @@ func (s *Store) Traverse(ctx context.Context, req storage.TraverseRequest) ([]st
 			return edges, rows.Err()
 		})
 		return err
-	})
+	}
+	// One snapshot for the whole walk: a read-only repeatable-read
+	// transaction, or the caller's transaction for a store made by Tx.
+	var err error
+	if s.tx != nil {
+		err = walk(s.tx)
+	} else {
+		err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+			return walk(tx)
+		})
+	}
 	if err != nil {
 		return nil, interpretError(ctx, "traverse", err, nil)
 	}

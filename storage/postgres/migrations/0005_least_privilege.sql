@@ -1,4 +1,11 @@
--- Least privilege, monotonic time, and checkpoints that name their key.
+-- Least privilege, monotonic time, checkpoints that name their key, and
+-- appends inside the caller's own transaction.
+--
+-- The caller's transaction: an append no longer has to be the first write
+-- of its transaction (IL004 is gone). In a transaction that already has
+-- its id, positions continue after those it used, and an append whose
+-- streams a newer transaction wrote first is refused (IL008), because its
+-- records would otherwise sit before that transaction's in global order.
 --
 -- Least privilege: the append functions and save_checkpoint run with their
 -- owner's rights (SECURITY DEFINER, with a fixed search_path so that a
@@ -23,6 +30,53 @@
 ALTER TABLE {schema}.events ADD CONSTRAINT events_position_positive CHECK (position > 0);
 
 ALTER TABLE {schema}.checkpoints ADD COLUMN key_id text NOT NULL DEFAULT '';
+
+-- late_base returns where an append's positions start: the transaction
+-- id times 16384 and, for an append in a transaction that already had its
+-- id (p_late: the caller's own transaction, after its own writes or an
+-- earlier append), after the positions this transaction already used.
+-- It raises IL005 when the transaction would hold 16384 events or more.
+CREATE FUNCTION {schema}.late_base(p_late boolean, p_n integer) RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    v_xid  bigint := (pg_current_xact_id()::text)::bigint * 16384;
+    v_next bigint := 0;
+BEGIN
+    IF p_late THEN
+        SELECT coalesce(max(e.position) - v_xid + 1, 0) INTO v_next
+        FROM {schema}.events e WHERE e.position >= v_xid AND e.position < v_xid + 16384;
+    END IF;
+    IF v_next + p_n >= 16384 THEN
+        RAISE EXCEPTION USING ERRCODE = 'IL005',
+            MESSAGE = format('interlock: %s events in one transaction, want at most 16383', v_next + p_n);
+    END IF;
+    RETURN v_xid + v_next;
+END
+$fn$;
+
+-- check_late refuses an append in a transaction that had its id before it
+-- took its locks, when a stream it writes or reads holds a record at or
+-- past p_base: a transaction that took its id later wrote that stream
+-- first, and this append's records would come before it in global order
+-- (IL008, the stream's name in the detail). Retrying the whole
+-- transaction gives it a new id.
+CREATE FUNCTION {schema}.check_late(p_base bigint, p_streams text[]) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    v_stream text;
+BEGIN
+    SELECT u.s INTO v_stream FROM unnest(p_streams) AS u(s)
+    JOIN LATERAL (
+        SELECT e.position FROM {schema}.events e WHERE e.stream = u.s ORDER BY e.version DESC LIMIT 1
+    ) h ON true
+    WHERE h.position >= p_base LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'IL008',
+            MESSAGE = 'interlock: a newer transaction wrote the stream first; retry the transaction',
+            DETAIL = v_stream;
+    END IF;
+END
+$fn$;
 
 -- refuse_append raises the error of a single-stream append whose insert
 -- found the stream not at p_expected (IL001) or with a head later than
@@ -78,6 +132,7 @@ DECLARE
     v_seed      bigint;
     v_n         integer;
     v_base      bigint;
+    v_late      boolean;
     v_key       {schema}.idempotency_keys%ROWTYPE;
     v_versions  bigint[];
     v_heads     bytea[];
@@ -91,12 +146,10 @@ DECLARE
     v_version   bigint;
     k           integer;
 BEGIN
-    -- Positions come from the transaction id, so two appends in one
-    -- transaction would collide.
-    IF pg_current_xact_id_if_assigned() IS NOT NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'IL004',
-            MESSAGE = 'interlock: append must be the first write of its transaction';
-    END IF;
+    -- The caller's transaction may have written before (its own tables,
+    -- or an earlier append): it has its id already, and positions come
+    -- from it (see late_base).
+    v_late := pg_current_xact_id_if_assigned() IS NOT NULL;
     -- The checks read heads with a snapshot taken after the locks; a
     -- transaction-wide snapshot could predate an append that held them.
     IF current_setting('transaction_isolation') <> 'read committed' THEN
@@ -136,7 +189,7 @@ BEGIN
     END IF;
 
     -- The transaction id, and so the positions, only now.
-    v_base := (pg_current_xact_id()::text)::bigint * 16384;
+    v_base := {schema}.late_base(v_late, v_n);
 
     IF p_key IS NOT NULL THEN
         INSERT INTO {schema}.idempotency_keys (key, digest, first_position, count)
@@ -203,6 +256,10 @@ BEGIN
         END IF;
     END IF;
 
+    IF v_late THEN
+        PERFORM {schema}.check_late(v_base, p_streams || p_reads);
+    END IF;
+
     v_prevs := '{}';
     v_hashes := '{}';
     FOR i IN 1..v_n LOOP
@@ -252,16 +309,23 @@ CREATE OR REPLACE FUNCTION {schema}.append_one(
     OUT out_hash      bytea
 )
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    v_late boolean;
+    v_base bigint;
 BEGIN
-    IF pg_current_xact_id_if_assigned() IS NOT NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'IL004',
-            MESSAGE = 'interlock: append must be the first write of its transaction';
-    END IF;
+    -- The caller's transaction may have written before (its own tables,
+    -- or an earlier append): it has its id already, and positions come
+    -- from it (see late_base).
+    v_late := pg_current_xact_id_if_assigned() IS NOT NULL;
     -- The same locks as append's, and taken before the transaction id.
     PERFORM pg_advisory_xact_lock_shared(hashtextextended('', pg_typeof(NULL::{schema}.events)::oid::bigint));
     PERFORM pg_advisory_xact_lock(hashtextextended(p_stream, pg_typeof(NULL::{schema}.events)::oid::bigint));
+    v_base := {schema}.late_base(v_late, 1);
+    IF v_late THEN
+        PERFORM {schema}.check_late(v_base, ARRAY[p_stream]);
+    END IF;
     INSERT INTO {schema}.events (position, version, time, stream, type, actor, prev_hash, hash, payload, evidence)
-    SELECT (pg_current_xact_id()::text)::bigint * 16384, p_expected + 1, p_time, p_stream, p_type, p_actor,
+    SELECT v_base, p_expected + 1, p_time, p_stream, p_type, p_actor,
         coalesce(h.hash, p_genesis), sha256(coalesce(h.hash, p_genesis) || p_canonical), p_payload, p_evidence
     FROM (VALUES (1)) AS one(x)
     LEFT JOIN LATERAL (
@@ -294,6 +358,8 @@ CREATE OR REPLACE FUNCTION {schema}.append_keyed(
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
     v_seed      bigint := pg_typeof(NULL::{schema}.events)::oid::bigint;
+    v_late      boolean;
+    v_base      bigint;
     v_key       {schema}.idempotency_keys%ROWTYPE;
     v_lock      bigint;
     v_exclusive boolean;
@@ -301,10 +367,10 @@ DECLARE
     v_expected  bigint;
     v_version   bigint;
 BEGIN
-    IF pg_current_xact_id_if_assigned() IS NOT NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'IL004',
-            MESSAGE = 'interlock: append must be the first write of its transaction';
-    END IF;
+    -- The caller's transaction may have written before (its own tables,
+    -- or an earlier append): it has its id already, and positions come
+    -- from it (see late_base).
+    v_late := pg_current_xact_id_if_assigned() IS NOT NULL;
     IF current_setting('transaction_isolation') <> 'read committed' THEN
         RAISE EXCEPTION USING ERRCODE = 'IL006',
             MESSAGE = format('interlock: append needs READ COMMITTED isolation, not %s', upper(current_setting('transaction_isolation')));
@@ -329,9 +395,14 @@ BEGIN
         END LOOP;
     END IF;
 
+    v_base := {schema}.late_base(v_late, 1);
+    IF v_late THEN
+        PERFORM {schema}.check_late(v_base, p_stream || p_reads);
+    END IF;
+
     IF p_key IS NOT NULL THEN
         INSERT INTO {schema}.idempotency_keys (key, digest, first_position, count)
-        VALUES (p_key, p_digest, (pg_current_xact_id()::text)::bigint * 16384, 1)
+        VALUES (p_key, p_digest, v_base, 1)
         ON CONFLICT (key) DO NOTHING;
         IF NOT FOUND THEN
             SELECT * INTO STRICT v_key FROM {schema}.idempotency_keys WHERE key = p_key;
@@ -351,7 +422,7 @@ BEGIN
 
     RETURN QUERY
         INSERT INTO {schema}.events AS n (position, version, time, stream, type, actor, prev_hash, hash, payload, evidence)
-        SELECT (pg_current_xact_id()::text)::bigint * 16384, p_expected + 1, p_time, p_stream, p_type, p_actor,
+        SELECT v_base, p_expected + 1, p_time, p_stream, p_type, p_actor,
             coalesce(h.hash, p_genesis), sha256(coalesce(h.hash, p_genesis) || p_canonical), p_payload, p_evidence
         FROM (VALUES (1)) AS one(x)
         LEFT JOIN LATERAL (
