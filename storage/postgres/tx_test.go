@@ -6,10 +6,12 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/interlock-mes/interlock/storage"
 	"github.com/interlock-mes/interlock/storage/postgres"
 	"github.com/interlock-mes/interlock/storage/postgres/pgtest"
+	"github.com/interlock-mes/interlock/storage/storagetest"
 )
 
 // TestAppendInTheCallersTransaction: the store's appends go inside a
@@ -122,4 +124,48 @@ func TestAppendInTheCallersTransaction(t *testing.T) {
 	if _, err := storage.Verify(ctx, s, nil, nil); err != nil {
 		t.Errorf("Verify after appends in callers' transactions: %v", err)
 	}
+}
+
+// txPerAppend is a store whose every append runs in a transaction of the
+// caller's that has written before it (so the append takes the path of an
+// append that comes late in its transaction), committed after it.
+type txPerAppend struct {
+	*postgres.Store
+	pool   *pgxpool.Pool
+	schema string
+}
+
+func (s *txPerAppend) Append(ctx context.Context, req storage.AppendRequest) (storage.AppendResult, error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return storage.AppendResult{}, err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	// The caller's own write first: the transaction has its id before the
+	// append takes its locks.
+	if _, err := tx.Exec(ctx, `SELECT pg_current_xact_id()`); err != nil {
+		return storage.AppendResult{}, err
+	}
+	res, err := s.Store.Tx(tx).Append(ctx, req)
+	if err != nil {
+		return res, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return storage.AppendResult{}, err
+	}
+	return res, nil
+}
+
+// TestConformanceInCallersTransactions runs the conformance suite with
+// every append inside a caller's transaction that had its id first.
+func TestConformanceInCallersTransactions(t *testing.T) {
+	t.Parallel()
+	storagetest.Run(t, func(tb testing.TB) storage.Store {
+		pool, schema := pgtest.Pool(tb)
+		s, err := postgres.New(pool, &postgres.Config{Schema: schema, ReadAllWait: testReadAllWait})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return &txPerAppend{Store: s, pool: pool, schema: schema}
+	})
 }
