@@ -4,19 +4,20 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/interlock-mes/interlock"
 	"github.com/shopspring/decimal"
 )
 
-// Source says where a piece of evidence came from. Review by exception treats
-// anything but a device or a scanner with suspicion.
-type Source string
+// Source says where a piece of evidence came from: interlock.Source, the
+// one type gate evidence carries too.
+type Source = interlock.Source
 
-// The sources of evidence.
+// The sources of evidence (interlock's).
 const (
-	SourceDevice  Source = "device"  // read from an instrument over its protocol
-	SourceScanner Source = "scanner" // scanned from a barcode
-	SourceManual  Source = "manual"  // typed by a person
-	SourceSystem  Source = "system"  // derived by Interlock itself
+	SourceDevice  = interlock.SourceDevice  // read from an instrument over its protocol
+	SourceScanner = interlock.SourceScanner // scanned from a barcode
+	SourceManual  = interlock.SourceManual  // typed by a person
+	SourceSystem  = interlock.SourceSystem  // derived by Interlock itself
 )
 
 // Reading is a value read from an instrument: evidence only because it says
@@ -65,7 +66,7 @@ func (i Instrument) CalibratedAt(t time.Time) error {
 	return nil
 }
 
-// Clock returns the current time. Adapters take one in their configuration so
-// that tests can fix time; readings are stamped with it, never with a time a
-// device reports.
-type Clock func() time.Time
+// Clock returns the current time: interlock.Clock. Adapters take one in
+// their configuration so that tests can fix time; readings are stamped with
+// it, never with a time a device reports.
+type Clock = interlock.Clock

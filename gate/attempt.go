@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/interlock-mes/interlock"
 	"github.com/shopspring/decimal"
 )
 
@@ -23,16 +24,16 @@ type Transition struct {
 	Command Command
 }
 
-// Source says where a piece of evidence came from. The values match those of
-// the device package, so the engine converts with Source(reading.Source).
-type Source string
+// Source says where a piece of evidence came from: interlock.Source, the
+// one type device readings carry too.
+type Source = interlock.Source
 
-// The sources of evidence.
+// The sources of evidence (interlock's).
 const (
-	SourceDevice  Source = "device"  // read from an instrument over its protocol
-	SourceScanner Source = "scanner" // scanned from a barcode or tag
-	SourceManual  Source = "manual"  // typed by a person
-	SourceSystem  Source = "system"  // derived by Interlock itself
+	SourceDevice  = interlock.SourceDevice  // read from an instrument over its protocol
+	SourceScanner = interlock.SourceScanner // scanned from a barcode or tag
+	SourceManual  = interlock.SourceManual  // typed by a person
+	SourceSystem  = interlock.SourceSystem  // derived by Interlock itself
 )
 
 // Evidence is one piece of evidence an attempt carries: a scan (Identity), a

@@ -18,8 +18,9 @@ type State = gate.State
 // Command asks a model for a transition, such as "start".
 type Command = gate.Command
 
-// Meaning is what a signature on a transition attests, such as "verified".
-type Meaning string
+// Meaning is what a signature on a transition attests, such as
+// "verified": signature.Meaning, the one type of meanings.
+type Meaning = signature.Meaning
 
 // SignatureRequirement says which signatures a transition needs.
 type SignatureRequirement struct {

@@ -10,13 +10,14 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/interlock-mes/interlock"
 	"github.com/interlock-mes/interlock/internal/canonjson"
 )
 
 // Clock returns the current system time. Signatures and authentication
 // attempts are stamped with it, never with a time the caller supplies, so
 // that nobody can backdate a signature (21 CFR 11.50(a)(2)).
-type Clock func() time.Time
+type Clock = interlock.Clock
 
 // TimePrecision is the resolution of a signature's time: the same as the
 // audit trail's, so that the time survives a round trip through Postgres.

@@ -3,8 +3,8 @@ package storage
 import (
 	"context"
 	"encoding/json"
-	"time"
 
+	"github.com/interlock-mes/interlock"
 	"github.com/interlock-mes/interlock/audit"
 )
 
@@ -175,4 +175,4 @@ type Edge struct {
 
 // Clock returns the current time. Stores take one in their configuration so
 // that tests can fix time and nobody can backdate an event.
-type Clock func() time.Time
+type Clock = interlock.Clock
