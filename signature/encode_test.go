@@ -103,7 +103,7 @@ func FuzzDecodeSignature(f *testing.F) {
 		Content:       DigestOf([]byte("content")),
 		Record:        RecordRef{Stream: "batch/1", Version: 2, Key: "k"},
 	}
-	if err := s.seal(testKey(1)); err != nil {
+	if err := s.seal(testKey(1), testKey(1).Public().(ed25519.PublicKey)); err != nil {
 		f.Fatal(err)
 	}
 	b, err := s.Encode()

@@ -1,7 +1,9 @@
 package signature
 
 import (
+	"crypto"
 	"crypto/ed25519"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -211,12 +213,20 @@ func (s *Signature) appendBody(b []byte, withSeal bool) ([]byte, error) {
 }
 
 // seal fills in s.Seal with key.
-func (s *Signature) seal(key ed25519.PrivateKey) error {
+func (s *Signature) seal(key crypto.Signer, pub ed25519.PublicKey) error {
 	msg, err := s.SealedBytes()
 	if err != nil {
 		return err
 	}
-	s.Seal = ed25519.Sign(key, msg)
+	seal, err := key.Sign(rand.Reader, msg, crypto.Hash(0))
+	if err != nil {
+		return fmt.Errorf("signature: seal: %w", err)
+	}
+	// A remote signer's answer is checked before it goes on the record.
+	if !ed25519.Verify(pub, msg, seal) {
+		return fmt.Errorf("signature: seal: the key's signature does not verify under its public key: %w", ErrBadSeal)
+	}
+	s.Seal = seal
 	return nil
 }
 

@@ -31,7 +31,7 @@ func sealedSignature(t *testing.T) *Signature {
 		Content: DigestOf(testContent),
 		Record:  testRecord,
 	}
-	if err := s.seal(testKey(1)); err != nil {
+	if err := s.seal(testKey(1), testKey(1).Public().(ed25519.PublicKey)); err != nil {
 		t.Fatal(err)
 	}
 	return s

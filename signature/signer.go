@@ -3,6 +3,7 @@ package signature
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
@@ -13,10 +14,13 @@ import (
 type SignerConfig struct {
 	// Authenticator re-authenticates the signer at every signing.
 	Authenticator Authenticator
-	// Key is the system's ed25519 signing key. Keep it outside the database
-	// that stores the signatures, so that whoever can write the database
-	// cannot forge one.
-	Key ed25519.PrivateKey
+	// Key is the system's ed25519 signing key, as a crypto.Signer so that
+	// it may live in a KMS or an HSM (an ed25519.PrivateKey is one): its
+	// Public must be an ed25519.PublicKey, and it is asked to sign with
+	// crypto.Hash(0), as ed25519 signs the message itself. Keep it outside
+	// the database that stores the signatures, so that whoever can write
+	// the database cannot forge one.
+	Key crypto.Signer
 	// Clock gives the signature's time. Default time.Now.
 	Clock Clock
 }
@@ -27,7 +31,8 @@ type SignerConfig struct {
 // for concurrent use if its Authenticator is.
 type Signer struct {
 	auth  Authenticator
-	key   ed25519.PrivateKey
+	key   crypto.Signer
+	pub   ed25519.PublicKey
 	clock Clock
 }
 
@@ -39,24 +44,35 @@ func NewSigner(cfg *SignerConfig) (*Signer, error) {
 		return nil, errors.New("signature: nil SignerConfig: Authenticator and Key are required")
 	case cfg.Authenticator == nil:
 		return nil, errors.New("signature: SignerConfig.Authenticator is nil")
-	case len(cfg.Key) != ed25519.PrivateKeySize:
-		return nil, fmt.Errorf("signature: SignerConfig.Key has %d bytes, want %d", len(cfg.Key), ed25519.PrivateKeySize)
+	case cfg.Key == nil:
+		return nil, errors.New("signature: SignerConfig.Key is nil")
 	}
-	// A key whose public half does not match its seed would seal signatures
-	// that nobody can verify.
-	if !bytes.Equal(ed25519.NewKeyFromSeed(cfg.Key.Seed()), cfg.Key) {
-		return nil, errors.New("signature: SignerConfig.Key is inconsistent: its public half does not match its seed")
+	key := cfg.Key
+	if priv, ok := key.(ed25519.PrivateKey); ok {
+		if len(priv) != ed25519.PrivateKeySize {
+			return nil, fmt.Errorf("signature: SignerConfig.Key has %d bytes, want %d", len(priv), ed25519.PrivateKeySize)
+		}
+		// A key whose public half does not match its seed would seal
+		// signatures that nobody can verify.
+		if !bytes.Equal(ed25519.NewKeyFromSeed(priv.Seed()), priv) {
+			return nil, errors.New("signature: SignerConfig.Key is inconsistent: its public half does not match its seed")
+		}
+		key = ed25519.PrivateKey(bytes.Clone(priv))
+	}
+	pub, ok := key.Public().(ed25519.PublicKey)
+	if !ok || len(pub) != ed25519.PublicKeySize {
+		return nil, fmt.Errorf("signature: SignerConfig.Key's public key is a %T, want an ed25519.PublicKey", key.Public())
 	}
 	clock := cfg.Clock
 	if clock == nil {
 		clock = time.Now
 	}
-	return &Signer{auth: cfg.Authenticator, key: bytes.Clone(cfg.Key), clock: clock}, nil
+	return &Signer{auth: cfg.Authenticator, key: key, pub: bytes.Clone(pub), clock: clock}, nil
 }
 
 // PublicKey returns the key that verifies this Signer's signatures.
 func (s *Signer) PublicKey() ed25519.PublicKey {
-	return bytes.Clone(s.key.Public().(ed25519.PublicKey))
+	return bytes.Clone(s.pub)
 }
 
 // Request is one signing.
@@ -107,7 +123,7 @@ func (s *Signer) Sign(ctx context.Context, r Request) (*Signature, Session, erro
 	if err := sig.Manifestation.Validate(); err != nil {
 		return nil, Session{}, err
 	}
-	if err := sig.seal(s.key); err != nil {
+	if err := sig.seal(s.key, s.pub); err != nil {
 		return nil, Session{}, err
 	}
 	return sig, sess, nil

@@ -1,8 +1,12 @@
 package signature
 
 import (
+	"bytes"
 	"context"
+	"crypto"
+	"crypto/ed25519"
 	"errors"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -184,3 +188,54 @@ type authFunc func(context.Context, Challenge) (Session, error)
 
 func (f authFunc) Authenticate(ctx context.Context, c Challenge) (Session, error) { return f(ctx, c) }
 func (authFunc) EndSession(context.Context, SessionID) error                      { return nil }
+
+// kmsKey is a signing key behind crypto.Signer only, as a KMS or HSM client
+// gives one: the private key never leaves it.
+type kmsKey struct {
+	priv  ed25519.PrivateKey
+	calls int
+	wrong bool // sign with another key, as a misconfigured KMS might
+}
+
+func (k *kmsKey) Public() crypto.PublicKey { return k.priv.Public() }
+
+func (k *kmsKey) Sign(r io.Reader, msg []byte, opts crypto.SignerOpts) ([]byte, error) {
+	k.calls++
+	if opts.HashFunc() != 0 {
+		return nil, errors.New("kms: ed25519 signs the message itself")
+	}
+	if k.wrong {
+		return ed25519.Sign(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, ed25519.SeedSize)), msg), nil
+	}
+	return k.priv.Sign(r, msg, opts)
+}
+
+// TestSignerWithACryptoSigner: the sealing key may be any crypto.Signer
+// with an ed25519 public key; its seals verify, and a seal that does not
+// verify under its own public key is refused rather than recorded.
+func TestSignerWithACryptoSigner(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	auth := newFixture(t, nil).auth
+	key := &kmsKey{priv: ed25519.NewKeyFromSeed(bytes.Repeat([]byte{3}, ed25519.SeedSize))}
+	s, err := NewSigner(&SignerConfig{Authenticator: auth, Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := Request{Challenge: Challenge{UserID: "alice", Secret: NewSecret(aliceSecret)}, Meaning: Approved,
+		Content: []byte("content"), Record: RecordRef{Stream: "batch/1", Version: 2, Key: "k"}}
+	sig, _, err := s.Sign(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Verify(sig, []byte("content"), req.Record, s.PublicKey()); err != nil || key.calls != 1 {
+		t.Errorf("a KMS-sealed signature: %v after %d calls", err, key.calls)
+	}
+	key.wrong = true
+	if _, _, err := s.Sign(ctx, req); !errors.Is(err, ErrBadSeal) {
+		t.Errorf("a seal by another key: %v, want ErrBadSeal", err)
+	}
+	if _, err := NewSigner(&SignerConfig{Authenticator: auth, Key: nil}); err == nil {
+		t.Error("nil key: no error")
+	}
+}
