@@ -118,3 +118,14 @@ func ExceptionStream(id string) string { return "exception/" + id }
 // user id: every signing attempt, failed or not, every lockout, unlock and
 // credential change (21 CFR 11.300(d); EU GMP Annex 11 §12.4).
 func AuthStream(userID string) string { return "auth/" + userID }
+
+// CredentialStream is the stream that holds one user's signature
+// credential as it changes: the hash of the secret, never the secret, and
+// the lockout state (mes.Credentials).
+func CredentialStream(userID string) string { return "credential/" + userID }
+
+// The types of a credential's records: the first, and each change after.
+const (
+	CredentialCreated = "credential.created"
+	CredentialUpdated = "credential.updated"
+)

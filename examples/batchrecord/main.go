@@ -123,8 +123,14 @@ func newPlant(ctx context.Context, w io.Writer, store storage.Store, clock stora
 	if err != nil {
 		return nil, err
 	}
+	// Credentials are kept on the record, so they survive a restart and
+	// every change to them is on the trail.
+	creds, err := mes.NewCredentials(store, attestation)
+	if err != nil {
+		return nil, err
+	}
 	auth, err := signature.NewPasswordAuthenticator(&signature.Config{
-		Store: &signature.MemoryCredentials{}, Observer: trail, Clock: signature.Clock(clock), MaxFailures: 3,
+		Store: creds, Observer: trail, Clock: signature.Clock(clock), MaxFailures: 3,
 		// Cheaper than the default so that the example runs in a blink; a
 		// site keeps signature.DefaultArgon2Params.
 		Hash: signature.Argon2Params{Time: 1, MemoryKiB: 8 * 1024, Threads: 1, SaltLen: 16, KeyLen: 32},
@@ -154,6 +160,12 @@ func newPlant(ctx context.Context, w io.Writer, store storage.Store, clock stora
 		}
 	}
 	for _, id := range []string{"op-7", "qa-3", "qa-4"} {
+		// Set once: a restart on the same database finds them.
+		if _, err := creds.Load(ctx, id); err == nil {
+			continue
+		} else if !errors.Is(err, signature.ErrNoCredential) {
+			return nil, err
+		}
 		if err := auth.SetCredential(ctx, "admin", id, printedName[id], signature.NewSecret(secret)); err != nil {
 			return nil, err
 		}
