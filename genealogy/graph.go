@@ -1,6 +1,7 @@
 package genealogy
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -269,7 +270,9 @@ func (g *Graph) apply(r *audit.Record) error {
 	// for): a record whose payload cannot be read stops the graph before
 	// it, and every later Update reports it again, rather than leave its
 	// edges out for good.
-	relevant := r.Type == event.LotReceived
+	// A record with links, a receipt, or one that declares what its
+	// subject is (even without moving material).
+	relevant := r.Type == event.LotReceived || bytes.Contains(r.Payload, []byte(`"nodes":`))
 	for _, l := range r.Links {
 		if kindIndex(Kind(l.Kind)) >= 0 || Kind(l.Kind) == Concerns {
 			relevant = true

@@ -214,6 +214,11 @@ func lineage(req *Request, p *event.Transition) []audit.Link {
 	if len(req.Consume) == 0 && len(req.Produce) == 0 {
 		return nil
 	}
+	// A model that says what its subjects are declares the subject of a
+	// transition that moves material, unless the request did.
+	if req.Declare == nil && req.Model.kind != "" {
+		p.Nodes = append(p.Nodes, event.Node{ID: req.Subject, Kind: req.Model.kind})
+	}
 	links := make([]audit.Link, 0, len(req.Consume)+len(req.Produce))
 	for _, c := range req.Consume {
 		from := event.LotStream(c.Lot)

@@ -165,6 +165,7 @@ type Model struct {
 	byFrom   map[State]map[Command]*Transition
 	commands []Command       // every command the model knows, in first-use order
 	ownTypes map[string]bool // event types of the transitions' own events, which fold reads
+	kind     string          // what its subjects are in the lot graph; "" when not said
 }
 
 // Builder collects a model's definition. Build validates it and reports every
@@ -176,12 +177,27 @@ type Builder struct {
 	states      []State
 	final       []State
 	transitions []*Transition
+	kind        string
 }
 
 // NewModel starts the definition of model name at version.
 func NewModel(name string, version int) *Builder {
 	return &Builder{name: name, version: version}
 }
+
+// Of says what the model's subjects are in the lot graph: "lot", "batch",
+// "container" or "shipment" (event.Node's kinds). A transition that moves
+// material then declares its subject so, unless the request declares it
+// otherwise (Request.Declare), and the graph knows a batch as a batch
+// without every request saying it.
+func (b *Builder) Of(kind string) *Builder {
+	b.kind = kind
+	return b
+}
+
+// Kind returns what the model's subjects are in the lot graph (Builder.Of);
+// "" when the model does not say.
+func (m *Model) Kind() string { return m.kind }
 
 // Initial sets the state every subject of the model starts in.
 func (b *Builder) Initial(s State) *Builder {
@@ -246,6 +262,11 @@ func (b *Builder) Build() (*Model, error) {
 	if b.version < 1 {
 		add("version %d: versions start at 1", b.version)
 	}
+	switch b.kind {
+	case "", "lot", "batch", "container", "shipment":
+	default:
+		add("subjects of kind %q: want lot, batch, container or shipment", b.kind)
+	}
 	declared := make(map[State]bool, len(b.states))
 	for _, s := range b.states {
 		switch {
@@ -269,7 +290,7 @@ func (b *Builder) Build() (*Model, error) {
 		final[s] = true
 	}
 	m := &Model{
-		name: b.name, version: b.version, initial: b.initial,
+		name: b.name, version: b.version, initial: b.initial, kind: b.kind,
 		states: slices.Clone(b.states), final: final,
 		byFrom:   make(map[State]map[Command]*Transition),
 		ownTypes: make(map[string]bool),

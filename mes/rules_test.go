@@ -9,6 +9,7 @@ import (
 
 	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
+	"github.com/interlock-mes/interlock/genealogy"
 	"github.com/interlock-mes/interlock/mes"
 	"github.com/interlock-mes/interlock/mes/lifecycle"
 	"github.com/interlock-mes/interlock/mes/mestest"
@@ -191,5 +192,39 @@ func TestPriorStepsSeeSkips(t *testing.T) {
 		if v.Allowed != c.pass || (!c.pass && !hasCode(v.Reasons, gate.CodeStepIncomplete)) {
 			t.Errorf("prior steps in %v after S10 was skipped: %+v; want allowed %v", c.states, v, c.pass)
 		}
+	}
+}
+
+// TestBatchIsKnownAsABatch: a batch run on the standard lifecycle is a
+// batch in the lot graph without any request declaring it, and a
+// declaration on a transition that moves no material reaches the graph.
+func TestBatchIsKnownAsABatch(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := mestest.New(t, nil).Plant()
+	batch := mestest.Must[*mes.Model](t)(lifecycle.Batch())
+	for _, req := range []mes.Request{
+		{ID: "rel", Model: batch, Subject: "batch-G1", Command: mes.CmdRelease, Actor: "sv-1"},
+		{ID: "start", Model: batch, Subject: "batch-G1", Command: mes.CmdStart, Actor: "op-7",
+			Consume: []event.Consumption{{Lot: "L7", Quantity: mestest.Decimal(t, "1"), Unit: "kg"}}},
+		{ID: "rel2", Model: batch, Subject: "batch-G2", Command: mes.CmdRelease, Actor: "sv-1",
+			Declare: &mes.Declaration{Kind: "batch", Material: "TAB-500", IdentitySource: "manual"}},
+	} {
+		if _, err := env.Engine.Execute(ctx, req); err != nil {
+			t.Fatalf("%s: %v", req.ID, err)
+		}
+	}
+	g, err := genealogy.Build(ctx, env.Store, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info, ok := g.NodeInfo("batch-G1"); !ok || info.Kind != genealogy.NodeBatch {
+		t.Errorf("batch-G1 in the graph: %+v, %v; want a batch", info, ok)
+	}
+	if info, ok := g.NodeInfo("batch-G2"); !ok || info.Kind != genealogy.NodeBatch || info.Material != "TAB-500" {
+		t.Errorf("batch-G2, declared on a release: %+v, %v; want a batch of TAB-500", info, ok)
+	}
+	if _, err := mes.NewModel("x", 1).Of("pallet").States("a").Initial("a").Final("a").Build(); err == nil {
+		t.Error("a model of kind pallet: no error")
 	}
 }

@@ -73,7 +73,7 @@ func Batch(opts ...Option) (*mes.Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	return mes.NewModel("batch", 1).
+	return mes.NewModel("batch", 1).Of("batch").
 		States(BatchPlanned, BatchReady, BatchInProgress, BatchBlocked, BatchHeld,
 			BatchComplete, BatchVerified, BatchClosed, BatchCancelled, BatchAborted).
 		Initial(BatchPlanned).
