@@ -54,7 +54,7 @@ const (
 // building its own model with the same event types.
 func LotModel(opts ...Option) (*Model, error) {
 	with := Prepend(opts)
-	return NewModel("lot", 1).
+	return NewModel("lot", 1).Of("lot").
 		States(FactNew, LotQuarantine, LotReleased, LotRejected, LotOnHold).
 		Initial(FactNew).Final(LotRejected).
 		Permit(FactNew, CmdReceive, LotQuarantine, with(Recording(event.LotReceived))...).

@@ -217,7 +217,17 @@ func lineage(req *Request, p *event.Transition) []audit.Link {
 	// A model that says what its subjects are declares the subject of a
 	// transition that moves material, unless the request did.
 	if req.Declare == nil && req.Model.kind != "" {
-		p.Nodes = append(p.Nodes, event.Node{ID: req.Subject, Kind: req.Model.kind})
+		n := event.Node{ID: req.Subject, Kind: req.Model.kind}
+		// A lot's material and GTIN, when the command's data names them
+		// (a merge does): the graph's where-used reads them.
+		var d struct {
+			Material string `json:"material"`
+			GTIN     string `json:"gtin"`
+		}
+		if len(req.Data) > 0 && json.Unmarshal(req.Data, &d) == nil {
+			n.Material, n.GTIN = d.Material, d.GTIN
+		}
+		p.Nodes = append(p.Nodes, n)
 	}
 	links := make([]audit.Link, 0, len(req.Consume)+len(req.Produce))
 	for _, c := range req.Consume {

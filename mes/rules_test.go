@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -226,5 +227,36 @@ func TestBatchIsKnownAsABatch(t *testing.T) {
 	}
 	if _, err := mes.NewModel("x", 1).Of("pallet").States("a").Initial("a").Final("a").Build(); err == nil {
 		t.Error("a model of kind pallet: no error")
+	}
+}
+
+// TestMergedLotKeepsItsMaterial: a lot made by a merge is a lot of the
+// material its merge names, so where-used finds it.
+func TestMergedLotKeepsItsMaterial(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := mestest.New(t, nil).Plant()
+	lot := mestest.Must[*mes.Model](t)(mes.LotModel())
+	env.Fact("lot", event.LotStream("L9"), mes.CmdReceive, event.Receipt{Material: "API-100", Quantity: mestest.Decimal(t, "2"), Unit: "kg",
+		Expiry: mestest.Now.Add(90 * 24 * time.Hour)})
+	env.Fact("lot", event.LotStream("L9"), mes.CmdRelease, nil)
+	data, _ := json.Marshal(map[string]string{"material": "API-100"})
+	if _, err := env.Engine.Execute(ctx, mes.Request{ID: "merge", Model: lot, Subject: event.LotStream("M-9"), Command: mes.CmdMerge, Actor: "op-7",
+		Data: data, Consume: []event.Consumption{
+			{Lot: "L7", Quantity: mestest.Decimal(t, "1"), Unit: "kg", Kind: event.LinkMerged},
+			{Lot: "L9", Quantity: mestest.Decimal(t, "2"), Unit: "kg", Kind: event.LinkMerged}}}); err != nil {
+		t.Fatal(err)
+	}
+	g, err := genealogy.Build(ctx, env.Store, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, ok := g.NodeInfo(event.LotStream("M-9"))
+	if !ok || info.Kind != genealogy.NodeLot || info.Material != "API-100" {
+		t.Errorf("merged lot: %+v, %v; want a lot of API-100", info, ok)
+	}
+	lots, _, err := g.WhereUsed(ctx, "API-100")
+	if err != nil || !slices.Contains(lots, event.LotStream("M-9")) {
+		t.Errorf("WhereUsed(API-100) = %v, %v; want the merged lot among them", lots, err)
 	}
 }
