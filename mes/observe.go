@@ -97,21 +97,23 @@ func (o *observer) start(ctx context.Context, req *Request) (context.Context, tr
 
 // finish records what Execute came to, on the span, the metrics and the log.
 func (o *observer) finish(ctx context.Context, span trace.Span, req *Request, out *Outcome, err error) {
-	if !o.traced && !o.metered && !o.log.Enabled(ctx, slog.LevelDebug) &&
-		(err == nil || !o.log.Enabled(ctx, slog.LevelInfo)) {
-		return
-	}
-	outcome := OutcomeError
+	outcome, level := OutcomeError, slog.LevelError
 	var denied *DeniedError
 	switch {
 	case err == nil && out != nil && out.Replayed:
-		outcome = OutcomeReplayed
+		outcome, level = OutcomeReplayed, slog.LevelDebug
 	case err == nil:
-		outcome = OutcomeAllowed
+		outcome, level = OutcomeAllowed, slog.LevelDebug
 	case errors.As(err, &denied):
-		outcome = OutcomeDenied
+		outcome, level = OutcomeDenied, slog.LevelInfo
 	case errors.Is(err, storage.ErrOutcomeUnknown):
-		outcome = OutcomeUnknown
+		outcome, level = OutcomeUnknown, slog.LevelWarn
+	}
+	// Without providers and with the log below this outcome's level,
+	// nothing is built at all.
+	logged := o.log.Enabled(ctx, level)
+	if !o.traced && !o.metered && !logged {
+		return
 	}
 	model := ""
 	if req.Model != nil {
@@ -135,19 +137,24 @@ func (o *observer) finish(ctx context.Context, span trace.Span, req *Request, ou
 				span.AddEvent("gate failed", trace.WithAttributes(attribute.String("interlock.gate", r.Gate), attribute.String("interlock.code", string(r.Code))))
 			}
 		}
+		if !logged {
+			break
+		}
 		o.log.LogAttrs(ctx, slog.LevelInfo, "command denied", slog.String("model", model), slog.String("command", string(req.Command)),
 			slog.String("subject", req.Subject), slog.String("actor", req.Actor), slog.String("id", req.ID), slog.Int("reasons", len(denied.Reasons)),
 			slog.String("first", string(denied.Reasons[0].Code)))
 	case OutcomeUnknown, OutcomeError:
 		span.RecordError(err)
 		span.SetStatus(codes.Error, err.Error())
-		level := slog.LevelError
-		if outcome == OutcomeUnknown {
-			level = slog.LevelWarn
+		if !logged {
+			break
 		}
 		o.log.LogAttrs(ctx, level, "command failed", slog.String("model", model), slog.String("command", string(req.Command)),
 			slog.String("subject", req.Subject), slog.String("id", req.ID), slog.String("outcome", outcome), slog.String("error", err.Error()))
 	default:
+		if !logged {
+			break
+		}
 		o.log.LogAttrs(ctx, slog.LevelDebug, "command "+outcome, slog.String("model", model), slog.String("command", string(req.Command)),
 			slog.String("subject", req.Subject), slog.String("actor", req.Actor), slog.String("id", req.ID))
 	}

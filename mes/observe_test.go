@@ -110,3 +110,26 @@ func TestServiceHooks(t *testing.T) {
 		t.Errorf("log: %s; an allowed command logs at Debug only", logs.String())
 	}
 }
+
+// TestServiceHooksLogFailuresAtWarn: a logger that keeps Warn and above
+// gets a failed command (here, another model version) and nothing of the
+// denials or successes below it.
+func TestServiceHooksLogFailuresAtWarn(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	var logs bytes.Buffer
+	env := mestest.New(t, &mes.Config{Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))}).Plant()
+	build := func(v int) *mes.Model {
+		return mestest.Must[*mes.Model](t)(mes.NewModel("widget", v).States("new", "made").Initial("new").Final("made").
+			Permit("new", mes.CmdComplete, "made", mes.Recording("widget.made")).Build())
+	}
+	if _, err := env.Engine.Execute(ctx, mes.Request{ID: "w1", Model: build(1), Subject: "widget-1", Command: mes.CmdComplete, Actor: "op-7"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Engine.Execute(ctx, mes.Request{ID: "w2", Model: build(2), Subject: "widget-1", Command: mes.CmdComplete, Actor: "op-7"}); err == nil {
+		t.Fatal("another model version: no error")
+	}
+	if got := logs.String(); !strings.Contains(got, "command failed") || !strings.Contains(got, "id=w2") || strings.Contains(got, "id=w1") {
+		t.Errorf("log at Warn: %q; want the failure of w2 alone", got)
+	}
+}
