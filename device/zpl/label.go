@@ -38,6 +38,14 @@ func (e *Error) Unwrap() []error {
 	return []error{ErrInvalid, e.Err}
 }
 
+// The label's geometry: 4 inches at 203 dpi, the barcode's left edge and
+// its module width in dots.
+const (
+	labelWidth    = 812
+	barcodeX      = 40
+	barcodeModule = 2
+)
+
 // maxProductRunes keeps the product name on one line of the label.
 const maxProductRunes = 40
 
@@ -104,13 +112,29 @@ func RenderLotLabel(l LotLabel) ([]byte, error) {
 	exp := l.Expiry.YYMMDD()
 
 	// Subset C packs the all-digit head, "01"+GTIN+"17"+YYMMDD+"10", two
-	// digits per symbol character; the batch stays in C only when it is an
-	// even run of digits, and otherwise goes in subset B (">6").
+	// digits per symbol character. An all-digit batch stays in C, its last
+	// digit of an odd count in subset B (">6"); any other batch goes in B.
 	code := ">;>801" + gtin + "17" + exp + "10"
-	if isDigits(l.Batch) && len(l.Batch)%2 == 0 {
+	batchChars := 0 // symbol characters the batch takes
+	switch n := len(l.Batch); {
+	case isDigits(l.Batch) && n%2 == 0:
 		code += l.Batch
-	} else {
+		batchChars = n / 2
+	case isDigits(l.Batch):
+		code += l.Batch[:n-1] + ">6" + l.Batch[n-1:]
+		batchChars = (n-1)/2 + 2
+	default:
 		code += ">6" + l.Batch
+		batchChars = 1 + n
+	}
+	// The symbol must fit the label with its quiet zone: start, FNC1, the
+	// 13 characters of the head, the batch and the check character, 11
+	// modules each, then the 13-module stop, at 2 dots a module (0.25 mm
+	// at 203 dpi, GS1-128's smallest X-dimension), from x=barcodeX to a
+	// 10-module quiet zone before the label's edge.
+	if dots := (11*(1+1+13+batchChars+1) + 13) * barcodeModule; dots > labelWidth-barcodeX-10*barcodeModule {
+		return nil, bad("Batch", l.Batch, fmt.Sprintf("the GS1-128 barcode would be %d dots wide and the %d-dot label holds %d beside its quiet zones; "+
+			"a batch of letters fits in at most 16 characters, one of digits in 20", dots, labelWidth, labelWidth-barcodeX-10*barcodeModule), ErrInvalid)
 	}
 	hri := fmt.Sprintf("(01)%s(17)%s(10)%s", gtin, exp, l.Batch)
 
@@ -122,7 +146,7 @@ func RenderLotLabel(l LotLabel) ([]byte, error) {
 	fmt.Fprintf(&b, "^FO40,85^A0N,28,28^FH^FDGTIN: %s^FS\n", zplText(gtin))
 	fmt.Fprintf(&b, "^FO40,120^A0N,28,28^FH^FDBatch: %s^FS\n", zplText(l.Batch))
 	fmt.Fprintf(&b, "^FO40,155^A0N,28,28^FH^FDExpiry: %s^FS\n", zplText(l.Expiry.String()))
-	fmt.Fprintf(&b, "^FO40,200^BY2^BCN,120,N,N,N,N^FD%s^FS\n", code)
+	fmt.Fprintf(&b, "^FO%d,200^BY%d^BCN,120,N,N,N,N^FD%s^FS\n", barcodeX, barcodeModule, code)
 	fmt.Fprintf(&b, "^FO40,330^A0N,24,24^FH^FD%s^FS\n", zplText(hri))
 	b.WriteString("^XZ\n")
 	return []byte(b.String()), nil

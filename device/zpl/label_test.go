@@ -146,3 +146,53 @@ func TestRenderLotLabelErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestRenderLotLabelFitsTheLabel: every batch either renders a barcode
+// that fits the 812-dot label beside its quiet zones, or is refused with
+// an error naming the batch and the widths; an odd count of digits keeps
+// its pairs in subset C and only its last digit in B.
+func TestRenderLotLabelFitsTheLabel(t *testing.T) {
+	t.Parallel()
+	width := func(field string) int {
+		// Symbol characters: start C, FNC1, then C pairs and B
+		// characters by subset, each switch one character; check; stop.
+		chars, subsetB := 2, false
+		body := strings.TrimPrefix(field, ">;>8")
+		for i := 0; i < len(body); {
+			if strings.HasPrefix(body[i:], ">6") {
+				chars, subsetB, i = chars+1, true, i+2
+				continue
+			}
+			if subsetB {
+				chars, i = chars+1, i+1
+			} else {
+				chars, i = chars+1, i+2
+			}
+		}
+		return (11*(chars+1) + 13) * 2
+	}
+	for n := 1; n <= 20; n++ {
+		for _, batch := range []string{strings.Repeat("7", n), strings.Repeat("A", n)} {
+			zpl, err := RenderLotLabel(LotLabel{Product: "P", GTIN: "4006381333931", Batch: batch, Expiry: gs1.Date{Year: 2027, Month: time.June, Day: 30}})
+			letters := batch[0] == 'A'
+			if letters && n > 16 {
+				var e *Error
+				if !errors.As(err, &e) || e.Field != "Batch" || !strings.Contains(e.Reason, "dots wide") {
+					t.Errorf("batch of %d letters: %v; want a Batch error naming the widths", n, err)
+				}
+				continue
+			}
+			if err != nil {
+				t.Fatalf("batch %q: %v", batch, err)
+			}
+			_, field, _ := strings.Cut(string(zpl), "^BCN,120,N,N,N,N^FD")
+			field, _, _ = strings.Cut(field, "^FS")
+			if w := width(field); w > 812-40-20 {
+				t.Errorf("batch %q: barcode %d dots wide, the label holds %d", batch, w, 812-40-20)
+			}
+			if !letters && n%2 == 1 && !strings.HasSuffix(field, strings.Repeat("7", n-1)+">67") {
+				t.Errorf("batch of %d digits: %q; want the pairs in C and the last digit in B", n, field)
+			}
+		}
+	}
+}
