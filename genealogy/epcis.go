@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/interlock-mes/interlock"
@@ -107,10 +108,13 @@ func (x *Exporter) uri(n uint32) string {
 	case NodeShipment:
 		return x.base + "shipment/" + url.PathEscape(id)
 	}
+	// A lot's number is its id without the engine's stream prefix
+	// (event.LotStream): "lot/FG-1" is lot FG-1.
+	lot := strings.TrimPrefix(id, event.LotStream(""))
 	if d, ok := g.details[n]; ok && d.gtin != 0 {
-		return "https://id.gs1.org/01/" + g.strs.name(d.gtin) + "/10/" + url.PathEscape(id)
+		return "https://id.gs1.org/01/" + g.strs.name(d.gtin) + "/10/" + url.PathEscape(lot)
 	}
-	return x.base + "lot/" + url.PathEscape(id)
+	return x.base + "lot/" + url.PathEscape(lot)
 }
 
 func (x *Exporter) party(name string) string { return x.base + "party/" + url.PathEscape(name) }
@@ -157,8 +161,9 @@ func (x *Exporter) event(p uint32, received map[uint32][]uint32) (EPCISEvent, er
 		*list = append(*list, qe)
 	}
 	if first == end {
-		// A receipt: the lots it declared, commissioned into the plant.
-		ev.Type, ev.Action, ev.BizStep = "ObjectEvent", "ADD", "receiving"
+		// A receipt: the lots it declared, observed as they arrive (the
+		// supplier made them; GS1's receiving example observes).
+		ev.Type, ev.Action, ev.BizStep = "ObjectEvent", "OBSERVE", "receiving"
 		for _, n := range received[p] {
 			q, unit := g.nodeQuantity(n)
 			add(&ev.QuantityList, n, q, unit)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -258,5 +259,45 @@ func TestMergedLotKeepsItsMaterial(t *testing.T) {
 	lots, _, err := g.WhereUsed(ctx, "API-100")
 	if err != nil || !slices.Contains(lots, event.LotStream("M-9")) {
 		t.Errorf("WhereUsed(API-100) = %v, %v; want the merged lot among them", lots, err)
+	}
+}
+
+// TestEPCISNamesTheLotNumber: a lot the engine made, with a GTIN, is named
+// in EPCIS by its GS1 Digital Link with its own lot number, not the
+// engine's stream name.
+func TestEPCISNamesTheLotNumber(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := mestest.New(t, nil).Plant()
+	batch := mestest.Must[*mes.Model](t)(lifecycle.Batch())
+	for _, req := range []mes.Request{
+		{ID: "rel", Model: batch, Subject: "batch-E1", Command: mes.CmdRelease, Actor: "sv-1"},
+		{ID: "start", Model: batch, Subject: "batch-E1", Command: mes.CmdStart, Actor: "op-7",
+			Consume: []event.Consumption{{Lot: "L7", Quantity: mestest.Decimal(t, "1"), Unit: "kg"}}},
+		{ID: "done", Model: batch, Subject: "batch-E1", Command: mes.CmdComplete, Actor: "op-7",
+			Produce: []mes.Production{{Lot: "FG-1", Material: "TAB-500", GTIN: "04006381333931", Quantity: mestest.Decimal(t, "2"), Unit: "kg"}}},
+	} {
+		if _, err := env.Engine.Execute(ctx, req); err != nil {
+			t.Fatalf("%s: %v", req.ID, err)
+		}
+	}
+	g, err := genealogy.Build(ctx, env.Store, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := g.Backward(ctx, event.LotStream("FG-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := genealogy.NewExporter(g, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := x.EPCIS(tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(doc), "https://id.gs1.org/01/04006381333931/10/FG-1") || strings.Contains(string(doc), "lot%2FFG-1") {
+		t.Errorf("EPCIS does not name lot FG-1 by its number:\n%s", doc)
 	}
 }
