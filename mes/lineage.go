@@ -211,23 +211,32 @@ func lineage(req *Request, p *event.Transition) []audit.Link {
 			Supplier: d.Supplier, SupplierLot: d.SupplierLot, Customer: d.Customer})
 		p.IdentitySource = genealogySource(d.IdentitySource)
 	}
-	if len(req.Consume) == 0 && len(req.Produce) == 0 {
-		return nil
-	}
+	flow := len(req.Consume) > 0 || len(req.Produce) > 0
 	// A model that says what its subjects are declares the subject of a
-	// transition that moves material, unless the request did.
+	// transition that moves material, and a lot whose command's data names
+	// its material (a receipt: material, quantity, unit), unless the
+	// request declared it: the lot graph then knows a batch as a batch and
+	// a received lot with its quantity.
 	if req.Declare == nil && req.Model.kind != "" {
-		n := event.Node{ID: req.Subject, Kind: req.Model.kind}
-		// A lot's material and GTIN, when the command's data names them
-		// (a merge does): the graph's where-used reads them.
 		var d struct {
-			Material string `json:"material"`
-			GTIN     string `json:"gtin"`
+			Material string           `json:"material"`
+			GTIN     string           `json:"gtin"`
+			Quantity *decimal.Decimal `json:"quantity"`
+			Unit     string           `json:"unit"`
 		}
-		if len(req.Data) > 0 && json.Unmarshal(req.Data, &d) == nil {
-			n.Material, n.GTIN = d.Material, d.GTIN
+		if len(req.Data) > 0 && json.Unmarshal(req.Data, &d) != nil {
+			d.Material, d.GTIN, d.Quantity, d.Unit = "", "", nil, ""
 		}
-		p.Nodes = append(p.Nodes, n)
+		if flow || (req.Model.kind == "lot" && d.Material != "") {
+			n := event.Node{ID: req.Subject, Kind: req.Model.kind, Material: d.Material, GTIN: d.GTIN}
+			if !flow && d.Quantity != nil && d.Unit != "" {
+				n.Quantity, n.Unit = d.Quantity, d.Unit
+			}
+			p.Nodes = append(p.Nodes, n)
+		}
+	}
+	if !flow {
+		return nil
 	}
 	links := make([]audit.Link, 0, len(req.Consume)+len(req.Produce))
 	for _, c := range req.Consume {

@@ -300,4 +300,30 @@ func TestEPCISNamesTheLotNumber(t *testing.T) {
 	if !strings.Contains(string(doc), "https://id.gs1.org/01/04006381333931/10/FG-1") || strings.Contains(string(doc), "lot%2FFG-1") {
 		t.Errorf("EPCIS does not name lot FG-1 by its number:\n%s", doc)
 	}
+	// The receipt of L7 (50 kg, received through the lot model) carries
+	// its quantity.
+	var epcis struct {
+		EPCISBody struct {
+			EventList []struct {
+				BizStep      string `json:"bizStep"`
+				Action       string `json:"action"`
+				QuantityList []struct {
+					Quantity json.Number `json:"quantity"`
+					UOM      string      `json:"uom"`
+				} `json:"quantityList"`
+			} `json:"eventList"`
+		} `json:"epcisBody"`
+	}
+	if err := json.Unmarshal(doc, &epcis); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, e := range epcis.EPCISBody.EventList {
+		if e.BizStep == "receiving" {
+			found = e.Action == "OBSERVE" && len(e.QuantityList) == 1 && e.QuantityList[0].Quantity.String() == "50" && e.QuantityList[0].UOM == "KGM"
+		}
+	}
+	if !found {
+		t.Errorf("no receiving event observing 50 KGM of L7:\n%s", doc)
+	}
 }
