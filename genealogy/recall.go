@@ -140,25 +140,20 @@ func (g *Graph) WhereUsed(ctx context.Context, material string) ([]string, *Trac
 	return lots, t, nil
 }
 
-// Finished returns the lots among t's nodes that a batch produced and that
-// no batch consumed and no split, merge or transfer took further (packing
-// and shipping may): the finished lots a forward trace reached.
+// Finished returns the lots among t's nodes that a batch produced (or that
+// were split, merged or transferred from such a lot) and that no batch
+// consumed and no split, merge or transfer took further (packing and
+// shipping may): the finished lots a forward trace reached.
 func (g *Graph) Finished(t *Trace) []string {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
 	var out []string
-	prod := uint8(kindIndex(Produced))
 	for _, name := range t.nodesLocked() {
 		n, _ := g.nodes.lookupString(name)
 		if g.kindOf(n) != NodeLot {
 			continue
 		}
-		made := false
-		g.eachIn(n, func(e uint32) {
-			if g.eKind[e] == prod {
-				made = true
-			}
-		})
+		made := g.madeLocked(n, map[uint32]bool{})
 		further := false
 		g.eachOut(n, func(e uint32) {
 			k := flowKinds[g.eKind[e]]
@@ -172,6 +167,28 @@ func (g *Graph) Finished(t *Trace) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// madeLocked reports whether a batch produced lot n, or a lot n was split,
+// merged or transferred from.
+func (g *Graph) madeLocked(n uint32, seen map[uint32]bool) bool {
+	if seen[n] {
+		return false
+	}
+	seen[n] = true
+	made := false
+	g.eachIn(n, func(e uint32) {
+		if made {
+			return
+		}
+		switch flowKinds[g.eKind[e]] {
+		case Produced:
+			made = true
+		case Split, Merged, Transferred:
+			made = g.madeLocked(g.eFrom[e], seen)
+		}
+	})
+	return made
 }
 
 func (g *Graph) eachIn(n uint32, fn func(e uint32)) {

@@ -327,3 +327,38 @@ func TestEPCISNamesTheLotNumber(t *testing.T) {
 		t.Errorf("no receiving event observing 50 KGM of L7:\n%s", doc)
 	}
 }
+
+// TestFinishedIncludesSplitLots: a finished lot split in two leaves two
+// finished lots, both found by a forward trace's Finished, shipped or not.
+func TestFinishedIncludesSplitLots(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := mestest.New(t, nil).Plant()
+	batch := mestest.Must[*mes.Model](t)(lifecycle.Batch())
+	lot := mestest.Must[*mes.Model](t)(mes.LotModel())
+	for _, req := range []mes.Request{
+		{ID: "rel", Model: batch, Subject: "batch-S1", Command: mes.CmdRelease, Actor: "sv-1"},
+		{ID: "start", Model: batch, Subject: "batch-S1", Command: mes.CmdStart, Actor: "op-7",
+			Consume: []event.Consumption{{Lot: "L7", Quantity: mestest.Decimal(t, "1"), Unit: "kg"}}},
+		{ID: "done", Model: batch, Subject: "batch-S1", Command: mes.CmdComplete, Actor: "op-7",
+			Produce: []mes.Production{{Lot: "FG-1", Material: "TAB-500", Quantity: mestest.Decimal(t, "10"), Unit: "kg"}}},
+		{ID: "split", Model: lot, Subject: event.LotStream("FG-1"), Command: mes.CmdSplit, Actor: "op-7",
+			Produce: []mes.Production{{Lot: "FG-1a", Material: "TAB-500", Quantity: mestest.Decimal(t, "4"), Unit: "kg", Kind: event.LinkSplit},
+				{Lot: "FG-1b", Material: "TAB-500", Quantity: mestest.Decimal(t, "6"), Unit: "kg", Kind: event.LinkSplit}}},
+	} {
+		if _, err := env.Engine.Execute(ctx, req); err != nil {
+			t.Fatalf("%s: %v", req.ID, err)
+		}
+	}
+	g, err := genealogy.Build(ctx, env.Store, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := g.Forward(ctx, event.LotStream("L7"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := g.Finished(tr), []string{event.LotStream("FG-1a"), event.LotStream("FG-1b")}; !slices.Equal(got, want) {
+		t.Errorf("Finished = %v, want %v", got, want)
+	}
+}
