@@ -99,6 +99,7 @@ func (e *Engine) decide(ctx context.Context, a *attempt, req *Request, recs []au
 		return nil
 	}
 	a.t = t
+	a.payload.Critical = t.Critical
 	if err := readMirrorTarget(ctx, req, t, a.facts); err != nil {
 		return err
 	}

@@ -38,6 +38,9 @@ func appendPayload(dst []byte, p *event.Transition) ([]byte, error) {
 	if dst, err = canonjson.AppendString(dst, p.CommandID); err != nil {
 		return nil, err
 	}
+	if p.Critical {
+		dst = append(dst, `,"critical":true`...)
+	}
 	if len(p.Data) > 0 {
 		dst = append(dst, `,"data":`...)
 		dst = append(dst, p.Data...)

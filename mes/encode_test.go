@@ -25,7 +25,7 @@ func TestEncodeMatchesJSON(t *testing.T) {
 		p := event.Transition{
 			CommandID: str.Draw(t, "id"), Model: str.Draw(t, "model"), ModelVersion: rapid.IntRange(0, 1<<30).Draw(t, "v"),
 			Step: str.Draw(t, "step"), Command: mes.Command(str.Draw(t, "cmd")), From: mes.State(str.Draw(t, "from")), To: mes.State(str.Draw(t, "to")),
-			Refs: rapid.MapOfN(str, str, 0, 10).Draw(t, "refs"),
+			Refs: rapid.MapOfN(str, str, 0, 10).Draw(t, "refs"), Critical: rapid.Bool().Draw(t, "critical"),
 		}
 		if rapid.Bool().Draw(t, "data") {
 			p.Data = json.RawMessage(`{"b":[1,2.50,"x"],"a":{"z":null}}`)

@@ -67,6 +67,9 @@ type Transition struct {
 	// Mirror, when set, says where and as what the transition's own record
 	// is mirrored (see the option Mirror).
 	Mirror *Mirroring
+	// Critical marks the transition as a critical tracking event (FSMA
+	// 204): its record says so, and the lot graph reports it.
+	Critical bool
 }
 
 // Mirroring is where a transition's record is mirrored: onto the stream
@@ -152,6 +155,13 @@ func WithSignatures(reqs ...SignatureRequirement) Option {
 // Recording names the event types the transition appends.
 func Recording(eventTypes ...string) Option {
 	return func(t *Transition) { t.Records = append(t.Records, eventTypes...) }
+}
+
+// Critical marks a transition as a critical tracking event (FSMA 204), such
+// as the step that transforms or ships food: its record carries
+// "critical": true, which the lot graph and its exports report.
+func Critical() Option {
+	return func(t *Transition) { t.Critical = true }
 }
 
 // Model is a named, versioned state machine of gated transitions. It is

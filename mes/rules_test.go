@@ -362,3 +362,29 @@ func TestFinishedIncludesSplitLots(t *testing.T) {
 		t.Errorf("Finished = %v, want %v", got, want)
 	}
 }
+
+// TestCriticalStepIsMarked: a transition marked Critical records it, and
+// the lot graph reports its edges as critical tracking events.
+func TestCriticalStepIsMarked(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := mestest.New(t, nil).Plant()
+	m := mestest.Must[*mes.Model](t)(mes.NewModel("pack", 1).States("open", "packed").Initial("open").Final("packed").
+		Permit("open", mes.CmdComplete, "packed", mes.Recording("pack.done"), mes.Critical()).Build())
+	if _, err := env.Engine.Execute(ctx, mes.Request{ID: "p1", Model: m, Subject: "batch-C9", Command: mes.CmdComplete, Actor: "op-7",
+		Consume: []event.Consumption{{Lot: "L7", Quantity: mestest.Decimal(t, "1"), Unit: "kg"}}}); err != nil {
+		t.Fatal(err)
+	}
+	g, err := genealogy.Build(ctx, env.Store, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := g.Forward(ctx, event.LotStream("L7"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	edges := tr.Edges()
+	if len(edges) != 1 || !edges[0].Proof.Critical {
+		t.Errorf("edges %+v; want one, critical", edges)
+	}
+}
