@@ -34,11 +34,15 @@ func (e *Engine) Facts(subject string, recs []audit.Record) Facts {
 // configuration (clock, signer, attestation keys, logger and providers)
 // but none of its caches: use it for commands inside a transaction the
 // caller owns (postgres.Store.Tx), whose writes must not be cached before
-// the transaction commits. Make one per transaction; it is as safe for
+// the transaction commits. It does not retry after a conflict: inside one
+// transaction a retry sees the same outcome, so the conflict (errors.Is
+// storage.ErrConflict) comes back at once, and the caller runs its
+// transaction again. Make one per transaction; it is as safe for
 // concurrent use as the store it runs on.
 func (e *Engine) On(store storage.Store) *Engine {
 	c := *e
 	c.store = store
 	c.cache, c.subjects = newCache(), newSubjects()
+	c.maxRetries = 0
 	return &c
 }

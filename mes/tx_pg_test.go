@@ -2,6 +2,7 @@ package mes_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -75,6 +76,26 @@ func TestExecuteInTheCallersTransaction(t *testing.T) {
 		if err := pool.QueryRow(ctx, `SELECT count(*) FROM `+orders+` WHERE batch = $1`, c.batch).Scan(&n); err != nil || n != c.rows {
 			t.Errorf("%s: %d vendor orders, %v; want %d", c.batch, n, err, c.rows)
 		}
+	}
+	// A transaction that had its id before another wrote the batch: the
+	// conflict comes back at once, and the transaction goes on.
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `INSERT INTO `+orders+` VALUES ('PO-3', 'batch-T3')`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Engine.Execute(ctx, mes.Request{ID: "T3-release", Model: batch, Subject: "batch-T3", Command: mes.CmdRelease, Actor: "sv-1"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = env.Engine.On(s.Tx(tx)).Execute(ctx, mes.Request{ID: "T3-start", Model: batch, Subject: "batch-T3", Command: mes.CmdStart, Actor: "op-7"})
+	if !errors.Is(err, storage.ErrConflict) {
+		t.Errorf("start in a transaction older than the release: %v; want ErrConflict", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Errorf("commit after the refused command: %v", err)
 	}
 	if rep, err := storage.VerifyWith(ctx, s, storage.VerifyConfig{Attestation: env.Attestation}); err != nil || rep.Unattested != 0 {
 		t.Errorf("VerifyWith after transactions: %v, %+v", err, rep)
