@@ -119,6 +119,14 @@ func ExceptionStream(id string) string { return "exception/" + id }
 // credential change (21 CFR 11.300(d); EU GMP Annex 11 §12.4).
 func AuthStream(userID string) string { return "auth/" + userID }
 
+// SigningKeyStream is the stream that records every key that seals
+// electronic signatures, one record per rotation (mes.AuthTrail).
+const SigningKeyStream = "auth/signing-key"
+
+// SigningKeySet is the type of a record of SigningKeyStream: from its time
+// on, signatures are sealed by the key it holds.
+const SigningKeySet = AuthPrefix + "signing_key_set"
+
 // CredentialStream is the stream that holds one user's signature
 // credential as it changes: the hash of the secret, never the secret, and
 // the lockout state (mes.Credentials).

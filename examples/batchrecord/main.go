@@ -146,6 +146,10 @@ func newPlant(ctx context.Context, w io.Writer, store storage.Store, clock stora
 	if err != nil {
 		return nil, err
 	}
+	// The key in force goes on the trail once; a rotation adds a record.
+	if _, err := trail.RecordSigningKey(ctx, signer.PublicKey(), "admin"); err != nil {
+		return nil, err
+	}
 	engine, err := mes.New(store, &mes.Config{Clock: clock, Signer: signer, Attestation: attestation})
 	if err != nil {
 		return nil, err
