@@ -202,24 +202,16 @@ func TestPriorStepsSeeSkips(t *testing.T) {
 // declaration on a transition that moves no material reaches the graph.
 func TestBatchIsKnownAsABatch(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	env := mestest.New(t, nil).Plant()
 	batch := mestest.Must[*mes.Model](t)(lifecycle.Batch())
-	for _, req := range []mes.Request{
+	runAll(t, env, []mes.Request{
 		{ID: "rel", Model: batch, Subject: "batch-G1", Command: mes.CmdRelease, Actor: "sv-1"},
 		{ID: "start", Model: batch, Subject: "batch-G1", Command: mes.CmdStart, Actor: "op-7",
 			Consume: []event.Consumption{{Lot: "L7", Quantity: mestest.Decimal(t, "1"), Unit: "kg"}}},
 		{ID: "rel2", Model: batch, Subject: "batch-G2", Command: mes.CmdRelease, Actor: "sv-1",
 			Declare: &mes.Declaration{Kind: "batch", Material: "TAB-500", IdentitySource: "manual"}},
-	} {
-		if _, err := env.Engine.Execute(ctx, req); err != nil {
-			t.Fatalf("%s: %v", req.ID, err)
-		}
-	}
-	g, err := genealogy.Build(ctx, env.Store, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	})
+	g := graphOf(t, env)
 	if info, ok := g.NodeInfo("batch-G1"); !ok || info.Kind != genealogy.NodeBatch {
 		t.Errorf("batch-G1 in the graph: %+v, %v; want a batch", info, ok)
 	}
@@ -248,10 +240,7 @@ func TestMergedLotKeepsItsMaterial(t *testing.T) {
 			{Lot: "L9", Quantity: mestest.Decimal(t, "2"), Unit: "kg", Kind: event.LinkMerged}}}); err != nil {
 		t.Fatal(err)
 	}
-	g, err := genealogy.Build(ctx, env.Store, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := graphOf(t, env)
 	info, ok := g.NodeInfo(event.LotStream("M-9"))
 	if !ok || info.Kind != genealogy.NodeLot || info.Material != "API-100" {
 		t.Errorf("merged lot: %+v, %v; want a lot of API-100", info, ok)
@@ -270,21 +259,14 @@ func TestEPCISNamesTheLotNumber(t *testing.T) {
 	ctx := context.Background()
 	env := mestest.New(t, nil).Plant()
 	batch := mestest.Must[*mes.Model](t)(lifecycle.Batch())
-	for _, req := range []mes.Request{
+	runAll(t, env, []mes.Request{
 		{ID: "rel", Model: batch, Subject: "batch-E1", Command: mes.CmdRelease, Actor: "sv-1"},
 		{ID: "start", Model: batch, Subject: "batch-E1", Command: mes.CmdStart, Actor: "op-7",
 			Consume: []event.Consumption{{Lot: "L7", Quantity: mestest.Decimal(t, "1"), Unit: "kg"}}},
 		{ID: "done", Model: batch, Subject: "batch-E1", Command: mes.CmdComplete, Actor: "op-7",
 			Produce: []mes.Production{{Lot: "FG-1", Material: "TAB-500", GTIN: "04006381333931", Quantity: mestest.Decimal(t, "2"), Unit: "kg"}}},
-	} {
-		if _, err := env.Engine.Execute(ctx, req); err != nil {
-			t.Fatalf("%s: %v", req.ID, err)
-		}
-	}
-	g, err := genealogy.Build(ctx, env.Store, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	})
+	g := graphOf(t, env)
 	tr, err := g.Backward(ctx, event.LotStream("FG-1"))
 	if err != nil {
 		t.Fatal(err)
@@ -336,7 +318,7 @@ func TestFinishedIncludesSplitLots(t *testing.T) {
 	env := mestest.New(t, nil).Plant()
 	batch := mestest.Must[*mes.Model](t)(lifecycle.Batch())
 	lot := mestest.Must[*mes.Model](t)(mes.LotModel())
-	for _, req := range []mes.Request{
+	runAll(t, env, []mes.Request{
 		{ID: "rel", Model: batch, Subject: "batch-S1", Command: mes.CmdRelease, Actor: "sv-1"},
 		{ID: "start", Model: batch, Subject: "batch-S1", Command: mes.CmdStart, Actor: "op-7",
 			Consume: []event.Consumption{{Lot: "L7", Quantity: mestest.Decimal(t, "1"), Unit: "kg"}}},
@@ -345,15 +327,8 @@ func TestFinishedIncludesSplitLots(t *testing.T) {
 		{ID: "split", Model: lot, Subject: event.LotStream("FG-1"), Command: mes.CmdSplit, Actor: "op-7",
 			Produce: []mes.Production{{Lot: "FG-1a", Material: "TAB-500", Quantity: mestest.Decimal(t, "4"), Unit: "kg", Kind: event.LinkSplit},
 				{Lot: "FG-1b", Material: "TAB-500", Quantity: mestest.Decimal(t, "6"), Unit: "kg", Kind: event.LinkSplit}}},
-	} {
-		if _, err := env.Engine.Execute(ctx, req); err != nil {
-			t.Fatalf("%s: %v", req.ID, err)
-		}
-	}
-	g, err := genealogy.Build(ctx, env.Store, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	})
+	g := graphOf(t, env)
 	tr, err := g.Forward(ctx, event.LotStream("L7"))
 	if err != nil {
 		t.Fatal(err)
@@ -375,10 +350,7 @@ func TestCriticalStepIsMarked(t *testing.T) {
 		Consume: []event.Consumption{{Lot: "L7", Quantity: mestest.Decimal(t, "1"), Unit: "kg"}}}); err != nil {
 		t.Fatal(err)
 	}
-	g, err := genealogy.Build(ctx, env.Store, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := graphOf(t, env)
 	tr, err := g.Forward(ctx, event.LotStream("L7"))
 	if err != nil {
 		t.Fatal(err)
@@ -387,4 +359,24 @@ func TestCriticalStepIsMarked(t *testing.T) {
 	if len(edges) != 1 || !edges[0].Proof.Critical {
 		t.Errorf("edges %+v; want one, critical", edges)
 	}
+}
+
+// runAll runs reqs in order on env's engine; any error fails the test.
+func runAll(t *testing.T, env *mestest.Env, reqs []mes.Request) {
+	t.Helper()
+	for _, req := range reqs {
+		if _, err := env.Engine.Execute(context.Background(), req); err != nil {
+			t.Fatalf("%s: %v", req.ID, err)
+		}
+	}
+}
+
+// graphOf builds the lot graph of env's store.
+func graphOf(t *testing.T, env *mestest.Env) *genealogy.Graph {
+	t.Helper()
+	g, err := genealogy.Build(context.Background(), env.Store, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
 }
