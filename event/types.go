@@ -47,6 +47,14 @@ const (
 	PersonRoleGranted = "person.role-granted" // Data: {"role"}
 	PersonRoleRevoked = "person.role-revoked" // Data: {"role"}
 	PersonTrained     = "person.trained"      // Data: {"skill","until"}
+
+	// The credential commands: an administrator sets or unlocks a
+	// person's signature credential, or the person changes their own
+	// secret. Each authorises one change of the credential
+	// (CredentialStream); the secret is never in the record.
+	PersonCredentialSet      = "person.credential-set"
+	PersonSecretChanged      = "person.secret-changed"
+	PersonCredentialUnlocked = "person.credential-unlocked"
 )
 
 // Event types of exceptions. ExceptionOpened and ExceptionClosed are the

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/interlock-mes/interlock/audit"
 	"github.com/interlock-mes/interlock/event"
@@ -23,10 +25,21 @@ import (
 // applied again to the newer credential, so failure counts stay exact
 // across instances.
 //
+// A credential changes only through a gated command. Creating it, and
+// changing its printed name or secret, needs an allowed CmdSetCredential
+// (an administrator, never the person) or, for the secret alone, an
+// allowed CmdChangeSecret (the person); lifting a lockout needs an allowed
+// CmdUnlockCredential. Each such record on the person's stream authorises
+// one change and is named in the credential record it authorised; a change
+// with no unused authorisation is refused with ErrNoGrant. Failure counts
+// and lockouts, which authentication itself writes, need none. Give the
+// authenticator an AuthTrail on which Gate was called: it runs these
+// commands as the authenticator reports the changes.
+//
 // With attestation keys (give the engine's), its records are attested and
-// a credential record without a valid attestation is refused when read: a
-// credential planted in the database around the engine cannot be used to
-// sign. It is safe for concurrent use.
+// a credential record or authorising command without a valid attestation
+// is refused when read: a credential planted in the database around the
+// engine cannot be used to sign. It is safe for concurrent use.
 type Credentials struct {
 	store  storage.Store
 	attest *audit.Attested
@@ -51,7 +64,32 @@ type credentialRecord struct {
 	Key         []byte                 `json:"key"`
 	Failures    int                    `json:"failures"`
 	Locked      bool                   `json:"locked"`
+	// Grant is the version, in the person's stream, of the allowed
+	// command that authorised the last change of name, secret or lockout.
+	Grant int64 `json:"grant,omitempty"`
 }
+
+// ErrNoGrant: a credential change that needs an allowed command on the
+// person's stream (CmdSetCredential, CmdChangeSecret or
+// CmdUnlockCredential) found none that was not already used.
+var ErrNoGrant = errors.New("mes: no allowed command authorises this credential change")
+
+// GrantError is ErrNoGrant with what was asked.
+type GrantError struct {
+	UserID string
+	Change string   // "create", "printed name", "secret" or "unlock"
+	Needs  []string // the event types of the commands that would authorise it
+	After  int64    // the person stream's version of the last grant used
+}
+
+// Error names the user, the change and the commands that authorise it.
+func (e *GrantError) Error() string {
+	return fmt.Sprintf("mes: %s of the credential of %s needs an allowed command recorded as %s on %s after v%d",
+		e.Change, e.UserID, strings.Join(e.Needs, " or "), event.PersonStream(e.UserID), e.After)
+}
+
+// Unwrap returns ErrNoGrant.
+func (e *GrantError) Unwrap() error { return ErrNoGrant }
 
 // maxCredentialRetries bounds how often an update is applied again after
 // another instance changed the credential first.
@@ -59,46 +97,90 @@ const maxCredentialRetries = 20
 
 // Load implements signature.CredentialStore.
 func (c *Credentials) Load(ctx context.Context, userID string) (signature.Credential, error) {
-	cred, _, err := c.load(ctx, userID)
+	cred, _, _, err := c.load(ctx, userID)
 	return cred, err
 }
 
-func (c *Credentials) load(ctx context.Context, userID string) (signature.Credential, int64, error) {
+// load returns the credential, its stream's version and the grant it
+// last used.
+func (c *Credentials) load(ctx context.Context, userID string) (signature.Credential, int64, int64, error) {
 	recs, err := c.store.Load(ctx, event.CredentialStream(userID), 1)
 	if err != nil {
-		return signature.Credential{}, 0, fmt.Errorf("mes: load credential of %s: %w", userID, err)
+		return signature.Credential{}, 0, 0, fmt.Errorf("mes: load credential of %s: %w", userID, err)
 	}
 	if len(recs) == 0 {
-		return signature.Credential{}, 0, fmt.Errorf("%w %q", signature.ErrNoCredential, userID)
+		return signature.Credential{}, 0, 0, fmt.Errorf("%w %q", signature.ErrNoCredential, userID)
 	}
 	last := &recs[len(recs)-1]
 	if c.attest != nil {
 		if err := c.attest.Check(last); err != nil {
-			return signature.Credential{}, 0, &UnprovenError{Stream: last.Stream, Version: last.Version, Model: "credential", Reason: err.Error()}
+			return signature.Credential{}, 0, 0, &UnprovenError{Stream: last.Stream, Version: last.Version, Model: "credential", Reason: err.Error()}
 		}
 	}
 	var r credentialRecord
 	if err := json.Unmarshal(last.Payload, &r); err != nil || r.UserID != userID {
-		return signature.Credential{}, 0, fmt.Errorf("mes: credential of %s at v%d cannot be read", userID, last.Version)
+		return signature.Credential{}, 0, 0, fmt.Errorf("mes: credential of %s at v%d cannot be read", userID, last.Version)
 	}
 	return signature.Credential{UserID: r.UserID, PrintedName: r.PrintedName,
 		Hash:     signature.PasswordHash{Params: r.Params, Salt: r.Salt, Key: r.Key},
-		Failures: r.Failures, Locked: r.Locked}, last.Version, nil
+		Failures: r.Failures, Locked: r.Locked}, last.Version, r.Grant, nil
 }
 
-// Create implements signature.CredentialStore.
+// grant returns the version of the newest allowed command on userID's
+// person stream after version after whose record type is one of types, or
+// a *GrantError.
+func (c *Credentials) grant(ctx context.Context, userID, change string, after int64, types ...string) (int64, error) {
+	recs, err := c.store.Load(ctx, event.PersonStream(userID), after+1)
+	if err != nil {
+		return 0, fmt.Errorf("mes: load %s: %w", event.PersonStream(userID), err)
+	}
+	for i := len(recs) - 1; i >= 0; i-- {
+		r := &recs[i]
+		if !slices.Contains(types, r.Type) {
+			continue
+		}
+		if c.attest != nil {
+			if err := c.attest.Check(r); err != nil {
+				return 0, &UnprovenError{Stream: r.Stream, Version: r.Version, Model: "person", Reason: err.Error()}
+			}
+		}
+		return r.Version, nil
+	}
+	return 0, &GrantError{UserID: userID, Change: change, Needs: types, After: after}
+}
+
+// Create implements signature.CredentialStore. It needs an unused allowed
+// CmdSetCredential on the person's stream.
 func (c *Credentials) Create(ctx context.Context, cred signature.Credential) error {
-	err := c.append(ctx, cred, 0, event.CredentialCreated)
+	g, err := c.grant(ctx, cred.UserID, "create", 0, event.PersonCredentialSet)
+	if err != nil {
+		return err
+	}
+	err = c.append(ctx, cred, 0, g, event.CredentialCreated)
 	if errors.Is(err, storage.ErrConflict) {
 		return fmt.Errorf("%w: %q", signature.ErrCredentialExists, cred.UserID)
 	}
 	return err
 }
 
+// grantFor returns the grant a change from before to after needs: the one
+// it used so far when the change needs none.
+func (c *Credentials) grantFor(ctx context.Context, before, after signature.Credential, used int64) (int64, error) {
+	switch {
+	case before.PrintedName != after.PrintedName:
+		return c.grant(ctx, after.UserID, "printed name", used, event.PersonCredentialSet)
+	case before.Hash.Params != after.Hash.Params || !bytes.Equal(before.Hash.Salt, after.Hash.Salt) || !bytes.Equal(before.Hash.Key, after.Hash.Key):
+		return c.grant(ctx, after.UserID, "secret", used, event.PersonCredentialSet, event.PersonSecretChanged)
+	case before.Locked && !after.Locked:
+		return c.grant(ctx, after.UserID, "unlock", used, event.PersonCredentialUnlocked)
+	}
+	return used, nil
+}
+
 // Update implements signature.CredentialStore.
 func (c *Credentials) Update(ctx context.Context, userID string, fn func(*signature.Credential) error) (signature.Credential, error) {
 	for range maxCredentialRetries {
-		cred, version, err := c.load(ctx, userID)
+		cred, version, used, err := c.load(ctx, userID)
 		if err != nil {
 			return signature.Credential{}, err
 		}
@@ -115,7 +197,11 @@ func (c *Credentials) Update(ctx context.Context, userID string, fn func(*signat
 		if cred.UserID != userID {
 			return signature.Credential{}, fmt.Errorf("mes: credential update changed user id %q to %q", userID, cred.UserID)
 		}
-		err = c.append(ctx, cred, version, event.CredentialUpdated)
+		g, err := c.grantFor(ctx, before, cred, used)
+		if err != nil {
+			return signature.Credential{}, err
+		}
+		err = c.append(ctx, cred, version, g, event.CredentialUpdated)
 		if errors.Is(err, storage.ErrConflict) {
 			continue
 		}
@@ -129,9 +215,9 @@ func sameCredential(a, b signature.Credential) bool {
 		a.Hash.Params == b.Hash.Params && bytes.Equal(a.Hash.Salt, b.Hash.Salt) && bytes.Equal(a.Hash.Key, b.Hash.Key)
 }
 
-func (c *Credentials) append(ctx context.Context, cred signature.Credential, expected int64, typ string) error {
+func (c *Credentials) append(ctx context.Context, cred signature.Credential, expected, grant int64, typ string) error {
 	payload, err := json.Marshal(credentialRecord{UserID: cred.UserID, PrintedName: cred.PrintedName, Params: cred.Hash.Params,
-		Salt: cred.Hash.Salt, Key: cred.Hash.Key, Failures: cred.Failures, Locked: cred.Locked})
+		Salt: cred.Hash.Salt, Key: cred.Hash.Key, Failures: cred.Failures, Locked: cred.Locked, Grant: grant})
 	if err != nil {
 		return fmt.Errorf("mes: encode credential of %s: %w", cred.UserID, err)
 	}

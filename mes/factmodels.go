@@ -44,6 +44,16 @@ const (
 	CmdGrantRole     Command = "grant-role"
 	CmdRevokeRole    Command = "revoke-role"
 	CmdRecordTrained Command = "record-training"
+
+	// The credential commands of the person model. An administrator sets
+	// (CmdSetCredential) or unlocks (CmdUnlockCredential) another person's
+	// signature credential; a person changes their own secret
+	// (CmdChangeSecret). Each allowed one authorises exactly one change of
+	// the credential kept by Credentials; an AuthTrail's Gate runs them for
+	// the authenticator.
+	CmdSetCredential    Command = "set-credential"
+	CmdChangeSecret     Command = "change-secret"
+	CmdUnlockCredential Command = "unlock-credential"
 )
 
 // LotModel returns the lot lifecycle: received (or produced by a batch, or
@@ -93,18 +103,31 @@ func EquipmentModel(opts ...Option) (*Model, error) {
 }
 
 // PersonModel returns the person lifecycle: registered, then roles granted
-// and revoked and training recorded, each on the record. A person's roles
-// are a set: granting a role held changes nothing, one revocation ends it,
-// and revoking a role not held is denied (CodeRoleNotHeld).
+// and revoked, training recorded and the signature credential set, changed
+// and unlocked, each on the record. A person's roles are a set: granting a
+// role held changes nothing, one revocation ends it, and revoking a role
+// not held is denied (CodeRoleNotHeld).
+//
+// Nobody administers themselves: granting or revoking one's own role, and
+// setting or unlocking one's own credential, is denied
+// (CodeSelfAdministration); only the person changes their own secret
+// (CodeNotOwnSecret). opts add to every transition but CmdChangeSecret,
+// the person's own act: for example a role gate naming who administers
+// people.
 func PersonModel(opts ...Option) (*Model, error) {
 	with := Prepend(opts)
 	return NewModel("person", 1).
 		States(FactNew, PersonActive).
 		Initial(FactNew).
 		Permit(FactNew, CmdRegister, PersonActive, with(Recording(event.PersonRegistered))...).
-		Permit(PersonActive, CmdGrantRole, PersonActive, with(Recording(event.PersonRoleGranted))...).
-		Permit(PersonActive, CmdRevokeRole, PersonActive, with(Recording(event.PersonRoleRevoked), WithGates(roleHeld))...).
+		Permit(PersonActive, CmdGrantRole, PersonActive, with(Recording(event.PersonRoleGranted), WithGates(notSelf))...).
+		Permit(PersonActive, CmdRevokeRole, PersonActive, with(Recording(event.PersonRoleRevoked), WithGates(notSelf, roleHeld))...).
 		Permit(PersonActive, CmdRecordTrained, PersonActive, with(Recording(event.PersonTrained))...).
+		Permit(PersonActive, CmdSetCredential, PersonActive, with(Recording(event.PersonCredentialSet), WithGates(notSelf))...).
+		Permit(PersonActive, CmdUnlockCredential, PersonActive, with(Recording(event.PersonCredentialUnlocked), WithGates(notSelf))...).
+		// A person's own act, not administration: the site's options
+		// (such as an administrator's role gate) do not apply.
+		Permit(PersonActive, CmdChangeSecret, PersonActive, Recording(event.PersonSecretChanged), WithGates(onlySelf)).
 		Build()
 }
 
@@ -228,6 +251,46 @@ var roleHeld = mustNamed("role-held", gate.Func(func(ctx context.Context, a *gat
 	}
 	if !slices.Contains(p.Roles, d.Role) {
 		return gate.Fail(gate.Reason{Code: CodeRoleNotHeld, Message: fmt.Sprintf("%s does not hold the role %q", id, d.Role)}), nil
+	}
+	return gate.Pass(), nil
+}))
+
+// Codes of the person model's segregation of duties.
+const (
+	// CodeSelfAdministration: the actor grants or revokes their own role,
+	// or sets or unlocks their own credential.
+	CodeSelfAdministration gate.Code = "person.self-administration"
+	// CodeNotOwnSecret: the actor changes someone else's secret; only an
+	// administrator's CmdSetCredential resets another person's.
+	CodeNotOwnSecret gate.Code = "person.not-own-secret"
+)
+
+// personOf returns the person id of a person stream.
+func personOf(subject string) (string, bool) {
+	id, ok := strings.CutPrefix(subject, event.PersonStream(""))
+	return id, ok && id != ""
+}
+
+// notSelf denies an actor administering their own person record.
+var notSelf = mustNamed("not-self", gate.Func(func(ctx context.Context, a *gate.Attempt, f gate.Facts) (gate.Verdict, error) {
+	if a == nil {
+		return gate.Verdict{}, gate.ErrNilAttempt
+	}
+	if id, ok := personOf(a.Subject); !ok || id == a.Actor {
+		return gate.Fail(gate.Reason{Code: CodeSelfAdministration,
+			Message: fmt.Sprintf("%s may not administer their own person record (%s)", a.Actor, a.Subject)}), nil
+	}
+	return gate.Pass(), nil
+}))
+
+// onlySelf denies an actor changing another person's secret.
+var onlySelf = mustNamed("only-self", gate.Func(func(ctx context.Context, a *gate.Attempt, f gate.Facts) (gate.Verdict, error) {
+	if a == nil {
+		return gate.Verdict{}, gate.ErrNilAttempt
+	}
+	if id, ok := personOf(a.Subject); !ok || id != a.Actor {
+		return gate.Fail(gate.Reason{Code: CodeNotOwnSecret,
+			Message: fmt.Sprintf("%s may change only their own secret, not that of %s", a.Actor, a.Subject)}), nil
 	}
 	return gate.Pass(), nil
 }))

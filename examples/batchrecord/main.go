@@ -81,6 +81,8 @@ type plant struct {
 	// verification checks every record against.
 	attestation *audit.Attested
 	models      map[string]*mes.Model
+	auth        *signature.PasswordAuthenticator
+	creds       *mes.Credentials
 	n           int
 }
 
@@ -95,6 +97,9 @@ func run(ctx context.Context, w io.Writer, store storage.Store, clock storage.Cl
 		return err
 	}
 	if err := p.masterData(ctx); err != nil {
+		return err
+	}
+	if err := p.credentials(ctx); err != nil {
 		return err
 	}
 	if err := p.batch(ctx); err != nil {
@@ -163,17 +168,12 @@ func newPlant(ctx context.Context, w io.Writer, store storage.Store, clock stora
 			return nil, err
 		}
 	}
-	for _, id := range []string{"op-7", "qa-3", "qa-4"} {
-		// Set once: a restart on the same database finds them.
-		if _, err := creds.Load(ctx, id); err == nil {
-			continue
-		} else if !errors.Is(err, signature.ErrNoCredential) {
-			return nil, err
-		}
-		if err := auth.SetCredential(ctx, "admin", id, printedName[id], signature.NewSecret(secret)); err != nil {
-			return nil, err
-		}
+	// Every credential change is a gated command on the person's record
+	// (admin sets others' credentials, never their own).
+	if err := trail.Gate(engine, p.models["person"]); err != nil {
+		return nil, err
 	}
+	p.auth, p.creds = auth, creds
 	return p, nil
 }
 
@@ -249,6 +249,23 @@ func (p *plant) masterData(ctx context.Context) error {
 	}
 	for _, s := range steps {
 		if err := p.fact(ctx, s.what, s.model, s.subject, s.cmd, s.data, s.decl); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// credentials sets the signing credentials of the people who sign, each
+// through the gated command the authenticator reports to the trail.
+func (p *plant) credentials(ctx context.Context) error {
+	for _, id := range []string{"op-7", "qa-3", "qa-4"} {
+		// Set once: a restart on the same database finds them.
+		if _, err := p.creds.Load(ctx, id); err == nil {
+			continue
+		} else if !errors.Is(err, signature.ErrNoCredential) {
+			return err
+		}
+		if err := p.auth.SetCredential(ctx, "admin", id, printedName[id], signature.NewSecret(secret)); err != nil {
 			return err
 		}
 	}
