@@ -32,6 +32,11 @@
 //     against unauthorised use). User ids are unique in a CredentialStore:
 //     11.100(a), 11.300(a). SetCredential and ChangeSecret issue, reset and
 //     revise secrets: 11.300(b), (c).
+//   - StepUpAuthenticator signs through a site's identity provider (such as
+//     OpenID Connect with prompt=login): the person re-authenticates there
+//     for each signing and presents the provider's assertion, which an
+//     IdentityProvider verifies. It accepts an assertion once, only for the
+//     user it names and only if the authentication is at most MaxAge old.
 //   - Observer is told of every attempt (success; failure with its Reason:
 //     unknown user, wrong secret, locked out, session expired, …), of every
 //     lockout and unlock, of credential changes and of ended sessions, so the
