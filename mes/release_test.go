@@ -334,4 +334,26 @@ func TestReadinessSignatures(t *testing.T) {
 	if d := cmp.Diff([]string{string(release.CodeSignatureInvalid) + " ", string(release.CodeVerificationUnsigned) + " S10"}, codesOf(got.Blocking)); d != "" {
 		t.Errorf("blockers with another key (-want +got):\n%s", d)
 	}
+	// With the trail's keys: the system key in force verifies; the same
+	// key retired (another in force) before the signing does not.
+	long := now.Add(-24 * time.Hour)
+	cfg.Key = nil
+	cfg.SigningKeys = []mes.SigningKey{{Public: v.pub, Since: long}}
+	if got := must[*release.Verdict](t)(release.Readiness(ctx, v.s, "batch-B42", cfg)); !got.Ready {
+		t.Fatalf("readiness with the key in force: %+v", got)
+	}
+	cfg.SigningKeys = append(cfg.SigningKeys, mes.SigningKey{Public: other, Since: long.Add(time.Hour)})
+	got = must[*release.Verdict](t)(release.Readiness(ctx, v.s, "batch-B42", cfg))
+	if d := cmp.Diff([]string{string(release.CodeSignatureInvalid) + " ", string(release.CodeVerificationUnsigned) + " S10"}, codesOf(got.Blocking)); d != "" {
+		t.Errorf("blockers with the system key retired (-want +got):\n%s", d)
+	}
+	for name, bad := range map[string]*release.Config{
+		"both":  {Key: v.pub, SigningKeys: cfg.SigningKeys},
+		"empty": {SigningKeys: []mes.SigningKey{}},
+		"short": {SigningKeys: []mes.SigningKey{{Public: v.pub[:5]}}},
+	} {
+		if _, err := release.Readiness(ctx, v.s, "batch-B42", bad); err == nil {
+			t.Errorf("%s signing keys: accepted", name)
+		}
+	}
 }

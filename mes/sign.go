@@ -212,6 +212,7 @@ type SignatureCheck struct {
 	Signature *signature.Signature // as decoded; nil when it could not be
 	Signs     int64                // the version of the signed record
 	Err       error                // nil when the signature verifies
+	KeyID     string               // the audit.KeyID of the key that verified it
 }
 
 // VerifySignatures checks every signature in recs, the records of one
@@ -222,6 +223,16 @@ type SignatureCheck struct {
 // one over changed content with signature.ErrContentMismatch, a forged one
 // with signature.ErrBadSeal.
 func VerifySignatures(recs []audit.Record, pub ed25519.PublicKey) []SignatureCheck {
+	key := []SigningKey{{Public: pub}}
+	if len(pub) == ed25519.PublicKeySize {
+		key[0].KeyID = audit.KeyID(pub)
+	}
+	return verifySignatures(recs, func(*signature.Signature) ([]SigningKey, error) { return key, nil })
+}
+
+// verifySignatures checks the signatures of recs, each under the keys
+// keysFor gives for it; the first that verifies is reported.
+func verifySignatures(recs []audit.Record, keysFor func(*signature.Signature) ([]SigningKey, error)) []SignatureCheck {
 	var out []SignatureCheck
 	for i := range recs {
 		r := recs[i]
@@ -253,8 +264,15 @@ func VerifySignatures(recs []audit.Record, pub ed25519.PublicKey) []SignatureChe
 		}
 		// A signature signs the payload as the engine decided it, before
 		// its attestation was added (audit.StripAttestation).
-		c.Err = signature.Verify(p.Signature, audit.StripAttestation(target.Payload),
-			signature.RecordRef{Stream: target.Stream, Version: target.Version, Key: tp.CommandID}, pub)
+		keys, err := keysFor(p.Signature)
+		c.Err = err
+		for _, k := range keys {
+			if c.Err = signature.Verify(p.Signature, audit.StripAttestation(target.Payload),
+				signature.RecordRef{Stream: target.Stream, Version: target.Version, Key: tp.CommandID}, k.Public); c.Err == nil {
+				c.KeyID = k.KeyID
+				break
+			}
+		}
 		out = append(out, c)
 	}
 	return out

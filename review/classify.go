@@ -57,7 +57,7 @@ func newBuilder(batch string, recs []audit.Record, o Options) *builder {
 		b.dec[i] = decode(&recs[i])
 	}
 	b.chains = append(b.chains, chainOf(batch, recs))
-	b.sigs = append(b.sigs, signaturesOf(recs, o.SealKey)...)
+	b.sigs = append(b.sigs, signaturesOf(recs, &o)...)
 	return b
 }
 

@@ -2,7 +2,6 @@ package review
 
 import (
 	"context"
-	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -38,7 +37,7 @@ func (b *builder) readExceptions(ctx context.Context, src Reader) error {
 			chain.Break = &Break{Version: 1, Kind: "stream-missing", Want: "the exception's records", Got: "no records"}
 		}
 		b.chains = append(b.chains, chain)
-		b.sigs = append(b.sigs, signaturesOf(recs, b.opts.SealKey)...)
+		b.sigs = append(b.sigs, signaturesOf(recs, &b.opts)...)
 		if e.Exception == nil {
 			e.Exception = &Exception{ID: id, Kind: exception.KindDeviation, State: string(exception.StateOpen)}
 		}
@@ -155,12 +154,19 @@ func reasonCodes(rs []Reason) string {
 }
 
 // signaturesOf reads every signature of one stream's records, verified
-// against key when it is given.
-func signaturesOf(recs []audit.Record, key ed25519.PublicKey) []Signature {
+// under the options' keys when they give any.
+func signaturesOf(recs []audit.Record, o *Options) []Signature {
 	var checks map[int64]error
-	if key != nil {
+	var verified []mes.SignatureCheck
+	switch {
+	case o.SigningKeys != nil:
+		verified = mes.VerifySignaturesWith(recs, o.SigningKeys)
+	case o.SealKey != nil:
+		verified = mes.VerifySignatures(recs, o.SealKey)
+	}
+	if verified != nil || o.SigningKeys != nil || o.SealKey != nil {
 		checks = map[int64]error{}
-		for _, c := range mes.VerifySignatures(recs, key) {
+		for _, c := range verified {
 			checks[c.Record.Version] = c.Err
 		}
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/interlock-mes/interlock/audit"
 	"github.com/interlock-mes/interlock/event"
+	"github.com/interlock-mes/interlock/mes"
 )
 
 // Reader is what a review reads from the record. Every storage.Store is
@@ -34,6 +35,12 @@ type Options struct {
 	// record it signs; without it signatures are shown, marked
 	// StatusNotChecked.
 	SealKey ed25519.PublicKey
+	// SigningKeys are the signing keys the trail records (mes.SigningKeys,
+	// with the engine's attestation keys). With them each signature is
+	// verified under the key in force when it was made
+	// (mes.VerifySignaturesWith), so a key retired by a rotation cannot
+	// seal anew. Give SigningKeys or SealKey, not both.
+	SigningKeys []mes.SigningKey
 	// Attestation holds the engine's attestation keys. With them every
 	// record of the batch must carry a valid attestation (see
 	// audit.Attested): one that does not was written around the engine,
@@ -276,7 +283,7 @@ type SignatureStatus string
 const (
 	StatusValid      SignatureStatus = "valid"
 	StatusInvalid    SignatureStatus = "invalid"
-	StatusNotChecked SignatureStatus = "not-checked" // no Options.SealKey
+	StatusNotChecked SignatureStatus = "not-checked" // neither Options.SealKey nor SigningKeys
 )
 
 // Signature is one electronic signature's manifestation, the record it
@@ -348,6 +355,9 @@ func Build(ctx context.Context, src Reader, batch string, opts *Options) (*Repor
 	var o Options
 	if opts != nil {
 		o = *opts
+	}
+	if o.SealKey != nil && o.SigningKeys != nil {
+		return nil, errors.New("review: Build: Options give both SealKey and SigningKeys; give one")
 	}
 	b := newBuilder(batch, recs, o)
 	b.classify()

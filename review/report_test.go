@@ -3,6 +3,7 @@ package review
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -12,11 +13,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/interlock-mes/interlock/audit"
 	"github.com/interlock-mes/interlock/event"
+	"github.com/interlock-mes/interlock/mes"
 	"github.com/interlock-mes/interlock/storage"
 	"github.com/interlock-mes/interlock/storage/memory"
 )
@@ -386,5 +389,43 @@ func TestJSONRoundTrip(t *testing.T) {
 	}
 	if diff := cmp.Diff(rep, &back); diff != "" {
 		t.Errorf("JSON round trip (-built +decoded):\n%s", diff)
+	}
+}
+
+// TestSignaturesUnderTheKeyInForce: with the trail's signing keys, each
+// signature is checked under the key in force when it was made. The
+// plant's key verifies its signatures while it is in force; recorded as
+// retired before they were made (a newer key in force), it does not.
+func TestSignaturesUnderTheKeyInForce(t *testing.T) {
+	t.Parallel()
+	c := newClock()
+	s := memory.New(&memory.Config{Clock: c.next})
+	p := newPlant(t, s, c)
+	p.exceptional("B-EXC")
+	other := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, ed25519.SeedSize)).Public().(ed25519.PublicKey)
+	long := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	statuses := func(keys []mes.SigningKey) map[SignatureStatus]int {
+		t.Helper()
+		rep, err := Build(context.Background(), s, "B-EXC", &Options{SigningKeys: keys})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := map[SignatureStatus]int{}
+		for _, sig := range rep.Signatures {
+			n[sig.Status]++
+		}
+		return n
+	}
+	inForce := statuses([]mes.SigningKey{{KeyID: audit.KeyID(p.pub), Public: p.pub, Since: long}})
+	if inForce[StatusValid] == 0 || inForce[StatusInvalid] != 0 || inForce[StatusNotChecked] != 0 {
+		t.Errorf("with the plant's key in force: %v; want every signature valid", inForce)
+	}
+	retired := statuses([]mes.SigningKey{{KeyID: audit.KeyID(p.pub), Public: p.pub, Since: long},
+		{KeyID: audit.KeyID(other), Public: other, Since: long.Add(time.Hour)}})
+	if retired[StatusInvalid] != inForce[StatusValid] || retired[StatusValid] != 0 {
+		t.Errorf("with the plant's key retired before the signatures: %v; want all %d invalid", retired, inForce[StatusValid])
+	}
+	if _, err := Build(context.Background(), s, "B-EXC", &Options{SealKey: p.pub, SigningKeys: []mes.SigningKey{{Public: p.pub}}}); err == nil {
+		t.Error("both SealKey and SigningKeys: accepted")
 	}
 }

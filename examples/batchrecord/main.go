@@ -401,8 +401,13 @@ func (p *plant) batch(ctx context.Context) error {
 // took no part in the batch.
 func (p *plant) release(ctx context.Context, report string) error {
 	const batch = "batch/B-2026-001"
-	pub := p.signer.PublicKey()
-	rep, err := review.Build(ctx, p.store, batch, &review.Options{SealKey: pub})
+	// Each signature is checked under the signing key the trail says was
+	// in force when it was made.
+	keys, err := mes.SigningKeys(ctx, p.store, p.attestation)
+	if err != nil {
+		return err
+	}
+	rep, err := review.Build(ctx, p.store, batch, &review.Options{SigningKeys: keys})
 	if err != nil {
 		return err
 	}
@@ -427,7 +432,7 @@ func (p *plant) release(ctx context.Context, report string) error {
 			return err
 		}
 	}
-	model, err := release.Model(&release.Config{Key: pub, Steps: []release.RequiredStep{{ID: "S10-weigh-api", Verify: true}}}, []string{"qa"})
+	model, err := release.Model(&release.Config{SigningKeys: keys, Steps: []release.RequiredStep{{ID: "S10-weigh-api", Verify: true}}}, []string{"qa"})
 	if err != nil {
 		return err
 	}
@@ -464,7 +469,11 @@ func (p *plant) verify(ctx context.Context, clock storage.Clock) error {
 			denied++
 		}
 	}
-	for _, c := range mes.VerifySignatures(recs, p.signer.PublicKey()) {
+	keys, err := mes.SigningKeys(ctx, p.store, p.attestation)
+	if err != nil {
+		return err
+	}
+	for _, c := range mes.VerifySignaturesWith(recs, keys) {
 		if c.Err != nil {
 			return fmt.Errorf("signature at %s v%d: %w", c.Record.Stream, c.Record.Version, c.Err)
 		}

@@ -100,6 +100,11 @@ type Config struct {
 	// batch must verify under it, and only those that do count. Without it
 	// a signature record counts as present.
 	Key ed25519.PublicKey
+	// SigningKeys, instead of Key, are the signing keys the trail records
+	// (mes.SigningKeys): each signature must verify under the key in force
+	// when it was made (mes.VerifySignaturesWith). A rotation adds a key,
+	// so build the model again after one.
+	SigningKeys []mes.SigningKey
 }
 
 // readiness is a validated Config with its defaults.
@@ -110,6 +115,7 @@ type readiness struct {
 	steps      []RequiredStep
 	done       []mes.State
 	key        ed25519.PublicKey
+	keys       []mes.SigningKey
 }
 
 func newReadiness(cfg *Config) (*readiness, error) {
@@ -117,7 +123,7 @@ func newReadiness(cfg *Config) (*readiness, error) {
 		cfg = &Config{}
 	}
 	r := &readiness{batch: cfg.Batch, releasable: slices.Clone(cfg.Releasable), held: cfg.Held,
-		steps: slices.Clone(cfg.Steps), done: slices.Clone(cfg.StepDone), key: cfg.Key}
+		steps: slices.Clone(cfg.Steps), done: slices.Clone(cfg.StepDone), key: cfg.Key, keys: slices.Clone(cfg.SigningKeys)}
 	if r.batch == nil {
 		m, err := lifecycle.Batch()
 		if err != nil {
@@ -153,6 +159,17 @@ func newReadiness(cfg *Config) (*readiness, error) {
 	}
 	if r.key != nil && len(r.key) != ed25519.PublicKeySize {
 		problems = append(problems, fmt.Sprintf("Key is %d bytes, not an ed25519 public key", len(r.key)))
+	}
+	if r.key != nil && r.keys != nil {
+		problems = append(problems, "both Key and SigningKeys are given; give one")
+	}
+	if r.keys != nil && len(r.keys) == 0 {
+		problems = append(problems, "SigningKeys is empty: no signature could verify")
+	}
+	for i, k := range r.keys {
+		if len(k.Public) != ed25519.PublicKeySize {
+			problems = append(problems, fmt.Sprintf("SigningKeys[%d] is %d bytes, not an ed25519 public key", i, len(k.Public)))
+		}
 	}
 	if len(problems) > 0 {
 		return nil, &ConfigError{Problems: problems}
@@ -292,8 +309,14 @@ func (r *readiness) check(ctx context.Context, f mes.Facts, batch string) ([]Blo
 	verifiedAt := map[string]int64{}
 	var stepOrder []string
 	signed := map[int64][]mes.Meaning{} // version of a signed record → meanings of its valid signatures
-	if r.key != nil {
-		for _, c := range mes.VerifySignatures(recs, r.key) {
+	if r.key != nil || r.keys != nil {
+		var checks []mes.SignatureCheck
+		if r.keys != nil {
+			checks = mes.VerifySignaturesWith(recs, r.keys)
+		} else {
+			checks = mes.VerifySignatures(recs, r.key)
+		}
+		for _, c := range checks {
 			if c.Err != nil {
 				add(CodeSignatureInvalid, "", c.Record.Version, "the signature at %s v%d does not verify: %v", batch, c.Record.Version, c.Err)
 				continue
@@ -308,7 +331,7 @@ func (r *readiness) check(ctx context.Context, f mes.Facts, batch string) ([]Blo
 		case event.Denied, event.ExceptionOpened, event.ExceptionClosed:
 			continue
 		case event.SignatureApplied:
-			if r.key != nil {
+			if r.key != nil || r.keys != nil {
 				continue // judged above
 			}
 			var p event.Signature
