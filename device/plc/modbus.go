@@ -43,7 +43,7 @@ type SerialConfig struct {
 	// "/dev/serial/by-id/usb-FTDI_…". Required.
 	Device string
 	// Baud is the line speed in bits per second: one of 1200, 2400, 4800,
-	// 9600, 19200, 38400, 57600, 115200, 230400, 460800 or 921600.
+	// 9600, 19200, 38400, 57600, 115200 or 230400.
 	Baud int
 	// Parity is ParityEven, ParityOdd or ParityNone.
 	Parity Parity
@@ -62,8 +62,9 @@ const (
 )
 
 // serialBauds are the line speeds a SerialConfig may name: the standard
-// rates that the serial drivers of every supported platform can set.
-var serialBauds = []int{1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600}
+// rates that the serial driver can set on Linux, macOS, the BSDs and
+// Windows alike, so that a configuration valid here opens everywhere.
+var serialBauds = []int{1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400}
 
 // Unit addresses of a Modbus serial line (Modbus over Serial Line v1.02,
 // section 2.2): 0 is broadcast, 248 to 255 are reserved.

@@ -699,9 +699,9 @@ func TestNewPollerValidation(t *testing.T) {
 			"ModbusConfig.Serial.StopBits 0; want 1 or 2",
 			"ModbusConfig.UnitID 0 is the broadcast address, which no device answers; want 1 to 247",
 		}},
-		{name: "RTUWrongValues", mc: ModbusConfig{Serial: &SerialConfig{Device: " ", Baud: 14400, Parity: "Even", StopBits: 3}, UnitID: 248}, m: tags, cfg: &ok, want: []string{
+		{name: "RTUWrongValues", mc: ModbusConfig{Serial: &SerialConfig{Device: " ", Baud: 921600, Parity: "Even", StopBits: 3}, UnitID: 248}, m: tags, cfg: &ok, want: []string{
 			"ModbusConfig.Serial.Device is empty",
-			"ModbusConfig.Serial.Baud 14400 is not a standard rate",
+			"ModbusConfig.Serial.Baud 921600 is not a standard rate",
 			`ModbusConfig.Serial.Parity "Even"`,
 			"ModbusConfig.Serial.StopBits 3",
 			"ModbusConfig.UnitID 248 is reserved on a serial line",
