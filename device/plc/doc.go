@@ -1,5 +1,6 @@
-// Package plc reads a machine's PLC over Modbus TCP and turns its tags
-// into decision-grade equipment events. Modbus addresses data as coils and
+// Package plc reads a machine's PLC over Modbus TCP, or Modbus RTU on a
+// serial line (ModbusConfig.Serial), and turns its tags into
+// decision-grade equipment events. Modbus addresses data as coils and
 // discrete inputs (bits) and holding and input registers (16-bit words);
 // a TagMap names them (an area, an address, a data type and word order, a
 // scale and unit) and gives each a Role: the machine's PackML state, its

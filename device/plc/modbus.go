@@ -3,28 +3,167 @@ package plc
 import (
 	"errors"
 	"fmt"
+	"io"
+	"log"
+	"net"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/simonvetter/modbus"
 )
 
-// ModbusConfig says where a PLC listens for Modbus TCP and which unit on it
-// to address.
+// ModbusConfig says how to reach a PLC and which unit to address: over
+// Modbus TCP at Address, or over Modbus RTU on the serial line Serial.
+// Exactly one of the two is set.
 type ModbusConfig struct {
 	// Address is the host and port of the Modbus TCP server, such as
-	// "10.0.0.5:502". Required.
+	// "10.0.0.5:502". Required for Modbus TCP; empty for Modbus RTU.
 	Address string
-	// UnitID is the unit identifier sent with every request. 0 is sent as
-	// 0: many PLCs ignore the field, but a gateway needs the real one, so it
-	// is never guessed.
+	// Serial is the serial line of a Modbus RTU device. Required for
+	// Modbus RTU; nil for Modbus TCP.
+	Serial *SerialConfig
+	// UnitID is the unit identifier sent with every request. Over TCP, 0
+	// is sent as 0: many PLCs ignore the field, but a gateway needs the
+	// real one, so it is never guessed. Over RTU it is the device's
+	// address on the bus and must be 1 to 247: 0 is the broadcast
+	// address, which no device answers, and 248 to 255 are reserved.
 	UnitID uint8
 }
 
+// SerialConfig is the serial line of a Modbus RTU device. Every field is
+// required and must match the device's settings: the Modbus serial line
+// specification's default (even parity, 1 stop bit) and common practice
+// (no parity, 1 or 2 stop bits) disagree, and a mismatch shows only as
+// garbled frames, so nothing is guessed. RTU always uses 8 data bits.
+//
+// The response timeout is PollerConfig.Timeout, as over TCP.
+type SerialConfig struct {
+	// Device is the serial port, such as "/dev/ttyUSB0" or
+	// "/dev/serial/by-id/usb-FTDI_…". Required.
+	Device string
+	// Baud is the line speed in bits per second: one of 1200, 2400, 4800,
+	// 9600, 19200, 38400, 57600, 115200 or 230400.
+	Baud int
+	// Parity is ParityEven, ParityOdd or ParityNone.
+	Parity Parity
+	// StopBits is 1 or 2.
+	StopBits int
+}
+
+// Parity is the parity bit of a serial character.
+type Parity string
+
+// The parities of a Modbus serial line.
+const (
+	ParityNone Parity = "none"
+	ParityEven Parity = "even"
+	ParityOdd  Parity = "odd"
+)
+
+// serialBauds are the line speeds a SerialConfig may name: the standard
+// rates that the serial driver can set on Linux, macOS, the BSDs and
+// Windows alike, so that a configuration valid here opens everywhere.
+var serialBauds = []int{1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400}
+
+// Unit addresses of a Modbus serial line (Modbus over Serial Line v1.02,
+// section 2.2): 0 is broadcast, 248 to 255 are reserved.
+const (
+	minRTUUnit = 1
+	maxRTUUnit = 247
+)
+
+// check returns a sentence for each problem of s, naming the field.
+func (s *SerialConfig) check() []string {
+	var ps []string
+	if strings.TrimSpace(s.Device) == "" {
+		ps = append(ps, "ModbusConfig.Serial.Device is empty; want a serial port such as /dev/ttyUSB0")
+	}
+	if !slices.Contains(serialBauds, s.Baud) {
+		ps = append(ps, fmt.Sprintf("ModbusConfig.Serial.Baud %d is not a standard rate; want one of %v", s.Baud, serialBauds))
+	}
+	switch s.Parity {
+	case ParityNone, ParityEven, ParityOdd:
+	default:
+		ps = append(ps, fmt.Sprintf("ModbusConfig.Serial.Parity %q; want even, odd or none", s.Parity))
+	}
+	if s.StopBits != 1 && s.StopBits != 2 {
+		ps = append(ps, fmt.Sprintf("ModbusConfig.Serial.StopBits %d; want 1 or 2", s.StopBits))
+	}
+	return ps
+}
+
+// libraryParity is p in the Modbus library's terms; p must be valid.
+func (p Parity) libraryParity() uint {
+	switch p {
+	case ParityEven:
+		return modbus.PARITY_EVEN
+	case ParityOdd:
+		return modbus.PARITY_ODD
+	}
+	return modbus.PARITY_NONE
+}
+
+// check returns a sentence for each problem of c, naming the field.
+func (c ModbusConfig) check() []string {
+	switch {
+	case c.Serial != nil && c.Address != "":
+		return []string{fmt.Sprintf("ModbusConfig has both Address %q (Modbus TCP) and Serial (Modbus RTU); set one", c.Address)}
+	case c.Serial != nil:
+		ps := c.Serial.check()
+		if c.UnitID < minRTUUnit || c.UnitID > maxRTUUnit {
+			why := "reserved on a serial line"
+			if c.UnitID == 0 {
+				why = "the broadcast address, which no device answers"
+			}
+			ps = append(ps, fmt.Sprintf("ModbusConfig.UnitID %d is %s; want %d to %d for Modbus RTU", c.UnitID, why, minRTUUnit, maxRTUUnit))
+		}
+		return ps
+	case c.Address == "":
+		return []string{`ModbusConfig.Address "" is not host:port; set it for Modbus TCP, or set Serial for Modbus RTU`}
+	}
+	if _, _, err := net.SplitHostPort(c.Address); err != nil {
+		return []string{fmt.Sprintf("ModbusConfig.Address %q is not host:port", c.Address)}
+	}
+	return nil
+}
+
+// clientConfig returns the Modbus library's configuration for c, which
+// must be valid, with timeout as the response timeout.
+func (c ModbusConfig) clientConfig(timeout time.Duration) *modbus.ClientConfiguration {
+	cc := &modbus.ClientConfiguration{
+		URL:     "tcp://" + c.Address,
+		Timeout: timeout,
+		// The library logs to stdout unless told otherwise; errors reach
+		// the caller as values instead.
+		Logger: log.New(io.Discard, "", 0),
+	}
+	if s := c.Serial; s != nil {
+		// Every serial setting is passed explicitly, so none of the
+		// library's own defaults (19200 baud, 8N2) can apply.
+		cc.URL = "rtu://" + s.Device
+		cc.Speed = uint(s.Baud)
+		cc.DataBits = 8
+		cc.Parity = s.Parity.libraryParity()
+		cc.StopBits = uint(s.StopBits)
+	}
+	return cc
+}
+
+// where names the device's end of the link: host:port or the serial port.
+func (c ModbusConfig) where() string {
+	if c.Serial != nil {
+		return c.Serial.Device
+	}
+	return c.Address
+}
+
 // Errors of talking to a device. A *ConnectError wraps ErrConnect; a
-// *RequestError wraps ErrTimeout, ErrProtocol or a ModbusException.
+// *RequestError wraps ErrTimeout, ErrProtocol (or ErrCRC, which matches
+// ErrProtocol) or a ModbusException.
 var (
-	// ErrConnect means no TCP connection to the device could be made.
+	// ErrConnect means no TCP connection to the device could be made, or
+	// its serial port could not be opened.
 	ErrConnect = errors.New("modbus: cannot connect")
 	// ErrTimeout means a device did not answer in time: a PLC within the
 	// poller's Timeout (the connection is dropped and made again on the
@@ -34,6 +173,10 @@ var (
 	// ErrProtocol means the device answered with something that is not a
 	// valid Modbus reply, or the connection broke.
 	ErrProtocol = errors.New("modbus: protocol error")
+	// ErrCRC means a Modbus RTU reply arrived whose CRC does not match its
+	// bytes: noise on the line, a wrong baud rate or parity, or two
+	// devices answering at once. It matches ErrProtocol too.
+	ErrCRC = fmt.Errorf("%w: RTU reply failed its CRC check", ErrProtocol)
 )
 
 // ModbusException is an exception code a device sent back instead of data.
@@ -109,7 +252,7 @@ func (e *RequestError) Unwrap() error { return e.Err }
 // matches ErrConnect and wraps the network error.
 type ConnectError struct {
 	Equipment string
-	Address   string // host:port
+	Address   string // host:port, or the serial port of a Modbus RTU device
 	Err       error
 }
 
@@ -132,8 +275,11 @@ func translateModbusError(err error) error {
 		if code, ok := libraryExceptions[lib]; ok {
 			return code
 		}
-		if lib == modbus.ErrRequestTimedOut {
+		switch lib {
+		case modbus.ErrRequestTimedOut:
 			return fmt.Errorf("%w: %w", ErrTimeout, err)
+		case modbus.ErrBadCRC:
+			return ErrCRC
 		}
 	}
 	return fmt.Errorf("%w: %w", ErrProtocol, err)

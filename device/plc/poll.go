@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log"
-	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -40,13 +37,14 @@ type PollerConfig struct {
 	// Interval is the time from the start of one poll to the start of the
 	// next. Default: DefaultPollInterval.
 	Interval time.Duration
-	// Timeout bounds each Modbus request. Default: DefaultPollTimeout.
+	// Timeout bounds each Modbus request: over RTU, the wait for the
+	// device's reply. Default: DefaultPollTimeout.
 	Timeout time.Duration
 	// Clock stamps events. Default: time.Now.
 	Clock device.Clock
 }
 
-// Poller reads the tags of one PLC over Modbus TCP and turns what changes
+// Poller reads the tags of one PLC over Modbus TCP or RTU and turns what changes
 // into equipment events. Only tags with a role are read. Build one with
 // NewPoller; then either call Run and receive from Events, or call Poll on
 // a schedule of your own.
@@ -95,9 +93,7 @@ func NewPoller(mc ModbusConfig, m *TagMap, cfg *PollerConfig) (*Poller, error) {
 	if c.Clock == nil {
 		c.Clock = time.Now
 	}
-	if _, _, err := net.SplitHostPort(mc.Address); err != nil || mc.Address == "" {
-		bad("ModbusConfig.Address %q is not host:port", mc.Address)
-	}
+	problems = append(problems, mc.check()...)
 	var tags []Tag
 	for _, t := range m.Tags() {
 		if t.Role != RoleNone {
@@ -110,13 +106,7 @@ func NewPoller(mc ModbusConfig, m *TagMap, cfg *PollerConfig) (*Poller, error) {
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("new poller: %w: %s", ErrInvalidConfig, strings.Join(problems, "; "))
 	}
-	client, err := modbus.NewClient(&modbus.ClientConfiguration{
-		URL:     "tcp://" + mc.Address,
-		Timeout: c.Timeout,
-		// The library logs to stdout unless told otherwise; errors reach
-		// the caller as values instead.
-		Logger: log.New(io.Discard, "", 0),
-	})
+	client, err := modbus.NewClient(mc.clientConfig(c.Timeout))
 	if err != nil {
 		return nil, fmt.Errorf("new poller: %w: %w", ErrInvalidConfig, err)
 	}
@@ -125,7 +115,7 @@ func NewPoller(mc ModbusConfig, m *TagMap, cfg *PollerConfig) (*Poller, error) {
 	}
 	return &Poller{
 		cfg:     c,
-		address: mc.Address,
+		address: mc.where(),
 		plan:    planReads(tags),
 		client:  client,
 		norm:    newNormaliser(c.EquipmentID, tags),
@@ -142,9 +132,12 @@ func NewPoller(mc ModbusConfig, m *TagMap, cfg *PollerConfig) (*Poller, error) {
 // outage ends with a fault-cleared event on the first poll that works. The
 // error is a *RequestError whose Err is a ModbusException when the device
 // replied with one (errors.Is(err, ExceptionIllegalDataAddress)), or wraps
-// ErrTimeout or ErrProtocol; or it is a *ConnectError, matching ErrConnect,
-// when no connection could be made. After any failure but an exception
-// reply the connection is closed and the next poll connects again.
+// ErrTimeout or ErrProtocol (ErrCRC for an RTU reply that failed its
+// CRC check); or it is a *ConnectError, matching ErrConnect, when no
+// connection could be made or the serial port could not be opened. After
+// any failure but an exception reply the connection (or serial port) is
+// closed and the next poll connects again, so a garbled or late reply on
+// a serial line is never taken for the answer to the next request.
 //
 // Poll returns ctx.Err() when ctx is done before or between requests; a
 // request under way runs to its answer or its Timeout, and a connection

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/interlock-mes/interlock"
 	"github.com/interlock-mes/interlock/device/packml"
 
 	"github.com/google/go-cmp/cmp"
@@ -46,6 +47,7 @@ type plc struct {
 	input    [plcSize]uint16
 	fail     map[Area]error // answer reads of the area with this error
 	stall    chan struct{}  // when set, reads wait for it to close
+	writable bool           // accept writes to holding registers; the poller never writes
 	requests []plcRequest
 }
 
@@ -148,7 +150,16 @@ func (p *plc) HandleDiscreteInputs(req *modbus.DiscreteInputsRequest) ([]bool, e
 
 func (p *plc) HandleHoldingRegisters(req *modbus.HoldingRegistersRequest) ([]uint16, error) {
 	if req.IsWrite {
-		return nil, modbus.ErrIllegalFunction
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		switch {
+		case !p.writable:
+			return nil, modbus.ErrIllegalFunction
+		case int(req.Addr)+len(req.Args) > plcSize:
+			return nil, modbus.ErrIllegalDataAddress
+		}
+		copy(p.holding[req.Addr:], req.Args)
+		return nil, nil
 	}
 	return servePLC(p, AreaHoldingRegister, req.UnitId, req.ClientAddr, req.Addr, req.Quantity, p.holding[:])
 }
@@ -680,6 +691,23 @@ func TestNewPollerValidation(t *testing.T) {
 		{name: "NilMap", mc: ModbusConfig{Address: "plc:502"}, cfg: &ok, want: []string{"no tag with a role"}},
 		{name: "AllAtOnce", mc: ModbusConfig{Address: "::1"}, cfg: &PollerConfig{Interval: -1},
 			want: []string{"EquipmentID", "Interval", "Address", "no tag with a role"}},
+		{name: "RTU", mc: ModbusConfig{Serial: &SerialConfig{Device: "/dev/ttyUSB0", Baud: 9600, Parity: ParityEven, StopBits: 1}, UnitID: 247}, m: tags, cfg: &ok},
+		{name: "RTUNothingSet", mc: ModbusConfig{Serial: &SerialConfig{}}, m: tags, cfg: &ok, want: []string{
+			"ModbusConfig.Serial.Device is empty",
+			"ModbusConfig.Serial.Baud 0 is not a standard rate",
+			`ModbusConfig.Serial.Parity ""; want even, odd or none`,
+			"ModbusConfig.Serial.StopBits 0; want 1 or 2",
+			"ModbusConfig.UnitID 0 is the broadcast address, which no device answers; want 1 to 247",
+		}},
+		{name: "RTUWrongValues", mc: ModbusConfig{Serial: &SerialConfig{Device: " ", Baud: 921600, Parity: "Even", StopBits: 3}, UnitID: 248}, m: tags, cfg: &ok, want: []string{
+			"ModbusConfig.Serial.Device is empty",
+			"ModbusConfig.Serial.Baud 921600 is not a standard rate",
+			`ModbusConfig.Serial.Parity "Even"`,
+			"ModbusConfig.Serial.StopBits 3",
+			"ModbusConfig.UnitID 248 is reserved on a serial line",
+		}},
+		{name: "BothTransports", mc: ModbusConfig{Address: "plc:502", Serial: &SerialConfig{Device: "/dev/ttyS0", Baud: 19200, Parity: ParityNone, StopBits: 2}, UnitID: 1},
+			m: tags, cfg: &ok, want: []string{`ModbusConfig has both Address "plc:502" (Modbus TCP) and Serial (Modbus RTU); set one`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -694,8 +722,8 @@ func TestNewPollerValidation(t *testing.T) {
 				}
 				return
 			}
-			if !errors.Is(err, ErrInvalidConfig) {
-				t.Fatalf("error = %v, want ErrInvalidConfig", err)
+			if !errors.Is(err, ErrInvalidConfig) || !errors.Is(err, interlock.ErrInvalid) {
+				t.Fatalf("error = %v, want ErrInvalidConfig and interlock.ErrInvalid", err)
 			}
 			for _, w := range tt.want {
 				if !strings.Contains(err.Error(), w) {

@@ -3,7 +3,10 @@
 // RenderLotLabel lays out the product, GTIN, batch and expiry in human
 // readable text and as a GS1-128 barcode whose data parses back to the
 // same element string; data that cannot be printed correctly is refused
-// with an *Error naming the field.
+// with an *Error naming the field. RenderLotLabelDataMatrix renders the
+// same label with a GS1 DataMatrix (ECC 200) instead, sized from the
+// data's codewords and refused when that size does not fit the label at
+// the configured module size.
 //
 // # Printing
 //

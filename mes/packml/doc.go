@@ -5,7 +5,9 @@
 // Abort, Clear, Reset, and the state-complete command SC a machine issues
 // itself). Model builds that machine with the engine's model API, so a
 // machine's state changes go through the engine's gates and onto the
-// record like any other transition.
+// record like any other transition. The standard's optional Hold
+// transitions (Hold from Starting, Suspending, Suspended, Unsuspending
+// and Unholding) are left out unless the model is built WithOptionalHold.
 //
 // # Equipment signals
 //

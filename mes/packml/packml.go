@@ -60,7 +60,8 @@ const (
 // Hold is permitted from Execute only. OPC 30050 v1.01 draws further Hold
 // transitions (such as Suspended to Holding) as dashed lines and calls them
 // "optional extensions of the state model"; they are not part of the base
-// model, so an equipment event taking one is reported as not explained.
+// model, so an equipment event taking one is reported as not explained,
+// unless the model is built WithOptionalHold (optionalHoldTransitions).
 //
 // Stop is permitted from every state except those of the stop and abort
 // paths (Stopped, Stopping, Aborting, Aborted, Clearing); Abort from every
@@ -121,11 +122,76 @@ var packMLTransitions = []struct {
 	{Complete, CmdAbort, Aborting},
 }
 
+// optionalHoldTransitions are the optional Hold extensions of the state
+// model: the transition nodes StartingToHolding, SuspendingToHolding,
+// SuspendedToHolding, UnsuspendingToHolding and UnholdingToHolding of
+// OPC 30050's PackMLExecuteStateMachineType, each caused by the Hold
+// method, drawn dashed in ISA-TR88.00.02's figure. They let a machine hold
+// for an internal reason while it is starting, suspended or on its way
+// into or out of a suspension or hold.
+var optionalHoldTransitions = []struct {
+	from    mes.State
+	command mes.Command
+	to      mes.State
+}{
+	{Starting, CmdHold, Holding},
+	{Suspending, CmdHold, Holding},
+	{Suspended, CmdHold, Holding},
+	{Unsuspending, CmdHold, Holding},
+	{Unholding, CmdHold, Holding},
+}
+
+// An Option changes the PackML model as it is built.
+type Option interface {
+	apply(*config)
+}
+
+type config struct {
+	optionalHold bool
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+// WithOptionalHold adds the optional Hold transitions of the state model
+// to Execute's: Hold is then also permitted from Starting, Suspending,
+// Suspended, Unsuspending and Unholding, each to Holding, and nowhere
+// else. Use it for equipment whose PLC implements them, so that its moves
+// into Holding from those states are explained instead of refused.
+//
+// The model is then named "packml-optional-hold" rather than "packml",
+// because it permits moves the base model does not, and the record must
+// say which of the two a transition was checked against.
+func WithOptionalHold() Option {
+	return optionFunc(func(c *config) { c.optionalHold = true })
+}
+
+// Model names of the two shapes of the PackML model.
+const (
+	modelName             = "packml"
+	optionalHoldModelName = "packml-optional-hold"
+)
+
+// newConfig reads opts; a nil option is an error.
+func newConfig(opts []Option) (config, error) {
+	var c config
+	for i, o := range opts {
+		if o == nil {
+			return config{}, fmt.Errorf("packml: option %d is nil: %w", i, interlock.ErrInvalid)
+		}
+		o.apply(&c)
+	}
+	return c, nil
+}
+
 // Model returns the PackML equipment state machine ("packml",
 // version 1): the 17 states of pml.States, in the same order, and
 // every command and state-complete transition of the ISA-TR88.00.02 base
 // state model. It has no final state, because equipment runs through the
-// model for as long as it exists.
+// model for as long as it exists. WithOptionalHold adds the standard's
+// optional Hold transitions ("packml-optional-hold", version 1). A nil
+// option is an error matching interlock.ErrInvalid.
 //
 // The initial state is Stopped. The standard defines none; OPC 30050 says
 // Stopped is the usual one, and the standard describes Stopped as powered
@@ -135,13 +201,30 @@ var packMLTransitions = []struct {
 //
 // Each transition records one event type named after the state it enters,
 // such as "packml.stopping".
-func Model() (*mes.Model, error) {
-	b := mes.NewModel("packml", 1).Initial(Stopped)
+func Model(opts ...Option) (*mes.Model, error) {
+	c, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	return buildModel(c)
+}
+
+func buildModel(c config) (*mes.Model, error) {
+	name := modelName
+	if c.optionalHold {
+		name = optionalHoldModelName
+	}
+	b := mes.NewModel(name, 1).Initial(Stopped)
 	for _, s := range pml.States() {
 		b.States(mes.State(s))
 	}
 	for _, t := range packMLTransitions {
 		b.Permit(t.from, t.command, t.to, mes.Recording(packMLEventType(t.to)))
+	}
+	if c.optionalHold {
+		for _, t := range optionalHoldTransitions {
+			b.Permit(t.from, t.command, t.to, mes.Recording(packMLEventType(t.to)))
+		}
 	}
 	return b.Build()
 }
@@ -210,21 +293,39 @@ func (e *ChangeError) Error() string {
 // Unwrap makes errors.Is(err, ErrIllegalTransition) true.
 func (e *ChangeError) Unwrap() error { return mes.ErrIllegalTransition }
 
-// packML is built once: the model is immutable and Explain may
-// be called for every equipment event.
-var packML = sync.OnceValues(Model)
+// The models Explain uses are built once each: a model is immutable and
+// Explain may be called for every equipment event.
+var (
+	packML             = sync.OnceValues(func() (*mes.Model, error) { return buildModel(config{}) })
+	packMLOptionalHold = sync.OnceValues(func() (*mes.Model, error) { return buildModel(config{optionalHold: true}) })
+)
+
+// modelOf returns the built model for c.
+func modelOf(c config) (*mes.Model, error) {
+	if c.optionalHold {
+		return packMLOptionalHold()
+	}
+	return packML()
+}
 
 // Explain returns the command, or CmdSC, that explains a
 // device's move between PackML states. The standard never permits two of
-// them between the same pair of states, so the answer is unique.
+// them between the same pair of states, so the answer is unique. opts
+// are those of Model: WithOptionalHold explains a move into Holding by one
+// of the optional Hold transitions; without it such a move is refused.
 //
 // It returns an error for which errors.Is(err, ErrNoPriorState) is
 // true when change.From is empty; an *UnknownStateError when either
-// state is not a PackML state; and a *ChangeError (which matches
-// ErrIllegalTransition) when the standard does not allow the move,
-// including a "move" to the same state.
-func Explain(change pml.Change) (mes.Command, error) {
-	m, err := packML()
+// state is not a PackML state; a *ChangeError (which matches
+// ErrIllegalTransition) when the model does not allow the move,
+// including a "move" to the same state; and an error matching
+// interlock.ErrInvalid for a nil option.
+func Explain(change pml.Change, opts ...Option) (mes.Command, error) {
+	c, err := newConfig(opts)
+	if err != nil {
+		return "", err
+	}
+	m, err := modelOf(c)
 	if err != nil {
 		return "", fmt.Errorf("build PackML model: %w", err)
 	}

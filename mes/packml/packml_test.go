@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
+
+	"github.com/interlock-mes/interlock"
 
 	pml "github.com/interlock-mes/interlock/device/packml"
 
@@ -382,21 +385,31 @@ func ExampleModel() {
 // FuzzExplainPackMLChange feeds arbitrary state names, as a misbehaving
 // device or a tampered event could carry them: Explain must
 // never panic, must fail only with its documented errors, and an
-// explanation it gives must be a transition of the model to the same state.
+// explanation it gives must be a transition of the model to the same state,
+// with the optional Hold transitions or without.
 func FuzzExplainPackMLChange(f *testing.F) {
 	for _, s := range pml.States() {
-		f.Add(string(s), "Stopping")
+		f.Add(string(s), "Stopping", false)
+		f.Add(string(s), "Holding", true)
 	}
-	f.Add("", "Idle")
-	f.Add("Execute", "Held")
-	f.Add("Idle", "idle")
-	f.Add("\xff", "Stopped\x00")
-	m, err := Model()
+	f.Add("", "Idle", false)
+	f.Add("Execute", "Held", true)
+	f.Add("Idle", "idle", false)
+	f.Add("\xff", "Stopped\x00", true)
+	base, err := Model()
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Fuzz(func(t *testing.T, from, to string) {
-		command, err := Explain(pml.Change{From: pml.State(from), To: pml.State(to)})
+	optional, err := Model(WithOptionalHold())
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, from, to string, optionalHold bool) {
+		m, opts := base, []Option(nil)
+		if optionalHold {
+			m, opts = optional, []Option{WithOptionalHold()}
+		}
+		command, err := Explain(pml.Change{From: pml.State(from), To: pml.State(to)}, opts...)
 		if err != nil {
 			var ce *ChangeError
 			switch {
@@ -422,3 +435,137 @@ func FuzzExplainPackMLChange(f *testing.F) {
 }
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata")
+
+// packMLOptionalHoldFrom is where the dashed Hold lines of the
+// ISA-TR88.00.02 figure start (OPC 30050's StartingToHolding,
+// SuspendingToHolding, SuspendedToHolding, UnsuspendingToHolding and
+// UnholdingToHolding), spelled out apart from optionalHoldTransitions.
+var packMLOptionalHoldFrom = []mes.State{"Starting", "Suspending", "Suspended", "Unsuspending", "Unholding"}
+
+// TestPackMLOptionalHold checks every (state, command) pair of the model
+// built WithOptionalHold: Hold from the five states of the dashed lines
+// leads to Holding, refused in the base model; every other pair behaves
+// exactly as in the base model.
+func TestPackMLOptionalHold(t *testing.T) {
+	t.Parallel()
+	base := buildPackML(t)
+	opt, err := Model(WithOptionalHold())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opt.Name() != "packml-optional-hold" || opt.Version() != 1 || base.Name() != "packml" {
+		t.Errorf("models are %s v%d and %s v%d; want packml v1 and packml-optional-hold v1", base.Name(), base.Version(), opt.Name(), opt.Version())
+	}
+	if diff := cmp.Diff(base.States(), opt.States()); diff != "" || opt.Initial() != base.Initial() {
+		t.Errorf("states (-base +optional):\n%s", diff)
+	}
+	added := 0
+	for _, s := range base.States() {
+		for _, c := range packMLAllCommands {
+			bt, berr := base.Transition(s, c)
+			ot, oerr := opt.Transition(s, c)
+			if c == CmdHold && slices.Contains(packMLOptionalHoldFrom, s) {
+				added++
+				if !errors.Is(berr, mes.ErrIllegalTransition) {
+					t.Errorf("base model: Hold from %s = %v, %v; want it refused", s, bt, berr)
+				}
+				if oerr != nil || ot == nil || ot.To != Holding || !slices.Equal(ot.Records, []string{"packml.holding"}) {
+					t.Errorf("optional Hold from %s = %+v, %v; want a move to Holding recording packml.holding", s, ot, oerr)
+				}
+				continue
+			}
+			if (berr == nil) != (oerr == nil) || (berr == nil && (bt.To != ot.To || !slices.Equal(bt.Records, ot.Records))) {
+				t.Errorf("(%s, %s): base %+v, %v; optional %+v, %v; want the same", s, c, bt, berr, ot, oerr)
+			}
+			var ite *mes.IllegalTransitionError
+			if errors.As(oerr, &ite) && ite.Model != "packml-optional-hold" {
+				t.Errorf("(%s, %s): error names model %q", s, c, ite.Model)
+			}
+		}
+	}
+	if added != 5 || len(opt.Transitions()) != len(base.Transitions())+5 {
+		t.Errorf("%d optional pairs checked; the models have %d and %d transitions; want 5 more", added, len(base.Transitions()), len(opt.Transitions()))
+	}
+}
+
+// TestExplainOptionalHold: a move into Holding from one of the five
+// states is explained by Hold with the option and refused without it;
+// every other move is explained the same either way.
+func TestExplainOptionalHold(t *testing.T) {
+	t.Parallel()
+	for _, from := range pml.States() {
+		for _, to := range pml.States() {
+			change := pml.Change{From: from, To: to}
+			baseCmd, baseErr := Explain(change)
+			optCmd, optErr := Explain(change, WithOptionalHold())
+			if to == pml.Holding && slices.Contains(packMLOptionalHoldFrom, mes.State(from)) {
+				var ce *ChangeError
+				if !errors.As(baseErr, &ce) || baseCmd != "" {
+					t.Errorf("Explain(%s -> Holding) = %q, %v; want a *ChangeError without the option", from, baseCmd, baseErr)
+				}
+				if optErr != nil || optCmd != CmdHold {
+					t.Errorf("Explain(%s -> Holding, WithOptionalHold) = %q, %v; want Hold", from, optCmd, optErr)
+				}
+				continue
+			}
+			if baseCmd != optCmd || (baseErr == nil) != (optErr == nil) {
+				t.Errorf("Explain(%s -> %s) = %q, %v; with the option %q, %v; want the same", from, to, baseCmd, baseErr, optCmd, optErr)
+			}
+			var ce *ChangeError
+			if errors.As(optErr, &ce) && slices.Contains(packMLOptionalHoldFrom, mes.State(from)) && !slices.Contains(ce.Accepted, CmdHold) {
+				t.Errorf("Explain(%s -> %s, WithOptionalHold): accepted %v lacks Hold", from, to, ce.Accepted)
+			}
+		}
+	}
+	// A machine polled too slowly to see Holding went from Suspended
+	// straight to Held: with the option, the route it missed is Holding.
+	_, err := Explain(pml.Change{From: pml.Suspended, To: pml.Held}, WithOptionalHold())
+	var ce *ChangeError
+	if !errors.As(err, &ce) || !slices.Equal(ce.Missed, []pml.State{pml.Holding}) {
+		t.Errorf("Explain(Suspended -> Held, WithOptionalHold) = %v; want a *ChangeError missing Holding", err)
+	}
+}
+
+func TestPackMLNilOption(t *testing.T) {
+	t.Parallel()
+	if m, err := Model(WithOptionalHold(), nil); m != nil || !errors.Is(err, interlock.ErrInvalid) {
+		t.Errorf("Model with a nil option = %v, %v; want an error matching interlock.ErrInvalid", m, err)
+	}
+	if c, err := Explain(pml.Change{From: pml.Suspended, To: pml.Holding}, nil); c != "" || !errors.Is(err, interlock.ErrInvalid) {
+		t.Errorf("Explain with a nil option = %q, %v; want an error matching interlock.ErrInvalid", c, err)
+	}
+}
+
+func TestPackMLOptionalHoldDOTGolden(t *testing.T) {
+	t.Parallel()
+	m, err := Model(WithOptionalHold())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := m.DOT()
+	path := filepath.Join("testdata", "packml_optional_hold.dot")
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("PackML DOT with optional Hold (-want +got):\n%s", diff)
+	}
+}
+
+func ExampleWithOptionalHold() {
+	// A PLC reports that a suspended machine went to Holding.
+	change := pml.Change{From: pml.Suspended, To: pml.Holding}
+	_, err := Explain(change)
+	fmt.Println(errors.Is(err, mes.ErrIllegalTransition))
+	command, err := Explain(change, WithOptionalHold())
+	fmt.Println(command, err)
+	// Output:
+	// true
+	// Hold <nil>
+}
