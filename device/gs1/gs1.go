@@ -38,6 +38,7 @@ var (
 	ErrUnknownAI          = errors.New("unknown application identifier")
 	ErrCheckDigit         = errors.New("bad check digit")
 	ErrFieldTooLong       = errors.New("field too long")
+	ErrFieldTooShort      = errors.New("field too short for its fixed length")
 	ErrInvalidDate        = errors.New("invalid date")
 	ErrInvalidCharacter   = errors.New("invalid character")
 	ErrMissingSeparator   = errors.New("missing FNC1 separator")
@@ -181,7 +182,7 @@ func NewParser(cfg *Config) (*Parser, error) {
 // tolerated; GS ends variable-length fields and is tolerated after fixed ones.
 //
 // The error is a *Error wrapping ErrNotGS1, ErrUnknownAI, ErrCheckDigit,
-// ErrFieldTooLong, ErrInvalidDate, ErrInvalidCharacter, ErrMissingSeparator,
+// ErrFieldTooLong, ErrFieldTooShort, ErrInvalidDate, ErrInvalidCharacter, ErrMissingSeparator,
 // ErrTruncated or ErrDuplicateAI.
 func (p *Parser) ParseElementString(s string) (Data, error) {
 	var d Data
@@ -221,6 +222,10 @@ func (p *Parser) ParseElementString(s string) (Data, error) {
 			if len(s) < def.length {
 				return Data{}, &Error{AI: def.ai, Value: s, Err: ErrTruncated,
 					Reason: fmt.Sprintf("%s wants %d characters, %d left", def.title, def.length, len(s))}
+			}
+			if i := strings.IndexByte(s[:def.length], GS); i >= 0 {
+				return Data{}, &Error{AI: def.ai, Value: s[:i], Err: ErrFieldTooShort,
+					Reason: fmt.Sprintf("%s is %d characters, got %d before FNC1", def.title, def.length, i)}
 			}
 			v, s = s[:def.length], s[def.length:]
 			if s != "" && s[0] != GS && def.needsSeparator() {

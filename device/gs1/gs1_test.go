@@ -229,6 +229,29 @@ func TestParseElementStringErrors(t *testing.T) {
 	}
 }
 
+// A fixed-length field cut short by FNC1 is reported as too short, not as
+// a GS inside its data.
+func TestShortFixedFieldBeforeSeparator(t *testing.T) {
+	t.Parallel()
+	p := newTestGS1Parser(t, gs1Now)
+	tests := []struct {
+		in, wantAI, wantMsg string
+	}{
+		{"0109506000134352" + "172012\x1d" + "10A", "17", `gs1 (17) "2012": field too short for its fixed length: USE BY or EXPIRY is 6 characters, got 4 before FNC1`},
+		{"010950600013435\x1d" + "10A", "01", `gs1 (01) "0950600013435": field too short for its fixed length: GTIN is 14 characters, got 13 before FNC1`},
+	}
+	for _, tt := range tests {
+		_, err := p.ParseElementString(tt.in)
+		if !errors.Is(err, ErrFieldTooShort) {
+			t.Errorf("ParseElementString(%q): error %v, want ErrFieldTooShort", tt.in, err)
+			continue
+		}
+		if diff := cmp.Diff(tt.wantMsg, err.Error()); diff != "" {
+			t.Errorf("ParseElementString(%q) message (-want +got):\n%s", tt.in, diff)
+		}
+	}
+}
+
 func TestGS1ErrorMessage(t *testing.T) {
 	t.Parallel()
 	_, err := newTestGS1Parser(t, gs1Now).ParseElementString("0109506000134353")

@@ -121,7 +121,7 @@ func checkGS1Result(t *testing.T, p *Parser, in string, d Data, err error) {
 			t.Fatalf("%q: error %v is not a *Error", in, err)
 		}
 		known := false
-		for _, s := range []error{ErrNotGS1, ErrUnknownAI, ErrCheckDigit, ErrFieldTooLong, ErrInvalidDate,
+		for _, s := range []error{ErrNotGS1, ErrUnknownAI, ErrCheckDigit, ErrFieldTooLong, ErrFieldTooShort, ErrInvalidDate,
 			ErrInvalidCharacter, ErrMissingSeparator, ErrTruncated, ErrDuplicateAI, ErrInvalidDigitalLink} {
 			known = known || errors.Is(err, s)
 		}
