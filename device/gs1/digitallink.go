@@ -92,6 +92,9 @@ func (p *Parser) ParseDigitalLink(uri string) (Data, error) {
 			return Data{}, err
 		}
 	}
+	if err := checkPairs(d.Elements, !p.deferRequired); err != nil {
+		return Data{}, err
+	}
 	return d, nil
 }
 

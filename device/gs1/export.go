@@ -26,7 +26,7 @@ func CheckValue(ai, value string) error {
 	if !ok {
 		return &Error{AI: ai, Value: value, Err: ErrUnknownAI, Reason: "not an AI of the table"}
 	}
-	return checkValue(def, value)
+	return checkValue(def, value, 0)
 }
 
 // Valid reports whether d names a day of the proleptic Gregorian calendar.
