@@ -24,7 +24,25 @@ const (
 	SymbologyGS1DataMatrix Symbology = "]d2" // GS1 DataMatrix
 	SymbologyGS1QR         Symbology = "]Q3" // GS1 QR Code
 	SymbologyGS1DataBar    Symbology = "]e0" // GS1 DataBar
+	SymbologyGS1DotCode    Symbology = "]J1" // GS1 DotCode
 )
+
+// The symbology identifiers of plain 2D symbols, which carry GS1 data only
+// as a GS1 Digital Link URI.
+const (
+	SymbologyQR         Symbology = "]Q1" // QR Code
+	SymbologyDataMatrix Symbology = "]d1" // Data Matrix
+)
+
+// announcesElementStrings reports whether sym is a GS1 symbology, whose
+// data are element strings.
+func announcesElementStrings(sym Symbology) bool {
+	switch sym {
+	case SymbologyGS1128, SymbologyGS1DataMatrix, SymbologyGS1QR, SymbologyGS1DataBar, SymbologyGS1DotCode:
+		return true
+	}
+	return false
+}
 
 // GS is the ASCII group separator that scanners transmit for FNC1 when it
 // ends a variable-length field.
@@ -101,7 +119,10 @@ func (m Measure) IsZero() bool { return m.Unit == "" }
 // zero value when its AI is absent; use Value to tell an absent AI from a
 // zero one.
 type Data struct {
-	Symbology Symbology // SymbologyNone for Digital Link URIs and data without an identifier
+	// Symbology is the identifier the data came with: SymbologyNone for
+	// data without one and for URIs given to ParseDigitalLink; ParseScan
+	// keeps the "]Q1" or "]d1" of a Digital Link.
+	Symbology Symbology
 	Elements  []Element
 
 	SSCC        string // (00), 18 digits
@@ -203,12 +224,11 @@ func (p *Parser) ParseElementString(s string) (Data, error) {
 		if len(s) < 3 {
 			return Data{}, &Error{Value: s, Err: ErrTruncated, Reason: "symbology identifier"}
 		}
-		switch sym := Symbology(s[:3]); sym {
-		case SymbologyGS1128, SymbologyGS1DataMatrix, SymbologyGS1QR, SymbologyGS1DataBar:
-			d.Symbology = sym
-		default:
+		sym := Symbology(s[:3])
+		if !announcesElementStrings(sym) {
 			return Data{}, &Error{Value: s[:3], Err: ErrNotGS1, Reason: "symbology identifier does not announce GS1 element strings"}
 		}
+		d.Symbology = sym
 		s = s[3:]
 	}
 	if s != "" && s[0] == GS {
@@ -494,9 +514,7 @@ func checkCharset(def *aiDef, cs charset, v, c string, off int) error {
 // the calendar, which needs the parser's clock) and returns a *Error like
 // ParseElementString does.
 func EncodeElementString(sym Symbology, elements []Element) (string, error) {
-	switch sym {
-	case SymbologyNone, SymbologyGS1128, SymbologyGS1DataMatrix, SymbologyGS1QR, SymbologyGS1DataBar:
-	default:
+	if sym != SymbologyNone && !announcesElementStrings(sym) {
 		return "", &Error{Value: string(sym), Err: ErrNotGS1, Reason: "symbology identifier does not announce GS1 element strings"}
 	}
 	if len(elements) == 0 {
