@@ -211,10 +211,16 @@ func NewParser(cfg *Config) (*Parser, error) {
 // "]C1010950600013435217271231" + "10ABC". A leading symbology identifier must
 // be one of the GS1 ones and is reported in Symbology; a leading FNC1 (GS) is
 // tolerated; GS ends variable-length fields and is tolerated after fixed ones.
+// Each value is checked against its entry of the GS1 Barcode Syntax
+// Dictionary (components, character sets, check digits, dates and the
+// other checks the package runs), and the elements together against the
+// dictionary's pairing rules (see CheckPairs and Config.DeferRequired).
 //
 // The error is a *Error wrapping ErrNotGS1, ErrUnknownAI, ErrCheckDigit,
-// ErrFieldTooLong, ErrFieldTooShort, ErrInvalidDate, ErrInvalidCharacter, ErrMissingSeparator,
-// ErrTruncated or ErrDuplicateAI.
+// ErrFieldTooLong, ErrFieldTooShort (a fixed-length field cut short by
+// FNC1), ErrInvalidDate, ErrInvalidCharacter, ErrInvalidValue,
+// ErrMissingSeparator, ErrTruncated, ErrDuplicateAI (the same AI twice with
+// different data) or ErrPairing.
 func (p *Parser) ParseElementString(s string) (Data, error) {
 	var d Data
 	if s == "" {
@@ -510,9 +516,10 @@ func checkCharset(def *aiDef, cs charset, v, c string, off int) error {
 // EncodeElementString writes elements as a scanner would transmit them: the
 // symbology identifier (if any), then each AI and its data, with GS after
 // every element that is not of predefined length unless it is the last. It
-// checks each element's AI, length, character set and check digit (but not
-// the calendar, which needs the parser's clock) and returns a *Error like
-// ParseElementString does.
+// checks each element's AI and value as ParseElementString does (but for
+// the century of 29 February, which needs the parser's clock) and returns a
+// *Error like it. It does not apply the pairing rules, since a symbol may
+// carry part of an item's data; use CheckPairs on the whole.
 func EncodeElementString(sym Symbology, elements []Element) (string, error) {
 	if sym != SymbologyNone && !announcesElementStrings(sym) {
 		return "", &Error{Value: string(sym), Err: ErrNotGS1, Reason: "symbology identifier does not announce GS1 element strings"}
