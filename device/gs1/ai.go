@@ -1,5 +1,9 @@
 package gs1
 
+// gs1-syntax-dictionary.txt is the GS1 Barcode Syntax Dictionary, release
+// 2026-01-27, from https://github.com/gs1/gs1-syntax-dictionary (Apache-2.0).
+// To move to a new release, replace the file and run go generate; a test
+// fails while ai_table.go and the dictionary disagree.
 //go:generate go run ./internal/gen -in gs1-syntax-dictionary.txt -out ai_table.go
 
 // charset is the character set of one component of an AI's data.

@@ -239,6 +239,35 @@ func TestElementStringRoundTrip(t *testing.T) {
 	})
 }
 
+// Any valid GS1 data written in its human-readable form parses back to the
+// same data as its element string.
+func TestHRIRoundTrip(t *testing.T) {
+	t.Parallel()
+	p := newTestGS1Parser(t, gs1Now)
+	rapid.Check(t, func(t *rapid.T) {
+		elems := gs1ElementsGen().Draw(t, "elements")
+		hri, err := EncodeHRI(elems)
+		if err != nil {
+			t.Fatalf("EncodeHRI: %v", err)
+		}
+		got, err := p.ParseHRI(hri)
+		if err != nil {
+			t.Fatalf("ParseHRI(%q): %v", hri, err)
+		}
+		s, err := EncodeElementString(SymbologyNone, elems)
+		if err != nil {
+			t.Fatalf("EncodeElementString: %v", err)
+		}
+		want, err := p.ParseElementString(s)
+		if err != nil {
+			t.Fatalf("ParseElementString(%q): %v", s, err)
+		}
+		if diff := cmp.Diff(want, got, gs1Opts); diff != "" {
+			t.Errorf("%q (-element string +HRI):\n%s", hri, diff)
+		}
+	})
+}
+
 // checkGS1Result holds for every parse: errors are typed, results re-encode
 // to data that parses to the same result.
 func checkGS1Result(t *testing.T, p *Parser, in string, d Data, err error) {

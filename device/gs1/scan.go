@@ -40,7 +40,11 @@ func (p *Parser) ParseScan(s string) (Data, error) {
 	case s == "" || s[0] == ']' || s[0] == GS || s[0] >= '0' && s[0] <= '9':
 		return p.ParseElementString(s)
 	}
-	return Data{}, &Error{Value: s, Err: ErrNotGS1, Reason: "neither GS1 element strings nor a GS1 Digital Link URI"}
+	reason := "neither GS1 element strings nor a GS1 Digital Link URI"
+	if s[0] == '(' {
+		reason += " (text with AIs in parentheses goes to ParseHRI)"
+	}
+	return Data{}, &Error{Value: s, Err: ErrNotGS1, Reason: reason}
 }
 
 // isWebAddress reports whether s starts with an http or https scheme, in

@@ -66,6 +66,7 @@ func TestParseScanErrors(t *testing.T) {
 		{"EAN-13", "]E09506000134352", ErrNotGS1, "]E0 announces neither"},
 		{"Code 128 without FNC1", "]C0ABC", ErrNotGS1, "]C0 announces neither"},
 		{"plain text without identifier", "hello", ErrNotGS1, "neither GS1 element strings nor a GS1 Digital Link URI"},
+		{"human-readable text", "(01)09506000134352", ErrNotGS1, "goes to ParseHRI"},
 		{"GS1 QR carrying a URI", "]Q3https://id.example.com/01/09506000134352", ErrUnknownAI, ""},
 		{"GS1 DataMatrix with a bad check digit", "]d20109506000134353", ErrCheckDigit, ""},
 		{"empty", "", ErrNotGS1, ""},
