@@ -1,132 +1,124 @@
 package gs1
 
-// aiFormat is how the data of an application identifier is written.
-type aiFormat int
+// gs1-syntax-dictionary.txt is the GS1 Barcode Syntax Dictionary, release
+// 2026-01-27, from https://github.com/gs1/gs1-syntax-dictionary (Apache-2.0).
+// To move to a new release, replace the file and run go generate; a test
+// fails while ai_table.go and the dictionary disagree.
+//go:generate go run ./internal/gen -in gs1-syntax-dictionary.txt -out ai_table.go
+
+// charset is the character set of one component of an AI's data.
+type charset uint8
 
 const (
-	aiNumeric  aiFormat = iota // digits only
-	aiCSET82                   // GS1 AI encodable character set 82
-	aiDate                     // YYMMDD, DD may be 00 (end of month)
-	aiDateTime                 // YYMMDDHHMM
-	aiDecimal                  // six digits; the AI's last digit is the number of decimals
+	csN charset = iota // digits
+	csX                // GS1 AI encodable character set 82
+	csY                // GS1 AI encodable character set 39
+	csZ                // GS1 AI encodable character set 64 (base64url)
 )
 
-// aiDef is one row of the GS1 General Specifications application identifier
-// table, restricted to the identifiers this package understands.
+// part is one component of an AI's data, as the GS1 Barcode Syntax
+// Dictionary decomposes it: a charset, a length and the named checks
+// ("linters") that apply to the component alone.
+type part struct {
+	cs       charset
+	min, max int
+	optional bool
+	linters  []string
+}
+
+// aiDef is one entry of the GS1 Barcode Syntax Dictionary: an application
+// identifier, its data components and its rules. The table is generated
+// into ai_table.go.
 type aiDef struct {
 	ai    string
 	title string // the GS1 data title, used in error messages
-	// length is the exact data length, or 0 when the data is variable with a
-	// maximum of max.
-	length int
-	max    int
-	format aiFormat
-	// check says the last digit is a GS1 mod-10 check digit over the data.
-	check bool
-	// unit applies to measures (aiDecimal).
-	unit string
+	// predefined says the element string has a predefined length and needs
+	// no FNC1 after it (flag "*").
+	predefined bool
+	// dlAttr says the AI may be a Digital Link query attribute (flag "?").
+	dlAttr bool
+	parts  []part
+	// req lists mandatory associations: each rule must be met by one of its
+	// alternatives, an alternative by all of its AIs or patterns ("31nn").
+	req [][][]string
+	// ex lists the AIs and patterns this AI may not appear with.
+	ex []string
+	// dlKey marks a Digital Link primary key; dlQualifiers holds its
+	// alternative ordered sequences of key qualifiers.
+	dlKey        bool
+	dlQualifiers [][]string
 }
 
-// predefinedLength is GS1 General Specifications figure 7.8.5-2: element
-// strings whose AI starts with these two digits have a predefined total length
-// (AI plus data) and need no FNC1 after them. Every other element string is
-// terminated by FNC1 unless it ends the symbol, even if its data happen to be
-// of fixed length (7003, 402, ...): the rule is keyed on the first two digits
-// so that a reader needs no table newer than the one it shipped with.
-var predefinedLength = map[string]int{
-	"00": 20, "01": 16, "02": 16, "03": 16, "04": 18,
-	"11": 8, "12": 8, "13": 8, "14": 8, "15": 8, "16": 8, "17": 8, "18": 8, "19": 8,
-	"20": 4,
-	"31": 10, "32": 10, "33": 10, "34": 10, "35": 10, "36": 10,
-	"41": 16,
+// fixedLength returns the data length of an AI whose components are all of
+// fixed length and mandatory, or 0.
+func (d *aiDef) fixedLength() int {
+	n := 0
+	for _, p := range d.parts {
+		if p.optional || p.min != p.max {
+			return 0
+		}
+		n += p.max
+	}
+	return n
+}
+
+// maxLength returns the longest data the AI admits.
+func (d *aiDef) maxLength() int {
+	n := 0
+	for _, p := range d.parts {
+		n += p.max
+	}
+	return n
 }
 
 // needsSeparator reports whether an element string with this AI must be
-// followed by FNC1 when another element string follows it.
-func (d aiDef) needsSeparator() bool {
-	_, ok := predefinedLength[d.ai[:2]]
-	return !ok
+// followed by FNC1 when another element string follows it. Only the AIs of
+// GS1 General Specifications figure 7.8.5-2 (flag "*" of the dictionary) are
+// exempt; other fixed-length AIs such as 402 and 7003 still need FNC1.
+func (d *aiDef) needsSeparator() bool { return !d.predefined }
+
+// name is how error messages name the AI: its data title, or the AI for
+// the few entries without one.
+func (d *aiDef) name() string {
+	if d.title == "" {
+		return "AI " + d.ai
+	}
+	return d.title
 }
 
 var aiTable = buildAITable()
 
-func buildAITable() map[string]aiDef {
-	defs := []aiDef{
-		{ai: "00", title: "SSCC", length: 18, format: aiNumeric, check: true},
-		{ai: "01", title: "GTIN", length: 14, format: aiNumeric, check: true},
-		{ai: "02", title: "CONTENT", length: 14, format: aiNumeric, check: true},
-		{ai: "10", title: "BATCH/LOT", max: 20, format: aiCSET82},
-		{ai: "11", title: "PROD DATE", length: 6, format: aiDate},
-		{ai: "12", title: "DUE DATE", length: 6, format: aiDate},
-		{ai: "13", title: "PACK DATE", length: 6, format: aiDate},
-		{ai: "15", title: "BEST BEFORE or BEST BY", length: 6, format: aiDate},
-		{ai: "16", title: "SELL BY", length: 6, format: aiDate},
-		{ai: "17", title: "USE BY or EXPIRY", length: 6, format: aiDate},
-		{ai: "20", title: "VARIANT", length: 2, format: aiNumeric},
-		{ai: "21", title: "SERIAL", max: 20, format: aiCSET82},
-		{ai: "22", title: "CPV", max: 20, format: aiCSET82},
-		{ai: "240", title: "ADDITIONAL ID", max: 30, format: aiCSET82},
-		{ai: "241", title: "CUST. PART No.", max: 30, format: aiCSET82},
-		{ai: "250", title: "SECONDARY SERIAL", max: 30, format: aiCSET82},
-		{ai: "254", title: "GLN EXTENSION COMPONENT", max: 20, format: aiCSET82},
-		{ai: "30", title: "VAR. COUNT", max: 8, format: aiNumeric},
-		{ai: "37", title: "COUNT", max: 8, format: aiNumeric},
-		{ai: "400", title: "ORDER NUMBER", max: 30, format: aiCSET82},
-		{ai: "401", title: "GINC", max: 30, format: aiCSET82},
-		{ai: "402", title: "GSIN", length: 17, format: aiNumeric, check: true},
-		{ai: "410", title: "SHIP TO LOC", length: 13, format: aiNumeric, check: true},
-		{ai: "411", title: "BILL TO", length: 13, format: aiNumeric, check: true},
-		{ai: "412", title: "PURCHASE FROM", length: 13, format: aiNumeric, check: true},
-		{ai: "413", title: "SHIP FOR LOC", length: 13, format: aiNumeric, check: true},
-		{ai: "414", title: "LOC No.", length: 13, format: aiNumeric, check: true},
-		{ai: "415", title: "PAY TO", length: 13, format: aiNumeric, check: true},
-		{ai: "416", title: "PROD/SERV LOC", length: 13, format: aiNumeric, check: true},
-		{ai: "417", title: "PARTY", length: 13, format: aiNumeric, check: true},
-		{ai: "420", title: "SHIP TO POST", max: 20, format: aiCSET82},
-		{ai: "421", title: "SHIP TO POST", max: 12, format: aiCSET82},
-		{ai: "422", title: "ORIGIN", length: 3, format: aiNumeric},
-		{ai: "423", title: "COUNTRY - INITIAL PROCESS.", max: 15, format: aiNumeric},
-		{ai: "424", title: "COUNTRY - PROCESS.", length: 3, format: aiNumeric},
-		{ai: "425", title: "COUNTRY - DISASSEMBLY", max: 15, format: aiNumeric},
-		{ai: "426", title: "COUNTRY - FULL PROCESS", length: 3, format: aiNumeric},
-		{ai: "427", title: "ORIGIN SUBDIVISION", max: 3, format: aiCSET82},
-		{ai: "7001", title: "NSN", length: 13, format: aiNumeric},
-		{ai: "7002", title: "MEAT CUT", max: 30, format: aiCSET82},
-		{ai: "7003", title: "EXPIRY TIME", length: 10, format: aiDateTime},
-		{ai: "8004", title: "GIAI", max: 30, format: aiCSET82},
-		{ai: "8005", title: "PRICE PER UNIT", length: 6, format: aiNumeric},
-		{ai: "8017", title: "GSRN - PROVIDER", length: 18, format: aiNumeric, check: true},
-		{ai: "8018", title: "GSRN - RECIPIENT", length: 18, format: aiNumeric, check: true},
-		{ai: "8020", title: "REF No.", max: 25, format: aiCSET82},
-		{ai: "90", title: "INTERNAL", max: 30, format: aiCSET82},
-	}
-	// 91 to 99: company internal information.
-	for n := '1'; n <= '9'; n++ {
-		defs = append(defs, aiDef{ai: "9" + string(n), title: "INTERNAL", max: 90, format: aiCSET82})
-	}
-	for n := '0'; n <= '5'; n++ {
-		defs = append(defs,
-			aiDef{ai: "310" + string(n), title: "NET WEIGHT (kg)", length: 6, format: aiDecimal, unit: "kg"},
-			aiDef{ai: "320" + string(n), title: "NET WEIGHT (lb)", length: 6, format: aiDecimal, unit: "lb"},
-			aiDef{ai: "330" + string(n), title: "GROSS WEIGHT (kg)", length: 6, format: aiDecimal, unit: "kg"},
-		)
-	}
-	m := make(map[string]aiDef, len(defs))
-	for _, d := range defs {
-		m[d.ai] = d
+func buildAITable() map[string]*aiDef {
+	m := make(map[string]*aiDef, len(dictionary))
+	for i := range dictionary {
+		m[dictionary[i].ai] = &dictionary[i]
 	}
 	return m
 }
 
 // lookupAI finds the application identifier at the start of s. GS1 AIs are
 // prefix-free, so at most one of the 2-, 3- and 4-digit prefixes matches.
-func lookupAI(s string) (aiDef, bool) {
+func lookupAI(s string) (*aiDef, bool) {
 	for n := 2; n <= 4 && n <= len(s); n++ {
 		if d, ok := aiTable[s[:n]]; ok {
 			return d, true
 		}
 	}
-	return aiDef{}, false
+	return nil, false
+}
+
+// matchAI reports whether ai matches pattern, an AI or an AI with trailing
+// "n" standing for any digit ("310n", "31nn").
+func matchAI(pattern, ai string) bool {
+	if len(pattern) != len(ai) {
+		return false
+	}
+	for i := 0; i < len(ai); i++ {
+		if pattern[i] != ai[i] && !(pattern[i] == 'n' && ai[i] >= '0' && ai[i] <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // isCSET82 reports whether c is in GS1 AI encodable character set 82.
@@ -140,6 +132,17 @@ func isCSET82(c byte) bool {
 		return true
 	}
 	return false
+}
+
+// isCSET39 reports whether c is in GS1 AI encodable character set 39.
+func isCSET39(c byte) bool {
+	return c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '#' || c == '-' || c == '/'
+}
+
+// isCSET64 reports whether c is in GS1 AI encodable character set 64, the
+// base64url alphabet; its padding '=' is checked apart.
+func isCSET64(c byte) bool {
+	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_'
 }
 
 func isDigits(s string) bool {

@@ -5,25 +5,20 @@ import (
 	"strings"
 )
 
-// digitalLinkKeys lists, for each primary key of the GS1 Digital Link
-// standard (1.x) that this package understands, the key qualifiers that may
-// follow it in the path, in the only order they may appear.
-var digitalLinkKeys = map[string][]string{
-	"01":   {"22", "10", "21"},
-	"00":   nil,
-	"414":  {"254"},
-	"401":  nil,
-	"402":  nil,
-	"8004": nil,
-}
-
 // ParseDigitalLink parses an uncompressed GS1 Digital Link URI such as
 // "https://id.example.com/01/09506000134352/10/ABC%2F1?17=271231" into the
 // same Data as the equivalent element string, with Symbology left empty.
-// The host and any path before the primary key are not interpreted. Path
+// Every primary key of the GS1 Barcode Syntax Dictionary is understood (00,
+// 01, 253, 255, 401, 402, 414, 415, 417, 8003, 8004, 8006, 8010, 8013,
+// 8017, 8018), each with its key qualifiers in their one order, and one
+// sequence of them where the dictionary gives alternatives (01 takes 22, 10,
+// 21 or else 235). The host and any path before the primary key are not
+// interpreted. Path
 // segments and query values are percent-decoded; a GTIN-8, -12 or -13 is
 // padded to 14 digits; query parameters whose names are all digits are AIs
-// and must be known, other parameters (such as linkType) are ignored.
+// and must be known and allowed as Digital Link data attributes (not a key
+// or a key qualifier such as 21); other parameters (such as linkType) are
+// ignored. The dictionary's pairing rules apply as in ParseElementString.
 // Elements come in URI order: primary key, qualifiers, then query AIs. A '+'
 // in the query is a plus sign, as RFC 3986 has it, not an encoded space.
 //
@@ -75,8 +70,14 @@ func (p *Parser) ParseDigitalLink(uri string) (Data, error) {
 			if v, err = url.PathUnescape(v); err != nil {
 				return Data{}, bad(err.Error())
 			}
-			if _, ok := digitalLinkKeys[k]; ok {
+			def, ok := aiTable[k]
+			switch {
+			case !ok:
+				return Data{}, &Error{AI: k, Value: v, Err: ErrUnknownAI}
+			case def.dlKey:
 				return Data{}, &Error{AI: k, Value: v, Err: ErrInvalidDigitalLink, Reason: "a primary key cannot be a query attribute"}
+			case !def.dlAttr:
+				return Data{}, &Error{AI: k, Value: v, Err: ErrInvalidDigitalLink, Reason: "not a Digital Link data attribute; a key qualifier belongs in the path"}
 			}
 			elems = append(elems, Element{AI: k, Value: v})
 		}
@@ -92,6 +93,9 @@ func (p *Parser) ParseDigitalLink(uri string) (Data, error) {
 			return Data{}, err
 		}
 	}
+	if err := checkPairs(d.Elements, !p.deferRequired); err != nil {
+		return Data{}, err
+	}
 	return d, nil
 }
 
@@ -101,25 +105,38 @@ func (p *Parser) ParseDigitalLink(uri string) (Data, error) {
 // wins; a prefix segment that happens to look like an AI cannot satisfy that.
 func digitalLinkStart(segs []string) int {
 	for i := 0; i+1 < len(segs); i++ {
-		quals, ok := digitalLinkKeys[segs[i]]
-		if !ok || (len(segs)-i)%2 != 0 {
+		def, ok := aiTable[segs[i]]
+		if !ok || !def.dlKey || (len(segs)-i)%2 != 0 {
 			continue
 		}
-		next, fits := 0, true
+		var quals []string
 		for j := i + 2; j < len(segs); j += 2 {
-			k := next
-			for k < len(quals) && quals[k] != segs[j] {
-				k++
-			}
-			if k == len(quals) {
-				fits = false
-				break
-			}
-			next = k + 1
+			quals = append(quals, segs[j])
 		}
-		if fits {
+		if len(quals) == 0 {
 			return i
+		}
+		for _, seq := range def.dlQualifiers {
+			if inOrder(quals, seq) {
+				return i
+			}
 		}
 	}
 	return -1
+}
+
+// inOrder reports whether quals is a subsequence of seq: each qualifier at
+// most once, in the order of seq.
+func inOrder(quals, seq []string) bool {
+	next := 0
+	for _, q := range quals {
+		for next < len(seq) && seq[next] != q {
+			next++
+		}
+		if next == len(seq) {
+			return false
+		}
+		next++
+	}
+	return true
 }

@@ -48,13 +48,13 @@ func TestParseDigitalLink(t *testing.T) {
 		},
 		{
 			name: "GLN with extension, query values with encoded and literal plus",
-			in:   "https://example.com/414/9501101020917/254/DOCK%2D3?10=A%2BB&21=C+D",
+			in:   "https://example.com/414/9501101020917/254/DOCK%2D3?400=A%2BB&420=C+D",
 			want: Data{
-				Elements:     []Element{{"414", "9501101020917"}, {"254", "DOCK-3"}, {"10", "A+B"}, {"21", "C+D"}},
+				Elements:     []Element{{"414", "9501101020917"}, {"254", "DOCK-3"}, {"400", "A+B"}, {"420", "C+D"}},
 				Location:     "9501101020917",
 				GLNExtension: "DOCK-3",
-				Batch:        "A+B",
-				Serial:       "C+D",
+				OrderNumber:  "A+B",
+				ShipToPostal: "C+D",
 			},
 		},
 		{
@@ -148,7 +148,7 @@ func FuzzParseDigitalLink(f *testing.F) {
 		"https://id.example.com/01/09506000134352/10/ABC%2F1/21/xyz?17=271231&3103=000195&linkType=gs1:pip",
 		"http://example.org/shop/01/9501101020917/22/V1",
 		"https://example.com/01/x/00/376130321109103420/",
-		"https://example.com/414/9501101020917/254/DOCK%2D3?10=A%2BB&21=C+D",
+		"https://example.com/414/9501101020917/254/DOCK%2D3?400=A%2BB&420=C+D",
 		"https://example.com/8004/ASSET-9#top",
 		"https://example.com/01/09506000134352/21/S/10/B",
 		"https://example.com/01/09506000134352?00=1", "http://[::1", "https://e/01/%ZZ",

@@ -20,13 +20,15 @@ func GTIN14(gtin string) (string, error) {
 
 // CheckValue checks what can be checked of value as the data of AI ai
 // without a clock: that the AI is known, and the value's length, character
-// set and check digit. It returns an *Error like ParseElementString does.
+// sets, check digits and the dictionary's other checks that the package
+// runs (29 February passes in every year divisible by four). It returns an
+// *Error like ParseElementString does.
 func CheckValue(ai, value string) error {
 	def, ok := aiTable[ai]
 	if !ok {
 		return &Error{AI: ai, Value: value, Err: ErrUnknownAI, Reason: "not an AI of the table"}
 	}
-	return checkValue(def, value)
+	return checkValue(def, value, 0)
 }
 
 // Valid reports whether d names a day of the proleptic Gregorian calendar.

@@ -24,7 +24,25 @@ const (
 	SymbologyGS1DataMatrix Symbology = "]d2" // GS1 DataMatrix
 	SymbologyGS1QR         Symbology = "]Q3" // GS1 QR Code
 	SymbologyGS1DataBar    Symbology = "]e0" // GS1 DataBar
+	SymbologyGS1DotCode    Symbology = "]J1" // GS1 DotCode
 )
+
+// The symbology identifiers of plain 2D symbols, which carry GS1 data only
+// as a GS1 Digital Link URI.
+const (
+	SymbologyQR         Symbology = "]Q1" // QR Code
+	SymbologyDataMatrix Symbology = "]d1" // Data Matrix
+)
+
+// announcesElementStrings reports whether sym is a GS1 symbology, whose
+// data are element strings.
+func announcesElementStrings(sym Symbology) bool {
+	switch sym {
+	case SymbologyGS1128, SymbologyGS1DataMatrix, SymbologyGS1QR, SymbologyGS1DataBar, SymbologyGS1DotCode:
+		return true
+	}
+	return false
+}
 
 // GS is the ASCII group separator that scanners transmit for FNC1 when it
 // ends a variable-length field.
@@ -38,12 +56,16 @@ var (
 	ErrUnknownAI          = errors.New("unknown application identifier")
 	ErrCheckDigit         = errors.New("bad check digit")
 	ErrFieldTooLong       = errors.New("field too long")
+	ErrFieldTooShort      = errors.New("field too short for its fixed length")
+	ErrInvalidValue       = errors.New("invalid value")
 	ErrInvalidDate        = errors.New("invalid date")
 	ErrInvalidCharacter   = errors.New("invalid character")
 	ErrMissingSeparator   = errors.New("missing FNC1 separator")
 	ErrTruncated          = errors.New("truncated data")
 	ErrDuplicateAI        = errors.New("conflicting duplicate application identifier")
 	ErrInvalidDigitalLink = errors.New("invalid GS1 Digital Link")
+	ErrInvalidHRI         = errors.New("invalid GS1 human-readable interpretation")
+	ErrPairing            = errors.New("invalid pairing of application identifiers")
 )
 
 // Error says which element of GS1 data is wrong and why. Err is one of the
@@ -97,7 +119,10 @@ func (m Measure) IsZero() bool { return m.Unit == "" }
 // zero value when its AI is absent; use Value to tell an absent AI from a
 // zero one.
 type Data struct {
-	Symbology Symbology // SymbologyNone for Digital Link URIs and data without an identifier
+	// Symbology is the identifier the data came with: SymbologyNone for
+	// data without one and for URIs given to ParseDigitalLink; ParseScan
+	// keeps the "]Q1" or "]d1" of a Digital Link.
+	Symbology Symbology
 	Elements  []Element
 
 	SSCC        string // (00), 18 digits
@@ -124,7 +149,7 @@ type Data struct {
 	VariableCount  int // (30) count of items in a variable-measure trade item
 	TradeItemCount int // (37) count of trade items in a logistic unit
 
-	NetWeight   Measure // (310n) in kg or (320n) in lb
+	NetWeight   Measure // (310n) in kg or (320n) in lb, the first read when both are present
 	GrossWeight Measure // (330n) in kg
 
 	OrderNumber  string // (400) customer's purchase order number
@@ -155,12 +180,19 @@ type Config struct {
 	// Clock gives the current year for the GS1 century rule of two-digit
 	// years. Required.
 	Clock device.Clock
+	// DeferRequired leaves the dictionary's mandatory associations (its
+	// req= rules, such as "(10) needs (01)") unchecked at parse, for data
+	// of one item spread over several symbols, as on a GS1 logistic label
+	// with separate barcodes. The caller checks the combined elements with
+	// CheckPairs. Invalid pairs (ex= rules) are refused either way.
+	DeferRequired bool
 }
 
 // Parser parses GS1 element strings and Digital Link URIs. It is safe for
 // concurrent use.
 type Parser struct {
-	clock device.Clock
+	clock         device.Clock
+	deferRequired bool
 }
 
 // NewParser returns a parser, or an error naming the configuration field
@@ -172,17 +204,23 @@ func NewParser(cfg *Config) (*Parser, error) {
 	if cfg.Clock == nil {
 		return nil, errors.New("gs1 parser: Config.Clock is required")
 	}
-	return &Parser{clock: cfg.Clock}, nil
+	return &Parser{clock: cfg.Clock, deferRequired: cfg.DeferRequired}, nil
 }
 
 // ParseElementString parses scanned GS1 element strings such as
 // "]C1010950600013435217271231" + "10ABC". A leading symbology identifier must
 // be one of the GS1 ones and is reported in Symbology; a leading FNC1 (GS) is
 // tolerated; GS ends variable-length fields and is tolerated after fixed ones.
+// Each value is checked against its entry of the GS1 Barcode Syntax
+// Dictionary (components, character sets, check digits, dates and the
+// other checks the package runs), and the elements together against the
+// dictionary's pairing rules (see CheckPairs and Config.DeferRequired).
 //
 // The error is a *Error wrapping ErrNotGS1, ErrUnknownAI, ErrCheckDigit,
-// ErrFieldTooLong, ErrInvalidDate, ErrInvalidCharacter, ErrMissingSeparator,
-// ErrTruncated or ErrDuplicateAI.
+// ErrFieldTooLong, ErrFieldTooShort (a fixed-length field cut short by
+// FNC1), ErrInvalidDate, ErrInvalidCharacter, ErrInvalidValue,
+// ErrMissingSeparator, ErrTruncated, ErrDuplicateAI (the same AI twice with
+// different data) or ErrPairing.
 func (p *Parser) ParseElementString(s string) (Data, error) {
 	var d Data
 	if s == "" {
@@ -192,12 +230,11 @@ func (p *Parser) ParseElementString(s string) (Data, error) {
 		if len(s) < 3 {
 			return Data{}, &Error{Value: s, Err: ErrTruncated, Reason: "symbology identifier"}
 		}
-		switch sym := Symbology(s[:3]); sym {
-		case SymbologyGS1128, SymbologyGS1DataMatrix, SymbologyGS1QR, SymbologyGS1DataBar:
-			d.Symbology = sym
-		default:
+		sym := Symbology(s[:3])
+		if !announcesElementStrings(sym) {
 			return Data{}, &Error{Value: s[:3], Err: ErrNotGS1, Reason: "symbology identifier does not announce GS1 element strings"}
 		}
+		d.Symbology = sym
 		s = s[3:]
 	}
 	if s != "" && s[0] == GS {
@@ -217,38 +254,46 @@ func (p *Parser) ParseElementString(s string) (Data, error) {
 		}
 		s = s[len(def.ai):]
 		var v string
-		if def.length > 0 {
-			if len(s) < def.length {
-				return Data{}, &Error{AI: def.ai, Value: s, Err: ErrTruncated,
-					Reason: fmt.Sprintf("%s wants %d characters, %d left", def.title, def.length, len(s))}
+		if n := def.fixedLength(); n > 0 {
+			if i := strings.IndexByte(s[:min(n, len(s))], GS); i >= 0 {
+				return Data{}, &Error{AI: def.ai, Value: s[:i], Err: ErrFieldTooShort,
+					Reason: fmt.Sprintf("%s is %d characters, got %d before FNC1", def.name(), n, i)}
 			}
-			v, s = s[:def.length], s[def.length:]
+			if len(s) < n {
+				return Data{}, &Error{AI: def.ai, Value: s, Err: ErrTruncated,
+					Reason: fmt.Sprintf("%s wants %d characters, %d left", def.name(), n, len(s))}
+			}
+			v, s = s[:n], s[n:]
 			if s != "" && s[0] != GS && def.needsSeparator() {
 				return Data{}, &Error{AI: def.ai, Value: v, Err: ErrMissingSeparator,
-					Reason: fmt.Sprintf("%s has no predefined length and must be followed by FNC1", def.title)}
+					Reason: fmt.Sprintf("%s has no predefined length and must be followed by FNC1", def.name())}
 			}
 			s = strings.TrimPrefix(s, string(GS))
 		} else {
 			v, s, _ = strings.Cut(s, string(GS))
-			if len(v) > def.max {
+			if max := def.maxLength(); len(v) > max {
 				return Data{}, &Error{AI: def.ai, Value: v, Err: ErrFieldTooLong,
-					Reason: fmt.Sprintf("%s is at most %d characters, got %d (is a separator missing?)", def.title, def.max, len(v))}
+					Reason: fmt.Sprintf("%s is at most %d characters, got %d (is a separator missing?)", def.name(), max, len(v))}
 			}
 			if v == "" {
-				return Data{}, &Error{AI: def.ai, Err: ErrTruncated, Reason: def.title + " has no data"}
+				return Data{}, &Error{AI: def.ai, Err: ErrTruncated, Reason: def.name() + " has no data"}
 			}
 		}
 		if err := addElement(&d, def, v, now); err != nil {
 			return Data{}, err
 		}
 	}
+	if err := checkPairs(d.Elements, !p.deferRequired); err != nil {
+		return Data{}, err
+	}
 	return d, nil
 }
 
 // addElement validates v as the data of def and records it in d, both in
 // Elements and in its typed field.
-func addElement(d *Data, def aiDef, v string, now time.Time) error {
-	if err := checkValue(def, v); err != nil {
+func addElement(d *Data, def *aiDef, v string, now time.Time) error {
+	year := now.UTC().Year()
+	if err := checkValue(def, v, year); err != nil {
 		return err
 	}
 	fail := func(sentinel error, reason string) error {
@@ -261,7 +306,6 @@ func addElement(d *Data, def aiDef, v string, now time.Time) error {
 			return fail(ErrDuplicateAI, fmt.Sprintf("already %q", e.Value))
 		}
 	}
-	year := now.UTC().Year()
 	setDate := func(dst *Date) error {
 		date, reason := parseGS1Date(v, year, true)
 		if reason != "" {
@@ -275,11 +319,15 @@ func addElement(d *Data, def aiDef, v string, now time.Time) error {
 		if err != nil {
 			return fail(ErrInvalidCharacter, "want six digits")
 		}
-		m := Measure{Value: decimal.New(n, -int32(def.ai[3]-'0')), Unit: def.unit}
-		if !dst.IsZero() && !(dst.Unit == m.Unit && dst.Value.Equal(m.Value)) {
+		m := Measure{Value: decimal.New(n, -int32(def.ai[3]-'0')), Unit: measureUnit(def.ai)}
+		switch {
+		case dst.IsZero():
+			*dst = m
+		case dst.Unit == m.Unit && !dst.Value.Equal(m.Value):
 			return fail(ErrDuplicateAI, fmt.Sprintf("already %s %s", dst.Value, dst.Unit))
 		}
-		*dst = m
+		// A measure in another unit (a net weight in lb beside one in kg)
+		// is allowed by GS1; the field keeps the first, Elements has both.
 		return nil
 	}
 	setCount := func(dst *int) error {
@@ -356,21 +404,15 @@ func addElement(d *Data, def aiDef, v string, now time.Time) error {
 		d.ExpiryTime = t
 	case "8004":
 		d.GIAI = v
-	case "415", "416", "417", "421", "422", "423", "424", "425", "426", "427", "7001", "7002", "8005", "8017", "8018", "8020",
-		"90", "91", "92", "93", "94", "95", "96", "97", "98", "99":
-		// Understood and checked, with no field of their own: they are in
-		// Elements.
 	default:
-		switch def.ai[:3] {
+		switch def.ai[:min(3, len(def.ai))] {
 		case "310", "320":
 			err = setMeasure(&d.NetWeight)
 		case "330":
 			err = setMeasure(&d.GrossWeight)
-		default:
-			// Every AI in the table has a case above; reaching here is a
-			// table entry without a field, reported rather than dropped.
-			err = fail(ErrUnknownAI, "no field for this AI")
 		}
+		// Every other AI of the dictionary is checked and kept in Elements
+		// only.
 	}
 	if err != nil {
 		return err
@@ -379,49 +421,93 @@ func addElement(d *Data, def aiDef, v string, now time.Time) error {
 	return nil
 }
 
-// checkValue checks what can be checked of v without a clock: length,
-// character set and check digit. Dates get their calendar check in
-// addElement, where the century is known.
-func checkValue(def aiDef, v string) error {
+// measureUnit returns the unit of the measures that have a typed field.
+func measureUnit(ai string) string {
+	switch ai[:3] {
+	case "310", "330":
+		return "kg"
+	case "320":
+		return "lb"
+	}
+	return ""
+}
+
+// checkValue checks v as the data of def: length, each component's
+// character set, and the dictionary's checks (check digits, dates, …) that
+// this package runs. year is the current year for the century rule, or 0
+// without a clock (see lintFunc).
+func checkValue(def *aiDef, v string, year int) error {
 	fail := func(sentinel error, reason string) error {
 		return &Error{AI: def.ai, Value: v, Err: sentinel, Reason: reason}
 	}
+	n, max := def.fixedLength(), def.maxLength()
 	switch {
 	case v == "":
-		return fail(ErrTruncated, def.title+" has no data")
-	case def.length > 0 && len(v) > def.length:
-		return fail(ErrFieldTooLong, fmt.Sprintf("%s is %d characters", def.title, def.length))
-	case def.length > 0 && len(v) < def.length:
-		return fail(ErrTruncated, fmt.Sprintf("%s is %d characters", def.title, def.length))
-	case def.length == 0 && len(v) > def.max:
-		return fail(ErrFieldTooLong, fmt.Sprintf("%s is at most %d characters", def.title, def.max))
+		return fail(ErrTruncated, def.name()+" has no data")
+	case n > 0 && len(v) > n:
+		return fail(ErrFieldTooLong, fmt.Sprintf("%s is %d characters", def.name(), n))
+	case n > 0 && len(v) < n:
+		return fail(ErrTruncated, fmt.Sprintf("%s is %d characters", def.name(), n))
+	case len(v) > max:
+		return fail(ErrFieldTooLong, fmt.Sprintf("%s is at most %d characters", def.name(), max))
 	}
-	if def.format == aiCSET82 {
-		for i := 0; i < len(v); i++ {
-			if !isCSET82(v[i]) {
-				return fail(ErrInvalidCharacter, fmt.Sprintf("byte %#02x at %d is not in GS1 character set 82", v[i], i))
+	rest, off := v, 0
+	for i, p := range def.parts {
+		if rest == "" && p.optional {
+			break
+		}
+		var c string
+		switch {
+		case p.min == p.max && len(rest) < p.min:
+			return fail(ErrTruncated, fmt.Sprintf("%s: component %d is %d characters, %d left", def.name(), i+1, p.min, len(rest)))
+		case p.min == p.max:
+			c, rest = rest[:p.min], rest[p.min:]
+		default:
+			// Only the last component may vary in length.
+			c, rest = rest, ""
+		}
+		if err := checkCharset(def, p.cs, v, c, off); err != nil {
+			return err
+		}
+		for _, name := range p.linters {
+			if lint, ok := linters[name]; ok {
+				if reason, err := lint(c, year); err != nil {
+					return fail(err, reason)
+				}
 			}
 		}
-		return nil
+		off += len(c)
 	}
-	for i := 0; i < len(v); i++ {
-		if v[i] < '0' || v[i] > '9' {
-			return fail(ErrInvalidCharacter, fmt.Sprintf("%s is numeric; byte %#02x at %d", def.title, v[i], i))
-		}
+	if rest != "" {
+		return fail(ErrFieldTooLong, fmt.Sprintf("%s is at most %d characters", def.name(), off))
 	}
-	if def.check {
-		if want, ok := verifyCheckDigit(v); !ok {
-			return fail(ErrCheckDigit, fmt.Sprintf("want check digit %c", want))
+	return nil
+}
+
+// checkCharset checks component c of v, the data of def; c starts at off.
+func checkCharset(def *aiDef, cs charset, v, c string, off int) error {
+	for i := 0; i < len(c); i++ {
+		b := c[i]
+		var ok bool
+		var set string
+		switch cs {
+		case csN:
+			if b < '0' || b > '9' {
+				return &Error{AI: def.ai, Value: v, Err: ErrInvalidCharacter,
+					Reason: fmt.Sprintf("%s is numeric; byte %#02x at %d", def.name(), b, off+i)}
+			}
+			continue
+		case csX:
+			ok, set = isCSET82(b), "82"
+		case csY:
+			ok, set = isCSET39(b), "39"
+		case csZ:
+			// '=' pads base64url at the end only.
+			ok, set = isCSET64(b) || b == '=' && strings.Trim(c[i:], "=") == "", "64"
 		}
-	}
-	if def.format == aiDate || def.format == aiDateTime {
-		// A calendar check with the year unknown: any century would do for
-		// everything but 29 February, which addElement settles.
-		if mm := (v[2]-'0')*10 + v[3] - '0'; mm < 1 || mm > 12 {
-			return fail(ErrInvalidDate, fmt.Sprintf("month %02d", mm))
-		}
-		if dd := (v[4]-'0')*10 + v[5] - '0'; dd > 31 || (dd == 0 && def.format == aiDateTime) {
-			return fail(ErrInvalidDate, fmt.Sprintf("day %02d", dd))
+		if !ok {
+			return &Error{AI: def.ai, Value: v, Err: ErrInvalidCharacter,
+				Reason: fmt.Sprintf("byte %#02x at %d is not in GS1 character set %s", b, off+i, set)}
 		}
 	}
 	return nil
@@ -430,13 +516,12 @@ func checkValue(def aiDef, v string) error {
 // EncodeElementString writes elements as a scanner would transmit them: the
 // symbology identifier (if any), then each AI and its data, with GS after
 // every element that is not of predefined length unless it is the last. It
-// checks each element's AI, length, character set and check digit (but not
-// the calendar, which needs the parser's clock) and returns a *Error like
-// ParseElementString does.
+// checks each element's AI and value as ParseElementString does (but for
+// the century of 29 February, which needs the parser's clock) and returns a
+// *Error like it. It does not apply the pairing rules, since a symbol may
+// carry part of an item's data; use CheckPairs on the whole.
 func EncodeElementString(sym Symbology, elements []Element) (string, error) {
-	switch sym {
-	case SymbologyNone, SymbologyGS1128, SymbologyGS1DataMatrix, SymbologyGS1QR, SymbologyGS1DataBar:
-	default:
+	if sym != SymbologyNone && !announcesElementStrings(sym) {
 		return "", &Error{Value: string(sym), Err: ErrNotGS1, Reason: "symbology identifier does not announce GS1 element strings"}
 	}
 	if len(elements) == 0 {
@@ -449,7 +534,7 @@ func EncodeElementString(sym Symbology, elements []Element) (string, error) {
 		if !ok {
 			return "", &Error{AI: e.AI, Value: e.Value, Err: ErrUnknownAI}
 		}
-		if err := checkValue(def, e.Value); err != nil {
+		if err := checkValue(def, e.Value, 0); err != nil {
 			return "", err
 		}
 		b.WriteString(e.AI)

@@ -42,10 +42,17 @@ func TestNewGS1ParserValidatesConfig(t *testing.T) {
 func TestParseElementString(t *testing.T) {
 	t.Parallel()
 	p := newTestGS1Parser(t, gs1Now)
+	partial, err := NewParser(&Config{Clock: func() time.Time { return gs1Now }, DeferRequired: true})
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		in   string
 		want Data
+		// deferReq parses with DeferRequired, for data that holds AIs
+		// without the keys they need.
+		deferReq bool
 	}{
 		{
 			name: "GS1-128 GTIN expiry batch",
@@ -83,11 +90,12 @@ func TestParseElementString(t *testing.T) {
 		},
 		{
 			name: "QR with leading FNC1 and a separator after a fixed field",
-			in:   "]Q3\x1d" + "00376130321109103420\x1d" + "37" + "48",
+			in:   "]Q3\x1d" + "00376130321109103420\x1d" + "0209506000134352" + "37" + "48",
 			want: Data{
 				Symbology:      SymbologyGS1QR,
-				Elements:       []Element{{"00", "376130321109103420"}, {"37", "48"}},
+				Elements:       []Element{{"00", "376130321109103420"}, {"02", "09506000134352"}, {"37", "48"}},
 				SSCC:           "376130321109103420",
+				ContentGTIN:    "09506000134352",
 				TradeItemCount: 48,
 			},
 		},
@@ -104,12 +112,13 @@ func TestParseElementString(t *testing.T) {
 		},
 		{
 			name: "no symbology identifier, all dates, day 00 is end of month",
-			in:   "11260101" + "12260215" + "13260300" + "15240229" + "16991231" + "17270200",
+			in:   "0109506000134352" + "4155412345678908" + "8020INV\x1d" + "11260101" + "12260215" + "13260300" + "15240229" + "16991231" + "17270200",
 			want: Data{
 				Elements: []Element{
-					{"11", "260101"}, {"12", "260215"}, {"13", "260300"},
+					{"01", "09506000134352"}, {"415", "5412345678908"}, {"8020", "INV"}, {"11", "260101"}, {"12", "260215"}, {"13", "260300"},
 					{"15", "240229"}, {"16", "991231"}, {"17", "270200"},
 				},
+				GTIN:           "09506000134352",
 				ProductionDate: Date{2026, time.January, 1},
 				DueDate:        Date{2026, time.February, 15},
 				PackagingDate:  Date{2026, time.March, 31},
@@ -119,7 +128,8 @@ func TestParseElementString(t *testing.T) {
 			},
 		},
 		{
-			name: "logistics: PO, GLNs, postal, variant, CPV, 24x, 7003",
+			name:     "logistics: PO, GLNs, postal, variant, CPV, 24x, 7003",
+			deferReq: true,
 			in: "400PO-77\x1d" + "4109501101020917" + "4119501101020917" + "4129501101020917" +
 				"4139501101020917" + "4149501101020917" + "420D-10115\x1d" + "2001" + "22CPV1\x1d" +
 				"240ADD\x1d" + "241CUST\x1d" + "250SEC\x1d" + "254EXT\x1d" + "3012\x1d" +
@@ -140,14 +150,15 @@ func TestParseElementString(t *testing.T) {
 		},
 		{
 			name: "identical duplicate tolerated, trailing GS tolerated",
-			in:   "10A\x1d" + "10A\x1d",
-			want: Data{Elements: []Element{{"10", "A"}, {"10", "A"}}, Batch: "A"},
+			in:   "0109506000134352" + "10A\x1d" + "10A\x1d",
+			want: Data{Elements: []Element{{"01", "09506000134352"}, {"10", "A"}, {"10", "A"}}, GTIN: "09506000134352", Batch: "A"},
 		},
 		{
 			name: "variable fields at their maximum length",
-			in:   "10" + strings.Repeat("x", 20) + "\x1d" + "30" + "99999999",
+			in:   "0109506000134352" + "10" + strings.Repeat("x", 20) + "\x1d" + "30" + "99999999",
 			want: Data{
-				Elements:      []Element{{"10", strings.Repeat("x", 20)}, {"30", "99999999"}},
+				Elements:      []Element{{"01", "09506000134352"}, {"10", strings.Repeat("x", 20)}, {"30", "99999999"}},
+				GTIN:          "09506000134352",
 				Batch:         strings.Repeat("x", 20),
 				VariableCount: 99999999,
 			},
@@ -156,6 +167,10 @@ func TestParseElementString(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
+			p := p
+			if tt.deferReq {
+				p = partial
+			}
 			got, err := p.ParseElementString(tt.in)
 			if err != nil {
 				t.Fatalf("ParseElementString(%q): %v", tt.in, err)
@@ -229,6 +244,29 @@ func TestParseElementStringErrors(t *testing.T) {
 	}
 }
 
+// A fixed-length field cut short by FNC1 is reported as too short, not as
+// a GS inside its data.
+func TestShortFixedFieldBeforeSeparator(t *testing.T) {
+	t.Parallel()
+	p := newTestGS1Parser(t, gs1Now)
+	tests := []struct {
+		in, wantAI, wantMsg string
+	}{
+		{"0109506000134352" + "172012\x1d" + "10A", "17", `gs1 (17) "2012": field too short for its fixed length: USE BY or EXPIRY is 6 characters, got 4 before FNC1`},
+		{"010950600013435\x1d" + "10A", "01", `gs1 (01) "0950600013435": field too short for its fixed length: GTIN is 14 characters, got 13 before FNC1`},
+	}
+	for _, tt := range tests {
+		_, err := p.ParseElementString(tt.in)
+		if !errors.Is(err, ErrFieldTooShort) {
+			t.Errorf("ParseElementString(%q): error %v, want ErrFieldTooShort", tt.in, err)
+			continue
+		}
+		if diff := cmp.Diff(tt.wantMsg, err.Error()); diff != "" {
+			t.Errorf("ParseElementString(%q) message (-want +got):\n%s", tt.in, diff)
+		}
+	}
+}
+
 func TestGS1ErrorMessage(t *testing.T) {
 	t.Parallel()
 	_, err := newTestGS1Parser(t, gs1Now).ParseElementString("0109506000134353")
@@ -255,7 +293,7 @@ func TestParseElementStringUsesClockForCentury(t *testing.T) {
 	}
 	for _, tt := range tests {
 		p := newTestGS1Parser(t, time.Date(tt.now, time.June, 1, 0, 0, 0, 0, time.UTC))
-		got, err := p.ParseElementString(tt.in)
+		got, err := p.ParseElementString("0109506000134352" + tt.in)
 		if tt.want.IsZero() {
 			if !errors.Is(err, ErrInvalidDate) {
 				t.Errorf("in %d, %q: error %v, want ErrInvalidDate", tt.now, tt.in, err)
@@ -274,7 +312,7 @@ func TestParseElementStringUsesClockForCentury(t *testing.T) {
 
 func TestGS1DataValue(t *testing.T) {
 	t.Parallel()
-	d, err := newTestGS1Parser(t, gs1Now).ParseElementString("300\x1d10A")
+	d, err := newTestGS1Parser(t, gs1Now).ParseElementString("0109506000134352" + "300\x1d10A")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -334,8 +372,12 @@ func TestAITableIsPrefixFree(t *testing.T) {
 				t.Errorf("AI %s is a prefix of AI %s", a, b)
 			}
 		}
-		if _, ok := predefinedLength[a[:2]]; ok && aiTable[a].length == 0 {
-			t.Errorf("AI %s is variable-length but its prefix has a predefined length", a)
+		// GS1 General Specifications figure 7.8.5-2 gives the AI prefixes of
+		// predefined length, which need no FNC1; the dictionary's "*" flag
+		// must agree, and such an AI must be of fixed length.
+		_, fig := predefinedLength[a[:2]]
+		if def := aiTable[a]; def.predefined != fig || fig && def.fixedLength() != predefinedLength[a[:2]]-len(a) {
+			t.Errorf("AI %s: predefined %v, fixed length %d; figure 7.8.5-2 says %v", a, def.predefined, def.fixedLength(), fig)
 		}
 	}
 }
@@ -356,4 +398,15 @@ func TestGS1CheckDigit(t *testing.T) {
 			}
 		}
 	}
+}
+
+// predefinedLength is GS1 General Specifications figure 7.8.5-2: element
+// strings whose AI starts with these two digits have this predefined total
+// length (AI plus data).
+var predefinedLength = map[string]int{
+	"00": 20, "01": 16, "02": 16, "03": 16, "04": 18,
+	"11": 8, "12": 8, "13": 8, "14": 8, "15": 8, "16": 8, "17": 8, "18": 8, "19": 8,
+	"20": 4,
+	"31": 10, "32": 10, "33": 10, "34": 10, "35": 10, "36": 10,
+	"41": 16,
 }

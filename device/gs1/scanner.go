@@ -38,11 +38,14 @@ type Scan struct {
 	Instrument string
 	// Data is the line as the scanner sent it, without its terminator and
 	// including any symbology identifier, so it can go to
-	// Parser.ParseElementString unchanged.
+	// Parser.ParseScan unchanged.
 	Data      string
 	Symbology Symbology     // the leading "]Xm" identifier of Data, if any
 	Time      time.Time     // system time the line was complete, UTC
 	Source    device.Source // always device.SourceScanner
+	// Parsed is Data parsed by ScannerConfig.Parser with ParseScan; zero
+	// when the scanner has no parser or the parse failed.
+	Parsed Data
 }
 
 // DefaultMaxLineBytes is the line limit used when ScannerConfig.MaxLineBytes
@@ -54,6 +57,8 @@ type ScannerConfig struct {
 	Clock        device.Clock // stamps each scan; required
 	Instrument   string       // the scanner's instrument id; required
 	MaxLineBytes int          // longest accepted line; 0 means DefaultMaxLineBytes
+	// Parser, if set, parses every scan with ParseScan into Scan.Parsed.
+	Parser *Parser
 }
 
 // Scanner reads scans from a keyboard-wedge or serial barcode scanner: one
@@ -99,7 +104,10 @@ func NewScanner(r io.Reader, cfg *ScannerConfig) (*Scanner, error) {
 // dropped: it may be a cut-off barcode); a *LineTooLongError (ErrLineTooLong)
 // for a line over the limit, which is skipped whole; ctx.Err() when ctx ends
 // first. Only a read error is final; after the others Next may be called
-// again. Cancellation interrupts a blocked read when the reader has
+// again. With ScannerConfig.Parser set, a line that does not parse is
+// returned as its Scan together with the parse error (a *Error), so that
+// the bad read can still be recorded; Next may be called again after it.
+// Cancellation interrupts a blocked read when the reader has
 // SetReadDeadline (os.File pipes and terminals, net.Conn); other readers are
 // checked between reads only.
 func (s *Scanner) Next(ctx context.Context) (Scan, error) {
@@ -147,7 +155,15 @@ func (s *Scanner) line() (Scan, bool, error) {
 		if len(line) == 0 {
 			continue
 		}
-		return s.scan(string(line)), true, nil
+		scan := s.scan(string(line))
+		if s.cfg.Parser != nil {
+			d, err := s.cfg.Parser.ParseScan(scan.Data)
+			if err != nil {
+				return scan, true, err
+			}
+			scan.Parsed = d
+		}
+		return scan, true, nil
 	}
 	// No terminator yet: past the limit, stop buffering and count instead,
 	// so a scanner that never ends a line cannot grow memory.
