@@ -39,6 +39,56 @@ type Transition struct {
 	IdentitySource string     `json:"identity_source,omitempty"`
 	Quantities     []Quantity `json:"quantities,omitempty"`
 	Nodes          []Node     `json:"nodes,omitempty"`
+	// Location is where the transition happened and where its things are
+	// after it; References are the business documents it belongs to.
+	Location   *Location   `json:"location,omitempty"`
+	References []Reference `json:"references,omitempty"`
+}
+
+// Place is a place of the plant or of a trading partner: a GS1 GLN (13
+// digits, its check digit right) with an optional extension (GS1 AI 254:
+// a dock, room, line or station within it), or, without a GLN, an id of
+// the site's own. Description is the place as a person reads it (FSMA 204
+// "location description": business name and address).
+type Place struct {
+	GLN         string `json:"gln,omitempty"`
+	Extension   string `json:"ext,omitempty"`
+	ID          string `json:"id,omitempty"`
+	Description string `json:"description,omitempty"`
+}
+
+// Location is where a transition happened: ReadPoint is where it was
+// observed (the station, line or equipment), BizLocation where its things
+// are after it (the site, area or room). EPCIS exports them as readPoint
+// and bizLocation.
+type Location struct {
+	ReadPoint   *Place `json:"read_point,omitempty"`
+	BizLocation *Place `json:"biz_location,omitempty"`
+}
+
+// Reference is a business document a transition belongs to (FSMA 204
+// "reference document"; an EPCIS business transaction): its type, one of
+// ReferenceTypes, and its number.
+type Reference struct {
+	Type   string `json:"type"`
+	Number string `json:"number"`
+}
+
+// ReferenceTypes are the document types a Reference may name: the
+// business transaction types of GS1's Core Business Vocabulary (purchase
+// order, despatch advice, invoice, bill of lading, production order,
+// receiving advice, return authorisation, certificate).
+var ReferenceTypes = []string{"po", "desadv", "inv", "bol", "prodorder", "recadv", "rma", "cert"}
+
+// Landing is what a first land-based receiver records of food caught at
+// sea (FSMA 204, 21 CFR 1.1335): the harvest dates and area of the trip,
+// the vessel, and when the catch was landed.
+type Landing struct {
+	HarvestStart time.Time `json:"harvest_start"`
+	HarvestEnd   time.Time `json:"harvest_end"`
+	HarvestArea  string    `json:"harvest_area"` // such as NMFS ocean coordinates
+	Vessel       string    `json:"vessel,omitempty"`
+	Landed       time.Time `json:"landed"`
 }
 
 // Override is what an allowed transition records of the override that let
@@ -76,6 +126,18 @@ type Node struct {
 	// Quantity and Unit are the quantity a lot was received or made with.
 	Quantity *decimal.Decimal `json:"quantity,omitempty"`
 	Unit     string           `json:"unit,omitempty"`
+	// Description is the product as a person reads it (FSMA 204 "product
+	// description": name, brand, pack size).
+	Description string `json:"description,omitempty"`
+	// LotSource is where the lot's number was assigned (FSMA 204
+	// "traceability lot code source"): the supplier's site for a received
+	// lot.
+	LotSource *Place `json:"lot_source,omitempty"`
+	// Landing is the catch a first land-based receiver received.
+	Landing *Landing `json:"landing,omitempty"`
+	// Destination is where a shipment goes (FSMA 204 "immediate
+	// subsequent recipient"; EPCIS destination location).
+	Destination *Place `json:"destination,omitempty"`
 }
 
 // Signature is the payload of a SignatureApplied record: one electronic
@@ -96,10 +158,14 @@ type Consumed struct {
 
 // Consumption is a quantity of a lot taken into a subject.
 type Consumption struct {
-	Lot      string          `json:"lot"`
-	Quantity decimal.Decimal `json:"quantity"`
-	Unit     string          `json:"unit"`
-	Into     string          `json:"into,omitempty"` // the consuming subject; set by the engine
+	Lot string `json:"lot,omitempty"`
+	// Container, instead of Lot, moves a whole container (a pallet or
+	// case, as packed) into the subject: no quantity leaves any lot, and
+	// Quantity and Unit are empty. Kind is LinkShipped or LinkTransferred.
+	Container string          `json:"container,omitempty"`
+	Quantity  decimal.Decimal `json:"quantity"`
+	Unit      string          `json:"unit"`
+	Into      string          `json:"into,omitempty"` // the consuming subject; set by the engine
 	// Kind is the link from the lot to the subject: LinkConsumed (the
 	// default, ""), LinkMerged, LinkShipped, LinkPacked or LinkTransferred.
 	// Whatever the kind, the quantity leaves the lot.

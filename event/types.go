@@ -119,6 +119,16 @@ func LotStream(id string) string       { return "lot/" + id }
 func EquipmentStream(id string) string { return "equipment/" + id }
 func PersonStream(id string) string    { return "person/" + id }
 
+// ContainerStream is the stream of a container (a pallet or case): lots
+// are packed into it as its subject, and it records ContainerMoved when it
+// leaves as a whole (mes Consumption.Container).
+func ContainerStream(id string) string { return "container/" + id }
+
+// ContainerMoved is the type of a container's record that it left, whole,
+// into another subject (a shipment, or another container); its payload is a
+// Consumed naming the container.
+const ContainerMoved = "container.moved"
+
 // ExceptionStream is the stream of one exception.
 func ExceptionStream(id string) string { return "exception/" + id }
 

@@ -2,6 +2,7 @@ package genealogy
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -10,6 +11,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/interlock-mes/interlock/event"
 )
 
 // The graph reads a payload per event it indexes; at a million lots
@@ -41,8 +44,12 @@ type rawQuantity struct {
 }
 
 type rawNode struct {
-	id, kind, material, gtin, supplier, supplierLot, customer, unit []byte
-	q                                                               num
+	id, kind, material, gtin, supplier, supplierLot, customer, unit, description []byte
+	q                                                                            num
+	// Rare, so read with encoding/json.
+	lotSource   *event.Place
+	landing     *event.Landing
+	destination *event.Place
 }
 
 // rawPayload is what the decoder fills; reused between records.
@@ -51,6 +58,23 @@ type rawPayload struct {
 	critical             bool
 	quantities           []rawQuantity
 	nodes                []rawNode
+	// Rare, so read with encoding/json (which merges a repeated object
+	// member into the same value, and the decoder must agree).
+	location   *event.Location
+	references []event.Reference
+}
+
+// rawJSON decodes the next value into v with encoding/json.
+func (d *decoder) rawJSON(v any) error {
+	d.ws()
+	start := d.i
+	if err := d.skip(); err != nil {
+		return err
+	}
+	if err := json.Unmarshal(d.b[start:d.i], v); err != nil {
+		return fmt.Errorf("%w: %v", errSyntax, err)
+	}
+	return nil
 }
 
 var errSyntax = errors.New("invalid JSON")
@@ -190,6 +214,10 @@ func (d *decoder) payloadField(key []byte, p *rawPayload) error {
 			}
 			return d.skip()
 		})
+	case fold(key, "location"):
+		return d.rawJSON(&p.location)
+	case fold(key, "references"):
+		return d.rawJSON(&p.references)
 	case fold(key, "critical"):
 		switch {
 		case d.lit("true"):
@@ -247,6 +275,14 @@ func (d *decoder) payloadField(key []byte, p *rawPayload) error {
 						return d.strOrNull(&n.supplierLot)
 					case fold(k, "customer"):
 						return d.strOrNull(&n.customer)
+					case fold(k, "description"):
+						return d.strOrNull(&n.description)
+					case fold(k, "lot_source"):
+						return d.rawJSON(&n.lotSource)
+					case fold(k, "landing"):
+						return d.rawJSON(&n.landing)
+					case fold(k, "destination"):
+						return d.rawJSON(&n.destination)
 					case fold(k, "unit"):
 						return d.strOrNull(&n.unit)
 					case fold(k, "quantity"):

@@ -19,15 +19,36 @@ type read struct {
 	Quantities     []event.Quantity
 	Nodes          []event.Node
 	Reason         string
+	Location       *event.Location
+	References     []event.Reference
 }
 
-// reference reads in as CheckPayload (encoding/json) does.
+// reference reads in with encoding/json and checks it as CheckPayload
+// does, for the members the graph reads: the decoder skips the others
+// without checking their types.
 func reference(in []byte) (read, error) {
-	t, err := CheckPayload(in)
-	if err != nil {
+	var view struct {
+		IdentitySource string            `json:"identity_source"`
+		Step           string            `json:"step"`
+		Critical       bool              `json:"critical"`
+		Data           json.RawMessage   `json:"data"`
+		Quantities     []event.Quantity  `json:"quantities"`
+		Nodes          []event.Node      `json:"nodes"`
+		Location       *event.Location   `json:"location"`
+		References     []event.Reference `json:"references"`
+	}
+	if t := bytes.TrimSpace(in); len(t) > 0 && string(t) != "null" {
+		if err := json.Unmarshal(in, &view); err != nil {
+			return read{}, err
+		}
+	}
+	t := &event.Transition{IdentitySource: view.IdentitySource, Step: view.Step, Critical: view.Critical, Data: view.Data,
+		Quantities: view.Quantities, Nodes: view.Nodes, Location: view.Location, References: view.References}
+	if err := checkRead(t); err != nil {
 		return read{}, err
 	}
-	r := read{IdentitySource: t.IdentitySource, Step: t.Step, Critical: t.Critical, Quantities: t.Quantities, Nodes: t.Nodes}
+	r := read{IdentitySource: t.IdentitySource, Step: t.Step, Critical: t.Critical, Quantities: t.Quantities, Nodes: t.Nodes,
+		Location: t.Location, References: t.References}
 	if d := bytes.TrimLeft(t.Data, " \t\r\n"); len(d) > 0 && d[0] == '{' {
 		var data struct {
 			Reason *string `json:"reason"`
@@ -45,13 +66,15 @@ func reference(in []byte) (read, error) {
 // fromRaw turns the decoder's output into a read, to compare it with
 // encoding/json's.
 func fromRaw(r *rawPayload) read {
-	p := read{IdentitySource: string(r.source), Step: string(r.step), Critical: r.critical, Reason: string(r.reason)}
+	p := read{IdentitySource: string(r.source), Step: string(r.step), Critical: r.critical, Reason: string(r.reason),
+		Location: r.location, References: r.references}
 	for _, q := range r.quantities {
 		p.Quantities = append(p.Quantities, event.Quantity{From: string(q.from), To: string(q.to), Quantity: q.q.decimal(), Unit: string(q.unit)})
 	}
 	for _, n := range r.nodes {
 		ni := event.Node{ID: string(n.id), Kind: string(n.kind), Material: string(n.material), GTIN: string(n.gtin),
-			Supplier: string(n.supplier), SupplierLot: string(n.supplierLot), Customer: string(n.customer), Unit: string(n.unit)}
+			Supplier: string(n.supplier), SupplierLot: string(n.supplierLot), Customer: string(n.customer), Unit: string(n.unit),
+			Description: string(n.description), LotSource: n.lotSource, Landing: n.landing, Destination: n.destination}
 		if n.q.set {
 			v := n.q.decimal()
 			ni.Quantity = &v
@@ -97,6 +120,11 @@ func checkDecode(t *testing.T, in []byte) {
 var decodeSeeds = []string{
 	``, `null`, `{}`, ` { } `, `[]`, `"x"`, `{"step":"charge","critical":true}`,
 	`{"identity_source":"scan","quantities":[{"from":"A","to":"B","quantity":"12.50","unit":"kg"}]}`,
+	`{"location":{"read_point":{"gln":"4012345000009","ext":"L1"},"biz_location":{"id":"room-2","description":"Room 2"}},"references":[{"type":"po","number":"PO-1"}]}`,
+	`{"location":{"read_point":{"id":"a"}},"location":{"biz_location":{"id":"b"}},"references":[{"type":"po","number":"1"},{"type":"bol","number":"2"}],"references":[{"number":"3"}]}`,
+	`{"location":null}`, `{"location":5}`, `{"references":{}}`, `{"location":{"read_point":[]}}`,
+	`{"nodes":[{"id":"L1","kind":"lot","description":"Romaine","lot_source":{"gln":"4012345000009"},"landing":{"harvest_start":"2026-01-02T00:00:00Z","harvest_end":"2026-01-03T00:00:00Z","harvest_area":"NMFS 514","landed":"2026-01-04T00:00:00Z"}}]}`,
+	`{"nodes":[{"id":"L1","kind":"lot","landing":{"landed":"yesterday"}}]}`, `{"nodes":[{"id":"L1","kind":"lot","lot_source":{"id":"a"},"lot_source":{"description":"d"}}]}`,
 	`{"quantities":[{"from":"A","to":"B","quantity":12.5e1,"unit":"kg"}]}`,
 	`{"quantities":[{"from":"A","to":"B","quantity":"99999999999999999999.5","unit":"kg"}]}`,
 	`{"quantities":[{"from":"A","to":"B","quantity":"-1","unit":"kg"}]}`,

@@ -99,6 +99,9 @@ func (x *Exporter) uri(n uint32) string {
 	id := g.nodes.name(n)
 	switch g.kindOf(n) {
 	case NodeContainer:
+		// A container's number is its id without the engine's stream
+		// prefix (event.ContainerStream).
+		id = strings.TrimPrefix(id, event.ContainerStream(""))
 		if digits18.MatchString(id) {
 			return "https://id.gs1.org/00/" + id
 		}
@@ -118,6 +121,24 @@ func (x *Exporter) uri(n uint32) string {
 }
 
 func (x *Exporter) party(name string) string { return x.base + "party/" + url.PathEscape(name) }
+
+// place names a place: its GS1 Digital Link URI when it has a GLN (with
+// its extension as AI 254), else a URI under IDBase.
+func (x *Exporter) place(p *event.Place) string {
+	if p.GLN != "" {
+		u := "https://id.gs1.org/414/" + p.GLN
+		if p.Extension != "" {
+			u += "/254/" + url.PathEscape(p.Extension)
+		}
+		return u
+	}
+	return x.base + "location/" + url.PathEscape(p.ID)
+}
+
+// docURI names a business document under IDBase.
+func (x *Exporter) docURI(r event.Reference) string {
+	return x.base + "document/" + url.PathEscape(r.Type) + "/" + url.PathEscape(r.Number)
+}
 
 func (x *Exporter) uom(unit string) (string, error) {
 	if unit == "" {
@@ -170,6 +191,9 @@ func (x *Exporter) event(p uint32, received map[uint32][]uint32) (EPCISEvent, er
 			if d, ok := g.details[n]; ok && d.supplier != 0 {
 				ev.SourceList = append(ev.SourceList, EPCISSource{Type: "owning_party", Source: x.party(g.strs.name(d.supplier))})
 			}
+			if d, ok := g.details[n]; ok && d.lotSource != nil {
+				ev.SourceList = append(ev.SourceList, EPCISSource{Type: "location", Source: x.place(d.lotSource)})
+			}
 		}
 	} else {
 		switch k := flowKinds[g.eKind[first]]; k {
@@ -216,6 +240,9 @@ func (x *Exporter) event(p uint32, received map[uint32][]uint32) (EPCISEvent, er
 			if d, ok := g.details[to]; ok && d.customer != 0 {
 				ev.DestinationList = []EPCISDestination{{Type: "owning_party", Destination: x.party(g.strs.name(d.customer))}}
 			}
+			if d, ok := g.details[to]; ok && d.destination != nil {
+				ev.DestinationList = append(ev.DestinationList, EPCISDestination{Type: "location", Destination: x.place(d.destination)})
+			}
 			for e := first; e < end; e++ {
 				if g.kindOf(g.eFrom[e]) == NodeContainer {
 					ev.EPCList = append(ev.EPCList, x.uri(g.eFrom[e]))
@@ -226,6 +253,20 @@ func (x *Exporter) event(p uint32, received map[uint32][]uint32) (EPCISEvent, er
 			}
 		}
 	}
+	if l := pr.Location; l != nil {
+		if l.ReadPoint != nil {
+			ev.ReadPoint = &Location{ID: x.place(l.ReadPoint)}
+		}
+		if l.BizLocation != nil {
+			ev.BizLocation = &Location{ID: x.place(l.BizLocation)}
+		}
+	}
+	for _, r := range pr.References {
+		ev.BizTransactionList = append(ev.BizTransactionList, BizTransaction{Type: r.Type, BizTransaction: x.docURI(r)})
+	}
+	// Receipts have no Source in the domain sense of a lot source for
+	// the sources lists: dedupe what several received nodes named.
+	ev.SourceList = slices.Compact(ev.SourceList)
 	if err != nil {
 		return ev, fmt.Errorf("event %s@%d: %w", pr.Stream, pr.Version, err)
 	}

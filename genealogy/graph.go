@@ -48,7 +48,16 @@ var sources = []Source{"", SourceScan, SourceDevice, SourceManual}
 // details are the rarer facts about a node, kept apart so that the million
 // plain lots of a plant cost nothing here; the ids are in Graph.strs.
 type details struct {
-	gtin, supplier, customer, supplierLot uint32
+	gtin, supplier, customer, supplierLot, description uint32
+	lotSource, destination                             *event.Place
+	landing                                            *event.Landing
+}
+
+// proofExtra is where an event happened and the documents it belongs to,
+// for the few events that say.
+type proofExtra struct {
+	location   *event.Location
+	references []event.Reference
 }
 
 // annotation is a hold, deviation or rework concerning a node.
@@ -90,8 +99,9 @@ type Graph struct {
 	wide       map[uint32]wideQty // quantities too wide for a qty
 
 	proofs    []proof
-	firstEdge []uint32          // by proof: its first edge; its edges run to the next proof's
-	origin    map[uint32]uint32 // received node → the proof of its receipt
+	extras    map[uint32]proofExtra // by proof, when it has any
+	firstEdge []uint32              // by proof: its first edge; its edges run to the next proof's
+	origin    map[uint32]uint32     // received node → the proof of its receipt
 
 	// CSR adjacency of the edges below csrEdges; later edges are in the
 	// tail maps until the next compaction. An entry carries the far end
@@ -174,6 +184,7 @@ func New(store storage.Reader, cfg *Config) (*Graph, error) {
 		notes:    map[uint32][]annotation{},
 		wide:     map[uint32]wideQty{},
 		origin:   map[uint32]uint32{},
+		extras:   map[uint32]proofExtra{},
 		outOff:   []uint32{0, 0},
 		inOff:    []uint32{0, 0},
 		tailOut:  map[uint32][]adj{},
@@ -308,6 +319,10 @@ func (g *Graph) apply(r *audit.Record) error {
 		source: uint8(slices.Index(sources, Source(p.source))), critical: p.critical,
 	})
 	g.firstEdge = append(g.firstEdge, uint32(len(g.eFrom)))
+	if p.location != nil || len(p.references) > 0 {
+		// Decoded afresh for this record: the graph may keep them.
+		g.extras[pi] = proofExtra{location: p.location, references: p.references}
+	}
 	for i := range p.nodes {
 		n := g.declare(&p.nodes[i])
 		if r.Type == event.LotReceived {
@@ -405,7 +420,7 @@ func (g *Graph) declare(n *rawNode) uint32 {
 		}
 		g.nodeQty[id] = q
 	}
-	if len(n.gtin)+len(n.supplier)+len(n.supplierLot)+len(n.customer) == 0 {
+	if len(n.gtin)+len(n.supplier)+len(n.supplierLot)+len(n.customer)+len(n.description) == 0 && n.lotSource == nil && n.landing == nil && n.destination == nil {
 		return id
 	}
 	d := g.details[id]
@@ -418,6 +433,16 @@ func (g *Graph) declare(n *rawNode) uint32 {
 	fill(&d.supplier, n.supplier)
 	fill(&d.customer, n.customer)
 	fill(&d.supplierLot, n.supplierLot)
+	fill(&d.description, n.description)
+	if d.lotSource == nil {
+		d.lotSource = n.lotSource
+	}
+	if d.landing == nil {
+		d.landing = n.landing
+	}
+	if d.destination == nil {
+		d.destination = n.destination
+	}
 	g.details[id] = d
 	return id
 }
@@ -512,7 +537,8 @@ func (g *Graph) info(n uint32) NodeInfo {
 	ni := NodeInfo{ID: g.nodes.name(n), Kind: g.kindOf(n), Material: g.strs.name(g.material[n])}
 	if d, ok := g.details[n]; ok {
 		ni.GTIN, ni.Supplier, ni.Customer = g.strs.name(d.gtin), g.strs.name(d.supplier), g.strs.name(d.customer)
-		ni.SupplierLot = g.strs.name(d.supplierLot)
+		ni.SupplierLot, ni.Description = g.strs.name(d.supplierLot), g.strs.name(d.description)
+		ni.LotSource, ni.Landing, ni.Destination = clonePlace(d.lotSource), cloneLanding(d.landing), clonePlace(d.destination)
 	}
 	if v, unit := g.nodeQuantity(n); unit != "" {
 		ni.Quantity, ni.Unit = &v, unit
@@ -561,15 +587,44 @@ type Proof struct {
 	IdentitySource Source
 	Step           string
 	Critical       bool
+	// Location is where the event happened (read point) and where its
+	// things are after it (business location); References are the
+	// business documents it belongs to. Each is nil when the event did
+	// not say.
+	Location   *event.Location
+	References []event.Reference
 }
 
 func (g *Graph) proof(i uint32) Proof {
 	p := &g.proofs[i]
-	return Proof{
+	pr := Proof{
 		Stream: g.nodes.name(p.stream), Version: p.version, Position: p.position, Hash: p.hash,
 		Type: g.strs.name(p.typ), Time: time.UnixMicro(p.micros).UTC(),
 		IdentitySource: sources[p.source], Step: g.strs.name(p.step), Critical: p.critical,
 	}
+	if x, ok := g.extras[i]; ok {
+		if l := x.location; l != nil {
+			pr.Location = &event.Location{ReadPoint: clonePlace(l.ReadPoint), BizLocation: clonePlace(l.BizLocation)}
+		}
+		pr.References = slices.Clone(x.references)
+	}
+	return pr
+}
+
+func clonePlace(p *event.Place) *event.Place {
+	if p == nil {
+		return nil
+	}
+	c := *p
+	return &c
+}
+
+func cloneLanding(l *event.Landing) *event.Landing {
+	if l == nil {
+		return nil
+	}
+	c := *l
+	return &c
 }
 
 // Stats counts what the graph holds.

@@ -88,6 +88,14 @@ type NodeInfo struct {
 	// Quantity and Unit are the quantity a lot was received or made with.
 	Quantity *decimal.Decimal
 	Unit     string
+	// Description is the product as a person reads it; LotSource is where
+	// the lot's number was assigned; Landing is the catch a first
+	// land-based receiver received.
+	Description string
+	LotSource   *event.Place
+	Landing     *event.Landing
+	// Destination is where a shipment goes.
+	Destination *event.Place
 }
 
 // ErrPayload is matched by errors for a payload the graph cannot read.
@@ -124,34 +132,42 @@ func CheckPayload(raw json.RawMessage) (*event.Transition, error) {
 	if err := json.Unmarshal(raw, &p); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrPayload, err)
 	}
+	if err := checkRead(&p); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// checkRead checks the members of p the graph reads.
+func checkRead(p *event.Transition) error {
 	switch Source(p.IdentitySource) {
 	case "", SourceScan, SourceDevice, SourceManual:
 	default:
-		return nil, fmt.Errorf("%w: identity_source %q is not scan, device or manual", ErrPayload, p.IdentitySource)
+		return fmt.Errorf("%w: identity_source %q is not scan, device or manual", ErrPayload, p.IdentitySource)
 	}
 	for i, n := range p.Nodes {
 		if n.ID == "" {
-			return nil, fmt.Errorf("%w: nodes[%d]: empty id", ErrPayload, i)
+			return fmt.Errorf("%w: nodes[%d]: empty id", ErrPayload, i)
 		}
 		if n.Quantity != nil && n.Quantity.IsNegative() {
-			return nil, fmt.Errorf("%w: nodes[%d]: quantity %s is negative", ErrPayload, i, n.Quantity)
+			return fmt.Errorf("%w: nodes[%d]: quantity %s is negative", ErrPayload, i, n.Quantity)
 		}
 		if n.Quantity != nil && n.Unit == "" {
-			return nil, fmt.Errorf("%w: nodes[%d]: quantity without a unit", ErrPayload, i)
+			return fmt.Errorf("%w: nodes[%d]: quantity without a unit", ErrPayload, i)
 		}
 		switch NodeKind(n.Kind) {
 		case NodeUnknown, NodeLot, NodeContainer, NodeBatch, NodeShipment:
 		default:
-			return nil, fmt.Errorf("%w: nodes[%d]: kind %q is not lot, container, batch or shipment", ErrPayload, i, n.Kind)
+			return fmt.Errorf("%w: nodes[%d]: kind %q is not lot, container, batch or shipment", ErrPayload, i, n.Kind)
 		}
 	}
 	for i, q := range p.Quantities {
 		if q.Quantity.IsNegative() {
-			return nil, fmt.Errorf("%w: quantities[%d]: %s is negative", ErrPayload, i, q.Quantity)
+			return fmt.Errorf("%w: quantities[%d]: %s is negative", ErrPayload, i, q.Quantity)
 		}
 		if q.Unit == "" {
-			return nil, fmt.Errorf("%w: quantities[%d]: no unit", ErrPayload, i)
+			return fmt.Errorf("%w: quantities[%d]: no unit", ErrPayload, i)
 		}
 	}
-	return &p, nil
+	return nil
 }

@@ -85,6 +85,7 @@ func (e *Engine) decide(ctx context.Context, a *attempt, req *Request, recs []au
 	a.payload = event.Transition{
 		CommandID: req.ID, Model: req.Model.Name(), ModelVersion: req.Model.Version(), Step: req.Step,
 		Command: req.Command, From: state, Refs: req.Refs, Data: req.Data,
+		Location: req.Location, References: req.References,
 	}
 	t, terr := req.Model.transition(state, req.Command)
 	if terr != nil {
@@ -298,11 +299,16 @@ func consumptionAppends(req *Request, facts *streamFacts) ([]storage.StreamAppen
 		if err != nil {
 			return nil, fmt.Errorf("mes: encode consumption: %w", err)
 		}
-		lotStream := event.LotStream(c.Lot)
+		stream, typ := event.LotStream(c.Lot), event.LotConsumed
+		if c.Container != "" {
+			// The container's own record that it left, at the version
+			// the check read: it moves once.
+			stream, typ = event.ContainerStream(c.Container), event.ContainerMoved
+		}
 		out = append(out, storage.StreamAppend{
-			Stream:          lotStream,
-			ExpectedVersion: facts.version(lotStream),
-			Events:          []storage.Event{{Type: event.LotConsumed, Actor: req.Actor, Payload: cdata}},
+			Stream:          stream,
+			ExpectedVersion: facts.version(stream),
+			Events:          []storage.Event{{Type: typ, Actor: req.Actor, Payload: cdata}},
 		})
 	}
 	return out, nil

@@ -55,6 +55,13 @@ func appendPayload(dst []byte, p *event.Transition) ([]byte, error) {
 			return nil, err
 		}
 	}
+	if p.Location != nil {
+		b, err := json.Marshal(p.Location)
+		if err != nil {
+			return nil, err
+		}
+		dst = append(append(dst, `,"location":`...), b...)
+	}
 	dst = append(dst, `,"model":`...)
 	if dst, err = canonjson.AppendString(dst, p.Model); err != nil {
 		return nil, err
@@ -88,6 +95,13 @@ func appendPayload(dst []byte, p *event.Transition) ([]byte, error) {
 			return nil, err
 		}
 		dst = append(append(dst, `,"reasons":`...), b...)
+	}
+	if len(p.References) > 0 {
+		b, err := json.Marshal(p.References)
+		if err != nil {
+			return nil, err
+		}
+		dst = append(append(dst, `,"references":`...), b...)
 	}
 	if len(p.Refs) > 0 {
 		var arr [8]string

@@ -39,6 +39,13 @@ func TestEncodeMatchesJSON(t *testing.T) {
 			p.Quantities = []event.Quantity{{From: str.Draw(t, "qfrom"), To: str.Draw(t, "qto"), Quantity: q, Unit: "kg"}}
 			p.Nodes = []event.Node{{ID: str.Draw(t, "node"), Kind: "lot", Material: str.Draw(t, "material"), Quantity: &q, Unit: "kg"}}
 		}
+		if rapid.Bool().Draw(t, "location") {
+			p.Location = &event.Location{ReadPoint: &event.Place{GLN: "4012345000009", Extension: str.Draw(t, "ext")},
+				BizLocation: &event.Place{ID: str.Draw(t, "place"), Description: str.Draw(t, "where")}}
+			p.References = []event.Reference{{Type: "po", Number: str.Draw(t, "po")}}
+			p.Nodes = append(p.Nodes, event.Node{ID: "n", Kind: "lot", Description: str.Draw(t, "desc"),
+				LotSource: &event.Place{GLN: "4012345000009"}, Landing: &event.Landing{HarvestArea: str.Draw(t, "area")}})
+		}
 		if rapid.Bool().Draw(t, "override") {
 			p.Override = &event.Override{Reason: str.Draw(t, "why"), Overridden: p.Reasons, Exception: "override-x"}
 		}

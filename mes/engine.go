@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"reflect"
 	"slices"
 	"time"
 
@@ -131,6 +132,16 @@ type Request struct {
 	// Declare says what the subject is, for the lot graph: a received lot
 	// with its supplier lot, a shipment with its customer. Optional.
 	Declare *Declaration
+	// Location is where the command is given (ReadPoint: the station or
+	// equipment) and where its things are after it (BizLocation: the
+	// site, area or room), as a person or the station says; References
+	// are the business documents it belongs to (a purchase order, a bill
+	// of lading). Both are recorded with the transition, allowed or
+	// denied, and the lot graph exports them (EPCIS readPoint,
+	// bizLocation, bizTransactionList; the FSMA 204 location and
+	// reference-document columns). Optional.
+	Location   *event.Location
+	References []event.Reference
 	// Signatures are the electronic signatures given with the command. The
 	// engine re-authenticates each signer, checks them against the
 	// transition's SignatureRequirements once every gate has passed, and
@@ -387,7 +398,7 @@ func (e *Engine) evaluate(ctx context.Context, req *Request, t *Transition, fact
 	// be convertible into each other.
 	var mergedUnit string
 	for _, c := range req.Consume {
-		if c.Kind != event.LinkMerged {
+		if c.Kind != event.LinkMerged || c.Container != "" {
 			continue
 		}
 		if mergedUnit == "" {
@@ -398,7 +409,11 @@ func (e *Engine) evaluate(ctx context.Context, req *Request, t *Transition, fact
 		}
 	}
 	for _, c := range req.Consume {
-		rs, err := checkConsumption(ctx, a, facts, c)
+		check := checkConsumption
+		if c.Container != "" {
+			check = checkContainerMove
+		}
+		rs, err := check(ctx, a, facts, c)
 		if err != nil {
 			return nil, false, fmt.Errorf("mes: evaluate %s: %w", t.Command, err)
 		}
@@ -422,6 +437,44 @@ func (e *Engine) evaluate(ctx context.Context, req *Request, t *Transition, fact
 		}
 	}
 	return reasons, others == 0, nil
+}
+
+// Codes of a container's move (Consumption.Container).
+const (
+	// CodeContainerUnknown: the container has no record: nothing was
+	// packed into it.
+	CodeContainerUnknown gate.Code = "container.unknown"
+	// CodeContainerMoved: the container left already (shipped or
+	// transferred by an earlier command).
+	CodeContainerMoved gate.Code = "container.moved"
+)
+
+// checkContainerMove checks that a container exists and has not left
+// already. Its stream is read through facts, so the append asserts it.
+func checkContainerMove(ctx context.Context, a *gate.Attempt, facts gate.Facts, c event.Consumption) ([]gate.Reason, error) {
+	rr, ok := facts.(RecordReader)
+	if !ok {
+		return nil, errors.New("mes: the facts cannot read a container's stream")
+	}
+	stream := event.ContainerStream(c.Container)
+	recs, err := rr.Records(ctx, stream)
+	if err != nil {
+		return nil, err
+	}
+	if len(recs) == 0 {
+		return []gate.Reason{{Gate: "consumption", Code: CodeContainerUnknown,
+			Message: fmt.Sprintf("container %s has no record (%s): nothing was packed into it", c.Container, stream)}}, nil
+	}
+	for i := len(recs) - 1; i >= 0; i-- {
+		if recs[i].Type != event.ContainerMoved {
+			continue
+		}
+		var moved event.Consumed
+		_ = json.Unmarshal(recs[i].Payload, &moved)
+		return []gate.Reason{{Gate: "consumption", Code: CodeContainerMoved,
+			Message: fmt.Sprintf("container %s already left, into %s (command %s)", c.Container, moved.Data.Into, moved.CommandID)}}, nil
+	}
+	return nil, nil
 }
 
 // checkConsumption checks that a lot may be used and holds the quantity:
@@ -561,6 +614,10 @@ func differs(r *audit.Record, p *event.Transition, req *Request) string {
 		return "Command"
 	case !maps.Equal(p.Refs, req.Refs):
 		return "Refs"
+	case !reflect.DeepEqual(p.Location, req.Location):
+		return "Location"
+	case !slices.Equal(p.References, req.References):
+		return "References"
 	}
 	if !sameJSON(p.Data, req.Data) {
 		return "Data"
@@ -576,7 +633,13 @@ func differs(r *audit.Record, p *event.Transition, req *Request) string {
 			return "Override"
 		}
 	}
-	if r.Type != event.Denied && len(p.Quantities) != len(req.Consume)+len(req.Produce) {
+	lots := len(req.Produce)
+	for _, c := range req.Consume {
+		if c.Container == "" {
+			lots++
+		}
+	}
+	if r.Type != event.Denied && len(p.Quantities) != lots {
 		return "Consume"
 	}
 	return ""

@@ -1,11 +1,13 @@
 package mes
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -63,6 +65,19 @@ type Declaration struct {
 	Supplier    string
 	SupplierLot string // the supplier's own lot number
 	Customer    string // of a shipment
+	// Description is the product as a person reads it (FSMA 204 product
+	// description): name, brand, pack size. Optional.
+	Description string
+	// LotSource is where the lot's number was assigned (FSMA 204
+	// traceability lot code source), such as the supplier's plant.
+	// Optional; only for a lot.
+	LotSource *event.Place
+	// Landing is the catch of a first land-based receiver (FSMA 204,
+	// 21 CFR 1.1335). Optional; only for a lot.
+	Landing *event.Landing
+	// Destination is where a shipment goes (its ship-to place). Optional;
+	// only for a shipment.
+	Destination *event.Place
 	// IdentitySource says how the supplier lot number or the subject's
 	// identity was established: gate.SourceScanner, gate.SourceDevice or
 	// gate.SourceManual. Required.
@@ -79,6 +94,112 @@ func (d *Declaration) validate() error {
 		return invalidRequest("Declare", "only a shipment has a customer; the subject is declared a %s", d.Kind)
 	case d.Kind != "lot" && (d.Supplier != "" || d.SupplierLot != ""):
 		return invalidRequest("Declare", "only a lot has a supplier; the subject is declared a %s", d.Kind)
+	case d.Kind != "lot" && (d.LotSource != nil || d.Landing != nil):
+		return invalidRequest("Declare", "only a lot has a lot source or a landing; the subject is declared a %s", d.Kind)
+	case d.Kind != "shipment" && d.Destination != nil:
+		return invalidRequest("Declare", "only a shipment has a destination; the subject is declared a %s", d.Kind)
+	case len(d.Description) > maxText:
+		return invalidRequest("Declare", "description is %d bytes, over %d", len(d.Description), maxText)
+	}
+	if d.LotSource != nil {
+		if err := checkPlace("Declare", "lot source", d.LotSource); err != nil {
+			return err
+		}
+	}
+	if d.Destination != nil {
+		if err := checkPlace("Declare", "destination", d.Destination); err != nil {
+			return err
+		}
+	}
+	if l := d.Landing; l != nil {
+		switch {
+		case l.HarvestStart.IsZero() || l.HarvestEnd.IsZero() || l.Landed.IsZero():
+			return invalidRequest("Declare", "a landing needs its harvest start and end and the time landed")
+		case l.HarvestEnd.Before(l.HarvestStart) || l.Landed.Before(l.HarvestEnd):
+			return invalidRequest("Declare", "a landing's harvest must end after it starts, and before the catch is landed")
+		case l.HarvestArea == "" || len(l.HarvestArea) > maxText:
+			return invalidRequest("Declare", "a landing needs a harvest area of at most %d bytes", maxText)
+		case len(l.Vessel) > maxText:
+			return invalidRequest("Declare", "a landing's vessel is over %d bytes", maxText)
+		}
+	}
+	return nil
+}
+
+// maxText bounds a description, a reference number and a place id.
+const maxText = 512
+
+// checkPlace returns a *RequestError for a place that is not one: it has a
+// GLN (13 digits, the check digit right) with an optional extension of up
+// to 20 characters of GS1's character set 82, or else an id of its own.
+func checkPlace(field, what string, p *event.Place) error {
+	switch {
+	case p.GLN == "" && p.ID == "":
+		return invalidRequest(field, "%s has neither a GLN nor an id", what)
+	case p.GLN != "" && p.ID != "":
+		return invalidRequest(field, "%s has both a GLN and an id; give one", what)
+	case p.GLN != "" && !validGLN(p.GLN):
+		return invalidRequest(field, "%s GLN %q is not 13 digits with a valid check digit", what, p.GLN)
+	case p.Extension != "" && p.GLN == "":
+		return invalidRequest(field, "%s has an extension but no GLN", what)
+	case len(p.Extension) > 20 || strings.IndexFunc(p.Extension, func(r rune) bool { return !strings.ContainsRune(cset82, r) }) >= 0:
+		return invalidRequest(field, "%s extension %q is not 1 to 20 characters of GS1's character set 82", what, p.Extension)
+	case len(p.ID) > maxText || len(p.Description) > maxText:
+		return invalidRequest(field, "%s id or description is over %d bytes", what, maxText)
+	}
+	return nil
+}
+
+// cset82 is GS1's character set 82, the characters of an AI 254 extension.
+const cset82 = "!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
+
+// validGLN reports whether s is 13 digits whose last is the GS1 check
+// digit of the others.
+func validGLN(s string) bool {
+	if len(s) != 13 {
+		return false
+	}
+	sum := 0
+	for i := 0; i < 12; i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return false
+		}
+		d := int(c - '0')
+		if i%2 == 1 {
+			d *= 3
+		}
+		sum += d
+	}
+	return s[12] == byte('0'+(10-sum%10)%10)
+}
+
+// validateContext checks a request's location and references.
+func (r *Request) validateContext() error {
+	if l := r.Location; l != nil {
+		if l.ReadPoint == nil && l.BizLocation == nil {
+			return invalidRequest("Location", "a location names neither a read point nor a business location")
+		}
+		if l.ReadPoint != nil {
+			if err := checkPlace("Location", "read point", l.ReadPoint); err != nil {
+				return err
+			}
+		}
+		if l.BizLocation != nil {
+			if err := checkPlace("Location", "business location", l.BizLocation); err != nil {
+				return err
+			}
+		}
+	}
+	for i, ref := range r.References {
+		switch {
+		case !slices.Contains(event.ReferenceTypes, ref.Type):
+			return invalidRequest("References", "reference %d: type %q is not one of %v", i, ref.Type, event.ReferenceTypes)
+		case ref.Number == "" || len(ref.Number) > maxText:
+			return invalidRequest("References", "reference %d (%s) needs a number of at most %d bytes", i, ref.Type, maxText)
+		case slices.Contains(r.References[:i], ref):
+			return invalidRequest("References", "reference %s %s is given twice", ref.Type, ref.Number)
+		}
 	}
 	return nil
 }
@@ -111,8 +232,27 @@ func productionKind(p Production) string {
 
 // validateFlows checks the material a request moves.
 func (r *Request) validateFlows() error {
+	if err := r.validateContext(); err != nil {
+		return err
+	}
 	seen := map[string]bool{}
 	for i, c := range r.Consume {
+		if c.Container != "" {
+			switch {
+			case c.Lot != "":
+				return invalidRequest("Consume", "consumption %d names both lot %q and container %q; give one", i, c.Lot, c.Container)
+			case !c.Quantity.IsZero() || c.Unit != "":
+				return invalidRequest("Consume", "container %q moves whole: it takes no quantity or unit", c.Container)
+			case seen["container/"+c.Container]:
+				return invalidRequest("Consume", "container %q is moved twice in one command", c.Container)
+			case event.ContainerStream(c.Container) == r.Subject:
+				return invalidRequest("Consume", "container %q cannot be moved into itself", c.Container)
+			case !slices.Contains([]string{event.LinkShipped, event.LinkPacked, event.LinkTransferred}, c.Kind):
+				return invalidRequest("Consume", "container %q: kind %q is not shipped, packed or transferred", c.Container, c.Kind)
+			}
+			seen["container/"+c.Container] = true
+			continue
+		}
 		switch {
 		case c.Lot == "":
 			return invalidRequest("Consume", "consumption %d names no lot", i)
@@ -206,40 +346,53 @@ func checkProductions(ctx context.Context, req *Request, facts *streamFacts) ([]
 // lineage fills the members of the transition's payload that record its
 // material flow, and returns the links of its own event.
 func lineage(req *Request, p *event.Transition) []audit.Link {
-	if d := req.Declare; d != nil {
-		p.Nodes = append(p.Nodes, event.Node{ID: req.Subject, Kind: d.Kind, Material: d.Material, GTIN: d.GTIN,
-			Supplier: d.Supplier, SupplierLot: d.SupplierLot, Customer: d.Customer})
-		p.IdentitySource = genealogySource(d.IdentitySource)
-	}
 	flow := len(req.Consume) > 0 || len(req.Produce) > 0
+	// What the command's data says the subject is (a receipt: material,
+	// quantity, unit).
+	var d struct {
+		Material string           `json:"material"`
+		GTIN     string           `json:"gtin"`
+		Quantity *decimal.Decimal `json:"quantity"`
+		Unit     string           `json:"unit"`
+	}
+	if (req.Model.kind != "" || req.Declare != nil) && len(req.Data) > 0 && json.Unmarshal(req.Data, &d) != nil {
+		d.Material, d.GTIN, d.Quantity, d.Unit = "", "", nil, ""
+	}
+	// The quantity a lot is received with, when the command moves no
+	// material (a produced lot's is its production's).
+	withQuantity := func(n *event.Node) {
+		if !flow && n.Kind == "lot" && d.Quantity != nil && d.Unit != "" {
+			n.Quantity, n.Unit = d.Quantity, d.Unit
+		}
+	}
+	if dc := req.Declare; dc != nil {
+		n := event.Node{ID: req.Subject, Kind: dc.Kind, Material: cmp.Or(dc.Material, d.Material), GTIN: cmp.Or(dc.GTIN, d.GTIN),
+			Supplier: dc.Supplier, SupplierLot: dc.SupplierLot, Customer: dc.Customer, Description: dc.Description,
+			LotSource: dc.LotSource, Landing: dc.Landing, Destination: dc.Destination}
+		withQuantity(&n)
+		p.Nodes = append(p.Nodes, n)
+		p.IdentitySource = genealogySource(dc.IdentitySource)
+	}
 	// A model that says what its subjects are declares the subject of a
 	// transition that moves material, and a lot whose command's data names
 	// its material (a receipt: material, quantity, unit), unless the
 	// request declared it: the lot graph then knows a batch as a batch and
 	// a received lot with its quantity.
-	if req.Declare == nil && req.Model.kind != "" {
-		var d struct {
-			Material string           `json:"material"`
-			GTIN     string           `json:"gtin"`
-			Quantity *decimal.Decimal `json:"quantity"`
-			Unit     string           `json:"unit"`
-		}
-		if len(req.Data) > 0 && json.Unmarshal(req.Data, &d) != nil {
-			d.Material, d.GTIN, d.Quantity, d.Unit = "", "", nil, ""
-		}
-		if flow || (req.Model.kind == "lot" && d.Material != "") {
-			n := event.Node{ID: req.Subject, Kind: req.Model.kind, Material: d.Material, GTIN: d.GTIN}
-			if !flow && d.Quantity != nil && d.Unit != "" {
-				n.Quantity, n.Unit = d.Quantity, d.Unit
-			}
-			p.Nodes = append(p.Nodes, n)
-		}
+	if req.Declare == nil && req.Model.kind != "" && (flow || (req.Model.kind == "lot" && d.Material != "")) {
+		n := event.Node{ID: req.Subject, Kind: req.Model.kind, Material: d.Material, GTIN: d.GTIN}
+		withQuantity(&n)
+		p.Nodes = append(p.Nodes, n)
 	}
 	if !flow {
 		return nil
 	}
 	links := make([]audit.Link, 0, len(req.Consume)+len(req.Produce))
 	for _, c := range req.Consume {
+		if c.Container != "" {
+			// A whole container: a link, no quantity.
+			links = append(links, audit.Link{From: event.ContainerStream(c.Container), To: req.Subject, Kind: c.Kind})
+			continue
+		}
 		from := event.LotStream(c.Lot)
 		links = append(links, audit.Link{From: from, To: req.Subject, Kind: consumptionKind(c)})
 		p.Quantities = append(p.Quantities, event.Quantity{From: from, To: req.Subject, Quantity: c.Quantity, Unit: c.Unit})
