@@ -135,6 +135,10 @@ func (x *Exporter) place(p *event.Place) string {
 	return x.base + "location/" + url.PathEscape(p.ID)
 }
 
+// bizStep names a business step of this site's vocabulary under IDBase,
+// for the link kinds CBV has no step for.
+func (x *Exporter) bizStep(k Kind) string { return x.base + "bizstep/" + string(k) }
+
 // docURI names a business document under IDBase.
 func (x *Exporter) docURI(r event.Reference) string {
 	return x.base + "document/" + url.PathEscape(r.Type) + "/" + url.PathEscape(r.Number)
@@ -199,8 +203,14 @@ func (x *Exporter) event(p uint32, received map[uint32][]uint32) (EPCISEvent, er
 		switch k := flowKinds[g.eKind[first]]; k {
 		case Consumed, Produced, Split, Merged, Transferred:
 			ev.Type = "TransformationEvent"
-			if k == Produced {
+			switch k {
+			case Produced:
 				ev.BizStep = "commissioning"
+			case Split, Merged, Transferred:
+				// CBV has no step for these; a step of this site's own
+				// vocabulary keeps the kind, so that the document reads
+				// back as the same graph (ReadEPCIS).
+				ev.BizStep = x.bizStep(k)
 			}
 			for e := first; e < end; e++ {
 				q, unit := g.quantity(e)

@@ -178,8 +178,12 @@ func TestEPCISSchema(t *testing.T) {
 		}
 	}
 	want := map[string]int{
-		"ObjectEvent/receiving": 3, "TransformationEvent/": 5, "TransformationEvent/commissioning": 3,
-		"AggregationEvent/packing": 1, "ObjectEvent/shipping": 1,
+		"ObjectEvent/receiving":                                    3,
+		"TransformationEvent/":                                     4,
+		"TransformationEvent/commissioning":                        3,
+		"TransformationEvent/https://id.example.com/bizstep/split": 1,
+		"AggregationEvent/packing":                                 1,
+		"ObjectEvent/shipping":                                     1,
 	}
 	if diff := cmp.Diff(want, types); diff != "" {
 		t.Errorf("event types (-want +got):\n%s", diff)
