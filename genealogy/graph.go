@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -358,7 +359,54 @@ func (g *Graph) apply(r *audit.Record) error {
 			g.wide[e] = *wide
 		}
 	}
+	g.inherit(g.firstEdge[pi], uint32(len(g.eFrom)))
 	return nil
+}
+
+// inherit gives a lot split from a parent, or merged from parents, the
+// material and GTIN its event did not declare: a split child's are its
+// parent's, a merged lot's those its parents share. Edges [first, end) are
+// one event's. So a split child of a GTIN lot keeps its Digital Link name,
+// and WhereUsed finds a merged lot by its material.
+func (g *Graph) inherit(first, end uint32) {
+	type from struct {
+		material, gtin uint32
+		mixedMat       bool // the parents differ in material
+		mixedGTIN      bool // or in GTIN
+	}
+	var heirs map[uint32]*from
+	for e := first; e < end; e++ {
+		k := flowKinds[g.eKind[e]]
+		if k != Split && k != Merged {
+			continue
+		}
+		to, parent := g.eTo[e], g.eFrom[e]
+		if heirs == nil {
+			heirs = map[uint32]*from{}
+		}
+		pm, pg := g.material[parent], g.details[parent].gtin
+		h, ok := heirs[to]
+		if !ok {
+			heirs[to] = &from{material: pm, gtin: pg}
+			continue
+		}
+		h.mixedMat = h.mixedMat || h.material != pm
+		h.mixedGTIN = h.mixedGTIN || h.gtin != pg
+	}
+	// In node order, so that byMat's order does not depend on map order.
+	for _, n := range slices.Sorted(maps.Keys(heirs)) {
+		h := heirs[n]
+		if g.material[n] == 0 && h.material != 0 && !h.mixedMat {
+			g.material[n] = h.material
+			g.byMat[h.material] = append(g.byMat[h.material], n)
+		}
+		if h.gtin != 0 && !h.mixedGTIN {
+			if d := g.details[n]; d.gtin == 0 {
+				d.gtin = h.gtin
+				g.details[n] = d
+			}
+		}
+	}
 }
 
 func compareLinks(a, b audit.Link) int {
