@@ -92,8 +92,9 @@ func NewExporter(g *Graph, cfg *ExportConfig) (*Exporter, error) {
 var digits18 = regexp.MustCompile(`^[0-9]{18}$`)
 
 // uri names node n: a GS1 Digital Link URI when it has a GS1 key (an SSCC
-// for a container whose id is 18 digits, a GTIN and lot for a lot), else a
-// URI under IDBase.
+// for a container whose id is 18 digits, a GTIN and lot for a lot: the
+// supplier's lot number for a received lot that has one), else a URI under
+// IDBase.
 func (x *Exporter) uri(n uint32) string {
 	g := x.g
 	id := g.nodes.name(n)
@@ -115,6 +116,12 @@ func (x *Exporter) uri(n uint32) string {
 	// (event.LotStream): "lot/FG-1" is lot FG-1.
 	lot := strings.TrimPrefix(id, event.LotStream(""))
 	if d, ok := g.details[n]; ok && d.gtin != 0 {
+		// A received lot with the supplier's GTIN and lot number is named
+		// as its label names it: the supplier's lot is its traceability
+		// lot code for every partner downstream.
+		if d.supplierLot != 0 {
+			lot = g.strs.name(d.supplierLot)
+		}
 		return "https://id.gs1.org/01/" + g.strs.name(d.gtin) + "/10/" + url.PathEscape(lot)
 	}
 	return x.base + "lot/" + url.PathEscape(lot)

@@ -56,7 +56,9 @@ const maxEPCISBytes = 64 << 20
 // Exporting a trace and reading it back gives the trace's links and
 // receipts again. Identifiers outside this profile (EPC URNs, another
 // IDBase), unknown units, event types or steps, and malformed documents
-// are refused with an error matching ErrEPCIS. Where several units share a
+// are refused with an error matching ErrEPCIS. A received lot named by its
+// supplier's GTIN and lot number reads back as the graph's lot. Where
+// several units share a
 // UN/CEFACT code, the code reads back as the first of them in sorted
 // order.
 func (x *Exporter) ReadEPCIS(doc []byte) (*EPCISContent, error) {
@@ -95,6 +97,25 @@ func (x *Exporter) ReadEPCIS(doc []byte) (*EPCISContent, error) {
 type epcisReader struct {
 	x     *Exporter
 	units map[string]string // UN/CEFACT code → unit
+	bySup map[[2]string]string
+}
+
+// supplierLots maps a GTIN and a supplier's lot number to the lot of the
+// graph received with them, read once per document.
+func (r *epcisReader) supplierLots() map[[2]string]string {
+	if r.bySup != nil {
+		return r.bySup
+	}
+	g := r.x.g
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	r.bySup = map[[2]string]string{}
+	for n, d := range g.details {
+		if d.gtin != 0 && d.supplierLot != 0 {
+			r.bySup[[2]string{g.strs.name(d.gtin), g.strs.name(d.supplierLot)}] = g.nodes.name(n)
+		}
+	}
+	return r.bySup
 }
 
 // node returns the graph's id of the thing uri names.
@@ -108,6 +129,10 @@ func (r *epcisReader) node(uri string) (string, error) {
 			lot, err := url.PathUnescape(parts[3])
 			if err != nil || lot == "" {
 				return "", fmt.Errorf("%q: bad lot number", uri)
+			}
+			// A received lot is named by its supplier's lot number.
+			if n, ok := r.supplierLots()[[2]string{parts[1], lot}]; ok {
+				return n, nil
 			}
 			return event.LotStream(lot), nil
 		}

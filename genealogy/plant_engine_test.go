@@ -26,6 +26,7 @@ const (
 	customerGLN = "4001234000015"
 	palletSSCC  = "006141410000000012"
 	saladGTIN   = "00614141000012"
+	romaineGTIN = "04012345000016"
 )
 
 // foodPlant is a small food plant built only through engine commands, as
@@ -56,7 +57,7 @@ func newFoodPlant(t *testing.T, s storage.Store, clock *mestest.Clock) *foodPlan
 	p.run(t,
 		mes.Request{ID: "receive", Model: p.lot, Subject: event.LotStream("ROM-1"), Command: mes.CmdReceive, Actor: "rx-1",
 			Data: kg(`{"material":"LET-ROM","quantity":"400","unit":"kg"}`),
-			Declare: &mes.Declaration{Kind: "lot", Material: "LET-ROM", Supplier: "Green Farms", SupplierLot: "GF-0425",
+			Declare: &mes.Declaration{Kind: "lot", Material: "LET-ROM", GTIN: romaineGTIN, Supplier: "Green Farms", SupplierLot: "GF-0425",
 				Description: "Romaine lettuce, whole heads, 24 count", LotSource: place(supplierGLN, ""), IdentitySource: gate.SourceScanner},
 			Location:   &event.Location{ReadPoint: place(plantGLN, "DOCK-1"), BizLocation: place(plantGLN, "COLD-1")},
 			References: []event.Reference{{Type: "po", Number: "PO-778"}, {Type: "bol", Number: "BOL-5512"}}},
@@ -186,7 +187,10 @@ func TestEngineBuiltPlantInEPCIS(t *testing.T) {
 		if diff := cmp.Diff([]string{"bol https://id.example.com/document/bol/BOL-5512", "po https://id.example.com/document/po/PO-778"}, docs(rec)); diff != "" {
 			t.Errorf("receiving documents (-want +got):\n%s", diff)
 		}
-		if diff := cmp.Diff([]qe{{"https://id.example.com/lot/ROM-1", "400", "KGM"}}, rec.Quantities); diff != "" {
+		// The received lot is named as its supplier labelled it: GTIN and
+		// the supplier's lot number, its traceability lot code.
+		romaine := "https://id.gs1.org/01/" + romaineGTIN + "/10/GF-0425"
+		if diff := cmp.Diff([]qe{{romaine, "400", "KGM"}}, rec.Quantities); diff != "" {
 			t.Errorf("receiving quantity (-want +got):\n%s", diff)
 		}
 		if !slices.ContainsFunc(rec.Sources, func(s struct {
@@ -201,7 +205,7 @@ func TestEngineBuiltPlantInEPCIS(t *testing.T) {
 		if diff := cmp.Diff(where{sgln(plantGLN, "LINE-2"), sgln(plantGLN, "PACK")}, at(made)); diff != "" {
 			t.Errorf("transformation location (-want +got):\n%s", diff)
 		}
-		if diff := cmp.Diff([]qe{{"https://id.example.com/lot/ROM-1", "120", "KGM"}}, made.Inputs); diff != "" {
+		if diff := cmp.Diff([]qe{{romaine, "120", "KGM"}}, made.Inputs); diff != "" {
 			t.Errorf("transformation inputs (-want +got):\n%s", diff)
 		}
 		if diff := cmp.Diff([]qe{{salad, "200", "H87"}}, made.Outputs); diff != "" {
@@ -234,7 +238,7 @@ func TestEngineBuiltPlantInEPCIS(t *testing.T) {
 		}
 		// The trace from the shipment reaches the supplier's lot through
 		// the pallet.
-		if !strings.Contains(string(doc), "lot/ROM-1") {
+		if !strings.Contains(string(doc), romaine) {
 			t.Error("the shipment's trace does not reach the received lettuce")
 		}
 	})
