@@ -5,98 +5,35 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/shopspring/decimal"
 
 	"github.com/interlock-mes/interlock/genealogy"
+	"github.com/interlock-mes/interlock/internal/epcisschema"
 	"github.com/interlock-mes/interlock/storage"
 	"github.com/interlock-mes/interlock/storage/memory"
 )
 
-// epcisSchema compiles the official EPCIS 2.0 JSON schema kept in testdata,
-// formats asserted (draft-07 asserts uri and date-time). GS1's own examples
-// name their documents by JSON-LD blank nodes ("_:document1"), which are
-// not URIs, so !strict also accepts a blank node where a uri is asked for;
-// this package's output must pass strict.
-func epcisSchema(t *testing.T, strict bool) *jsonschema.Schema {
+// epcisSchema compiles the official EPCIS 2.0 JSON schema (see
+// internal/epcisschema).
+func epcisSchema(t *testing.T, strict bool) *epcisschema.Schema {
 	t.Helper()
-	f, err := os.Open(filepath.Join("testdata", "EPCIS-JSON-Schema.json"))
+	s, err := epcisschema.New(strict)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	doc, err := jsonschema.UnmarshalJSON(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	const id = "https://gs1.github.io/EPCIS/EPCIS-JSON-Schema.json"
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	if !strict {
-		c.RegisterFormat(&jsonschema.Format{Name: "uri", Validate: func(v any) error {
-			s, _ := v.(string)
-			if strings.HasPrefix(s, "_:") {
-				return nil
-			}
-			if u, err := url.Parse(s); err != nil || !u.IsAbs() {
-				return fmt.Errorf("%q is not an absolute URI", s)
-			}
-			return nil
-		}})
-	}
-	c.UseRegexpEngine(lookaheadEngine)
-	if err := c.AddResource(id, doc); err != nil {
-		t.Fatal(err)
-	}
-	sch, err := c.Compile(id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sch
+	return s
 }
 
-// notPrefix matches strings that do not start with a match of re.
-type notPrefix struct {
-	src string
-	re  *regexp.Regexp
-}
-
-func (n notPrefix) String() string            { return n.src }
-func (n notPrefix) MatchString(s string) bool { return !n.re.MatchString(s) }
-
-// lookaheadEngine is Go's regexp plus the one ECMA construct the EPCIS
-// schema uses that RE2 lacks: a whole pattern ^(?!(X)), "does not start
-// with X", used to keep GS1's own vocabulary out of user extensions.
-func lookaheadEngine(src string) (jsonschema.Regexp, error) {
-	if inner, ok := strings.CutPrefix(src, "^(?!("); ok {
-		if inner, ok := strings.CutSuffix(inner, "))"); ok {
-			re, err := regexp.Compile("^(?:" + inner + ")")
-			if err != nil {
-				return nil, err
-			}
-			return notPrefix{src: src, re: re}, nil
-		}
-	}
-	return regexp.Compile(src)
-}
-
-func validate(t *testing.T, sch *jsonschema.Schema, doc []byte) error {
+func validate(t *testing.T, sch *epcisschema.Schema, doc []byte) error {
 	t.Helper()
-	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sch.Validate(v)
+	return sch.Validate(doc)
 }
 
 func proofExporter(t *testing.T) (*genealogy.Graph, *genealogy.Exporter) {
