@@ -63,8 +63,11 @@ func TestEmittedCodesAreExported(t *testing.T) {
 				case *ast.SelectorExpr:
 					name = fn.Sel.Name
 				}
-				if (name == "fail" || name == "Code") && len(x.Args) > 0 {
-					if lit, ok := x.Args[0].(*ast.BasicLit); ok && lit.Kind == token.STRING || name == "fail" {
+				// fail is the gate package's helper that emits a code;
+				// other packages' functions of that name are not.
+				isGateFail := name == "fail" && filepath.Dir(path) == "gate"
+				if (isGateFail || name == "Code") && len(x.Args) > 0 {
+					if lit, ok := x.Args[0].(*ast.BasicLit); ok && lit.Kind == token.STRING || isGateFail {
 						check(x.Args[0], name+"'s code")
 					}
 				}
