@@ -1,0 +1,161 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/interlock-mes/interlock/mes"
+	"github.com/interlock-mes/interlock/mes/lifecycle"
+	"github.com/interlock-mes/interlock/mes/mestest"
+	"github.com/interlock-mes/interlock/storage"
+	"github.com/interlock-mes/interlock/storage/memory"
+)
+
+// faultyStore is a memory store whose appends fail as the test says:
+// after writing (the answer was lost) or instead of writing.
+type faultyStore struct {
+	storage.Store
+	mu    sync.Mutex
+	fault func(written bool) error // nil: no fault
+	after bool                     // the fault comes after the append is written
+	calls int
+}
+
+func (s *faultyStore) Append(ctx context.Context, req storage.AppendRequest) (storage.AppendResult, error) {
+	s.mu.Lock()
+	fault, after := s.fault, s.after
+	s.calls++
+	s.mu.Unlock()
+	if fault == nil {
+		return s.Store.Append(ctx, req)
+	}
+	if after {
+		if _, err := s.Store.Append(ctx, req); err != nil {
+			return storage.AppendResult{}, err
+		}
+		s.set(nil, false)
+		return storage.AppendResult{}, fault(true)
+	}
+	return storage.AppendResult{}, fault(false)
+}
+
+func (s *faultyStore) set(fault func(bool) error, after bool) {
+	s.mu.Lock()
+	s.fault, s.after, s.calls = fault, after, 0
+	s.mu.Unlock()
+}
+
+// TestOutcomes: an unknown outcome answers 503 with Retry-After and the
+// same key then gives the recorded outcome; a conflict that outlasts the
+// engine's retries answers 409 of its own type; a failure of the service
+// answers 500 without its text, which goes to the log.
+func TestOutcomes(t *testing.T) {
+	t.Parallel()
+	clock := mestest.NewClock(mestest.Now)
+	store := &faultyStore{Store: memory.New(&memory.Config{Clock: clock.Now})}
+	f := newFixture(t, store, clock)
+	release := call{method: http.MethodPost, path: batchCommands, actor: "sv-1", key: "k-1", body: `{"model":"batch","command":"release"}`}
+
+	t.Run("unknown outcome", func(t *testing.T) {
+		store.set(func(bool) error { return storage.ErrOutcomeUnknown }, true)
+		res := f.do(release)
+		if p := res.problem(t); res.status != http.StatusServiceUnavailable || p.Type != TypeOutcomeUnknown || res.header.Get("Retry-After") != "1" {
+			t.Fatalf("= %d %+v Retry-After %q; want 503 %s after 1 second", res.status, p, res.header.Get("Retry-After"), TypeOutcomeUnknown)
+		}
+		// The append had landed: the same key finds it and replays it.
+		res = f.do(release)
+		var out outcomeBody
+		res.decode(t, &out)
+		if res.status != http.StatusOK || !out.Replayed || out.To != "ready" {
+			t.Errorf("retry with the same key = %d %+v; want 200, replayed, ready", res.status, out)
+		}
+	})
+
+	t.Run("conflict after retries", func(t *testing.T) {
+		store.set(func(bool) error { return &storage.ConflictError{Stream: "batch-B1", Expected: 1, Actual: 2} }, false)
+		defer store.set(nil, false)
+		before := f.heads()
+		res := f.do(call{method: http.MethodPost, path: batchCommands, actor: "op-7", key: "k-2", body: `{"model":"batch","command":"start"}`})
+		if p := res.problem(t); res.status != http.StatusConflict || p.Type != TypeConflict {
+			t.Errorf("= %d %+v; want 409 %s", res.status, p, TypeConflict)
+		}
+		if store.calls != f.env.Engine.MaxRetries()+1 {
+			t.Errorf("%d appends; want the engine's retries, %d, and the first", store.calls, f.env.Engine.MaxRetries())
+		}
+		if len(before) != len(f.heads()) {
+			t.Error("a conflicting command wrote")
+		}
+	})
+
+	t.Run("clock behind", func(t *testing.T) {
+		store.set(func(bool) error { return &storage.ClockError{Stream: "batch-B1"} }, false)
+		defer store.set(nil, false)
+		res := f.do(call{method: http.MethodPost, path: batchCommands, actor: "op-7", key: "k-3", body: `{"model":"batch","command":"start"}`})
+		if p := res.problem(t); res.status != http.StatusServiceUnavailable || p.Type != TypeUnavailable {
+			t.Errorf("= %d %+v; want 503 %s", res.status, p, TypeUnavailable)
+		}
+	})
+
+	t.Run("failure of the service", func(t *testing.T) {
+		var logs bytes.Buffer
+		h, err := New(f.env.Engine, f.env.Store, &Config{Authenticate: bearer, Models: f.h.cfg.Models,
+			Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		store.set(func(bool) error { return errors.New("disk on fire at /var/lib/secret") }, false)
+		defer store.set(nil, false)
+		res := do(t, h, call{method: http.MethodPost, path: batchCommands, actor: "op-7", key: "k-4", body: `{"model":"batch","command":"start"}`})
+		p := res.problem(t)
+		if res.status != http.StatusInternalServerError || p.Type != TypeInternal || strings.Contains(string(res.body), "secret") {
+			t.Errorf("= %d %s; want 500 %s without the error's text", res.status, res.body, TypeInternal)
+		}
+		if !strings.Contains(logs.String(), "disk on fire") {
+			t.Errorf("log = %q; want the error", logs.String())
+		}
+	})
+}
+
+// TestModelVersion: a subject that runs another version of its model is
+// a conflict the caller resolves by naming the version it runs.
+func TestModelVersion(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil, nil)
+	if res := f.do(call{method: http.MethodPost, path: batchCommands, actor: "sv-1", key: "k-1", body: `{"model":"batch","command":"release"}`}); res.status != 200 {
+		t.Fatalf("release = %d %s", res.status, res.body)
+	}
+	v1 := mestest.Must[*mes.Model](t)(lifecycle.Batch())
+	v2 := mestest.Must[*mes.Model](t)(mes.NewModel("batch", 2).States("planned", "ready").Initial("planned").Final("ready").
+		Permit("planned", mes.CmdRelease, "ready", mes.Recording("batch.released")).Build())
+	reg := mestest.Must[*mes.Registry](t)(mes.NewRegistry(v1, v2))
+	h := mestest.Must[*Handler](t)(New(f.env.Engine, f.env.Store, &Config{Authenticate: bearer, Models: reg}))
+	res := do(t, h, get("op-7", "/subjects/batch-B1/state?model=batch"))
+	if p := res.problem(t); res.status != http.StatusConflict || p.Type != TypeModelVersion || p.Field != "version" {
+		t.Errorf("state under the latest version = %d %+v; want 409 %s", res.status, p, TypeModelVersion)
+	}
+	var s stateBody
+	do(t, h, get("op-7", "/subjects/batch-B1/state?model=batch&version=1")).decode(t, &s)
+	if s.State != "ready" || s.Version != 1 {
+		t.Errorf("state under version 1 = %+v; want ready", s)
+	}
+}
+
+// TestNewValidates: a config without its required fields, or with
+// negative bounds, names every problem.
+func TestNewValidates(t *testing.T) {
+	_, err := New(nil, nil, &Config{MaxBodyBytes: -1, MaxSubjects: -1, RetryAfter: -1})
+	if err == nil {
+		t.Fatal("New accepted an empty config")
+	}
+	for _, want := range []string{"no engine", "no store", "Authenticate", "Models", "MaxBodyBytes", "MaxSubjects", "RetryAfter"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not name %s", err, want)
+		}
+	}
+}
