@@ -240,7 +240,7 @@ func (h *Handler) execute(w http.ResponseWriter, r *http.Request, actor string) 
 	req.ID = key
 	out, err := h.engine.Execute(r.Context(), req)
 	if err != nil {
-		p := h.fail(r, err)
+		p := h.answer(r, err)
 		if p.Type == TypeDenied && out != nil {
 			p.Records = records(out.Records)
 		}
@@ -295,7 +295,7 @@ func (h *Handler) check(w http.ResponseWriter, r *http.Request, actor string) *p
 		v, err = h.engine.Check(r.Context(), req)
 	}
 	if err != nil {
-		return h.fail(r, err)
+		return h.answer(r, err)
 	}
 	out := &verdictBody{Subject: v.Subject, Step: v.Step, State: string(v.State), Command: string(v.Command), Allowed: v.Allowed,
 		To: string(v.To), Reasons: reasons(v.Reasons), Signatures: []signatureNeed{}, Next: commands(v.Next)}

@@ -47,7 +47,7 @@ func (h *Handler) trace(r *http.Request, dir storage.Direction) (*genealogy.Trac
 	}
 	t, err := h.cfg.Graph.Trace(r.Context(), genealogy.TraceRequest{From: []string{id}, Direction: dir, MaxDepth: depth})
 	if err != nil {
-		return nil, "", h.fail(r, err)
+		return nil, "", h.answer(r, err)
 	}
 	return t, id, nil
 }
@@ -174,7 +174,7 @@ func (h *Handler) recall(w http.ResponseWriter, r *http.Request, _ string) *prob
 	}
 	rs, err := h.cfg.Graph.Recall(r.Context(), id)
 	if err != nil {
-		return h.fail(r, err)
+		return h.answer(r, err)
 	}
 	out := &recallBody{Node: id, Shipped: []shippedBody{}, Customers: nonNil(rs.Customers), InStock: nonNil(rs.InStock),
 		InProgress: nonNil(rs.InProgress), Trace: h.traceBody(id, "forward", rs.Trace)}

@@ -235,8 +235,8 @@ func (h *Handler) wrap(rt route) http.Handler {
 	})
 }
 
-// fail turns err into a problem, logging a failure of the service.
-func (h *Handler) fail(r *http.Request, err error) *problem {
+// answer turns err into a problem, logging a failure of the service.
+func (h *Handler) answer(r *http.Request, err error) *problem {
 	p, internal := fromError(err)
 	if internal {
 		h.cfg.Logger.Error("httpapi: request failed", "method", r.Method, "path", r.URL.Path, "err", err)

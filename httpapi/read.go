@@ -66,7 +66,7 @@ func (h *Handler) state(w http.ResponseWriter, r *http.Request, _ string) *probl
 		s, err = h.engine.State(r.Context(), m, subject, step)
 	}
 	if err != nil {
-		return h.fail(r, err)
+		return h.answer(r, err)
 	}
 	out := &stateBody{Subject: subject, Step: step, Model: m.Name(), Version: m.Version(), State: string(s)}
 	if hasAt {
@@ -135,7 +135,7 @@ func (h *Handler) dispatch(w http.ResponseWriter, r *http.Request, actor string)
 	}
 	ds, err := h.engine.Dispatch(r.Context(), actor, subjects)
 	if err != nil {
-		return h.fail(r, err)
+		return h.answer(r, err)
 	}
 	out := &dispatchAnswer{Actor: actor, Subjects: make([]dispatchEntry, len(ds))}
 	for i, d := range ds {

@@ -12,7 +12,7 @@ import (
 func (h *Handler) review(w http.ResponseWriter, r *http.Request, _ string) *problem {
 	rep, err := review.Build(r.Context(), h.store, r.PathValue("batch"), h.cfg.Review)
 	if err != nil {
-		return h.fail(r, err)
+		return h.answer(r, err)
 	}
 	var buf bytes.Buffer
 	if err := review.WriteJSON(&buf, rep); err != nil {

@@ -73,7 +73,7 @@ func (h *Handler) verify(w http.ResponseWriter, r *http.Request, _ string) *prob
 	}
 	rep, verr := storage.VerifyWith(ctx, h.store, cfg)
 	if rep == nil {
-		return h.fail(r, verr)
+		return h.answer(r, verr)
 	}
 	out := &verificationBody{OK: verr == nil && len(rep.Breaks) == 0, Records: rep.Records, Streams: rep.Streams, Position: rep.Position,
 		Attested: h.cfg.Attestation != nil, Unattested: rep.Unattested, Breaks: []breakBody{},
