@@ -14,6 +14,7 @@ import (
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/mes"
 	"github.com/interlock-mes/interlock/signature"
+	"github.com/interlock-mes/interlock/storage"
 )
 
 // commandBody is a command as a client sends it: a mes.Request without
@@ -88,6 +89,9 @@ type overrideBody struct {
 // member that cannot be one.
 func (h *Handler) request(b *commandBody, subject, actor string) (mes.Request, *problem) {
 	req := mes.Request{Subject: subject, Step: b.Step, Command: mes.Command(b.Command), Actor: actor, Refs: b.Refs}
+	if len(subject) > storage.MaxIDBytes {
+		return req, invalid("subject", "the subject is %d bytes, over the limit of %d", len(subject), storage.MaxIDBytes)
+	}
 	if b.Model == "" {
 		return req, invalid("model", "the body names no model")
 	}
@@ -225,9 +229,11 @@ func outcome(o *mes.Outcome) *outcomeBody {
 // execute runs a command through the engine.
 func (h *Handler) execute(w http.ResponseWriter, r *http.Request, actor string) *problem {
 	key := r.Header.Get(headerKey)
-	if key == "" {
-		p := invalid(headerKey, "a command needs an Idempotency-Key header: the command's id, which makes sending it again safe")
-		return p
+	switch {
+	case key == "":
+		return invalid(headerKey, "a command needs an Idempotency-Key header: the command's id, which makes sending it again safe")
+	case len(key) > MaxKeyBytes:
+		return invalid(headerKey, "the Idempotency-Key is %d bytes, over the limit of %d", len(key), MaxKeyBytes)
 	}
 	var b commandBody
 	if p := h.decode(w, r, &b); p != nil {

@@ -38,6 +38,11 @@
 // (mes.Request.ID) and is required: the same key sent again returns the
 // recorded outcome and writes nothing, whatever happened to the first
 // response, and the same key with a different command is refused (409).
+// A key is at most MaxKeyBytes long; pick one per command, such as a
+// UUID, before the first attempt, and keep it for every retry.
+//
+// The dry run takes the same body and needs no key; signatures given to
+// it are neither checked nor recorded.
 //
 // # Errors
 //
@@ -67,4 +72,6 @@
 // of denied attempts, and every other route reads. Authorisation beyond
 // the engine's own gates (who may read which batch's review) is the
 // integrator's, in Authenticate or in middleware around the handler.
+// GET /verification reads every record of the store: give it to the
+// people and schedules that need it, not to every caller.
 package httpapi

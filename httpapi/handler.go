@@ -27,6 +27,9 @@ const DefaultMaxSubjects = 500
 // headerKey is the header that carries a command's id.
 const headerKey = "Idempotency-Key"
 
+// MaxKeyBytes bounds the Idempotency-Key header; a longer key answers 400.
+const MaxKeyBytes = 255
+
 // Config configures a Handler. Authenticate and Models are required.
 type Config struct {
 	// Authenticate names the actor of a request, from whatever the

@@ -148,7 +148,9 @@ func fromError(err error) (p *problem, internal bool) {
 	case errors.As(err, &reqErr):
 		p = invalid(jsonField(reqErr.Field), "%s", reqErr.Reason)
 	case errors.As(err, &valErr):
-		p = invalid(jsonField(valErr.Field), "%s", valErr.Reason)
+		// The store names the part of its own append at fault, which is
+		// not a part of the request the client sent.
+		p = invalid("", "%s", valErr.Error())
 	case errors.Is(err, mes.ErrNoRecordsYet), errors.Is(err, review.ErrNoRecords), errors.Is(err, storage.ErrNotFound):
 		p = newProblem(http.StatusNotFound, TypeNotFound, err.Error())
 	case errors.Is(err, interlock.ErrInvalid):

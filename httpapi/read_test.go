@@ -115,6 +115,11 @@ func TestReadSide(t *testing.T) {
 		if !v.Allowed || v.State != "ready" || v.At == nil || !v.At.Equal(mestest.Now.Add(90*time.Second)) {
 			t.Errorf("op-7 start as of 09:01:30 = %+v; want allowed from ready", v)
 		}
+		// Signatures given to a dry run are neither checked nor recorded.
+		v = check("qa-3", "", `{"model":"batch","command":"close","signatures":[{"meaning":"approved","user":"qa-3","secret":"wrong"}]}`)
+		if !v.Allowed {
+			t.Errorf("qa-3 close with a signature = %+v; want allowed", v)
+		}
 		v = check("op-7", "", `{"model":"batch","command":"launch"}`)
 		if v.Allowed || v.To != "" || !slices.Contains(v.Next, "close") {
 			t.Errorf("launch = %+v; want not permitted, close among next", v)
