@@ -37,6 +37,9 @@ type Config struct {
 	// An error or an empty actor answers 401 and runs nothing; the
 	// error's text is logged, not shown. Required.
 	Authenticate func(*http.Request) (actor string, err error)
+	// Challenge is the WWW-Authenticate header a 401 carries, naming the
+	// scheme Authenticate accepts. Default: "Bearer".
+	Challenge string
 	// Models are the models commands and reads name by name and version;
 	// a request that names no version gets the latest. Required.
 	Models *mes.Registry
@@ -150,6 +153,9 @@ func New(engine *mes.Engine, store storage.Reader, cfg *Config) (*Handler, error
 	if c.MaxSubjects == 0 {
 		c.MaxSubjects = DefaultMaxSubjects
 	}
+	if c.Challenge == "" {
+		c.Challenge = "Bearer"
+	}
 	if c.RetryAfter == 0 {
 		c.RetryAfter = time.Second
 	}
@@ -227,6 +233,7 @@ func (h *Handler) wrap(rt route) http.Handler {
 			a, err := h.cfg.Authenticate(r)
 			if err != nil || a == "" {
 				h.cfg.Logger.Debug("httpapi: not authenticated", "route", rt.pattern, "err", err)
+				w.Header().Set("WWW-Authenticate", h.cfg.Challenge)
 				h.send(w, newProblem(http.StatusUnauthorized, TypeUnauthenticated, "the request names no authenticated caller"))
 				return
 			}

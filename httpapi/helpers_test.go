@@ -274,8 +274,12 @@ func conforms(pattern string, res *response) error {
 			return errors.New("content type " + ct + " not documented")
 		}
 		ptr = at + "/content/" + escape(ct) + "/schema"
-		if res.status == http.StatusServiceUnavailable && res.header.Get("Retry-After") == "" {
-			return errors.New("503 without Retry-After")
+		// The headers the document marks required.
+		headers, _ := resp.(map[string]any)["headers"].(map[string]any)
+		for name, h := range headers {
+			if req, _ := h.(map[string]any)["required"].(bool); req && res.header.Get(name) == "" {
+				return errors.New("no " + name + " header")
+			}
 		}
 	}
 	sch, err := schemaAt(ptr)

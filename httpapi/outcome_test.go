@@ -4,8 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"log/slog"
 	"net/http"
+	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -157,5 +162,93 @@ func TestNewValidates(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not name %s", err, want)
 		}
+	}
+}
+
+// TestUnproven: a transition record written around the engine moves
+// nothing; the subject answers 409 until someone investigates it, for a
+// read and for a command alike.
+func TestUnproven(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil, nil)
+	ctx := context.Background()
+	payload := `{"command":"release","command_id":"forged","from":"planned","to":"ready","model":"batch","model_version":1}`
+	if _, err := f.env.Store.Append(ctx, storage.AppendRequest{Streams: []storage.StreamAppend{{Stream: "batch-B9",
+		Events: []storage.Event{{Type: "batch.released", Actor: "mallory", Payload: []byte(payload)}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	before := f.heads()
+	for _, c := range []call{
+		get("op-7", "/subjects/batch-B9/state?model=batch"),
+		{method: http.MethodPost, path: "/subjects/batch-B9/commands", actor: "op-7", key: "k-1", body: `{"model":"batch","command":"start"}`},
+	} {
+		res := f.do(c)
+		if p := res.problem(t); res.status != http.StatusConflict || p.Type != TypeUnproven {
+			t.Errorf("%s %s = %d %+v; want 409 %s", c.method, c.path, res.status, p, TypeUnproven)
+		}
+	}
+	if len(before) != len(f.heads()) {
+		t.Error("a command on an unproven subject wrote")
+	}
+}
+
+// TestHoldsNoWriter: nothing the handler keeps has a type that can
+// append, and its code neither names storage.Store nor calls an Append,
+// so no route writes but through the engine.
+func TestHoldsNoWriter(t *testing.T) {
+	writer := reflect.TypeFor[interface {
+		Append(context.Context, storage.AppendRequest) (storage.AppendResult, error)
+	}]()
+	pkg := reflect.TypeFor[Handler]().PkgPath()
+	seen := map[reflect.Type]bool{}
+	var walk func(name string, typ reflect.Type)
+	walk = func(name string, typ reflect.Type) {
+		if seen[typ] {
+			return
+		}
+		seen[typ] = true
+		if typ.Implements(writer) || reflect.PointerTo(typ).Implements(writer) {
+			t.Errorf("%s (%s) can append", name, typ)
+		}
+		switch typ.Kind() {
+		case reflect.Pointer, reflect.Slice, reflect.Map:
+			walk(name, typ.Elem())
+		case reflect.Struct:
+			if typ.PkgPath() == pkg {
+				for i := range typ.NumField() {
+					walk(name+"."+typ.Field(i).Name, typ.Field(i).Type)
+				}
+			}
+		}
+	}
+	walk("Handler", reflect.TypeFor[Handler]())
+	if len(seen) < 10 {
+		t.Errorf("walked %d types; the walk does not reach the handler's fields", len(seen))
+	}
+
+	fset := token.NewFileSet()
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			if sel, ok := n.(*ast.SelectorExpr); ok {
+				if x, ok := sel.X.(*ast.Ident); ok && x.Name == "storage" && (sel.Sel.Name == "Store" || sel.Sel.Name == "AppendRequest") {
+					t.Errorf("%s: names storage.%s", fset.Position(sel.Pos()), sel.Sel.Name)
+				}
+				if sel.Sel.Name == "Append" || sel.Sel.Name == "SaveCheckpoint" {
+					t.Errorf("%s: calls %s", fset.Position(sel.Pos()), sel.Sel.Name)
+				}
+			}
+			return true
+		})
 	}
 }
