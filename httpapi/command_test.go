@@ -1,7 +1,9 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"net/http"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -126,6 +128,55 @@ func TestCommand(t *testing.T) {
 			res.decode(t, &out)
 			if res.status != http.StatusOK || out.To != "in-progress" || out.Records[0].Actor != "op-7" {
 				t.Errorf("start by op-7 = %d %+v; want 200 → in-progress by op-7", res.status, out)
+			}
+		})
+
+		t.Run("concurrent retries", func(t *testing.T) {
+			// Eight clients send one command under one key at once: it is
+			// recorded once, and every one of them gets its outcome.
+			hold := call{method: http.MethodPost, path: batchCommands, actor: "op-7", key: "cmd-6", body: `{"model":"batch","command":"hold"}`}
+			before := f.heads()
+			outs := make([]outcomeBody, 8)
+			statuses := make([]int, len(outs))
+			var wg sync.WaitGroup
+			for i := range outs {
+				wg.Go(func() {
+					res := f.do(hold)
+					statuses[i] = res.status
+					if res.status == http.StatusOK {
+						// Not decode: a goroutine must not end the test.
+						if err := json.Unmarshal(res.body, &outs[i]); err != nil {
+							t.Errorf("client %d: %v", i, err)
+						}
+					}
+				})
+			}
+			wg.Wait()
+			fresh := 0
+			for i, out := range outs {
+				if statuses[i] != http.StatusOK || out.To != "held" || len(out.Records) != 1 || out.Records[0].Version != outs[0].Records[0].Version {
+					t.Errorf("client %d = %d %+v; want 200 held, the one record", i, statuses[i], out)
+				}
+				if !out.Replayed {
+					fresh++
+				}
+			}
+			if fresh != 1 {
+				t.Errorf("%d clients ran the command; want 1, the others replayed", fresh)
+			}
+			grew := 0
+			after := f.heads()
+			for i := range after {
+				if after[i].Stream == "batch-B1" {
+					for _, b := range before {
+						if b.Stream == "batch-B1" {
+							grew = int(after[i].Version - b.Version)
+						}
+					}
+				}
+			}
+			if grew != 1 {
+				t.Errorf("batch-B1 grew by %d records; want 1", grew)
 			}
 		})
 

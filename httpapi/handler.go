@@ -218,8 +218,8 @@ func (s *statusRecorder) WriteHeader(status int)      { s.status = status }
 func (h *Handler) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
-			// A handler that panics must not take the service down or
-			// answer with a dropped connection.
+			// net/http would drop the connection of a handler that
+			// panics; the client gets a problem instead.
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {
 					panic(v)
