@@ -245,6 +245,11 @@ func (h *Handler) execute(w http.ResponseWriter, r *http.Request, actor string) 
 	}
 	req.ID = key
 	out, err := h.engine.Execute(r.Context(), req)
+	if run, ok := h.running(err, req.Model); ok && b.Version == 0 {
+		// Nothing was decided: the engine folds before it writes.
+		req.Model = run
+		out, err = h.engine.Execute(r.Context(), req)
+	}
 	if err != nil {
 		p := h.answer(r, err)
 		if p.Type == TypeDenied && out != nil {
@@ -295,10 +300,17 @@ func (h *Handler) check(w http.ResponseWriter, r *http.Request, actor string) *p
 	req.ID = r.Header.Get(headerKey)
 	var v *mes.Verdict
 	var err error
-	if hasAt {
-		v, err = h.engine.CheckAt(r.Context(), req, at)
-	} else {
-		v, err = h.engine.Check(r.Context(), req)
+	decide := func() {
+		if hasAt {
+			v, err = h.engine.CheckAt(r.Context(), req, at)
+		} else {
+			v, err = h.engine.Check(r.Context(), req)
+		}
+	}
+	decide()
+	if run, ok := h.running(err, req.Model); ok && b.Version == 0 {
+		req.Model = run
+		decide()
 	}
 	if err != nil {
 		return h.answer(r, err)

@@ -40,8 +40,10 @@ type Config struct {
 	// Challenge is the WWW-Authenticate header a 401 carries, naming the
 	// scheme Authenticate accepts. Default: "Bearer".
 	Challenge string
-	// Models are the models commands and reads name by name and version;
-	// a request that names no version gets the latest. Required.
+	// Models are the models commands and reads name by name and version.
+	// A request that names no version gets the version the subject runs
+	// (the one its records name), or the latest for a subject that runs
+	// none yet. Required.
 	Models *mes.Registry
 	// Graph is the lot graph the genealogy routes read; it is brought up
 	// to date with the store (Graph.Update) before every read. Nil: the

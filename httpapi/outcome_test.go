@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -127,8 +128,8 @@ func TestOutcomes(t *testing.T) {
 	})
 }
 
-// TestModelVersion: a subject that runs another version of its model is
-// a conflict the caller resolves by naming the version it runs.
+// TestModelVersion: a request that names no version runs under the
+// version the subject runs, and one that names another is a conflict.
 func TestModelVersion(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, nil, nil)
@@ -136,18 +137,41 @@ func TestModelVersion(t *testing.T) {
 		t.Fatalf("release = %d %s", res.status, res.body)
 	}
 	v1 := mestest.Must[*mes.Model](t)(lifecycle.Batch())
-	v2 := mestest.Must[*mes.Model](t)(mes.NewModel("batch", 2).States("planned", "ready").Initial("planned").Final("ready").
-		Permit("planned", mes.CmdRelease, "ready", mes.Recording("batch.released")).Build())
+	v2 := mestest.Must[*mes.Model](t)(mes.NewModel("batch", 2).States("planned", "ready", "in-progress").Initial("planned").Final("in-progress").
+		Permit("planned", mes.CmdRelease, "ready", mes.Recording("batch.released")).
+		Permit("ready", mes.CmdStart, "in-progress", mes.Recording("batch.started")).Build())
 	reg := mestest.Must[*mes.Registry](t)(mes.NewRegistry(v1, v2))
 	h := mestest.Must[*Handler](t)(New(f.env.Engine, f.env.Store, &Config{Authenticate: bearer, Models: reg}))
-	res := do(t, h, get("op-7", "/subjects/batch-B1/state?model=batch"))
+
+	res := do(t, h, get("op-7", "/subjects/batch-B1/state?model=batch&version=2"))
 	if p := res.problem(t); res.status != http.StatusConflict || p.Type != TypeModelVersion || p.Field != "version" {
-		t.Errorf("state under the latest version = %d %+v; want 409 %s", res.status, p, TypeModelVersion)
+		t.Errorf("state under version 2 = %d %+v; want 409 %s", res.status, p, TypeModelVersion)
 	}
 	var s stateBody
-	do(t, h, get("op-7", "/subjects/batch-B1/state?model=batch&version=1")).decode(t, &s)
+	do(t, h, get("op-7", "/subjects/batch-B1/state?model=batch")).decode(t, &s)
 	if s.State != "ready" || s.Version != 1 {
-		t.Errorf("state under version 1 = %+v; want ready", s)
+		t.Errorf("state under no version = %+v; want ready under version 1", s)
+	}
+	var d dispatchAnswer
+	do(t, h, call{method: http.MethodPost, path: "/dispatch", actor: "op-7",
+		body: `{"subjects":[{"subject":"batch-B2","model":"batch"},{"subject":"batch-B1","model":"batch"}]}`}).decode(t, &d)
+	if len(d.Subjects) != 2 || d.Subjects[1].State != "ready" || !slices.Contains(d.Subjects[1].Allowed, "start") {
+		t.Errorf("dispatch = %+v; want batch-B1 ready under version 1, start allowed", d)
+	}
+	var v verdictBody
+	do(t, h, call{method: http.MethodPost, path: "/subjects/batch-B1/checks", actor: "qa-3", body: `{"model":"batch","command":"start"}`}).decode(t, &v)
+	if v.Allowed || len(v.Reasons) == 0 || v.Reasons[0].Code != "role.missing" {
+		t.Errorf("check under no version = %+v; want version 1's role gate to deny qa-3", v)
+	}
+	// A command names no version: it runs under version 1, whose role
+	// gate denies qa-3 (version 2 has none).
+	res = do(t, h, call{method: http.MethodPost, path: batchCommands, actor: "qa-3", key: "k-2", body: `{"model":"batch","command":"start"}`})
+	if p := res.problem(t); res.status != http.StatusUnprocessableEntity || len(p.Reasons) == 0 || p.Reasons[0].Code != "role.missing" {
+		t.Errorf("start under no version = %d %+v; want 422 role.missing under version 1", res.status, p)
+	}
+	res = do(t, h, call{method: http.MethodPost, path: batchCommands, actor: "op-7", key: "k-3", body: `{"model":"batch","version":2,"command":"start"}`})
+	if p := res.problem(t); res.status != http.StatusConflict || p.Type != TypeModelVersion {
+		t.Errorf("start under version 2 = %d %+v; want 409 %s", res.status, p, TypeModelVersion)
 	}
 }
 

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -36,6 +37,17 @@ func (h *Handler) model(name, version, field string) (*mes.Model, *problem) {
 	return m, nil
 }
 
+// running returns the model a subject runs when err says that it runs
+// another version of the model than m, and the registry has that version:
+// a request that names no version means the one the subject runs.
+func (h *Handler) running(err error, m *mes.Model) (*mes.Model, bool) {
+	var mv *mes.ModelVersionError
+	if !errors.As(err, &mv) || mv.Model != m.Name() {
+		return nil, false
+	}
+	return h.cfg.Models.Model(mv.Model, mv.Running)
+}
+
 // stateBody is where a subject stands.
 type stateBody struct {
 	Subject string     `json:"subject"`
@@ -60,10 +72,17 @@ func (h *Handler) state(w http.ResponseWriter, r *http.Request, _ string) *probl
 	subject, step := r.PathValue("subject"), q.Get("step")
 	var s mes.State
 	var err error
-	if hasAt {
-		s, err = h.engine.StateAt(r.Context(), m, subject, step, at)
-	} else {
-		s, err = h.engine.State(r.Context(), m, subject, step)
+	fold := func() {
+		if hasAt {
+			s, err = h.engine.StateAt(r.Context(), m, subject, step, at)
+		} else {
+			s, err = h.engine.State(r.Context(), m, subject, step)
+		}
+	}
+	fold()
+	if run, ok := h.running(err, m); ok && q.Get("version") == "" {
+		m = run
+		fold()
 	}
 	if err != nil {
 		return h.answer(r, err)
@@ -134,6 +153,26 @@ func (h *Handler) dispatch(w http.ResponseWriter, r *http.Request, actor string)
 		subjects[i] = mes.Subject{Model: m, Subject: s.Subject, Step: s.Step}
 	}
 	ds, err := h.engine.Dispatch(r.Context(), actor, subjects)
+	// Each subject that runs another version than the latest, and named
+	// none, is asked again under the version it runs.
+	for range subjects {
+		var mv *mes.ModelVersionError
+		if !errors.As(err, &mv) {
+			break
+		}
+		changed := false
+		for i, s := range subjects {
+			if s.Subject == mv.Stream && b.Subjects[i].Version == 0 {
+				if run, ok := h.running(err, s.Model); ok && run != s.Model {
+					subjects[i].Model, changed = run, true
+				}
+			}
+		}
+		if !changed {
+			break
+		}
+		ds, err = h.engine.Dispatch(r.Context(), actor, subjects)
+	}
 	if err != nil {
 		return h.answer(r, err)
 	}
