@@ -2,7 +2,11 @@ package httpapi
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -11,8 +15,10 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/interlock-mes/interlock/audit"
 	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
+	"github.com/interlock-mes/interlock/mes"
 	"github.com/interlock-mes/interlock/mes/mestest"
 	"github.com/interlock-mes/interlock/review"
 	"github.com/interlock-mes/interlock/storage"
@@ -258,4 +264,95 @@ func TestVerification(t *testing.T) {
 	})); d != "" || v.OK || v.Unattested != 1 || v.Failure == "" {
 		t.Errorf("verification after a write around the engine = %+v; want not ok, the break (-want +got):\n%s", v, d)
 	}
+}
+
+// TestConfiguredReads: the genealogy routes of a service without a
+// graph, verification against a witness's checkpoint, and the failures
+// that are the service's to fix.
+func TestConfiguredReads(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil, nil)
+	ctx := context.Background()
+	batchRun(t, f)
+
+	t.Run("no graph", func(t *testing.T) {
+		h := mestest.Must[*Handler](t)(New(f.env.Engine, f.env.Store, &Config{Authenticate: bearer, Models: f.h.cfg.Models}))
+		res := do(t, h, get("sv-1", "/genealogy/lot%2FL7/forward"))
+		if p := res.problem(t); res.status != http.StatusNotFound || p.Type != TypeNotFound {
+			t.Errorf("= %d %+v; want 404", res.status, p)
+		}
+	})
+
+	cp, err := storage.Checkpoint(ctx, f.env.Store, f.cpKey, f.env.Clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("witness", func(t *testing.T) {
+		for _, c := range []struct {
+			name    string
+			witness func(context.Context) (*audit.Checkpoint, error)
+			status  int
+			want    *checkpointBody
+		}{
+			{"holds one", func(context.Context) (*audit.Checkpoint, error) { return cp, nil }, 200,
+				&checkpointBody{Position: cp.Position, Time: cp.Time, KeyID: cp.KeyID, Trusted: true}},
+			{"holds none", func(context.Context) (*audit.Checkpoint, error) { return nil, storage.ErrNotFound }, 200, nil},
+			{"cannot be read", func(context.Context) (*audit.Checkpoint, error) { return nil, errors.New("witness unreachable") }, 500, nil},
+		} {
+			h := mestest.Must[*Handler](t)(New(f.env.Engine, f.env.Store, &Config{Authenticate: bearer, Models: f.h.cfg.Models,
+				CheckpointKeys: f.cpKeys, Checkpoint: c.witness}))
+			res := do(t, h, get("qa-3", "/verification"))
+			if res.status != c.status {
+				t.Errorf("%s: = %d %s; want %d", c.name, res.status, res.body, c.status)
+				continue
+			}
+			if res.status != 200 {
+				continue
+			}
+			var v verificationBody
+			res.decode(t, &v)
+			if d := cmp.Diff(c.want, v.Checkpoint); d != "" || !v.OK {
+				t.Errorf("%s: checkpoint (-want +got):\n%s", c.name, d)
+			}
+		}
+	})
+
+	t.Run("checkpoint of another key", func(t *testing.T) {
+		_, other, _ := ed25519.GenerateKey(rand.Reader)
+		forged, err := audit.NewCheckpoint(cp.Position, cp.Time, cp.Heads)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := forged.Sign(other); err != nil {
+			t.Fatal(err)
+		}
+		h := mestest.Must[*Handler](t)(New(f.env.Engine, f.env.Store, &Config{Authenticate: bearer, Models: f.h.cfg.Models,
+			CheckpointKeys: f.cpKeys, Checkpoint: func(context.Context) (*audit.Checkpoint, error) { return forged, nil }}))
+		var v verificationBody
+		do(t, h, get("qa-3", "/verification")).decode(t, &v)
+		if v.OK || v.Checkpoint == nil || v.Checkpoint.Trusted || v.Failure == "" || v.Records == 0 {
+			t.Errorf("= %+v; want not ok against an untrusted checkpoint", v)
+		}
+	})
+
+	t.Run("unit without a code", func(t *testing.T) {
+		f.env.Fact("lot", event.LotStream("SACK-1"), mes.CmdReceive, event.Receipt{Material: "SUGAR", Quantity: mestest.Decimal(t, "4"), Unit: "sack"})
+		f.env.Fact("lot", event.LotStream("SACK-1"), mes.CmdRelease, nil)
+		for i, body := range []string{`{"model":"batch","command":"release"}`,
+			`{"model":"batch","command":"start","consume":[{"lot":"SACK-1","quantity":"1","unit":"sack"}]}`} {
+			actor := []string{"sv-1", "op-7"}[i]
+			if res := f.do(call{method: http.MethodPost, path: "/subjects/batch-S1/commands", actor: actor, key: fmt.Sprint("sack-", i), body: body}); res.status != 200 {
+				t.Fatalf("%s = %d %s", body, res.status, res.body)
+			}
+		}
+		res := f.do(get("sv-1", "/genealogy/lot%2FSACK-1/epcis"))
+		if p := res.problem(t); res.status != http.StatusInternalServerError || p.Type != TypeInternal {
+			t.Errorf("= %d %+v; want 500: the export's units are the service's to configure", res.status, p)
+		}
+		var fw traceBody
+		f.do(get("sv-1", "/genealogy/lot%2FSACK-1/forward")).decode(t, &fw)
+		if len(fw.Edges) != 1 || fw.Edges[0].To != "batch-S1" {
+			t.Errorf("forward = %+v; want the trace without EPCIS", fw.Edges)
+		}
+	})
 }

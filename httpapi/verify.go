@@ -19,8 +19,8 @@ type verificationBody struct {
 	Records  int64 `json:"records"`
 	Streams  int   `json:"streams"`
 	Position int64 `json:"position"`
-	// Checkpoint is the checkpoint verified against; nil when there is
-	// none.
+	// Checkpoint is the newest checkpoint, verified against when a
+	// trusted key signed it; nil when there is none.
 	Checkpoint *checkpointBody `json:"checkpoint"`
 	Attested   bool            `json:"attested"` // attestations were checked
 	Unattested int64           `json:"unattested"`
@@ -37,7 +37,8 @@ type checkpointBody struct {
 	Position int64     `json:"position"`
 	Time     time.Time `json:"time"`
 	KeyID    string    `json:"key_id"`
-	// Trusted: the checkpoint is signed by one of the trusted keys.
+	// Trusted: the checkpoint is signed by one of the trusted keys; if
+	// not, the chains were verified without it and the answer is not OK.
 	Trusted bool `json:"trusted"`
 }
 
@@ -67,14 +68,22 @@ func (h *Handler) verify(w http.ResponseWriter, r *http.Request, _ string) *prob
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return h.internal(r, err)
 	}
-	cfg.Checkpoint = cp
 	if cp != nil && cfg.Keys == nil {
 		return h.internal(r, errors.New("httpapi: a checkpoint to verify against and no Config.CheckpointKeys to trust it by"))
+	}
+	// A checkpoint no trusted key signed proves nothing: the chains are
+	// verified without it, and the answer says so.
+	var untrusted error
+	if cp != nil {
+		if untrusted = cfg.Keys.Verify(cp); untrusted == nil {
+			cfg.Checkpoint = cp
+		}
 	}
 	rep, verr := storage.VerifyWith(ctx, h.store, cfg)
 	if rep == nil {
 		return h.answer(r, verr)
 	}
+	verr = cmp.Or(untrusted, verr)
 	out := &verificationBody{OK: verr == nil && len(rep.Breaks) == 0, Records: rep.Records, Streams: rep.Streams, Position: rep.Position,
 		Attested: h.cfg.Attestation != nil, Unattested: rep.Unattested, Breaks: []breakBody{},
 		Truncated: len(rep.Breaks) >= storage.MaxReportedBreaks}
@@ -82,8 +91,7 @@ func (h *Handler) verify(w http.ResponseWriter, r *http.Request, _ string) *prob
 		out.Failure = verr.Error()
 	}
 	if cp != nil {
-		out.Checkpoint = &checkpointBody{Position: cp.Position, Time: cp.Time, KeyID: cp.KeyID,
-			Trusted: h.cfg.CheckpointKeys.Verify(cp) == nil}
+		out.Checkpoint = &checkpointBody{Position: cp.Position, Time: cp.Time, KeyID: cp.KeyID, Trusted: untrusted == nil}
 	}
 	for _, b := range rep.Breaks {
 		out.Breaks = append(out.Breaks, breakBody{Stream: b.Stream, Version: b.Version, Position: b.Position, Kind: string(b.Kind), Want: b.Want, Got: b.Got})
