@@ -72,6 +72,19 @@ func TestCommand(t *testing.T) {
 			}
 		})
 
+		t.Run("key reused on another subject", func(t *testing.T) {
+			before := f.heads()
+			res := f.do(call{method: http.MethodPost, path: "/subjects/batch-B2/commands", actor: "sv-1", key: "cmd-1",
+				body: `{"model":"batch","version":1,"command":"release"}`})
+			p := res.problem(t)
+			if res.status != http.StatusConflict || p.Type != TypeCommandReused || p.Field != headerKey {
+				t.Errorf("key of batch-B1 on batch-B2 = %d %+v; want 409 %s naming %s", res.status, p, TypeCommandReused, headerKey)
+			}
+			if d := cmp.Diff(before, f.heads()); d != "" {
+				t.Errorf("a refused command wrote (-before +after):\n%s", d)
+			}
+		})
+
 		t.Run("denied", func(t *testing.T) {
 			start := call{method: http.MethodPost, path: batchCommands, actor: "qa-3", key: "cmd-2",
 				body: `{"model":"batch","command":"start"}`}

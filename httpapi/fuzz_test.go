@@ -7,7 +7,8 @@ import (
 )
 
 // FuzzCommand sends arbitrary bodies, as any of the plant's people, to the
-// command route of an arbitrary subject: whatever comes, the answer is a
+// command route of an arbitrary subject, and then the same body under the
+// same key to a second subject: whatever comes, every answer is a
 // documented one below 500, and nothing panics.
 func FuzzCommand(f *testing.F) {
 	for _, seed := range []struct {
@@ -29,10 +30,11 @@ func FuzzCommand(f *testing.F) {
 		{0, "batch-B1", `null`},
 		{0, "", `{}`},
 	} {
-		f.Add(seed.actor, seed.subject, []byte(seed.body))
+		f.Add(seed.actor, seed.subject, seed.subject, []byte(seed.body))
+		f.Add(seed.actor, seed.subject, "batch-B2", []byte(seed.body))
 	}
 	actors := []string{"sv-1", "op-7", "qa-3", "nobody"}
-	f.Fuzz(func(t *testing.T, actor uint8, subject string, body []byte) {
+	f.Fuzz(func(t *testing.T, actor uint8, subject, second string, body []byte) {
 		fx := newFixture(t, nil, nil)
 		req := call{method: http.MethodPost, path: "/subjects/" + url.PathEscape(subject) + "/commands",
 			actor: actors[int(actor)%len(actors)], key: "fuzz-1", body: string(body), contentType: "application/json"}
@@ -46,6 +48,10 @@ func FuzzCommand(f *testing.F) {
 			if again.status != http.StatusOK {
 				t.Fatalf("the same command again = %d %s", again.status, again.body)
 			}
+		}
+		req.path = "/subjects/" + url.PathEscape(second) + "/commands"
+		if res := fx.do(req); res.status >= 500 {
+			t.Fatalf("the same key on %q = %d %s", second, res.status, res.body)
 		}
 		fx.attested()
 	})

@@ -131,6 +131,11 @@ func fromError(err error) (p *problem, internal bool) {
 	case errors.As(err, &reused):
 		p = newProblem(http.StatusConflict, TypeCommandReused, reused.Error())
 		p.Field = headerKey
+	case errors.Is(err, storage.ErrIdempotencyKeyReused):
+		// The engine finds a reused id among the subject's own records;
+		// the store finds one used on another subject.
+		p = newProblem(http.StatusConflict, TypeCommandReused, "the Idempotency-Key was used for a command on another subject")
+		p.Field = headerKey
 	case errors.As(err, &version):
 		p = newProblem(http.StatusConflict, TypeModelVersion, version.Error())
 		p.Field = "version"
