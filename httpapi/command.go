@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"regexp"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -12,6 +13,7 @@ import (
 	"github.com/interlock-mes/interlock/audit"
 	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
+	"github.com/interlock-mes/interlock/internal/quantity"
 	"github.com/interlock-mes/interlock/mes"
 	"github.com/interlock-mes/interlock/signature"
 	"github.com/interlock-mes/interlock/storage"
@@ -53,13 +55,13 @@ type consumeBody struct {
 }
 
 type produceBody struct {
-	Lot      string    `json:"lot"`
-	Material string    `json:"material"`
-	Quantity string    `json:"quantity"`
-	Unit     string    `json:"unit"`
-	Expiry   time.Time `json:"expiry"`
-	GTIN     string    `json:"gtin"`
-	Kind     string    `json:"kind"`
+	Lot      string `json:"lot"`
+	Material string `json:"material"`
+	Quantity string `json:"quantity"`
+	Unit     string `json:"unit"`
+	Expiry   string `json:"expiry"` // RFC 3339; parsed strictly
+	GTIN     string `json:"gtin"`
+	Kind     string `json:"kind"`
 }
 
 type declareBody struct {
@@ -121,28 +123,35 @@ func (h *Handler) request(b *commandBody, subject, actor string) (mes.Request, *
 	for i, e := range b.Evidence {
 		ev := gate.Evidence{Name: e.Name, Identity: e.Identity, Unit: e.Unit, Source: gate.Source(e.Source), Instrument: e.Instrument, Stable: e.Stable}
 		if e.Value != "" {
-			v, err := decimal.NewFromString(e.Value)
-			if err != nil {
-				return req, invalid(fmt.Sprintf("evidence[%d].value", i), "%q is not a decimal", e.Value)
+			v, p := parseDecimal(fmt.Sprintf("evidence[%d].value", i), e.Value)
+			if p != nil {
+				return req, p
 			}
 			ev.Value, ev.HasValue = v, true
 		}
 		req.Evidence = append(req.Evidence, ev)
 	}
 	for i, c := range b.Consume {
-		q, err := decimal.NewFromString(c.Quantity)
-		if err != nil {
-			return req, invalid(fmt.Sprintf("consume[%d].quantity", i), "%q is not a decimal", c.Quantity)
+		q, p := parseDecimal(fmt.Sprintf("consume[%d].quantity", i), c.Quantity)
+		if p != nil {
+			return req, p
 		}
 		req.Consume = append(req.Consume, event.Consumption{Lot: c.Lot, Quantity: q, Unit: c.Unit, Kind: c.Kind})
 	}
 	for i, p := range b.Produce {
-		q, err := decimal.NewFromString(p.Quantity)
-		if err != nil {
-			return req, invalid(fmt.Sprintf("produce[%d].quantity", i), "%q is not a decimal", p.Quantity)
+		q, bad := parseDecimal(fmt.Sprintf("produce[%d].quantity", i), p.Quantity)
+		if bad != nil {
+			return req, bad
+		}
+		var expiry time.Time
+		if p.Expiry != "" {
+			field := fmt.Sprintf("produce[%d].expiry", i)
+			if expiry, bad = parseTime(field, p.Expiry); bad != nil {
+				return req, bad
+			}
 		}
 		req.Produce = append(req.Produce, mes.Production{Lot: p.Lot, Material: p.Material, Quantity: q, Unit: p.Unit,
-			Expiry: p.Expiry, GTIN: p.GTIN, Kind: p.Kind})
+			Expiry: expiry, GTIN: p.GTIN, Kind: p.Kind})
 	}
 	if d := b.Declare; d != nil {
 		req.Declare = &mes.Declaration{Kind: d.Kind, Material: d.Material, GTIN: d.GTIN, Supplier: d.Supplier,
@@ -155,6 +164,24 @@ func (h *Handler) request(b *commandBody, subject, actor string) (mes.Request, *
 		req.Override = &mes.Override{Reason: o.Reason, Sign: o.Sign.sign()}
 	}
 	return req, nil
+}
+
+// decimalText is the syntax of a decimal in a body, the document's
+// Decimal.
+var decimalText = regexp.MustCompile(`^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$`)
+
+// parseDecimal reads the decimal s of the member field, within the bounds
+// every quantity of the record keeps (an exponent such as 1e999999999
+// would make every comparison with it expensive).
+func parseDecimal(field, s string) (decimal.Decimal, *problem) {
+	if !decimalText.MatchString(s) {
+		return decimal.Decimal{}, invalid(field, "%q is not a decimal", s)
+	}
+	d, err := quantity.Parse(s)
+	if err != nil {
+		return decimal.Decimal{}, invalid(field, "%v", err)
+	}
+	return d, nil
 }
 
 func (s signBody) sign() mes.Sign {

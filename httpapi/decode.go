@@ -1,12 +1,16 @@
 package httpapi
 
 import (
+	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -23,19 +27,105 @@ func (h *Handler) decode(w http.ResponseWriter, r *http.Request, v any) *problem
 		p.accept = "application/json"
 		return p
 	}
-	body := http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes)
-	dec := json.NewDecoder(body)
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes))
+	if err != nil {
+		if p := h.tooLarge(err); p != nil {
+			return p
+		}
+		return invalid("", "the body cannot be read: %v", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return h.decodeError(err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		if err != nil {
-			if p := h.tooLarge(err); p != nil {
+		return invalid("", "the body holds more than one JSON value")
+	}
+	// encoding/json matches member names without regard to case and keeps
+	// the last of two members of one name: a body that reads one way here
+	// and another way to a proxy or a log reader is refused instead.
+	return members(json.NewDecoder(bytes.NewReader(body)), reflect.TypeOf(v), "")
+}
+
+// members reads one JSON value from dec, which decoded into a value of
+// typ, and returns a problem naming the first object member that is not
+// exactly the name of one of typ's members, or that appears twice.
+func members(dec *json.Decoder, typ reflect.Type, path string) *problem {
+	for typ.Kind() == reflect.Pointer {
+		typ = typ.Elem()
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return invalid(path, "the body cannot be read: %v", err)
+	}
+	d, ok := tok.(json.Delim)
+	if !ok {
+		return nil // a scalar, or null
+	}
+	if d == '[' {
+		elem := reflect.TypeFor[any]()
+		if typ.Kind() == reflect.Slice && typ != reflect.TypeFor[json.RawMessage]() {
+			elem = typ.Elem()
+		}
+		for i := 0; dec.More(); i++ {
+			if p := members(dec, elem, fmt.Sprintf("%s[%d]", path, i)); p != nil {
 				return p
 			}
 		}
-		return invalid("", "the body holds more than one JSON value")
+		_, err := dec.Token()
+		return readErr(path, err)
+	}
+	fields := map[string]reflect.Type{}
+	free := true // any name is a member: a map, json.RawMessage or any
+	switch {
+	case typ.Kind() == reflect.Struct && typ != reflect.TypeFor[time.Time]():
+		free = false
+		for i := range typ.NumField() {
+			f := typ.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name != "-" && f.IsExported() {
+				fields[cmp.Or(name, f.Name)] = f.Type
+			}
+		}
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return readErr(path, err)
+		}
+		name, _ := tok.(string)
+		at := name
+		if path != "" {
+			at = path + "." + name
+		}
+		if seen[name] {
+			return invalid(at, "the member %q appears twice", name)
+		}
+		seen[name] = true
+		next := reflect.TypeFor[any]()
+		switch {
+		case typ.Kind() == reflect.Map:
+			next = typ.Elem()
+		case !free:
+			t, ok := fields[name]
+			if !ok {
+				return invalid(at, "the body has no member %q (names are matched exactly)", name)
+			}
+			next = t
+		}
+		if p := members(dec, next, at); p != nil {
+			return p
+		}
+	}
+	_, err = dec.Token()
+	return readErr(path, err)
+}
+
+func readErr(path string, err error) *problem {
+	if err != nil {
+		return invalid(path, "the body cannot be read: %v", err)
 	}
 	return nil
 }
@@ -56,7 +146,6 @@ func (h *Handler) decodeError(err error) *problem {
 	var (
 		syn *json.SyntaxError
 		typ *json.UnmarshalTypeError
-		tim *time.ParseError
 	)
 	switch {
 	case errors.Is(err, io.EOF):
@@ -70,8 +159,6 @@ func (h *Handler) decodeError(err error) *problem {
 			return invalid("", "the body must be a JSON object, not %s", typ.Value)
 		}
 		return invalid(typ.Field, "%s must not be %s", typ.Field, typ.Value)
-	case errors.As(err, &tim):
-		return invalid("", "a time is not RFC 3339: %q", tim.Value)
 	}
 	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
 		name = strings.Trim(name, `"`)
@@ -86,9 +173,20 @@ func instant(r *http.Request) (time.Time, bool, *problem) {
 	if s == "" {
 		return time.Time{}, false, nil
 	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return time.Time{}, false, invalid("at", "at must be an RFC 3339 time, such as 2026-11-25T09:00:00Z: %q", s)
+	t, p := parseTime("at", s)
+	return t, p == nil, p
+}
+
+// timeText is the syntax of an RFC 3339 date-time, which time.Parse
+// alone does not hold a text to (it takes a one-digit hour).
+var timeText = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$`)
+
+// parseTime reads s, the RFC 3339 time of field.
+func parseTime(field, s string) (time.Time, *problem) {
+	if timeText.MatchString(s) {
+		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+			return t, nil
+		}
 	}
-	return t, true, nil
+	return time.Time{}, invalid(field, "%s must be an RFC 3339 time, such as 2026-11-25T09:00:00Z, not %q", field, s)
 }

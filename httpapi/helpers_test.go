@@ -181,7 +181,28 @@ func do(t testing.TB, h *Handler, c call) *response {
 	if err := conforms(pattern, res); err != nil {
 		t.Errorf("%s %s answered %d, which the OpenAPI document does not allow: %v\n%s", c.method, c.path, res.status, err, res.body)
 	}
+	// A body the handler took must be one the document describes.
+	if pattern != "" && c.body != "" && (res.status == http.StatusOK || res.status == http.StatusUnprocessableEntity) {
+		if err := acceptsBody(pattern, c.body); err != nil {
+			t.Errorf("%s %s took a body the OpenAPI document does not describe: %v\n%s", c.method, c.path, err, c.body)
+		}
+	}
 	return res
+}
+
+// acceptsBody checks body against the request body schema of the route
+// pattern.
+func acceptsBody(pattern, body string) error {
+	method, path, _ := strings.Cut(pattern, " ")
+	sch, err := schemaAt("/paths/" + escape(path) + "/" + strings.ToLower(method) + "/requestBody/content/application~1json/schema")
+	if err != nil {
+		return err
+	}
+	v, err := jsonschema.UnmarshalJSON(strings.NewReader(body))
+	if err != nil {
+		return err
+	}
+	return sch.Validate(v)
 }
 
 // The OpenAPI document, compiled once: its schemas are JSON Schema 2020-12,
