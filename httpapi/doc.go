@@ -52,7 +52,7 @@
 //
 //	400 TypeInvalid          the body, a parameter or the request is malformed; field names it
 //	401 TypeUnauthenticated  Config.Authenticate named nobody
-//	404 TypeNotFound         no such route, model, node or batch, or no record at that instant
+//	404 TypeNotFound         no such route or model, no record of the subject, node or batch, or none yet at that instant
 //	405 TypeMethod           the route exists under other methods (Allow lists them)
 //	409 TypeConflict         the streams the gates read kept moving; run the command again
 //	409 TypeCommandReused    the Idempotency-Key was used for another command

@@ -87,6 +87,19 @@ func (h *Handler) state(w http.ResponseWriter, r *http.Request, _ string) *probl
 	if err != nil {
 		return h.answer(r, err)
 	}
+	if s == m.Initial() && !hasAt {
+		// A subject stands in its initial state until its first record;
+		// one that has none is unknown, as it is before that record.
+		recs, err := h.store.Load(r.Context(), subject, 1)
+		if err != nil {
+			return h.answer(r, err)
+		}
+		if len(recs) == 0 {
+			p := newProblem(http.StatusNotFound, TypeNotFound, fmt.Sprintf("no record names %q", subject))
+			p.Field = "subject"
+			return p
+		}
+	}
 	out := &stateBody{Subject: subject, Step: step, Model: m.Name(), Version: m.Version(), State: string(s)}
 	if hasAt {
 		out.At = &at

@@ -91,7 +91,15 @@ func TestReadSide(t *testing.T) {
 		if p := res.problem(t); res.status != 404 || p.Type != TypeNotFound {
 			t.Errorf("state before the first record = %d %+v; want 404", res.status, p)
 		}
+		res = f.do(get("op-7", "/subjects/batch-B404/state?model=batch"))
+		if p := res.problem(t); res.status != 404 || p.Field != "subject" {
+			t.Errorf("state of a subject without records = %d %+v; want 404 naming subject", res.status, p)
+		}
 		var s stateBody
+		f.do(get("op-7", "/subjects/batch-B1/state?model=step&step=S10")).decode(t, &s)
+		if s.State != "pending" || s.Step != "S10" {
+			t.Errorf("state of a step not begun = %+v; want pending", s)
+		}
 		f.do(get("op-7", "/subjects/lot%2FL7/state?model=lot")).decode(t, &s)
 		if s.Subject != "lot/L7" || s.State != "released" {
 			t.Errorf("state of lot/L7 = %+v; want released (a percent-encoded subject)", s)
