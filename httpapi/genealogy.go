@@ -205,6 +205,8 @@ func (h *Handler) epcis(w http.ResponseWriter, r *http.Request, _ string) *probl
 		return h.internal(r, err)
 	}
 	w.Header().Set("Content-Type", "application/ld+json")
+	// A browser saves the document rather than show it.
+	w.Header().Set("Content-Disposition", `attachment; filename="epcis.jsonld"`)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
 	w.Write(doc)

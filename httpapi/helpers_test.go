@@ -27,6 +27,8 @@ import (
 	"github.com/interlock-mes/interlock/signature"
 	"github.com/interlock-mes/interlock/storage"
 	"github.com/interlock-mes/interlock/storage/memory"
+	"github.com/interlock-mes/interlock/storage/postgres"
+	"github.com/interlock-mes/interlock/storage/postgres/pgtest"
 )
 
 // secret is every test person's signing secret.
@@ -356,4 +358,26 @@ func (f *fixture) attested() {
 	if rep.Records == 0 {
 		f.t.Fatal("the store holds no records; the check proves nothing")
 	}
+}
+
+// eachStore runs fn as two parallel subtests, on a memory store and on a
+// fresh Postgres schema (pgtest decides when that one skips or fails),
+// each with a clock of its own, so that a test may set its clock without
+// moving the other's.
+func eachStore(t *testing.T, fn func(t *testing.T, s storage.Store, clock *mestest.Clock)) {
+	t.Run("memory", func(t *testing.T) {
+		t.Parallel()
+		clock := mestest.NewClock(mestest.Now)
+		fn(t, memory.New(&memory.Config{Clock: clock.Now}), clock)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		clock := mestest.NewClock(mestest.Now)
+		pool, schema := pgtest.Pool(t)
+		s, err := postgres.New(pool, &postgres.Config{Schema: schema, Clock: clock.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fn(t, s, clock)
+	})
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -65,7 +66,10 @@ func get(actor, path string) call { return call{method: http.MethodGet, path: pa
 // door, and checks that no read wrote anything.
 func TestReadSide(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, nil, nil)
+	eachStore(t, func(t *testing.T, s storage.Store, clock *mestest.Clock) { readSide(t, newFixture(t, s, clock)) })
+}
+
+func readSide(t *testing.T, f *fixture) {
 	batchRun(t, f)
 	before := f.heads()
 	at := func(d time.Duration) string { return url.QueryEscape(mestest.Now.Add(d).Format(time.RFC3339Nano)) }
@@ -190,6 +194,9 @@ func TestReadSide(t *testing.T) {
 		}
 		if err := json.Unmarshal(res.body, &doc); err != nil || res.header.Get("Content-Type") != "application/ld+json" {
 			t.Fatalf("epcis = %s, %v; want an application/ld+json document", res.header.Get("Content-Type"), err)
+		}
+		if cd := res.header.Get("Content-Disposition"); !strings.HasPrefix(cd, "attachment") {
+			t.Errorf("Content-Disposition = %q; want a download", cd)
 		}
 		if doc.Type != "EPCISDocument" || len(doc.Body.EventList) == 0 {
 			t.Errorf("epcis = %s; want a document with the trace's events", res.body)
