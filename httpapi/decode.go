@@ -17,7 +17,8 @@ import (
 
 // decode reads r's body, which must be one JSON value of application/json
 // no larger than the configured limit, into v, refusing members v does not
-// have and anything after the value.
+// have, members named in another case or twice, and anything after the
+// value.
 func (h *Handler) decode(w http.ResponseWriter, r *http.Request, v any) *problem {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/json" {

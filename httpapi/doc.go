@@ -34,7 +34,8 @@
 // and version, step, command, references, evidence, data, material
 // consumed and produced, declarations, signatures, override) and nothing
 // else: a body with a member the request does not have, "actor" among
-// them, is refused. The Idempotency-Key header is the command's id
+// them, is refused, as is one that names a member in another case or
+// twice. The Idempotency-Key header is the command's id
 // (mes.Request.ID) and is required: the same key sent again returns the
 // recorded outcome and writes nothing, whatever happened to the first
 // response, and the same key with a different command is refused (409).
