@@ -432,16 +432,25 @@ func (g *Graph) tlc(n uint32) (tlc, own string) {
 }
 
 // product returns node n's product description (its declared Description,
-// else its material) and GTIN.
+// else its material) and GTIN. A lot that declares neither, such as the
+// child of a split, is the product of the lot it was split, merged or
+// transferred from.
 func (g *Graph) product(n uint32) (desc, gtin string) {
-	desc = g.strs.name(g.material[n])
-	if d, ok := g.details[n]; ok {
-		if d.description != 0 {
-			desc = g.strs.name(d.description)
+	for seen := map[uint32]bool{}; n != 0 && !seen[n]; {
+		seen[n] = true
+		d := g.details[n]
+		if desc = g.strs.name(cmp.Or(d.description, g.material[n])); desc != "" {
+			return desc, g.strs.name(d.gtin)
 		}
-		gtin = g.strs.name(d.gtin)
+		parent := uint32(0)
+		g.eachIn(n, func(e uint32) {
+			if k := flowKinds[g.eKind[e]]; parent == 0 && (k == Split || k == Merged || k == Transferred) {
+				parent = g.eFrom[e]
+			}
+		})
+		n = parent
 	}
-	return desc, gtin
+	return "", ""
 }
 
 // where returns where the event of proof p happened: its business location
