@@ -407,3 +407,61 @@ func TestFSMA204Invalid(t *testing.T) {
 		}
 	}
 }
+
+// TestFSMA204ShippingContainers: a shipment of a lot on its own and of a
+// pallet holding a lot and a case of another lists each lot once with the
+// quantity that left: the lot's own, or what was packed, through the case;
+// what was packed after the pallet left is not in the shipment.
+func TestFSMA204ShippingContainers(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := memory.New(&memory.Config{Clock: fixedClock()})
+	versions := map[string]int64{}
+	write := func(stream string, ev storage.Event, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Append(ctx, storage.AppendRequest{Streams: []storage.StreamAppend{{Stream: stream, ExpectedVersion: versions[stream], Events: []storage.Event{ev}}}}); err != nil {
+			t.Fatal(err)
+		}
+		versions[stream]++
+	}
+	for _, l := range []string{"L1", "L2", "L3"} {
+		ev, err := genealogytest.ReceiveEvent("receiving", genealogytest.Receipt{Lot: l, Material: "Kale", Supplier: "Leafy Co",
+			SupplierLot: "LC-" + l, Quantity: dec("50"), Unit: "kg", IdentitySource: genealogy.SourceScan})
+		write(l, ev, err)
+	}
+	pack := func(into string, inputs ...genealogytest.Portion) {
+		t.Helper()
+		ev, err := genealogytest.FlowEvent("packing", genealogytest.Flow{Kind: genealogy.Packed, Inputs: inputs, Unit: "kg",
+			To: into, ToKind: genealogy.NodeContainer, IdentitySource: genealogy.SourceScan})
+		write(into, ev, err)
+	}
+	pack("CASE-1", genealogytest.Portion{Lot: "L1", Quantity: dec("20")})
+	pack("PAL-1", genealogytest.Portion{Lot: "CASE-1"}, genealogytest.Portion{Lot: "L2", Quantity: dec("10")})
+	ev, err := genealogytest.FlowEvent("shipping", genealogytest.Flow{Kind: genealogy.Shipped, Unit: "kg",
+		Inputs: []genealogytest.Portion{{Lot: "PAL-1"}, {Lot: "L3", Quantity: dec("5")}},
+		To:     "SHP-9", ToKind: genealogy.NodeShipment, Customer: "Corner Market", IdentitySource: genealogy.SourceScan})
+	write("SHP-9", ev, err)
+	pack("CASE-1", genealogytest.Portion{Lot: "L1", Quantity: dec("7")})
+
+	g := mestest.Must[*genealogy.Graph](t)(genealogy.Build(ctx, s, nil))
+	x := mestest.Must[*genealogy.Exporter](t)(genealogy.NewExporter(g, nil))
+	tr := mestest.Must[*genealogy.Trace](t)(g.Backward(ctx, "SHP-9"))
+	rows, _ := fsmaSheet(t, x, tr, genealogy.CTEShipping)
+	type shipped struct{ TLC, Lot, Qty, Container, Recipient, Event string }
+	var got []shipped
+	for _, r := range rows {
+		got = append(got, shipped{r["Traceability Lot Code (TLC)"], r["Internal Lot Number"], r["Quantity"] + " " + r["Unit of Measure"],
+			r["Container"], r["Immediate Subsequent Recipient"], r["Event ID"]})
+	}
+	want := []shipped{
+		{"LC-L1", "L1", "20 kg", "PAL-1", "Corner Market", "SHP-9@1"},
+		{"LC-L2", "L2", "10 kg", "PAL-1", "Corner Market", "SHP-9@1"},
+		{"LC-L3", "L3", "5 kg", "", "Corner Market", "SHP-9@1"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("shipped lots (-want +got):\n%s", diff)
+	}
+}
