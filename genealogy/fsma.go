@@ -133,7 +133,8 @@ type fsmaRow struct {
 // number when the receipt declared one, else the lot's own number, which
 // has its own column; the TLC of a lot made here or landed here is its own
 // number. A product description is the lot's declared Description, else
-// its material. A location description is a place's Description, with its
+// its material, else, for a lot that declares neither, that of the lot it
+// was split, merged or transferred from. A location description is a place's Description, with its
 // GLN, extension and own id in columns of their own; a TLC source is the
 // lot's declared LotSource, else, for a lot made here, where the
 // transformation that made it happened, else, for a catch landed here, the
@@ -144,11 +145,14 @@ type fsmaRow struct {
 //     received without a Landing; the supplier is the immediate previous
 //     source, and the food was received at the receipt's business location,
 //     else its read point.
-//   - CTETransformation (§1.1350(a)): a row per input and new lot of each
-//     event of t that produced, split or merged lots, tied together by the
-//     Event ID column (the event's stream and version); a batch's inputs
-//     are the lots consumed into it up to that event. The food was
-//     transformed at the event's read point, else its business location.
+//   - CTETransformation (§1.1350(a)): a row for each input of each new lot
+//     of every event of t that produced, split or merged lots, the new
+//     lot's elements repeated and the rows tied together by the Event ID
+//     column (the event's stream and version); a batch's inputs
+//     are the lots consumed into it up to that event, those t did not
+//     reach too. The food was transformed at the event's read point, else
+//     its business location. A transfer keeps its lot code and is not a
+//     transformation.
 //   - CTEShipping (§1.1340(a)): a row per lot shipped in t; a container
 //     shipped whole lists the lots packed into it (through nested
 //     containers) with their packed quantities. The shipment's customer
@@ -160,7 +164,8 @@ type fsmaRow struct {
 //
 // Every cell that a spreadsheet would run as a formula is prefixed with a
 // quote. It returns an error for which errors.Is(err, interlock.ErrInvalid)
-// is true for a nil t or a cte that is not one of the constants.
+// is true for a nil t, a trace of another graph, or a cte that is not one
+// of the constants.
 func (x *Exporter) FSMA204(t *Trace, cte CTE) ([]byte, error) {
 	header, ok := fsmaHeaders[cte]
 	switch {
@@ -168,6 +173,8 @@ func (x *Exporter) FSMA204(t *Trace, cte CTE) ([]byte, error) {
 		return nil, fmt.Errorf("genealogy: fsma 204: %q is not a critical tracking event: %w", cte, interlock.ErrInvalid)
 	case t == nil:
 		return nil, fmt.Errorf("genealogy: fsma 204: trace is nil: %w", interlock.ErrInvalid)
+	case t.g != x.g:
+		return nil, fmt.Errorf("genealogy: fsma 204: the trace is of another graph: %w", interlock.ErrInvalid)
 	}
 	g := x.g
 	g.mu.RLock()

@@ -373,16 +373,18 @@ func TestFSMA204Defused(t *testing.T) {
 	}
 }
 
-// TestFSMA204Invalid: a CTE that is not one of the constants, or no trace,
-// is bad input; each CTE has its own header, and a caller cannot change it.
+// TestFSMA204Invalid: a CTE that is not one of the constants, no trace, or
+// a trace of another graph is bad input; each CTE has its own header, and a caller cannot change it.
 func TestFSMA204Invalid(t *testing.T) {
 	t.Parallel()
 	g, x := proofExporter(t)
 	tr := mestest.Must[*genealogy.Trace](t)(g.Forward(context.Background(), supplierLot))
+	other, _ := proofExporter(t)
+	foreign := mestest.Must[*genealogy.Trace](t)(other.Forward(context.Background(), supplierLot))
 	for _, c := range []struct {
 		tr  *genealogy.Trace
 		cte genealogy.CTE
-	}{{tr, "growing"}, {tr, ""}, {nil, genealogy.CTEReceiving}} {
+	}{{tr, "growing"}, {tr, ""}, {nil, genealogy.CTEReceiving}, {foreign, genealogy.CTETransformation}} {
 		if b, err := x.FSMA204(c.tr, c.cte); !errors.Is(err, interlock.ErrInvalid) || b != nil {
 			t.Errorf("FSMA204(%v, %q) = %q, %v; want an error matching interlock.ErrInvalid", c.tr != nil, c.cte, b, err)
 		}
