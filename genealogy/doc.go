@@ -52,6 +52,8 @@
 // as a sortable CSV of the key data elements of each tracking event, and as
 // Graphviz DOT.
 //
+// [Exporter.FSMA204] writes the FDA's sortable spreadsheet per tracking event.
+//
 // NewPlant generates a synthetic plant, seeded and reproducible, for tests
 // and benchmarks.
 package genealogy
