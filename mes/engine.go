@@ -258,6 +258,11 @@ func (r *Request) validate() error {
 			return invalidRequest("Data", "%d bytes in canonical form is over the limit of %d", len(c), storage.MaxPayloadBytes)
 		}
 	}
+	for i, ev := range r.Evidence {
+		if ev.HasValue && !quantity.InBounds(ev.Value) {
+			return invalidRequest("Evidence", "evidence %d (%s): value is out of bounds (at most %d digits, exponent within ±%d)", i, ev.Name, quantity.MaxDigits, quantity.MaxExponent)
+		}
+	}
 	if err := r.validateFlows(); err != nil {
 		return err
 	}
@@ -293,6 +298,11 @@ func (e *Engine) Execute(ctx context.Context, req Request) (out *Outcome, err er
 		if attempt < e.maxRetries && e.retryable(&req, err, attempt) {
 			e.obs.retried(ctx, &req, attempt+1, err)
 			continue
+		}
+		if errors.Is(err, storage.ErrIdempotencyKeyReused) && attempt > 0 {
+			// Read afresh, the subject holds no command under this id:
+			// the store has it for another subject.
+			return nil, &CommandReusedError{ID: req.ID, Subject: req.Subject, Field: "Subject"}
 		}
 		return out, err
 	}
@@ -580,6 +590,11 @@ func RecordedTransition(recs []audit.Record, id string) *event.Transition {
 	return nil
 }
 
+// ErrNoSigner: a transition needs signatures (or an override's approval)
+// and the engine was built without Config.Signer. Nothing was recorded;
+// it is the service's configuration, not the request, that is wrong.
+var ErrNoSigner = errors.New("mes: the engine has no Signer (Config.Signer) to take signatures")
+
 // ErrCommandReused is matched (errors.Is) by every *CommandReusedError.
 var ErrCommandReused = interlock.NewInvalid("command id reused for another request")
 
@@ -594,6 +609,9 @@ type CommandReusedError struct {
 }
 
 func (e *CommandReusedError) Error() string {
+	if e.Field == "Subject" {
+		return fmt.Sprintf("mes: command %s was recorded on another subject than %s; a retry must repeat its request", e.ID, e.Subject)
+	}
 	return fmt.Sprintf("mes: command %s on %s was recorded with another %s; a retry must repeat its request", e.ID, e.Subject, e.Field)
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/interlock-mes/interlock/audit"
 	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
+	"github.com/interlock-mes/interlock/internal/quantity"
 	"github.com/interlock-mes/interlock/storage"
 )
 
@@ -260,6 +261,8 @@ func (r *Request) validateFlows() error {
 			return invalidRequest("Consume", "lot %q is consumed twice in one command; give the total once", c.Lot)
 		case !c.Quantity.IsPositive():
 			return invalidRequest("Consume", "consumption of lot %q: quantity %s is not positive", c.Lot, c.Quantity)
+		case !quantity.InBounds(c.Quantity):
+			return invalidRequest("Consume", "consumption of lot %q: quantity is out of bounds (at most %d digits, exponent within ±%d)", c.Lot, quantity.MaxDigits, quantity.MaxExponent)
 		case c.Unit == "":
 			return invalidRequest("Consume", "consumption of lot %q has no unit", c.Lot)
 		case event.LotStream(c.Lot) == r.Subject:
@@ -279,6 +282,8 @@ func (r *Request) validateFlows() error {
 			return invalidRequest("Produce", "lot %q cannot be produced by itself", p.Lot)
 		case !p.Quantity.IsPositive():
 			return invalidRequest("Produce", "production of lot %q: quantity %s is not positive", p.Lot, p.Quantity)
+		case !quantity.InBounds(p.Quantity):
+			return invalidRequest("Produce", "production of lot %q: quantity is out of bounds (at most %d digits, exponent within ±%d)", p.Lot, quantity.MaxDigits, quantity.MaxExponent)
 		case p.Unit == "":
 			return invalidRequest("Produce", "production of lot %q has no unit", p.Lot)
 		case p.Material == "":

@@ -14,6 +14,7 @@ import (
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/mes"
 	"github.com/interlock-mes/interlock/mes/mestest"
+	"github.com/shopspring/decimal"
 )
 
 // TestLocationAndReferencesChecked: a location, reference, declared place
@@ -68,6 +69,15 @@ func TestLocationAndReferencesChecked(t *testing.T) {
 			r.Consume = []event.Consumption{{Container: "P1", Lot: "L1", Kind: event.LinkShipped}}
 		}, "Consume"},
 		{"container consumed", func(r *mes.Request) { r.Consume = []event.Consumption{{Container: "P1"}} }, "Consume"},
+		{"huge consumption", func(r *mes.Request) {
+			r.Consume = []event.Consumption{{Lot: "L1", Quantity: decimal.New(1, 999999), Unit: "kg"}}
+		}, "Consume"},
+		{"huge production", func(r *mes.Request) {
+			r.Produce = []mes.Production{{Lot: "L2", Material: "M", Quantity: decimal.New(1, 1000), Unit: "kg"}}
+		}, "Produce"},
+		{"huge evidence", func(r *mes.Request) {
+			r.Evidence = []gate.Evidence{{Name: "weight", HasValue: true, Value: decimal.New(7, -999), Unit: "kg"}}
+		}, "Evidence"},
 	} {
 		req := mes.Request{ID: "r-" + c.name, Model: lot, Subject: event.LotStream("L-" + c.name), Command: mes.CmdReceive, Actor: "rx-1"}
 		c.edit(&req)

@@ -60,7 +60,7 @@ func overrideOf(req *Request, t *Transition, reasons []gate.Reason, gateOnly boo
 // approve it: they hold a role of the policy and are not the executor.
 func (e *Engine) signOverride(ctx context.Context, req *Request, t *Transition, facts *streamFacts, content []byte, version int64) (*signed, []gate.Reason, error) {
 	if e.signer == nil {
-		return nil, nil, fmt.Errorf("mes: an override of %s needs a signature and the engine has no Signer (Config.Signer)", t.Command)
+		return nil, nil, fmt.Errorf("%w: an override of %s needs a signature", ErrNoSigner, t.Command)
 	}
 	sig, sess, err := e.signer.Sign(ctx, signature.Request{
 		Challenge: req.Override.Sign.Challenge, Meaning: signature.Meaning(MeaningOverride), Reason: req.Override.Reason,

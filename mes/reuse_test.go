@@ -10,7 +10,9 @@ import (
 	"github.com/interlock-mes/interlock/audit"
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/mes"
+	"github.com/interlock-mes/interlock/mes/lifecycle"
 	"github.com/interlock-mes/interlock/mes/mestest"
+	"github.com/interlock-mes/interlock/signature"
 )
 
 // TestCommandIDReusedForAnotherRequest: a retry that repeats its request
@@ -56,5 +58,33 @@ func TestCommandIDReusedForAnotherRequest(t *testing.T) {
 	recs := mestest.Must[[]audit.Record](t)(env.Engine.Records(ctx, "batch-B1"))
 	if len(recs) != 1 {
 		t.Errorf("batch-B1 holds %d records after refused reuses; want the first one alone", len(recs))
+	}
+}
+
+// TestCommandIDOnAnotherSubject: a command id recorded on one subject and
+// sent for another is a reused command id naming the subject, and nothing
+// is written; a transition that needs signatures on an engine without a
+// Signer says so with ErrNoSigner.
+func TestCommandIDOnAnotherSubject(t *testing.T) {
+	t.Parallel()
+	env := mestest.New(t, nil).Plant()
+	ctx := context.Background()
+	batch := mestest.Must[*mes.Model](t)(lifecycle.Batch())
+	if _, err := env.Engine.Execute(ctx, mes.Request{ID: "rel-1", Model: batch, Subject: "batch/A", Command: mes.CmdRelease, Actor: "sv-1"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := env.Engine.Execute(ctx, mes.Request{ID: "rel-1", Model: batch, Subject: "batch/B", Command: mes.CmdRelease, Actor: "sv-1"})
+	var reused *mes.CommandReusedError
+	if !errors.As(err, &reused) || reused.Field != "Subject" || !errors.Is(err, mes.ErrCommandReused) {
+		t.Fatalf("the id again on batch/B: %v; want a *CommandReusedError naming the subject", err)
+	}
+	if recs := mestest.Must[[]audit.Record](t)(env.Store.Load(ctx, "batch/B", 1)); len(recs) != 0 {
+		t.Errorf("batch/B has %d records", len(recs))
+	}
+	signed := mestest.Must[*mes.Model](t)(mes.NewModel("signed", 1).States("a", "b").Initial("a").Final("b").
+		Permit("a", "go", "b", mes.Recording("signed.went"), mes.WithSignatures(mes.SignatureRequirement{Meaning: "approved", Count: 1})).Build())
+	if _, err := env.Engine.Execute(ctx, mes.Request{ID: "go-1", Model: signed, Subject: "thing/1", Command: "go", Actor: "sv-1",
+		Signatures: []mes.Sign{{Meaning: "approved", Challenge: signature.Challenge{UserID: "sv-1", Secret: signature.NewSecret("x")}}}}); !errors.Is(err, mes.ErrNoSigner) {
+		t.Errorf("signatures without a Signer: %v; want ErrNoSigner", err)
 	}
 }

@@ -78,10 +78,13 @@ func checkSignatureInputs(req *Request, t *Transition) []gate.Reason {
 // distinct signers, and no signer who performed the work (see
 // SignatureRequirement.NotPerformer). It returns the signatures, or the
 // reasons to deny.
+//
+// ErrNoSigner, below, is a configuration error: a model asks for
+// signatures from an engine built without Config.Signer.
 func (e *Engine) collectSignatures(ctx context.Context, req *Request, t *Transition, facts *streamFacts,
 	recs []audit.Record, content []byte, version int64) ([]signed, []gate.Reason, error) {
 	if e.signer == nil {
-		return nil, nil, fmt.Errorf("mes: %s needs signatures and the engine has no Signer (Config.Signer)", t.Command)
+		return nil, nil, fmt.Errorf("%w: %s needs signatures", ErrNoSigner, t.Command)
 	}
 	ref := signature.RecordRef{Stream: req.Subject, Version: version, Key: req.ID}
 	var out []signed
