@@ -202,7 +202,7 @@ func (e *Engine) recordDenied(ctx context.Context, a *attempt, req *Request) (*O
 	appendReq, subject := a.appendRequest(req)
 	subject.Events = append(subject.Events, storage.Event{Type: event.Denied, Actor: req.Actor, Payload: (*a.buf)[a.mark:], Evidence: a.evidence()})
 	appendReq.Streams = append(a.room.streams[:0], subject)
-	if err := attestAll(e.attest, &appendReq); err != nil {
+	if err := attestEvents(e.attest, &appendReq, 1); err != nil { // the denied attempt
 		return nil, err
 	}
 	began := time.Now()
@@ -269,7 +269,8 @@ func (e *Engine) recordAllowed(ctx context.Context, a *attempt, req *Request) (*
 	// A stream both read by a gate and written by the append is asserted
 	// by its expected version alone.
 	appendReq.Reads = withoutWritten(appendReq.Reads, extra)
-	if err := attestAll(e.attest, &appendReq); err != nil {
+	// The transition's own records (one per recorded type) come first.
+	if err := attestEvents(e.attest, &appendReq, len(types)); err != nil {
 		return nil, err
 	}
 	began := time.Now()

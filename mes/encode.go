@@ -9,12 +9,15 @@ import (
 	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/internal/canonjson"
+	"github.com/interlock-mes/interlock/storage"
 )
 
 // The engine writes the payloads of its own records by hand: they are on
 // every command's path, and encoding/json's reflection was a third of a
 // command's time. The output is what json.Marshal writes for the same
-// values, up to canonical form (TestEncodeMatchesJSON holds it to that).
+// values, in canonical form (TestEncodeMatchesJSON and
+// TestEncodeIsCanonical hold it to that), given Data in canonical form, as
+// Request.validate leaves it: attestation relies on it.
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
@@ -60,7 +63,9 @@ func appendPayload(dst []byte, p *event.Transition) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		dst = append(append(dst, `,"location":`...), b...)
+		if dst, err = canonjson.AppendLimit(append(dst, `,"location":`...), b, storage.MaxPayloadBytes); err != nil {
+			return nil, err
+		}
 	}
 	dst = append(dst, `,"model":`...)
 	if dst, err = canonjson.AppendString(dst, p.Model); err != nil {
@@ -73,35 +78,45 @@ func appendPayload(dst []byte, p *event.Transition) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		dst = append(append(dst, `,"nodes":`...), b...)
+		if dst, err = canonjson.AppendLimit(append(dst, `,"nodes":`...), b, storage.MaxPayloadBytes); err != nil {
+			return nil, err
+		}
 	}
 	if p.Override != nil {
 		b, err := json.Marshal(p.Override)
 		if err != nil {
 			return nil, err
 		}
-		dst = append(append(dst, `,"override":`...), b...)
+		if dst, err = canonjson.AppendLimit(append(dst, `,"override":`...), b, storage.MaxPayloadBytes); err != nil {
+			return nil, err
+		}
 	}
 	if len(p.Quantities) > 0 {
 		b, err := json.Marshal(p.Quantities)
 		if err != nil {
 			return nil, err
 		}
-		dst = append(append(dst, `,"quantities":`...), b...)
+		if dst, err = canonjson.AppendLimit(append(dst, `,"quantities":`...), b, storage.MaxPayloadBytes); err != nil {
+			return nil, err
+		}
 	}
 	if len(p.Reasons) > 0 {
 		b, err := json.Marshal(p.Reasons)
 		if err != nil {
 			return nil, err
 		}
-		dst = append(append(dst, `,"reasons":`...), b...)
+		if dst, err = canonjson.AppendLimit(append(dst, `,"reasons":`...), b, storage.MaxPayloadBytes); err != nil {
+			return nil, err
+		}
 	}
 	if len(p.References) > 0 {
 		b, err := json.Marshal(p.References)
 		if err != nil {
 			return nil, err
 		}
-		dst = append(append(dst, `,"references":`...), b...)
+		if dst, err = canonjson.AppendLimit(append(dst, `,"references":`...), b, storage.MaxPayloadBytes); err != nil {
+			return nil, err
+		}
 	}
 	if len(p.Refs) > 0 {
 		var arr [8]string
@@ -109,7 +124,7 @@ func appendPayload(dst []byte, p *event.Transition) ([]byte, error) {
 		for k := range p.Refs {
 			keys = append(keys, k)
 		}
-		slices.Sort(keys)
+		slices.SortFunc(keys, canonjson.CompareKeys)
 		dst = append(dst, `,"refs":{`...)
 		for i, k := range keys {
 			if i > 0 {

@@ -257,6 +257,9 @@ func (r *Request) validate() error {
 		case len(c) > storage.MaxPayloadBytes:
 			return invalidRequest("Data", "%d bytes in canonical form is over the limit of %d", len(c), storage.MaxPayloadBytes)
 		}
+		// The payload carries Data as it is: in canonical form, the
+		// record is canonical by construction.
+		r.Data = c
 	}
 	for i, ev := range r.Evidence {
 		if ev.HasValue && !quantity.InBounds(ev.Value) {

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // MaxDepth is the deepest nesting of arrays and objects that Append accepts.
@@ -554,6 +555,13 @@ func compareBytes(a, b []byte) int {
 		}
 	}
 	return len(a) - len(b)
+}
+
+// CompareKeys orders two object keys as canonical form does (RFC 8785: by
+// their UTF-16 code units), for encoders that write members in canonical
+// order themselves.
+func CompareKeys(a, b string) int {
+	return compareUTF16(unsafe.Slice(unsafe.StringData(a), len(a)), unsafe.Slice(unsafe.StringData(b), len(b)))
 }
 
 // compareUTF16 orders strings by their UTF-16 code units, as RFC 8785 sorts
