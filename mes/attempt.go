@@ -104,6 +104,9 @@ func (e *Engine) decide(ctx context.Context, a *attempt, req *Request, recs []au
 	if err := readMirrorTarget(ctx, req, t, a.facts); err != nil {
 		return err
 	}
+	if err := readPoint(ctx, req, t, a); err != nil {
+		return err
+	}
 	reasons, gateOnly, err := e.evaluate(ctx, req, t, a.facts, at)
 	if err != nil {
 		return err
@@ -190,6 +193,25 @@ func (e *Engine) sign(ctx context.Context, a *attempt, req *Request) error {
 func (a *attempt) appendRequest(req *Request) (storage.AppendRequest, storage.StreamAppend) {
 	subject := storage.StreamAppend{Stream: req.Subject, ExpectedVersion: int64(len(a.recs)), Events: a.room.events[:0]}
 	return storage.AppendRequest{IdempotencyKey: "command/" + req.ID, Reads: a.facts.reads(a.room.reads[:0])}, subject
+}
+
+// readPoint sets the payload's read point from the equipment t names by
+// its ReadPointRef, when the request gives none.
+func readPoint(ctx context.Context, req *Request, t *Transition, a *attempt) error {
+	id := req.Refs[t.ReadPointRef]
+	if t.ReadPointRef == "" || id == "" || (req.Location != nil && req.Location.ReadPoint != nil) {
+		return nil
+	}
+	e, err := a.facts.fact(ctx, factKey{factEquipment, id})
+	if err != nil || e.eqPlace == nil {
+		return err
+	}
+	l := event.Location{ReadPoint: e.eqPlace}
+	if req.Location != nil {
+		l.BizLocation = req.Location.BizLocation
+	}
+	a.payload.Location = &l
+	return nil
 }
 
 // recordDenied records the denied attempt with every reason.

@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/interlock-mes/interlock/audit"
+	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 )
 
@@ -43,6 +44,7 @@ type factEntry struct {
 	version int64
 	lot     *gate.Lot
 	eq      *gate.Equipment
+	eqPlace *event.Place // where the equipment was registered, if it says
 	person  *gate.Person
 }
 

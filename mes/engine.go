@@ -635,7 +635,7 @@ func differs(r *audit.Record, p *event.Transition, req *Request) string {
 		return "Command"
 	case !maps.Equal(p.Refs, req.Refs):
 		return "Refs"
-	case !reflect.DeepEqual(p.Location, req.Location):
+	case !sameLocation(p.Location, req.Location):
 		return "Location"
 	case !slices.Equal(p.References, req.References):
 		return "References"
@@ -664,6 +664,24 @@ func differs(r *audit.Record, p *event.Transition, req *Request) string {
 		return "Consume"
 	}
 	return ""
+}
+
+// sameLocation reports whether a recorded location is the one a request
+// gives, up to the read point the engine took from master data when the
+// request gave none (ReadPointFrom).
+func sameLocation(recorded, given *event.Location) bool {
+	if given == nil {
+		return recorded == nil || recorded.BizLocation == nil
+	}
+	if recorded == nil {
+		return false
+	}
+	if given.ReadPoint == nil {
+		r := *recorded
+		r.ReadPoint = nil
+		recorded = &r
+	}
+	return reflect.DeepEqual(recorded, given)
 }
 
 // sameJSON reports whether two JSON texts are the same value; empty and

@@ -81,7 +81,10 @@ func LotModel(opts ...Option) (*Model, error) {
 }
 
 // EquipmentModel returns the equipment lifecycle: registered, calibrated and
-// cleaned while in service, taken out of and returned to service.
+// cleaned while in service, taken out of and returned to service. Register
+// and take-out data may give the equipment's place ({"location": an
+// event.Place}); a place that is not one is denied (CodeLocationInvalid).
+// Transitions built with ReadPointFrom record it as their read point.
 //
 // Its calibrate transitions check the request's Data as a calibration (see
 // Engine.Calibrate, which builds it from a typed Calibration): one that
@@ -93,10 +96,10 @@ func EquipmentModel(opts ...Option) (*Model, error) {
 	return NewModel("equipment", 1).
 		States(FactNew, EquipmentInService, EquipmentOutOfService).
 		Initial(FactNew).
-		Permit(FactNew, CmdRegister, EquipmentInService, with(Recording(event.EquipmentRegistered))...).
+		Permit(FactNew, CmdRegister, EquipmentInService, with(Recording(event.EquipmentRegistered), WithGates(placeData))...).
 		Permit(EquipmentInService, CmdCalibrate, EquipmentInService, calibrate(Recording(event.EquipmentCalibrated))...).
 		Permit(EquipmentInService, CmdClean, EquipmentInService, with(Recording(event.EquipmentCleaned))...).
-		Permit(EquipmentInService, CmdTakeOut, EquipmentOutOfService, with(Recording(event.EquipmentStatus))...).
+		Permit(EquipmentInService, CmdTakeOut, EquipmentOutOfService, with(Recording(event.EquipmentStatus), WithGates(placeData))...).
 		Permit(EquipmentOutOfService, CmdCalibrate, EquipmentOutOfService, calibrate(Recording(event.EquipmentCalibrated))...).
 		Permit(EquipmentOutOfService, CmdReturn, EquipmentInService, with(Recording("equipment.returned"))...).
 		Build()
@@ -251,6 +254,35 @@ var roleHeld = mustNamed("role-held", gate.Func(func(ctx context.Context, a *gat
 	}
 	if !slices.Contains(p.Roles, d.Role) {
 		return gate.Fail(gate.Reason{Code: CodeRoleNotHeld, Message: fmt.Sprintf("%s does not hold the role %q", id, d.Role)}), nil
+	}
+	return gate.Pass(), nil
+}))
+
+// CodeLocationInvalid: equipment's register or status data names a
+// "location" that is not a place (see event.Place: a GLN with its check
+// digit and an optional extension, or a site id).
+const CodeLocationInvalid gate.Code = "location.invalid"
+
+// placeData checks the "location" of equipment's register or status data.
+var placeData = mustNamed("location-data", gate.Func(func(ctx context.Context, a *gate.Attempt, f gate.Facts) (gate.Verdict, error) {
+	if a == nil {
+		return gate.Verdict{}, gate.ErrNilAttempt
+	}
+	var d struct {
+		Location *event.Place `json:"location"`
+	}
+	if len(a.Data) > 0 {
+		if err := json.Unmarshal(a.Data, &d); err != nil {
+			return gate.Fail(gate.Reason{Code: CodeLocationInvalid, Message: fmt.Sprintf("the data's location cannot be read: %v", err)}), nil
+		}
+	}
+	if d.Location == nil {
+		return gate.Pass(), nil
+	}
+	if err := checkPlace("Data", "location", d.Location); err != nil {
+		var re *RequestError
+		errors.As(err, &re)
+		return gate.Fail(gate.Reason{Code: CodeLocationInvalid, Message: re.Reason}), nil
 	}
 	return gate.Pass(), nil
 }))

@@ -44,6 +44,9 @@ type factPayload struct {
 	// the scale with none set.
 	MinWeight     decimal.Decimal `json:"min_weight"`
 	MinWeightUnit string          `json:"min_weight_unit"`
+	// Location is the place equipment is registered at (register and
+	// status data).
+	Location *event.Place `json:"location"`
 
 	quantities []event.Quantity // the transition's material flow, beside its data
 }
@@ -392,6 +395,9 @@ func (e *factEntry) applyEquipment(r *audit.Record) error {
 	case event.EquipmentRegistered, event.EquipmentStatus:
 		if p.Status != "" {
 			eq.Status = gate.EquipmentStatus(p.Status)
+		}
+		if p.Location != nil {
+			e.eqPlace = p.Location
 		}
 	case "equipment.returned":
 		eq.Status = gate.EquipmentAvailable

@@ -8,12 +8,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/interlock-mes/interlock"
 	"github.com/interlock-mes/interlock/audit"
 	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/mes"
 	"github.com/interlock-mes/interlock/mes/mestest"
+	"github.com/interlock-mes/interlock/storage"
 	"github.com/shopspring/decimal"
 )
 
@@ -106,4 +108,50 @@ func TestLocationAndReferencesChecked(t *testing.T) {
 	if _, err := env.Engine.Execute(context.Background(), req); !errors.As(err, &reused) || reused.Field != "Location" {
 		t.Errorf("the command again from elsewhere: %v; want CommandReusedError on Location", err)
 	}
+}
+
+// TestReadPointFromEquipment: a step that runs on registered equipment
+// records the equipment's place as its read point, from master data,
+// unless the request names one; equipment registered at a place that is
+// not one is denied.
+func TestReadPointFromEquipment(t *testing.T) {
+	t.Parallel()
+	clock := mestest.NewClock(mestest.Now)
+	mestest.Stores(t, clock, func(t *testing.T, s storage.Store) {
+		ctx := context.Background()
+		env := mestest.NewOn(t, s, clock, nil)
+		line := &event.Place{GLN: "0614141000005", Extension: "LINE-2", Description: "Line 2"}
+		env.Fact("equipment", event.EquipmentStream("LN-2"), mes.CmdRegister, map[string]any{"status": "available", "location": line})
+		eq := mestest.Must[*mes.Model](t)(mes.EquipmentModel())
+		_, err := env.Engine.Execute(ctx, mes.Request{ID: "bad-place", Model: eq, Subject: event.EquipmentStream("LN-3"), Command: mes.CmdRegister,
+			Actor: "admin", Data: json.RawMessage(`{"status":"available","location":{"gln":"0614141000006"}}`)})
+		var d *mes.DeniedError
+		if !errors.As(err, &d) || d.Reasons[0].Code != mes.CodeLocationInvalid {
+			t.Errorf("equipment at a GLN with a wrong check digit: %v; want %s", err, mes.CodeLocationInvalid)
+		}
+		step := mestest.Must[*mes.Model](t)(mes.NewModel("run", 1).States("a", "b").Initial("a").Final("b").
+			Permit("a", "go", "b", mes.Recording("run.went"), mes.ReadPointFrom("line")).Build())
+		locationOf := func(id string, loc *event.Location) *event.Location {
+			t.Helper()
+			req := mes.Request{ID: id, Model: step, Subject: "run/" + id, Command: "go", Actor: "op-7", Refs: map[string]string{"line": "LN-2"}, Location: loc}
+			out := mestest.Must[*mes.Outcome](t)(env.Engine.Execute(ctx, req))
+			var p event.Transition
+			if err := json.Unmarshal(audit.StripAttestation(out.Records[0].Payload), &p); err != nil {
+				t.Fatal(err)
+			}
+			// The retry of the same request replays it.
+			if again, err := env.Engine.Execute(ctx, req); err != nil || !again.Replayed {
+				t.Errorf("%s again: %v; want it replayed", id, err)
+			}
+			return p.Location
+		}
+		room := &event.Place{ID: "room-2"}
+		if got := locationOf("from-master-data", &event.Location{BizLocation: room}); got == nil || !cmp.Equal(got.ReadPoint, line) || !cmp.Equal(got.BizLocation, room) {
+			t.Errorf("recorded %+v; want the line's place as read point and room 2", got)
+		}
+		dock := &event.Place{ID: "dock"}
+		if got := locationOf("given", &event.Location{ReadPoint: dock}); got == nil || !cmp.Equal(got.ReadPoint, dock) {
+			t.Errorf("recorded %+v; want the read point the request gave", got)
+		}
+	})
 }

@@ -70,6 +70,10 @@ type Transition struct {
 	// Critical marks the transition as a critical tracking event (FSMA
 	// 204): its record says so, and the lot graph reports it.
 	Critical bool
+	// ReadPointRef, when set, names the reference (Request.Refs) of the
+	// equipment whose registered place is the transition's read point
+	// (see ReadPointFrom).
+	ReadPointRef string
 }
 
 // Mirroring is where a transition's record is mirrored: onto the stream
@@ -162,6 +166,17 @@ func Recording(eventTypes ...string) Option {
 // "critical": true, which the lot graph and its exports report.
 func Critical() Option {
 	return func(t *Transition) { t.Critical = true }
+}
+
+// ReadPointFrom records, as the transition's read point, the place the
+// equipment named by the attempt's reference ref was registered at (the
+// "location" of the equipment model's register or status data), unless
+// the request gives a read point itself: the scale or line a step runs on
+// says where it happened, from master data, without each station having
+// to say so. Equipment without a place leaves the read point as the
+// request has it.
+func ReadPointFrom(ref string) Option {
+	return func(t *Transition) { t.ReadPointRef = ref }
 }
 
 // Model is a named, versioned state machine of gated transitions. It is
