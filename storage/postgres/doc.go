@@ -106,19 +106,28 @@
 // index in the append. Positions therefore increase strictly but with large
 // gaps, and follow the order in which transactions took their ids, not the
 // order in which they committed; an append that rolls back leaves a gap.
-// ReadAll returns only events of transactions below the xmin of its
-// snapshot, all of which have ended, so a reader that pages by the last
-// position it saw never skips an event that commits later with a lower
-// position. Positions drawn from a sequence would not give that guarantee
-// with this filter: a transaction can draw its value after a transaction
-// with a higher xid drew a higher one and committed.
+// Every append takes the store's advisory lock before its transaction has
+// an id and holds it until the transaction ends, so the appends in flight
+// are known (pg_locks). ReadAll returns only events below the lowest id of
+// those appends (or, with none in flight, below its snapshot's xmax), so a
+// reader that pages by the last position it saw never skips an event that
+// commits later with a lower position. Transactions that do not append to
+// this store, open anywhere in the cluster, hold no reader back (migration
+// 0006; before it, any open transaction did). Positions drawn from a
+// sequence would not give that guarantee: a transaction can draw its value
+// after a transaction with a higher one drew it and committed.
 //
-// The price is that a write transaction still open anywhere in the cluster
-// holds back the records of transactions that began after it. So that a
-// reader still sees what was appended before it called, ReadAll (and Scan,
-// the storage.Scanner ability that Verify uses) waits up to
-// Config.ReadAllWait for the transactions that hold committed records back,
-// then returns what is safe.
+// An append in a transaction that already had its id (the caller's own
+// transaction, after its own writes; see Store.Tx) may therefore find that
+// readers have passed its id: it is refused as a conflict (IL008,
+// storage.ErrConflict) whenever any record sits past its first position,
+// and the whole transaction is retried with a new id. Run the engine's
+// command first in such a transaction to avoid the retry under load.
+//
+// So that a reader still sees what was appended before it called, ReadAll
+// (and Scan, the storage.Scanner ability that Verify uses) waits up to
+// Config.ReadAllWait for the appends in flight that hold committed records
+// back, then returns what is safe.
 //
 // # Errors
 //

@@ -112,7 +112,7 @@ func interpretWrite(ctx context.Context, op string, err error, conflict *storage
 		}
 		return &storage.ClockError{Stream: d.Stream, Head: d.Head.UTC(), Clock: d.Clock.UTC()}
 	case codeNewerWriter:
-		return fmt.Errorf("%s: stream %q: a transaction newer than this one wrote it first; retry the whole transaction: %w",
+		return fmt.Errorf("%s: a transaction newer than this one appended first (stream %q); retry the whole transaction: %w",
 			op, pgErr.Detail, storage.ErrConflict)
 	case "42501": // insufficient privilege
 		return fmt.Errorf("%s: %s: %w", op, pgErr.Message, ErrPermissionDenied)

@@ -23,13 +23,15 @@ func (s *Store) Load(ctx context.Context, stream string, from int64) ([]audit.Re
 	return s.query(ctx, "load "+stream, s.q.load, stream, from)
 }
 
-// ReadAll implements storage.Store. It returns only records written by
-// transactions below its snapshot's xmin, which have all ended, so a record
-// that commits later always has a higher position than every record
-// returned (see the package documentation on positions).
+// ReadAll implements storage.Store. It returns only records below the
+// lowest transaction id of the appends in flight on this store, so a
+// record that commits later always has a higher position than every
+// record returned (see the package documentation on positions).
+// Transactions that do not append here, open elsewhere in the cluster,
+// hold nothing back.
 //
-// A record that committed while a transaction with a lower id was still
-// open is held back until that transaction ends. So that a reader sees
+// A record that committed while an append with a lower id was still in
+// flight is held back until that append's transaction ends. So that a reader sees
 // what was appended before it called (as the memory store's readers do),
 // ReadAll waits, up to Config.ReadAllWait, for the transactions that hold
 // records back when its page is not full, then reads once more; after the
@@ -45,7 +47,11 @@ func (s *Store) ReadAll(ctx context.Context, after int64, limit int) ([]audit.Re
 	if limit < 1 {
 		return nil, &storage.ValidationError{Field: "limit", Reason: fmt.Sprintf("%d is below 1", limit)}
 	}
-	recs, err := s.query(ctx, "read all", s.q.readAll, after, limit)
+	bound, err := s.readBound(ctx)
+	if err != nil {
+		return nil, err
+	}
+	recs, err := s.query(ctx, "read all", s.q.readAll, after, limit, bound)
 	if err != nil || len(recs) == limit {
 		return recs, err
 	}
@@ -65,7 +71,21 @@ func (s *Store) ReadAll(ctx context.Context, after int64, limit int) ([]audit.Re
 	if err := s.waitForBound(ctx, top); err != nil {
 		return nil, err
 	}
-	return s.query(ctx, "read all", s.q.readAll, after, limit)
+	if bound, err = s.readBound(ctx); err != nil {
+		return nil, err
+	}
+	return s.query(ctx, "read all", s.q.readAll, after, limit, bound)
+}
+
+// readBound returns the position below which every record has committed
+// or never will exist (migration 0006's read_bound), in a statement of its
+// own, so that the read that follows sees every record below it.
+func (s *Store) readBound(ctx context.Context) (int64, error) {
+	var bound int64
+	if err := s.db.QueryRow(ctx, s.q.readBound).Scan(&bound); err != nil {
+		return 0, interpretError(ctx, "read all", err, nil)
+	}
+	return bound, nil
 }
 
 // Scan implements storage.Scanner: one query streams every record with
@@ -89,8 +109,12 @@ func (s *Store) Scan(ctx context.Context, after int64, fn func(*audit.Record) er
 		if err := s.waitForBound(ctx, top); err != nil {
 			return err
 		}
+		var err error
+		if bound, err = s.readBound(ctx); err != nil {
+			return err
+		}
 	}
-	rows, err := s.db.Query(ctx, s.q.scan, after)
+	rows, err := s.db.Query(ctx, s.q.scan, after, bound)
 	if err != nil {
 		return interpretError(ctx, "scan", err, nil)
 	}
@@ -114,9 +138,9 @@ func (s *Store) waitForBound(ctx context.Context, position int64) error {
 	deadline := time.NewTimer(s.readWait)
 	defer deadline.Stop()
 	for pause := 500 * time.Microsecond; ; pause = min(2*pause, 16*time.Millisecond) {
-		var bound int64
-		if err := s.db.QueryRow(ctx, s.q.readBound).Scan(&bound); err != nil {
-			return interpretError(ctx, "read all", err, nil)
+		bound, err := s.readBound(ctx)
+		if err != nil {
+			return err
 		}
 		if bound > position {
 			return nil

@@ -34,15 +34,16 @@ type Config struct {
 	Schema string
 	// Clock gives the time stamped on appended events. Default: time.Now.
 	Clock storage.Clock
-	// ReadAllWait bounds how long ReadAll waits for write transactions
-	// that began before records it holds back (see ReadAll). It must not
-	// be negative. Default: DefaultReadAllWait.
+	// ReadAllWait bounds how long ReadAll waits for the appends in flight
+	// that hold back records which have committed (see ReadAll); other
+	// transactions hold nothing back. It must not be negative. Default:
+	// DefaultReadAllWait.
 	ReadAllWait time.Duration
 }
 
 // DefaultReadAllWait is the ReadAllWait of a Config that leaves it zero:
-// longer than any append takes, short enough that a transaction left open
-// elsewhere in the cluster does not stall a reader for long.
+// longer than any append takes, short enough that an append left open in a
+// caller's transaction does not stall a reader for long.
 const DefaultReadAllWait = time.Second
 
 // Store is a storage.Store in Postgres. It is safe for concurrent use. The
@@ -107,12 +108,13 @@ type querier interface {
 // An append may come at any point of tx, after the caller's own writes
 // and after other appends. Each runs in a savepoint, so an append that is
 // refused (a conflict, a denial's write failing) leaves tx usable. When tx
-// already had its transaction id before the append took its streams' locks
-// (it wrote something before), and a transaction that took its id later
-// has written one of those streams first, the append is refused with an
-// error matching storage.ErrConflict: tx's records would otherwise come
-// before that transaction's in global order. Roll tx back and run it
-// again; a retry inside tx cannot succeed. ReadAll and Scan on the
+// already had its transaction id before the append took the store's lock
+// (it wrote something before), and any transaction that took its id later
+// has appended first, the append is refused with an error matching
+// storage.ErrConflict: tx's records would otherwise come before records
+// readers may already have returned. Roll tx back and run it again; a
+// retry inside tx cannot succeed. An append made before tx's own writes
+// takes its id after the lock and is never refused so. ReadAll and Scan on the
 // returned store do not wait for other transactions (tx itself would hold
 // them back); use the pool's store for them. The store must not be used
 // after tx ends.
@@ -190,21 +192,20 @@ func newQueries(schema string) queries {
 			$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		loadRange: `SELECT ` + recordColumns + ` WHERE e.position >= $1 AND e.position < $2 ORDER BY e.position`,
 		load:      `SELECT ` + recordColumns + ` WHERE e.stream = $1 AND e.version >= $2 ORDER BY e.version`,
-		// Positions are xid * 16384 + i, so "position below xmin * 16384" is
-		// "written by a transaction below the snapshot's xmin": one that has
-		// ended, as every transaction with a lower xid has.
+		// $bound comes from read_bound, in a statement of its own before
+		// the read: every record below it has committed or never will, and
+		// the read's snapshot, taken later, sees every one that has (see
+		// migration 0006).
 		readAll: `SELECT ` + recordColumns + `
-			WHERE e.position > $1
-			AND e.position < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint * 16384)
+			WHERE e.position > $1 AND e.position < $3
 			ORDER BY e.position LIMIT $2`,
 		scan: `SELECT ` + recordColumns + `
-			WHERE e.position > $1
-			AND e.position < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint * 16384)
+			WHERE e.position > $1 AND e.position < $2
 			ORDER BY e.position`,
-		scanState: `SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint * 16384,
+		scanState: `SELECT {schema}.read_bound(),
 			(SELECT coalesce(max(position), 0) FROM {schema}.events)`,
 		maxPosition: `SELECT coalesce(max(position), 0) FROM {schema}.events`,
-		readBound:   `SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint * 16384`,
+		readBound:   `SELECT {schema}.read_bound()`,
 		// A stream's head is its last event. The recursive part steps from
 		// one stream's head down to the previous stream's with one backward
 		// descent of the (stream, version) index, so the cost grows with

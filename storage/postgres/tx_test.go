@@ -112,8 +112,24 @@ func TestAppendInTheCallersTransaction(t *testing.T) {
 	if !errors.Is(err, storage.ErrConflict) {
 		t.Fatalf("append after a newer transaction wrote the stream: %v; want ErrConflict", err)
 	}
+	// Any stream: a newer transaction appended first, and readers may
+	// have read past this transaction's id (migration 0006).
+	if _, err := s.Tx(tx).Append(ctx, one("order/O-4", 0)); !errors.Is(err, storage.ErrConflict) {
+		t.Fatalf("another stream in the same transaction after the refusal: %v; want ErrConflict", err)
+	}
+	// Retried as a whole, the transaction commits.
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tx, err = pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO `+orders+` VALUES ('O-3')`); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := s.Tx(tx).Append(ctx, one("order/O-4", 0)); err != nil {
-		t.Fatalf("another stream in the same transaction after the refusal: %v", err)
+		t.Fatalf("the retried transaction: %v", err)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)
