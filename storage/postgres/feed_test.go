@@ -59,3 +59,42 @@ func TestFeedNotHeldBackByUnrelatedTransactions(t *testing.T) {
 		t.Errorf("ReadAll's last position %d, the append's %d", last, appended[len(appended)-1].Position)
 	}
 }
+
+// TestFeedWaitsForAppendsInFlight: an append in flight (in a caller's
+// transaction not yet committed) holds back the records of appends that
+// took their ids after it, so that no reader passes it: it is returned,
+// in position order, once it commits.
+func TestFeedWaitsForAppendsInFlight(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	pool, schema := pgtest.Pool(t)
+	s, err := postgres.New(pool, &postgres.Config{Schema: schema, ReadAllWait: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	// Appended first in tx: its id is taken under the store's lock.
+	inflight, err := s.Tx(tx).Append(ctx, oneEvent("order/O-1", 0, `{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	later := appendN(t, s, "batch-1", 2)
+	if later[0].Position <= inflight.Records[0].Position {
+		t.Fatalf("the later append's position %d is not above the one in flight, %d", later[0].Position, inflight.Records[0].Position)
+	}
+	recs, err := s.ReadAll(ctx, 0, 100)
+	if err != nil || len(recs) != 0 {
+		t.Fatalf("ReadAll with an append in flight below the others: %d records, %v; want none yet", len(recs), err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	recs, err = s.ReadAll(ctx, 0, 100)
+	if err != nil || len(recs) != 3 || recs[0].Stream != "order/O-1" || recs[1].Stream != "batch-1" {
+		t.Fatalf("after the commit: %d records, %v; want order/O-1 then batch-1's two", len(recs), err)
+	}
+}
