@@ -3,6 +3,8 @@ package review
 import (
 	"context"
 	"encoding/json"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/interlock-mes/interlock/event"
@@ -60,6 +62,62 @@ func TestUnattestedIsAnException(t *testing.T) {
 		}
 		if !found {
 			t.Errorf("no open unattested entry for v%d in %+v", forged.Records[0].Version, rep.Exceptions)
+		}
+	})
+}
+
+// TestUnattestedExceptionRecord: a record planted on an exception's own
+// stream (here a closing, around the engine) is found too: the exception
+// is marked unattested and stays open, and integrity fails.
+func TestUnattestedExceptionRecord(t *testing.T) {
+	t.Parallel()
+	stores(t, func(t *testing.T, s storage.Store, c *clock) {
+		ctx := context.Background()
+		p := newPlant(t, s, c)
+		p.exceptional("B-EXC")
+		opts := &Options{SealKey: p.pub, Attestation: mestest.Attestation()}
+		before, err := Build(ctx, ordinalsOf(t, s), "B-EXC", opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !before.Integrity.OK || before.Integrity.Unattested != 0 {
+			t.Fatalf("before the plant: integrity %+v", before.Integrity)
+		}
+		var id string
+		for _, e := range before.Exceptions {
+			if e.Exception != nil && e.Exception.ID != "" {
+				id = e.Exception.ID
+				break
+			}
+		}
+		if id == "" {
+			t.Fatal("the exceptional batch has no exception")
+		}
+		stream := event.ExceptionStream(id)
+		recs, err := s.Load(ctx, stream, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		payload, _ := json.Marshal(event.Transition{CommandID: "forged-close", Model: "deviation", ModelVersion: 1, Command: "close", From: "approved", To: "closed"})
+		if _, err := s.Append(ctx, storage.AppendRequest{Streams: []storage.StreamAppend{{Stream: stream, ExpectedVersion: int64(len(recs)),
+			Events: []storage.Event{{Type: event.ExceptionClosed, Actor: "qa-3", Payload: payload}}}}}); err != nil {
+			t.Fatal(err)
+		}
+		rep, err := Build(ctx, ordinalsOf(t, s), "B-EXC", opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Integrity.OK || rep.Integrity.Unattested != 1 {
+			t.Errorf("integrity %+v; want not OK with one unattested record", rep.Integrity)
+		}
+		var marked bool
+		for _, e := range rep.Exceptions {
+			if e.Exception != nil && e.Exception.ID == id {
+				marked = e.Open && slices.Contains(e.Also, KindUnattested) && strings.Contains(e.Problem, stream)
+			}
+		}
+		if !marked {
+			t.Errorf("exception %s is not open and marked unattested: %+v", id, rep.Exceptions)
 		}
 	})
 }
