@@ -124,6 +124,13 @@
 // and the whole transaction is retried with a new id. Run the engine's
 // command first in such a transaction to avoid the retry under load.
 //
+// A record restored into another cluster (pg_dump, then a restore
+// elsewhere) keeps its order: each cluster is registered with an offset
+// added to its positions (migration 0007), and Migrate registers the
+// cluster it runs on with one that puts its positions past every restored
+// one. Until Migrate has run on the new cluster, appends are refused
+// (ErrNotMigrated) and reads see every restored record.
+//
 // So that a reader still sees what was appended before it called, ReadAll
 // (and Scan, the storage.Scanner ability that Verify uses) waits up to
 // Config.ReadAllWait for the appends in flight that hold committed records

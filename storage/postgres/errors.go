@@ -49,6 +49,7 @@ const (
 	codeAppendOnly  = "IL003"
 	codeClockBehind = "IL007"
 	codeNewerWriter = "IL008"
+	codeRestored    = "IL009"
 )
 
 // interpretError is the one place where driver errors become this package's
@@ -122,6 +123,8 @@ func interpretWrite(ctx context.Context, op string, err error, conflict *storage
 			return &c
 		}
 		return fmt.Errorf("%s: %s: %w", op, pgErr.Message, storage.ErrConflict)
+	case codeRestored:
+		return fmt.Errorf("%s: %s: %w", op, pgErr.Message, ErrNotMigrated)
 	case "42P01", "42883", "3F000": // undefined table, undefined function, no such schema
 		return fmt.Errorf("%s: %s: %w", op, pgErr.Message, ErrNotMigrated)
 	}

@@ -121,7 +121,11 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, schema string) error {
 				return err
 			}
 		}
-		return nil
+		// The cluster this runs on may append (migration 0007): after a
+		// restore into another cluster, its positions start past the
+		// restored ones.
+		_, err = tx.Exec(ctx, `SELECT `+quoted+`.register_cluster()`)
+		return err
 	})
 	return interpretError(ctx, "migrate "+schema, err, nil)
 }

@@ -51,7 +51,7 @@ func TestMigrateConcurrently(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]applied{{1, "initial"}, {2, "no_heads"}, {3, "append_keyed"}, {4, "genealogy"}, {5, "least_privilege"}, {6, "feed_bound"}}, got); diff != "" {
+	if diff := cmp.Diff([]applied{{1, "initial"}, {2, "no_heads"}, {3, "append_keyed"}, {4, "genealogy"}, {5, "least_privilege"}, {6, "feed_bound"}, {7, "cluster_offset"}}, got); diff != "" {
 		t.Errorf("schema_migrations (-want +got):\n%s", diff)
 	}
 
@@ -60,7 +60,7 @@ func TestMigrateConcurrently(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantTables := []string{"checkpoints", "events", "genealogy_closures", "genealogy_edges", "genealogy_kinds", "genealogy_nodes", "genealogy_resolved", "idempotency_keys", "links", "schema_migrations"}
+	wantTables := []string{"checkpoints", "clusters", "events", "genealogy_closures", "genealogy_edges", "genealogy_kinds", "genealogy_nodes", "genealogy_resolved", "idempotency_keys", "links", "schema_migrations"}
 	if diff := cmp.Diff(wantTables, tables); diff != "" {
 		t.Errorf("tables (-want +got):\n%s", diff)
 	}
