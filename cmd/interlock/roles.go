@@ -10,7 +10,7 @@ import (
 
 // grantHeading starts the part of the roles SQL that the owner runs after
 // each migration; tests split the output there.
-const grantHeading = "-- 3. As the owner role, after every migration"
+const grantHeading = "-- 3. As the owner role, after every migration (interlock migrate -app-role does this):"
 
 func (c *cli) roles(_ context.Context, args []string) int {
 	cmd := c.command("roles", "roles -schema NAME -owner-role ROLE -app-role ROLE",
@@ -54,7 +54,7 @@ CREATE SCHEMA %[1]s AUTHORIZATION %[2]s;
 -- 2. As %[2]s: interlock migrate -schema %[4]s -app-role %[5]s
 --    (which runs the grants below itself), or run them after migrate:
 
-%[6]s (interlock migrate -app-role does this):
+%[6]s
 GRANT USAGE ON SCHEMA %[1]s TO %[3]s;
 GRANT SELECT ON ALL TABLES IN SCHEMA %[1]s TO %[3]s;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA %[1]s TO %[3]s;
