@@ -70,7 +70,7 @@ func (t *traceFlags) trace(ctx context.Context, dir storage.Direction) (*genealo
 		return nil, nil, fmt.Errorf("read the lot graph: %w", err)
 	}
 	if _, ok := g.NodeInfo(t.lot); !ok {
-		return nil, nil, fmt.Errorf("no record names %q (give the id as the record does, such as a lot's number or batch/ID)", t.lot)
+		return nil, nil, fmt.Errorf("no record names %q (give the id as the record does, such as lot/NUMBER or batch/ID)", t.lot)
 	}
 	tr, err := g.Trace(ctx, genealogy.TraceRequest{From: []string{t.lot}, Direction: dir, MaxDepth: t.depth})
 	if err != nil {
