@@ -97,3 +97,27 @@ func TestFeedFollow(t *testing.T) {
 		t.Errorf("feed -follow (-want +got):\n%s", diff)
 	}
 }
+
+// TestFeedPages: a record past the first page is printed once, after the
+// page, so the feed resumes each read from the last record it printed.
+func TestFeedPages(t *testing.T) {
+	t.Parallel()
+	store, _, schema := storeOn(t)
+	events := make([]storage.Event, feedPage+2)
+	for i := range events {
+		events[i] = storage.Event{Type: "thing.counted", Actor: "ops"}
+	}
+	res, err := store.Append(t.Context(), storage.AppendRequest{Streams: []storage.StreamAppend{{Stream: "bulk", Events: events}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := make([]feedLine, len(res.Records))
+	for i, r := range res.Records {
+		want[i] = lineOf(r)
+	}
+	r := interlock(t, "feed", "-database-url", testURL(t), "-schema", schema)
+	r.want(t, exitOK)
+	if diff := cmp.Diff(want, feedLines(t, strings.Split(r.stdout, "\n"))); diff != "" {
+		t.Errorf("feed over two pages (-want +got):\n%s", diff)
+	}
+}
