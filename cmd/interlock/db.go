@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -19,12 +20,23 @@ const maxIdentifier = 63
 // dbFlags are the flags of every subcommand that connects.
 type dbFlags struct {
 	url, schema string
+	readWait    time.Duration
+	reads       bool // the command reads the record: -read-wait applies
 }
 
 func (cmd *command) dbFlags() *dbFlags {
 	d := &dbFlags{}
 	cmd.fs.StringVar(&d.url, "database-url", "", "Postgres URL to connect to (default: $"+envDatabaseURL+")")
 	cmd.fs.StringVar(&d.schema, "schema", "", "the schema the store lives in (required)")
+	return d
+}
+
+// readFlags adds the flags of a command that reads the record.
+func (cmd *command) readFlags() *dbFlags {
+	d := cmd.dbFlags()
+	d.reads = true
+	cmd.fs.DurationVar(&d.readWait, "read-wait", postgres.DefaultReadAllWait,
+		"how long a read waits for write transactions still open in the cluster that hold back records committed after them")
 	return d
 }
 
@@ -39,6 +51,9 @@ func (d *dbFlags) check(cmd *command) int {
 	}
 	if err := checkIdentifier(d.schema); err != nil {
 		return cmd.usageError("-schema: %v", err)
+	}
+	if d.reads && d.readWait <= 0 {
+		return cmd.usageError("-read-wait must be positive, not %s", d.readWait)
 	}
 	return 0
 }
@@ -72,7 +87,7 @@ func (d *dbFlags) open(ctx context.Context) (*postgres.Store, *pgxpool.Pool, err
 	if err != nil {
 		return nil, nil, err
 	}
-	store, err := postgres.New(pool, &postgres.Config{Schema: d.schema})
+	store, err := postgres.New(pool, &postgres.Config{Schema: d.schema, ReadAllWait: d.readWait})
 	if err != nil {
 		pool.Close()
 		return nil, nil, err

@@ -38,7 +38,7 @@ position it saw never misses one.
 
 Without -follow it prints what is there and exits; with -follow it keeps
 polling until interrupted, which is a clean exit (0).`)
-	db := cmd.dbFlags()
+	db := cmd.readFlags()
 	from := cmd.fs.Int64("from", 0, "print the records after this global position (0: from the first record)")
 	follow := cmd.fs.Bool("follow", false, "keep polling for new records until interrupted")
 	interval := cmd.fs.Duration("interval", time.Second, "with -follow, how long to wait after reaching the end before polling again")

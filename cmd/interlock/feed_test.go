@@ -37,7 +37,7 @@ func TestFeed(t *testing.T) {
 		versions[s]++
 		want = append(want, lineOf(appendEvent(t, store, s, versions[s], "thing.happened")))
 	}
-	db := []string{"feed", "-database-url", testURL(t), "-schema", schema}
+	db := []string{"feed", "-database-url", testURL(t), "-schema", schema, "-read-wait", testReadWait}
 
 	r := interlock(t, db...)
 	r.want(t, exitOK)
@@ -74,7 +74,7 @@ func TestFeedFollow(t *testing.T) {
 	out, errOut := newLines(), newLines()
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"feed", "-database-url", testURL(t), "-schema", schema, "-follow", "-interval", "10ms"}, out, errOut)
+		done <- run(ctx, []string{"feed", "-database-url", testURL(t), "-schema", schema, "-read-wait", testReadWait, "-follow", "-interval", "10ms"}, out, errOut)
 	}()
 	wait := func(n int) {
 		t.Helper()
@@ -115,7 +115,7 @@ func TestFeedPages(t *testing.T) {
 	for i, r := range res.Records {
 		want[i] = lineOf(r)
 	}
-	r := interlock(t, "feed", "-database-url", testURL(t), "-schema", schema)
+	r := interlock(t, "feed", "-database-url", testURL(t), "-schema", schema, "-read-wait", testReadWait)
 	r.want(t, exitOK)
 	if diff := cmp.Diff(want, feedLines(t, strings.Split(r.stdout, "\n"))); diff != "" {
 		t.Errorf("feed over two pages (-want +got):\n%s", diff)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -68,12 +69,18 @@ func urlAs(t *testing.T, role string) string {
 	return u.String()
 }
 
+// testReadWait is how long the tests' reads wait for write transactions
+// left open in the cluster: other tests, other packages' tests, share the
+// server, and a record they hold back would otherwise be missing (or, to
+// verification, unread). A read returns as soon as they end.
+const testReadWait = "30s"
+
 // storeOn is a Postgres store in a fresh, migrated schema, with its pool
 // (a superuser's, as in CI) and the schema's name.
 func storeOn(t *testing.T) (*postgres.Store, *pgxpool.Pool, string) {
 	t.Helper()
 	pool, schema := pgtest.Pool(t)
-	s, err := postgres.New(pool, &postgres.Config{Schema: schema})
+	s, err := postgres.New(pool, &postgres.Config{Schema: schema, ReadAllWait: 30 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,7 +33,11 @@
 // migration adds.
 //
 // verify, trace, export and feed only read; they may connect as either
-// role. verify holds against whoever can write the database only when
+// role. A read returns a record only once every transaction that began
+// before it has ended (see storage/postgres, "Global positions"), and waits
+// up to -read-wait (default one second) for write transactions still open
+// in the cluster; after that, verify reports a record they hold back as
+// unread, and the feed prints it on a later poll. verify holds against whoever can write the database only when
 // its checkpoint comes from a witness file they cannot write, and its
 // trusted keys and attestation keys from somewhere they cannot change
 // either.

@@ -26,7 +26,7 @@ type traceFlags struct {
 }
 
 func (cmd *command) traceFlags() *traceFlags {
-	t := &traceFlags{db: cmd.dbFlags()}
+	t := &traceFlags{db: cmd.readFlags()}
 	cmd.fs.StringVar(&t.lot, "lot", "", "the lot, container, batch or shipment to trace from, as the record names it (required)")
 	cmd.fs.StringVar(&t.direction, "direction", "", "backward (what went into it) or forward (where it went) (required)")
 	cmd.fs.IntVar(&t.depth, "depth", genealogy.DefaultDepth, fmt.Sprintf("how many links deep to follow, 1 to %d", storage.MaxTraverseDepth))

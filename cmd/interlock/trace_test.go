@@ -25,7 +25,7 @@ func TestTrace(t *testing.T) {
 		t.Fatalf("load batch/B-1: %v (%d records)", err, len(recs))
 	}
 	made := recs[len(recs)-1]
-	db := []string{"-database-url", testURL(t), "-schema", schema}
+	db := []string{"-database-url", testURL(t), "-schema", schema, "-read-wait", testReadWait}
 
 	type edge struct {
 		From, To, Kind string
@@ -98,7 +98,7 @@ func TestExportEPCIS(t *testing.T) {
 	}
 	store, _, schema := storeOn(t)
 	plant(t, mestest.NewOn(t, store, mestest.NewClock(mestest.Now), nil))
-	args := []string{"export", "epcis", "-database-url", testURL(t), "-schema", schema, "-lot", "lot/FIN-1", "-direction", "backward", "-id-base", "https://id.example.com/"}
+	args := []string{"export", "epcis", "-database-url", testURL(t), "-schema", schema, "-read-wait", testReadWait, "-lot", "lot/FIN-1", "-direction", "backward", "-id-base", "https://id.example.com/"}
 
 	r := interlock(t, args...)
 	r.want(t, exitOK)

@@ -60,6 +60,7 @@ func TestUsageErrors(t *testing.T) {
 		{"export epcis id base without slash", append([]string{"export", "epcis"}, append(db, "-lot", "lot/A", "-direction", "forward", "-id-base", "https://id.example.com")...), "-id-base must be an absolute URI ending in /"},
 		{"feed negative from", with("feed", "-from", "-1"), "-from must not be negative"},
 		{"feed zero interval", with("feed", "-follow", "-interval", "0s"), "-interval must be positive"},
+		{"feed zero read wait", with("feed", "-read-wait", "0s"), "-read-wait must be positive"},
 		{"feed interval without follow", with("feed", "-interval", "5s"), "-interval applies only with -follow"},
 	}
 	for _, tt := range tests {

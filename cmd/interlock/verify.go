@@ -27,7 +27,7 @@ database, or a witness without a checkpoint by a trusted key).
 Attestation keys are secrets: prefer -attestation-key-file or
 -attestation-key-env to -attestation-key, whose value any user of the machine
 can read in the process list.`)
-	db := cmd.dbFlags()
+	db := cmd.readFlags()
 	witnessPath := cmd.fs.String("witness", "", "the witness file whose newest trusted checkpoint to verify against (required)")
 	var trusted listFlag
 	cmd.fs.Var(&trusted, "trusted-key", "a trusted checkpoint public key, ed25519 in hex (required; repeat for each key in rotation)")
@@ -107,6 +107,10 @@ func (c *cli) report(rep *storage.Report, verr error, cp *audit.Checkpoint, atte
 	for _, b := range breaks {
 		fmt.Fprintf(c.stdout, "BROKEN stream %q version %d position %d: %s (want %s, got %s)\n",
 			b.Stream, b.Version, b.Position, b.Kind, b.Want, b.Got)
+	}
+	if slices.ContainsFunc(breaks, func(b *audit.BreakError) bool { return b.Kind == audit.BreakUnread }) {
+		fmt.Fprintln(c.stdout, "(an unread head is a record planted outside the global read, or one held back by a write transaction")
+		fmt.Fprintln(c.stdout, " still open in the cluster: verify again once it has ended, or with a longer -read-wait, to tell them apart)")
 	}
 	if len(rep.Breaks) >= storage.MaxReportedBreaks {
 		fmt.Fprintf(c.stdout, "(the first %d breaks; there may be more)\n", storage.MaxReportedBreaks)

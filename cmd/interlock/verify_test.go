@@ -63,7 +63,7 @@ func TestVerify(t *testing.T) {
 	if err := os.WriteFile(keyFile, []byte("# the engine's key\n"+entry+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	base := []string{"verify", "-database-url", testURL(t), "-schema", schema, "-witness", wpath, "-trusted-key", hex.EncodeToString(pub)}
+	base := []string{"verify", "-database-url", testURL(t), "-schema", schema, "-read-wait", testReadWait, "-witness", wpath, "-trusted-key", hex.EncodeToString(pub)}
 
 	r := interlock(t, append(base, "-attestation-key-file", keyFile)...)
 	r.want(t, exitOK)
@@ -115,14 +115,14 @@ func TestVerifyNeedsTrustedCheckpoint(t *testing.T) {
 	if _, err := storage.Checkpoint(t.Context(), store, priv, mestest.Now, w); err != nil {
 		t.Fatal(err)
 	}
-	r := interlock(t, "verify", "-database-url", testURL(t), "-schema", schema, "-witness", wpath, "-trusted-key", hex.EncodeToString(otherPub))
+	r := interlock(t, "verify", "-database-url", testURL(t), "-schema", schema, "-read-wait", testReadWait, "-witness", wpath, "-trusted-key", hex.EncodeToString(otherPub))
 	r.want(t, exitError)
 	if !strings.Contains(r.stderr, "no checkpoint signed by a trusted key") {
 		t.Errorf("stderr does not say why:\n%s", r.stderr)
 	}
 
 	empty := filepath.Join(t.TempDir(), "none.jsonl")
-	r = interlock(t, "verify", "-database-url", testURL(t), "-schema", schema, "-witness", empty, "-trusted-key", hex.EncodeToString(otherPub))
+	r = interlock(t, "verify", "-database-url", testURL(t), "-schema", schema, "-read-wait", testReadWait, "-witness", empty, "-trusted-key", hex.EncodeToString(otherPub))
 	r.want(t, exitError)
 
 	pub := priv.Public().(ed25519.PublicKey)
