@@ -66,6 +66,11 @@ func attestationKeys(entries []attestationEntry) (*audit.Attested, error) {
 		if !ok || id == "" {
 			return nil, fmt.Errorf("%s: want id:hexkey", e.from)
 		}
+		if !validKeyID(id) {
+			// Not echoed: a key given as hexkey:id would put the
+			// secret in the id's place.
+			return nil, fmt.Errorf("%s: the id before the colon must be 1 to %d letters, digits, '-' or '_'", e.from, audit.MaxAttestKeyID)
+		}
 		key, err := hex.DecodeString(hexKey)
 		if err != nil {
 			return nil, fmt.Errorf("%s (key %s): the key is not hex", e.from, id)
@@ -120,4 +125,17 @@ func attestationEnv(name, value string) ([]attestationEntry, error) {
 		out = append(out, attestationEntry{from: fmt.Sprintf("$%s entry %d", name, i+1), value: f})
 	}
 	return out, nil
+}
+
+// validKeyID reports whether id is an attestation key id audit accepts.
+func validKeyID(id string) bool {
+	if id == "" || len(id) > audit.MaxAttestKeyID {
+		return false
+	}
+	for _, r := range id {
+		if !(r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return true
 }

@@ -44,6 +44,7 @@ func TestUsageErrors(t *testing.T) {
 		{"verify trusted key not hex", with("verify", "-witness", "w", "-trusted-key", "xyz"), `"xyz" is not hex`},
 		{"verify attestation key not hex", with("verify", "-witness", "w", "-trusted-key", key, "-attestation-key", secret), "the key is not hex"},
 		{"verify attestation key without id", with("verify", "-witness", "w", "-trusted-key", key, "-attestation-key", key), "want id:hexkey"},
+		{"verify attestation key and id swapped", with("verify", "-witness", "w", "-trusted-key", key, "-attestation-key", strings.Repeat("zz", 32)+":k1"), "the id before the colon must be"},
 		{"verify attestation key too short", with("verify", "-witness", "w", "-trusted-key", key, "-attestation-key", "k1:abcd"), "-attestation-key 1 (key k1)"},
 		{"verify attestation file missing", with("verify", "-witness", "w", "-trusted-key", key, "-attestation-key-file", filepath.Join(t.TempDir(), "none")), "-attestation-key-file"},
 		{"verify attestation file empty", with("verify", "-witness", "w", "-trusted-key", key, "-attestation-key-file", keyFile), "holds no key"},
@@ -71,7 +72,7 @@ func TestUsageErrors(t *testing.T) {
 			if !strings.Contains(r.stderr, tt.want) {
 				t.Errorf("stderr %q does not say %q", r.stderr, tt.want)
 			}
-			if strings.Contains(r.stderr, secret[3:]) {
+			if strings.Contains(r.stderr, strings.Repeat("zz", 32)) {
 				t.Errorf("stderr echoes an attestation key: %q", r.stderr)
 			}
 			if r.stdout != "" {
