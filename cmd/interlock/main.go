@@ -50,7 +50,7 @@
 //	   or the command could not run: the database, a file or the witness
 //	   could not be read, a schema not migrated, a lot no record names
 //
-// Errors go to standard error, one line each, naming the subcommand.
+// Errors go to standard error, each starting with the subcommand.
 package main
 
 import (

@@ -91,6 +91,15 @@ func TestConnectionError(t *testing.T) {
 	if !strings.Contains(r.stderr, "interlock feed: connect:") {
 		t.Errorf("stderr %q does not report the connection", r.stderr)
 	}
+	// The password in a URL is not repeated in the error, nor in one for
+	// a URL that does not parse.
+	for _, u := range []string{"postgres://ops:s3cret-pw@127.0.0.1:1/none?connect_timeout=5", "postgres://ops:s3cret-pw@127.0.0.1:1/none?sslmode=sometimes"} {
+		r = interlock(t, "feed", "-database-url", u, "-schema", "s")
+		r.want(t, exitError)
+		if strings.Contains(r.stderr, "s3cret-pw") {
+			t.Errorf("stderr repeats the database password: %q", r.stderr)
+		}
+	}
 	// The URL may come from the environment instead of the process list.
 	r = withEnv(t, map[string]string{envDatabaseURL: "postgres://nobody@127.0.0.1:1/none?connect_timeout=5"}, "migrate", "-schema", "s")
 	r.want(t, exitError)
