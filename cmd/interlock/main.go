@@ -34,13 +34,25 @@
 //
 // verify, trace, export and feed only read; they may connect as either
 // role. A read returns a record only once every transaction that began
-// before it has ended (see storage/postgres, "Global positions"), and waits
-// up to -read-wait (default one second) for write transactions still open
-// in the cluster; after that, verify reports a record they hold back as
-// unread, and the feed prints it on a later poll. verify holds against whoever can write the database only when
-// its checkpoint comes from a witness file they cannot write, and its
-// trusted keys and attestation keys from somewhere they cannot change
-// either.
+// before it has ended (see storage/postgres, "Global positions"), and
+// waits up to -read-wait (default one second) for write transactions
+// still open in the cluster; after that, verify reports a record they
+// hold back as unread, and the feed prints it on a later poll. trace and
+// export read the whole record into the lot graph first, so they take
+// time in proportion to the record.
+//
+// # Whom verify holds against
+//
+// verify finds what someone with full access to the database changed,
+// deleted, back-dated or inserted, provided its checkpoint comes from a
+// witness file they cannot write and its trusted keys from somewhere they
+// cannot change either. With attestation keys it also finds records
+// written around the engine (by the application role calling the append
+// functions itself). An attestation key lets whoever holds it forge
+// attested records: give it only to a verifier as trusted as the engine,
+// from a file (-attestation-key-file) or an environment variable
+// (-attestation-key-env) rather than the command line, which other users
+// of the machine can read.
 //
 // # Exit status
 //
