@@ -8,9 +8,11 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"github.com/interlock-mes/interlock/audit"
 	"github.com/interlock-mes/interlock/genealogy"
@@ -184,14 +186,15 @@ func writeTraceText(w io.Writer, t *traceJSON) error {
 		if e.Unit != "" {
 			q = e.Quantity + " " + e.Unit
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", e.Depth, e.From, e.To, e.Kind, q,
-			e.Proof.Stream, e.Proof.Version, e.Proof.Position, e.Proof.Time.Format(time.RFC3339Nano))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", e.Depth, printable(e.From), printable(e.To), printable(e.Kind), printable(q),
+			printable(e.Proof.Stream), e.Proof.Version, e.Proof.Position, e.Proof.Time.Format(time.RFC3339Nano))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	for _, a := range t.Annotations {
-		fmt.Fprintf(w, "%s: %s %s (%s) at %s version %d\n", a.Node, a.Type, a.Exception, a.Reason, a.Proof.Stream, a.Proof.Version)
+		fmt.Fprintf(w, "%s: %s %s (%s) at %s version %d\n", printable(a.Node), printable(a.Type), printable(a.Exception),
+			printable(a.Reason), printable(a.Proof.Stream), a.Proof.Version)
 	}
 	return nil
 }
@@ -284,4 +287,16 @@ func writeFileAtomic(path string, b []byte) error {
 		os.Remove(tmp)
 	}
 	return err
+}
+
+// printable returns s as it is when every character of it prints, and
+// quoted otherwise: ids and reasons come from the record, which whoever
+// can append writes, and must not reach a terminal as control sequences.
+func printable(s string) string {
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return strconv.Quote(s)
+		}
+	}
+	return s
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -169,4 +170,25 @@ func epcisEvents(t *testing.T, doc []byte) []epcisEvent {
 		t.Fatalf("EPCIS document: %v", err)
 	}
 	return d.Body.Events
+}
+
+// TestTraceTextQuotesUnprintable: the store refuses control characters
+// in ids, but a hold's reason is free text from a payload; the text trace
+// prints anything that would reach the terminal as a control sequence
+// quoted, never raw.
+func TestTraceTextQuotesUnprintable(t *testing.T) {
+	t.Parallel()
+	reason := "clear screen\x1b[2J and reverse\u202e"
+	var out strings.Builder
+	err := writeTraceText(&out, &traceJSON{Node: "lot/A", Direction: "forward", MaxDepth: 1, Edges: []edgeJSON{},
+		Annotations: []annotationJSON{{Node: "lot/A", Exception: "hold/H-1", Type: "lot.held", Reason: reason, Proof: proofJSON{Stream: "lot/A", Version: 2}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.ContainsAny(out.String(), "\x1b\u202e") {
+		t.Errorf("the trace prints a raw control character:\n%q", out.String())
+	}
+	if !strings.Contains(out.String(), strconv.Quote(reason)) {
+		t.Errorf("the trace does not print the reason quoted (%s):\n%s", strconv.Quote(reason), out.String())
+	}
 }

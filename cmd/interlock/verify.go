@@ -105,8 +105,12 @@ func (c *cli) report(rep *storage.Report, verr error, cp *audit.Checkpoint, atte
 		return cmp.Or(cmp.Compare(a.Stream, b.Stream), cmp.Compare(a.Version, b.Version))
 	})
 	for _, b := range breaks {
-		fmt.Fprintf(c.stdout, "BROKEN stream %q version %d position %d: %s (want %s, got %s)\n",
-			b.Stream, b.Version, b.Position, b.Kind, b.Want, b.Got)
+		at := ""
+		if b.Position > 0 {
+			at = fmt.Sprintf(" position %d", b.Position)
+		}
+		fmt.Fprintf(c.stdout, "BROKEN stream %q version %d%s: %s (want %s, got %s)\n",
+			b.Stream, b.Version, at, printable(string(b.Kind)), printable(b.Want), printable(b.Got))
 	}
 	if slices.ContainsFunc(breaks, func(b *audit.BreakError) bool { return b.Kind == audit.BreakUnread }) {
 		fmt.Fprintln(c.stdout, "(an unread head is a record planted outside the global read, or one held back by a write transaction")
