@@ -31,6 +31,7 @@ var arrows = map[string][]string{
 	"httpapi":               {"", "audit", "event", "gate", "signature", "storage", "mes", "genealogy", "review", "internal/..."},
 	"examples/...":          {"", "audit", "event", "gate", "signature", "storage/...", "mes", "mes/...", "device/...", "genealogy/...", "review/...", "examples/internal/..."},
 	"examples/internal/...": {"", "audit", "storage/..."},
+	"validation/...":        {"", "audit", "event", "gate", "signature", "storage/...", "mes", "mes/...", "review/...", "validation/...", "internal/..."},
 }
 
 func matches(pattern, rel string) bool {

@@ -1,0 +1,108 @@
+package validation
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Outcome is what became of one test in a run.
+type Outcome string
+
+// The outcomes of a test. A test the run does not mention is Missing.
+const (
+	Passed   Outcome = "pass"
+	Failed   Outcome = "fail"
+	Skipped  Outcome = "skip"
+	Running  Outcome = "did not finish" // started and never ended: a panic, a timeout
+	Missing  Outcome = "did not run"
+	notFound Outcome = ""
+)
+
+// Results are the outcomes of a run's top-level tests, by import path and
+// test name.
+type Results map[string]map[string]Outcome
+
+// Outcome returns the outcome of test in the package with importPath, or
+// Missing.
+func (r Results) Outcome(importPath, test string) Outcome {
+	if o := r[importPath][test]; o != notFound {
+		return o
+	}
+	return Missing
+}
+
+// event is the part of a go test -json event (cmd/test2json) read here.
+type event struct {
+	Action  string
+	Package string
+	Test    string
+}
+
+// ReadResults reads the output of go test -json and returns the outcome of
+// each top-level test; subtests are folded into their parent, as go test
+// does. When a test ran more than once (-count), a failure outlasts any
+// pass and a pass outlasts a skip. A line that is not JSON (such as a
+// build error printed to the same stream) is ignored, as go test itself
+// reports the build failure as the package's. It returns an error only
+// when r cannot be read.
+func ReadResults(r io.Reader) (Results, error) {
+	res := Results{}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64*1024), 16*1024*1024)
+	for sc.Scan() {
+		line := sc.Bytes()
+		if len(line) == 0 || line[0] != '{' {
+			continue
+		}
+		var e event
+		if json.Unmarshal(line, &e) != nil || e.Test == "" || e.Package == "" || strings.Contains(e.Test, "/") {
+			continue
+		}
+		var o Outcome
+		switch e.Action {
+		case "run":
+			o = Running
+		case "pass":
+			o = Passed
+		case "fail":
+			o = Failed
+		case "skip":
+			o = Skipped
+		default:
+			continue
+		}
+		pkg := res[e.Package]
+		if pkg == nil {
+			pkg = map[string]Outcome{}
+			res[e.Package] = pkg
+		}
+		pkg[e.Test] = merge(pkg[e.Test], o)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read go test -json: %w", err)
+	}
+	return res, nil
+}
+
+// merge returns the outcome of a test seen as prev and then as next:
+// a run that started after an ended one is a new run (-count), and the
+// worse of the ended runs wins.
+func merge(prev, next Outcome) Outcome {
+	if next == Running {
+		if prev == notFound || prev == Running {
+			return Running
+		}
+		return prev // a later run of a test that already ended once
+	}
+	if prev == notFound || prev == Running {
+		return next
+	}
+	rank := map[Outcome]int{Skipped: 0, Passed: 1, Failed: 2}
+	if rank[next] > rank[prev] {
+		return next
+	}
+	return prev
+}
