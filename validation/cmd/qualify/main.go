@@ -18,11 +18,7 @@ package main
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/x509"
 	"encoding/hex"
-	"encoding/pem"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -32,6 +28,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/interlock-mes/interlock/validation/internal/keyfile"
 	"github.com/interlock-mes/interlock/validation/qualify"
 )
 
@@ -75,11 +72,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return fail(err)
 		}
-		sig, err := readHex(*sigFile)
+		sig, err := keyfile.Hex(*sigFile)
 		if err != nil {
 			return fail(err)
 		}
-		pub, err := publicKey(*pubFile)
+		pub, err := keyfile.Public(*pubFile)
 		if err != nil {
 			return fail(err)
 		}
@@ -95,13 +92,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	key, err := privateKey(*keyFile)
+	key, err := keyfile.Private(*keyFile)
 	if err != nil {
 		return fail(err)
 	}
 	cfg := &qualify.Config{Schema: *schema, AppRole: *appRole, ExpectVersion: *expect, MaxClockSkew: *skew, KeepOQSchema: *keep}
 	for _, f := range trusted {
-		k, err := publicKey(f)
+		k, err := keyfile.Public(f)
 		if err != nil {
 			return fail(err)
 		}
@@ -135,74 +132,4 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
-}
-
-func readHex(path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	out, err := hex.DecodeString(strings.TrimSpace(string(b)))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return out, nil
-}
-
-// privateKey reads an ed25519 private key: hex (seed or full key) or PEM
-// PKCS #8.
-func privateKey(path string) (ed25519.PrivateKey, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	if blk, _ := pem.Decode(b); blk != nil {
-		k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		if ek, ok := k.(ed25519.PrivateKey); ok {
-			return ek, nil
-		}
-		return nil, fmt.Errorf("%s: not an ed25519 key", path)
-	}
-	raw, err := hex.DecodeString(strings.TrimSpace(string(b)))
-	switch {
-	case err != nil:
-		return nil, fmt.Errorf("%s: %w", path, err)
-	case len(raw) == ed25519.SeedSize:
-		return ed25519.NewKeyFromSeed(raw), nil
-	case len(raw) == ed25519.PrivateKeySize:
-		return ed25519.PrivateKey(raw), nil
-	}
-	return nil, fmt.Errorf("%s: %d bytes is not an ed25519 private key", path, len(raw))
-}
-
-// publicKey reads an ed25519 public key: hex or PEM PKIX.
-func publicKey(path string) (ed25519.PublicKey, error) {
-	if path == "" {
-		return nil, errors.New("no public key file given")
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	if blk, _ := pem.Decode(b); blk != nil {
-		k, err := x509.ParsePKIXPublicKey(blk.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		if ek, ok := k.(ed25519.PublicKey); ok {
-			return ek, nil
-		}
-		return nil, fmt.Errorf("%s: not an ed25519 key", path)
-	}
-	raw, err := hex.DecodeString(strings.TrimSpace(string(b)))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if len(raw) != ed25519.PublicKeySize {
-		return nil, fmt.Errorf("%s: %d bytes is not an ed25519 public key", path, len(raw))
-	}
-	return ed25519.PublicKey(raw), nil
 }

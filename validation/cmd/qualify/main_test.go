@@ -63,30 +63,3 @@ func TestQualifyAndVerify(t *testing.T) {
 		t.Errorf("a changed report: exit %d, %s; want 1 and a mismatch", code, stderr.String())
 	}
 }
-
-// TestKeys: keys are read as hex seeds, hex private keys and PEM, and
-// anything else is refused.
-func TestKeys(t *testing.T) {
-	dir := t.TempDir()
-	_, sk, _ := ed25519.GenerateKey(rand.Reader)
-	der, _ := x509.MarshalPKCS8PrivateKey(sk)
-	for name, content := range map[string][]byte{
-		"seed": []byte(hex.EncodeToString(sk.Seed())), "full": []byte(hex.EncodeToString(sk)),
-		"pem": pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}),
-	} {
-		p := filepath.Join(dir, name)
-		os.WriteFile(p, content, 0o600)
-		k, err := privateKey(p)
-		if err != nil || !k.Equal(sk) {
-			t.Errorf("%s: %v", name, err)
-		}
-	}
-	p := filepath.Join(dir, "short")
-	os.WriteFile(p, []byte("abcd"), 0o600)
-	if _, err := privateKey(p); err == nil {
-		t.Error("a 2-byte key was accepted")
-	}
-	if _, err := publicKey(p); err == nil {
-		t.Error("a 2-byte public key was accepted")
-	}
-}
