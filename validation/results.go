@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 )
 
@@ -105,4 +106,75 @@ func merge(prev, next Outcome) Outcome {
 		return next
 	}
 	return prev
+}
+
+var (
+	verboseResult  = regexp.MustCompile(`^--- (PASS|FAIL|SKIP): (Test[^\s/]*) \(`)
+	verboseRun     = regexp.MustCompile(`^=== RUN\s+(Test[^\s/]*)$`)
+	verboseSummary = regexp.MustCompile(`^(ok|FAIL|\?)\s+(\S+)(\s|$)`)
+)
+
+// ReadVerbose reads the output of go test -v over several packages, as a
+// CI log holds it, and returns what ReadResults would for the same run.
+// go test prints each package's output in one piece and ends it with the
+// package's summary line ("ok", "FAIL" or "?" and the import path), so
+// the top-level tests seen since the previous summary belong to that
+// package. Tests after the last summary (a run cut short) belong to none
+// and are dropped. It returns an error only when r cannot be read.
+func ReadVerbose(r io.Reader) (Results, error) {
+	res := Results{}
+	pending := map[string]Outcome{}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64*1024), 16*1024*1024)
+	for sc.Scan() {
+		line := strings.TrimRight(sc.Text(), "\r")
+		if m := verboseRun.FindStringSubmatch(line); m != nil {
+			pending[m[1]] = merge(pending[m[1]], Running)
+			continue
+		}
+		if m := verboseResult.FindStringSubmatch(line); m != nil {
+			o := map[string]Outcome{"PASS": Passed, "FAIL": Failed, "SKIP": Skipped}[m[1]]
+			pending[m[2]] = merge(pending[m[2]], o)
+			continue
+		}
+		if m := verboseSummary.FindStringSubmatch(line); m != nil {
+			pkg := res[m[2]]
+			if pkg == nil {
+				pkg = map[string]Outcome{}
+				res[m[2]] = pkg
+			}
+			for t, o := range pending {
+				pkg[t] = o
+			}
+			pending = map[string]Outcome{}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read go test -v: %w", err)
+	}
+	return res, nil
+}
+
+// ReadAny reads go test output in either form: JSON (go test -json) when
+// its first non-blank line is a JSON object, else verbose text (go test
+// -v).
+func ReadAny(r io.Reader) (Results, error) {
+	br := bufio.NewReader(r)
+	for {
+		b, err := br.Peek(1)
+		if err != nil {
+			if err == io.EOF {
+				return Results{}, nil
+			}
+			return nil, err
+		}
+		switch b[0] {
+		case ' ', '\t', '\r', '\n':
+			br.ReadByte()
+			continue
+		case '{':
+			return ReadResults(br)
+		}
+		return ReadVerbose(br)
+	}
 }

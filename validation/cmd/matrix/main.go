@@ -4,7 +4,8 @@
 // PostgreSQL versions and the date.
 //
 // It runs go test -json over ./... itself, passing on the arguments after
-// "--", or reads the output of an earlier run with -from:
+// "--", or reads the output of an earlier run with -from, either as
+// go test -json wrote it or as go test -v did (a CI log):
 //
 //	go run ./validation/cmd/matrix -html matrix.html -csv matrix.csv -- -race -count=1 -p 1
 //	go test -json ./... > run.json; go run ./validation/cmd/matrix -from run.json
@@ -40,7 +41,7 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("matrix", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	from := fs.String("from", "", "read go test -json output from this file instead of running the tests")
+	from := fs.String("from", "", "read go test -json or -v output from this file instead of running the tests")
 	reqFile := fs.String("requirements", "", "requirements file (default: the one embedded from validation/requirements.json)")
 	htmlOut := fs.String("html", "matrix.html", "write the HTML matrix here")
 	csvOut := fs.String("csv", "matrix.csv", "write the CSV matrix here")
@@ -62,13 +63,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, err)
 			return 2
 		}
-		results, err = validation.ReadResults(f)
+		results, err = validation.ReadAny(f)
 		f.Close()
 		if err != nil {
 			fmt.Fprintln(stderr, err)
 			return 2
 		}
-		info.Command = "go test -json (read from " + *from + ")"
+		info.Command = "go test (output read from " + *from + ")"
 	} else {
 		testArgs := append([]string{"test", "-json"}, fs.Args()...)
 		testArgs = append(testArgs, *pkgs)
