@@ -61,6 +61,12 @@ type Config struct {
 	Clock func() time.Time
 }
 
+// readAllWait bounds how long a read of the whole record waits for
+// transactions elsewhere in the cluster that began before records it holds
+// back (see postgres.Store.ReadAll). A verifier would rather wait than
+// report a record it could not yet read as missing.
+const readAllWait = 30 * time.Second
+
 // Record is what a restore verification found. It is the evidence that
 // the backup is restorable; Bytes is what is signed.
 type Record struct {
@@ -144,7 +150,7 @@ func Run(ctx context.Context, cfg *Config) (*Record, error) {
 		return nil, fmt.Errorf("backup: %w", err)
 	}
 	defer pool.Close()
-	src, err := postgres.New(pool, &postgres.Config{Schema: c.Schema})
+	src, err := postgres.New(pool, &postgres.Config{Schema: c.Schema, ReadAllWait: readAllWait})
 	if err != nil {
 		return nil, err
 	}
@@ -242,7 +248,7 @@ func verify(ctx context.Context, c *Config, restoreURL string, cp *audit.Checkpo
 		return nil, fmt.Errorf("backup: %w", err)
 	}
 	defer pool.Close()
-	restored, err := postgres.New(pool, &postgres.Config{Schema: c.Schema})
+	restored, err := postgres.New(pool, &postgres.Config{Schema: c.Schema, ReadAllWait: readAllWait})
 	if err != nil {
 		return nil, err
 	}

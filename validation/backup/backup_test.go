@@ -32,7 +32,7 @@ type site struct {
 func newSite(t *testing.T) *site {
 	t.Helper()
 	pool, schema := pgtest.Pool(t)
-	store, err := postgres.New(pool, &postgres.Config{Schema: schema})
+	store, err := postgres.New(pool, &postgres.Config{Schema: schema, ReadAllWait: 30 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,7 +41,10 @@ type plant struct {
 const oqSecret = "oq secret, dropped with its schema"
 
 func newPlant(ctx context.Context, c *Config) (*plant, error) {
-	store, err := postgres.New(c.Pool, &postgres.Config{Schema: c.OQSchema, Clock: c.Clock})
+	// Verification reads the whole record; it waits for transactions
+	// elsewhere in the cluster rather than find a record it could not yet
+	// read missing (see postgres.Store.ReadAll).
+	store, err := postgres.New(c.Pool, &postgres.Config{Schema: c.OQSchema, Clock: c.Clock, ReadAllWait: 30 * time.Second})
 	if err != nil {
 		return nil, err
 	}

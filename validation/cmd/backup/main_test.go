@@ -23,7 +23,7 @@ import (
 // public half.
 func TestBackupCommand(t *testing.T) {
 	pool, schema := pgtest.Pool(t)
-	store, err := postgres.New(pool, &postgres.Config{Schema: schema})
+	store, err := postgres.New(pool, &postgres.Config{Schema: schema, ReadAllWait: 30 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
