@@ -140,7 +140,7 @@ body{font-family:sans-serif;margin:1.5em}
 table{border-collapse:collapse;width:100%}
 th,td{border:1px solid #999;padding:.3em .5em;vertical-align:top;text-align:left}
 .PASS{background:#d8f5d8}.FAIL{background:#f8d0d0}.PROCEDURAL{background:#eee}
-.pass{color:#060}.fail,.skip,.did{color:#a00;font-weight:bold}
+.pass{color:#060}.bad{color:#a00;font-weight:bold}
 code{font-size:.9em}
 </style>
 </head>
@@ -161,7 +161,7 @@ code{font-size:.9em}
 <tr><th>ID</th><th>Source</th><th>Obligation</th><th>Capability</th><th>Integrator's part</th><th>Tests</th><th>Status</th></tr>
 {{range .Rows}}<tr class="{{.Status}}">
 <td>{{.ID}}</td><td>{{.Source}}</td><td>{{.Obligation}}</td><td>{{.Capability}}</td><td>{{.Integrator}}</td>
-<td>{{if .Procedural}}procedural: no test{{else}}<ul>{{range .Results}}<li><code>{{.Package}} {{.Test}}</code> <span class="{{slice .Outcome 0 4}}">{{.Outcome}}</span></li>{{end}}</ul>{{end}}</td>
+<td>{{if .Procedural}}procedural: no test{{else}}<ul>{{range .Results}}<li><code>{{.Package}} {{.Test}}</code> <span class="{{if eq (print .Outcome) "pass"}}pass{{else}}bad{{end}}">{{.Outcome}}</span></li>{{end}}</ul>{{end}}</td>
 <td>{{.Status}}</td>
 </tr>
 {{end}}</table>

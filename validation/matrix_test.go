@@ -3,8 +3,6 @@ package validation
 import (
 	"bytes"
 	"encoding/csv"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -187,19 +185,17 @@ func TestEmbedded(t *testing.T) {
 	// typo is caught here rather than in CI's full run.
 	for _, q := range r.Requirements {
 		for _, tr := range q.Tests {
-			files, _ := filepath.Glob(filepath.Join("..", filepath.FromSlash(tr.Package), "*_test.go"))
-			found := false
-			for _, f := range files {
-				b, err := os.ReadFile(f)
-				if err != nil {
-					t.Fatal(err)
-				}
-				found = found || bytes.Contains(b, []byte("\nfunc "+tr.Test+"(t *testing.T)"))
-			}
-			if !found {
-				t.Errorf("%s names %s, which is not declared", q.ID, tr)
+			if ok, err := Declared("..", tr); err != nil || !ok {
+				t.Errorf("%s names %s, which is not declared (%v)", q.ID, tr, err)
 			}
 		}
+	}
+	res := Results{}
+	if err := res.MarkUndeclared("..", Requirements{Module: r.Module, Requirements: []Requirement{{ID: "X", Tests: []TestRef{{"validation", "TestEmbedded"}, {"validation", "TestNoSuchThing"}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if a, b := res.Outcome(r.Module+"/validation", "TestEmbedded"), res.Outcome(r.Module+"/validation", "TestNoSuchThing"); a != Missing || b != Unknown {
+		t.Errorf("declared test that did not run = %q, undeclared = %q; want %q and %q", a, b, Missing, Unknown)
 	}
 }
 
@@ -233,7 +229,7 @@ func TestOutputs(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := b.String()
-	for _, want := range []string{"&lt;script&gt;x&lt;/script&gt;", `<span class="pass">pass</span>`, "did not run", "1 failed, 1 procedural", "2026-12-05T10:00:00Z", "procedural: no test"} {
+	for _, want := range []string{"&lt;script&gt;x&lt;/script&gt;", `<span class="pass">pass</span>`, `<span class="bad">did not run</span>`, "1 failed, 1 procedural", "2026-12-05T10:00:00Z", "procedural: no test"} {
 		if !strings.Contains(h, want) {
 			t.Errorf("HTML lacks %q", want)
 		}

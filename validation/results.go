@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 )
@@ -19,6 +21,7 @@ const (
 	Skipped  Outcome = "skip"
 	Running  Outcome = "did not finish" // started and never ended: a panic, a timeout
 	Missing  Outcome = "did not run"
+	Unknown  Outcome = "does not exist" // no test of that name is declared in the package
 	notFound Outcome = ""
 )
 
@@ -33,6 +36,52 @@ func (r Results) Outcome(importPath, test string) Outcome {
 		return o
 	}
 	return Missing
+}
+
+// MarkUndeclared sets the outcome of every test reqs name that did not
+// run and that no test file of its package declares to Unknown, so the
+// matrix tells a renamed or mistyped test from one that was not run. root
+// is the module's directory.
+func (r Results) MarkUndeclared(root string, reqs Requirements) error {
+	for _, q := range reqs.Requirements {
+		for _, t := range q.Tests {
+			ip := reqs.ImportPath(t)
+			if r.Outcome(ip, t.Test) != Missing {
+				continue
+			}
+			ok, err := Declared(root, t)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				if r[ip] == nil {
+					r[ip] = map[string]Outcome{}
+				}
+				r[ip][t.Test] = Unknown
+			}
+		}
+	}
+	return nil
+}
+
+// Declared reports whether a test file of t's package, under the module
+// directory root, declares the top-level test t.Test.
+func Declared(root string, t TestRef) (bool, error) {
+	files, err := filepath.Glob(filepath.Join(root, filepath.FromSlash(t.Package), "*_test.go"))
+	if err != nil {
+		return false, err
+	}
+	decl := regexp.MustCompile(`(?m)^func ` + regexp.QuoteMeta(t.Test) + `\(\w+ \*testing\.T\)`)
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return false, err
+		}
+		if decl.Match(b) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // event is the part of a go test -json event (cmd/test2json) read here.

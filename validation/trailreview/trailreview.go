@@ -106,6 +106,7 @@ type LateRecordsError struct {
 	Late   int    // records the review did not see
 }
 
+// Error names the period, the review and how many records came late.
 func (e *LateRecordsError) Error() string {
 	return fmt.Sprintf("trailreview: %d record(s) dated into %s were written after its review %s", e.Late, e.Period.ID(), e.Review)
 }

@@ -12,7 +12,8 @@
 //
 // The PostgreSQL version is asked of INTERLOCK_TEST_DATABASE_URL when it is
 // set. The command exits 1 when a technical requirement has a test that
-// did not pass (failed, skipped, did not finish, or does not exist), after
+// did not pass (failed, skipped, did not finish, did not run, or does not
+// exist in its package's test files), after
 // writing the matrix and listing each such test; 2 on a usage or I/O error.
 package main
 
@@ -97,6 +98,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, err)
 			return 2
 		}
+	}
+	root, err := output(ctx, "go", "list", "-m", "-f", "{{.Dir}}")
+	if err != nil {
+		fmt.Fprintln(stderr, "go list -m:", err)
+		return 2
+	}
+	if err := results.MarkUndeclared(root, reqs); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
 	}
 	m := validation.Join(info, reqs, results)
 	if err := write(*htmlOut, m.WriteHTML); err != nil {

@@ -9,17 +9,20 @@ import (
 )
 
 // TestRunFrom reads a saved run: the command exits 0 when every technical
-// requirement's tests passed, and 1, listing the test, when one did not
-// run; both times it writes the HTML and CSV.
+// requirement's tests passed, and 1, listing each test, when one is not
+// declared anywhere (TestOK) or is declared but did not run
+// (audit's TestBackdated); both times it writes the HTML and CSV.
 func TestRunFrom(t *testing.T) {
 	dir := t.TempDir()
 	reqs := filepath.Join(dir, "reqs.json")
 	os.WriteFile(reqs, []byte(`{"module":"github.com/interlock-mes/interlock","requirements":[
  {"id":"A","source":"s","obligation":"o","capability":"c","integrator":"i","tests":[{"package":"audit","test":"TestOK"}]},
+ {"id":"B","source":"s","obligation":"o","capability":"c","integrator":"i","tests":[{"package":"audit","test":"TestBackdated"}]},
  {"id":"P","source":"s","obligation":"o","capability":"c","integrator":"i","procedural":true}]}`), 0o644)
 	ok := filepath.Join(dir, "ok.json")
 	os.WriteFile(ok, []byte(`{"Action":"run","Package":"github.com/interlock-mes/interlock/audit","Test":"TestOK"}
 {"Action":"pass","Package":"github.com/interlock-mes/interlock/audit","Test":"TestOK"}
+{"Action":"pass","Package":"github.com/interlock-mes/interlock/audit","Test":"TestBackdated"}
 `), 0o644)
 	bad := filepath.Join(dir, "bad.json")
 	os.WriteFile(bad, []byte(`{"Action":"pass","Package":"github.com/interlock-mes/interlock/audit","Test":"TestOther"}
@@ -28,7 +31,7 @@ func TestRunFrom(t *testing.T) {
 		from string
 		code int
 		err  string
-	}{{ok, 0, ""}, {bad, 1, "A (s): audit TestOK: did not run"}} {
+	}{{ok, 0, ""}, {bad, 1, "A (s): audit TestOK: does not exist\n  B (s): audit TestBackdated: did not run"}} {
 		html, csv := filepath.Join(dir, "m.html"), filepath.Join(dir, "m.csv")
 		os.Remove(html)
 		os.Remove(csv)
