@@ -195,7 +195,7 @@ func Restore(ctx context.Context, cfg *Config, dump string) (*Record, error) {
 	return restore(ctx, &c, dump, nil)
 }
 
-func restore(ctx context.Context, c *Config, dump string, sourceHeads []audit.Head) (*Record, error) {
+func restore(ctx context.Context, c *Config, dump string, sourceHeads []audit.Head) (_ *Record, err error) {
 	sum, err := fileSHA256(dump)
 	if err != nil {
 		return nil, err
@@ -219,13 +219,12 @@ func restore(ctx context.Context, c *Config, dump string, sourceHeads []audit.He
 	if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{dbName}.Sanitize()); err != nil {
 		return nil, fmt.Errorf("backup: create database %s: %w", dbName, err)
 	}
-	var dropErr error
 	if !c.KeepRestore {
 		defer func() {
 			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 			defer cancel()
-			if _, err := admin.Exec(dctx, "DROP DATABASE "+pgx.Identifier{dbName}.Sanitize()+" WITH (FORCE)"); err != nil {
-				dropErr = fmt.Errorf("backup: drop database %s: %w", dbName, err)
+			if _, dropErr := admin.Exec(dctx, "DROP DATABASE "+pgx.Identifier{dbName}.Sanitize()+" WITH (FORCE)"); dropErr != nil && err == nil {
+				err = fmt.Errorf("backup: drop database %s: %w", dbName, dropErr)
 			}
 		}()
 	}
@@ -239,7 +238,7 @@ func restore(ctx context.Context, c *Config, dump string, sourceHeads []audit.He
 		return nil, err
 	}
 	rec.Dump, rec.DumpSHA256, rec.RestoredTo = filepath.Base(dump), sum, dbName
-	return rec, dropErr
+	return rec, nil
 }
 
 func verify(ctx context.Context, c *Config, restoreURL string, cp *audit.Checkpoint, sourceHeads []audit.Head) (*Record, error) {

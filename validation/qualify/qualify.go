@@ -135,7 +135,7 @@ func (r *Report) Bytes() []byte {
 // schema. A check that fails is in the report, not an error; Run returns an
 // error only for a Config that is not valid (naming the field) or when it
 // cannot make or drop the OQ schema.
-func Run(ctx context.Context, cfg *Config) (*Report, error) {
+func Run(ctx context.Context, cfg *Config) (_ *Report, err error) {
 	if cfg == nil {
 		return nil, errors.New("qualify: Run: config is nil")
 	}
@@ -170,20 +170,19 @@ func Run(ctx context.Context, cfg *Config) (*Report, error) {
 	if err := createOQSchema(ctx, &c); err != nil {
 		return nil, err
 	}
-	var dropErr error
 	if !c.KeepOQSchema {
 		defer func() {
 			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 			defer cancel()
-			if _, err := c.Pool.Exec(dctx, "DROP SCHEMA "+quote(c.OQSchema)+" CASCADE"); err != nil {
-				dropErr = fmt.Errorf("qualify: drop %s: %w", c.OQSchema, err)
+			if _, dropErr := c.Pool.Exec(dctx, "DROP SCHEMA "+quote(c.OQSchema)+" CASCADE"); dropErr != nil && err == nil {
+				err = fmt.Errorf("qualify: drop %s: %w", c.OQSchema, dropErr)
 			}
 		}()
 	}
 	installation(ctx, &c, r)
 	operation(ctx, &c, r)
 	r.Finished = c.Clock()
-	return r, dropErr
+	return r, nil
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
