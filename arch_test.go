@@ -32,6 +32,7 @@ var arrows = map[string][]string{
 	"cmd/...":               {"", "audit", "event", "storage/...", "genealogy/..."},
 	"examples/...":          {"", "audit", "event", "gate", "signature", "storage/...", "mes", "mes/...", "device/...", "genealogy/...", "review/...", "examples/internal/..."},
 	"examples/internal/...": {"", "audit", "storage/..."},
+	"validation/...":        {"", "audit", "event", "gate", "signature", "storage/...", "mes", "mes/...", "review/...", "validation/...", "internal/..."},
 }
 
 func matches(pattern, rel string) bool {
