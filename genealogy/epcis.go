@@ -108,9 +108,11 @@ func (x *Exporter) uri(n uint32) string {
 		}
 		return x.base + "container/" + url.PathEscape(id)
 	case NodeBatch:
-		return x.base + "batch/" + url.PathEscape(id)
+		// A batch or shipment named by the convention's stream prefix
+		// ("batch/B-1") is named by its number alone, as lots are.
+		return x.base + "batch/" + url.PathEscape(strings.TrimPrefix(id, "batch/"))
 	case NodeShipment:
-		return x.base + "shipment/" + url.PathEscape(id)
+		return x.base + "shipment/" + url.PathEscape(strings.TrimPrefix(id, "shipment/"))
 	}
 	// A lot's number is its id without the engine's stream prefix
 	// (event.LotStream): "lot/FG-1" is lot FG-1.

@@ -100,6 +100,14 @@ type epcisReader struct {
 	bySup map[[2]string]string
 }
 
+// known reports whether the graph has a node named id.
+func (r *epcisReader) known(id string) bool {
+	r.x.g.mu.RLock()
+	defer r.x.g.mu.RUnlock()
+	_, ok := r.x.g.nodes.lookupString(id)
+	return ok
+}
+
 // supplierLots maps a GTIN and a supplier's lot number to the lot of the
 // graph received with them, read once per document.
 func (r *epcisReader) supplierLots() map[[2]string]string {
@@ -153,6 +161,11 @@ func (r *epcisReader) node(uri string) (string, error) {
 	case "container":
 		return event.ContainerStream(id), nil
 	case "batch", "shipment":
+		// Named by its number: the graph's node is "batch/<number>" when
+		// the subject followed that convention, else the number itself.
+		if r.known(kind + "/" + id) {
+			return kind + "/" + id, nil
+		}
 		return id, nil
 	}
 	return "", fmt.Errorf("%q: %q is not lot, container, batch or shipment", uri, kind)
