@@ -36,6 +36,7 @@ func subcommands() []subcommand {
 	return []subcommand{
 		{"migrate", "apply the schema's migrations, as its owner role", (*cli).migrate},
 		{"roles", "print the SQL of the owner and application roles (never connects)", (*cli).roles},
+		{"checkpoint", "sign a checkpoint of every stream head into the database and a witness file", (*cli).checkpoint},
 		{"verify", "verify every stream against the witness's newest checkpoint", (*cli).verify},
 		{"trace", "trace a lot backward or forward, with the record proving each link", (*cli).trace},
 		{"export", "export a lot's trace (export epcis)", (*cli).export},
@@ -48,7 +49,7 @@ func (c *cli) usage(w io.Writer) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "commands:")
 	for _, s := range subcommands() {
-		fmt.Fprintf(w, "  %-8s %s\n", s.name, s.summary)
+		fmt.Fprintf(w, "  %-10s %s\n", s.name, s.summary)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Run 'interlock <command> -h' for a command's flags.")

@@ -9,6 +9,7 @@
 //
 //	interlock migrate -schema NAME [-app-role ROLE]
 //	interlock roles -schema NAME -owner-role ROLE -app-role ROLE
+//	interlock checkpoint -schema NAME -witness FILE -key-file FILE
 //	interlock verify -schema NAME -witness FILE -trusted-key HEX... [-attestation-key-file FILE]
 //	interlock trace -schema NAME -lot ID -direction backward|forward [-depth N] [-format text|json]
 //	interlock export epcis -schema NAME -lot ID -direction backward|forward [-depth N] [-id-base URI] [-o FILE]
@@ -33,11 +34,12 @@
 // migration adds.
 //
 // verify, trace, export and feed only read; they may connect as either
-// role. A read returns a record only once every transaction that began
-// before it has ended (see storage/postgres, "Global positions"), and
-// waits up to -read-wait (default one second) for write transactions
-// still open in the cluster; after that, verify reports a record they
-// hold back as unread, and the feed prints it on a later poll. trace and
+// role; checkpoint writes a checkpoint through the store's function. A
+// read returns a record only once every append in flight before it has
+// ended (see storage/postgres, "Global positions"), and waits up to
+// -read-wait (default one second) for those still open; after that,
+// verify reports a record they hold back as unread, and the feed prints
+// it on a later poll. trace and
 // export read the whole record into the lot graph first, so they take
 // time in proportion to the record.
 //

@@ -133,3 +133,44 @@ func TestVerifyNeedsTrustedCheckpoint(t *testing.T) {
 		t.Errorf("a schema that was never migrated is not named so:\n%s", r.stderr)
 	}
 }
+
+// TestCheckpointThenVerify: checkpoint signs the record into a witness file
+// with a key from a file and prints the trusted key; verify with that key
+// finds the record intact; a bad key is a usage error that does not repeat
+// the key.
+func TestCheckpointThenVerify(t *testing.T) {
+	t.Parallel()
+	store, _, schema := storeOn(t)
+	plant(t, mestest.NewOn(t, store, mestest.NewClock(mestest.Now), nil))
+	dir := t.TempDir()
+	wpath := filepath.Join(dir, "witness.jsonl")
+	seed := make([]byte, ed25519.SeedSize)
+	rand.Read(seed)
+	keyFile := filepath.Join(dir, "checkpoint.key")
+	if err := os.WriteFile(keyFile, []byte(hex.EncodeToString(seed)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db := []string{"-database-url", testURL(t), "-schema", schema, "-read-wait", testReadWait}
+	r := interlock(t, append(append([]string{"checkpoint"}, db...), "-witness", wpath, "-key-file", keyFile)...)
+	r.want(t, exitOK)
+	pub := hex.EncodeToString(ed25519.NewKeyFromSeed(seed).Public().(ed25519.PublicKey))
+	if !strings.Contains(r.stdout, "trusted key: "+pub) {
+		t.Fatalf("checkpoint does not print the trusted key %s:\n%s", pub, r.stdout)
+	}
+	interlock(t, append(append([]string{"verify"}, db...), "-witness", wpath, "-trusted-key", pub)...).want(t, exitOK)
+	// The key from the environment, over one more record (a checkpoint
+	// is saved once per position), and keys that are not one.
+	if _, err := store.Append(t.Context(), storage.AppendRequest{Streams: []storage.StreamAppend{{Stream: "note/1",
+		Events: []storage.Event{{Type: "note.added", Actor: "ops", Payload: []byte(`{}`)}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	withEnv(t, map[string]string{"CP_KEY": hex.EncodeToString(seed)}, append(append([]string{"checkpoint"}, db...), "-witness", wpath, "-key-env", "CP_KEY")...).want(t, exitOK)
+	for _, bad := range []string{"zz-not-hex-zz", hex.EncodeToString(seed[:5])} {
+		withEnv(t, map[string]string{"CP_KEY": bad}, append(append([]string{"checkpoint"}, db...), "-witness", wpath, "-key-env", "CP_KEY")...).want(t, exitError)
+	}
+	r = withEnv(t, map[string]string{"CP_KEY": "zz-not-hex-zz"}, append(append([]string{"checkpoint"}, db...), "-witness", wpath, "-key-env", "CP_KEY")...)
+	if strings.Contains(r.stderr, "zz-not-hex-zz") {
+		t.Errorf("a bad key is repeated in the error:\n%s", r.stderr)
+	}
+	interlock(t, append(append([]string{"checkpoint"}, db...), "-witness", wpath)...).want(t, exitError)
+}
