@@ -110,7 +110,9 @@ type ConfigError struct {
 func (e *ConfigError) Error() string { return "mqtt: Config." + e.Field + ": " + e.Reason }
 
 // Is makes errors.Is(err, ErrConfig) and errors.Is(err, interlock.ErrInvalid) true.
-func (e *ConfigError) Is(target error) bool { return target == ErrConfig || target == interlock.ErrInvalid }
+func (e *ConfigError) Is(target error) bool {
+	return target == ErrConfig || target == interlock.ErrInvalid
+}
 
 const maxMaxPayload = 1 << 20
 
