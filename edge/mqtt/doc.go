@@ -83,8 +83,18 @@
 // recorded the denial) or refused (the engine decided nothing: an invalid
 // or reused request). A denial is on the record and dead-lettered.
 //
+// Dead letters are published at least once: a message whose
+// acknowledgement is lost after its dead letter went out is delivered
+// again and dead-lettered again, with the same command id, by which a
+// consumer of the dead-letter topic tells the two apart. A denial is on
+// the record once, whatever the deliveries: the engine replays it.
+//
 // A message that fails for a reason that may pass (the store is down, the
 // outcome is unknown, the Binder failed, the dead letter could not be
 // published) is not acknowledged; the Ingester tries it again with
 // backoff, with the same command id, until it is recorded or Run stops.
+// Messages are handled one at a time in the order they arrive, so a
+// message that keeps failing holds back the ones behind it rather than
+// letting a later state change overtake it; its failures are logged at
+// Error.
 package mqtt

@@ -85,6 +85,10 @@ func (in *Ingester) Run(ctx context.Context) error {
 		return errors.New("mqtt: Run: already running")
 	}
 	defer in.running.Store(false)
+	// Messages left in the queue belong to this connection; their
+	// acknowledgements could not reach the next one, and the broker
+	// delivers them again to the next session.
+	defer in.drop()
 	log := in.cfg.Logger
 
 	opts := paho.NewClientOptions().
@@ -185,6 +189,12 @@ func (in *Ingester) enqueue(_ paho.Client, m paho.Message) {
 	case in.signal <- struct{}{}:
 	default:
 	}
+}
+
+func (in *Ingester) drop() {
+	in.mu.Lock()
+	in.queue = nil
+	in.mu.Unlock()
 }
 
 func (in *Ingester) next() (paho.Message, bool) {
