@@ -21,17 +21,20 @@ const (
 // DeadLetter is what the Ingester publishes on the dead-letter topic for
 // a message it could not record as a transition. Its JSON form is:
 //
-//	{"topic": "...", "payload": "<base64>", "code": "denied",
+//	{"topic": "...", "payload": "<base64>", "payload_size": 231, "code": "denied",
 //	 "reason": "...", "message_id": "...", "command_id": "...",
 //	 "reasons": [{"gate": "...", "code": "...", "message": "..."}],
 //	 "time": "2026-11-25T09:00:00Z"}
 type DeadLetter struct {
-	Topic     string `json:"topic"`
-	Payload   []byte `json:"payload"` // the original payload, base64 in JSON
-	Code      Code   `json:"code"`
-	Reason    string `json:"reason"`
-	MessageID string `json:"message_id,omitempty"` // when the payload gave a valid one
-	CommandID string `json:"command_id,omitempty"` // when a command was built
+	Topic string `json:"topic"`
+	// Payload is the original payload, base64 in JSON; for an oversized
+	// one, its first Config.MaxPayload bytes, and PayloadSize its size.
+	Payload     []byte `json:"payload"`
+	PayloadSize int    `json:"payload_size"`
+	Code        Code   `json:"code"`
+	Reason      string `json:"reason"`
+	MessageID   string `json:"message_id,omitempty"` // when the payload gave a valid one
+	CommandID   string `json:"command_id,omitempty"` // when a command was built
 	// Reasons are the failed gates of a denial (CodeDenied), as recorded.
 	Reasons []GateReason `json:"reasons,omitempty"`
 	Time    time.Time    `json:"time"` // the Ingester's clock

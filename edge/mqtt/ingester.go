@@ -269,8 +269,11 @@ func (in *Ingester) process(ctx context.Context, pm paho.Message) (Result, error
 	topic, payload := pm.Topic(), pm.Payload()
 	res := Result{Topic: topic}
 	dead := func(code Code, format string, args ...any) (Result, error) {
-		res.DeadLetter = &DeadLetter{Topic: topic, Payload: payload, Code: code, Reason: fmt.Sprintf(format, args...),
-			CommandID: res.CommandID, Time: now}
+		// An oversized payload is not passed on whole: the dead-letter
+		// topic would carry what the limit keeps out.
+		kept := payload[:min(len(payload), in.cfg.MaxPayload)]
+		res.DeadLetter = &DeadLetter{Topic: topic, Payload: kept, PayloadSize: len(payload), Code: code,
+			Reason: fmt.Sprintf(format, args...), CommandID: res.CommandID, Time: now}
 		if res.Message != nil {
 			res.DeadLetter.MessageID = res.Message.ID
 		}

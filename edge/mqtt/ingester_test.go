@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -106,6 +107,7 @@ func newBench(t *testing.T, bind mqtt.Binder) *bench {
 		RetryMin: time.Millisecond, RetryMax: 10 * time.Millisecond,
 		OnHandled: func(r mqtt.Result) { b.results <- r }}
 	b.pub = connect(t, b.broker, b.prefix+"-pub", true)
+	t.Cleanup(func() { b.pub.Disconnect(100) })
 	tok := b.pub.Subscribe(b.prefix+"/s1/deadletter", 1, func(_ paho.Client, m paho.Message) {
 		var dl mqtt.DeadLetter
 		if err := json.Unmarshal(m.Payload(), &dl); err != nil {
@@ -349,6 +351,12 @@ func TestMalformedAndUnauthorised(t *testing.T) {
 	got := map[string]mqtt.DeadLetter{}
 	for range cases {
 		dl := b.deadLetter(t)
+		if dl.Code == mqtt.CodeOversized {
+			if len(dl.Payload) != 512 || dl.PayloadSize <= 600 {
+				t.Errorf("oversized: %d of %d bytes passed on; want the first 512 of them", len(dl.Payload), dl.PayloadSize)
+			}
+			dl.Payload = []byte(`{"id":"m7","raw":"` + strings.Repeat("x", 600) + `"}`)
+		}
 		got[string(dl.Payload)] = dl
 	}
 	for _, c := range cases {
@@ -496,5 +504,31 @@ func TestDeviceActorMeetsContextLock(t *testing.T) {
 	}
 	if r := b.result(t); r.Outcome == nil || r.Outcome.Records[0].Actor != "device:SC-01" {
 		t.Errorf("result %+v; want the denial recorded with actor device:SC-01", r)
+	}
+}
+
+// TestRunLeavesNoGoroutine: once Run returns, none of its goroutines, nor
+// the MQTT client's, is left.
+func TestRunLeavesNoGoroutine(t *testing.T) {
+	// Not parallel: it reads every goroutine of the test binary.
+	b := newBench(t, nil)
+	run := b.start(t, b.env.Engine)
+	b.publish(t, "SC-01", mqtt.KindReading, reading)
+	b.result(t)
+	b.pub.Disconnect(100)
+	run.cancel()
+	<-run.done
+	stuck := ""
+	for deadline := time.Now().Add(guard); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		buf := make([]byte, 1<<20)
+		stacks := string(buf[:runtime.Stack(buf, true)])
+		if stuck = ""; strings.Contains(stacks, "paho.mqtt.golang") || strings.Contains(stacks, "edge/mqtt.(*Ingester)") {
+			stuck = stacks
+			continue
+		}
+		break
+	}
+	if stuck != "" {
+		t.Errorf("goroutines left after Run returned:\n%s", stuck)
 	}
 }
