@@ -31,6 +31,12 @@ var _ Executor = (*mes.Engine)(nil)
 // when they are empty. What the Binder returns must depend only on m and
 // on what is running, so that a redelivered message repeats its request.
 //
+// A step an operator started is bound to that operator by the engine's
+// context lock, so a reading run as "device:<equipment>" cannot complete
+// it (mes.CodeContextOperator): name the operator running the step at the
+// equipment as Actor. The device stays on the record as the evidence's
+// Instrument and source.
+//
 // Return an error matching ErrUnbound when nothing runs on the equipment:
 // the message is dead-lettered as CodeUnbound. Any other error is taken as
 // passing (the Binder could not look): the message is tried again.

@@ -2,6 +2,8 @@ package mqtt
 
 import (
 	"time"
+
+	"github.com/interlock-mes/interlock/gate"
 )
 
 // Code says why a message was dead-lettered.
@@ -26,7 +28,7 @@ const (
 //	 "reasons": [{"gate": "...", "code": "...", "message": "..."}],
 //	 "time": "2026-11-25T09:00:00Z"}
 type DeadLetter struct {
-	Topic string `json:"topic"`
+	Topic string `json:"topic"` // the topic the message came on
 	// Payload is the original payload, base64 in JSON; for an oversized
 	// one, its first Config.MaxPayload bytes, and PayloadSize its size.
 	Payload     []byte `json:"payload"`
@@ -42,7 +44,7 @@ type DeadLetter struct {
 
 // GateReason is a failed gate of a denial, as a dead letter carries it.
 type GateReason struct {
-	Gate    string `json:"gate,omitempty"`
-	Code    string `json:"code"`
-	Message string `json:"message"`
+	Gate    string    `json:"gate,omitempty"`
+	Code    gate.Code `json:"code"`
+	Message string    `json:"message"`
 }

@@ -355,10 +355,10 @@ func (in *Ingester) process(ctx context.Context, pm paho.Message) (Result, error
 	case errors.As(err, &denied):
 		r, _ := dead(CodeDenied, "%v", err)
 		for _, g := range denied.Reasons {
-			r.DeadLetter.Reasons = append(r.DeadLetter.Reasons, GateReason{Gate: g.Gate, Code: string(g.Code), Message: g.Message})
+			r.DeadLetter.Reasons = append(r.DeadLetter.Reasons, GateReason{Gate: g.Gate, Code: g.Code, Message: g.Message})
 		}
 		if denied.Illegal != nil && len(denied.Reasons) == 0 {
-			r.DeadLetter.Reasons = append(r.DeadLetter.Reasons, GateReason{Gate: "model", Code: string(mes.CodeIllegalTransition), Message: denied.Illegal.Error()})
+			r.DeadLetter.Reasons = append(r.DeadLetter.Reasons, GateReason{Gate: "model", Code: mes.CodeIllegalTransition, Message: denied.Illegal.Error()})
 		}
 		return r, nil
 	case errors.Is(err, interlock.ErrInvalid):

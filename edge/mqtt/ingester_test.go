@@ -301,7 +301,7 @@ func TestUncalibratedScaleDenied(t *testing.T) {
 	}
 	found := false
 	for _, r := range dl.Reasons {
-		found = found || r.Code == string(gate.CodeCalibrationOverdue)
+		found = found || r.Code == gate.CodeCalibrationOverdue
 	}
 	if !found {
 		t.Errorf("reasons %+v lack %s", dl.Reasons, gate.CodeCalibrationOverdue)
@@ -407,7 +407,7 @@ func TestPackMLStates(t *testing.T) {
 	}
 	b.publish(t, "PK-01", mqtt.KindState, state("p2", "Idle", "Starting"))
 	dl := b.deadLetter(t)
-	if dl.Code != mqtt.CodeDenied || len(dl.Reasons) == 0 || dl.Reasons[0].Code != string(mes.CodeIllegalTransition) {
+	if dl.Code != mqtt.CodeDenied || len(dl.Reasons) == 0 || dl.Reasons[0].Code != mes.CodeIllegalTransition {
 		t.Errorf("Start in Resetting: %+v; want denied, %s", dl, mes.CodeIllegalTransition)
 	}
 	b.publish(t, "PK-01", mqtt.KindState, state("p3", "Idle", "Execute"))
@@ -499,7 +499,7 @@ func TestDeviceActorMeetsContextLock(t *testing.T) {
 	b.start(t, b.env.Engine)
 	b.publish(t, "SC-01", mqtt.KindReading, reading)
 	dl := b.deadLetter(t)
-	if dl.Code != mqtt.CodeDenied || len(dl.Reasons) != 1 || dl.Reasons[0].Code != string(mes.CodeContextOperator) {
+	if dl.Code != mqtt.CodeDenied || len(dl.Reasons) != 1 || dl.Reasons[0].Code != mes.CodeContextOperator {
 		t.Fatalf("dead letter %+v; want denied by %s", dl, mes.CodeContextOperator)
 	}
 	if r := b.result(t); r.Outcome == nil || r.Outcome.Records[0].Actor != "device:SC-01" {

@@ -23,10 +23,10 @@ const EvidenceState = "packml-state"
 // Message is a device message that was well formed and authorised: what
 // a Binder is given to bind.
 type Message struct {
-	Topic     string
-	Site      string
-	Equipment string // the topic's equipment, which the payload names too
-	Kind      Kind
+	Topic     string    // the topic it came on
+	Site      string    // Config.Site
+	Equipment string    // the topic's equipment, which the payload names too
+	Kind      Kind      // the topic's last level
 	ID        string    // the payload's message id
 	Payload   []byte    // as received
 	Received  time.Time // the Ingester's clock when the message arrived, UTC

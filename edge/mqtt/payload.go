@@ -32,14 +32,15 @@ const (
 	maxRaw     = 1024
 )
 
-// PayloadError says why a payload is malformed. It matches
+// payloadError says why a payload is malformed; its text is a dead
+// letter's reason. It matches
 // interlock.ErrInvalid.
-type PayloadError struct {
+type payloadError struct {
 	Field  string // the JSON field, or "" for the payload as a whole
 	Reason string
 }
 
-func (e *PayloadError) Error() string {
+func (e *payloadError) Error() string {
 	if e.Field == "" {
 		return "payload: " + e.Reason
 	}
@@ -47,10 +48,10 @@ func (e *PayloadError) Error() string {
 }
 
 // Unwrap makes errors.Is(err, interlock.ErrInvalid) true.
-func (e *PayloadError) Unwrap() error { return interlock.ErrInvalid }
+func (e *payloadError) Unwrap() error { return interlock.ErrInvalid }
 
 func bad(field, format string, args ...any) error {
-	return &PayloadError{Field: field, Reason: fmt.Sprintf(format, args...)}
+	return &payloadError{Field: field, Reason: fmt.Sprintf(format, args...)}
 }
 
 // readingJSON is the payload of a reading (see the package doc).
@@ -98,7 +99,7 @@ type payload struct {
 }
 
 // parse decodes and checks a payload of kind k. It returns a
-// *PayloadError naming the first field that is wrong.
+// *payloadError naming the first field that is wrong.
 func parse(k Kind, data []byte) (*payload, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()

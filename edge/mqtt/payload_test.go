@@ -68,7 +68,7 @@ func TestParseBad(t *testing.T) {
 		{Kind("alarm"), goodState, "", "no payload of kind"},
 	} {
 		_, err := parse(c.kind, []byte(c.payload))
-		var pe *PayloadError
+		var pe *payloadError
 		if !errors.As(err, &pe) || pe.Field != c.field || !strings.Contains(pe.Reason, c.why) || !errors.Is(err, interlock.ErrInvalid) {
 			t.Errorf("%s %.60s: %v; want field %q, reason with %q, matching ErrInvalid", c.kind, c.payload, err, c.field, c.why)
 		}
@@ -89,9 +89,9 @@ func FuzzParse(f *testing.F) {
 		}
 		p, err := parse(k, data)
 		if err != nil {
-			var pe *PayloadError
+			var pe *payloadError
 			if !errors.As(err, &pe) {
-				t.Fatalf("error %v is not a *PayloadError", err)
+				t.Fatalf("error %v is not a *payloadError", err)
 			}
 			return
 		}
