@@ -532,3 +532,62 @@ func TestRunLeavesNoGoroutine(t *testing.T) {
 		t.Errorf("goroutines left after Run returned:\n%s", stuck)
 	}
 }
+
+// TestReusedMessageIDRefused: a message id that comes back with other
+// content is not a redelivery; the engine refuses it and decides
+// nothing, and it is dead-lettered as refused.
+func TestReusedMessageIDRefused(t *testing.T) {
+	t.Parallel()
+	b := newBench(t, nil)
+	b.start(t, b.env.Engine)
+	b.publish(t, "SC-01", mqtt.KindReading, reading)
+	if r := b.result(t); r.DeadLetter != nil {
+		t.Fatalf("first: %+v", r.DeadLetter)
+	}
+	before := b.records(t, "batch-B42")
+	b.publish(t, "SC-01", mqtt.KindReading, strings.Replace(reading, `"12.500"`, `"12.490"`, 1))
+	dl := b.deadLetter(t)
+	if dl.Code != mqtt.CodeRefused || !strings.Contains(dl.Reason, "retry must repeat its request") {
+		t.Errorf("dead letter %s %q; want refused as a reused command id", dl.Code, dl.Reason)
+	}
+	if after := b.records(t, "batch-B42"); len(after) != len(before) {
+		t.Errorf("records went from %v to %v", before, after)
+	}
+}
+
+// flaky fails its first call as a store that is down would, deciding
+// nothing.
+type flaky struct {
+	exec  mqtt.Executor
+	calls int
+}
+
+func (f *flaky) Execute(ctx context.Context, req mes.Request) (*mes.Outcome, error) {
+	f.calls++
+	if f.calls == 1 {
+		return nil, errors.New("store unreachable")
+	}
+	return f.exec.Execute(ctx, req)
+}
+
+// TestPassingFailureRetried: a message whose command failed for a
+// reason that may pass is tried again, not dead-lettered, and recorded.
+func TestPassingFailureRetried(t *testing.T) {
+	t.Parallel()
+	b := newBench(t, nil)
+	f := &flaky{exec: b.env.Engine}
+	b.start(t, f)
+	b.publish(t, "SC-01", mqtt.KindReading, reading)
+	r := b.result(t)
+	if r.DeadLetter != nil || r.Outcome == nil || !r.Outcome.Allowed || r.Outcome.Replayed {
+		t.Fatalf("result %+v; want recorded on the second try", r)
+	}
+	if f.calls != 2 {
+		t.Errorf("%d calls; want 2", f.calls)
+	}
+	select {
+	case dl := <-b.dead:
+		t.Errorf("dead-lettered: %+v", dl)
+	default:
+	}
+}
