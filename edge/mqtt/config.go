@@ -37,6 +37,10 @@ var _ Executor = (*mes.Engine)(nil)
 // equipment as Actor. The device stays on the record as the evidence's
 // Instrument and source.
 //
+// Evidence is the Binder's to name when the model reads other names than
+// m.Evidence gives, such as a route step's weighing: set it to
+// weigh.RouteEvidence(name, *m.Tare, *m.Reading).
+//
 // Return an error matching ErrUnbound when nothing runs on the equipment:
 // the message is dead-lettered as CodeUnbound. Any other error is taken as
 // passing (the Binder could not look): the message is tried again.
