@@ -97,4 +97,12 @@
 // message that keeps failing holds back the ones behind it rather than
 // letting a later state change overtake it; its failures are logged at
 // Error.
+//
+// # Running
+//
+// New checks a Config and names every wrong field; Run connects,
+// subscribes and handles messages until its context ends. Config.Logger
+// receives dead letters at Warn and failures that will be retried at
+// Error; Config.OnHandled receives each message's Result once it is
+// acknowledged, for metrics or for a test to wait on.
 package mqtt
