@@ -28,6 +28,7 @@ var arrows = map[string][]string{
 	"mes/mestest":           {"", "audit", "event", "gate", "signature", "storage/...", "mes", "mes/...", "internal/..."},
 	"genealogy/...":         {"", "audit", "event", "gate", "storage/...", "genealogy/...", "internal/..."},
 	"review/...":            {"", "audit", "event", "gate", "signature", "storage", "mes", "mes/...", "review/...", "internal/..."},
+	"edge/...":              {"", "audit", "event", "gate", "device/...", "mes", "mes/...", "internal/..."},
 	"httpapi":               {"", "audit", "event", "gate", "signature", "storage", "mes", "genealogy", "review", "internal/..."},
 	"cmd/...":               {"", "audit", "event", "storage/...", "genealogy/..."},
 	"examples/...":          {"", "audit", "event", "gate", "signature", "storage/...", "mes", "mes/...", "device/...", "genealogy/...", "review/...", "examples/internal/..."},
