@@ -28,15 +28,20 @@ LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
         -- The transaction ids (32 bits in pg_locks) of the sessions that
         -- hold or wait for the store's lock, widened to 64 bits against
         -- xmax: a running transaction is less than 2^31 ids behind it.
-        SELECT snap.xmax - (((snap.xmax % 4294967296) - (t.transactionid::text)::bigint + 4294967296) % 4294967296) AS xid
+        SELECT snap.xmax - d.behind AS xid
         FROM snap, store, pg_locks a
         JOIN pg_locks t ON t.virtualtransaction = a.virtualtransaction
             AND t.locktype = 'transactionid' AND t.mode = 'ExclusiveLock' AND t.granted
+        -- How far behind xmax the id is; an id taken after the snapshot
+        -- (pg_locks is read live) is ahead of it, at or past xmax, which
+        -- bounds the read anyway: it is left out.
+        CROSS JOIN LATERAL (SELECT ((snap.xmax % 4294967296) - (t.transactionid::text)::bigint + 4294967296) % 4294967296 AS behind) d
         WHERE a.locktype = 'advisory'
             AND a.database = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())
             AND a.classid = ((store.k >> 32) & 4294967295)::oid
             AND a.objid = (store.k & 4294967295)::oid
             AND a.objsubid = 1
+            AND d.behind BETWEEN 1 AND 2147483647
     )
     SELECT least((SELECT xmax FROM snap), (SELECT min(xid) FROM inflight)) * 16384
 $fn$;
