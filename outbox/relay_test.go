@@ -256,10 +256,10 @@ func TestNewValidates(t *testing.T) {
 		sink   outbox.Sink
 		cfg    *outbox.Config
 	}{
-		"reader":            {nil, b, nil},
-		"sink":              {s, nil, nil},
-		"Config.BatchSize":  {s, b, &outbox.Config{BatchSize: -1}},
-		"Config.BatchSize ": {s, b, &outbox.Config{BatchSize: outbox.MaxBatchSize + 1}},
+		"reader":              {nil, b, nil},
+		"sink":                {s, nil, nil},
+		"Config.BatchSize":    {s, b, &outbox.Config{BatchSize: -1}},
+		"Config.BatchSize ":   {s, b, &outbox.Config{BatchSize: outbox.MaxBatchSize + 1}},
 		"Config.PollInterval": {s, b, &outbox.Config{PollInterval: -time.Second}},
 		"Config.MinBackoff":   {s, b, &outbox.Config{MinBackoff: -1}},
 		"Config.MaxBackoff":   {s, b, &outbox.Config{MaxBackoff: -1}},
