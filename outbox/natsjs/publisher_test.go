@@ -76,10 +76,13 @@ func TestBrokerRestart(t *testing.T) {
 		srv := startServer(t, opts)
 		js := connect(t, srv.ClientURL())
 		createStream(t, js, 1)
-		w := write(t, s, 100, 200*time.Microsecond)
+		write(t, s, 5, 0).wait(t)
 		r := testRelay(t, s, js)
 		start(t, r)
-		waitPosition(t, r, 1)
+		waitPosition(t, r, all(t, s)[19].Position)
+		w := write(t, s, 100, time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
+		underWay(t, w)
 		srv.Shutdown()
 		srv.WaitForShutdown()
 		time.Sleep(50 * time.Millisecond)
@@ -116,10 +119,12 @@ func TestClusterNodeLost(t *testing.T) {
 		}
 		js := connect(t, urls...)
 		createStream(t, js, 3)
-		w := write(t, s, 60, 500*time.Microsecond)
+		write(t, s, 5, 0).wait(t)
 		r := testRelay(t, s, connect(t, urls...))
 		start(t, r)
-		waitPosition(t, r, 1)
+		waitPosition(t, r, all(t, s)[19].Position)
+		w := write(t, s, 60, time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
 		info, err := js.Stream(t.Context(), streamName)
 		if err != nil {
 			t.Fatal(err)
@@ -135,11 +140,23 @@ func TestClusterNodeLost(t *testing.T) {
 		if !killed {
 			t.Fatalf("no server is the stream's leader %q", leader)
 		}
+		underWay(t, w)
 		w.wait(t)
 		want := all(t, s)
 		waitPosition(t, r, want[len(want)-1].Position)
 		checkStream(t, js, want)
 	})
+}
+
+// underWay fails t when the writers have finished: a failure injected
+// then would prove nothing about a failure under load.
+func underWay(t *testing.T, w *writers) {
+	t.Helper()
+	select {
+	case <-w.done:
+		t.Fatal("the writers finished before the failure; make the load longer")
+	default:
+	}
 }
 
 func TestLastChecksTheStream(t *testing.T) {
