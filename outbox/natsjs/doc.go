@@ -36,4 +36,20 @@
 // MaxAge), Last returns ErrCursorLost rather than start again from the
 // beginning of the record; StreamConfig gives a configuration that
 // satisfies these rules.
+//
+// The cursor is read when the relay starts, after every failed publish,
+// and before the first publish after the connection reconnected, since a
+// broker that restarted may have come back without its newest messages.
+// A broker that loses acknowledged messages while the relay is publishing
+// on an unbroken connection would leave a gap that nothing here sees; a
+// JetStream cluster with three replicas does not.
+//
+// # The duplicate window
+//
+// One relay publishes a record the stream may already hold only when a
+// publish was under way as it was killed or failed: that copy arrives
+// within the acknowledgement timeout, so a window of a minute is plenty.
+// Two relays on one stream by mistake publish everything twice, and the
+// window must cover how far the slower one lags; past it, a consumer sees
+// the copy, which carries the same stream, version and hash.
 package natsjs

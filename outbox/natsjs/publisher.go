@@ -58,7 +58,15 @@ type Publisher struct {
 	cfg Config
 	msg nats.Msg
 	buf []byte
+	// reconnects is the connection's reconnect count when Last read the
+	// cursor: a broker that restarted may have come back without its
+	// newest messages, so Publish after a reconnect asks for the cursor
+	// to be read again before it publishes anything.
+	reconnects uint64
 }
+
+// errReconnected asks the relay to read its cursor again.
+var errReconnected = errors.New("natsjs: reconnected to the broker since the cursor was read")
 
 // New returns a publisher on js. It checks cfg, not the broker (Last
 // does, each time the relay reads its cursor). It returns an error
@@ -112,6 +120,7 @@ func StreamConfig(name, prefix string, dedupe time.Duration) jetstream.StreamCon
 // errors (the broker unreachable, the stream not found) are worth a
 // retry.
 func (p *Publisher) Last(ctx context.Context) (int64, error) {
+	p.reconnects = p.js.Conn().Stats().Reconnects
 	s, err := p.js.Stream(ctx, p.cfg.Stream)
 	if err != nil {
 		return 0, fmt.Errorf("natsjs: stream %s: %w", p.cfg.Stream, err)
@@ -147,9 +156,14 @@ func (p *Publisher) Last(ctx context.Context) (int64, error) {
 // the one before is acknowledged, each acknowledgement awaited for at
 // most Config.AckTimeout. A record the broker acknowledges as a duplicate
 // counts as acknowledged. A record larger than the broker or the stream
-// accepts gives an error matching outbox.ErrPermanent.
+// accepts gives an error matching outbox.ErrPermanent. After the
+// connection has reconnected, Publish publishes nothing and returns an
+// error, so that the relay reads the cursor again first.
 func (p *Publisher) Publish(ctx context.Context, recs []audit.Record) (int, error) {
 	for i := range recs {
+		if p.js.Conn().Stats().Reconnects != p.reconnects {
+			return i, errReconnected
+		}
 		if err := p.publish(ctx, &recs[i]); err != nil {
 			return i, err
 		}

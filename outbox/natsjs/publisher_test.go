@@ -3,9 +3,11 @@ package natsjs_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"math/rand/v2"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -262,3 +264,58 @@ func TestNewValidates(t *testing.T) {
 		}
 	}
 }
+
+// TestIdleRelayReadsCursorAfterReconnect: a broker that restarts while
+// the relay has nothing to publish may have come back without its newest
+// messages; the relay reads its cursor again before it publishes more.
+func TestIdleRelayReadsCursorAfterReconnect(t *testing.T) {
+	t.Parallel()
+	s := memory.New(nil)
+	opts := &server.Options{ServerName: "idle", Port: freePorts(t, 1)[0]}
+	srv := startServer(t, opts)
+	js := connect(t, srv.ClientURL())
+	createStream(t, js, 1)
+	write(t, s, 5, 0).wait(t)
+	logs := &cursorReads{}
+	p, err := natsjs.New(js, &natsjs.Config{Stream: streamName, Prefix: prefix, AckTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := outbox.New(s, p, &outbox.Config{PollInterval: 2 * time.Millisecond, MinBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond, Logger: slog.New(logs)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start(t, r)
+	waitPosition(t, r, all(t, s)[19].Position)
+	srv.Shutdown()
+	srv.WaitForShutdown()
+	again := *opts
+	startServer(t, &again)
+	deadline := time.Now().Add(10 * time.Second)
+	for js.Conn().Stats().Reconnects == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the client did not reconnect")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	write(t, s, 5, 0).wait(t)
+	want := all(t, s)
+	waitPosition(t, r, want[len(want)-1].Position)
+	if n := logs.n.Load(); n < 2 {
+		t.Errorf("the relay read its cursor %d times; want again after the reconnect", n)
+	}
+	checkStream(t, js, want)
+}
+
+// cursorReads is a log handler that counts the relay's cursor reads.
+type cursorReads struct{ n atomic.Int64 }
+
+func (*cursorReads) Enabled(context.Context, slog.Level) bool { return true }
+func (c *cursorReads) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == "outbox relay cursor" {
+		c.n.Add(1)
+	}
+	return nil
+}
+func (c *cursorReads) WithAttrs([]slog.Attr) slog.Handler { return c }
+func (c *cursorReads) WithGroup(string) slog.Handler      { return c }
