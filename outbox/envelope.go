@@ -1,6 +1,7 @@
 package outbox
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -56,13 +57,18 @@ func (e *Envelope) Record() audit.Record {
 	}
 }
 
-// Marshal returns the JSON of r's envelope, appended to dst.
+// Marshal returns the JSON of r's envelope, appended to dst. Payload and
+// evidence keep the exact bytes that were hashed: json.Marshal would
+// escape "<", ">", "&", U+2028 and U+2029 in them, and a consumer could
+// no longer recompute the hash.
 func Marshal(dst []byte, r *audit.Record) ([]byte, error) {
-	b, err := json.Marshal(NewEnvelope(r))
-	if err != nil {
+	buf := bytes.NewBuffer(dst)
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(NewEnvelope(r)); err != nil {
 		return dst, fmt.Errorf("outbox: envelope of %s version %d: %w", r.Stream, r.Version, err)
 	}
-	return append(dst, b...), nil
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // Unmarshal decodes an envelope written by Marshal. It returns an error

@@ -20,7 +20,7 @@ func TestEnvelopeCarriesTheChain(t *testing.T) {
 	_, err := s.Append(t.Context(), storage.AppendRequest{Streams: []storage.StreamAppend{{
 		Stream: "batch/B-1",
 		Events: []storage.Event{
-			{Type: "batch.started", Actor: "op:ana", Payload: json.RawMessage(`{"b":"é","a":[1,2]}`),
+			{Type: "batch.started", Actor: "op:ana", Payload: json.RawMessage(`{"a":[1,2],"b":"é <&> \u2028"}`),
 				Links: []audit.Link{{From: "lot/L-1", To: "batch/B-1", Kind: "consumed"}}},
 			{Type: "batch.noted", Actor: "op:ana", Evidence: json.RawMessage(`{"scale":"S1"}`)},
 		},
