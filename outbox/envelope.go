@@ -73,7 +73,8 @@ func Marshal(dst []byte, r *audit.Record) ([]byte, error) {
 
 // Unmarshal decodes an envelope written by Marshal. It returns an error
 // when data is not such an envelope: not JSON, or without a stream, a
-// positive version or position, or a hash.
+// positive version or position, or a hash. A missing payload or evidence
+// is null, as on the record.
 func Unmarshal(data []byte) (Envelope, error) {
 	var e Envelope
 	if err := json.Unmarshal(data, &e); err != nil {
@@ -89,6 +90,8 @@ func Unmarshal(data []byte) (Envelope, error) {
 	case e.Hash.IsZero():
 		return Envelope{}, fmt.Errorf("outbox: envelope of %s version %d: no hash", e.Stream, e.Version)
 	}
+	// A record without a payload or evidence holds null, as on the record.
+	e.Payload, e.Evidence = nullIfEmpty(e.Payload), nullIfEmpty(e.Evidence)
 	return e, nil
 }
 
