@@ -31,6 +31,7 @@ var arrows = map[string][]string{
 	"edge/...":              {"", "audit", "event", "gate", "device/...", "mes", "mes/...", "internal/..."},
 	"httpapi":               {"", "audit", "event", "gate", "signature", "storage", "mes", "genealogy", "review", "internal/..."},
 	"cmd/...":               {"", "audit", "event", "storage/...", "genealogy/..."},
+	"outbox/...":            {"", "audit", "storage", "outbox/...", "internal/..."},
 	"examples/...":          {"", "audit", "event", "gate", "signature", "storage/...", "mes", "mes/...", "device/...", "genealogy/...", "review/...", "examples/internal/..."},
 	"examples/internal/...": {"", "audit", "storage/..."},
 	"validation/...":        {"", "audit", "event", "gate", "signature", "storage/...", "mes", "mes/...", "review/...", "validation/...", "internal/..."},
