@@ -29,7 +29,7 @@ var arrows = map[string][]string{
 	"genealogy/...":         {"", "audit", "event", "gate", "storage/...", "genealogy/...", "internal/..."},
 	"review/...":            {"", "audit", "event", "gate", "signature", "storage", "mes", "mes/...", "review/...", "internal/..."},
 	"httpapi":               {"", "audit", "event", "gate", "signature", "storage", "mes", "genealogy", "review", "internal/..."},
-	"examples/...":          {"", "audit", "event", "gate", "signature", "storage/...", "mes", "mes/...", "device/...", "genealogy/...", "review/...", "examples/internal/..."},
+	"examples/...":          {"", "audit", "event", "gate", "signature", "storage/...", "mes", "mes/...", "device/...", "genealogy/...", "review/...", "httpapi", "examples/internal/..."},
 	"examples/internal/...": {"", "audit", "storage/..."},
 }
 
