@@ -19,6 +19,9 @@ import (
 //go:embed templates/*.html
 var templateFS embed.FS
 
+//go:embed static
+var staticFS embed.FS
+
 // session is one browser's: its CSRF token and, once signed in, who it is.
 type session struct {
 	actor string
@@ -28,6 +31,7 @@ type session struct {
 // app serves the pages and, under /api/, the engine's JSON front door.
 type app struct {
 	plant *plant
+	live  *liveScale // nil without a scale
 	log   *slog.Logger
 	pages map[string]*template.Template
 	mux   *http.ServeMux
@@ -38,8 +42,8 @@ type app struct {
 
 const sessionCookie = "interlock_session"
 
-func newApp(p *plant, log *slog.Logger) (*app, error) {
-	a := &app{plant: p, log: log, sessions: map[string]*session{}, pages: map[string]*template.Template{}, mux: http.NewServeMux()}
+func newApp(p *plant, live *liveScale, log *slog.Logger) (*app, error) {
+	a := &app{plant: p, live: live, log: log, sessions: map[string]*session{}, pages: map[string]*template.Template{}, mux: http.NewServeMux()}
 	funcs := template.FuncMap{"personName": personName, "pathID": pathID}
 	for _, name := range []string{"signin", "dispatch", "step", "review", "lot", "audit", "error"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
@@ -76,6 +80,9 @@ func newApp(p *plant, log *slog.Logger) (*app, error) {
 	a.mux.HandleFunc("GET /lots/{lot}", a.signedIn(a.lotPage))
 	a.mux.HandleFunc("GET /lots/{lot}/graph.svg", a.signedIn(a.lotGraph))
 	a.mux.HandleFunc("GET /audit", a.signedIn(a.auditPage))
+	a.mux.HandleFunc("GET /scale", a.signedIn(a.scaleJSON))
+	a.mux.HandleFunc("POST /scale/simulator", a.form(a.signedIn(a.simulate)))
+	a.mux.Handle("GET /static/", http.FileServerFS(staticFS))
 	return a, nil
 }
 

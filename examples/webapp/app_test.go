@@ -30,7 +30,12 @@ func newTestServer(t *testing.T) (*httptest.Server, *plant) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := newApp(p, slog.New(slog.DiscardHandler))
+	live, err := newLiveScale()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { live.Close() })
+	a, err := newApp(p, live, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -372,4 +377,59 @@ func TestAudit(t *testing.T) {
 		t.Fatalf("status %d", status)
 	}
 	mustContain(t, body, "Verified:", "every record attested", "checkpoint signed at start-up")
+}
+
+func TestLiveScale(t *testing.T) {
+	t.Parallel()
+	srv, p := newTestServer(t)
+	const path = "/batches/B-2026-001/steps/S10-weigh-api"
+	op := signIn(t, srv, "op-7")
+	op.get(path)
+	if status, body := op.post(path, url.Values{"csrf": {op.csrf}, "action": {"start"}, "lot": {"L7"}}); status != http.StatusOK {
+		t.Fatalf("start: %d\n%s", status, body)
+	}
+	load := func(v string, stable bool) {
+		t.Helper()
+		f := url.Values{"csrf": {op.csrf}, "load": {v}, "back": {path}}
+		if stable {
+			f.Set("stable", "on")
+		}
+		if status, body := op.post("/scale/simulator", f); status != http.StatusOK || !strings.Contains(body, "Complete with the scale") {
+			t.Fatalf("set the load: %d", status)
+		}
+	}
+	load("12.61", true)
+	status, body := op.get("/scale")
+	if status != http.StatusOK || !strings.Contains(body, `"value":"12.61"`) || !strings.Contains(body, `"stable":true`) {
+		t.Fatalf("/scale: %d %s", status, body)
+	}
+	// The browser's weight field is ignored: the server reads the scale.
+	status, body = op.post(path, url.Values{"csrf": {op.csrf}, "action": {"complete-scale"}, "lot": {"L7"}, "weight": {"12.50"}})
+	if status != http.StatusUnprocessableEntity {
+		t.Fatalf("12.61 kg from the scale: %d, want 422", status)
+	}
+	mustContain(t, body, string(gate.CodeAboveUpperLimit))
+	load("12.50", false)
+	if status, body = op.post(path, url.Values{"csrf": {op.csrf}, "action": {"complete-scale"}, "lot": {"L7"}}); status != http.StatusUnprocessableEntity {
+		t.Fatalf("unstable: %d, want 422", status)
+	}
+	mustContain(t, body, string(gate.CodeUnstable))
+	load("12.50", true)
+	if status, body = op.post(path, url.Values{"csrf": {op.csrf}, "action": {"complete-scale"}, "lot": {"L7"}}); status != http.StatusOK {
+		t.Fatalf("12.50 kg stable: %d\n%s", status, body)
+	}
+	recs := batchRecords(t, p, "batch/B-2026-001")
+	last := recs[len(recs)-1]
+	if last.Type != "step.completed" || len(last.Evidence) == 0 {
+		t.Fatalf("the last record is %s with %d evidence", last.Type, len(last.Evidence))
+	}
+	ev := string(last.Evidence)
+	for _, want := range []string{`"SC-01"`, `"device"`} {
+		if !strings.Contains(ev, want) {
+			t.Errorf("the evidence lacks %s: %s", want, ev)
+		}
+	}
+	if status, _ := op.post("/scale/simulator", url.Values{"load": {"1"}}); status != http.StatusForbidden {
+		t.Errorf("the simulator without a CSRF token: %d, want 403", status)
+	}
 }

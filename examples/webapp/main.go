@@ -81,7 +81,16 @@ func run(ctx context.Context, addr, dbURL string, keep bool, logw io.Writer, sta
 	if err != nil {
 		return err
 	}
-	a, err := newApp(p, log)
+	// Scale SC-01 is an MT-SICS scale simulated on a pseudo-terminal
+	// (Linux); without one the step takes typed weights only.
+	live, err := newLiveScale()
+	if err != nil {
+		log.Warn("no simulated scale; weights are typed only", "err", err)
+		live = nil
+	} else {
+		defer live.Close()
+	}
+	a, err := newApp(p, live, log)
 	if err != nil {
 		return err
 	}

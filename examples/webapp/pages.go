@@ -107,6 +107,8 @@ type stepView struct {
 	Denied      []gate.Reason
 	Error       string
 	Lot, Weight string
+	Live        bool // a scale is connected
+	Path        string
 }
 
 func (a *app) stepView(ctx context.Context, batch, step string) (*stepView, error) {
@@ -118,8 +120,9 @@ func (a *app) stepView(ctx context.Context, batch, step string) (*stepView, erro
 	if err != nil {
 		return nil, err
 	}
-	v := &stepView{Batch: batch, Step: step, State: state, Tolerance: tolerance, Key: randomToken(),
-		Low: tolerance.Target.Sub(tolerance.Below), High: tolerance.Target.Add(tolerance.Above), Verdicts: map[mes.Command]*mes.Verdict{}}
+	v := &stepView{Batch: batch, Step: step, State: state, Tolerance: tolerance, Key: randomToken(), Live: a.live != nil,
+		Path: "/batches/" + url.PathEscape(batch) + "/steps/" + url.PathEscape(step),
+		Low:  tolerance.Target.Sub(tolerance.Below), High: tolerance.Target.Add(tolerance.Above), Verdicts: map[mes.Command]*mes.Verdict{}}
 	return v, nil
 }
 
@@ -198,6 +201,24 @@ func (a *app) stepPost(w http.ResponseWriter, r *http.Request) {
 		req.Command, req.Refs = mes.CmdComplete, refs
 		req.Evidence = []gate.Evidence{{Name: "net-weight", HasValue: true, Value: weight, Unit: "kg", Source: gate.SourceManual, Stable: true}}
 		req.Consume = []event.Consumption{{Lot: lot, Quantity: weight, Unit: "kg"}}
+	case "complete-scale":
+		if a.live == nil {
+			http.Error(w, "no scale connected", http.StatusNotFound)
+			return
+		}
+		// The server reads the scale now; the browser's display is only
+		// a display.
+		rd, err := a.live.read(r.Context())
+		if err != nil {
+			v.Error = "the scale did not answer: " + err.Error()
+			a.renderStep(w, r, http.StatusServiceUnavailable, v)
+			return
+		}
+		v.Weight = rd.Value.String()
+		req.Command, req.Refs = mes.CmdComplete, refs
+		req.Evidence = []gate.Evidence{{Name: "net-weight", HasValue: true, Value: rd.Value, Unit: rd.Unit, Source: rd.Source,
+			Instrument: rd.Instrument, Stable: rd.Stable}}
+		req.Consume = []event.Consumption{{Lot: lot, Quantity: rd.Value, Unit: rd.Unit}}
 	case "verify":
 		req.Command = mes.CmdVerify
 		req.Signatures = []mes.Sign{{Meaning: "verified", Reason: r.PostFormValue("reason"),
