@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -432,4 +433,22 @@ func TestLiveScale(t *testing.T) {
 	if status, _ := op.post("/scale/simulator", url.Values{"load": {"1"}}); status != http.StatusForbidden {
 		t.Errorf("the simulator without a CSRF token: %d, want 403", status)
 	}
+}
+
+// TestAuditShowsBreak writes a record around the engine, as someone with
+// the store's credentials could, and finds it named on the audit page.
+func TestAuditShowsBreak(t *testing.T) {
+	t.Parallel()
+	srv, p := newTestServer(t)
+	ctx := context.Background()
+	v := int64(len(batchRecords(t, p, "batch/B-2026-001")))
+	if _, err := p.store.Append(ctx, storage.AppendRequest{Streams: []storage.StreamAppend{{Stream: "batch/B-2026-001", ExpectedVersion: v,
+		Events: []storage.Event{{Type: "step.completed", Actor: "op-7", Payload: []byte(`{"to":"complete"}`)}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	status, body := signIn(t, srv, "qa-4").get("/audit")
+	if status != http.StatusOK {
+		t.Fatalf("status %d", status)
+	}
+	mustContain(t, body, "does not verify", "<td>batch/B-2026-001</td><td>"+strconv.FormatInt(v+1, 10)+"</td>", string(audit.BreakUnattested))
 }
