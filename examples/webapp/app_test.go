@@ -452,3 +452,16 @@ func TestAuditShowsBreak(t *testing.T) {
 	}
 	mustContain(t, body, "does not verify", "<td>batch/B-2026-001</td><td>"+strconv.FormatInt(v+1, 10)+"</td>", string(audit.BreakUnattested))
 }
+
+// TestDispatchReady: for the trained operator the weighing step is work
+// to do (it waits only for the scan), not a blocked item.
+func TestDispatchReady(t *testing.T) {
+	t.Parallel()
+	srv, _ := newTestServer(t)
+	_, body := signIn(t, srv, "op-7").get("/")
+	queued := body[strings.Index(body, "Queued for you"):strings.Index(body, `id="blocked"`)]
+	mustContain(t, queued, "weighing step S10-weigh-api", "at the screen:")
+	if strings.Contains(body[strings.Index(body, `id="blocked"`):], "weighing step") {
+		t.Error("the trained operator's weighing step is on the blocked list")
+	}
+}

@@ -29,6 +29,9 @@ type workItem struct {
 	Link              string
 	Allowed           []mes.Command
 	Blocked           []mes.Blocked
+	// Ready are commands blocked only for want of what the screen asks
+	// for (a scan, a reference, a weight): the person's next work.
+	Ready []mes.Blocked
 	// Signing says what signatures an allowed command still needs: the
 	// dry run does not judge them (who signs is decided when they sign).
 	Signing []string
@@ -59,7 +62,14 @@ func (a *app) dispatchPage(w http.ResponseWriter, r *http.Request) {
 	var bd board
 	for i, d := range ds {
 		id := pathID(d.Subject)
-		it := workItem{Batch: id, Step: d.Step, State: d.State, Allowed: d.Allowed, Blocked: d.Blocked}
+		it := workItem{Batch: id, Step: d.Step, State: d.State, Allowed: d.Allowed}
+		for _, b := range d.Blocked {
+			if onlyInput(b.Reasons) {
+				it.Ready = append(it.Ready, b)
+			} else {
+				it.Blocked = append(it.Blocked, b)
+			}
+		}
 		switch subjects[i].Model {
 		case p.step:
 			it.What, it.Link = "weighing step "+d.Step, "/batches/"+url.PathEscape(id)+"/steps/"+url.PathEscape(d.Step)
@@ -85,13 +95,28 @@ func (a *app) dispatchPage(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case d.State == lifecycle.StepInProgress || d.State == lifecycle.BatchInProgress:
 			bd.InProgress = append(bd.InProgress, it)
-		case len(d.Allowed) > 0:
+		case len(it.Allowed) > 0 || len(it.Ready) > 0:
 			bd.Queued = append(bd.Queued, it)
-		case len(d.Blocked) > 0:
+		case len(it.Blocked) > 0:
 			bd.Blocked = append(bd.Blocked, it)
 		}
 	}
 	a.render(w, r, http.StatusOK, "dispatch", "Dispatch board", bd)
+}
+
+// inputCodes are the reasons the dry run gives for evidence and
+// references nobody has given yet: the dispatch board asks before anyone
+// scans or weighs, so they say what the step screen will ask for, not
+// what stops the person.
+var inputCodes = map[gate.Code]bool{gate.CodeRefMissing: true, gate.CodeEvidenceMissing: true, gate.CodeValueMissing: true}
+
+func onlyInput(rs []gate.Reason) bool {
+	for _, r := range rs {
+		if !inputCodes[r.Code] {
+			return false
+		}
+	}
+	return len(rs) > 0
 }
 
 // stepView is what the step screen shows.

@@ -34,7 +34,7 @@ func drawGraph(center string, backward, forward []genealogy.Edge) []byte {
 	for n, l := range layer {
 		cols[l] = append(cols[l], n)
 	}
-	const colW, rowH, boxW, boxH, pad = 220, 70, 160, 34, 20
+	const colW, rowH, boxW, boxH, pad = 320, 70, 160, 34, 20
 	type point struct{ x, y int }
 	pos := map[string]point{}
 	rows := 1
