@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/interlock-mes/interlock/httpapi"
 )
@@ -24,9 +25,13 @@ var staticFS embed.FS
 
 // session is one browser's: its CSRF token and, once signed in, who it is.
 type session struct {
-	actor string
-	csrf  string
+	actor   string
+	csrf    string
+	expires time.Time
 }
+
+// sessionLife is how long a session lasts: a shift and a half.
+const sessionLife = 12 * time.Hour
 
 // app serves the pages and, under /api/, the engine's JSON front door.
 type app struct {
@@ -115,7 +120,12 @@ func (a *app) session(r *http.Request) *session {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.sessions[c.Value]
+	s := a.sessions[c.Value]
+	if s != nil && time.Now().After(s.expires) {
+		delete(a.sessions, c.Value)
+		return nil
+	}
+	return s
 }
 
 // ensureSession returns r's session, starting an anonymous one (with a
@@ -131,10 +141,18 @@ func (a *app) ensureSession(w http.ResponseWriter, r *http.Request) *session {
 
 func (a *app) setSession(w http.ResponseWriter, s *session) {
 	id := randomToken()
+	now := time.Now()
+	s.expires = now.Add(sessionLife)
 	a.mu.Lock()
+	for k, old := range a.sessions { // forget the expired ones
+		if now.After(old.expires) {
+			delete(a.sessions, k)
+		}
+	}
 	a.sessions[id] = s
 	a.mu.Unlock()
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
+		MaxAge: int(sessionLife / time.Second)})
 }
 
 // form refuses a form post whose csrf field is not its session's token.

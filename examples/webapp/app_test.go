@@ -465,3 +465,46 @@ func TestDispatchReady(t *testing.T) {
 		t.Error("the trained operator's weighing step is on the blocked list")
 	}
 }
+
+// TestAPI: the JSON front door takes the actor from the session cookie;
+// a body that names an actor is refused, and a command runs as the
+// session's person.
+func TestAPI(t *testing.T) {
+	t.Parallel()
+	srv, p := newTestServer(t)
+	b := signIn(t, srv, "op-8")
+	post := func(path, key, body string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodPost, srv.URL+"/api"+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		if key != "" {
+			req.Header.Set("Idempotency-Key", key)
+		}
+		res, err := b.c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		out, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(out)
+	}
+	const subject = "/subjects/batch%2FB-2026-001"
+	start := `{"model":"weigh-step","step":"S10-weigh-api","command":"start","refs":{"lot":"L7","scale":"SC-01"}`
+	status, body := post(subject+"/checks", "", start+`}`)
+	if status != http.StatusOK || !strings.Contains(body, string(gate.CodeTrainingMissing)) {
+		t.Errorf("check: %d %s", status, body)
+	}
+	if status, body = post(subject+"/commands", "k-1", start+`,"actor":"op-7"}`); status != http.StatusBadRequest {
+		t.Errorf("a body naming an actor: %d %s, want 400", status, body)
+	}
+	if status, body = post(subject+"/commands", "k-2", start+`}`); status != http.StatusUnprocessableEntity {
+		t.Errorf("command: %d %s, want 422", status, body)
+	}
+	ds := denials(batchRecords(t, p, "batch/B-2026-001"))
+	if len(ds) != 1 || ds[0].Actor != "op-8" {
+		t.Errorf("denied attempts %+v, want one by op-8", ds)
+	}
+}
