@@ -33,7 +33,9 @@ func chromium(t *testing.T) string {
 
 // TestBrowser signs in as the untrained operator in a headless browser,
 // opens the dispatch board and finds the weighing step blocked by the
-// training gate, with its reason.
+// training gate, with its reason. Then the trained operator starts the
+// step and sees the scale's weight live, which takes the page's script
+// running under the app's content security policy.
 func TestBrowser(t *testing.T) {
 	t.Parallel()
 	path := chromium(t)
@@ -71,5 +73,30 @@ func TestBrowser(t *testing.T) {
 		if !strings.Contains(blocked, want) {
 			t.Errorf("the board's blocked items lack %q:\n%s", want, blocked)
 		}
+	}
+
+	err = chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`header form button`)),
+		chromedp.WaitVisible(chromedp.ID("p-op-7")),
+		chromedp.Click(chromedp.ID("p-op-7")),
+		chromedp.Click(chromedp.ID("signin")),
+		chromedp.WaitVisible(chromedp.ID("blocked")),
+		chromedp.Navigate(srv.URL+"/batches/B-2026-001/steps/S10-weigh-api"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=lot]`), "L7"),
+		chromedp.Click(chromedp.CSS(`button[value=start]`)),
+		chromedp.WaitVisible(chromedp.ID("complete-scale")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.getElementById("live-stable").textContent === "stable"`)); err != nil {
+		t.Fatalf("the live weight never showed as stable: %v", err)
+	}
+	live, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("live-weight")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if live != "0.00 kg" {
+		t.Errorf("the live weight shows %q, want the empty pan's 0.00 kg", live)
 	}
 }
