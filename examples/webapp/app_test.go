@@ -251,6 +251,10 @@ func TestStep(t *testing.T) {
 		t.Fatalf("verify: %d\n%s", status, body)
 	}
 	mustContain(t, body, "complete → verified", "signed by Quentin QA (qa-3)", `meaning &#34;verified&#34;`)
+
+	// QA reviews the typed weight by exception, and the denied attempts.
+	_, body = qa.get("/batches/B-2026-001/review/report")
+	mustContain(t, body, `data-kind="manual-entry"`, `data-kind="denied-attempt"`)
 }
 
 func TestActorNeverFromForm(t *testing.T) {

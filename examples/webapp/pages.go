@@ -40,7 +40,12 @@ type workItem struct {
 // board is the dispatch board: the signed-in person's work, by column.
 type board struct {
 	InProgress, Queued, Blocked []workItem
+	Batches                     []string
+	Lots                        []string
 }
+
+// lots are the lots of the demo plant, for the board's links.
+var lots = []string{"L7", "L8", "FG-0"}
 
 // dispatchPage asks the engine what the signed-in person could do with
 // every batch, its weighing step and its release, and why not. It is the
@@ -59,7 +64,10 @@ func (a *app) dispatchPage(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	var bd board
+	bd := board{Lots: lots}
+	for _, b := range batches {
+		bd.Batches = append(bd.Batches, pathID(b))
+	}
 	for i, d := range ds {
 		id := pathID(d.Subject)
 		it := workItem{Batch: id, Step: d.Step, State: d.State, Allowed: d.Allowed}
