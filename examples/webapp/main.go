@@ -22,8 +22,10 @@
 //	                               queued and blocked, each block with the gates and reasons
 //	                               (the engine's dry run; nothing is tried)
 //	/batches/{id}/steps/{step}     the weighing step: scan a lot, type a weight (recorded as
-//	                               manual entry) against the tolerance band, verify with an
-//	                               e-signature; a denial shows its reasons and is on the record
+//	                               manual entry) or take the live one from scale SC-01 (an
+//	                               MT-SICS simulator on a pty, read by the server), against the
+//	                               tolerance band; verify with an e-signature; a denial shows
+//	                               its reasons and is on the record
 //	/batches/{id}/review           QA review by exception, release readiness, and release with
 //	                               an e-signature
 //	/lots/{id}                     genealogy: backward and forward trace drawn as SVG, recall
