@@ -32,7 +32,7 @@ var arrows = map[string][]string{
 	"httpapi":               {"", "audit", "event", "gate", "signature", "storage", "mes", "genealogy", "review", "internal/..."},
 	"cmd/...":               {"", "audit", "event", "storage/...", "genealogy/..."},
 	"outbox/...":            {"", "audit", "storage", "outbox/...", "internal/..."},
-	"examples/...":          {"", "audit", "event", "gate", "signature", "storage/...", "mes", "mes/...", "device/...", "genealogy/...", "review/...", "examples/internal/..."},
+	"examples/...":          {"", "audit", "event", "gate", "signature", "storage/...", "mes", "mes/...", "device/...", "genealogy/...", "review/...", "httpapi", "examples/internal/..."},
 	"examples/internal/...": {"", "audit", "storage/..."},
 	"validation/...":        {"", "audit", "event", "gate", "signature", "storage/...", "mes", "mes/...", "review/...", "validation/...", "internal/..."},
 }

@@ -1,0 +1,461 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/interlock-mes/interlock/event"
+	"github.com/interlock-mes/interlock/gate"
+	"github.com/interlock-mes/interlock/genealogy"
+	"github.com/interlock-mes/interlock/mes"
+	"github.com/interlock-mes/interlock/mes/lifecycle"
+	"github.com/interlock-mes/interlock/mes/release"
+	"github.com/interlock-mes/interlock/review"
+	"github.com/interlock-mes/interlock/signature"
+	"github.com/interlock-mes/interlock/storage"
+)
+
+// workItem is one line of the dispatch board.
+type workItem struct {
+	Batch, Step, What string
+	State             mes.State
+	Link              string
+	Allowed           []mes.Command
+	Blocked           []mes.Blocked
+	// Ready are commands blocked only for want of what the screen asks
+	// for (a scan, a reference, a weight): the person's next work.
+	Ready []mes.Blocked
+	// Signing says what signatures an allowed command still needs: the
+	// dry run does not judge them (who signs is decided when they sign).
+	Signing []string
+}
+
+// board is the dispatch board: the signed-in person's work, by column.
+type board struct {
+	InProgress, Queued, Blocked []workItem
+	Batches                     []string
+	Lots                        []string
+}
+
+// lots are the lots of the demo plant, for the board's links.
+var lots = []string{"L7", "L8", "FG-0"}
+
+// dispatchPage asks the engine what the signed-in person could do with
+// every batch, its weighing step and its release, and why not. It is the
+// read side: nothing is tried, so no denied attempt is left behind.
+func (a *app) dispatchPage(w http.ResponseWriter, r *http.Request) {
+	p := a.plant
+	var subjects []mes.Subject
+	for _, b := range batches {
+		subjects = append(subjects,
+			mes.Subject{Model: p.step, Subject: b, Step: weighStepID},
+			mes.Subject{Model: p.batch, Subject: b},
+			mes.Subject{Model: p.release, Subject: b})
+	}
+	ds, err := p.engine.Dispatch(r.Context(), current(r).actor, subjects)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	bd := board{Lots: lots}
+	for _, b := range batches {
+		bd.Batches = append(bd.Batches, pathID(b))
+	}
+	for i, d := range ds {
+		id := pathID(d.Subject)
+		it := workItem{Batch: id, Step: d.Step, State: d.State, Allowed: d.Allowed}
+		for _, b := range d.Blocked {
+			if onlyInput(b.Reasons) {
+				it.Ready = append(it.Ready, b)
+			} else {
+				it.Blocked = append(it.Blocked, b)
+			}
+		}
+		switch subjects[i].Model {
+		case p.step:
+			it.What, it.Link = "weighing step "+d.Step, "/batches/"+url.PathEscape(id)+"/steps/"+url.PathEscape(d.Step)
+		case p.release:
+			it.What, it.Link = "QA release", "/batches/"+url.PathEscape(id)+"/review"
+		default:
+			it.What, it.Link = "batch", "/batches/"+url.PathEscape(id)+"/review"
+		}
+		for _, c := range d.Allowed {
+			v, err := p.engine.Check(r.Context(), mes.Request{Model: subjects[i].Model, Subject: d.Subject, Step: d.Step, Command: c, Actor: current(r).actor})
+			if err != nil {
+				a.fail(w, r, err)
+				return
+			}
+			for _, s := range v.Signatures {
+				need := fmt.Sprintf("%s needs %d signature(s) meaning %q by %s", c, s.Count, s.Meaning, strings.Join(s.Roles, " or "))
+				if s.NotPerformer {
+					need += ", from someone who took no part"
+				}
+				it.Signing = append(it.Signing, need)
+			}
+		}
+		switch {
+		case d.State == lifecycle.StepInProgress || d.State == lifecycle.BatchInProgress:
+			bd.InProgress = append(bd.InProgress, it)
+		case len(it.Allowed) > 0 || len(it.Ready) > 0:
+			bd.Queued = append(bd.Queued, it)
+		case len(it.Blocked) > 0:
+			bd.Blocked = append(bd.Blocked, it)
+		}
+	}
+	a.render(w, r, http.StatusOK, "dispatch", "Dispatch board", bd)
+}
+
+// inputCodes are the reasons the dry run gives for evidence and
+// references nobody has given yet: the dispatch board asks before anyone
+// scans or weighs, so they say what the step screen will ask for, not
+// what stops the person.
+var inputCodes = map[gate.Code]bool{gate.CodeRefMissing: true, gate.CodeEvidenceMissing: true, gate.CodeValueMissing: true}
+
+func onlyInput(rs []gate.Reason) bool {
+	for _, r := range rs {
+		if !inputCodes[r.Code] {
+			return false
+		}
+	}
+	return len(rs) > 0
+}
+
+// stepView is what the step screen shows.
+type stepView struct {
+	Batch, Step string
+	State       mes.State
+	Tolerance   gate.Tolerance
+	Low, High   decimal.Decimal
+	Key         string // the idempotency key of the next command
+	Next        []mes.Command
+	Verdicts    map[mes.Command]*mes.Verdict
+	Outcome     string
+	Denied      []gate.Reason
+	Error       string
+	Lot, Weight string
+	Live        bool // a scale is connected
+	Path        string
+}
+
+func (a *app) stepView(ctx context.Context, batch, step string) (*stepView, error) {
+	if step != weighStepID || !knownBatch(batch) {
+		return nil, fmt.Errorf("batch %s has no step %s: %w", batch, step, errNotFound)
+	}
+	p := a.plant
+	state, err := p.engine.State(ctx, p.step, "batch/"+batch, step)
+	if err != nil {
+		return nil, err
+	}
+	v := &stepView{Batch: batch, Step: step, State: state, Tolerance: tolerance, Key: randomToken(), Live: a.live != nil,
+		Path: "/batches/" + url.PathEscape(batch) + "/steps/" + url.PathEscape(step),
+		Low:  tolerance.Target.Sub(tolerance.Below), High: tolerance.Target.Add(tolerance.Above), Verdicts: map[mes.Command]*mes.Verdict{}}
+	return v, nil
+}
+
+func knownBatch(id string) bool {
+	for _, b := range batches {
+		if b == "batch/"+id {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *app) stepPage(w http.ResponseWriter, r *http.Request) {
+	v, err := a.stepView(r.Context(), r.PathValue("batch"), r.PathValue("step"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.renderStep(w, r, http.StatusOK, v)
+}
+
+// renderStep adds the dry run of what the person could do next.
+func (a *app) renderStep(w http.ResponseWriter, r *http.Request, status int, v *stepView) {
+	p := a.plant
+	ds, err := p.engine.Dispatch(r.Context(), current(r).actor, []mes.Subject{{Model: p.step, Subject: "batch/" + v.Batch, Step: v.Step}})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	d := ds[0]
+	v.State = d.State
+	v.Next = append(append(v.Next, d.Allowed...), blockedCommands(d.Blocked)...)
+	for _, b := range d.Blocked {
+		v.Verdicts[b.Command] = &mes.Verdict{Command: b.Command, Reasons: b.Reasons}
+	}
+	a.render(w, r, status, "step", "Step "+v.Step+" of "+v.Batch, v)
+}
+
+func blockedCommands(bs []mes.Blocked) []mes.Command {
+	out := make([]mes.Command, len(bs))
+	for i, b := range bs {
+		out[i] = b.Command
+	}
+	return out
+}
+
+// stepPost runs the command the form asks for through the engine, as the
+// signed-in person. A denial is on the record and shown with its reasons.
+func (a *app) stepPost(w http.ResponseWriter, r *http.Request) {
+	v, err := a.stepView(r.Context(), r.PathValue("batch"), r.PathValue("step"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	actor := current(r).actor
+	lot := strings.TrimSpace(r.PostFormValue("lot"))
+	v.Lot, v.Weight = lot, strings.TrimSpace(r.PostFormValue("weight"))
+	req := mes.Request{ID: r.PostFormValue("key"), Model: a.plant.step, Subject: "batch/" + v.Batch, Step: v.Step, Actor: actor}
+	if req.ID == "" {
+		req.ID = randomToken()
+	}
+	refs := map[string]string{"lot": lot, "scale": "SC-01"}
+	switch r.PostFormValue("action") {
+	case "start":
+		req.Command, req.Refs = mes.CmdStart, refs
+		// The field is typed (or filled by a keyboard-wedge scanner, which
+		// the page cannot tell apart), so it is recorded as manual.
+		req.Evidence = []gate.Evidence{{Name: "lot-scan", Identity: lot, Source: gate.SourceManual}}
+	case "complete":
+		weight, err := decimal.NewFromString(v.Weight)
+		if err != nil {
+			v.Error = "the weight is not a number: " + v.Weight
+			a.renderStep(w, r, http.StatusBadRequest, v)
+			return
+		}
+		req.Command, req.Refs = mes.CmdComplete, refs
+		req.Evidence = []gate.Evidence{{Name: "net-weight", HasValue: true, Value: weight, Unit: "kg", Source: gate.SourceManual, Stable: true}}
+		req.Consume = []event.Consumption{{Lot: lot, Quantity: weight, Unit: "kg"}}
+	case "complete-scale":
+		if a.live == nil {
+			http.Error(w, "no scale connected", http.StatusNotFound)
+			return
+		}
+		// The server reads the scale now; the browser's display is only
+		// a display.
+		rd, err := a.live.read(r.Context())
+		if err != nil {
+			v.Error = "the scale did not answer: " + err.Error()
+			a.renderStep(w, r, http.StatusServiceUnavailable, v)
+			return
+		}
+		v.Weight = rd.Value.String()
+		req.Command, req.Refs = mes.CmdComplete, refs
+		req.Evidence = []gate.Evidence{{Name: "net-weight", HasValue: true, Value: rd.Value, Unit: rd.Unit, Source: rd.Source,
+			Instrument: rd.Instrument, Stable: rd.Stable}}
+		req.Consume = []event.Consumption{{Lot: lot, Quantity: rd.Value, Unit: rd.Unit}}
+	case "verify":
+		req.Command = mes.CmdVerify
+		req.Signatures = []mes.Sign{{Meaning: "verified", Reason: r.PostFormValue("reason"),
+			Challenge: signature.Challenge{UserID: actor, Secret: signature.NewSecret(r.PostFormValue("password"))}}}
+	default:
+		http.Error(w, "unknown action", http.StatusBadRequest)
+		return
+	}
+	status := a.execute(r.Context(), req, &v.Outcome, &v.Denied, &v.Error)
+	a.renderStep(w, r, status, v)
+}
+
+// execute runs req through the engine and says what came of it.
+func (a *app) execute(ctx context.Context, req mes.Request, outcome *string, denied *[]gate.Reason, msg *string) int {
+	out, err := a.plant.engine.Execute(ctx, req)
+	var d *mes.DeniedError
+	var bad *mes.RequestError
+	switch {
+	case errors.As(err, &d):
+		*denied = d.Reasons
+		if len(d.Reasons) == 0 {
+			*msg = d.Error()
+		}
+		return http.StatusUnprocessableEntity
+	case errors.As(err, &bad):
+		*msg = bad.Error()
+		return http.StatusBadRequest
+	case err != nil:
+		*msg = err.Error()
+		return http.StatusConflict
+	}
+	*outcome = fmt.Sprintf("%s: %s → %s", req.Command, out.From, out.To)
+	for _, s := range out.Signatures {
+		m := s.Manifestation
+		*outcome += fmt.Sprintf("; signed by %s (%s) at %s, meaning %q", m.PrintedName, m.SignerID, m.Time.Format("2006-01-02 15:04:05 MST"), m.Meaning)
+	}
+	return http.StatusOK
+}
+
+func reviewOptions(p *plant) *review.Options {
+	return &review.Options{SigningKeys: p.releaseCfg.SigningKeys, Attestation: p.attestation}
+}
+
+// reviewView is the QA review page.
+type reviewView struct {
+	Batch     string
+	Report    *review.Report
+	Readiness *release.Verdict
+	Release   mes.State
+	Key       string
+	Outcome   string
+	Denied    []gate.Reason
+	Error     string
+}
+
+func (a *app) reviewView(ctx context.Context, batch string) (*reviewView, error) {
+	if !knownBatch(batch) {
+		return nil, fmt.Errorf("batch %s: %w", batch, errNotFound)
+	}
+	p := a.plant
+	subject := "batch/" + batch
+	rep, err := review.Build(ctx, p.store, subject, reviewOptions(p))
+	if err != nil {
+		return nil, err
+	}
+	ready, err := release.Readiness(ctx, p.store, subject, p.releaseCfg)
+	if err != nil {
+		return nil, err
+	}
+	st, err := p.engine.State(ctx, p.release, subject, "")
+	if err != nil {
+		return nil, err
+	}
+	return &reviewView{Batch: batch, Report: rep, Readiness: ready, Release: st, Key: randomToken()}, nil
+}
+
+func (a *app) reviewPage(w http.ResponseWriter, r *http.Request) {
+	v, err := a.reviewView(r.Context(), r.PathValue("batch"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.render(w, r, http.StatusOK, "review", "Review of "+v.Batch, v)
+}
+
+// reviewReport is the review package's own page of the report, shown in
+// a frame of the review page.
+func (a *app) reviewReport(w http.ResponseWriter, r *http.Request) {
+	v, err := a.reviewView(r.Context(), r.PathValue("batch"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if err := review.WriteHTML(w, v.Report); err != nil {
+		a.log.Error("review report", "err", err)
+	}
+}
+
+// releasePost releases the batch through the release model: the engine
+// checks readiness, the QA role, that the signer took no part, and the
+// signature's re-authentication.
+func (a *app) releasePost(w http.ResponseWriter, r *http.Request) {
+	v, err := a.reviewView(r.Context(), r.PathValue("batch"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	actor := current(r).actor
+	req := mes.Request{ID: r.PostFormValue("key"), Model: a.plant.release, Subject: "batch/" + v.Batch, Command: mes.CmdRelease, Actor: actor,
+		Signatures: []mes.Sign{{Meaning: mes.MeaningApproved, Reason: r.PostFormValue("reason"),
+			Challenge: signature.Challenge{UserID: actor, Secret: signature.NewSecret(r.PostFormValue("password"))}}}}
+	if req.ID == "" {
+		req.ID = randomToken()
+	}
+	status := a.execute(r.Context(), req, &v.Outcome, &v.Denied, &v.Error)
+	if nv, err := a.reviewView(r.Context(), v.Batch); err == nil {
+		nv.Outcome, nv.Denied, nv.Error = v.Outcome, v.Denied, v.Error
+		v = nv
+	}
+	a.render(w, r, status, "review", "Review of "+v.Batch, v)
+}
+
+// lotView is the genealogy page of a lot.
+type lotView struct {
+	Lot               string
+	Info              genealogy.NodeInfo
+	Backward, Forward []genealogy.Edge
+	Recall            *genealogy.RecallScope
+	EPCIS             string
+	SVG               template.HTML // drawn here from the traces, every name escaped
+}
+
+func (a *app) lotView(ctx context.Context, lot string) (*lotView, *genealogy.Trace, *genealogy.Trace, error) {
+	g := a.plant.graph
+	if err := g.Update(ctx); err != nil {
+		return nil, nil, nil, err
+	}
+	node := event.LotStream(lot)
+	info, ok := g.NodeInfo(node)
+	if !ok {
+		return nil, nil, nil, fmt.Errorf("lot %s: %w", lot, errNotFound)
+	}
+	back, err := g.Backward(ctx, node)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	fwd, err := g.Forward(ctx, node)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	rc, err := g.Recall(ctx, node)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	v := &lotView{Lot: lot, Info: info, Backward: back.Edges(), Forward: fwd.Edges(), Recall: rc,
+		EPCIS: "/api/genealogy/" + url.PathEscape(node) + "/epcis"}
+	return v, back, fwd, nil
+}
+
+func (a *app) lotPage(w http.ResponseWriter, r *http.Request) {
+	v, _, _, err := a.lotView(r.Context(), r.PathValue("lot"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	v.SVG = template.HTML(drawGraph(event.LotStream(v.Lot), v.Backward, v.Forward))
+	a.render(w, r, http.StatusOK, "lot", "Lot "+v.Lot, v)
+}
+
+// lotGraph draws the lot's backward and forward traces as one layered SVG.
+func (a *app) lotGraph(w http.ResponseWriter, r *http.Request) {
+	v, _, _, err := a.lotView(r.Context(), r.PathValue("lot"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "image/svg+xml")
+	w.Write(drawGraph(event.LotStream(v.Lot), v.Backward, v.Forward))
+}
+
+// auditView is the verification of the whole record.
+type auditView struct {
+	Report     *storage.Report
+	Checkpoint bool
+	Heads      int
+}
+
+func (a *app) auditPage(w http.ResponseWriter, r *http.Request) {
+	p := a.plant
+	cfg := storage.VerifyConfig{Attestation: p.attestation}
+	if p.checkpoint != nil {
+		cfg.Checkpoint, cfg.Keys = p.checkpoint, p.checkpointKeys
+	}
+	// A broken record comes back as the report and its first break; only
+	// a failure to read (no report) is the page's failure.
+	rep, err := storage.VerifyWith(r.Context(), p.store, cfg)
+	if rep == nil {
+		a.fail(w, r, err)
+		return
+	}
+	v := &auditView{Report: rep, Checkpoint: p.checkpoint != nil}
+	if p.checkpoint != nil {
+		v.Heads = len(p.checkpoint.Heads)
+	}
+	a.render(w, r, http.StatusOK, "audit", "Audit", v)
+}

@@ -1,0 +1,322 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/interlock-mes/interlock/audit"
+	"github.com/interlock-mes/interlock/event"
+	"github.com/interlock-mes/interlock/gate"
+	"github.com/interlock-mes/interlock/genealogy"
+	"github.com/interlock-mes/interlock/mes"
+	"github.com/interlock-mes/interlock/mes/lifecycle"
+	"github.com/interlock-mes/interlock/mes/release"
+	"github.com/interlock-mes/interlock/signature"
+	"github.com/interlock-mes/interlock/storage"
+)
+
+// demoPassword is every seeded person's signing password. The page says so.
+const demoPassword = "demo-password"
+
+// weighStepID is the one step every batch of the demo runs.
+const weighStepID = "S10-weigh-api"
+
+// person is someone who can sign in.
+type person struct {
+	ID, Name, Role string
+}
+
+var people = []person{
+	{"op-7", "Olga Operator", "operator"},
+	{"op-8", "Oscar Operator (not trained)", "operator"},
+	{"qa-3", "Quentin QA", "qa"},
+	{"qa-4", "Rita Release", "qa"},
+	{"sv-1", "Sam Supervisor", "supervisor"},
+}
+
+// batches are the batches the plant is seeded with: B-2026-001 has its
+// weighing step to do, B-2026-000 is made and waits for release.
+var batches = []string{"batch/B-2026-001", "batch/B-2026-000"}
+
+// plant is the engine and everything the pages read.
+type plant struct {
+	store       storage.Store
+	engine      *mes.Engine
+	attestation *audit.Attested
+	graph       *genealogy.Graph
+	registry    *mes.Registry
+	lot, equip  *mes.Model
+	person      *mes.Model
+	batch       *mes.Model
+	step        *mes.Model
+	release     *mes.Model
+	releaseCfg  *release.Config
+	clock       storage.Clock
+	n           int
+	// checkpoint is signed once the plant is seeded; the audit page
+	// verifies the record against it. A site signs them on a schedule and
+	// keeps them outside the database (storage.Witness).
+	checkpoint     *audit.Checkpoint
+	checkpointKeys *audit.Keys
+}
+
+// newPlant builds the engine over store and records the demo plant's
+// master data, people and batches through gated commands.
+func newPlant(ctx context.Context, store storage.Store, clock storage.Clock) (*plant, error) {
+	attestKey := make([]byte, 32) // a site keeps it in a vault
+	if _, err := rand.Read(attestKey); err != nil {
+		return nil, err
+	}
+	attester, err := audit.NewAttester("webapp-1", attestKey)
+	if err != nil {
+		return nil, err
+	}
+	attestation, err := audit.NewAttested(attester)
+	if err != nil {
+		return nil, err
+	}
+	trail, err := mes.NewAuthTrail(store, attestation)
+	if err != nil {
+		return nil, err
+	}
+	creds, err := mes.NewCredentials(store, attestation)
+	if err != nil {
+		return nil, err
+	}
+	auth, err := signature.NewPasswordAuthenticator(&signature.Config{
+		Store: creds, Observer: trail, Clock: signature.Clock(clock), MaxFailures: 5,
+		// Cheap enough for a demo that starts in a blink; a site keeps
+		// signature.DefaultArgon2Params.
+		Hash: signature.Argon2Params{Time: 1, MemoryKiB: 8 * 1024, Threads: 1, SaltLen: 16, KeyLen: 32},
+	})
+	if err != nil {
+		return nil, err
+	}
+	_, sealKey, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	signer, err := signature.NewSigner(&signature.SignerConfig{Authenticator: auth, Key: sealKey, Clock: signature.Clock(clock)})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := trail.RecordSigningKey(ctx, signer.PublicKey(), "admin"); err != nil {
+		return nil, err
+	}
+	engine, err := mes.New(store, &mes.Config{Clock: clock, Signer: signer, Attestation: attestation})
+	if err != nil {
+		return nil, err
+	}
+	p := &plant{store: store, engine: engine, attestation: attestation, clock: clock}
+	if p.lot, err = mes.LotModel(); err != nil {
+		return nil, err
+	}
+	if p.equip, err = mes.EquipmentModel(); err != nil {
+		return nil, err
+	}
+	if p.person, err = mes.PersonModel(); err != nil {
+		return nil, err
+	}
+	if p.batch, err = lifecycle.Batch(); err != nil {
+		return nil, err
+	}
+	if p.step, err = weighStep(); err != nil {
+		return nil, err
+	}
+	if err := trail.Gate(engine, p.person); err != nil {
+		return nil, err
+	}
+	if err := p.seed(ctx, auth); err != nil {
+		return nil, fmt.Errorf("seed: %w", err)
+	}
+	keys, err := mes.SigningKeys(ctx, store, attestation)
+	if err != nil {
+		return nil, err
+	}
+	p.releaseCfg = &release.Config{SigningKeys: keys, Steps: []release.RequiredStep{{ID: weighStepID, Verify: true}}}
+	if p.release, err = release.Model(p.releaseCfg, []string{"qa"}); err != nil {
+		return nil, err
+	}
+	if p.registry, err = mes.NewRegistry(p.lot, p.equip, p.person, p.batch, p.step, p.release); err != nil {
+		return nil, err
+	}
+	if p.graph, err = genealogy.New(store, nil); err != nil {
+		return nil, err
+	}
+	cpPub, cpKey, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	if p.checkpoint, err = storage.Checkpoint(ctx, store, cpKey, clock()); err != nil {
+		return nil, err
+	}
+	if p.checkpointKeys, err = audit.NewKeys(cpPub); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// weighStep is the dispensing step: its start needs a trained operator, a
+// ready scale and a scanned, usable lot of API-100; its completion a
+// stable net weight within 12.50 ± 0.05 kg, from the scale or typed in
+// (which review by exception lists); its verification a second person's
+// signature.
+func weighStep() (*mes.Model, error) {
+	var gs []gate.Gate
+	for _, g := range []func() (gate.Gate, error){
+		func() (gate.Gate, error) { return gate.RequireRole("operator") },
+		func() (gate.Gate, error) { return gate.TrainingCurrent("dispensing") },
+		func() (gate.Gate, error) { return gate.EquipmentReady(gate.FromRef("scale")) },
+		func() (gate.Gate, error) { return gate.LotUsable(gate.FromRef("lot"), "API-100") },
+		func() (gate.Gate, error) { return gate.EvidencePresent("lot-scan", gate.FromRef("lot")) },
+	} {
+		gg, err := g()
+		if err != nil {
+			return nil, err
+		}
+		gs = append(gs, gg)
+	}
+	tol, err := gate.WithinTolerance("net-weight", tolerance)
+	if err != nil {
+		return nil, err
+	}
+	stable, err := gate.RequireStable("net-weight")
+	if err != nil {
+		return nil, err
+	}
+	return mes.NewModel("weigh-step", 1).
+		States(lifecycle.StepPending, lifecycle.StepInProgress, lifecycle.StepComplete, lifecycle.StepVerified).
+		Initial(lifecycle.StepPending).Final(lifecycle.StepVerified).
+		Permit(lifecycle.StepPending, mes.CmdStart, lifecycle.StepInProgress, mes.Recording("step.started"), mes.WithGates(gs...)).
+		Permit(lifecycle.StepInProgress, mes.CmdComplete, lifecycle.StepComplete, mes.Recording("step.completed"),
+			mes.WithEvidence(mes.EvidenceRequirement{Name: "net-weight", Sources: []gate.Source{gate.SourceDevice, gate.SourceManual}}),
+			mes.WithGates(tol, stable)).
+		Permit(lifecycle.StepComplete, mes.CmdVerify, lifecycle.StepVerified, mes.Recording("step.verified"),
+			mes.WithSignatures(mes.SignatureRequirement{Meaning: "verified", Count: 1, Roles: []string{"qa"}, NotPerformer: true})).
+		Build()
+}
+
+// tolerance is the weighing step's band.
+var tolerance = gate.Tolerance{Target: decimal.RequireFromString("12.50"),
+	Below: decimal.RequireFromString("0.05"), Above: decimal.RequireFromString("0.05"), Unit: "kg", Bounds: gate.Inclusive}
+
+// exec runs a seeding command and fails on anything but an allowed outcome.
+func (p *plant) exec(ctx context.Context, req mes.Request) error {
+	p.n++
+	req.ID = fmt.Sprintf("seed-%03d", p.n)
+	if _, err := p.engine.Execute(ctx, req); err != nil {
+		return fmt.Errorf("%s %s %s: %w", req.Subject, req.Step, req.Command, err)
+	}
+	return nil
+}
+
+func (p *plant) fact(ctx context.Context, m *mes.Model, subject string, cmd mes.Command, data any, decl *mes.Declaration) error {
+	var raw json.RawMessage
+	if data != nil {
+		b, err := json.Marshal(data)
+		if err != nil {
+			return err
+		}
+		raw = b
+	}
+	return p.exec(ctx, mes.Request{Model: m, Subject: subject, Command: cmd, Actor: "admin", Data: raw, Declare: decl})
+}
+
+func (p *plant) seed(ctx context.Context, auth *signature.PasswordAuthenticator) error {
+	now := p.clock()
+	day := 24 * time.Hour
+	for _, who := range people {
+		s := event.PersonStream(who.ID)
+		if err := p.fact(ctx, p.person, s, mes.CmdRegister, map[string]string{"name": who.Name}, nil); err != nil {
+			return err
+		}
+		if err := p.fact(ctx, p.person, s, mes.CmdGrantRole, map[string]string{"role": who.Role}, nil); err != nil {
+			return err
+		}
+		if who.ID == "op-7" {
+			if err := p.fact(ctx, p.person, s, mes.CmdRecordTrained, map[string]any{"skill": "dispensing", "until": now.Add(180 * day)}, nil); err != nil {
+				return err
+			}
+		}
+		if err := auth.SetCredential(ctx, "admin", who.ID, who.Name, signature.NewSecret(demoPassword)); err != nil {
+			return err
+		}
+	}
+	sc := event.EquipmentStream("SC-01")
+	if err := p.fact(ctx, p.equip, sc, mes.CmdRegister, map[string]string{"status": "available"}, nil); err != nil {
+		return err
+	}
+	if err := p.fact(ctx, p.equip, sc, mes.CmdCalibrate, map[string]any{"status": "valid", "due": now.Add(30 * day)}, nil); err != nil {
+		return err
+	}
+	if err := p.fact(ctx, p.equip, sc, mes.CmdClean, map[string]any{"status": "clean"}, nil); err != nil {
+		return err
+	}
+	for _, l := range []struct {
+		id, supplierLot string
+		release         bool
+	}{{"L7", "A-77", true}, {"L8", "A-78", false}} {
+		receipt := event.Receipt{Material: "API-100", Quantity: decimal.RequireFromString("50"), Unit: "kg", Expiry: now.Add(365 * day)}
+		decl := &mes.Declaration{Kind: "lot", Material: "API-100", Supplier: "ACME Pharma", SupplierLot: l.supplierLot, IdentitySource: gate.SourceScanner}
+		if err := p.fact(ctx, p.lot, event.LotStream(l.id), mes.CmdReceive, receipt, decl); err != nil {
+			return err
+		}
+		if l.release {
+			if err := p.fact(ctx, p.lot, event.LotStream(l.id), mes.CmdRelease, nil, nil); err != nil {
+				return err
+			}
+		}
+	}
+	// Both batches are released to the floor and started.
+	for _, b := range batches {
+		for _, c := range []struct {
+			cmd   mes.Command
+			actor string
+		}{{mes.CmdRelease, "sv-1"}, {mes.CmdStart, "op-7"}} {
+			if err := p.exec(ctx, mes.Request{Model: p.batch, Subject: b, Command: c.cmd, Actor: c.actor}); err != nil {
+				return err
+			}
+		}
+	}
+	// B-2026-000 is made: weighed on the scale, verified, and its lot FG-0
+	// produced, so that genealogy and review have a whole story to show.
+	const done = "batch/B-2026-000"
+	refs := map[string]string{"lot": "L7", "scale": "SC-01"}
+	for _, r := range []mes.Request{
+		{Command: mes.CmdStart, Actor: "op-7", Refs: refs,
+			Evidence: []gate.Evidence{{Name: "lot-scan", Identity: "L7", Source: gate.SourceScanner, Instrument: "SCN-1"}}},
+		{Command: mes.CmdComplete, Actor: "op-7", Refs: refs,
+			Evidence: []gate.Evidence{{Name: "net-weight", HasValue: true, Value: decimal.RequireFromString("12.49"), Unit: "kg",
+				Source: gate.SourceDevice, Instrument: "SC-01", Stable: true}},
+			Consume: []event.Consumption{{Lot: "L7", Quantity: decimal.RequireFromString("12.49"), Unit: "kg"}}},
+		{Command: mes.CmdVerify, Actor: "qa-3", Signatures: []mes.Sign{{Meaning: "verified", Reason: "net weight checked on SC-01",
+			Challenge: signature.Challenge{UserID: "qa-3", Secret: signature.NewSecret(demoPassword)}}}},
+	} {
+		r.Model, r.Subject, r.Step = p.step, done, weighStepID
+		if err := p.exec(ctx, r); err != nil {
+			return err
+		}
+	}
+	return p.exec(ctx, mes.Request{Model: p.batch, Subject: done, Command: mes.CmdComplete, Actor: "op-7",
+		Produce: []mes.Production{{Lot: "FG-0", Material: "TAB-500", Quantity: decimal.RequireFromString("1000"), Unit: "ea", GTIN: "09506000134352"}}})
+}
+
+// personName returns the name of the person id, or "" for nobody.
+func personName(id string) string {
+	for _, p := range people {
+		if p.ID == id {
+			return p.Name
+		}
+	}
+	return ""
+}
+
+// errNotFound marks a page about something the plant does not have.
+var errNotFound = errors.New("not found")
