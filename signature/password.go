@@ -267,19 +267,28 @@ func (a *PasswordAuthenticator) check(ctx context.Context, ev Event, secret Secr
 	return cred, nil
 }
 
-// refuse reports a failed attempt and returns its error, joined with the
-// observer's if that failed.
 func (a *PasswordAuthenticator) refuse(ctx context.Context, ev Event, r Reason) error {
+	return refuse(ctx, a.cfg.Observer, ev, r)
+}
+
+func (a *PasswordAuthenticator) observe(ctx context.Context, ev Event) error {
+	return observe(ctx, a.cfg.Observer, ev)
+}
+
+// refuse reports a failed attempt to o and returns its error, joined with
+// the observer's if that failed.
+func refuse(ctx context.Context, o Observer, ev Event, r Reason) error {
 	ev.Kind, ev.Reason = EventFailed, r
 	err := error(&AuthError{UserID: ev.UserID, Session: ev.Session, Reason: r})
-	if oerr := a.observe(ctx, ev); oerr != nil {
+	if oerr := observe(ctx, o, ev); oerr != nil {
 		return errors.Join(err, oerr)
 	}
 	return err
 }
 
-func (a *PasswordAuthenticator) observe(ctx context.Context, ev Event) error {
-	if err := a.cfg.Observer.Observe(ctx, ev); err != nil {
+// observe reports ev to o; an observer's failure is a *NotRecordedError.
+func observe(ctx context.Context, o Observer, ev Event) error {
+	if err := o.Observe(ctx, ev); err != nil {
 		return &NotRecordedError{Event: ev, Err: err}
 	}
 	return nil

@@ -183,17 +183,9 @@ func (a *StepUpAuthenticator) claim(id string, expires, now time.Time) bool {
 func (a *StepUpAuthenticator) EndSession(context.Context, SessionID) error { return nil }
 
 func (a *StepUpAuthenticator) refuse(ctx context.Context, ev Event, r Reason) error {
-	ev.Kind, ev.Reason = EventFailed, r
-	err := error(&AuthError{UserID: ev.UserID, Session: ev.Session, Reason: r})
-	if oerr := a.observe(ctx, ev); oerr != nil {
-		return errors.Join(err, oerr)
-	}
-	return err
+	return refuse(ctx, a.cfg.Observer, ev, r)
 }
 
 func (a *StepUpAuthenticator) observe(ctx context.Context, ev Event) error {
-	if err := a.cfg.Observer.Observe(ctx, ev); err != nil {
-		return &NotRecordedError{Event: ev, Err: err}
-	}
-	return nil
+	return observe(ctx, a.cfg.Observer, ev)
 }
