@@ -38,6 +38,9 @@ func startRTUPLC(t *testing.T, unit uint8) *rtuSlave {
 	t.Helper()
 	master, held, path, err := openPTY()
 	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("no pseudo-terminal for a serial line: %v; CI runs the RTU tests", err)
+		}
 		t.Skipf("no pseudo-terminal for a serial line: %v", err)
 	}
 	s := &rtuSlave{path: path, unit: unit, plc: &plc{fail: make(map[Area]error)}, master: master, held: held, done: make(chan struct{})}
