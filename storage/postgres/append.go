@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/interlock-mes/interlock/storage/backend"
@@ -36,29 +37,66 @@ func (s *Store) Append(ctx context.Context, req storage.AppendRequest) (storage.
 	if err != nil {
 		return storage.AppendResult{}, err
 	}
-	recs := p.Records(s.clock())
-	first := p.Streams[0]
-	onAbort := &storage.ConflictError{Stream: first.Stream, Expected: first.ExpectedVersion, Actual: -1}
-	var w written
+	for attempt := 1; ; attempt++ {
+		var (
+			recs []audit.Record
+			w    written
+		)
+		if s.group != nil && s.tx == nil && !s.general && groupable(p) {
+			recs, w, err = s.group.submit(ctx, p)
+		} else {
+			recs = p.Records(s.clock())
+			w, err = s.appendAlone(ctx, p, recs)
+		}
+		res, err := s.finish(ctx, p, recs, w, err)
+		// The time was read before the stream's lock was taken: another
+		// append, with a later time, may have written the stream while
+		// this one waited. Nothing was written; the append is made again
+		// with the time read now, when the clock has passed the head.
+		var behind *storage.ClockError
+		if attempt < clockAttempts && errors.As(err, &behind) && !s.clock().Before(behind.Head) {
+			continue
+		}
+		return res, err
+	}
+}
+
+// clockAttempts bounds how often Append reads the clock again for an
+// append that found a stream's head later than its time.
+const clockAttempts = 3
+
+// appendAlone writes p, whose records are recs, in a statement of its own:
+// append_one or append_keyed when they can, append otherwise.
+func (s *Store) appendAlone(ctx context.Context, p *backend.Prepared, recs []audit.Record) (written, error) {
 	if one, keyed := isOne(p), isKeyed(p); !s.general && (one || keyed) {
 		r := &recs[0]
-		canon, encErr := audit.Encode(make([]byte, 0, 256+len(r.Payload)+len(r.Evidence)), r)
-		if encErr != nil {
-			return storage.AppendResult{}, fmt.Errorf("append: %s version %d: %w", r.Stream, r.Version, encErr)
+		canon, err := audit.Encode(make([]byte, 0, 256+len(r.Payload)+len(r.Evidence)), r)
+		if err != nil {
+			return written{}, notSent{fmt.Errorf("%s version %d: %w", r.Stream, r.Version, err)}
 		}
 		if one {
-			w, err = s.appendOne(ctx, r, canon)
-		} else {
-			w, err = s.appendMany(ctx, s.q.appendKeyed, keyedArgs(p, r, canon))
+			return s.appendOne(ctx, r, canon)
 		}
-	} else {
-		args, argsErr := appendArgs(p, recs)
-		if argsErr != nil {
-			return storage.AppendResult{}, fmt.Errorf("append: %w", argsErr)
-		}
-		w, err = s.appendMany(ctx, s.q.append, args)
+		return s.appendMany(ctx, s.q.appendKeyed, keyedArgs(p, r, canon))
+	}
+	args, err := appendArgs(p, recs)
+	if err != nil {
+		return written{}, notSent{err}
+	}
+	return s.appendMany(ctx, s.q.append, args)
+}
+
+// finish turns what the database wrote for p (w, or the error err) into
+// Append's result: the records recs with their positions and hashes, each
+// hash checked against audit.ComputeHash, or the records a replay returns.
+func (s *Store) finish(ctx context.Context, p *backend.Prepared, recs []audit.Record, w written, err error) (storage.AppendResult, error) {
+	var local notSent
+	if errors.As(err, &local) {
+		return storage.AppendResult{}, fmt.Errorf("append: %w", local.err)
 	}
 	if err != nil {
+		first := p.Streams[0]
+		onAbort := &storage.ConflictError{Stream: first.Stream, Expected: first.ExpectedVersion, Actual: -1}
 		return storage.AppendResult{}, interpretWrite(ctx, "append", err, onAbort, true)
 	}
 	if w.replayed {
@@ -86,6 +124,12 @@ func (s *Store) Append(ctx context.Context, req storage.AppendRequest) (storage.
 	}
 	return storage.AppendResult{Records: recs}, nil
 }
+
+// notSent is an error found before anything was sent to the database.
+type notSent struct{ err error }
+
+func (e notSent) Error() string { return e.err.Error() }
+func (e notSent) Unwrap() error { return e.err }
 
 // written is what the database says an append wrote: positions and hashes
 // in the order of the request, or the positions of the first append with
@@ -186,65 +230,10 @@ func (s *Store) replay(ctx context.Context, positions []int64) (storage.AppendRe
 // per column. recs are p.Records, whose canonical encodings the database
 // hashes. Slices are never nil, which pgx would send as NULL.
 func appendArgs(p *backend.Prepared, recs []audit.Record) ([]any, error) {
-	n := len(recs)
-	var (
-		streams  = make([]string, len(p.Streams))
-		expected = make([]int64, len(p.Streams))
-		genesis  = make([][]byte, len(p.Streams))
-		reads    = make([]string, len(p.Reads))
-		readVers = make([]int64, len(p.Reads))
-		evStream = make([]int32, 0, n)
-		evVer    = make([]int64, 0, n)
-		types    = make([]string, 0, n)
-		actors   = make([]string, 0, n)
-		payloads = make([]string, 0, n)
-		evidence = make([]string, 0, n)
-		canon    = make([][]byte, 0, n)
-		linkEv   = []int32{}
-		linkOrd  = []int32{}
-		linkFrom = []string{}
-		linkTo   = []string{}
-		linkKind = []string{}
-	)
-	for i, ps := range p.Streams {
-		streams[i], expected[i] = ps.Stream, ps.ExpectedVersion
-		g := audit.Genesis(ps.Stream)
-		genesis[i] = g[:]
-	}
-	for i, r := range p.Reads {
-		reads[i], readVers[i] = r.Stream, r.Version
-	}
-	// One buffer holds every encoding; canon slices into it.
-	size := 0
-	for i := range recs {
-		size += 256 + len(recs[i].Payload) + len(recs[i].Evidence)
-	}
-	buf := make([]byte, 0, size)
-	k := 0
-	for si, ps := range p.Streams {
-		for range ps.Events {
-			r := &recs[k]
-			k++
-			start := len(buf)
-			var err error
-			if buf, err = audit.Encode(buf, r); err != nil {
-				return nil, fmt.Errorf("%s version %d: %w", r.Stream, r.Version, err)
-			}
-			evStream = append(evStream, int32(si+1))
-			evVer = append(evVer, r.Version)
-			types = append(types, r.Type)
-			actors = append(actors, r.Actor)
-			payloads = append(payloads, string(r.Payload))
-			evidence = append(evidence, string(r.Evidence))
-			canon = append(canon, buf[start:len(buf):len(buf)])
-			for j, l := range r.Links {
-				linkEv = append(linkEv, int32(k))
-				linkOrd = append(linkOrd, int32(j))
-				linkFrom = append(linkFrom, l.From)
-				linkTo = append(linkTo, l.To)
-				linkKind = append(linkKind, l.Kind)
-			}
-		}
+	var a columns
+	a.init(len(p.Streams), len(p.Reads), len(recs), recs)
+	if err := a.add(p, recs); err != nil {
+		return nil, err
 	}
 	var key any // NULL: no key
 	var digest audit.Hash
@@ -253,10 +242,91 @@ func appendArgs(p *backend.Prepared, recs []audit.Record) ([]any, error) {
 	}
 	return []any{
 		key, digest[:],
-		streams, expected, genesis,
-		reads, readVers,
+		a.streams, a.expected, a.genesis,
+		a.reads, a.readVers,
 		recs[0].Time,
-		evStream, evVer, types, actors, payloads, evidence, canon,
-		linkEv, linkOrd, linkFrom, linkTo, linkKind,
+		a.evStream, a.evVer, a.types, a.actors, a.payloads, a.evidence, a.canon,
+		a.linkEv, a.linkOrd, a.linkFrom, a.linkTo, a.linkKind,
 	}, nil
+}
+
+// columns are appends laid out as the append functions take them: one
+// array per column, the appends one after another. A stream index in
+// evStream counts from the append's first stream, an event index in linkEv
+// from its first event, both from 1.
+type columns struct {
+	streams  []string
+	expected []int64
+	genesis  [][]byte
+	reads    []string
+	readVers []int64
+	evStream []int32
+	evVer    []int64
+	types    []string
+	actors   []string
+	payloads []string
+	evidence []string
+	canon    [][]byte
+	linkEv   []int32
+	linkOrd  []int32
+	linkFrom []string
+	linkTo   []string
+	linkKind []string
+	// buf holds every canonical encoding; canon slices into it.
+	buf []byte
+}
+
+// init sizes c for appends of streams streams, reads reads and n events,
+// among them recs. Slices are never nil, which pgx would send as NULL.
+func (c *columns) init(streams, reads, n int, recs []audit.Record) {
+	c.streams, c.expected, c.genesis = make([]string, 0, streams), make([]int64, 0, streams), make([][]byte, 0, streams)
+	c.reads, c.readVers = make([]string, 0, reads), make([]int64, 0, reads)
+	c.evStream, c.evVer = make([]int32, 0, n), make([]int64, 0, n)
+	c.types, c.actors = make([]string, 0, n), make([]string, 0, n)
+	c.payloads, c.evidence, c.canon = make([]string, 0, n), make([]string, 0, n), make([][]byte, 0, n)
+	c.linkEv, c.linkOrd = []int32{}, []int32{}
+	c.linkFrom, c.linkTo, c.linkKind = []string{}, []string{}, []string{}
+	size := 0
+	for i := range recs {
+		size += 256 + len(recs[i].Payload) + len(recs[i].Evidence)
+	}
+	c.buf = make([]byte, 0, size)
+}
+
+// add lays out one append, p, whose records are recs.
+func (c *columns) add(p *backend.Prepared, recs []audit.Record) error {
+	for _, ps := range p.Streams {
+		g := audit.Genesis(ps.Stream)
+		c.streams, c.expected, c.genesis = append(c.streams, ps.Stream), append(c.expected, ps.ExpectedVersion), append(c.genesis, g[:])
+	}
+	for _, r := range p.Reads {
+		c.reads, c.readVers = append(c.reads, r.Stream), append(c.readVers, r.Version)
+	}
+	k := 0
+	for si, ps := range p.Streams {
+		for range ps.Events {
+			r := &recs[k]
+			k++
+			start := len(c.buf)
+			var err error
+			if c.buf, err = audit.Encode(c.buf, r); err != nil {
+				return fmt.Errorf("%s version %d: %w", r.Stream, r.Version, err)
+			}
+			c.evStream = append(c.evStream, int32(si+1))
+			c.evVer = append(c.evVer, r.Version)
+			c.types = append(c.types, r.Type)
+			c.actors = append(c.actors, r.Actor)
+			c.payloads = append(c.payloads, string(r.Payload))
+			c.evidence = append(c.evidence, string(r.Evidence))
+			c.canon = append(c.canon, c.buf[start:len(c.buf):len(c.buf)])
+			for j, l := range r.Links {
+				c.linkEv = append(c.linkEv, int32(k))
+				c.linkOrd = append(c.linkOrd, int32(j))
+				c.linkFrom = append(c.linkFrom, l.From)
+				c.linkTo = append(c.linkTo, l.To)
+				c.linkKind = append(c.linkKind, l.Kind)
+			}
+		}
+	}
+	return nil
 }

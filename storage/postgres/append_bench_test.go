@@ -3,8 +3,12 @@ package postgres_test
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/interlock-mes/interlock/storage"
 	"github.com/interlock-mes/interlock/storage/postgres"
@@ -93,5 +97,61 @@ func appendParallel(b *testing.B, s *postgres.Store, req func(stream string, v i
 			v++
 		}
 	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "appends/s")
+}
+
+// BenchmarkAppendWriters appends one event per append from 1, 8 and 32
+// writers, each to its own stream, durable, with group commit off and on:
+// the shape to hold beside pgbench's single-row INSERT at -c 1, 8 and 32
+// (.ci/bench-throughput). The pool has a connection for every writer, as
+// pgbench has.
+func BenchmarkAppendWriters(b *testing.B) {
+	for _, group := range []string{"off", "on"} {
+		for _, writers := range []int{1, 8, 32} {
+			b.Run(fmt.Sprintf("group=%s/writers=%d", group, writers), func(b *testing.B) {
+				_, schema := pgtest.DurablePool(b)
+				cfg, err := pgxpool.ParseConfig(os.Getenv(pgtest.EnvURL))
+				if err != nil {
+					b.Fatal(err)
+				}
+				cfg.MaxConns = int32(writers + 4)
+				pool, err := pgxpool.NewWithConfig(b.Context(), cfg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer pool.Close()
+				s, err := postgres.New(pool, &postgres.Config{Schema: schema, GroupCommit: postgres.GroupCommit{Off: group == "off"}})
+				if err != nil {
+					b.Fatal(err)
+				}
+				appendWriters(b, s, writers)
+			})
+		}
+	}
+}
+
+// appendWriters runs b.N appends from n writers, each on a stream of its
+// own, and reports appends/s.
+func appendWriters(b *testing.B, s *postgres.Store, n int) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	b.ReportAllocs()
+	b.ResetTimer()
+	for w := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			stream := fmt.Sprintf("batch-%d", w)
+			var v int64
+			for next.Add(1) <= int64(b.N) {
+				if _, err := s.Append(b.Context(), benchAppend(stream, v)); err != nil {
+					b.Error(err)
+					return
+				}
+				v++
+			}
+		}()
+	}
+	wg.Wait()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "appends/s")
 }

@@ -59,6 +59,11 @@ func TestAppRoleCannotWriteAround(t *testing.T) {
 		`CREATE TABLE {s}.shadow (x int)`,
 		`CREATE OR REPLACE FUNCTION {s}.reject_change() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$`,
 		`SET session_replication_role = replica`,
+		// append_group's member function runs with its caller's rights:
+		// called directly it cannot write at a position of its choosing.
+		`SELECT * FROM {s}.append_member(false, 16384, NULL, '\x00', ARRAY['lot-9'], ARRAY[0::bigint], ARRAY['\x00'::bytea],
+			'{}', '{}', now(), ARRAY[1], ARRAY[1::bigint], ARRAY['lot.received'], ARRAY['op-1'], ARRAY['{}'], ARRAY[''],
+			ARRAY['\x00'::bytea], '{}', '{}', '{}', '{}', '{}')`,
 		`ALTER ROLE CURRENT_USER SUPERUSER`,
 	} {
 		_, err := l.App.Exec(t.Context(), replaceSchema(sql, l.Schema))

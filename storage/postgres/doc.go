@@ -136,6 +136,25 @@
 // Config.ReadAllWait for the appends in flight that hold committed records
 // back, then returns what is safe.
 //
+// # Group commit
+//
+// Appends that arrive while others are being written share one
+// transaction, and so one WAL flush (Config.GroupCommit, on by default):
+// a group is written in one statement of append_group (migration 0008),
+// each append in a subtransaction of its own with every check it has
+// alone, so that one append's conflict, refused key or stale read is its
+// own and the others are written. A group takes the store's lock before
+// its transaction has an id, so its appends are never late and readers
+// wait for the whole group. Its first append that takes stream locks may
+// wait for them; later ones only try, and one whose stream another
+// transaction holds goes into the next group, so a group never waits while
+// it holds a lock and groups cannot deadlock each other. An append that
+// finds no group being written is written alone at once, by the functions
+// above, so a lone append pays nothing for group commit. Appends on a
+// store made by Store.Tx are never grouped. A group that fails as a whole
+// (its session ended, its commit failed) fails each of its appends, with
+// storage.ErrOutcomeUnknown when the commit may have happened.
+//
 // # Errors
 //
 // Methods return the storage errors of the Store contract:

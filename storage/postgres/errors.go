@@ -76,6 +76,11 @@ func interpretWrite(ctx context.Context, op string, err error, conflict *storage
 		}
 		return fmt.Errorf("%s: %w: %v", op, storage.ErrOutcomeUnknown, err)
 	}
+	if unknown && isPg && (pgErr.Severity == "FATAL" || pgErr.Severity == "PANIC") {
+		// The server ended the session (terminated, shut down): the error
+		// may have come after the commit, so the outcome is open too.
+		return fmt.Errorf("%s: %w: %s (SQLSTATE %s)", op, storage.ErrOutcomeUnknown, pgErr.Message, pgErr.Code)
+	}
 	// A statement the server cancelled (57014) was rolled back: nothing was
 	// written, and the context says why.
 	if ctxErr := ctx.Err(); ctxErr != nil && (!isPg || pgErr.Code == "57014") {

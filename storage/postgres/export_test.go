@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/interlock-mes/interlock/storage/backend"
@@ -108,3 +109,52 @@ var InterpretError = interpretError
 // General makes s send every append through the append function, as it
 // did before append_one and append_keyed.
 func General(s *Store) { s.general = true }
+
+// AppendGroup writes reqs as one group of group commit, in order, in one
+// statement of append_group, and returns each one's result as Append would.
+// A request that fails validation has its error and is left out of the
+// group.
+func AppendGroup(ctx context.Context, s *Store, reqs []storage.AppendRequest) ([]storage.AppendResult, []error) {
+	c := s.group
+	if c == nil {
+		c = newCommitter(s, GroupCommit{MaxBatch: len(reqs), Writers: 1})
+	}
+	res, errs := make([]storage.AppendResult, len(reqs)), make([]error, len(reqs))
+	ms := make([]*member, len(reqs))
+	var batch []*member
+	for i, req := range reqs {
+		p, err := backend.Prepare(req)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		ms[i] = &member{ctx: ctx, p: p, done: make(chan struct{}), taken: true}
+		batch = append(batch, ms[i])
+	}
+	if len(batch) > 0 {
+		c.writeGroup(batch)
+	}
+	c.mu.Lock()
+	requeued := c.queue
+	c.queue = nil
+	c.mu.Unlock()
+	for i, m := range ms {
+		if m == nil {
+			continue
+		}
+		if slices.Contains(requeued, m) {
+			errs[i] = fmt.Errorf("append %d was put back for the next group", i)
+			continue
+		}
+		res[i], errs[i] = s.finish(ctx, m.p, m.recs, m.w, m.err)
+	}
+	return res, errs
+}
+
+// Groups returns how many groups s's group commit has written.
+func Groups(s *Store) int64 {
+	if s.group == nil {
+		return 0
+	}
+	return s.group.groups.Load()
+}

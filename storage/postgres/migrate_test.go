@@ -51,7 +51,7 @@ func TestMigrateConcurrently(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]applied{{1, "initial"}, {2, "no_heads"}, {3, "append_keyed"}, {4, "genealogy"}, {5, "least_privilege"}, {6, "feed_bound"}, {7, "cluster_offset"}}, got); diff != "" {
+	if diff := cmp.Diff([]applied{{1, "initial"}, {2, "no_heads"}, {3, "append_keyed"}, {4, "genealogy"}, {5, "least_privilege"}, {6, "feed_bound"}, {7, "cluster_offset"}, {8, "group_commit"}}, got); diff != "" {
 		t.Errorf("schema_migrations (-want +got):\n%s", diff)
 	}
 

@@ -39,6 +39,9 @@ type Config struct {
 	// transactions hold nothing back. It must not be negative. Default:
 	// DefaultReadAllWait.
 	ReadAllWait time.Duration
+	// GroupCommit configures group commit, on unless GroupCommit.Off is
+	// set; the zero value takes the defaults.
+	GroupCommit GroupCommit
 }
 
 // DefaultReadAllWait is the ReadAllWait of a Config that leaves it zero:
@@ -60,6 +63,8 @@ type Store struct {
 	// general sends every append through the append function; tests set
 	// it to compare the faster functions with it.
 	general bool
+	// group gathers appends into groups; nil when group commit is off.
+	group *committer
 }
 
 // New returns a store on pool, which the caller owns and closes. cfg may be
@@ -89,7 +94,14 @@ func New(pool *pgxpool.Pool, cfg *Config) (*Store, error) {
 	case c.ReadAllWait == 0:
 		c.ReadAllWait = DefaultReadAllWait
 	}
-	return &Store{pool: pool, db: pool, clock: c.Clock, readWait: c.ReadAllWait, q: newQueries(c.Schema)}, nil
+	if err := c.GroupCommit.check(); err != nil {
+		return nil, fmt.Errorf("postgres: New: Config.%w", err)
+	}
+	s := &Store{pool: pool, db: pool, clock: c.Clock, readWait: c.ReadAllWait, q: newQueries(c.Schema)}
+	if !c.GroupCommit.Off {
+		s.group = newCommitter(s, c.GroupCommit)
+	}
+	return s, nil
 }
 
 // querier is what the store runs its statements on: a pool or a
@@ -163,7 +175,7 @@ func quoteSchema(schema string) string { return pgx.Identifier{schema}.Sanitize(
 
 // queries are the store's statements with the schema filled in, built once.
 type queries struct {
-	append, appendOne, appendKeyed                   string
+	append, appendOne, appendKeyed, appendGroup      string
 	loadRange, load, readAll                         string
 	heads                                            string
 	maxPosition, readBound, scan, scanState          string
@@ -190,6 +202,9 @@ func newQueries(schema string) queries {
 		appendOne: `SELECT out_position, out_prev_hash, out_hash FROM {schema}.append_one($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 		appendKeyed: `SELECT out_position, out_prev_hash, out_hash, out_replayed FROM {schema}.append_keyed(
 			$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		appendGroup: `SELECT out_member, out_position, out_prev_hash, out_hash, out_replayed, out_code, out_message, out_detail
+			FROM {schema}.append_group($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
+				$13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)`,
 		loadRange: `SELECT ` + recordColumns + ` WHERE e.position >= $1 AND e.position < $2 ORDER BY e.position`,
 		load:      `SELECT ` + recordColumns + ` WHERE e.stream = $1 AND e.version >= $2 ORDER BY e.version`,
 		// $bound comes from read_bound, in a statement of its own before
@@ -227,7 +242,7 @@ func newQueries(schema string) queries {
 		latestCheckpoint: `SELECT position, time, heads, key_id, signature FROM {schema}.checkpoints ORDER BY position DESC`,
 	}
 	quoted := quoteSchema(schema)
-	for _, s := range []*string{&q.append, &q.appendOne, &q.appendKeyed, &q.loadRange, &q.load, &q.readAll, &q.heads, &q.maxPosition, &q.readBound, &q.scan, &q.scanState,
+	for _, s := range []*string{&q.append, &q.appendOne, &q.appendKeyed, &q.appendGroup, &q.loadRange, &q.load, &q.readAll, &q.heads, &q.maxPosition, &q.readBound, &q.scan, &q.scanState,
 		&q.linksFrom, &q.linksFromKinds, &q.linksTo, &q.linksToKinds, &q.saveCheckpoint, &q.latestCheckpoint} {
 		*s = strings.ReplaceAll(*s, "{schema}", quoted)
 	}

@@ -86,6 +86,11 @@ func TestNewValidatesConfig(t *testing.T) {
 		{name: "NUL in schema", pool: true, cfg: &postgres.Config{Schema: "a\x00b"}, wantErr: "Config.Schema"},
 		{name: "bad UTF-8 schema", pool: true, cfg: &postgres.Config{Schema: "a\xffb"}, wantErr: "Config.Schema"},
 		{name: "negative wait", pool: true, cfg: &postgres.Config{ReadAllWait: -time.Second}, wantErr: "Config.ReadAllWait"},
+		{name: "group commit off", pool: true, cfg: &postgres.Config{GroupCommit: postgres.GroupCommit{Off: true}}},
+		{name: "group commit tuned", pool: true, cfg: &postgres.Config{GroupCommit: postgres.GroupCommit{MaxBatch: 8, Window: time.Millisecond, Writers: 3}}},
+		{name: "negative batch", pool: true, cfg: &postgres.Config{GroupCommit: postgres.GroupCommit{MaxBatch: -1}}, wantErr: "Config.GroupCommit.MaxBatch"},
+		{name: "negative window", pool: true, cfg: &postgres.Config{GroupCommit: postgres.GroupCommit{Window: -time.Millisecond}}, wantErr: "Config.GroupCommit.Window"},
+		{name: "negative writers", pool: true, cfg: &postgres.Config{GroupCommit: postgres.GroupCommit{Writers: -2}}, wantErr: "Config.GroupCommit.Writers"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

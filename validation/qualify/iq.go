@@ -217,7 +217,7 @@ func appRole(ctx context.Context, c *Config, r *Report) {
 	var fns, canRun int
 	if err := c.Pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE has_function_privilege($2, p.oid, 'EXECUTE'))
 		FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-		WHERE n.nspname = $1 AND p.proname IN ('append', 'append_one', 'append_keyed', 'save_checkpoint')`, c.Schema, c.AppRole).Scan(&fns, &canRun); err != nil {
+		WHERE n.nspname = $1 AND p.proname IN ('append', 'append_one', 'append_keyed', 'append_group', 'save_checkpoint')`, c.Schema, c.AppRole).Scan(&fns, &canRun); err != nil {
 		r.add(iq, "app-role", false, "functions of %s: %v", c.Schema, err)
 		return
 	}
