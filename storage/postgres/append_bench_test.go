@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -109,22 +110,7 @@ func BenchmarkAppendWriters(b *testing.B) {
 	for _, group := range []string{"off", "on"} {
 		for _, writers := range []int{1, 8, 32} {
 			b.Run(fmt.Sprintf("group=%s/writers=%d", group, writers), func(b *testing.B) {
-				_, schema := pgtest.DurablePool(b)
-				cfg, err := pgxpool.ParseConfig(os.Getenv(pgtest.EnvURL))
-				if err != nil {
-					b.Fatal(err)
-				}
-				cfg.MaxConns = int32(writers + 4)
-				pool, err := pgxpool.NewWithConfig(b.Context(), cfg)
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer pool.Close()
-				s, err := postgres.New(pool, &postgres.Config{Schema: schema, GroupCommit: postgres.GroupCommit{Off: group == "off"}})
-				if err != nil {
-					b.Fatal(err)
-				}
-				appendWriters(b, s, writers)
+				appendWriters(b, wideStore(b, writers+4, postgres.GroupCommit{Off: group == "off"}), writers)
 			})
 		}
 	}
@@ -154,4 +140,38 @@ func appendWriters(b *testing.B, s *postgres.Store, n int) {
 	}
 	wg.Wait()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "appends/s")
+}
+
+// BenchmarkAppendGroupTuning runs 8 and 32 writers as
+// BenchmarkAppendWriters does, with group commit's Writers and Window
+// varied, to choose their defaults.
+func BenchmarkAppendGroupTuning(b *testing.B) {
+	for _, writers := range []int{8, 32} {
+		for _, g := range []postgres.GroupCommit{{Writers: 1}, {Writers: 2}, {Writers: 4}, {Writers: 2, Window: 500 * time.Microsecond}} {
+			b.Run(fmt.Sprintf("writers=%d/groups=%d/window=%v", writers, g.Writers, g.Window), func(b *testing.B) {
+				appendWriters(b, wideStore(b, writers+4, g), writers)
+			})
+		}
+	}
+}
+
+// wideStore is a durable store on a pool of conns connections, with group
+// commit configured by g.
+func wideStore(b *testing.B, conns int, g postgres.GroupCommit) *postgres.Store {
+	_, schema := pgtest.DurablePool(b)
+	cfg, err := pgxpool.ParseConfig(os.Getenv(pgtest.EnvURL))
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg.MaxConns = int32(conns)
+	pool, err := pgxpool.NewWithConfig(b.Context(), cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(pool.Close)
+	s, err := postgres.New(pool, &postgres.Config{Schema: schema, GroupCommit: g})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s
 }
