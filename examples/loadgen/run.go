@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/interlock-mes/interlock/storage"
+)
+
+// Result is what a run came to.
+type Result struct {
+	Elapsed time.Duration
+	// Tallies are the commands (or, in ModeAppends, the appends) by kind,
+	// the master data's under KindSeed.
+	Tallies map[Kind]*tally
+	// Records is what the tallies say was appended; Verified is what the
+	// store holds, as verification read it.
+	Records  int64
+	Verified *storage.Report
+	// VerifyErr is why verification failed, if it did.
+	VerifyErr error
+	// WorkerErr is the first worker that stopped on an error.
+	WorkerErr error
+}
+
+// OK says whether the run passed its checks: no worker failed, no command
+// failed, the store verified, and it holds exactly the records the
+// commands appended.
+func (r *Result) OK() bool {
+	if r.WorkerErr != nil || r.VerifyErr != nil || r.Verified == nil || r.Verified.Records != r.Records {
+		return false
+	}
+	for _, t := range r.Tallies {
+		if t.Failed > 0 || t.Submitted != t.Allowed+t.Denied+t.Failed {
+			return false
+		}
+	}
+	return true
+}
+
+// run drives the load cfg describes, prints its report to w, and returns
+// the result. It returns an error only when the run could not be made:
+// a store that does not open, master data that cannot be recorded.
+func run(ctx context.Context, cfg *Config, w io.Writer) (res *Result, err error) {
+	store, closeStore, err := openStore(ctx, cfg, w)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { err = errors.Join(err, closeStore()) }()
+	if cfg.Mode == ModeAppends {
+		return runAppends(ctx, cfg, store, w)
+	}
+	return runPlant(ctx, cfg, store, w)
+}
+
+// worker is one goroutine of a run, with its own tallies.
+type worker struct {
+	name string
+	ts   tallies
+	fn   func(stop <-chan struct{}, ts tallies) error
+}
+
+// drive runs the workers for cfg.Duration and returns their tallies added
+// up, the time they ran, and the first error that stopped one of them.
+func drive(cfg *Config, workers []worker) (map[Kind]*tally, time.Duration, error) {
+	stop := make(chan struct{})
+	errs := make([]error, len(workers))
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := range workers {
+		workers[i].ts = tallies{}
+		wg.Go(func() {
+			if err := workers[i].fn(stop, workers[i].ts); err != nil && !errors.Is(err, errStop) {
+				errs[i] = fmt.Errorf("%s: %w", workers[i].name, err)
+			}
+		})
+	}
+	time.Sleep(cfg.Duration)
+	close(stop)
+	wg.Wait()
+	elapsed := time.Since(start)
+	total := map[Kind]*tally{}
+	for _, wk := range workers {
+		for k, t := range wk.ts {
+			if total[k] == nil {
+				total[k] = &tally{}
+			}
+			total[k].add(t)
+		}
+	}
+	return total, elapsed, errors.Join(errs...)
+}
+
+func runPlant(ctx context.Context, cfg *Config, store storage.Store, w io.Writer) (*Result, error) {
+	if err := checkCycle(); err != nil {
+		return nil, err
+	}
+	p, err := newPlant(ctx, cfg, store)
+	if err != nil {
+		return nil, err
+	}
+	var workers []worker
+	for i := range cfg.Operators {
+		workers = append(workers, worker{name: operatorID(i), fn: func(stop <-chan struct{}, ts tallies) error { return p.operator(ctx, stop, i, ts) }})
+	}
+	for i := range cfg.Scales {
+		workers = append(workers, worker{name: "checkweigher " + scaleID(i), fn: func(stop <-chan struct{}, ts tallies) error { return p.checkweigher(ctx, stop, i, ts) }})
+	}
+	for i := range cfg.PLCs {
+		workers = append(workers, worker{name: "machine " + machineID(i), fn: func(stop <-chan struct{}, ts tallies) error { return p.runMachine(ctx, stop, i, ts) }})
+	}
+	if cfg.Recalibrate > 0 && cfg.Scales > 0 {
+		workers = append(workers, worker{name: "recalibrator", fn: func(stop <-chan struct{}, ts tallies) error { return p.recalibrator(ctx, stop, ts) }})
+	}
+	fmt.Fprintf(w, "plant on %s: %d operators, %d scales, %d PLCs, %d lots, for %v\n", cfg.Store, cfg.Operators, cfg.Scales, cfg.PLCs, cfg.Lots, cfg.Duration)
+	total, elapsed, werr := drive(cfg, workers)
+	total[KindSeed] = p.seed[KindSeed]
+	for k, n := range p.retries.n {
+		if t := total[k]; t != nil {
+			t.Retries = n.Load()
+		}
+	}
+	res := &Result{Elapsed: elapsed, Tallies: total, WorkerErr: werr}
+	for _, t := range total {
+		res.Records += t.Records
+	}
+	report(w, res)
+	res.Verified, res.VerifyErr = storage.VerifyWith(context.WithoutCancel(ctx), store, storage.VerifyConfig{Attestation: p.attestation})
+	printVerify(w, res, "each attested by the engine")
+	return res, nil
+}
+
+// report prints the table, the failures and the worker errors.
+func report(w io.Writer, res *Result) {
+	fmt.Fprintf(w, "ran %.1fs\n", res.Elapsed.Seconds())
+	printTallies(w, res.Tallies, res.Elapsed)
+	fmt.Fprintln(w, "retries: the engine evaluated a command again after a stream it read moved; resubmit: loadgen submitted it again (conflict the engine gave up on, or unknown outcome)")
+	for _, k := range append([]Kind{KindSeed}, kinds...) {
+		if t := res.Tallies[k]; t != nil {
+			for _, e := range t.Errors {
+				fmt.Fprintf(w, "failed %s: %s\n", k, e)
+			}
+		}
+	}
+	if res.WorkerErr != nil {
+		fmt.Fprintf(w, "worker stopped: %v\n", res.WorkerErr)
+	}
+}
+
+func printVerify(w io.Writer, res *Result, what string) {
+	switch {
+	case res.VerifyErr != nil:
+		fmt.Fprintf(w, "verify: FAILED: %v\n", res.VerifyErr)
+	case res.Verified.Records != res.Records:
+		fmt.Fprintf(w, "verify: %d records in %d streams, chains intact, but the commands appended %d: MISMATCH\n",
+			res.Verified.Records, res.Verified.Streams, res.Records)
+	default:
+		fmt.Fprintf(w, "verify: ok, %d records in %d streams, %s, as many as the commands appended\n", res.Verified.Records, res.Verified.Streams, what)
+	}
+}
+
+func jsonOf(v any) (json.RawMessage, error) {
+	b, err := json.Marshal(v)
+	return b, err
+}
