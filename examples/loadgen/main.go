@@ -16,6 +16,10 @@
 // and conflicts it gave up on are counted apart from successes, and at the
 // end the whole record is verified, each record's attestation included.
 //
+// The last line gives the rates a harness compares: the operators'
+// allowed transitions per second and the devices' recorded events per
+// second (checkweighs and PackML changes).
+//
 // -mode appends measures the store alone: -writers goroutines append one
 // event at a time to streams of their own, as the store benchmarks do.
 //
@@ -80,6 +84,9 @@ type Config struct {
 	Duration time.Duration
 
 	Operators, Scales, PLCs, Lots int
+	// Checkweigh makes every scale stream weights, each a gated command;
+	// without it the scales only weigh for the operators.
+	Checkweigh bool
 	// DenyRate is the share of weighings (operators' and checkweighers')
 	// that fall outside tolerance, which the gates deny.
 	DenyRate float64
@@ -116,6 +123,7 @@ func parseFlags(args []string, out io.Writer) (*Config, error) {
 	fs.IntVar(&c.Operators, "operators", 8, "operators, each running batches one after another")
 	fs.IntVar(&c.Scales, "scales", 4, "checkweighers streaming weights")
 	fs.IntVar(&c.PLCs, "plcs", 8, "PLCs whose PackML state tags a poller turns into equipment events")
+	fs.BoolVar(&c.Checkweigh, "checkweigh", true, "every scale streams weights as a checkweigher, each a gated command")
 	fs.IntVar(&c.Lots, "lots", 2, "released lots the operators share (fewer lots, more conflicts)")
 	fs.Float64Var(&c.DenyRate, "deny-rate", 0.05, "share of weighings outside tolerance, which the gates deny")
 	fs.DurationVar(&c.ScaleInterval, "scale-interval", 0, "pause between a checkweigher's weights (0: flat out)")
@@ -142,8 +150,8 @@ func (c *Config) validate() error {
 		if c.Operators < 0 || c.Scales < 0 || c.PLCs < 0 {
 			bad("-operators, -scales and -plcs must not be negative (got %d, %d, %d)", c.Operators, c.Scales, c.PLCs)
 		}
-		if c.Operators+c.Scales+c.PLCs == 0 {
-			bad("-operators, -scales and -plcs are all 0: nothing to drive")
+		if c.Operators+c.PLCs == 0 && (c.Scales == 0 || !c.Checkweigh) {
+			bad("no operators, no PLCs and no checkweighing scales: nothing to drive")
 		}
 		if c.Operators > 0 && c.Scales == 0 {
 			bad("-operators needs at least one scale to weigh on (-scales)")
@@ -209,7 +217,10 @@ func (c *Config) workers() int {
 	if c.Mode == ModeAppends {
 		return c.Writers
 	}
-	n := c.Operators + c.Scales + c.PLCs
+	n := c.Operators + c.PLCs
+	if c.Checkweigh {
+		n += c.Scales
+	}
 	if c.Recalibrate > 0 {
 		n++
 	}

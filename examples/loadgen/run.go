@@ -108,7 +108,7 @@ func runPlant(ctx context.Context, cfg *Config, store storage.Store, w io.Writer
 	for i := range cfg.Operators {
 		workers = append(workers, worker{name: operatorID(i), fn: func(stop <-chan struct{}, ts tallies) error { return p.operator(ctx, stop, i, ts) }})
 	}
-	for i := range cfg.Scales {
+	for i := range cfg.Scales * boolInt(cfg.Checkweigh) {
 		workers = append(workers, worker{name: "checkweigher " + scaleID(i), fn: func(stop <-chan struct{}, ts tallies) error { return p.checkweigher(ctx, stop, i, ts) }})
 	}
 	for i := range cfg.PLCs {
@@ -132,6 +132,19 @@ func runPlant(ctx context.Context, cfg *Config, store storage.Store, w io.Writer
 	report(w, res)
 	res.Verified, res.VerifyErr = storage.VerifyWith(context.WithoutCancel(ctx), store, storage.VerifyConfig{Attestation: p.attestation})
 	printVerify(w, res, "each attested by the engine")
+	var ops, devices int64
+	for _, k := range []Kind{KindBatchRelease, KindBatchStart, KindStepStart, KindStepComplete, KindBatchComplete} {
+		if t := total[k]; t != nil {
+			ops += t.Allowed
+		}
+	}
+	for _, k := range []Kind{KindCheckweigh, KindPackML} {
+		if t := total[k]; t != nil {
+			devices += t.Allowed
+		}
+	}
+	fmt.Fprintf(w, "rates: operator transitions/s %.0f, device events/s %.0f (allowed; denials apart)\n",
+		float64(ops)/elapsed.Seconds(), float64(devices)/elapsed.Seconds())
 	return res, nil
 }
 
@@ -162,6 +175,13 @@ func printVerify(w io.Writer, res *Result, what string) {
 	default:
 		fmt.Fprintf(w, "verify: ok, %d records in %d streams, %s, as many as the commands appended\n", res.Verified.Records, res.Verified.Streams, what)
 	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func jsonOf(v any) (json.RawMessage, error) {
