@@ -19,6 +19,8 @@ var appendPayload = json.RawMessage(`{"batch":"B-2026-0042","step":"weigh-api","
 // to a stream of its own at the version it expects, until the time is up:
 // what the store sustains with no engine in front of it.
 func runAppends(ctx context.Context, cfg *Config, store storage.Store, w io.Writer) (*Result, error) {
+	wctx := ctx
+	ctx = context.WithoutCancel(ctx)
 	var workers []worker
 	run := fmt.Sprintf("%d", time.Now().UnixNano())
 	for i := range cfg.Writers {
@@ -27,7 +29,7 @@ func runAppends(ctx context.Context, cfg *Config, store storage.Store, w io.Writ
 		}})
 	}
 	fmt.Fprintf(w, "appends on %s: %d writers, for %v\n", cfg.Store, cfg.Writers, cfg.Duration)
-	total, elapsed, werr := drive(cfg, workers)
+	total, elapsed, werr := drive(wctx, cfg, workers)
 	res := &Result{Elapsed: elapsed, Tallies: total, WorkerErr: werr}
 	for _, t := range total {
 		res.Records += t.Records

@@ -195,3 +195,25 @@ func checkNoLeak(t *testing.T, before int) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestInterruptEndsEarly: an interrupt (the context done) ends a run long
+// before its duration, with no command cut off: the counts still add up
+// and the store verifies.
+func TestInterruptEndsEarly(t *testing.T) {
+	c := shortPlant()
+	c.Duration = time.Minute
+	ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	var out bytes.Buffer
+	res, err := run(ctx, c, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 20*time.Second {
+		t.Errorf("the run took %v after an interrupt at 500ms", d)
+	}
+	if !res.OK() {
+		t.Errorf("run not OK after an interrupt:\n%s", out.String())
+	}
+}

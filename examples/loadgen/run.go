@@ -65,9 +65,11 @@ type worker struct {
 	fn   func(stop <-chan struct{}, ts tallies) error
 }
 
-// drive runs the workers for cfg.Duration and returns their tallies added
-// up, the time they ran, and the first error that stopped one of them.
-func drive(cfg *Config, workers []worker) (map[Kind]*tally, time.Duration, error) {
+// drive runs the workers for cfg.Duration, or until ctx is done (an
+// interrupt), and returns their tallies added up, the time they ran, and
+// the errors that stopped any of them. Workers finish the command they
+// are on either way.
+func drive(ctx context.Context, cfg *Config, workers []worker) (map[Kind]*tally, time.Duration, error) {
 	stop := make(chan struct{})
 	errs := make([]error, len(workers))
 	var wg sync.WaitGroup
@@ -80,7 +82,12 @@ func drive(cfg *Config, workers []worker) (map[Kind]*tally, time.Duration, error
 			}
 		})
 	}
-	time.Sleep(cfg.Duration)
+	timer := time.NewTimer(cfg.Duration)
+	select {
+	case <-timer.C:
+	case <-ctx.Done():
+		timer.Stop()
+	}
 	close(stop)
 	wg.Wait()
 	elapsed := time.Since(start)
@@ -104,6 +111,10 @@ func runPlant(ctx context.Context, cfg *Config, store storage.Store, w io.Writer
 	if err != nil {
 		return nil, err
 	}
+	// An interrupt ends the run early, but no command is cut off: the
+	// workers' commands run on a context it does not cancel.
+	wctx := ctx
+	ctx = context.WithoutCancel(ctx)
 	var workers []worker
 	for i := range cfg.Operators {
 		workers = append(workers, worker{name: operatorID(i), fn: func(stop <-chan struct{}, ts tallies) error { return p.operator(ctx, stop, i, ts) }})
@@ -118,7 +129,7 @@ func runPlant(ctx context.Context, cfg *Config, store storage.Store, w io.Writer
 		workers = append(workers, worker{name: "recalibrator", fn: func(stop <-chan struct{}, ts tallies) error { return p.recalibrator(ctx, stop, ts) }})
 	}
 	fmt.Fprintf(w, "plant on %s: %d operators, %d scales, %d PLCs, %d lots, for %v\n", cfg.Store, cfg.Operators, cfg.Scales, cfg.PLCs, cfg.Lots, cfg.Duration)
-	total, elapsed, werr := drive(cfg, workers)
+	total, elapsed, werr := drive(wctx, cfg, workers)
 	total[KindSeed] = p.seed[KindSeed]
 	for k, n := range p.retries.n {
 		if t := total[k]; t != nil {
