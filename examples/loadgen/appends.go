@@ -38,8 +38,6 @@ func runAppends(ctx context.Context, cfg *Config, store storage.Store, w io.Writ
 	if t := total[KindAppend]; t != nil {
 		fmt.Fprintf(w, "appends/s: %.0f\n", float64(t.Allowed)/elapsed.Seconds())
 	}
-	res.Verified, res.VerifyErr = storage.Verify(context.WithoutCancel(ctx), store, nil, nil)
-	printVerify(w, res, "no engine, so no attestations")
 	return res, nil
 }
 

@@ -98,8 +98,8 @@ func checkPlant(t *testing.T, res *Result, out string) {
 	if res.VerifyErr != nil || res.Verified == nil {
 		t.Fatalf("verify: %v", res.VerifyErr)
 	}
-	if res.Verified.Records != res.Records {
-		t.Errorf("the store holds %d records; the commands appended %d", res.Verified.Records, res.Records)
+	if res.Verified.Records != res.Before+res.Records {
+		t.Errorf("the store holds %d records; %d were there before and the commands appended %d", res.Verified.Records, res.Before, res.Records)
 	}
 	if !res.OK() {
 		t.Error("OK() = false")
@@ -215,5 +215,25 @@ func TestInterruptEndsEarly(t *testing.T) {
 	}
 	if !res.OK() {
 		t.Errorf("run not OK after an interrupt:\n%s", out.String())
+	}
+}
+
+// TestRunsShareASchema: two runs on one schema that loadgen neither makes
+// nor drops (-migrate=false -drop=false the second time), as on a site
+// whose app role cannot create schemas, each with its own master data.
+func TestRunsShareASchema(t *testing.T) {
+	pool := pgtest.Connect(t)
+	schema := pgtest.Schema(t, pool)
+	for i, migrate := range []bool{true, false} {
+		c := &Config{Mode: ModePlant, Store: "postgres", DatabaseURL: os.Getenv(pgtest.EnvURL), Schema: schema, Migrate: migrate,
+			Duration: 700 * time.Millisecond, Operators: 2, Scales: 1, PLCs: 1, Lots: 1, Checkweigh: true, Seed: int64(i)}
+		var out bytes.Buffer
+		res, err := run(t.Context(), c, &out)
+		if err != nil {
+			t.Fatalf("run %d: %v", i+1, err)
+		}
+		if !res.OK() || !strings.Contains(out.String(), "kept") {
+			t.Errorf("run %d not OK, or the schema not kept:\n%s", i+1, out.String())
+		}
 	}
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,12 +29,12 @@ import (
 // engine gave up on a conflict or its outcome was unknown.
 const maxResubmits = 5
 
-// The plant's master data.
+// The plant's master data. People, equipment, lots, the product and
+// every subject carry the run's id as well, so that runs can share a
+// schema (-migrate=false -drop=false) without meeting each other's facts.
 const (
-	product    = "TAB-500"
-	material   = "API-100"
-	supervisor = "sv-1"
-	skill      = "dispensing"
+	material = "API-100"
+	skill    = "dispensing"
 )
 
 var (
@@ -64,11 +66,11 @@ type plant struct {
 // newPlant builds the engine over store and records the plant's master
 // data through gated commands: people, scales, lots, an approved route.
 func newPlant(ctx context.Context, c *Config, store storage.Store) (*plant, error) {
-	key := make([]byte, 32) // a site keeps its attestation key in a vault
-	if _, err := rand.Read(key); err != nil {
-		return nil, err
-	}
-	attester, err := audit.NewAttester("loadgen-1", key)
+	// Every run attests with the same key, so that runs sharing a schema
+	// verify together. A site keeps its key secret, in a vault; a load
+	// generator's records prove nothing to anyone.
+	key := sha256.Sum256([]byte("interlock loadgen attestation key"))
+	attester, err := audit.NewAttester("loadgen-1", key[:])
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +79,11 @@ func newPlant(ctx context.Context, c *Config, store storage.Store) (*plant, erro
 		return nil, err
 	}
 	p := &plant{cfg: c, store: store, attestation: attestation, retries: newRetryCounter(), seed: tallies{}}
-	p.runID = fmt.Sprintf("%x", key[:3])
+	run := make([]byte, 3)
+	if _, err := rand.Read(run); err != nil {
+		return nil, err
+	}
+	p.runID = hex.EncodeToString(run)
 	p.engine, err = mes.New(store, &mes.Config{Attestation: attestation, Logger: slog.New(p.retries.handler())})
 	if err != nil {
 		return nil, err
@@ -136,9 +142,10 @@ func (p *plant) models() error {
 	return err
 }
 
-// theRoute is the master batch record every batch runs: S10 scans a lot
-// of the API and weighs 12.5 kg of it on a scale, S20 records the pH.
-func theRoute() *route.Route {
+// theRoute is the master batch record of product every batch runs: S10
+// scans a lot of the API and weighs 12.5 kg of it on a scale, S20 records
+// the pH.
+func theRoute(product string) *route.Route {
 	d := decimal.RequireFromString
 	lo, hi := d("6.5"), d("7.5")
 	return &route.Route{Product: product, Version: 1, Operations: []route.Operation{{ID: "OP10", Name: "Dispensing", Steps: []route.Step{
@@ -153,10 +160,15 @@ func theRoute() *route.Route {
 	}}}}
 }
 
-func operatorID(i int) string { return fmt.Sprintf("op-%d", i+1) }
-func scaleID(i int) string    { return fmt.Sprintf("SC-%d", i+1) }
-func lotID(i int) string      { return fmt.Sprintf("L-%d", i+1) }
-func machineID(i int) string  { return fmt.Sprintf("PK-%d", i+1) }
+// named returns name with the run's id.
+func (p *plant) named(name string) string { return name + "-" + p.runID }
+
+func (p *plant) operatorID(i int) string { return p.named(fmt.Sprintf("op-%d", i+1)) }
+func (p *plant) scaleID(i int) string    { return p.named(fmt.Sprintf("SC-%d", i+1)) }
+func (p *plant) lotID(i int) string      { return p.named(fmt.Sprintf("L-%d", i+1)) }
+func (p *plant) machineID(i int) string  { return p.named(fmt.Sprintf("PK-%d", i+1)) }
+func (p *plant) supervisor() string      { return p.named("sv-1") }
+func (p *plant) product() string         { return p.named("TAB-500") }
 
 func (p *plant) masterData(ctx context.Context) error {
 	now := time.Now()
@@ -175,9 +187,9 @@ func (p *plant) masterData(ctx context.Context) error {
 		return err
 	}
 	type person struct{ id, name, role string }
-	people := []person{{supervisor, "Sam Supervisor", "supervisor"}, {"qa-1", "Quentin QA", "qa"}, {"qa-2", "Rita QA", "qa"}}
+	people := []person{{p.supervisor(), "Sam Supervisor", "supervisor"}, {p.named("qa-1"), "Quentin QA", "qa"}, {p.named("qa-2"), "Rita QA", "qa"}}
 	for i := range p.cfg.Operators {
-		people = append(people, person{operatorID(i), "Operator " + operatorID(i), "operator"})
+		people = append(people, person{p.operatorID(i), "Operator " + p.operatorID(i), "operator"})
 	}
 	for _, who := range people {
 		s := event.PersonStream(who.id)
@@ -194,7 +206,7 @@ func (p *plant) masterData(ctx context.Context) error {
 		}
 	}
 	for i := range p.cfg.Scales {
-		s := event.EquipmentStream(scaleID(i))
+		s := event.EquipmentStream(p.scaleID(i))
 		if err := fact(p.equip, s, mes.CmdRegister, map[string]string{"status": "available"}, nil); err != nil {
 			return err
 		}
@@ -208,11 +220,11 @@ func (p *plant) masterData(ctx context.Context) error {
 	for i := range p.cfg.Lots {
 		// Enough for any run: a lot that ran out would deny every batch.
 		receipt := event.Receipt{Material: material, Quantity: decimal.NewFromInt(1_000_000_000), Unit: "kg", Expiry: now.Add(365 * day)}
-		decl := &mes.Declaration{Kind: "lot", Material: material, Supplier: "ACME Pharma", SupplierLot: "A-" + lotID(i), IdentitySource: gate.SourceScanner}
-		if err := fact(p.lot, event.LotStream(lotID(i)), mes.CmdReceive, receipt, decl); err != nil {
+		decl := &mes.Declaration{Kind: "lot", Material: material, Supplier: "ACME Pharma", SupplierLot: "A-" + p.lotID(i), IdentitySource: gate.SourceScanner}
+		if err := fact(p.lot, event.LotStream(p.lotID(i)), mes.CmdReceive, receipt, decl); err != nil {
 			return err
 		}
-		if err := fact(p.lot, event.LotStream(lotID(i)), mes.CmdRelease, nil, nil); err != nil {
+		if err := fact(p.lot, event.LotStream(p.lotID(i)), mes.CmdRelease, nil, nil); err != nil {
 			return err
 		}
 	}
@@ -223,13 +235,13 @@ func (p *plant) masterData(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	r := theRoute()
+	r := theRoute(p.product())
 	for _, step := range []func() (*mes.Outcome, error){
 		func() (*mes.Outcome, error) {
-			return routes.Draft(ctx, route.DraftRequest{CommandID: p.id("seed", "draft"), Actor: "qa-1", Route: r})
+			return routes.Draft(ctx, route.DraftRequest{CommandID: p.id("seed", "draft"), Actor: p.named("qa-1"), Route: r})
 		},
 		func() (*mes.Outcome, error) {
-			return routes.Approve(ctx, route.VersionRequest{CommandID: p.id("seed", "approve"), Actor: "qa-2", Product: r.Product, Version: r.Version})
+			return routes.Approve(ctx, route.VersionRequest{CommandID: p.id("seed", "approve"), Actor: p.named("qa-2"), Product: r.Product, Version: r.Version})
 		},
 	} {
 		t := p.seed.of(KindSeed)

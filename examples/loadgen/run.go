@@ -18,21 +18,25 @@ type Result struct {
 	// Tallies are the commands (or, in ModeAppends, the appends) by kind,
 	// the master data's under KindSeed.
 	Tallies map[Kind]*tally
-	// Records is what the tallies say was appended; Verified is what the
-	// store holds, as verification read it.
-	Records  int64
-	Verified *storage.Report
+	// Before is how many records the store held before the run, and
+	// Records what the tallies say the run appended; Verified is what the
+	// store holds after, as verification read it: Before + Records.
+	Before, Records int64
+	Verified        *storage.Report
 	// VerifyErr is why verification failed, if it did.
 	VerifyErr error
 	// WorkerErr is the first worker that stopped on an error.
 	WorkerErr error
+
+	verify storage.VerifyConfig // what verification checks
+	rates  string               // the last line of the report
 }
 
 // OK says whether the run passed its checks: no worker failed, no command
 // failed, the store verified, and it holds exactly the records the
 // commands appended.
 func (r *Result) OK() bool {
-	if r.WorkerErr != nil || r.VerifyErr != nil || r.Verified == nil || r.Verified.Records != r.Records {
+	if r.WorkerErr != nil || r.VerifyErr != nil || r.Verified == nil || r.Verified.Records != r.Before+r.Records {
 		return false
 	}
 	for _, t := range r.Tallies {
@@ -52,10 +56,39 @@ func run(ctx context.Context, cfg *Config, w io.Writer) (res *Result, err error)
 		return nil, err
 	}
 	defer func() { err = errors.Join(err, closeStore()) }()
-	if cfg.Mode == ModeAppends {
-		return runAppends(ctx, cfg, store, w)
+	before, err := count(ctx, store)
+	if err != nil {
+		return nil, err
 	}
-	return runPlant(ctx, cfg, store, w)
+	if cfg.Mode == ModeAppends {
+		res, err = runAppends(ctx, cfg, store, w)
+	} else {
+		res, err = runPlant(ctx, cfg, store, w)
+	}
+	if err != nil {
+		return nil, err
+	}
+	res.Before = before
+	res.Verified, res.VerifyErr = storage.VerifyWith(context.WithoutCancel(ctx), store, res.verify)
+	printVerify(w, res)
+	if res.rates != "" {
+		fmt.Fprintln(w, res.rates)
+	}
+	return res, nil
+}
+
+// count returns how many records s holds: a stream's head version is its
+// number of records.
+func count(ctx context.Context, s storage.Reader) (int64, error) {
+	heads, err := s.Heads(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("read the store's heads: %w", err)
+	}
+	var n int64
+	for _, h := range heads {
+		n += h.Version
+	}
+	return n, nil
 }
 
 // worker is one goroutine of a run, with its own tallies.
@@ -117,13 +150,13 @@ func runPlant(ctx context.Context, cfg *Config, store storage.Store, w io.Writer
 	ctx = context.WithoutCancel(ctx)
 	var workers []worker
 	for i := range cfg.Operators {
-		workers = append(workers, worker{name: operatorID(i), fn: func(stop <-chan struct{}, ts tallies) error { return p.operator(ctx, stop, i, ts) }})
+		workers = append(workers, worker{name: p.operatorID(i), fn: func(stop <-chan struct{}, ts tallies) error { return p.operator(ctx, stop, i, ts) }})
 	}
 	for i := range cfg.Scales * boolInt(cfg.Checkweigh) {
-		workers = append(workers, worker{name: "checkweigher " + scaleID(i), fn: func(stop <-chan struct{}, ts tallies) error { return p.checkweigher(ctx, stop, i, ts) }})
+		workers = append(workers, worker{name: "checkweigher " + p.scaleID(i), fn: func(stop <-chan struct{}, ts tallies) error { return p.checkweigher(ctx, stop, i, ts) }})
 	}
 	for i := range cfg.PLCs {
-		workers = append(workers, worker{name: "machine " + machineID(i), fn: func(stop <-chan struct{}, ts tallies) error { return p.runMachine(ctx, stop, i, ts) }})
+		workers = append(workers, worker{name: "machine " + p.machineID(i), fn: func(stop <-chan struct{}, ts tallies) error { return p.runMachine(ctx, stop, i, ts) }})
 	}
 	if cfg.Recalibrate > 0 && cfg.Scales > 0 {
 		workers = append(workers, worker{name: "recalibrator", fn: func(stop <-chan struct{}, ts tallies) error { return p.recalibrator(ctx, stop, ts) }})
@@ -141,8 +174,7 @@ func runPlant(ctx context.Context, cfg *Config, store storage.Store, w io.Writer
 		res.Records += t.Records
 	}
 	report(w, res)
-	res.Verified, res.VerifyErr = storage.VerifyWith(context.WithoutCancel(ctx), store, storage.VerifyConfig{Attestation: p.attestation})
-	printVerify(w, res, "each attested by the engine")
+	res.verify = storage.VerifyConfig{Attestation: p.attestation}
 	var ops, devices int64
 	for _, k := range []Kind{KindBatchRelease, KindBatchStart, KindStepStart, KindStepComplete, KindBatchComplete} {
 		if t := total[k]; t != nil {
@@ -154,7 +186,7 @@ func runPlant(ctx context.Context, cfg *Config, store storage.Store, w io.Writer
 			devices += t.Allowed
 		}
 	}
-	fmt.Fprintf(w, "rates: operator transitions/s %.0f, device events/s %.0f (allowed; denials apart)\n",
+	res.rates = fmt.Sprintf("rates: operator transitions/s %.0f, device events/s %.0f (allowed; denials apart)",
 		float64(ops)/elapsed.Seconds(), float64(devices)/elapsed.Seconds())
 	return res, nil
 }
@@ -176,15 +208,20 @@ func report(w io.Writer, res *Result) {
 	}
 }
 
-func printVerify(w io.Writer, res *Result, what string) {
+func printVerify(w io.Writer, res *Result) {
+	what := "each attested by the engine"
+	if res.verify.Attestation == nil {
+		what = "no engine, so no attestations"
+	}
 	switch {
 	case res.VerifyErr != nil:
 		fmt.Fprintf(w, "verify: FAILED: %v\n", res.VerifyErr)
-	case res.Verified.Records != res.Records:
-		fmt.Fprintf(w, "verify: %d records in %d streams, chains intact, but the commands appended %d: MISMATCH\n",
-			res.Verified.Records, res.Verified.Streams, res.Records)
+	case res.Verified.Records != res.Before+res.Records:
+		fmt.Fprintf(w, "verify: %d records in %d streams, chains intact, but %d were there before and the run appended %d: MISMATCH\n",
+			res.Verified.Records, res.Verified.Streams, res.Before, res.Records)
 	default:
-		fmt.Fprintf(w, "verify: ok, %d records in %d streams, %s, as many as the commands appended\n", res.Verified.Records, res.Verified.Streams, what)
+		fmt.Fprintf(w, "verify: ok, %d records in %d streams, %s; %d were there before, the run appended the rest\n",
+			res.Verified.Records, res.Verified.Streams, what, res.Before)
 	}
 }
 

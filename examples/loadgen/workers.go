@@ -52,7 +52,7 @@ func pause(stop <-chan struct{}, d time.Duration) {
 // complete with the finished lot. A weighing the scale gives out of
 // tolerance is denied and weighed again.
 func (p *plant) operator(ctx context.Context, stop <-chan struct{}, i int, ts tallies) error {
-	op, sc, lot := operatorID(i), scaleID(i%p.cfg.Scales), lotID(i%p.cfg.Lots)
+	op, sc, lot := p.operatorID(i), p.scaleID(i%p.cfg.Scales), p.lotID(i%p.cfg.Lots)
 	rng := rand.New(rand.NewPCG(uint64(p.cfg.Seed), uint64(i)))
 	n := 0
 	cmd := 0
@@ -74,9 +74,9 @@ func (p *plant) operator(ctx context.Context, stop <-chan struct{}, i int, ts ta
 	}
 	for !stopped(stop) {
 		n++
-		b := fmt.Sprintf("batch/%s-%s-%d", p.runID, op, n)
+		b := fmt.Sprintf("batch/%s-%d", op, n)
 		scale := map[string]string{"scale": sc}
-		if err := must(KindBatchRelease, mes.Request{Model: p.batch, Subject: b, Command: mes.CmdRelease, Actor: supervisor}); err != nil {
+		if err := must(KindBatchRelease, mes.Request{Model: p.batch, Subject: b, Command: mes.CmdRelease, Actor: p.supervisor()}); err != nil {
 			return err
 		}
 		if err := must(KindBatchStart, mes.Request{Model: p.batch, Subject: b, Command: mes.CmdStart, Refs: p.binding.Refs(), Data: p.binding.Data()}); err != nil {
@@ -117,7 +117,7 @@ func (p *plant) operator(ctx context.Context, stop <-chan struct{}, i int, ts ta
 			return err
 		}
 		if err := must(KindBatchComplete, mes.Request{Model: p.batch, Subject: b, Command: mes.CmdComplete,
-			Produce: []mes.Production{{Lot: fmt.Sprintf("FG-%s-%s-%d", p.runID, op, n), Material: product, Quantity: decimal.NewFromInt(1000), Unit: "ea"}}}); err != nil {
+			Produce: []mes.Production{{Lot: fmt.Sprintf("FG-%s-%d", op, n), Material: p.product(), Quantity: decimal.NewFromInt(1000), Unit: "ea"}}}); err != nil {
 			return err
 		}
 	}
@@ -131,9 +131,9 @@ var errStop = errors.New("stopped")
 // as the scale adapter parses it and run as a gated command on the
 // scale's checkweigh stream; a weight out of tolerance is denied.
 func (p *plant) checkweigher(ctx context.Context, stop <-chan struct{}, i int, ts tallies) error {
-	sc := scaleID(i)
+	sc := p.scaleID(i)
 	rng := rand.New(rand.NewPCG(uint64(p.cfg.Seed), uint64(1000+i)))
-	subject := "checkweigh/" + p.runID + "-" + sc
+	subject := "checkweigh/" + sc
 	refs := map[string]string{"scale": sc}
 	for n := 1; !stopped(stop); n++ {
 		grams := 495 + rng.IntN(11)
@@ -163,13 +163,13 @@ func (p *plant) recalibrator(ctx context.Context, stop <-chan struct{}, ts talli
 		if stopped(stop) {
 			return nil
 		}
-		sc := scaleID((n - 1) % p.cfg.Scales)
+		sc := p.scaleID((n - 1) % p.cfg.Scales)
 		raw, err := jsonOf(calibration(time.Now()))
 		if err != nil {
 			return err
 		}
 		if _, err := p.exec(ctx, ts, KindCalibrate, mes.Request{ID: p.id("cal", strconv.Itoa(n)), Model: p.equip,
-			Subject: event.EquipmentStream(sc), Command: mes.CmdCalibrate, Actor: supervisor, Data: raw}); err != nil {
+			Subject: event.EquipmentStream(sc), Command: mes.CmdCalibrate, Actor: p.supervisor(), Data: raw}); err != nil {
 			return err
 		}
 	}
@@ -266,7 +266,7 @@ func machineTags() (*plc.TagMap, error) {
 // change it reports runs through the engine as the command that explains
 // it, with the state as device evidence, on the machine's stream.
 func (p *plant) runMachine(ctx context.Context, stop <-chan struct{}, i int, ts tallies) (err error) {
-	id := machineID(i)
+	id := p.machineID(i)
 	sim, err := startPLC()
 	if err != nil {
 		return err
@@ -281,7 +281,7 @@ func (p *plant) runMachine(ctx context.Context, stop <-chan struct{}, i int, ts 
 		return err
 	}
 	defer func() { err = errors.Join(err, poller.Close()) }()
-	subject := "packml/" + p.runID + "-" + id
+	subject := "packml/" + id
 	n := 0
 	for step := -1; !stopped(stop); step++ {
 		if step >= 0 {
