@@ -89,11 +89,11 @@ func (p *plant) operator(ctx context.Context, stop <-chan struct{}, i int, ts ta
 			if stopped(stop) {
 				return errStop
 			}
-			value := "12.50"
-			if rng.Float64() < p.cfg.DenyRate {
-				value = "12.61"
+			grams, bad := 12460+rng.IntN(81), rng.Float64() < p.cfg.DenyRate
+			if bad {
+				grams = 12560 + rng.IntN(100)
 			}
-			r, err := p.reading(sc, "ST,GS,+0000"+value+"kg")
+			r, err := p.reading(sc, fmt.Sprintf("ST,GS,+%05d.%03dkg", grams/1000, grams%1000))
 			if err != nil {
 				return err
 			}
@@ -101,8 +101,8 @@ func (p *plant) operator(ctx context.Context, stop <-chan struct{}, i int, ts ta
 			_, err = run(KindStepComplete, mes.Request{Model: p.s10, Subject: b, Step: "S10", Command: mes.CmdComplete, Refs: scale,
 				Evidence: []gate.Evidence{scan, evidence("net-weight", r)},
 				Consume:  []event.Consumption{{Lot: lot, Quantity: r.Value, Unit: r.Unit}}})
-			if errors.Is(err, mes.ErrDenied) {
-				continue
+			if bad && errors.Is(err, mes.ErrDenied) {
+				continue // weighed again
 			}
 			if err != nil {
 				return err
@@ -136,9 +136,9 @@ func (p *plant) checkweigher(ctx context.Context, stop <-chan struct{}, i int, t
 	subject := "checkweigh/" + sc
 	refs := map[string]string{"scale": sc}
 	for n := 1; !stopped(stop); n++ {
-		grams := 495 + rng.IntN(11)
-		if rng.Float64() < p.cfg.DenyRate {
-			grams = 520 + rng.IntN(20)
+		grams, bad := 491+rng.IntN(19), rng.Float64() < p.cfg.DenyRate
+		if bad {
+			grams = 511 + rng.IntN(20)
 		}
 		r, err := p.reading(sc, fmt.Sprintf("ST,GS,+0000.%03dkg", grams))
 		if err != nil {
@@ -146,8 +146,8 @@ func (p *plant) checkweigher(ctx context.Context, stop <-chan struct{}, i int, t
 		}
 		_, err = p.exec(ctx, ts, KindCheckweigh, mes.Request{ID: p.id(sc, strconv.Itoa(n)), Model: p.checkweigh, Subject: subject,
 			Command: "weigh", Actor: "device:" + sc, Refs: refs, Evidence: []gate.Evidence{evidence("weight", r)}})
-		if err != nil && !errors.Is(err, mes.ErrDenied) {
-			return err
+		if err != nil && !(bad && errors.Is(err, mes.ErrDenied)) {
+			return err // a weight within tolerance must pass
 		}
 		pause(stop, p.cfg.ScaleInterval)
 	}
