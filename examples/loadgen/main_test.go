@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"os"
 	"runtime"
 	"strings"
@@ -235,5 +236,29 @@ func TestRunsShareASchema(t *testing.T) {
 		if !res.OK() || !strings.Contains(out.String(), "kept") {
 			t.Errorf("run %d not OK, or the schema not kept:\n%s", i+1, out.String())
 		}
+	}
+}
+
+// TestDriveStopsOnFailure: a worker that fails ends the run at once, the
+// others at their next command, and its error names it.
+func TestDriveStopsOnFailure(t *testing.T) {
+	boom := errors.New("boom")
+	ws := []worker{
+		{name: "failing", fn: func(<-chan struct{}, tallies) error { return boom }},
+		{name: "steady", fn: func(stop <-chan struct{}, ts tallies) error {
+			for !stopped(stop) {
+				ts.of(KindAppend).Submitted++
+				time.Sleep(time.Millisecond)
+			}
+			return nil
+		}},
+	}
+	start := time.Now()
+	_, _, err := drive(t.Context(), &Config{Duration: time.Minute}, ws)
+	if !errors.Is(err, boom) || !strings.Contains(err.Error(), "failing: boom") {
+		t.Errorf("drive = %v, want the failing worker's error", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("drive ran %v after a worker failed", d)
 	}
 }

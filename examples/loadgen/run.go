@@ -99,11 +99,13 @@ type worker struct {
 }
 
 // drive runs the workers for cfg.Duration, or until ctx is done (an
-// interrupt), and returns their tallies added up, the time they ran, and
+// interrupt) or a worker fails, and returns their tallies added up, the time they ran, and
 // the errors that stopped any of them. Workers finish the command they
 // are on either way.
 func drive(ctx context.Context, cfg *Config, workers []worker) (map[Kind]*tally, time.Duration, error) {
 	stop := make(chan struct{})
+	failed := make(chan struct{}) // closed by the first worker that fails
+	var once sync.Once
 	errs := make([]error, len(workers))
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -112,15 +114,18 @@ func drive(ctx context.Context, cfg *Config, workers []worker) (map[Kind]*tally,
 		wg.Go(func() {
 			if err := workers[i].fn(stop, workers[i].ts); err != nil && !errors.Is(err, errStop) {
 				errs[i] = fmt.Errorf("%s: %w", workers[i].name, err)
+				once.Do(func() { close(failed) })
 			}
 		})
 	}
+	// A failed worker ends the run: its figures would not be the plant's.
 	timer := time.NewTimer(cfg.Duration)
 	select {
 	case <-timer.C:
 	case <-ctx.Done():
-		timer.Stop()
+	case <-failed:
 	}
+	timer.Stop()
 	close(stop)
 	wg.Wait()
 	elapsed := time.Since(start)
