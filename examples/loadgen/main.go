@@ -23,8 +23,9 @@
 // -mode appends measures the store alone: -writers goroutines append one
 // event at a time to streams of their own, as the store benchmarks do.
 //
-// On Postgres, loadgen makes its own schema (-schema, migrated unless
-// -migrate=false) and drops it at the end unless -drop=false.
+// On Postgres, loadgen makes its own schema, migrated unless
+// -migrate=false, and drops it at the end unless -drop=false; a schema
+// named with -schema is dropped only with -drop.
 package main
 
 import (
@@ -117,7 +118,7 @@ func parseFlags(args []string, out io.Writer) (*Config, error) {
 	fs.StringVar(&c.DatabaseURL, "database-url", "", "the Postgres database (required with -store postgres)")
 	fs.StringVar(&c.Schema, "schema", "", "Postgres schema for the run's records (default loadgen_<random>)")
 	fs.BoolVar(&c.Migrate, "migrate", true, "create and migrate -schema before the run")
-	fs.BoolVar(&c.Drop, "drop", true, "drop -schema at the end of the run")
+	fs.BoolVar(&c.Drop, "drop", true, "drop the schema at the end of the run (default: true for the schema loadgen names, false for -schema)")
 	fs.IntVar(&c.Conns, "conns", 0, "Postgres pool size (default: one per worker, plus two)")
 	fs.DurationVar(&c.Duration, "duration", 30*time.Second, "how long to drive the load")
 	fs.IntVar(&c.Operators, "operators", 8, "operators, each running batches one after another")
@@ -138,6 +139,13 @@ func parseFlags(args []string, out io.Writer) (*Config, error) {
 		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	c.Mode = Mode(mode)
+	// A schema someone named may hold what they want to keep: it is
+	// dropped only when they say so.
+	dropSet := false
+	fs.Visit(func(f *flag.Flag) { dropSet = dropSet || f.Name == "drop" })
+	if c.Schema != "" && !dropSet {
+		c.Drop = false
+	}
 	return c, c.validate()
 }
 

@@ -26,6 +26,21 @@ func TestFlags(t *testing.T) {
 	if c.Mode != ModePlant || c.Store != "memory" || c.Operators != 8 || c.Scales != 4 || c.PLCs != 8 || c.Duration != 30*time.Second || !c.Migrate || !c.Drop {
 		t.Errorf("defaults = %+v", c)
 	}
+	// A schema someone named is kept unless they ask for it to go.
+	for _, tc := range []struct {
+		args []string
+		drop bool
+	}{
+		{[]string{"-store", "postgres", "-database-url", "postgres://x"}, true},
+		{[]string{"-store", "postgres", "-database-url", "postgres://x", "-schema", "mine"}, false},
+		{[]string{"-store", "postgres", "-database-url", "postgres://x", "-schema", "mine", "-drop"}, true},
+		{[]string{"-store", "postgres", "-database-url", "postgres://x", "-drop=false"}, false},
+	} {
+		c, err := parseFlags(tc.args, &bytes.Buffer{})
+		if err != nil || c.Drop != tc.drop {
+			t.Errorf("%q: drop %v, %v; want %v", tc.args, c != nil && c.Drop, err, tc.drop)
+		}
+	}
 	for _, tc := range []struct {
 		args []string
 		want []string // each in the error
