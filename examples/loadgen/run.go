@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"time"
 
@@ -181,18 +182,21 @@ func runPlant(ctx context.Context, cfg *Config, store storage.Store, w io.Writer
 	report(w, res)
 	res.verify = storage.VerifyConfig{Attestation: p.attestation}
 	var ops, devices int64
+	var opLatency []time.Duration
 	for _, k := range []Kind{KindBatchRelease, KindBatchStart, KindStepStart, KindStepComplete, KindBatchComplete} {
 		if t := total[k]; t != nil {
 			ops += t.Allowed
+			opLatency = append(opLatency, t.Latency...)
 		}
 	}
+	slices.Sort(opLatency)
 	for _, k := range []Kind{KindCheckweigh, KindPackML} {
 		if t := total[k]; t != nil {
 			devices += t.Allowed
 		}
 	}
-	res.rates = fmt.Sprintf("rates: operator transitions/s %.0f, device events/s %.0f (allowed; denials apart)",
-		float64(ops)/elapsed.Seconds(), float64(devices)/elapsed.Seconds())
+	res.rates = fmt.Sprintf("rates: operator transitions/s %.0f, device events/s %.0f (allowed; denials apart); operator command p99 %.2fms",
+		float64(ops)/elapsed.Seconds(), float64(devices)/elapsed.Seconds(), float64(percentile(opLatency, .99))/1e6)
 	return res, nil
 }
 
