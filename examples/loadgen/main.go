@@ -89,7 +89,8 @@ type Config struct {
 	// without it the scales only weigh for the operators.
 	Checkweigh bool
 	// DenyRate is the share of weighings (operators' and checkweighers')
-	// that fall outside tolerance, which the gates deny.
+	// that fall outside tolerance, which the gates deny; they are spread
+	// evenly over each worker's weighings, its first among them.
 	DenyRate float64
 	// ScaleInterval and PLCInterval pause each checkweigher between
 	// weights and each poller between polls; 0 runs them flat out.

@@ -218,20 +218,37 @@ func checkNoLeak(t *testing.T, before int) {
 func TestInterruptEndsEarly(t *testing.T) {
 	c := shortPlant()
 	c.Duration = time.Minute
-	ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
+	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
+	// The interrupt comes 500ms after the plant starts, once the master
+	// data is in, however long that took on a busy host.
+	out := &interruptAfterStart{cancel: cancel}
 	start := time.Now()
-	var out bytes.Buffer
-	res, err := run(ctx, c, &out)
+	res, err := run(ctx, c, out)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if d := time.Since(start); d > 20*time.Second {
-		t.Errorf("the run took %v after an interrupt at 500ms", d)
+		t.Errorf("the run took %v after an interrupt 500ms into it", d)
 	}
 	if !res.OK() {
 		t.Errorf("run not OK after an interrupt:\n%s", out.String())
 	}
+}
+
+// interruptAfterStart is the output of a run, which cancels the run 500ms
+// after the run says the plant started.
+type interruptAfterStart struct {
+	bytes.Buffer
+	cancel context.CancelFunc
+	timer  *time.Timer
+}
+
+func (w *interruptAfterStart) Write(b []byte) (int, error) {
+	if w.timer == nil && bytes.HasPrefix(b, []byte("plant on ")) {
+		w.timer = time.AfterFunc(500*time.Millisecond, w.cancel)
+	}
+	return w.Buffer.Write(b)
 }
 
 // TestRunsShareASchema: two runs on one schema that loadgen neither makes
@@ -275,5 +292,32 @@ func TestDriveStopsOnFailure(t *testing.T) {
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("drive ran %v after a worker failed", d)
+	}
+}
+
+// TestOutOfTolerance: the share of weighings out of tolerance is the
+// rate asked for, spread evenly, the first weighing among them.
+func TestOutOfTolerance(t *testing.T) {
+	for _, tc := range []struct {
+		rate float64
+		want string // weighings 1 to 20, x for out of tolerance
+	}{
+		{0, "...................."},
+		{0.2, "x....x....x....x...."},
+		{0.5, "x.x.x.x.x.x.x.x.x.x."},
+		{0.05, "x..................."},
+		{1, "xxxxxxxxxxxxxxxxxxxx"},
+	} {
+		var got strings.Builder
+		for n := 1; n <= 20; n++ {
+			if outOfTolerance(n, tc.rate) {
+				got.WriteByte('x')
+			} else {
+				got.WriteByte('.')
+			}
+		}
+		if got.String() != tc.want {
+			t.Errorf("rate %v: %s, want %s", tc.rate, got.String(), tc.want)
+		}
 	}
 }

@@ -54,8 +54,7 @@ func pause(stop <-chan struct{}, d time.Duration) {
 func (p *plant) operator(ctx context.Context, stop <-chan struct{}, i int, ts tallies) error {
 	op, sc, lot := p.operatorID(i), p.scaleID(i%p.cfg.Scales), p.lotID(i%p.cfg.Lots)
 	rng := rand.New(rand.NewPCG(uint64(p.cfg.Seed), uint64(i)))
-	n := 0
-	cmd := 0
+	n, cmd, weighings := 0, 0, 0
 	run := func(k Kind, req mes.Request) (*mes.Outcome, error) {
 		cmd++
 		req.ID = p.id(op, strconv.Itoa(cmd))
@@ -89,7 +88,8 @@ func (p *plant) operator(ctx context.Context, stop <-chan struct{}, i int, ts ta
 			if stopped(stop) {
 				return errStop
 			}
-			grams, bad := 12460+rng.IntN(81), rng.Float64() < p.cfg.DenyRate
+			weighings++
+			grams, bad := 12460+rng.IntN(81), outOfTolerance(weighings, p.cfg.DenyRate)
 			if bad {
 				grams = 12560 + rng.IntN(100)
 			}
@@ -124,6 +124,15 @@ func (p *plant) operator(ctx context.Context, stop <-chan struct{}, i int, ts ta
 	return nil
 }
 
+// outOfTolerance says whether a worker's n-th weighing (from 1) is one
+// of the share rate that falls outside tolerance. They are spread evenly,
+// the first weighing among them, so that even a short run has its
+// denials: 0.2 makes the 1st, 6th, 11th… out of tolerance.
+func outOfTolerance(n int, rate float64) bool {
+	at := func(n int) int { return int(float64(n)*rate + 1 - rate) }
+	return rate > 0 && at(n) > at(n-1)
+}
+
 // errStop ends a worker when the run's time is up.
 var errStop = errors.New("stopped")
 
@@ -136,7 +145,7 @@ func (p *plant) checkweigher(ctx context.Context, stop <-chan struct{}, i int, t
 	subject := "checkweigh/" + sc
 	refs := map[string]string{"scale": sc}
 	for n := 1; !stopped(stop); n++ {
-		grams, bad := 491+rng.IntN(19), rng.Float64() < p.cfg.DenyRate
+		grams, bad := 491+rng.IntN(19), outOfTolerance(n, p.cfg.DenyRate)
 		if bad {
 			grams = 511 + rng.IntN(20)
 		}
