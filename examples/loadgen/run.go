@@ -26,7 +26,8 @@ type Result struct {
 	Verified        *storage.Report
 	// VerifyErr is why verification failed, if it did.
 	VerifyErr error
-	// WorkerErr is the first worker that stopped on an error.
+	// WorkerErr joins the errors that stopped workers, each naming its
+	// worker.
 	WorkerErr error
 
 	verify storage.VerifyConfig // what verification checks
