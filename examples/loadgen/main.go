@@ -81,8 +81,11 @@ type Config struct {
 	Schema        string
 	Migrate, Drop bool
 	// Conns is the Postgres pool size; 0 gives one per worker and two more.
-	Conns    int
-	Duration time.Duration
+	Conns int
+	// NoGroupCommit writes every append in a transaction of its own
+	// (postgres.GroupCommit.Off).
+	NoGroupCommit bool
+	Duration      time.Duration
 
 	Operators, Scales, PLCs, Lots int
 	// Checkweigh makes every scale stream weights, each a gated command;
@@ -121,6 +124,7 @@ func parseFlags(args []string, out io.Writer) (*Config, error) {
 	fs.BoolVar(&c.Migrate, "migrate", true, "create and migrate -schema before the run")
 	fs.BoolVar(&c.Drop, "drop", true, "drop the schema at the end of the run (default: true for the schema loadgen names, false for -schema)")
 	fs.IntVar(&c.Conns, "conns", 0, "Postgres pool size (default: one per worker, plus two)")
+	groupCommit := fs.Bool("group-commit", true, "Postgres: appends that arrive while others are written share a transaction (postgres.Config.GroupCommit)")
 	fs.DurationVar(&c.Duration, "duration", 30*time.Second, "how long to drive the load")
 	fs.IntVar(&c.Operators, "operators", 8, "operators, each running batches one after another")
 	fs.IntVar(&c.Scales, "scales", 4, "checkweighers streaming weights")
@@ -136,6 +140,7 @@ func parseFlags(args []string, out io.Writer) (*Config, error) {
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
+	c.NoGroupCommit = !*groupCommit
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}

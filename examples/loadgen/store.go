@@ -52,12 +52,12 @@ func openStore(ctx context.Context, c *Config, log io.Writer) (storage.Store, fu
 			return nil, nil, fmt.Errorf("migrate schema %s: %w", schema, err)
 		}
 	}
-	s, err := postgres.New(pool, &postgres.Config{Schema: schema})
+	s, err := postgres.New(pool, &postgres.Config{Schema: schema, GroupCommit: postgres.GroupCommit{Off: c.NoGroupCommit}})
 	if err != nil {
 		pool.Close()
 		return nil, nil, err
 	}
-	fmt.Fprintf(log, "postgres: schema %s, pool of %d connections\n", schema, pc.MaxConns)
+	fmt.Fprintf(log, "postgres: schema %s, pool of %d connections, group commit %v\n", schema, pc.MaxConns, !c.NoGroupCommit)
 	return s, func() error {
 		defer pool.Close()
 		if !c.Drop {
