@@ -77,7 +77,17 @@ BEGIN
     END IF;
 
     -- The streams' locks in the order of their keys, as append takes them;
-    -- the store's lock is append_group's.
+    -- the store's lock is append_group's. One stream without reads, the
+    -- most common member, takes its one lock directly.
+    IF cardinality(p_streams) = 1 AND cardinality(p_reads) = 0 THEN
+        v_lock := hashtextextended(p_streams[1], v_seed);
+        IF NOT p_try THEN
+            PERFORM pg_advisory_xact_lock(v_lock);
+        ELSIF NOT pg_try_advisory_xact_lock(v_lock) THEN
+            RAISE EXCEPTION USING ERRCODE = 'IL010',
+                MESSAGE = 'interlock: another transaction holds a stream of the append; put it in the next group';
+        END IF;
+    ELSE
     FOR v_lock, v_exclusive IN
         SELECT u.k, bool_or(u.w) FROM (
             SELECT hashtextextended(s, v_seed), true FROM unnest(p_streams) AS s
@@ -104,6 +114,7 @@ BEGIN
             END IF;
         END IF;
     END LOOP;
+    END IF;
 
     IF p_key IS NOT NULL THEN
         INSERT INTO {schema}.idempotency_keys (key, digest, first_position, count)
@@ -123,6 +134,46 @@ BEGIN
                 ORDER BY e.position;
             RETURN;
         END IF;
+    END IF;
+
+    -- One event on one stream without links, the most common member: one
+    -- insert that checks the head, as append_keyed writes it; the reads
+    -- after it, a stale one undoing the insert.
+    IF v_n = 1 AND cardinality(p_streams) = 1 AND cardinality(p_link_event) = 0 THEN
+        IF p_ev_stream[1] IS DISTINCT FROM 1 OR p_ev_version[1] IS DISTINCT FROM p_expected[1] + 1 THEN
+            RAISE EXCEPTION USING ERRCODE = 'IL005',
+                MESSAGE = format('interlock: event 1 names stream %s at version %s; want stream 1 at version %s', p_ev_stream[1], p_ev_version[1], p_expected[1] + 1);
+        END IF;
+        RETURN QUERY
+            INSERT INTO {schema}.events AS n (position, version, time, stream, type, actor, prev_hash, hash, payload, evidence)
+            SELECT p_base, p_expected[1] + 1, p_time, p_streams[1], p_types[1], p_actors[1],
+                coalesce(h.hash, p_genesis[1]), sha256(coalesce(h.hash, p_genesis[1]) || p_canonical[1]), p_payloads[1], p_evidence[1]
+            FROM (VALUES (1)) AS one(x)
+            LEFT JOIN LATERAL (
+                SELECT e.version, e.hash, e.time FROM {schema}.events e WHERE e.stream = p_streams[1]
+                ORDER BY e.version DESC LIMIT 1
+            ) h ON true
+            WHERE coalesce(h.version, 0) = p_expected[1] AND (h.time IS NULL OR h.time <= p_time)
+            RETURNING n.position, n.prev_hash, n.hash, false;
+        IF NOT FOUND THEN
+            PERFORM {schema}.refuse_append(p_streams[1], p_expected[1], p_time);
+        END IF;
+        IF cardinality(p_reads) > 0 THEN
+            SELECT u.s, u.v, coalesce(h.version, 0) INTO v_stream, v_expected, v_version
+            FROM unnest(p_reads, p_read_versions) WITH ORDINALITY AS u(s, v, i)
+            LEFT JOIN LATERAL (
+                SELECT e.version FROM {schema}.events e WHERE e.stream = u.s
+                ORDER BY e.version DESC LIMIT 1
+            ) h ON true
+            WHERE coalesce(h.version, 0) <> u.v
+            ORDER BY u.i LIMIT 1;
+            IF FOUND THEN
+                RAISE EXCEPTION USING ERRCODE = 'IL001',
+                    MESSAGE = 'interlock: version conflict',
+                    DETAIL = json_build_object('stream', v_stream, 'expected', v_expected, 'actual', v_version)::text;
+            END IF;
+        END IF;
+        RETURN;
     END IF;
 
     SELECT array_agg(coalesce(h.version, 0) ORDER BY u.i), array_agg(coalesce(h.hash, p_genesis[u.i]) ORDER BY u.i),
