@@ -38,6 +38,13 @@ func (h *Handler) decode(w http.ResponseWriter, r *http.Request, v any) *problem
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		if strings.HasPrefix(err.Error(), "json: unknown field ") {
+			// encoding/json names the member but not where it is:
+			// members names its path ("sign.meaning").
+			if p := members(json.NewDecoder(bytes.NewReader(body)), reflect.TypeOf(v), ""); p != nil {
+				return p
+			}
+		}
 		return h.decodeError(err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
