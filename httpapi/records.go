@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/interlock-mes/interlock/audit"
@@ -174,27 +175,25 @@ func trailQuery(q url.Values) (review.Query, *problem) {
 	if rq.Through, p = intParam(q, "through", 1, 1<<62, 0); p != nil {
 		return rq, p
 	}
-	if p := queryProblem(rq.Validate()); p != nil {
+	if p := queryProblem(rq.Validate(), false); p != nil {
 		return rq, p
 	}
 	return rq, nil
 }
 
-// queryProblem names the first part of a query that err finds wrong.
-func queryProblem(err error) *problem {
+// queryProblem names the first part of a query that err finds wrong, as
+// the query string names it (inBody false: "subject", once per value) or
+// as a body's AuditQuery does (inBody true: "subjects[1]").
+func queryProblem(err error, inBody bool) *problem {
 	var qe *review.QueryError
 	if !errors.As(err, &qe) {
 		return nil
 	}
 	field := qe.Field
-	switch field {
-	case "actors", "subjects", "types":
-		field = field[:len(field)-1]
-	default:
-		// "subjects[1]": the query names each one as its own parameter.
+	if !inBody {
 		for _, f := range []string{"actors", "subjects", "types"} {
-			if len(field) > len(f) && field[:len(f)] == f && field[len(f)] == '[' {
-				field = f[:len(f)-1]
+			if field == f || strings.HasPrefix(field, f+"[") {
+				field = strings.TrimSuffix(f, "s")
 			}
 		}
 	}
@@ -220,7 +219,7 @@ func (h *Handler) auditTrail(w http.ResponseWriter, r *http.Request, _ string) *
 	}
 	t, err := review.Find(r.Context(), h.store, rq)
 	if err != nil {
-		if p := queryProblem(err); p != nil {
+		if p := queryProblem(err, false); p != nil {
 			return p
 		}
 		return h.answer(r, err)

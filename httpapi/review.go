@@ -69,7 +69,7 @@ func (h *Handler) auditReview(w http.ResponseWriter, r *http.Request, actor stri
 	if p := h.decode(w, r, &b); p != nil {
 		return p
 	}
-	if p := queryProblem(b.Query.Validate()); p != nil {
+	if p := queryProblem(b.Query.Validate(), true); p != nil {
 		p.Field = "query." + p.Field
 		return p
 	}
