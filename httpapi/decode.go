@@ -28,6 +28,11 @@ func (h *Handler) decode(w http.ResponseWriter, r *http.Request, v any) *problem
 		p.accept = "application/json"
 		return p
 	}
+	if lw, ok := w.(*logWriter); ok {
+		// MaxBytesReader closes the connection after a body too large
+		// through the server's own writer, which the log's wrapper hides.
+		w = lw.ResponseWriter
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes))
 	if err != nil {
 		if p := h.tooLarge(err); p != nil {

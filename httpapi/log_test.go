@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -115,3 +116,29 @@ func TestRequestLog(t *testing.T) {
 }
 
 var errTestRefused = errors.New("refused")
+
+// TestTooLargeClosesConnection: a body over the limit answers 413 and
+// the server closes the connection, as net/http does for a handler that
+// hands MaxBytesReader its own writer; the request log's wrapper does not
+// hide that writer.
+func TestTooLargeClosesConnection(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil, nil)
+	h := f.with(func(c *Config) { c.MaxBodyBytes = 64 })
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	req, err := http.NewRequest(http.MethodPost, srv.URL+"/dispatch", strings.NewReader(`{"subjects":[`+strings.Repeat(`{"subject":"x"},`, 100)+`]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer sv-1")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusRequestEntityTooLarge || !res.Close {
+		t.Errorf("= %d, Connection: close %t; want 413 and the connection closed", res.StatusCode, res.Close)
+	}
+}
