@@ -255,12 +255,9 @@ func outcome(o *mes.Outcome) *outcomeBody {
 
 // execute runs a command through the engine.
 func (h *Handler) execute(w http.ResponseWriter, r *http.Request, actor string) *problem {
-	key := r.Header.Get(headerKey)
-	switch {
-	case key == "":
-		return invalid(headerKey, "a command needs an Idempotency-Key header: the command's id, which makes sending it again safe")
-	case len(key) > MaxKeyBytes:
-		return invalid(headerKey, "the Idempotency-Key is %d bytes, over the limit of %d", len(key), MaxKeyBytes)
+	key, p := idempotencyKey(r)
+	if p != nil {
+		return p
 	}
 	var b commandBody
 	if p := h.decode(w, r, &b); p != nil {
@@ -285,6 +282,18 @@ func (h *Handler) execute(w http.ResponseWriter, r *http.Request, actor string) 
 		return p
 	}
 	return ok(w, outcome(out))
+}
+
+// idempotencyKey reads the command id a write requires.
+func idempotencyKey(r *http.Request) (string, *problem) {
+	key := r.Header.Get(headerKey)
+	switch {
+	case key == "":
+		return "", invalid(headerKey, "a command needs an Idempotency-Key header: the command's id, which makes sending it again safe")
+	case len(key) > MaxKeyBytes:
+		return "", invalid(headerKey, "the Idempotency-Key is %d bytes, over the limit of %d", len(key), MaxKeyBytes)
+	}
+	return key, nil
 }
 
 // verdictBody is what a dry run decided.

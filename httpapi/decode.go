@@ -28,6 +28,11 @@ func (h *Handler) decode(w http.ResponseWriter, r *http.Request, v any) *problem
 		p.accept = "application/json"
 		return p
 	}
+	if lw, ok := w.(*logWriter); ok {
+		// MaxBytesReader closes the connection after a body too large
+		// through the server's own writer, which the log's wrapper hides.
+		w = lw.ResponseWriter
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes))
 	if err != nil {
 		if p := h.tooLarge(err); p != nil {
@@ -38,6 +43,13 @@ func (h *Handler) decode(w http.ResponseWriter, r *http.Request, v any) *problem
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		if strings.HasPrefix(err.Error(), "json: unknown field ") {
+			// encoding/json names the member but not where it is:
+			// members names its path ("sign.meaning").
+			if p := members(json.NewDecoder(bytes.NewReader(body)), reflect.TypeOf(v), ""); p != nil {
+				return p
+			}
+		}
 		return h.decodeError(err)
 	}
 	if _, err := dec.Token(); err != io.EOF {

@@ -108,3 +108,53 @@ func Example() {
 	// 422 start denied: role.missing
 	// 401 application/problem+json
 }
+
+// Config.Authorize is the integrator's coarse gate, asked before anything
+// runs: here only QA may sign off an audit review or read the whole
+// record. The engine's gates still decide every command it lets
+// through.
+func ExampleConfig_authorize() {
+	roles := map[string]string{"ann": "supervisor", "cat": "qa"} // the integrator's own directory
+	authorize := func(r *http.Request, actor string, op httpapi.Operation) error {
+		switch op {
+		case httpapi.OpAuditReview, httpapi.OpRecords, httpapi.OpAuditTrail:
+			if roles[actor] != "qa" {
+				return fmt.Errorf("%s is not QA", actor)
+			}
+		}
+		return nil
+	}
+	store := memory.New(nil)
+	engine, err := mes.New(store, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	batch, err := lifecycle.Batch()
+	if err != nil {
+		log.Fatal(err)
+	}
+	models, err := mes.NewRegistry(batch)
+	if err != nil {
+		log.Fatal(err)
+	}
+	api, err := httpapi.New(engine, store, &httpapi.Config{
+		Models:       models,
+		Authenticate: func(r *http.Request) (string, error) { return r.Header.Get("X-Demo-User"), nil },
+		Authorize:    authorize,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, actor := range []string{"ann", "cat"} {
+		req := httptest.NewRequest(http.MethodGet, "/records", nil)
+		req.Header.Set("X-Demo-User", actor)
+		rec := httptest.NewRecorder()
+		api.ServeHTTP(rec, req)
+		var p httpapi.Problem
+		json.Unmarshal(rec.Body.Bytes(), &p)
+		fmt.Println(actor, rec.Code, p.Type)
+	}
+	// Output:
+	// ann 403 tag:interlock-mes.github.io,2026:problem:forbidden
+	// cat 200
+}

@@ -78,10 +78,26 @@ type Config struct {
 	// the request again. Default: one second; it is sent in whole seconds
 	// and must not be negative.
 	RetryAfter time.Duration
-	// Logger receives failures of the service (500s) at Error and
-	// failed authentications at Debug. Default: silent.
+	// Authorize is the integrator's coarse gate on routes (only QA may
+	// sign an audit review, only planners may dispatch): it is called
+	// with the authenticated actor and the route's operation, after
+	// Authenticate and before anything else runs, and an error refuses
+	// the request with 403 (TypeForbidden) and records nothing. The
+	// error's text is logged, not shown. The engine's gates still apply
+	// to every command an authorised caller sends. Nil: every
+	// authenticated caller may call every route.
+	Authorize func(r *http.Request, actor string, op Operation) error
+	// Logger receives one line per request at Info (method, operation,
+	// status, duration, actor and Idempotency-Key; never a body, a
+	// header's credentials or a query), failures of the service (500s)
+	// at Error and failed authentications and authorisations at Debug.
+	// Default: silent.
 	Logger *slog.Logger
+	// Clock times requests for the log. Default: time.Now.
+	Clock interlock.Clock
 }
+
+func (c *Config) now() time.Time { return c.Clock() }
 
 // Handler is the HTTP front door: an http.Handler over an engine and the
 // store it writes, whose routes the package documentation lists. It is
@@ -98,6 +114,7 @@ type Handler struct {
 // route is one pattern of the handler, such as "POST /dispatch".
 type route struct {
 	pattern string
+	op      Operation
 	handle  func(w http.ResponseWriter, r *http.Request, actor string) *problem
 	public  bool // served without authentication
 }
@@ -164,19 +181,28 @@ func New(engine *mes.Engine, store storage.Reader, cfg *Config) (*Handler, error
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	if c.Clock == nil {
+		c.Clock = time.Now
+	}
 	h.cfg = c
 	h.routes = []route{
-		{pattern: "POST /subjects/{subject}/commands", handle: h.execute},
-		{pattern: "POST /subjects/{subject}/checks", handle: h.check},
-		{pattern: "GET /subjects/{subject}/state", handle: h.state},
-		{pattern: "POST /dispatch", handle: h.dispatch},
-		{pattern: "GET /genealogy/{node}/backward", handle: h.backward},
-		{pattern: "GET /genealogy/{node}/forward", handle: h.forward},
-		{pattern: "GET /genealogy/{node}/recall", handle: h.recall},
-		{pattern: "GET /genealogy/{node}/epcis", handle: h.epcis},
-		{pattern: "GET /batches/{batch}/review", handle: h.review},
-		{pattern: "GET /verification", handle: h.verify},
-		{pattern: "GET /openapi.json", handle: serveOpenAPI, public: true},
+		{pattern: "POST /subjects/{subject}/commands", op: OpExecute, handle: h.execute},
+		{pattern: "POST /subjects/{subject}/checks", op: OpCheck, handle: h.check},
+		{pattern: "GET /subjects/{subject}/state", op: OpState, handle: h.state},
+		{pattern: "GET /subjects/{subject}/records", op: OpSubjectRecords, handle: h.subjectRecords},
+		{pattern: "POST /dispatch", op: OpDispatch, handle: h.dispatch},
+		{pattern: "GET /genealogy/{node}/backward", op: OpBackward, handle: h.backward},
+		{pattern: "GET /genealogy/{node}/forward", op: OpForward, handle: h.forward},
+		{pattern: "GET /genealogy/{node}/recall", op: OpRecall, handle: h.recall},
+		{pattern: "GET /genealogy/{node}/epcis", op: OpEPCIS, handle: h.epcis},
+		{pattern: "GET /genealogy/{node}/export", op: OpExport, handle: h.export},
+		{pattern: "GET /genealogy/epcis", op: OpEPCISRange, handle: h.epcisRange},
+		{pattern: "GET /batches/{batch}/review", op: OpReview, handle: h.review},
+		{pattern: "GET /records", op: OpRecords, handle: h.records},
+		{pattern: "GET /audit/trail", op: OpAuditTrail, handle: h.auditTrail},
+		{pattern: "POST /audit/reviews", op: OpAuditReview, handle: h.auditReview},
+		{pattern: "GET /verification", op: OpVerify, handle: h.verify},
+		{pattern: "GET /openapi.json", op: OpOpenAPI, handle: serveOpenAPI, public: true},
 	}
 	h.mux = http.NewServeMux()
 	for _, rt := range h.routes {
@@ -192,6 +218,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.mux.ServeHTTP(w, r)
 		return
 	}
+	start := h.cfg.now()
+	lw := &logWriter{ResponseWriter: w}
+	defer func() { h.logRequest(r, lw, "", "", start) }()
 	// The mux answers an unknown path or method itself, in plain text:
 	// let it decide which, and answer with a problem instead.
 	rec := &statusRecorder{header: http.Header{}}
@@ -199,10 +228,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rec.status == http.StatusMethodNotAllowed {
 		p := newProblem(http.StatusMethodNotAllowed, TypeMethod, fmt.Sprintf("%s is not a method of %s", r.Method, r.URL.Path))
 		p.allow = rec.header.Get("Allow")
-		h.send(w, p)
+		h.send(lw, p)
 		return
 	}
-	h.send(w, newProblem(http.StatusNotFound, TypeNotFound, fmt.Sprintf("no route %s", r.URL.Path)))
+	h.send(lw, newProblem(http.StatusNotFound, TypeNotFound, fmt.Sprintf("no route %s", r.URL.Path)))
 }
 
 // statusRecorder keeps the status and headers the mux would send.
@@ -215,10 +244,60 @@ func (s *statusRecorder) Header() http.Header         { return s.header }
 func (s *statusRecorder) Write(b []byte) (int, error) { return len(b), nil }
 func (s *statusRecorder) WriteHeader(status int)      { s.status = status }
 
-// wrap authenticates the caller of rt and sends the problem its handler
-// returns, if any.
+// logWriter keeps the status a response was sent with, for the request
+// log.
+type logWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (l *logWriter) WriteHeader(status int) {
+	if l.status == 0 {
+		l.status = status
+	}
+	l.ResponseWriter.WriteHeader(status)
+}
+
+func (l *logWriter) Write(b []byte) (int, error) {
+	if l.status == 0 {
+		l.status = http.StatusOK
+	}
+	return l.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (l *logWriter) Unwrap() http.ResponseWriter { return l.ResponseWriter }
+
+// logRequest writes the request log's line for r. It names what a
+// request was, never what it carried: no body, no query (a query may
+// name a person), no credentials.
+func (h *Handler) logRequest(r *http.Request, w *logWriter, op Operation, actor string, start time.Time) {
+	status := w.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	attrs := []slog.Attr{
+		slog.String("method", r.Method),
+		slog.String("operation", string(op)),
+		slog.Int("status", status),
+		slog.Duration("duration", h.cfg.now().Sub(start)),
+	}
+	if actor != "" {
+		attrs = append(attrs, slog.String("actor", actor))
+	}
+	if key := r.Header.Get(headerKey); key != "" && len(key) <= MaxKeyBytes && (op == OpExecute || op == OpAuditReview) {
+		attrs = append(attrs, slog.String("command", key))
+	}
+	h.cfg.Logger.LogAttrs(r.Context(), slog.LevelInfo, "httpapi: request", attrs...)
+}
+
+// wrap authenticates and authorises the caller of rt, sends the problem
+// its handler returns, if any, and logs the request.
 func (h *Handler) wrap(rt route) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		start := h.cfg.now()
+		w := &logWriter{ResponseWriter: rw}
+		var actor string
 		defer func() {
 			// net/http would drop the connection of a handler that
 			// panics; the client gets a problem instead.
@@ -226,20 +305,28 @@ func (h *Handler) wrap(rt route) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				h.cfg.Logger.Error("httpapi: panic", "route", rt.pattern, "panic", v)
+				h.cfg.Logger.Error("httpapi: panic", "operation", string(rt.op), "panic", v)
 				h.send(w, newProblem(http.StatusInternalServerError, TypeInternal, "the service failed; the failure is logged"))
 			}
+			h.logRequest(r, w, rt.op, actor, start)
 		}()
-		var actor string
 		if !rt.public {
 			a, err := h.cfg.Authenticate(r)
 			if err != nil || a == "" {
-				h.cfg.Logger.Debug("httpapi: not authenticated", "route", rt.pattern, "err", err)
+				h.cfg.Logger.Debug("httpapi: not authenticated", "operation", string(rt.op), "err", err)
 				w.Header().Set("WWW-Authenticate", h.cfg.Challenge)
 				h.send(w, newProblem(http.StatusUnauthorized, TypeUnauthenticated, "the request names no authenticated caller"))
 				return
 			}
 			actor = a
+			if h.cfg.Authorize != nil {
+				if err := h.cfg.Authorize(r, actor, rt.op); err != nil {
+					h.cfg.Logger.Debug("httpapi: not authorised", "operation", string(rt.op), "actor", actor, "err", err)
+					h.send(w, newProblem(http.StatusForbidden, TypeForbidden,
+						fmt.Sprintf("%s may not call %s", actor, rt.op)))
+					return
+				}
+			}
 		}
 		if p := rt.handle(w, r, actor); p != nil {
 			h.send(w, p)

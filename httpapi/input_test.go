@@ -63,7 +63,7 @@ func TestBadInput(t *testing.T) {
 		{"form", call{method: http.MethodPost, path: "/dispatch", actor: "sv-1", body: `subjects=x`, contentType: "application/x-www-form-urlencoded"}, 415, TypeMediaType, "Content-Type", "Accept"},
 		{"wrong method", call{method: http.MethodGet, path: batchCommands, actor: "sv-1"}, 405, TypeMethod, "", "Allow"},
 		{"wrong method on a read", call{method: http.MethodDelete, path: "/verification", actor: "sv-1"}, 405, TypeMethod, "", "Allow"},
-		{"no route", call{method: http.MethodGet, path: "/records", actor: "sv-1"}, 404, TypeNotFound, "", ""},
+		{"no route", call{method: http.MethodGet, path: "/streams", actor: "sv-1"}, 404, TypeNotFound, "", ""},
 		{"no route without credentials", call{method: http.MethodPost, path: "/streams/x/append", body: `{}`}, 404, TypeNotFound, "", ""},
 		{"bad instant", call{method: http.MethodGet, path: "/subjects/batch-B1/state?model=batch&at=yesterday", actor: "sv-1"}, 400, TypeInvalid, "at", ""},
 		{"bad version", call{method: http.MethodGet, path: "/subjects/batch-B1/state?model=batch&version=one", actor: "sv-1"}, 400, TypeInvalid, "version", ""},

@@ -23,6 +23,7 @@ import (
 const (
 	TypeInvalid         = "tag:interlock-mes.github.io,2026:problem:invalid"
 	TypeUnauthenticated = "tag:interlock-mes.github.io,2026:problem:unauthenticated"
+	TypeForbidden       = "tag:interlock-mes.github.io,2026:problem:forbidden"
 	TypeNotFound        = "tag:interlock-mes.github.io,2026:problem:not-found"
 	TypeMethod          = "tag:interlock-mes.github.io,2026:problem:method-not-allowed"
 	TypeConflict        = "tag:interlock-mes.github.io,2026:problem:conflict"
@@ -97,6 +98,7 @@ func invalid(field, format string, args ...any) *problem {
 var titles = map[string]string{
 	TypeInvalid:         "Invalid request",
 	TypeUnauthenticated: "Not authenticated",
+	TypeForbidden:       "Not authorised",
 	TypeNotFound:        "Not found",
 	TypeMethod:          "Method not allowed",
 	TypeConflict:        "Conflict with concurrent changes",

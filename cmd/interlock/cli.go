@@ -39,7 +39,7 @@ func subcommands() []subcommand {
 		{"checkpoint", "sign a checkpoint of every stream head into the database and a witness file", (*cli).checkpoint},
 		{"verify", "verify every stream against the witness's newest checkpoint", (*cli).verify},
 		{"trace", "trace a lot backward or forward, with the record proving each link", (*cli).trace},
-		{"export", "export a lot's trace (export epcis)", (*cli).export},
+		{"export", "export a lot's trace (export epcis, csv, fsma204)", (*cli).export},
 		{"feed", "print the record in global order, one JSON line per record", (*cli).feed},
 	}
 }

@@ -1,7 +1,8 @@
 // Command interlock runs the operations of an Interlock deployment on
 // Postgres: it migrates a schema, prints the least-privilege roles, verifies
 // the record against a witnessed checkpoint, traces a lot, exports a trace as
-// GS1 EPCIS 2.0, and tails the record in global order.
+// GS1 EPCIS 2.0, as CSV or as the FSMA 204 sortable spreadsheet of one
+// critical tracking event, and tails the record in global order.
 //
 //	go install github.com/interlock-mes/interlock/cmd/interlock@latest
 //
@@ -13,6 +14,8 @@
 //	interlock verify -schema NAME -witness FILE -trusted-key HEX... [-attestation-key-file FILE]
 //	interlock trace -schema NAME -lot ID -direction backward|forward [-depth N] [-format text|json]
 //	interlock export epcis -schema NAME -lot ID -direction backward|forward [-depth N] [-id-base URI] [-o FILE]
+//	interlock export csv -schema NAME -lot ID -direction backward|forward [-depth N] [-o FILE]
+//	interlock export fsma204 -schema NAME -lot ID -direction backward|forward [-depth N] -cte EVENT [-o FILE]
 //	interlock feed -schema NAME [-from POSITION] [-follow [-interval D]]
 //
 // Every subcommand prints its flags with -h.

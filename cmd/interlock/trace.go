@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -201,18 +202,109 @@ func writeTraceText(w io.Writer, t *traceJSON) error {
 
 func (c *cli) export(ctx context.Context, args []string) int {
 	if len(args) == 0 {
-		fmt.Fprintln(c.stderr, "interlock export: name a format: interlock export epcis [flags]")
+		fmt.Fprintln(c.stderr, "interlock export: name a format: interlock export epcis|csv|fsma204 [flags]")
 		return exitError
 	}
 	switch args[0] {
 	case "epcis":
 		return c.exportEPCIS(ctx, args[1:])
+	case "csv":
+		return c.exportCSV(ctx, args[1:])
+	case "fsma204":
+		return c.exportFSMA204(ctx, args[1:])
 	case "-h", "-help", "--help":
-		fmt.Fprintln(c.stdout, "usage: interlock export epcis [flags]\n\nRun 'interlock export epcis -h' for its flags.")
+		fmt.Fprintln(c.stdout, "usage: interlock export epcis|csv|fsma204 [flags]\n\nRun 'interlock export FORMAT -h' for its flags.")
 		return exitOK
 	}
-	fmt.Fprintf(c.stderr, "interlock export: unknown format %q: the format is epcis\n", args[0])
+	fmt.Fprintf(c.stderr, "interlock export: unknown format %q: the format is epcis, csv or fsma204\n", args[0])
 	return exitError
+}
+
+// writeExport writes doc to standard output, or to outPath when it is
+// set, saying there how many links it holds.
+func (c *cli) writeExport(cmd *command, outPath string, doc []byte, links int) int {
+	if outPath == "" {
+		if _, err := c.stdout.Write(doc); err != nil {
+			return cmd.fail(err)
+		}
+		return exitOK
+	}
+	if err := writeFileAtomic(outPath, doc); err != nil {
+		return cmd.fail(err)
+	}
+	fmt.Fprintf(c.stderr, "interlock %s: %d links written to %s\n", cmd.name, links, outPath)
+	return exitOK
+}
+
+func (c *cli) exportCSV(ctx context.Context, args []string) int {
+	cmd := c.command("export csv", "export csv [-database-url URL] -schema NAME -lot ID -direction backward|forward [-depth N] [-o FILE]",
+		`Export csv writes a lot's trace as CSV (RFC 4180): a header, then one row
+per link in the order of the walk, with its depth, kind, quantity and the
+record that proves it. Cells a spreadsheet would run as formulas are quoted.`)
+	tf := cmd.traceFlags()
+	outPath := cmd.fs.String("o", "", "write the CSV to this file instead of standard output")
+	if ok, code := cmd.parse(args); !ok {
+		return code
+	}
+	dir, code := tf.check(cmd)
+	if code != 0 {
+		return code
+	}
+	g, tr, err := tf.trace(ctx, dir)
+	if err != nil {
+		return cmd.fail(err)
+	}
+	x, err := genealogy.NewExporter(g, nil)
+	if err != nil {
+		return cmd.fail(err)
+	}
+	doc, err := x.CSV(tr)
+	if err != nil {
+		return cmd.fail(err)
+	}
+	return c.writeExport(cmd, *outPath, doc, tr.Len())
+}
+
+// ctes are the critical tracking events export fsma204 writes.
+var ctes = []genealogy.CTE{genealogy.CTEReceiving, genealogy.CTETransformation, genealogy.CTEShipping, genealogy.CTEFirstLandBasedReceiving}
+
+func (c *cli) exportFSMA204(ctx context.Context, args []string) int {
+	cmd := c.command("export fsma204", "export fsma204 [-database-url URL] -schema NAME -lot ID -direction backward|forward [-depth N] -cte EVENT [-o FILE]",
+		`Export fsma204 writes the key data elements of one critical tracking event
+of the FDA's food traceability rule (FSMA 204, 21 CFR part 1 subpart S) for
+the events of a lot's trace, as the electronic sortable spreadsheet the FDA
+may ask for: a CSV sorted by date, then by traceability lot code, with dates
+and times in UTC. Run it once per event: receiving, transformation, shipping
+and first_land_based_receiving.`)
+	tf := cmd.traceFlags()
+	cte := cmd.fs.String("cte", "", "the critical tracking event: receiving, transformation, shipping or first_land_based_receiving (required)")
+	outPath := cmd.fs.String("o", "", "write the CSV to this file instead of standard output")
+	if ok, code := cmd.parse(args); !ok {
+		return code
+	}
+	dir, code := tf.check(cmd)
+	if code != 0 {
+		return code
+	}
+	if *cte == "" {
+		return cmd.usageError("-cte is required: receiving, transformation, shipping or first_land_based_receiving")
+	}
+	if !slices.Contains(ctes, genealogy.CTE(*cte)) {
+		return cmd.usageError("-cte must be receiving, transformation, shipping or first_land_based_receiving, not %q", *cte)
+	}
+	g, tr, err := tf.trace(ctx, dir)
+	if err != nil {
+		return cmd.fail(err)
+	}
+	x, err := genealogy.NewExporter(g, nil)
+	if err != nil {
+		return cmd.fail(err)
+	}
+	doc, err := x.FSMA204(tr, genealogy.CTE(*cte))
+	if err != nil {
+		return cmd.fail(err)
+	}
+	return c.writeExport(cmd, *outPath, doc, tr.Len())
 }
 
 func (c *cli) exportEPCIS(ctx context.Context, args []string) int {
@@ -252,17 +344,7 @@ under -id-base, which should be a domain the plant owns.`)
 		return cmd.fail(err)
 	}
 	doc = append(doc, '\n')
-	if *outPath == "" {
-		if _, err := c.stdout.Write(doc); err != nil {
-			return cmd.fail(err)
-		}
-		return exitOK
-	}
-	if err := writeFileAtomic(*outPath, doc); err != nil {
-		return cmd.fail(err)
-	}
-	fmt.Fprintf(c.stderr, "interlock export epcis: %d links written to %s\n", tr.Len(), *outPath)
-	return exitOK
+	return c.writeExport(cmd, *outPath, doc, tr.Len())
 }
 
 // writeFileAtomic writes b to path through a temporary file in the same

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"encoding/csv"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -10,8 +12,10 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/interlock-mes/interlock/genealogy"
 	"github.com/interlock-mes/interlock/internal/epcisschema"
 	"github.com/interlock-mes/interlock/mes/mestest"
+	"github.com/interlock-mes/interlock/storage"
 )
 
 // TestTrace traces the plant's finished lot backward to the lot it was
@@ -190,5 +194,81 @@ func TestTraceTextQuotesUnprintable(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), strconv.Quote(reason)) {
 		t.Errorf("the trace does not print the reason quoted (%s):\n%s", strconv.Quote(reason), out.String())
+	}
+}
+
+// TestExportCSV exports the finished lot's backward trace as CSV and as
+// FSMA 204 transformation and receiving spreadsheets, on standard output
+// and in a file: each is byte for byte what the genealogy package's
+// exporter writes for the same trace, and holds the batch and its lots.
+func TestExportCSV(t *testing.T) {
+	t.Parallel()
+	store, _, schema := storeOn(t)
+	plant(t, mestest.NewOn(t, store, mestest.NewClock(mestest.Now), nil))
+	ctx := context.Background()
+	g, err := genealogy.Build(ctx, store, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := g.Trace(ctx, genealogy.TraceRequest{From: []string{"lot/FIN-1"}, Direction: storage.Backward, MaxDepth: genealogy.DefaultDepth})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := genealogy.NewExporter(g, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantCSV, err := x.CSV(tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantTransformation, err := x.FSMA204(tr, genealogy.CTETransformation)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantReceiving, err := x.FSMA204(tr, genealogy.CTEReceiving)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := []string{"-database-url", testURL(t), "-schema", schema, "-read-wait", testReadWait, "-lot", "lot/FIN-1", "-direction", "backward"}
+	for _, c := range []struct {
+		name string
+		args []string
+		want []byte
+		has  []string
+	}{
+		{"csv", append([]string{"export", "csv"}, base...), wantCSV, []string{"lot/L7", "batch/B-1", "lot/FIN-1"}},
+		{"fsma204 transformation", append(append([]string{"export", "fsma204"}, base...), "-cte", "transformation"), wantTransformation, []string{"L7", "FIN-1"}},
+		{"fsma204 receiving", append(append([]string{"export", "fsma204"}, base...), "-cte", "receiving"), wantReceiving, []string{"L7"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := interlock(t, c.args...)
+			r.want(t, exitOK)
+			if diff := cmp.Diff(string(c.want), r.stdout); diff != "" {
+				t.Errorf("(-exporter +command):\n%s", diff)
+			}
+			rows, err := csv.NewReader(strings.NewReader(r.stdout)).ReadAll()
+			if err != nil || len(rows) < 2 {
+				t.Fatalf("not a CSV with a header and rows: %v\n%s", err, r.stdout)
+			}
+			for _, h := range c.has {
+				if !strings.Contains(r.stdout, h) {
+					t.Errorf("no %q in\n%s", h, r.stdout)
+				}
+			}
+			out := filepath.Join(t.TempDir(), "out.csv")
+			r = interlock(t, append(c.args, "-o", out)...)
+			r.want(t, exitOK)
+			if r.stdout != "" || !strings.Contains(r.stderr, "links written to") {
+				t.Errorf("with -o: stdout %q, stderr %q", r.stdout, r.stderr)
+			}
+			b, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(string(c.want), string(b)); diff != "" {
+				t.Errorf("file (-exporter +file):\n%s", diff)
+			}
+		})
 	}
 }

@@ -59,6 +59,10 @@ func TestUsageErrors(t *testing.T) {
 		{"export unknown format", []string{"export", "xml"}, `unknown format "xml"`},
 		{"export epcis relative id base", append([]string{"export", "epcis"}, append(db, "-lot", "lot/A", "-direction", "forward", "-id-base", "example.com/")...), "-id-base must be an absolute URI ending in /"},
 		{"export epcis id base without slash", append([]string{"export", "epcis"}, append(db, "-lot", "lot/A", "-direction", "forward", "-id-base", "https://id.example.com")...), "-id-base must be an absolute URI ending in /"},
+		{"export csv without lot", append([]string{"export", "csv"}, append(db, "-direction", "forward")...), "-lot is required"},
+		{"export csv sideways", append([]string{"export", "csv"}, append(db, "-lot", "lot/A", "-direction", "sideways")...), `-direction must be backward or forward, not "sideways"`},
+		{"export fsma204 without cte", append([]string{"export", "fsma204"}, append(db, "-lot", "lot/A", "-direction", "forward")...), "-cte is required"},
+		{"export fsma204 unknown cte", append([]string{"export", "fsma204"}, append(db, "-lot", "lot/A", "-direction", "forward", "-cte", "growing")...), `-cte must be receiving, transformation, shipping or first_land_based_receiving, not "growing"`},
 		{"feed negative from", with("feed", "-from", "-1"), "-from must not be negative"},
 		{"feed zero interval", with("feed", "-follow", "-interval", "0s"), "-interval must be positive"},
 		{"feed zero read wait", with("feed", "-read-wait", "0s"), "-read-wait must be positive"},
@@ -122,6 +126,9 @@ func TestHelp(t *testing.T) {
 		{[]string{"roles", "-h"}, []string{"usage: interlock roles", "-owner-role", "-app-role"}},
 		{[]string{"trace", "-h"}, []string{"usage: interlock trace", "-direction", "-depth", "-format", "-lot"}},
 		{[]string{"export", "epcis", "-h"}, []string{"usage: interlock export epcis", "-id-base", "-o"}},
+		{[]string{"export", "csv", "-h"}, []string{"usage: interlock export csv", "-lot", "-o"}},
+		{[]string{"export", "fsma204", "-h"}, []string{"usage: interlock export fsma204", "-cte", "first_land_based_receiving", "-o"}},
+		{[]string{"export", "-h"}, []string{"epcis|csv|fsma204"}},
 		{[]string{"feed", "-h"}, []string{"usage: interlock feed", "-from", "-follow", "-interval"}},
 	} {
 		r := interlock(t, tt.args...)

@@ -1,11 +1,13 @@
 // Command embed is the engine inside a small HTTP service: the page of
 // code the README shows. It keeps its record in memory (give it a
 // postgres.Store instead), gates the standard batch lifecycle by role,
-// attests every record, and answers three requests:
+// attests every record, and serves Interlock's front door (package
+// httpapi) with the service's own authentication and authorisation:
 //
-//	POST /batches/{id}/{command}?actor=…   run the command (201, or 409 with the reasons)
-//	GET  /batches/{id}/check/{command}?actor=…  would it be allowed, and if not why (nothing is written)
-//	GET  /batches/{id}                      the batch's state
+//	POST /subjects/{id}/commands  run a command (Idempotency-Key required; 422 with the reasons when denied)
+//	POST /subjects/{id}/checks    would it be allowed, and if not why (nothing is written)
+//	GET  /subjects/{id}/state     the subject's state (?model=batch)
+//	GET  /openapi.json            every route of the front door, described
 package main
 
 import (
@@ -17,9 +19,11 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strings"
 
 	"github.com/interlock-mes/interlock/audit"
 	"github.com/interlock-mes/interlock/event"
+	"github.com/interlock-mes/interlock/httpapi"
 	"github.com/interlock-mes/interlock/mes"
 	"github.com/interlock-mes/interlock/mes/lifecycle"
 	"github.com/interlock-mes/interlock/storage/memory"
@@ -73,48 +77,34 @@ func newService(ctx context.Context, logger *slog.Logger) (http.Handler, error) 
 			}
 		}
 	}
-
-	mux := http.NewServeMux()
-	request := func(r *http.Request, cmd string) mes.Request {
-		return mes.Request{ID: r.Header.Get("Idempotency-Key"), Model: batch, Subject: "batch/" + r.PathValue("id"),
-			Command: mes.Command(cmd), Actor: r.URL.Query().Get("actor")}
+	models, err := mes.NewRegistry(batch)
+	if err != nil {
+		return nil, err
 	}
-	mux.HandleFunc("POST /batches/{id}/{command}", func(w http.ResponseWriter, r *http.Request) {
-		out, err := engine.Execute(r.Context(), request(r, r.PathValue("command")))
-		var denied *mes.DeniedError
-		var invalid *mes.RequestError
-		switch {
-		case errors.As(err, &denied):
-			reply(w, http.StatusConflict, denied.Reasons)
-		case errors.As(err, &invalid):
-			reply(w, http.StatusBadRequest, invalid.Error())
-		case err != nil: // storage.ErrOutcomeUnknown included: retry with the same key
-			reply(w, http.StatusServiceUnavailable, err.Error())
-		default:
-			reply(w, http.StatusCreated, out.To)
-		}
-	})
-	mux.HandleFunc("GET /batches/{id}/check/{command}", func(w http.ResponseWriter, r *http.Request) {
-		v, err := engine.Check(r.Context(), request(r, r.PathValue("command")))
-		if err != nil {
-			reply(w, http.StatusBadRequest, err.Error())
-			return
-		}
-		reply(w, http.StatusOK, v)
-	})
-	mux.HandleFunc("GET /batches/{id}", func(w http.ResponseWriter, r *http.Request) {
-		state, err := engine.State(r.Context(), batch, "batch/"+r.PathValue("id"), "")
-		if err != nil {
-			reply(w, http.StatusInternalServerError, err.Error())
-			return
-		}
-		reply(w, http.StatusOK, state)
-	})
-	return mux, nil
-}
 
-func reply(w http.ResponseWriter, status int, body any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(body)
+	// Your identity provider names the actor; a token table stands in
+	// for it here. The actor is never taken from the request's body.
+	tokens := map[string]string{"ann-token": "ann", "bob-token": "bob", "cat-token": "cat"}
+	return httpapi.New(engine, store, &httpapi.Config{
+		Models: models,
+		Authenticate: func(r *http.Request) (string, error) {
+			token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if actor, ok := tokens[token]; ok {
+				return actor, nil
+			}
+			return "", errors.New("unknown bearer token")
+		},
+		// A coarse gate before the engine's own: only QA reads the whole
+		// record and verifies it.
+		Authorize: func(r *http.Request, actor string, op httpapi.Operation) error {
+			switch op {
+			case httpapi.OpRecords, httpapi.OpAuditTrail, httpapi.OpVerify:
+				if actor != "cat" {
+					return errors.New("only QA reads the whole record")
+				}
+			}
+			return nil
+		},
+		Logger: logger, // a line per request: operation, status, actor; never a body
+	})
 }

@@ -14,7 +14,8 @@ import (
 // TestService: the page of code the README shows runs: a supervisor
 // releases a batch, an operator asks whether QA could start it (no, and
 // why, with nothing written), then starts it; a command without an
-// idempotency key is refused as bad input.
+// idempotency key is refused as bad input, a caller without a known token
+// is not authenticated, and only QA may read the whole record.
 func TestService(t *testing.T) {
 	h, err := newService(context.Background(), slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -22,13 +23,19 @@ func TestService(t *testing.T) {
 	}
 	srv := httptest.NewServer(h)
 	defer srv.Close()
-	do := func(method, path, key string) (int, string) {
-		req, err := http.NewRequest(method, srv.URL+path, nil)
+	do := func(method, path, token, key, body string) (int, string) {
+		req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
 		if err != nil {
 			t.Fatal(err)
 		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
 		if key != "" {
 			req.Header.Set("Idempotency-Key", key)
+		}
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
 		}
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -38,23 +45,32 @@ func TestService(t *testing.T) {
 		b, _ := io.ReadAll(res.Body)
 		return res.StatusCode, strings.TrimSpace(string(b))
 	}
+	const (
+		release  = `{"model":"batch","command":"release"}`
+		start    = `{"model":"batch","command":"start"}`
+		complete = `{"model":"batch","command":"complete"}`
+	)
 	for _, c := range []struct {
-		method, path, key string
-		status            int
-		body              string
+		method, path, token, key, body string
+		status                         int
+		want                           string
 	}{
-		{"POST", "/batches/B1/release?actor=ann", "k1", 201, `"ready"`},
-		{"GET", "/batches/B1/check/start?actor=cat", "", 200, `"Allowed":false`},
-		{"GET", "/batches/B1/check/start?actor=cat", "", 200, `role.missing`},
-		{"GET", "/batches/B1", "", 200, `"ready"`},
-		{"POST", "/batches/B1/start?actor=cat", "k2", 409, `role.missing`},
-		{"POST", "/batches/B1/start?actor=bob", "k3", 201, `"in-progress"`},
-		{"POST", "/batches/B1/start?actor=bob", "k3", 201, `"in-progress"`}, // the same key: replayed
-		{"POST", "/batches/B1/complete?actor=bob", "", 400, `ID`},
+		{"POST", "/subjects/B1/commands", "ann-token", "k1", release, 200, `"to":"ready"`},
+		{"POST", "/subjects/B1/checks", "cat-token", "", start, 200, `"allowed":false`},
+		{"POST", "/subjects/B1/checks", "cat-token", "", start, 200, `role.missing`},
+		{"GET", "/subjects/B1/state?model=batch", "bob-token", "", "", 200, `"state":"ready"`},
+		{"POST", "/subjects/B1/commands", "cat-token", "k2", start, 422, `role.missing`},
+		{"POST", "/subjects/B1/commands", "bob-token", "k3", start, 200, `"to":"in-progress"`},
+		{"POST", "/subjects/B1/commands", "bob-token", "k3", start, 200, `"replayed":true`}, // the same key: replayed
+		{"POST", "/subjects/B1/commands", "bob-token", "", complete, 400, `Idempotency-Key`},
+		{"POST", "/subjects/B1/commands", "eve-token", "k4", complete, 401, `unauthenticated`},
+		{"GET", "/records", "bob-token", "", "", 403, `forbidden`},
+		{"GET", "/records", "cat-token", "", "", 200, `"records"`},
+		{"GET", "/openapi.json", "", "", "", 200, `"openapi"`},
 	} {
-		status, body := do(c.method, c.path, c.key)
-		if status != c.status || !strings.Contains(body, c.body) {
-			t.Errorf("%s %s: %d %s; want %d with %s", c.method, c.path, status, body, c.status, c.body)
+		status, body := do(c.method, c.path, c.token, c.key, c.body)
+		if status != c.status || !strings.Contains(body, c.want) {
+			t.Errorf("%s %s by %s: %d %s; want %d with %s", c.method, c.path, c.token, status, body, c.status, c.want)
 		}
 	}
 }
