@@ -88,32 +88,32 @@ BEGIN
                 MESSAGE = 'interlock: another transaction holds a stream of the append; put it in the next group';
         END IF;
     ELSE
-    FOR v_lock, v_exclusive IN
-        SELECT u.k, bool_or(u.w) FROM (
-            SELECT hashtextextended(s, v_seed), true FROM unnest(p_streams) AS s
-            UNION ALL
-            SELECT hashtextextended(s, v_seed), false FROM unnest(p_reads) AS s
-        ) AS u(k, w)
-        GROUP BY u.k ORDER BY u.k
-    LOOP
-        IF NOT p_try THEN
-            IF v_exclusive THEN
-                PERFORM pg_advisory_xact_lock(v_lock);
+        FOR v_lock, v_exclusive IN
+            SELECT u.k, bool_or(u.w) FROM (
+                SELECT hashtextextended(s, v_seed), true FROM unnest(p_streams) AS s
+                UNION ALL
+                SELECT hashtextextended(s, v_seed), false FROM unnest(p_reads) AS s
+            ) AS u(k, w)
+            GROUP BY u.k ORDER BY u.k
+        LOOP
+            IF NOT p_try THEN
+                IF v_exclusive THEN
+                    PERFORM pg_advisory_xact_lock(v_lock);
+                ELSE
+                    PERFORM pg_advisory_xact_lock_shared(v_lock);
+                END IF;
             ELSE
-                PERFORM pg_advisory_xact_lock_shared(v_lock);
+                IF v_exclusive THEN
+                    v_got := pg_try_advisory_xact_lock(v_lock);
+                ELSE
+                    v_got := pg_try_advisory_xact_lock_shared(v_lock);
+                END IF;
+                IF NOT v_got THEN
+                    RAISE EXCEPTION USING ERRCODE = 'IL010',
+                        MESSAGE = 'interlock: another transaction holds a stream of the append; put it in the next group';
+                END IF;
             END IF;
-        ELSE
-            IF v_exclusive THEN
-                v_got := pg_try_advisory_xact_lock(v_lock);
-            ELSE
-                v_got := pg_try_advisory_xact_lock_shared(v_lock);
-            END IF;
-            IF NOT v_got THEN
-                RAISE EXCEPTION USING ERRCODE = 'IL010',
-                    MESSAGE = 'interlock: another transaction holds a stream of the append; put it in the next group';
-            END IF;
-        END IF;
-    END LOOP;
+        END LOOP;
     END IF;
 
     IF p_key IS NOT NULL THEN
