@@ -27,7 +27,7 @@ func newTestServer(t *testing.T) (*httptest.Server, *plant) {
 	ctx := context.Background()
 	clock := storage.Clock(func() time.Time { return time.Now().UTC() })
 	store := memory.New(&memory.Config{Clock: clock})
-	p, err := newPlant(ctx, store, clock)
+	p, err := newPlant(ctx, store, clock, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,7 +35,12 @@
 //	/api/                          the httpapi JSON front door (its contract at /api/openapi.json)
 //
 // -addr changes the address; -database-url keeps the record in a new
-// schema of a Postgres database (dropped at exit unless -keep).
+// schema of a Postgres database (dropped at exit unless -keep). With
+// -schema it keeps the record in that schema instead, made and seeded on
+// the first start and used as it is on every later one; the plant's keys
+// are then kept in -key-file (default: webapp-<schema>.keys in the user's
+// configuration directory), since the engine does not fold a record it
+// cannot prove it wrote.
 package main
 
 import (
@@ -49,37 +54,78 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/interlock-mes/interlock/examples/internal/exstore"
 	"github.com/interlock-mes/interlock/storage"
+	"github.com/interlock-mes/interlock/storage/postgres"
 )
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "address to serve on")
 	dbURL := flag.String("database-url", "", "Postgres URL to keep the records in, in a new schema (default: memory)")
 	keep := flag.Bool("keep", false, "with -database-url: keep the schema instead of dropping it at exit")
+	schema := flag.String("schema", "", "with -database-url: the schema to keep the records in across restarts (made on the first start)")
+	keyFile := flag.String("key-file", "", "with -schema: the file that keeps the plant's keys (default: in the user's configuration directory)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, *addr, *dbURL, *keep, os.Stderr, nil); err != nil {
+	cfg := config{addr: *addr, dbURL: *dbURL, keep: *keep, schema: *schema, keyFile: *keyFile}
+	if err := run(ctx, cfg, os.Stderr, nil); err != nil {
 		fmt.Fprintln(os.Stderr, "webapp:", err)
 		os.Exit(1)
 	}
 }
 
-// run seeds the plant and serves it on addr until ctx is done. When
+// config is what the flags say.
+type config struct {
+	addr, dbURL string
+	keep        bool
+	schema      string
+	keyFile     string
+}
+
+// run seeds the plant and serves it on cfg.addr until ctx is done. When
 // started is not nil it receives the address the server listens on (for
 // an addr with port 0).
-func run(ctx context.Context, addr, dbURL string, keep bool, logw io.Writer, started chan<- string) error {
+func run(ctx context.Context, cfg config, logw io.Writer, started chan<- string) error {
 	log := slog.New(slog.NewTextHandler(logw, nil))
 	clock := storage.Clock(func() time.Time { return time.Now().UTC() })
-	store, closeStore, err := exstore.Open(ctx, dbURL, "webapp", keep, clock, logw)
-	if err != nil {
+	var (
+		store      storage.Store
+		closeStore func()
+		k          *keys
+		err        error
+	)
+	if cfg.schema != "" {
+		if cfg.dbURL == "" {
+			return errors.New("-schema needs -database-url")
+		}
+		if store, closeStore, err = openSchema(ctx, cfg.dbURL, cfg.schema, clock); err != nil {
+			return err
+		}
+		path := cfg.keyFile
+		if path == "" {
+			dir, err := os.UserConfigDir()
+			if err != nil {
+				closeStore()
+				return fmt.Errorf("no -key-file and no configuration directory: %w", err)
+			}
+			path = filepath.Join(dir, "interlock", "webapp-"+cfg.schema+".keys")
+		}
+		if k, err = loadKeys(path); err != nil {
+			closeStore()
+			return err
+		}
+		fmt.Fprintf(logw, "webapp: records in schema %s, keys in %s\n", cfg.schema, path)
+	} else if store, closeStore, err = exstore.Open(ctx, cfg.dbURL, "webapp", cfg.keep, clock, logw); err != nil {
 		return err
 	}
 	defer closeStore()
-	p, err := newPlant(ctx, store, clock)
+	p, err := newPlant(ctx, store, clock, k)
 	if err != nil {
 		return err
 	}
@@ -96,7 +142,7 @@ func run(ctx context.Context, addr, dbURL string, keep bool, logw io.Writer, sta
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", addr)
+	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return err
 	}
@@ -121,4 +167,23 @@ func run(ctx context.Context, addr, dbURL string, keep bool, logw io.Writer, sta
 		return err
 	}
 	return nil
+}
+
+// openSchema opens the Postgres store in schema of the database at url,
+// migrating it first (a no-op once it is up to date). Nothing drops it.
+func openSchema(ctx context.Context, url, schema string, clock storage.Clock) (storage.Store, func(), error) {
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		return nil, nil, fmt.Errorf("connect: %w", err)
+	}
+	if err := postgres.Migrate(ctx, pool, schema); err != nil {
+		pool.Close()
+		return nil, nil, err
+	}
+	s, err := postgres.New(pool, &postgres.Config{Schema: schema, Clock: clock})
+	if err != nil {
+		pool.Close()
+		return nil, nil, err
+	}
+	return s, pool.Close, nil
 }

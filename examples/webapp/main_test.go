@@ -15,7 +15,7 @@ func TestRun(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	started := make(chan string, 1)
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, "127.0.0.1:0", "", false, io.Discard, started) }()
+	go func() { done <- run(ctx, config{addr: "127.0.0.1:0"}, io.Discard, started) }()
 	var addr string
 	select {
 	case addr = <-started:

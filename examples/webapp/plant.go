@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/genealogy"
 	"github.com/interlock-mes/interlock/mes"
+	"github.com/interlock-mes/interlock/mes/exception"
 	"github.com/interlock-mes/interlock/mes/lifecycle"
 	"github.com/interlock-mes/interlock/mes/release"
 	"github.com/interlock-mes/interlock/signature"
@@ -57,6 +57,8 @@ type plant struct {
 	batch       *mes.Model
 	step        *mes.Model
 	release     *mes.Model
+	handover    *mes.Model
+	exceptions  *exception.Service
 	releaseCfg  *release.Config
 	clock       storage.Clock
 	n           int
@@ -67,14 +69,19 @@ type plant struct {
 	checkpointKeys *audit.Keys
 }
 
-// newPlant builds the engine over store and records the demo plant's
-// master data, people and batches through gated commands.
-func newPlant(ctx context.Context, store storage.Store, clock storage.Clock) (*plant, error) {
-	attestKey := make([]byte, 32) // a site keeps it in a vault
-	if _, err := rand.Read(attestKey); err != nil {
-		return nil, err
+// newPlant builds the engine over store and, on a store that has not been
+// seeded yet, records the demo plant's master data, people and batches
+// through gated commands. keys are the plant's secrets; nil makes new ones
+// (a store they were not made for is then unreadable on the next start:
+// the engine does not fold records it cannot prove it wrote).
+func newPlant(ctx context.Context, store storage.Store, clock storage.Clock, k *keys) (*plant, error) {
+	if k == nil {
+		var err error
+		if k, err = newKeys(); err != nil {
+			return nil, err
+		}
 	}
-	attester, err := audit.NewAttester("webapp-1", attestKey)
+	attester, err := audit.NewAttester("webapp-1", k.Attest)
 	if err != nil {
 		return nil, err
 	}
@@ -99,16 +106,18 @@ func newPlant(ctx context.Context, store storage.Store, clock storage.Clock) (*p
 	if err != nil {
 		return nil, err
 	}
-	_, sealKey, err := ed25519.GenerateKey(rand.Reader)
+	signer, err := signature.NewSigner(&signature.SignerConfig{Authenticator: auth, Key: k.Seal, Clock: signature.Clock(clock)})
 	if err != nil {
 		return nil, err
 	}
-	signer, err := signature.NewSigner(&signature.SignerConfig{Authenticator: auth, Key: sealKey, Clock: signature.Clock(clock)})
+	seeded, err := isSeeded(ctx, store)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := trail.RecordSigningKey(ctx, signer.PublicKey(), "admin"); err != nil {
-		return nil, err
+	if !seeded {
+		if _, err := trail.RecordSigningKey(ctx, signer.PublicKey(), "admin"); err != nil {
+			return nil, err
+		}
 	}
 	engine, err := mes.New(store, &mes.Config{Clock: clock, Signer: signer, Attestation: attestation})
 	if err != nil {
@@ -130,11 +139,19 @@ func newPlant(ctx context.Context, store storage.Store, clock storage.Clock) (*p
 	if p.step, err = weighStep(); err != nil {
 		return nil, err
 	}
+	if p.handover, err = handoverModel(); err != nil {
+		return nil, err
+	}
 	if err := trail.Gate(engine, p.person); err != nil {
 		return nil, err
 	}
-	if err := p.seed(ctx, auth); err != nil {
-		return nil, fmt.Errorf("seed: %w", err)
+	if p.exceptions, err = exception.New(engine, &exception.Config{Batch: p.batch, Lot: p.lot, Equipment: p.equip}); err != nil {
+		return nil, err
+	}
+	if !seeded {
+		if err := p.seed(ctx, auth); err != nil {
+			return nil, fmt.Errorf("seed: %w", err)
+		}
 	}
 	keys, err := mes.SigningKeys(ctx, store, attestation)
 	if err != nil {
@@ -144,20 +161,16 @@ func newPlant(ctx context.Context, store storage.Store, clock storage.Clock) (*p
 	if p.release, err = release.Model(p.releaseCfg, []string{"qa"}); err != nil {
 		return nil, err
 	}
-	if p.registry, err = mes.NewRegistry(p.lot, p.equip, p.person, p.batch, p.step, p.release); err != nil {
+	if p.registry, err = mes.NewRegistry(p.lot, p.equip, p.person, p.batch, p.step, p.release, p.exceptions.Model(), p.handover); err != nil {
 		return nil, err
 	}
 	if p.graph, err = genealogy.New(store, nil); err != nil {
 		return nil, err
 	}
-	cpPub, cpKey, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
+	if p.checkpoint, err = storage.Checkpoint(ctx, store, k.Checkpoint, clock()); err != nil {
 		return nil, err
 	}
-	if p.checkpoint, err = storage.Checkpoint(ctx, store, cpKey, clock()); err != nil {
-		return nil, err
-	}
-	if p.checkpointKeys, err = audit.NewKeys(cpPub); err != nil {
+	if p.checkpointKeys, err = audit.NewKeys(k.Checkpoint.Public().(ed25519.PublicKey)); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -306,6 +319,18 @@ func (p *plant) seed(ctx context.Context, auth *signature.PasswordAuthenticator)
 	}
 	return p.exec(ctx, mes.Request{Model: p.batch, Subject: done, Command: mes.CmdComplete, Actor: "op-7",
 		Produce: []mes.Production{{Lot: "FG-0", Material: "TAB-500", Quantity: decimal.RequireFromString("1000"), Unit: "ea", GTIN: "09506000134352"}}})
+}
+
+// seededStream is the first stream the seed writes: a store that has it
+// was seeded by an earlier start, and is not seeded again.
+var seededStream = event.PersonStream(people[0].ID)
+
+func isSeeded(ctx context.Context, r storage.Reader) (bool, error) {
+	recs, err := r.Load(ctx, seededStream, 1)
+	if err != nil {
+		return false, err
+	}
+	return len(recs) > 0, nil
 }
 
 // personName returns the name of the person id, or "" for nobody.
