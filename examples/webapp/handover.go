@@ -166,7 +166,14 @@ func (a *app) handoverPost(w http.ResponseWriter, r *http.Request) {
 	switch r.PostFormValue("action") {
 	case string(cmdHandOver):
 		var d handoverData
-		for _, about := range append(append([]string{}, v.Batches...), v.Equipment...) {
+		var abouts []string
+		for _, b := range v.Batches {
+			abouts = append(abouts, "batch/"+b)
+		}
+		for _, e := range v.Equipment {
+			abouts = append(abouts, event.EquipmentStream(e))
+		}
+		for _, about := range abouts {
 			if note := strings.TrimSpace(r.PostFormValue("note:" + about)); note != "" {
 				d.Items = append(d.Items, handoverItem{About: about, Note: note})
 			}

@@ -110,7 +110,7 @@ func newPlant(ctx context.Context, store storage.Store, clock storage.Clock, k *
 	if err != nil {
 		return nil, err
 	}
-	seeded, err := isSeeded(ctx, store)
+	seeded, err := isSeeded(ctx, store, attestation)
 	if err != nil {
 		return nil, err
 	}
@@ -325,12 +325,20 @@ func (p *plant) seed(ctx context.Context, auth *signature.PasswordAuthenticator)
 // was seeded by an earlier start, and is not seeded again.
 var seededStream = event.PersonStream(people[0].ID)
 
-func isSeeded(ctx context.Context, r storage.Reader) (bool, error) {
+func isSeeded(ctx context.Context, r storage.Reader, attest *audit.Attested) (bool, error) {
 	recs, err := r.Load(ctx, seededStream, 1)
 	if err != nil {
 		return false, err
 	}
-	return len(recs) > 0, nil
+	if len(recs) == 0 {
+		return false, nil
+	}
+	// Records another key attested are not folded into any state: say so
+	// now rather than serve a plant that looks empty.
+	if err := attest.Check(&recs[0]); err != nil {
+		return false, fmt.Errorf("the store was seeded with other keys than these (a lost or wrong key file?): %w", err)
+	}
+	return true, nil
 }
 
 // personName returns the name of the person id, or "" for nobody.
