@@ -63,7 +63,23 @@ func (b *tab) submit(sel string) {
 	if _, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.body.dataset.old = "1"`)); err != nil {
 		b.t.Fatalf("mark the page: %v", err)
 	}
-	b.do("submit "+sel, chromedp.Click(chromedp.CSS(sel)), chromedp.WaitReady(chromedp.CSS(`body:not([data-old])`)))
+	b.do("submit "+sel, chromedp.Click(chromedp.CSS(sel)))
+	b.loaded("submit " + sel)
+}
+
+// loaded waits until a new page, not the marked one, has loaded whole.
+// Asking while the browser swaps documents may fail: it asks again.
+func (b *tab) loaded(what string) {
+	b.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		ok, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`document.readyState === "complete" && !!document.body && !document.body.dataset.old`))
+		if err == nil && ok {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	b.t.Fatalf("%s: the answer never loaded", what)
 }
 
 // fill types v into the field sel.

@@ -272,18 +272,40 @@ func (p *plant) seed(ctx context.Context, auth *signature.PasswordAuthenticator)
 	if err := p.fact(ctx, p.equip, sc, mes.CmdClean, map[string]any{"status": "clean"}, nil); err != nil {
 		return err
 	}
+	// The mixer has no measuring function to calibrate: registered and
+	// clean is ready.
+	mx := event.EquipmentStream("MX-01")
+	if err := p.fact(ctx, p.equip, mx, mes.CmdRegister, map[string]string{"status": "available"}, nil); err != nil {
+		return err
+	}
+	if err := p.fact(ctx, p.equip, mx, mes.CmdClean, map[string]any{"status": "clean"}, nil); err != nil {
+		return err
+	}
+	// Lots in each status: released, in quarantine, on hold.
 	for _, l := range []struct {
-		id, supplierLot string
-		release         bool
-	}{{"L7", "A-77", true}, {"L8", "A-78", false}} {
-		receipt := event.Receipt{Material: "API-100", Quantity: decimal.RequireFromString("50"), Unit: "kg", Expiry: now.Add(365 * day)}
-		decl := &mes.Declaration{Kind: "lot", Material: "API-100", Supplier: "ACME Pharma", SupplierLot: l.supplierLot, IdentitySource: gate.SourceScanner}
+		id, material, supplier, supplierLot string
+		release, hold                       bool
+	}{
+		{"L7", "API-100", "ACME Pharma", "A-77", true, false},
+		{"L8", "API-100", "ACME Pharma", "A-78", false, false},
+		{"L9", "EXC-200", "Lactose & Co", "LC-2291", true, false},
+		{"L10", "API-100", "ACME Pharma", "A-80", true, true},
+	} {
+		receipt := event.Receipt{Material: l.material, Quantity: decimal.RequireFromString("50"), Unit: "kg", Expiry: now.Add(365 * day)}
+		decl := &mes.Declaration{Kind: "lot", Material: l.material, Supplier: l.supplier, SupplierLot: l.supplierLot, IdentitySource: gate.SourceScanner}
 		if err := p.fact(ctx, p.lot, event.LotStream(l.id), mes.CmdReceive, receipt, decl); err != nil {
 			return err
 		}
 		if l.release {
 			if err := p.fact(ctx, p.lot, event.LotStream(l.id), mes.CmdRelease, nil, nil); err != nil {
 				return err
+			}
+		}
+		if l.hold {
+			p.n++
+			if _, err := p.exceptions.PlaceHold(ctx, exception.By{CommandID: fmt.Sprintf("seed-%03d", p.n), Actor: "qa-3"},
+				exception.Hold{Target: exception.HoldLot, ID: l.id, Reason: "supplier's certificate of analysis under query"}); err != nil {
+				return fmt.Errorf("hold %s: %w", l.id, err)
 			}
 		}
 	}
