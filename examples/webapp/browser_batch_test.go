@@ -137,7 +137,8 @@ func (b *tab) shot(name string) {
 
 // TestBrowserWholeBatch: in headless Chromium, an operator and a
 // verifier run batch B-2026-001 through: the operator weighs on the live
-// scale, is refused verifying her own step, and opens a deviation; QA
+// scale, is refused verifying her own step, opens a deviation and hands
+// the shift over; QA acknowledges the handover with a signature and
 // verifies; the supervisor dispositions the deviation and QA approves it,
 // closing it; the operator completes the batch; a second QA person
 // releases it; the finished lot's trace shows the supplier's lot.
@@ -175,7 +176,18 @@ func TestBrowserWholeBatch(t *testing.T) {
 	b.want("#x-state", "open")
 	b.shot("deviation-opened")
 
+	b.open("/handover")
+	b.fill(`input[name="note:batch/B-2026-001"]`, "weighed on SC-01, waits for QA's verification; DEV-0001 open")
+	b.fill(`input[name="note:equipment/SC-01"]`, "pan cleaned after the spill")
+	b.submit("#hand-over-button")
+	b.want("#outcome", "new → handed-over")
+
 	b.signIn("qa-3")
+	b.open("/handover")
+	b.fill(`section.handover input[name=password]`, demoPassword)
+	b.submit(`section.handover button.acknowledge`)
+	b.want("section.handover", "Acknowledged by Quentin QA (qa-3)", "waits for QA's verification")
+	b.shot("handover")
 	b.open(step)
 	b.fill(`input[name=password]`, demoPassword)
 	b.submit(`button[value=verify]`)
@@ -218,6 +230,4 @@ func TestBrowserWholeBatch(t *testing.T) {
 	b.shot("exceptions")
 	b.open("/audit")
 	b.shot("audit")
-	b.open("/handover")
-	b.shot("handover")
 }
