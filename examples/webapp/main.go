@@ -5,8 +5,9 @@
 //
 // It starts on a seeded demo plant: five people with roles (an operator
 // trained in dispensing, one who is not, two QA people, a supervisor), a
-// calibrated scale SC-01, lot L7 of API-100 released and lot L8 in
-// quarantine, batch B-2026-001 started with its weighing step to do, and
+// calibrated scale SC-01 and a mixer MX-01, lots of API-100 released (L7),
+// in quarantine (L8) and on hold (L10), excipient lot L9, batch
+// B-2026-001 started with its weighing step to do, and
 // batch B-2026-000 made from L7 (finished lot FG-0) and waiting for QA
 // release. Every seeded fact is recorded through gated commands, as is
 // every write the pages make.
@@ -28,6 +29,12 @@
 //	                               its reasons and is on the record
 //	/batches/{id}/review           QA review by exception, release readiness, and release with
 //	                               an e-signature
+//	/batches/{id}/complete         the batch completed with its finished lot (from the review page)
+//	/exceptions                    deviations opened (also from the step screen), lots held and released
+//	/exceptions/{id}               a deviation: disposition, approval with an e-signature by QA who
+//	                               took no part, rejection, release of the batch hold it placed
+//	/handover                      shift handover: open items per batch and equipment, acknowledged
+//	                               by the incoming person's signature
 //	/lots/{id}                     genealogy: backward and forward trace drawn as SVG, recall
 //	                               scope, the EPCIS 2.0 document
 //	/audit                         every hash chain verified, with attestation, against the
