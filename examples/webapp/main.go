@@ -149,6 +149,14 @@ func run(ctx context.Context, cfg config, logw io.Writer, started chan<- string)
 	if err != nil {
 		return err
 	}
+	// Mixer MX-01's PLC is simulated in process behind Modbus TCP on
+	// loopback, and read by device/plc's poller.
+	if pl, err := newLivePLC(takeOutOnFault(p, log)); err != nil {
+		log.Warn("no simulated PLC", "err", err)
+	} else {
+		defer pl.Close()
+		a.plc = pl
+	}
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return err

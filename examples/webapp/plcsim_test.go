@@ -1,0 +1,56 @@
+package main
+
+import (
+	"net/http"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/interlock-mes/interlock/event"
+	"github.com/interlock-mes/interlock/mes"
+)
+
+// TestPLCFault: the simulated PLC, read over Modbus TCP by the poller,
+// reports a fault; the mixer is taken out of service through the engine,
+// by the PLC's actor; a supervisor returns it from the equipment page.
+func TestPLCFault(t *testing.T) {
+	t.Parallel()
+	srv, p := newTestServer(t)
+	sv := signIn(t, srv, "sv-1")
+	_, body := sv.get("/equipment")
+	mustContain(t, body, "MX-01", "SC-01", "Simulated PLC")
+	postForm(t, sv, "/plc/simulator", http.StatusBadRequest, url.Values{"fault": {"x"}, "speed": {"120"}})
+	sv.get("/equipment")
+	postForm(t, sv, "/plc/simulator", http.StatusOK, url.Values{"running": {"on"}, "fault": {"17"}, "speed": {"150"}})
+
+	mixer := event.EquipmentStream(mixerID)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, err := p.engine.State(t.Context(), p.equip, mixer, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st == mes.EquipmentOutOfService {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the mixer is %q, want out of service after the PLC's fault", st)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	recs, err := p.store.Load(t.Context(), mixer, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := recs[len(recs)-1]; last.Actor != "plc/"+mixerID {
+		t.Errorf("taken out of service by %q, want the PLC", last.Actor)
+	}
+	_, body = sv.get("/equipment")
+	mustContain(t, body, "code 17", "running")
+
+	postForm(t, sv, "/plc/simulator", http.StatusOK, url.Values{"fault": {"0"}, "speed": {"150"}})
+	body = postForm(t, sv, "/equipment/MX-01/return", http.StatusOK, url.Values{"reason": {"bearing replaced"}})
+	mustContain(t, body, "out-of-service → in-service")
+	sv.get("/equipment")
+	postForm(t, sv, "/equipment/NOPE/return", http.StatusNotFound, url.Values{"reason": {"x"}})
+}
