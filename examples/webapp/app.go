@@ -51,7 +51,7 @@ const sessionCookie = "interlock_session"
 func newApp(p *plant, live *liveScale, log *slog.Logger) (*app, error) {
 	a := &app{plant: p, live: live, log: log, sessions: map[string]*session{}, pages: map[string]*template.Template{}, mux: http.NewServeMux()}
 	funcs := template.FuncMap{"personName": personName, "pathID": pathID, "exceptionLink": exceptionLink}
-	for _, name := range []string{"signin", "dispatch", "step", "review", "lot", "audit", "error", "exceptions", "exception", "handover", "equipment"} {
+	for _, name := range []string{"signin", "dispatch", "step", "review", "lot", "audit", "error", "exceptions", "exception", "handover", "equipment", "task"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, err

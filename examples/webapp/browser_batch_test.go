@@ -140,7 +140,7 @@ func (b *tab) shot(name string) {
 // scale, is refused verifying her own step, opens a deviation and hands
 // the shift over; QA acknowledges the handover with a signature and
 // verifies; the supervisor dispositions the deviation and QA approves it,
-// closing it; the operator completes the batch; a second QA person
+// closing it; the operator mixes, packs and completes the batch; a second QA person
 // releases it; the finished lot's trace shows the supplier's lot.
 // Every page is a screenshot in artifacts().
 func TestBrowserWholeBatch(t *testing.T) {
@@ -209,6 +209,13 @@ func TestBrowserWholeBatch(t *testing.T) {
 	b.shot("deviation-closed")
 
 	b.signIn("op-7")
+	for _, s := range []string{"/batches/B-2026-001/steps/S20-mix", "/batches/B-2026-001/steps/S30-pack"} {
+		b.open(s)
+		b.submit("#start")
+		b.want("#state", "in-progress")
+		b.submit("#complete")
+		b.want("#state", "complete")
+	}
 	b.open("/batches/B-2026-001/review")
 	b.fill(`input[name=lot]`, "FG-2026-001")
 	b.submit("#complete-batch")

@@ -39,9 +39,21 @@ func TestWholeBatch(t *testing.T) {
 		"summary": {"powder spilled beside the scale"}, "consequence": {"none"}})
 	mustContain(t, body, "opened DEV-0001", "powder spilled beside the scale", "open")
 
+	// Mixing waits for the weighing's verification.
+	const mix, pack = "/batches/B-2026-001/steps/S20-mix", "/batches/B-2026-001/steps/S30-pack"
+	op.get(mix)
+	body = postForm(t, op, mix, http.StatusUnprocessableEntity, url.Values{"action": {"start"}})
+	mustContain(t, body, string(gate.CodeStepIncomplete))
+
 	qa := signIn(t, srv, "qa-3")
 	qa.get(step)
 	postForm(t, qa, step, http.StatusOK, url.Values{"action": {"verify"}, "password": {demoPassword}})
+	for _, s := range []string{mix, pack} {
+		for _, action := range []string{"start", "complete"} {
+			op.get(s)
+			postForm(t, op, s, http.StatusOK, url.Values{"action": {action}})
+		}
+	}
 
 	// The batch may not be released while the deviation is open.
 	rel := signIn(t, srv, "qa-4")

@@ -64,10 +64,11 @@ func (a *app) dispatchPage(w http.ResponseWriter, r *http.Request) {
 	var subjects []mes.Subject
 	for _, id := range bs {
 		b := "batch/" + id
-		subjects = append(subjects,
-			mes.Subject{Model: p.step, Subject: b, Step: weighStepID},
-			mes.Subject{Model: p.batch, Subject: b},
-			mes.Subject{Model: p.release, Subject: b})
+		subjects = append(subjects, mes.Subject{Model: p.step, Subject: b, Step: weighStepID})
+		for _, t := range p.tasks {
+			subjects = append(subjects, mes.Subject{Model: t.Model, Subject: b, Step: t.ID})
+		}
+		subjects = append(subjects, mes.Subject{Model: p.batch, Subject: b}, mes.Subject{Model: p.release, Subject: b})
 	}
 	ds, err := p.engine.Dispatch(r.Context(), current(r).actor, subjects)
 	if err != nil {
@@ -87,7 +88,9 @@ func (a *app) dispatchPage(w http.ResponseWriter, r *http.Request) {
 		}
 		switch subjects[i].Model {
 		case p.step:
-			it.What, it.Link = "weighing step "+d.Step, "/batches/"+url.PathEscape(id)+"/steps/"+url.PathEscape(d.Step)
+			it.What, it.Link = "weighing step "+d.Step, stepLink(id, d.Step)
+		case p.tasks[0].Model, p.tasks[1].Model:
+			it.What, it.Link = "step "+d.Step, stepLink(id, d.Step)
 		case p.release:
 			it.What, it.Link = "QA release", "/batches/"+url.PathEscape(id)+"/review"
 		default:
@@ -176,6 +179,15 @@ func (a *app) knownBatch(ctx context.Context, id string) bool {
 }
 
 func (a *app) stepPage(w http.ResponseWriter, r *http.Request) {
+	if a.plant.task(r.PathValue("step")) != nil {
+		v, err := a.taskView(r.Context(), current(r).actor, r.PathValue("batch"), r.PathValue("step"))
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		a.render(w, r, http.StatusOK, "task", "Step "+v.Step+" of "+v.Batch, v)
+		return
+	}
 	v, err := a.stepView(r.Context(), r.PathValue("batch"), r.PathValue("step"))
 	if err != nil {
 		a.fail(w, r, err)
@@ -212,6 +224,10 @@ func blockedCommands(bs []mes.Blocked) []mes.Command {
 // stepPost runs the command the form asks for through the engine, as the
 // signed-in person. A denial is on the record and shown with its reasons.
 func (a *app) stepPost(w http.ResponseWriter, r *http.Request) {
+	if a.plant.task(r.PathValue("step")) != nil {
+		a.taskPost(w, r, r.PathValue("batch"), r.PathValue("step"))
+		return
+	}
 	v, err := a.stepView(r.Context(), r.PathValue("batch"), r.PathValue("step"))
 	if err != nil {
 		a.fail(w, r, err)

@@ -58,6 +58,7 @@ type plant struct {
 	step        *mes.Model
 	release     *mes.Model
 	handover    *mes.Model
+	tasks       []task // the steps after the weighing
 	exceptions  *exception.Service
 	releaseCfg  *release.Config
 	clock       storage.Clock
@@ -139,6 +140,9 @@ func newPlant(ctx context.Context, store storage.Store, clock storage.Clock, k *
 	if p.step, err = weighStep(); err != nil {
 		return nil, err
 	}
+	if p.tasks, err = newTasks(); err != nil {
+		return nil, err
+	}
 	if p.handover, err = handoverModel(); err != nil {
 		return nil, err
 	}
@@ -157,11 +161,11 @@ func newPlant(ctx context.Context, store storage.Store, clock storage.Clock, k *
 	if err != nil {
 		return nil, err
 	}
-	p.releaseCfg = &release.Config{SigningKeys: keys, Steps: []release.RequiredStep{{ID: weighStepID, Verify: true}}}
+	p.releaseCfg = &release.Config{SigningKeys: keys, Steps: []release.RequiredStep{{ID: weighStepID, Verify: true}, {ID: mixStepID}, {ID: packStepID}}}
 	if p.release, err = release.Model(p.releaseCfg, []string{"qa"}); err != nil {
 		return nil, err
 	}
-	if p.registry, err = mes.NewRegistry(p.lot, p.equip, p.person, p.batch, p.step, p.release, p.exceptions.Model(), p.handover); err != nil {
+	if p.registry, err = mes.NewRegistry(p.lot, p.equip, p.person, p.batch, p.step, p.release, p.exceptions.Model(), p.handover, p.tasks[0].Model, p.tasks[1].Model); err != nil {
 		return nil, err
 	}
 	if p.graph, err = genealogy.New(store, nil); err != nil {
@@ -272,10 +276,12 @@ func (p *plant) seed(ctx context.Context, auth *signature.PasswordAuthenticator)
 	if err := p.fact(ctx, p.equip, sc, mes.CmdClean, map[string]any{"status": "clean"}, nil); err != nil {
 		return err
 	}
-	// The mixer has no measuring function to calibrate: registered and
-	// clean is ready.
-	mx := event.EquipmentStream("MX-01")
+	// The mixer's speed sensor is calibrated like the scale.
+	mx := event.EquipmentStream(mixerID)
 	if err := p.fact(ctx, p.equip, mx, mes.CmdRegister, map[string]string{"status": "available"}, nil); err != nil {
+		return err
+	}
+	if err := p.fact(ctx, p.equip, mx, mes.CmdCalibrate, map[string]any{"status": "valid", "due": now.Add(90 * day)}, nil); err != nil {
 		return err
 	}
 	if err := p.fact(ctx, p.equip, mx, mes.CmdClean, map[string]any{"status": "clean"}, nil); err != nil {
@@ -337,6 +343,13 @@ func (p *plant) seed(ctx context.Context, auth *signature.PasswordAuthenticator)
 		r.Model, r.Subject, r.Step = p.step, done, weighStepID
 		if err := p.exec(ctx, r); err != nil {
 			return err
+		}
+	}
+	for _, t := range p.tasks {
+		for _, c := range []mes.Command{mes.CmdStart, mes.CmdComplete} {
+			if err := p.exec(ctx, t.request(done, "op-7", c)); err != nil {
+				return err
+			}
 		}
 	}
 	return p.exec(ctx, mes.Request{Model: p.batch, Subject: done, Command: mes.CmdComplete, Actor: "op-7",

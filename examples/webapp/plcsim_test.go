@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/interlock-mes/interlock/event"
+	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/mes"
 )
 
@@ -47,10 +48,27 @@ func TestPLCFault(t *testing.T) {
 	}
 	_, body = sv.get("/equipment")
 	mustContain(t, body, "code 17", "running")
+	// The mixing step now waits for the mixer, as the dry run says.
+	v, err := p.engine.Check(t.Context(), p.task(mixStepID).request("batch/B-2026-001", "op-7", mes.CmdStart))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !hasReason(v.Reasons, gate.CodeEquipmentUnavailable) {
+		t.Errorf("the mixing step's dry run with the mixer out of service: %v, want %s", v.Reasons, gate.CodeEquipmentUnavailable)
+	}
 
 	postForm(t, sv, "/plc/simulator", http.StatusOK, url.Values{"fault": {"0"}, "speed": {"150"}})
 	body = postForm(t, sv, "/equipment/MX-01/return", http.StatusOK, url.Values{"reason": {"bearing replaced"}})
 	mustContain(t, body, "out-of-service → in-service")
 	sv.get("/equipment")
 	postForm(t, sv, "/equipment/NOPE/return", http.StatusNotFound, url.Values{"reason": {"x"}})
+}
+
+func hasReason(rs []gate.Reason, c gate.Code) bool {
+	for _, r := range rs {
+		if r.Code == c {
+			return true
+		}
+	}
+	return false
 }
