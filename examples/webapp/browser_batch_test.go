@@ -237,4 +237,17 @@ func TestBrowserWholeBatch(t *testing.T) {
 	b.shot("exceptions")
 	b.open("/audit")
 	b.shot("audit")
+	// The mixer's PLC, read over Modbus TCP: start it and see the event.
+	b.open("/equipment")
+	b.do("tick running", chromedp.Click(chromedp.CSS(`input[name=running]`)))
+	b.submit("#plc-set")
+	b.want("#plc-running", "true")
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(b.text("#plc-events"), "running"); {
+		if time.Now().After(deadline) {
+			t.Fatal("the PLC's running never showed among its events")
+		}
+		time.Sleep(100 * time.Millisecond)
+		b.open("/equipment")
+	}
+	b.shot("equipment")
 }

@@ -27,6 +27,11 @@
 //	                               MT-SICS simulator on a pty, read by the server), against the
 //	                               tolerance band; verify with an e-signature; a denial shows
 //	                               its reasons and is on the record
+//	/batches/{id}/steps/S20-mix    mixing on MX-01 and packing (S30-pack): start and complete, gated
+//	                               by the steps before them and, for mixing, a mixer in service
+//	/equipment                     equipment states and mixer MX-01's PLC (simulated behind Modbus
+//	                               TCP on loopback, read by device/plc): a fault takes the mixer
+//	                               out of service through the engine; return it with a reason
 //	/batches/{id}/review           QA review by exception, release readiness, and release with
 //	                               an e-signature
 //	/batches/{id}/complete         the batch completed with its finished lot (from the review page)
