@@ -2,10 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"sort"
 	"strings"
+	"time"
 
 	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
@@ -62,6 +66,7 @@ type handover struct {
 	At           string
 	Items        []handoverItem
 	Acknowledged *signature.Manifestation
+	time         time.Time
 }
 
 // handoverView is the handover page.
@@ -87,13 +92,15 @@ func (a *app) handoverView(ctx context.Context) (*handoverView, error) {
 	if err != nil {
 		return nil, err
 	}
-	for i := len(ids) - 1; i >= 0; i-- { // the newest first
-		h, err := a.readHandover(ctx, ids[i])
+	for _, id := range ids {
+		h, err := a.readHandover(ctx, id)
 		if err != nil {
 			return nil, err
 		}
 		v.Handovers = append(v.Handovers, *h)
 	}
+	// The newest first.
+	sort.SliceStable(v.Handovers, func(i, j int) bool { return v.Handovers[i].time.After(v.Handovers[j].time) })
 	return v, nil
 }
 
@@ -126,7 +133,7 @@ func (a *app) readHandover(ctx context.Context, id string) (*handover, error) {
 				if err := json.Unmarshal(x.Data, &d); err == nil {
 					h.Items = d.Items
 				}
-				h.By, h.At = recs[i].Actor, recs[i].Time.Format("2006-01-02 15:04 MST")
+				h.By, h.At, h.time = recs[i].Actor, recs[i].Time.Format("2006-01-02 15:04 MST"), recs[i].Time
 			}
 		case *event.Signature:
 			if x.Signature != nil {
@@ -188,8 +195,10 @@ func (a *app) handoverPost(w http.ResponseWriter, r *http.Request) {
 			a.fail(w, r, err)
 			return
 		}
-		// The id says when; the command key makes it unique.
-		req.Subject = handoverPrefix + p.clock().Format("20060102-1504") + "-" + req.ID[:6]
+		// The id comes from the command key, so that the same key sent
+		// again names the same handover (a retry records nothing new).
+		sum := sha256.Sum256([]byte(req.ID))
+		req.Subject = handoverPrefix + "HO-" + strings.ToUpper(hex.EncodeToString(sum[:4]))
 		req.Command, req.Data = cmdHandOver, raw
 		status = a.execute(r.Context(), req, &v.Outcome, &v.Denied, &v.Error)
 	case string(cmdAcknowledge):

@@ -18,6 +18,8 @@ func TestHandover(t *testing.T) {
 	_, body := op.get("/handover")
 	mustContain(t, body, "note:batch/B-2026-001", "note:equipment/SC-01")
 	postForm(t, op, "/handover", http.StatusBadRequest, url.Values{"action": {"hand-over"}})
+	postForm(t, op, "/handover", http.StatusBadRequest, url.Values{"action": {"hand-over"}, "key": {"x"}})
+	postForm(t, op, "/handover", http.StatusBadRequest, url.Values{"action": {"wave"}})
 	body = postForm(t, op, "/handover", http.StatusOK, url.Values{"action": {"hand-over"},
 		"note:batch/B-2026-001": {"weighing started, not completed"}, "note:equipment/SC-01": {"drifts: check zero before use"}})
 	mustContain(t, body, "hand-over: new → handed-over", "weighing started, not completed", "drifts: check zero before use")
@@ -39,6 +41,15 @@ func TestHandover(t *testing.T) {
 	qa.get("/handover")
 	body = postForm(t, qa, "/handover", http.StatusBadRequest, url.Values{"action": {"acknowledge"}, "handover": {"nope"}, "password": {demoPassword}})
 	mustContain(t, body, "no such handover")
+
+	// A short key is no trouble, and the same key sent twice is one handover.
+	for range 2 {
+		op.get("/handover")
+		postForm(t, op, "/handover", http.StatusOK, url.Values{"action": {"hand-over"}, "key": {"x"}, "note:equipment/MX-01": {"greased"}})
+	}
+	if ids, _ := p.streams(t.Context(), handoverPrefix); len(ids) != 2 {
+		t.Errorf("handovers after a retried one: %v, want 2", ids)
+	}
 
 	recs, err := p.store.Load(t.Context(), handoverPrefix+id, 1)
 	if err != nil {
