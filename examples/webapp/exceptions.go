@@ -49,6 +49,9 @@ func (res *Result) explain(cmd mes.Command, out *mes.Outcome, err error) int {
 	case errors.As(err, &nr):
 		res.Error = nr.Error()
 		return http.StatusConflict
+	case errors.Is(err, mes.ErrCommandReused):
+		res.Error = "this form was sent already: nothing new was recorded; the page shows what the first sending did"
+		return http.StatusConflict
 	case errors.Is(err, exception.ErrNotFound):
 		res.Error = err.Error()
 		return http.StatusNotFound

@@ -173,3 +173,22 @@ func TestLotHold(t *testing.T) {
 	}
 	_ = exception.HoldLot
 }
+
+// TestOpenRetry: the same form sent twice (a double click, a retry after
+// a timeout) opens one deviation.
+func TestOpenRetry(t *testing.T) {
+	t.Parallel()
+	srv, p := newTestServer(t)
+	op := signIn(t, srv, "op-7")
+	op.get("/exceptions")
+	f := url.Values{"key": {"k-1"}, "batch": {"B-2026-001"}, "summary": {"label misprinted"}, "consequence": {"none"}}
+	postForm(t, op, "/exceptions", http.StatusOK, f)
+	op.get("/exceptions")
+	status, body := op.post("/exceptions", func() url.Values { f.Set("csrf", op.csrf); return f }())
+	if status != http.StatusConflict || !strings.Contains(body, "nothing new was recorded") {
+		t.Errorf("the second answer: %d\n%s", status, body)
+	}
+	if ids, _ := p.streams(t.Context(), "exception/"); len(ids) != 1 {
+		t.Errorf("exceptions after a retried opening: %v (second answer %d)\n%s", ids, status, body)
+	}
+}
