@@ -171,11 +171,17 @@ func newPlant(ctx context.Context, store storage.Store, clock storage.Clock, k *
 	if p.graph, err = genealogy.New(store, nil); err != nil {
 		return nil, err
 	}
-	if p.checkpoint, err = storage.Checkpoint(ctx, store, k.Checkpoint, clock()); err != nil {
-		return nil, err
-	}
 	if p.checkpointKeys, err = audit.NewKeys(k.Checkpoint.Public().(ed25519.PublicKey)); err != nil {
 		return nil, err
+	}
+	p.checkpoint, err = storage.Checkpoint(ctx, store, k.Checkpoint, clock())
+	if errors.Is(err, storage.ErrConflict) {
+		// A start on a store where nothing was written since the last
+		// start finds that start's checkpoint at the same position.
+		p.checkpoint, err = store.LatestCheckpoint(ctx, p.checkpointKeys)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint: %w", err)
 	}
 	return p, nil
 }
