@@ -3,6 +3,7 @@ package main
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -71,4 +72,27 @@ func hasReason(rs []gate.Reason, c gate.Code) bool {
 		}
 	}
 	return false
+}
+
+// TestTaskInput: the mixing and packing pages answer bad input with a
+// message, an unknown step or batch with 404, never a 500.
+func TestTaskInput(t *testing.T) {
+	t.Parallel()
+	srv, _ := newTestServer(t)
+	op := signIn(t, srv, "op-7")
+	const mix = "/batches/B-2026-001/steps/S20-mix"
+	_, body := op.get(mix)
+	mustContain(t, body, "mix the blend on mixer MX-01", string(gate.CodeStepMissing))
+	if strings.Contains(body, string(gate.CodeRefMissing)) {
+		t.Error("the dry run misses the equipment the server names")
+	}
+	postForm(t, op, mix, http.StatusBadRequest, url.Values{"action": {"dance"}})
+	if status, _ := op.get("/batches/B-2026-001/steps/S99"); status != http.StatusNotFound {
+		t.Errorf("an unknown step: %d, want 404", status)
+	}
+	if status, _ := op.get("/batches/B-9/steps/S20-mix"); status != http.StatusNotFound {
+		t.Errorf("an unknown batch: %d, want 404", status)
+	}
+	op.get(mix)
+	postForm(t, op, "/batches/B-9/steps/S20-mix", http.StatusNotFound, url.Values{"action": {"start"}})
 }

@@ -99,9 +99,12 @@ type taskView struct {
 	Result
 	Batch, Step, What string
 	State             mes.State
-	Blocked           []mes.Blocked
-	Allowed           []mes.Command
-	Key               string
+	// Next is the command the step waits for, and Reasons why the
+	// engine would refuse it now (its dry run, with the equipment the
+	// server names): none when it would be allowed.
+	Next    mes.Command
+	Reasons []gate.Reason
+	Key     string
 }
 
 func (a *app) taskView(ctx context.Context, actor, batch, step string) (*taskView, error) {
@@ -110,12 +113,25 @@ func (a *app) taskView(ctx context.Context, actor, batch, step string) (*taskVie
 	if t == nil || !a.knownBatch(ctx, batch) {
 		return nil, fmt.Errorf("batch %s has no step %s: %w", batch, step, errNotFound)
 	}
-	ds, err := p.engine.Dispatch(ctx, actor, []mes.Subject{{Model: t.Model, Subject: "batch/" + batch, Step: step}})
+	st, err := p.engine.State(ctx, t.Model, "batch/"+batch, step)
 	if err != nil {
 		return nil, err
 	}
-	return &taskView{Batch: batch, Step: step, What: t.What, State: ds[0].State, Blocked: ds[0].Blocked, Allowed: ds[0].Allowed,
-		Key: randomToken()}, nil
+	v := &taskView{Batch: batch, Step: step, What: t.What, State: st, Key: randomToken()}
+	switch st {
+	case lifecycle.StepPending:
+		v.Next = mes.CmdStart
+	case lifecycle.StepInProgress:
+		v.Next = mes.CmdComplete
+	default:
+		return v, nil
+	}
+	verdict, err := p.engine.Check(ctx, t.request("batch/"+batch, actor, v.Next))
+	if err != nil {
+		return nil, err
+	}
+	v.Reasons = verdict.Reasons
+	return v, nil
 }
 
 // taskPost starts or completes a task through the engine.
