@@ -50,8 +50,8 @@
 // schema of a Postgres database (dropped at exit unless -keep). With
 // -schema it keeps the record in that schema instead, made and seeded on
 // the first start and used as it is on every later one; the plant's keys
-// are then kept in -key-file (default: webapp-<schema>.keys in the user's
-// configuration directory), since the engine does not fold a record it
+// are then kept in -key-file (default: interlock/webapp-<schema>.keys in
+// the user's configuration directory), since the engine does not fold a record it
 // cannot prove it wrote.
 package main
 
@@ -67,6 +67,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -115,6 +116,9 @@ func run(ctx context.Context, cfg config, logw io.Writer, started chan<- string)
 	if cfg.schema != "" {
 		if cfg.dbURL == "" {
 			return errors.New("-schema needs -database-url")
+		}
+		if !schemaName.MatchString(cfg.schema) {
+			return fmt.Errorf("-schema %q: use lower-case letters, digits and underscores, starting with a letter", cfg.schema)
 		}
 		if store, closeStore, err = openSchema(ctx, cfg.dbURL, cfg.schema, clock); err != nil {
 			return err
@@ -188,6 +192,10 @@ func run(ctx context.Context, cfg config, logw io.Writer, started chan<- string)
 	}
 	return nil
 }
+
+// schemaName is what -schema accepts: a plain identifier, which is also
+// safe in the key file's name.
+var schemaName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
 
 // openSchema opens the Postgres store in schema of the database at url,
 // migrating it first (a no-op once it is up to date). Nothing drops it.

@@ -41,3 +41,14 @@ func TestRun(t *testing.T) {
 		t.Errorf("run after stop: %v", err)
 	}
 }
+
+// TestRunBadSchema: a -schema that is no plain identifier is refused
+// before anything is opened.
+func TestRunBadSchema(t *testing.T) {
+	t.Parallel()
+	for _, cfg := range []config{{schema: "x"}, {dbURL: "postgres://nowhere", schema: "../etc"}} {
+		if err := run(context.Background(), cfg, io.Discard, nil); err == nil || !strings.Contains(err.Error(), "-schema") {
+			t.Errorf("%+v: %v, want an error naming -schema", cfg, err)
+		}
+	}
+}
