@@ -37,6 +37,7 @@ const sessionLife = 12 * time.Hour
 type app struct {
 	plant *plant
 	live  *liveScale // nil without a scale
+	plc   *livePLC   // nil without the simulated PLC
 	log   *slog.Logger
 	pages map[string]*template.Template
 	mux   *http.ServeMux
@@ -49,8 +50,8 @@ const sessionCookie = "interlock_session"
 
 func newApp(p *plant, live *liveScale, log *slog.Logger) (*app, error) {
 	a := &app{plant: p, live: live, log: log, sessions: map[string]*session{}, pages: map[string]*template.Template{}, mux: http.NewServeMux()}
-	funcs := template.FuncMap{"personName": personName, "pathID": pathID}
-	for _, name := range []string{"signin", "dispatch", "step", "review", "lot", "audit", "error"} {
+	funcs := template.FuncMap{"personName": personName, "pathID": pathID, "exceptionLink": exceptionLink}
+	for _, name := range []string{"signin", "dispatch", "step", "review", "lot", "audit", "error", "exceptions", "exception", "handover", "equipment", "task"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, err
@@ -82,9 +83,20 @@ func newApp(p *plant, live *liveScale, log *slog.Logger) (*app, error) {
 	a.mux.HandleFunc("GET /batches/{batch}/review", a.signedIn(a.reviewPage))
 	a.mux.HandleFunc("GET /batches/{batch}/review/report", a.signedIn(a.reviewReport))
 	a.mux.HandleFunc("POST /batches/{batch}/release", a.form(a.signedIn(a.releasePost)))
+	a.mux.HandleFunc("POST /batches/{batch}/complete", a.form(a.signedIn(a.completePost)))
 	a.mux.HandleFunc("GET /lots/{lot}", a.signedIn(a.lotPage))
 	a.mux.HandleFunc("GET /lots/{lot}/graph.svg", a.signedIn(a.lotGraph))
 	a.mux.HandleFunc("GET /audit", a.signedIn(a.auditPage))
+	a.mux.HandleFunc("GET /exceptions", a.signedIn(a.exceptionsPage))
+	a.mux.HandleFunc("POST /exceptions", a.form(a.signedIn(a.openPost)))
+	a.mux.HandleFunc("GET /exceptions/{id}", a.signedIn(a.exceptionPage))
+	a.mux.HandleFunc("POST /exceptions/{id}", a.form(a.signedIn(a.exceptionPost)))
+	a.mux.HandleFunc("POST /lots/{lot}/hold", a.form(a.signedIn(a.lotHoldPost)))
+	a.mux.HandleFunc("GET /equipment", a.signedIn(a.equipmentPage))
+	a.mux.HandleFunc("POST /equipment/{id}/return", a.form(a.signedIn(a.returnPost)))
+	a.mux.HandleFunc("POST /plc/simulator", a.form(a.signedIn(a.plcSimulate)))
+	a.mux.HandleFunc("GET /handover", a.signedIn(a.handoverPage))
+	a.mux.HandleFunc("POST /handover", a.form(a.signedIn(a.handoverPost)))
 	a.mux.HandleFunc("GET /scale", a.signedIn(a.scaleJSON))
 	a.mux.HandleFunc("POST /scale/simulator", a.form(a.signedIn(a.simulate)))
 	a.mux.Handle("GET /static/", http.FileServerFS(staticFS))

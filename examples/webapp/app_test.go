@@ -27,7 +27,7 @@ func newTestServer(t *testing.T) (*httptest.Server, *plant) {
 	ctx := context.Background()
 	clock := storage.Clock(func() time.Time { return time.Now().UTC() })
 	store := memory.New(&memory.Config{Clock: clock})
-	p, err := newPlant(ctx, store, clock)
+	p, err := newPlant(ctx, store, clock, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,10 +36,15 @@ func newTestServer(t *testing.T) (*httptest.Server, *plant) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { live.Close() })
-	a, err := newApp(p, live, slog.New(slog.DiscardHandler))
+	log := slog.New(slog.DiscardHandler)
+	a, err := newApp(p, live, log)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if a.plc, err = newLivePLC(takeOutOnFault(p, log)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.plc.Close() })
 	srv := httptest.NewServer(a)
 	t.Cleanup(srv.Close)
 	return srv, p

@@ -15,7 +15,7 @@ func TestRun(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	started := make(chan string, 1)
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, "127.0.0.1:0", "", false, io.Discard, started) }()
+	go func() { done <- run(ctx, config{addr: "127.0.0.1:0"}, io.Discard, started) }()
 	var addr string
 	select {
 	case addr = <-started:
@@ -39,5 +39,16 @@ func TestRun(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("run after stop: %v", err)
+	}
+}
+
+// TestRunBadSchema: a -schema that is no plain identifier is refused
+// before anything is opened.
+func TestRunBadSchema(t *testing.T) {
+	t.Parallel()
+	for _, cfg := range []config{{schema: "x"}, {dbURL: "postgres://nowhere", schema: "../etc"}} {
+		if err := run(context.Background(), cfg, io.Discard, nil); err == nil || !strings.Contains(err.Error(), "-schema") {
+			t.Errorf("%+v: %v, want an error naming -schema", cfg, err)
+		}
 	}
 }

@@ -41,33 +41,41 @@ type workItem struct {
 type board struct {
 	InProgress, Queued, Blocked []workItem
 	Batches                     []string
-	Lots                        []string
+	Lots                        []lotRow
 }
-
-// lots are the lots of the demo plant, for the board's links.
-var lots = []string{"L7", "L8", "FG-0"}
 
 // dispatchPage asks the engine what the signed-in person could do with
 // every batch, its weighing step and its release, and why not. It is the
 // read side: nothing is tried, so no denied attempt is left behind.
 func (a *app) dispatchPage(w http.ResponseWriter, r *http.Request) {
 	p := a.plant
+	// The batches and lots are those on the record, not a list the app
+	// keeps: a batch another instance starts shows here too.
+	bs, err := p.streams(r.Context(), "batch/")
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	lots, err := a.lotRows(r.Context())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	var subjects []mes.Subject
-	for _, b := range batches {
-		subjects = append(subjects,
-			mes.Subject{Model: p.step, Subject: b, Step: weighStepID},
-			mes.Subject{Model: p.batch, Subject: b},
-			mes.Subject{Model: p.release, Subject: b})
+	for _, id := range bs {
+		b := "batch/" + id
+		subjects = append(subjects, mes.Subject{Model: p.step, Subject: b, Step: weighStepID})
+		for _, t := range p.tasks {
+			subjects = append(subjects, mes.Subject{Model: t.Model, Subject: b, Step: t.ID})
+		}
+		subjects = append(subjects, mes.Subject{Model: p.batch, Subject: b}, mes.Subject{Model: p.release, Subject: b})
 	}
 	ds, err := p.engine.Dispatch(r.Context(), current(r).actor, subjects)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	bd := board{Lots: lots}
-	for _, b := range batches {
-		bd.Batches = append(bd.Batches, pathID(b))
-	}
+	bd := board{Lots: lots, Batches: bs}
 	for i, d := range ds {
 		id := pathID(d.Subject)
 		it := workItem{Batch: id, Step: d.Step, State: d.State, Allowed: d.Allowed}
@@ -80,7 +88,9 @@ func (a *app) dispatchPage(w http.ResponseWriter, r *http.Request) {
 		}
 		switch subjects[i].Model {
 		case p.step:
-			it.What, it.Link = "weighing step "+d.Step, "/batches/"+url.PathEscape(id)+"/steps/"+url.PathEscape(d.Step)
+			it.What, it.Link = "weighing step "+d.Step, stepLink(id, d.Step)
+		case p.tasks[0].Model, p.tasks[1].Model:
+			it.What, it.Link = "step "+d.Step, stepLink(id, d.Step)
 		case p.release:
 			it.What, it.Link = "QA release", "/batches/"+url.PathEscape(id)+"/review"
 		default:
@@ -145,7 +155,7 @@ type stepView struct {
 }
 
 func (a *app) stepView(ctx context.Context, batch, step string) (*stepView, error) {
-	if step != weighStepID || !knownBatch(batch) {
+	if step != weighStepID || !a.knownBatch(ctx, batch) {
 		return nil, fmt.Errorf("batch %s has no step %s: %w", batch, step, errNotFound)
 	}
 	p := a.plant
@@ -159,16 +169,25 @@ func (a *app) stepView(ctx context.Context, batch, step string) (*stepView, erro
 	return v, nil
 }
 
-func knownBatch(id string) bool {
-	for _, b := range batches {
-		if b == "batch/"+id {
-			return true
-		}
+// knownBatch says whether batch is on the record.
+func (a *app) knownBatch(ctx context.Context, id string) bool {
+	if id == "" || strings.Contains(id, "/") {
+		return false
 	}
-	return false
+	recs, err := a.plant.store.Load(ctx, "batch/"+id, 1)
+	return err == nil && len(recs) > 0
 }
 
 func (a *app) stepPage(w http.ResponseWriter, r *http.Request) {
+	if a.plant.task(r.PathValue("step")) != nil {
+		v, err := a.taskView(r.Context(), current(r).actor, r.PathValue("batch"), r.PathValue("step"))
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		a.render(w, r, http.StatusOK, "task", "Step "+v.Step+" of "+v.Batch, v)
+		return
+	}
 	v, err := a.stepView(r.Context(), r.PathValue("batch"), r.PathValue("step"))
 	if err != nil {
 		a.fail(w, r, err)
@@ -205,6 +224,10 @@ func blockedCommands(bs []mes.Blocked) []mes.Command {
 // stepPost runs the command the form asks for through the engine, as the
 // signed-in person. A denial is on the record and shown with its reasons.
 func (a *app) stepPost(w http.ResponseWriter, r *http.Request) {
+	if a.plant.task(r.PathValue("step")) != nil {
+		a.taskPost(w, r, r.PathValue("batch"), r.PathValue("step"))
+		return
+	}
 	v, err := a.stepView(r.Context(), r.PathValue("batch"), r.PathValue("step"))
 	if err != nil {
 		a.fail(w, r, err)
@@ -301,6 +324,8 @@ type reviewView struct {
 	Report    *review.Report
 	Readiness *release.Verdict
 	Release   mes.State
+	State     mes.State // the batch's
+	Product   string    // the lot id the completion form proposes
 	Key       string
 	Outcome   string
 	Denied    []gate.Reason
@@ -308,7 +333,7 @@ type reviewView struct {
 }
 
 func (a *app) reviewView(ctx context.Context, batch string) (*reviewView, error) {
-	if !knownBatch(batch) {
+	if !a.knownBatch(ctx, batch) {
 		return nil, fmt.Errorf("batch %s: %w", batch, errNotFound)
 	}
 	p := a.plant
@@ -325,7 +350,12 @@ func (a *app) reviewView(ctx context.Context, batch string) (*reviewView, error)
 	if err != nil {
 		return nil, err
 	}
-	return &reviewView{Batch: batch, Report: rep, Readiness: ready, Release: st, Key: randomToken()}, nil
+	bst, err := p.engine.State(ctx, p.batch, subject, "")
+	if err != nil {
+		return nil, err
+	}
+	return &reviewView{Batch: batch, Report: rep, Readiness: ready, Release: st, State: bst, Product: "FG-" + strings.TrimPrefix(batch, "B-"),
+		Key: randomToken()}, nil
 }
 
 func (a *app) reviewPage(w http.ResponseWriter, r *http.Request) {
@@ -383,6 +413,14 @@ type lotView struct {
 	Recall            *genealogy.RecallScope
 	EPCIS             string
 	SVG               template.HTML // drawn here from the traces, every name escaped
+	// Suppliers are the received lots the backward trace reaches, with
+	// their suppliers' lot numbers: what a recall asks a supplier about.
+	Suppliers []supplierLot
+}
+
+// supplierLot is a received lot in a backward trace.
+type supplierLot struct {
+	Lot, Material, Supplier, SupplierLot string
 }
 
 func (a *app) lotView(ctx context.Context, lot string) (*lotView, *genealogy.Trace, *genealogy.Trace, error) {
@@ -409,6 +447,18 @@ func (a *app) lotView(ctx context.Context, lot string) (*lotView, *genealogy.Tra
 	}
 	v := &lotView{Lot: lot, Info: info, Backward: back.Edges(), Forward: fwd.Edges(), Recall: rc,
 		EPCIS: "/api/genealogy/" + url.PathEscape(node) + "/epcis"}
+	seen := map[string]bool{}
+	for _, e := range v.Backward {
+		for _, n := range []string{e.From, e.To} {
+			if seen[n] || n == node {
+				continue
+			}
+			seen[n] = true
+			if ni, ok := g.NodeInfo(n); ok && ni.SupplierLot != "" {
+				v.Suppliers = append(v.Suppliers, supplierLot{Lot: n, Material: ni.Material, Supplier: ni.Supplier, SupplierLot: ni.SupplierLot})
+			}
+		}
+	}
 	return v, back, fwd, nil
 }
 
@@ -458,4 +508,37 @@ func (a *app) auditPage(w http.ResponseWriter, r *http.Request) {
 		v.Heads = len(p.checkpoint.Heads)
 	}
 	a.render(w, r, http.StatusOK, "audit", "Audit", v)
+}
+
+// completePost completes the batch and produces its finished lot, as the
+// signed-in person, through the batch model: operators complete, and an
+// open exception that blocks or holds the batch stops it.
+func (a *app) completePost(w http.ResponseWriter, r *http.Request) {
+	v, err := a.reviewView(r.Context(), r.PathValue("batch"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	lot := strings.TrimSpace(r.PostFormValue("lot"))
+	qty, err := decimal.NewFromString(strings.TrimSpace(r.PostFormValue("quantity")))
+	status := http.StatusBadRequest
+	switch {
+	case lot == "" || strings.Contains(lot, "/"):
+		v.Error = "name the finished lot (no slash)"
+	case err != nil || !qty.IsPositive():
+		v.Error = "the quantity made is not a positive number: " + r.PostFormValue("quantity")
+	default:
+		req := mes.Request{ID: r.PostFormValue("key"), Model: a.plant.batch, Subject: "batch/" + v.Batch, Command: mes.CmdComplete,
+			Actor:   current(r).actor,
+			Produce: []mes.Production{{Lot: lot, Material: "TAB-500", Quantity: qty, Unit: "ea", GTIN: "09506000134352"}}}
+		if req.ID == "" {
+			req.ID = randomToken()
+		}
+		status = a.execute(r.Context(), req, &v.Outcome, &v.Denied, &v.Error)
+	}
+	if nv, err := a.reviewView(r.Context(), v.Batch); err == nil {
+		nv.Outcome, nv.Denied, nv.Error = v.Outcome, v.Denied, v.Error
+		v = nv
+	}
+	a.render(w, r, status, "review", "Review of "+v.Batch, v)
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/genealogy"
 	"github.com/interlock-mes/interlock/mes"
+	"github.com/interlock-mes/interlock/mes/exception"
 	"github.com/interlock-mes/interlock/mes/lifecycle"
 	"github.com/interlock-mes/interlock/mes/release"
 	"github.com/interlock-mes/interlock/signature"
@@ -57,6 +57,9 @@ type plant struct {
 	batch       *mes.Model
 	step        *mes.Model
 	release     *mes.Model
+	handover    *mes.Model
+	tasks       []task // the steps after the weighing
+	exceptions  *exception.Service
 	releaseCfg  *release.Config
 	clock       storage.Clock
 	n           int
@@ -67,14 +70,19 @@ type plant struct {
 	checkpointKeys *audit.Keys
 }
 
-// newPlant builds the engine over store and records the demo plant's
-// master data, people and batches through gated commands.
-func newPlant(ctx context.Context, store storage.Store, clock storage.Clock) (*plant, error) {
-	attestKey := make([]byte, 32) // a site keeps it in a vault
-	if _, err := rand.Read(attestKey); err != nil {
-		return nil, err
+// newPlant builds the engine over store and, on a store that has not been
+// seeded yet, records the demo plant's master data, people and batches
+// through gated commands. keys are the plant's secrets; nil makes new ones
+// (a store they were not made for is then unreadable on the next start:
+// the engine does not fold records it cannot prove it wrote).
+func newPlant(ctx context.Context, store storage.Store, clock storage.Clock, k *keys) (*plant, error) {
+	if k == nil {
+		var err error
+		if k, err = newKeys(); err != nil {
+			return nil, err
+		}
 	}
-	attester, err := audit.NewAttester("webapp-1", attestKey)
+	attester, err := audit.NewAttester("webapp-1", k.Attest)
 	if err != nil {
 		return nil, err
 	}
@@ -99,16 +107,18 @@ func newPlant(ctx context.Context, store storage.Store, clock storage.Clock) (*p
 	if err != nil {
 		return nil, err
 	}
-	_, sealKey, err := ed25519.GenerateKey(rand.Reader)
+	signer, err := signature.NewSigner(&signature.SignerConfig{Authenticator: auth, Key: k.Seal, Clock: signature.Clock(clock)})
 	if err != nil {
 		return nil, err
 	}
-	signer, err := signature.NewSigner(&signature.SignerConfig{Authenticator: auth, Key: sealKey, Clock: signature.Clock(clock)})
+	seeded, err := isSeeded(ctx, store, attestation)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := trail.RecordSigningKey(ctx, signer.PublicKey(), "admin"); err != nil {
-		return nil, err
+	if !seeded {
+		if _, err := trail.RecordSigningKey(ctx, signer.PublicKey(), "admin"); err != nil {
+			return nil, err
+		}
 	}
 	engine, err := mes.New(store, &mes.Config{Clock: clock, Signer: signer, Attestation: attestation})
 	if err != nil {
@@ -130,35 +140,48 @@ func newPlant(ctx context.Context, store storage.Store, clock storage.Clock) (*p
 	if p.step, err = weighStep(); err != nil {
 		return nil, err
 	}
+	if p.tasks, err = newTasks(); err != nil {
+		return nil, err
+	}
+	if p.handover, err = handoverModel(); err != nil {
+		return nil, err
+	}
 	if err := trail.Gate(engine, p.person); err != nil {
 		return nil, err
 	}
-	if err := p.seed(ctx, auth); err != nil {
-		return nil, fmt.Errorf("seed: %w", err)
+	if p.exceptions, err = exception.New(engine, &exception.Config{Batch: p.batch, Lot: p.lot, Equipment: p.equip}); err != nil {
+		return nil, err
+	}
+	if !seeded {
+		if err := p.seed(ctx, auth); err != nil {
+			return nil, fmt.Errorf("seed: %w", err)
+		}
 	}
 	keys, err := mes.SigningKeys(ctx, store, attestation)
 	if err != nil {
 		return nil, err
 	}
-	p.releaseCfg = &release.Config{SigningKeys: keys, Steps: []release.RequiredStep{{ID: weighStepID, Verify: true}}}
+	p.releaseCfg = &release.Config{SigningKeys: keys, Steps: []release.RequiredStep{{ID: weighStepID, Verify: true}, {ID: mixStepID}, {ID: packStepID}}}
 	if p.release, err = release.Model(p.releaseCfg, []string{"qa"}); err != nil {
 		return nil, err
 	}
-	if p.registry, err = mes.NewRegistry(p.lot, p.equip, p.person, p.batch, p.step, p.release); err != nil {
+	if p.registry, err = mes.NewRegistry(p.lot, p.equip, p.person, p.batch, p.step, p.release, p.exceptions.Model(), p.handover, p.tasks[0].Model, p.tasks[1].Model); err != nil {
 		return nil, err
 	}
 	if p.graph, err = genealogy.New(store, nil); err != nil {
 		return nil, err
 	}
-	cpPub, cpKey, err := ed25519.GenerateKey(rand.Reader)
+	if p.checkpointKeys, err = audit.NewKeys(k.Checkpoint.Public().(ed25519.PublicKey)); err != nil {
+		return nil, err
+	}
+	p.checkpoint, err = storage.Checkpoint(ctx, store, k.Checkpoint, clock())
+	if errors.Is(err, storage.ErrConflict) {
+		// A start on a store where nothing was written since the last
+		// start finds that start's checkpoint at the same position.
+		p.checkpoint, err = store.LatestCheckpoint(ctx, p.checkpointKeys)
+	}
 	if err != nil {
-		return nil, err
-	}
-	if p.checkpoint, err = storage.Checkpoint(ctx, store, cpKey, clock()); err != nil {
-		return nil, err
-	}
-	if p.checkpointKeys, err = audit.NewKeys(cpPub); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("checkpoint: %w", err)
 	}
 	return p, nil
 }
@@ -259,18 +282,42 @@ func (p *plant) seed(ctx context.Context, auth *signature.PasswordAuthenticator)
 	if err := p.fact(ctx, p.equip, sc, mes.CmdClean, map[string]any{"status": "clean"}, nil); err != nil {
 		return err
 	}
+	// The mixer's speed sensor is calibrated like the scale.
+	mx := event.EquipmentStream(mixerID)
+	if err := p.fact(ctx, p.equip, mx, mes.CmdRegister, map[string]string{"status": "available"}, nil); err != nil {
+		return err
+	}
+	if err := p.fact(ctx, p.equip, mx, mes.CmdCalibrate, map[string]any{"status": "valid", "due": now.Add(90 * day)}, nil); err != nil {
+		return err
+	}
+	if err := p.fact(ctx, p.equip, mx, mes.CmdClean, map[string]any{"status": "clean"}, nil); err != nil {
+		return err
+	}
+	// Lots in each status: released, in quarantine, on hold.
 	for _, l := range []struct {
-		id, supplierLot string
-		release         bool
-	}{{"L7", "A-77", true}, {"L8", "A-78", false}} {
-		receipt := event.Receipt{Material: "API-100", Quantity: decimal.RequireFromString("50"), Unit: "kg", Expiry: now.Add(365 * day)}
-		decl := &mes.Declaration{Kind: "lot", Material: "API-100", Supplier: "ACME Pharma", SupplierLot: l.supplierLot, IdentitySource: gate.SourceScanner}
+		id, material, supplier, supplierLot string
+		release, hold                       bool
+	}{
+		{"L7", "API-100", "ACME Pharma", "A-77", true, false},
+		{"L8", "API-100", "ACME Pharma", "A-78", false, false},
+		{"L9", "EXC-200", "Lactose & Co", "LC-2291", true, false},
+		{"L10", "API-100", "ACME Pharma", "A-80", true, true},
+	} {
+		receipt := event.Receipt{Material: l.material, Quantity: decimal.RequireFromString("50"), Unit: "kg", Expiry: now.Add(365 * day)}
+		decl := &mes.Declaration{Kind: "lot", Material: l.material, Supplier: l.supplier, SupplierLot: l.supplierLot, IdentitySource: gate.SourceScanner}
 		if err := p.fact(ctx, p.lot, event.LotStream(l.id), mes.CmdReceive, receipt, decl); err != nil {
 			return err
 		}
 		if l.release {
 			if err := p.fact(ctx, p.lot, event.LotStream(l.id), mes.CmdRelease, nil, nil); err != nil {
 				return err
+			}
+		}
+		if l.hold {
+			p.n++
+			if _, err := p.exceptions.PlaceHold(ctx, exception.By{CommandID: fmt.Sprintf("seed-%03d", p.n), Actor: "qa-3"},
+				exception.Hold{Target: exception.HoldLot, ID: l.id, Reason: "supplier's certificate of analysis under query"}); err != nil {
+				return fmt.Errorf("hold %s: %w", l.id, err)
 			}
 		}
 	}
@@ -304,8 +351,35 @@ func (p *plant) seed(ctx context.Context, auth *signature.PasswordAuthenticator)
 			return err
 		}
 	}
+	for _, t := range p.tasks {
+		for _, c := range []mes.Command{mes.CmdStart, mes.CmdComplete} {
+			if err := p.exec(ctx, t.request(done, "op-7", c)); err != nil {
+				return err
+			}
+		}
+	}
 	return p.exec(ctx, mes.Request{Model: p.batch, Subject: done, Command: mes.CmdComplete, Actor: "op-7",
 		Produce: []mes.Production{{Lot: "FG-0", Material: "TAB-500", Quantity: decimal.RequireFromString("1000"), Unit: "ea", GTIN: "09506000134352"}}})
+}
+
+// seededStream is the first stream the seed writes: a store that has it
+// was seeded by an earlier start, and is not seeded again.
+var seededStream = event.PersonStream(people[0].ID)
+
+func isSeeded(ctx context.Context, r storage.Reader, attest *audit.Attested) (bool, error) {
+	recs, err := r.Load(ctx, seededStream, 1)
+	if err != nil {
+		return false, err
+	}
+	if len(recs) == 0 {
+		return false, nil
+	}
+	// Records another key attested are not folded into any state: say so
+	// now rather than serve a plant that looks empty.
+	if err := attest.Check(&recs[0]); err != nil {
+		return false, fmt.Errorf("the store was seeded with other keys than these (a lost or wrong key file?): %w", err)
+	}
+	return true, nil
 }
 
 // personName returns the name of the person id, or "" for nobody.
