@@ -128,9 +128,13 @@ type macState struct {
 	sum []byte // cap sha256.Size
 }
 
-// mac returns the MAC of ev, whose payload is "{" followed by rest.
+// mac returns the MAC of ev, whose payload is "{" followed by rest. The
+// framing goes through the state's buffer; the payload's rest and the
+// evidence, the bulk of the input, are written to the hash as they are,
+// not copied first.
 func (a *Attester) mac(ev *AttestedEvent, rest []byte) (out [attestMAC]byte) {
 	st := a.pool.Get().(*macState)
+	st.h.Reset()
 	b := append(st.buf[:0], attestDomain...)
 	str := func(s string) {
 		b = binary.BigEndian.AppendUint64(b, uint64(len(s)))
@@ -142,20 +146,21 @@ func (a *Attester) mac(ev *AttestedEvent, rest []byte) (out [attestMAC]byte) {
 	str(ev.Actor)
 	b = binary.BigEndian.AppendUint64(b, uint64(1+len(rest)))
 	b = append(b, '{')
-	b = append(b, rest...)
+	st.h.Write(b)
+	st.h.Write(rest)
 	evidence := ev.Evidence
 	if len(evidence) == 0 {
 		evidence = []byte("null")
 	}
-	b = binary.BigEndian.AppendUint64(b, uint64(len(evidence)))
-	b = append(b, evidence...)
-	b = binary.BigEndian.AppendUint64(b, uint64(len(ev.Links)))
+	b = binary.BigEndian.AppendUint64(b[:0], uint64(len(evidence)))
+	st.h.Write(b)
+	st.h.Write(evidence)
+	b = binary.BigEndian.AppendUint64(b[:0], uint64(len(ev.Links)))
 	for _, l := range ev.Links {
 		str(l.From)
 		str(l.To)
 		str(l.Kind)
 	}
-	st.h.Reset()
 	st.h.Write(b)
 	st.sum = st.h.Sum(st.sum[:0])
 	copy(out[:], st.sum)

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -25,7 +26,7 @@ type Prepared struct {
 	// Events is the total number of events.
 	Events int
 
-	recs []audit.Record // room for what Records returns, allocated with p
+	one *onePrepared // p's own allocation when it came from the pool
 }
 
 // PreparedStream is the validated part of an append for one stream.
@@ -118,22 +119,43 @@ func Prepare(req storage.AppendRequest) (*Prepared, error) {
 	return p, nil
 }
 
-// newPrepared allocates a Prepared for streams streams and its n events:
-// once for an append of one event to one stream, the most common kind,
-// together with the record Records will return, and otherwise once for the
-// Prepared and once for all events.
+// onePrepared is the memory of a Prepared for an append of one event to
+// one stream, the most common kind.
+type onePrepared struct {
+	p Prepared
+	s [1]PreparedStream
+	e [1]PreparedEvent
+}
+
+// onePool keeps onePrepared values that Release gave back.
+var onePool = sync.Pool{New: func() any { return new(onePrepared) }}
+
+// newPrepared returns a Prepared for streams streams and its n events:
+// from a pool for an append of one event to one stream (Release gives it
+// back), and otherwise allocated once for the Prepared and once for all
+// events.
 func newPrepared(streams, n int) (*Prepared, []PreparedEvent) {
 	if streams == 1 && n == 1 {
-		one := new(struct {
-			p Prepared
-			s [1]PreparedStream
-			e [1]PreparedEvent
-			r [1]audit.Record
-		})
-		one.p.Streams, one.p.recs = one.s[:], one.r[:0]
+		one := onePool.Get().(*onePrepared)
+		one.p.Streams, one.p.one = one.s[:], one
 		return &one.p, one.e[:]
 	}
 	return &Prepared{Streams: make([]PreparedStream, streams)}, make([]PreparedEvent, n)
+}
+
+// Release gives p's memory back for a later Prepare to reuse. Neither p
+// nor its Streams may be used after; the records Records returned, and
+// the payloads, evidence and links they share with p, stay the caller's
+// (they were never p's to reuse). A store that calls Release when it is
+// done with p leaves about 250 bytes less garbage per one-event append;
+// one that does not leaves p to the garbage collector.
+func (p *Prepared) Release() {
+	one := p.one
+	if one == nil || &one.p != p {
+		return
+	}
+	*one = onePrepared{}
+	onePool.Put(one)
 }
 
 // indexed names a field of the i-th element of a list, such as
@@ -318,11 +340,7 @@ func checkID(field, s string, optional bool) error {
 // is not safe for concurrent use.
 func (p *Prepared) Records(at time.Time) []audit.Record {
 	at = at.UTC().Truncate(audit.TimePrecision)
-	out := p.recs
-	p.recs = nil // a second call gets records of its own
-	if cap(out) < p.Events {
-		out = make([]audit.Record, 0, p.Events)
-	}
+	out := make([]audit.Record, 0, p.Events) // the caller's to keep
 	for _, ps := range p.Streams {
 		for j, ev := range ps.Events {
 			out = append(out, audit.Record{

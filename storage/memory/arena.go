@@ -109,6 +109,34 @@ type link struct {
 	from, to, kind uint32
 }
 
+// blockBits sets the number of values in a block of a blocks.
+const blockBits = 8
+
+// blocks is a list of values kept in blocks of fixed size, so that
+// growing never copies the ones already there. The store grows its lists
+// of streams and of idempotency keys on nearly every append when each
+// append opens a stream (one per batch) and carries a key, as the engine's
+// do; a slice would copy all of them at every doubling.
+type blocks[T any] struct {
+	blocks []*[1 << blockBits]T
+	n      int
+}
+
+// at returns value i, which must be below len.
+func (b *blocks[T]) at(i int64) *T {
+	return &b.blocks[i>>blockBits][i&(1<<blockBits-1)]
+}
+
+func (b *blocks[T]) len() int { return b.n }
+
+func (b *blocks[T]) add(v T) {
+	if b.n>>blockBits == len(b.blocks) {
+		b.blocks = append(b.blocks, new([1 << blockBits]T))
+	}
+	*b.at(int64(b.n)) = v
+	b.n++
+}
+
 // stream is the state of one stream that has events.
 type stream struct {
 	name    string

@@ -50,7 +50,7 @@ type Store struct {
 	mu        sync.RWMutex
 	entries   entries // in global order; position = number + 1
 	data      arena   // payload and evidence of every entry
-	streams   []stream
+	streams   blocks[stream]
 	streamIdx index    // stream name → number in streams
 	names     interner // types, actors and link kinds
 	lastType  lastName
@@ -59,8 +59,8 @@ type Store struct {
 	nodes     interner // link ends
 	lists     []nodeLists
 	adj       []adjacency
-	keyIdx    index        // idempotency key → number in keyed
-	keyed     []idempotent // by number
+	keyIdx    index              // idempotency key → number in keyed
+	keyed     blocks[idempotent] // by number
 	// checkpoints are few, so they stay ordinary values.
 	checkpoints []*audit.Checkpoint // by position
 	buf         []byte              // encoding scratch, guarded by mu
@@ -109,6 +109,7 @@ func (s *Store) Append(ctx context.Context, req storage.AppendRequest) (storage.
 	if err != nil {
 		return storage.AppendResult{}, err
 	}
+	defer p.Release()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 
@@ -116,10 +117,10 @@ func (s *Store) Append(ctx context.Context, req storage.AppendRequest) (storage.
 	if p.IdempotencyKey != "" {
 		keyHash = s.keyIdx.hash(p.IdempotencyKey)
 		if n, ok := s.keyIdx.find(keyHash, func(n uint32) bool {
-			k := &s.keyed[n]
+			k := s.keyed.at(int64(n))
 			return string(s.data.bytes(k.key, k.klen)) == p.IdempotencyKey
 		}); ok {
-			prev := s.keyed[n]
+			prev := *s.keyed.at(int64(n))
 			out := s.copies(prev.n, func(k int) int { return int(prev.first) - 1 + k })
 			if !p.SameContent(out) {
 				return storage.AppendResult{}, fmt.Errorf("append: key %q: %w", p.IdempotencyKey, storage.ErrIdempotencyKeyReused)
@@ -161,7 +162,7 @@ func (s *Store) Append(ctx context.Context, req storage.AppendRequest) (storage.
 		if ids[i] == noStream {
 			continue
 		}
-		st := &s.streams[ids[i]]
+		st := s.streams.at(ids[i])
 		head := s.entries.at(int(st.entries[len(st.entries)-1]))
 		if ht := time.Unix(head.sec, int64(head.nsec)).UTC(); ht.After(now) {
 			return storage.AppendResult{}, &storage.ClockError{Stream: ps.Stream, Head: ht, Clock: now}
@@ -179,7 +180,7 @@ func (s *Store) Append(ctx context.Context, req storage.AppendRequest) (storage.
 		if ids[i] == noStream {
 			prev = audit.Genesis(ps.Stream)
 		} else {
-			st := &s.streams[ids[i]]
+			st := s.streams.at(ids[i])
 			prev = s.entries.at(int(st.entries[len(st.entries)-1])).hash
 		}
 		for range ps.Events {
@@ -199,9 +200,9 @@ func (s *Store) Append(ctx context.Context, req storage.AppendRequest) (storage.
 		id := ids[i]
 		if id == noStream {
 			id = int64(s.streamIdx.add(hashes[i]))
-			s.streams = append(s.streams, stream{name: strings.Clone(ps.Stream), genesis: recs[k].PrevHash})
+			s.streams.add(stream{name: strings.Clone(ps.Stream), genesis: recs[k].PrevHash})
 		}
-		st := &s.streams[id]
+		st := s.streams.at(id)
 		for j := range ps.Events {
 			ev, r := &ps.Events[j], &recs[k]
 			e := entry{
@@ -232,7 +233,7 @@ func (s *Store) Append(ctx context.Context, req storage.AppendRequest) (storage.
 		sp, dst := s.data.alloc(len(p.IdempotencyKey))
 		copy(dst, p.IdempotencyKey)
 		s.keyIdx.add(keyHash)
-		s.keyed = append(s.keyed, idempotent{first: base + 1, n: len(recs), key: sp, klen: uint32(len(p.IdempotencyKey))})
+		s.keyed.add(idempotent{first: base + 1, n: len(recs), key: sp, klen: uint32(len(p.IdempotencyKey))})
 	}
 	return storage.AppendResult{Records: recs}, nil
 }
@@ -245,11 +246,11 @@ func (s *Store) version(name string) (int64, int64) {
 
 // versionOf is version for a name whose hash (index.hash) is h.
 func (s *Store) versionOf(h uint64, name string) (int64, int64) {
-	id, ok := s.streamIdx.find(h, func(n uint32) bool { return s.streams[n].name == name })
+	id, ok := s.streamIdx.find(h, func(n uint32) bool { return s.streams.at(int64(n)).name == name })
 	if !ok {
 		return noStream, 0
 	}
-	return int64(id), int64(len(s.streams[id].entries))
+	return int64(id), int64(len(s.streams.at(int64(id)).entries))
 }
 
 // linksOf returns the links of entry i.
@@ -298,7 +299,7 @@ func (s *Store) index(l *list, idx uint32) {
 // front of *links, which must have room for them.
 func (s *Store) view(r *audit.Record, i int, links *[]audit.Link) {
 	e := s.entries.at(i)
-	st := &s.streams[e.stream]
+	st := s.streams.at(int64(e.stream))
 	prev := st.genesis
 	if e.version > 1 {
 		prev = s.entries.at(int(st.entries[e.version-2])).hash
@@ -371,7 +372,7 @@ func (s *Store) Load(ctx context.Context, stream string, from int64) ([]audit.Re
 	if from > v {
 		return []audit.Record{}, nil
 	}
-	idx := s.streams[id].entries[from-1:]
+	idx := s.streams.at(id).entries[from-1:]
 	return s.copies(len(idx), func(k int) int { return int(idx[k]) }), nil
 }
 
@@ -436,9 +437,9 @@ func (s *Store) Heads(ctx context.Context) ([]audit.Head, error) {
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	out := make([]audit.Head, 0, len(s.streams))
-	for i := range s.streams {
-		st := &s.streams[i]
+	out := make([]audit.Head, 0, s.streams.len())
+	for i := range int64(s.streams.len()) {
+		st := s.streams.at(i)
 		out = append(out, audit.Head{Stream: st.name, Version: int64(len(st.entries)), Hash: s.entries.at(int(st.entries[len(st.entries)-1])).hash})
 	}
 	slices.SortFunc(out, func(a, b audit.Head) int { return strings.Compare(a.Stream, b.Stream) })
@@ -479,7 +480,7 @@ func (s *Store) Traverse(ctx context.Context, req storage.TraverseRequest) ([]st
 					}
 					out = append(out, storage.Edge{
 						Link:     audit.Link{From: s.nodes.names[lk.from], To: s.nodes.names[lk.to], Kind: s.names.names[lk.kind]},
-						Stream:   s.streams[e.stream].name,
+						Stream:   s.streams.at(int64(e.stream)).name,
 						Version:  int64(e.version),
 						Position: int64(i) + 1,
 						Hash:     e.hash,
