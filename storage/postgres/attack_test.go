@@ -61,7 +61,7 @@ func TestAppRoleCannotWriteAround(t *testing.T) {
 		`SET session_replication_role = replica`,
 		// append_group's member function runs with its caller's rights:
 		// called directly it cannot write at a position of its choosing.
-		`SELECT * FROM {s}.append_member(false, 16384, NULL, '\x00', ARRAY['lot-9'], ARRAY[0::bigint], ARRAY['\x00'::bytea],
+		`SELECT * FROM {s}.append_member(NULL::bigint, 0::bigint, NULL, '\x00', ARRAY['lot-9'], ARRAY[0::bigint], ARRAY['\x00'::bytea],
 			'{}', '{}', now(), ARRAY[1], ARRAY[1::bigint], ARRAY['lot.received'], ARRAY['op-1'], ARRAY['{}'], ARRAY[''],
 			ARRAY['\x00'::bytea], '{}', '{}', '{}', '{}', '{}')`,
 		`ALTER ROLE CURRENT_USER SUPERUSER`,

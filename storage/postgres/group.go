@@ -53,8 +53,10 @@ const (
 	// zero.
 	DefaultGroupMaxBatch = 64
 	// DefaultGroupWriters is the Writers of a GroupCommit that leaves it
-	// zero.
-	DefaultGroupWriters = 2
+	// zero. With more than one, a group that started earlier loses to one
+	// that commits first the members it had not written yet (they go into
+	// the next group, see migration 0008), so one writer is the default.
+	DefaultGroupWriters = 1
 	// groupLocks bounds the streams and reads of an append that a group
 	// takes: append_member takes each one's lock, and beyond 64 append
 	// locks the whole store instead.

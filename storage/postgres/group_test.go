@@ -364,9 +364,19 @@ func verifyWhole(t *testing.T, s storage.Reader) {
 // succeeded.
 func TestGroupCommitConcurrentModel(t *testing.T) {
 	t.Parallel()
+	// One writer, the default; three, where groups overlap and the one
+	// that started first loses members to the one that commits first.
+	for _, writers := range []int{1, 3} {
+		t.Run(fmt.Sprintf("writers=%d", writers), func(t *testing.T) {
+			t.Parallel()
+			concurrentModel(t, postgres.GroupCommit{Window: 200 * time.Microsecond, Writers: writers})
+		})
+	}
+}
+
+func concurrentModel(t *testing.T, g postgres.GroupCommit) {
 	pool, schema := pgtest.Pool(t)
-	s, err := postgres.New(pool, &postgres.Config{Schema: schema, ReadAllWait: testReadAllWait,
-		GroupCommit: postgres.GroupCommit{Window: 200 * time.Microsecond}})
+	s, err := postgres.New(pool, &postgres.Config{Schema: schema, ReadAllWait: testReadAllWait, GroupCommit: g})
 	if err != nil {
 		t.Fatal(err)
 	}

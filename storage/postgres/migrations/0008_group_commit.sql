@@ -9,15 +9,17 @@
 --
 -- Global order: append_group must be the first write of its transaction.
 -- It takes the store's lock before the transaction has an id and holds it
--- to the end, so readers (read_bound) stay below the whole group, and no
--- member is late: positions continue from member to member in the one
--- transaction id, and check_late has nothing to check.
---
--- Deadlocks: the first member that takes stream locks may wait for them;
--- once a member holds locks, later members only try theirs, and one that
--- finds a stream locked by another transaction is refused with IL010 and
--- nothing written, so that the caller puts it in its next group. A group
--- therefore never waits while it holds a stream's lock.
+-- to the end, so readers (read_bound) stay below the whole group. The
+-- first member takes its streams' locks, waiting for them if it must, and
+-- only then the transaction's id, as append does: whoever wrote those
+-- streams before has a lower id. Later members only try their locks, and
+-- one that finds a stream locked by another transaction, or any record of
+-- a transaction that took its id later (it may have read or written this
+-- member's streams), is refused with IL010 and nothing written, so that
+-- the caller puts it in its next group. Positions continue from member to
+-- member in the one transaction id. A group therefore never waits while
+-- it holds a lock or an id, and global order stays the order in which
+-- appends saw each other.
 --
 -- append_member is one member. It runs with its caller's rights and is
 -- meant for append_group only: an application role (see GrantApp), which
@@ -25,8 +27,8 @@
 -- append_group's lock.
 
 CREATE FUNCTION {schema}.append_member(
-    p_try             boolean,
-    p_base            bigint,
+    p_txbase          bigint,
+    p_used            bigint,
     p_key             text,
     p_digest          bytea,
     p_streams         text[],
@@ -64,6 +66,11 @@ DECLARE
     v_stream    text;
     v_expected  bigint;
     v_version   bigint;
+    -- Without the transaction's base, its id is taken after this
+    -- member's locks, and the member may wait for them; with it, the
+    -- member only tries them (see append_group).
+    v_try       boolean := p_txbase IS NOT NULL;
+    p_base      bigint;
     k           integer;
 BEGIN
     IF v_n < 1 OR cardinality(p_streams) < 1 OR cardinality(p_streams) + cardinality(p_reads) > 64 THEN
@@ -71,9 +78,9 @@ BEGIN
             MESSAGE = format('interlock: a group member holds %s events on %s streams with %s reads, want at least one event and at most 64 streams and reads',
                 v_n, cardinality(p_streams), cardinality(p_reads));
     END IF;
-    IF (p_base % 16384) + v_n >= 16384 THEN
+    IF p_used + v_n >= 16384 THEN
         RAISE EXCEPTION USING ERRCODE = 'IL005',
-            MESSAGE = format('interlock: %s events in one transaction, want at most 16383', (p_base % 16384) + v_n);
+            MESSAGE = format('interlock: %s events in one transaction, want at most 16383', p_used + v_n);
     END IF;
 
     -- The streams' locks in the order of their keys, as append takes them;
@@ -81,7 +88,7 @@ BEGIN
     -- most common member, takes its one lock directly.
     IF cardinality(p_streams) = 1 AND cardinality(p_reads) = 0 THEN
         v_lock := hashtextextended(p_streams[1], v_seed);
-        IF NOT p_try THEN
+        IF NOT v_try THEN
             PERFORM pg_advisory_xact_lock(v_lock);
         ELSIF NOT pg_try_advisory_xact_lock(v_lock) THEN
             RAISE EXCEPTION USING ERRCODE = 'IL010',
@@ -96,7 +103,7 @@ BEGIN
             ) AS u(k, w)
             GROUP BY u.k ORDER BY u.k
         LOOP
-            IF NOT p_try THEN
+            IF NOT v_try THEN
                 IF v_exclusive THEN
                     PERFORM pg_advisory_xact_lock(v_lock);
                 ELSE
@@ -114,6 +121,29 @@ BEGIN
                 END IF;
             END IF;
         END LOOP;
+    END IF;
+
+    IF NOT v_try THEN
+        -- The transaction's id only now, after the locks: whoever wrote
+        -- these streams before has committed with a lower id.
+        p_base := (pg_current_xact_id()::text)::bigint * 16384 + {schema}.position_offset() + p_used;
+    ELSE
+        -- The id was taken before these locks. A transaction that took
+        -- its id later (its records sit at or past the end of this one's
+        -- positions, p_txbase + 16384) may have committed since, after
+        -- writing these streams or a stream this member reads, or after
+        -- reading one it writes: this member's records would then come
+        -- before it in global order, against what happened, as
+        -- check_late guards for append. The member goes into the next
+        -- group, with an id of its own.
+        p_base := p_txbase + p_used;
+        SELECT e.stream INTO v_stream FROM {schema}.events e WHERE e.position >= p_txbase + 16384
+        ORDER BY e.position LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = 'IL010',
+                MESSAGE = 'interlock: a newer transaction appended first; put the append in the next group',
+                DETAIL = v_stream;
+        END IF;
     END IF;
 
     IF p_key IS NOT NULL THEN
@@ -286,7 +316,6 @@ DECLARE
     v_members integer := cardinality(p_times);
     v_base    bigint;
     v_used    bigint := 0;
-    v_held    boolean := false;
     s0 integer := 0; r0 integer := 0; e0 integer := 0; l0 integer := 0;
     v_pos     bigint[];
     v_prev    bytea[];
@@ -313,9 +342,9 @@ BEGIN
                 cardinality(p_read_end), cardinality(p_event_end), cardinality(p_link_end));
     END IF;
 
-    -- The store's lock before the transaction's id, held to its end.
+    -- The store's lock before the transaction's id, held to its end. The
+    -- id is taken by the first member, after its stream locks.
     PERFORM pg_advisory_xact_lock_shared(hashtextextended('', pg_typeof(NULL::{schema}.events)::oid::bigint));
-    v_base := (pg_current_xact_id()::text)::bigint * 16384 + {schema}.position_offset();
 
     FOR m IN 1..v_members LOOP
         v_code := NULL;
@@ -323,7 +352,7 @@ BEGIN
             SELECT array_agg(a.out_position ORDER BY a.out_position), array_agg(a.out_prev_hash ORDER BY a.out_position),
                 array_agg(a.out_hash ORDER BY a.out_position), array_agg(a.out_replayed ORDER BY a.out_position)
             INTO v_pos, v_prev, v_hash, v_rep
-            FROM {schema}.append_member(v_held, v_base + v_used, p_keys[m], p_digests[m],
+            FROM {schema}.append_member(v_base, v_used, p_keys[m], p_digests[m],
                 p_streams[s0 + 1:p_stream_end[m]], p_expected[s0 + 1:p_stream_end[m]], p_genesis[s0 + 1:p_stream_end[m]],
                 p_reads[r0 + 1:p_read_end[m]], p_read_versions[r0 + 1:p_read_end[m]],
                 p_times[m],
@@ -335,10 +364,13 @@ BEGIN
         EXCEPTION WHEN OTHERS THEN
             GET STACKED DIAGNOSTICS v_code = RETURNED_SQLSTATE, v_msg = MESSAGE_TEXT, v_detail = PG_EXCEPTION_DETAIL;
         END;
+        IF v_base IS NULL AND pg_current_xact_id_if_assigned() IS NOT NULL THEN
+            -- The member took the transaction's id (and kept it, even if it
+            -- was refused): positions start here.
+            v_base := (pg_current_xact_id()::text)::bigint * 16384 + {schema}.position_offset();
+        END IF;
         out_member := m;
         IF v_code IS NULL THEN
-            -- It holds its streams' locks now, to the transaction's end.
-            v_held := true;
             IF NOT v_rep[1] THEN
                 v_used := v_used + (p_event_end[m] - e0);
             END IF;
@@ -370,7 +402,7 @@ BEGIN
 END
 $fn$;
 
-REVOKE ALL ON FUNCTION {schema}.append_member(boolean, bigint, text, bytea, text[], bigint[], bytea[], text[], bigint[],
+REVOKE ALL ON FUNCTION {schema}.append_member(bigint, bigint, text, bytea, text[], bigint[], bytea[], text[], bigint[],
     timestamptz, integer[], bigint[], text[], text[], text[], text[], bytea[], integer[], integer[], text[], text[], text[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION {schema}.append_group(text[], bytea[], timestamptz[], integer[], integer[], integer[], integer[],
     text[], bigint[], bytea[], text[], bigint[], integer[], bigint[], text[], text[], text[], text[], bytea[],
