@@ -108,13 +108,52 @@ func NewVerifier(cp *Checkpoint) *Verifier {
 // breaks its stream's chain. After a break the verifier continues from the
 // offending record, so later calls report later, independent breaks.
 func (v *Verifier) Add(r *Record) error {
+	var p Prechecked
+	p.sum, v.buf, p.encErr = ComputeHash(v.buf, r)
+	if v.attest != nil {
+		p.attestErr = v.attest.Check(r)
+	}
+	return v.add(r, &p)
+}
+
+// Prechecked is what Precheck found for one record: the part of Add's
+// work that needs nothing but the record, so that it can be spread over
+// cores.
+type Prechecked struct {
+	sum       Hash
+	encErr    error // the record could not be encoded
+	attestErr error // its attestation, when the verifier checks them
+}
+
+// Precheck does for r the part of Add that reads no other record: it
+// hashes r's content and, when the verifier checks attestations, checks
+// r's attestation. buf is scratch space, returned grown. Precheck may run
+// concurrently with other Precheck calls on the same verifier (not with
+// Add, AddPrechecked or Attestation); AddPrechecked then takes the records
+// in global order with what Precheck found for each, and reports exactly
+// what Add would.
+func (v *Verifier) Precheck(buf []byte, r *Record) (Prechecked, []byte) {
+	var p Prechecked
+	p.sum, buf, p.encErr = ComputeHash(buf, r)
+	if v.attest != nil {
+		p.attestErr = v.attest.Check(r)
+	}
+	return p, buf
+}
+
+// AddPrechecked is Add for r, with p what Precheck found for r.
+func (v *Verifier) AddPrechecked(r *Record, p *Prechecked) error {
+	return v.add(r, p)
+}
+
+func (v *Verifier) add(r *Record, p *Prechecked) error {
 	v.count++
 	st := v.streams[r.Stream]
 	if st == nil {
 		st = &streamState{hash: Genesis(r.Stream)}
 		v.streams[r.Stream] = st
 	}
-	err := v.check(st, r)
+	err := v.check(st, r, p)
 	if r.Position > v.position {
 		v.position = r.Position
 	}
@@ -129,7 +168,7 @@ func (v *Verifier) Add(r *Record) error {
 	return err
 }
 
-func (v *Verifier) check(st *streamState, r *Record) error {
+func (v *Verifier) check(st *streamState, r *Record, p *Prechecked) error {
 	brk := func(kind BreakKind, want, got string) error {
 		return &BreakError{Stream: r.Stream, Version: r.Version, Position: r.Position, Kind: kind, Want: want, Got: got}
 	}
@@ -143,16 +182,13 @@ func (v *Verifier) check(st *streamState, r *Record) error {
 		return &BreakError{Stream: r.Stream, Version: want, Position: r.Position, Kind: BreakMissing,
 			Want: fmt.Sprintf("version %d", want), Got: fmt.Sprintf("version %d", r.Version)}
 	}
-	var sum Hash
-	var err error
-	sum, v.buf, err = ComputeHash(v.buf, r)
-	if err != nil {
-		return brk(BreakContentChanged, "encodable content", err.Error())
+	if p.encErr != nil {
+		return brk(BreakContentChanged, "encodable content", p.encErr.Error())
 	}
-	if sum != r.Hash {
+	if p.sum != r.Hash {
 		// Want is the hash the chain holds, Got the hash of the content as
 		// it now stands.
-		return brk(BreakContentChanged, r.Hash.String(), sum.String())
+		return brk(BreakContentChanged, r.Hash.String(), p.sum.String())
 	}
 	if r.PrevHash != st.hash {
 		return brk(BreakHashMismatch, st.hash.String(), r.PrevHash.String())
@@ -160,10 +196,8 @@ func (v *Verifier) check(st *streamState, r *Record) error {
 	if err := v.checkAgainstCheckpoint(r, brk); err != nil {
 		return err
 	}
-	if v.attest != nil {
-		if err := v.attest.Check(r); err != nil {
-			return brk(BreakUnattested, "an attestation by a trusted engine key", err.Error())
-		}
+	if v.attest != nil && p.attestErr != nil {
+		return brk(BreakUnattested, "an attestation by a trusted engine key", p.attestErr.Error())
 	}
 	return nil
 }

@@ -5,6 +5,9 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"runtime"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/interlock-mes/interlock/audit"
@@ -101,15 +104,17 @@ func VerifyWith(ctx context.Context, s Reader, cfg VerifyConfig) (*Report, error
 			rep.Breaks = append(rep.Breaks, be)
 		}
 	}
-	if sc, ok := s.(Scanner); ok {
-		err := sc.Scan(ctx, 0, func(r *audit.Record) error {
-			note(v.Add(r))
-			return nil
-		})
-		if err != nil {
+	add := func(r *audit.Record) { note(v.Add(r)) }
+	if workers := runtime.GOMAXPROCS(0); workers > 1 {
+		// Hashing and attestation checks, most of the work, need nothing
+		// but the record: they run on every core, a batch at a time, and
+		// the verifier then takes the batch in order.
+		b := &batch{v: v, note: note, bufs: make([][]byte, workers)}
+		if err := scanAll(ctx, s, b.add); err != nil {
 			return nil, fmt.Errorf("verify: %w", err)
 		}
-	} else if err := scanPages(ctx, s, func(r *audit.Record) { note(v.Add(r)) }); err != nil {
+		b.flush()
+	} else if err := scanAll(ctx, s, add); err != nil {
 		return nil, fmt.Errorf("verify: %w", err)
 	}
 	for _, b := range v.Finish() {
@@ -165,6 +170,94 @@ type Witness interface {
 	// durably; a witness that has a checkpoint at a higher position must
 	// refuse cp.
 	Witness(ctx context.Context, cp *audit.Checkpoint) error
+}
+
+// scanAll visits every record of s in global order: with Scan when s is a
+// Scanner, through ReadAll a page at a time otherwise.
+func scanAll(ctx context.Context, s Reader, fn func(*audit.Record)) error {
+	if sc, ok := s.(Scanner); ok {
+		return sc.Scan(ctx, 0, func(r *audit.Record) error {
+			fn(r)
+			return nil
+		})
+	}
+	return scanPages(ctx, s, fn)
+}
+
+// verifyBatch is how many records a batch of a parallel verification
+// holds.
+const verifyBatch = 1024
+
+// batch feeds records to a verifier a batch at a time: each record is
+// copied (a Scanner may reuse what it hands over), the batch is prechecked
+// (hashed, its attestations checked) on every core, then added in order.
+type batch struct {
+	v     *audit.Verifier
+	note  func(error)
+	recs  []audit.Record
+	pre   []audit.Prechecked
+	data  []byte       // the copied payloads and evidence
+	links []audit.Link // the copied links
+	bufs  [][]byte     // one scratch buffer per worker
+}
+
+func (b *batch) add(r *audit.Record) {
+	c := *r
+	start := len(b.data)
+	b.data = append(b.data, r.Payload...)
+	b.data = append(b.data, r.Evidence...)
+	data := b.data[start:len(b.data):len(b.data)]
+	c.Payload, c.Evidence = data[:len(r.Payload):len(r.Payload)], data[len(r.Payload):]
+	if r.Payload == nil {
+		c.Payload = nil
+	}
+	if r.Evidence == nil {
+		c.Evidence = nil
+	}
+	if r.Links != nil {
+		start := len(b.links)
+		b.links = append(b.links, r.Links...)
+		c.Links = b.links[start:len(b.links):len(b.links)]
+	}
+	b.recs = append(b.recs, c)
+	if len(b.recs) == verifyBatch {
+		b.flush()
+	}
+}
+
+// flush prechecks the batch on every core, adds it in order, and empties
+// it.
+func (b *batch) flush() {
+	n := len(b.recs)
+	if n == 0 {
+		return
+	}
+	b.pre = slices.Grow(b.pre[:0], n)[:n]
+	chunk := (n + len(b.bufs) - 1) / len(b.bufs)
+	var wg sync.WaitGroup
+	for w := range b.bufs {
+		lo, hi := w*chunk, min(n, (w+1)*chunk)
+		if lo >= hi {
+			break
+		}
+		wg.Go(func() {
+			buf := b.bufs[w]
+			for i := lo; i < hi; i++ {
+				b.pre[i], buf = b.v.Precheck(buf, &b.recs[i])
+			}
+			b.bufs[w] = buf
+		})
+	}
+	wg.Wait()
+	for i := range b.recs {
+		b.note(b.v.AddPrechecked(&b.recs[i], &b.pre[i]))
+	}
+	b.reset()
+}
+
+func (b *batch) reset() {
+	clear(b.recs)
+	b.recs, b.data, b.links = b.recs[:0], b.data[:0], b.links[:0]
 }
 
 // scanPages visits every record of s through ReadAll, a page at a time.
