@@ -127,11 +127,12 @@ type Prechecked struct {
 
 // Precheck does for r the part of Add that reads no other record: it
 // hashes r's content and, when the verifier checks attestations, checks
-// r's attestation. buf is scratch space, returned grown. Precheck may run
-// concurrently with other Precheck calls on the same verifier (not with
-// Add, AddPrechecked or Attestation); AddPrechecked then takes the records
-// in global order with what Precheck found for each, and reports exactly
-// what Add would.
+// r's attestation. buf is scratch space, returned grown. Precheck reads
+// nothing of the verifier but its attestation keys, so it may run
+// concurrently with other Precheck calls and with AddPrechecked (not with
+// Add, which shares a buffer, nor with Attestation); AddPrechecked then
+// takes the records in global order with what Precheck found for each, and
+// reports exactly what Add would.
 func (v *Verifier) Precheck(buf []byte, r *Record) (Prechecked, []byte) {
 	var p Prechecked
 	p.sum, buf, p.encErr = ComputeHash(buf, r)

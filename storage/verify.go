@@ -107,13 +107,16 @@ func VerifyWith(ctx context.Context, s Reader, cfg VerifyConfig) (*Report, error
 	add := func(r *audit.Record) { note(v.Add(r)) }
 	if workers := runtime.GOMAXPROCS(0); workers > 1 {
 		// Hashing and attestation checks, most of the work, need nothing
-		// but the record: they run on every core, a batch at a time, and
-		// the verifier then takes the batch in order.
-		b := &batch{v: v, note: note, bufs: make([][]byte, workers)}
-		if err := scanAll(ctx, s, b.add); err != nil {
+		// but the record: they run on every core, a batch at a time while
+		// the next one is read, and the verifier then takes each batch in
+		// order.
+		p := newPipeline(v, note, workers)
+		err := scanAll(ctx, s, p.add)
+		// Even after an error: no precheck may outlive the call.
+		p.finish()
+		if err != nil {
 			return nil, fmt.Errorf("verify: %w", err)
 		}
-		b.flush()
 	} else if err := scanAll(ctx, s, add); err != nil {
 		return nil, fmt.Errorf("verify: %w", err)
 	}
@@ -186,22 +189,40 @@ func scanAll(ctx context.Context, s Reader, fn func(*audit.Record)) error {
 
 // verifyBatch is how many records a batch of a parallel verification
 // holds.
-const verifyBatch = 1024
+const verifyBatch = 512
 
-// batch feeds records to a verifier a batch at a time: each record is
-// copied (a Scanner may reuse what it hands over), the batch is prechecked
-// (hashed, its attestations checked) on every core, then added in order.
+// pipeline feeds records to a verifier a batch at a time: each record is
+// copied (a Scanner may reuse what it hands over); a full batch is
+// prechecked (hashed, its attestations checked) on every core while the
+// batch before it is added in order and the next one fills.
+type pipeline struct {
+	v        *audit.Verifier
+	note     func(error)
+	cur      *batch   // filling
+	inflight *batch   // being prechecked, or nil
+	free     []*batch // emptied, for reuse
+	bufs     [][]byte // one scratch buffer per worker
+}
+
+// batch is records copied for precheck, and what precheck found.
 type batch struct {
-	v     *audit.Verifier
-	note  func(error)
 	recs  []audit.Record
 	pre   []audit.Prechecked
 	data  []byte       // the copied payloads and evidence
 	links []audit.Link // the copied links
-	bufs  [][]byte     // one scratch buffer per worker
+	done  sync.WaitGroup
 }
 
-func (b *batch) add(r *audit.Record) {
+func newPipeline(v *audit.Verifier, note func(error), workers int) *pipeline {
+	return &pipeline{v: v, note: note, cur: newBatch(), bufs: make([][]byte, workers)}
+}
+
+func newBatch() *batch {
+	return &batch{recs: make([]audit.Record, 0, verifyBatch), data: make([]byte, 0, verifyBatch*512)}
+}
+
+func (p *pipeline) add(r *audit.Record) {
+	b := p.cur
 	c := *r
 	start := len(b.data)
 	b.data = append(b.data, r.Payload...)
@@ -221,43 +242,62 @@ func (b *batch) add(r *audit.Record) {
 	}
 	b.recs = append(b.recs, c)
 	if len(b.recs) == verifyBatch {
-		b.flush()
+		p.submit()
 	}
 }
 
-// flush prechecks the batch on every core, adds it in order, and empties
-// it.
-func (b *batch) flush() {
-	n := len(b.recs)
-	if n == 0 {
-		return
+// submit starts the precheck of the filled batch on every core, once the
+// batch before it is prechecked, and adds that one in order while the
+// filled one is prechecked.
+func (p *pipeline) submit() {
+	prev := p.inflight
+	if prev != nil {
+		prev.done.Wait()
 	}
-	b.pre = slices.Grow(b.pre[:0], n)[:n]
-	chunk := (n + len(b.bufs) - 1) / len(b.bufs)
-	var wg sync.WaitGroup
-	for w := range b.bufs {
-		lo, hi := w*chunk, min(n, (w+1)*chunk)
-		if lo >= hi {
-			break
-		}
-		wg.Go(func() {
-			buf := b.bufs[w]
-			for i := lo; i < hi; i++ {
-				b.pre[i], buf = b.v.Precheck(buf, &b.recs[i])
+	p.inflight = nil
+	if b := p.cur; len(b.recs) > 0 {
+		b.pre = slices.Grow(b.pre[:0], len(b.recs))[:len(b.recs)]
+		n := len(b.recs)
+		chunk := (n + len(p.bufs) - 1) / len(p.bufs)
+		for w := range p.bufs {
+			lo, hi := w*chunk, min(n, (w+1)*chunk)
+			if lo >= hi {
+				break
 			}
-			b.bufs[w] = buf
-		})
+			b.done.Go(func() {
+				buf := p.bufs[w]
+				for i := lo; i < hi; i++ {
+					b.pre[i], buf = p.v.Precheck(buf, &b.recs[i])
+				}
+				p.bufs[w] = buf
+			})
+		}
+		p.inflight = b
+		if k := len(p.free); k > 0 {
+			p.cur, p.free = p.free[k-1], p.free[:k-1]
+		} else {
+			p.cur = newBatch()
+		}
 	}
-	wg.Wait()
-	for i := range b.recs {
-		b.note(b.v.AddPrechecked(&b.recs[i], &b.pre[i]))
+	if prev != nil {
+		p.addAll(prev)
+		p.free = append(p.free, prev)
 	}
-	b.reset()
 }
 
-func (b *batch) reset() {
+// addAll adds b, prechecked, in order, and empties it.
+func (p *pipeline) addAll(b *batch) {
+	for i := range b.recs {
+		p.note(p.v.AddPrechecked(&b.recs[i], &b.pre[i]))
+	}
 	clear(b.recs)
 	b.recs, b.data, b.links = b.recs[:0], b.data[:0], b.links[:0]
+}
+
+// finish adds every record still in the pipeline.
+func (p *pipeline) finish() {
+	p.submit() // the filled batch, if any, and the one before it
+	p.submit() // the last one
 }
 
 // scanPages visits every record of s through ReadAll, a page at a time.
