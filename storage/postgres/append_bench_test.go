@@ -147,8 +147,9 @@ func appendWriters(b *testing.B, s *postgres.Store, n int) {
 // varied, to choose their defaults.
 func BenchmarkAppendGroupTuning(b *testing.B) {
 	for _, writers := range []int{8, 32} {
-		for _, g := range []postgres.GroupCommit{{Writers: 1}, {Writers: 2}, {Writers: 4}, {Writers: 2, Window: 500 * time.Microsecond}} {
-			b.Run(fmt.Sprintf("writers=%d/groups=%d/window=%v", writers, g.Writers, g.Window), func(b *testing.B) {
+		for _, g := range []postgres.GroupCommit{{Off: true}, {Writers: 1}, {Writers: 1, Window: 300 * time.Microsecond},
+			{Writers: 2}, {Writers: 2, Window: 300 * time.Microsecond}, {Writers: 4}} {
+			b.Run(fmt.Sprintf("writers=%d/off=%v/groups=%d/window=%v", writers, g.Off, g.Writers, g.Window), func(b *testing.B) {
 				appendWriters(b, wideStore(b, writers+4, g), writers)
 			})
 		}
