@@ -144,15 +144,18 @@
 // each append in a subtransaction of its own with every check it has
 // alone, so that one append's conflict, refused key or stale read is its
 // own and the others are written. A group takes the store's lock before
-// its transaction has an id, so its appends are never late and readers
-// wait for the whole group. Its first append that takes stream locks may
-// wait for them; later ones only try, and one whose stream another
-// transaction holds goes into the next group, so a group never waits while
-// it holds a lock and groups cannot deadlock each other. An append that
-// finds no group being written is written alone at once, by the functions
-// above, so a lone append pays nothing for group commit. Appends on a
-// store made by Store.Tx are never grouped. A group that fails as a whole
-// (its session ended, its commit failed) fails each of its appends, with
+// its transaction has an id, so readers wait for the whole group. Its
+// first append takes its streams' locks, waiting if it must, and only then
+// the transaction's id, as a lone append does. Later appends only try
+// their locks, and one that finds a stream held by another transaction,
+// or any record of a transaction that took its id later (which may have
+// read or written its streams), goes into the next group: a group never
+// waits while it holds a lock, and global order stays the order in which
+// appends saw each other. An append that finds no queue and a free writer
+// is written at once by its caller, alone, by the functions above, so a
+// lone append pays nothing for group commit. Appends on a store made by
+// Store.Tx are never grouped. A group that fails as a whole (its session
+// ended, its commit failed) fails each of its appends, with
 // storage.ErrOutcomeUnknown when the commit may have happened.
 //
 // # Errors
