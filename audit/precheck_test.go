@@ -1,7 +1,6 @@
 package audit
 
 import (
-	"slices"
 	"sync"
 	"testing"
 
@@ -30,29 +29,7 @@ func TestPrecheckMatchesAdd(t *testing.T) {
 		if rapid.Bool().Draw(rt, "checkpoint") {
 			cp, _ = signedCheckpoint(t, recs[:rapid.IntRange(1, len(recs)).Draw(rt, "checkpointed")])
 		}
-		for range rapid.IntRange(0, 4).Draw(rt, "ops") {
-			if len(recs) == 0 {
-				break
-			}
-			i := rapid.IntRange(0, len(recs)-1).Draw(rt, "i")
-			switch rapid.IntRange(0, 5).Draw(rt, "op") {
-			case 0:
-				recs[i].Actor += "!"
-			case 1:
-				recs = slices.Delete(recs, i, i+1)
-			case 2:
-				j := rapid.IntRange(0, len(recs)-1).Draw(rt, "j")
-				recs[i], recs[j] = recs[j], recs[i]
-			case 3:
-				recs = slices.Insert(recs, i, recs[i])
-			case 4:
-				recs[i].PrevHash[rapid.IntRange(0, 31).Draw(rt, "byte")] ^= 0x80
-			case 5:
-				p := slices.Clone(recs[i].Payload)
-				p[len(p)-2] ^= 1
-				recs[i].Payload = p
-			}
-		}
+		recs = tamper(rt, recs, 4, true)
 		check := rapid.Bool().Draw(rt, "check attestation")
 		sequential, parallel := NewVerifier(cp), NewVerifier(cp)
 		if check {

@@ -223,26 +223,7 @@ func TestVerifierMatchesReference(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
 		n := rapid.IntRange(1, 30).Draw(rt, "n")
 		recs := buildChain(t, n, "a", "b", "c")
-		ops := rapid.IntRange(0, 3).Draw(rt, "ops")
-		for range ops {
-			if len(recs) == 0 {
-				break
-			}
-			i := rapid.IntRange(0, len(recs)-1).Draw(rt, "i")
-			switch rapid.IntRange(0, 4).Draw(rt, "op") {
-			case 0:
-				recs[i].Actor += "!"
-			case 1:
-				recs = slices.Delete(recs, i, i+1)
-			case 2:
-				j := rapid.IntRange(0, len(recs)-1).Draw(rt, "j")
-				recs[i], recs[j] = recs[j], recs[i]
-			case 3:
-				recs = slices.Insert(recs, i, recs[i])
-			case 4:
-				recs[i].PrevHash[rapid.IntRange(0, 31).Draw(rt, "byte")] ^= 0x80
-			}
-		}
+		recs = tamper(rt, recs, 3, false)
 		var got *BreakError
 		v := NewVerifier(nil)
 		for i := range recs {
@@ -362,4 +343,38 @@ func lastHeads(recs []Record) map[string]Head {
 		out[r.Stream] = Head{Stream: r.Stream, Version: r.Version, Hash: r.Hash}
 	}
 	return out
+}
+
+// tamper changes recs at random, at most ops times: an edited actor, a
+// deletion, a swap, a duplicate, a broken link to the previous record,
+// and, with payloads, an edited payload.
+func tamper(rt *rapid.T, recs []Record, ops int, payloads bool) []Record {
+	kinds := 4
+	if payloads {
+		kinds = 5
+	}
+	for range rapid.IntRange(0, ops).Draw(rt, "ops") {
+		if len(recs) == 0 {
+			break
+		}
+		i := rapid.IntRange(0, len(recs)-1).Draw(rt, "i")
+		switch rapid.IntRange(0, kinds).Draw(rt, "op") {
+		case 0:
+			recs[i].Actor += "!"
+		case 1:
+			recs = slices.Delete(recs, i, i+1)
+		case 2:
+			j := rapid.IntRange(0, len(recs)-1).Draw(rt, "j")
+			recs[i], recs[j] = recs[j], recs[i]
+		case 3:
+			recs = slices.Insert(recs, i, recs[i])
+		case 4:
+			recs[i].PrevHash[rapid.IntRange(0, 31).Draw(rt, "byte")] ^= 0x80
+		case 5:
+			p := slices.Clone(recs[i].Payload)
+			p[len(p)-2] ^= 1
+			recs[i].Payload = p
+		}
+	}
+	return recs
 }

@@ -26,6 +26,34 @@
 -- may not insert into the tables, cannot use it to write around
 -- append_group's lock.
 
+-- check_reads raises IL001, naming the first stale one, when a stream
+-- p_reads names is not at its version in p_read_versions.
+CREATE FUNCTION {schema}.check_reads(p_reads text[], p_read_versions bigint[]) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    v_stream   text;
+    v_expected bigint;
+    v_version  bigint;
+BEGIN
+    IF cardinality(p_reads) = 0 THEN
+        RETURN;
+    END IF;
+    SELECT u.s, u.v, coalesce(h.version, 0) INTO v_stream, v_expected, v_version
+    FROM unnest(p_reads, p_read_versions) WITH ORDINALITY AS u(s, v, i)
+    LEFT JOIN LATERAL (
+        SELECT e.version FROM {schema}.events e WHERE e.stream = u.s
+        ORDER BY e.version DESC LIMIT 1
+    ) h ON true
+    WHERE coalesce(h.version, 0) <> u.v
+    ORDER BY u.i LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'IL001',
+            MESSAGE = 'interlock: version conflict',
+            DETAIL = json_build_object('stream', v_stream, 'expected', v_expected, 'actual', v_version)::text;
+    END IF;
+END
+$fn$;
+
 CREATE FUNCTION {schema}.append_member(
     p_txbase          bigint,
     p_used            bigint,
@@ -64,8 +92,6 @@ DECLARE
     v_exclusive boolean;
     v_got       boolean;
     v_stream    text;
-    v_expected  bigint;
-    v_version   bigint;
     -- Without the transaction's base, its id is taken after this
     -- member's locks, and the member may wait for them; with it, the
     -- member only tries them (see append_group).
@@ -188,21 +214,7 @@ BEGIN
         IF NOT FOUND THEN
             PERFORM {schema}.refuse_append(p_streams[1], p_expected[1], p_time);
         END IF;
-        IF cardinality(p_reads) > 0 THEN
-            SELECT u.s, u.v, coalesce(h.version, 0) INTO v_stream, v_expected, v_version
-            FROM unnest(p_reads, p_read_versions) WITH ORDINALITY AS u(s, v, i)
-            LEFT JOIN LATERAL (
-                SELECT e.version FROM {schema}.events e WHERE e.stream = u.s
-                ORDER BY e.version DESC LIMIT 1
-            ) h ON true
-            WHERE coalesce(h.version, 0) <> u.v
-            ORDER BY u.i LIMIT 1;
-            IF FOUND THEN
-                RAISE EXCEPTION USING ERRCODE = 'IL001',
-                    MESSAGE = 'interlock: version conflict',
-                    DETAIL = json_build_object('stream', v_stream, 'expected', v_expected, 'actual', v_version)::text;
-            END IF;
-        END IF;
+        PERFORM {schema}.check_reads(p_reads, p_read_versions);
         RETURN;
     END IF;
 
@@ -228,21 +240,7 @@ BEGIN
                 DETAIL = json_build_object('stream', p_streams[k], 'head', v_times[k], 'clock', p_time)::text;
         END IF;
     END LOOP;
-    IF cardinality(p_reads) > 0 THEN
-        SELECT u.s, u.v, coalesce(h.version, 0) INTO v_stream, v_expected, v_version
-        FROM unnest(p_reads, p_read_versions) WITH ORDINALITY AS u(s, v, i)
-        LEFT JOIN LATERAL (
-            SELECT e.version FROM {schema}.events e WHERE e.stream = u.s
-            ORDER BY e.version DESC LIMIT 1
-        ) h ON true
-        WHERE coalesce(h.version, 0) <> u.v
-        ORDER BY u.i LIMIT 1;
-        IF FOUND THEN
-            RAISE EXCEPTION USING ERRCODE = 'IL001',
-                MESSAGE = 'interlock: version conflict',
-                DETAIL = json_build_object('stream', v_stream, 'expected', v_expected, 'actual', v_version)::text;
-        END IF;
-    END IF;
+    PERFORM {schema}.check_reads(p_reads, p_read_versions);
 
     v_prevs := '{}';
     v_hashes := '{}';
@@ -402,6 +400,7 @@ BEGIN
 END
 $fn$;
 
+REVOKE ALL ON FUNCTION {schema}.check_reads(text[], bigint[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION {schema}.append_member(bigint, bigint, text, bytea, text[], bigint[], bytea[], text[], bigint[],
     timestamptz, integer[], bigint[], text[], text[], text[], text[], bytea[], integer[], integer[], text[], text[], text[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION {schema}.append_group(text[], bytea[], timestamptz[], integer[], integer[], integer[], integer[],
