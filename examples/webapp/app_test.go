@@ -24,6 +24,14 @@ import (
 // newTestServer seeds a plant on a fresh memory store and serves the app.
 func newTestServer(t *testing.T) (*httptest.Server, *plant) {
 	t.Helper()
+	srv, p, _ := newTestApp(t)
+	return srv, p
+}
+
+// newTestApp is newTestServer that also gives the app, whose simulated
+// scale a test can load.
+func newTestApp(t *testing.T) (*httptest.Server, *plant, *app) {
+	t.Helper()
 	ctx := context.Background()
 	clock := storage.Clock(func() time.Time { return time.Now().UTC() })
 	store := memory.New(&memory.Config{Clock: clock})
@@ -47,7 +55,7 @@ func newTestServer(t *testing.T) (*httptest.Server, *plant) {
 	t.Cleanup(func() { a.plc.Close() })
 	srv := httptest.NewServer(a)
 	t.Cleanup(srv.Close)
-	return srv, p
+	return srv, p, a
 }
 
 // browser is a client with its own cookies, like one browser.

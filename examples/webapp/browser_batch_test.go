@@ -155,10 +155,19 @@ func TestBrowserWholeBatch(t *testing.T) {
 	b.fill(`input[name=lot]`, "L7")
 	b.submit(`button[value=start]`)
 	b.want("#state", "in-progress")
-	b.fill(`input[name=load]`, "12.50")
+	// The empty container on the pan, tared: the scale then shows net.
+	b.fill(`input[name=load]`, "0.80")
 	b.submit("#set-load")
-	if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](`document.getElementById("live-weight").textContent === "12.50 kg" && document.getElementById("live-stable").textContent === "stable"`)); err != nil {
-		t.Fatalf("the scale never showed a stable 12.50 kg: %v", err)
+	if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](`document.getElementById("live-weight").textContent === "0.80 kg" && document.getElementById("live-stable").textContent === "stable"`)); err != nil {
+		t.Fatalf("the scale never showed a stable 0.80 kg: %v", err)
+	}
+	b.submit("#tare")
+	b.want("#outcome", "tared SC-01 at 0.80 kg")
+	b.want("#live-tare", "0.80 kg")
+	b.fill(`input[name=load]`, "13.30")
+	b.submit("#set-load")
+	if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](`document.getElementById("live-weight").textContent === "12.50 kg" && document.getElementById("live-stable").textContent === "stable" && document.getElementById("live-tare").textContent === "0.80 kg"`)); err != nil {
+		t.Fatalf("the scale never showed a stable 12.50 kg net on a 0.80 kg tare: %v", err)
 	}
 	b.fill(`input[name=lot]`, "L7")
 	b.shot("step-live-weight")

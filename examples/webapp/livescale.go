@@ -49,12 +49,42 @@ func (l *liveScale) read(ctx context.Context) (device.Reading, error) {
 	return l.scale.ImmediateWeight(ctx)
 }
 
+// errUnsettled is a tare refused because the pan is not settled.
+var errUnsettled = errors.New("the scale is not settled (unstable): no tare was taken; wait until it shows stable and tare again")
+
+// tare tares the scale (MT-SICS T) with what is on the pan now, such as
+// the empty container. The scale itself waits for a stable weight before
+// it tares; the app asks first (SI) and refuses at once when the pan is
+// unsettled, so that the operator is told instead of left waiting. The
+// reading is the tare the scale took.
+func (l *liveScale) tare(ctx context.Context) (device.Reading, error) {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	rd, err := l.scale.ImmediateWeight(ctx)
+	if err != nil {
+		return device.Reading{}, err
+	}
+	if !rd.Stable {
+		return device.Reading{}, errUnsettled
+	}
+	return l.scale.Tare(ctx)
+}
+
+// tareWeight reads the tare in the scale's memory (MT-SICS TA): the
+// weights the scale then answers are net of it.
+func (l *liveScale) tareWeight(ctx context.Context) (device.Reading, error) {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	return l.scale.TareWeight(ctx)
+}
+
 // scaleReading is what the step screen's script shows.
 type scaleReading struct {
 	Instrument string `json:"instrument"`
 	Value      string `json:"value"`
 	Unit       string `json:"unit"`
 	Stable     bool   `json:"stable"`
+	Tare       string `json:"tare,omitempty"` // the tare in the scale's memory; Value is net of it
 	Error      string `json:"error,omitempty"`
 }
 
@@ -72,7 +102,11 @@ func (a *app) scaleJSON(w http.ResponseWriter, r *http.Request) {
 		json.NewEncoder(w).Encode(scaleReading{Instrument: "SC-01", Error: err.Error()})
 		return
 	}
-	json.NewEncoder(w).Encode(scaleReading{Instrument: rd.Instrument, Value: rd.Value.StringFixed(2), Unit: rd.Unit, Stable: rd.Stable})
+	out := scaleReading{Instrument: rd.Instrument, Value: rd.Value.StringFixed(2), Unit: rd.Unit, Stable: rd.Stable}
+	if tr, err := a.live.tareWeight(r.Context()); err == nil {
+		out.Tare = tr.Value.StringFixed(2)
+	}
+	json.NewEncoder(w).Encode(out)
 }
 
 // simulate puts a load on the simulated scale's pan, settled or not: the

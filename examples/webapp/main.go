@@ -25,8 +25,9 @@
 //	/batches/{id}/steps/{step}     the weighing step: scan a lot, type a weight (recorded as
 //	                               manual entry) or take the live one from scale SC-01 (an
 //	                               MT-SICS simulator on a pty, read by the server), against the
-//	                               tolerance band; verify with an e-signature; a denial shows
-//	                               its reasons and is on the record
+//	                               tolerance band, net of the tare the server sets on it (Tare;
+//	                               the completion records tare, net and gross); verify with an
+//	                               e-signature; a denial shows its reasons and is on the record
 //	/batches/{id}/steps/S20-mix    mixing on MX-01 and packing (S30-pack): start and complete, gated
 //	                               by the steps before them and, for mixing, a mixer in service
 //	/equipment                     equipment states and mixer MX-01's PLC (simulated behind Modbus

@@ -17,6 +17,7 @@ import (
 	"github.com/interlock-mes/interlock/mes"
 	"github.com/interlock-mes/interlock/mes/lifecycle"
 	"github.com/interlock-mes/interlock/mes/release"
+	"github.com/interlock-mes/interlock/mes/weigh"
 	"github.com/interlock-mes/interlock/review"
 	"github.com/interlock-mes/interlock/signature"
 	"github.com/interlock-mes/interlock/storage"
@@ -150,7 +151,8 @@ type stepView struct {
 	Denied      []gate.Reason
 	Error       string
 	Lot, Weight string
-	Live        bool // a scale is connected
+	Live        bool   // a scale is connected
+	Tare        string // the tare in the scale's memory, read by the server, such as "0.80 kg"
 	Path        string
 }
 
@@ -206,6 +208,13 @@ func (a *app) renderStep(w http.ResponseWriter, r *http.Request, status int, v *
 	}
 	d := ds[0]
 	v.State = d.State
+	if a.live != nil && v.State == lifecycle.StepInProgress && v.Tare == "" {
+		if tr, err := a.live.tareWeight(r.Context()); err != nil {
+			v.Tare = "unknown (the scale did not answer)"
+		} else {
+			v.Tare = tr.Value.StringFixed(2) + " " + tr.Unit
+		}
+	}
 	v.Next = append(append(v.Next, d.Allowed...), blockedCommands(d.Blocked)...)
 	for _, b := range d.Blocked {
 		v.Verdicts[b.Command] = &mes.Verdict{Command: b.Command, Reasons: b.Reasons}
@@ -270,11 +279,26 @@ func (a *app) stepPost(w http.ResponseWriter, r *http.Request) {
 			a.renderStep(w, r, http.StatusServiceUnavailable, v)
 			return
 		}
+		// The tare in the scale's memory goes on the record with the net
+		// weight, and the gross they make: the container's weight is
+		// part of the weighing.
+		tr, err := a.live.tareWeight(r.Context())
+		if err != nil {
+			v.Error = "the scale did not say its tare: " + err.Error()
+			a.renderStep(w, r, http.StatusServiceUnavailable, v)
+			return
+		}
 		v.Weight = rd.Value.String()
 		req.Command, req.Refs = mes.CmdComplete, refs
-		req.Evidence = []gate.Evidence{{Name: "net-weight", HasValue: true, Value: rd.Value, Unit: rd.Unit, Source: rd.Source,
-			Instrument: rd.Instrument, Stable: rd.Stable}}
+		if req.Evidence, err = weigh.RouteEvidence("net-weight", tr, rd); err != nil {
+			v.Error = "the scale's tare and weight are not one weighing: " + err.Error()
+			a.renderStep(w, r, http.StatusServiceUnavailable, v)
+			return
+		}
 		req.Consume = []event.Consumption{{Lot: lot, Quantity: rd.Value, Unit: rd.Unit}}
+	case "tare":
+		a.tarePost(w, r, v)
+		return
 	case "verify":
 		req.Command = mes.CmdVerify
 		req.Signatures = []mes.Sign{{Meaning: "verified", Reason: r.PostFormValue("reason"),
@@ -285,6 +309,40 @@ func (a *app) stepPost(w http.ResponseWriter, r *http.Request) {
 	}
 	status := a.execute(r.Context(), req, &v.Outcome, &v.Denied, &v.Error)
 	a.renderStep(w, r, status, v)
+}
+
+// tarePost tares scale SC-01 with what is on its pan, as the signed-in
+// person, while the step is in progress: the server sends the command,
+// never the browser. A tare is not a transition of the step, so it is
+// not on the record by itself; the tare the scale holds when the step is
+// completed from the scale is (see stepPost). Who tared, and what, is
+// logged.
+func (a *app) tarePost(w http.ResponseWriter, r *http.Request, v *stepView) {
+	if a.live == nil {
+		http.Error(w, "no scale connected", http.StatusNotFound)
+		return
+	}
+	if v.State != lifecycle.StepInProgress {
+		v.Error = fmt.Sprintf("the step is %s: tare the scale once the step is started, with the container on the pan", v.State)
+		a.renderStep(w, r, http.StatusConflict, v)
+		return
+	}
+	tr, err := a.live.tare(r.Context())
+	switch {
+	case errors.Is(err, errUnsettled):
+		v.Error = "Not tared: " + err.Error()
+		a.renderStep(w, r, http.StatusConflict, v)
+		return
+	case err != nil:
+		v.Error = "Not tared: the scale did not tare: " + err.Error()
+		a.renderStep(w, r, http.StatusServiceUnavailable, v)
+		return
+	}
+	a.log.Info("scale tared", "instrument", tr.Instrument, "tare", tr.Value.String(), "unit", tr.Unit,
+		"actor", current(r).actor, "subject", "batch/"+v.Batch, "step", v.Step)
+	v.Tare = tr.Value.StringFixed(2) + " " + tr.Unit
+	v.Outcome = "tared SC-01 at " + v.Tare + "; the scale now shows the net weight"
+	a.renderStep(w, r, http.StatusOK, v)
 }
 
 // execute runs req through the engine and says what came of it.

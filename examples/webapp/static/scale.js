@@ -4,6 +4,7 @@
 (function () {
   var value = document.getElementById("live-weight");
   var stable = document.getElementById("live-stable");
+  var tare = document.getElementById("live-tare");
   if (!value || !stable) return;
   function poll() {
     fetch("/scale", { credentials: "same-origin" })
@@ -13,6 +14,7 @@
         value.textContent = d.value + " " + d.unit;
         stable.textContent = d.stable ? "stable" : "unstable";
         stable.className = d.stable ? "stable" : "unstable";
+        if (tare && d.tare) tare.textContent = d.tare + " " + d.unit;
       })
       .catch(function () { stable.textContent = "no answer"; stable.className = "unstable"; })
       .finally(function () { setTimeout(poll, 700); });
