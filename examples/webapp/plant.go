@@ -18,6 +18,7 @@ import (
 	"github.com/interlock-mes/interlock/mes/exception"
 	"github.com/interlock-mes/interlock/mes/lifecycle"
 	"github.com/interlock-mes/interlock/mes/release"
+	"github.com/interlock-mes/interlock/mes/route"
 	"github.com/interlock-mes/interlock/signature"
 	"github.com/interlock-mes/interlock/storage"
 )
@@ -55,6 +56,7 @@ type plant struct {
 	lot, equip  *mes.Model
 	person      *mes.Model
 	batch       *mes.Model
+	routes      *route.Registry // the product's versioned routes
 	step        *mes.Model
 	release     *mes.Model
 	handover    *mes.Model
@@ -134,7 +136,15 @@ func newPlant(ctx context.Context, store storage.Store, clock storage.Clock, k *
 	if p.person, err = mes.PersonModel(); err != nil {
 		return nil, err
 	}
-	if p.batch, err = lifecycle.Batch(); err != nil {
+	if p.routes, err = route.NewRegistry(engine, nil); err != nil {
+		return nil, err
+	}
+	// A batch binds the approved route version it runs when it starts.
+	bind, err := route.BindOnStart()
+	if err != nil {
+		return nil, err
+	}
+	if p.batch, err = lifecycle.Batch(lifecycle.Every(bind)); err != nil {
 		return nil, err
 	}
 	if p.step, err = weighStep(); err != nil {
@@ -165,7 +175,7 @@ func newPlant(ctx context.Context, store storage.Store, clock storage.Clock, k *
 	if p.release, err = release.Model(p.releaseCfg, []string{"qa"}); err != nil {
 		return nil, err
 	}
-	if p.registry, err = mes.NewRegistry(p.lot, p.equip, p.person, p.batch, p.step, p.release, p.exceptions.Model(), p.handover, p.tasks[0].Model, p.tasks[1].Model); err != nil {
+	if p.registry, err = mes.NewRegistry(p.lot, p.equip, p.person, p.batch, p.routes.Model(), p.step, p.release, p.exceptions.Model(), p.handover, p.tasks[0].Model, p.tasks[1].Model); err != nil {
 		return nil, err
 	}
 	if p.graph, err = genealogy.New(store, nil); err != nil {
@@ -321,15 +331,21 @@ func (p *plant) seed(ctx context.Context, auth *signature.PasswordAuthenticator)
 			}
 		}
 	}
-	// Both batches are released to the floor and started.
+	// The product's route is drafted by one person and approved by
+	// another, through the engine.
+	binding, err := p.seedRoute(ctx)
+	if err != nil {
+		return err
+	}
+	// Both batches are released to the floor and started, each bound to
+	// the approved route version on its start.
 	for _, b := range batches {
-		for _, c := range []struct {
-			cmd   mes.Command
-			actor string
-		}{{mes.CmdRelease, "sv-1"}, {mes.CmdStart, "op-7"}} {
-			if err := p.exec(ctx, mes.Request{Model: p.batch, Subject: b, Command: c.cmd, Actor: c.actor}); err != nil {
-				return err
-			}
+		if err := p.exec(ctx, mes.Request{Model: p.batch, Subject: b, Command: mes.CmdRelease, Actor: "sv-1"}); err != nil {
+			return err
+		}
+		if err := p.exec(ctx, mes.Request{Model: p.batch, Subject: b, Command: mes.CmdStart, Actor: "op-7",
+			Refs: binding.Refs(), Data: binding.Data()}); err != nil {
+			return err
 		}
 	}
 	// B-2026-000 is made: weighed on the scale, verified, and its lot FG-0
@@ -359,7 +375,61 @@ func (p *plant) seed(ctx context.Context, auth *signature.PasswordAuthenticator)
 		}
 	}
 	return p.exec(ctx, mes.Request{Model: p.batch, Subject: done, Command: mes.CmdComplete, Actor: "op-7",
-		Produce: []mes.Production{{Lot: "FG-0", Material: "TAB-500", Quantity: decimal.RequireFromString("1000"), Unit: "ea", GTIN: "09506000134352"}}})
+		Produce: []mes.Production{{Lot: "FG-0", Material: product, Quantity: decimal.RequireFromString("1000"), Unit: "ea", GTIN: "09506000134352"}}})
+}
+
+// The product the demo makes, and the version of its route the batches
+// run.
+const (
+	product      = "TAB-500"
+	routeVersion = 1
+)
+
+// demoRoute is the master batch record of the product: weigh 12.5 kg of
+// a scanned lot of API-100 on the scale (a tare is allowed) and have QA
+// verify it, then mix the blend, then pack the tablets.
+func demoRoute() *route.Route {
+	return &route.Route{Product: product, Version: routeVersion, Operations: []route.Operation{
+		{ID: "OP10", Name: "Dispensing", Steps: []route.Step{
+			{ID: weighStepID, Instructions: "Scan the API-100 lot and weigh 12.50 kg of it on scale SC-01; QA verifies the weighing.",
+				Requirements: []route.Requirement{
+					route.ScanLot{Name: "lot-scan", Material: "API-100"},
+					route.Weigh{Name: "net-weight", Material: "API-100", Target: tolerance.Target, Below: tolerance.Below, Above: tolerance.Above,
+						Unit: tolerance.Unit, Bounds: tolerance.Bounds},
+					route.SecondPersonVerification{Meaning: "verified", Roles: []string{"qa"}},
+				}},
+		}},
+		{ID: "OP20", Name: "Blending", Steps: []route.Step{
+			{ID: mixStepID, Instructions: "Mix the blend on mixer " + mixerID + "."},
+		}},
+		{ID: "OP30", Name: "Packaging", Steps: []route.Step{
+			{ID: packStepID, Instructions: "Pack the tablets."},
+		}},
+	}}
+}
+
+// seedRoute drafts the demo route (qa-3) and approves it (qa-4) unless
+// the store has it already, and returns the binding of the approved
+// version. The command ids are the seed's, so a retried seed replays
+// them rather than recording them twice.
+func (p *plant) seedRoute(ctx context.Context) (route.Binding, error) {
+	r := demoRoute()
+	if err := r.Validate(); err != nil {
+		return route.Binding{}, err
+	}
+	if b, err := p.routes.Bind(ctx, r.Product, r.Version); err == nil {
+		return b, nil
+	}
+	p.n++
+	if _, err := p.routes.Draft(ctx, route.DraftRequest{CommandID: fmt.Sprintf("seed-%03d", p.n), Actor: "qa-3", Route: r}); err != nil {
+		return route.Binding{}, fmt.Errorf("draft route %s v%d: %w", r.Product, r.Version, err)
+	}
+	p.n++
+	if _, err := p.routes.Approve(ctx, route.VersionRequest{CommandID: fmt.Sprintf("seed-%03d", p.n), Actor: "qa-4",
+		Product: r.Product, Version: r.Version}); err != nil {
+		return route.Binding{}, fmt.Errorf("approve route %s v%d: %w", r.Product, r.Version, err)
+	}
+	return p.routes.Bind(ctx, r.Product, r.Version)
 }
 
 // seededStream is the first stream the seed writes: a store that has it
