@@ -231,7 +231,7 @@ func (s *Store) replay(ctx context.Context, positions []int64) (storage.AppendRe
 // hashes. Slices are never nil, which pgx would send as NULL.
 func appendArgs(p *backend.Prepared, recs []audit.Record) ([]any, error) {
 	var a columns
-	a.init(len(p.Streams), len(p.Reads), len(recs), recs)
+	a.init(len(p.Streams), len(p.Reads), len(recs), encodedSize(recs))
 	if err := a.add(p, recs); err != nil {
 		return nil, err
 	}
@@ -276,9 +276,10 @@ type columns struct {
 	buf []byte
 }
 
-// init sizes c for appends of streams streams, reads reads and n events,
-// among them recs. Slices are never nil, which pgx would send as NULL.
-func (c *columns) init(streams, reads, n int, recs []audit.Record) {
+// init sizes c for appends of streams streams, reads reads and n events
+// whose encodings take about size bytes (encodedSize). Slices are never
+// nil, which pgx would send as NULL.
+func (c *columns) init(streams, reads, n, size int) {
 	c.streams, c.expected, c.genesis = make([]string, 0, streams), make([]int64, 0, streams), make([][]byte, 0, streams)
 	c.reads, c.readVers = make([]string, 0, reads), make([]int64, 0, reads)
 	c.evStream, c.evVer = make([]int32, 0, n), make([]int64, 0, n)
@@ -286,11 +287,16 @@ func (c *columns) init(streams, reads, n int, recs []audit.Record) {
 	c.payloads, c.evidence, c.canon = make([]string, 0, n), make([]string, 0, n), make([][]byte, 0, n)
 	c.linkEv, c.linkOrd = []int32{}, []int32{}
 	c.linkFrom, c.linkTo, c.linkKind = []string{}, []string{}, []string{}
+	c.buf = make([]byte, 0, size)
+}
+
+// encodedSize is about how many bytes the canonical encodings of recs take.
+func encodedSize(recs []audit.Record) int {
 	size := 0
 	for i := range recs {
 		size += 256 + len(recs[i].Payload) + len(recs[i].Evidence)
 	}
-	c.buf = make([]byte, 0, size)
+	return size
 }
 
 // add lays out one append, p, whose records are recs.

@@ -233,23 +233,20 @@ func (c *committer) writeGroup(batch []*member) {
 	c.groups.Add(1)
 	now := c.s.clock()
 	var (
-		cols                 columns
-		keys                 = make([]*string, len(batch))
-		digests              = make([][]byte, len(batch))
-		times                = make([]time.Time, len(batch))
-		streamEnd, readEnd   = make([]int32, len(batch)), make([]int32, len(batch))
-		eventEnd, linkEnd    = make([]int32, len(batch)), make([]int32, len(batch))
-		streams, reads, recs = 0, 0, 0
+		cols                       columns
+		keys                       = make([]*string, len(batch))
+		digests                    = make([][]byte, len(batch))
+		times                      = make([]time.Time, len(batch))
+		streamEnd, readEnd         = make([]int32, len(batch)), make([]int32, len(batch))
+		eventEnd, linkEnd          = make([]int32, len(batch)), make([]int32, len(batch))
+		streams, reads, recs, size = 0, 0, 0, 0
 	)
 	for _, m := range batch {
 		m.recs = m.p.Records(now)
 		streams, reads, recs = streams+len(m.p.Streams), reads+len(m.p.Reads), recs+len(m.recs)
+		size += encodedSize(m.recs)
 	}
-	all := make([]audit.Record, 0, recs)
-	for _, m := range batch {
-		all = append(all, m.recs...)
-	}
-	cols.init(streams, reads, recs, all)
+	cols.init(streams, reads, recs, size)
 	for i, m := range batch {
 		if m.p.IdempotencyKey != "" {
 			k, d := m.p.IdempotencyKey, m.p.Digest()
