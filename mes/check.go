@@ -117,6 +117,9 @@ func (e *Engine) stateOf(ctx context.Context, m *Model, subject, step string, r 
 	case subject == "":
 		return "", invalidRequest("Subject", "no subject")
 	}
+	if err := m.checkStep(step); err != nil {
+		return "", err
+	}
 	recs, err := r.Load(ctx, subject, 1)
 	if err != nil {
 		return "", fmt.Errorf("mes: load %s: %w", subject, err)
@@ -203,6 +206,9 @@ func (e *Engine) Dispatch(ctx context.Context, actor string, subjects []Subject)
 	for i, s := range subjects {
 		if s.Model == nil || s.Subject == "" {
 			return nil, invalidRequest("subjects", "subject %d names no model or no subject", i)
+		}
+		if err := s.Model.checkStep(s.Step); err != nil {
+			return nil, fmt.Errorf("mes: dispatch subject %d (%s): %w", i, s.Subject, err)
 		}
 	}
 	// Every subject's gates read the same actor and, often, the same lots

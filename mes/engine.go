@@ -241,6 +241,9 @@ func (r *Request) validate() error {
 	case r.Actor == "":
 		return invalidRequest("Actor", "no actor")
 	}
+	if err := r.Model.checkStep(r.Step); err != nil {
+		return err
+	}
 	if len(r.Data) > 0 {
 		// Sizes first, before anything is expanded: a record's payload, Data
 		// included, is at most storage.MaxPayloadBytes in canonical form.

@@ -38,8 +38,12 @@ func (e *ModelVersionError) Unwrap() error { return ErrModelVersion }
 // transition's own event are decoded, so folding a long stream is cheap.
 // It returns an error when a record cannot be decoded, a *ModelVersionError
 // when the subject runs another version of the model, and an *UnprovenError for a
-// transition record the model does not allow from the state before it.
+// transition record the model does not allow from the state before it,
+// and a *RequestError for a step the model does not run (Builder.Steps).
 func Fold(m *Model, step string, recs []audit.Record) (State, error) {
+	if err := m.checkStep(step); err != nil {
+		return "", err
+	}
 	return foldFrom(m, step, recs, m.initial, nil, nil)
 }
 
@@ -48,6 +52,9 @@ func Fold(m *Model, step string, recs []audit.Record) (State, error) {
 func FoldAttested(m *Model, step string, recs []audit.Record, keys *audit.Attested) (State, error) {
 	if keys == nil {
 		return "", errors.New("mes: FoldAttested: no attestation keys")
+	}
+	if err := m.checkStep(step); err != nil {
+		return "", err
 	}
 	return foldFrom(m, step, recs, m.initial, nil, keys)
 }

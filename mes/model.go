@@ -74,6 +74,10 @@ type Transition struct {
 	// equipment whose registered place is the transition's read point
 	// (see ReadPointFrom).
 	ReadPointRef string
+
+	// problems are what options found wrong with the transition, which
+	// Build reports.
+	problems []string
 }
 
 // Mirroring is where a transition's record is mirrored: onto the stream
@@ -156,6 +160,29 @@ func WithSignatures(reqs ...SignatureRequirement) Option {
 	return func(t *Transition) { t.Signatures = append(t.Signatures, reqs...) }
 }
 
+// ForCommand applies opts only to the transitions of command cmd and
+// leaves the others as they are: a role or training gate on a step's start
+// alone, where a list of options (lifecycle.Every, route.StepConfig.Options)
+// otherwise adds to every transition, a QA verification included. An
+// empty cmd is a definition error, which Build reports.
+func ForCommand(cmd Command, opts ...Option) Option {
+	opts = slices.Clone(opts)
+	return func(t *Transition) {
+		if cmd == "" {
+			t.problems = append(t.problems, "ForCommand names no command")
+			return
+		}
+		if t.Command != cmd {
+			return
+		}
+		for _, o := range opts {
+			if o != nil {
+				o(t)
+			}
+		}
+	}
+}
+
 // Recording names the event types the transition appends.
 func Recording(eventTypes ...string) Option {
 	return func(t *Transition) { t.Records = append(t.Records, eventTypes...) }
@@ -191,6 +218,7 @@ type Model struct {
 	commands []Command       // every command the model knows, in first-use order
 	ownTypes map[string]bool // event types of the transitions' own events, which fold reads
 	kind     string          // what its subjects are in the lot graph; "" when not said
+	steps    []string        // the only steps the model runs (Builder.Steps); nil for any
 }
 
 // Builder collects a model's definition. Build validates it and reports every
@@ -203,6 +231,8 @@ type Builder struct {
 	final       []State
 	transitions []*Transition
 	kind        string
+	steps       []string
+	stepsSet    bool
 }
 
 // NewModel starts the definition of model name at version.
@@ -218,6 +248,33 @@ func NewModel(name string, version int) *Builder {
 func (b *Builder) Of(kind string) *Builder {
 	b.kind = kind
 	return b
+}
+
+// Steps says that the model runs only the steps ids of its subjects: a
+// request, a fold or a dispatch of the model for any other step, or for
+// the subject as a whole, is refused with a *RequestError (field "Step")
+// before anything is read. A model whose transitions enforce one step's
+// requirements says so, so that a service that finds the model by name
+// (a Registry) cannot run them against another step. Without Steps a
+// model runs any step, or none.
+func (b *Builder) Steps(ids ...string) *Builder {
+	b.steps, b.stepsSet = append(b.steps, ids...), true
+	return b
+}
+
+// Steps returns the only steps the model runs (Builder.Steps), or nil
+// when it runs any step or none.
+func (m *Model) Steps() []string { return slices.Clone(m.steps) }
+
+// checkStep returns a *RequestError when the model does not run step.
+func (m *Model) checkStep(step string) error {
+	if m.steps == nil || slices.Contains(m.steps, step) {
+		return nil
+	}
+	if step == "" {
+		return invalidRequest("Step", "model %s v%d runs step %s only; the request names no step", m.name, m.version, strings.Join(m.steps, ", "))
+	}
+	return invalidRequest("Step", "model %s v%d runs step %s only, not %q", m.name, m.version, strings.Join(m.steps, ", "), step)
 }
 
 // Kind returns what the model's subjects are in the lot graph (Builder.Of);
@@ -307,6 +364,17 @@ func (b *Builder) Build() (*Model, error) {
 	} else if !declared[b.initial] {
 		add("initial state %q is not declared", b.initial)
 	}
+	if b.stepsSet && len(b.steps) == 0 {
+		add("Steps names no step")
+	}
+	for i, id := range b.steps {
+		switch {
+		case id == "":
+			add("step %d of Steps is empty", i)
+		case slices.Contains(b.steps[:i], id):
+			add("step %q is named twice in Steps", id)
+		}
+	}
 	final := make(map[State]bool, len(b.final))
 	for _, s := range b.final {
 		if !declared[s] {
@@ -316,7 +384,7 @@ func (b *Builder) Build() (*Model, error) {
 	}
 	m := &Model{
 		name: b.name, version: b.version, initial: b.initial, kind: b.kind,
-		states: slices.Clone(b.states), final: final,
+		states: slices.Clone(b.states), final: final, steps: slices.Clone(b.steps),
 		byFrom:   make(map[State]map[Command]*Transition),
 		ownTypes: make(map[string]bool),
 	}
@@ -324,6 +392,9 @@ func (b *Builder) Build() (*Model, error) {
 		where := fmt.Sprintf("transition %d (%s --%s--> %s)", i, t.From, t.Command, t.To)
 		if t.Command == "" {
 			add("%s: the command is empty", where)
+		}
+		for _, p := range t.problems {
+			add("%s: %s", where, p)
 		}
 		if !declared[t.From] {
 			add("%s: from unknown state %q", where, t.From)

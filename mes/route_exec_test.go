@@ -131,8 +131,8 @@ func TestStepModelEnforcesRequirements(t *testing.T) {
 		t.Run(tt.step, func(t *testing.T) {
 			t.Parallel()
 			m := must[*mes.Model](t)(route.StepModel(v, tt.step, floorScales))
-			if m.Name() != "route-step/TAB-500" || m.Version() != 1 {
-				t.Errorf("model %s v%d, want route-step/TAB-500 v1", m.Name(), m.Version())
+			if want := "route-step/TAB-500/" + tt.step; m.Name() != want || m.Version() != 1 || !slices.Equal(m.Steps(), []string{tt.step}) {
+				t.Errorf("model %s v%d running %v, want %s v1 running %s alone", m.Name(), m.Version(), m.Steps(), want, tt.step)
 			}
 			if diff := cmp.Diff(tt.want, rowsOf(m)); diff != "" {
 				t.Errorf("transitions (-want +got):\n%s", diff)

@@ -78,6 +78,7 @@ type requirementWire struct {
 	Bounds          gate.Bounds     `json:"bounds,omitempty"`
 	InstrumentClass string          `json:"instrument_class,omitempty"`
 	RequireDevice   bool            `json:"require_device,omitempty"`
+	AllowTyped      bool            `json:"allow_typed,omitempty"`
 	Min             *string         `json:"min,omitempty"`
 	Max             *string         `json:"max,omitempty"`
 	Meaning         mes.Meaning     `json:"meaning,omitempty"`
@@ -170,7 +171,7 @@ func (r *Route) encode() ([]byte, error) {
 func encodeRequirement(req Requirement) requirementWire {
 	switch req := req.(type) {
 	case ScanLot:
-		return requirementWire{Kind: KindScanLot, Name: req.Name, Material: req.Material}
+		return requirementWire{Kind: KindScanLot, Name: req.Name, Material: req.Material, AllowTyped: req.AllowTyped}
 	case Weigh:
 		return requirementWire{Kind: KindWeigh, Name: req.Name, Material: req.Material,
 			Target: req.Target.String(), Below: req.Below.String(), Above: req.Above.String(),
@@ -285,7 +286,7 @@ func decodeRequirement(w requirementWire) (Requirement, error) {
 	}
 	switch w.Kind {
 	case KindScanLot:
-		return ScanLot{Name: w.Name, Material: w.Material}, nil
+		return ScanLot{Name: w.Name, Material: w.Material, AllowTyped: w.AllowTyped}, nil
 	case KindWeigh:
 		t, err1 := num("target", w.Target)
 		lo, err2 := num("below", w.Below)

@@ -115,8 +115,11 @@ func TestRouteDigestSensitive(t *testing.T) {
 			s[0], s[1] = s[1], s[0]
 			step(r, 0, 1).Branches[1].GoTo = "S40"
 		},
-		"lot name":         func(r *Route) { step(r, 0, 0).Requirements[0] = ScanLot{Name: "lot", Material: "API-100"} },
-		"lot material":     func(r *Route) { step(r, 0, 0).Requirements[0] = ScanLot{Name: "api-lot", Material: "API-101"} },
+		"lot name":     func(r *Route) { step(r, 0, 0).Requirements[0] = ScanLot{Name: "lot", Material: "API-100"} },
+		"lot material": func(r *Route) { step(r, 0, 0).Requirements[0] = ScanLot{Name: "api-lot", Material: "API-101"} },
+		"lot typed": func(r *Route) {
+			step(r, 0, 0).Requirements[0] = ScanLot{Name: "api-lot", Material: "API-100", AllowTyped: true}
+		},
 		"weigh target":     weigh(func(w *Weigh) { w.Target = routeDec("12.51") }),
 		"weigh below":      weigh(func(w *Weigh) { w.Below = routeDec("0.04") }),
 		"weigh above":      weigh(func(w *Weigh) { w.Above = routeDec("0.06") }),
@@ -194,6 +197,7 @@ func moveStep(r *Route) {
 func TestParseRouteRoundTrip(t *testing.T) {
 	t.Parallel()
 	want := routeFixture()
+	want.Operations[0].Steps[0].Requirements[0] = ScanLot{Name: "api-lot", Material: "API-100", AllowTyped: true}
 	c, err := want.Canonical()
 	if err != nil {
 		t.Fatal(err)
@@ -226,6 +230,7 @@ func TestParseRouteRejects(t *testing.T) {
 		{"huge exponent", bytes.Replace(c, []byte(`"max":"14"`), []byte(`"max":"1e999999999"`), 1), false},
 		{"decimal not shortest", bytes.Replace(c, []byte(`"target":"12.5"`), []byte(`"target":"12.50"`), 1), true},
 		{"field of another kind", bytes.Replace(c, []byte(`"kind":"scan-lot"`), []byte(`"kind":"scan-lot","meaning":"x"`), 1), true},
+		{"typing allowed on a weighing", bytes.Replace(c, []byte(`"kind":"weigh"`), []byte(`"allow_typed":true,"kind":"weigh"`), 1), true},
 		{"white space", append([]byte(" "), c...), true},
 		{"trailing value", append(bytes.Clone(c), []byte(" {}")...), true},
 	}

@@ -61,15 +61,25 @@ type StepConfig struct {
 }
 
 // routeStepModelPrefix starts the name of every route step model; the
-// product follows, and the model's version is the route's.
+// product and the step's id follow, and the model's version is the
+// route's.
 const routeStepModelPrefix = "route-step/"
+
+// StepModelName returns the name of the model that runs step stepID of
+// product's routes: "route-step/<product>/<stepID>". Every step has its
+// own model name, so a mes.Registry holds each step of a route, and a
+// request that names one step's model runs that step's rules alone.
+func StepModelName(product, stepID string) string {
+	return routeStepModelPrefix + product + "/" + stepID
+}
 
 // StepModel returns the model that runs step stepID of route version v on a
 // batch bound to that version. It has the shape of StepLifecycle (pending,
 // start, in progress, block and unblock, complete, skip with an approval
-// signature) and is named "route-step/<product>" at the route's version, so
-// the step's records say which version they ran and folding them with
-// another version's model is an error.
+// signature) and is named StepModelName(product, stepID) at the route's
+// version, so the step's records say which step and version they ran and
+// folding them with another version's model is an error. It runs step
+// stepID only (mes.Builder.Steps): a request for another step is refused.
 //
 // Every transition is guarded by the route binding: the batch's records
 // must bind exactly this version and digest (Registry.Bind, recorded on the
@@ -79,8 +89,9 @@ const routeStepModelPrefix = "route-step/"
 //
 // The step's requirements become the enforcement of its transitions:
 //
-//   - ScanLot: the completion needs evidence Name from a scanner, naming a
-//     lot that is usable (released, not expired, not held) and of Material.
+//   - ScanLot: the completion needs evidence Name from a scanner (or typed
+//     in, with AllowTyped), naming a lot that is usable (released, not
+//     expired, not held) and of Material.
 //   - Weigh: start and completion need the scale named by StepConfig.ScaleRef
 //     ready (available, calibrated, clean) and, with an InstrumentClass, of
 //     that class; the completion needs evidence Name from a device (or
@@ -148,7 +159,7 @@ func StepModel(v *Version, stepID string, cfg *StepConfig) (*mes.Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	order, err := inOrder(r, routeStepModelPrefix+r.Product, stepID, bound)
+	order, err := inOrder(r, stepID, bound)
 	if err != nil {
 		return nil, err
 	}
@@ -168,7 +179,7 @@ func StepModel(v *Version, stepID string, cfg *StepConfig) (*mes.Model, error) {
 		// without one it is final once complete.
 		states, final = append(states, lifecycle.StepVerified), []mes.State{lifecycle.StepVerified, lifecycle.StepSkipped}
 	}
-	b := mes.NewModel(routeStepModelPrefix+r.Product, r.Version).
+	b := mes.NewModel(StepModelName(r.Product, stepID), r.Version).Steps(stepID).
 		States(append(states, lifecycle.StepSkipped)...).
 		Initial(lifecycle.StepPending).
 		Final(final...).
@@ -187,6 +198,26 @@ func StepModel(v *Version, stepID string, cfg *StepConfig) (*mes.Model, error) {
 		return nil, fmt.Errorf("route: StepModel: route %s v%d step %s: %w", r.Product, r.Version, stepID, err)
 	}
 	return m, nil
+}
+
+// StepModels returns the model of every step of route version v, in the
+// route's order, as StepModel builds each with cfg: what a service
+// registers (mes.NewRegistry) to run the route's steps by name. It returns
+// the first error StepModel returns.
+func StepModels(v *Version, cfg *StepConfig) ([]*mes.Model, error) {
+	if v == nil || v.Route == nil {
+		return nil, errors.New("route: StepModels: no route version")
+	}
+	steps := v.Route.Steps()
+	out := make([]*mes.Model, 0, len(steps))
+	for _, s := range steps {
+		m, err := StepModel(v, s.ID, cfg)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
 }
 
 // StepModelFor returns the model of step stepID of the route version the
@@ -287,7 +318,11 @@ func enforcementOf(step *Step, c *StepConfig) (*enforcement, error) {
 	for _, req := range step.Requirements {
 		switch req := req.(type) {
 		case ScanLot:
-			e.evidence = append(e.evidence, mes.EvidenceRequirement{Name: req.Name, Sources: []gate.Source{gate.SourceScanner}})
+			sources := []gate.Source{gate.SourceScanner}
+			if req.AllowTyped {
+				sources = append(sources, gate.SourceManual)
+			}
+			e.evidence = append(e.evidence, mes.EvidenceRequirement{Name: req.Name, Sources: sources})
 			g, err := gate.LotUsable(gate.FromEvidence(req.Name), req.Material)
 			add(&e.complete, gate.IfEvidence(req.Name, g), err)
 		case Weigh:

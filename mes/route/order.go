@@ -30,7 +30,7 @@ var DefaultSkipRoles = []string{lifecycle.RoleSupervisor}
 //
 // It judges only a subject bound to the route (bound passes): one that is
 // not is denied by bound alone, with one reason.
-func inOrder(r *Route, model, stepID string, bound gate.Gate) (gate.Gate, error) {
+func inOrder(r *Route, stepID string, bound gate.Gate) (gate.Gate, error) {
 	steps := r.Steps()
 	byID := make(map[string]*Step, len(steps))
 	verified := make(map[string]bool, len(steps))
@@ -57,7 +57,7 @@ func inOrder(r *Route, model, stepID string, bound gate.Gate) (gate.Gate, error)
 		if err != nil {
 			return gate.Verdict{}, err
 		}
-		state, done, err := stepStates(recs, model)
+		state, done, err := stepStates(recs, r.Product)
 		if err != nil {
 			return gate.Verdict{}, err
 		}
@@ -109,9 +109,10 @@ func (r *Route) sequentialNext(step string) (NextStep, error) {
 	return NextStep{}, fmt.Errorf("route %s v%d: step %q: %w", r.Product, r.Version, step, ErrUnknownStep)
 }
 
-// stepStates folds the subject's records of route step model model: each
-// step's state, and the evidence its completion recorded.
-func stepStates(recs []audit.Record, model string) (map[string]mes.State, map[string][]gate.Evidence, error) {
+// stepStates folds the subject's records of the route step models of
+// product (each step's record names its step's model): each step's state,
+// and the evidence its completion recorded.
+func stepStates(recs []audit.Record, product string) (map[string]mes.State, map[string][]gate.Evidence, error) {
 	state := map[string]mes.State{}
 	done := map[string][]gate.Evidence{}
 	for i := range recs {
@@ -120,7 +121,7 @@ func stepStates(recs []audit.Record, model string) (map[string]mes.State, map[st
 			continue
 		}
 		var p event.Transition
-		if err := json.Unmarshal(r.Payload, &p); err != nil || p.Model != model || p.Step == "" || p.To == "" {
+		if err := json.Unmarshal(r.Payload, &p); err != nil || p.Step == "" || p.To == "" || p.Model != StepModelName(product, p.Step) {
 			continue
 		}
 		state[p.Step] = p.To

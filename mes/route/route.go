@@ -97,6 +97,11 @@ type Requirement interface {
 type ScanLot struct {
 	Name     string // evidence name, such as "api-lot"
 	Material string // material the lot must be of
+	// AllowTyped accepts a lot id typed in (or from a keyboard-wedge
+	// scanner, which a station cannot tell from typing) as well as one
+	// from a scanner. A typed id is recorded as manual entry, which review
+	// by exception lists. Without it only a scanner's read is accepted.
+	AllowTyped bool
 }
 
 // Weigh requires a weight of Material (optional) within a tolerance of
