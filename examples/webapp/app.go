@@ -38,9 +38,12 @@ type app struct {
 	plant *plant
 	live  *liveScale // nil without a scale
 	plc   *livePLC   // nil without the simulated PLC
-	log   *slog.Logger
-	pages map[string]*template.Template
-	mux   *http.ServeMux
+	// scanner is barcode scanner SCN-1; nil without one (lots are then
+	// typed only).
+	scanner *liveScanner
+	log     *slog.Logger
+	pages   map[string]*template.Template
+	mux     *http.ServeMux
 
 	mu       sync.Mutex
 	sessions map[string]*session
@@ -99,6 +102,7 @@ func newApp(p *plant, live *liveScale, log *slog.Logger) (*app, error) {
 	a.mux.HandleFunc("POST /handover", a.form(a.signedIn(a.handoverPost)))
 	a.mux.HandleFunc("GET /scale", a.signedIn(a.scaleJSON))
 	a.mux.HandleFunc("POST /scale/simulator", a.form(a.signedIn(a.simulate)))
+	a.mux.HandleFunc("POST /scanner/simulator", a.form(a.signedIn(a.simulateScan)))
 	a.mux.Handle("GET /static/", http.FileServerFS(staticFS))
 	return a, nil
 }

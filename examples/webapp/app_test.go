@@ -53,6 +53,10 @@ func newTestApp(t *testing.T) (*httptest.Server, *plant, *app) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { a.plc.Close() })
+	if a.scanner, err = newLiveScanner(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.scanner.Close() })
 	srv := httptest.NewServer(a)
 	t.Cleanup(srv.Close)
 	return srv, p, a
@@ -216,23 +220,29 @@ func TestStep(t *testing.T) {
 	if status != http.StatusOK {
 		t.Fatalf("status %d", status)
 	}
-	mustContain(t, body, "12.5 kg", "12.45 to 12.55 kg", "pending", `name="lot"`)
+	mustContain(t, body, "12.5 kg", "12.45 to 12.55 kg", "pending", `value="start"`)
 	post := func(b *browser, f url.Values) (int, string) {
 		t.Helper()
 		f.Set("csrf", b.csrf)
 		return b.post(path, f)
 	}
-
+	if status, body := post(op, url.Values{"action": {"start"}}); status != http.StatusOK {
+		t.Fatalf("start: %d\n%s", status, body)
+	}
 	t.Run("quarantined lot", func(t *testing.T) {
-		status, body := post(op, url.Values{"action": {"start"}, "lot": {"L8"}})
+		status, body := post(op, url.Values{"action": {"complete"}, "lot_source": {"typed"}, "lot": {"L8"}, "weight": {"12.50"}})
 		if status != http.StatusUnprocessableEntity {
 			t.Fatalf("status %d, want 422", status)
 		}
 		mustContain(t, body, string(gate.CodeLotNotReleased), "on the record")
 	})
-	if status, body := post(op, url.Values{"action": {"start"}, "lot": {"L7"}}); status != http.StatusOK {
-		t.Fatalf("start on L7: %d\n%s", status, body)
-	}
+	t.Run("no lot", func(t *testing.T) {
+		status, body := post(op, url.Values{"action": {"complete"}, "lot_source": {"typed"}, "weight": {"12.50"}})
+		if status != http.StatusBadRequest {
+			t.Fatalf("status %d, want 400", status)
+		}
+		mustContain(t, body, "no lot")
+	})
 	deniedBefore := len(denials(batchRecords(t, p, "batch/B-2026-001")))
 	status, body = post(op, url.Values{"action": {"complete"}, "lot": {"L7"}, "weight": {"12.61"}})
 	if status != http.StatusUnprocessableEntity {
@@ -276,7 +286,7 @@ func TestActorNeverFromForm(t *testing.T) {
 	b := signIn(t, srv, "op-8")
 	b.get("/batches/B-2026-001/steps/S10-weigh-api")
 	// op-8 names op-7, who is trained, in every field a form could carry.
-	status, body := b.post("/batches/B-2026-001/steps/S10-weigh-api?actor=op-7", url.Values{"csrf": {b.csrf}, "action": {"start"}, "lot": {"L7"},
+	status, body := b.post("/batches/B-2026-001/steps/S10-weigh-api?actor=op-7", url.Values{"csrf": {b.csrf}, "action": {"start"},
 		"actor": {"op-7"}, "person": {"op-7"}, "user": {"op-7"}})
 	if status != http.StatusUnprocessableEntity {
 		t.Fatalf("status %d, want 422", status)
@@ -509,7 +519,8 @@ func TestAPI(t *testing.T) {
 		return res.StatusCode, string(out)
 	}
 	const subject = "/subjects/batch%2FB-2026-001"
-	start := `{"model":"weigh-step","step":"S10-weigh-api","command":"start","refs":{"lot":"L7","scale":"SC-01"}`
+	// The steps are the route's: each step's model by its own name.
+	start := `{"model":"route-step/TAB-500/S10-weigh-api","step":"S10-weigh-api","command":"start","refs":{"scale":"SC-01"}`
 	status, body := post(subject+"/checks", "", start+`}`)
 	if status != http.StatusOK || !strings.Contains(body, string(gate.CodeTrainingMissing)) {
 		t.Errorf("check: %d %s", status, body)
@@ -519,6 +530,11 @@ func TestAPI(t *testing.T) {
 	}
 	if status, body = post(subject+"/commands", "k-2", start+`}`); status != http.StatusUnprocessableEntity {
 		t.Errorf("command: %d %s, want 422", status, body)
+	}
+	// One step's model does not run another step's command.
+	other := `{"model":"route-step/TAB-500/S10-weigh-api","step":"S20-mix","command":"start","refs":{"equipment":"MX-01"}}`
+	if status, body = post(subject+"/commands", "k-3", other); status/100 != 4 || status == http.StatusUnprocessableEntity || !strings.Contains(body, "runs step S10-weigh-api only") {
+		t.Errorf("the weighing's model for the mixing step: %d %s, want a refused request", status, body)
 	}
 	ds := denials(batchRecords(t, p, "batch/B-2026-001"))
 	if len(ds) != 1 || ds[0].Actor != "op-8" {

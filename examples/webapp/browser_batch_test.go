@@ -152,9 +152,12 @@ func TestBrowserWholeBatch(t *testing.T) {
 	b.signIn("op-7")
 	b.shot("dispatch-board")
 	b.open(step)
-	b.fill(`input[name=lot]`, "L7")
 	b.submit(`button[value=start]`)
 	b.want("#state", "in-progress")
+	// The lot's label under scanner SCN-1: the server reads and parses it.
+	b.fill(`#label`, "L7")
+	b.submit("#scan-label")
+	b.want("#scanned", "L7")
 	// The empty container on the pan, tared: the scale then shows net.
 	b.fill(`input[name=load]`, "0.80")
 	b.submit("#set-load")
@@ -169,7 +172,6 @@ func TestBrowserWholeBatch(t *testing.T) {
 	if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](`document.getElementById("live-weight").textContent === "12.50 kg" && document.getElementById("live-stable").textContent === "stable" && document.getElementById("live-tare").textContent === "0.80 kg"`)); err != nil {
 		t.Fatalf("the scale never showed a stable 12.50 kg net on a 0.80 kg tare: %v", err)
 	}
-	b.fill(`input[name=lot]`, "L7")
 	b.shot("step-live-weight")
 	b.submit("#complete-scale")
 	b.want("#state", "complete")

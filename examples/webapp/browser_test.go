@@ -82,7 +82,6 @@ func TestBrowser(t *testing.T) {
 		chromedp.Click(chromedp.ID("signin")),
 		chromedp.WaitVisible(chromedp.ID("blocked")),
 		chromedp.Navigate(srv.URL+"/batches/B-2026-001/steps/S10-weigh-api"),
-		chromedp.SendKeys(chromedp.CSS(`input[name=lot]`), "L7"),
 		chromedp.Click(chromedp.CSS(`button[value=start]`)),
 		chromedp.WaitVisible(chromedp.ID("complete-scale")),
 	)

@@ -9,6 +9,7 @@ import (
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/mes"
 	"github.com/interlock-mes/interlock/mes/exception"
+	"github.com/interlock-mes/interlock/mes/route"
 )
 
 // postForm posts f with b's CSRF token and fails unless the answer is want.
@@ -32,18 +33,19 @@ func TestWholeBatch(t *testing.T) {
 	const step = "/batches/B-2026-001/steps/S10-weigh-api"
 	op := signIn(t, srv, "op-7")
 	op.get(step)
-	postForm(t, op, step, http.StatusOK, url.Values{"action": {"start"}, "lot": {"L7"}})
-	postForm(t, op, step, http.StatusOK, url.Values{"action": {"complete"}, "lot": {"L7"}, "weight": {"12.50"}})
+	postForm(t, op, step, http.StatusOK, url.Values{"action": {"start"}})
+	postForm(t, op, step, http.StatusOK, url.Values{"action": {"complete"}, "lot_source": {"typed"}, "lot": {"L7"}, "weight": {"12.50"}})
 
 	body := postForm(t, op, "/exceptions", http.StatusOK, url.Values{"batch": {"B-2026-001"}, "step": {"S10-weigh-api"},
 		"summary": {"powder spilled beside the scale"}, "consequence": {"none"}})
 	mustContain(t, body, "opened DEV-0001", "powder spilled beside the scale", "open")
 
-	// Mixing waits for the weighing's verification.
+	// Mixing waits for the weighing's verification: the route has the
+	// weighing next.
 	const mix, pack = "/batches/B-2026-001/steps/S20-mix", "/batches/B-2026-001/steps/S30-pack"
 	op.get(mix)
 	body = postForm(t, op, mix, http.StatusUnprocessableEntity, url.Values{"action": {"start"}})
-	mustContain(t, body, string(gate.CodeStepIncomplete))
+	mustContain(t, body, string(route.CodeOutOfOrder), "has step S10-weigh-api next")
 
 	qa := signIn(t, srv, "qa-3")
 	qa.get(step)
@@ -163,7 +165,9 @@ func TestLotHold(t *testing.T) {
 	op := signIn(t, srv, "op-7")
 	const step = "/batches/B-2026-001/steps/S10-weigh-api"
 	op.get(step)
-	body = postForm(t, op, step, http.StatusUnprocessableEntity, url.Values{"action": {"start"}, "lot": {"L7"}})
+	postForm(t, op, step, http.StatusOK, url.Values{"action": {"start"}})
+	op.get(step)
+	body = postForm(t, op, step, http.StatusUnprocessableEntity, url.Values{"action": {"complete"}, "lot_source": {"typed"}, "lot": {"L7"}, "weight": {"12.50"}})
 	mustContain(t, body, string(gate.CodeLotOnHold))
 
 	qa.get("/exceptions")

@@ -22,14 +22,16 @@
 //	/                              the dispatch board: the signed-in person's work in progress,
 //	                               queued and blocked, each block with the gates and reasons
 //	                               (the engine's dry run; nothing is tried)
-//	/batches/{id}/steps/{step}     the weighing step: scan a lot, type a weight (recorded as
+//	/batches/{id}/steps/{step}     the route's weighing step: scan a lot's GS1 label on scanner
+//	                               SCN-1 (simulated, read by the server) or type it (manual entry),
+//	                               type a weight (recorded as
 //	                               manual entry) or take the live one from scale SC-01 (an
 //	                               MT-SICS simulator on a pty, read by the server), against the
 //	                               tolerance band, net of the tare the server sets on it (Tare;
 //	                               the completion records tare, net and gross); verify with an
 //	                               e-signature; a denial shows its reasons and is on the record
-//	/batches/{id}/steps/S20-mix    mixing on MX-01 and packing (S30-pack): start and complete, gated
-//	                               by the steps before them and, for mixing, a mixer in service
+//	/batches/{id}/steps/S20-mix    mixing on MX-01 and packing (S30-pack): start and complete, in
+//	                               the route's order and, for mixing, with a mixer in service
 //	/equipment                     equipment states and mixer MX-01's PLC (simulated behind Modbus
 //	                               TCP on loopback, read by device/plc): a fault takes the mixer
 //	                               out of service through the engine; return it with a reason
@@ -166,6 +168,14 @@ func run(ctx context.Context, cfg config, logw io.Writer, started chan<- string)
 	} else {
 		defer pl.Close()
 		a.plc = pl
+	}
+	// Barcode scanner SCN-1 sends GS1 element strings, one per line,
+	// here from the simulator through a pipe.
+	if sc, err := newLiveScanner(); err != nil {
+		log.Warn("no simulated scanner; lots are typed only", "err", err)
+	} else {
+		defer sc.Close()
+		a.scanner = sc
 	}
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {

@@ -65,9 +65,9 @@ func (a *app) dispatchPage(w http.ResponseWriter, r *http.Request) {
 	var subjects []mes.Subject
 	for _, id := range bs {
 		b := "batch/" + id
-		subjects = append(subjects, mes.Subject{Model: p.step, Subject: b, Step: weighStepID})
+		subjects = append(subjects, mes.Subject{Model: p.steps[weighStepID], Subject: b, Step: weighStepID})
 		for _, t := range p.tasks {
-			subjects = append(subjects, mes.Subject{Model: t.Model, Subject: b, Step: t.ID})
+			subjects = append(subjects, mes.Subject{Model: p.steps[t.ID], Subject: b, Step: t.ID})
 		}
 		subjects = append(subjects, mes.Subject{Model: p.batch, Subject: b}, mes.Subject{Model: p.release, Subject: b})
 	}
@@ -87,12 +87,12 @@ func (a *app) dispatchPage(w http.ResponseWriter, r *http.Request) {
 				it.Blocked = append(it.Blocked, b)
 			}
 		}
-		switch subjects[i].Model {
-		case p.step:
+		switch {
+		case d.Step == weighStepID:
 			it.What, it.Link = "weighing step "+d.Step, stepLink(id, d.Step)
-		case p.tasks[0].Model, p.tasks[1].Model:
+		case d.Step != "":
 			it.What, it.Link = "step "+d.Step, stepLink(id, d.Step)
-		case p.release:
+		case subjects[i].Model == p.release:
 			it.What, it.Link = "QA release", "/batches/"+url.PathEscape(id)+"/review"
 		default:
 			it.What, it.Link = "batch", "/batches/"+url.PathEscape(id)+"/review"
@@ -154,6 +154,16 @@ type stepView struct {
 	Live        bool   // a scale is connected
 	Tare        string // the tare in the scale's memory, read by the server, such as "0.80 kg"
 	Path        string
+	// Scanner is whether scanner SCN-1 is connected, Scanned its last
+	// read, and Labels the lots whose labels its simulator can scan.
+	Scanner bool
+	Scanned *scanRead
+	Labels  []lotRow
+	// LotSource is how the completion takes the lot: "scanner" (the
+	// server's last read from SCN-1) or "typed" (the Lot field, recorded
+	// as manual entry).
+	LotSource string
+	ScannerID string
 }
 
 func (a *app) stepView(ctx context.Context, batch, step string) (*stepView, error) {
@@ -161,13 +171,26 @@ func (a *app) stepView(ctx context.Context, batch, step string) (*stepView, erro
 		return nil, fmt.Errorf("batch %s has no step %s: %w", batch, step, errNotFound)
 	}
 	p := a.plant
-	state, err := p.engine.State(ctx, p.step, "batch/"+batch, step)
+	state, err := p.engine.State(ctx, p.steps[weighStepID], "batch/"+batch, step)
 	if err != nil {
 		return nil, err
 	}
 	v := &stepView{Batch: batch, Step: step, State: state, Tolerance: tolerance, Key: randomToken(), Live: a.live != nil,
 		Path: "/batches/" + url.PathEscape(batch) + "/steps/" + url.PathEscape(step),
-		Low:  tolerance.Target.Sub(tolerance.Below), High: tolerance.Target.Add(tolerance.Above), Verdicts: map[mes.Command]*mes.Verdict{}}
+		Low:  tolerance.Target.Sub(tolerance.Below), High: tolerance.Target.Add(tolerance.Above), Verdicts: map[mes.Command]*mes.Verdict{},
+		Scanner: a.scanner != nil, LotSource: "typed", ScannerID: scannerID}
+	if a.scanner != nil {
+		v.Scanned, v.LotSource = a.scanner.lastRead(), "scanner"
+		rows, err := a.lotRows(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			if _, ok := materialGTINs[r.Material]; ok {
+				v.Labels = append(v.Labels, r)
+			}
+		}
+	}
 	return v, nil
 }
 
@@ -201,7 +224,7 @@ func (a *app) stepPage(w http.ResponseWriter, r *http.Request) {
 // renderStep adds the dry run of what the person could do next.
 func (a *app) renderStep(w http.ResponseWriter, r *http.Request, status int, v *stepView) {
 	p := a.plant
-	ds, err := p.engine.Dispatch(r.Context(), current(r).actor, []mes.Subject{{Model: p.step, Subject: "batch/" + v.Batch, Step: v.Step}})
+	ds, err := p.engine.Dispatch(r.Context(), current(r).actor, []mes.Subject{{Model: p.steps[weighStepID], Subject: "batch/" + v.Batch, Step: v.Step}})
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -217,7 +240,17 @@ func (a *app) renderStep(w http.ResponseWriter, r *http.Request, status int, v *
 	}
 	v.Next = append(append(v.Next, d.Allowed...), blockedCommands(d.Blocked)...)
 	for _, b := range d.Blocked {
-		v.Verdicts[b.Command] = &mes.Verdict{Command: b.Command, Reasons: b.Reasons}
+		// The screen names the scale itself; the dry run judges with it,
+		// so that only what the person still has to give is listed.
+		vd, err := p.engine.Check(r.Context(), mes.Request{Model: p.steps[weighStepID], Subject: "batch/" + v.Batch, Step: v.Step,
+			Command: b.Command, Actor: current(r).actor, Refs: map[string]string{"scale": "SC-01"}})
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		if len(vd.Reasons) > 0 {
+			v.Verdicts[b.Command] = vd
+		}
 	}
 	a.render(w, r, status, "step", "Step "+v.Step+" of "+v.Batch, v)
 }
@@ -243,19 +276,25 @@ func (a *app) stepPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	actor := current(r).actor
-	lot := strings.TrimSpace(r.PostFormValue("lot"))
-	v.Lot, v.Weight = lot, strings.TrimSpace(r.PostFormValue("weight"))
-	req := mes.Request{ID: r.PostFormValue("key"), Model: a.plant.step, Subject: "batch/" + v.Batch, Step: v.Step, Actor: actor}
+	v.Lot, v.Weight = strings.TrimSpace(r.PostFormValue("lot")), strings.TrimSpace(r.PostFormValue("weight"))
+	req := mes.Request{ID: r.PostFormValue("key"), Model: a.plant.steps[weighStepID], Subject: "batch/" + v.Batch, Step: v.Step, Actor: actor}
 	if req.ID == "" {
 		req.ID = randomToken()
 	}
-	refs := map[string]string{"lot": lot, "scale": "SC-01"}
-	switch r.PostFormValue("action") {
+	refs := map[string]string{"scale": "SC-01"}
+	action := r.PostFormValue("action")
+	var lotScan gate.Evidence
+	if action == "complete" || action == "complete-scale" {
+		var status int
+		if lotScan, status = a.lotEvidence(r, v); status != 0 {
+			a.renderStep(w, r, status, v)
+			return
+		}
+	}
+	lot := lotScan.Identity
+	switch action {
 	case "start":
 		req.Command, req.Refs = mes.CmdStart, refs
-		// The field is typed (or filled by a keyboard-wedge scanner, which
-		// the page cannot tell apart), so it is recorded as manual.
-		req.Evidence = []gate.Evidence{{Name: "lot-scan", Identity: lot, Source: gate.SourceManual}}
 	case "complete":
 		weight, err := decimal.NewFromString(v.Weight)
 		if err != nil {
@@ -264,7 +303,7 @@ func (a *app) stepPost(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		req.Command, req.Refs = mes.CmdComplete, refs
-		req.Evidence = []gate.Evidence{{Name: "net-weight", HasValue: true, Value: weight, Unit: "kg", Source: gate.SourceManual, Stable: true}}
+		req.Evidence = []gate.Evidence{lotScan, {Name: "net-weight", HasValue: true, Value: weight, Unit: "kg", Source: gate.SourceManual, Stable: true}}
 		req.Consume = []event.Consumption{{Lot: lot, Quantity: weight, Unit: "kg"}}
 	case "complete-scale":
 		if a.live == nil {
@@ -290,11 +329,13 @@ func (a *app) stepPost(w http.ResponseWriter, r *http.Request) {
 		}
 		v.Weight = rd.Value.String()
 		req.Command, req.Refs = mes.CmdComplete, refs
-		if req.Evidence, err = weigh.RouteEvidence("net-weight", tr, rd); err != nil {
+		weighed, err := weigh.RouteEvidence("net-weight", tr, rd)
+		if err != nil {
 			v.Error = "the scale's tare and weight are not one weighing: " + err.Error()
 			a.renderStep(w, r, http.StatusServiceUnavailable, v)
 			return
 		}
+		req.Evidence = append([]gate.Evidence{lotScan}, weighed...)
 		req.Consume = []event.Consumption{{Lot: lot, Quantity: rd.Value, Unit: rd.Unit}}
 	case "tare":
 		a.tarePost(w, r, v)
@@ -309,6 +350,41 @@ func (a *app) stepPost(w http.ResponseWriter, r *http.Request) {
 	}
 	status := a.execute(r.Context(), req, &v.Outcome, &v.Denied, &v.Error)
 	a.renderStep(w, r, status, v)
+}
+
+// lotEvidence is the lot scan a completion carries: the server's last
+// read from scanner SCN-1 when the form says so, or the lot typed in,
+// recorded as manual entry (a keyboard-wedge scanner types too, and the
+// page cannot tell it apart). Without a lot it sets v.Error and returns
+// the status to answer with.
+func (a *app) lotEvidence(r *http.Request, v *stepView) (gate.Evidence, int) {
+	v.LotSource = r.PostFormValue("lot_source")
+	switch v.LotSource {
+	case "scanner":
+		if a.scanner == nil {
+			v.Error = "no scanner is connected: type the lot"
+			return gate.Evidence{}, http.StatusConflict
+		}
+		rd := a.scanner.lastRead()
+		switch {
+		case rd == nil:
+			v.Error = "scanner " + scannerID + " has read no label yet: scan the lot's label, or type the lot"
+			return gate.Evidence{}, http.StatusConflict
+		case rd.Err != "":
+			v.Error = "scanner " + scannerID + "'s last read is not a lot label (" + rd.Err + "): scan the lot's label again"
+			return gate.Evidence{}, http.StatusConflict
+		}
+		return gate.Evidence{Name: "lot-scan", Identity: rd.Lot, Source: gate.SourceScanner, Instrument: scannerID}, 0
+	case "typed", "":
+		if v.Lot == "" {
+			v.Error = "no lot: scan the lot's label, or type the lot"
+			return gate.Evidence{}, http.StatusBadRequest
+		}
+		v.LotSource = "typed"
+		return gate.Evidence{Name: "lot-scan", Identity: v.Lot, Source: gate.SourceManual}, 0
+	}
+	v.Error = "unknown lot source " + v.LotSource
+	return gate.Evidence{}, http.StatusBadRequest
 }
 
 // tarePost tares scale SC-01 with what is on its pan, as the signed-in

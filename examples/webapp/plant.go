@@ -26,8 +26,13 @@ import (
 // demoPassword is every seeded person's signing password. The page says so.
 const demoPassword = "demo-password"
 
-// weighStepID is the one step every batch of the demo runs.
+// weighStepID is the route's dispensing step, the one with a screen of
+// its own (scan, scale, signature); the others are started and
+// completed at a button (tasks.go).
 const weighStepID = "S10-weigh-api"
+
+// scannerID is the station's barcode scanner.
+const scannerID = "SCN-1"
 
 // person is someone who can sign in.
 type person struct {
@@ -57,14 +62,16 @@ type plant struct {
 	person      *mes.Model
 	batch       *mes.Model
 	routes      *route.Registry // the product's versioned routes
-	step        *mes.Model
-	release     *mes.Model
-	handover    *mes.Model
-	tasks       []task // the steps after the weighing
-	exceptions  *exception.Service
-	releaseCfg  *release.Config
-	clock       storage.Clock
-	n           int
+	// steps are the models of the approved route's steps, by step id,
+	// built from the route version as it is on the record.
+	steps      map[string]*mes.Model
+	release    *mes.Model
+	handover   *mes.Model
+	tasks      []task // the steps after the weighing
+	exceptions *exception.Service
+	releaseCfg *release.Config
+	clock      storage.Clock
+	n          int
 	// checkpoint is signed once the plant is seeded; the audit page
 	// verifies the record against it. A site signs them on a schedule and
 	// keeps them outside the database (storage.Witness).
@@ -147,12 +154,7 @@ func newPlant(ctx context.Context, store storage.Store, clock storage.Clock, k *
 	if p.batch, err = lifecycle.Batch(lifecycle.Every(bind)); err != nil {
 		return nil, err
 	}
-	if p.step, err = weighStep(); err != nil {
-		return nil, err
-	}
-	if p.tasks, err = newTasks(); err != nil {
-		return nil, err
-	}
+	p.tasks = newTasks()
 	if p.handover, err = handoverModel(); err != nil {
 		return nil, err
 	}
@@ -163,7 +165,22 @@ func newPlant(ctx context.Context, store storage.Store, clock storage.Clock, k *
 		return nil, err
 	}
 	if !seeded {
-		if err := p.seed(ctx, auth); err != nil {
+		if err := p.seedMaster(ctx, auth); err != nil {
+			return nil, fmt.Errorf("seed: %w", err)
+		}
+	}
+	// The steps run as the approved route version on the record says,
+	// read and checked against its digest: the route, not the app, is the
+	// master batch record.
+	v, err := p.routes.Load(ctx, product, routeVersion)
+	if err != nil {
+		return nil, fmt.Errorf("route %s v%d: %w", product, routeVersion, err)
+	}
+	if p.steps, err = stepModels(v); err != nil {
+		return nil, err
+	}
+	if !seeded {
+		if err := p.seedBatches(ctx); err != nil {
 			return nil, fmt.Errorf("seed: %w", err)
 		}
 	}
@@ -171,11 +188,15 @@ func newPlant(ctx context.Context, store storage.Store, clock storage.Clock, k *
 	if err != nil {
 		return nil, err
 	}
-	p.releaseCfg = &release.Config{SigningKeys: keys, Steps: []release.RequiredStep{{ID: weighStepID, Verify: true}, {ID: mixStepID}, {ID: packStepID}}}
+	p.releaseCfg = &release.Config{SigningKeys: keys, Steps: release.RequiredSteps(v.Route)}
 	if p.release, err = release.Model(p.releaseCfg, []string{"qa"}); err != nil {
 		return nil, err
 	}
-	if p.registry, err = mes.NewRegistry(p.lot, p.equip, p.person, p.batch, p.routes.Model(), p.step, p.release, p.exceptions.Model(), p.handover, p.tasks[0].Model, p.tasks[1].Model); err != nil {
+	models := []*mes.Model{p.lot, p.equip, p.person, p.batch, p.routes.Model(), p.release, p.exceptions.Model(), p.handover}
+	for _, s := range v.Route.Steps() {
+		models = append(models, p.steps[s.ID])
+	}
+	if p.registry, err = mes.NewRegistry(models...); err != nil {
 		return nil, err
 	}
 	if p.graph, err = genealogy.New(store, nil); err != nil {
@@ -196,45 +217,47 @@ func newPlant(ctx context.Context, store storage.Store, clock storage.Clock, k *
 	return p, nil
 }
 
-// weighStep is the dispensing step: its start needs a trained operator, a
-// ready scale and a scanned, usable lot of API-100; its completion a
-// stable net weight within 12.50 ± 0.05 kg, from the scale or typed in
-// (which review by exception lists); its verification a second person's
-// signature.
-func weighStep() (*mes.Model, error) {
-	var gs []gate.Gate
-	for _, g := range []func() (gate.Gate, error){
-		func() (gate.Gate, error) { return gate.RequireRole("operator") },
-		func() (gate.Gate, error) { return gate.TrainingCurrent("dispensing") },
-		func() (gate.Gate, error) { return gate.EquipmentReady(gate.FromRef("scale")) },
-		func() (gate.Gate, error) { return gate.LotUsable(gate.FromRef("lot"), "API-100") },
-		func() (gate.Gate, error) { return gate.EvidencePresent("lot-scan", gate.FromRef("lot")) },
-	} {
-		gg, err := g()
+// stepModels builds the models of route version v's steps. The route
+// says what each step checks (the lot scan, the weighing on the scale,
+// QA's verification, the order of the steps); the plant adds who may do
+// it: a trained operator starts the dispensing, an operator starts and
+// completes every step, and the mixer must be ready to start mixing. These
+// guard the start and the completion alone, so QA's verification is
+// judged by its signature's rules.
+func stepModels(v *route.Version) (map[string]*mes.Model, error) {
+	operator, err := gate.RequireRole("operator")
+	if err != nil {
+		return nil, err
+	}
+	trained, err := gate.TrainingCurrent("dispensing")
+	if err != nil {
+		return nil, err
+	}
+	mixer, err := gate.EquipmentReady(gate.FromRef("equipment"))
+	if err != nil {
+		return nil, err
+	}
+	start := map[string][]gate.Gate{weighStepID: {operator, trained}, mixStepID: {operator, mixer}, packStepID: {operator}}
+	out := map[string]*mes.Model{}
+	for _, s := range v.Route.Steps() {
+		gs, ok := start[s.ID]
+		if !ok {
+			return nil, fmt.Errorf("route %s v%d has step %s, which the app has no screen for", v.Route.Product, v.Route.Version, s.ID)
+		}
+		m, err := route.StepModel(v, s.ID, &route.StepConfig{ScaleRef: "scale", LotRef: "lot", Options: []mes.Option{
+			mes.ForCommand(mes.CmdStart, mes.WithGates(gs...)),
+			mes.ForCommand(mes.CmdComplete, mes.WithGates(operator)),
+		}})
 		if err != nil {
 			return nil, err
 		}
-		gs = append(gs, gg)
+		out[s.ID] = m
 	}
-	tol, err := gate.WithinTolerance("net-weight", tolerance)
-	if err != nil {
-		return nil, err
-	}
-	stable, err := gate.RequireStable("net-weight")
-	if err != nil {
-		return nil, err
-	}
-	return mes.NewModel("weigh-step", 1).
-		States(lifecycle.StepPending, lifecycle.StepInProgress, lifecycle.StepComplete, lifecycle.StepVerified).
-		Initial(lifecycle.StepPending).Final(lifecycle.StepVerified).
-		Permit(lifecycle.StepPending, mes.CmdStart, lifecycle.StepInProgress, mes.Recording("step.started"), mes.WithGates(gs...)).
-		Permit(lifecycle.StepInProgress, mes.CmdComplete, lifecycle.StepComplete, mes.Recording("step.completed"),
-			mes.WithEvidence(mes.EvidenceRequirement{Name: "net-weight", Sources: []gate.Source{gate.SourceDevice, gate.SourceManual}}),
-			mes.WithGates(tol, stable)).
-		Permit(lifecycle.StepComplete, mes.CmdVerify, lifecycle.StepVerified, mes.Recording("step.verified"),
-			mes.WithSignatures(mes.SignatureRequirement{Meaning: "verified", Count: 1, Roles: []string{"qa"}, NotPerformer: true})).
-		Build()
+	return out, nil
 }
+
+// minWeight is scale SC-01's minimum weight, from its calibration.
+var minWeight = decimal.RequireFromString("0.50")
 
 // tolerance is the weighing step's band.
 var tolerance = gate.Tolerance{Target: decimal.RequireFromString("12.50"),
@@ -262,7 +285,9 @@ func (p *plant) fact(ctx context.Context, m *mes.Model, subject string, cmd mes.
 	return p.exec(ctx, mes.Request{Model: m, Subject: subject, Command: cmd, Actor: "admin", Data: raw, Declare: decl})
 }
 
-func (p *plant) seed(ctx context.Context, auth *signature.PasswordAuthenticator) error {
+// seedMaster records the plant's people, equipment, lots and the
+// product's approved route.
+func (p *plant) seedMaster(ctx context.Context, auth *signature.PasswordAuthenticator) error {
 	now := p.clock()
 	day := 24 * time.Hour
 	for _, who := range people {
@@ -286,7 +311,11 @@ func (p *plant) seed(ctx context.Context, auth *signature.PasswordAuthenticator)
 	if err := p.fact(ctx, p.equip, sc, mes.CmdRegister, map[string]string{"status": "available"}, nil); err != nil {
 		return err
 	}
-	if err := p.fact(ctx, p.equip, sc, mes.CmdCalibrate, map[string]any{"status": "valid", "due": now.Add(30 * day)}, nil); err != nil {
+	// The calibration records the scale's minimum weight (USP <41>): a
+	// route's weighing below it is refused, and without one every
+	// weighing on the scale is.
+	if err := p.fact(ctx, p.equip, sc, mes.CmdCalibrate, map[string]any{"status": "valid", "due": now.Add(30 * day),
+		"min_weight": minWeight, "min_weight_unit": "kg"}, nil); err != nil {
 		return err
 	}
 	if err := p.fact(ctx, p.equip, sc, mes.CmdClean, map[string]any{"status": "clean"}, nil); err != nil {
@@ -333,7 +362,15 @@ func (p *plant) seed(ctx context.Context, auth *signature.PasswordAuthenticator)
 	}
 	// The product's route is drafted by one person and approved by
 	// another, through the engine.
-	binding, err := p.seedRoute(ctx)
+	_, err := p.seedRoute(ctx)
+	return err
+}
+
+// seedBatches releases and starts the demo batches, each bound to the
+// approved route version on its start, and makes B-2026-000 through the
+// route's steps.
+func (p *plant) seedBatches(ctx context.Context) error {
+	binding, err := p.routes.Bind(ctx, product, routeVersion)
 	if err != nil {
 		return err
 	}
@@ -351,25 +388,26 @@ func (p *plant) seed(ctx context.Context, auth *signature.PasswordAuthenticator)
 	// B-2026-000 is made: weighed on the scale, verified, and its lot FG-0
 	// produced, so that genealogy and review have a whole story to show.
 	const done = "batch/B-2026-000"
-	refs := map[string]string{"lot": "L7", "scale": "SC-01"}
+	refs := map[string]string{"scale": "SC-01"}
 	for _, r := range []mes.Request{
-		{Command: mes.CmdStart, Actor: "op-7", Refs: refs,
-			Evidence: []gate.Evidence{{Name: "lot-scan", Identity: "L7", Source: gate.SourceScanner, Instrument: "SCN-1"}}},
+		{Command: mes.CmdStart, Actor: "op-7", Refs: refs},
 		{Command: mes.CmdComplete, Actor: "op-7", Refs: refs,
-			Evidence: []gate.Evidence{{Name: "net-weight", HasValue: true, Value: decimal.RequireFromString("12.49"), Unit: "kg",
-				Source: gate.SourceDevice, Instrument: "SC-01", Stable: true}},
+			Evidence: []gate.Evidence{{Name: "lot-scan", Identity: "L7", Source: gate.SourceScanner, Instrument: scannerID},
+				{Name: "net-weight", HasValue: true, Value: decimal.RequireFromString("12.49"), Unit: "kg",
+					Source: gate.SourceDevice, Instrument: "SC-01", Stable: true}},
 			Consume: []event.Consumption{{Lot: "L7", Quantity: decimal.RequireFromString("12.49"), Unit: "kg"}}},
 		{Command: mes.CmdVerify, Actor: "qa-3", Signatures: []mes.Sign{{Meaning: "verified", Reason: "net weight checked on SC-01",
 			Challenge: signature.Challenge{UserID: "qa-3", Secret: signature.NewSecret(demoPassword)}}}},
 	} {
-		r.Model, r.Subject, r.Step = p.step, done, weighStepID
+		r.Model, r.Subject, r.Step = p.steps[weighStepID], done, weighStepID
 		if err := p.exec(ctx, r); err != nil {
 			return err
 		}
 	}
-	for _, t := range p.tasks {
+	for i := range p.tasks {
+		t := &p.tasks[i]
 		for _, c := range []mes.Command{mes.CmdStart, mes.CmdComplete} {
-			if err := p.exec(ctx, t.request(done, "op-7", c)); err != nil {
+			if err := p.exec(ctx, p.taskRequest(t, done, "op-7", c)); err != nil {
 				return err
 			}
 		}
@@ -393,7 +431,9 @@ func demoRoute() *route.Route {
 		{ID: "OP10", Name: "Dispensing", Steps: []route.Step{
 			{ID: weighStepID, Instructions: "Scan the API-100 lot and weigh 12.50 kg of it on scale SC-01; QA verifies the weighing.",
 				Requirements: []route.Requirement{
-					route.ScanLot{Name: "lot-scan", Material: "API-100"},
+					// A lot id typed in (or from a keyboard-wedge scanner)
+					// is accepted and listed for QA as manual entry.
+					route.ScanLot{Name: "lot-scan", Material: "API-100", AllowTyped: true},
 					route.Weigh{Name: "net-weight", Material: "API-100", Target: tolerance.Target, Below: tolerance.Below, Above: tolerance.Above,
 						Unit: tolerance.Unit, Bounds: tolerance.Bounds},
 					route.SecondPersonVerification{Meaning: "verified", Roles: []string{"qa"}},

@@ -10,6 +10,7 @@ import (
 	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/mes"
+	"github.com/interlock-mes/interlock/mes/route"
 )
 
 // TestPLCFault: the simulated PLC, read over Modbus TCP by the poller,
@@ -50,7 +51,7 @@ func TestPLCFault(t *testing.T) {
 	_, body = sv.get("/equipment")
 	mustContain(t, body, "code 17", "running")
 	// The mixing step now waits for the mixer, as the dry run says.
-	v, err := p.engine.Check(t.Context(), p.task(mixStepID).request("batch/B-2026-001", "op-7", mes.CmdStart))
+	v, err := p.engine.Check(t.Context(), p.taskRequest(p.task(mixStepID), "batch/B-2026-001", "op-7", mes.CmdStart))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +83,7 @@ func TestTaskInput(t *testing.T) {
 	op := signIn(t, srv, "op-7")
 	const mix = "/batches/B-2026-001/steps/S20-mix"
 	_, body := op.get(mix)
-	mustContain(t, body, "mix the blend on mixer MX-01", string(gate.CodeStepMissing))
+	mustContain(t, body, "mix the blend on mixer MX-01", string(route.CodeOutOfOrder))
 	if strings.Contains(body, string(gate.CodeRefMissing)) {
 		t.Error("the dry run misses the equipment the server names")
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"testing"
 
@@ -62,14 +63,7 @@ func TestRouteStepNeedsBinding(t *testing.T) {
 	if _, _, err := p.routes.StepModelFor(ctx, unbound, mixStepID, nil); !errors.Is(err, route.ErrNotBound) {
 		t.Errorf("StepModelFor an unbound batch: %v, want %v", err, route.ErrNotBound)
 	}
-	v, err := p.routes.Load(ctx, product, routeVersion)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := route.StepModel(v, weighStepID, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := p.steps[weighStepID]
 	_, err = p.engine.Execute(ctx, mes.Request{ID: "weigh-unbound", Model: m, Subject: unbound, Step: weighStepID, Command: mes.CmdStart,
 		Actor: "op-7", Refs: map[string]string{"lot": "L7", "scale": "SC-01"}})
 	if !errors.As(err, &denied) || !hasReason(denied.Reasons, route.CodeNotBound) {
@@ -83,5 +77,67 @@ func TestRouteStepNeedsBinding(t *testing.T) {
 	}
 	if hasReason(vd.Reasons, route.CodeNotBound) || hasReason(vd.Reasons, route.CodeOtherVersion) {
 		t.Errorf("the route's weighing step on B-2026-001, bound on its start: %v", vd.Reasons)
+	}
+}
+
+// TestStepsRunFromRoute: the weigh, mix and pack steps run as the
+// approved route's step models, one per step, all in the app's registry
+// (and so in its JSON front door); the route, not the app, orders them:
+// mixing waits for the weighing's verification.
+func TestStepsRunFromRoute(t *testing.T) {
+	_, p := newTestServer(t)
+	ctx := t.Context()
+	for _, id := range []string{weighStepID, mixStepID, packStepID} {
+		m, ok := p.registry.Model(route.StepModelName(product, id), routeVersion)
+		if !ok || m != p.steps[id] {
+			t.Fatalf("the registry does not hold the route's model of %s", id)
+		}
+		if got := m.Steps(); len(got) != 1 || got[0] != id {
+			t.Errorf("%s's model runs %v, want %s alone", id, got, id)
+		}
+	}
+	// B-2026-001 has its weighing to do: the route does not have mixing
+	// next, so the dry run refuses it with the route's own reason, and the
+	// weighing's model refuses to run the mixing step at all.
+	vd, err := p.engine.Check(ctx, p.taskRequest(p.task(mixStepID), "batch/B-2026-001", "op-7", mes.CmdStart))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !hasReason(vd.Reasons, route.CodeOutOfOrder) {
+		t.Errorf("mixing before the weighing: %v, want %s", vd.Reasons, route.CodeOutOfOrder)
+	}
+	var re *mes.RequestError
+	if _, err := p.engine.Check(ctx, mes.Request{Model: p.steps[weighStepID], Subject: "batch/B-2026-001", Step: mixStepID,
+		Command: mes.CmdStart, Actor: "op-7"}); !errors.As(err, &re) || re.Field != "Step" {
+		t.Errorf("the weighing's model asked to start mixing: %v, want a request error on Step", err)
+	}
+	// Who may do what is the plant's: the untrained operator may not start
+	// the dispensing, and QA may not start it either.
+	for _, who := range []struct {
+		actor string
+		code  gate.Code
+	}{{"op-8", gate.CodeTrainingMissing}, {"qa-3", gate.CodeRoleMissing}} {
+		vd, err := p.engine.Check(ctx, mes.Request{Model: p.steps[weighStepID], Subject: "batch/B-2026-001", Step: weighStepID,
+			Command: mes.CmdStart, Actor: who.actor, Refs: map[string]string{"scale": "SC-01"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !hasReason(vd.Reasons, who.code) {
+			t.Errorf("%s starts the dispensing: %v, want %s", who.actor, vd.Reasons, who.code)
+		}
+	}
+	// The made batch ran every step by the route's models: its records
+	// name them.
+	names := map[string]bool{}
+	for _, r := range batchRecords(t, p, "batch/B-2026-000") {
+		var tr struct{ Model, Step string }
+		if err := json.Unmarshal(r.Payload, &tr); err == nil && tr.Step != "" {
+			names[tr.Model] = true
+		}
+	}
+	for _, id := range []string{weighStepID, mixStepID, packStepID} {
+		if !names[route.StepModelName(product, id)] {
+			t.Errorf("B-2026-000's records name the models %v; none is %s", names, route.StepModelName(product, id))
+		}
 	}
 }

@@ -12,9 +12,9 @@ import (
 )
 
 // The steps after the weighing: mixing on mixer MX-01 once the weighing
-// is verified, and packing once the mixing is complete. Each is started
-// and completed by a trained operator; the mixer must be ready (a PLC
-// fault takes it out of service).
+// is verified, and packing once the mixing is complete; the route says
+// the order. Each is started and completed by an operator; the mixer
+// must be ready (a PLC fault takes it out of service).
 const (
 	mixStepID  = "S20-mix"
 	packStepID = "S30-pack"
@@ -25,55 +25,13 @@ const (
 type task struct {
 	ID, What  string
 	Equipment string // "" when it needs none
-	Model     *mes.Model
 }
 
-// taskModel is a step that starts once the steps before it are in one of
-// prior states, and completes.
-func taskModel(name, equipment string, prior []gate.StepState, after ...string) (*mes.Model, error) {
-	var gs []gate.Gate
-	for _, g := range []func() (gate.Gate, error){
-		func() (gate.Gate, error) { return gate.RequireRole("operator") },
-		func() (gate.Gate, error) { return gate.PriorSteps(prior, after...) },
-	} {
-		gg, err := g()
-		if err != nil {
-			return nil, err
-		}
-		gs = append(gs, gg)
-	}
-	if equipment != "" {
-		g, err := gate.EquipmentReady(gate.FromRef("equipment"))
-		if err != nil {
-			return nil, err
-		}
-		gs = append(gs, g)
-	}
-	role, err := gate.RequireRole("operator")
-	if err != nil {
-		return nil, err
-	}
-	return mes.NewModel(name, 1).
-		States(lifecycle.StepPending, lifecycle.StepInProgress, lifecycle.StepComplete).
-		Initial(lifecycle.StepPending).Final(lifecycle.StepComplete).
-		Permit(lifecycle.StepPending, mes.CmdStart, lifecycle.StepInProgress, mes.Recording("step.started"), mes.WithGates(gs...)).
-		Permit(lifecycle.StepInProgress, mes.CmdComplete, lifecycle.StepComplete, mes.Recording("step.completed"), mes.WithGates(role)).
-		Build()
-}
-
-func newTasks() ([]task, error) {
-	mix, err := taskModel("mix-step", mixerID, []gate.StepState{gate.StepVerified}, weighStepID)
-	if err != nil {
-		return nil, err
-	}
-	pack, err := taskModel("pack-step", "", []gate.StepState{gate.StepComplete}, mixStepID)
-	if err != nil {
-		return nil, err
-	}
+func newTasks() []task {
 	return []task{
-		{ID: mixStepID, What: "mix the blend on mixer " + mixerID, Equipment: mixerID, Model: mix},
-		{ID: packStepID, What: "pack the tablets", Model: pack},
-	}, nil
+		{ID: mixStepID, What: "mix the blend on mixer " + mixerID, Equipment: mixerID},
+		{ID: packStepID, What: "pack the tablets"},
+	}
 }
 
 func (p *plant) task(id string) *task {
@@ -85,9 +43,10 @@ func (p *plant) task(id string) *task {
 	return nil
 }
 
-// request is the command cmd of the task on batch, by actor.
-func (t *task) request(batch, actor string, cmd mes.Command) mes.Request {
-	req := mes.Request{Model: t.Model, Subject: batch, Step: t.ID, Command: cmd, Actor: actor}
+// taskRequest is the command cmd of task t on batch, by actor, run by
+// the route's model of the step.
+func (p *plant) taskRequest(t *task, batch, actor string, cmd mes.Command) mes.Request {
+	req := mes.Request{Model: p.steps[t.ID], Subject: batch, Step: t.ID, Command: cmd, Actor: actor}
 	if t.Equipment != "" {
 		req.Refs = map[string]string{"equipment": t.Equipment}
 	}
@@ -113,7 +72,7 @@ func (a *app) taskView(ctx context.Context, actor, batch, step string) (*taskVie
 	if t == nil || !a.knownBatch(ctx, batch) {
 		return nil, fmt.Errorf("batch %s has no step %s: %w", batch, step, errNotFound)
 	}
-	st, err := p.engine.State(ctx, t.Model, "batch/"+batch, step)
+	st, err := p.engine.State(ctx, p.steps[t.ID], "batch/"+batch, step)
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +85,7 @@ func (a *app) taskView(ctx context.Context, actor, batch, step string) (*taskVie
 	default:
 		return v, nil
 	}
-	verdict, err := p.engine.Check(ctx, t.request("batch/"+batch, actor, v.Next))
+	verdict, err := p.engine.Check(ctx, p.taskRequest(t, "batch/"+batch, actor, v.Next))
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +113,7 @@ func (a *app) taskPost(w http.ResponseWriter, r *http.Request, batch, step strin
 		a.render(w, r, http.StatusBadRequest, "task", "Step "+step+" of "+batch, v)
 		return
 	}
-	req := a.plant.task(step).request("batch/"+batch, actor, cmd)
+	req := a.plant.taskRequest(a.plant.task(step), "batch/"+batch, actor, cmd)
 	if req.ID = r.PostFormValue("key"); req.ID == "" {
 		req.ID = randomToken()
 	}
