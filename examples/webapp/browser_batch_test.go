@@ -235,6 +235,12 @@ func TestBrowserWholeBatch(t *testing.T) {
 	b.signIn("qa-4")
 	b.open("/batches/B-2026-001/review")
 	b.want("#readiness", "Ready for release")
+	// What QA signs off: the weight against its target with its tare,
+	// the lots, the balance and yield, the people, the refusals apart.
+	b.want("#weighings", "12.5 kg", "12.45 to 12.55 kg", "0.8 kg", "13.3 kg", "L7 (scanned on SCN-1)", "Olga Operator")
+	b.want("#materials", "L7", "FG-2026-001", "1000 ea")
+	b.want("#balance", "balanced", "100.00 %")
+	b.want("#refused", "signature.self")
 	b.fill(`input[name=password]`, demoPassword)
 	b.submit("#release")
 	b.want("#release-state", "released")

@@ -456,6 +456,7 @@ func reviewOptions(p *plant) *review.Options {
 type reviewView struct {
 	Batch     string
 	Report    *review.Report
+	Record    *batchRecord
 	Readiness *release.Verdict
 	Release   mes.State
 	State     mes.State // the batch's
@@ -480,6 +481,10 @@ func (a *app) reviewView(ctx context.Context, batch string) (*reviewView, error)
 	if err != nil {
 		return nil, err
 	}
+	rec, err := a.batchRecordOf(ctx, subject, rep)
+	if err != nil {
+		return nil, err
+	}
 	st, err := p.engine.State(ctx, p.release, subject, "")
 	if err != nil {
 		return nil, err
@@ -488,7 +493,7 @@ func (a *app) reviewView(ctx context.Context, batch string) (*reviewView, error)
 	if err != nil {
 		return nil, err
 	}
-	return &reviewView{Batch: batch, Report: rep, Readiness: ready, Release: st, State: bst, Product: "FG-" + strings.TrimPrefix(batch, "B-"),
+	return &reviewView{Batch: batch, Report: rep, Record: rec, Readiness: ready, Release: st, State: bst, Product: "FG-" + strings.TrimPrefix(batch, "B-"),
 		Key: randomToken()}, nil
 }
 

@@ -427,25 +427,29 @@ const (
 // a scanned lot of API-100 on the scale (a tare is allowed) and have QA
 // verify it, then mix the blend, then pack the tablets.
 func demoRoute() *route.Route {
-	return &route.Route{Product: product, Version: routeVersion, Operations: []route.Operation{
-		{ID: "OP10", Name: "Dispensing", Steps: []route.Step{
-			{ID: weighStepID, Instructions: "Scan the API-100 lot and weigh 12.50 kg of it on scale SC-01; QA verifies the weighing.",
-				Requirements: []route.Requirement{
-					// A lot id typed in (or from a keyboard-wedge scanner)
-					// is accepted and listed for QA as manual entry.
-					route.ScanLot{Name: "lot-scan", Material: "API-100", AllowTyped: true},
-					route.Weigh{Name: "net-weight", Material: "API-100", Target: tolerance.Target, Below: tolerance.Below, Above: tolerance.Above,
-						Unit: tolerance.Unit, Bounds: tolerance.Bounds},
-					route.SecondPersonVerification{Meaning: "verified", Roles: []string{"qa"}},
-				}},
-		}},
-		{ID: "OP20", Name: "Blending", Steps: []route.Step{
-			{ID: mixStepID, Instructions: "Mix the blend on mixer " + mixerID + "."},
-		}},
-		{ID: "OP30", Name: "Packaging", Steps: []route.Step{
-			{ID: packStepID, Instructions: "Pack the tablets."},
-		}},
-	}}
+	return &route.Route{Product: product, Version: routeVersion,
+		// A batch makes 1000 tablets; 98 % to 101 % of that is accepted.
+		Yield: &route.Yield{Expected: decimal.RequireFromString("1000"), Unit: "ea",
+			Range: route.Range{Min: decimal.RequireFromString("98"), Max: decimal.RequireFromString("101")}},
+		Operations: []route.Operation{
+			{ID: "OP10", Name: "Dispensing", Steps: []route.Step{
+				{ID: weighStepID, Instructions: "Scan the API-100 lot and weigh 12.50 kg of it on scale SC-01; QA verifies the weighing.",
+					Requirements: []route.Requirement{
+						// A lot id typed in (or from a keyboard-wedge scanner)
+						// is accepted and listed for QA as manual entry.
+						route.ScanLot{Name: "lot-scan", Material: "API-100", AllowTyped: true},
+						route.Weigh{Name: "net-weight", Material: "API-100", Target: tolerance.Target, Below: tolerance.Below, Above: tolerance.Above,
+							Unit: tolerance.Unit, Bounds: tolerance.Bounds},
+						route.SecondPersonVerification{Meaning: "verified", Roles: []string{"qa"}},
+					}},
+			}},
+			{ID: "OP20", Name: "Blending", Steps: []route.Step{
+				{ID: mixStepID, Instructions: "Mix the blend on mixer " + mixerID + "."},
+			}},
+			{ID: "OP30", Name: "Packaging", Steps: []route.Step{
+				{ID: packStepID, Instructions: "Pack the tablets."},
+			}},
+		}}
 }
 
 // seedRoute drafts the demo route (qa-3) and approves it (qa-4) unless
