@@ -206,6 +206,14 @@ func TestDispatchBoard(t *testing.T) {
 	if strings.Contains(body, string(gate.CodeTrainingMissing)) {
 		t.Error("op-7 is trained, yet the board says training is missing")
 	}
+	// Nor is the QA release queued for her: she signs her own commands on
+	// these pages, and her role cannot give the release's signature.
+	blocked = body[strings.Index(body, `id="blocked"`):]
+	queued := body[:strings.Index(body, `id="blocked"`)]
+	mustContain(t, blocked, "QA release", "signature.role", `needs a signature meaning &#34;approved&#34; by qa; you hold operator`)
+	if strings.Contains(queued, "QA release") {
+		t.Error("the operator's board queues the QA release for her")
+	}
 	// QA sees the made batch's release, and that it needs a signature.
 	_, body = signIn(t, srv, "qa-4").get("/")
 	mustContain(t, body, "QA release", `needs 1 signature(s) meaning &#34;approved&#34; by qa`)

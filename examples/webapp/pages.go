@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/shopspring/decimal"
@@ -76,6 +77,11 @@ func (a *app) dispatchPage(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
+	me, err := p.engine.Facts("", nil).Person(r.Context(), current(r).actor)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	bd := board{Lots: lots, Batches: bs}
 	for i, d := range ds {
 		id := pathID(d.Subject)
@@ -97,12 +103,23 @@ func (a *app) dispatchPage(w http.ResponseWriter, r *http.Request) {
 		default:
 			it.What, it.Link = "batch", "/batches/"+url.PathEscape(id)+"/review"
 		}
-		for _, c := range d.Allowed {
+		allowed := it.Allowed
+		it.Allowed = nil
+		for _, c := range allowed {
 			v, err := p.engine.Check(r.Context(), mes.Request{Model: subjects[i].Model, Subject: d.Subject, Step: d.Step, Command: c, Actor: current(r).actor})
 			if err != nil {
 				a.fail(w, r, err)
 				return
 			}
+			// The dry run leaves signatures out (who signs is decided when
+			// they sign); on these pages the signed-in person signs their
+			// own command, so a signature their roles cannot give blocks it
+			// for them.
+			if rs := cannotSign(v.Signatures, me.Roles); len(rs) > 0 {
+				it.Blocked = append(it.Blocked, mes.Blocked{Command: c, Reasons: rs})
+				continue
+			}
+			it.Allowed = append(it.Allowed, c)
 			for _, s := range v.Signatures {
 				need := fmt.Sprintf("%s needs %d signature(s) meaning %q by %s", c, s.Count, s.Meaning, strings.Join(s.Roles, " or "))
 				if s.NotPerformer {
@@ -121,6 +138,28 @@ func (a *app) dispatchPage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	a.render(w, r, http.StatusOK, "dispatch", "Dispatch board", bd)
+}
+
+// codeSignerRole is the board's reason for a command whose signature
+// the signed-in person's roles cannot give.
+const codeSignerRole gate.Code = "signature.role"
+
+// cannotSign returns, for each signature requirement that names roles of
+// which the person holds none, why they cannot give it.
+func cannotSign(reqs []mes.SignatureRequirement, roles []string) []gate.Reason {
+	var out []gate.Reason
+	for _, s := range reqs {
+		if len(s.Roles) == 0 || slices.ContainsFunc(s.Roles, func(r string) bool { return slices.Contains(roles, r) }) {
+			continue
+		}
+		held := "no role"
+		if len(roles) > 0 {
+			held = strings.Join(roles, ", ")
+		}
+		out = append(out, gate.Reason{Gate: "signature", Code: codeSignerRole,
+			Message: fmt.Sprintf("needs a signature meaning %q by %s; you hold %s", s.Meaning, strings.Join(s.Roles, " or "), held)})
+	}
+	return out
 }
 
 // inputCodes are the reasons the dry run gives for evidence and
