@@ -13,6 +13,7 @@ import (
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/mes"
 	"github.com/interlock-mes/interlock/mes/exception"
+	"github.com/interlock-mes/interlock/mes/lifecycle"
 	"github.com/interlock-mes/interlock/signature"
 )
 
@@ -95,7 +96,7 @@ type exceptionsView struct {
 
 func (a *app) exceptionsView(ctx context.Context) (*exceptionsView, error) {
 	p := a.plant
-	v := &exceptionsView{Key: randomToken(), Steps: []string{weighStepID}, Kinds: exception.DispositionKinds()}
+	v := &exceptionsView{Key: randomToken(), Steps: []string{weighStepID, mixStepID, packStepID}, Kinds: exception.DispositionKinds()}
 	ids, err := p.streams(ctx, event.ExceptionStream(""))
 	if err != nil {
 		return nil, err
@@ -151,9 +152,11 @@ func (a *app) exceptionsPage(w http.ResponseWriter, r *http.Request) {
 	a.render(w, r, http.StatusOK, "exceptions", "Exceptions", v)
 }
 
-// consequences are those the page offers: the weighing step's model has
-// no block of its own, so a deviation blocks nothing or holds the batch.
-var consequences = map[string]exception.Consequence{"none": exception.ConsequenceNone, "hold": exception.ConsequenceHold}
+// consequences are those the page offers: a deviation blocks nothing
+// (release waits for its closing), blocks the step it names (the route's
+// step model has a block of its own) or the batch, or holds the batch.
+var consequences = map[string]exception.Consequence{"none": exception.ConsequenceNone, "block": exception.ConsequenceBlock,
+	"hold": exception.ConsequenceHold}
 
 // openPost opens a deviation on a batch (and one of its steps), by the
 // signed-in person, through the exception service.
@@ -170,10 +173,10 @@ func (a *app) openPost(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case !slices.Contains(v.Batches, v.Batch):
 		v.Error = fmt.Sprintf("there is no batch %q on the record", v.Batch)
-	case v.Step != "" && v.Step != weighStepID:
+	case v.Step != "" && a.plant.steps[v.Step] == nil:
 		v.Error = fmt.Sprintf("batch %s has no step %q", v.Batch, v.Step)
 	case !ok:
-		v.Error = "choose what the deviation does to the batch: nothing, or hold it"
+		v.Error = "choose what the deviation does: nothing, block the step (or the batch), or hold the batch"
 	}
 	if v.Error != "" {
 		a.render(w, r, http.StatusBadRequest, "exceptions", "Exceptions", v)
@@ -222,6 +225,10 @@ type exceptionView struct {
 	// Held is set when the exception held its batch and the batch is
 	// still held: the page offers to release the hold.
 	Held bool
+	// Blocked is set when the exception blocked its step (or batch) and
+	// it is still blocked: once the exception is closed, the page offers
+	// to resume it.
+	Blocked bool
 }
 
 func (a *app) exceptionView(ctx context.Context, id string) (*exceptionView, error) {
@@ -239,6 +246,20 @@ func (a *app) exceptionView(ctx context.Context, id string) (*exceptionView, err
 			return nil, err
 		}
 		v.Held = st == "held"
+	}
+	if x.Consequence == exception.ConsequenceBlock {
+		m, step := a.plant.batch, ""
+		if x.Step != "" {
+			m, step = a.plant.steps[x.Step], x.Step
+		}
+		if m == nil {
+			return nil, fmt.Errorf("exception %s blocks step %s, which the route has no model for", id, x.Step)
+		}
+		st, err := a.plant.engine.State(ctx, m, x.Subject, step)
+		if err != nil {
+			return nil, err
+		}
+		v.Blocked = st == lifecycle.StepBlocked || st == lifecycle.BatchBlocked
 	}
 	return v, nil
 }
@@ -285,6 +306,9 @@ func (a *app) exceptionPost(w http.ResponseWriter, r *http.Request) {
 	case "reject":
 		cmd = exception.CmdReject
 		out, err = x.Reject(ctx, by, id, strings.TrimSpace(r.PostFormValue("reason")))
+	case "resume":
+		cmd = mes.CmdUnblock
+		out, err = x.Resume(ctx, by, id)
 	case "release-hold":
 		cmd = mes.CmdRestart
 		out, err = x.ReleaseHold(ctx, by, exception.Hold{Target: exception.HoldBatch, ID: v.X.Subject,

@@ -9,6 +9,7 @@ import (
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/mes"
 	"github.com/interlock-mes/interlock/mes/exception"
+	"github.com/interlock-mes/interlock/mes/lifecycle"
 	"github.com/interlock-mes/interlock/mes/route"
 )
 
@@ -195,4 +196,54 @@ func TestOpenRetry(t *testing.T) {
 	if ids, _ := p.streams(t.Context(), "exception/"); len(ids) != 1 {
 		t.Errorf("exceptions after a retried opening: %v (second answer %d)\n%s", ids, status, body)
 	}
+}
+
+// TestBlockStep: a deviation opened from the weighing with "block"
+// blocks the step through the route's model of it: it cannot be
+// completed until the deviation is closed and its operator resumes it.
+func TestBlockStep(t *testing.T) {
+	t.Parallel()
+	srv, p := newTestServer(t)
+	const step = "/batches/B-2026-001/steps/S10-weigh-api"
+	op := signIn(t, srv, "op-7")
+	op.get(step)
+	postForm(t, op, step, http.StatusOK, url.Values{"action": {"start"}})
+	op.get(step)
+	body := postForm(t, op, "/exceptions", http.StatusOK, url.Values{"batch": {"B-2026-001"}, "step": {weighStepID},
+		"summary": {"scale SC-01 drifted during the weighing"}, "consequence": {"block"}})
+	mustContain(t, body, "opened DEV-0001")
+	state := func() mes.State {
+		t.Helper()
+		st, err := p.engine.State(t.Context(), p.steps[weighStepID], "batch/B-2026-001", weighStepID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	if st := state(); st != lifecycle.StepBlocked {
+		t.Fatalf("the step is %s after a blocking deviation, want blocked", st)
+	}
+	op.get(step)
+	body = postForm(t, op, step, http.StatusUnprocessableEntity, url.Values{"action": {"complete"}, "lot_source": {"typed"}, "lot": {"L7"}, "weight": {"12.50"}})
+	mustContain(t, body, "Denied")
+	// Not before the deviation is closed.
+	_, body = op.get("/exceptions/DEV-0001")
+	mustContain(t, body, `id="resume"`)
+	postForm(t, op, "/exceptions/DEV-0001", http.StatusConflict, url.Values{"action": {"resume"}})
+
+	sv := signIn(t, srv, "sv-1")
+	sv.get("/exceptions/DEV-0001")
+	postForm(t, sv, "/exceptions/DEV-0001", http.StatusOK, url.Values{"action": {"disposition"}, "decision": {"use-as-is"},
+		"rationale": {"drift within the scale's calibration limits"}})
+	qa := signIn(t, srv, "qa-3")
+	qa.get("/exceptions/DEV-0001")
+	postForm(t, qa, "/exceptions/DEV-0001", http.StatusOK, url.Values{"action": {"approve"}, "password": {demoPassword}})
+	op.get("/exceptions/DEV-0001")
+	body = postForm(t, op, "/exceptions/DEV-0001", http.StatusOK, url.Values{"action": {"resume"}})
+	mustContain(t, body, "blocked → in-progress")
+	if st := state(); st != lifecycle.StepInProgress {
+		t.Fatalf("the step is %s after resuming, want in-progress", st)
+	}
+	op.get(step)
+	postForm(t, op, step, http.StatusOK, url.Values{"action": {"complete"}, "lot_source": {"typed"}, "lot": {"L7"}, "weight": {"12.50"}})
 }

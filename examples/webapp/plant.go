@@ -179,6 +179,11 @@ func newPlant(ctx context.Context, store storage.Store, clock storage.Clock, k *
 	if p.steps, err = stepModels(v); err != nil {
 		return nil, err
 	}
+	// A deviation that blocks a step blocks it through the route's model
+	// of that step.
+	if p.exceptions, err = exception.New(engine, &exception.Config{Batch: p.batch, Lot: p.lot, Equipment: p.equip, Steps: p.steps}); err != nil {
+		return nil, err
+	}
 	if !seeded {
 		if err := p.seedBatches(ctx); err != nil {
 			return nil, fmt.Errorf("seed: %w", err)
