@@ -67,7 +67,20 @@ type Attempt struct {
 	// gave it (a JSON object, or empty): a gate may check it, as the
 	// equipment model checks a calibration's. Gates must not change it.
 	Data json.RawMessage
-	Time time.Time // system time of the attempt, from the engine's clock
+	// Consume is what the command takes into the subject, as the request
+	// gives it (mes.Request.Consume): a gate may check which lots, and
+	// how much of each.
+	Consume []Consumption
+	Time    time.Time // system time of the attempt, from the engine's clock
+}
+
+// Consumption is a quantity of a lot, or a whole container, that an
+// attempt takes into its subject.
+type Consumption struct {
+	Lot       string // the lot's id, such as "L7"; "" for a container
+	Container string // a container moved whole; "" for a lot
+	Quantity  decimal.Decimal
+	Unit      string
 }
 
 // ID says where a gate finds the id of the thing it checks (a lot, a piece

@@ -34,41 +34,80 @@ func LotUsable(id ID, materials ...string) (Gate, error) {
 		if r != nil {
 			return Fail(*r), nil
 		}
-		if a.Time.IsZero() {
-			return fail(CodeTimeMissing, "the attempt has no time at which to check lot %s", lid), nil
+		return judgeLot(ctx, a, f, lid, materials)
+	}), nil
+}
+
+// judgeLot is LotUsable's judgement of lot lid.
+func judgeLot(ctx context.Context, a *Attempt, f Facts, lid string, materials []string) (Verdict, error) {
+	if a.Time.IsZero() {
+		return fail(CodeTimeMissing, "the attempt has no time at which to check lot %s", lid), nil
+	}
+	l, err := f.Lot(ctx, lid)
+	switch {
+	case errors.Is(err, ErrUnknown):
+		return fail(CodeLotUnknown, "lot %s is not known", lid), nil
+	case err != nil:
+		return Verdict{}, fmt.Errorf("lot %s: %w", lid, err)
+	}
+	var fs failures
+	if l.Status != LotReleased {
+		fs.add(CodeLotNotReleased, "lot %s is %s, not released", lid, orUnset(string(l.Status)))
+	}
+	if !l.Expiry.IsZero() && !a.Time.Before(l.Expiry) {
+		fs.add(CodeLotExpired, "lot %s expired on %s", lid, formatTime(l.Expiry))
+	}
+	if l.OnHold {
+		if l.HoldReason != "" {
+			fs.add(CodeLotOnHold, "lot %s is on hold: %s", lid, l.HoldReason)
+		} else {
+			fs.add(CodeLotOnHold, "lot %s is on hold", lid)
 		}
-		l, err := f.Lot(ctx, lid)
-		switch {
-		case errors.Is(err, ErrUnknown):
-			return fail(CodeLotUnknown, "lot %s is not known", lid), nil
-		case err != nil:
-			return Verdict{}, fmt.Errorf("lot %s: %w", lid, err)
+	}
+	if len(materials) > 0 && !slices.Contains(materials, l.Material) {
+		want := materials[0]
+		if len(materials) > 1 {
+			want = "one of " + strings.Join(materials, ", ")
 		}
-		var fs failures
-		if l.Status != LotReleased {
-			fs.add(CodeLotNotReleased, "lot %s is %s, not released", lid, orUnset(string(l.Status)))
+		if l.Material == "" {
+			fs.add(CodeLotWrongMaterial, "lot %s has no recorded material, %s is required", lid, want)
+		} else {
+			fs.add(CodeLotWrongMaterial, "lot %s is material %s, not %s", lid, l.Material, want)
 		}
-		if !l.Expiry.IsZero() && !a.Time.Before(l.Expiry) {
-			fs.add(CodeLotExpired, "lot %s expired on %s", lid, formatTime(l.Expiry))
+	}
+	return fs.verdict(), nil
+}
+
+// ConsumedLotsUsable returns a gate that passes when every lot the attempt
+// consumes (Attempt.Consume) may be used at the attempt's time, as
+// LotUsable judges it, and, when materials are given, is of one of them.
+// A container moved whole is not judged: its lots were judged when they
+// were packed. An attempt that consumes nothing passes. Its reasons are
+// named "consumed-lots", one set per lot that fails. It returns an error
+// when a material is empty.
+func ConsumedLotsUsable(materials ...string) (Gate, error) {
+	if slices.Contains(materials, "") {
+		return nil, errors.New("gate: ConsumedLotsUsable: a material is empty")
+	}
+	materials = slices.Clone(materials)
+	return builtin("consumed-lots", func(ctx context.Context, a *Attempt, f Facts) (Verdict, error) {
+		if a == nil {
+			return Verdict{}, ErrNilAttempt
 		}
-		if l.OnHold {
-			if l.HoldReason != "" {
-				fs.add(CodeLotOnHold, "lot %s is on hold: %s", lid, l.HoldReason)
-			} else {
-				fs.add(CodeLotOnHold, "lot %s is on hold", lid)
+		if f == nil {
+			return Verdict{}, ErrNilFacts
+		}
+		var out []Reason
+		for _, c := range a.Consume {
+			if c.Lot == "" {
+				continue
 			}
-		}
-		if len(materials) > 0 && !slices.Contains(materials, l.Material) {
-			want := materials[0]
-			if len(materials) > 1 {
-				want = "one of " + strings.Join(materials, ", ")
+			v, err := judgeLot(ctx, a, f, c.Lot, materials)
+			if err != nil {
+				return Verdict{}, err
 			}
-			if l.Material == "" {
-				fs.add(CodeLotWrongMaterial, "lot %s has no recorded material, %s is required", lid, want)
-			} else {
-				fs.add(CodeLotWrongMaterial, "lot %s is material %s, not %s", lid, l.Material, want)
-			}
+			out = append(out, v.Reasons...)
 		}
-		return fs.verdict(), nil
+		return Verdict{Reasons: out}, nil
 	}), nil
 }

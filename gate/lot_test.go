@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/interlock-mes/interlock/gate"
+	"github.com/shopspring/decimal"
 )
 
 func TestLotUsable(t *testing.T) {
@@ -136,4 +137,38 @@ func TestLotUsableRefusesBadDefinitions(t *testing.T) {
 		"EmptyEvidence": `gate: LotUsable: identity of evidence "": name is empty`,
 		"EmptyMaterial": "gate: LotUsable: a material is empty",
 	})
+}
+
+func TestConsumedLotsUsable(t *testing.T) {
+	t.Parallel()
+	g := mustGate(t)(gate.ConsumedLotsUsable("MAT-100"))
+	consume := func(cs ...gate.Consumption) func(a *gate.Attempt) {
+		return func(a *gate.Attempt) { a.Consume = cs }
+	}
+	kg := func(lot string) gate.Consumption {
+		return gate.Consumption{Lot: lot, Quantity: decimal.RequireFromString("1.5"), Unit: "kg"}
+	}
+	quarantine := func(f *fakeFacts) {
+		l := f.lots["lot-L7"]
+		l.Status = gate.LotQuarantine
+		f.lots["lot-L7"] = l
+	}
+	runChecks(t, g, []checkCase{
+		{name: "NothingConsumed"},
+		{name: "Pass", attempt: consume(kg("lot-L7"))},
+		{name: "ContainerNotJudged", attempt: consume(gate.Consumption{Container: "pallet-1"}), facts: quarantine},
+		{name: "Quarantine", attempt: consume(kg("lot-L7")), facts: quarantine,
+			want: []gate.Reason{{Gate: "consumed-lots", Code: gate.CodeLotNotReleased, Message: "lot lot-L7 is quarantine, not released"}}},
+		{name: "EveryLot", attempt: consume(kg("lot-L7"), kg("lot-L8")), facts: quarantine,
+			want: []gate.Reason{
+				{Gate: "consumed-lots", Code: gate.CodeLotNotReleased, Message: "lot lot-L7 is quarantine, not released"},
+				{Gate: "consumed-lots", Code: gate.CodeLotUnknown, Message: "lot lot-L8 is not known"},
+			}},
+	})
+	wrong := mustGate(t)(gate.ConsumedLotsUsable("MAT-200"))
+	runChecks(t, wrong, []checkCase{{name: "WrongMaterial", attempt: consume(kg("lot-L7")),
+		want: []gate.Reason{{Gate: "consumed-lots", Code: gate.CodeLotWrongMaterial, Message: "lot lot-L7 is material MAT-100, not MAT-200"}}}})
+	if _, err := gate.ConsumedLotsUsable(""); err == nil {
+		t.Error("ConsumedLotsUsable accepted an empty material")
+	}
 }

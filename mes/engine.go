@@ -398,6 +398,12 @@ func (e *Engine) evaluate(ctx context.Context, req *Request, t *Transition, fact
 		Transition: gate.Transition{From: t.From, To: t.To, Command: t.Command},
 		Time:       at.UTC(),
 	}
+	if len(req.Consume) > 0 {
+		a.Consume = make([]gate.Consumption, len(req.Consume))
+		for i, c := range req.Consume {
+			a.Consume[i] = gate.Consumption{Lot: c.Lot, Container: c.Container, Quantity: c.Quantity, Unit: c.Unit}
+		}
+	}
 	for _, need := range t.Evidence {
 		reasons = append(reasons, checkEvidence(a, need)...)
 	}

@@ -115,15 +115,15 @@ func TestStepModelEnforcesRequirements(t *testing.T) {
 	}{
 		{"S10", common(transitionRow{From: lifecycle.StepInProgress, To: lifecycle.StepComplete, Command: mes.CmdComplete,
 			Gates: []string{"route-binding", "lot-usable", "equipment-ready", "instrument-class", "within-tolerance", "device-reading",
-				"minimum-weight", "gross-minus-tare", "require-stable"},
+				"minimum-weight", "gross-minus-tare", "require-stable", "consumed-lots", "route-consumption"},
 			Evidence: []mes.EvidenceRequirement{
 				{Name: "lot-scan", Sources: []gate.Source{gate.SourceScanner}},
 				{Name: "net-weight", Sources: []gate.Source{gate.SourceDevice}},
 			}}, "equipment-ready", "instrument-class")},
 		{"S20", common(transitionRow{From: lifecycle.StepInProgress, To: lifecycle.StepComplete, Command: mes.CmdComplete,
-			Gates: []string{"route-binding", "recorded-value"}, Evidence: []mes.EvidenceRequirement{{Name: "ph"}}})},
+			Gates: []string{"route-binding", "recorded-value", "consumed-lots", "route-consumption"}, Evidence: []mes.EvidenceRequirement{{Name: "ph"}}})},
 		{"S30", append(common(transitionRow{From: lifecycle.StepInProgress, To: lifecycle.StepComplete, Command: mes.CmdComplete,
-			Gates: []string{"route-binding", "recorded-value"}, Evidence: []mes.EvidenceRequirement{{Name: "appearance"}}}),
+			Gates: []string{"route-binding", "recorded-value", "consumed-lots", "route-consumption"}, Evidence: []mes.EvidenceRequirement{{Name: "appearance"}}}),
 			transitionRow{From: lifecycle.StepComplete, To: lifecycle.StepVerified, Command: mes.CmdVerify, Gates: bound,
 				Signatures: []mes.SignatureRequirement{{Meaning: "verified", Count: 1, Roles: []string{"qa"}, NotPerformer: true}}})},
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/mes"
 	"github.com/interlock-mes/interlock/mes/lifecycle"
@@ -84,28 +83,16 @@ func TestRouteScanLotTyped(t *testing.T) {
 	for _, typed := range []bool{false, true} {
 		env := mestest.New(t, nil).Plant()
 		ctx := context.Background()
-		env.Fact("person", event.PersonStream("qa-4"), mes.CmdRegister, map[string]string{"name": "Quinn QA"})
-		env.Fact("person", event.PersonStream("qa-4"), mes.CmdGrantRole, map[string]string{"role": "qa"})
 		r := &route.Route{Product: "SCAN-1", Version: 1, Operations: []route.Operation{{ID: "OP1", Name: "Dispense", Steps: []route.Step{
 			{ID: "S1", Instructions: "Scan the lot.", Requirements: []route.Requirement{route.ScanLot{Name: "lot-scan", Material: "API-100", AllowTyped: typed}}},
 		}}}}
-		rs := mestest.Must[*route.Registry](t)(route.NewRegistry(env.Engine, nil))
-		mestest.Must[*mes.Outcome](t)(rs.Draft(ctx, route.DraftRequest{CommandID: "draft", Actor: "qa-3", Route: r}))
-		mestest.Must[*mes.Outcome](t)(rs.Approve(ctx, route.VersionRequest{CommandID: "approve", Actor: "qa-4", Product: "SCAN-1", Version: 1}))
-		v := mestest.Must[*route.Version](t)(rs.Load(ctx, "SCAN-1", 1))
+		v := startOnRoute(t, env, r, "batch-S")
 		if got := v.Route.Operations[0].Steps[0].Requirements[0].(route.ScanLot).AllowTyped; got != typed {
 			t.Fatalf("AllowTyped %v came back from the record as %v", typed, got)
 		}
-		binding := mestest.Must[route.Binding](t)(rs.Bind(ctx, "SCAN-1", 1))
-		batch := mestest.Must[*mes.Model](t)(lifecycle.Batch(lifecycle.Every(mestest.Must[mes.Option](t)(route.BindOnStart()))))
 		step := mestest.Must[*mes.Model](t)(route.StepModel(v, "S1", nil))
-		for _, req := range []mes.Request{
-			{ID: "release", Model: batch, Subject: "batch-S", Command: mes.CmdRelease, Actor: "sv-1"},
-			{ID: "start", Model: batch, Subject: "batch-S", Command: mes.CmdStart, Actor: "op-7", Refs: binding.Refs(), Data: binding.Data()},
-			{ID: "s1-start", Model: step, Subject: "batch-S", Step: "S1", Command: mes.CmdStart, Actor: "op-7"},
-		} {
-			mestest.Must[*mes.Outcome](t)(env.Engine.Execute(ctx, req))
-		}
+		mestest.Must[*mes.Outcome](t)(env.Engine.Execute(ctx, mes.Request{ID: "s1-start", Model: step, Subject: "batch-S", Step: "S1",
+			Command: mes.CmdStart, Actor: "op-7"}))
 		out, err := env.Engine.Execute(ctx, mes.Request{ID: "s1-typed", Model: step, Subject: "batch-S", Step: "S1", Command: mes.CmdComplete,
 			Actor: "op-7", Evidence: []gate.Evidence{{Name: "lot-scan", Identity: "L7", Source: gate.SourceManual}}})
 		switch {

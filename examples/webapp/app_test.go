@@ -17,6 +17,7 @@ import (
 	"github.com/interlock-mes/interlock/audit"
 	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
+	"github.com/interlock-mes/interlock/mes/route"
 	"github.com/interlock-mes/interlock/storage"
 	"github.com/interlock-mes/interlock/storage/memory"
 )
@@ -547,5 +548,49 @@ func TestAPI(t *testing.T) {
 	ds := denials(batchRecords(t, p, "batch/B-2026-001"))
 	if len(ds) != 1 || ds[0].Actor != "op-8" {
 		t.Errorf("denied attempts %+v, want one by op-8", ds)
+	}
+}
+
+// TestAPIConsumesWhatWasScanned: an integrator's client on the JSON
+// front door scans one lot and consumes another; the route's step model
+// refuses it, and the attempt is on the record.
+func TestAPIConsumesWhatWasScanned(t *testing.T) {
+	t.Parallel()
+	srv, p := newTestServer(t)
+	op := signIn(t, srv, "op-7")
+	const step = "/batches/B-2026-001/steps/S10-weigh-api"
+	op.get(step)
+	postForm(t, op, step, http.StatusOK, url.Values{"action": {"start"}})
+	body := func(lot string) string {
+		return `{"model":"route-step/TAB-500/S10-weigh-api","step":"S10-weigh-api","command":"complete","refs":{"scale":"SC-01"},` +
+			`"evidence":[{"name":"lot-scan","identity":"L7","source":"manual"},{"name":"net-weight","value":"12.50","unit":"kg","source":"manual","stable":true}],` +
+			`"consume":[{"lot":"` + lot + `","quantity":"12.50","unit":"kg"}]}`
+	}
+	post := func(key, b string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodPost, srv.URL+"/api/subjects/batch%2FB-2026-001/commands", strings.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Idempotency-Key", key)
+		res, err := op.c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		out, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(out)
+	}
+	status, out := post("c-1", body("L8"))
+	if status != http.StatusUnprocessableEntity || !strings.Contains(out, string(route.CodeConsumedNotScanned)) || !strings.Contains(out, string(gate.CodeLotNotReleased)) {
+		t.Fatalf("scanned L7, consumed L8 (quarantined): %d %s", status, out)
+	}
+	ds := denials(batchRecords(t, p, "batch/B-2026-001"))
+	if len(ds) != 1 || ds[0].Actor != "op-7" {
+		t.Errorf("denied attempts %+v, want op-7's", ds)
+	}
+	if status, out = post("c-2", body("L7")); status != http.StatusOK {
+		t.Fatalf("scanned and consumed L7: %d %s", status, out)
 	}
 }

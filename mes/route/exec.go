@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/interlock-mes/interlock/mes/lifecycle"
+	"github.com/shopspring/decimal"
 
 	"github.com/interlock-mes/interlock/mes"
 	"github.com/interlock-mes/interlock/mes/weigh"
@@ -35,6 +36,16 @@ const (
 	// CodeValueUnreadable: a recorded value is too large or too precise to
 	// compare with its limits.
 	CodeValueUnreadable gate.Code = "value.unreadable"
+	// CodeConsumedNotScanned: the completion consumes a lot of a material
+	// the step scans (or weighs from a named lot) other than that lot.
+	CodeConsumedNotScanned gate.Code = "route.consumed-not-scanned"
+	// CodeConsumedUnplanned: the completion consumes a lot of a material
+	// the step's requirements do not name.
+	CodeConsumedUnplanned gate.Code = "route.consumed-unplanned"
+	// CodeConsumedQuantity: the quantity of a weighed material the
+	// completion consumes is not the weight it accepted (or not in its
+	// unit).
+	CodeConsumedQuantity gate.Code = "route.consumed-quantity"
 )
 
 // StepConfig says how the attempts of a route step name what its
@@ -108,6 +119,14 @@ func StepModelName(product, stepID string) string {
 //   - RecordValue: the completion needs evidence Name carrying a value (or,
 //     without Min and Max, a text in Identity); with Min or Max, a number in
 //     Unit within them, limits included.
+//   - What the completion consumes (mes.Request.Consume): every lot usable
+//     (gate.ConsumedLotsUsable); a lot of a material the step scans the lot
+//     scanned, of a material it weighs without a scan the lot named by
+//     StepConfig.LotRef (CodeConsumedNotScanned); no lot of a material the
+//     requirements do not name (CodeConsumedUnplanned); and, when a weighed
+//     material is consumed, exactly the weight accepted, in its unit
+//     (CodeConsumedQuantity). A completion that consumes nothing passes:
+//     the consumption may be recorded by a later step of one's own.
 //   - SecondPersonVerification: the step gains a verification (complete →
 //     verified) that needs a signature of that Meaning by a holder of one of
 //     Roles who did not take part in the step. Without one, the step is
@@ -393,10 +412,124 @@ func enforcementOf(step *Step, c *StepConfig) (*enforcement, error) {
 			errs = append(errs, fmt.Errorf("requirement %T cannot be enforced", req))
 		}
 	}
+	// What the completion consumes is the route's to say too: only
+	// usable lots, only of the materials the step names, the lot it
+	// scanned, and as much of a weighed material as it weighed.
+	g, err := gate.ConsumedLotsUsable()
+	add(&e.complete, g, err)
+	g, err = consumedAsRequired(step, c.LotRef)
+	add(&e.complete, g, err)
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	return e, nil
+}
+
+// consumedAsRequired is the gate on what a step's completion consumes
+// (gate.Attempt.Consume): a lot of a material the step scans must be the
+// lot scanned, a lot of a material it weighs without a scan the lot
+// named by lotRef, and no lot of a material its requirements do not name
+// may be consumed; the quantity of a weighed material consumed, when the
+// completion consumes any, must be the weight accepted, in its unit.
+// Lots it cannot read are LotUsable's to report.
+func consumedAsRequired(step *Step, lotRef string) (gate.Gate, error) {
+	scans := map[string]string{}   // material → the evidence naming its scanned lot
+	weighs := map[string][]Weigh{} // material → its weighings
+	for _, req := range step.Requirements {
+		switch req := req.(type) {
+		case ScanLot:
+			scans[req.Material] = req.Name
+		case Weigh:
+			if req.Material != "" {
+				weighs[req.Material] = append(weighs[req.Material], req)
+			}
+		}
+	}
+	return gate.Named("route-consumption", gate.Func(func(ctx context.Context, a *gate.Attempt, f gate.Facts) (gate.Verdict, error) {
+		if a == nil {
+			return gate.Verdict{}, gate.ErrNilAttempt
+		}
+		if len(a.Consume) == 0 {
+			return gate.Pass(), nil
+		}
+		if f == nil {
+			return gate.Verdict{}, gate.ErrNilFacts
+		}
+		var out []gate.Reason
+		fail := func(code gate.Code, format string, args ...any) {
+			out = append(out, gate.Reason{Code: code, Message: fmt.Sprintf(format, args...)})
+		}
+		consumed := map[string][]gate.Consumption{} // by material
+		for _, c := range a.Consume {
+			if c.Lot == "" {
+				continue
+			}
+			l, err := f.Lot(ctx, c.Lot)
+			if errors.Is(err, gate.ErrUnknown) {
+				continue
+			}
+			if err != nil {
+				return gate.Verdict{}, fmt.Errorf("lot %s: %w", c.Lot, err)
+			}
+			m := l.Material
+			consumed[m] = append(consumed[m], c)
+			if name, ok := scans[m]; ok {
+				if e, r := one(a, name); r == nil && e.Identity != c.Lot {
+					fail(CodeConsumedNotScanned, "lot %s of %s is consumed, but step %s scanned lot %s", c.Lot, m, step.ID, e.Identity)
+				}
+				continue
+			}
+			if _, ok := weighs[m]; ok {
+				if ref := a.Refs[lotRef]; ref != c.Lot {
+					fail(CodeConsumedNotScanned, "lot %s of %s is consumed, but step %s weighs lot %q (reference %s)", c.Lot, m, step.ID, ref, lotRef)
+				}
+				continue
+			}
+			fail(CodeConsumedUnplanned, "lot %s is of %s, which step %s does not use; the route does not let it consume it", c.Lot, orNone(m), step.ID)
+		}
+		for _, m := range sortedKeys(weighs) {
+			cs := consumed[m]
+			if len(cs) == 0 {
+				continue
+			}
+			unit := weighs[m][0].Unit
+			want, total := decimal.Zero, decimal.Zero
+			for _, w := range weighs[m] {
+				if e, r := one(a, w.Name); r == nil && e.HasValue {
+					want = want.Add(e.Value)
+				}
+			}
+			units := true
+			for _, c := range cs {
+				if c.Unit != unit {
+					units = false
+					fail(CodeConsumedQuantity, "lot %s is consumed in %s; step %s weighs %s in %s", c.Lot, orNone(c.Unit), step.ID, m, unit)
+					continue
+				}
+				total = total.Add(c.Quantity)
+			}
+			if units && !total.Equal(want) {
+				fail(CodeConsumedQuantity, "%s %s of %s is consumed, but step %s weighed %s %s", total, unit, m, step.ID, want, unit)
+			}
+		}
+		return gate.Verdict{Reasons: out}, nil
+	}))
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "no recorded material"
+	}
+	return s
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 // unlessOtherDevice checks g unless evidence name is a device reading
