@@ -92,7 +92,9 @@
 // whose type says what went wrong, so that a client branches on the type,
 // not on the text:
 //
-//	400 TypeInvalid          the body, a parameter or the request is malformed; field names it
+//	400 TypeInvalid          the body, a parameter or the request is malformed, or a query
+//	                         parameter is one the route does not declare (or, not an array,
+//	                         is given twice); field names it
 //	401 TypeUnauthenticated  Config.Authenticate named nobody
 //	403 TypeForbidden        Config.Authorize refused the caller the route; nothing ran
 //	404 TypeNotFound         no such route or model, no record of the subject, node or batch, or none yet at that instant

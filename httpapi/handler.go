@@ -117,6 +117,9 @@ type route struct {
 	op      Operation
 	handle  func(w http.ResponseWriter, r *http.Request, actor string) *problem
 	public  bool // served without authentication
+	// query are the query parameters the route takes, as the OpenAPI
+	// document declares them; any other is refused.
+	query []queryParam
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -204,9 +207,15 @@ func New(engine *mes.Engine, store storage.Reader, cfg *Config) (*Handler, error
 		{pattern: "GET /verification", op: OpVerify, handle: h.verify},
 		{pattern: "GET /openapi.json", op: OpOpenAPI, handle: serveOpenAPI, public: true},
 	}
+	params, err := queryParams()
+	if err != nil {
+		return nil, err
+	}
 	h.mux = http.NewServeMux()
-	for _, rt := range h.routes {
-		h.mux.Handle(rt.pattern, h.wrap(rt))
+	for i := range h.routes {
+		rt := &h.routes[i]
+		rt.query = params[rt.op]
+		h.mux.Handle(rt.pattern, h.wrap(*rt))
 	}
 	return h, nil
 }
@@ -327,6 +336,10 @@ func (h *Handler) wrap(rt route) http.Handler {
 					return
 				}
 			}
+		}
+		if p := checkQuery(r, rt.query); p != nil {
+			h.send(w, p)
+			return
 		}
 		if p := rt.handle(w, r, actor); p != nil {
 			h.send(w, p)
