@@ -12,6 +12,7 @@ import (
 
 	"github.com/interlock-mes/interlock/audit"
 	"github.com/interlock-mes/interlock/review"
+	"github.com/interlock-mes/interlock/storage"
 )
 
 // DefaultPageSize is how many records a page of the audit trail holds
@@ -97,7 +98,9 @@ func (h *Handler) subjectRecords(w http.ResponseWriter, r *http.Request, _ strin
 		return p
 	}
 	subject := r.PathValue("subject")
-	recs, err := h.store.Load(r.Context(), subject, from)
+	// One more than the page, to know whether another follows; the rest
+	// of the stream is not read.
+	recs, err := storage.LoadPage(r.Context(), h.store, subject, from, limit+1)
 	if err != nil {
 		return h.answer(r, err)
 	}

@@ -238,7 +238,7 @@ func (a *app) knownBatch(ctx context.Context, id string) bool {
 	if id == "" || strings.Contains(id, "/") {
 		return false
 	}
-	recs, err := a.plant.store.Load(ctx, "batch/"+id, 1)
+	recs, err := storage.LoadPage(ctx, a.plant.store, "batch/"+id, 1, 1)
 	return err == nil && len(recs) > 0
 }
 

@@ -486,7 +486,7 @@ func (p *plant) seedRoute(ctx context.Context) (route.Binding, error) {
 var seededStream = event.PersonStream(people[0].ID)
 
 func isSeeded(ctx context.Context, r storage.Reader, attest *audit.Attested) (bool, error) {
-	recs, err := r.Load(ctx, seededStream, 1)
+	recs, err := storage.LoadPage(ctx, r, seededStream, 1, 1)
 	if err != nil {
 		return false, err
 	}

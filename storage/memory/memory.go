@@ -376,6 +376,31 @@ func (s *Store) Load(ctx context.Context, stream string, from int64) ([]audit.Re
 	return s.copies(len(idx), func(k int) int { return int(idx[k]) }), nil
 }
 
+// LoadPage implements storage.PageLoader: Load's first limit records,
+// copying no others.
+func (s *Store) LoadPage(ctx context.Context, stream string, from int64, limit int) ([]audit.Record, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	switch {
+	case from < 1:
+		return nil, &storage.ValidationError{Field: "from", Reason: fmt.Sprintf("version %d is below 1", from)}
+	case limit < 1:
+		return nil, &storage.ValidationError{Field: "limit", Reason: fmt.Sprintf("%d is below 1", limit)}
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	id, v := s.version(stream)
+	if from > v {
+		return []audit.Record{}, nil
+	}
+	idx := s.streams.at(id).entries[from-1:]
+	if len(idx) > limit {
+		idx = idx[:limit]
+	}
+	return s.copies(len(idx), func(k int) int { return int(idx[k]) }), nil
+}
+
 // ReadAll implements storage.Store.
 func (s *Store) ReadAll(ctx context.Context, after int64, limit int) ([]audit.Record, error) {
 	if err := ctx.Err(); err != nil {

@@ -23,6 +23,21 @@ func (s *Store) Load(ctx context.Context, stream string, from int64) ([]audit.Re
 	return s.query(ctx, "load "+stream, s.q.load, stream, from)
 }
 
+// LoadPage implements storage.PageLoader: Load's first limit records,
+// read with a LIMIT so that the rest of the stream is not.
+func (s *Store) LoadPage(ctx context.Context, stream string, from int64, limit int) ([]audit.Record, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	switch {
+	case from < 1:
+		return nil, &storage.ValidationError{Field: "from", Reason: fmt.Sprintf("version %d is below 1", from)}
+	case limit < 1:
+		return nil, &storage.ValidationError{Field: "limit", Reason: fmt.Sprintf("%d is below 1", limit)}
+	}
+	return s.query(ctx, "load "+stream, s.q.loadPage, stream, from, limit)
+}
+
 // ReadAll implements storage.Store. It returns only records below the
 // lowest transaction id of the appends in flight on this store, so a
 // record that commits later always has a higher position than every

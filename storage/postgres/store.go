@@ -176,7 +176,7 @@ func quoteSchema(schema string) string { return pgx.Identifier{schema}.Sanitize(
 // queries are the store's statements with the schema filled in, built once.
 type queries struct {
 	append, appendOne, appendKeyed, appendGroup      string
-	loadRange, load, readAll                         string
+	loadRange, load, loadPage, readAll               string
 	heads                                            string
 	maxPosition, readBound, scan, scanState          string
 	linksFrom, linksFromKinds, linksTo, linksToKinds string
@@ -207,6 +207,7 @@ func newQueries(schema string) queries {
 				$13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)`,
 		loadRange: `SELECT ` + recordColumns + ` WHERE e.position >= $1 AND e.position < $2 ORDER BY e.position`,
 		load:      `SELECT ` + recordColumns + ` WHERE e.stream = $1 AND e.version >= $2 ORDER BY e.version`,
+		loadPage:  `SELECT ` + recordColumns + ` WHERE e.stream = $1 AND e.version >= $2 ORDER BY e.version LIMIT $3`,
 		// $bound comes from read_bound, in a statement of its own before
 		// the read: every record below it has committed or never will, and
 		// the read's snapshot, taken later, sees every one that has (see
@@ -242,7 +243,7 @@ func newQueries(schema string) queries {
 		latestCheckpoint: `SELECT position, time, heads, key_id, signature FROM {schema}.checkpoints ORDER BY position DESC`,
 	}
 	quoted := quoteSchema(schema)
-	for _, s := range []*string{&q.append, &q.appendOne, &q.appendKeyed, &q.appendGroup, &q.loadRange, &q.load, &q.readAll, &q.heads, &q.maxPosition, &q.readBound, &q.scan, &q.scanState,
+	for _, s := range []*string{&q.append, &q.appendOne, &q.appendKeyed, &q.appendGroup, &q.loadRange, &q.load, &q.loadPage, &q.readAll, &q.heads, &q.maxPosition, &q.readBound, &q.scan, &q.scanState,
 		&q.linksFrom, &q.linksFromKinds, &q.linksTo, &q.linksToKinds, &q.saveCheckpoint, &q.latestCheckpoint} {
 		*s = strings.ReplaceAll(*s, "{schema}", quoted)
 	}

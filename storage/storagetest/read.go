@@ -41,6 +41,43 @@ func testRead(t *testing.T, newStore NewStore) {
 		}
 	})
 
+	t.Run("LoadPage", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		var events []storage.Event
+		for i := range 10 {
+			events = append(events, ev("e", fmt.Sprint(i)))
+		}
+		all := mustAppend(t, s, one("eq-2", 0, events...))
+		if _, ok := s.(storage.PageLoader); !ok {
+			t.Errorf("%T is not a storage.PageLoader: a page of a stream reads the whole stream", s)
+		}
+		for _, c := range []struct {
+			from  int64
+			limit int
+		}{{1, 10}, {1, 3}, {3, 4}, {8, 5}, {10, 1}, {11, 2}, {50, 1}} {
+			got, err := storage.LoadPage(ctx, s, "eq-2", c.from, c.limit)
+			if err != nil {
+				t.Fatalf("LoadPage(from %d, limit %d): %v", c.from, c.limit, err)
+			}
+			want := []audit.Record{}
+			if c.from <= int64(len(all)) {
+				want = all[c.from-1 : min(int(c.from-1)+c.limit, len(all))]
+			}
+			if diff := cmp.Diff(want, got, recordOpts); diff != "" {
+				t.Errorf("LoadPage(from %d, limit %d) (-want +got):\n%s", c.from, c.limit, diff)
+			}
+		}
+		for _, c := range []struct {
+			from  int64
+			limit int
+		}{{0, 1}, {1, 0}, {1, -1}} {
+			if _, err := storage.LoadPage(ctx, s, "eq-2", c.from, c.limit); !errors.Is(err, storage.ErrInvalid) {
+				t.Errorf("LoadPage(from %d, limit %d): %v, want ErrInvalid", c.from, c.limit, err)
+			}
+		}
+	})
+
 	t.Run("GlobalOrder", func(t *testing.T) {
 		t.Parallel()
 		s := newStore(t)
