@@ -8,16 +8,15 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/interlock-mes/interlock/mes/lifecycle"
 	"github.com/shopspring/decimal"
-
-	"github.com/interlock-mes/interlock/mes"
-	"github.com/interlock-mes/interlock/mes/weigh"
 
 	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/internal/canonjson"
 	"github.com/interlock-mes/interlock/internal/quantity"
+	"github.com/interlock-mes/interlock/mes"
+	"github.com/interlock-mes/interlock/mes/lifecycle"
+	"github.com/interlock-mes/interlock/mes/weigh"
 )
 
 // Codes of a route step's own gates.
