@@ -140,9 +140,9 @@ func (a *app) dispatchPage(w http.ResponseWriter, r *http.Request) {
 	a.render(w, r, http.StatusOK, "dispatch", "Dispatch board", bd)
 }
 
-// codeSignerRole is the board's reason for a command whose signature
+// CodeSignerRole is the board's reason for a command whose signature
 // the signed-in person's roles cannot give.
-const codeSignerRole gate.Code = "signature.role"
+const CodeSignerRole gate.Code = "signature.role"
 
 // cannotSign returns, for each signature requirement that names roles of
 // which the person holds none, why they cannot give it.
@@ -156,7 +156,7 @@ func cannotSign(reqs []mes.SignatureRequirement, roles []string) []gate.Reason {
 		if len(roles) > 0 {
 			held = strings.Join(roles, ", ")
 		}
-		out = append(out, gate.Reason{Gate: "signature", Code: codeSignerRole,
+		out = append(out, gate.Reason{Gate: "signature", Code: CodeSignerRole,
 			Message: fmt.Sprintf("needs a signature meaning %q by %s; you hold %s", s.Meaning, strings.Join(s.Roles, " or "), held)})
 	}
 	return out
