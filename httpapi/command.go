@@ -334,12 +334,22 @@ func (h *Handler) check(w http.ResponseWriter, r *http.Request, actor string) *p
 		return p
 	}
 	req.ID = r.Header.Get(headerKey)
+	signer := r.URL.Query().Get("signer")
+	if _, given := r.URL.Query()["signer"]; given && signer == "" {
+		return invalid("signer", "signer is empty; name the person who would sign, or leave it out")
+	}
+	if signer != "" && hasAt {
+		return invalid("signer", "signer and at cannot be asked together: the signers are judged now")
+	}
 	var v *mes.Verdict
 	var err error
 	decide := func() {
-		if hasAt {
+		switch {
+		case hasAt:
 			v, err = h.engine.CheckAt(r.Context(), req, at)
-		} else {
+		case signer != "":
+			v, err = h.engine.CheckSigner(r.Context(), req, signer)
+		default:
 			v, err = h.engine.Check(r.Context(), req)
 		}
 	}

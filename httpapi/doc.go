@@ -13,7 +13,8 @@
 // ("lot%2FL7").
 //
 //	POST /subjects/{subject}/commands   run a command through the engine (Idempotency-Key required)
-//	POST /subjects/{subject}/checks     the dry run: would it be allowed (?at= for then); writes nothing
+//	POST /subjects/{subject}/checks     the dry run: would it be allowed (?at= for then; ?signer= judges
+//	                                    a would-be signer too); writes nothing
 //	GET  /subjects/{subject}/state      the state now, or ?at= an instant
 //	GET  /subjects/{subject}/records    the subject's audit trail, a page from a version on (?from=, ?limit=)
 //	POST /dispatch                      what the caller could do next with each subject

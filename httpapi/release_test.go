@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/mes"
 	"github.com/interlock-mes/interlock/mes/lifecycle"
 	"github.com/interlock-mes/interlock/mes/mestest"
@@ -36,6 +37,30 @@ func TestBatchRelease(t *testing.T) {
 			clock.Set(mestest.Now.Add(time.Duration(i+1) * time.Minute))
 			if res := do(t, h, call{method: http.MethodPost, path: path, actor: step.actor, key: fmt.Sprint("b2-", i), body: step.body}); res.status != http.StatusOK {
 				t.Fatalf("%s = %d %s", step.body, res.status, res.body)
+			}
+		}
+		// Before anyone signs, the dry run judges a would-be signer: the
+		// operator who made the batch may not, QA may.
+		const check = "/subjects/batch-B2/checks"
+		for _, c := range []struct {
+			signer string
+			want   gate.Code
+		}{{"op-7", mes.CodeSignatureSelf}, {"sv-1", mes.CodeSignatureRole}, {"qa-3", ""}} {
+			res := do(t, h, call{method: http.MethodPost, path: check + "?signer=" + c.signer, actor: "qa-3",
+				body: `{"model":"batch-release","command":"release"}`})
+			var v verdictBody
+			res.decode(t, &v)
+			has := false
+			for _, r := range v.Reasons {
+				has = has || r.Code == string(c.want)
+			}
+			if res.status != http.StatusOK || v.Allowed != (c.want == "") || (c.want != "" && !has) {
+				t.Errorf("check with signer %s: %d %s; want %q", c.signer, res.status, res.body, c.want)
+			}
+		}
+		for _, q := range []string{"?signer=", "?signer=qa-3&at=2026-01-01T00:00:00Z"} {
+			if res := do(t, h, call{method: http.MethodPost, path: check + q, actor: "qa-3", body: `{"model":"batch-release","command":"release"}`}); res.status != http.StatusBadRequest {
+				t.Errorf("check%s: %d %s, want 400", q, res.status, res.body)
 			}
 		}
 		sign := func(user, sec string) string {

@@ -94,6 +94,55 @@ func (e *Engine) check(ctx context.Context, req Request, v *view) (*Verdict, err
 	return out, nil
 }
 
+// CheckSigner is Check that also judges, before anyone signs, the
+// signatures the transition asks for as if signer gave each of them: as
+// the engine judges a signature when it is given, signer must not have
+// taken part in the work where a requirement says NotPerformer, must not
+// give the command where it says NotActor, must be a person the plant
+// knows, and must hold one of its roles. Nobody is authenticated and
+// nothing is written: a signature the verdict allows may still fail at
+// signing for a wrong secret or a locked credential, and a requirement
+// of several distinct signers is judged for this one. The Verdict's
+// Reasons hold the gates' reasons and the signer's; Allowed is set when
+// there are none. It is the question a screen asks when the person at it
+// both gives the command and signs it. It returns Check's errors, and a
+// *RequestError for an empty signer.
+func (e *Engine) CheckSigner(ctx context.Context, req Request, signer string) (*Verdict, error) {
+	if signer == "" {
+		return nil, invalidRequest("signer", "no signer")
+	}
+	if req.ID == "" {
+		req.ID = "check"
+	}
+	if err := req.validate(); err != nil {
+		return nil, err
+	}
+	recs, err := e.store.Load(ctx, req.Subject, 1)
+	if err != nil {
+		return nil, fmt.Errorf("mes: load %s: %w", req.Subject, err)
+	}
+	var a attempt
+	if err := e.decide(ctx, &a, &req, recs, true, &view{reader: e.store}); err != nil {
+		return nil, err
+	}
+	out := &Verdict{Subject: req.Subject, Step: req.Step, State: a.state, Command: req.Command,
+		Reasons: a.reasons, Next: req.Model.next(a.state)}
+	if a.t != nil {
+		out.To = a.t.To
+		out.Signatures = slices.Clone(a.t.Signatures)
+		performers := performersOf(&req, recs)
+		for _, r := range a.t.Signatures {
+			rs, err := signerReasons(ctx, &req, a.t, a.facts, performers, r, signer)
+			if err != nil {
+				return nil, err
+			}
+			out.Reasons = append(out.Reasons, rs...)
+		}
+	}
+	out.Allowed = len(out.Reasons) == 0
+	return out, nil
+}
+
 // State returns the state subject (or its step, when step is not empty)
 // stands in under model m, folded from its records now. It returns an
 // *UnprovenError when a record does not prove its move (see Fold).

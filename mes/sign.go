@@ -115,28 +115,11 @@ func (e *Engine) collectSignatures(ctx context.Context, req *Request, t *Transit
 				continue
 			}
 			who := s.sig.Manifestation.SignerID
-			switch {
-			case r.NotPerformer && performers[who]:
-				reasons = append(reasons, gate.Reason{Gate: "signature", Code: CodeSignatureSelf,
-					Message: fmt.Sprintf("%s took part in the work on %s and may not sign it %q", who, req.Scope(), r.Meaning)})
-			case r.NotActor && who == req.Actor:
-				reasons = append(reasons, gate.Reason{Gate: "signature", Code: CodeSignatureSelf,
-					Message: fmt.Sprintf("%s gives the command %s on %s and may not also sign it %q; a second person must", who, t.Command, req.Scope(), r.Meaning)})
+			rs, err := signerReasons(ctx, req, t, facts, performers, r, who)
+			if err != nil {
+				return nil, nil, err
 			}
-			p, err := facts.Person(ctx, who)
-			known := err == nil
-			if errors.Is(err, gate.ErrUnknown) {
-				reasons = append(reasons, gate.Reason{Gate: "signature", Code: CodeSignerUnknown,
-					Message: fmt.Sprintf("%s holds a credential but no person record; a signature must be by someone the plant knows", who)})
-			} else if err != nil {
-				return nil, nil, fmt.Errorf("mes: look up signer %s: %w", who, err)
-			}
-			if known && len(r.Roles) > 0 {
-				if !slices.ContainsFunc(p.Roles, func(role string) bool { return slices.Contains(r.Roles, role) }) {
-					reasons = append(reasons, gate.Reason{Gate: "signature", Code: CodeSignatureRole,
-						Message: fmt.Sprintf("%s holds none of the roles %v that may sign %s %q", who, r.Roles, t.Command, r.Meaning)})
-				}
-			}
+			reasons = append(reasons, rs...)
 			signers = append(signers, who)
 		}
 		if r.DistinctSigners {
@@ -151,6 +134,38 @@ func (e *Engine) collectSignatures(ctx context.Context, req *Request, t *Transit
 		return nil, reasons, nil
 	}
 	return out, nil, nil
+}
+
+// signerReasons returns why who may not give a signature that r asks of
+// transition t: they took part in the work (NotPerformer), they give the
+// command (NotActor), the plant has no person record of them, or they hold
+// none of r's roles.
+func signerReasons(ctx context.Context, req *Request, t *Transition, facts gate.Facts, performers map[string]bool,
+	r SignatureRequirement, who string) ([]gate.Reason, error) {
+	var reasons []gate.Reason
+	switch {
+	case r.NotPerformer && performers[who]:
+		reasons = append(reasons, gate.Reason{Gate: "signature", Code: CodeSignatureSelf,
+			Message: fmt.Sprintf("%s took part in the work on %s and may not sign it %q", who, req.Scope(), r.Meaning)})
+	case r.NotActor && who == req.Actor:
+		reasons = append(reasons, gate.Reason{Gate: "signature", Code: CodeSignatureSelf,
+			Message: fmt.Sprintf("%s gives the command %s on %s and may not also sign it %q; a second person must", who, t.Command, req.Scope(), r.Meaning)})
+	}
+	p, err := facts.Person(ctx, who)
+	known := err == nil
+	if errors.Is(err, gate.ErrUnknown) {
+		reasons = append(reasons, gate.Reason{Gate: "signature", Code: CodeSignerUnknown,
+			Message: fmt.Sprintf("%s holds a credential but no person record; a signature must be by someone the plant knows", who)})
+	} else if err != nil {
+		return nil, fmt.Errorf("mes: look up signer %s: %w", who, err)
+	}
+	if known && len(r.Roles) > 0 {
+		if !slices.ContainsFunc(p.Roles, func(role string) bool { return slices.Contains(r.Roles, role) }) {
+			reasons = append(reasons, gate.Reason{Gate: "signature", Code: CodeSignatureRole,
+				Message: fmt.Sprintf("%s holds none of the roles %v that may sign %s %q", who, r.Roles, t.Command, r.Meaning)})
+		}
+	}
+	return reasons, nil
 }
 
 // performersOf returns who took part in the work a transition signs: the

@@ -17,6 +17,7 @@ import (
 	"github.com/interlock-mes/interlock/audit"
 	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
+	"github.com/interlock-mes/interlock/mes"
 	"github.com/interlock-mes/interlock/mes/route"
 	"github.com/interlock-mes/interlock/storage"
 	"github.com/interlock-mes/interlock/storage/memory"
@@ -211,10 +212,14 @@ func TestDispatchBoard(t *testing.T) {
 	// these pages, and her role cannot give the release's signature.
 	blocked = body[strings.Index(body, `id="blocked"`):]
 	queued := body[:strings.Index(body, `id="blocked"`)]
-	mustContain(t, blocked, "QA release", "signature.role", `needs a signature meaning &#34;approved&#34; by qa; you hold operator`)
+	mustContain(t, blocked, "QA release", string(mes.CodeSignatureRole), `op-7 holds none of the roles [qa] that may sign release &#34;approved&#34;`)
 	if strings.Contains(queued, "QA release") {
 		t.Error("the operator's board queues the QA release for her")
 	}
+	// qa-3 verified B-2026-000's weighing: its release is not his to sign.
+	_, body = signIn(t, srv, "qa-3").get("/")
+	blocked = body[strings.Index(body, `id="blocked"`):]
+	mustContain(t, blocked, string(mes.CodeSignatureSelf), "qa-3 took part in the work on batch/B-2026-000")
 	// QA sees the made batch's release, and that it needs a signature.
 	_, body = signIn(t, srv, "qa-4").get("/")
 	mustContain(t, body, "QA release", `needs 1 signature(s) meaning &#34;approved&#34; by qa`)

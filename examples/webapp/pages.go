@@ -7,7 +7,6 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 
 	"github.com/shopspring/decimal"
@@ -77,11 +76,6 @@ func (a *app) dispatchPage(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	me, err := p.engine.Facts("", nil).Person(r.Context(), current(r).actor)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
 	bd := board{Lots: lots, Batches: bs}
 	for i, d := range ds {
 		id := pathID(d.Subject)
@@ -106,17 +100,18 @@ func (a *app) dispatchPage(w http.ResponseWriter, r *http.Request) {
 		allowed := it.Allowed
 		it.Allowed = nil
 		for _, c := range allowed {
-			v, err := p.engine.Check(r.Context(), mes.Request{Model: subjects[i].Model, Subject: d.Subject, Step: d.Step, Command: c, Actor: current(r).actor})
+			// The dry run leaves signatures out (who signs is decided when
+			// they sign); on these pages the signed-in person signs their
+			// own command, so a signature they could not give (their role,
+			// their part in the work) blocks it for them.
+			actor := current(r).actor
+			v, err := p.engine.CheckSigner(r.Context(), mes.Request{Model: subjects[i].Model, Subject: d.Subject, Step: d.Step, Command: c, Actor: actor}, actor)
 			if err != nil {
 				a.fail(w, r, err)
 				return
 			}
-			// The dry run leaves signatures out (who signs is decided when
-			// they sign); on these pages the signed-in person signs their
-			// own command, so a signature their roles cannot give blocks it
-			// for them.
-			if rs := cannotSign(v.Signatures, me.Roles); len(rs) > 0 {
-				it.Blocked = append(it.Blocked, mes.Blocked{Command: c, Reasons: rs})
+			if !v.Allowed {
+				it.Blocked = append(it.Blocked, mes.Blocked{Command: c, Reasons: v.Reasons})
 				continue
 			}
 			it.Allowed = append(it.Allowed, c)
@@ -138,28 +133,6 @@ func (a *app) dispatchPage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	a.render(w, r, http.StatusOK, "dispatch", "Dispatch board", bd)
-}
-
-// CodeSignerRole is the board's reason for a command whose signature
-// the signed-in person's roles cannot give.
-const CodeSignerRole gate.Code = "signature.role"
-
-// cannotSign returns, for each signature requirement that names roles of
-// which the person holds none, why they cannot give it.
-func cannotSign(reqs []mes.SignatureRequirement, roles []string) []gate.Reason {
-	var out []gate.Reason
-	for _, s := range reqs {
-		if len(s.Roles) == 0 || slices.ContainsFunc(s.Roles, func(r string) bool { return slices.Contains(roles, r) }) {
-			continue
-		}
-		held := "no role"
-		if len(roles) > 0 {
-			held = strings.Join(roles, ", ")
-		}
-		out = append(out, gate.Reason{Gate: "signature", Code: CodeSignerRole,
-			Message: fmt.Sprintf("needs a signature meaning %q by %s; you hold %s", s.Meaning, strings.Join(s.Roles, " or "), held)})
-	}
-	return out
 }
 
 // inputCodes are the reasons the dry run gives for evidence and
