@@ -1,8 +1,12 @@
 package device
 
 import (
+	"bytes"
+	"encoding/hex"
 	"fmt"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/interlock-mes/interlock"
 	"github.com/shopspring/decimal"
@@ -70,3 +74,42 @@ func (i Instrument) CalibratedAt(t time.Time) error {
 // their configuration so that tests can fix time; readings are stamped with
 // it, never with a time a device reports.
 type Clock = interlock.Clock
+
+// RawText returns the frame the reading was parsed from as the record
+// keeps it (gate.Evidence.Raw): a text frame, such as an MT-SICS line,
+// as it was sent without its line ending; any other, such as a Modbus
+// frame, as "hex:" and its bytes in hexadecimal. A frame too long for a
+// record (over gate.MaxRawBytes once written) is cut, and says so. It
+// is "" for a reading without a frame.
+func (r Reading) RawText() string {
+	raw := bytes.TrimRight(r.Raw, "\r\n")
+	if len(raw) == 0 {
+		return ""
+	}
+	text := utf8.Valid(raw)
+	for _, c := range string(raw) {
+		if c == utf8.RuneError || (unicode.IsControl(c) && c != '\t') {
+			text = false
+			break
+		}
+	}
+	out := string(raw)
+	if !text {
+		out = "hex:" + hex.EncodeToString(raw)
+	}
+	if len(out) > maxRawText {
+		n := maxRawText - len(cut)
+		for n > 0 && !utf8.RuneStart(out[n]) {
+			n--
+		}
+		out = out[:n] + cut
+	}
+	return out
+}
+
+// maxRawText is gate.MaxRawBytes, which device does not import; a test
+// holds them equal.
+const maxRawText = 1024
+
+// cut ends a frame RawText had to shorten.
+const cut = "…(cut)"

@@ -50,7 +50,19 @@ type Evidence struct {
 	Source     Source          // where the evidence came from
 	Instrument string          // id of the instrument that measured or scanned it; "" for manual entry
 	Stable     bool            // the instrument reported the value as settled
+	// Raw is the instrument's frame the value was read from, as it sent
+	// it (device.Reading.RawText: an MT-SICS line as text, a binary frame
+	// in hex), so that the record keeps the original beside the value;
+	// "" when there is none. At most MaxRawBytes of valid UTF-8.
+	Raw string `json:",omitempty"`
+	// At is when the instrument gave the reading (device.Reading.Time),
+	// in UTC; zero when not said. The record's own time is when the
+	// command was recorded.
+	At time.Time `json:",omitzero"`
 }
+
+// MaxRawBytes bounds Evidence.Raw.
+const MaxRawBytes = 1024
 
 // Attempt is what a gate judges: who asks for which transition on what, with
 // which evidence, when. The engine fills it; gates only read it.

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
@@ -170,8 +171,14 @@ func appendEvidence(dst []byte, evs []gate.Evidence) ([]byte, error) {
 			dst = append(dst, ',')
 		}
 		// Members in canonical (byte) order, so that the store copies the
-		// evidence as it stands.
-		dst = append(dst, `{"HasValue":`...)
+		// evidence as it stands; At and Raw only when given.
+		dst = append(dst, '{')
+		if !ev.At.IsZero() {
+			dst = append(dst, `"At":"`...)
+			dst = ev.At.AppendFormat(dst, time.RFC3339Nano)
+			dst = append(dst, `",`...)
+		}
+		dst = append(dst, `"HasValue":`...)
 		dst = strconv.AppendBool(dst, ev.HasValue)
 		dst = append(dst, `,"Identity":`...)
 		if dst, err = canonjson.AppendString(dst, ev.Identity); err != nil {
@@ -184,6 +191,12 @@ func appendEvidence(dst []byte, evs []gate.Evidence) ([]byte, error) {
 		dst = append(dst, `,"Name":`...)
 		if dst, err = canonjson.AppendString(dst, ev.Name); err != nil {
 			return nil, err
+		}
+		if ev.Raw != "" {
+			dst = append(dst, `,"Raw":`...)
+			if dst, err = canonjson.AppendString(dst, ev.Raw); err != nil {
+				return nil, err
+			}
 		}
 		dst = append(dst, `,"Source":`...)
 		if dst, err = canonjson.AppendString(dst, string(ev.Source)); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/interlock-mes/interlock/mes/lifecycle"
 
@@ -65,9 +66,16 @@ func checkEncoders(t *testing.T, exact bool) {
 			p.Override = &event.Override{Reason: str.Draw(t, "why"), Overridden: p.Reasons, Exception: "override-x"}
 		}
 		evs := rapid.SliceOfN(rapid.Custom(func(t *rapid.T) gate.Evidence {
-			return gate.Evidence{Name: str.Draw(t, "name"), Identity: str.Draw(t, "identity"), HasValue: rapid.Bool().Draw(t, "has"),
+			ev := gate.Evidence{Name: str.Draw(t, "name"), Identity: str.Draw(t, "identity"), HasValue: rapid.Bool().Draw(t, "has"),
 				Value: decimal.New(rapid.Int64().Draw(t, "coef"), int32(rapid.IntRange(-10, 10).Draw(t, "exp"))),
 				Unit:  str.Draw(t, "unit"), Source: gate.Source(str.Draw(t, "source")), Instrument: str.Draw(t, "instrument"), Stable: rapid.Bool().Draw(t, "stable")}
+			if rapid.Bool().Draw(t, "raw") {
+				ev.Raw = str.Draw(t, "raw frame")
+			}
+			if rapid.Bool().Draw(t, "at") {
+				ev.At = time.Unix(rapid.Int64Range(-62135596800, 253402300799).Draw(t, "at s"), rapid.Int64Range(0, 999999999).Draw(t, "at ns")).UTC()
+			}
+			return ev
 		}), -1, 4).Draw(t, "evidence")
 		if rapid.Bool().Draw(t, "nil evidence") {
 			evs = nil

@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"slices"
 	"time"
+	"unicode/utf8"
 
 	"github.com/interlock-mes/interlock"
 	"go.opentelemetry.io/otel/metric"
@@ -264,9 +265,26 @@ func (r *Request) validate() error {
 		// record is canonical by construction.
 		r.Data = c
 	}
+	normalised := false
 	for i, ev := range r.Evidence {
-		if ev.HasValue && !quantity.InBounds(ev.Value) {
+		switch {
+		case ev.HasValue && !quantity.InBounds(ev.Value):
 			return invalidRequest("Evidence", "evidence %d (%s): value is out of bounds (at most %d digits, exponent within ±%d)", i, ev.Name, quantity.MaxDigits, quantity.MaxExponent)
+		case len(ev.Raw) > gate.MaxRawBytes:
+			return invalidRequest("Evidence", "evidence %d (%s): the raw frame is %d bytes, over the limit of %d", i, ev.Name, len(ev.Raw), gate.MaxRawBytes)
+		case !utf8.ValidString(ev.Raw):
+			return invalidRequest("Evidence", "evidence %d (%s): the raw frame is not valid UTF-8; give a binary frame in hex (device.Reading.RawText)", i, ev.Name)
+		case !ev.At.IsZero() && (ev.At.Year() < 1 || ev.At.Year() > 9999):
+			return invalidRequest("Evidence", "evidence %d (%s): reading time %v is out of range", i, ev.Name, ev.At)
+		}
+		if !ev.At.IsZero() && (ev.At.Location() != time.UTC || ev.At.Round(0) != ev.At) {
+			// The record holds the reading time in UTC, without the
+			// monotonic reading, as its canonical form needs; the
+			// caller's evidence is copied, not changed.
+			if !normalised {
+				r.Evidence, normalised = slices.Clone(r.Evidence), true
+			}
+			r.Evidence[i].At = ev.At.UTC().Round(0)
 		}
 	}
 	if err := r.validateFlows(); err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/interlock-mes/interlock/mes/exception"
 
@@ -339,6 +340,8 @@ type rawEvidence struct {
 	Source     string
 	Instrument string
 	Stable     bool
+	Raw        string
+	At         time.Time
 }
 
 // evidenceOf reads the evidence a record carries; evidence that cannot be
@@ -353,7 +356,7 @@ func evidenceOf(r *audit.Record) []Evidence {
 	}
 	var out []Evidence
 	for _, e := range raw {
-		ev := Evidence{Name: e.Name, Identity: e.Identity, Source: e.Source, Instrument: e.Instrument, Stable: e.Stable}
+		ev := Evidence{Name: e.Name, Identity: e.Identity, Source: e.Source, Instrument: e.Instrument, Stable: e.Stable, Raw: e.Raw, At: e.At}
 		if e.HasValue {
 			ev.Value, ev.Unit = e.Value.String(), e.Unit
 		}

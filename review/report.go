@@ -184,6 +184,11 @@ type Evidence struct {
 	Source     string `json:"source"`
 	Instrument string `json:"instrument,omitempty"`
 	Stable     bool   `json:"stable"`
+	// Raw is the instrument's frame the value was read from, and At when
+	// it gave the reading, as the record holds them; empty when it does
+	// not (manual entry, a derived value, an older record).
+	Raw string    `json:"raw,omitempty"`
+	At  time.Time `json:"at,omitzero"`
 }
 
 // Entry is one exception with everything a reviewer needs to judge it.

@@ -429,3 +429,21 @@ func TestSignaturesUnderTheKeyInForce(t *testing.T) {
 		t.Error("both SealKey and SigningKeys: accepted")
 	}
 }
+
+// TestEvidenceKeepsTheFrame: a reading's frame and time, as the record
+// holds them, reach the report; an older record's evidence without them
+// reads as before.
+func TestEvidenceKeepsTheFrame(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	got := evidenceOf(&audit.Record{Evidence: []byte(`[{"At":"2026-11-25T09:00:00Z","HasValue":true,"Identity":"","Instrument":"SC-01",` +
+		`"Name":"net-weight","Raw":"S S     12.500 kg","Source":"device","Stable":true,"Unit":"kg","Value":"12.5"},` +
+		`{"HasValue":false,"Identity":"L7","Instrument":"","Name":"lot-scan","Source":"manual","Stable":false,"Unit":"","Value":"0"}]`)})
+	want := []Evidence{
+		{Name: "net-weight", Value: "12.5", Unit: "kg", Source: "device", Instrument: "SC-01", Stable: true, Raw: "S S     12.500 kg", At: at},
+		{Name: "lot-scan", Identity: "L7", Source: "manual"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("evidence (-want +got):\n%s", diff)
+	}
+}

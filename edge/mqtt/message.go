@@ -66,7 +66,7 @@ func (m *Message) Evidence() ([]gate.Evidence, error) {
 	case m.Reading != nil:
 		r := m.Reading
 		return []gate.Evidence{{Name: EvidenceReading, HasValue: true, Value: r.Value, Unit: r.Unit,
-			Source: gate.SourceDevice, Instrument: r.Instrument, Stable: r.Stable}}, nil
+			Source: gate.SourceDevice, Instrument: r.Instrument, Stable: r.Stable, Raw: r.RawText(), At: r.Time}}, nil
 	case m.Change != nil:
 		return []gate.Evidence{{Name: EvidenceState, Identity: string(m.Change.To),
 			Source: gate.SourceDevice, Instrument: m.Equipment, Stable: true}}, nil

@@ -53,8 +53,8 @@ func TestScanLot(t *testing.T) {
 	for _, e := range ev {
 		if e.Name == "lot-scan" {
 			found = true
-			if e.Identity != "L7" || e.Source != gate.SourceScanner || e.Instrument != scannerID {
-				t.Errorf("lot-scan %+v, want L7 from scanner %s", e, scannerID)
+			if e.Identity != "L7" || e.Source != gate.SourceScanner || e.Instrument != scannerID || e.Raw != "]d20109506000134369"+"10L7" || e.At.IsZero() {
+				t.Errorf("lot-scan %+v, want L7 from scanner %s, with the label as sent and when", e, scannerID)
 			}
 		}
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/interlock-mes/interlock/device"
 	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/genealogy"
@@ -386,7 +387,10 @@ func (a *app) lotEvidence(r *http.Request, v *stepView) (gate.Evidence, int) {
 			v.Error = "scanner " + scannerID + "'s last read is not a lot label (" + rd.Err + "): scan the lot's label again"
 			return gate.Evidence{}, http.StatusConflict
 		}
-		return gate.Evidence{Name: "lot-scan", Identity: rd.Lot, Source: gate.SourceScanner, Instrument: scannerID}, 0
+		// The label as the scanner sent it goes on the record with the
+		// lot read from it.
+		return gate.Evidence{Name: "lot-scan", Identity: rd.Lot, Source: gate.SourceScanner, Instrument: scannerID,
+			Raw: device.Reading{Raw: []byte(rd.Data)}.RawText(), At: rd.At}, 0
 	case "typed", "":
 		if v.Lot == "" {
 			v.Error = "no lot: scan the lot's label, or type the lot"

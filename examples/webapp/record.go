@@ -49,6 +49,7 @@ type weighing struct {
 	Target, Band     string
 	Within           bool
 	From             string // the instrument and whether it was stable, or "typed"
+	Frame            string // the net weight as the scale sent it; "" when typed
 	By, At           string
 }
 
@@ -255,6 +256,7 @@ func weighingsOf(rt *route.Route, step string, r *audit.Record) ([]stepWeighing,
 			Band:   tol.Target.Sub(tol.Below).String() + " to " + tol.Target.Add(tol.Above).String() + " " + w.Unit,
 			Within: net.Unit == w.Unit && !net.Value.LessThan(tol.Target.Sub(tol.Below)) && !net.Value.GreaterThan(tol.Target.Add(tol.Above)),
 			From:   "typed"}}
+		row.Frame = net.Raw
 		if net.Source == gate.SourceDevice {
 			row.From = net.Instrument + ", stable"
 			if !net.Stable {

@@ -99,7 +99,7 @@ func TestBatchRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(rec.Weighings) != 1 || rec.Weighings[0].Tare != "0.8" || rec.Weighings[0].Gross != "13.3" || rec.Weighings[0].Net != "12.5" ||
-		rec.Weighings[0].LotFrom != "typed" {
+		rec.Weighings[0].LotFrom != "typed" || rec.Weighings[0].Frame != "S S      12.50 kg" {
 		t.Errorf("the tared weighing: %+v", rec.Weighings)
 	}
 	if rec.Balance == nil || rec.Balance.Yield != nil || !rec.Balance.Balanced() {

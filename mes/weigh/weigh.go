@@ -3,6 +3,7 @@ package weigh
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/interlock-mes/interlock/mes/lifecycle"
 
@@ -69,10 +70,11 @@ func Evidence(tare, net device.Reading) ([]gate.Evidence, error) {
 	}
 	ev := func(name string, r device.Reading) gate.Evidence {
 		return gate.Evidence{Name: name, HasValue: true, Value: r.Value, Unit: r.Unit,
-			Source: gate.Source(r.Source), Instrument: r.Instrument, Stable: r.Stable}
+			Source: gate.Source(r.Source), Instrument: r.Instrument, Stable: r.Stable, Raw: r.RawText(), At: r.Time}
 	}
+	// The gross is derived, not read: it has no frame of its own.
 	gross := ev(EvidenceGross, net)
-	gross.Value, gross.Stable = tare.Value.Add(net.Value), tare.Stable && net.Stable
+	gross.Value, gross.Stable, gross.Raw, gross.At = tare.Value.Add(net.Value), tare.Stable && net.Stable, "", time.Time{}
 	return []gate.Evidence{ev(EvidenceTare, tare), gross, ev(EvidenceNet, net)}, nil
 }
 

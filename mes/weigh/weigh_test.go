@@ -201,11 +201,18 @@ func TestWeighThroughScaleSimulator(t *testing.T) {
 		if diff := cmp.Diff([]string{"T", "S", "T", "S"}, b.sim.Commands()); diff != "" {
 			t.Errorf("commands on the wire (-want +got):\n%s", diff)
 		}
-		reading := func(name, v string) gate.Evidence {
-			return gate.Evidence{Name: name, HasValue: true, Value: mestest.Decimal(t, v), Unit: "kg",
-				Source: gate.SourceDevice, Instrument: "SC-01", Stable: true}
+		// Each reading keeps the scale's frame and the time it gave it;
+		// the gross is derived, with neither.
+		reading := func(name, v, raw string) gate.Evidence {
+			e := gate.Evidence{Name: name, HasValue: true, Value: mestest.Decimal(t, v), Unit: "kg",
+				Source: gate.SourceDevice, Instrument: "SC-01", Stable: true, Raw: raw}
+			if raw != "" {
+				e.At = mestest.Now
+			}
+			return e
 		}
-		want := []gate.Evidence{reading(EvidenceTare, "1.250"), reading(EvidenceGross, "13.750"), reading(EvidenceNet, "12.500")}
+		want := []gate.Evidence{reading(EvidenceTare, "1.250", "T S      1.250 kg"), reading(EvidenceGross, "13.750", ""),
+			reading(EvidenceNet, "12.500", "S S     12.500 kg")}
 		if diff := cmp.Diff(want, ev, equateDecimals); diff != "" {
 			t.Errorf("evidence of the weighing (-want +got):\n%s", diff)
 		}
@@ -367,9 +374,14 @@ func TestWeighingEvidence(t *testing.T) {
 	read := func(instrument, v, unit string, stable bool, src device.Source) device.Reading {
 		return device.Reading{Instrument: instrument, Value: mestest.Decimal(t, v), Unit: unit, Stable: stable, Time: mestest.Now, Source: src}
 	}
+	// A read value keeps the reading's time; the gross is derived.
 	ev := func(name, v string, stable bool) gate.Evidence {
-		return gate.Evidence{Name: name, HasValue: true, Value: mestest.Decimal(t, v), Unit: "g",
+		e := gate.Evidence{Name: name, HasValue: true, Value: mestest.Decimal(t, v), Unit: "g",
 			Source: gate.SourceDevice, Instrument: "SC-01", Stable: stable}
+		if name != EvidenceGross {
+			e.At = mestest.Now
+		}
+		return e
 	}
 	t.Run("Settled", func(t *testing.T) {
 		t.Parallel()
