@@ -2,12 +2,15 @@ package mes_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/shopspring/decimal"
+	"pgregory.net/rapid"
 
+	"github.com/interlock-mes/interlock"
 	"github.com/interlock-mes/interlock/event"
 	"github.com/interlock-mes/interlock/gate"
 	"github.com/interlock-mes/interlock/mes"
@@ -111,4 +114,73 @@ func startOnRoute(t testing.TB, env *mestest.Env, r *route.Route, batch string) 
 		mestest.Must[*mes.Outcome](t)(env.Engine.Execute(ctx, req))
 	}
 	return v
+}
+
+// TestRouteStepConsumptionModel checks the rule on random consumptions
+// against a reference: the dry run of a weighing's completion (12.50 kg
+// of API-100 from scanned lot L7) allows exactly those that consume
+// nothing, or consume L7 alone, in kg, 12.5 in all; a lot named twice is
+// a bad request.
+func TestRouteStepConsumptionModel(t *testing.T) {
+	t.Parallel()
+	clock := mestest.NewClock(mestest.Now)
+	env := mestest.New(t, nil).Plant()
+	ctx := context.Background()
+	now := clock.Now()
+	env.Fact("equipment", event.EquipmentStream("SC-01"), mes.CmdCalibrate, map[string]any{"status": "valid",
+		"due": now.Add(30 * 24 * time.Hour), "min_weight": "0.5", "min_weight_unit": "kg"})
+	for _, l := range []struct {
+		id, material string
+		release      bool
+	}{{"L8", "API-100", false}, {"L9", "EXC-200", true}, {"L11", "API-100", true}} {
+		env.Fact("lot", event.LotStream(l.id), mes.CmdReceive, event.Receipt{Material: l.material, Quantity: decimal.NewFromInt(50), Unit: "kg",
+			Expiry: now.Add(90 * 24 * time.Hour)})
+		if l.release {
+			env.Fact("lot", event.LotStream(l.id), mes.CmdRelease, nil)
+		}
+	}
+	r := &route.Route{Product: "CON-2", Version: 1, Operations: []route.Operation{{ID: "OP1", Name: "Dispense", Steps: []route.Step{
+		{ID: "S1", Instructions: "Scan the API lot and weigh 12.5 kg of it.", Requirements: []route.Requirement{
+			route.ScanLot{Name: "lot-scan", Material: "API-100", AllowTyped: true},
+			route.Weigh{Name: "net-weight", Material: "API-100", Target: decimal.RequireFromString("12.5"), Below: decimal.RequireFromString("0.05"),
+				Above: decimal.RequireFromString("0.05"), Unit: "kg", Bounds: gate.Inclusive},
+		}},
+	}}}}
+	v := startOnRoute(t, env, r, "batch-M")
+	step := mestest.Must[*mes.Model](t)(route.StepModel(v, "S1", nil))
+	refs := map[string]string{"scale": "SC-01"}
+	mestest.Must[*mes.Outcome](t)(env.Engine.Execute(ctx, mes.Request{ID: "s1-start", Model: step, Subject: "batch-M", Step: "S1",
+		Command: mes.CmdStart, Actor: "op-7", Refs: refs}))
+	rapid.Check(t, func(rt *rapid.T) {
+		n := rapid.IntRange(0, 3).Draw(rt, "consumptions")
+		var cs []event.Consumption
+		seen := map[string]bool{}
+		dup, total, onlyL7kg := false, decimal.Zero, true
+		for i := range n {
+			lot := rapid.SampledFrom([]string{"L7", "L8", "L9", "L11"}).Draw(rt, fmt.Sprint("lot ", i))
+			q := rapid.SampledFrom([]string{"12.5", "12.50", "6.25", "0.1", "12500"}).Draw(rt, fmt.Sprint("quantity ", i))
+			unit := rapid.SampledFrom([]string{"kg", "g"}).Draw(rt, fmt.Sprint("unit ", i))
+			dup = dup || seen[lot]
+			seen[lot] = true
+			onlyL7kg = onlyL7kg && lot == "L7" && unit == "kg"
+			total = total.Add(decimal.RequireFromString(q))
+			cs = append(cs, event.Consumption{Lot: lot, Quantity: decimal.RequireFromString(q), Unit: unit})
+		}
+		vd, err := env.Engine.Check(ctx, mes.Request{Model: step, Subject: "batch-M", Step: "S1", Command: mes.CmdComplete, Actor: "op-7",
+			Refs: refs, Consume: cs, Evidence: []gate.Evidence{{Name: "lot-scan", Identity: "L7", Source: gate.SourceManual},
+				{Name: "net-weight", HasValue: true, Value: decimal.RequireFromString("12.50"), Unit: "kg", Source: gate.SourceManual, Stable: true}}})
+		if dup {
+			if !errors.Is(err, interlock.ErrInvalid) {
+				rt.Fatalf("a lot consumed twice: %v, %+v; want a bad request", err, vd)
+			}
+			return
+		}
+		if err != nil {
+			rt.Fatal(err)
+		}
+		want := n == 0 || (onlyL7kg && total.Equal(decimal.RequireFromString("12.5")))
+		if vd.Allowed != want {
+			rt.Fatalf("consuming %+v: allowed %v (%v), reference %v", cs, vd.Allowed, vd.Reasons, want)
+		}
+	})
 }
