@@ -97,6 +97,20 @@ func (l *liveScanner) Close() error {
 	return err
 }
 
+// scanMaxAge is how old a read may be for a completion to take it: an
+// older one was scanned for something else, or long before.
+const scanMaxAge = 10 * time.Minute
+
+// used forgets rd once a completion has taken it, so that the next
+// weighing needs a scan of its own; a newer read stays.
+func (l *liveScanner) used(rd *scanRead) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.last != nil && l.last.At.Equal(rd.At) && l.last.Data == rd.Data {
+		l.last = nil
+	}
+}
+
 // lastRead returns the scanner's last read, or nil.
 func (l *liveScanner) lastRead() *scanRead {
 	l.mu.Lock()

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/interlock-mes/interlock/gate"
 )
@@ -41,8 +42,19 @@ func TestScanLot(t *testing.T) {
 	body = complete(http.StatusUnprocessableEntity, url.Values{"action": {"complete-scale"}, "lot_source": {"scanner"}, "lot": {"L7"}})
 	mustContain(t, body, string(gate.CodeLotNotReleased))
 
+	// A read from long ago is not taken: it was scanned for something else.
+	scan("L7")
+	a.scanner.mu.Lock()
+	a.scanner.last.At = time.Now().Add(-scanMaxAge - time.Minute)
+	a.scanner.mu.Unlock()
+	body = complete(http.StatusConflict, url.Values{"action": {"complete-scale"}, "lot_source": {"scanner"}})
+	mustContain(t, body, "old: scan the lot")
+
 	scan("L7")
 	complete(http.StatusOK, url.Values{"action": {"complete-scale"}, "lot_source": {"scanner"}})
+	if rd := a.scanner.lastRead(); rd != nil {
+		t.Errorf("the completion took the read, yet the scanner still offers it: %+v", rd)
+	}
 	recs := batchRecords(t, p, "batch/B-2026-001")
 	last := recs[len(recs)-1]
 	var ev []gate.Evidence

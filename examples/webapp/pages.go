@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/shopspring/decimal"
 
@@ -177,6 +178,9 @@ type stepView struct {
 	// as manual entry).
 	LotSource string
 	ScannerID string
+	// scanned is the scanner's read a completion takes, forgotten once
+	// the completion is allowed.
+	scanned *scanRead
 }
 
 func (a *app) stepView(ctx context.Context, batch, step string) (*stepView, error) {
@@ -362,6 +366,11 @@ func (a *app) stepPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	status := a.execute(r.Context(), req, &v.Outcome, &v.Denied, &v.Error)
+	if status == http.StatusOK && v.scanned != nil {
+		// The label was scanned for this weighing; the next needs its own.
+		a.scanner.used(v.scanned)
+		v.Scanned = a.scanner.lastRead()
+	}
 	a.renderStep(w, r, status, v)
 }
 
@@ -386,7 +395,11 @@ func (a *app) lotEvidence(r *http.Request, v *stepView) (gate.Evidence, int) {
 		case rd.Err != "":
 			v.Error = "scanner " + scannerID + "'s last read is not a lot label (" + rd.Err + "): scan the lot's label again"
 			return gate.Evidence{}, http.StatusConflict
+		case time.Since(rd.At) > scanMaxAge:
+			v.Error = fmt.Sprintf("scanner %s's last read (lot %s) is %s old: scan the lot's label again", scannerID, rd.Lot, time.Since(rd.At).Round(time.Second))
+			return gate.Evidence{}, http.StatusConflict
 		}
+		v.scanned = rd
 		// The label as the scanner sent it goes on the record with the
 		// lot read from it.
 		return gate.Evidence{Name: "lot-scan", Identity: rd.Lot, Source: gate.SourceScanner, Instrument: scannerID,
