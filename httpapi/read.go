@@ -135,6 +135,8 @@ type dispatchEntry struct {
 type blockedEntry struct {
 	Command string   `json:"command"`
 	Reasons []Reason `json:"reasons"`
+	// AwaitsInput: every reason is input not given yet (mes.Blocked.AwaitsInput).
+	AwaitsInput bool `json:"awaits_input"`
 }
 
 // dispatch answers Dispatch for the authenticated caller.
@@ -193,7 +195,7 @@ func (h *Handler) dispatch(w http.ResponseWriter, r *http.Request, actor string)
 	for i, d := range ds {
 		e := dispatchEntry{Subject: d.Subject, Step: d.Step, State: string(d.State), Allowed: commands(d.Allowed), Blocked: []blockedEntry{}}
 		for _, bl := range d.Blocked {
-			e.Blocked = append(e.Blocked, blockedEntry{Command: string(bl.Command), Reasons: reasons(bl.Reasons)})
+			e.Blocked = append(e.Blocked, blockedEntry{Command: string(bl.Command), Reasons: reasons(bl.Reasons), AwaitsInput: bl.AwaitsInput()})
 		}
 		out.Subjects[i] = e
 	}

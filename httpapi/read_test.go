@@ -158,6 +158,11 @@ func readSide(t *testing.T, f *fixture) {
 		if got := d.Subjects[1]; got.State != "planned" || slices.Contains(got.Allowed, "release") || len(got.Blocked) == 0 {
 			t.Errorf("batch-B2 for qa-3 = %+v; want release blocked (a supervisor's) from planned", got)
 		}
+		for _, b := range d.Subjects[1].Blocked {
+			if b.AwaitsInput {
+				t.Errorf("batch-B2's %s, blocked by a role, is said to await input", b.Command)
+			}
+		}
 	})
 
 	t.Run("genealogy", func(t *testing.T) {

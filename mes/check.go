@@ -238,6 +238,22 @@ type Blocked struct {
 	Reasons []gate.Reason
 }
 
+// AwaitsInput reports whether every reason b is blocked for is input
+// nobody has given yet (evidence, a reference or a measured value
+// missing): Dispatch asks before anyone scans or weighs, so such a
+// command is the person's next work at the screen that asks for it, not
+// a gate that stops them.
+func (b Blocked) AwaitsInput() bool {
+	for _, r := range b.Reasons {
+		switch r.Code {
+		case gate.CodeEvidenceMissing, gate.CodeRefMissing, gate.CodeValueMissing:
+		default:
+			return false
+		}
+	}
+	return len(b.Reasons) > 0
+}
+
 // dispatchWorkers bounds how many subjects Dispatch reads at once.
 const dispatchWorkers = 4
 

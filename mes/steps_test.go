@@ -125,3 +125,30 @@ func TestForCommand(t *testing.T) {
 		t.Errorf("ForCommand with no command: %v; want a definition error", err)
 	}
 }
+
+func TestBlockedAwaitsInput(t *testing.T) {
+	t.Parallel()
+	r := func(c gate.Code) gate.Reason { return gate.Reason{Code: c} }
+	for _, c := range []struct {
+		reasons []gate.Reason
+		want    bool
+	}{
+		{nil, false},
+		{[]gate.Reason{r(gate.CodeEvidenceMissing)}, true},
+		{[]gate.Reason{r(gate.CodeEvidenceMissing), r(gate.CodeRefMissing), r(gate.CodeValueMissing)}, true},
+		{[]gate.Reason{r(gate.CodeEvidenceMissing), r(gate.CodeRoleMissing)}, false},
+		{[]gate.Reason{r(gate.CodeLotNotReleased)}, false},
+	} {
+		if got := (mes.Blocked{Command: "go", Reasons: c.reasons}).AwaitsInput(); got != c.want {
+			t.Errorf("%v: AwaitsInput() = %v, want %v", c.reasons, got, c.want)
+		}
+	}
+	// Through the engine: a step that needs a scan the board has not got.
+	env := mestest.New(t, nil).Plant()
+	m := mestest.Must[*mes.Model](t)(mes.NewModel("scan", 1).States("a", "b").Initial("a").Final("b").
+		Permit("a", "go", "b", mes.WithEvidence(mes.EvidenceRequirement{Name: "lot-scan"})).Build())
+	ds, err := env.Engine.Dispatch(context.Background(), "op-7", []mes.Subject{{Model: m, Subject: "order/O1"}})
+	if err != nil || len(ds) != 1 || len(ds[0].Blocked) != 1 || !ds[0].Blocked[0].AwaitsInput() {
+		t.Errorf("dispatch of a step awaiting a scan: %+v, %v", ds, err)
+	}
+}

@@ -83,7 +83,7 @@ func (a *app) dispatchPage(w http.ResponseWriter, r *http.Request) {
 		id := pathID(d.Subject)
 		it := workItem{Batch: id, Step: d.Step, State: d.State, Allowed: d.Allowed}
 		for _, b := range d.Blocked {
-			if onlyInput(b.Reasons) {
+			if b.AwaitsInput() {
 				it.Ready = append(it.Ready, b)
 			} else {
 				it.Blocked = append(it.Blocked, b)
@@ -135,21 +135,6 @@ func (a *app) dispatchPage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	a.render(w, r, http.StatusOK, "dispatch", "Dispatch board", bd)
-}
-
-// inputCodes are the reasons the dry run gives for evidence and
-// references nobody has given yet: the dispatch board asks before anyone
-// scans or weighs, so they say what the step screen will ask for, not
-// what stops the person.
-var inputCodes = map[gate.Code]bool{gate.CodeRefMissing: true, gate.CodeEvidenceMissing: true, gate.CodeValueMissing: true}
-
-func onlyInput(rs []gate.Reason) bool {
-	for _, r := range rs {
-		if !inputCodes[r.Code] {
-			return false
-		}
-	}
-	return len(rs) > 0
 }
 
 // stepView is what the step screen shows.
