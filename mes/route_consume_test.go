@@ -32,31 +32,8 @@ func TestRouteStepConsumption(t *testing.T) {
 	mestest.Stores(t, clock, func(t *testing.T, s storage.Store) {
 		ctx := context.Background()
 		env := mestest.NewOn(t, s, clock, nil).Plant()
-		now := clock.Now()
-		env.Fact("equipment", event.EquipmentStream("SC-01"), mes.CmdCalibrate, map[string]any{"status": "valid",
-			"due": now.Add(30 * 24 * time.Hour), "min_weight": "0.5", "min_weight_unit": "kg"})
-		for _, l := range []struct {
-			id, material string
-			release      bool
-		}{{"L8", "API-100", false}, {"L9", "EXC-200", true}, {"L11", "API-100", true}} {
-			env.Fact("lot", event.LotStream(l.id), mes.CmdReceive, event.Receipt{Material: l.material, Quantity: decimal.NewFromInt(50), Unit: "kg",
-				Expiry: now.Add(90 * 24 * time.Hour)})
-			if l.release {
-				env.Fact("lot", event.LotStream(l.id), mes.CmdRelease, nil)
-			}
-		}
-		r := &route.Route{Product: "CON-1", Version: 1, Operations: []route.Operation{{ID: "OP1", Name: "Dispense", Steps: []route.Step{
-			{ID: "S1", Instructions: "Scan the API lot and weigh 12.5 kg of it.", Requirements: []route.Requirement{
-				route.ScanLot{Name: "lot-scan", Material: "API-100", AllowTyped: true},
-				route.Weigh{Name: "net-weight", Material: "API-100", Target: decimal.RequireFromString("12.5"), Below: decimal.RequireFromString("0.05"),
-					Above: decimal.RequireFromString("0.05"), Unit: "kg", Bounds: gate.Inclusive},
-			}},
-		}}}}
-		v := startOnRoute(t, env, r, "batch-C")
-		step := mestest.Must[*mes.Model](t)(route.StepModel(v, "S1", nil))
+		step := weighingInProgress(t, env, "batch-C")
 		refs := map[string]string{"scale": "SC-01"}
-		mestest.Must[*mes.Outcome](t)(env.Engine.Execute(ctx, mes.Request{ID: "s1-start", Model: step, Subject: "batch-C", Step: "S1",
-			Command: mes.CmdStart, Actor: "op-7", Refs: refs}))
 		n := 0
 		complete := func(consume ...event.Consumption) error {
 			n++
@@ -123,34 +100,10 @@ func startOnRoute(t testing.TB, env *mestest.Env, r *route.Route, batch string) 
 // a bad request.
 func TestRouteStepConsumptionModel(t *testing.T) {
 	t.Parallel()
-	clock := mestest.NewClock(mestest.Now)
 	env := mestest.New(t, nil).Plant()
 	ctx := context.Background()
-	now := clock.Now()
-	env.Fact("equipment", event.EquipmentStream("SC-01"), mes.CmdCalibrate, map[string]any{"status": "valid",
-		"due": now.Add(30 * 24 * time.Hour), "min_weight": "0.5", "min_weight_unit": "kg"})
-	for _, l := range []struct {
-		id, material string
-		release      bool
-	}{{"L8", "API-100", false}, {"L9", "EXC-200", true}, {"L11", "API-100", true}} {
-		env.Fact("lot", event.LotStream(l.id), mes.CmdReceive, event.Receipt{Material: l.material, Quantity: decimal.NewFromInt(50), Unit: "kg",
-			Expiry: now.Add(90 * 24 * time.Hour)})
-		if l.release {
-			env.Fact("lot", event.LotStream(l.id), mes.CmdRelease, nil)
-		}
-	}
-	r := &route.Route{Product: "CON-2", Version: 1, Operations: []route.Operation{{ID: "OP1", Name: "Dispense", Steps: []route.Step{
-		{ID: "S1", Instructions: "Scan the API lot and weigh 12.5 kg of it.", Requirements: []route.Requirement{
-			route.ScanLot{Name: "lot-scan", Material: "API-100", AllowTyped: true},
-			route.Weigh{Name: "net-weight", Material: "API-100", Target: decimal.RequireFromString("12.5"), Below: decimal.RequireFromString("0.05"),
-				Above: decimal.RequireFromString("0.05"), Unit: "kg", Bounds: gate.Inclusive},
-		}},
-	}}}}
-	v := startOnRoute(t, env, r, "batch-M")
-	step := mestest.Must[*mes.Model](t)(route.StepModel(v, "S1", nil))
+	step := weighingInProgress(t, env, "batch-M")
 	refs := map[string]string{"scale": "SC-01"}
-	mestest.Must[*mes.Outcome](t)(env.Engine.Execute(ctx, mes.Request{ID: "s1-start", Model: step, Subject: "batch-M", Step: "S1",
-		Command: mes.CmdStart, Actor: "op-7", Refs: refs}))
 	rapid.Check(t, func(rt *rapid.T) {
 		n := rapid.IntRange(0, 3).Draw(rt, "consumptions")
 		var cs []event.Consumption
@@ -183,4 +136,38 @@ func TestRouteStepConsumptionModel(t *testing.T) {
 			rt.Fatalf("consuming %+v: allowed %v (%v), reference %v", cs, vd.Allowed, vd.Reasons, want)
 		}
 	})
+}
+
+// weighingInProgress adds to env's plant a minimum weight on SC-01 and
+// lots L8 (API-100, in quarantine), L9 (EXC-200) and L11 (API-100), starts
+// batch on a route whose one step S1 scans a lot of API-100 (typing
+// allowed) and weighs 12.50 ± 0.05 kg of it, starts S1 on SC-01 as op-7,
+// and returns S1's model.
+func weighingInProgress(t testing.TB, env *mestest.Env, batch string) *mes.Model {
+	t.Helper()
+	now := env.Clock.Now()
+	env.Fact("equipment", event.EquipmentStream("SC-01"), mes.CmdCalibrate, map[string]any{"status": "valid",
+		"due": now.Add(30 * 24 * time.Hour), "min_weight": "0.5", "min_weight_unit": "kg"})
+	for _, l := range []struct {
+		id, material string
+		release      bool
+	}{{"L8", "API-100", false}, {"L9", "EXC-200", true}, {"L11", "API-100", true}} {
+		env.Fact("lot", event.LotStream(l.id), mes.CmdReceive, event.Receipt{Material: l.material, Quantity: decimal.NewFromInt(50), Unit: "kg",
+			Expiry: now.Add(90 * 24 * time.Hour)})
+		if l.release {
+			env.Fact("lot", event.LotStream(l.id), mes.CmdRelease, nil)
+		}
+	}
+	r := &route.Route{Product: "CON-1", Version: 1, Operations: []route.Operation{{ID: "OP1", Name: "Dispense", Steps: []route.Step{
+		{ID: "S1", Instructions: "Scan the API lot and weigh 12.5 kg of it.", Requirements: []route.Requirement{
+			route.ScanLot{Name: "lot-scan", Material: "API-100", AllowTyped: true},
+			route.Weigh{Name: "net-weight", Material: "API-100", Target: decimal.RequireFromString("12.5"), Below: decimal.RequireFromString("0.05"),
+				Above: decimal.RequireFromString("0.05"), Unit: "kg", Bounds: gate.Inclusive},
+		}},
+	}}}}
+	v := startOnRoute(t, env, r, batch)
+	step := mestest.Must[*mes.Model](t)(route.StepModel(v, "S1", nil))
+	mestest.Must[*mes.Outcome](t)(env.Engine.Execute(context.Background(), mes.Request{ID: "s1-start-" + batch, Model: step, Subject: batch,
+		Step: "S1", Command: mes.CmdStart, Actor: "op-7", Refs: map[string]string{"scale": "SC-01"}}))
+	return step
 }
