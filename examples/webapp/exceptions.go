@@ -158,6 +158,10 @@ func (a *app) exceptionsPage(w http.ResponseWriter, r *http.Request) {
 var consequences = map[string]exception.Consequence{"none": exception.ConsequenceNone, "block": exception.ConsequenceBlock,
 	"hold": exception.ConsequenceHold}
 
+// maxOpenAttempts bounds how many numbers one opening tries when others
+// take them first.
+const maxOpenAttempts = 4
+
 // openPost opens a deviation on a batch (and one of its steps), by the
 // signed-in person, through the exception service.
 func (a *app) openPost(w http.ResponseWriter, r *http.Request) {
@@ -186,11 +190,46 @@ func (a *app) openPost(w http.ResponseWriter, r *http.Request) {
 	if key == "" {
 		key = randomToken()
 	}
-	// The next free number; two people opening at once are told the id
-	// is taken (a denial), and the second opens again.
-	id := fmt.Sprintf("DEV-%04d", len(v.Exceptions)+1)
-	opened, err := a.plant.exceptions.Open(ctx, exception.By{CommandID: key, Actor: current(r).actor}, exception.Deviation{
-		ID: id, Summary: v.Summary, Subject: "batch/" + v.Batch, Step: v.Step, Consequence: cons})
+	// The next free number. Two people opening at once count the same
+	// deviations: the second's opening is denied, the number being taken
+	// (the denial is on the record), and it opens the next number as a
+	// command of its own. The form's key stays the first attempt's, so a
+	// form sent twice still records nothing new.
+	attemptKey := func(attempt int) string {
+		if attempt == 0 {
+			return key
+		}
+		return fmt.Sprintf("%s~%d", key, attempt)
+	}
+	// A form sent again opens nothing, under whichever number its first
+	// sending took (the opening's marker on the batch names its command).
+	recs, err := a.plant.engine.Records(ctx, "batch/"+v.Batch)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	for attempt := range maxOpenAttempts {
+		if mes.CommandRecorded(recs, attemptKey(attempt)) {
+			v.Error = "this form was sent before and opened its deviation then: nothing new was recorded"
+			a.render(w, r, http.StatusConflict, "exceptions", "Exceptions", v)
+			return
+		}
+	}
+	var (
+		id     string
+		opened *exception.Opened
+	)
+	for attempt := 0; ; attempt++ {
+		id = fmt.Sprintf("DEV-%04d", len(v.Exceptions)+1+attempt)
+		by := exception.By{CommandID: attemptKey(attempt), Actor: current(r).actor}
+		opened, err = a.plant.exceptions.Open(ctx, by, exception.Deviation{
+			ID: id, Summary: v.Summary, Subject: "batch/" + v.Batch, Step: v.Step, Consequence: cons})
+		var denied *mes.DeniedError
+		if attempt < maxOpenAttempts-1 && errors.As(err, &denied) && denied.Illegal != nil && (opened == nil || opened.Exception == nil || !opened.Exception.Allowed) {
+			continue
+		}
+		break
+	}
 	var out *mes.Outcome
 	if opened != nil {
 		out = opened.Exception

@@ -247,3 +247,43 @@ func TestBlockStep(t *testing.T) {
 	op.get(step)
 	postForm(t, op, step, http.StatusOK, url.Values{"action": {"complete"}, "lot_source": {"typed"}, "lot": {"L7"}, "weight": {"12.50"}})
 }
+
+// TestOpenRace: someone else took the number the page counted (here
+// DEV-0002, opened first while only one deviation was on the record);
+// the opening is denied for it, on the record, and the page opens the
+// next number instead of sending the person back.
+func TestOpenRace(t *testing.T) {
+	t.Parallel()
+	srv, p := newTestServer(t)
+	if _, err := p.exceptions.Open(t.Context(), exception.By{CommandID: "other-station", Actor: "sv-1"},
+		exception.Deviation{ID: "DEV-0002", Summary: "opened elsewhere first", Subject: "batch/B-2026-001"}); err != nil {
+		t.Fatal(err)
+	}
+	op := signIn(t, srv, "op-7")
+	op.get("/exceptions")
+	body := postForm(t, op, "/exceptions", http.StatusOK, url.Values{"key": {"k-race"}, "batch": {"B-2026-001"},
+		"summary": {"label misprinted"}, "consequence": {"none"}})
+	mustContain(t, body, "opened DEV-0003", "label misprinted")
+	if ids, _ := p.streams(t.Context(), "exception/"); len(ids) != 2 {
+		t.Errorf("exceptions %v, want DEV-0002 and DEV-0003", ids)
+	}
+	recs, err := p.store.Load(t.Context(), "exception/DEV-0002", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ds := denials(recs); len(ds) != 1 || ds[0].Actor != "op-7" {
+		t.Errorf("the denied opening of the taken number: %+v, want op-7's", ds)
+	}
+	// The same form again records nothing new.
+	op.get("/exceptions")
+	if status, _ := op.post("/exceptions", url.Values{"csrf": {op.csrf}, "key": {"k-race"}, "batch": {"B-2026-001"},
+		"summary": {"label misprinted"}, "consequence": {"none"}}); status != http.StatusConflict {
+		t.Errorf("the form sent again: %d, want 409", status)
+	}
+	if ids, _ := p.streams(t.Context(), "exception/"); len(ids) != 2 {
+		t.Errorf("exceptions after the form was sent again: %v", ids)
+	}
+	if recs, _ := p.store.Load(t.Context(), "exception/DEV-0003", 1); len(denials(recs)) != 0 {
+		t.Errorf("the form sent again left a denied opening of DEV-0003: %+v", denials(recs))
+	}
+}
