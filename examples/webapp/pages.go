@@ -470,7 +470,7 @@ func reviewOptions(p *plant) *review.Options {
 type reviewView struct {
 	Batch     string
 	Report    *review.Report
-	Record    *batchRecord
+	Record    *review.BatchRecord
 	Readiness *release.Verdict
 	Release   mes.State
 	State     mes.State // the batch's

@@ -41,16 +41,18 @@ func TestBatchRecord(t *testing.T) {
 		t.Fatalf("weighings %+v, want one", rec.Weighings)
 	}
 	w := rec.Weighings[0]
-	w.At = ""
-	want := weighing{Step: weighStepID, Name: "net-weight", Lot: "L7", LotFrom: "scanned on SCN-1", Net: "12.49", Unit: "kg",
-		Target: "12.5 kg", Band: "12.45 to 12.55 kg", Within: true, From: "SC-01, stable", By: "op-7"}
-	if diff := cmp.Diff(want, w); diff != "" {
-		t.Errorf("weighing (-want +got):\n%s", diff)
+	dec := decimal.RequireFromString
+	want := review.Weighing{Step: weighStepID, Name: "net-weight", Lot: "L7", LotSource: "scanner", LotInstrument: "SCN-1", Material: "API-100",
+		Net: dec("12.49"), Unit: "kg", Target: dec("12.5"), Low: dec("12.45"), High: dec("12.55"), Within: true,
+		Evidence: review.Evidence{Name: "net-weight", Value: "12.49", Unit: "kg", Source: "device", Instrument: "SC-01", Stable: true},
+		Record:   w.Record}
+	if diff := cmp.Diff(want, w, equalDecimals); diff != "" || w.Record.Actor != "op-7" || w.Record.Type != "step.completed" {
+		t.Errorf("weighing by %s (-want +got):\n%s", w.Record.Actor, diff)
 	}
-	if diff := cmp.Diff([]flow{{Lot: "L7", Material: "API-100", Quantity: "12.49", Unit: "kg"}}, rec.Consumed); diff != "" {
+	if diff := cmp.Diff([]review.Flow{{Lot: "L7", Material: "API-100", Quantity: dec("12.49"), Unit: "kg"}}, rec.Consumed, equalDecimals); diff != "" {
 		t.Errorf("consumed (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]flow{{Lot: "FG-0", Material: "TAB-500", Quantity: "1000", Unit: "ea"}}, rec.Produced); diff != "" {
+	if diff := cmp.Diff([]review.Flow{{Lot: "FG-0", Material: "TAB-500", Quantity: dec("1000"), Unit: "ea"}}, rec.Produced, equalDecimals); diff != "" {
 		t.Errorf("produced (-want +got):\n%s", diff)
 	}
 	if rec.Balance == nil || !rec.Balance.Balanced() || len(rec.Balance.Materials) != 1 || rec.Balance.Yield == nil ||
@@ -98,11 +100,16 @@ func TestBatchRecord(t *testing.T) {
 	if rec, err = a.batchRecordOf(ctx, "batch/B-2026-001", rep); err != nil {
 		t.Fatal(err)
 	}
-	if len(rec.Weighings) != 1 || rec.Weighings[0].Tare != "0.8" || rec.Weighings[0].Gross != "13.3" || rec.Weighings[0].Net != "12.5" ||
-		rec.Weighings[0].LotFrom != "typed" || rec.Weighings[0].Frame != "S S      12.50 kg" {
-		t.Errorf("the tared weighing: %+v", rec.Weighings)
+	if len(rec.Weighings) != 1 {
+		t.Fatalf("weighings of B-2026-001: %+v", rec.Weighings)
+	}
+	if w := rec.Weighings[0]; w.Tare == nil || !w.Tare.Equal(dec("0.8")) || w.Gross == nil || !w.Gross.Equal(dec("13.3")) || !w.Net.Equal(dec("12.5")) ||
+		w.LotSource != "manual" || w.Evidence.Raw != "S S      12.50 kg" || w.Evidence.At.IsZero() {
+		t.Errorf("the tared weighing: %+v", w)
 	}
 	if rec.Balance == nil || rec.Balance.Yield != nil || !rec.Balance.Balanced() {
 		t.Errorf("balance before the batch made its lot: %+v (%s)", rec.Balance, rec.NoBalance)
 	}
 }
+
+var equalDecimals = cmp.Comparer(func(a, b decimal.Decimal) bool { return a.Equal(b) })
