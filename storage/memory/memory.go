@@ -16,6 +16,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -358,22 +359,9 @@ func (s *Store) copies(n int, at func(k int) int) []audit.Record {
 	return out
 }
 
-// Load implements storage.Store.
+// Load implements storage.Store: LoadPage without a limit.
 func (s *Store) Load(ctx context.Context, stream string, from int64) ([]audit.Record, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if from < 1 {
-		return nil, &storage.ValidationError{Field: "from", Reason: fmt.Sprintf("version %d is below 1", from)}
-	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	id, v := s.version(stream)
-	if from > v {
-		return []audit.Record{}, nil
-	}
-	idx := s.streams.at(id).entries[from-1:]
-	return s.copies(len(idx), func(k int) int { return int(idx[k]) }), nil
+	return s.LoadPage(ctx, stream, from, math.MaxInt)
 }
 
 // LoadPage implements storage.PageLoader: Load's first limit records,

@@ -14,26 +14,29 @@ import (
 // Load implements storage.Store. It returns a *storage.ValidationError for
 // from below 1.
 func (s *Store) Load(ctx context.Context, stream string, from int64) ([]audit.Record, error) {
+	return s.load(ctx, stream, from, 0)
+}
+
+// LoadPage implements storage.PageLoader: Load's first limit records,
+// read with a LIMIT so that the rest of the stream is not.
+func (s *Store) LoadPage(ctx context.Context, stream string, from int64, limit int) ([]audit.Record, error) {
+	if limit < 1 {
+		return nil, &storage.ValidationError{Field: "limit", Reason: fmt.Sprintf("%d is below 1", limit)}
+	}
+	return s.load(ctx, stream, from, limit)
+}
+
+// load reads stream from version from on: at most limit records, or all
+// of them for a limit of 0.
+func (s *Store) load(ctx context.Context, stream string, from int64, limit int) ([]audit.Record, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	if from < 1 {
 		return nil, &storage.ValidationError{Field: "from", Reason: fmt.Sprintf("version %d is below 1", from)}
 	}
-	return s.query(ctx, "load "+stream, s.q.load, stream, from)
-}
-
-// LoadPage implements storage.PageLoader: Load's first limit records,
-// read with a LIMIT so that the rest of the stream is not.
-func (s *Store) LoadPage(ctx context.Context, stream string, from int64, limit int) ([]audit.Record, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	switch {
-	case from < 1:
-		return nil, &storage.ValidationError{Field: "from", Reason: fmt.Sprintf("version %d is below 1", from)}
-	case limit < 1:
-		return nil, &storage.ValidationError{Field: "limit", Reason: fmt.Sprintf("%d is below 1", limit)}
+	if limit == 0 {
+		return s.query(ctx, "load "+stream, s.q.load, stream, from)
 	}
 	return s.query(ctx, "load "+stream, s.q.loadPage, stream, from, limit)
 }
